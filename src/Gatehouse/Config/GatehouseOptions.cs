@@ -1,0 +1,58 @@
+namespace Gatehouse.Config;
+
+/// <summary>
+/// The parsed, validated gatehouse.conf (kong.conf syntax) after environment overrides.
+/// Immutable; produced by the conf loader, consumed everywhere else through DI.
+/// Defaults follow kong.conf.default unless a comment says otherwise.
+/// </summary>
+public sealed record GatehouseOptions
+{
+    /// <summary>Working directory: the SQLite file, pid file and logs live here.</summary>
+    public string Prefix { get; init; } = "/usr/local/gatehouse";
+    public IReadOnlyList<ListenAddress> ProxyListen { get; init; } = [ListenAddress.Parse("0.0.0.0:8000")];
+    public IReadOnlyList<ListenAddress> AdminListen { get; init; } = [ListenAddress.Parse("127.0.0.1:8001")];
+    /// <summary>Empty when off (the default).</summary>
+    public IReadOnlyList<ListenAddress> StatusListen { get; init; } = [];
+    public string? SslCert { get; init; }
+    public string? SslCertKey { get; init; }
+    public DatabaseKind Database { get; init; } = DatabaseKind.Sqlite;
+    /// <summary>Path of the SQLite file; defaults to &lt;prefix&gt;/gatehouse.db.</summary>
+    public string? SqlitePath { get; init; }
+    public string? DeclarativeConfig { get; init; }
+    public string LogLevel { get; init; } = "notice";
+    /// <summary>Null when off; "stdout"/"stderr" or a file path otherwise.</summary>
+    public string? ProxyAccessLog { get; init; } = "stdout";
+    /// <summary>Which informational headers the proxy adds (Kong's <c>headers</c>); lower case tokens.</summary>
+    public IReadOnlySet<string> Headers { get; init; } = new HashSet<string> { "server_tokens", "latency_tokens" };
+    public bool Wasm { get; init; }
+    public string? WasmFiltersPath { get; init; }
+    /// <summary>Kong's wasm_filters: "bundled", "user", filter names, or "off".</summary>
+    public IReadOnlyList<string> WasmFilters { get; init; } = ["bundled", "user"];
+    /// <summary>Every key/value after overrides, for the sanitized dump in GET /.</summary>
+    public IReadOnlyDictionary<string, string> Raw { get; init; } = new Dictionary<string, string>();
+
+    public string EffectiveSqlitePath => SqlitePath ?? System.IO.Path.Combine(Prefix, "gatehouse.db");
+}
+
+public enum DatabaseKind { Sqlite, Off, Postgres }
+
+/// <summary>One entry of a *_listen list: address, port and flags such as ssl, http2, reuseport.</summary>
+public sealed record ListenAddress(string Host, int Port, bool Ssl, bool Http2, IReadOnlySet<string> Flags)
+{
+    /// <summary>Parses "host:port [flag ...]"; throws <see cref="FormatException"/> with a readable message.</summary>
+    public static ListenAddress Parse(string text)
+    {
+        var parts = text.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0) throw new FormatException("empty listen address");
+        var hostPort = parts[0];
+        var colon = hostPort.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(hostPort.AsSpan(colon + 1), out var port) || port < 0 || port > 65535)
+            throw new FormatException($"invalid listen address '{text}': expected host:port");
+        var host = hostPort[..colon].Trim('[', ']');
+        var flags = new HashSet<string>(parts.Skip(1), StringComparer.Ordinal);
+        return new ListenAddress(host, port, flags.Contains("ssl"), flags.Contains("http2"), flags);
+    }
+
+    public override string ToString() =>
+        (Host.Contains(':') ? $"[{Host}]" : Host) + ":" + Port + (Flags.Count > 0 ? " " + string.Join(' ', Flags) : "");
+}

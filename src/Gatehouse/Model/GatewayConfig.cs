@@ -1,0 +1,19 @@
+using System.Collections.Immutable;
+
+namespace Gatehouse.Model;
+
+/// <summary>
+/// The whole configuration the data plane runs on, as one immutable value.
+/// Every change from any source (Admin API, declarative file, database) produces a new instance,
+/// published through <see cref="GatewayConfigPublisher"/>. Entities to come (filter chains, plugins,
+/// consumers) are added here as further immutable lists.
+/// </summary>
+public sealed record GatewayConfig
+{
+    public static GatewayConfig Empty { get; } = new();
+
+    /// <summary>Monotonic version; a higher value is newer.</summary>
+    public long Version { get; init; }
+    public ImmutableArray<ServiceModel> Services { get; init; } = [];
+    public ImmutableArray<RouteModel> Routes { get; init; } = [];
+}
