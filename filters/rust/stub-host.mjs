@@ -64,7 +64,8 @@ class Stream {
   requestHeaders(eos = true) { return this.call("proxy_on_request_headers", this.maps[0].length, eos ? 1 : 0); }
   requestBody(body, eos = true) { this.buffers[BufferType.REQUEST_BODY] = enc.encode(body); return this.call("proxy_on_request_body", enc.encode(body).length, eos ? 1 : 0); }
   responseHeaders(headers, eos = false) {
-    if (headers) this.maps[2] = [...headers];
+    // Headers the filter added to the response map during request steps apply to the eventual response.
+    if (headers) this.maps[2] = [...headers, ...this.maps[2]];
     return this.call("proxy_on_response_headers", this.maps[2].length, eos ? 1 : 0);
   }
   responseBody(body, eos = true) { this.buffers[BufferType.RESPONSE_BODY] = enc.encode(body); return this.call("proxy_on_response_body", enc.encode(body).length, eos ? 1 : 0); }

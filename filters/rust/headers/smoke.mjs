@@ -1,9 +1,9 @@
 // Smoke check of headers/rust_headers.wasm against the recording stub host (see README.md).
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { StubHost, MapType } from "./stub-host.mjs";
+import { StubHost, MapType } from "../stub-host.mjs";
 
-const wasm = fileURLToPath(new URL("./headers/rust_headers.wasm", import.meta.url));
+const wasm = fileURLToPath(new URL("./rust_headers.wasm", import.meta.url));
 const REQ = MapType.REQUEST_HEADERS, RESP = MapType.RESPONSE_HEADERS;
 
 const config = JSON.stringify({
