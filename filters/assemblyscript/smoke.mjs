@@ -25,6 +25,7 @@ function started(config, rootId = "as_headers") {
     "env.proxy_set_effective_context", "env.proxy_get_header_map_value", "env.proxy_send_local_response",
     "env.proxy_remove_header_map_value", "env.proxy_add_header_map_value"]);
   for (const i of importsOf(host)) assert.ok(allowed.has(i), `unexpected import ${i}`);
+  assert.equal(host.callsDuringInstantiate, 0, "start section makes no hostcalls");
   assert.equal(r.vmStart, 1);
   assert.equal(r.configure, 1);
   assert.ok(host.callsOf("proxy_get_property").some((c) => c.path === "plugin_root_id"), "SDK reads plugin_root_id");

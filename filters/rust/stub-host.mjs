@@ -295,6 +295,7 @@ export class StubHost {
       imports[imp.module][imp.name] = table[imp.name] ?? ((...args) => { this.unknownImportCalls.push(`${imp.module}.${imp.name}`); throw new Error(`unimplemented import ${imp.module}.${imp.name}(${args})`); });
     }
     this.instance = new WebAssembly.Instance(this.module, imports);
+    this.callsDuringInstantiate = this.calls.length; // AS start sections run guest code here
     if (this.exports._initialize) this.callGuest(0, "_initialize");
     else if (this.exports._start) this.callGuest(0, "_start");
     this.rootBuffers[BufferType.VM_CONFIGURATION] = enc.encode(vmConfig);
