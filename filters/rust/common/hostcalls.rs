@@ -33,6 +33,7 @@ pub const METRIC_HISTOGRAM: u32 = 2;
 extern "C" {
     fn proxy_log(level: u32, msg: *const u8, len: usize) -> u32;
     fn proxy_get_buffer_bytes(kind: u32, start: usize, max: usize, ret_ptr: *mut *mut u8, ret_len: *mut usize) -> u32;
+    fn proxy_set_buffer_bytes(kind: u32, start: usize, size: usize, data: *const u8, data_len: usize) -> u32;
     fn proxy_get_header_map_pairs(map: u32, ret_ptr: *mut *mut u8, ret_len: *mut usize) -> u32;
     fn proxy_get_header_map_value(map: u32, key: *const u8, key_len: usize, ret_ptr: *mut *mut u8, ret_len: *mut usize) -> u32;
     fn proxy_add_header_map_value(map: u32, key: *const u8, key_len: usize, value: *const u8, value_len: usize) -> u32;
@@ -86,6 +87,11 @@ pub fn log(level: u32, msg: &str) {
 
 pub fn buffer(kind: u32, start: usize, max: usize) -> Result<Vec<u8>, u32> {
     returned(|p, l| unsafe { proxy_get_buffer_bytes(kind, start, max, p, l) })
+}
+
+/// Replaces `size` bytes at `start` of a body buffer with `data` (`(0, len)` replaces the whole buffer).
+pub fn set_buffer(kind: u32, start: usize, size: usize, data: &[u8]) -> u32 {
+    unsafe { proxy_set_buffer_bytes(kind, start, size, data.as_ptr(), data.len()) }
 }
 
 /// A header value, `None` when absent (NOT_FOUND) or on any other status.

@@ -31,9 +31,23 @@ struct LocalResponse {
 }
 
 #[derive(Default)]
+struct BodyOps {
+    prepend: String,
+    append: String,
+}
+
+impl BodyOps {
+    fn active(&self) -> bool {
+        !self.prepend.is_empty() || !self.append.is_empty()
+    }
+}
+
+#[derive(Default)]
 struct Config {
     request: HeaderOps,
     response: HeaderOps,
+    request_body: BodyOps,
+    response_body: BodyOps,
     local_response: Option<LocalResponse>,
     echo_path_header: Option<String>,
 }
@@ -92,6 +106,23 @@ fn local_response(v: &Json) -> Result<LocalResponse, String> {
     Ok(LocalResponse { path, status, body, headers })
 }
 
+fn body_ops(v: &Json, what: &str) -> Result<BodyOps, String> {
+    let members = match v {
+        Json::Obj(m) => m,
+        other => return Err(format!("{} must be an object, got {}", what, other.kind())),
+    };
+    let mut ops = BodyOps::default();
+    for (key, value) in members {
+        let text = value.as_str().ok_or_else(|| format!("{}.{} must be a string", what, key))?.to_string();
+        match key.as_str() {
+            "prepend" => ops.prepend = text,
+            "append" => ops.append = text,
+            _ => return Err(format!("unknown key {}.{}", what, key)),
+        }
+    }
+    Ok(ops)
+}
+
 fn parse_config(bytes: &[u8]) -> Result<Config, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "configuration is not UTF-8".to_string())?;
     if text.trim().is_empty() {
@@ -107,6 +138,8 @@ fn parse_config(bytes: &[u8]) -> Result<Config, String> {
         match key.as_str() {
             "request" => config.request = header_ops(value, "request")?,
             "response" => config.response = header_ops(value, "response")?,
+            "request_body" => config.request_body = body_ops(value, "request_body")?,
+            "response_body" => config.response_body = body_ops(value, "response_body")?,
             "local_response" => config.local_response = Some(local_response(value)?),
             "echo_path_header" => {
                 config.echo_path_header = Some(value.as_str().ok_or("echo_path_header must be a string")?.to_string())
@@ -134,6 +167,26 @@ fn apply(map: u32, ops: &HeaderOps) {
     for (name, value) in &ops.add {
         host::add_header(map, name, value);
     }
+}
+
+/// Buffers the whole body (PAUSE until end of stream), then rewrites it once as prepend + body + append.
+fn rewrite_body(kind: u32, ops: &BodyOps, size: usize, eos: bool) -> u32 {
+    if !ops.active() {
+        return CONTINUE;
+    }
+    if !eos {
+        return PAUSE;
+    }
+    let body = host::buffer(kind, 0, size).unwrap_or_default();
+    let mut out = Vec::with_capacity(ops.prepend.len() + body.len() + ops.append.len());
+    out.extend_from_slice(ops.prepend.as_bytes());
+    out.extend_from_slice(&body);
+    out.extend_from_slice(ops.append.as_bytes());
+    let status = host::set_buffer(kind, 0, size, &out);
+    if status != host::OK {
+        host::log(host::LOG_WARN, &format!("{}: rewriting body buffer {} failed with status {}", NAME, kind, status));
+    }
+    CONTINUE
 }
 
 struct HeadersRoot {
@@ -177,12 +230,26 @@ impl Http for HeadersHttp {
             return PAUSE;
         }
         apply(host::REQUEST_HEADERS, &self.config.request);
+        if self.config.request_body.active() {
+            host::remove_header(host::REQUEST_HEADERS, "content-length");
+        }
         self.path = Some(path);
         CONTINUE
     }
 
+    fn on_request_body(&mut self, size: usize, eos: bool) -> u32 {
+        rewrite_body(host::REQUEST_BODY, &self.config.request_body, size, eos)
+    }
+
+    fn on_response_body(&mut self, size: usize, eos: bool) -> u32 {
+        rewrite_body(host::RESPONSE_BODY, &self.config.response_body, size, eos)
+    }
+
     fn on_response_headers(&mut self, _headers: usize, _eos: bool) -> u32 {
         apply(host::RESPONSE_HEADERS, &self.config.response);
+        if self.config.response_body.active() {
+            host::remove_header(host::RESPONSE_HEADERS, "content-length");
+        }
         if let (Some(name), Some(path)) = (&self.config.echo_path_header, &self.path) {
             host::replace_header(host::RESPONSE_HEADERS, name, path);
         }

@@ -45,6 +45,36 @@ const config = JSON.stringify({
   assert.equal(host.stdio[2], "");
 }
 
+// Body rewriting: PAUSE until end of stream (host accumulates), then prepend/append once; content-length dropped.
+{
+  const host = new StubHost(wasm);
+  assert.equal(host.start({ pluginConfig: JSON.stringify({ request_body: { prepend: "[" , append: "]" }, response_body: { append: "\n-- rust" } }) }).configure, 1);
+  const dec = new TextDecoder();
+  const s = host.http([[":method", "POST"], [":path", "/b"], ["content-length", "5"]]);
+  assert.equal(s.requestHeaders(false), 0);
+  assert.equal(s.header(REQ, "content-length"), undefined);
+  assert.equal(s.requestBody("he", false), 1);
+  assert.equal(s.requestBody("hello", true), 0);
+  assert.equal(dec.decode(s.buffers[0]), "[hello]");
+  assert.equal(s.responseHeaders([[":status", "200"], ["Content-Length", "2"]]), 0);
+  assert.equal(s.header(RESP, "content-length"), undefined);
+  assert.equal(s.responseBody("ok", false), 1);
+  assert.equal(s.responseBody("ok!", true), 0);
+  assert.equal(dec.decode(s.buffers[1]), "ok!\n-- rust");
+  assert.deepEqual(host.callsOf("proxy_set_buffer_bytes").map((c) => [c.type, c.start, c.size]), [[0, 0, 5], [1, 0, 3]]);
+  s.finish();
+  // Without body configuration bodies pass untouched and no content-length is removed.
+  const h2 = new StubHost(wasm);
+  h2.start({ pluginConfig: "{}" });
+  const t = h2.http([[":method", "POST"], [":path", "/b"], ["content-length", "2"]]);
+  t.requestHeaders(false);
+  assert.equal(t.header(REQ, "content-length"), "2");
+  assert.equal(t.requestBody("hi", false), 0);
+  assert.equal(t.requestBody("hi", true), 0);
+  assert.equal(h2.callsOf("proxy_set_buffer_bytes").length, 0);
+  t.finish();
+}
+
 // Empty configuration: valid, pass-through.
 {
   const host = new StubHost(wasm);
@@ -59,7 +89,8 @@ const config = JSON.stringify({
 
 // Invalid configurations are rejected by on_configure with an error log.
 for (const [bad, why] of [["{", "expected string key"], ["[]", "must be a JSON object"], ['{"request":{"add":{"a":1}}}', "request.add.a must be a string"],
-  ['{"local_response":{"path":"/x","status":42}}', "status must be an integer"], ['{"nope":1}', "unknown key nope"]]) {
+  ['{"local_response":{"path":"/x","status":42}}', "status must be an integer"], ['{"nope":1}', "unknown key nope"], ['{"response_body":{"append":1}}', "response_body.append must be a string"],
+  ['{"request_body":{"replace":"x"}}', "unknown key request_body.replace"]]) {
   const host = new StubHost(wasm);
   assert.equal(host.start({ pluginConfig: bad }).configure, 0, bad);
   assert.ok(host.logs.some((l) => l.level === 4 && l.msg.includes("rust_headers: invalid configuration") && l.msg.includes(why)), `${bad}: ${host.logText()}`);
