@@ -1,0 +1,169 @@
+// Smoke check for the C filters: instantiates each built .wasm with the stub host in
+// smokehost.mjs, runs the Proxy-Wasm start sequence and one or more HTTP contexts, and asserts on
+// the host calls made. A sanity check run by filters/build.sh, not Gatehouse's test suite.
+//
+// Usage: node filters/tools/smoke.mjs [name-filter]
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { SmokeHost, ProcExit, text } from './smokehost.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const only = process.argv[2];
+const checks = [];
+const check = (name, fn) => checks.push({ name, fn });
+const host = (rel, opts) => new SmokeHost(join(root, rel), opts).start();
+const phasesOf = (h) => h.messages('phase:').map((m) => m.slice(6).split(' ')[0]);
+const hdr = (h, type, name) => h.findHeader(type, name);
+const REQ = [[':method', 'GET'], [':path', '/x'], [':authority', 'example.test'], ['user-agent', 'smoke']];
+
+// ---------------------------------------------------------------- benchmark filters
+check('noop: continue everywhere, no imports', () => {
+  const h = host('test/noop.wasm');
+  assert.deepEqual(h.imports, []);
+  const id = h.newHttp();
+  assert.equal(h.requestHeaders(id, REQ), 0);
+  assert.equal(h.requestBody(id, 'abc'), 0);
+  assert.equal(h.responseHeaders(id, [[':status', '200']]), 0);
+  assert.equal(h.responseBody(id, 'x'), 0);
+  assert.equal(h.finish(id), 1);
+});
+
+check('bench-headers: two request headers, one response header', () => {
+  const h = host('test/bench-headers.wasm');
+  const id = h.newHttp();
+  assert.equal(h.requestHeaders(id, REQ), 0);
+  assert.equal(hdr(h, 0, 'x-bench-1'), '1');
+  assert.equal(hdr(h, 0, 'x-bench-2'), '2');
+  assert.equal(h.responseHeaders(id, [[':status', '200']]), 0);
+  assert.equal(hdr(h, 2, 'x-bench'), '1');
+});
+
+check('bench-body: buffers until eos and upper-cases the body', () => {
+  const h = host('test/bench-body.wasm');
+  const id = h.newHttp();
+  h.requestHeaders(id, REQ);
+  assert.equal(h.requestBody(id, 'hello ', false), 1);
+  assert.equal(h.requestBody(id, 'hello world 123', true), 0);
+  assert.equal(text(h.buffers[0]), 'HELLO WORLD 123');
+});
+
+// ---------------------------------------------------------------- phases
+check('phases: logs every callback in order', () => {
+  const h = host('test/phases.wasm', { pluginConfig: '{}' });
+  assert.equal(h.configured, 1);
+  const id = h.newHttp();
+  h.requestHeaders(id, REQ);
+  h.requestBody(id, 'b');
+  h.responseHeaders(id, [[':status', '200']]);
+  h.responseBody(id, 'r');
+  h.finish(id);
+  assert.deepEqual(phasesOf(h), ['root_context_create', 'vm_start', 'configure', 'context_create',
+    'request_headers', 'request_body', 'response_headers', 'response_body', 'done', 'log', 'delete']);
+});
+
+check('phases: invalid JSON config => on_configure returns false', () => {
+  const h = host('test/phases.wasm', { pluginConfig: '{"request_headers":' });
+  assert.equal(h.configured, 0);
+  assert.ok(h.messages('config error:').length === 1);
+});
+
+check('phases: pause, local_response, set_header, get_property, tag', () => {
+  const h = host('test/phases.wasm', {
+    pluginConfig: JSON.stringify({
+      tag: 'A',
+      request_headers: [{ action: 'set_header', name: 'x-a', value: '1' }, { action: 'get_property', name: 'request.path' }, 'pause'],
+      request_body: { action: 'local_response', status: 403, body: 'no', headers: { 'x-why': 'test' } },
+    }),
+    properties: { 'request.path': '/x', 'plugin_name': 'phases' },
+  });
+  const id = h.newHttp();
+  assert.equal(h.requestHeaders(id, REQ), 1);
+  assert.equal(hdr(h, 0, 'x-a'), '1');
+  h.requestBody(id, 'b');
+  assert.deepEqual(h.localResponse && [h.localResponse.status, h.localResponse.body, h.localResponse.headers], [403, 'no', [['x-why', 'test']]]);
+  assert.equal(h.responseHeaders(id, [[':status', '403']]), 0);
+  assert.equal(hdr(h, 2, 'x-property-request.path'), '/x');
+  assert.ok(h.messages('phase:request_headers tag=A').length === 1);
+  assert.ok(h.messages('property:request.path=/x').length === 1);
+});
+
+check('phases: http_call then respond, with effective context', () => {
+  const h = host('test/phases.wasm', {
+    pluginConfig: JSON.stringify({ request_headers: { action: 'http_call', upstream: 'auth', path: '/check', timeout_ms: 500, then: 'respond', headers: { 'x-k': 'v' } } }),
+  });
+  const id = h.newHttp();
+  assert.equal(h.requestHeaders(id, REQ), 1);
+  const call = h.httpCalls[0];
+  assert.equal(call.upstream, 'auth');
+  assert.equal(call.timeout, 500);
+  assert.deepEqual(call.headers, [[':method', 'GET'], [':path', '/check'], [':authority', 'auth'], ['x-k', 'v']]);
+  h.httpCallResponse(call.token, [[':status', '418']], 'teapot');
+  assert.equal(h.effective, id);
+  assert.deepEqual([h.localResponse.status, h.localResponse.body], [418, 'teapot']);
+});
+
+check('phases: http_call then continue adds x-http-call-status', () => {
+  const h = host('test/phases.wasm', { pluginConfig: '{"request_headers":{"action":"http_call","upstream":"u"}}' });
+  const id = h.newHttp();
+  assert.equal(h.requestHeaders(id, REQ), 1);
+  h.httpCallResponse(h.httpCalls[0].token, [[':status', '204']], '');
+  assert.deepEqual(h.continued, [0]);
+  h.responseHeaders(id, [[':status', '200']]);
+  assert.equal(hdr(h, 2, 'x-http-call-status'), '204');
+  const h2 = host('test/phases.wasm', { pluginConfig: '{"request_headers":{"action":"http_call","upstream":"unknown"}}' });
+  const id2 = h2.newHttp();
+  assert.equal(h2.requestHeaders(id2, REQ), 0);
+  h2.responseHeaders(id2, [[':status', '200']]);
+  assert.equal(hdr(h2, 2, 'x-http-call-dispatch-status'), '2');
+});
+
+check('phases: pause then resume from tick', () => {
+  const h = host('test/phases.wasm', { pluginConfig: '{"configure":{"action":"tick","period_ms":25},"request_headers":"pause","tick":"resume"}' });
+  assert.equal(h.tickPeriod, 25);
+  const id = h.newHttp();
+  assert.equal(h.requestHeaders(id, REQ), 1);
+  h.tick();
+  assert.equal(h.effective, id);
+  assert.deepEqual(h.continued, [0]);
+});
+
+check('phases: trap, proc_exit, grow, fail, buffer', () => {
+  const t = host('test/phases.wasm', { pluginConfig: '{"request_headers":"trap"}' });
+  assert.throws(() => t.requestHeaders(t.newHttp(), REQ), WebAssembly.RuntimeError);
+  const p = host('test/phases.wasm', { pluginConfig: '{"request_headers":{"action":"proc_exit","code":3}}' });
+  assert.throws(() => p.requestHeaders(p.newHttp(), REQ), (e) => e instanceof ProcExit && e.code === 3);
+  const g = host('test/phases.wasm', { pluginConfig: '{"request_headers":{"action":"grow","pages":3}}' });
+  g.requestHeaders(g.newHttp(), REQ);
+  assert.deepEqual(g.messages('grow:'), ['grow:pages=3 failed=false']);
+  const f = host('test/phases.wasm', { pluginConfig: '{"configure":"fail"}' });
+  assert.equal(f.configured, 0);
+  const b = host('test/phases.wasm', { pluginConfig: '{"response_body":["buffer",{"action":"set_body","body":"new"}]}' });
+  const id = b.newHttp();
+  assert.equal(b.responseBody(id, 'old', false), 1);
+  assert.equal(b.responseBody(id, 'old-full', true), 0);
+  assert.equal(text(b.buffers[1]), 'new');
+});
+
+check('phases: vm_start actions from plugin config when no VM config', () => {
+  const h = host('test/phases.wasm', { pluginConfig: '{"vm_start":"fail"}' });
+  assert.equal(h.vmStart, 0);
+});
+
+// ---------------------------------------------------------------- run
+let failed = 0;
+for (const c of checks) {
+  if (only && !c.name.includes(only)) continue;
+  try {
+    c.fn();
+    console.log(`  ok   ${c.name}`);
+  } catch (e) {
+    failed++;
+    console.log(`  FAIL ${c.name}\n       ${String(e.stack ?? e).split('\n').slice(0, 6).join('\n       ')}`);
+  }
+}
+if (failed) {
+  console.error(`smoke: ${failed} check(s) failed`);
+  process.exit(1);
+}
+console.log(`smoke: all ${checks.filter((c) => !only || c.name.includes(only)).length} checks passed`);
