@@ -517,6 +517,74 @@ static inline bool pw_pairs_next(pw_pairs_iter *it, pw_pair *out) {
   return true;
 }
 
+/* Owned variant: copies key and value (free with pw_pairs_free_owned). */
+static inline void pw_pairs_add_copy(pw_pairs *p, const char *k, size_t kl, const char *v, size_t vl) {
+  char *kc = (char *)malloc(kl + 1), *vc = (char *)malloc(vl + 1);
+  if (kc == NULL || vc == NULL) __builtin_trap();
+  if (kl) memcpy(kc, k, kl);
+  if (vl) memcpy(vc, v, vl);
+  kc[kl] = 0;
+  vc[vl] = 0;
+  pw_pairs_add_n(p, kc, kl, vc, vl);
+}
+
+static inline void pw_pairs_free_owned(pw_pairs *p) {
+  for (size_t i = 0; i < p->count; i++) {
+    free((void *)p->items[i].key);
+    free((void *)p->items[i].value);
+  }
+  pw_pairs_free(p);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Per-context state: a small id -> pointer table (linear scan; a VM has few live contexts).
+ * ------------------------------------------------------------------------------------------- */
+typedef struct {
+  uint32_t id;
+  void *data;
+} pw_ctx_entry;
+
+typedef struct {
+  pw_ctx_entry *items;
+  size_t count;
+  size_t cap;
+} pw_ctx_map;
+
+static inline void *pw_ctx_get(const pw_ctx_map *m, uint32_t id) {
+  for (size_t i = 0; i < m->count; i++)
+    if (m->items[i].id == id) return m->items[i].data;
+  return NULL;
+}
+
+static inline void pw_ctx_put(pw_ctx_map *m, uint32_t id, void *data) {
+  for (size_t i = 0; i < m->count; i++)
+    if (m->items[i].id == id) {
+      m->items[i].data = data;
+      return;
+    }
+  if (m->count == m->cap) {
+    size_t cap = m->cap ? m->cap * 2 : 16;
+    pw_ctx_entry *items = (pw_ctx_entry *)realloc(m->items, cap * sizeof(pw_ctx_entry));
+    if (items == NULL) __builtin_trap();
+    m->items = items;
+    m->cap = cap;
+  }
+  m->items[m->count].id = id;
+  m->items[m->count].data = data;
+  m->count++;
+}
+
+/* Removes the entry and returns its data (NULL if absent); the caller frees it. */
+static inline void *pw_ctx_take(pw_ctx_map *m, uint32_t id) {
+  for (size_t i = 0; i < m->count; i++)
+    if (m->items[i].id == id) {
+      void *d = m->items[i].data;
+      m->items[i] = m->items[--m->count];
+      return d;
+    }
+  return NULL;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Buffers and configuration
  * ------------------------------------------------------------------------------------------- */

@@ -150,6 +150,99 @@ check('phases: vm_start actions from plugin config when no VM config', () => {
   assert.equal(h.vmStart, 0);
 });
 
+// ---------------------------------------------------------------- shared
+check('shared: CAS, increment, queue, metrics', () => {
+  const h = host('test/shared.wasm', { pluginConfig: '{"queue":"q","drain_on_ready":true}' });
+  assert.deepEqual(h.messages('queue:registered'), ['queue:registered name=q id=1 status=0']);
+  assert.equal(h.messages('metric:defined').length, 3);
+  const run = (headers) => {
+    const id = h.newHttp();
+    h.requestHeaders(id, [...REQ, ...headers]);
+    h.responseHeaders(id, [[':status', '200']]);
+    h.finish(id);
+    return Object.fromEntries(h.maps[2]);
+  };
+  let r = run([['x-shared-get', 'k']]);
+  assert.equal(r['x-shared-status'], '1');
+  r = run([['x-shared-set', 'k=v1']]);
+  assert.equal(r['x-shared-set-status'], '0');
+  r = run([['x-shared-get', 'k']]);
+  assert.deepEqual([r['x-shared-status'], r['x-shared-value']], ['0', 'v1']);
+  const cas = r['x-shared-cas'];
+  r = run([['x-shared-set', 'k=v2'], ['x-shared-cas', String(Number(cas) + 100)]]);
+  assert.equal(r['x-shared-set-status'], '8');
+  r = run([['x-shared-set', 'k=v2'], ['x-shared-cas', cas]]);
+  assert.equal(r['x-shared-set-status'], '0');
+  assert.equal(run([['x-shared-incr', 'n']])['x-shared-incr'], '1');
+  assert.equal(run([['x-shared-incr', 'n']])['x-shared-incr'], '2');
+  r = run([['x-queue-enqueue', 'item1']]);
+  assert.equal(r['x-queue-enqueue-status'], '0');
+  r = run([['x-queue-dequeue', '1']]);
+  assert.deepEqual([r['x-queue-dequeue-status'], r['x-queue-value']], ['0', 'item1']);
+  assert.equal(run([['x-queue-dequeue', '1']])['x-queue-dequeue-status'], '7');
+  r = run([['x-queue-resolve', 'q']]);
+  assert.deepEqual([r['x-queue-resolve-status'], r['x-queue-resolved-id']], ['0', '1']);
+  assert.equal(run([['x-queue-resolve', 'nope']])['x-queue-resolve-status'], '1');
+  run([['x-queue-enqueue', 'a']]);
+  h.queueReady(1);
+  assert.deepEqual(h.messages('queue_'), ['queue_ready:id=1', 'queue_item:a']);
+  r = run([['x-metric-record', '42']]);
+  assert.deepEqual([r['x-metric-record-status'], r['x-metric-gauge'], r['x-metric-requests']], ['0', '42', '14']);
+});
+
+// ---------------------------------------------------------------- wasi
+check('wasi: fd_write, clocks, random, environ, args, proc_exit', () => {
+  const h = host('test/wasi.wasm', { env: [['GREETING', 'hi'], ['Mode', 'test']] });
+  assert.deepEqual(h.stdout, ['wasi: configure on stdout\n']);
+  const id = h.newHttp();
+  assert.equal(h.requestHeaders(id, REQ), 0);
+  h.responseHeaders(id, [[':status', '200']]);
+  const r = Object.fromEntries(h.maps[2]);
+  assert.equal(r['x-wasi-stdout-errno'], '0');
+  assert.equal(r['x-wasi-stderr-errno'], '0');
+  assert.equal(r['x-wasi-badfd-errno'], '8');
+  assert.deepEqual(h.stderr, ['wasi: hello from stderr\n']);
+  assert.ok(Number(r['x-wasi-realtime-ns']) > 1.6e18);
+  assert.ok(Number(r['x-wasi-monotonic-ns']) > 0);
+  assert.match(r['x-wasi-random'], /^[0-9a-f]{32}$/);
+  assert.equal(r['x-wasi-random-large-errno'], '28');
+  assert.deepEqual([r['x-wasi-environ-count'], r['x-wasi-environ-size'], r['x-wasi-env-greeting'], r['x-wasi-env-mode']], ['2', '21', 'hi', 'test']);
+  assert.equal(r['x-wasi-args-count'], '0');
+  assert.throws(() => h.requestHeaders(h.newHttp(), [...REQ, ['x-wasi-exit', '0']]), (e) => e instanceof ProcExit && e.code === 0);
+  assert.throws(() => host('test/wasi.wasm', { pluginConfig: '{"exit_on_configure":3}' }), (e) => e instanceof ProcExit && e.code === 3);
+});
+
+// ---------------------------------------------------------------- ABI versions, config-check
+for (const [file, version, missing] of [['abi-0-1-0', '0.1.0', '0'], ['abi-0-2-0', '0.2.0', '1'], ['abi-0-2-1', '0.2.1', '1']]) {
+  check(`${file}: marker, callback arity, missing-header status, config`, () => {
+    const h = host(`test/${file}.wasm`, { pluginConfig: 'cfg-text' });
+    assert.ok(h.exportNames.includes(`proxy_abi_version_${version.replaceAll('.', '_')}`));
+    assert.equal(h.exportNames.filter((n) => n.startsWith('proxy_abi_version')).length, 1);
+    const id = h.newHttp();
+    h.requestHeaders(id, REQ);
+    assert.equal(hdr(h, 0, 'x-abi-version'), version);
+    h.responseHeaders(id, [[':status', '200']]);
+    const r = Object.fromEntries(h.maps[2]);
+    assert.deepEqual([r['x-abi-version'], r['x-abi-missing-status'], r['x-abi-config']], [version, missing, 'cfg-text']);
+    assert.equal(r['x-abi-log-level'], version === '0.2.1' ? '2' : undefined);
+    assert.equal(h.imports.includes('env.proxy_get_configuration'), version === '0.1.0');
+  });
+}
+
+check('config-check: accepts {"name":..} and rejects the rest', () => {
+  for (const bad of ['', 'nope', '[]', '{}', '{"name":""}', '{"name":1}', '{"name":"a","status":"x"}']) {
+    const h = host('test/config-check.wasm', { pluginConfig: bad });
+    assert.equal(h.configured, 0, `config ${JSON.stringify(bad)} must be rejected`);
+    assert.equal(h.messages('config-check: rejected: ').length, 1);
+  }
+  const h = host('test/config-check.wasm', { pluginConfig: '{"name":"ok","status":200}' });
+  assert.equal(h.configured, 1);
+  assert.deepEqual(h.messages('config-check: accepted'), ['config-check: accepted name=ok']);
+  const id = h.newHttp();
+  h.responseHeaders(id, [[':status', '200']]);
+  assert.equal(hdr(h, 2, 'x-config-check'), 'ok');
+});
+
 // ---------------------------------------------------------------- run
 let failed = 0;
 for (const c of checks) {

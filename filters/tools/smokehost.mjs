@@ -239,11 +239,11 @@ export class SmokeHost {
     const w = {
       fd_write: (fd, iovs, n, ret) => {
         let total = 0; const dv = h.dv();
+        if (fd !== 1 && fd !== 2) return 8;
         for (let i = 0; i < n; i++) {
           const p = dv.getUint32(iovs + 8 * i, true), l = dv.getUint32(iovs + 8 * i + 4, true);
           (fd === 1 ? h.stdout : h.stderr).push(h.str(p, l)); total += l;
         }
-        if (fd !== 1 && fd !== 2) return 8;
         h.w32(ret, total); return 0;
       },
       proc_exit: (code) => { throw new ProcExit(code); },
