@@ -206,7 +206,7 @@ check('wasi: fd_write, clocks, random, environ, args, proc_exit', () => {
   assert.ok(Number(r['x-wasi-monotonic-ns']) > 0);
   assert.match(r['x-wasi-random'], /^[0-9a-f]{32}$/);
   assert.equal(r['x-wasi-random-large-errno'], '28');
-  assert.deepEqual([r['x-wasi-environ-count'], r['x-wasi-environ-size'], r['x-wasi-env-greeting'], r['x-wasi-env-mode']], ['2', '21', 'hi', 'test']);
+  assert.deepEqual([r['x-wasi-environ-count'], r['x-wasi-environ-size'], r['x-wasi-env-greeting'], r['x-wasi-env-mode']], ['2', '22', 'hi', 'test']);
   assert.equal(r['x-wasi-args-count'], '0');
   assert.throws(() => h.requestHeaders(h.newHttp(), [...REQ, ['x-wasi-exit', '0']]), (e) => e instanceof ProcExit && e.code === 0);
   assert.throws(() => host('test/wasi.wasm', { pluginConfig: '{"exit_on_configure":3}' }), (e) => e instanceof ProcExit && e.code === 3);
