@@ -4,6 +4,7 @@
 //
 // Usage: node filters/tools/smoke.mjs [name-filter]
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { SmokeHost, ProcExit, text } from './smokehost.mjs';
@@ -241,6 +242,74 @@ check('config-check: accepts {"name":..} and rejects the rest', () => {
   const id = h.newHttp();
   h.responseHeaders(id, [[':status', '200']]);
   assert.equal(hdr(h, 2, 'x-config-check'), 'ok');
+});
+
+// ---------------------------------------------------------------- examples
+const example = (name) => readFileSync(join(root, 'examples', `${name}.config.json`), 'utf8');
+
+check('examples: meta.json files carry an object config_schema', () => {
+  for (const name of ['add-headers', 'body-rewrite', 'require-header', 'request-counter']) {
+    const meta = JSON.parse(readFileSync(join(root, 'examples', `${name}.meta.json`), 'utf8'));
+    assert.equal(meta.config_schema.type, 'object', name);
+    assert.equal(host(`examples/${name}.wasm`, { pluginConfig: example(name) }).configured, 1, name);
+  }
+});
+
+check('add-headers: removes then sets request and response headers', () => {
+  const h = host('examples/add-headers.wasm', { pluginConfig: example('add-headers') });
+  const id = h.newHttp();
+  h.requestHeaders(id, [...REQ, ['x-internal', '1'], ['x-gateway', 'old']]);
+  assert.equal(hdr(h, 0, 'x-internal'), undefined);
+  assert.equal(hdr(h, 0, 'x-gateway'), 'gatehouse');
+  h.responseHeaders(id, [[':status', '200'], ['server', 'up']]);
+  assert.deepEqual(h.maps[2], [[':status', '200'], ['x-frame-options', 'DENY']]);
+  assert.equal(host('examples/add-headers.wasm', { pluginConfig: '{"request":{"add":{"a":1}}}' }).configured, 0);
+});
+
+check('body-rewrite: buffers, rewrites, drops content-length, honours content_type', () => {
+  const h = host('examples/body-rewrite.wasm', { pluginConfig: example('body-rewrite') });
+  const id = h.newHttp();
+  h.responseHeaders(id, [[':status', '200'], ['content-type', 'text/plain'], ['content-length', '11']]);
+  assert.equal(hdr(h, 2, 'content-length'), undefined);
+  assert.equal(h.responseBody(id, 'hello', false), 1);
+  assert.equal(h.responseBody(id, ' world', true, true), 0);
+  assert.equal(text(h.buffers[1]), 'goodbye world\n-- rewritten by gatehouse\n');
+  const id2 = h.newHttp();
+  h.responseHeaders(id2, [[':status', '200'], ['content-type', 'application/json'], ['content-length', '2']]);
+  assert.equal(hdr(h, 2, 'content-length'), '2');
+  assert.equal(h.responseBody(id2, '{}', false), 0);
+  assert.equal(host('examples/body-rewrite.wasm', { pluginConfig: '{"replace":"x"}' }).configured, 0);
+});
+
+check('require-header: local response when the header is missing', () => {
+  const h = host('examples/require-header.wasm', { pluginConfig: example('require-header') });
+  const ok = h.newHttp();
+  assert.equal(h.requestHeaders(ok, [...REQ, ['X-Api-Key', 'k']]), 0);
+  assert.equal(h.localResponse, null);
+  const denied = h.newHttp();
+  assert.equal(h.requestHeaders(denied, REQ), 1);
+  assert.deepEqual([h.localResponse.status, h.localResponse.body, h.localResponse.headers],
+    [401, 'missing x-api-key\n', [['www-authenticate', 'ApiKey']]]);
+  const v = host('examples/require-header.wasm', { pluginConfig: '{"header":"x-k","value":"s","status":403}' });
+  assert.equal(v.requestHeaders(v.newHttp(), [...REQ, ['x-k', 'wrong']]), 1);
+  assert.equal(v.localResponse.status, 403);
+  assert.equal(host('examples/require-header.wasm', { pluginConfig: '{}' }).configured, 0);
+});
+
+check('request-counter: shared CAS counter across VMs, header and metric', () => {
+  const a = host('examples/request-counter.wasm', { pluginConfig: example('request-counter') });
+  const b = host('examples/request-counter.wasm', { pluginConfig: example('request-counter'), shared: a.shared });
+  const seen = [];
+  for (const h of [a, b, a]) {
+    const id = h.newHttp();
+    h.requestHeaders(id, REQ);
+    h.responseHeaders(id, [[':status', '200']]);
+    seen.push(hdr(h, 2, 'x-request-count'));
+    h.finish(id);
+  }
+  assert.deepEqual(seen, ['1', '2', '3']);
+  const metric = [...a.shared.metrics.values()].find((m) => m.name === 'requests_total');
+  assert.equal(metric.value, 3n);
 });
 
 // ---------------------------------------------------------------- run
