@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds every Gatehouse filter written in C (filters/test/*.c, filters/examples/*.c), then the
 # AssemblyScript and Rust filters (their own build.sh, when present and their toolchain exists),
-# then runs the Node.js smoke check (filters/tools/smoke.mjs).
+# then runs the json.h unit check (tools/json_test.c, native) and the Node.js smoke check
+# (filters/tools/smoke.mjs).
 #
 # Output is deterministic: same sources + same clang/wasi-libc => byte-identical .wasm files
 # (no timestamps or absolute paths are embedded; DWARF is stripped, the name section is kept so
@@ -62,6 +63,15 @@ if [ -f rust/build.sh ]; then
 fi
 
 if [ "$smoke" = 1 ]; then
+  hostcc="$(command -v cc || command -v gcc || true)"
+  if [ -n "$hostcc" ]; then
+    tmp="$(mktemp -d)"
+    trap 'rm -rf "$tmp"' EXIT
+    "$hostcc" -std=c11 -Wall -Wextra -Werror -o "$tmp/json_test" tools/json_test.c
+    "$tmp/json_test"
+  else
+    echo "build.sh: no host C compiler, json.h unit check skipped" >&2
+  fi
   if command -v node >/dev/null; then
     node tools/smoke.mjs
   else

@@ -146,6 +146,25 @@ check('phases: trap, proc_exit, grow, fail, buffer', () => {
   assert.equal(text(b.buffers[1]), 'new');
 });
 
+check('phases: loop spins until the engine stops it', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const src = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    import(workerData.url).then(({ SmokeHost }) => {
+      const h = new SmokeHost(workerData.file, { pluginConfig: '{"request_headers":"loop"}' }).start();
+      const id = h.newHttp();
+      parentPort.postMessage('started');
+      h.requestHeaders(id, []);
+      parentPort.postMessage('returned');
+    });`;
+  const w = new Worker(src, { eval: true, workerData: { url: new URL('./smokehost.mjs', import.meta.url).href, file: join(root, 'test/phases.wasm') } });
+  const seen = [];
+  w.on('message', (m) => seen.push(m));
+  await new Promise((r) => setTimeout(r, 300));
+  await w.terminate();
+  assert.deepEqual(seen, ['started']);
+});
+
 check('phases: vm_start actions from plugin config when no VM config', () => {
   const h = host('test/phases.wasm', { pluginConfig: '{"vm_start":"fail"}' });
   assert.equal(h.vmStart, 0);
@@ -317,7 +336,7 @@ let failed = 0;
 for (const c of checks) {
   if (only && !c.name.includes(only)) continue;
   try {
-    c.fn();
+    await c.fn();
     console.log(`  ok   ${c.name}`);
   } catch (e) {
     failed++;
