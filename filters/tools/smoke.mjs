@@ -4,7 +4,7 @@
 //
 // Usage: node filters/tools/smoke.mjs [name-filter]
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { SmokeHost, ProcExit, text } from './smokehost.mjs';
@@ -17,6 +17,22 @@ const host = (rel, opts) => new SmokeHost(join(root, rel), opts).start();
 const phasesOf = (h) => h.messages('phase:').map((m) => m.slice(6).split(' ')[0]);
 const hdr = (h, type, name) => h.findHeader(type, name);
 const REQ = [[':method', 'GET'], [':path', '/x'], [':authority', 'example.test'], ['user-agent', 'smoke']];
+
+// ---------------------------------------------------------------- every filter
+check('all filters: memory, _initialize, one ABI marker, allocator, root callbacks; no malloc export', () => {
+  const files = ['test', 'examples'].flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.wasm')).map((f) => `${d}/${f}`));
+  assert.ok(files.length >= 14, `found ${files.length} filters`);
+  for (const f of files) {
+    const h = new SmokeHost(join(root, f));
+    const markers = h.exportNames.filter((n) => n.startsWith('proxy_abi_version_'));
+    assert.equal(markers.length, 1, `${f}: ${markers}`);
+    for (const e of ['memory', '_initialize', 'proxy_on_memory_allocate', 'proxy_on_context_create', 'proxy_on_vm_start', 'proxy_on_configure'])
+      assert.ok(h.exportNames.includes(e), `${f} lacks export ${e}`);
+    assert.ok(!h.exportNames.includes('malloc') && !h.exportNames.includes('_start'), f);
+    const bad = h.imports.filter((i) => !i.startsWith('env.proxy_') && !i.startsWith('wasi_snapshot_preview1.'));
+    assert.deepEqual(bad, [], f);
+  }
+});
 
 // ---------------------------------------------------------------- benchmark filters
 check('noop: continue everywhere, no imports', () => {
