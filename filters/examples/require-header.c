@@ -53,7 +53,7 @@ PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size
     g_header = copy(header);
     g_value = copy(value);
     g_body = copy(body);
-    g_status = status ? (uint32_t)status->number : 401;
+    g_status = status ? json_number_word(status->number) : 401;
     for (size_t i = 0; headers && i < headers->count; i++)
       pw_pairs_add_copy(&g_headers, headers->keys[i]->string, headers->keys[i]->string_len,
                         headers->items[i]->string, headers->items[i]->string_len);

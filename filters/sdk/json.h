@@ -309,6 +309,20 @@ static inline bool json_get_bool(const json_value *obj, const char *key, bool de
   const json_value *v = json_get(obj, key);
   return (v && v->type == JSON_BOOL) ? v->boolean : def;
 }
+/* Converts a number to a 32-bit word without undefined behaviour (a plain C cast of an
+ * out-of-range double may trap in wasm): the value is truncated toward zero and clamped to
+ * [-2^31, 2^32-1]; negative values wrap (-1 -> 0xFFFFFFFF), so both int32_t and uint32_t callers
+ * get the intuitive result. NaN -> 0. */
+static inline uint32_t json_number_word(double d) {
+  if (!(d == d)) return 0;
+  if (d < -2147483648.0) d = -2147483648.0;
+  if (d > 4294967295.0) d = 4294967295.0;
+  return (uint32_t)(int64_t)d;
+}
+static inline uint32_t json_get_u32(const json_value *obj, const char *key, uint32_t def) {
+  const json_value *v = json_get(obj, key);
+  return (v && v->type == JSON_NUMBER) ? json_number_word(v->number) : def;
+}
 static inline bool json_is(const json_value *v, json_type t) { return v != NULL && v->type == t; }
 
 #endif /* GATEHOUSE_JSON_H */

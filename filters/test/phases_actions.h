@@ -36,7 +36,7 @@ static void emit_response_header(phase_run *r, const char *name, const char *val
 
 static uint32_t map_of(const json_value *a, phase_run *r) {
   const json_value *m = json_get(a, "map");
-  if (json_is(m, JSON_NUMBER)) return (uint32_t)m->number;
+  if (json_is(m, JSON_NUMBER)) return json_number_word(m->number);
   const char *name = json_string_or(m, NULL);
   if (name == NULL) return phase_is_request(r->phase) ? PW_MAP_HTTP_REQUEST_HEADERS : PW_MAP_HTTP_RESPONSE_HEADERS;
   if (strcmp(name, "request") == 0) return PW_MAP_HTTP_REQUEST_HEADERS;
@@ -48,7 +48,7 @@ static uint32_t map_of(const json_value *a, phase_run *r) {
 
 static uint32_t buffer_of(const json_value *a, phase_run *r) {
   const json_value *b = json_get(a, "buffer");
-  if (json_is(b, JSON_NUMBER)) return (uint32_t)b->number;
+  if (json_is(b, JSON_NUMBER)) return json_number_word(b->number);
   if (r->phase == PH_RESPONSE_BODY) return PW_BUFFER_HTTP_RESPONSE_BODY;
   if (r->phase == PH_HTTP_CALL_RESPONSE) return PW_BUFFER_HTTP_CALL_RESPONSE_BODY;
   if (r->phase == PH_VM_START) return PW_BUFFER_VM_CONFIGURATION;
@@ -58,7 +58,7 @@ static uint32_t buffer_of(const json_value *a, phase_run *r) {
 
 static uint32_t stream_of(const json_value *a, phase_run *r) {
   const json_value *s = json_get(a, "stream");
-  if (json_is(s, JSON_NUMBER)) return (uint32_t)s->number;
+  if (json_is(s, JSON_NUMBER)) return json_number_word(s->number);
   const char *name = json_string_or(s, NULL);
   if (name == NULL) return phase_is_request(r->phase) ? PW_STREAM_HTTP_REQUEST : PW_STREAM_HTTP_RESPONSE;
   if (strcmp(name, "request") == 0) return PW_STREAM_HTTP_REQUEST;
@@ -69,7 +69,7 @@ static uint32_t stream_of(const json_value *a, phase_run *r) {
 
 static uint32_t level_of(const json_value *a) {
   const json_value *l = json_get(a, "level");
-  if (json_is(l, JSON_NUMBER)) return (uint32_t)l->number;
+  if (json_is(l, JSON_NUMBER)) return json_number_word(l->number);
   const char *n = json_string_or(l, "info");
   static const char *const names[] = {"trace", "debug", "info", "warn", "error", "critical"};
   for (uint32_t i = 0; i < 6; i++)
@@ -94,9 +94,9 @@ static void act_local_response(const json_value *a) {
   const char *body = json_get_string(a, "body", "");
   const char *details = json_get_string(a, "details", "");
   const json_value *grpc = json_get(a, "grpc_status");
-  pw_status s = proxy_send_local_response((uint32_t)json_get_number(a, "status", 200), details,
+  pw_status s = proxy_send_local_response(json_get_u32(a, "status", 200), details,
                                           strlen(details), body, strlen(body), h.data, h.len,
-                                          json_is(grpc, JSON_NUMBER) ? (int32_t)grpc->number
+                                          json_is(grpc, JSON_NUMBER) ? (int32_t)json_number_word(grpc->number)
                                                                      : PW_GRPC_STATUS_NONE);
   pw_bytes_free(&h);
   pw_pairs_free(&headers);
@@ -114,7 +114,7 @@ static void act_http_call(const json_value *a, phase_run *r) {
   const char *body = json_get_string(a, "body", "");
   uint32_t token = 0;
   pw_status s = proxy_http_call(upstream, strlen(upstream), h.data, h.len, body, strlen(body), NULL,
-                                0, (uint32_t)json_get_number(a, "timeout_ms", 1000), &token);
+                                0, json_get_u32(a, "timeout_ms", 1000), &token);
   pw_bytes_free(&h);
   pw_pairs_free(&headers);
   log_result("http_call", s);
@@ -231,13 +231,13 @@ static void act_set_body(const json_value *a, phase_run *r) {
   size_t total = 0;
   uint32_t flags = 0;
   if (proxy_get_buffer_status(type, &total, &flags) != PW_OK) total = r->size;
-  uint32_t start = (uint32_t)json_get_number(a, "start", 0);
-  uint32_t size = (uint32_t)json_get_number(a, "size", (double)total);
+  uint32_t start = json_get_u32(a, "start", 0);
+  uint32_t size = json_get_u32(a, "size", (uint32_t)total);
   log_result("set_body", proxy_set_buffer_bytes(type, start, size, body, strlen(body)));
 }
 
 static void act_grow(const json_value *a) {
-  uint32_t limit = (uint32_t)json_get_number(a, "pages", 65536);
+  uint32_t limit = json_get_u32(a, "pages", 65536);
   uint32_t grown = 0;
   bool failed = false;
   while (grown < limit) {
@@ -278,7 +278,7 @@ static bool run_action(const json_value *a, phase_run *r) {
   } else if (strcmp(name, "fail") == 0) {
     r->ret = 0;
   } else if (strcmp(name, "return") == 0) {
-    r->ret = (uint32_t)json_get_number(a, "value", 0);
+    r->ret = json_get_u32(a, "value", 0);
   } else if (strcmp(name, "buffer") == 0) {
     if (!r->eos) {
       r->ret = PW_PAUSE;
@@ -292,7 +292,7 @@ static bool run_action(const json_value *a, phase_run *r) {
   } else if (strcmp(name, "grow") == 0) {
     act_grow(a);
   } else if (strcmp(name, "proc_exit") == 0) {
-    __wasi_proc_exit((__wasi_exitcode_t)json_get_number(a, "code", 0));
+    __wasi_proc_exit((__wasi_exitcode_t)json_get_u32(a, "code", 0));
   } else if (strcmp(name, "log") == 0) {
     const char *m = json_get_string(a, "message", "");
     proxy_log(level_of(a), m, strlen(m));
@@ -323,7 +323,7 @@ static bool run_action(const json_value *a, phase_run *r) {
   } else if (strcmp(name, "set_body") == 0) {
     act_set_body(a, r);
   } else if (strcmp(name, "tick") == 0) {
-    log_result(name, proxy_set_tick_period_milliseconds((uint32_t)json_get_number(a, "period_ms", 0)));
+    log_result(name, proxy_set_tick_period_milliseconds(json_get_u32(a, "period_ms", 0)));
   } else if (strcmp(name, "resume") == 0) {
     act_resume();
   } else if (strcmp(name, "continue_stream") == 0) {

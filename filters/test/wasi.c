@@ -42,7 +42,7 @@ PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size
   json_value *cfg = b.len ? json_parse(b.data, b.len, NULL) : NULL;
   pw_bytes_free(&b);
   const json_value *code = json_get(cfg, "exit_on_configure");
-  if (json_is(code, JSON_NUMBER)) g_exit_on_configure = (int32_t)code->number;
+  if (json_is(code, JSON_NUMBER)) g_exit_on_configure = (int32_t)json_number_word(code->number);
   json_free(cfg);
   if (write_fd(1, "wasi: configure on stdout\n") != 0) return 0;
   if (g_exit_on_configure >= 0) __wasi_proc_exit((__wasi_exitcode_t)g_exit_on_configure);

@@ -59,6 +59,10 @@ int main(void) {
   memset(deep + 100, ']', 100);
   CHECK(json_parse(deep, 200, NULL) == NULL); /* deeper than JSON_MAX_DEPTH */
 
+  CHECK(json_number_word(-1) == 0xFFFFFFFFu && json_number_word(4294967295.0) == 0xFFFFFFFFu);
+  CHECK(json_number_word(1e300) == 0xFFFFFFFFu && json_number_word(-1e300) == 0x80000000u);
+  CHECK(json_number_word(200.9) == 200 && json_number_word(0.0 / 0.0) == 0);
+
   if (failures) return 1;
   printf("json_test: ok\n");
   return 0;

@@ -181,6 +181,13 @@ check('phases: loop spins until the engine stops it', async () => {
   assert.deepEqual(seen, ['started']);
 });
 
+check('phases: return values are passed through as 32-bit words', () => {
+  for (const [value, expected] of [[2, 2], [-1, -1], [4294967295, -1], [1e12, -1], [-1e12, -2147483648]]) {
+    const h = host('test/phases.wasm', { pluginConfig: JSON.stringify({ request_headers: { action: 'return', value } }) });
+    assert.equal(h.requestHeaders(h.newHttp(), REQ), expected, String(value));
+  }
+});
+
 check('phases: vm_start actions from plugin config when no VM config', () => {
   const h = host('test/phases.wasm', { pluginConfig: '{"vm_start":"fail"}' });
   assert.equal(h.vmStart, 0);
