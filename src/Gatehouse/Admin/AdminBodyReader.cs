@@ -57,7 +57,7 @@ internal static class AdminBodyReader
         if (bytes.Length == 0) return new Body(new JsonObject(), null);
         try
         {
-            return JsonNode.Parse(bytes) is JsonObject obj ? new Body(obj, null) : new Body(null, AdminResponses.BadJson());
+            return JsonNode.Parse(bytes) is JsonObject obj && Readable(obj) ? new Body(obj, null) : new Body(null, AdminResponses.BadJson());
         }
         catch (JsonException)
         {
@@ -66,6 +66,25 @@ internal static class AdminBodyReader
         catch (ArgumentException)
         {
             return new Body(null, AdminResponses.BadJson());
+        }
+    }
+
+    /// <summary>False when a string escapes to invalid UTF-16 (a lone surrogate), which has no UTF-8 form.</summary>
+    private static bool Readable(JsonNode? node)
+    {
+        try
+        {
+            switch (node)
+            {
+                case JsonObject o: return o.All(p => Readable(p.Value));
+                case JsonArray a: return a.All(Readable);
+                case JsonValue v when v.GetValueKind() == JsonValueKind.String: _ = v.GetValue<string>(); return true;
+                default: return true;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 
