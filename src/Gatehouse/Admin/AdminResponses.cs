@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Entities;
 using Microsoft.AspNetCore.Http;
@@ -9,8 +11,11 @@ internal static class AdminResponses
 {
     private const string JsonType = "application/json; charset=utf-8";
 
+    /// <summary>Kong's cjson does not escape quotes, apostrophes or non-ASCII; neither do we.</summary>
+    private static readonly JsonSerializerOptions Wire = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static IResult Json(JsonNode body, int status = StatusCodes.Status200OK) =>
-        Results.Text(body.ToJsonString(), JsonType, statusCode: status);
+        Results.Text(body.ToJsonString(Wire), JsonType, statusCode: status);
 
     public static IResult Error(DbError error) =>
         error.Code == DbErrorCode.NotFound ? NotFound() : Json(error.ToJson(), error.HttpStatus);
