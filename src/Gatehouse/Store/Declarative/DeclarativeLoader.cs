@@ -147,12 +147,12 @@ public sealed class DeclarativeLoader
 
     private static string? Duplicate(EntitySchema schema, JsonObject entity, List<JsonObject> existing)
     {
-        var id = EntityJson.String(entity, "id");
-        if (existing.Any(e => EntityJson.String(e, "id") == id))
-            return $"uniqueness violation: '{schema.Name}' entity with primary key set to '{id}' already declared";
         foreach (var field in schema.UniqueFields)
             if (EntityJson.String(entity, field.Name) is { } value && existing.Any(e => EntityJson.String(e, field.Name) == value))
                 return $"uniqueness violation: '{schema.Name}' entity with {field.Name} set to '{value}' already declared";
-        return null;
+        var id = EntityJson.String(entity, "id");
+        return existing.Any(e => EntityJson.String(e, "id") == id)
+            ? $"uniqueness violation: '{schema.Name}' entity with primary key set to '{id}' already declared"
+            : null;
     }
 }
