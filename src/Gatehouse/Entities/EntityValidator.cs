@@ -29,6 +29,7 @@ public static class EntityValidator
         foreach (var field in schema.Fields)
         {
             var present = data.TryGetPropertyValue(field.Name, out var value);
+            if (!present && field.Auto) { entity[field.Name] = null; continue; } // supplied by the store
             if (!present && context != ValidationContext.Update && field.Default is not null) value = field.Default.DeepClone();
             var error = FieldValidator.Validate(field, value, out var normalized);
             if (error is not null) errors[field.Name] = error;

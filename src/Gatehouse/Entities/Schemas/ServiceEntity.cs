@@ -96,13 +96,13 @@ public static partial class ServiceEntity
         }
         result["host"] = host.Length > 0 ? host : null;
         if (port.Length > 0) result["port"] = long.TryParse(port, out var p) ? p : port;
-        else if (DefaultPort(scheme) is { } dp) result["port"] = dp;
+        else if (DefaultPort(scheme) is { } dp) result["port"] = (long)dp;
         var path = m.Groups["path"].Value;
         result["path"] = path.Length > 0 ? path : null;
         return result;
     }
 
-    private static int? DefaultPort(string? scheme) => scheme switch
+    private static long? DefaultPort(string? scheme) => scheme switch
     {
         "http" or "ws" or "grpc" => 80,
         "https" or "wss" or "grpcs" => 443,
