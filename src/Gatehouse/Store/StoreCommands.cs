@@ -65,7 +65,7 @@ public static class StoreCommands
         }
         try
         {
-            var store = StoreServiceCollectionExtensions.CreateStore(options, TimeProvider.System);
+            var store = StoreServiceCollectionExtensions.CreateStore(options, EntityRegistry.Default, TimeProvider.System);
             using var _ = store as IDisposable;
             var ran = await store.MigrateAsync(CancellationToken.None);
             foreach (var name in ran) stdout.WriteLine($"migrating core: {name} executed");

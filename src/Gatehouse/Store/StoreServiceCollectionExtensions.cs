@@ -25,7 +25,7 @@ public static class StoreServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<GatewayConfigPublisher>();
         services.TryAddSingleton(EntityRegistry.Default);
-        services.TryAddSingleton<IEntityStore>(sp => CreateStore(options, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IEntityStore>(sp => CreateStore(options, sp.GetRequiredService<EntityRegistry>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<StoreConfigPublisher>();
         services.TryAddSingleton(sp => new EntityDao(sp.GetRequiredService<IEntityStore>(), sp.GetRequiredService<EntityRegistry>(),
             sp.GetRequiredService<StoreConfigPublisher>(), sp.GetRequiredService<TimeProvider>(), readOnly: options.Database == DatabaseKind.Off));
@@ -36,10 +36,10 @@ public static class StoreServiceCollectionExtensions
         return services;
     }
 
-    internal static IEntityStore CreateStore(GatehouseOptions options, TimeProvider time) => options.Database switch
+    internal static IEntityStore CreateStore(GatehouseOptions options, EntityRegistry registry, TimeProvider time) => options.Database switch
     {
-        DatabaseKind.Off => SqliteEntityStore.InMemory(time),
-        DatabaseKind.Sqlite => SqliteEntityStore.ForFile(options.EffectiveSqlitePath, time),
+        DatabaseKind.Off => SqliteEntityStore.InMemory(registry, time),
+        DatabaseKind.Sqlite => SqliteEntityStore.ForFile(options.EffectiveSqlitePath, registry, time),
         _ => throw new NotSupportedException($"database = {options.Database.ToString().ToLowerInvariant()} is not supported yet"),
     };
 }

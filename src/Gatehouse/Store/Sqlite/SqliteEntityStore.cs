@@ -16,11 +16,13 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
     private readonly SqliteConnection? _keepAlive;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly TimeProvider _time;
+    private readonly EntityRegistry _registry;
 
-    private SqliteEntityStore(string connectionString, bool inMemory, TimeProvider time)
+    private SqliteEntityStore(string connectionString, bool inMemory, EntityRegistry registry, TimeProvider time)
     {
         _connectionString = connectionString;
-        _time = time;
+        _registry = registry ?? throw new ArgumentNullException(nameof(registry));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
         if (inMemory)
         {
             // A shared-cache memory database lives as long as one connection to it is open.
@@ -29,33 +31,31 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
         }
     }
 
-    public static SqliteEntityStore ForFile(string path, TimeProvider time)
+    public static SqliteEntityStore ForFile(string path, EntityRegistry registry, TimeProvider time)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        ArgumentNullException.ThrowIfNull(time);
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
         var cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false };
-        return new SqliteEntityStore(cs.ToString(), inMemory: false, time);
+        return new SqliteEntityStore(cs.ToString(), inMemory: false, registry, time);
     }
 
-    public static SqliteEntityStore InMemory(TimeProvider time)
+    public static SqliteEntityStore InMemory(EntityRegistry registry, TimeProvider time)
     {
-        ArgumentNullException.ThrowIfNull(time);
         var cs = new SqliteConnectionStringBuilder
         {
             DataSource = "gatehouse-dbless-" + Guid.NewGuid().ToString("N"),
             Mode = SqliteOpenMode.Memory,
             Cache = SqliteCacheMode.Shared,
         };
-        return new SqliteEntityStore(cs.ToString(), inMemory: true, time);
+        return new SqliteEntityStore(cs.ToString(), inMemory: true, registry, time);
     }
 
     public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct) => Locked(async conn =>
     {
         await Exec(conn, null, SqliteMigrations.MigrationsTable, ct);
         var ran = new List<string>();
-        foreach (var migration in SqliteMigrations.All)
+        foreach (var migration in SqliteMigrations.For(_registry))
         {
             using var check = conn.CreateCommand();
             check.CommandText = "SELECT 1 FROM schema_migrations WHERE name = $n";

@@ -1,10 +1,11 @@
-using Gatehouse.Entities.Schemas;
+using Gatehouse.Entities;
 
 namespace Gatehouse.Store.Sqlite;
 
 /// <summary>
-/// The ordered, append-only list of schema migrations. Each runs once, inside a transaction, and is
-/// recorded in <c>schema_migrations</c>. A new entity adds one entry here (its table from its schema).
+/// The ordered list of schema migrations. Each runs once, inside a transaction, and is recorded in
+/// <c>schema_migrations</c>. Every registered entity gets its table from its schema ("create_&lt;name&gt;"),
+/// so a new entity needs no migration code; later changes to an existing table append explicit entries.
 /// </summary>
 internal static class SqliteMigrations
 {
@@ -13,8 +14,6 @@ internal static class SqliteMigrations
     public const string MigrationsTable =
         "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, executed_at INTEGER NOT NULL)";
 
-    public static IReadOnlyList<Migration> All { get; } =
-    [
-        new("000_base_services_routes", [.. SqliteDdl.CreateTable(ServiceEntity.Schema), .. SqliteDdl.CreateTable(RouteEntity.Schema)]),
-    ];
+    public static IReadOnlyList<Migration> For(EntityRegistry registry) =>
+        [.. registry.Schemas.Select(s => new Migration("create_" + s.Name, [.. SqliteDdl.CreateTable(s)]))];
 }
