@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gatehouse.Model;
 
 namespace Gatehouse.Entities;
 
@@ -20,6 +21,11 @@ public sealed record EntitySchema
     public required IReadOnlyList<FieldDefinition> Fields { get; init; }
     public IReadOnlyList<EntityCheck> Checks { get; init; } = [];
     public IReadOnlyList<ShorthandField> Shorthands { get; init; } = [];
+    /// <summary>
+    /// Adds this entity's rows, converted to typed models, to a configuration being built. Null for
+    /// entities the data plane does not use. This is where an entity meets <see cref="GatewayConfig"/>.
+    /// </summary>
+    public Func<GatewayConfig, IReadOnlyList<JsonObject>, GatewayConfig>? AddToConfig { get; init; }
 
     public FieldDefinition? Field(string name)
     {

@@ -1,29 +1,23 @@
-using System.Collections.Immutable;
 using System.Text.Json.Nodes;
 using Gatehouse.Entities;
-using Gatehouse.Entities.Schemas;
 using Gatehouse.Model;
 
 namespace Gatehouse.Store;
 
 /// <summary>
 /// Turns stored entity documents into the immutable typed <see cref="GatewayConfig"/>. Each entity's
-/// conversion lives next to its schema; adding an entity adds one line here.
+/// conversion lives next to its schema (<see cref="EntitySchema.AddToConfig"/>), so this stays generic.
 /// </summary>
 public static class GatewayConfigBuilder
 {
-    public static GatewayConfig Build(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, long version)
+    public static GatewayConfig Build(EntityRegistry registry, IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, long version)
     {
+        ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(rows);
-        return new GatewayConfig
-        {
-            Version = version,
-            Services = Convert(rows, ServiceEntity.Schema, ServiceEntity.ToModel),
-            Routes = Convert(rows, RouteEntity.Schema, RouteEntity.ToModel),
-        };
+        var config = new GatewayConfig { Version = version };
+        foreach (var schema in registry.Schemas)
+            if (schema.AddToConfig is { } add && rows.TryGetValue(schema, out var list))
+                config = add(config, list);
+        return config;
     }
-
-    private static ImmutableArray<T> Convert<T>(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows,
-        EntitySchema schema, Func<JsonObject, T> toModel) =>
-        rows.TryGetValue(schema, out var list) ? [.. list.Select(toModel)] : [];
 }

@@ -33,7 +33,7 @@ public sealed partial class StoreConfigPublisher
         {
             var rows = new Dictionary<EntitySchema, IReadOnlyList<JsonObject>>();
             foreach (var schema in _registry.Schemas) rows[schema] = await _store.ListAllAsync(schema, ct);
-            var config = GatewayConfigBuilder.Build(rows, _publisher.Current.Version + 1);
+            var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1);
             _publisher.Publish(config);
             LogPublished(config.Version, config.Services.Length, config.Routes.Length);
             return config;

@@ -60,6 +60,34 @@ public sealed class RoutesApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Nested_writes_are_scoped_to_the_parent()
+    {
+        var otherId = (string)(await _host.PostAsync("/services", new { name = "other", host = "o.test" })).Body!["id"]!;
+        var (s1, put) = await _host.SendAsync(HttpMethod.Put, "/services/svc/routes/nested", new { paths = new[] { "/n" } });
+        Assert.Equal(200, s1);
+        Assert.Equal(_serviceId, (string?)put!["service"]!["id"]);
+
+        Assert.Equal(404, (await _host.SendAsync(HttpMethod.Patch, "/services/other/routes/nested", new { paths = new[] { "/m" } })).Status);
+        Assert.Equal(404, (await _host.SendAsync(HttpMethod.Delete, "/services/other/routes/nested")).Status);
+
+        var (s2, patched) = await _host.SendAsync(HttpMethod.Patch, "/services/svc/routes/nested", new { strip_path = false });
+        Assert.Equal(200, s2);
+        Assert.False((bool)patched!["strip_path"]!);
+
+        var (s3, svc) = await _host.SendAsync(HttpMethod.Patch, "/routes/nested/service", new { retries = 9 });
+        Assert.Equal(200, s3);
+        Assert.Equal(9, (int)svc!["retries"]!);
+        Assert.Equal(_serviceId, (string?)svc["id"]);
+
+        var (s4, moved) = await _host.SendAsync(HttpMethod.Patch, "/routes/nested", new { service = new { id = otherId } });
+        Assert.Equal(200, s4);
+        Assert.Equal(otherId, (string?)moved!["service"]!["id"]);
+        Assert.Single((await _host.GetAsync("/services/other/routes")).Body!["data"]!.AsArray());
+        Assert.Equal(204, (await _host.SendAsync(HttpMethod.Delete, "/services/other/routes/nested")).Status);
+        Assert.Equal(404, (await _host.GetAsync("/routes/nested")).Status);
+    }
+
+    [Fact]
     public async Task Deleting_a_service_with_routes_is_a_foreign_key_violation()
     {
         Assert.Equal(201, (await _host.PostAsync("/routes", new { paths = new[] { "/x" }, service = new { id = _serviceId } })).Status);

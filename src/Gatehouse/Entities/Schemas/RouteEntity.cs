@@ -10,6 +10,7 @@ public static class RouteEntity
     {
         Name = "routes",
         SingularName = "route",
+        AddToConfig = (config, rows) => config with { Routes = [.. rows.Select(ToModel)] },
         Fields =
         [
             Typedefs.Id(),

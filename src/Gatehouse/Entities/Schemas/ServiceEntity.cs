@@ -14,6 +14,7 @@ public static partial class ServiceEntity
     {
         Name = "services",
         SingularName = "service",
+        AddToConfig = (config, rows) => config with { Services = [.. rows.Select(ToModel)] },
         Fields =
         [
             Typedefs.Id(),
