@@ -30,7 +30,8 @@ public static class EntityValidator
         {
             var present = data.TryGetPropertyValue(field.Name, out var value);
             if (!present && field.Auto) { entity[field.Name] = null; continue; } // supplied by the store
-            if (!present && context != ValidationContext.Update && field.Default is not null) value = field.Default.DeepClone();
+            if (!present && context != ValidationContext.Update)
+                value = field.DefaultFrom is { } dynamicDefault ? dynamicDefault(data) : field.Default?.DeepClone();
             var error = FieldValidator.Validate(field, value, out var normalized);
             if (error is not null) errors[field.Name] = error;
             else entity[field.Name] = normalized;

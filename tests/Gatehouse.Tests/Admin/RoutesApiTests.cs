@@ -88,6 +88,14 @@ public sealed class RoutesApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Grpc_routes_default_to_not_stripping_the_path()
+    {
+        var (status, route) = await _host.PostAsync("/routes", new { protocols = new[] { "grpc" }, paths = new[] { "/pkg.Svc" } });
+        Assert.Equal(201, status);
+        Assert.False((bool)route!["strip_path"]!);
+    }
+
+    [Fact]
     public async Task Deleting_a_service_with_routes_is_a_foreign_key_violation()
     {
         Assert.Equal(201, (await _host.PostAsync("/routes", new { paths = new[] { "/x" }, service = new { id = _serviceId } })).Status);
@@ -126,6 +134,10 @@ public sealed class RoutesApiTests : IAsyncLifetime
     [InlineData("""{"protocols":["http","tcp"],"paths":["/"]}""", "protocols", "these sets are mutually exclusive: ('http', 'https'), ('tcp', 'tls', 'udp')")]
     [InlineData("""{"paths":["/"],"service":{"id":"nope"}}""", "service", "expected a valid UUID")]
     [InlineData("""{"paths":["/"],"protocols":[]}""", "protocols", "length must be at least 1")]
+    [InlineData("""{"protocols":["grpc"],"paths":["/"],"strip_path":true}""", "strip_path", "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'")]
+    [InlineData("""{"protocols":["grpc"],"methods":["GET"],"paths":["/"]}""", "methods", "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'")]
+    [InlineData("""{"protocols":["tls_passthrough"]}""", "@entity", "must set snis when 'protocols' is 'tls_passthrough'")]
+    [InlineData("""{"protocols":["tcp"]}""", "@entity", "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'")]
     public async Task Route_validation_messages(string json, string field, string expected)
     {
         var (status, body) = await _host.SendAsync(HttpMethod.Post, "/routes", json);

@@ -58,7 +58,7 @@ public static class RouteEntity
             },
             Endpoints("sources"),
             Endpoints("destinations"),
-            Typedefs.Bool("strip_path", true, required: true),
+            Typedefs.Bool("strip_path", true, required: true) with { DefaultFrom = RouteProtocolRules.StripPathDefault },
             Typedefs.Bool("preserve_host", false, required: true),
             new FieldDefinition("regex_priority", FieldType.Integer) { Default = 0 },
             new FieldDefinition("path_handling", FieldType.String) { Default = "v0", OneOf = ["v0", "v1"] },

@@ -83,7 +83,6 @@ public static partial class ServiceEntity
         var m = UrlPattern().Match(text);
         var result = new JsonObject();
         var scheme = m.Groups["scheme"].Success ? m.Groups["scheme"].Value.ToLowerInvariant() : null;
-        if (scheme is not null) result["protocol"] = scheme;
         var authority = m.Groups["authority"].Success ? m.Groups["authority"].Value : "";
         var at = authority.LastIndexOf('@');
         if (at >= 0) authority = authority[(at + 1)..];
@@ -96,17 +95,14 @@ public static partial class ServiceEntity
             port = authority[(colon + 1)..];
         }
         result["host"] = host.Length > 0 ? host : null;
-        if (port.Length > 0) result["port"] = long.TryParse(port, out var p) ? p : port;
-        else if (DefaultPort(scheme) is { } dp) result["port"] = (long)dp;
+        long? number = long.TryParse(port, out var p) ? p : null;
+        // As Kong: the scheme, else the protocol implied by port 80/443, else http; the port, else the protocol's.
+        var protocol = scheme ?? (number == 443 ? "https" : "http");
+        result["protocol"] = protocol;
+        result["port"] = number is { } n ? JsonValue.Create(n)
+            : port.Length > 0 ? JsonValue.Create(port) : JsonValue.Create(protocol == "https" ? 443L : 80L);
         var path = m.Groups["path"].Value;
         result["path"] = path.Length > 0 ? path : null;
         return result;
     }
-
-    private static long? DefaultPort(string? scheme) => scheme switch
-    {
-        "http" or "ws" or "grpc" => 80,
-        "https" or "wss" or "grpcs" => 443,
-        _ => null,
-    };
 }
