@@ -51,7 +51,7 @@ public static class Typedefs
     {
         StartsWith = "/",
         MatchNone = [PatternRule.Of("//", "must not have empty segments")],
-        Custom = v => PathValidation.ValidatePercentEncoding(v.GetValue<string>()),
+        Custom = v => PathValidation.ValidatePath(v.GetValue<string>()),
     };
 
     public static FieldDefinition Foreign(string name, string reference, OnDelete onDelete = OnDelete.Restrict) =>

@@ -99,6 +99,8 @@ public sealed class ServicesApiTests : IAsyncLifetime
     [InlineData("""{"host":"a.test","protocol":"ftp"}""", "protocol", "expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss")]
     [InlineData("""{"host":"a.test","path":"api"}""", "path", "should start with: /")]
     [InlineData("""{"host":"a.test","path":"/a//b"}""", "path", "must not have empty segments")]
+    [InlineData("""{"host":"a.test","path":"/a b"}""", "path", "invalid path: '/a b' (characters outside of the reserved list of RFC 3986 found)")]
+    [InlineData("""{"host":"a.test","path":"/a%2"}""", "path", "invalid url-encoded value: '%2'")]
     [InlineData("""{"host":"a.test","name":"bad name"}""", "name", "invalid value 'bad name': the only accepted ascii characters are alphanumerics or ., -, _, and ~")]
     [InlineData("""{"host":"a.test:80"}""", "host", "must not have a port")]
     [InlineData("""{"host":"a.test","enabled":"yes"}""", "enabled", "expected a boolean")]
