@@ -135,6 +135,16 @@ public sealed class ServicesApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_creates_with_one_name_yield_one_winner()
+    {
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => _host.PostAsync("/services", new { name = "race", host = $"h{i}.test" })));
+        Assert.Single(results, r => r.Status == 201);
+        Assert.Equal(15, results.Count(r => r.Status == 409));
+        Assert.Single((await _host.GetAsync("/services")).Body!["data"]!.AsArray());
+        Assert.Single(_host.Publisher.Current.Services);
+    }
+
+    [Fact]
     public async Task Duplicate_id_is_primary_key_violation()
     {
         var id = Guid.NewGuid().ToString();
