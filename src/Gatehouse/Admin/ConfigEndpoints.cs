@@ -42,12 +42,17 @@ internal static class ConfigEndpoints
         if (result.Error is { } error)
         {
             var flatten = ctx.Request.Query["flatten_errors"].ToString() is "1" or "true";
-            return AdminResponses.Json(flatten ? error.ToJson() : (error with { Extra = null }).ToJson(), error.HttpStatus);
+            if (!flatten) return AdminResponses.Json((error with { Extra = null }).ToJson(), error.HttpStatus);
+            // Flattened: per-entity errors move to flattened_errors; fields keeps only the top-level remainder.
+            var body = error.ToJson();
+            if (body["fields"] is JsonObject nested)
+                body["fields"] = new JsonObject(nested.Where(p => p.Value is JsonValue).Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone())));
+            return AdminResponses.Json(body, error.HttpStatus);
         }
-        var body = new JsonObject();
+        var loaded = new JsonObject();
         foreach (var (schema, rows) in result.Entities!)
-            body[schema.Name] = new JsonObject(rows.Select(r => KeyValuePair.Create(EntityJson.String(r, "id")!, (JsonNode?)r.DeepClone())));
-        return AdminResponses.Json(body, StatusCodes.Status201Created);
+            loaded[schema.Name] = new JsonObject(rows.Select(r => KeyValuePair.Create(EntityJson.String(r, "id")!, (JsonNode?)r.DeepClone())));
+        return AdminResponses.Json(loaded, StatusCodes.Status201Created);
     }
 
     private readonly record struct Content(byte[]? Bytes, IResult? Error);
