@@ -38,7 +38,15 @@ internal sealed class AdminTestHost : IAsyncDisposable
         builder.Services.AddGatehouseStore(options);
         var app = builder.Build();
         app.MapAdminApi();
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
         var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         return new AdminTestHost(app, client);
     }
