@@ -40,6 +40,8 @@ internal static class SchemaDump
 
     private static JsonNode? Check(EntityCheck check) => check switch
     {
+        MutuallyRequiredCheck m => new JsonObject { ["mutually_required"] = Names(m.Fields) },
+        OnlyOneOfCheck o => new JsonObject { ["only_one_of"] = Names(o.Fields) },
         MutuallyExclusiveCheck m => new JsonObject { ["mutually_exclusive"] = Names(m.Fields) },
         AtLeastOneOfCheck a => new JsonObject { ["at_least_one_of"] = Names(a.Fields) },
         ConditionalCheck c => new JsonObject { ["conditional"] = new JsonObject { ["if_field"] = c.IfField, ["then_field"] = c.ThenField } },

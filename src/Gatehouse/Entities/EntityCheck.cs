@@ -93,3 +93,26 @@ public sealed record CustomEntityCheck(IReadOnlyList<string> FieldSources, Func<
     public override CheckFailure? Evaluate(JsonObject entity) =>
         Check(entity) is { } message ? new CheckFailure(null, message) : null;
 }
+
+/// <summary><c>mutually_required</c>: either all of the fields are set or none.</summary>
+public sealed record MutuallyRequiredCheck(IReadOnlyList<string> Fields) : EntityCheck
+{
+    public override IReadOnlyList<string> Sources => Fields;
+
+    public override CheckFailure? Evaluate(JsonObject entity)
+    {
+        var set = Fields.Count(f => IsSet(entity[f]));
+        return set == 0 || set == Fields.Count ? null
+            : new CheckFailure(null, $"all or none of these fields must be set: {Quote(Fields)}");
+    }
+}
+
+/// <summary><c>only_one_of</c>: exactly one of the fields is set.</summary>
+public sealed record OnlyOneOfCheck(IReadOnlyList<string> Fields) : EntityCheck
+{
+    public override IReadOnlyList<string> Sources => Fields;
+
+    public override CheckFailure? Evaluate(JsonObject entity) =>
+        Fields.Count(f => IsSet(entity[f])) == 1 ? null
+            : new CheckFailure(null, $"exactly one of these fields must be non-empty: {Quote(Fields)}");
+}

@@ -22,6 +22,14 @@ public sealed record FieldDefinition(string Name, FieldType Type)
     /// <summary>Value must be null (Kong's <c>eq = null</c>), e.g. fields a subschema forbids.</summary>
     public bool MustBeNull { get; init; }
     public IReadOnlyList<string>? OneOf { get; init; }
+    public IReadOnlyList<string>? NotOneOf { get; init; }
+    /// <summary>Value must differ from this (Kong's <c>ne</c>).</summary>
+    public JsonNode? Ne { get; init; }
+    /// <summary>Number must be strictly greater (Kong's <c>gt</c>).</summary>
+    public double? Gt { get; init; }
+    /// <summary>Number must be a non-negative Unix time (Kong's <c>timestamp</c>).</summary>
+    public bool Timestamp { get; init; }
+    public int? LenEq { get; init; }
     public (long Min, long Max)? Between { get; init; }
     public int? LenMin { get; init; }
     public int? LenMax { get; init; }

@@ -152,6 +152,12 @@ internal static class FieldValidator
             var repr = text ?? value.ToJsonString();
             if (!oneOf.Contains(repr)) return field.Err ?? "expected one of: " + string.Join(", ", oneOf);
         }
+        if (field.Ne is { } ne && JsonNode.DeepEquals(ne, value)) return field.Err ?? $"value must not be {Plain(ne)}";
+        if (field.NotOneOf is { } notOneOf && value is JsonValue && notOneOf.Contains(text ?? value.ToJsonString()))
+            return "must not be one of: " + string.Join(", ", notOneOf);
+        if (field.Gt is { } gt && EntityJson.TryNumber(value, out var g) && g <= gt)
+            return string.Create(CultureInfo.InvariantCulture, $"value must be greater than {gt}");
+        if (field.Timestamp && (!EntityJson.TryNumber(value, out var ts) || ts < 0)) return "expected a valid timestamp";
         if (field.Uuid && text is not null && !IsUuid(text)) return "expected a valid UUID";
         if (field.Between is { } between && EntityJson.TryNumber(value, out var n))
         {
@@ -159,6 +165,7 @@ internal static class FieldValidator
                 return string.Create(CultureInfo.InvariantCulture, $"value should be between {between.Min} and {between.Max}");
         }
         var length = text is not null ? text.Length : value is JsonArray arr ? arr.Count : -1;
+        if (length >= 0 && field.LenEq is { } eq && length != eq) return $"length must be {eq}";
         if (length >= 0 && field.LenMin is { } min && length < min) return $"length must be at least {min}";
         if (length >= 0 && field.LenMax is { } max && length > max) return $"length must be at most {max}";
         if (text is not null)
@@ -170,6 +177,9 @@ internal static class FieldValidator
         }
         return field.Custom?.Invoke(value);
     }
+
+    private static string Plain(JsonNode node) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : node.ToJsonString();
 
     /// <summary>Kong accepts the canonical 8-4-4-4-12 hex form only.</summary>
     internal static bool IsUuid(string text) =>

@@ -17,7 +17,7 @@ public static class Typedefs
     public static FieldDefinition Id() => Uuid("id") with { Auto = true, Required = true };
 
     /// <summary>Unix seconds, set by the store on insert/update.</summary>
-    public static FieldDefinition AutoTimestamp(string name) => new(name, FieldType.Integer) { Auto = true };
+    public static FieldDefinition AutoTimestamp(string name) => new(name, FieldType.Integer) { Auto = true, Timestamp = true };
 
     public static FieldDefinition Utf8Name(string name = "name") => new(name, FieldType.String)
     {

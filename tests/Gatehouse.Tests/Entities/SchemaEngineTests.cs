@@ -43,6 +43,10 @@ public sealed class SchemaEngineTests
             new FieldDefinition("right", FieldType.String),
             new FieldDefinition("mode", FieldType.String),
             new FieldDefinition("extra", FieldType.String),
+            new FieldDefinition("level", FieldType.Integer) { Ne = 13, Gt = 0 },
+            new FieldDefinition("colour", FieldType.String) { NotOneOf = ["red"] },
+            new FieldDefinition("at", FieldType.Integer) { Timestamp = true },
+            new FieldDefinition("pair", FieldType.Array) { LenEq = 2, Elements = new FieldDefinition("e", FieldType.String) },
         ],
         Checks =
         [
@@ -50,6 +54,7 @@ public sealed class SchemaEngineTests
             new ConditionalCheck("mode", v => v?.ToString() == "strict", "extra", ConditionalCheck.MustBeNull),
             new ConditionalAtLeastOneOfCheck("mode", v => v?.ToString() == "pick", ["left", "right"], "must set one of {0} when 'mode' is 'pick'"),
             new CustomEntityCheck(["label"], e => e["label"]?.ToString() == "bad" ? "label is bad" : null),
+
         ],
         Shorthands = [new ShorthandField("both", FieldType.String, v => new JsonObject { ["left"] = v.DeepClone(), ["right"] = v.DeepClone() })],
     };
@@ -85,6 +90,11 @@ public sealed class SchemaEngineTests
     [InlineData("""{"label":"ok","either":"z"}""", "either", "must start with x or y")]
     [InlineData("""{"label":"ok","ref":"1234"}""", "ref", "expected a valid UUID")]
     [InlineData("""{"label":"ok","id":"00000000-0000-0000-0000-00000000000g"}""", "id", "expected a valid UUID")]
+    [InlineData("""{"label":"ok","level":13}""", "level", "value must not be 13")]
+    [InlineData("""{"label":"ok","level":0}""", "level", "value must be greater than 0")]
+    [InlineData("""{"label":"ok","colour":"red"}""", "colour", "must not be one of: red")]
+    [InlineData("""{"label":"ok","at":-5}""", "at", "expected a valid timestamp")]
+    [InlineData("""{"label":"ok","pair":["a"]}""", "pair", "length must be 2")]
     public void Scalar_validators(string json, string field, string message) => AssertError(json, field, message);
 
     [Theory]
@@ -112,6 +122,27 @@ public sealed class SchemaEngineTests
         var result = Run(json);
         Assert.False(result.IsValid);
         Assert.Equal(message, Assert.Single(result.Errors!["@entity"]!.AsArray())!.ToString());
+    }
+
+    private static readonly EntitySchema Credentials = new()
+    {
+        Name = "credentials",
+        SingularName = "credential",
+        Fields = [new("user", FieldType.String), new("password", FieldType.String), new("one", FieldType.String), new("two", FieldType.String)],
+        Checks = [new MutuallyRequiredCheck(["user", "password"]), new OnlyOneOfCheck(["one", "two"])],
+    };
+
+    [Theory]
+    [InlineData("""{"one":"1"}""", null)]
+    [InlineData("""{"user":"u","password":"p","two":"2"}""", null)]
+    [InlineData("""{"user":"u","one":"1"}""", "all or none of these fields must be set: 'user', 'password'")]
+    [InlineData("""{"one":"1","two":"2"}""", "exactly one of these fields must be non-empty: 'one', 'two'")]
+    [InlineData("""{}""", "exactly one of these fields must be non-empty: 'one', 'two'")]
+    public void Mutually_required_and_only_one_of(string json, string? message)
+    {
+        var result = EntityValidator.Validate(Credentials, JsonNode.Parse(json)!.AsObject(), ValidationContext.Insert);
+        if (message is null) Assert.True(result.IsValid);
+        else Assert.Equal(message, Assert.Single(result.Errors!["@entity"]!.AsArray())!.ToString());
     }
 
     [Fact]
