@@ -13,4 +13,6 @@ public enum FieldType
     Record,
     /// <summary>A reference to another entity, written as <c>{"id": "&lt;uuid&gt;"}</c>.</summary>
     Foreign,
+    /// <summary>Any JSON value, kept as given (e.g. a filter's configuration); checked by <c>Custom</c> only.</summary>
+    Json,
 }

@@ -55,6 +55,9 @@ internal static class FieldValidator
                 return CheckRecord(field.Fields, field.RecordChecks, value, out normalized);
             case FieldType.Foreign:
                 return CheckRecord([Typedefs.Uuid("id") with { Required = true }], [], value, out normalized);
+            case FieldType.Json:
+                normalized = value.DeepClone();
+                return null;
             default:
                 throw new InvalidOperationException($"unhandled field type {field.Type}");
         }
