@@ -2,6 +2,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Gatehouse.Config;
 
+using Gatehouse.Tests.Store;
+
 namespace Gatehouse.Tests.Admin;
 
 public sealed class DbLessConfigTests : IAsyncLifetime

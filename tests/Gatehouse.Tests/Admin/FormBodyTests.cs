@@ -1,5 +1,7 @@
 using System.Text;
 
+using Gatehouse.Tests.Store;
+
 namespace Gatehouse.Tests.Admin;
 
 public sealed class FormBodyTests : IAsyncLifetime

@@ -1,5 +1,7 @@
 using Gatehouse.Config;
 
+using Gatehouse.Tests.Store;
+
 namespace Gatehouse.Tests.Admin;
 
 public sealed class RootEndpointTests

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gatehouse.Tests.Store;
 
 namespace Gatehouse.Tests.Admin;
 

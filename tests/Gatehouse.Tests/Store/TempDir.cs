@@ -1,4 +1,4 @@
-namespace Gatehouse.Tests;
+namespace Gatehouse.Tests.Store;
 
 /// <summary>A private temporary directory, deleted on dispose.</summary>
 internal sealed class TempDir : IDisposable
