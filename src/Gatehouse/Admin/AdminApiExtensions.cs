@@ -1,10 +1,25 @@
+using Gatehouse.Entities;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gatehouse.Admin;
 
-/// <summary>CONTRACT STUB (owned by the store/admin work): maps every Admin API endpoint.</summary>
+/// <summary>Maps every Admin API endpoint. Requires <c>AddGatehouseStore</c> on the same service provider.</summary>
 public static class AdminApiExtensions
 {
-    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints) => endpoints;
+    /// <summary>
+    /// <c>/</c>, <c>/status</c>, <c>/config</c>, <c>/schemas/...</c>, and the generated endpoints of every
+    /// entity in the <see cref="EntityRegistry"/> (collection, entity, nested foreign endpoints).
+    /// </summary>
+    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var registry = endpoints.ServiceProvider.GetRequiredService<EntityRegistry>();
+        RootEndpoints.Map(endpoints);
+        ConfigEndpoints.Map(endpoints);
+        SchemaEndpoints.Map(endpoints);
+        foreach (var schema in registry.Schemas) EntityEndpoints.Map(endpoints, schema, registry);
+        return endpoints;
+    }
 }

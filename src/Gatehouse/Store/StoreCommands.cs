@@ -1,17 +1,107 @@
 using Gatehouse.Config;
+using Gatehouse.Entities;
+using Gatehouse.Store.Declarative;
 
 namespace Gatehouse.Store;
 
-/// <summary>CONTRACT STUB (owned by the store/admin work): what the CLI's store-related commands do.
-/// Each returns the process exit code and writes human-readable output.</summary>
+/// <summary>What the CLI's store-related commands do. Each returns the process exit code and writes
+/// human-readable output.</summary>
 public static class StoreCommands
 {
     /// <summary>`gatehouse config parse FILE`: 0 when valid, 1 with every error printed otherwise.</summary>
-    public static int ParseDeclarative(string path, TextWriter stdout, TextWriter stderr) => 1;
+    public static int ParseDeclarative(string path, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        byte[] content;
+        try { content = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            stderr.WriteLine($"Error: cannot read {path}: {e.Message}");
+            return 1;
+        }
+        var result = new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System).Load(content);
+        if (!result.IsValid)
+        {
+            stderr.WriteLine($"Error: failed parsing declarative configuration {path}:");
+            stderr.WriteLine(DeclarativeReport.Describe(result.Error!));
+            return 1;
+        }
+        stdout.WriteLine($"parse successful: {string.Join(", ", result.Entities!.Select(kv => $"{kv.Value.Count} {kv.Key.Name}"))}");
+        return 0;
+    }
 
     /// <summary>`gatehouse config init [FILE]`: writes an example kong.yml (default ./kong.yml).</summary>
-    public static int InitDeclarative(string path, TextWriter stdout, TextWriter stderr) => 1;
+    public static int InitDeclarative(string path, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        path = string.IsNullOrEmpty(path) ? "kong.yml" : path;
+        if (File.Exists(path))
+        {
+            stderr.WriteLine($"Error: {path} already exists; not overwriting it");
+            return 1;
+        }
+        try { File.WriteAllText(path, ExampleDeclarative); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"Error: cannot write {path}: {e.Message}");
+            return 1;
+        }
+        stdout.WriteLine($"Created declarative configuration file: {path}");
+        return 0;
+    }
 
     /// <summary>`gatehouse migrations up`: creates or upgrades the database schema.</summary>
-    public static Task<int> MigrateUpAsync(GatehouseOptions options, TextWriter stdout, TextWriter stderr) => Task.FromResult(1);
+    public static async Task<int> MigrateUpAsync(GatehouseOptions options, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (options.Database == DatabaseKind.Off)
+        {
+            stderr.WriteLine("Error: migrations are not needed when database = off");
+            return 1;
+        }
+        try
+        {
+            var store = StoreServiceCollectionExtensions.CreateStore(options, EntityRegistry.Default, TimeProvider.System);
+            using var _ = store as IDisposable;
+            var ran = await store.MigrateAsync(CancellationToken.None);
+            foreach (var name in ran) stdout.WriteLine($"migrating core: {name} executed");
+            stdout.WriteLine(ran.Count == 0 ? "Database is already up-to-date" : $"{ran.Count} migrations processed");
+            return 0;
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or NotSupportedException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"Error: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>The example written by <see cref="InitDeclarative"/>; it is valid (tested).</summary>
+    public const string ExampleDeclarative = """
+        # A declarative configuration for Gatehouse (Kong 3.x format).
+        # Load it with database = off and declarative_config = kong.yml, or POST it to /config.
+        _format_version: "3.0"
+        _transform: true
+
+        services:
+          - name: example-service
+            url: http://example.com
+            tags: [example]
+            routes:
+              - name: example-route
+                paths:
+                  - /mock
+                # hosts: [example.test]
+                # methods: [GET, POST]
+                # strip_path: true
+
+        # Routes can also be listed at top level, referring to their service by name or id:
+        # routes:
+        #   - name: other-route
+        #     service: example-service
+        #     hosts: ["*.example.org"]
+        """;
 }

@@ -1,15 +1,45 @@
+using Gatehouse.Admin;
 using Gatehouse.Config;
+using Gatehouse.Entities;
+using Gatehouse.Model;
+using Gatehouse.Store.Declarative;
+using Gatehouse.Store.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Gatehouse.Store;
 
-/// <summary>CONTRACT STUB (owned by the store/admin work): registers the configured store and a hosted
-/// service that loads the configuration and publishes the first GatewayConfig before listeners accept traffic.</summary>
+/// <summary>Registers the configured store, the DAO, the declarative service, what the Admin API needs, and a
+/// hosted service that migrates/loads and publishes the first GatewayConfig before listeners accept traffic.</summary>
 public static class StoreServiceCollectionExtensions
 {
+    /// <summary>
+    /// Expects logging to be configured by the host. Registers (if absent) <paramref name="options"/>,
+    /// <see cref="TimeProvider.System"/> and <see cref="GatewayConfigPublisher"/> as singletons.
+    /// </summary>
     public static IServiceCollection AddGatehouseStore(this IServiceCollection services, GatehouseOptions options)
     {
+        ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
+        services.TryAddSingleton(options);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<GatewayConfigPublisher>();
+        services.TryAddSingleton(EntityRegistry.Default);
+        services.TryAddSingleton<IEntityStore>(sp => CreateStore(options, sp.GetRequiredService<EntityRegistry>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<StoreConfigPublisher>();
+        services.TryAddSingleton(sp => new EntityDao(sp.GetRequiredService<IEntityStore>(), sp.GetRequiredService<EntityRegistry>(),
+            sp.GetRequiredService<StoreConfigPublisher>(), sp.GetRequiredService<TimeProvider>(), readOnly: options.Database == DatabaseKind.Off));
+        services.TryAddSingleton<DeclarativeLoader>();
+        services.TryAddSingleton<DeclarativeConfigService>();
+        services.TryAddSingleton<AdminNodeInfo>();
+        services.AddHostedService<StoreInitializer>();
         return services;
     }
+
+    internal static IEntityStore CreateStore(GatehouseOptions options, EntityRegistry registry, TimeProvider time) => options.Database switch
+    {
+        DatabaseKind.Off => SqliteEntityStore.InMemory(registry, time),
+        DatabaseKind.Sqlite => SqliteEntityStore.ForFile(options.EffectiveSqlitePath, registry, time),
+        _ => throw new NotSupportedException($"database = {options.Database.ToString().ToLowerInvariant()} is not supported yet"),
+    };
 }

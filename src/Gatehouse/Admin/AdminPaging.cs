@@ -1,0 +1,80 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+using Gatehouse.Store;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Admin;
+
+/// <summary>
+/// Paging and filtering of collection endpoints as Kong does it: <c>size</c> (1..1000, default 100),
+/// an opaque <c>offset</c> token, <c>tags</c> (a,b = all; a/b = any) and the <c>next</c> link.
+/// </summary>
+internal static class AdminPaging
+{
+    public const int DefaultSize = 100;
+    public const int MaxSize = 1000;
+
+    public static DbError? TryParse(IQueryCollection query, ForeignFilter? foreign, out PageQuery page)
+    {
+        page = new PageQuery(DefaultSize, Foreign: foreign);
+        var size = DefaultSize;
+        if (query.TryGetValue("size", out var sizeText))
+        {
+            if (!double.TryParse(sizeText.ToString(), System.Globalization.CultureInfo.InvariantCulture, out var d))
+                return new DbError(DbErrorCode.InvalidSize, "size must be a number");
+            if (d != Math.Floor(d) || d < 1 || d > MaxSize)
+                return new DbError(DbErrorCode.InvalidSize, $"size must be an integer between 1 and {MaxSize}");
+            size = (int)d;
+        }
+        Guid? after = null;
+        if (query.TryGetValue("offset", out var offsetText))
+        {
+            if (DecodeOffset(offsetText.ToString()) is not { } decoded)
+                return new DbError(DbErrorCode.InvalidOffset, $"'{offsetText}' is not a valid offset: bad base64 encoding");
+            after = decoded;
+        }
+        TagFilter? tags = null;
+        if (query.TryGetValue("tags", out var tagsText))
+        {
+            var text = tagsText.ToString();
+            if (text.Length == 0) return InvalidTags("cannot be null");
+            var all = text.Contains(',');
+            var any = text.Contains('/');
+            if (all && any) return InvalidTags("invalid filter syntax");
+            var list = text.Split(all ? ',' : '/');
+            if (list.Any(t => t.Length == 0)) return InvalidTags("invalid filter syntax");
+            tags = new TagFilter(list, MatchAll: !any);
+        }
+        page = new PageQuery(size, after, tags, foreign);
+        return null;
+    }
+
+    public static JsonObject Response(IEnumerable<JsonObject> items, Guid? last, string basePath, IQueryCollection query, bool nested)
+    {
+        var body = new JsonObject { ["data"] = new JsonArray([.. items]) };
+        if (last is not { } lastId) { body["next"] = null; return body; }
+        var token = EncodeOffset(lastId);
+        var next = new StringBuilder(basePath).Append("?offset=").Append(Uri.EscapeDataString(token));
+        if (!nested)
+        {
+            if (query.TryGetValue("tags", out var tags)) next.Append("&tags=").Append(Uri.EscapeDataString(tags.ToString()));
+            if (query.TryGetValue("size", out var size)) next.Append("&size=").Append(Uri.EscapeDataString(size.ToString()));
+        }
+        body["next"] = next.ToString();
+        body["offset"] = token;
+        return body;
+    }
+
+    private static string EncodeOffset(Guid last) => Convert.ToBase64String(Encoding.UTF8.GetBytes(last.ToString("D")));
+
+    private static Guid? DecodeOffset(string token)
+    {
+        var buffer = new byte[token.Length];
+        if (!Convert.TryFromBase64String(token, buffer, out var n)) return null;
+        return Guid.TryParseExact(Encoding.UTF8.GetString(buffer, 0, n), "D", out var g) ? g : null;
+    }
+
+    private static DbError InvalidTags(string why) =>
+        new(DbErrorCode.InvalidOptions, $"invalid option (tags: {why})", new JsonObject { ["tags"] = why });
+}

@@ -1,0 +1,87 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gatehouse.Config;
+using Gatehouse.Entities;
+using Gatehouse.Store.Declarative;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gatehouse.Admin;
+
+/// <summary>
+/// DB-less <c>/config</c>: <c>POST</c> validates a whole declarative configuration and swaps it in atomically
+/// (201 with the loaded entities, or 400 with Kong's declarative error; <c>?flatten_errors=1</c> adds
+/// <c>flattened_errors</c>); <c>GET</c> exports the current one as <c>{"config": "&lt;yaml&gt;"}</c>.
+/// </summary>
+internal static class ConfigEndpoints
+{
+    public static void Map(IEndpointRouteBuilder endpoints) =>
+        endpoints.Map("/config", async ctx => await (await Handle(ctx)).ExecuteAsync(ctx));
+
+    private static async Task<IResult> Handle(HttpContext ctx)
+    {
+        var services = ctx.RequestServices;
+        if (services.GetRequiredService<GatehouseOptions>().Database != DatabaseKind.Off)
+            return AdminResponses.Message("this endpoint is only available when Kong is configured to not use a database", 400);
+        var declarative = services.GetRequiredService<DeclarativeConfigService>();
+        switch (ctx.Request.Method)
+        {
+            case "GET" or "HEAD":
+                return AdminResponses.Json(new JsonObject { ["config"] = await declarative.ExportYamlAsync(ctx.RequestAborted) });
+            case "POST":
+                break;
+            default:
+                return AdminResponses.MethodNotAllowed();
+        }
+        var content = await ReadConfig(ctx.Request, ctx.RequestAborted);
+        if (content.Error is not null) return content.Error;
+        var result = await declarative.ApplyAsync(content.Bytes!, ctx.RequestAborted);
+        if (result.Error is { } error)
+        {
+            var flatten = ctx.Request.Query["flatten_errors"].ToString() is "1" or "true";
+            if (!flatten) return AdminResponses.Json((error with { Extra = null }).ToJson(), error.HttpStatus);
+            // Flattened: per-entity errors move to flattened_errors; fields keeps only the top-level remainder.
+            var body = error.ToJson();
+            if (body["fields"] is JsonObject nested)
+                body["fields"] = new JsonObject(nested.Where(p => p.Value is JsonValue).Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone())));
+            return AdminResponses.Json(body, error.HttpStatus);
+        }
+        var loaded = new JsonObject();
+        foreach (var (schema, rows) in result.Entities!)
+            loaded[schema.Name] = new JsonObject(rows.Select(r => KeyValuePair.Create(EntityJson.String(r, "id")!, (JsonNode?)r.DeepClone())));
+        return AdminResponses.Json(loaded, StatusCodes.Status201Created);
+    }
+
+    private readonly record struct Content(byte[]? Bytes, IResult? Error);
+
+    /// <summary>The file comes as a JSON body (the config itself or <c>{"config": "..."}</c>), as a form or
+    /// multipart field <c>config</c>, or as the raw YAML body.</summary>
+    private static async Task<Content> ReadConfig(HttpRequest request, CancellationToken ct)
+    {
+        var type = request.ContentType ?? "";
+        if (type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
+            || type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            var form = await AdminBodyReader.ReadAsync(request, null, ct);
+            if (form.Error is not null) return new Content(null, form.Error);
+            return form.Value!["config"] is JsonValue v && v.TryGetValue<string>(out var s)
+                ? new Content(Encoding.UTF8.GetBytes(s), null)
+                : new Content(null, AdminResponses.Message("expected a declarative configuration", 400));
+        }
+        var bytes = await AdminBodyReader.ReadBytesAsync(request, ct);
+        if (!type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)) return new Content(bytes, null);
+        try
+        {
+            if (JsonNode.Parse(bytes) is JsonObject obj && obj["config"] is JsonValue cv && cv.TryGetValue<string>(out var text))
+                return new Content(Encoding.UTF8.GetBytes(text), null);
+            return new Content(bytes, null);
+        }
+        catch (JsonException)
+        {
+            return new Content(null, AdminResponses.BadJson());
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+using Gatehouse.Store;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gatehouse.Admin;
+
+/// <summary>
+/// The endpoints Kong generates for every entity schema (<c>kong/api/endpoints.lua</c>): collection,
+/// entity, and for each foreign key the nested collection/entity under the parent and the parent seen
+/// from the child. One generic handler set serves every entity.
+/// </summary>
+internal static class EntityEndpoints
+{
+    public static void Map(IEndpointRouteBuilder endpoints, EntitySchema schema, EntityRegistry registry)
+    {
+        var name = schema.AdminApiName;
+        endpoints.Map($"/{name}", Handler((ctx, dao) => Collection(ctx, dao, schema, null)));
+        endpoints.Map($"/{name}/{{key}}", Handler((ctx, dao) => Entity(ctx, dao, schema, Key(ctx, "key"), null)));
+        foreach (var field in schema.ForeignFields)
+        {
+            if (registry.ByName(field.Reference!) is not { } parent) continue;
+            var parentName = parent.AdminApiName;
+            endpoints.Map($"/{parentName}/{{parentKey}}/{name}", Handler((ctx, dao) =>
+                WithParent(ctx, dao, parent, fk => Collection(ctx, dao, schema, new ForeignFilter(field.Name, fk)))));
+            endpoints.Map($"/{parentName}/{{parentKey}}/{name}/{{key}}", Handler((ctx, dao) =>
+                WithParent(ctx, dao, parent, fk => Entity(ctx, dao, schema, Key(ctx, "key"), new ForeignFilter(field.Name, fk)))));
+            endpoints.Map($"/{name}/{{key}}/{field.Name}", Handler((ctx, dao) => ForeignEntity(ctx, dao, schema, field, parent)));
+        }
+    }
+
+    private static RequestDelegate Handler(Func<HttpContext, EntityDao, Task<IResult>> handler) => async ctx =>
+    {
+        var dao = ctx.RequestServices.GetRequiredService<EntityDao>();
+        var result = await handler(ctx, dao);
+        await result.ExecuteAsync(ctx);
+    };
+
+    private static string Key(HttpContext ctx, string name) => ctx.Request.RouteValues[name]?.ToString() ?? "";
+
+    private static async Task<IResult> WithParent(HttpContext ctx, EntityDao dao, EntitySchema parent, Func<Guid, Task<IResult>> next)
+    {
+        var row = await dao.SelectAsync(parent, Key(ctx, "parentKey"), ctx.RequestAborted);
+        return row is null ? AdminResponses.NotFound() : await next(EntityJson.Guid(row, "id"));
+    }
+
+    private static async Task<IResult> Collection(HttpContext ctx, EntityDao dao, EntitySchema schema, ForeignFilter? scope)
+    {
+        var ct = ctx.RequestAborted;
+        switch (ctx.Request.Method)
+        {
+            case "GET" or "HEAD":
+                if (AdminPaging.TryParse(ctx.Request.Query, scope, out var query) is { } error) return AdminResponses.Error(error);
+                var page = await dao.Store.PageAsync(schema, query, ct);
+                return AdminResponses.Json(AdminPaging.Response(page.Items, page.Last, ctx.Request.Path, ctx.Request.Query, scope is not null));
+            case "POST":
+                if (dao.ReadOnly) return AdminResponses.Error(DbError.OperationUnsupported("create", schema.Name));
+                var body = await AdminBodyReader.ReadAsync(ctx.Request, schema, ct);
+                if (body.Error is not null) return body.Error;
+                if (scope is not null) body.Value![scope.Field] = new JsonObject { ["id"] = scope.Id.ToString() };
+                return Written(await dao.InsertAsync(schema, body.Value!, ct), StatusCodes.Status201Created);
+            default:
+                return AdminResponses.MethodNotAllowed();
+        }
+    }
+
+    private static async Task<IResult> Entity(HttpContext ctx, EntityDao dao, EntitySchema schema, string key, ForeignFilter? scope)
+    {
+        var ct = ctx.RequestAborted;
+        var method = ctx.Request.Method;
+        if (method is not ("GET" or "HEAD" or "PUT" or "PATCH" or "DELETE")) return AdminResponses.MethodNotAllowed();
+        if (dao.ReadOnly && method is "PUT" or "PATCH" or "DELETE")
+            return AdminResponses.Error(DbError.OperationUnsupported(method == "DELETE" ? "delete" : method == "PUT" ? "create" : "update", schema.Name));
+
+        var existing = await dao.SelectAsync(schema, key, ct);
+        if (scope is not null && existing is not null && EntityJson.ForeignId(existing, scope.Field) != scope.Id)
+            return AdminResponses.NotFound();
+        switch (method)
+        {
+            case "GET" or "HEAD":
+                return existing is null ? AdminResponses.NotFound() : AdminResponses.Json(existing);
+            case "DELETE":
+                if (existing is null) return AdminResponses.NoContent();
+                var deleted = await dao.DeleteAsync(schema, key, ct);
+                return deleted.Error is { } e ? AdminResponses.Error(e) : AdminResponses.NoContent();
+        }
+        var body = await AdminBodyReader.ReadAsync(ctx.Request, schema, ct);
+        if (body.Error is not null) return body.Error;
+        if (scope is not null) body.Value![scope.Field] = new JsonObject { ["id"] = scope.Id.ToString() };
+        return method == "PUT"
+            ? Written(await dao.UpsertAsync(schema, key, body.Value!, ct), StatusCodes.Status200OK)
+            : Written(await dao.UpdateAsync(schema, key, body.Value!, ct), StatusCodes.Status200OK);
+    }
+
+    /// <summary><c>/routes/{route}/service</c>: the referenced entity; DELETE is refused while associated.</summary>
+    private static async Task<IResult> ForeignEntity(HttpContext ctx, EntityDao dao, EntitySchema schema, FieldDefinition field, EntitySchema parent)
+    {
+        var method = ctx.Request.Method;
+        if (method is not ("GET" or "HEAD" or "PUT" or "PATCH" or "DELETE")) return AdminResponses.MethodNotAllowed();
+        var child = await dao.SelectAsync(schema, Key(ctx, "key"), ctx.RequestAborted);
+        if (child is null || EntityJson.ForeignId(child, field.Name) is not { } parentId) return AdminResponses.NotFound();
+        if (method == "DELETE") return AdminResponses.MethodNotAllowed();
+        return await Entity(ctx, dao, parent, parentId.ToString(), null);
+    }
+
+    private static IResult Written(DaoResult result, int status) =>
+        result.Error is { } error ? AdminResponses.Error(error) : AdminResponses.Json(result.Entity!, status);
+}

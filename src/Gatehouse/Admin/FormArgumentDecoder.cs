@@ -1,0 +1,141 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.Admin;
+
+/// <summary>
+/// Turns form arguments into a JSON tree with Kong's conventions (<c>kong/api/arguments.lua</c>):
+/// <c>methods[]=GET</c> appends, <c>hosts[2]=x</c> sets a position, <c>headers.x-a=v</c> or
+/// <c>headers[x-a]=v</c> nests, and a repeated plain key becomes an array. Values stay strings; the
+/// schema-driven <see cref="FormValueInference"/> converts them afterwards.
+/// </summary>
+internal static class FormArgumentDecoder
+{
+    private readonly record struct Segment(string? Name, int? Index, bool Append);
+
+    public static JsonObject Decode(IEnumerable<KeyValuePair<string, string>> arguments)
+    {
+        var root = new JsonObject();
+        foreach (var (key, value) in arguments)
+        {
+            var segments = Parse(key);
+            if (segments.Count == 0 || segments[0].Name is null) continue;
+            Insert(root, segments, value);
+        }
+        return Compact(root).AsObject();
+    }
+
+    /// <summary>Percent-decodes bytes; invalid UTF-8 bytes become lone surrogates so validation can report them.</summary>
+    public static string DecodeComponent(string raw)
+    {
+        var bytes = new List<byte>(raw.Length);
+        for (var i = 0; i < raw.Length; i++)
+        {
+            var c = raw[i];
+            if (c == '+') bytes.Add((byte)' ');
+            else if (c == '%' && i + 2 < raw.Length && Uri.IsHexDigit(raw[i + 1]) && Uri.IsHexDigit(raw[i + 2]))
+            {
+                bytes.Add(Convert.ToByte(raw.Substring(i + 1, 2), 16));
+                i += 2;
+            }
+            else bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));
+        }
+        return LenientUtf8(bytes.ToArray());
+    }
+
+    /// <summary>UTF-8 decoding that maps each invalid byte to U+DC80+byte instead of U+FFFD.</summary>
+    public static string LenientUtf8(byte[] bytes)
+    {
+        var strict = new UTF8Encoding(false, true);
+        try { return strict.GetString(bytes); }
+        catch (DecoderFallbackException) { }
+        var sb = new StringBuilder();
+        var i = 0;
+        while (i < bytes.Length)
+        {
+            var len = SequenceLength(bytes, i);
+            if (len > 0) { sb.Append(strict.GetString(bytes, i, len)); i += len; }
+            else { sb.Append((char)(0xDC00 + bytes[i])); i++; }
+        }
+        return sb.ToString();
+    }
+
+    private static int SequenceLength(byte[] b, int i)
+    {
+        var first = b[i];
+        var len = first < 0x80 ? 1 : (first & 0xE0) == 0xC0 ? 2 : (first & 0xF0) == 0xE0 ? 3 : (first & 0xF8) == 0xF0 ? 4 : 0;
+        if (len == 0 || i + len > b.Length) return 0;
+        try { new UTF8Encoding(false, true).GetString(b, i, len); return len; }
+        catch (DecoderFallbackException) { return 0; }
+    }
+
+    private static List<Segment> Parse(string key)
+    {
+        var segments = new List<Segment>();
+        var i = 0;
+        var name = new StringBuilder();
+        void Flush() { if (name.Length > 0) { segments.Add(new Segment(name.ToString(), null, false)); name.Clear(); } }
+        while (i < key.Length)
+        {
+            var c = key[i];
+            if (c == '.') { Flush(); i++; continue; }
+            if (c == '[')
+            {
+                var close = key.IndexOf(']', i);
+                if (close < 0) { name.Append(key[i..]); break; }
+                Flush();
+                var inner = key[(i + 1)..close];
+                segments.Add(inner.Length == 0 ? new Segment(null, null, true)
+                    : int.TryParse(inner, out var n) ? new Segment(null, n, false) : new Segment(inner, null, false));
+                i = close + 1;
+                continue;
+            }
+            name.Append(c);
+            i++;
+        }
+        Flush();
+        return segments;
+    }
+
+    private static void Insert(JsonObject root, List<Segment> segments, string value)
+    {
+        JsonNode container = root;
+        for (var i = 0; i < segments.Count; i++)
+        {
+            var last = i == segments.Count - 1;
+            var seg = segments[i];
+            JsonNode? next = last ? JsonValue.Create(value) : segments[i + 1].Name is not null ? new JsonObject() : new JsonArray();
+            container = Place(container, seg, next!, last);
+        }
+    }
+
+    private static JsonNode Place(JsonNode container, Segment seg, JsonNode fresh, bool last)
+    {
+        if (container is JsonObject obj && seg.Name is { } name)
+        {
+            var existing = obj[name];
+            if (existing is null) { obj[name] = fresh; return fresh; }
+            if (!last) return existing;
+            if (existing is JsonArray arr) arr.Add(fresh); // repeated plain key
+            else { obj[name] = null; obj[name] = new JsonArray(existing.DeepClone(), fresh); }
+            return fresh;
+        }
+        if (container is JsonArray array)
+        {
+            if (seg.Append || seg.Index is null) { array.Add(fresh); return fresh; }
+            var pos = Math.Max(0, seg.Index.Value - 1);
+            while (array.Count <= pos) array.Add(null);
+            if (array[pos] is { } there && !last) return there;
+            array[pos] = fresh;
+            return fresh;
+        }
+        return fresh; // shape conflict: ignore the argument
+    }
+
+    private static JsonNode Compact(JsonNode node) => node switch
+    {
+        JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(p.Key, p.Value is null ? null : (JsonNode?)Compact(p.Value)))),
+        JsonArray a => new JsonArray([.. a.Where(x => x is not null).Select(x => (JsonNode?)Compact(x!))]),
+        _ => node.DeepClone(),
+    };
+}

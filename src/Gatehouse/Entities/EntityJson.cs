@@ -1,0 +1,39 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.Entities;
+
+/// <summary>Typed reads from a validated entity, used by the model conversions and the store.</summary>
+public static class EntityJson
+{
+    public static string? String(JsonObject e, string field) =>
+        e[field] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+
+    public static long? Long(JsonObject e, string field) =>
+        e[field] is JsonValue v && TryNumber(v, out var d) ? (long)d : null;
+
+    /// <summary>Reads any JSON number, whether parsed or created from a CLR value.</summary>
+    public static bool TryNumber(JsonNode? node, out double value)
+    {
+        value = 0;
+        if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.Number) return false;
+        if (v.TryGetValue(out double d)) { value = d; return true; }
+        if (v.TryGetValue(out long l)) { value = l; return true; }
+        if (v.TryGetValue(out int i)) { value = i; return true; }
+        if (v.TryGetValue(out JsonElement el) && el.TryGetDouble(out d)) { value = d; return true; }
+        value = double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
+        return true;
+    }
+
+    public static bool? Bool(JsonObject e, string field) =>
+        e[field] is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False ? v.GetValue<bool>() : null;
+
+    public static Guid Guid(JsonObject e, string field) => System.Guid.Parse(String(e, field) ?? throw new InvalidOperationException($"{field} missing"));
+
+    public static IReadOnlyList<string> Strings(JsonObject e, string field) =>
+        e[field] is JsonArray a ? [.. a.Select(x => x?.GetValue<string>() ?? "")] : [];
+
+    /// <summary>The id inside a foreign field (<c>{"id": "..."}</c>), or null.</summary>
+    public static Guid? ForeignId(JsonObject e, string field) =>
+        e[field] is JsonObject f && f["id"] is JsonValue v && v.TryGetValue<string>(out var s) && System.Guid.TryParse(s, out var g) ? g : null;
+}

@@ -1,0 +1,43 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Model;
+
+namespace Gatehouse.Entities;
+
+/// <summary>
+/// The single definition of an entity: from it come validation, storage columns, the generated Admin API
+/// endpoints, declarative parsing and the schema dump. Adding an entity means adding one of these.
+/// </summary>
+public sealed record EntitySchema
+{
+    /// <summary>Table name and plural, e.g. "services".</summary>
+    public required string Name { get; init; }
+    /// <summary>Used in declarative error reports (Kong's <c>entity_type</c>), e.g. "service".</summary>
+    public required string SingularName { get; init; }
+    /// <summary>URL segment; Kong uses dashes (filter-chains) where the table name has underscores.</summary>
+    public string AdminApiName => AdminApiNameOverride ?? Name.Replace('_', '-');
+    public string? AdminApiNameOverride { get; init; }
+    /// <summary>Alternative unique key accepted wherever an id is (Kong's <c>endpoint_key</c>).</summary>
+    public string? EndpointKey { get; init; } = "name";
+    public required IReadOnlyList<FieldDefinition> Fields { get; init; }
+    public IReadOnlyList<EntityCheck> Checks { get; init; } = [];
+    public IReadOnlyList<ShorthandField> Shorthands { get; init; } = [];
+    /// <summary>
+    /// Adds this entity's rows, converted to typed models, to a configuration being built. Null for
+    /// entities the data plane does not use. This is where an entity meets <see cref="GatewayConfig"/>.
+    /// </summary>
+    public Func<GatewayConfig, IReadOnlyList<JsonObject>, GatewayConfig>? AddToConfig { get; init; }
+
+    public FieldDefinition? Field(string name)
+    {
+        foreach (var f in Fields) if (f.Name == name) return f;
+        return null;
+    }
+
+    public IEnumerable<FieldDefinition> ForeignFields => Fields.Where(f => f.Type == FieldType.Foreign);
+    public IEnumerable<FieldDefinition> UniqueFields => Fields.Where(f => f.Unique);
+    public bool HasTags => Field("tags") is not null;
+
+    /// <summary>The endpoint key value of a stored entity (for error reports), or null.</summary>
+    public string? EndpointKeyValue(JsonObject entity) =>
+        EndpointKey is not null && entity[EndpointKey] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+}

@@ -1,0 +1,116 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Model;
+
+namespace Gatehouse.Entities.Schemas;
+
+/// <summary>Kong 3.x <c>routes</c> (traditional_compatible router): the schema and its conversion to <see cref="RouteModel"/>.</summary>
+public static class RouteEntity
+{
+    public static EntitySchema Schema { get; } = new()
+    {
+        Name = "routes",
+        SingularName = "route",
+        AddToConfig = (config, rows) => config with { Routes = [.. rows.Select(ToModel)] },
+        Fields =
+        [
+            Typedefs.Id(),
+            Typedefs.AutoTimestamp("created_at"),
+            Typedefs.AutoTimestamp("updated_at"),
+            Typedefs.Utf8Name(),
+            new FieldDefinition("protocols", FieldType.Set)
+            {
+                Required = true, LenMin = 1, Default = new JsonArray("http", "https"),
+                Elements = Typedefs.Protocol("protocol"),
+                Custom = RouteProtocolRules.ValidateProtocolMix,
+            },
+            new FieldDefinition("methods", FieldType.Set)
+            {
+                Elements = new FieldDefinition("method", FieldType.String) { Match = PatternRule.Of("^[A-Z]+$", "invalid value: %s") },
+            },
+            new FieldDefinition("hosts", FieldType.Array)
+            {
+                Elements = new FieldDefinition("host", FieldType.String)
+                {
+                    Custom = v => HostValidation.ValidateWildcardHost(v.GetValue<string>(), allowPort: true),
+                },
+            },
+            new FieldDefinition("paths", FieldType.Array)
+            {
+                Elements = new FieldDefinition("path", FieldType.String)
+                {
+                    MatchAny = [PatternRule.Of("^/", "should start with: / (fixed path) or ~/ (regex path)"), PatternRule.Of("^~/", "")],
+                    MatchNone = [PatternRule.Of("//", "must not have empty segments")],
+                    Custom = v => PathValidation.ValidateRouterPath(v.GetValue<string>()),
+                },
+            },
+            new FieldDefinition("headers", FieldType.Map)
+            {
+                Keys = new FieldDefinition("header", FieldType.String)
+                {
+                    Match = PatternRule.Of("^[A-Za-z0-9_-]+$", "bad header name '%s', allowed characters are A-Z, a-z, 0-9, '_', and '-'"),
+                    MatchNone = [PatternRule.Of("^[Hh][Oo][Ss][Tt]$", "cannot contain 'host' header, which must be specified in the 'hosts' attribute")],
+                },
+                Values = new FieldDefinition("values", FieldType.Array) { Elements = new FieldDefinition("value", FieldType.String) },
+            },
+            new FieldDefinition("snis", FieldType.Set)
+            {
+                Elements = new FieldDefinition("sni", FieldType.String) { Custom = v => HostValidation.ValidateSni(v.GetValue<string>()) },
+            },
+            Endpoints("sources"),
+            Endpoints("destinations"),
+            Typedefs.Bool("strip_path", true, required: true) with { DefaultFrom = RouteProtocolRules.StripPathDefault },
+            Typedefs.Bool("preserve_host", false, required: true),
+            new FieldDefinition("regex_priority", FieldType.Integer) { Default = 0 },
+            new FieldDefinition("path_handling", FieldType.String) { Default = "v0", OneOf = ["v0", "v1"] },
+            new FieldDefinition("https_redirect_status_code", FieldType.Integer)
+            {
+                Required = true, Default = 426, OneOf = ["426", "301", "302", "307", "308"],
+            },
+            Typedefs.Bool("request_buffering", true, required: true),
+            Typedefs.Bool("response_buffering", true, required: true),
+            Typedefs.Tags(),
+            Typedefs.Foreign("service", "services"),
+        ],
+        Checks = RouteProtocolRules.Checks,
+    };
+
+    public static RouteModel ToModel(JsonObject e) => new()
+    {
+        Id = EntityJson.Guid(e, "id"),
+        Name = EntityJson.String(e, "name"),
+        Protocols = EntityJson.Strings(e, "protocols"),
+        Methods = EntityJson.Strings(e, "methods"),
+        Hosts = EntityJson.Strings(e, "hosts"),
+        Paths = EntityJson.Strings(e, "paths"),
+        Headers = e["headers"] is JsonObject h
+            ? h.ToDictionary(p => p.Key.ToLowerInvariant(),
+                p => (IReadOnlyList<string>)[.. (p.Value as JsonArray ?? []).Select(x => x?.GetValue<string>() ?? "")])
+            : new Dictionary<string, IReadOnlyList<string>>(),
+        Snis = EntityJson.Strings(e, "snis"),
+        StripPath = EntityJson.Bool(e, "strip_path") ?? true,
+        PreserveHost = EntityJson.Bool(e, "preserve_host") ?? false,
+        RegexPriority = (int)(EntityJson.Long(e, "regex_priority") ?? 0),
+        PathHandling = EntityJson.String(e, "path_handling") ?? "v0",
+        HttpsRedirectStatusCode = (int)(EntityJson.Long(e, "https_redirect_status_code") ?? 426),
+        RequestBuffering = EntityJson.Bool(e, "request_buffering") ?? true,
+        ResponseBuffering = EntityJson.Bool(e, "response_buffering") ?? true,
+        ServiceId = EntityJson.ForeignId(e, "service"),
+        Tags = EntityJson.Strings(e, "tags"),
+        CreatedAt = EntityJson.Long(e, "created_at") ?? 0,
+        UpdatedAt = EntityJson.Long(e, "updated_at") ?? 0,
+    };
+
+    /// <summary>Kong's sources/destinations: a set of {ip, port} records, at least one of the two set.</summary>
+    private static FieldDefinition Endpoints(string name) => new(name, FieldType.Set)
+    {
+        Elements = new FieldDefinition(name, FieldType.Record)
+        {
+            Fields =
+            [
+                new FieldDefinition("ip", FieldType.String) { Custom = v => HostValidation.ValidateIpOrCidr(v.GetValue<string>()) },
+                Typedefs.Port("port"),
+            ],
+            RecordChecks = [new AtLeastOneOfCheck(["ip", "port"])],
+        },
+    };
+}

@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.Entities.Schemas;
+
+/// <summary>
+/// The protocol-dependent route rules that Kong states in <c>routes_subschemas.lua</c> (http, stream, grpc,
+/// ws), expressed as entity checks keyed on the <c>protocols</c> family.
+/// </summary>
+internal static class RouteProtocolRules
+{
+    private static readonly string[][] ExclusiveSets =
+        [["http", "https"], ["tcp", "tls", "udp"], ["tls_passthrough"], ["grpc", "grpcs"], ["ws", "wss"]];
+
+    private static readonly string[] SniProtocols = ["grpcs", "https", "tls", "tls_passthrough"];
+    private static readonly string[] HttpFamily = ["http", "https"];
+    private static readonly string[] StreamFamily = ["tcp", "tls", "udp", "tls_passthrough"];
+    private static readonly string[] GrpcFamily = ["grpc", "grpcs"];
+
+    public static string? ValidateProtocolMix(JsonNode value)
+    {
+        var protocols = Protocols(value);
+        var used = ExclusiveSets.Where(set => set.Any(protocols.Contains)).ToList();
+        return used.Count > 1
+            ? "these sets are mutually exclusive: " + string.Join(", ", used.Select(s => "(" + EntityCheck.Quote(s) + ")"))
+            : null;
+    }
+
+    /// <summary>Kong picks the subschema from the first protocol listed; so do these checks.</summary>
+    public static IReadOnlyList<EntityCheck> Checks { get; } =
+    [
+        new ConditionalCheck("protocols", p => !Protocols(p).Any(SniProtocols.Contains), "snis", v => EntityCheck.IsSet(v) ? "length must be 0" : null)
+        {
+            ThenErr = "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'",
+        },
+        // http subschema
+        Forbid(HttpFamily, "sources", "cannot set 'sources' when 'protocols' is 'http' or 'https'"),
+        Forbid(HttpFamily, "destinations", "cannot set 'destinations' when 'protocols' is 'http' or 'https'"),
+        new ConditionalAtLeastOneOfCheck("protocols", p => InFamily(p, HttpFamily) && Protocols(p).Contains("https"),
+            ["methods", "hosts", "headers", "paths", "snis"], "must set one of {0} when 'protocols' is 'https'"),
+        new ConditionalAtLeastOneOfCheck("protocols", p => InFamily(p, HttpFamily) && !Protocols(p).Contains("https"),
+            ["methods", "hosts", "headers", "paths"], "must set one of {0} when 'protocols' is 'http'"),
+        // stream subschema
+        .. new[] { "methods", "hosts", "paths", "headers" }.Select(f =>
+            Forbid(StreamFamily, f, $"cannot set '{f}' when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'")),
+        new ConditionalAtLeastOneOfCheck("protocols", p => InFamily(p, StreamFamily) && Protocols(p).All(new[] { "tcp", "tls", "udp" }.Contains),
+            ["sources", "destinations", "snis"], "must set one of {0} when 'protocols' is 'tcp', 'tls' or 'udp'"),
+        new ConditionalAtLeastOneOfCheck("protocols", p => InFamily(p, StreamFamily) && Protocols(p).All("tls_passthrough".Equals),
+            ["snis"], "must set snis when 'protocols' is 'tls_passthrough'"),
+        // grpc subschema
+        Forbid(GrpcFamily, "strip_path", "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'", v => v is JsonValue b && b.TryGetValue<bool>(out var on) && on),
+        Forbid(GrpcFamily, "methods", "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'"),
+        Forbid(GrpcFamily, "sources", "cannot set 'sources' when 'protocols' is 'grpc' or 'grpcs'"),
+        Forbid(GrpcFamily, "destinations", "cannot set 'destinations' when 'protocols' is 'grpc' or 'grpcs'"),
+        new ConditionalAtLeastOneOfCheck("protocols", p => InFamily(p, GrpcFamily) && Protocols(p).Contains("grpcs"),
+            ["hosts", "headers", "paths", "snis"], "must set one of {0} when 'protocols' is 'grpcs'"),
+        new ConditionalAtLeastOneOfCheck("protocols", p => InFamily(p, GrpcFamily) && !Protocols(p).Contains("grpcs"),
+            ["hosts", "headers", "paths"], "must set one of {0} when 'protocols' is 'grpc'"),
+    ];
+
+    /// <summary>grpc routes default to <c>strip_path = false</c> (the grpc subschema's default); others to true.</summary>
+    public static JsonNode StripPathDefault(JsonObject input) =>
+        JsonValue.Create(!InFamily(input["protocols"], GrpcFamily));
+
+    private static ConditionalCheck Forbid(string[] family, string field, string error, Func<JsonNode?, bool>? isSet = null) =>
+        new("protocols", p => InFamily(p, family), field, v => (isSet ?? EntityCheck.IsSet)(v) ? error : null);
+
+    private static bool InFamily(JsonNode? protocols, string[] family) =>
+        protocols is JsonArray { Count: > 0 } a && a[0] is JsonValue v && v.TryGetValue<string>(out var first) && family.Contains(first);
+
+    private static HashSet<string> Protocols(JsonNode? value) =>
+        value is JsonArray a ? [.. a.Select(x => x is JsonValue v && v.TryGetValue<string>(out var s) ? s : "")] : [];
+}

@@ -1,0 +1,108 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Gatehouse.Model;
+
+namespace Gatehouse.Entities.Schemas;
+
+/// <summary>Kong 3.x <c>services</c>: the schema and its conversion to <see cref="ServiceModel"/>.</summary>
+public static partial class ServiceEntity
+{
+    private static readonly string[] NoPathProtocols = ["tcp", "tls", "udp", "grpc", "grpcs"];
+    private static readonly string[] TlsProtocols = ["https", "tls"];
+
+    public static EntitySchema Schema { get; } = new()
+    {
+        Name = "services",
+        SingularName = "service",
+        AddToConfig = (config, rows) => config with { Services = [.. rows.Select(ToModel)] },
+        Fields =
+        [
+            Typedefs.Id(),
+            Typedefs.AutoTimestamp("created_at"),
+            Typedefs.AutoTimestamp("updated_at"),
+            Typedefs.Utf8Name(),
+            new FieldDefinition("retries", FieldType.Integer) { Default = 5, Between = (0, 32767) },
+            Typedefs.Protocol("protocol") with { Required = true, Default = "http" },
+            Typedefs.Host("host") with { Required = true },
+            Typedefs.Port("port") with { Required = true, Default = 80 },
+            Typedefs.Path("path"),
+            Typedefs.Timeout("connect_timeout", 60000),
+            Typedefs.Timeout("write_timeout", 60000),
+            Typedefs.Timeout("read_timeout", 60000),
+            Typedefs.Tags(),
+            Typedefs.Foreign("client_certificate", "certificates"),
+            Typedefs.Bool("tls_verify", null),
+            new FieldDefinition("tls_verify_depth", FieldType.Integer) { Between = (0, 64) },
+            new FieldDefinition("ca_certificates", FieldType.Array) { Elements = Typedefs.Uuid("ca_certificate") },
+            Typedefs.Bool("enabled", true, required: true),
+        ],
+        Checks =
+        [
+            new ConditionalCheck("protocol", p => OneOf(p, NoPathProtocols), "path", ConditionalCheck.MustBeNull),
+            new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "client_certificate", ConditionalCheck.MustBeNull),
+            new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "tls_verify", ConditionalCheck.MustBeNull),
+            new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "tls_verify_depth", ConditionalCheck.MustBeNull),
+            new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "ca_certificates", ConditionalCheck.MustBeNull),
+        ],
+        Shorthands = [new ShorthandField("url", FieldType.String, ExpandUrl)],
+    };
+
+    public static ServiceModel ToModel(JsonObject e) => new()
+    {
+        Id = EntityJson.Guid(e, "id"),
+        Name = EntityJson.String(e, "name"),
+        Protocol = EntityJson.String(e, "protocol") ?? "http",
+        Host = EntityJson.String(e, "host") ?? "",
+        Port = (int)(EntityJson.Long(e, "port") ?? 80),
+        Path = EntityJson.String(e, "path"),
+        Retries = (int)(EntityJson.Long(e, "retries") ?? 5),
+        ConnectTimeout = (int)(EntityJson.Long(e, "connect_timeout") ?? 60000),
+        WriteTimeout = (int)(EntityJson.Long(e, "write_timeout") ?? 60000),
+        ReadTimeout = (int)(EntityJson.Long(e, "read_timeout") ?? 60000),
+        Enabled = EntityJson.Bool(e, "enabled") ?? true,
+        TlsVerify = EntityJson.Bool(e, "tls_verify"),
+        TlsVerifyDepth = EntityJson.Long(e, "tls_verify_depth") is { } d ? (int)d : null,
+        Tags = EntityJson.Strings(e, "tags"),
+        CreatedAt = EntityJson.Long(e, "created_at") ?? 0,
+        UpdatedAt = EntityJson.Long(e, "updated_at") ?? 0,
+    };
+
+    private static bool OneOf(JsonNode? value, string[] set) =>
+        value is JsonValue v && v.TryGetValue<string>(out var s) && set.Contains(s);
+
+    [GeneratedRegex(@"^(?:(?<scheme>[A-Za-z][A-Za-z0-9+.\-]*):)?(?://(?<authority>[^/?#]*))?(?<path>[^?#]*)")]
+    private static partial Regex UrlPattern();
+
+    /// <summary>
+    /// Splits a URL the way Kong's <c>url</c> shorthand does: scheme → protocol, host, port (or the scheme's
+    /// default), path. Parts that are missing are omitted or null so validation reports them.
+    /// </summary>
+    internal static JsonObject ExpandUrl(JsonNode value)
+    {
+        var text = value.GetValue<string>();
+        var m = UrlPattern().Match(text);
+        var result = new JsonObject();
+        var scheme = m.Groups["scheme"].Success ? m.Groups["scheme"].Value.ToLowerInvariant() : null;
+        var authority = m.Groups["authority"].Success ? m.Groups["authority"].Value : "";
+        var at = authority.LastIndexOf('@');
+        if (at >= 0) authority = authority[(at + 1)..];
+        string host = authority, port = "";
+        var close = authority.LastIndexOf(']');
+        var colon = authority.LastIndexOf(':');
+        if (colon > close && authority.Count(c => c == ':') == 1 || (close >= 0 && colon > close))
+        {
+            host = authority[..colon];
+            port = authority[(colon + 1)..];
+        }
+        result["host"] = host.Length > 0 ? host : null;
+        long? number = long.TryParse(port, out var p) ? p : null;
+        // As Kong: the scheme, else the protocol implied by port 80/443, else http; the port, else the protocol's.
+        var protocol = scheme ?? (number == 443 ? "https" : "http");
+        result["protocol"] = protocol;
+        result["port"] = number is { } n ? JsonValue.Create(n)
+            : port.Length > 0 ? JsonValue.Create(port) : JsonValue.Create(protocol == "https" ? 443L : 80L);
+        var path = m.Groups["path"].Value;
+        result["path"] = path.Length > 0 ? path : null;
+        return result;
+    }
+}

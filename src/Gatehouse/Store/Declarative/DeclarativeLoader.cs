@@ -1,0 +1,158 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+
+namespace Gatehouse.Store.Declarative;
+
+/// <summary>
+/// Validates a declarative configuration (<c>_format_version: "3.0"</c>) with the same entity schemas as the
+/// Admin API. Entities may be nested under their parent (routes under services) or listed at top level with
+/// references by name or id. Ids missing from the file are derived deterministically (UUIDv5). Nothing is
+/// stored here: the caller applies the result atomically or not at all.
+/// </summary>
+public sealed class DeclarativeLoader
+{
+    private static readonly string[] FormatVersions = ["1.1", "2.1", "3.0"];
+    private static readonly string[] MetaKeys = ["_format_version", "_transform", "_comment", "_workspace"];
+
+    private readonly EntityRegistry _registry;
+    private readonly TimeProvider _time;
+
+    public DeclarativeLoader(EntityRegistry registry, TimeProvider time)
+    {
+        _registry = registry ?? throw new ArgumentNullException(nameof(registry));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+    }
+
+    private sealed record Pending(JsonNode? Item, DeclarativeErrorCollector.Slot Slot, FieldDefinition? ParentField, Guid ParentId, string Seed);
+
+    /// <summary>Parses (YAML or JSON, strict UTF-8) then validates.</summary>
+    public DeclarativeResult Load(ReadOnlySpan<byte> content) =>
+        DeclarativeParser.TryParse(content, out var root, out var error) ? Load(root) : ParseFailure(error!);
+
+    public DeclarativeResult Load(string content) =>
+        DeclarativeParser.TryParse(content, out var root, out var error) ? Load(root) : ParseFailure(error!);
+
+    public static DeclarativeResult ParseFailure(string error) => new(null, new DbError(DbErrorCode.DeclarativeConfig,
+        "failed parsing declarative configuration: " + error, new JsonObject())
+    { Extra = new JsonObject { ["flattened_errors"] = new JsonArray() } });
+
+    public DeclarativeResult Load(JsonNode? root)
+    {
+        if (root is not JsonObject config) return ParseFailure("expected an object at the top level");
+        var errors = new DeclarativeErrorCollector();
+        CheckTopLevel(config, errors);
+
+        var pending = _registry.Schemas.ToDictionary(s => s, _ => new List<Pending>());
+        foreach (var schema in _registry.Schemas)
+        {
+            if (!config.TryGetPropertyValue(schema.Name, out var list) || list is null) continue;
+            if (list is not JsonArray items) { errors.AddTopLevel(schema.Name, "expected an array"); continue; }
+            for (var i = 0; i < items.Count; i++)
+                pending[schema].Add(new Pending(items[i], errors.TopLevel(schema.Name, i), null, Guid.Empty, $"{i}"));
+        }
+
+        var accepted = _registry.Schemas.ToDictionary(s => s, _ => new List<JsonObject>());
+        foreach (var schema in _registry.Schemas)
+            foreach (var p in pending[schema])
+                LoadItem(schema, p, pending, accepted, errors);
+
+        if (errors.HasErrors) return new DeclarativeResult(null, errors.ToError());
+        return new DeclarativeResult(accepted.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<JsonObject>)kv.Value), null);
+    }
+
+    private void CheckTopLevel(JsonObject config, DeclarativeErrorCollector errors)
+    {
+        foreach (var (key, _) in config)
+            if (!MetaKeys.Contains(key) && _registry.ByName(key) is null) errors.AddTopLevel(key, "unknown field");
+        if (config["_format_version"] is not JsonValue fv) errors.AddTopLevel("_format_version", "required field missing");
+        else if (!fv.TryGetValue<string>(out var v) || !FormatVersions.Contains(v))
+            errors.AddTopLevel("_format_version", "expected one of: " + string.Join(", ", FormatVersions));
+    }
+
+    private void LoadItem(EntitySchema schema, Pending p, Dictionary<EntitySchema, List<Pending>> pending,
+        Dictionary<EntitySchema, List<JsonObject>> accepted, DeclarativeErrorCollector errors)
+    {
+        if (p.Item is not JsonObject original)
+        {
+            errors.AddEntityErrors(p.Slot, schema, new JsonObject(), new JsonObject { ["@entity"] = new JsonArray("expected a record") });
+            return;
+        }
+        var item = original.DeepClone().AsObject();
+        item.Remove("_comment");
+        item.Remove("_ignore");
+        var fieldErrors = new JsonObject();
+        var id = ResolveId(schema, item, p);
+
+        foreach (var (child, field) in _registry.ReferencesTo(schema))
+        {
+            if (!item.TryGetPropertyValue(child.Name, out var nested)) continue;
+            item.Remove(child.Name);
+            if (nested is null) continue;
+            if (nested is not JsonArray children) { fieldErrors[child.Name] = "expected an array"; continue; }
+            for (var i = 0; i < children.Count; i++)
+                pending[child].Add(new Pending(children[i], DeclarativeErrorCollector.Nested(p.Slot, child.Name, i), field, id, $"{id}:{i}"));
+        }
+        var reported = item.DeepClone().AsObject();
+        ResolveForeignKeys(schema, item, p, accepted, fieldErrors);
+
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        item["created_at"] ??= now;
+        item["updated_at"] ??= now;
+        var result = EntityValidator.Validate(schema, item, ValidationContext.Insert);
+        var allErrors = result.Errors ?? new JsonObject();
+        foreach (var (k, v) in fieldErrors) allErrors[k] = v?.DeepClone();
+        if (result.Entity is { } entity && allErrors.Count == 0 && Duplicate(schema, entity, accepted[schema]) is { } dup)
+            allErrors["@entity"] = new JsonArray(dup);
+        if (allErrors.Count > 0) { errors.AddEntityErrors(p.Slot, schema, reported, allErrors); return; }
+        accepted[schema].Add(result.Entity!);
+    }
+
+    private static Guid ResolveId(EntitySchema schema, JsonObject item, Pending p)
+    {
+        if (item["id"] is JsonValue v && v.TryGetValue<string>(out var s))
+            return Guid.TryParse(s, out var given) ? given : Guid.Empty; // the validator reports a bad id
+        if (item["id"] is not null) return Guid.Empty;
+        var seed = schema.EndpointKeyValue(item) ?? p.Seed;
+        var id = Uuid5.Create(Uuid5.EntitiesNamespace, $"{schema.Name}:{seed}");
+        item["id"] = id.ToString();
+        return id;
+    }
+
+    private void ResolveForeignKeys(EntitySchema schema, JsonObject item, Pending p,
+        Dictionary<EntitySchema, List<JsonObject>> accepted, JsonObject fieldErrors)
+    {
+        foreach (var field in schema.ForeignFields)
+        {
+            if (p.ParentField == field)
+            {
+                if (item[field.Name] is not null) fieldErrors[field.Name] = "value must be null";
+                else item[field.Name] = new JsonObject { ["id"] = p.ParentId.ToString() };
+                continue;
+            }
+            if (item[field.Name] is not { } reference || _registry.ByName(field.Reference!) is not { } target) continue;
+            var key = reference switch
+            {
+                JsonValue v when v.TryGetValue<string>(out var s) => s,
+                JsonObject o when o["id"] is JsonValue iv && iv.TryGetValue<string>(out var s) => s,
+                _ => null,
+            };
+            if (key is null) continue; // the validator reports the type error
+            var found = accepted[target].FirstOrDefault(e =>
+                EntityJson.String(e, "id") is { } eid && (string.Equals(eid, key, StringComparison.OrdinalIgnoreCase))
+                || target.EndpointKeyValue(e) == key);
+            if (found is null) fieldErrors[field.Name] = $"invalid reference '{field.Name}: {key}' (no such entry in '{target.Name}')";
+            else item[field.Name] = new JsonObject { ["id"] = found["id"]!.DeepClone() };
+        }
+    }
+
+    private static string? Duplicate(EntitySchema schema, JsonObject entity, List<JsonObject> existing)
+    {
+        foreach (var field in schema.UniqueFields)
+            if (EntityJson.String(entity, field.Name) is { } value && existing.Any(e => EntityJson.String(e, field.Name) == value))
+                return $"uniqueness violation: '{schema.Name}' entity with {field.Name} set to '{value}' already declared";
+        var id = EntityJson.String(entity, "id");
+        return existing.Any(e => EntityJson.String(e, "id") == id)
+            ? $"uniqueness violation: '{schema.Name}' entity with primary key set to '{id}' already declared"
+            : null;
+    }
+}

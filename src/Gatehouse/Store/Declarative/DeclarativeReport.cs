@@ -1,0 +1,26 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+
+namespace Gatehouse.Store.Declarative;
+
+/// <summary>Renders a declarative error for humans (CLI and startup failures): one line per flattened error.</summary>
+public static class DeclarativeReport
+{
+    public static string Describe(DbError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var sb = new StringBuilder();
+        if (error.Extra?["flattened_errors"] is not JsonArray { Count: > 0 } items) return error.Message;
+        foreach (var item in items.OfType<JsonObject>())
+        {
+            var who = $"{item["entity_type"]}" + (item["entity_name"] is { } n ? $" '{n}'" : "") + (item["entity_id"] is { } id ? $" ({id})" : "");
+            foreach (var e in (item["errors"] as JsonArray ?? []).OfType<JsonObject>())
+                sb.AppendLine(e["field"] is { } f ? $"in {who}: {f}: {e["message"]}" : $"in {who}: {e["message"]}");
+        }
+        if (error.Fields is JsonObject top)
+            foreach (var (k, v) in top.Where(p => p.Value is JsonValue))
+                sb.AppendLine($"{k}: {v}");
+        return sb.ToString().TrimEnd();
+    }
+}

@@ -1,0 +1,169 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+
+namespace Gatehouse.Store;
+
+/// <summary>
+/// Generic entity operations (Kong's DAO): auto fields, validation, primary/unique/foreign key constraints,
+/// cascading deletes, then a new published configuration. Writes are serialized so a constraint check and
+/// its write cannot interleave with another change. In DB-less mode every write is refused.
+/// </summary>
+public sealed class EntityDao
+{
+    private readonly IEntityStore _store;
+    private readonly EntityRegistry _registry;
+    private readonly StoreConfigPublisher _publisher;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    public EntityDao(IEntityStore store, EntityRegistry registry, StoreConfigPublisher publisher, TimeProvider time, bool readOnly)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _registry = registry ?? throw new ArgumentNullException(nameof(registry));
+        _publisher = publisher ?? throw new ArgumentNullException(nameof(publisher));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        ReadOnly = readOnly;
+    }
+
+    /// <summary>True in DB-less mode: the configuration only changes through POST /config.</summary>
+    public bool ReadOnly { get; }
+    public IEntityStore Store => _store;
+    public EntityRegistry Registry => _registry;
+
+    /// <summary>Finds by id, or by the endpoint key when <paramref name="key"/> is not a UUID.</summary>
+    public Task<JsonObject?> SelectAsync(EntitySchema schema, string key, CancellationToken ct) =>
+        Guid.TryParse(key, out var id) ? _store.SelectAsync(schema, id, ct)
+        : schema.EndpointKey is { } ek ? _store.SelectByUniqueAsync(schema, ek, key, ct)
+        : Task.FromResult<JsonObject?>(null);
+
+    public Task<DaoResult> InsertAsync(EntitySchema schema, JsonObject input, CancellationToken ct) =>
+        Write(schema, "create", async () =>
+        {
+            var data = Clone(input);
+            data["id"] ??= Guid.NewGuid().ToString();
+            var now = Now();
+            data["created_at"] ??= now;
+            data["updated_at"] ??= now;
+            var validated = EntityValidator.Validate(schema, data, ValidationContext.Insert);
+            if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
+            var entity = validated.Entity!;
+            var id = EntityJson.Guid(entity, "id");
+            if (await _store.SelectAsync(schema, id, ct) is not null) return DaoResult.Fail(DbError.PrimaryKeyViolation(id));
+            if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
+            return await Outcome(await _store.InsertAsync(schema, entity, ct), schema, entity, id);
+        }, ct);
+
+    /// <summary>PUT: creates or fully replaces the entity addressed by id or endpoint key.</summary>
+    public Task<DaoResult> UpsertAsync(EntitySchema schema, string key, JsonObject input, CancellationToken ct) =>
+        Write(schema, "create", async () =>
+        {
+            var existing = await SelectAsync(schema, key, ct);
+            var data = Clone(input);
+            if (Guid.TryParse(key, out var keyId)) data["id"] = keyId.ToString();
+            else if (schema.EndpointKey is { } ek)
+            {
+                data[ek] = key;
+                if (existing is not null) data["id"] = existing["id"]!.DeepClone();
+                else data["id"] ??= Guid.NewGuid().ToString();
+            }
+            var now = Now();
+            if (existing?["created_at"] is { } created) data["created_at"] = created.DeepClone();
+            else data["created_at"] ??= now;
+            data["updated_at"] = now;
+            var validated = EntityValidator.Validate(schema, data, ValidationContext.Upsert);
+            if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
+            var entity = validated.Entity!;
+            var id = EntityJson.Guid(entity, "id");
+            if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
+            var exists = existing is not null || await _store.SelectAsync(schema, id, ct) is not null;
+            var outcome = exists ? await _store.UpdateAsync(schema, entity, ct) : await _store.InsertAsync(schema, entity, ct);
+            return await Outcome(outcome, schema, entity, id);
+        }, ct);
+
+    /// <summary>PATCH: top-level fields of the input replace the stored ones (arrays wholesale).</summary>
+    public Task<DaoResult> UpdateAsync(EntitySchema schema, string key, JsonObject input, CancellationToken ct) =>
+        Write(schema, "update", async () =>
+        {
+            var existing = await SelectAsync(schema, key, ct);
+            if (existing is null) return DaoResult.Fail(new DbError(DbErrorCode.NotFound, "not found"));
+            var data = Clone(existing);
+            foreach (var (k, v) in input) data[k] = v?.DeepClone();
+            data["id"] = existing["id"]?.DeepClone();
+            data["updated_at"] = Math.Max(Now(), EntityJson.Long(existing, "updated_at") ?? 0);
+            var validated = EntityValidator.Validate(schema, data, ValidationContext.Update);
+            if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
+            var entity = validated.Entity!;
+            var id = EntityJson.Guid(entity, "id");
+            if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
+            return await Outcome(await _store.UpdateAsync(schema, entity, ct), schema, entity, id);
+        }, ct);
+
+    /// <summary>DELETE: succeeds when missing; refuses while restricting references exist; cascades otherwise.</summary>
+    public Task<DaoResult> DeleteAsync(EntitySchema schema, string key, CancellationToken ct) =>
+        Write(schema, "delete", async () =>
+        {
+            var existing = await SelectAsync(schema, key, ct);
+            if (existing is null) return DaoResult.Ok(null);
+            var id = EntityJson.Guid(existing, "id");
+            foreach (var (child, field) in _registry.ReferencesTo(schema).Where(r => r.Field.OnDelete == OnDelete.Restrict))
+                if ((await _store.PageAsync(child, new PageQuery(1, Foreign: new ForeignFilter(field.Name, id)), ct)).Items.Count > 0)
+                    return DaoResult.Fail(DbError.ReferencedBy(child.Name, schema.Name));
+            await DeleteCascading(schema, id, ct);
+            await _publisher.PublishAsync(ct);
+            return DaoResult.Ok(existing);
+        }, ct);
+
+    private async Task DeleteCascading(EntitySchema schema, Guid id, CancellationToken ct)
+    {
+        foreach (var (child, field) in _registry.ReferencesTo(schema).Where(r => r.Field.OnDelete == OnDelete.Cascade))
+            foreach (var row in (await _store.PageAsync(child, new PageQuery(int.MaxValue - 1, Foreign: new ForeignFilter(field.Name, id)), ct)).Items)
+                await DeleteCascading(child, EntityJson.Guid(row, "id"), ct);
+        await _store.DeleteAsync(schema, id, ct);
+    }
+
+    private async Task<DbError?> CheckConstraints(EntitySchema schema, JsonObject entity, Guid id, CancellationToken ct)
+    {
+        foreach (var field in schema.UniqueFields)
+        {
+            if (EntityJson.String(entity, field.Name) is not { } value) continue;
+            var other = await _store.SelectByUniqueAsync(schema, field.Name, value, ct);
+            if (other is not null && EntityJson.Guid(other, "id") != id) return DbError.UniqueViolation(field.Name, entity[field.Name]);
+        }
+        foreach (var field in schema.ForeignFields)
+        {
+            if (EntityJson.ForeignId(entity, field.Name) is not { } fid) continue;
+            if (_registry.ByName(field.Reference!) is not { } target) continue; // entity not implemented yet
+            if (await _store.SelectAsync(target, fid, ct) is null) return DbError.ForeignKeyViolation(field.Name, fid, target.Name);
+        }
+        return null;
+    }
+
+    private async Task<DaoResult> Outcome(StoreWriteOutcome outcome, EntitySchema schema, JsonObject entity, Guid id)
+    {
+        switch (outcome)
+        {
+            case StoreWriteOutcome.Ok:
+                await _publisher.PublishAsync(CancellationToken.None);
+                return DaoResult.Ok(entity);
+            case StoreWriteOutcome.PrimaryKeyViolation:
+                return DaoResult.Fail(DbError.PrimaryKeyViolation(id));
+            case StoreWriteOutcome.NotFound:
+                return DaoResult.Fail(new DbError(DbErrorCode.NotFound, "not found"));
+            default:
+                var field = schema.UniqueFields.FirstOrDefault(f => entity[f.Name] is not null)?.Name ?? "id";
+                return DaoResult.Fail(DbError.UniqueViolation(field, entity[field]));
+        }
+    }
+
+    private async Task<DaoResult> Write(EntitySchema schema, string verb, Func<Task<DaoResult>> action, CancellationToken ct)
+    {
+        if (ReadOnly) return DaoResult.Fail(DbError.OperationUnsupported(verb, schema.Name));
+        await _writeGate.WaitAsync(ct);
+        try { return await action(); }
+        finally { _writeGate.Release(); }
+    }
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeSeconds();
+
+    private static JsonObject Clone(JsonObject o) => o.DeepClone().AsObject();
+}

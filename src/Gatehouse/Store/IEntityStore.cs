@@ -1,0 +1,49 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+
+namespace Gatehouse.Store;
+
+/// <summary>
+/// Schema-driven persistence of entities as JSON documents. Knows nothing about validation or Kong errors
+/// (the <see cref="EntityDao"/> does); a PostgreSQL implementation can be added without touching the
+/// Admin API or the router. Implementations must be safe for concurrent calls.
+/// </summary>
+public interface IEntityStore
+{
+    /// <summary>Creates or upgrades the storage schema; idempotent. Returns the migrations it ran.</summary>
+    Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct);
+
+    Task<JsonObject?> SelectAsync(EntitySchema schema, Guid id, CancellationToken ct);
+
+    /// <summary>Looks up a row by a unique field (e.g. the endpoint key "name").</summary>
+    Task<JsonObject?> SelectByUniqueAsync(EntitySchema schema, string field, string value, CancellationToken ct);
+
+    /// <summary>One page in primary key order.</summary>
+    Task<EntityPage> PageAsync(EntitySchema schema, PageQuery query, CancellationToken ct);
+
+    Task<IReadOnlyList<JsonObject>> ListAllAsync(EntitySchema schema, CancellationToken ct);
+
+    Task<StoreWriteOutcome> InsertAsync(EntitySchema schema, JsonObject entity, CancellationToken ct);
+
+    /// <summary>Replaces the row with the same id.</summary>
+    Task<StoreWriteOutcome> UpdateAsync(EntitySchema schema, JsonObject entity, CancellationToken ct);
+
+    Task<bool> DeleteAsync(EntitySchema schema, Guid id, CancellationToken ct);
+
+    /// <summary>Atomically replaces every row of every listed entity (declarative configuration).</summary>
+    Task ReplaceAllAsync(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> entities, CancellationToken ct);
+}
+
+/// <summary>A page request: size, the last key of the previous page, and optional filters.</summary>
+public sealed record PageQuery(int Size, Guid? After = null, TagFilter? Tags = null, ForeignFilter? Foreign = null);
+
+/// <summary>Only rows whose foreign <see cref="Field"/> references <see cref="Id"/>.</summary>
+public sealed record ForeignFilter(string Field, Guid Id);
+
+/// <summary><c>?tags=a,b</c> (all of them) or <c>?tags=a/b</c> (any of them).</summary>
+public sealed record TagFilter(IReadOnlyList<string> Tags, bool MatchAll);
+
+/// <summary>Rows of one page; <see cref="Last"/> is set when another page exists.</summary>
+public sealed record EntityPage(IReadOnlyList<JsonObject> Items, Guid? Last);
+
+public enum StoreWriteOutcome { Ok, PrimaryKeyViolation, UniqueViolation, NotFound }

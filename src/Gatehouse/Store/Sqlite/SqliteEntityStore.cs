@@ -1,0 +1,236 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+using Microsoft.Data.Sqlite;
+
+namespace Gatehouse.Store.Sqlite;
+
+/// <summary>
+/// <see cref="IEntityStore"/> on SQLite: a file for the default database mode, or a private in-memory
+/// database for DB-less mode (the declarative configuration is loaded into it, so reads, paging and tag
+/// filters behave the same in both modes). Calls are serialized: the Admin API is not a hot path and
+/// SQLite allows one writer anyway.
+/// </summary>
+public sealed class SqliteEntityStore : IEntityStore, IDisposable
+{
+    private readonly string _connectionString;
+    private readonly SqliteConnection? _keepAlive;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly TimeProvider _time;
+    private readonly EntityRegistry _registry;
+
+    private SqliteEntityStore(string connectionString, bool inMemory, EntityRegistry registry, TimeProvider time)
+    {
+        _connectionString = connectionString;
+        _registry = registry ?? throw new ArgumentNullException(nameof(registry));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        if (inMemory)
+        {
+            // A shared-cache memory database lives as long as one connection to it is open.
+            _keepAlive = new SqliteConnection(connectionString);
+            _keepAlive.Open();
+        }
+    }
+
+    public static SqliteEntityStore ForFile(string path, EntityRegistry registry, TimeProvider time)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        var cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false };
+        return new SqliteEntityStore(cs.ToString(), inMemory: false, registry, time);
+    }
+
+    public static SqliteEntityStore InMemory(EntityRegistry registry, TimeProvider time)
+    {
+        var cs = new SqliteConnectionStringBuilder
+        {
+            DataSource = "gatehouse-dbless-" + Guid.NewGuid().ToString("N"),
+            Mode = SqliteOpenMode.Memory,
+            Cache = SqliteCacheMode.Shared,
+        };
+        return new SqliteEntityStore(cs.ToString(), inMemory: true, registry, time);
+    }
+
+    public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct) => Locked(async conn =>
+    {
+        await Exec(conn, null, SqliteMigrations.MigrationsTable, ct);
+        var ran = new List<string>();
+        foreach (var migration in SqliteMigrations.For(_registry))
+        {
+            using var check = conn.CreateCommand();
+            check.CommandText = "SELECT 1 FROM schema_migrations WHERE name = $n";
+            check.Parameters.AddWithValue("$n", migration.Name);
+            if (await check.ExecuteScalarAsync(ct) is not null) continue;
+            using var tx = conn.BeginTransaction();
+            foreach (var sql in migration.Statements) await Exec(conn, tx, sql, ct);
+            using var record = conn.CreateCommand();
+            record.Transaction = tx;
+            record.CommandText = "INSERT INTO schema_migrations (name, executed_at) VALUES ($n, $t)";
+            record.Parameters.AddWithValue("$n", migration.Name);
+            record.Parameters.AddWithValue("$t", _time.GetUtcNow().ToUnixTimeSeconds());
+            await record.ExecuteNonQueryAsync(ct);
+            tx.Commit();
+            ran.Add(migration.Name);
+        }
+        return (IReadOnlyList<string>)ran;
+    });
+
+    public Task<JsonObject?> SelectAsync(EntitySchema schema, Guid id, CancellationToken ct) =>
+        Locked(conn => SelectOne(conn, $"SELECT doc FROM \"{schema.Name}\" WHERE id = $v", Key(id), ct));
+
+    public Task<JsonObject?> SelectByUniqueAsync(EntitySchema schema, string field, string value, CancellationToken ct)
+    {
+        var def = schema.Field(field) ?? throw new ArgumentException($"unknown field {field}", nameof(field));
+        return Locked(conn => SelectOne(conn, $"SELECT doc FROM \"{schema.Name}\" WHERE \"{SqliteDdl.Column(def)}\" = $v", value, ct));
+    }
+
+    public Task<EntityPage> PageAsync(EntitySchema schema, PageQuery query, CancellationToken ct) => Locked(async conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        var where = new List<string>();
+        if (query.After is { } after) { where.Add("id > $after"); cmd.Parameters.AddWithValue("$after", Key(after)); }
+        if (query.Foreign is { } fk)
+        {
+            var def = schema.Field(fk.Field) ?? throw new ArgumentException($"unknown field {fk.Field}", nameof(query));
+            where.Add($"\"{SqliteDdl.Column(def)}\" = $fk");
+            cmd.Parameters.AddWithValue("$fk", Key(fk.Id));
+        }
+        if (query.Tags is { } tags) where.Add(TagClause(cmd, tags));
+        cmd.CommandText = $"SELECT doc FROM \"{schema.Name}\"" + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "")
+            + " ORDER BY id LIMIT $limit";
+        cmd.Parameters.AddWithValue("$limit", query.Size + 1);
+        var items = await ReadDocs(cmd, ct);
+        if (items.Count <= query.Size) return new EntityPage(items, null);
+        items.RemoveAt(items.Count - 1);
+        return new EntityPage(items, EntityJson.Guid(items[^1], "id"));
+    });
+
+    public Task<IReadOnlyList<JsonObject>> ListAllAsync(EntitySchema schema, CancellationToken ct) => Locked(async conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = $"SELECT doc FROM \"{schema.Name}\" ORDER BY id";
+        return (IReadOnlyList<JsonObject>)await ReadDocs(cmd, ct);
+    });
+
+    public Task<StoreWriteOutcome> InsertAsync(EntitySchema schema, JsonObject entity, CancellationToken ct) =>
+        Locked(conn => Write(conn, null, schema, entity, insert: true, ct));
+
+    public Task<StoreWriteOutcome> UpdateAsync(EntitySchema schema, JsonObject entity, CancellationToken ct) =>
+        Locked(conn => Write(conn, null, schema, entity, insert: false, ct));
+
+    public Task<bool> DeleteAsync(EntitySchema schema, Guid id, CancellationToken ct) => Locked(async conn =>
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = $"DELETE FROM \"{schema.Name}\" WHERE id = $id";
+        cmd.Parameters.AddWithValue("$id", Key(id));
+        return await cmd.ExecuteNonQueryAsync(ct) > 0;
+    });
+
+    public Task ReplaceAllAsync(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> entities, CancellationToken ct) =>
+        Locked(async conn =>
+        {
+            using var tx = conn.BeginTransaction();
+            foreach (var schema in entities.Keys) await Exec(conn, tx, $"DELETE FROM \"{schema.Name}\"", ct);
+            foreach (var (schema, rows) in entities)
+                foreach (var row in rows)
+                    if (await Write(conn, tx, schema, row, insert: true, ct) != StoreWriteOutcome.Ok)
+                        throw new InvalidOperationException($"conflicting {schema.Name} row {row["id"]}");
+            tx.Commit();
+            return true;
+        });
+
+    public void Dispose()
+    {
+        _keepAlive?.Dispose();
+        _gate.Dispose();
+    }
+
+    private static async Task<StoreWriteOutcome> Write(SqliteConnection conn, SqliteTransaction? tx, EntitySchema schema,
+        JsonObject entity, bool insert, CancellationToken ct)
+    {
+        var indexed = SqliteDdl.IndexedFields(schema).ToList();
+        using var cmd = conn.CreateCommand();
+        cmd.Transaction = tx;
+        var columns = new List<string> { "id", "doc" };
+        cmd.Parameters.AddWithValue("$id", EntityJson.String(entity, "id") ?? throw new ArgumentException("entity without id"));
+        cmd.Parameters.AddWithValue("$doc", entity.ToJsonString());
+        for (var i = 0; i < indexed.Count; i++)
+        {
+            columns.Add(SqliteDdl.Column(indexed[i]));
+            cmd.Parameters.AddWithValue("$c" + i, (object?)ColumnValue(entity, indexed[i]) ?? DBNull.Value);
+        }
+        var names = columns.Select(c => $"\"{c}\"").ToList();
+        var values = new List<string> { "$id", "$doc" };
+        values.AddRange(indexed.Select((_, i) => "$c" + i));
+        cmd.CommandText = insert
+            ? $"INSERT INTO \"{schema.Name}\" ({string.Join(", ", names)}) VALUES ({string.Join(", ", values)})"
+            : $"UPDATE \"{schema.Name}\" SET {string.Join(", ", names.Skip(1).Zip(values.Skip(1), (n, v) => $"{n} = {v}"))} WHERE id = $id";
+        try
+        {
+            return await cmd.ExecuteNonQueryAsync(ct) > 0 ? StoreWriteOutcome.Ok : StoreWriteOutcome.NotFound;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            return e.Message.Contains($"{schema.Name}.id", StringComparison.Ordinal)
+                ? StoreWriteOutcome.PrimaryKeyViolation : StoreWriteOutcome.UniqueViolation;
+        }
+    }
+
+    private static string? ColumnValue(JsonObject entity, FieldDefinition field) => field.Type switch
+    {
+        FieldType.Foreign => EntityJson.ForeignId(entity, field.Name) is { } g ? Key(g) : null,
+        _ => entity[field.Name] switch { null => null, JsonValue v when v.TryGetValue<string>(out var s) => s, var n => n.ToJsonString() },
+    };
+
+    private static string TagClause(SqliteCommand cmd, TagFilter tags)
+    {
+        var names = tags.Tags.Select((t, i) => { cmd.Parameters.AddWithValue("$tag" + i, t); return "$tag" + i; }).ToList();
+        const string exists = "EXISTS (SELECT 1 FROM json_each(doc, '$.tags') WHERE value ";
+        return tags.MatchAll
+            ? string.Join(" AND ", names.Select(n => exists + "= " + n + ")"))
+            : exists + "IN (" + string.Join(", ", names) + "))";
+    }
+
+    /// <summary>Ids are stored in Guid "D" form so that text order is stable across stores.</summary>
+    private static string Key(Guid id) => id.ToString("D");
+
+    private static async Task<JsonObject?> SelectOne(SqliteConnection conn, string sql, string value, CancellationToken ct)
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Parameters.AddWithValue("$v", value);
+        var docs = await ReadDocs(cmd, ct);
+        return docs.Count > 0 ? docs[0] : null;
+    }
+
+    private static async Task<List<JsonObject>> ReadDocs(SqliteCommand cmd, CancellationToken ct)
+    {
+        var list = new List<JsonObject>();
+        using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) list.Add(JsonNode.Parse(reader.GetString(0))!.AsObject());
+        return list;
+    }
+
+    private static async Task Exec(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct)
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private async Task<T> Locked<T>(Func<SqliteConnection, Task<T>> action)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            using var conn = new SqliteConnection(_connectionString);
+            await conn.OpenAsync();
+            return await action(conn);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+using Gatehouse.Entities.Schemas;
+using Gatehouse.Store;
+using Gatehouse.Store.Declarative;
+
+namespace Gatehouse.Tests.Store;
+
+public sealed class DeclarativeLoaderTests
+{
+    private static readonly DeclarativeLoader Loader = new(EntityRegistry.Default, TimeProvider.System);
+
+    private static IReadOnlyList<JsonObject> Rows(DeclarativeResult r, EntitySchema s) => r.Entities![s];
+
+    [Fact]
+    public void Nested_yaml_with_generated_stable_ids()
+    {
+        const string yaml = """
+            _format_version: "3.0"
+            services:
+              - name: a
+                url: http://a.test
+                routes:
+                  - paths: [/a]
+                  - name: named
+                    hosts: [a.test]
+            """;
+        var r1 = Loader.Load(yaml);
+        Assert.True(r1.IsValid, r1.Error?.Message);
+        var r2 = Loader.Load(yaml);
+        var service = Assert.Single(Rows(r1, ServiceEntity.Schema));
+        Assert.Equal(2, Rows(r1, RouteEntity.Schema).Count);
+        Assert.All(Rows(r1, RouteEntity.Schema), r => Assert.Equal(service["id"]!.ToString(), r["service"]!["id"]!.ToString()));
+        Assert.Equal(Rows(r1, RouteEntity.Schema).Select(r => r["id"]!.ToString()), Rows(r2, RouteEntity.Schema).Select(r => r["id"]!.ToString()));
+    }
+
+    [Fact]
+    public void Top_level_references_by_name_and_by_id_in_json()
+    {
+        var id = Guid.NewGuid();
+        var json = $$"""
+            {"_format_version":"3.0",
+             "services":[{"id":"{{id}}","name":"s1","host":"s1.test"},{"name":"s2","host":"s2.test"}],
+             "routes":[{"name":"by-id","service":"{{id}}","paths":["/1"]},{"name":"by-name","service":"s2","paths":["/2"]}]}
+            """;
+        var result = Loader.Load(Encoding.UTF8.GetBytes(json));
+        Assert.True(result.IsValid, result.Error?.Message);
+        var routes = Rows(result, RouteEntity.Schema).ToDictionary(r => r["name"]!.ToString());
+        Assert.Equal(id.ToString(), routes["by-id"]["service"]!["id"]!.ToString());
+        var s2 = Rows(result, ServiceEntity.Schema).Single(s => s["name"]!.ToString() == "s2");
+        Assert.Equal(s2["id"]!.ToString(), routes["by-name"]["service"]!["id"]!.ToString());
+    }
+
+    [Theory]
+    [InlineData("services: []", "_format_version", "required field missing")]
+    [InlineData("_format_version: \"9.9\"", "_format_version", "expected one of: 1.1, 2.1, 3.0")]
+    [InlineData("_format_version: \"3.0\"\nplanets: []", "planets", "unknown field")]
+    [InlineData("_format_version: \"3.0\"\nservices: {}", "services", null)]
+    public void Top_level_errors(string yaml, string field, string? message)
+    {
+        var result = Loader.Load(yaml);
+        Assert.False(result.IsValid);
+        Assert.Equal(DbErrorCode.DeclarativeConfig, result.Error!.Code);
+        Assert.NotNull(result.Error.Fields![field]);
+        if (message is not null) Assert.Equal(message, result.Error.Fields[field]!.ToString());
+    }
+
+    [Fact]
+    public void Unknown_reference_duplicate_names_and_parent_key_in_nested_item()
+    {
+        const string yaml = """
+            _format_version: "3.0"
+            services:
+              - name: dup
+                host: a.test
+                routes:
+                  - paths: [/x]
+                    service: dup
+              - name: dup
+                host: b.test
+            routes:
+              - name: orphan
+                service: missing
+                paths: [/y]
+            """;
+        var result = Loader.Load(yaml);
+        Assert.False(result.IsValid);
+        var flattened = result.Error!.Extra!["flattened_errors"]!.AsArray();
+        string[] messages = [.. flattened.SelectMany(e => e!["errors"]!.AsArray()).Select(e => e!["message"]!.ToString())];
+        Assert.Contains("uniqueness violation: 'services' entity with name set to 'dup' already declared", messages);
+        Assert.Contains("invalid reference 'service: missing' (no such entry in 'services')", messages);
+        Assert.Contains("value must be null", messages);
+        Assert.Equal("value must be null", result.Error.Fields!["services"]![0]!["routes"]![0]!["service"]!.ToString());
+    }
+
+    [Theory]
+    [InlineData("_format_version: \"3.0\"\nservices:\n  - name: [unclosed\n")]
+    [InlineData("{\"_format_version\": \"3.0\", ")]
+    [InlineData("- just\n- a list\n")]
+    public void Syntax_errors_are_declarative_errors(string text)
+    {
+        var result = Loader.Load(text);
+        Assert.False(result.IsValid);
+        Assert.Equal(400, result.Error!.HttpStatus);
+        Assert.StartsWith("failed parsing declarative configuration", result.Error.Message);
+    }
+
+    [Fact]
+    public void Non_utf8_file_is_rejected()
+    {
+        byte[] bytes = [.. "_format_version: \"3.0\"\nservices:\n  - name: x"u8, 0xC3, 0x28, .. "\n    host: a.test\n"u8];
+        var result = Loader.Load(bytes);
+        Assert.False(result.IsValid);
+        Assert.Contains("invalid utf-8", result.Error!.Message);
+    }
+
+    [Fact]
+    public void Example_file_from_config_init_is_valid()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("kong.yml");
+        Assert.Equal(0, StoreCommands.InitDeclarative(path, TextWriter.Null, TextWriter.Null));
+        Assert.Equal(1, StoreCommands.InitDeclarative(path, TextWriter.Null, TextWriter.Null));
+        var stdout = new StringWriter();
+        Assert.Equal(0, StoreCommands.ParseDeclarative(path, stdout, TextWriter.Null));
+        Assert.Contains("1 services, 1 routes", stdout.ToString());
+
+        File.WriteAllText(path, "_format_version: \"3.0\"\nservices:\n  - name: bad\n    port: -1\n");
+        var stderr = new StringWriter();
+        Assert.Equal(1, StoreCommands.ParseDeclarative(path, TextWriter.Null, stderr));
+        Assert.Contains("port: value should be between 0 and 65535", stderr.ToString());
+        Assert.Contains("host: required field missing", stderr.ToString());
+    }
+
+    [Fact]
+    public void Yaml_scalars_follow_the_core_schema()
+    {
+        const string yaml = """
+            _format_version: "3.0"
+            services:
+              - name: "123"
+                host: a.test
+                port: 8080
+                enabled: false
+                tags: ["1", true-ish]
+            """;
+        var result = Loader.Load(yaml);
+        Assert.True(result.IsValid, result.Error?.Message);
+        var s = Assert.Single(Rows(result, ServiceEntity.Schema));
+        Assert.Equal("123", s["name"]!.ToString());
+        Assert.Equal(8080, (long)s["port"]!);
+        Assert.False((bool)s["enabled"]!);
+    }
+}

@@ -1,0 +1,91 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+using Gatehouse.Entities.Schemas;
+using Gatehouse.Store;
+using Gatehouse.Store.Sqlite;
+
+namespace Gatehouse.Tests.Store;
+
+/// <summary>The same contract checks against every <see cref="IEntityStore"/> flavour (SQLite file, DB-less memory).</summary>
+public sealed class EntityStoreContractTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public static TheoryData<string> Stores => ["file", "memory"];
+
+    private SqliteEntityStore Create(string kind) => kind == "file"
+        ? SqliteEntityStore.ForFile(_dir.File("store.db"), EntityRegistry.Default, TimeProvider.System)
+        : SqliteEntityStore.InMemory(EntityRegistry.Default, TimeProvider.System);
+
+    private static JsonObject Service(string name, params string[] tags)
+    {
+        var input = new JsonObject { ["id"] = Guid.NewGuid().ToString(), ["name"] = name, ["host"] = "h.test", ["created_at"] = 1, ["updated_at"] = 1 };
+        if (tags.Length > 0) input["tags"] = new JsonArray([.. tags.Select(t => (JsonNode?)t)]);
+        return EntityValidator.Validate(ServiceEntity.Schema, input, ValidationContext.Insert).Entity!;
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Crud_unique_tags_and_foreign_filter(string kind)
+    {
+        using var store = Create(kind);
+        var ct = CancellationToken.None;
+        Assert.Equal(2, (await store.MigrateAsync(ct)).Count);
+        Assert.Empty(await store.MigrateAsync(ct));
+
+        var a = Service("a", "x", "y");
+        var b = Service("b", "x");
+        Assert.Equal(StoreWriteOutcome.Ok, await store.InsertAsync(ServiceEntity.Schema, a, ct));
+        Assert.Equal(StoreWriteOutcome.Ok, await store.InsertAsync(ServiceEntity.Schema, b, ct));
+        Assert.Equal(StoreWriteOutcome.UniqueViolation, await store.InsertAsync(ServiceEntity.Schema, Service("a"), ct));
+        var sameId = Service("c");
+        sameId["id"] = a["id"]!.DeepClone();
+        Assert.Equal(StoreWriteOutcome.PrimaryKeyViolation, await store.InsertAsync(ServiceEntity.Schema, sameId, ct));
+
+        var aId = EntityJson.Guid(a, "id");
+        Assert.Equal("a", (await store.SelectByUniqueAsync(ServiceEntity.Schema, "name", "a", ct))!["name"]!.ToString());
+        Assert.NotNull(await store.SelectAsync(ServiceEntity.Schema, aId, ct));
+
+        var both = await store.PageAsync(ServiceEntity.Schema, new PageQuery(10, Tags: new TagFilter(["x", "y"], true)), ct);
+        Assert.Equal("a", Assert.Single(both.Items)["name"]!.ToString());
+        var any = await store.PageAsync(ServiceEntity.Schema, new PageQuery(10, Tags: new TagFilter(["y", "x"], false)), ct);
+        Assert.Equal(2, any.Items.Count);
+
+        var route = EntityValidator.Validate(RouteEntity.Schema, new JsonObject
+        {
+            ["id"] = Guid.NewGuid().ToString(), ["paths"] = new JsonArray("/"), ["service"] = new JsonObject { ["id"] = aId.ToString() },
+            ["created_at"] = 1, ["updated_at"] = 1,
+        }, ValidationContext.Insert).Entity!;
+        Assert.Equal(StoreWriteOutcome.Ok, await store.InsertAsync(RouteEntity.Schema, route, ct));
+        var scoped = await store.PageAsync(RouteEntity.Schema, new PageQuery(10, Foreign: new ForeignFilter("service", aId)), ct);
+        Assert.Single(scoped.Items);
+        Assert.Empty((await store.PageAsync(RouteEntity.Schema, new PageQuery(10, Foreign: new ForeignFilter("service", Guid.NewGuid())), ct)).Items);
+
+        a["retries"] = 1;
+        Assert.Equal(StoreWriteOutcome.Ok, await store.UpdateAsync(ServiceEntity.Schema, a, ct));
+        Assert.Equal(1, (int)(await store.SelectAsync(ServiceEntity.Schema, aId, ct))!["retries"]!);
+        Assert.True(await store.DeleteAsync(RouteEntity.Schema, EntityJson.Guid(route, "id"), ct));
+        Assert.False(await store.DeleteAsync(RouteEntity.Schema, EntityJson.Guid(route, "id"), ct));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Replace_all_is_atomic(string kind)
+    {
+        using var store = Create(kind);
+        var ct = CancellationToken.None;
+        await store.MigrateAsync(ct);
+        await store.InsertAsync(ServiceEntity.Schema, Service("old"), ct);
+
+        var dup = Service("n1");
+        var conflicting = new Dictionary<EntitySchema, IReadOnlyList<JsonObject>> { [ServiceEntity.Schema] = [dup, dup] };
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.ReplaceAllAsync(conflicting, ct));
+        Assert.Equal("old", Assert.Single(await store.ListAllAsync(ServiceEntity.Schema, ct))["name"]!.ToString());
+
+        var good = new Dictionary<EntitySchema, IReadOnlyList<JsonObject>> { [ServiceEntity.Schema] = [Service("n1"), Service("n2")] };
+        await store.ReplaceAllAsync(good, ct);
+        Assert.Equal(["n1", "n2"], (await store.ListAllAsync(ServiceEntity.Schema, ct)).Select(s => s["name"]!.ToString()).Order());
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

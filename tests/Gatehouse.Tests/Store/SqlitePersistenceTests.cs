@@ -1,0 +1,84 @@
+using Gatehouse.Config;
+using Gatehouse.Store;
+using Gatehouse.Tests.Admin;
+
+namespace Gatehouse.Tests.Store;
+
+public sealed class SqlitePersistenceTests
+{
+    [Fact]
+    public async Task State_survives_restart_with_a_new_store_on_the_same_file()
+    {
+        using var dir = new TempDir();
+        var db = dir.File("nested/dir/gh.db");
+        string serviceId;
+        await using (var first = await AdminTestHost.StartSqliteAsync(db))
+        {
+            serviceId = (string)(await first.PostAsync("/services", new { name = "persist", url = "http://p.test:81" })).Body!["id"]!;
+            Assert.Equal(201, (await first.PostAsync("/services/persist/routes", new { name = "pr", paths = new[] { "/p" } })).Status);
+        }
+        await using var second = await AdminTestHost.StartSqliteAsync(db);
+        var (status, svc) = await second.GetAsync("/services/persist");
+        Assert.Equal(200, status);
+        Assert.Equal(serviceId, (string?)svc!["id"]);
+        Assert.Equal(81, (int)svc["port"]!);
+        var config = second.Publisher.Current;
+        Assert.Equal("p.test", Assert.Single(config.Services).Host);
+        Assert.Equal(Guid.Parse(serviceId), Assert.Single(config.Routes).ServiceId);
+        Assert.Equal(409, (await second.PostAsync("/services", new { name = "persist", host = "x.test" })).Status);
+    }
+
+    [Fact]
+    public async Task Migrations_run_once_and_are_recorded()
+    {
+        using var dir = new TempDir();
+        var options = new GatehouseOptions { SqlitePath = dir.File("gh.db") };
+        var out1 = new StringWriter();
+        Assert.Equal(0, await StoreCommands.MigrateUpAsync(options, out1, TextWriter.Null));
+        Assert.Contains("create_services", out1.ToString());
+        Assert.Contains("create_routes", out1.ToString());
+        var out2 = new StringWriter();
+        Assert.Equal(0, await StoreCommands.MigrateUpAsync(options, out2, TextWriter.Null));
+        Assert.Contains("up-to-date", out2.ToString());
+        Assert.True(File.Exists(options.EffectiveSqlitePath));
+        var err = new StringWriter();
+        Assert.Equal(1, await StoreCommands.MigrateUpAsync(options with { Database = DatabaseKind.Off }, TextWriter.Null, err));
+    }
+
+    [Fact]
+    public async Task Every_change_publishes_a_higher_version_with_typed_models()
+    {
+        using var dir = new TempDir();
+        await using var host = await AdminTestHost.StartSqliteAsync(dir.File("gh.db"));
+        var versions = new List<long>();
+        host.Publisher.Published += c => versions.Add(c.Version);
+        var start = host.Publisher.Current.Version;
+        Assert.True(start >= 1);
+
+        await host.PostAsync("/services", new { name = "m", url = "https://m.test/base", retries = 2, tags = new[] { "t" } });
+        var svc = Assert.Single(host.Publisher.Current.Services);
+        Assert.Equal(("https", "m.test", 443, "/base", 2), (svc.Protocol, svc.Host, svc.Port, svc.Path, svc.Retries));
+        Assert.Equal(["t"], svc.Tags);
+
+        await host.PostAsync("/routes", new
+        {
+            name = "mr", hosts = new[] { "*.m.test" }, paths = new[] { "~/v\\d+" }, methods = new[] { "GET" },
+            headers = new Dictionary<string, string[]> { ["X-Env"] = ["prod"] }, strip_path = false, service = new { id = svc.Id },
+        });
+        var route = Assert.Single(host.Publisher.Current.Routes);
+        Assert.Equal(svc.Id, route.ServiceId);
+        Assert.Equal(["*.m.test"], route.Hosts);
+        Assert.Equal(["~/v\\d+"], route.Paths);
+        Assert.Equal(["prod"], route.Headers["x-env"]);
+        Assert.False(route.StripPath);
+
+        await host.SendAsync(HttpMethod.Patch, "/routes/mr", new { regex_priority = 7 });
+        Assert.Equal(7, Assert.Single(host.Publisher.Current.Routes).RegexPriority);
+        await host.SendAsync(HttpMethod.Delete, "/routes/mr");
+        Assert.Empty(host.Publisher.Current.Routes);
+        await host.PostAsync("/services", new { host = "bad:port:x" }); // rejected: no publish
+
+        Assert.Equal(4, versions.Count);
+        Assert.Equal(Enumerable.Range(1, 4).Select(i => start + i), versions);
+    }
+}
