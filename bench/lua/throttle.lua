@@ -1,0 +1,13 @@
+-- Soak: a fixed GET, throttled. wrk (not wrk2) has no rate option, but its delay() hook holds
+-- each connection for N ms after a response before the next request, so the rate is about
+-- connections * 1000 / (delay + latency). BENCH_DELAY_MS may be fractional: each delay is the
+-- floor or the ceiling, at random, so the mean is exact. run.sh re-computes the delay after
+-- every one-minute segment from the achieved rate (closed-loop correction for latency).
+dofile(os.getenv("BENCH_LUA_DIR") .. "/report.lua")
+local base = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+local whole = math.floor(base)
+local frac = base - whole
+function delay()
+  if math.random() < frac then return whole + 1 end
+  return whole
+end
