@@ -82,7 +82,7 @@ run_scenarios() {
   for id in "$@"; do [[ ${S_STATUS[$id]} == ok ]] && retire "$id"; done
   local flag= suffix
   [[ $kind == full ]] && standard_params && flag=--standard
-  suffix=$([[ -n $flag ]] || printf -- '-%s' "$@")
+  if [[ -n $flag ]]; then suffix=""; elif [[ $kind == full ]]; then suffix="-quick"; else suffix=$(printf -- '-%s' "$@"); fi
   out=$(results_path "$([[ -n $flag ]] && echo 1 || echo 0)" "$suffix")
   python3 "$BENCH_TOOLS/report.py" --raw "$BENCH_TMP/raw.tsv" --status "$BENCH_TMP/status.tsv" \
     --out "$out" --title "Gatehouse benchmark, $(date -u +'%F %H:%M') UTC" $flag || die "report failed"

@@ -107,6 +107,11 @@ publish_gatehouse() {
 # Ready = the Admin API answers GET /status with 200 and the proxy port accepts connections.
 # Sets SERVER_PID and SERVER_READY_S.
 SERVER_READY_S=
+last_lines() {
+  local text
+  text=$(tail -n 4 "$1" 2>/dev/null | tr '\n\t|' '   ' | cut -c1-300)
+  echo "${text:-(no output)}"
+}
 start_gatehouse() {
   local dir=$1 proxy_port=$2 admin_port=$3 t0=$SECONDS
   [[ -n $GATEHOUSE_BIN ]] || { SERVER_ERROR=$GATEHOUSE_UNAVAILABLE; return 1; }
@@ -118,7 +123,7 @@ start_gatehouse() {
     if ! alive "$SERVER_PID"; then
       local rc=0
       wait "$SERVER_PID" || rc=$?
-      SERVER_ERROR="gatehouse exited with code $rc before it was ready: $(tail -n 4 "$dir/gatehouse.log" | tr '\n' ' ' | cut -c1-300)"
+      SERVER_ERROR="gatehouse exited with code $rc before it was ready: $(last_lines "$dir/gatehouse.log")"
       return 1
     fi
     if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$admin_port/status" 2>/dev/null \
@@ -128,7 +133,7 @@ start_gatehouse() {
     fi
     sleep 0.2
   done
-  SERVER_ERROR="gatehouse not ready after ${BENCH_START_TIMEOUT}s (GET /status on admin_listen): $(tail -n 3 "$dir/gatehouse.log" | tr '\n' ' ' | cut -c1-300)"
+  SERVER_ERROR="gatehouse not ready after ${BENCH_START_TIMEOUT}s (GET /status on admin_listen): $(last_lines "$dir/gatehouse.log")"
   stop_tree "$SERVER_PID"
   return 1
 }

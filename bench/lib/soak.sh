@@ -25,7 +25,7 @@ rss_sampler() {
 }
 
 run_soak() {
-  local id=$BENCH_SOAK_SCENARIO target out sampler segments i delay achieved t0 standard=0
+  local id=$BENCH_SOAK_SCENARIO target out sampler segments i delay lat=0 achieved t0 standard=0
   ensure_tools
   init_tmp
   export_params
@@ -63,9 +63,11 @@ run_soak() {
       S_ENV[$id]="$base_env BENCH_DELAY_MS=$delay"
       run_wrk "$id" soak "$i" "$BENCH_SOAK_SEGMENT" || { retire "$id"; break; }
       achieved=$(last_rps "$id")
-      # cycle per connection = delay + latency; keep the latency estimate, re-aim the delay
-      delay=$(awk -v c="$BENCH_CONNECTIONS" -v r="$target" -v a="$achieved" -v d="$delay" \
-        'BEGIN { lat = c * 1000 / a - d; nd = c * 1000 / r - lat; printf "%.3f", (nd < 0 ? 0 : nd) }')
+      # cycle per connection = delay + latency: estimate the latency term (smoothed over the
+      # segments, so one noisy minute does not swing the rate), then re-aim the delay.
+      read -r lat delay < <(awk -v c="$BENCH_CONNECTIONS" -v r="$target" -v a="$achieved" -v d="$delay" \
+        -v l="$lat" -v i="$i" 'BEGIN { nl = c * 1000 / a - d; if (i > 1) nl = (l + nl) / 2
+          nd = c * 1000 / r - nl; printf "%.3f %.3f\n", nl, (nd < 0 ? 0 : nd) }')
     done
     stop_tree "$sampler"
     echo "$(date +%s.%N) $(status_kb VmRSS "${S_PID[$id]}") $(status_kb VmHWM "${S_PID[$id]}")" >>"$BENCH_TMP/rss.tsv"
