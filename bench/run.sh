@@ -54,6 +54,8 @@ export_params() {
   if [[ -n $BENCH_GATEHOUSE_BIN ]]; then BENCH_GATEHOUSE_DESC="\`$BENCH_GATEHOUSE_BIN\` (BENCH_GATEHOUSE_BIN)"
   else BENCH_GATEHOUSE_DESC="dotnet publish src/Gatehouse -c Release"; fi
   export BENCH_GATEHOUSE_DESC
+  BENCH_LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
+  export BENCH_LOADAVG
 }
 
 needs_gatehouse() {

@@ -21,6 +21,10 @@ import scenarios
 # requests, is reported but left out of the goals: it did not measure what it claims to.
 MAX_SOCKET_ERROR_FRACTION = 0.001
 
+# Under a closed loop of 64 connections a proxy on its own core should be CPU-bound. If it got less
+# of core 0 than this, something else was running there and the run says little about the proxy.
+MIN_CORE_SHARE_PCT = 90.0
+
 
 @dataclass
 class Row:
@@ -35,6 +39,7 @@ class Row:
     p99_ms: float | None = None
     cpu_s_per_10k: float | None = None
     peak_rss_mb: float | None = None
+    core_pct: float | None = None   # CPU seconds of the system under test / wall seconds of the run
     errors: int = 0
     requests: int = 0
 
@@ -59,13 +64,14 @@ def build_rows(raw: list[dict[str, str]], status: list[dict[str, str]]) -> dict[
         runs = [x for x in raw if x["scenario"] == r.id and x["phase"] == "run"]
         hwm = [int(x["hwm_kb"]) for x in raw if x["scenario"] == r.id]
         if r.status == "ok" and runs:
-            rps, p50, p99, cpu = [], [], [], []
+            rps, p50, p99, cpu, share = [], [], [], [], []
             for x in runs:
                 n = int(x["requests"])
                 rps.append(n / (int(x["duration_us"]) / 1e6))
                 p50.append(int(x["p50_us"]) / 1000)
                 p99.append(int(x["p99_us"]) / 1000)
                 cpu.append(int(x["cpu_ticks"]) / int(x["clk_tck"]) / max(n, 1) * 10_000)
+                share.append(int(x["cpu_ticks"]) / int(x["clk_tck"]) / (int(x["duration_us"]) / 1e6) * 100)
                 r.requests += n
                 r.errors += sum(int(x[k]) for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
                 if int(x["err_status"]) > 0:
@@ -73,6 +79,7 @@ def build_rows(raw: list[dict[str, str]], status: list[dict[str, str]]) -> dict[
             r.reps = len(runs)
             r.rps, r.p50_ms, r.p99_ms = statistics.median(rps), statistics.median(p50), statistics.median(p99)
             r.cpu_s_per_10k = statistics.median(cpu)
+            r.core_pct = statistics.median(share)
             r.peak_rss_mb = max(hwm) / 1024 if hwm else None
             if r.status == "ok" and r.errors > MAX_SOCKET_ERROR_FRACTION * r.requests:
                 r.status, r.reason = "invalid", f"{r.errors} socket errors in {r.requests} requests"
@@ -148,7 +155,9 @@ def environment() -> list[str]:
     dirty = " (+ uncommitted changes)" if porcelain.strip() else ""
     return [
         f"- commit: `{sh(['git', '-C', root, 'rev-parse', '--short', 'HEAD'])}`{dirty}",
-        f"- machine: {cpu}, {os.cpu_count()} cores, Linux {platform.release()}",
+        f"- machine: {cpu}, {os.cpu_count()} cores, Linux {platform.release()}; "
+        f"load average at start {os.environ.get('BENCH_LOADAVG', '?')}",
+        "- reference (docs/benchmarks.md, 2026-11-26, same method): direct 49.6k req/s, nginx 19.0k req/s",
         f"- tools: {sh(['nginx', '-v'])}; wrk {' '.join(sh(['wrk', '--version']).split()[1:2])}; "
         f"dotnet SDK {sh(['dotnet', '--version'])}",
         f"- gatehouse binary: {os.environ.get('BENCH_GATEHOUSE_DESC', '?')}",
@@ -165,15 +174,21 @@ def render(rows: dict[str, Row], raw: list[dict[str, str]], title: str, standard
     if not standard:
         out += ["> **Non-standard parameters** (quick run or subset): not comparable with the method's numbers.", ""]
     out += environment() + [""]
-    out += ["| id | what | status | req/s | × ref | p50 ms | p99 ms | CPU s / 10k req | peak RSS MB | errors |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    busy = [f"{sid} {r.core_pct:.0f} %" for sid, r in rows.items()
+            if r.valid and r.core_pct is not None and scenarios.get(sid).kind != "direct" and r.core_pct < MIN_CORE_SHARE_PCT]
+    if busy:
+        out += [f"> **Warning: the machine was busy.** A saturated proxy should use ~100 % of its core; these got "
+                f"less: {', '.join(busy)} (load average at start: {os.environ.get('BENCH_LOADAVG', '?')}). "
+                "Ratios from this run are not trustworthy; rerun on a quiet machine.", ""]
+    out += ["| id | what | status | req/s | × ref | p50 ms | p99 ms | CPU s / 10k req | SUT core % | peak RSS MB | errors |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for sid, r in rows.items():
         s = scenarios.get(sid)
         ref = ratio(rows, sid, s.compare_to) if s.compare_to else None
         status = "ok" if r.status == "ok" else f"{'not available' if r.status == 'na' else r.status}: {r.reason}"
         ref_txt = f"{fmt(ref)} × {s.compare_to}" if ref is not None else "—"
         out.append(f"| {sid} | {s.what} | {status} | {fmt(r.rps, 0)} | {ref_txt} | {fmt(r.p50_ms)} | "
-                   f"{fmt(r.p99_ms)} | {fmt(r.cpu_s_per_10k, 3)} | {fmt(r.peak_rss_mb, 1)} | "
+                   f"{fmt(r.p99_ms)} | {fmt(r.cpu_s_per_10k, 3)} | {fmt(r.core_pct, 0)} | {fmt(r.peak_rss_mb, 1)} | "
                    f"{r.errors if r.reps else '—'} |")
     out += ["", "## Goals", "", "| goal | measured | verdict |", "|---|---:|---|"]
     out += [f"| {g} | {m} | {v} |" for g, m, v in goals(rows)]

@@ -122,6 +122,13 @@ class ReportTests(unittest.TestCase):
         self.assertIn("not available: gatehouse exited with code 1", text)
         self.assertIn("Non-standard parameters", text)
 
+    def test_a_proxy_that_did_not_get_its_core_raises_the_busy_warning(self):
+        quiet = report.build_rows([raw_row("G1", 1, 1000, ticks=99)], [ok("G1")])   # 0.99 s of 1 s
+        busy = report.build_rows([raw_row("G1", 1, 1000, ticks=40)], [ok("G1")])    # 0.40 s of 1 s
+        self.assertAlmostEqual(40.0, busy["G1"].core_pct)
+        self.assertNotIn("machine was busy", report.render(quiet, [], "t", standard=True))
+        self.assertIn("machine was busy", report.render(busy, [], "t", standard=True))
+
     def test_rss_goal_uses_w10_peak(self):
         rows = report.build_rows([raw_row("W10", 1, 100, hwm_kb=160 * 1024)], [ok("W10")])
         verdicts = {g: v for g, _, v in report.goals(rows)}
