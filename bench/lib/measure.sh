@@ -45,6 +45,7 @@ setup_scenario() {
       preflight "$id" "127.0.0.1:$proxy" || { stop_tree "$SERVER_PID"; return 0; }
       ;;
     gatehouse)
+      if [[ -z $GATEHOUSE_BIN ]]; then na "$id" "${GATEHOUSE_UNAVAILABLE:-no gatehouse binary}"; return 0; fi
       read -r proxy admin <<<"$(alloc_ports 2)"
       dir="$BENCH_TMP/$id"
       mkdir -p "$dir"

@@ -49,7 +49,8 @@ def main() -> int:
     if not a.standard:
         out += ["> **Non-standard parameters** (quick run): not a 10-minute soak at the method's settings.", ""]
     out += [f"- scenario: {s.id} — {s.what}",
-            f"- target rate: {a.target:,.0f} req/s (half of G1's measured rate unless BENCH_SOAK_RPS was set)",
+            f"- target rate: {f'{a.target:,.0f} req/s' if a.target else 'not measured'} "
+            "(half of G1's measured rate unless BENCH_SOAK_RPS was set)",
             f"- connections: {os.environ.get('BENCH_CONNECTIONS')}; system under test on core "
             f"{os.environ.get('BENCH_SUT_CPU')}, upstream and wrk on core {os.environ.get('BENCH_LOAD_CPU')}",
             f"- gatehouse binary: {os.environ.get('BENCH_GATEHOUSE_DESC', '?')}", ""]
