@@ -109,7 +109,9 @@ publish_gatehouse() {
 SERVER_READY_S=
 last_lines() {
   local text
-  text=$(tail -n 4 "$1" 2>/dev/null | tr '\n\t|' '   ' | cut -c1-300)
+  # The gateway's own one-line error ("error: cannot start: ...") says more than a stack trace tail.
+  text=$(grep -m1 -E '^(error|fatal|Unhandled exception)' "$1" 2>/dev/null | tr '\t|' '  ' | cut -c1-300)
+  [[ -n $text ]] || text=$(tail -n 4 "$1" 2>/dev/null | tr '\n\t|' '   ' | cut -c1-300)
   echo "${text:-(no output)}"
 }
 start_gatehouse() {

@@ -190,8 +190,10 @@ def render(rows: dict[str, Row], raw: list[dict[str, str]], title: str, standard
         out.append(f"| {sid} | {s.what} | {status} | {fmt(r.rps, 0)} | {ref_txt} | {fmt(r.p50_ms)} | "
                    f"{fmt(r.p99_ms)} | {fmt(r.cpu_s_per_10k, 3)} | {fmt(r.core_pct, 0)} | {fmt(r.peak_rss_mb, 1)} | "
                    f"{r.errors if r.reps else '—'} |")
+    caveat = "busy machine" if busy else ("quick run" if not standard else "")
     out += ["", "## Goals", "", "| goal | measured | verdict |", "|---|---:|---|"]
-    out += [f"| {g} | {m} | {v} |" for g, m, v in goals(rows)]
+    out += [f"| {g} | {m} | {v}{f' (untrustworthy: {caveat})' if caveat and v != 'n/a' else ''} |"
+            for g, m, v in goals(rows)]
     chained = [s for s in scenarios.SCENARIOS if s.chain and s.id in rows]
     if chained:
         out += ["", "## Derived: CPU per filter per request (vs G1)", "",

@@ -129,6 +129,12 @@ class ReportTests(unittest.TestCase):
         self.assertNotIn("machine was busy", report.render(quiet, [], "t", standard=True))
         self.assertIn("machine was busy", report.render(busy, [], "t", standard=True))
 
+    def test_verdicts_of_quick_runs_are_flagged(self):
+        raw = [raw_row("nginx", 1, 1000, ticks=99), raw_row("G1", 1, 1000, ticks=99)]
+        rows = report.build_rows(raw, [ok("nginx"), ok("G1")])
+        self.assertIn("PASS (untrustworthy: quick run)", report.render(rows, raw, "t", standard=False))
+        self.assertNotIn("untrustworthy", report.render(rows, raw, "t", standard=True))
+
     def test_rss_goal_uses_w10_peak(self):
         rows = report.build_rows([raw_row("W10", 1, 100, hwm_kb=160 * 1024)], [ok("W10")])
         verdicts = {g: v for g, _, v in report.goals(rows)}
