@@ -7,6 +7,7 @@
 BENCH_DURATION=${BENCH_DURATION:-15}          # seconds per measured run
 BENCH_WARMUP=${BENCH_WARMUP:-10}              # seconds of warm-up per scenario
 BENCH_REPS=${BENCH_REPS:-3}                   # measured runs per scenario (interleaved)
+BENCH_SETTLE=${BENCH_SETTLE:-5}               # seconds of pause after every run (see settle())
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-64}
 BENCH_THREADS=${BENCH_THREADS:-1}
 BENCH_SUT_CPU=${BENCH_SUT_CPU:-0}             # system under test

@@ -4,7 +4,7 @@
 declare -A S_STATUS=() S_REASON=() S_PID=() S_URL=() S_ENV=() S_SCRIPT=() S_READY=() S_NOTE=()
 UPSTREAM_PORT=
 UPSTREAM_PID=
-RAW_COLUMNS="scenario phase rep requests duration_us p50_us p99_us max_us err_connect err_read err_write err_status err_timeout cpu_ticks clk_tck hwm_kb rss_kb"
+RAW_COLUMNS="scenario phase rep requests duration_us p50_us p99_us max_us err_connect err_read err_write err_status err_timeout cpu_ticks clk_tck hwm_kb rss_kb others_ticks"
 
 na() { S_STATUS[$1]=na; S_REASON[$1]=$2; log "$1: not available — $2"; }
 
@@ -64,12 +64,25 @@ setup_scenario() {
   log "$id: ready (pid ${S_PID[$id]}, ${S_URL[$id]}${S_READY[$id]:+, started in ${S_READY[$id]}s})"
 }
 
+# idle_pids ID: the process trees of the OTHER scenarios' servers (all stay up, idle, on core 0).
+idle_pids() {
+  local other
+  for other in "${!S_STATUS[@]}"; do
+    [[ $other != "$1" && ${S_STATUS[$other]} == ok && ${S_PID[$other]} != "$UPSTREAM_PID" ]] && tree_pids "${S_PID[$other]}"
+  done
+  return 0
+}
+
 # run_wrk ID PHASE REP SECONDS: one wrk run against the scenario; appends a row to raw.tsv.
+# Also records the CPU the idle servers of the other scenarios used meanwhile (they share core 0).
 run_wrk() {
-  local id=$1 phase=$2 rep=$3 secs=$4 pids before after out line wrk_pid rc=0
+  local id=$1 phase=$2 rep=$3 secs=$4 pids before after out line wrk_pid rc=0 others others_before
   local sut=${S_PID[$id]}
   out="$BENCH_TMP/wrk-$id-$phase-$rep.txt"
   pids=$(tree_pids "$sut")
+  others=$(idle_pids "$id")
+  # shellcheck disable=SC2086
+  others_before=$(cpu_ticks $others)
   # shellcheck disable=SC2086
   before=$(cpu_ticks $pids)
   # shellcheck disable=SC2086
@@ -92,13 +105,19 @@ run_wrk() {
     row+=("${r[$k]:-0}")
   done
   # shellcheck disable=SC2086
-  row+=("$((after - before))" "$CLK_TCK" "$(status_kb VmHWM $pids)" "$(status_kb VmRSS $pids)")
+  row+=("$((after - before))" "$CLK_TCK" "$(status_kb VmHWM $pids)" "$(status_kb VmRSS $pids)" \
+        "$(($(cpu_ticks $others) - others_before))")
   (IFS=$'\t'; echo "${row[*]}") >>"$BENCH_TMP/raw.tsv"
   log "$id $phase $rep: $(awk -v n="${r[requests]}" -v d="${r[duration_us]}" 'BEGIN { printf "%.0f", n / (d / 1e6) }') req/s, p99 $((${r[p99_us]} / 1000)).$(printf '%03d' $((${r[p99_us]} % 1000))) ms, cpu $((after - before)) ticks"
 }
 
 # retire ID: stop a scenario's server after a failure (never the shared upstream).
 retire() { [[ ${S_PID[$1]} == "$UPSTREAM_PID" ]] || stop_tree "${S_PID[$1]}"; }
+
+# settle: pause after a run. A server keeps working for a moment after its load stops (a .NET
+# gateway was seen burning ~0.7 s of CPU 1-3 s after wrk ended); without the pause that lands in
+# the next scenario's run on the same core. The 'idle others' column shows what is left.
+settle() { sleep "$BENCH_SETTLE"; }
 
 init_raw() { printf '%s\n' "$RAW_COLUMNS" | tr ' ' '\t' >"$BENCH_TMP/raw.tsv"; }
 
@@ -110,11 +129,13 @@ measure() {
     [[ ${S_STATUS[$id]} == ok ]] || continue
     log "$id: warm-up ${BENCH_WARMUP}s"
     run_wrk "$id" warmup 0 "$BENCH_WARMUP" || retire "$id"
+    settle
   done
   for ((rep = 1; rep <= BENCH_REPS; rep++)); do
     for id in "$@"; do
       [[ ${S_STATUS[$id]} == ok ]] || continue
       run_wrk "$id" run "$rep" "$BENCH_DURATION" || retire "$id"
+      settle
     done
   done
 }

@@ -25,6 +25,10 @@ MAX_SOCKET_ERROR_FRACTION = 0.001
 # of core 0 than this, something else was running there and the run says little about the proxy.
 MIN_CORE_SHARE_PCT = 90.0
 
+# The other scenarios' servers stay up, idle, on core 0 while one is measured. If together they
+# used more than this share of a run's wall time, they disturbed it.
+MAX_IDLE_NEIGHBOUR_PCT = 2.0
+
 
 @dataclass
 class Row:
@@ -174,6 +178,11 @@ def render(rows: dict[str, Row], raw: list[dict[str, str]], title: str, standard
     if not standard:
         out += ["> **Non-standard parameters** (quick run or subset): not comparable with the method's numbers.", ""]
     out += environment() + [""]
+    noisy = sorted({x["scenario"] for x in raw if x["phase"] == "run" and int(x.get("others_ticks") or 0)
+                    / int(x["clk_tck"]) / (int(x["duration_us"]) / 1e6) * 100 > MAX_IDLE_NEIGHBOUR_PCT})
+    if noisy:
+        out += [f"> **Warning:** while {', '.join(noisy)} ran, the idle servers of the other scenarios used more "
+                f"than {MAX_IDLE_NEIGHBOUR_PCT:.0f} % of core 0 (see 'idle others' under Every run).", ""]
     busy = [f"{sid} {r.core_pct:.0f} %" for sid, r in rows.items()
             if r.valid and r.core_pct is not None and scenarios.get(sid).kind != "direct" and r.core_pct < MIN_CORE_SHARE_PCT]
     if busy:
@@ -204,13 +213,16 @@ def render(rows: dict[str, Row], raw: list[dict[str, str]], title: str, standard
     ready = [f"{sid} {r.ready_s} s" for sid, r in rows.items() if r.ready_s]
     if notes or ready:
         out += ["", "## Notes", ""] + notes + ([f"- Gatehouse start-up to ready: {', '.join(ready)}"] if ready else [])
-    out += ["", "## Every run", "", "| id | phase | rep | req/s | p50 ms | p99 ms | CPU ticks | VmHWM MB | errors |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    out += ["", "## Every run", "", "CPU in clock ticks (1/100 s); *idle others* = ticks used meanwhile by the other "
+            "scenarios' idle servers on the same core.", "",
+            "| id | phase | rep | req/s | p50 ms | p99 ms | CPU ticks | idle others | VmHWM MB | errors |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for x in raw:
         errs = sum(int(x[k]) for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
         out.append(f"| {x['scenario']} | {x['phase']} | {x['rep']} | "
                    f"{int(x['requests']) / (int(x['duration_us']) / 1e6):,.0f} | {int(x['p50_us']) / 1000:.2f} | "
-                   f"{int(x['p99_us']) / 1000:.2f} | {x['cpu_ticks']} | {int(x['hwm_kb']) / 1024:.1f} | {errs} |")
+                   f"{int(x['p99_us']) / 1000:.2f} | {x['cpu_ticks']} | {x.get('others_ticks') or 0} | "
+                   f"{int(x['hwm_kb']) / 1024:.1f} | {errs} |")
     return "\n".join(out) + "\n"
 
 

@@ -80,11 +80,11 @@ class PrepareTests(unittest.TestCase):
             self.assertIn(needle, yml)
 
 
-def raw_row(sid, rep, requests, p99_us=2000, ticks=100, status=0, phase="run", hwm_kb=102400):
+def raw_row(sid, rep, requests, p99_us=2000, ticks=100, status=0, phase="run", hwm_kb=102400, others=0):
     return {"scenario": sid, "phase": phase, "rep": str(rep), "requests": str(requests), "duration_us": "1000000",
             "p50_us": "1000", "p99_us": str(p99_us), "max_us": "9000", "err_connect": "0", "err_read": "0",
             "err_write": "0", "err_status": str(status), "err_timeout": "0", "cpu_ticks": str(ticks),
-            "clk_tck": "100", "hwm_kb": str(hwm_kb), "rss_kb": str(hwm_kb)}
+            "clk_tck": "100", "hwm_kb": str(hwm_kb), "rss_kb": str(hwm_kb), "others_ticks": str(others)}
 
 
 def ok(sid):
@@ -128,6 +128,12 @@ class ReportTests(unittest.TestCase):
         self.assertAlmostEqual(40.0, busy["G1"].core_pct)
         self.assertNotIn("machine was busy", report.render(quiet, [], "t", standard=True))
         self.assertIn("machine was busy", report.render(busy, [], "t", standard=True))
+
+    def test_busy_idle_neighbours_raise_a_warning(self):
+        quiet = [raw_row("G1", 1, 1000, ticks=99, others=1)]
+        noisy = [raw_row("G1", 1, 1000, ticks=99, others=10)]   # 10 % of the run
+        self.assertNotIn("the idle servers of the other", report.render(report.build_rows(quiet, [ok("G1")]), quiet, "t", True))
+        self.assertIn("the idle servers of the other", report.render(report.build_rows(noisy, [ok("G1")]), noisy, "t", True))
 
     def test_verdicts_of_quick_runs_are_flagged(self):
         raw = [raw_row("nginx", 1, 1000, ticks=99), raw_row("G1", 1, 1000, ticks=99)]
