@@ -120,7 +120,7 @@ CLK_TCK=$(getconf CLK_TCK)
 # cpu_ticks PID...: utime+stime summed over the processes (fields 14 and 15 of /proc/PID/stat,
 # counted after the ')' that ends the command name, which may contain spaces).
 cpu_ticks() {
-  local total=0 pid rest
+  local total=0 pid rest f
   for pid in "$@"; do
     [[ -r /proc/$pid/stat ]] || continue
     rest=$(<"/proc/$pid/stat") || continue
