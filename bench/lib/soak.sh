@@ -57,8 +57,8 @@ run_soak() {
     rss_sampler "${S_PID[$id]}" "$BENCH_TMP/rss.tsv" &
     sampler=$!
     track_pid "$sampler"
+    local base_env="${S_ENV[$id]} BENCH_BASE_SCRIPT=${S_SCRIPT[$id]}"
     S_SCRIPT[$id]=throttle.lua
-    local base_env=${S_ENV[$id]}
     for ((i = 1; i <= segments; i++)); do
       S_ENV[$id]="$base_env BENCH_DELAY_MS=$delay"
       run_wrk "$id" soak "$i" "$BENCH_SOAK_SEGMENT" || { retire "$id"; break; }
