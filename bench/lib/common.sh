@@ -65,7 +65,12 @@ EOF
 
 # ---- processes ------------------------------------------------------------------------------
 BENCH_PIDS=()
-track_pid() { BENCH_PIDS+=("$1"); }
+# track_pid PID: stopped (with its children) on exit. Also listed in $BENCH_TMP/pids, for the one
+# case no trap can handle (run.sh itself SIGKILLed): then `kill $(cat /tmp/gatehouse-bench.*/pids)`.
+track_pid() {
+  BENCH_PIDS+=("$1")
+  echo "$1" >>"$BENCH_TMP/pids"
+}
 
 # tree_pids PID: PID and all its descendants (nginx master + workers; gatehouse is one process).
 tree_pids() {
