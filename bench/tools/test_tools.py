@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -156,6 +158,42 @@ class SoakFitTests(unittest.TestCase):
     def test_flat_noise_has_small_slope(self):
         slope, _ = soak.fit([0, 1, 2, 3, 4, 5], [100, 101, 100, 101, 100, 101])
         self.assertLess(abs(slope), 0.2)
+
+
+class SoakReportTests(unittest.TestCase):
+    """soak.py end to end on synthetic samples: flat, leaking, and a soak that measured 404s."""
+
+    def run_soak(self, rss_mb_per_min: float, status_errors: int = 0) -> str:
+        with tempfile.TemporaryDirectory() as d:
+            rss, raw, out = (os.path.join(d, n) for n in ("rss.tsv", "raw.tsv", "out.md"))
+            with open(rss, "w") as f:
+                for i in range(61):  # 10 minutes, a sample every 10 s, +-1 MB sawtooth
+                    t = i * 10
+                    mb = 100 + rss_mb_per_min * t / 60 + (1 if i % 2 else -1)
+                    f.write(f"{1000 + t} {int(mb * 1024)} {int(140 * 1024)}\n")
+            with open(raw, "w") as f:
+                f.write("\t".join(raw_row("W10", 1, 0).keys()) + "\n")
+                row = raw_row("W10", 1, 60000, status=status_errors, phase="soak")
+                row["duration_us"] = "60000000"
+                f.write("\t".join(row.values()) + "\n")
+            subprocess.run([sys.executable, os.path.join(BENCH, "tools", "soak.py"), "--scenario", "W10",
+                            "--status", "ok", "--target", "1000", "--t0", "1000", "--rss", rss, "--raw", raw,
+                            "--skip", "60", "--out", out], check=True, capture_output=True)
+            with open(out) as f:
+                return f.read()
+
+    def test_flat_rss_passes_both_goals(self):
+        text = self.run_soak(0.0)
+        self.assertIn("| RSS with ten filters loaded ≤ 150 MB (peak VmHWM) | 140.0 MB | PASS |", text)
+        self.assertRegex(text, r"RSS does not grow after the first 60 s \| [^|]+ \| PASS \|")
+
+    def test_a_leak_of_one_mb_per_minute_fails(self):
+        self.assertRegex(self.run_soak(1.0), r"RSS does not grow after the first 60 s \| [^|]+ \| FAIL \|")
+
+    def test_non_2xx_responses_withdraw_the_verdicts(self):
+        text = self.run_soak(0.0, status_errors=5)
+        self.assertNotIn("| PASS |", text)
+        self.assertIn("invalid (5 non-2xx", text)
 
 
 if __name__ == "__main__":
