@@ -1,0 +1,121 @@
+"""Pre-flight checks: before a scenario is measured, prove it is really the scenario — the
+upstream answers through the system under test, routes match by host AND path, the filter chain
+or the plugins visibly ran. A failed check makes the scenario "not available" (exit 1, one reason
+line on stderr) instead of producing numbers for something else (e.g. fast 404s).
+Notes that do not fail the scenario go to stdout as `note: ...`.
+
+usage: preflight.py ID --proxy HOST:PORT [--admin HOST:PORT] [--targets FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import sys
+
+import scenarios
+from scenarios import Scenario
+
+BODY_1K = b"abcdefghijklmnop" * 64
+HELLO = b"hello\n"
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def request(hostport: str, method: str, path: str, headers: dict[str, str] | None = None,
+            body: bytes | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+    host, port = hostport.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()
+    except OSError as e:
+        raise CheckFailed(f"{method} {path}: {e.__class__.__name__}: {e}") from None
+    finally:
+        conn.close()
+
+
+def expect(hostport: str, method: str, path: str, status: int, headers: dict[str, str] | None = None,
+           body: bytes | None = None, hello: bool = True) -> http.client.HTTPMessage:
+    got, resp_headers, resp_body = request(hostport, method, path, headers, body)
+    what = f"{method} {path}" + (f" Host={headers['Host']}" if headers and "Host" in headers else "")
+    if got != status:
+        raise CheckFailed(f"{what}: expected status {status}, got {got} ({resp_body[:80]!r})")
+    if hello and status == 200 and resp_body != HELLO:
+        raise CheckFailed(f"{what}: expected the upstream's body 'hello\\n', got {resp_body[:80]!r}")
+    return resp_headers
+
+
+def header_values(headers: http.client.HTTPMessage, name: str) -> int:
+    return sum(len([v for v in value.split(",") if v.strip()]) for value in headers.get_all(name) or [])
+
+
+def check_chain_via_admin(s: Scenario, admin: str | None) -> None:
+    if not admin:
+        return
+    status, _, body = request(admin, "GET", "/filter-chains")
+    if status != 200:
+        print(f"note: GET /filter-chains on the Admin API answered {status}; chain not verified there")
+        return
+    chains = json.loads(body).get("data", [])
+    count = sum(len(c.get("filters", [])) for c in chains)
+    if count != len(s.chain):
+        raise CheckFailed(f"Admin API lists {count} filters in {len(chains)} chain(s), expected {len(s.chain)}")
+
+
+def check_g2(proxy: str, targets_file: str) -> None:
+    with open(targets_file) as f:
+        pairs = [line.split() for line in f if line.strip()]
+    if len(pairs) != scenarios.G2_HOT_ROUTES:
+        raise CheckFailed(f"{targets_file} has {len(pairs)} targets, expected {scenarios.G2_HOT_ROUTES}")
+    for host, path in pairs:
+        expect(proxy, "GET", path, 200, {"Host": host})
+    # Host of one route with the path of another must not match anything (both are required).
+    expect(proxy, "GET", pairs[1][1], 404, {"Host": pairs[0][0]}, hello=False)
+    # A route outside the hot set answers too: all 10,000 are loaded, not just the 100.
+    expect(proxy, "GET", "/r00001", 200, {"Host": "r00001.bench.test"})
+
+
+def run(s: Scenario, proxy: str, admin: str | None, targets: str | None) -> None:
+    if s.routes > 1:
+        check_g2(proxy, targets or "")
+        return
+    if s.plugins:
+        expect(proxy, "GET", "/", 401, hello=False)
+        resp = expect(proxy, "GET", "/", 200, {"apikey": scenarios.API_KEY})
+        if not (resp.get("X-RateLimit-Limit-Second") or resp.get("RateLimit-Limit")):
+            raise CheckFailed("rate-limiting did not run (no X-RateLimit-Limit-Second / RateLimit-Limit header)")
+        return
+    if s.wrk_script == "post-1k.lua":
+        expect(proxy, "POST", "/", 200, {"Content-Type": "text/plain"}, BODY_1K)
+    else:
+        resp = expect(proxy, "GET", "/", 200)
+        if s.expect_header:
+            name, n = s.expect_header
+            got = header_values(resp, name)
+            if got != n:
+                raise CheckFailed(f"response has {got} '{name}' value(s), expected {n}: the filter chain did not run")
+    if s.chain:
+        check_chain_via_admin(s, admin)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("id")
+    p.add_argument("--proxy", required=True)
+    p.add_argument("--admin")
+    p.add_argument("--targets")
+    a = p.parse_args()
+    try:
+        run(scenarios.get(a.id), a.proxy, a.admin, a.targets)
+    except CheckFailed as e:
+        print(f"pre-flight check failed: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

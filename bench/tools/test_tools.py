@@ -1,0 +1,200 @@
+"""Unit checks for the benchmark tools (no servers, no timing): the scenario table is consistent
+with the Lua scripts, filters and README; generated configs have the promised shape; the report's
+arithmetic and verdicts; the soak fit.   Run: python3 -m unittest discover -s bench/tools
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import prepare
+import report
+import scenarios
+import soak
+
+BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class ScenarioTableTests(unittest.TestCase):
+    def test_method_scenarios_are_all_in_the_full_run(self):
+        full = {s.id for s in scenarios.SCENARIOS if s.in_full_run}
+        self.assertLessEqual({"direct", "nginx", "G1", "G2", "W1", "W2", "W4", "WB", "P2"}, full)
+
+    def test_every_wrk_script_exists(self):
+        for s in scenarios.SCENARIOS:
+            self.assertTrue(os.path.isfile(os.path.join(BENCH, "lua", s.wrk_script)), s.id)
+
+    def test_compare_to_points_at_a_known_scenario(self):
+        for s in scenarios.SCENARIOS:
+            if s.compare_to:
+                self.assertIn(s.compare_to, scenarios.BY_ID, s.id)
+
+    def test_readme_documents_every_scenario(self):
+        with open(os.path.join(BENCH, "README.md")) as f:
+            readme = f.read()
+        for s in scenarios.SCENARIOS:
+            self.assertRegex(readme, rf"\n\| {re.escape(s.id)} \|", s.id)
+
+    def test_ten_filters_are_ten_distinct_modules_of_bench_headers(self):
+        w10 = scenarios.get("W10")
+        self.assertEqual(10, len(set(w10.chain)))
+        self.assertEqual({"bench-headers.wasm"}, {scenarios.module_source(f) for f in w10.chain})
+
+
+class PrepareTests(unittest.TestCase):
+    def test_g2_routes_have_distinct_hosts_and_paths_and_no_path_prefixes_another(self):
+        yml = prepare.kong_yml(scenarios.get("G2"), 9999)
+        paths = re.findall(r'paths: \["(/r\d+)"\]', yml)
+        hosts = re.findall(r'hosts: \["([^"]+)"\]', yml)
+        self.assertEqual(scenarios.G2_ROUTES, len(set(paths)))
+        self.assertEqual(scenarios.G2_ROUTES, len(set(hosts)))
+        self.assertEqual({5}, {len(p) - 2 for p in paths})  # equal length => none is a prefix of another
+
+    def test_g2_hot_routes_are_spread_over_the_table(self):
+        hot = prepare.g2_hot()
+        self.assertEqual(scenarios.G2_HOT_ROUTES, len(set(hot)))
+        self.assertLess(min(hot), 100)
+        self.assertGreater(max(hot), scenarios.G2_ROUTES - 100)
+
+    def test_chain_is_nested_under_the_route_in_order(self):
+        yml = prepare.kong_yml(scenarios.get("W4"), 1)
+        self.assertIn("        filter_chains:\n", yml)
+        self.assertEqual(4, yml.count('              - name: "bench-headers"'))
+
+    def test_conf_turns_wasm_on_only_with_a_chain(self):
+        with tempfile.TemporaryDirectory() as d:
+            g1 = prepare.gatehouse_conf(scenarios.get("G1"), d, 1, 2)
+            w1 = prepare.gatehouse_conf(scenarios.get("W1"), d, 1, 2)
+        self.assertIn("wasm = off", g1)
+        self.assertNotIn("wasm_filters_path", g1)
+        self.assertIn("wasm = on", w1)
+        self.assertIn(f"wasm_filters_path = {os.path.join(d, 'filters')}", w1)
+        for key in ("database = off", "log_level = warn", "proxy_access_log = off", "proxy_listen = 127.0.0.1:1"):
+            self.assertIn(key, w1)
+
+    def test_p2_has_both_plugins_and_the_consumer_key(self):
+        yml = prepare.kong_yml(scenarios.get("P2"), 1)
+        for needle in ('name: "key-auth"', 'name: "rate-limiting"', 'policy: "local"', scenarios.API_KEY):
+            self.assertIn(needle, yml)
+
+
+def raw_row(sid, rep, requests, p99_us=2000, ticks=100, status=0, phase="run", hwm_kb=102400, others=0):
+    return {"scenario": sid, "phase": phase, "rep": str(rep), "requests": str(requests), "duration_us": "1000000",
+            "p50_us": "1000", "p99_us": str(p99_us), "max_us": "9000", "err_connect": "0", "err_read": "0",
+            "err_write": "0", "err_status": str(status), "err_timeout": "0", "cpu_ticks": str(ticks),
+            "clk_tck": "100", "hwm_kb": str(hwm_kb), "rss_kb": str(hwm_kb), "others_ticks": str(others)}
+
+
+def ok(sid):
+    return {"scenario": sid, "status": "ok", "reason": "", "note": "", "ready_s": "1"}
+
+
+class ReportTests(unittest.TestCase):
+    def test_median_ratio_and_per_filter_cpu(self):
+        raw = [raw_row("nginx", r, n) for r, n in ((1, 10000), (2, 30000), (3, 20000))]
+        raw += [raw_row("G1", r, 10000, ticks=100) for r in (1, 2, 3)]      # 100 µs CPU per request
+        raw += [raw_row("W4", r, 10000, ticks=120) for r in (1, 2, 3)]      # 120 µs => 5 µs per filter
+        rows = report.build_rows(raw, [ok("nginx"), ok("G1"), ok("W4")])
+        self.assertEqual(20000, rows["nginx"].rps)
+        self.assertAlmostEqual(0.5, report.ratio(rows, "G1", "nginx"))
+        self.assertAlmostEqual(5.0, report.per_filter_us(rows, "W4"))
+        verdicts = {g: v for g, _, v in report.goals(rows)}
+        self.assertEqual("FAIL", verdicts["G1 ≥ 0.6 × nginx requests/s"])
+        self.assertEqual("PASS", verdicts["≤ 5 µs CPU per filter per request (from W4)"])
+        self.assertEqual("PASS", verdicts["G1 p99 ≤ nginx p99 + 1 ms"])
+        self.assertEqual("n/a", verdicts["W2 ≥ 0.9 × G1 requests/s"])
+
+    def test_warmup_rows_do_not_count(self):
+        raw = [raw_row("G1", 0, 1, phase="warmup"), raw_row("G1", 1, 5000)]
+        self.assertEqual(5000, report.build_rows(raw, [ok("G1")])["G1"].rps)
+
+    def test_non_2xx_responses_make_a_scenario_invalid_and_leave_it_out_of_the_goals(self):
+        raw = [raw_row("G1", 1, 10000), raw_row("P2", 1, 10000, status=3)]
+        rows = report.build_rows(raw, [ok("G1"), ok("P2")])
+        self.assertEqual("invalid", rows["P2"].status)
+        self.assertIsNone(report.ratio(rows, "P2", "G1"))
+
+    def test_not_available_rows_render_with_their_reason(self):
+        na = {"scenario": "W2", "status": "na", "reason": "gatehouse exited with code 1", "note": "", "ready_s": ""}
+        text = report.render(report.build_rows([], [na]), [], "t", standard=False)
+        self.assertIn("not available: gatehouse exited with code 1", text)
+        self.assertIn("Non-standard parameters", text)
+
+    def test_a_proxy_that_did_not_get_its_core_raises_the_busy_warning(self):
+        quiet = report.build_rows([raw_row("G1", 1, 1000, ticks=99)], [ok("G1")])   # 0.99 s of 1 s
+        busy = report.build_rows([raw_row("G1", 1, 1000, ticks=40)], [ok("G1")])    # 0.40 s of 1 s
+        self.assertAlmostEqual(40.0, busy["G1"].core_pct)
+        self.assertNotIn("machine was busy", report.render(quiet, [], "t", standard=True))
+        self.assertIn("machine was busy", report.render(busy, [], "t", standard=True))
+
+    def test_busy_idle_neighbours_raise_a_warning(self):
+        quiet = [raw_row("G1", 1, 1000, ticks=99, others=1)]
+        noisy = [raw_row("G1", 1, 1000, ticks=99, others=10)]   # 10 % of the run
+        self.assertNotIn("the idle servers of the other", report.render(report.build_rows(quiet, [ok("G1")]), quiet, "t", True))
+        self.assertIn("the idle servers of the other", report.render(report.build_rows(noisy, [ok("G1")]), noisy, "t", True))
+
+    def test_verdicts_of_quick_runs_are_flagged(self):
+        raw = [raw_row("nginx", 1, 1000, ticks=99), raw_row("G1", 1, 1000, ticks=99)]
+        rows = report.build_rows(raw, [ok("nginx"), ok("G1")])
+        self.assertIn("PASS (untrustworthy: quick run)", report.render(rows, raw, "t", standard=False))
+        self.assertNotIn("untrustworthy", report.render(rows, raw, "t", standard=True))
+
+    def test_rss_goal_uses_w10_peak(self):
+        rows = report.build_rows([raw_row("W10", 1, 100, hwm_kb=160 * 1024)], [ok("W10")])
+        verdicts = {g: v for g, _, v in report.goals(rows)}
+        self.assertEqual("FAIL", verdicts["RSS with ten filters loaded ≤ 150 MB (W10 peak)"])
+
+
+class SoakFitTests(unittest.TestCase):
+    def test_slope_of_a_line_is_exact(self):
+        slope, se = soak.fit([0, 1, 2, 3], [10, 12, 14, 16])
+        self.assertAlmostEqual(2.0, slope)
+        self.assertAlmostEqual(0.0, se)
+
+    def test_flat_noise_has_small_slope(self):
+        slope, _ = soak.fit([0, 1, 2, 3, 4, 5], [100, 101, 100, 101, 100, 101])
+        self.assertLess(abs(slope), 0.2)
+
+
+class SoakReportTests(unittest.TestCase):
+    """soak.py end to end on synthetic samples: flat, leaking, and a soak that measured 404s."""
+
+    def run_soak(self, rss_mb_per_min: float, status_errors: int = 0) -> str:
+        with tempfile.TemporaryDirectory() as d:
+            rss, raw, out = (os.path.join(d, n) for n in ("rss.tsv", "raw.tsv", "out.md"))
+            with open(rss, "w") as f:
+                for i in range(61):  # 10 minutes, a sample every 10 s, +-1 MB sawtooth
+                    t = i * 10
+                    mb = 100 + rss_mb_per_min * t / 60 + (1 if i % 2 else -1)
+                    f.write(f"{1000 + t} {int(mb * 1024)} {int(140 * 1024)}\n")
+            with open(raw, "w") as f:
+                f.write("\t".join(raw_row("W10", 1, 0).keys()) + "\n")
+                row = raw_row("W10", 1, 60000, status=status_errors, phase="soak")
+                row["duration_us"] = "60000000"
+                f.write("\t".join(row.values()) + "\n")
+            subprocess.run([sys.executable, os.path.join(BENCH, "tools", "soak.py"), "--scenario", "W10",
+                            "--status", "ok", "--target", "1000", "--t0", "1000", "--rss", rss, "--raw", raw,
+                            "--skip", "60", "--out", out], check=True, capture_output=True)
+            with open(out) as f:
+                return f.read()
+
+    def test_flat_rss_passes_both_goals(self):
+        text = self.run_soak(0.0)
+        self.assertIn("| RSS with ten filters loaded ≤ 150 MB (peak VmHWM) | 140.0 MB | PASS |", text)
+        self.assertRegex(text, r"RSS does not grow after the first 60 s \| [^|]+ \| PASS \|")
+
+    def test_a_leak_of_one_mb_per_minute_fails(self):
+        self.assertRegex(self.run_soak(1.0), r"RSS does not grow after the first 60 s \| [^|]+ \| FAIL \|")
+
+    def test_non_2xx_responses_withdraw_the_verdicts(self):
+        text = self.run_soak(0.0, status_errors=5)
+        self.assertNotIn("| PASS |", text)
+        self.assertIn("invalid (5 non-2xx", text)
+
+
+if __name__ == "__main__":
+    unittest.main()
