@@ -27,8 +27,10 @@ public sealed class ProxySnapshotProvider : IDisposable
         _publisher = publisher;
         _contributors = contributors.ToArray();
         _logger = logger;
-        _current = Compile(publisher.Current);
+        _current = new ProxySnapshot(GatewayConfig.Empty, Router.Empty, CompiledPipeline.Empty);
+        // subscribe first, then compile what is current: no publication can slip between the two
         publisher.Published += OnPublished;
+        OnPublished(publisher.Current);
     }
 
     public ProxySnapshot Current => Volatile.Read(ref _current);
