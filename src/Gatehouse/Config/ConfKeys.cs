@@ -22,6 +22,7 @@ internal static class ConfKeys
         ["log_level"] = (o, v) => o with { LogLevel = LogLevel(v) },
         ["proxy_access_log"] = (o, v) => o with { ProxyAccessLog = Off(v) ? null : NonEmpty(v) },
         ["headers"] = (o, v) => o with { Headers = HeaderTokens(v) },
+        ["allow_debug_header"] = (o, v) => o with { AllowDebugHeader = Bool(v) },
         ["wasm"] = (o, v) => o with { Wasm = Bool(v) },
         ["wasm_filters_path"] = (o, v) => o with { WasmFiltersPath = NullIfEmpty(v) },
         ["wasm_filters"] = (o, v) => o with { WasmFilters = WasmFilterList(v) },

@@ -43,7 +43,7 @@ public sealed class AccessLogWriter : IAsyncDisposable
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            json.WriteString("time", now.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString("time", now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
             json.WriteString("client_ip", http.Connection.RemoteIpAddress?.ToString());
             json.WriteString("method", http.Request.Method);
             json.WriteString("uri", http.Request.Path.ToUriComponent() + http.Request.QueryString.ToUriComponent());

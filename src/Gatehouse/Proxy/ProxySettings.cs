@@ -17,7 +17,10 @@ public sealed class ProxySettings
         Headers = ProxyHeaderTokens.ToFlags(options.Headers);
         ServerToken = "gatehouse/" + GatehouseVersion.Current;
         ViaToken = "1.1 " + ServerToken;
+        AllowDebugHeader = options.AllowDebugHeader;
     }
+
+    public bool AllowDebugHeader { get; }
 
     public bool Has(ProxyHeaders flag) => (Headers & flag) != 0;
 }
