@@ -8,8 +8,10 @@ namespace Gatehouse.Hosting;
 /// <summary>
 /// Turns the *_listen settings into Kestrel endpoints, each stamped with its <see cref="ListenerKind"/>.
 /// Protocols: <c>ssl</c> → TLS with ALPN offering h2 when <c>http2</c> is set (else HTTP/1.1 only);
-/// cleartext with <c>http2</c> → HTTP/1.1 and h2c with prior knowledge on the same port (Kestrel tells them apart by
-/// the HTTP/2 connection preface; the HTTP/1.1 Upgrade: h2c dance is not supported); cleartext without → HTTP/1.1.
+/// cleartext with <c>http2</c> → h2c with prior knowledge ONLY, like nginx's <c>listen … http2</c> without ssl:
+/// Kestrel cannot serve HTTP/1.1 and h2c on one cleartext port (without ALPN it always picks HTTP/1.1), and the
+/// HTTP/1.1 <c>Upgrade: h2c</c> dance is not supported; list a second proxy_listen entry for HTTP/1.1 clients.
+/// Cleartext without <c>http2</c> → HTTP/1.1.
 /// </summary>
 internal static class KestrelListeners
 {
@@ -29,7 +31,7 @@ internal static class KestrelListeners
         {
             kestrel.Listen(ToEndPoint(address), listen =>
             {
-                listen.Protocols = address.Http2 ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
+                listen.Protocols = !address.Http2 ? HttpProtocols.Http1 : address.Ssl ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2;
                 if (address.Ssl) listen.UseHttps(certificate());
                 listen.Use(next => connection =>
                 {

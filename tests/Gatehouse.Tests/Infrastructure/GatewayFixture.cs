@@ -17,13 +17,18 @@ public sealed class GatewayFixture : IAsyncDisposable
     {
         Host = host;
         Prefix = prefix;
-        ProxyUri = host.Addresses(ListenerKind.Proxy)[0];
+        var proxy = host.Addresses(ListenerKind.Proxy);
+        ProxyUri = proxy[0];
+        H2cUri = proxy.Count > 1 ? proxy[1] : null;
         Client = CreateClient();
     }
 
     public GatewayHost Host { get; }
     public string Prefix { get; }
+    /// <summary>The first proxy listener (HTTP/1.1).</summary>
     public Uri ProxyUri { get; }
+    /// <summary>The second proxy listener, h2c prior knowledge, when the options have one (the default fixture does).</summary>
+    public Uri? H2cUri { get; }
     public HttpClient Client { get; }
     public string AccessLogPath => Path.Combine(Prefix, "access.log");
 
@@ -36,7 +41,7 @@ public sealed class GatewayFixture : IAsyncDisposable
         var options = new GatehouseOptions
         {
             Prefix = prefix,
-            ProxyListen = [ListenAddress.Parse("127.0.0.1:0 http2")],
+            ProxyListen = [ListenAddress.Parse("127.0.0.1:0"), ListenAddress.Parse("127.0.0.1:0 http2")],
             AdminListen = [],
             Database = DatabaseKind.Off,
             LogLevel = "error",
@@ -65,6 +70,7 @@ public sealed class GatewayFixture : IAsyncDisposable
         publisher.Publish(config with { Version = publisher.Current.Version + 1 });
     }
 
+    /// <summary>A client for the proxy; HTTP/2 clients go to <see cref="H2cUri"/>.</summary>
     public HttpClient CreateClient(Version? version = null) => new(new SocketsHttpHandler
     {
         UseProxy = false,
@@ -72,7 +78,7 @@ public sealed class GatewayFixture : IAsyncDisposable
         UseCookies = false,
     })
     {
-        BaseAddress = ProxyUri,
+        BaseAddress = version == HttpVersion.Version20 ? H2cUri ?? ProxyUri : ProxyUri,
         DefaultRequestVersion = version ?? HttpVersion.Version11,
         DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         Timeout = TimeSpan.FromSeconds(30),

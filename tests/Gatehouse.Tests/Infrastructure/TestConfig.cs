@@ -38,7 +38,7 @@ public static class TestConfig
         CreatedAt = Interlocked.Increment(ref _clock),
     };
 
-    public static GatewayConfig Config(IEnumerable<ServiceModel> services, IEnumerable<RouteModel> routes) => new()
+    public static GatewayConfig Of(IEnumerable<ServiceModel> services, IEnumerable<RouteModel> routes) => new()
     {
         Services = services.ToImmutableArray(),
         Routes = routes.ToImmutableArray(),

@@ -43,7 +43,7 @@ public sealed class RouteTableTests : IClassFixture<RouteTableTests.Servers>
     public async Task RoutesLikeKong(RouteCase c)
     {
         var service = TestConfig.Service(_servers.Upstream, c.ServicePath);
-        _servers.Gateway.Publish(TestConfig.Config([service], c.Routes(service)));
+        _servers.Gateway.Publish(TestConfig.Of([service], c.Routes(service)));
         using var request = ProxyRequests.Get(c.Path, c.Host, c.Method);
         foreach (var (name, value) in c.Headers ?? []) request.Headers.TryAddWithoutValidation(name, value);
 
