@@ -14,7 +14,7 @@ using Microsoft.Extensions.Logging;
 namespace Gatehouse.Tests.Infrastructure;
 
 /// <summary>
-/// A real Kestrel upstream on 127.0.0.1:0 (HTTP/1.1 and h2c prior knowledge) that answers every request with a
+/// A real Kestrel upstream on 127.0.0.1:0 (HTTP/1.1 on <see cref="Port"/>, h2c prior knowledge on <see cref="H2cPort"/>) that answers every request with a
 /// JSON reflection of it: method, path, query, protocol, headers (lower-case names) and body. <c>/delay/{ms}</c>
 /// waits before answering; a WebSocket request to any path is echoed message by message.
 /// </summary>
@@ -22,13 +22,16 @@ public sealed class EchoUpstream : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private EchoUpstream(WebApplication app, int port)
+    private EchoUpstream(WebApplication app, int port, int h2cPort)
     {
         _app = app;
         Port = port;
+        H2cPort = h2cPort;
     }
 
     public int Port { get; }
+    /// <summary>Cleartext HTTP/2 with prior knowledge (Kestrel cannot offer both on one cleartext port).</summary>
+    public int H2cPort { get; }
     public string Host => "127.0.0.1";
     public Uri BaseUri => new($"http://127.0.0.1:{Port}");
 
@@ -36,13 +39,17 @@ public sealed class EchoUpstream : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http1AndHttp2));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http1);
+            k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
+        });
         var app = builder.Build();
         app.UseWebSockets();
         app.Run(HandleAsync);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new EchoUpstream(app, new Uri(address).Port);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToArray();
+        return new EchoUpstream(app, new Uri(addresses[0]).Port, new Uri(addresses[1]).Port);
     }
 
     private static async Task HandleAsync(HttpContext http)

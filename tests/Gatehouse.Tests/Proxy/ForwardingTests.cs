@@ -104,6 +104,16 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GrpcServiceIsReachedOverH2c()
+    {
+        var grpc = Service("127.0.0.1", _upstream.H2cPort, name: "grpc") with { Protocol = "grpc" };
+        _gateway.Publish(Of([grpc], [Route(grpc, "g", paths: ["/g"]) with { Protocols = ["grpc", "http"] }]));
+        using var response = await _gateway.Client.GetAsync("/g/svc");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("HTTP/2", (await response.EchoAsync()).Protocol);
+    }
+
+    [Fact]
     public async Task WebSocketEchoThroughTheProxy()
     {
         using var socket = new ClientWebSocket();
