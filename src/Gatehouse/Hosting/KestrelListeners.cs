@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Config;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace Gatehouse.Hosting;
 
@@ -32,7 +33,19 @@ internal static class KestrelListeners
             kestrel.Listen(ToEndPoint(address), listen =>
             {
                 listen.Protocols = !address.Http2 ? HttpProtocols.Http1 : address.Ssl ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2;
-                if (address.Ssl) listen.UseHttps(certificate());
+                if (address.Ssl)
+                {
+                    var cert = certificate();
+                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        // Kestrel exposes no SNI on the request: keep the name the client asked for on the connection
+                        ServerCertificateSelector = (connection, name) =>
+                        {
+                            if (connection is not null && name is not null) connection.Items[ListenerKinds.SniItemKey] = name;
+                            return cert;
+                        },
+                    });
+                }
                 listen.Use(next => connection =>
                 {
                     connection.Items[ListenerKinds.ItemKey] = kind;

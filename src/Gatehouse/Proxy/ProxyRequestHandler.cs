@@ -1,6 +1,5 @@
 using Gatehouse.Proxy.Pipeline;
 using Gatehouse.Routing;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
@@ -132,7 +131,7 @@ public sealed class ProxyRequestHandler
     private static RouteRequest ToRouteRequest(HttpContext http)
     {
         var (host, port) = RouteRequest.SplitHost(http.Request.Host.Value);
-        var sni = http.Request.IsHttps ? http.Features.Get<ITlsHandshakeFeature>()?.HostName : null;
+        var sni = http.Request.IsHttps ? Hosting.ListenerKinds.Sni(http) : null;
         return new RouteRequest(http.Request.Method, host, port, http.Request.Path.Value ?? "/", http.Request.Headers, sni, http.Request.IsHttps);
     }
 }
