@@ -18,7 +18,7 @@ public sealed class PipelineTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _upstream = await EchoUpstream.StartAsync();
-        var contributor = new TestContributor(new RewriteExitHandler(), new BlockingHandler(), new ThrowingHandler(), _capture);
+        var contributor = new TestContributor(new RewriteExitHandler(), new BlockingHandler(), new ThrowingHandler(), new ThrowingHeadersHandler(), _capture);
         _gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(contributor));
         var service = Service(_upstream);
         var upper = Route(service, "upper", paths: ["/upper"]);
@@ -66,6 +66,19 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Equal("{\"message\":\"An unexpected error occurred\"}", await response.Content.ReadAsStringAsync());
         Assert.Contains(_capture.Logged, l => l.Path == "/boom" && l.Status == 500 && l.HadError);
+    }
+
+    [Fact]
+    public async Task ResponseHeadersHandlerExceptionAnswers500InsteadOfTheUpstreamBody()
+    {
+        using var request = ProxyRequests.Get("/upper/x");
+        request.Headers.Add("X-Throw-Headers", "1");
+        using var response = await _gateway.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("{\"message\":\"An unexpected error occurred\"}", await response.Content.ReadAsStringAsync());
+        Assert.Null(response.Single("X-Echo"));
+        using var next = await _gateway.Client.GetAsync("/upper/y");
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
     }
 
     [Fact]

@@ -47,6 +47,17 @@ internal sealed class ThrowingHandler : IAccessHandler
             : ValueTask.FromResult(PhaseOutcome.Continue);
 }
 
+/// <summary>Throws in the response-headers phase when <c>X-Throw-Headers</c> is sent (after the upstream answered).</summary>
+internal sealed class ThrowingHeadersHandler : IResponseHeadersHandler
+{
+    public string Name => "throw-headers";
+
+    public ValueTask OnResponseHeadersAsync(ProxyContext context) =>
+        context.HttpContext.Request.Headers.ContainsKey("X-Throw-Headers") && context.UpstreamStatus is not null
+            ? throw new InvalidOperationException("header handler failure")
+            : ValueTask.CompletedTask;
+}
+
 /// <summary>Copies regex captures into a request header the echo upstream reflects, and records every log phase.</summary>
 internal sealed class CaptureAndLogHandler : IAccessHandler, ILogHandler
 {
