@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Gatehouse.Config;
@@ -94,7 +93,4 @@ public sealed class AccessLogWriter : IAsyncDisposable
         _channel.Writer.TryComplete();
         try { await _pump!; } catch (IOException) { }
     }
-
-    /// <summary>Text of one formatted line, for diagnostics and tests.</summary>
-    internal static string FormatText(ProxyContext context, DateTimeOffset now) => Encoding.UTF8.GetString(Format(context, now));
 }

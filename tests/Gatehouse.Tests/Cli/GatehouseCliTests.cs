@@ -68,9 +68,12 @@ public sealed class GatehouseCliTests
         var started = new TaskCompletionSource<GatewayHost>(TaskCreationOptions.RunContinuationsAsynchronously);
         var cli = new CliContext(output, new SyncWriter(), NoEnv) { OnStarted = h => started.SetResult(h) };
         using var stop = new CancellationTokenSource();
-        var run = GatehouseCli.InvokeAsync(["start", "-c", conf], cli, stop.Token);
+        var prefix = Path.Combine(Path.GetDirectoryName(conf)!, "from-command-line");
+        var run = GatehouseCli.InvokeAsync(["start", "-c", conf, "-p", prefix], cli, stop.Token);
 
         var host = await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(prefix, host.Options.Prefix);
+        Assert.True(Directory.Exists(prefix));
         using (var client = new HttpClient { BaseAddress = host.Addresses(ListenerKind.Proxy).Single() })
         using (var response = await client.GetAsync("/anything"))
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);

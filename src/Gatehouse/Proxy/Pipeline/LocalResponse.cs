@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace Gatehouse.Proxy.Pipeline;
@@ -27,10 +26,6 @@ public sealed class LocalResponse
         if (headers is not null) all.AddRange(headers);
         return new LocalResponse(statusCode, body, all);
     }
-
-    /// <summary>A plain text answer.</summary>
-    public static LocalResponse Text(int statusCode, string text) =>
-        new(statusCode, Encoding.UTF8.GetBytes(text), [new("Content-Type", "text/plain; charset=utf-8")]);
 }
 
 /// <summary>JSON body of gateway error answers.</summary>
