@@ -34,6 +34,8 @@ internal sealed class GatehouseTransformer : HttpTransformer
             : target.HostHeader;
         ForwardedHeaders.Apply(httpContext, proxyRequest, context, _settings);
         proxyRequest.Options.Set(ConnectSettings.Key, target.Connect);
+        if (context.Plan.HasRequestBodyHandlers && proxyRequest.Content is not null)
+            proxyRequest.Content.Headers.ContentLength = null;
         context.Timings.UpstreamStart = context.Timings.Now();
     }
 

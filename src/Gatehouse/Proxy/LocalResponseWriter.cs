@@ -28,7 +28,7 @@ internal static class LocalResponseWriter
             }
             return;
         }
-        var filter = new ResponseBodyFilterStream(response.Body, context, plan.ResponseBody);
+        var filter = new ResponseBodyFilterStream(response.Body, context, plan);
         if (!local.Body.IsEmpty) await filter.WriteAsync(local.Body, context.HttpContext.RequestAborted);
         await filter.CompleteAsync(context.HttpContext.RequestAborted);
     }

@@ -45,6 +45,7 @@ public sealed class ProxyRequestHandler
         var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global };
         http.Features.Set(context);
         var originalBody = http.Response.Body;
+        var originalRequestBody = http.Request.Body;
         try
         {
             if (await RequestPhasesAsync(context, snapshot) == PhaseOutcome.Continue)
@@ -60,6 +61,7 @@ public sealed class ProxyRequestHandler
         finally
         {
             http.Response.Body = originalBody;
+            http.Request.Body = originalRequestBody;
             // :: Step 8: log phase, then the access log line
             context.Timings.End = context.Timings.Now();
             await PhaseRunner.LogAsync(context.Plan, context, (h, e) => ProxyLog.LogHandlerFailed(_logger, e, h.Name));
@@ -96,9 +98,11 @@ public sealed class ProxyRequestHandler
         var target = context.Target!;
         ResponseBodyFilterStream? filter = null;
         if (context.Plan.HasBodyHandlers)
-            http.Response.Body = filter = new ResponseBodyFilterStream(http.Response.Body, context, context.Plan.ResponseBody);
+            http.Response.Body = filter = new ResponseBodyFilterStream(http.Response.Body, context, context.Plan);
         else if (_accessLog.Enabled)
             http.Response.Body = new CountingStream(http.Response.Body, context);
+        if (context.Plan.HasRequestBodyHandlers)
+            http.Request.Body = new RequestBodyFilterStream(http.Request.Body, context, context.Plan);
         var error = await _forwarder.SendAsync(http, target.DestinationPrefix, _connector.Invoker, target.RequestConfig, _transformer);
         if (error != ForwarderError.None)
         {

@@ -110,6 +110,25 @@ public sealed class PipelineTests : IAsyncLifetime
         if (response.Content.Headers.ContentLength is { } length) Assert.Equal(Encoding.UTF8.GetByteCount(body), length);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RequestBodyHandlerRewritesWhatTheUpstreamReceives(bool buffered)
+    {
+        await using var gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(new TestContributor(new UpperCaseRequestBodyHandler())));
+        var service = Service(_upstream);
+        gateway.Publish(Of([service], [Route(service, "r", paths: ["/"])]));
+        var body = string.Concat(Enumerable.Range(0, 5000).Select(i => $"chunk{i};"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/upload") { Content = new StringContent(body, Encoding.ASCII, "text/plain") };
+        if (buffered) request.Headers.Add("X-Buffer", "1");
+        using var response = await gateway.Client.SendAsync(request);
+        var echo = await response.EchoAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body.ToUpperInvariant(), echo.Body);
+        Assert.Null(echo.Header("content-length"));
+        Assert.Equal("chunked", echo.Header("transfer-encoding"));
+    }
+
     [Fact]
     public async Task BodyHandlerAlsoRewritesLocalAnswers()
     {

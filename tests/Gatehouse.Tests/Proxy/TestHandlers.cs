@@ -27,11 +27,25 @@ internal sealed class UpperCaseBodyHandler : IResponseBodyHandler, IResponseHead
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, ResponseBodyChunk chunk)
+    public ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, BodyChunk chunk)
     {
         if (context.HttpContext.Request.Headers.ContainsKey("X-Buffer") && !chunk.EndOfStream)
             return ValueTask.FromResult(BodyOutcome.Buffer);
         chunk.Replace(Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(chunk.Data.Span).ToUpperInvariant()));
+        return ValueTask.FromResult(BodyOutcome.Continue);
+    }
+}
+
+/// <summary>Upper-cases the request body on its way upstream; buffers it whole when <c>X-Buffer</c> is sent.</summary>
+internal sealed class UpperCaseRequestBodyHandler : IRequestBodyHandler
+{
+    public string Name => "upper-request";
+
+    public ValueTask<BodyOutcome> OnRequestBodyAsync(ProxyContext context, BodyChunk chunk)
+    {
+        if (context.HttpContext.Request.Headers.ContainsKey("X-Buffer") && !chunk.EndOfStream)
+            return ValueTask.FromResult(BodyOutcome.Buffer);
+        chunk.Replace(Encoding.ASCII.GetBytes(Encoding.ASCII.GetString(chunk.Data.Span).ToUpperInvariant()));
         return ValueTask.FromResult(BodyOutcome.Continue);
     }
 }

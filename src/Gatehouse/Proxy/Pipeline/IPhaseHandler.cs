@@ -3,7 +3,8 @@ namespace Gatehouse.Proxy.Pipeline;
 /// <summary>
 /// Common shape of every phase handler (C# plugins, Wasm filter chains, core concerns). A handler instance is
 /// shared by all requests of a snapshot: keep per-request state in <see cref="ProxyContext"/>, never in fields.
-/// Phases run in this order: rewrite → access → (upstream) → response headers → response body → log.
+/// Phases run in this order: rewrite → access → request body (while the upstream reads it) → (upstream) →
+/// response headers → response body → log.
 /// </summary>
 public interface IPhaseHandler
 {
@@ -24,6 +25,14 @@ public interface IAccessHandler : IPhaseHandler
     ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context);
 }
 
+/// <summary>Request body phase: called per chunk as the upstream request body is read, and once more at end of
+/// stream; a handler may replace or buffer the data (Proxy-Wasm on_request_body). When any request-body handler is
+/// present the upstream request is sent without Content-Length.</summary>
+public interface IRequestBodyHandler : IPhaseHandler
+{
+    ValueTask<BodyOutcome> OnRequestBodyAsync(ProxyContext context, BodyChunk chunk);
+}
+
 /// <summary>Response headers phase: status and headers are in <c>context.HttpContext.Response</c> and may be
 /// changed; runs for upstream answers and for local (short-circuit or error) answers alike.</summary>
 public interface IResponseHeadersHandler : IPhaseHandler
@@ -32,11 +41,11 @@ public interface IResponseHeadersHandler : IPhaseHandler
 }
 
 /// <summary>Response body phase: called per chunk and once more at end of stream. A handler may replace the data
-/// (<see cref="ResponseBodyChunk.Replace"/>) or buffer it (<see cref="BodyOutcome.Buffer"/>). When any body handler
+/// (<see cref="BodyChunk.Replace"/>) or buffer it (<see cref="BodyOutcome.Buffer"/>). When any body handler
 /// is present for a request the Content-Length header is removed, since the length may change.</summary>
 public interface IResponseBodyHandler : IPhaseHandler
 {
-    ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, ResponseBodyChunk chunk);
+    ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, BodyChunk chunk);
 }
 
 /// <summary>Log phase: after the response has been sent (or failed); always runs, even after an exception.</summary>

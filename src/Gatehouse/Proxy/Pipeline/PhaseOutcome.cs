@@ -11,7 +11,7 @@ public enum PhaseOutcome
 /// <summary>What a response-body handler wants done with the data it was shown.</summary>
 public enum BodyOutcome
 {
-    /// <summary>Pass <see cref="ResponseBodyChunk.Data"/> (possibly replaced) on to the next handler or the client.</summary>
+    /// <summary>Pass <see cref="BodyChunk.Data"/> (possibly replaced) on to the next handler or the client.</summary>
     Continue,
     /// <summary>Hold the data; the next call shows it again with the following chunk appended (Proxy-Wasm's
     /// StopIterationAndBuffer). Ignored at end of stream.</summary>

@@ -6,6 +6,7 @@ public sealed class PhasePlanBuilder
 {
     private readonly List<IRewriteHandler> _rewrite = [];
     private readonly List<IAccessHandler> _access = [];
+    private readonly List<IRequestBodyHandler> _requestBody = [];
     private readonly List<IResponseHeadersHandler> _headers = [];
     private readonly List<IResponseBodyHandler> _body = [];
     private readonly List<ILogHandler> _log = [];
@@ -15,6 +16,7 @@ public sealed class PhasePlanBuilder
         ArgumentNullException.ThrowIfNull(handler);
         if (handler is IRewriteHandler r) _rewrite.Add(r);
         if (handler is IAccessHandler a) _access.Add(a);
+        if (handler is IRequestBodyHandler rb) _requestBody.Add(rb);
         if (handler is IResponseHeadersHandler h) _headers.Add(h);
         if (handler is IResponseBodyHandler b) _body.Add(b);
         if (handler is ILogHandler l) _log.Add(l);
@@ -22,7 +24,7 @@ public sealed class PhasePlanBuilder
     }
 
     public PhasePlan Build() =>
-        _rewrite.Count + _access.Count + _headers.Count + _body.Count + _log.Count == 0
+        _rewrite.Count + _access.Count + _requestBody.Count + _headers.Count + _body.Count + _log.Count == 0
             ? PhasePlan.Empty
-            : new PhasePlan([.. _rewrite], [.. _access], [.. _headers], [.. _body], [.. _log]);
+            : new PhasePlan([.. _rewrite], [.. _access], [.. _requestBody], [.. _headers], [.. _body], [.. _log]);
 }

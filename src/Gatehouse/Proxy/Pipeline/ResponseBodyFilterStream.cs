@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Gatehouse.Proxy.Pipeline;
 
 /// <summary>
@@ -11,22 +9,20 @@ internal sealed class ResponseBodyFilterStream : Stream
 {
     private readonly Stream _inner;
     private readonly ProxyContext _context;
-    private readonly IReadOnlyList<IResponseBodyHandler> _handlers;
-    private readonly ArrayBufferWriter<byte>?[] _buffers;
+    private readonly BodyFilterChain _chain;
     private bool _completed;
 
-    public ResponseBodyFilterStream(Stream inner, ProxyContext context, IReadOnlyList<IResponseBodyHandler> handlers)
+    public ResponseBodyFilterStream(Stream inner, ProxyContext context, PhasePlan plan)
     {
         _inner = inner;
         _context = context;
-        _handlers = handlers;
-        _buffers = new ArrayBufferWriter<byte>?[handlers.Count];
+        _chain = new BodyFilterChain(context, plan.ResponseBodyFilters);
     }
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty) return;
-        await PushAsync(0, buffer, endOfStream: false, cancellationToken);
+        await EmitAsync(await _chain.PushAsync(buffer, endOfStream: false), cancellationToken);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -40,36 +36,15 @@ internal sealed class ResponseBodyFilterStream : Stream
     {
         if (_completed) return;
         _completed = true;
-        await PushAsync(0, ReadOnlyMemory<byte>.Empty, endOfStream: true, cancellationToken);
+        await EmitAsync(await _chain.PushAsync(ReadOnlyMemory<byte>.Empty, endOfStream: true), cancellationToken);
         await _inner.FlushAsync(cancellationToken);
     }
 
-    private async ValueTask PushAsync(int index, ReadOnlyMemory<byte> data, bool endOfStream, CancellationToken ct)
+    private async ValueTask EmitAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
     {
-        for (var i = index; i < _handlers.Count; i++)
-        {
-            var pending = _buffers[i];
-            if (pending is { WrittenCount: > 0 })
-            {
-                pending.Write(data.Span);
-                data = pending.WrittenMemory.ToArray();
-                pending.Clear();
-            }
-            var chunk = new ResponseBodyChunk(data, endOfStream);
-            var outcome = await _handlers[i].OnResponseBodyAsync(_context, chunk);
-            if (outcome == BodyOutcome.Buffer && !endOfStream)
-            {
-                (_buffers[i] ??= new ArrayBufferWriter<byte>()).Write(chunk.Data.Span);
-                return;
-            }
-            data = chunk.Data;
-            if (data.IsEmpty && !endOfStream) return;
-        }
-        if (!data.IsEmpty)
-        {
-            _context.ResponseBodyBytes += data.Length;
-            await _inner.WriteAsync(data, ct);
-        }
+        if (data.IsEmpty) return;
+        _context.ResponseBodyBytes += data.Length;
+        await _inner.WriteAsync(data, ct);
     }
 
     public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);

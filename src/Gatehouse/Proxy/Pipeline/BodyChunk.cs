@@ -1,13 +1,13 @@
 namespace Gatehouse.Proxy.Pipeline;
 
-/// <summary>The body data shown to one response-body handler: everything it buffered so far plus the new chunk.</summary>
-public sealed class ResponseBodyChunk
+/// <summary>The body data shown to one body handler (request or response): everything it buffered so far plus the new chunk.</summary>
+public sealed class BodyChunk
 {
     public ReadOnlyMemory<byte> Data { get; private set; }
     /// <summary>True on the last call for this response (Data may be empty then).</summary>
     public bool EndOfStream { get; }
 
-    public ResponseBodyChunk(ReadOnlyMemory<byte> data, bool endOfStream)
+    public BodyChunk(ReadOnlyMemory<byte> data, bool endOfStream)
     {
         Data = data;
         EndOfStream = endOfStream;
