@@ -37,6 +37,40 @@ public sealed class ProxyErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConnectTimeoutAnswers504()
+    {
+        // a listener that never accepts, with its accept queue filled: further SYNs are dropped, connects hang
+        using var stuck = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        stuck.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        stuck.Listen(1);
+        var port = ((IPEndPoint)stuck.LocalEndPoint!).Port;
+        var fillers = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                fillers.Add(filler);
+                using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+                try { await filler.ConnectAsync(IPAddress.Loopback, port, cts.Token); }
+                catch (OperationCanceledException) { break; }
+            }
+            var service = Service("127.0.0.1", port) with { ConnectTimeout = 200, Retries = 2 };
+            _gateway.Publish(Of([service], [Route(service, "r", paths: ["/"])]));
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            using var response = await _gateway.Client.GetAsync("/x");
+            // three attempts (1 + retries) of 200 ms each: a lower bound, so it cannot flake on a slow machine
+            Assert.True(clock.ElapsedMilliseconds >= 550, $"answered after {clock.ElapsedMilliseconds} ms: retries not applied");
+            Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+            Assert.Equal("{\"message\":\"The upstream server is timing out\"}", await response.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            foreach (var f in fillers) f.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task ReadTimeoutAnswers504WithKongBody()
     {
         var service = Service(_upstream) with { ReadTimeout = 200 };
