@@ -8,7 +8,7 @@ namespace Gatehouse.Proxy;
 /// <summary>
 /// One JSON line per proxied request to proxy_access_log (a path, "stdout" or "stderr"; nothing when off). Lines are
 /// formatted on the request thread and written by one background task, so requests never wait for the disk.
-/// Fields: time, client_ip, method, uri, protocol, status, request_size, response_size, latencies {request,
+/// Fields: time, request_id, client_ip, method, uri, protocol, status, request_size, response_size, latencies {request,
 /// proxy, upstream} in ms, route_id, service_id, upstream_status.
 /// </summary>
 public sealed class AccessLogWriter : IAsyncDisposable
@@ -43,6 +43,7 @@ public sealed class AccessLogWriter : IAsyncDisposable
         {
             json.WriteStartObject();
             json.WriteString("time", now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString("request_id", http.TraceIdentifier);
             json.WriteString("client_ip", http.Connection.RemoteIpAddress?.ToString());
             json.WriteString("method", http.Request.Method);
             json.WriteString("uri", http.Request.Path.ToUriComponent() + http.Request.QueryString.ToUriComponent());

@@ -7,7 +7,8 @@ namespace Gatehouse.Proxy;
 /// <summary>
 /// The headers Kong adds to the upstream request. No client is trusted (Kong's default trusted_ips), so
 /// X-Forwarded-Proto/-Host/-Port/-Path/-Prefix are always overwritten with the gateway's own view, X-Forwarded-For
-/// gets the client address appended, X-Real-IP is the client address, and Via gets the gateway appended.
+/// gets the client address appended, X-Real-IP is the client address, Via gets the gateway appended, and
+/// X-Gatehouse-Request-Id carries the request id when that header is enabled.
 /// </summary>
 internal static class ForwardedHeaders
 {
@@ -25,6 +26,8 @@ internal static class ForwardedHeaders
         var prefix = context.Match?.StrippedPrefix;
         if (prefix is null) headers.Remove("X-Forwarded-Prefix");
         else Set(headers, "X-Forwarded-Prefix", prefix);
+        if (settings.Has(ProxyHeaders.RequestId))
+            Set(headers, ProxyHeaderTokens.RequestIdHeader, http.TraceIdentifier);
         if (settings.Has(ProxyHeaders.Via))
         {
             var via = http.Request.Headers.Via.ToString();

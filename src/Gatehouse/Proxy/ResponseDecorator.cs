@@ -12,6 +12,7 @@ internal static class ResponseDecorator
     public static void Upstream(HttpResponse response, ProxyContext context, ProxySettings settings)
     {
         Debug(context.HttpContext, context, settings);
+        RequestId(response, context, settings);
         if (settings.Has(ProxyHeaders.Via))
         {
             var via = response.Headers.Via.ToString();
@@ -29,11 +30,18 @@ internal static class ResponseDecorator
     public static void Local(HttpResponse response, ProxyContext context, ProxySettings settings)
     {
         Debug(context.HttpContext, context, settings);
+        RequestId(response, context, settings);
         if (settings.Has(ProxyHeaders.Server)) response.Headers.Server = settings.ServerToken;
         if (settings.Has(ProxyHeaders.ResponseLatency))
             response.Headers[ProxyHeaderTokens.ResponseLatencyHeader] = Ms(context.Timings.TotalMs);
         if (settings.Has(ProxyHeaders.UpstreamStatus) && context.UpstreamStatus is { } status)
             response.Headers[ProxyHeaderTokens.UpstreamStatusHeader] = status.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static void RequestId(HttpResponse response, ProxyContext context, ProxySettings settings)
+    {
+        if (settings.Has(ProxyHeaders.RequestId))
+            response.Headers[ProxyHeaderTokens.RequestIdHeader] = context.HttpContext.TraceIdentifier;
     }
 
     /// <summary>Kong's debug headers (kong/router/utils.lua add_debug_headers), when allowed and asked for.</summary>

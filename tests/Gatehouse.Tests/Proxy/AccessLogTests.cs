@@ -26,6 +26,7 @@ public sealed class AccessLogTests
         Assert.Equal("/logged/a?x=1", e.GetProperty("uri").GetString());
         Assert.Equal(200, e.GetProperty("status").GetInt32());
         Assert.Equal("127.0.0.1", e.GetProperty("client_ip").GetString());
+        Assert.False(string.IsNullOrEmpty(e.GetProperty("request_id").GetString()));
         Assert.Equal(5, e.GetProperty("request_size").GetInt64());
         Assert.True(e.GetProperty("response_size").GetInt64() > 0);
         Assert.Equal(route.Id, e.GetProperty("route_id").GetGuid());

@@ -83,6 +83,21 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RequestIdHeaderGoesUpstreamAndBackWhenEnabled()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(configure: o => o with { Headers = new HashSet<string> { "x-kong-request-id" } });
+        var service = Service(_upstream);
+        gateway.Publish(Of([service], [Route(service, "api", paths: ["/api"])]));
+        using var response = await gateway.Client.GetAsync("/api");
+        var id = response.Single("X-Gatehouse-Request-Id");
+        Assert.False(string.IsNullOrEmpty(id));
+        Assert.Equal(id, (await response.EchoAsync()).Header("x-gatehouse-request-id"));
+        Assert.Null(response.Single("Via"));
+        using var other = await gateway.Client.GetAsync("/api");
+        Assert.NotEqual(id, other.Single("X-Gatehouse-Request-Id"));
+    }
+
+    [Fact]
     public async Task LocalAnswersCarryServerAndResponseLatency()
     {
         using var response = await _gateway.Client.GetAsync("/nothing");
