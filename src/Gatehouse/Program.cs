@@ -1,6 +1,9 @@
+using Gatehouse.Cli;
+
 namespace Gatehouse;
 
 public static class Program
 {
-    public static int Main(string[] args) => 0;
+    /// <summary>Runs the CLI; the exit code is the command's.</summary>
+    public static Task<int> Main(string[] args) => GatehouseCli.InvokeAsync(args, new CliContext(Console.Out, Console.Error));
 }

@@ -28,6 +28,9 @@ public sealed record GatehouseOptions
     public string? WasmFiltersPath { get; init; }
     /// <summary>Kong's wasm_filters: "bundled", "user", filter names, or "off".</summary>
     public IReadOnlyList<string> WasmFilters { get; init; } = ["bundled", "user"];
+    /// <summary>Kong's allow_debug_header: when on, a request with <c>Gatehouse-Debug: 1</c> (or <c>Kong-Debug: 1</c>)
+    /// gets Gatehouse-Route-Id/-Name and Gatehouse-Service-Id/-Name response headers.</summary>
+    public bool AllowDebugHeader { get; init; }
     /// <summary>Every key/value after overrides, for the sanitized dump in GET /.</summary>
     public IReadOnlyDictionary<string, string> Raw { get; init; } = new Dictionary<string, string>();
 

@@ -1,0 +1,58 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Gatehouse.Hosting;
+
+namespace Gatehouse.Cli;
+
+/// <summary><c>gatehouse start [-c CONF] [-p PREFIX]</c>: runs the gateway until SIGTERM/SIGINT (or the invocation
+/// is cancelled), then drains in-flight requests and exits 0. A bad configuration exits 1 before listening.</summary>
+internal static class StartCommand
+{
+    public static Command Create(CliContext cli)
+    {
+        var conf = ConfOptions.Conf();
+        var prefix = ConfOptions.Prefix();
+        var command = new Command("start", "Start the gateway (proxy, Admin API and status listeners)") { conf, prefix };
+        command.SetAction((parse, ct) => RunAsync(cli, parse.GetValue(conf), parse.GetValue(prefix), ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext cli, string? confPath, string? prefix, CancellationToken ct)
+    {
+        var options = ConfOptions.Load(cli, confPath, prefix);
+        if (options is null) return 1;
+        try { Directory.CreateDirectory(options.Prefix); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            cli.Error.WriteLine($"error: prefix: cannot create '{options.Prefix}': {e.Message}");
+            return 1;
+        }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        await using var host = GatewayHost.Create(options);
+        try { await host.StartAsync(ct); }
+        catch (Exception e) when (e is IOException or InvalidOperationException or System.Security.Cryptography.CryptographicException)
+        {
+            cli.Error.WriteLine($"error: cannot start: {e.Message}");
+            return 1;
+        }
+        foreach (var kind in Enum.GetValues<ListenerKind>())
+            foreach (var address in host.Addresses(kind))
+                cli.Out.WriteLine($"{kind.ToString().ToLowerInvariant()} listening on {address}");
+        cli.Out.WriteLine($"Gatehouse {GatehouseVersion.Current} started");
+        cli.OnStarted?.Invoke(host);
+        try { await Task.Delay(Timeout.Infinite, stop.Token); }
+        catch (OperationCanceledException) { }
+        cli.Out.WriteLine("stopping: draining in-flight requests");
+        await host.StopAsync(CancellationToken.None);
+        cli.Out.WriteLine("Gatehouse stopped");
+        return 0;
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+    }
+}

@@ -1,0 +1,93 @@
+namespace Gatehouse.Config;
+
+/// <summary>
+/// The one table of known gatehouse.conf keys: each key's parser applies a raw value to the options or
+/// throws <see cref="FormatException"/> with a message (the loader prefixes the key name).
+/// </summary>
+internal static class ConfKeys
+{
+    internal delegate GatehouseOptions Apply(GatehouseOptions options, string value);
+
+    internal static readonly IReadOnlyDictionary<string, Apply> All = new Dictionary<string, Apply>(StringComparer.Ordinal)
+    {
+        ["prefix"] = (o, v) => o with { Prefix = NonEmpty(v) },
+        ["proxy_listen"] = (o, v) => o with { ProxyListen = Listen(v, allowOff: true) },
+        ["admin_listen"] = (o, v) => o with { AdminListen = Listen(v, allowOff: true) },
+        ["status_listen"] = (o, v) => o with { StatusListen = Listen(v, allowOff: true) },
+        ["ssl_cert"] = (o, v) => o with { SslCert = NullIfEmpty(v) },
+        ["ssl_cert_key"] = (o, v) => o with { SslCertKey = NullIfEmpty(v) },
+        ["database"] = (o, v) => o with { Database = Database(v) },
+        ["sqlite_path"] = (o, v) => o with { SqlitePath = NullIfEmpty(v) },
+        ["declarative_config"] = (o, v) => o with { DeclarativeConfig = NullIfEmpty(v) },
+        ["log_level"] = (o, v) => o with { LogLevel = LogLevel(v) },
+        ["proxy_access_log"] = (o, v) => o with { ProxyAccessLog = Off(v) ? null : NonEmpty(v) },
+        ["headers"] = (o, v) => o with { Headers = HeaderTokens(v) },
+        ["allow_debug_header"] = (o, v) => o with { AllowDebugHeader = Bool(v) },
+        ["wasm"] = (o, v) => o with { Wasm = Bool(v) },
+        ["wasm_filters_path"] = (o, v) => o with { WasmFiltersPath = NullIfEmpty(v) },
+        ["wasm_filters"] = (o, v) => o with { WasmFilters = WasmFilterList(v) },
+    };
+
+    private static bool Off(string v) => v.Equals("off", StringComparison.OrdinalIgnoreCase);
+
+    private static string NonEmpty(string v) =>
+        v.Length == 0 ? throw new FormatException("value must not be empty") : v;
+
+    private static string? NullIfEmpty(string v) => v.Length == 0 ? null : v;
+
+    private static IReadOnlyList<string> List(string v) =>
+        v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    internal static bool Bool(string v) => v.ToLowerInvariant() switch
+    {
+        "on" or "true" or "yes" or "1" => true,
+        "off" or "false" or "no" or "0" => false,
+        _ => throw new FormatException($"'{v}' is not a boolean (use on or off)"),
+    };
+
+    private static IReadOnlyList<ListenAddress> Listen(string v, bool allowOff)
+    {
+        if (allowOff && Off(v)) return [];
+        var list = List(v).Select(ListenAddress.Parse).ToArray();
+        return list.Length == 0 ? throw new FormatException("expected at least one host:port, or off") : list;
+    }
+
+    private static DatabaseKind Database(string v) => v.ToLowerInvariant() switch
+    {
+        "sqlite" => DatabaseKind.Sqlite,
+        "off" => DatabaseKind.Off,
+        "postgres" => throw new FormatException("'postgres' is not supported yet (use sqlite or off)"),
+        _ => throw new FormatException($"'{v}' is not a database (sqlite or off)"),
+    };
+
+    private static string LogLevel(string v)
+    {
+        var l = v.ToLowerInvariant();
+        return GatehouseLogLevels.IsValid(l) ? l
+            : throw new FormatException($"'{v}' is not a log level ({string.Join(", ", GatehouseLogLevels.Names)})");
+    }
+
+    private static IReadOnlySet<string> HeaderTokens(string v)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var token in List(v))
+        {
+            if (!ProxyHeaderTokens.TryParse(token, out _))
+                throw new FormatException($"invalid header token '{token}'");
+            if (token.Equals("off", StringComparison.OrdinalIgnoreCase)) continue;
+            set.Add(token.ToLowerInvariant());
+        }
+        return set;
+    }
+
+    private static IReadOnlyList<string> WasmFilterList(string v)
+    {
+        var items = List(v);
+        if (items.Count > 1 && items.Any(Off))
+            throw new FormatException("'off' cannot be combined with other values");
+        foreach (var item in items)
+            if (!System.Text.RegularExpressions.Regex.IsMatch(item, "^[A-Za-z0-9_.-]+$"))
+                throw new FormatException($"invalid filter name '{item}'");
+        return items.Any(Off) ? [] : items;
+    }
+}

@@ -1,0 +1,90 @@
+namespace Gatehouse.Config;
+
+/// <summary>
+/// Builds <see cref="GatehouseOptions"/> from built-in defaults, an optional gatehouse.conf and the environment
+/// (<c>GATEHOUSE_&lt;KEY&gt;</c>, else <c>KONG_&lt;KEY&gt;</c>). Collects every error instead of stopping at the first.
+/// </summary>
+public static class GatehouseConfLoader
+{
+    /// <summary>Loads from a file (null: defaults only) and the given environment (null: the process environment).</summary>
+    public static ConfLoadResult Load(string? path, IReadOnlyDictionary<string, string?>? environment = null,
+        string? prefixOverride = null)
+    {
+        var errors = new List<string>();
+        string text = "";
+        if (path is not null)
+        {
+            try { text = File.ReadAllText(path); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return new ConfLoadResult(null, [], [$"cannot read configuration file '{path}': {e.Message}"]);
+            }
+        }
+        return LoadText(text, environment ?? ProcessEnvironment(), prefixOverride);
+    }
+
+    /// <summary>Loads from conf text; the entry point tests use.</summary>
+    public static ConfLoadResult LoadText(string text, IReadOnlyDictionary<string, string?> environment,
+        string? prefixOverride = null)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        var errors = new List<string>();
+        var warnings = new List<string>();
+        // :: Step 1: file entries, last one wins (as in kong.conf)
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in ConfFileReader.Parse(text, errors))
+        {
+            if (!ConfKeys.All.ContainsKey(entry.Key))
+            {
+                warnings.Add($"line {entry.Line}: unknown configuration key '{entry.Key}' ignored");
+                continue;
+            }
+            values[entry.Key] = entry.Value;
+        }
+        // :: Step 2: environment overrides, GATEHOUSE_ before KONG_
+        foreach (var key in ConfKeys.All.Keys)
+        {
+            var env = Lookup(environment, "GATEHOUSE_" + key.ToUpperInvariant())
+                      ?? Lookup(environment, "KONG_" + key.ToUpperInvariant());
+            if (env is not null) values[key] = env.Trim();
+        }
+        if (prefixOverride is not null) values["prefix"] = prefixOverride;
+        // :: Step 3: apply each key; every bad value is reported with its key
+        var options = new GatehouseOptions();
+        foreach (var (key, value) in values)
+        {
+            try { options = ConfKeys.All[key](options, value); }
+            catch (FormatException e) { errors.Add($"{key}: {e.Message}"); }
+        }
+        // :: Step 4: cross-key checks
+        CheckSsl(options, errors);
+        if (options.Wasm && options.WasmFiltersPath is { } p && !Directory.Exists(p) && !File.Exists(p))
+            errors.Add($"wasm_filters_path: '{p}' is not a valid directory");
+        options = options with { Raw = values };
+        return new ConfLoadResult(errors.Count == 0 ? options : null, warnings, errors);
+    }
+
+    private static void CheckSsl(GatehouseOptions o, List<string> errors)
+    {
+        var ssl = o.ProxyListen.Concat(o.AdminListen).Concat(o.StatusListen).Any(l => l.Ssl);
+        if (!ssl) return;
+        if (o.SslCert is null || o.SslCertKey is null)
+            errors.Add("ssl_cert: an 'ssl' listener needs both ssl_cert and ssl_cert_key");
+        else
+        {
+            if (!File.Exists(o.SslCert)) errors.Add($"ssl_cert: file '{o.SslCert}' does not exist");
+            if (!File.Exists(o.SslCertKey)) errors.Add($"ssl_cert_key: file '{o.SslCertKey}' does not exist");
+        }
+    }
+
+    private static string? Lookup(IReadOnlyDictionary<string, string?> env, string name) =>
+        env.TryGetValue(name, out var v) && v is not null ? v : null;
+
+    private static Dictionary<string, string?> ProcessEnvironment()
+    {
+        var result = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+            result[(string)e.Key] = e.Value as string;
+        return result;
+    }
+}

@@ -1,0 +1,29 @@
+using Gatehouse.Config;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Hosting;
+
+/// <summary>The error log: single-line console output at log_level; framework categories only from warn up
+/// (or at debug when log_level is debug).</summary>
+internal static class GatehouseLogging
+{
+    public static void Configure(ILoggingBuilder logging, GatehouseOptions options, Action<ILoggingBuilder>? custom)
+    {
+        logging.ClearProviders();
+        var level = GatehouseLogLevels.ToLogLevel(options.LogLevel);
+        logging.SetMinimumLevel(level);
+        logging.AddFilter("Microsoft", level == LogLevel.Debug ? LogLevel.Debug : LogLevel.Warning);
+        logging.AddFilter("System", level == LogLevel.Debug ? LogLevel.Debug : LogLevel.Warning);
+        if (custom is not null)
+        {
+            custom(logging);
+            return;
+        }
+        logging.AddSimpleConsole(c =>
+        {
+            c.SingleLine = true;
+            c.UseUtcTimestamp = true;
+            c.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        });
+    }
+}

@@ -1,0 +1,129 @@
+using Gatehouse.Admin;
+using Gatehouse.Config;
+using Gatehouse.Model;
+using Gatehouse.Proxy;
+using Gatehouse.Store;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Gatehouse.Hosting;
+
+/// <summary>
+/// One gateway process: a single WebApplication whose Kestrel listeners serve the proxy, Admin API and status
+/// planes. The first middleware branches on the listener: proxy connections go straight to
+/// <see cref="ProxyRequestHandler"/> (no endpoint routing on the proxy path), status connections to
+/// <see cref="StatusEndpoint"/>, admin connections continue into endpoint routing and the Admin API.
+/// </summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GatewayHost(WebApplication app, GatehouseOptions options)
+    {
+        _app = app;
+        Options = options;
+    }
+
+    public GatehouseOptions Options { get; }
+    public IServiceProvider Services => _app.Services;
+    public GatewayConfigPublisher Publisher => _app.Services.GetRequiredService<GatewayConfigPublisher>();
+
+    /// <summary>Builds (does not start) a gateway for the given options.</summary>
+    public static GatewayHost Create(GatehouseOptions options, GatewayHostOptions? hostOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        hostOptions ??= new GatewayHostOptions();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            EnvironmentName = Environments.Production,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            KestrelListeners.Configure(k, options);
+        });
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = hostOptions.ShutdownTimeout);
+        GatehouseLogging.Configure(builder.Logging, options, hostOptions.ConfigureLogging);
+        // :: services every plane shares
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<GatewayConfigPublisher>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<GatewayCounters>();
+        builder.Services.AddGatehouseProxy(options);
+        if (hostOptions.IncludeStoreAndAdmin) builder.Services.AddGatehouseStore(options);
+        hostOptions.ConfigureServices?.Invoke(builder.Services);
+        var app = builder.Build();
+        Assemble(app, hostOptions.IncludeStoreAndAdmin);
+        return new GatewayHost(app, options);
+    }
+
+    private static void Assemble(WebApplication app, bool includeAdmin)
+    {
+        var proxy = app.Services.GetRequiredService<ProxyRequestHandler>();
+        var counters = app.Services.GetRequiredService<GatewayCounters>();
+        app.Use(next => async http =>
+        {
+            counters.Begin();
+            try
+            {
+                switch (ListenerKinds.Of(http))
+                {
+                    case ListenerKind.Proxy: await proxy.InvokeAsync(http); break;
+                    case ListenerKind.Status:
+                        if (http.Request.Path.Equals(StatusEndpoint.Path, StringComparison.Ordinal)) await StatusEndpoint.WriteAsync(http);
+                        else http.Response.StatusCode = StatusCodes.Status404NotFound;
+                        break;
+                    default: await next(http); break;
+                }
+            }
+            finally { counters.End(); }
+        });
+        app.UseRouting();
+        if (includeAdmin) app.MapAdminApi();
+        if (!HasEndpoint(app, StatusEndpoint.Path)) app.MapGet(StatusEndpoint.Path, StatusEndpoint.WriteAsync);
+    }
+
+    private static bool HasEndpoint(IEndpointRouteBuilder endpoints, string path) =>
+        endpoints.DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
+            .Any(e => string.Equals("/" + e.RoutePattern.RawText?.TrimStart('/'), path, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Starts the hosted services (the store publishes its first configuration) and then the listeners.</summary>
+    public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
+
+    /// <summary>Stops accepting, lets in-flight requests finish (up to the shutdown timeout), then stops.</summary>
+    public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
+
+    /// <summary>Completes when the host is stopped (by <see cref="StopAsync"/> or a signal).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+
+    /// <summary>Bound addresses of one plane, with real ports (after <see cref="StartAsync"/>).</summary>
+    public IReadOnlyList<Uri> Addresses(ListenerKind kind)
+    {
+        var bound = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var wanted = kind switch
+        {
+            ListenerKind.Proxy => Options.ProxyListen,
+            ListenerKind.Admin => Options.AdminListen,
+            _ => Options.StatusListen,
+        };
+        // Kestrel lists addresses in the order endpoints were added: proxy, admin, status
+        var skip = kind switch
+        {
+            ListenerKind.Proxy => 0,
+            ListenerKind.Admin => Options.ProxyListen.Count,
+            _ => Options.ProxyListen.Count + Options.AdminListen.Count,
+        };
+        return bound.Skip(skip).Take(wanted.Count).Select(a => new Uri(a.Replace("[::]", "localhost", StringComparison.Ordinal))).ToArray();
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}

@@ -1,0 +1,70 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Gatehouse.Config;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+
+namespace Gatehouse.Hosting;
+
+/// <summary>
+/// Turns the *_listen settings into Kestrel endpoints, each stamped with its <see cref="ListenerKind"/>.
+/// Protocols: <c>ssl</c> → TLS with ALPN offering h2 when <c>http2</c> is set (else HTTP/1.1 only);
+/// cleartext with <c>http2</c> → h2c with prior knowledge ONLY, like nginx's <c>listen … http2</c> without ssl:
+/// Kestrel cannot serve HTTP/1.1 and h2c on one cleartext port (without ALPN it always picks HTTP/1.1), and the
+/// HTTP/1.1 <c>Upgrade: h2c</c> dance is not supported; list a second proxy_listen entry for HTTP/1.1 clients.
+/// Cleartext without <c>http2</c> → HTTP/1.1.
+/// </summary>
+internal static class KestrelListeners
+{
+    public static void Configure(KestrelServerOptions kestrel, GatehouseOptions options)
+    {
+        X509Certificate2? certificate = null;
+        X509Certificate2 Certificate() => certificate ??= X509Certificate2.CreateFromPemFile(options.SslCert!, options.SslCertKey);
+        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, Certificate);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, Certificate);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, Certificate);
+    }
+
+    private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,
+        Func<X509Certificate2> certificate)
+    {
+        foreach (var address in addresses)
+        {
+            kestrel.Listen(ToEndPoint(address), listen =>
+            {
+                listen.Protocols = !address.Http2 ? HttpProtocols.Http1 : address.Ssl ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2;
+                if (address.Ssl)
+                {
+                    var cert = certificate();
+                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        // Kestrel exposes no SNI on the request: keep the name the client asked for on the connection
+                        ServerCertificateSelector = (connection, name) =>
+                        {
+                            if (connection is not null && name is not null) connection.Items[ListenerKinds.SniItemKey] = name;
+                            return cert;
+                        },
+                    });
+                }
+                listen.Use(next => connection =>
+                {
+                    connection.Items[ListenerKinds.ItemKey] = kind;
+                    return next(connection);
+                });
+            });
+        }
+    }
+
+    private static IPEndPoint ToEndPoint(ListenAddress address)
+    {
+        var host = address.Host;
+        if (host is "*" or "0.0.0.0") return new IPEndPoint(IPAddress.Any, address.Port);
+        if (host is "::") return new IPEndPoint(IPAddress.IPv6Any, address.Port);
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return new IPEndPoint(IPAddress.Loopback, address.Port);
+        if (IPAddress.TryParse(host, out var ip)) return new IPEndPoint(ip, address.Port);
+        var resolved = Dns.GetHostAddresses(host);
+        return resolved.Length > 0
+            ? new IPEndPoint(resolved[0], address.Port)
+            : throw new InvalidOperationException($"cannot resolve listen address '{host}'");
+    }
+}

@@ -1,0 +1,24 @@
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Hosting;
+
+/// <summary>Which plane a Kestrel listener serves. Stamped on each connection by the listener's connection
+/// middleware, read once per request to branch before any routing middleware.</summary>
+public enum ListenerKind { Proxy, Admin, Status }
+
+public static class ListenerKinds
+{
+    internal const string ItemKey = "gatehouse.listener";
+    internal const string SniItemKey = "gatehouse.sni";
+
+    /// <summary>The TLS server name the client sent on this connection, if any.</summary>
+    public static string? Sni(HttpContext http) =>
+        http.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(SniItemKey, out var v) == true ? v as string : null;
+
+    /// <summary>The plane of the connection this request came in on.</summary>
+    public static ListenerKind Of(HttpContext http) =>
+        http.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ItemKey, out var v) == true && v is ListenerKind k
+            ? k
+            : ListenerKind.Admin;
+}

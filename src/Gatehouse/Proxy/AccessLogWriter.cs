@@ -1,0 +1,97 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Gatehouse.Config;
+using Gatehouse.Proxy.Pipeline;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>
+/// One JSON line per proxied request to proxy_access_log (a path, "stdout" or "stderr"; nothing when off). Lines are
+/// formatted on the request thread and written by one background task, so requests never wait for the disk.
+/// Fields: time, request_id, client_ip, method, uri, protocol, status, request_size, response_size, latencies {request,
+/// proxy, upstream} in ms, route_id, service_id, upstream_status.
+/// </summary>
+public sealed class AccessLogWriter : IAsyncDisposable
+{
+    private readonly Channel<byte[]>? _channel;
+    private readonly Task? _pump;
+    private readonly TimeProvider _time;
+
+    public bool Enabled => _channel is not null;
+
+    public AccessLogWriter(GatehouseOptions options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        if (options.ProxyAccessLog is not { } target) return;
+        _channel = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(16_384)
+        { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+        _pump = Task.Run(() => PumpAsync(target));
+    }
+
+    public void Write(ProxyContext context)
+    {
+        if (_channel is null) return;
+        _channel.Writer.TryWrite(Format(context, _time.GetUtcNow()));
+    }
+
+    internal static byte[] Format(ProxyContext context, DateTimeOffset now)
+    {
+        var http = context.HttpContext;
+        using var buffer = new MemoryStream(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("time", now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString("request_id", http.TraceIdentifier);
+            json.WriteString("client_ip", http.Connection.RemoteIpAddress?.ToString());
+            json.WriteString("method", http.Request.Method);
+            json.WriteString("uri", http.Request.Path.ToUriComponent() + http.Request.QueryString.ToUriComponent());
+            json.WriteString("protocol", http.Request.Protocol);
+            json.WriteNumber("status", http.Response.StatusCode);
+            json.WriteNumber("request_size", http.Request.ContentLength ?? 0);
+            json.WriteNumber("response_size", context.ResponseBodyBytes);
+            json.WriteStartObject("latencies");
+            json.WriteNumber("request", context.Timings.TotalMs);
+            json.WriteNumber("proxy", context.Timings.ProxyLatencyMs);
+            json.WriteNumber("upstream", context.Timings.UpstreamLatencyMs);
+            json.WriteEndObject();
+            WriteId(json, "route_id", context.Route?.Id);
+            WriteId(json, "service_id", context.Service?.Id);
+            if (context.UpstreamStatus is { } us) json.WriteNumber("upstream_status", us);
+            else json.WriteNull("upstream_status");
+            json.WriteEndObject();
+        }
+        buffer.WriteByte((byte)'\n');
+        return buffer.ToArray();
+    }
+
+    private static void WriteId(Utf8JsonWriter json, string name, Guid? id)
+    {
+        if (id is { } v) json.WriteString(name, v);
+        else json.WriteNull(name);
+    }
+
+    private async Task PumpAsync(string target)
+    {
+        var reader = _channel!.Reader;
+        await using var stream = target switch
+        {
+            "stdout" => Console.OpenStandardOutput(),
+            "stderr" => Console.OpenStandardError(),
+            _ => new FileStream(target, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 4096, useAsync: true),
+        };
+        while (await reader.WaitToReadAsync())
+        {
+            while (reader.TryRead(out var line)) await stream.WriteAsync(line);
+            await stream.FlushAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_channel is null) return;
+        _channel.Writer.TryComplete();
+        try { await _pump!; } catch (IOException) { }
+    }
+}

@@ -1,0 +1,43 @@
+using Gatehouse.Config;
+using Gatehouse.Proxy.Pipeline;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>
+/// The headers Kong adds to the upstream request. No client is trusted (Kong's default trusted_ips), so
+/// X-Forwarded-Proto/-Host/-Port/-Path/-Prefix are always overwritten with the gateway's own view, X-Forwarded-For
+/// gets the client address appended, X-Real-IP is the client address, Via gets the gateway appended, and
+/// X-Gatehouse-Request-Id carries the request id when that header is enabled.
+/// </summary>
+internal static class ForwardedHeaders
+{
+    public static void Apply(HttpContext http, HttpRequestMessage request, ProxyContext context, ProxySettings settings)
+    {
+        var headers = request.Headers;
+        var clientIp = http.Connection.RemoteIpAddress?.ToString() ?? "";
+        var incomingXff = http.Request.Headers["X-Forwarded-For"].ToString();
+        Set(headers, "X-Real-IP", clientIp);
+        Set(headers, "X-Forwarded-For", incomingXff.Length == 0 ? clientIp : incomingXff + ", " + clientIp);
+        Set(headers, "X-Forwarded-Proto", http.Request.Scheme);
+        Set(headers, "X-Forwarded-Host", Routing.RouteRequest.SplitHost(http.Request.Host.Value).Host);
+        Set(headers, "X-Forwarded-Port", http.Connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Set(headers, "X-Forwarded-Path", http.Request.Path.ToUriComponent());
+        var prefix = context.Match?.StrippedPrefix;
+        if (prefix is null) headers.Remove("X-Forwarded-Prefix");
+        else Set(headers, "X-Forwarded-Prefix", prefix);
+        if (settings.Has(ProxyHeaders.RequestId))
+            Set(headers, ProxyHeaderTokens.RequestIdHeader, http.TraceIdentifier);
+        if (settings.Has(ProxyHeaders.Via))
+        {
+            var via = http.Request.Headers.Via.ToString();
+            Set(headers, "Via", via.Length == 0 ? settings.ViaToken : via + ", " + settings.ViaToken);
+        }
+    }
+
+    private static void Set(System.Net.Http.Headers.HttpRequestHeaders headers, string name, string value)
+    {
+        headers.Remove(name);
+        headers.TryAddWithoutValidation(name, value);
+    }
+}

@@ -1,0 +1,66 @@
+using Gatehouse.Proxy.Pipeline;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>
+/// The YARP transformer for every proxied request. Request side: upstream URI from the router's path plus the
+/// original query, Host (service host, or the client's with preserve_host), Kong's forwarding headers, connect
+/// settings. Response side: timings, informational headers, then the response-headers phase.
+/// </summary>
+internal sealed class GatehouseTransformer : HttpTransformer
+{
+    private readonly ProxySettings _settings;
+    private readonly ILogger _logger;
+
+    public GatehouseTransformer(ProxySettings settings, ILogger logger)
+    {
+        _settings = settings;
+        _logger = logger;
+    }
+
+    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
+        string destinationPrefix, CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        var context = httpContext.Features.Get<ProxyContext>()!;
+        var target = context.Target!;
+        proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(
+            destinationPrefix, new PathString(context.UpstreamPath), httpContext.Request.QueryString);
+        proxyRequest.Headers.Host = context.Route!.PreserveHost && httpContext.Request.Host.HasValue
+            ? httpContext.Request.Host.Value
+            : target.HostHeader;
+        ForwardedHeaders.Apply(httpContext, proxyRequest, context, _settings);
+        proxyRequest.Options.Set(ConnectSettings.Key, target.Connect);
+        if (context.Plan.HasRequestBodyHandlers && proxyRequest.Content is not null)
+            proxyRequest.Content.Headers.ContentLength = null;
+        context.Timings.UpstreamStart = context.Timings.Now();
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse,
+        CancellationToken cancellationToken)
+    {
+        var context = httpContext.Features.Get<ProxyContext>()!;
+        if (proxyResponse is null) return await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        context.Timings.UpstreamHeaders = context.Timings.Now();
+        context.UpstreamStatus = (int)proxyResponse.StatusCode;
+        await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        ResponseDecorator.Upstream(httpContext.Response, context, _settings);
+        if (context.Plan.HasBodyHandlers) httpContext.Response.Headers.ContentLength = null;
+        try
+        {
+            await PhaseRunner.ResponseHeadersAsync(context.Plan, context);
+            return true;
+        }
+        catch (Exception e)
+        {
+            // answered by the proxy as a 500 once YARP returns; the upstream body is not copied
+            ProxyLog.UnexpectedError(_logger, e, httpContext.Request.Method, httpContext.Request.Path);
+            context.Error = e;
+            context.ReplaceLocalResponse(LocalResponse.Message(StatusCodes.Status500InternalServerError, ProxyMessages.Unexpected));
+            return false;
+        }
+    }
+}

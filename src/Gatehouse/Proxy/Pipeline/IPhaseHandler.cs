@@ -1,0 +1,55 @@
+namespace Gatehouse.Proxy.Pipeline;
+
+/// <summary>
+/// Common shape of every phase handler (C# plugins, Wasm filter chains, core concerns). A handler instance is
+/// shared by all requests of a snapshot: keep per-request state in <see cref="ProxyContext"/>, never in fields.
+/// Phases run in this order: rewrite → access → request body (while the upstream reads it) → (upstream) →
+/// response headers → response body → log.
+/// </summary>
+public interface IPhaseHandler
+{
+    /// <summary>Name used in logs and diagnostics (e.g. the plugin or filter name).</summary>
+    string Name { get; }
+}
+
+/// <summary>Rewrite phase: before routing; only handlers of the global plan run here (Kong: global plugins only).</summary>
+public interface IRewriteHandler : IPhaseHandler
+{
+    ValueTask<PhaseOutcome> OnRewriteAsync(ProxyContext context);
+}
+
+/// <summary>Access phase: after routing, before the upstream; may modify the request, short-circuit, or await
+/// asynchronous work (an HTTP call, a Wasm dispatch) — awaiting is how a handler pauses the request.</summary>
+public interface IAccessHandler : IPhaseHandler
+{
+    ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context);
+}
+
+/// <summary>Request body phase: called per chunk as the upstream request body is read, and once more at end of
+/// stream; a handler may replace or buffer the data (Proxy-Wasm on_request_body). When any request-body handler is
+/// present the upstream request is sent without Content-Length.</summary>
+public interface IRequestBodyHandler : IPhaseHandler
+{
+    ValueTask<BodyOutcome> OnRequestBodyAsync(ProxyContext context, BodyChunk chunk);
+}
+
+/// <summary>Response headers phase: status and headers are in <c>context.HttpContext.Response</c> and may be
+/// changed; runs for upstream answers and for local (short-circuit or error) answers alike.</summary>
+public interface IResponseHeadersHandler : IPhaseHandler
+{
+    ValueTask OnResponseHeadersAsync(ProxyContext context);
+}
+
+/// <summary>Response body phase: called per chunk and once more at end of stream. A handler may replace the data
+/// (<see cref="BodyChunk.Replace"/>) or buffer it (<see cref="BodyOutcome.Buffer"/>). When any body handler
+/// is present for a request the Content-Length header is removed, since the length may change.</summary>
+public interface IResponseBodyHandler : IPhaseHandler
+{
+    ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, BodyChunk chunk);
+}
+
+/// <summary>Log phase: after the response has been sent (or failed); always runs, even after an exception.</summary>
+public interface ILogHandler : IPhaseHandler
+{
+    ValueTask OnLogAsync(ProxyContext context);
+}

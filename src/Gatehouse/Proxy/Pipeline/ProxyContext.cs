@@ -1,0 +1,62 @@
+using Gatehouse.Model;
+using Gatehouse.Proxy;
+using Gatehouse.Routing;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Proxy.Pipeline;
+
+/// <summary>
+/// Everything one proxied request carries through the phases: the HTTP context, the matched route and service,
+/// regex captures, a shared dictionary for handlers (Kong's <c>kong.ctx.shared</c>), timings, and the local response
+/// when a handler short-circuits or the gateway answers an error. Created per request; never shared.
+/// </summary>
+public sealed class ProxyContext
+{
+    private Dictionary<string, object?>? _shared;
+
+    public ProxyContext(HttpContext httpContext, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        ArgumentNullException.ThrowIfNull(time);
+        HttpContext = httpContext;
+        Timings = new ProxyTimings(time);
+    }
+
+    public HttpContext HttpContext { get; }
+    public ProxyTimings Timings { get; }
+    /// <summary>Null before routing or when no route matched.</summary>
+    public RouteMatch? Match { get; internal set; }
+    public RouteModel? Route => Match?.Route.Route;
+    public ServiceModel? Service => Match?.Route.Service;
+    public PathCaptures Captures => Match?.Captures ?? PathCaptures.None;
+    /// <summary>The upstream path (no query) the proxy will request; handlers in access may change it.</summary>
+    public string? UpstreamPath { get; set; }
+    /// <summary>Data handlers share within this request.</summary>
+    public IDictionary<string, object?> Shared => _shared ??= new Dictionary<string, object?>(StringComparer.Ordinal);
+    /// <summary>Set when the request is answered without (or instead of) the upstream.</summary>
+    public LocalResponse? LocalResponse { get; private set; }
+    /// <summary>Status received from the upstream, if it answered.</summary>
+    public int? UpstreamStatus { get; internal set; }
+    /// <summary>The failure that ended the request, if any (handler exception, upstream error).</summary>
+    public Exception? Error { get; internal set; }
+    /// <summary>Bytes of response body sent to the client (counted when access logging is on).</summary>
+    public long ResponseBodyBytes { get; internal set; }
+
+    /// <summary>Short-circuits with the given answer; return the result from a request-side handler.</summary>
+    public PhaseOutcome Exit(LocalResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        LocalResponse = response;
+        return PhaseOutcome.ShortCircuit;
+    }
+
+    /// <summary>Short-circuits with Kong's <c>{"message":…}</c> JSON body.</summary>
+    public PhaseOutcome Exit(int statusCode, string message) => Exit(LocalResponse.Message(statusCode, message));
+
+    /// <summary>The phase plan of this request (route plan, or global when unmatched).</summary>
+    internal PhasePlan Plan { get; set; } = PhasePlan.Empty;
+    /// <summary>Forwarding settings of the matched service.</summary>
+    internal UpstreamTarget? Target { get; set; }
+
+    internal void ReplaceLocalResponse(LocalResponse? response) => LocalResponse = response;
+}

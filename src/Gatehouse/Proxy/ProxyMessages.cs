@@ -1,0 +1,12 @@
+namespace Gatehouse.Proxy;
+
+/// <summary>Kong's exact error messages, in one place.</summary>
+public static class ProxyMessages
+{
+    public const string NoRoute = "no Route matched with those values";
+    public const string NoService = "no Service found with those values";
+    public const string BadGateway = "An invalid response was received from the upstream server";
+    public const string GatewayTimeout = "The upstream server is timing out";
+    public const string UseHttps = "Please use HTTPS protocol";
+    public const string Unexpected = "An unexpected error occurred";
+}

@@ -1,0 +1,141 @@
+using Gatehouse.Proxy.Pipeline;
+using Gatehouse.Routing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>
+/// The terminal request delegate of the proxy listeners: one request through Kong's phases.
+/// <code>
+///  (1) snapshot + context   (2) rewrite [global plan]   (3) route → 404 / https check → 426|3xx
+///  (4) access [route plan]  (5) service → 503           (6) upstream via YARP (response headers phase inside)
+///  (7) local answer if any (short-circuit, error)        (8) log phase + access log, always
+/// </code>
+/// </summary>
+public sealed class ProxyRequestHandler
+{
+    private readonly ProxySnapshotProvider _snapshots;
+    private readonly IHttpForwarder _forwarder;
+    private readonly UpstreamConnector _connector;
+    private readonly ProxySettings _settings;
+    private readonly AccessLogWriter _accessLog;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ProxyRequestHandler> _logger;
+    private readonly GatehouseTransformer _transformer;
+
+    public ProxyRequestHandler(ProxySnapshotProvider snapshots, IHttpForwarder forwarder, UpstreamConnector connector,
+        ProxySettings settings, AccessLogWriter accessLog, TimeProvider time, ILogger<ProxyRequestHandler> logger)
+    {
+        _snapshots = snapshots ?? throw new ArgumentNullException(nameof(snapshots));
+        _forwarder = forwarder ?? throw new ArgumentNullException(nameof(forwarder));
+        _connector = connector ?? throw new ArgumentNullException(nameof(connector));
+        _settings = settings ?? throw new ArgumentNullException(nameof(settings));
+        _accessLog = accessLog ?? throw new ArgumentNullException(nameof(accessLog));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _transformer = new GatehouseTransformer(settings, logger);
+    }
+
+    public async Task InvokeAsync(HttpContext http)
+    {
+        // :: Step 1: one snapshot for the whole request
+        var snapshot = _snapshots.Current;
+        var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global };
+        http.Features.Set(context);
+        var originalBody = http.Response.Body;
+        var originalRequestBody = http.Request.Body;
+        try
+        {
+            if (await RequestPhasesAsync(context, snapshot) == PhaseOutcome.Continue)
+                await ForwardAsync(context);
+            // :: Step 7: answer locally when a handler or the gateway decided so
+            if (context.LocalResponse is not null && !http.Response.HasStarted)
+                await LocalResponseWriter.WriteAsync(context, _settings, runHandlers: true);
+        }
+        catch (Exception e)
+        {
+            await FailAsync(context, e);
+        }
+        finally
+        {
+            http.Response.Body = originalBody;
+            http.Request.Body = originalRequestBody;
+            // :: Step 8: log phase, then the access log line
+            context.Timings.End = context.Timings.Now();
+            await PhaseRunner.LogAsync(context.Plan, context, (h, e) => ProxyLog.LogHandlerFailed(_logger, e, h.Name));
+            _accessLog.Write(context);
+        }
+    }
+
+    private async ValueTask<PhaseOutcome> RequestPhasesAsync(ProxyContext context, ProxySnapshot snapshot)
+    {
+        var http = context.HttpContext;
+        // :: Step 2: rewrite, before routing (global handlers only)
+        if (await PhaseRunner.RewriteAsync(snapshot.Pipeline.Global, context) == PhaseOutcome.ShortCircuit)
+            return PhaseOutcome.ShortCircuit;
+        // :: Step 3: route
+        var match = snapshot.Router.Match(ToRouteRequest(http));
+        if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
+        context.Match = match;
+        context.UpstreamPath = match.UpstreamPath;
+        context.Plan = snapshot.Pipeline.For(match.Route.Route);
+        if (HttpsRedirect.Check(context) is { } redirect) return context.Exit(redirect);
+        // :: Step 4: access
+        if (await PhaseRunner.AccessAsync(context.Plan, context) == PhaseOutcome.ShortCircuit)
+            return PhaseOutcome.ShortCircuit;
+        // :: Step 5: a route without service cannot be proxied
+        context.Target = snapshot.Target(match.Route.Service);
+        if (context.Target is null) return context.Exit(StatusCodes.Status503ServiceUnavailable, ProxyMessages.NoService);
+        return PhaseOutcome.Continue;
+    }
+
+    private async Task ForwardAsync(ProxyContext context)
+    {
+        // :: Step 6: upstream; response headers phase runs in the transformer, body phase through the stream
+        var http = context.HttpContext;
+        var target = context.Target!;
+        ResponseBodyFilterStream? filter = null;
+        if (context.Plan.HasBodyHandlers)
+            http.Response.Body = filter = new ResponseBodyFilterStream(http.Response.Body, context, context.Plan);
+        else if (_accessLog.Enabled)
+            http.Response.Body = new CountingStream(http.Response.Body, context);
+        if (context.Plan.HasRequestBodyHandlers)
+            http.Request.Body = new RequestBodyFilterStream(http.Request.Body, context, context.Plan);
+        var error = await _forwarder.SendAsync(http, target.DestinationPrefix, _connector.Invoker, target.RequestConfig, _transformer);
+        if (error != ForwarderError.None)
+        {
+            var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;
+            context.Error ??= exception;
+            ProxyLog.UpstreamError(_logger, exception, error.ToString(), http.Request.Method, http.Request.Path, target.DestinationPrefix);
+            if (UpstreamErrors.ToResponse(error, exception) is { } answer && !http.Response.HasStarted)
+                context.Exit(answer);
+            return;
+        }
+        if (filter is not null && context.LocalResponse is null) await filter.CompleteAsync(http.RequestAborted);
+    }
+
+    private async Task FailAsync(ProxyContext context, Exception e)
+    {
+        var http = context.HttpContext;
+        context.Error = e;
+        if (e is OperationCanceledException && http.RequestAborted.IsCancellationRequested) return;
+        ProxyLog.UnexpectedError(_logger, e, http.Request.Method, http.Request.Path);
+        if (http.Response.HasStarted)
+        {
+            http.Abort();
+            return;
+        }
+        context.Exit(StatusCodes.Status500InternalServerError, ProxyMessages.Unexpected);
+        try { await LocalResponseWriter.WriteAsync(context, _settings, runHandlers: false); }
+        catch (Exception inner) { ProxyLog.ResponseFailedAfterStart(_logger, inner); http.Abort(); }
+    }
+
+    private static RouteRequest ToRouteRequest(HttpContext http)
+    {
+        var (host, port) = RouteRequest.SplitHost(http.Request.Host.Value);
+        var sni = http.Request.IsHttps ? Hosting.ListenerKinds.Sni(http) : null;
+        return new RouteRequest(http.Request.Method, host, port, http.Request.Path.Value ?? "/", http.Request.Headers, sni, http.Request.IsHttps);
+    }
+}

@@ -1,0 +1,26 @@
+using Gatehouse.Config;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>Proxy-wide settings derived once from <see cref="GatehouseOptions"/>.</summary>
+public sealed class ProxySettings
+{
+    public ProxyHeaders Headers { get; }
+    /// <summary>"gatehouse/0.1.0", for Server.</summary>
+    public string ServerToken { get; }
+    /// <summary>"1.1 gatehouse/0.1.0", for Via.</summary>
+    public string ViaToken { get; }
+
+    public ProxySettings(GatehouseOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Headers = ProxyHeaderTokens.ToFlags(options.Headers);
+        ServerToken = "gatehouse/" + GatehouseVersion.Current;
+        ViaToken = "1.1 " + ServerToken;
+        AllowDebugHeader = options.AllowDebugHeader;
+    }
+
+    public bool AllowDebugHeader { get; }
+
+    public bool Has(ProxyHeaders flag) => (Headers & flag) != 0;
+}

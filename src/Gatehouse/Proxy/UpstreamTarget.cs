@@ -1,0 +1,46 @@
+using System.Net;
+using Gatehouse.Model;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>Per-service forwarding settings computed once per snapshot: destination prefix, Host header value,
+/// YARP request config (read timeout as activity timeout, HTTP version) and connect settings.</summary>
+public sealed class UpstreamTarget
+{
+    public ServiceModel Service { get; }
+    /// <summary>scheme://host:port, without path.</summary>
+    public string DestinationPrefix { get; }
+    /// <summary>Host header sent upstream unless preserve_host: host, plus ":port" when not the scheme's default.</summary>
+    public string HostHeader { get; }
+    public ForwarderRequestConfig RequestConfig { get; }
+    public ConnectSettings Connect { get; }
+
+    public UpstreamTarget(ServiceModel service)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        Service = service;
+        var tls = service.Protocol is "https" or "grpcs" or "wss";
+        var scheme = tls ? "https" : "http";
+        var host = service.Host.Contains(':') && !service.Host.StartsWith('[') ? $"[{service.Host}]" : service.Host;
+        DestinationPrefix = $"{scheme}://{host}:{service.Port}";
+        HostHeader = service.Port == (tls ? 443 : 80) ? host : $"{host}:{service.Port}";
+        var grpc = service.Protocol is "grpc" or "grpcs";
+        RequestConfig = new ForwarderRequestConfig
+        {
+            ActivityTimeout = TimeSpan.FromMilliseconds(Math.Max(1, service.ReadTimeout)),
+            Version = grpc ? HttpVersion.Version20 : HttpVersion.Version11,
+            VersionPolicy = grpc ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower,
+            AllowResponseBuffering = false,
+        };
+        Connect = new ConnectSettings(TimeSpan.FromMilliseconds(Math.Max(1, service.ConnectTimeout)), Math.Max(0, service.Retries));
+    }
+}
+
+/// <summary>How the shared connector opens a connection for a service: per-attempt timeout and number of retries
+/// (connect failures only, as Kong's service.retries).</summary>
+public sealed record ConnectSettings(TimeSpan Timeout, int Retries)
+{
+    public static ConnectSettings Default { get; } = new(TimeSpan.FromSeconds(60), 5);
+    internal static readonly HttpRequestOptionsKey<ConnectSettings> Key = new("gatehouse.connect");
+}

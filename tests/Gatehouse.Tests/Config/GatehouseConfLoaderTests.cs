@@ -1,0 +1,162 @@
+using Gatehouse.Config;
+
+namespace Gatehouse.Tests.Config;
+
+public sealed class GatehouseConfLoaderTests
+{
+    private static readonly Dictionary<string, string?> NoEnv = new();
+
+    private static ConfLoadResult Load(string text, Dictionary<string, string?>? env = null) =>
+        GatehouseConfLoader.LoadText(text, env ?? NoEnv);
+
+    [Fact]
+    public void EmptyConfGivesKongDefaults()
+    {
+        var o = Load("").Options!;
+        Assert.Equal("0.0.0.0:8000", o.ProxyListen.Single().ToString());
+        Assert.Equal("127.0.0.1:8001", o.AdminListen.Single().ToString());
+        Assert.Empty(o.StatusListen);
+        Assert.Equal(DatabaseKind.Sqlite, o.Database);
+        Assert.Equal("notice", o.LogLevel);
+        Assert.False(o.Wasm);
+        Assert.Equal(["bundled", "user"], o.WasmFilters);
+    }
+
+    [Fact]
+    public void ParsesKongConfSyntax()
+    {
+        var result = Load("""
+            # a comment
+            prefix = /tmp/gh   # trailing comment
+
+            proxy_listen = 127.0.0.1:9000, 127.0.0.1:9443 ssl http2 reuseport
+            ADMIN_LISTEN = off
+            status_listen = 127.0.0.1:8100
+            log_level = debug
+            proxy_access_log = off
+            headers = server_tokens, X-Kong-Upstream-Latency
+            wasm = on
+            wasm_filters = user
+            declarative_config = /etc/kong.yml
+            ssl_cert = /no/cert.pem
+            ssl_cert_key = /no/key.pem
+            """);
+        Assert.Equal(["ssl_cert: file '/no/cert.pem' does not exist", "ssl_cert_key: file '/no/key.pem' does not exist"], result.Errors);
+        var certDir = Directory.CreateTempSubdirectory().FullName;
+        File.WriteAllText(Path.Combine(certDir, "c.pem"), "x");
+        File.WriteAllText(Path.Combine(certDir, "k.pem"), "x");
+        var o = Load($"""
+            prefix = /tmp/gh   # trailing comment
+            proxy_listen = 127.0.0.1:9000, 127.0.0.1:9443 ssl http2 reuseport
+            ADMIN_LISTEN = off
+            status_listen = 127.0.0.1:8100
+            log_level = debug
+            proxy_access_log = off
+            headers = server_tokens, X-Kong-Upstream-Latency
+            wasm = on
+            wasm_filters = user
+            declarative_config = /etc/kong.yml
+            ssl_cert = {certDir}/c.pem
+            ssl_cert_key = {certDir}/k.pem
+            """).Options!;
+        Assert.Equal("/tmp/gh", o.Prefix);
+        Assert.Equal(2, o.ProxyListen.Count);
+        Assert.True(o.ProxyListen[1].Ssl);
+        Assert.True(o.ProxyListen[1].Http2);
+        Assert.False(o.ProxyListen[0].Ssl);
+        Assert.Empty(o.AdminListen);
+        Assert.Equal(8100, o.StatusListen.Single().Port);
+        Assert.Equal("debug", o.LogLevel);
+        Assert.Null(o.ProxyAccessLog);
+        Assert.Equal(ProxyHeaders.Server | ProxyHeaders.Via | ProxyHeaders.UpstreamLatency, ProxyHeaderTokens.ToFlags(o.Headers));
+        Assert.True(o.Wasm);
+        Assert.Equal(["user"], o.WasmFilters);
+        Assert.Equal("/etc/kong.yml", o.DeclarativeConfig);
+    }
+
+    [Fact]
+    public void EscapedHashIsKept()
+    {
+        var o = Load(@"declarative_config = /tmp/a\#b.yml").Options!;
+        Assert.Equal("/tmp/a#b.yml", o.DeclarativeConfig);
+    }
+
+    [Theory]
+    [InlineData("log_level = loud", "log_level:")]
+    [InlineData("database = postgres", "database: 'postgres' is not supported yet")]
+    [InlineData("database = mysql", "database:")]
+    [InlineData("proxy_listen = nowhere", "proxy_listen:")]
+    [InlineData("proxy_listen = 127.0.0.1:99999", "proxy_listen:")]
+    [InlineData("headers = server_tokens, X-Bogus", "headers: invalid header token 'X-Bogus'")]
+    [InlineData("wasm = maybe", "wasm:")]
+    [InlineData("wasm_filters = off, user", "wasm_filters:")]
+    [InlineData("proxy_listen = 127.0.0.1:8443 ssl", "ssl_cert:")]
+    [InlineData("just a line", "line 1:")]
+    public void BadValuesAreErrorsNamingTheKey(string text, string expected)
+    {
+        var result = Load(text);
+        Assert.False(result.IsValid);
+        Assert.Null(result.Options);
+        Assert.Contains(result.Errors, e => e.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void EveryBadKeyIsReported()
+    {
+        var result = Load("log_level = loud\nwasm = maybe\n");
+        Assert.Equal(2, result.Errors.Count);
+    }
+
+    [Fact]
+    public void UnknownKeysAreWarnings()
+    {
+        var result = Load("nginx_worker_processes = 2\nlog_level = warn");
+        Assert.True(result.IsValid);
+        Assert.Equal(["line 1: unknown configuration key 'nginx_worker_processes' ignored"], result.Warnings);
+    }
+
+    [Fact]
+    public void EnvironmentOverridesFileAndGatehouseWinsOverKong()
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["KONG_LOG_LEVEL"] = "error",
+            ["GATEHOUSE_LOG_LEVEL"] = "warn",
+            ["KONG_ADMIN_LISTEN"] = "127.0.0.1:9001",
+        };
+        var o = Load("log_level = debug\nadmin_listen = off", env).Options!;
+        Assert.Equal("warn", o.LogLevel);
+        Assert.Equal(9001, o.AdminListen.Single().Port);
+        Assert.Equal("warn", o.Raw["log_level"]);
+    }
+
+    [Fact]
+    public void BadEnvironmentValueNamesTheKey()
+    {
+        var result = Load("", new Dictionary<string, string?> { ["GATEHOUSE_DATABASE"] = "postgres" });
+        Assert.Equal(["database: 'postgres' is not supported yet (use sqlite or off)"], result.Errors);
+    }
+
+    [Fact]
+    public void WasmFiltersPathMustExistWhenWasmIsOn()
+    {
+        var result = Load("wasm = on\nwasm_filters_path = /definitely/not/here");
+        Assert.Equal(["wasm_filters_path: '/definitely/not/here' is not a valid directory"], result.Errors);
+        Assert.True(Load("wasm = off\nwasm_filters_path = /definitely/not/here").IsValid);
+    }
+
+    [Fact]
+    public void HeadersOffMeansNone()
+    {
+        var o = Load("headers = off").Options!;
+        Assert.Equal(ProxyHeaders.None, ProxyHeaderTokens.ToFlags(o.Headers));
+    }
+
+    [Fact]
+    public void MissingFileIsAnError()
+    {
+        var result = GatehouseConfLoader.Load("/no/such/gatehouse.conf", NoEnv);
+        Assert.False(result.IsValid);
+        Assert.StartsWith("cannot read configuration file", result.Errors.Single());
+    }
+}

@@ -1,0 +1,140 @@
+using System.Net;
+using System.Text;
+using Gatehouse.Proxy.Pipeline;
+using Gatehouse.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using static Gatehouse.Tests.Infrastructure.TestConfig;
+
+namespace Gatehouse.Tests.Proxy;
+
+/// <summary>The phased pipeline through the real gateway: short-circuit, body rewriting (streaming and buffered),
+/// handler exceptions, rewrite-phase exits, captures in the context, and the log phase always running.</summary>
+public sealed class PipelineTests : IAsyncLifetime
+{
+    private readonly CaptureAndLogHandler _capture = new();
+    private EchoUpstream _upstream = null!;
+    private GatewayFixture _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await EchoUpstream.StartAsync();
+        var contributor = new TestContributor(new RewriteExitHandler(), new BlockingHandler(), new ThrowingHandler(), new ThrowingHeadersHandler(), _capture);
+        _gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(contributor));
+        var service = Service(_upstream);
+        var upper = Route(service, "upper", paths: ["/upper"]);
+        _gateway.Publish(Of([service], [
+            Route(service, "users", paths: [@"~/users/(?<id>\d+)/(\w+)"]) with { StripPath = false },
+            upper,
+            Route(service, "plain", paths: ["/"]),
+        ]));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ShortCircuitAnswersWithoutTheUpstream()
+    {
+        using var request = ProxyRequests.Get("/anything");
+        request.Headers.Add("X-Block", "1");
+        using var response = await _gateway.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("blocked by test", await response.Content.ReadAsStringAsync());
+        Assert.Equal("yes", response.Single("X-Blocked"));
+        Assert.Null(response.Single("X-Echo"));
+        Assert.Contains(_capture.Logged, l => l.Path == "/anything" && l.Status == 403);
+    }
+
+    [Fact]
+    public async Task RewritePhaseRunsBeforeRouting()
+    {
+        _gateway.Publish(Of([], []));
+        using var response = await _gateway.Client.GetAsync("/rewrite-exit");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("{\"message\":\"answered in rewrite\"}", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task HandlerExceptionAnswers500AndLogPhaseStillRuns()
+    {
+        using var request = ProxyRequests.Get("/boom");
+        request.Headers.Add("X-Throw", "1");
+        using var response = await _gateway.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("{\"message\":\"An unexpected error occurred\"}", await response.Content.ReadAsStringAsync());
+        Assert.Contains(_capture.Logged, l => l.Path == "/boom" && l.Status == 500 && l.HadError);
+    }
+
+    [Fact]
+    public async Task ResponseHeadersHandlerExceptionAnswers500InsteadOfTheUpstreamBody()
+    {
+        using var request = ProxyRequests.Get("/upper/x");
+        request.Headers.Add("X-Throw-Headers", "1");
+        using var response = await _gateway.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("{\"message\":\"An unexpected error occurred\"}", await response.Content.ReadAsStringAsync());
+        Assert.Null(response.Single("X-Echo"));
+        using var next = await _gateway.Client.GetAsync("/upper/y");
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
+    [Fact]
+    public async Task RegexCapturesReachTheContext()
+    {
+        using var request = ProxyRequests.Get("/users/42/profile");
+        using var response = await _gateway.Client.SendAsync(request);
+        var echo = await response.EchoAsync();
+        Assert.Equal("users", response.Single("Gatehouse-Route-Name"));
+        Assert.Equal("id=42|/users/42/profile,profile,42", echo.Header("x-captures"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task BodyHandlerRewritesTheUpstreamBody(bool buffered)
+    {
+        await using var gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(new TestContributor(new UpperCaseBodyHandler())));
+        var service = Service(_upstream);
+        gateway.Publish(Of([service], [Route(service, "r", paths: ["/"]) with { StripPath = false }]));
+        using var request = ProxyRequests.Get("/mixed/Case?q=abc");
+        if (buffered) request.Headers.Add("X-Buffer", "1");
+        using var response = await gateway.Client.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("true", response.Single("X-Body-Rewritten"));
+        Assert.Contains("\"PATH\":\"/MIXED/CASE\"", body);
+        Assert.Equal(body.ToUpperInvariant(), body);
+        if (response.Content.Headers.ContentLength is { } length) Assert.Equal(Encoding.UTF8.GetByteCount(body), length);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RequestBodyHandlerRewritesWhatTheUpstreamReceives(bool buffered)
+    {
+        await using var gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(new TestContributor(new UpperCaseRequestBodyHandler())));
+        var service = Service(_upstream);
+        gateway.Publish(Of([service], [Route(service, "r", paths: ["/"])]));
+        var body = string.Concat(Enumerable.Range(0, 5000).Select(i => $"chunk{i};"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/upload") { Content = new StringContent(body, Encoding.ASCII, "text/plain") };
+        if (buffered) request.Headers.Add("X-Buffer", "1");
+        using var response = await gateway.Client.SendAsync(request);
+        var echo = await response.EchoAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body.ToUpperInvariant(), echo.Body);
+        Assert.Null(echo.Header("content-length"));
+        Assert.Equal("chunked", echo.Header("transfer-encoding"));
+    }
+
+    [Fact]
+    public async Task BodyHandlerAlsoRewritesLocalAnswers()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(new TestContributor(new UpperCaseBodyHandler())));
+        using var response = await gateway.Client.GetAsync("/none");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("{\"MESSAGE\":\"NO ROUTE MATCHED WITH THOSE VALUES\"}", await response.Content.ReadAsStringAsync());
+    }
+}

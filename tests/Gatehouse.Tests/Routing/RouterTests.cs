@@ -1,0 +1,115 @@
+using Gatehouse.Model;
+using Gatehouse.Routing;
+using Microsoft.AspNetCore.Http;
+using static Gatehouse.Tests.Infrastructure.TestConfig;
+
+namespace Gatehouse.Tests.Routing;
+
+/// <summary>Matcher-level checks that need no sockets: indexes, SNIs, captures, priorities, compile errors.</summary>
+public sealed class RouterTests
+{
+    private static readonly ServiceModel Svc = Service("127.0.0.1", 1);
+
+    private static RouteMatch? Match(Router router, string path, string host = "", string method = "GET",
+        string? sni = null, bool tls = false, HeaderDictionary? headers = null)
+    {
+        var (h, port) = RouteRequest.SplitHost(host);
+        return router.Match(new RouteRequest(method, h, port, path, headers ?? new HeaderDictionary(), sni, tls));
+    }
+
+    private static Router Build(params RouteModel[] routes) => Router.Build(Of([Svc], routes));
+
+    [Fact]
+    public void ManyRoutesStillFindTheRightOne()
+    {
+        var routes = Enumerable.Range(0, 5000)
+            .Select(i => Route(Svc, $"r{i}", paths: [$"/svc{i}"], hosts: i % 2 == 0 ? [$"host{i}.test"] : []))
+            .ToArray();
+        var router = Build(routes);
+        Assert.Equal(5000, router.Count);
+        Assert.Equal("r4242", Match(router, "/svc4242/x", "host4242.test")!.Route.Route.Name);
+        Assert.Equal("r4243", Match(router, "/svc4243/x", "any.test")!.Route.Route.Name);
+        Assert.Null(Match(router, "/svc4242/x", "other.test"));
+    }
+
+    [Fact]
+    public void SniIsCheckedOnTlsRequestsOnly()
+    {
+        var router = Build(Route(Svc, "sni", paths: ["/"]) with { Snis = ["secure.test"], Protocols = ["https"] });
+        Assert.NotNull(Match(router, "/", sni: "secure.test", tls: true));
+        Assert.Null(Match(router, "/", sni: "other.test", tls: true));
+        Assert.Null(Match(router, "/", tls: false));
+        var both = Build(Route(Svc, "sni", paths: ["/"]) with { Snis = ["secure.test"], Protocols = ["http", "https"] });
+        Assert.NotNull(Match(both, "/", tls: false));
+    }
+
+    [Fact]
+    public void RegexCapturesAreNumberedAndNamed()
+    {
+        var router = Build(Route(Svc, "re", paths: [@"~/files/(?<name>[a-z]+)\.(\w+)"]));
+        var match = Match(router, "/files/report.pdf/tail")!;
+        Assert.Equal("/files/report.pdf", match.Captures.Groups[0]);
+        Assert.Equal("pdf", match.Captures.Groups[1]);
+        Assert.Equal("report", match.Captures.Named["name"]);
+        Assert.Equal("/files/report.pdf", match.StrippedPrefix);
+        Assert.Equal("/tail", match.UpstreamPath);
+    }
+
+    [Fact]
+    public void CatastrophicRegexDoesNotHang()
+    {
+        var router = Build(Route(Svc, "evil", paths: ["~/(a+)+$"]));
+        var input = "/" + new string('a', 50_000) + "!";
+        Assert.Null(Match(router, input));
+    }
+
+    [Fact]
+    public void InvalidRouteIsSkippedNotFatal()
+    {
+        var router = Build(Route(Svc, "bad", paths: ["~/(unclosed"]), Route(Svc, "good", paths: ["/good"]));
+        Assert.Equal(1, router.Count);
+        Assert.Equal("good", Match(router, "/good")!.Route.Route.Name);
+    }
+
+    [Fact]
+    public void PriorityFollowsKongBitLayout()
+    {
+        var hostsAndPath = RoutePriority.Compute(Route(Svc, "a", paths: ["/a"], hosts: ["x.test"]));
+        var longPathOnly = RoutePriority.Compute(Route(Svc, "b", paths: ["/" + new string('b', 1000)]));
+        var wildcardHost = RoutePriority.Compute(Route(Svc, "c", paths: ["/a"], hosts: ["*.test"]));
+        var regex = RoutePriority.Compute(Route(Svc, "d", paths: ["~/a"]));
+        var prefix = RoutePriority.Compute(Route(Svc, "e", paths: ["/aaaaaaaa"]));
+        Assert.True(hostsAndPath > longPathOnly);
+        Assert.True(hostsAndPath > wildcardHost);
+        Assert.True(regex > prefix);
+        Assert.Equal(2UL, hostsAndPath >> 61);
+    }
+
+    [Fact]
+    public void HostIndexHandlesWildcardsAtEveryLabel()
+    {
+        var router = Build(
+            Route(Svc, "deep", hosts: ["*.b.example.com"]),
+            Route(Svc, "shallow", hosts: ["*.example.com"]),
+            Route(Svc, "tail", hosts: ["api.*"]));
+        Assert.Equal("deep", Match(router, "/", "a.b.example.com")!.Route.Route.Name);
+        Assert.Equal("shallow", Match(router, "/", "x.example.com")!.Route.Route.Name);
+        Assert.Equal("tail", Match(router, "/", "api.example.org")!.Route.Route.Name);
+        Assert.Null(Match(router, "/", "api"));
+    }
+
+    [Theory]
+    [InlineData(null, "/foo", "/foo", true, "v0", "/")]
+    [InlineData("/", "/foo/bar", "/foo", true, "v0", "/bar")]
+    [InlineData("/s", "/foo", "/foo", false, "v0", "/s/foo")]
+    [InlineData("/s/", "/", "/", false, "v0", "/s/")]
+    [InlineData("/s", "/", "/", true, "v0", "/s")]
+    [InlineData("/s", "/foo/./x", "/foo/", true, "v0", "/s/x")]
+    [InlineData("/s", "/tv1/x", "/tv1", true, "v1", "/s/x")]
+    [InlineData("/s/", "/fv1", "/fv1", false, "v1", "/s/fv1")]
+    public void UpstreamPathBuilderFollowsKong(string? servicePath, string request, string matchedPrefix, bool strip, string handling, string expected)
+    {
+        Assert.StartsWith(matchedPrefix, request);
+        Assert.Equal(expected, UpstreamPathBuilder.Build(servicePath, request, matchedPrefix.Length, strip, handling));
+    }
+}
