@@ -1,0 +1,238 @@
+using Microsoft.Extensions.Logging;
+using ProxyWasm.Abi;
+using ProxyWasm.Contexts;
+using Wasmtime;
+
+namespace ProxyWasm.Runtime;
+
+/// <summary>
+/// One VM: a Wasmtime <see cref="Store"/> + <see cref="Instance"/> of a module, serving one filter entry.
+/// A VM runs one guest callback at a time: every host→guest call happens with <see cref="Gate"/> held, and the
+/// gate is never held across an await. Store data is this object, so host functions find the current context
+/// through <c>Caller.GetData()</c> (no ambient state). A trap kills the VM: its contexts fail and the owning
+/// plugin replaces it.
+/// </summary>
+internal sealed partial class WasmVm : IDisposable
+{
+    private readonly Dictionary<int, ContextBase> _contexts = new();
+    private readonly List<StreamContext> _touched = new();
+    private readonly ulong _deadlineTicks;
+    private readonly Action<WasmVm>? _onDeath;
+    private int _nextContextId = 1;
+    private List<string>? _startupLog;
+    private bool _disposed;
+
+    public WasmVm(WasmHost host, FilterModule module, FilterPluginConfig config, Action<WasmVm>? onDeath)
+    {
+        Host = host;
+        Module = module;
+        Config = config;
+        _onDeath = onDeath;
+        Logger = host.CreateFilterLogger(config.Name);
+        _deadlineTicks = host.DeadlineTicks(config.Limits.CallDeadline);
+        Store = new Store(host.Engine, this);
+        Store.SetLimits(memorySize: config.Limits.MaxMemoryBytes);
+    }
+
+    /// <summary>Held for the duration of each synchronous guest call (never across awaits).</summary>
+    public Lock Gate { get; } = new();
+
+    public WasmHost Host { get; }
+
+    public FilterModule Module { get; }
+
+    public FilterPluginConfig Config { get; }
+
+    public AbiVersion Abi => Module.AbiVersion;
+
+    public ILogger Logger { get; }
+
+    public Store Store { get; }
+
+    public Memory? Memory { get; private set; }
+
+    public GuestExports Exports { get; private set; } = null!;
+
+    public RootContext? Root { get; private set; }
+
+    public bool IsDead { get; private set; }
+
+    public string? DeathReason { get; private set; }
+
+    /// <summary>Context the running callback was invoked for (null during VM init = "VM context").</summary>
+    public ContextBase? Current { get; private set; }
+
+    /// <summary>Set by <c>proxy_set_effective_context</c>; reset at every host→guest call.</summary>
+    public ContextBase? Effective { get; set; }
+
+    /// <summary>The context host calls act on (spec §2.5).</summary>
+    public ContextBase? Active => Effective ?? Current;
+
+    public int LiveContextCount => _contexts.Count;
+
+    public bool TryGetContext(int id, out ContextBase context) => _contexts.TryGetValue(id, out context!);
+
+    /// <summary>Re-entrant call of the guest allocator from inside a host function; traps propagate.</summary>
+    public int Allocate(int size) => Exports.Allocate!(size);
+
+    public void Touch(StreamContext context)
+    {
+        if (!_touched.Contains(context)) _touched.Add(context);
+    }
+
+    /// <summary>Runs one guest callback for <paramref name="context"/>; <paramref name="ok"/> is false when the VM died.</summary>
+    public int Call<TState>(ContextBase? context, string callback, TState state, Func<TState, int> body, int defaultResult, out bool ok)
+    {
+        ok = false;
+        if (IsDead) return defaultResult;
+        Current = context;
+        Effective = null;
+        Store.SetEpochDeadline(_deadlineTicks);
+        int result = defaultResult;
+        try
+        {
+            result = body(state);
+            ok = true;
+        }
+        catch (Exception ex)
+        {
+            if (IsCleanExit(ex)) ok = true;
+            else Kill($"{callback}: {Describe(ex)}");
+        }
+        finally
+        {
+            Current = null;
+            Effective = null;
+        }
+        SettleTouched();
+        return result;
+    }
+
+    public bool CallVoid(ContextBase? context, string callback, Action<int>? fn, int a)
+    {
+        if (fn is null) return !IsDead;
+        Call(context, callback, (fn, a), static s => { s.fn(s.a); return 0; }, 0, out var ok);
+        return ok;
+    }
+
+    public bool CallVoid(ContextBase? context, string callback, Action<int, int>? fn, int a, int b)
+    {
+        if (fn is null) return !IsDead;
+        Call(context, callback, (fn, a, b), static s => { s.fn(s.a, s.b); return 0; }, 0, out var ok);
+        return ok;
+    }
+
+    public int CallFunc(ContextBase? context, string callback, Func<int, int>? fn, int a, int defaultResult, out bool ok)
+    {
+        if (fn is null) { ok = !IsDead; return defaultResult; }
+        return Call(context, callback, (fn, a), static s => s.fn(s.a), defaultResult, out ok);
+    }
+
+    public int CallFunc(ContextBase? context, string callback, Func<int, int, int>? fn, int a, int b, int defaultResult, out bool ok)
+    {
+        if (fn is null) { ok = !IsDead; return defaultResult; }
+        return Call(context, callback, (fn, a, b), static s => s.fn(s.a, s.b), defaultResult, out ok);
+    }
+
+    public int CallFunc(ContextBase? context, string callback, Func<int, int, int, int>? fn, int a, int b, int c, int defaultResult, out bool ok)
+    {
+        if (fn is null) { ok = !IsDead; return defaultResult; }
+        return Call(context, callback, (fn, a, b, c), static s => s.fn(s.a, s.b, s.c), defaultResult, out ok);
+    }
+
+    /// <summary>Marks the VM dead: contexts fail, timers stop, pending calls are cancelled, the owner is told.</summary>
+    public void Kill(string reason)
+    {
+        if (IsDead) return;
+        IsDead = true;
+        DeathReason = reason;
+        WasmLog.VmFailed(Logger, Config.Name, reason);
+        _startupLog?.Add(reason);
+        Root?.StopTimer();
+        CancelAllHttpCalls();
+        foreach (var context in _contexts.Values)
+        {
+            if (context is StreamContext s) s.Fail(reason);
+        }
+        _contexts.Clear();
+        _touched.Clear();
+        _onDeath?.Invoke(this);
+    }
+
+    /// <summary>Writes a guest log line; during start-up warnings and errors are kept for <see cref="ConfigureResult"/>.</summary>
+    public void Log(ProxyLogLevel level, string message)
+    {
+        var logLevel = level switch
+        {
+            ProxyLogLevel.Trace => LogLevel.Trace,
+            ProxyLogLevel.Debug => LogLevel.Debug,
+            ProxyLogLevel.Info => LogLevel.Information,
+            ProxyLogLevel.Warn => LogLevel.Warning,
+            ProxyLogLevel.Error => LogLevel.Error,
+            _ => LogLevel.Critical,
+        };
+        if (level >= ProxyLogLevel.Warn) _startupLog?.Add(message);
+        WasmLog.FilterMessage(Logger, logLevel, Config.Name, Active?.Id ?? 0, message);
+    }
+
+    /// <summary>Lowest level the filter logger has enabled, for <c>proxy_get_log_level</c>.</summary>
+    public ProxyLogLevel CurrentLogLevel()
+    {
+        if (Logger.IsEnabled(LogLevel.Trace)) return ProxyLogLevel.Trace;
+        if (Logger.IsEnabled(LogLevel.Debug)) return ProxyLogLevel.Debug;
+        if (Logger.IsEnabled(LogLevel.Information)) return ProxyLogLevel.Info;
+        if (Logger.IsEnabled(LogLevel.Warning)) return ProxyLogLevel.Warn;
+        if (Logger.IsEnabled(LogLevel.Error)) return ProxyLogLevel.Error;
+        return ProxyLogLevel.Critical;
+    }
+
+    private void SettleTouched()
+    {
+        while (_touched.Count > 0 && !IsDead)
+        {
+            var batch = _touched.ToArray();
+            _touched.Clear();
+            foreach (var s in batch)
+            {
+                if (!IsDead) s.Settle();
+            }
+        }
+    }
+
+    private static bool IsCleanExit(Exception ex)
+        => ex is ProcExitException { Code: 0 }
+           || ex.InnerException is ProcExitException { Code: 0 }
+           || (ex is WasmtimeException { ExitCode: 0 });
+
+    private static string Describe(Exception ex)
+    {
+        if (ex.InnerException is ProcExitException pe) return pe.Message;
+        var text = ex.Message;
+        if (ex.InnerException is { } inner && !text.Contains(inner.Message, StringComparison.Ordinal)) text += " (" + inner.Message + ")";
+        return text;
+    }
+
+    public void Dispose()
+    {
+        lock (Gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            if (!IsDead && Root is { } root && Exports is not null)
+            {
+                CallFunc(root, "proxy_on_done", Exports.OnDone, root.Id, 1, out _);
+                CallVoid(root, "proxy_on_delete", Exports.OnDelete, root.Id);
+            }
+            Root?.StopTimer();
+            CancelAllHttpCalls();
+            IsDead = true;
+            DeathReason ??= "VM disposed";
+            foreach (var context in _contexts.Values)
+            {
+                if (context is StreamContext s) s.Fail(DeathReason);
+            }
+            _contexts.Clear();
+            Store.Dispose();
+        }
+    }
+}
