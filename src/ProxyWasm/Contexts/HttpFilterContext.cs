@@ -22,6 +22,10 @@ public sealed class HttpFilterContext : IDisposable
         _stream = stream;
     }
 
+    internal StreamContext Stream => _stream;
+
+    internal WasmVm Vm => _vm;
+
     /// <summary>Guest context id (unique within the VM).</summary>
     public int ContextId => _stream.Id;
 

@@ -31,6 +31,7 @@ internal sealed partial class WasmVm
                     DeathReason = Describe(ex);
                     return Failed("instantiate", DeathReason);
                 }
+                Instance = instance;
                 Memory = instance.GetMemory("memory");
                 Exports = new GuestExports(instance, Abi);
 

@@ -55,6 +55,22 @@ internal sealed partial class WasmVm : IDisposable
 
     public RootContext? Root { get; private set; }
 
+    public Wasmtime.Instance? Instance { get; private set; }
+
+    /// <summary>
+    /// Calls any export under the normal guarded-call rules with <paramref name="context"/> current. Used by the
+    /// conformance suite to drive host functions with exact arguments; returns the i32 result or null.
+    /// </summary>
+    internal int? InvokeExport(ContextBase? context, string export, params ValueBox[] args)
+    {
+        lock (Gate)
+        {
+            var fn = Instance?.GetFunction(export) ?? throw new ArgumentException($"no export {export}");
+            int result = Call(context, export, (fn, args), static s => s.fn.Invoke(s.args) is int i ? i : 0, 0, out var ok);
+            return ok ? result : null;
+        }
+    }
+
     public bool IsDead { get; private set; }
 
     public string? DeathReason { get; private set; }
