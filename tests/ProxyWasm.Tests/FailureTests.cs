@@ -80,7 +80,28 @@ public sealed class FailureTests
         var outcome = await http.OnRequestHeadersAsync(true);
         Assert.Equal(FilterOutcomeKind.Failed, outcome.Kind);
         Assert.Contains("unreachable", outcome.Error);
-        Assert.True(plugin.Vms.All(vm => vm.Memory is null || vm.IsDead || vm.Memory.GetLength() <= 2 * 1024 * 1024));
+        // 64 KiB initial + one 1 MiB step fit in 2 MiB; the second step is refused
+        Assert.Equal(1, t.Logs.Messages().Count(m => m.EndsWith("] grew", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task The_memory_limit_is_per_filter()
+    {
+        using var t = new TestHost();
+        using var plugin = t.Plugin("trap.wat", "M", limits: new WasmLimits { MaxMemoryBytes = 5 * 1024 * 1024 });
+        using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+        Assert.Equal(FilterOutcomeKind.Failed, (await http.OnRequestHeadersAsync(true)).Kind);
+        Assert.Equal(4, t.Logs.Messages().Count(m => m.EndsWith("] grew", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void A_module_whose_initial_memory_exceeds_the_limit_fails_to_start()
+    {
+        using var t = new TestHost();
+        var module = t.Host.LoadModule("big", "(module (memory (export \"memory\") 40) (func (export \"proxy_abi_version_0_2_1\")) (func (export \"malloc\") (param i32) (result i32) (i32.const 0)))"u8);
+        var result = t.Host.Validate(module, new FilterPluginConfig { Name = "big", Limits = new WasmLimits { MaxMemoryBytes = 1024 * 1024 } });
+        Assert.False(result.Success);
+        Assert.Equal("instantiate", result.Stage);
     }
 
     [Fact]

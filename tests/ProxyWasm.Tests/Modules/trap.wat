@@ -2,7 +2,7 @@
 ;;  'v' trap in on_vm_start   'c' on_configure returns false   'C' trap in on_configure
 ;;  'h' trap in on_request_headers   'b' trap in on_request_body   'r' trap in on_response_headers
 ;;  's' trap in on_response_body     'l' trap in on_log            't' trap in on_tick (period 5 ms)
-;;  'L' endless loop in on_request_headers   'M' grow memory until the limit refuses, then trap
+;;  'L' endless loop in on_request_headers   'M' grow memory by 1 MiB (logging "grew") until refused, then trap
 ;;  'x' proc_exit(0) in on_request_headers (clean end)   'X' proc_exit(3) in on_request_headers
 (module
   (import "env" "proxy_get_buffer_bytes" (func $get_buffer (param i32 i32 i32 i32 i32) (result i32)))
@@ -14,6 +14,7 @@
   (global $mode (mut i32) (i32.const 0))
   (global $ticks (mut i32) (i32.const 0))
   (data (i32.const 100) "tick")
+  (data (i32.const 110) "grew")
   (func (export "proxy_abi_version_0_2_1"))
   (func (export "malloc") (param $n i32) (result i32)
     (local $p i32)
@@ -35,7 +36,10 @@
     (call $trap_if (i32.const 104)) ;; 'h'
     (if (i32.eq (global.get $mode) (i32.const 76)) (then (loop $forever (br $forever)))) ;; 'L'
     (if (i32.eq (global.get $mode) (i32.const 77)) ;; 'M'
-      (then (loop $grow (br_if $grow (i32.ne (memory.grow (i32.const 16)) (i32.const -1)))) (unreachable)))
+      (then (loop $grow
+              (if (i32.ne (memory.grow (i32.const 16)) (i32.const -1))
+                (then (drop (call $log (i32.const 2) (i32.const 110) (i32.const 4))) (br $grow))))
+            (unreachable)))
     (if (i32.eq (global.get $mode) (i32.const 120)) (then (call $exit (i32.const 0)))) ;; 'x'
     (if (i32.eq (global.get $mode) (i32.const 88)) (then (call $exit (i32.const 3)))) ;; 'X'
     (i32.const 0))
