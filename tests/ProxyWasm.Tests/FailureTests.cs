@@ -49,6 +49,41 @@ public sealed class FailureTests
     }
 
     [Fact]
+    public async Task Crash_loops_stop_recreating_vms()
+    {
+        using var t = new TestHost();
+        using var plugin = t.Plugin("trap.wat", "h", limits: new WasmLimits { MaxVmRestartsPerMinute = 2 });
+        for (int i = 0; i < 6; i++)
+        {
+            using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+            Assert.Equal(FilterOutcomeKind.Failed, (await http.OnRequestHeadersAsync(true)).Kind);
+        }
+        await Task.Delay(100); // let any background replacement finish
+        Assert.Equal(3, plugin.VmsCreated); // the first VM + 2 restarts
+        Assert.True(t.Logs.Contains("VM restarts in a minute"));
+    }
+
+    [Fact]
+    public void A_host_call_from_inside_the_allocator_fails_the_vm()
+    {
+        using var t = new TestHost();
+        var wat = """
+            (module
+              (import "env" "proxy_get_property" (func $get (param i32 i32 i32 i32) (result i32)))
+              (import "env" "proxy_done" (func $done (result i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 100) "plugin_name")
+              (func (export "proxy_abi_version_0_2_1"))
+              (func (export "malloc") (param i32) (result i32) (drop (call $done)) (i32.const 4096))
+              (func (export "get_name") (result i32) (call $get (i32.const 100) (i32.const 11) (i32.const 0) (i32.const 4))))
+            """;
+        using var plugin = t.Host.CreatePlugin(t.Host.LoadModule("evil", System.Text.Encoding.UTF8.GetBytes(wat)), new FilterPluginConfig { Name = "evil", PoolSize = 1 });
+        var guest = Guest.Root(plugin);
+        Assert.Null(guest.TryCall("get_name"));
+        Assert.Contains("not allowed inside the guest allocator", guest.Vm.DeathReason);
+    }
+
+    [Fact]
     public async Task A_trap_in_on_log_is_contained()
     {
         using var t = new TestHost();

@@ -74,7 +74,16 @@ internal static class EnvHeaders
             if (vm.Abi != AbiVersion.V0_1_0) return (int)WasmResult.NotFound;
             value = "";
         }
-        return (int)GuestMemory.CopyOut(caller, vm, Encoding.UTF8.GetBytes(value), a[3].AsInt32(), a[4].AsInt32());
+        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(value.Length));
+        try
+        {
+            int length = Encoding.UTF8.GetBytes(value, buffer);
+            return (int)GuestMemory.CopyOut(caller, vm, buffer.AsSpan(0, length), a[3].AsInt32(), a[4].AsInt32());
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     public static int AddValue(Caller caller, ReadOnlySpan<ValueBox> a) => Mutate(caller, a, replace: false);

@@ -84,6 +84,9 @@ internal static class HostFunctionTable
         return env;
     }
 
+    /// <summary>Host calls an allocator may make while the host is copying data into the guest (cpp-host list).</summary>
+    public static readonly IReadOnlySet<string> AllowedDuringAllocation = new HashSet<string> { "proxy_log", "fd_write", "clock_time_get", "poll_oneoff" };
+
     public static bool TryFind(string module, string name, out HostFunction function) => ByName.TryGetValue((module, name), out function!);
 
     /// <summary>Defines every row on the process-wide linker.</summary>
@@ -116,8 +119,11 @@ internal static class HostFunctionTable
     private static void Define(Linker linker, string module, string name, HostCall call, IReadOnlyList<ValueKind> parameters, IReadOnlyList<ValueKind> results)
     {
         bool hasResult = results.Count > 0;
+        bool allowedInAllocator = AllowedDuringAllocation.Contains(name);
         linker.DefineFunction(module, name, (Caller caller, ReadOnlySpan<ValueBox> args, Span<ValueBox> res) =>
         {
+            if (!allowedInAllocator && caller.GetData() is Runtime.WasmVm { InAllocator: true })
+                throw new InvalidOperationException($"host call {module}.{name} is not allowed inside the guest allocator");
             int status = call(caller, args);
             if (hasResult) res[0] = status;
         }, parameters, results);

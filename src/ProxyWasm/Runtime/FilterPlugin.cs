@@ -14,6 +14,7 @@ public sealed class FilterPlugin : IDisposable
     private readonly WasmHost _host;
     private readonly WasmVm?[] _slots;
     private readonly Lock[] _slotLocks;
+    private readonly Queue<DateTimeOffset> _restarts = new();
     private int _next = -1;
     private int _vmsCreated;
     private volatile bool _disposed;
@@ -89,6 +90,7 @@ public sealed class FilterPlugin : IDisposable
     /// <summary>Slot lock held. Builds a new VM; on failure the failed VM is kept (its contexts fail) and retried next time.</summary>
     private WasmVm Replace(int slot, WasmVm? old)
     {
+        if (old is not null && !TryCountRestart()) return old;
         var fresh = NewVm(slot);
         var result = fresh.Start();
         if (!result.Success)
@@ -101,6 +103,23 @@ public sealed class FilterPlugin : IDisposable
         WasmLog.VmReplaced(fresh.Logger, Config.Name, slot);
         old?.Dispose();
         return fresh;
+    }
+
+    /// <summary>Crash-loop guard (<see cref="WasmLimits.MaxVmRestartsPerMinute"/>).</summary>
+    private bool TryCountRestart()
+    {
+        var now = _host.TimeProvider.GetUtcNow();
+        lock (_restarts)
+        {
+            while (_restarts.Count > 0 && now - _restarts.Peek() > TimeSpan.FromMinutes(1)) _restarts.Dequeue();
+            if (_restarts.Count >= Config.Limits.MaxVmRestartsPerMinute)
+            {
+                WasmLog.CrashLoop(_host.CreateFilterLogger(Config.Name), Config.Name, Config.Limits.MaxVmRestartsPerMinute);
+                return false;
+            }
+            _restarts.Enqueue(now);
+            return true;
+        }
     }
 
     private WasmVm NewVm(int slot)

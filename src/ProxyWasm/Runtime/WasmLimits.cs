@@ -27,6 +27,13 @@ public sealed record WasmLimits
     /// <summary>Default timeout of <c>proxy_http_call</c> when the guest passes 0. 60 s: ngx <c>proxy_wasm_socket_*_timeout</c> default.</summary>
     public TimeSpan DefaultHttpCallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Crash-loop guard: at most this many VM re-creations per plugin per minute (spec §2.7 "rate-limit crash
+    /// loops"); beyond it failed slots stay failed (requests get the fail policy) until the minute has passed.
+    /// 60: one per second sustained — far above a healthy filter, low enough to stop a hot trap loop.
+    /// </summary>
+    public int MaxVmRestartsPerMinute { get; init; } = 60;
+
     /// <summary>Throws when a value is out of range, so a bad override fails at configuration time.</summary>
     public void Validate()
     {
@@ -34,6 +41,7 @@ public sealed record WasmLimits
         if (CallDeadline <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(CallDeadline), "must be positive");
         if (MaxPairsBytes <= 0 || MaxPairsCount <= 0) throw new ArgumentOutOfRangeException(nameof(MaxPairsBytes), "pairs limits must be positive");
         if (MaxRandomBytes < 0 || MaxSharedValueBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxRandomBytes), "must be positive");
+        if (MaxVmRestartsPerMinute < 0) throw new ArgumentOutOfRangeException(nameof(MaxVmRestartsPerMinute), "must not be negative");
         if (DefaultHttpCallTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(DefaultHttpCallTimeout), "must be positive");
     }
 }

@@ -19,4 +19,7 @@ internal static partial class WasmLog
 
     [LoggerMessage(EventId = 5, EventName = "VmReplaceFailed", Level = LogLevel.Error, Message = "filter '{Plugin}': could not create a replacement VM: {Reason}")]
     public static partial void VmReplaceFailed(ILogger logger, string plugin, string reason);
+
+    [LoggerMessage(EventId = 6, EventName = "VmCrashLoop", Level = LogLevel.Error, Message = "filter '{Plugin}': more than {Limit} VM restarts in a minute; not restarting (requests get the fail policy)")]
+    public static partial void CrashLoop(ILogger logger, string plugin, int limit);
 }

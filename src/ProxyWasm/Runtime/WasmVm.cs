@@ -88,8 +88,26 @@ internal sealed partial class WasmVm : IDisposable
 
     public bool TryGetContext(int id, out ContextBase context) => _contexts.TryGetValue(id, out context!);
 
-    /// <summary>Re-entrant call of the guest allocator from inside a host function; traps propagate.</summary>
-    public int Allocate(int size) => Exports.Allocate!(size);
+    /// <summary>True while the guest allocator runs (re-entered from a host function).</summary>
+    public bool InAllocator { get; private set; }
+
+    /// <summary>
+    /// Re-entrant call of the guest allocator from inside a host function; traps propagate. While it runs only
+    /// the host calls of <see cref="Abi.HostFunctionTable.AllowedDuringAllocation"/> are permitted (cpp-host
+    /// <c>MallocWithHostcall</c>): an allocator must not act on contexts.
+    /// </summary>
+    public int Allocate(int size)
+    {
+        InAllocator = true;
+        try
+        {
+            return Exports.Allocate!(size);
+        }
+        finally
+        {
+            InAllocator = false;
+        }
+    }
 
     public void Touch(StreamContext context)
     {
