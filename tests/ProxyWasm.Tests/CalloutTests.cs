@@ -84,6 +84,31 @@ public sealed class CalloutTests
         Assert.Equal(0, plugin.Vms[0].PendingHttpCallCount);
     }
 
+    [Fact]
+    public void Http_call_arguments_are_validated_and_tokens_are_unique()
+    {
+        var dispatcher = new FakeDispatcher(r => new TaskCompletionSource<HttpCallResponse>().Task);
+        using var t = new TestHost(dispatcher);
+        using var plugin = t.Plugin("probe.wat");
+        using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+        var g = Guest.Of(http);
+        byte[] Pairs(params (string, string)[] p) => Abi.PairsCodec.ToArray(p.Select(x => KeyValuePair.Create(x.Item1, x.Item2)).ToList());
+        var full = Pairs((":method", "GET"), (":path", "/"), (":authority", "a"));
+        int up = g.Write("upstream"), unknown = g.Write("nowhere"), h = g.Write(full), tok = g.Alloc(8);
+        Assert.Equal(2, g.Call("call_proxy_http_call", unknown, 7, h, full.Length, 0, 0, 0, 0, 100, tok));
+        foreach (var missing in new[] { Pairs((":path", "/"), (":authority", "a")), Pairs((":method", "GET"), (":authority", "a")), Pairs((":method", "GET"), (":path", "/")) })
+        {
+            int m = g.Write(missing);
+            Assert.Equal(2, g.Call("call_proxy_http_call", up, 8, m, missing.Length, 0, 0, 0, 0, 100, tok));
+        }
+        Assert.Empty(dispatcher.Requests);
+        Assert.Equal(0, g.Call("call_proxy_http_call", up, 8, h, full.Length, 0, 0, 0, 0, 0, tok));
+        Assert.Equal(0, g.Call("call_proxy_http_call", up, 8, h, full.Length, 0, 0, 0, 0, 0, tok + 4));
+        Assert.NotEqual(g.U32(tok), g.U32(tok + 4));
+        Assert.Equal(TimeSpan.FromSeconds(60), dispatcher.Requests[0].Timeout); // 0 ⇒ default
+        Assert.Equal(6, g.Call("call_proxy_http_call", up, 8, h, full.Length, 0, 0, 0, 0, 0, 0x7fff_fff0));
+    }
+
     private sealed class CancellationWatchingDispatcher(Action onCancel) : IHttpCallDispatcher
     {
         public bool IsKnownUpstream(string upstream) => true;

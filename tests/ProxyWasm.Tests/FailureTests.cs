@@ -84,6 +84,26 @@ public sealed class FailureTests
     }
 
     [Fact]
+    public void An_allocator_may_log()
+    {
+        using var t = new TestHost();
+        var wat = """
+            (module
+              (import "env" "proxy_get_property" (func $get (param i32 i32 i32 i32) (result i32)))
+              (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 100) "plugin_name")
+              (data (i32.const 120) "allocating")
+              (func (export "proxy_abi_version_0_2_1"))
+              (func (export "malloc") (param i32) (result i32) (drop (call $log (i32.const 2) (i32.const 120) (i32.const 10))) (i32.const 4096))
+              (func (export "get_name") (result i32) (call $get (i32.const 100) (i32.const 11) (i32.const 0) (i32.const 4))))
+            """;
+        using var plugin = t.Host.CreatePlugin(t.Host.LoadModule("chatty", System.Text.Encoding.UTF8.GetBytes(wat)), new FilterPluginConfig { Name = "chatty", PoolSize = 1 });
+        Assert.Equal(0, Guest.Root(plugin).Call("get_name"));
+        Assert.True(t.Logs.Contains("allocating"));
+    }
+
+    [Fact]
     public async Task A_trap_in_on_log_is_contained()
     {
         using var t = new TestHost();

@@ -107,6 +107,15 @@ public sealed class HostCallTests : IDisposable
         Assert.Equal(BadArgument, G.Call("call_proxy_add_header_map_value", 9, k, 7, v1, 3));
         Assert.Equal(BadArgument, G.Call("call_proxy_add_header_map_value", 6, k, 7, v1, 3)); // read-only map
         Assert.Equal(InvalidMemory, G.Call("call_proxy_add_header_map_value", 0, k, 7, Oob, 3));
+        // ngx 009-proxy_wasm_oob: out-of-bounds key / return pointers, misaligned return pointers
+        Assert.Equal(InvalidMemory, G.Call("call_proxy_get_header_map_value", 0, Oob, 5, rp, rp + 4));
+        Assert.Equal(InvalidMemory, G.Call("call_proxy_get_header_map_value", 0, key, 5, Oob, rp + 4));
+        int odd = G.Alloc(16) + 1;
+        Assert.Equal(Ok, G.Call("call_proxy_get_header_map_value", 0, key, 5, odd, odd + 4));
+        Assert.Equal("/p?q=1", G.ReturnedString(odd, odd + 4));
+        Assert.Equal(BadArgument, G.Call("call_proxy_set_header_map_pairs", 100, k, 7));
+        Assert.Equal(BadArgument, G.Call("call_proxy_remove_header_map_value", 100, k, 7));
+        Assert.Equal(BadArgument, G.Call("call_proxy_get_header_map_size", 100, rp));
     }
 
     [Fact]
@@ -133,6 +142,9 @@ public sealed class HostCallTests : IDisposable
         Assert.Equal(Ok, G.Call("call_proxy_set_buffer_bytes", 0, 2, 10, data, 1)); // replace the digits with "A"
         Assert.Equal("ABAAB", Encoding.UTF8.GetString(_stream.RequestBody.Span));
         Assert.Equal(BadArgument, G.Call("call_proxy_set_buffer_bytes", 7, 0, 0, data, 2)); // plugin config read-only
+        Assert.Equal(BadArgument, G.Call("call_proxy_set_buffer_bytes", 100, 0, 0, data, 2));
+        Assert.Equal(BadArgument, G.Call("call_proxy_get_buffer_status", 100, rp, rp + 4));
+        Assert.Equal(NotFound, G.Call("call_proxy_set_buffer_bytes", 4, 0, 0, data, 2)); // no call response now
         Assert.Equal(InvalidMemory, G.Call("call_proxy_set_buffer_bytes", 0, 0, 0, Oob, 2));
         // configuration buffers are readable
         Assert.Equal(Ok, G.Call("call_proxy_get_buffer_bytes", 7, 0, 100, rp, rp + 4));
@@ -268,8 +280,11 @@ public sealed class HostCallTests : IDisposable
         Assert.Equal(Ok, G.TryCall("call_proxy_record_metric", gauge, 42L));
         Assert.Equal(Ok, G.TryCall("call_proxy_record_metric", histogram, 100L));
         Assert.Equal(NotFound, G.TryCall("call_proxy_record_metric", 4000, 1L));
+        Assert.Equal(Ok, G.TryCall("call_proxy_record_metric", counter, 2L)); // Envoy: record on a counter adds
         Assert.Equal(Ok, G.Call("call_proxy_get_metric", counter, rp));
-        Assert.Equal(5UL, G.U64(rp));
+        Assert.Equal(7UL, G.U64(rp));
+        Assert.Equal(Ok, G.Call("call_proxy_get_metric", counter, rp));
+        Assert.Equal(7UL, G.U64(rp));
         Assert.Equal(Ok, G.Call("call_proxy_get_metric", gauge, rp));
         Assert.Equal(42UL, G.U64(rp));
         Assert.Equal(BadArgument, G.Call("call_proxy_get_metric", histogram, rp));
@@ -301,6 +316,8 @@ public sealed class HostCallTests : IDisposable
         Assert.Equal(Ok, G.Call("call_proxy_get_property", custom, 10, rp, rp + 4));
         Assert.Equal("v1", G.ReturnedString(rp, rp + 4));
         Assert.Equal(NotFound, R.Call("call_proxy_set_property", custom, 10, value, 2)); // no stream
+        int requestPath = G.Write("request.path");
+        Assert.Equal(NotFound, R.Call("call_proxy_get_property", requestPath, 12, rp, rp + 4)); // no request in a root context
         _stream.ResponseHeaders.Add(":status", "201");
         int code = G.Write("response.code");
         Assert.Equal(Ok, G.Call("call_proxy_get_property", code, 13, rp, rp + 4));
@@ -325,6 +342,10 @@ public sealed class HostCallTests : IDisposable
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (_t.Logs.Messages().Count(m => m.Contains($"#{_plugin.Vms[0].Root!.Id}] hello from probe", StringComparison.Ordinal)) < 2 && DateTime.UtcNow < deadline) Thread.Sleep(5);
         Assert.Equal(Ok, G.Call("call_proxy_set_tick_period_milliseconds", 0));
-        Assert.True(_t.Logs.Messages().Count(m => m.Contains($"#{_plugin.Vms[0].Root!.Id}] hello from probe", StringComparison.Ordinal)) >= 2);
+        int ticks = _t.Logs.Messages().Count(m => m.Contains($"#{_plugin.Vms[0].Root!.Id}] hello from probe", StringComparison.Ordinal));
+        Assert.True(ticks >= 2);
+        Thread.Sleep(60);
+        // period 0 cancels: at most one tick that was already waiting for the VM may still run
+        Assert.InRange(_t.Logs.Messages().Count(m => m.Contains($"#{_plugin.Vms[0].Root!.Id}] hello from probe", StringComparison.Ordinal)), ticks, ticks + 1);
     }
 }

@@ -49,6 +49,24 @@ public sealed class ModuleLoadingTests
         using var http = plugin.CreateHttpContext(stream);
         Assert.Equal(FilterOutcomeKind.Continue, (await http.OnRequestHeadersAsync(true)).Kind);
         Assert.True(stream.RequestHeaders.TryGetValue("x-abi", out var v) && v == "0.2.0");
+        var guest = Guest.Root(plugin);
+        Assert.Null(guest.TryCall("call_grpc")); // the stub traps (ngx: NYI host function ⇒ trap)
+        Assert.Contains("unsupported host function env.proxy_grpc_call", guest.Vm.DeathReason);
+    }
+
+    [Fact]
+    public async Task A_callback_export_with_the_wrong_signature_is_treated_as_absent()
+    {
+        using var t = new TestHost();
+        var wat = """
+            (module (memory (export "memory") 1)
+              (func (export "proxy_abi_version_0_2_1"))
+              (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+              (func (export "proxy_on_request_headers") (param i32) (result i32) (unreachable)))
+            """;
+        using var plugin = t.Host.CreatePlugin(t.Host.LoadModule("sig", System.Text.Encoding.UTF8.GetBytes(wat)), new FilterPluginConfig { Name = "sig", PoolSize = 1 });
+        using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+        Assert.Equal(FilterOutcome.Continue, await http.OnRequestHeadersAsync(true));
     }
 
     [Fact]

@@ -51,6 +51,8 @@ public sealed class WasiTests
             Assert.Equal(Success, g.Call("wasi_random_get", buf, 64));
             Assert.NotEqual(new byte[64], g.Bytes(buf, 64));
             Assert.Equal(Success, g.Call("wasi_random_get", buf, 0));
+            int big = g.Alloc(65536);
+            Assert.Equal(Success, g.Call("wasi_random_get", big, 65536));
             Assert.Equal(Inval, g.Call("wasi_random_get", buf, 65 * 1024 + 1));
             Assert.Equal(Success, g.Call("wasi_args_sizes_get", ret, ret + 4));
             Assert.Equal(0u, g.U32(ret));
