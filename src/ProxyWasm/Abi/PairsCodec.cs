@@ -91,6 +91,6 @@ internal static class PairsCodec
         return true;
     }
 
-    /// <summary>Count of entries of an <see cref="IHeaderMap"/> for <see cref="Serialize"/>.</summary>
+    /// <summary>Serializes an <see cref="IHeaderMap"/> into a pooled buffer (see the overload taking a count).</summary>
     public static byte[] Serialize(IHeaderMap map, out int length) => Serialize(map, map.Count, out length);
 }

@@ -4,7 +4,7 @@ namespace ProxyWasm.Abi;
 /// <c>proxy_status_t</c>: the status every <c>env.proxy_*</c> host function returns (spec §1.5).
 /// Values in the spec's parentheses (5, 9, 11) exist in cpp-sdk/Envoy and are kept for exact numbering.
 /// </summary>
-public enum WasmResult
+internal enum WasmResult
 {
     Ok = 0,
     NotFound = 1,
