@@ -24,6 +24,9 @@ internal sealed class TestHost : IDisposable
 
     public WasmHost Host { get; }
 
+    /// <summary>Default limits with a 2 s call deadline so a loaded CI box never trips it by accident.</summary>
+    public static WasmLimits Relaxed { get; } = new() { CallDeadline = TimeSpan.FromSeconds(2) };
+
     public CapturingLoggerProvider Logs { get; }
 
     public static string ModulePath(string file) => Path.Combine(AppContext.BaseDirectory, "Modules", file);
@@ -38,7 +41,7 @@ internal sealed class TestHost : IDisposable
             VmId = vmId,
             Configuration = Encoding.UTF8.GetBytes(config),
             PoolSize = pool,
-            Limits = limits ?? new WasmLimits(),
+            Limits = limits ?? Relaxed,
             FailPolicy = policy,
         });
 

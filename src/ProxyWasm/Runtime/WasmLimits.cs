@@ -12,6 +12,13 @@ public sealed record WasmLimits
     /// <summary>Wall-clock budget of one host→guest callback, enforced by epoch interruption. 100 ms: issue #3 default.</summary>
     public TimeSpan CallDeadline { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Deadline of each start-up call (instantiate with its start section, <c>_initialize</c>/<c>main</c>/<c>_start</c>,
+    /// root context create, <c>proxy_on_vm_start</c>, <c>proxy_on_configure</c>). 5 s: our choice — language runtimes
+    /// initialise heaps and tables there, and the first calls of a process also pay JIT warm-up of the host.
+    /// </summary>
+    public TimeSpan StartDeadline { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Largest serialized header map accepted from a guest. Matches cpp-host <c>PROXY_WASM_HOST_PAIRS_MAX_BYTES</c>.</summary>
     public int MaxPairsBytes { get; init; } = 1024 * 1024;
 
@@ -38,6 +45,7 @@ public sealed record WasmLimits
     public void Validate()
     {
         if (MaxMemoryBytes < 64 * 1024) throw new ArgumentOutOfRangeException(nameof(MaxMemoryBytes), "must be at least one wasm page (65536 bytes)");
+        if (StartDeadline <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(StartDeadline), "must be positive");
         if (CallDeadline <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(CallDeadline), "must be positive");
         if (MaxPairsBytes <= 0 || MaxPairsCount <= 0) throw new ArgumentOutOfRangeException(nameof(MaxPairsBytes), "pairs limits must be positive");
         if (MaxRandomBytes < 0 || MaxSharedValueBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxRandomBytes), "must be positive");

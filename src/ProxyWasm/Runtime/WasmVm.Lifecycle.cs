@@ -70,6 +70,7 @@ internal sealed partial class WasmVm
             finally
             {
                 _startupLog = null;
+                _deadlineTicks = _callDeadlineTicks; // start-up is over: callbacks get the per-call deadline
             }
         }
     }

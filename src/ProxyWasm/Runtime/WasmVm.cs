@@ -16,7 +16,9 @@ internal sealed partial class WasmVm : IDisposable
 {
     private readonly Dictionary<int, ContextBase> _contexts = new();
     private readonly List<StreamContext> _touched = new();
-    private readonly ulong _deadlineTicks;
+    private readonly ulong _callDeadlineTicks;
+    private readonly ulong _startDeadlineTicks;
+    private ulong _deadlineTicks;
     private readonly Action<WasmVm>? _onDeath;
     private int _nextContextId = 1;
     private List<string>? _startupLog;
@@ -29,7 +31,9 @@ internal sealed partial class WasmVm : IDisposable
         Config = config;
         _onDeath = onDeath;
         Logger = host.CreateFilterLogger(config.Name);
-        _deadlineTicks = host.DeadlineTicks(config.Limits.CallDeadline);
+        _callDeadlineTicks = host.DeadlineTicks(config.Limits.CallDeadline);
+        _startDeadlineTicks = host.DeadlineTicks(config.Limits.StartDeadline);
+        _deadlineTicks = _startDeadlineTicks;
         Store = new Store(host.Engine, this);
         Store.SetLimits(memorySize: config.Limits.MaxMemoryBytes);
     }
