@@ -84,6 +84,33 @@ public sealed class CalloutTests
         Assert.Equal(0, plugin.Vms[0].PendingHttpCallCount);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Auto_resume_after_the_last_call_is_opt_in(bool autoResume)
+    {
+        var dispatcher = new FakeDispatcher(r => Task.FromResult(HttpCallResponse.Ok(200, "ok"u8.ToArray())));
+        using var t = new TestHost(dispatcher);
+        using var plugin = t.Host.CreatePlugin(t.Load("callout.wat"), new Runtime.FilterPluginConfig
+        {
+            Name = "callout", PoolSize = 1, Configuration = "A"u8.ToArray(), AutoResumeAfterHttpCalls = autoResume, Limits = TestHost.Relaxed,
+        });
+        using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+        var pending = http.OnRequestHeadersAsync(true).AsTask();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Metric(t, "responses") < 2 && DateTime.UtcNow < deadline) await Task.Delay(5);
+        Assert.Equal(2, Metric(t, "responses"));
+        if (autoResume)
+        {
+            Assert.Equal(FilterOutcome.Continue, await pending.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+        else
+        {
+            await Task.Delay(50);
+            Assert.False(pending.IsCompleted); // Envoy: waits for proxy_continue_stream
+        }
+    }
+
     [Fact]
     public void Http_call_arguments_are_validated_and_tokens_are_unique()
     {

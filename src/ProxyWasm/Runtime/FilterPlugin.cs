@@ -1,5 +1,6 @@
 using ProxyWasm.Contexts;
 using ProxyWasm.Http;
+using Wasmtime;
 
 namespace ProxyWasm.Runtime;
 
@@ -135,9 +136,17 @@ public sealed class FilterPlugin : IDisposable
         ThreadPool.UnsafeQueueUserWorkItem(_ =>
         {
             if (_disposed) return;
-            lock (_slotLocks[slot])
+            try
             {
-                if (!_disposed && ReferenceEquals(_slots[slot], dead)) Replace(slot, dead);
+                lock (_slotLocks[slot])
+                {
+                    if (!_disposed && ReferenceEquals(_slots[slot], dead)) Replace(slot, dead);
+                }
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or WasmtimeException)
+            {
+                // host shut down underneath us: nothing to replace; the next request retries in AcquireVm
+                WasmLog.VmReplaceFailed(dead.Logger, Config.Name, ex.Message);
             }
         }, null);
     }

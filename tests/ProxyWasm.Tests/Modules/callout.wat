@@ -4,6 +4,7 @@
 ;; (proxy_get_status code), gauge "dup_tokens" (1 if both tokens were equal). Through proxy_set_effective_context it
 ;; copies the call response's :status, body and trailer "x-trailer" into request headers x-call-status/-body/-trailer
 ;; and resumes the request when the last call is answered. Config "T": the calls are made from on_tick instead (no request).
+;; Config "A": never resumes (for the host's ngx-style auto-resume).
 (module
   (import "env" "proxy_http_call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (import "env" "proxy_set_effective_context" (func $effective (param i32) (result i32)))
@@ -21,6 +22,7 @@
   (global $ctx (mut i32) (i32.const 0))
   (global $pending (mut i32) (i32.const 0))
   (global $on_tick (mut i32) (i32.const 0))
+  (global $no_resume (mut i32) (i32.const 0))
   (data (i32.const 100) "upstream")
   (data (i32.const 120) "responses")
   (data (i32.const 140) "last_root")
@@ -47,7 +49,13 @@
     (drop (call $define (i32.const 1) (i32.const 140) (i32.const 9) (i32.const 68)))
     (drop (call $define (i32.const 1) (i32.const 160) (i32.const 11) (i32.const 72)))
     (drop (call $define (i32.const 1) (i32.const 180) (i32.const 10) (i32.const 76)))
-    (if (i32.eq (local.get $size) (i32.const 1)) (then (global.set $on_tick (i32.const 1)) (drop (call $tick (i32.const 5)))))
+    (if (i32.eq (local.get $size) (i32.const 1))
+      (then
+        (drop (call $get_buffer (i32.const 7) (i32.const 0) (i32.const 1) (i32.const 28) (i32.const 32)))
+        (if (i32.eq (i32.load8_u (i32.load (i32.const 28))) (i32.const 84)) ;; 'T'
+          (then (global.set $on_tick (i32.const 1)) (drop (call $tick (i32.const 5)))))
+        (if (i32.eq (i32.load8_u (i32.load (i32.const 28))) (i32.const 65)) ;; 'A'
+          (then (global.set $no_resume (i32.const 1))))))
     (i32.const 1))
   (func $dispatch_two
     (drop (call $call (i32.const 100) (i32.const 8) (i32.const 300) (i32.const 76) (i32.const 290) (i32.const 4) (i32.const 400) (i32.const 29) (i32.const 500) (i32.const 16)))
@@ -75,4 +83,4 @@
       (then (drop (call $replace (i32.const 0) (i32.const 230) (i32.const 11) (i32.load (i32.const 0)) (i32.load (i32.const 4))))))
     (if (i32.eqz (call $get_value (i32.const 7) (i32.const 250) (i32.const 9) (i32.const 0) (i32.const 4)))
       (then (drop (call $replace (i32.const 0) (i32.const 270) (i32.const 14) (i32.load (i32.const 0)) (i32.load (i32.const 4))))))
-    (if (i32.eqz (global.get $pending)) (then (drop (call $continue (i32.const 0)))))))
+    (if (i32.and (i32.eqz (global.get $pending)) (i32.eqz (global.get $no_resume))) (then (drop (call $continue (i32.const 0)))))))
