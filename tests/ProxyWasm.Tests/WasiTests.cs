@@ -35,6 +35,26 @@ public sealed class WasiTests
     }
 
     [Fact]
+    public void Fd_write_fragments_are_joined_into_lines_and_flushed_at_the_end_of_the_callback()
+    {
+        var (t, plugin, g) = Start();
+        using (t) using (plugin)
+        {
+            int a = g.Write("panicked at "), b = g.Write("'boom'\nsecond"), iov = g.Alloc(16), ret = g.Alloc(4);
+            g.Vm.Memory!.WriteInt32(iov, a);
+            g.Vm.Memory!.WriteInt32(iov + 4, 12);
+            g.Vm.Memory!.WriteInt32(iov + 8, b);
+            g.Vm.Memory!.WriteInt32(iov + 12, 13);
+            Assert.Equal(Success, g.Call("wasi_fd_write", 2, iov, 2, ret)); // two fragments, the line ends in the second
+            Assert.Equal(25u, g.U32(ret));
+            var errors = t.Logs.Messages(Microsoft.Extensions.Logging.LogLevel.Error).Where(m => m.StartsWith("[wasi#", StringComparison.Ordinal)).ToList();
+            Assert.Contains(errors, m => m.EndsWith("] panicked at 'boom'", StringComparison.Ordinal)); // one line from two writes
+            Assert.DoesNotContain(errors, m => m.EndsWith("] panicked at ", StringComparison.Ordinal));
+            Assert.Contains(errors, m => m.EndsWith("] second", StringComparison.Ordinal)); // partial line flushed at call end
+        }
+    }
+
+    [Fact]
     public void Clocks_random_args_environ_and_stubs()
     {
         var (t, plugin, g) = Start(new() { ["KEY1"] = "VALUE1" });

@@ -48,7 +48,7 @@ internal static class Wasi
         }
     }
 
-    // fd_write(fd, iovs, iovs_len, ret_nwritten): fd 1 → info, fd 2 → error, one trailing newline stripped
+    // fd_write(fd, iovs, iovs_len, ret_nwritten): fd 1 → info, fd 2 → error, line-buffered (WasmVm.WriteStdio)
     private static int FdWrite(Caller caller, ReadOnlySpan<ValueBox> a)
     {
         var vm = (WasmVm)caller.GetData()!;
@@ -56,19 +56,21 @@ internal static class Wasi
         if (fd is not (1 or 2)) return (int)WasiErrno.BadF;
         var memory = GuestMemory.Of(caller, vm);
         int iovs = a[1].AsInt32(), count = a[2].AsInt32();
-        var text = new StringBuilder();
         uint total = 0;
         for (int i = 0; i < count; i++)
         {
             if (!GuestMemory.TryReadU32(memory, iovs + 8 * i, out var buf) || !GuestMemory.TryReadU32(memory, iovs + 8 * i + 4, out var len)
-                || !GuestMemory.TryRead(memory, (int)buf, (int)len, out var bytes)) return (int)WasiErrno.Fault;
-            text.Append(Encoding.UTF8.GetString(bytes));
+                || !GuestMemory.TryRead(memory, (int)buf, (int)len, out _)) return (int)WasiErrno.Fault;
             total += len;
         }
         if (!GuestMemory.TryWriteU32(memory, a[3].AsInt32(), total)) return (int)WasiErrno.Fault;
-        var message = text.ToString();
-        if (message.EndsWith('\n')) message = message[..^1];
-        vm.Log(fd == 1 ? ProxyLogLevel.Info : ProxyLogLevel.Error, message);
+        for (int i = 0; i < count; i++)
+        {
+            GuestMemory.TryReadU32(memory, iovs + 8 * i, out var buf);
+            GuestMemory.TryReadU32(memory, iovs + 8 * i + 4, out var len);
+            GuestMemory.TryRead(memory, (int)buf, (int)len, out var bytes);
+            vm.WriteStdio(fd, Encoding.UTF8.GetString(bytes));
+        }
         return 0;
     }
 

@@ -22,6 +22,8 @@ internal sealed partial class WasmVm : IDisposable
     private readonly Action<WasmVm>? _onDeath;
     private int _nextContextId = 1;
     private List<string>? _startupLog;
+    private readonly System.Text.StringBuilder?[] _stdio = new System.Text.StringBuilder?[3];
+    private string? _lastStderr;
     private bool _disposed;
 
     public WasmVm(WasmHost host, FilterModule module, FilterPluginConfig config, Action<WasmVm>? onDeath)
@@ -125,6 +127,7 @@ internal sealed partial class WasmVm : IDisposable
         if (IsDead) return defaultResult;
         Current = context;
         Effective = null;
+        _lastStderr = null;
         Store.SetEpochDeadline(_deadlineTicks);
         int result = defaultResult;
         try
@@ -139,6 +142,7 @@ internal sealed partial class WasmVm : IDisposable
         }
         finally
         {
+            FlushStdio();
             Current = null;
             Effective = null;
         }
@@ -182,6 +186,8 @@ internal sealed partial class WasmVm : IDisposable
     public void Kill(string reason)
     {
         if (IsDead) return;
+        FlushStdio();
+        if (_lastStderr is { Length: > 0 } stderr) reason += $" [guest stderr: {stderr}]";
         IsDead = true;
         DeathReason = reason;
         WasmLog.VmFailed(Logger, Config.Name, reason);
@@ -211,6 +217,36 @@ internal sealed partial class WasmVm : IDisposable
         };
         if (level >= ProxyLogLevel.Warn) _startupLog?.Add(message);
         WasmLog.FilterMessage(Logger, logLevel, Config.Name, Active?.Id ?? 0, message);
+    }
+
+    /// <summary>
+    /// WASI stdout (fd 1 → info) / stderr (fd 2 → error), line-buffered per VM: a Rust panic message arrives in
+    /// many <c>fd_write</c> calls and is logged as one line. Partial lines are flushed when the callback ends.
+    /// </summary>
+    public void WriteStdio(int fd, ReadOnlySpan<char> text)
+    {
+        var buffer = _stdio[fd] ??= new System.Text.StringBuilder();
+        foreach (char c in text)
+        {
+            if (c == '\n') EmitStdio(fd, buffer);
+            else buffer.Append(c);
+        }
+    }
+
+    private void FlushStdio()
+    {
+        for (int fd = 1; fd <= 2; fd++)
+        {
+            if (_stdio[fd] is { Length: > 0 } buffer) EmitStdio(fd, buffer);
+        }
+    }
+
+    private void EmitStdio(int fd, System.Text.StringBuilder buffer)
+    {
+        var line = buffer.ToString();
+        buffer.Clear();
+        if (fd == 2) _lastStderr = line;
+        Log(fd == 1 ? ProxyLogLevel.Info : ProxyLogLevel.Error, line);
     }
 
     /// <summary>Lowest level the filter logger has enabled, for <c>proxy_get_log_level</c>.</summary>
