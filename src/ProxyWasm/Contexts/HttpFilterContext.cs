@@ -83,9 +83,15 @@ public sealed class HttpFilterContext : IDisposable
             if (s.TerminalOutcome is { } terminal) return new(terminal);
             if (s.Deleted) throw new InvalidOperationException("the HTTP context is already finished");
             if (s.Waiting is not null) throw new InvalidOperationException("the previous phase is still paused");
+            // something the guest did between phases (e.g. from a tick through the effective context) wins
+            if (s.PendingLocalResponse is { } early)
+            {
+                s.PendingLocalResponse = null;
+                return new(FilterOutcome.Local(early));
+            }
+            if (s.CloseRequested) return new(FilterOutcome.Closed);
             s.Phase = phase;
             s.ContinueRequested = false;
-            s.CloseRequested = false;
             if (phase == FilterPhase.ResponseBody) s.ResponseHeadersSent = true;
             int eos = endOfStream ? 1 : 0;
             var x = _vm.Exports;
