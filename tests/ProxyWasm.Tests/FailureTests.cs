@@ -123,7 +123,8 @@ public sealed class FailureTests
         using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
         var outcome = await http.OnRequestHeadersAsync(true);
         Assert.Equal(FilterOutcomeKind.Failed, outcome.Kind);
-        Assert.Contains("interrupt", outcome.Error);
+        Assert.Contains("deadline exceeded", outcome.Error);
+        Assert.Contains("limit 50 ms", outcome.Error);
     }
 
     [Fact]
@@ -196,8 +197,14 @@ public sealed class FailureTests
         while (plugin.VmsCreated < 3 && DateTime.UtcNow < deadline) await Task.Delay(10);
         Assert.True(plugin.VmsCreated >= 3, $"VMs created: {plugin.VmsCreated}");
         Assert.True(t.Logs.Messages().Count(m => m.EndsWith("tick", StringComparison.Ordinal)) >= 4);
-        using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
-        Assert.Equal(FilterOutcome.Continue, await http.OnRequestHeadersAsync(true));
+        // HTTP traffic still flows; a request may lose the race with a tick that kills its VM, the next one works
+        bool served = false;
+        for (int i = 0; i < 50 && !served; i++)
+        {
+            using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+            served = (await http.OnRequestHeadersAsync(true)).Kind == FilterOutcomeKind.Continue;
+        }
+        Assert.True(served);
     }
 
     [Fact]

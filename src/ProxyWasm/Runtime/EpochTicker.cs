@@ -3,8 +3,9 @@ using Wasmtime;
 namespace ProxyWasm.Runtime;
 
 /// <summary>
-/// Increments the engine epoch every interval on a timer thread; each guest call sets a deadline a fixed number
-/// of ticks ahead, so an endless loop traps with <c>TrapCode.Interrupt</c> (spec §8.4). Uses the real clock on
+/// Increments the engine epoch every interval on a timer thread; each guest call sets a one-tick deadline whose
+/// callback (<c>WasmVm.OnEpochDeadline</c>) meters the thread's CPU time and stops the call once its budget is
+/// spent (spec §8.4). Uses the real clock on
 /// purpose: a CPU deadline must not depend on an injected test clock. <see cref="Dispose"/> waits for a callback
 /// in flight, so the engine can be disposed right after.
 /// </summary>

@@ -116,9 +116,6 @@ public sealed class WasmHost : IDisposable
 
     internal ILogger CreateFilterLogger(string pluginName) => Options.LoggerFactory.CreateLogger("ProxyWasm.Filter." + pluginName);
 
-    internal ulong DeadlineTicks(TimeSpan deadline)
-        => (ulong)Math.Ceiling(deadline.TotalMilliseconds / Options.EpochInterval.TotalMilliseconds) + 1;
-
     /// <summary>Stops the epoch ticker and releases the engine (dispose plugins and modules first).</summary>
     public void Dispose()
     {

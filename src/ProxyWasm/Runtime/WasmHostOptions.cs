@@ -20,8 +20,9 @@ public sealed record WasmHostOptions
     public string? CompiledCacheDirectory { get; init; }
 
     /// <summary>
-    /// Epoch tick period: the granularity of the per-callback deadline. 10 ms: a 100 ms deadline then fires
-    /// within 100–110 ms; the ticker costs one timer callback per period for the whole process.
+    /// Epoch tick period: the granularity of the per-callback CPU deadline. 10 ms: a 100 ms budget then stops a
+    /// loop after 100–110 ms of CPU; the ticker costs one timer callback per period for the whole process, and a
+    /// callback shorter than one tick never enters the deadline check.
     /// </summary>
     public TimeSpan EpochInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 }

@@ -9,7 +9,10 @@ public sealed record WasmLimits
     /// <summary>Per-VM linear memory cap. 64 MiB: issue #3 default (cpp-host allows 1 GiB, far too much per VM).</summary>
     public long MaxMemoryBytes { get; init; } = 64L * 1024 * 1024;
 
-    /// <summary>Wall-clock budget of one host→guest callback, enforced by epoch interruption. 100 ms: issue #3 default.</summary>
+    /// <summary>
+    /// CPU budget of one host→guest callback, enforced through epoch interruption: each epoch tick checks the
+    /// thread's CPU time (Linux; wall clock elsewhere), with a hard wall-clock cap of 10 × the budget. 100 ms: issue #3 default.
+    /// </summary>
     public TimeSpan CallDeadline { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>

@@ -19,7 +19,7 @@ internal sealed partial class WasmVm
             try
             {
                 // :: Step 1
-                Store.SetEpochDeadline(_deadlineTicks);
+                ArmDeadline();
                 Wasmtime.Instance instance;
                 try
                 {
@@ -70,7 +70,7 @@ internal sealed partial class WasmVm
             finally
             {
                 _startupLog = null;
-                _deadlineTicks = _callDeadlineTicks; // start-up is over: callbacks get the per-call deadline
+                UseDeadline(Config.Limits.CallDeadline); // start-up is over: callbacks get the per-call budget
             }
         }
     }

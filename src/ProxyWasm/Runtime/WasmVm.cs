@@ -16,9 +16,10 @@ internal sealed partial class WasmVm : IDisposable
 {
     private readonly Dictionary<int, ContextBase> _contexts = new();
     private readonly List<StreamContext> _touched = new();
-    private readonly ulong _callDeadlineTicks;
-    private readonly ulong _startDeadlineTicks;
-    private ulong _deadlineTicks;
+    private TimeSpan _deadline;
+    private long _deadlineNanoseconds;
+    private long _checkCpuStart = -1;
+    private long _checkWallStart;
     private readonly Action<WasmVm>? _onDeath;
     private int _nextContextId = 1;
     private List<string>? _startupLog;
@@ -33,11 +34,10 @@ internal sealed partial class WasmVm : IDisposable
         Config = config;
         _onDeath = onDeath;
         Logger = host.CreateFilterLogger(config.Name);
-        _callDeadlineTicks = host.DeadlineTicks(config.Limits.CallDeadline);
-        _startDeadlineTicks = host.DeadlineTicks(config.Limits.StartDeadline);
-        _deadlineTicks = _startDeadlineTicks;
         Store = new Store(host.Engine, this);
         Store.SetLimits(memorySize: config.Limits.MaxMemoryBytes);
+        Store.SetEpochDeadlineCallback(_ => OnEpochDeadline());
+        UseDeadline(config.Limits.StartDeadline);
     }
 
     /// <summary>Held for the duration of each synchronous guest call (never across awaits).</summary>
@@ -128,7 +128,7 @@ internal sealed partial class WasmVm : IDisposable
         Current = context;
         Effective = null;
         _lastStderr = null;
-        Store.SetEpochDeadline(_deadlineTicks);
+        ArmDeadline();
         int result = defaultResult;
         try
         {
@@ -180,6 +180,40 @@ internal sealed partial class WasmVm : IDisposable
     {
         if (fn is null) { ok = !IsDead; return defaultResult; }
         return Call(context, callback, (fn, a, b, c), static s => s.fn(s.a, s.b, s.c), defaultResult, out ok);
+    }
+
+    /// <summary>Selects the budget of the following calls (start-up vs per-callback).</summary>
+    private void UseDeadline(TimeSpan deadline)
+    {
+        _deadline = deadline;
+        _deadlineNanoseconds = (long)(deadline.TotalMilliseconds * 1_000_000);
+    }
+
+    /// <summary>
+    /// Per top-level call: the first epoch tick after entry only starts the CPU stopwatch (callbacks shorter than a
+    /// tick never pay for it); every later tick compares the thread's CPU time since then with the budget. A
+    /// wall-clock cap of 10 × the budget also stops a guest that is blocked rather than computing.
+    /// </summary>
+    private void ArmDeadline()
+    {
+        _checkCpuStart = -1;
+        Store.SetEpochDeadline(1);
+    }
+
+    private ulong OnEpochDeadline()
+    {
+        long cpu = ThreadCpuClock.NowNanoseconds();
+        long wall = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (_checkCpuStart < 0)
+        {
+            _checkCpuStart = cpu;
+            _checkWallStart = wall;
+            return 1;
+        }
+        long used = cpu - _checkCpuStart;
+        if (used >= _deadlineNanoseconds || System.Diagnostics.Stopwatch.GetElapsedTime(_checkWallStart, wall) > _deadline * 10)
+            throw new DeadlineExceededException(_deadline, used);
+        return 1;
     }
 
     /// <summary>Marks the VM dead: contexts fail, timers stop, pending calls are cancelled, the owner is told.</summary>
