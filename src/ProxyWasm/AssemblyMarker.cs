@@ -1,4 +1,0 @@
-namespace ProxyWasm;
-
-/// <summary>Placeholder so the project compiles before the host lands; delete when real types exist.</summary>
-internal static class AssemblyMarker { }

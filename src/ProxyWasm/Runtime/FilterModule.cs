@@ -1,0 +1,52 @@
+using ProxyWasm.Abi;
+using Wasmtime;
+
+namespace ProxyWasm.Runtime;
+
+/// <summary>
+/// A compiled filter module, shared by every VM and plugin that uses it (compiled once per file).
+/// Obtain it from <see cref="WasmHost.LoadModule(string, string)"/>.
+/// </summary>
+public sealed class FilterModule : IDisposable
+{
+    internal FilterModule(string name, string? path, AbiVersion abi, long size, string hash, Module module, Linker linker, IReadOnlyList<string> stubbedImports)
+    {
+        Name = name;
+        Path = path;
+        AbiVersion = abi;
+        Size = size;
+        Hash = hash;
+        Module = module;
+        Linker = linker;
+        StubbedImports = stubbedImports;
+    }
+
+    /// <summary>Filter name (Kong: file name without <c>.wasm</c>).</summary>
+    public string Name { get; }
+
+    /// <summary>Source file, or null when loaded from bytes/text.</summary>
+    public string? Path { get; }
+
+    /// <summary>Detected Proxy-Wasm ABI version.</summary>
+    public AbiVersion AbiVersion { get; }
+
+    /// <summary>Size of the source (bytes of the .wasm or WAT text).</summary>
+    public long Size { get; }
+
+    /// <summary>Lower-case hex SHA-256 of the source bytes.</summary>
+    public string Hash { get; }
+
+    /// <summary>Imports the host does not implement (or with another signature); they trap when called.</summary>
+    public IReadOnlyList<string> StubbedImports { get; }
+
+    internal Module Module { get; }
+
+    /// <summary>The host linker, or a per-module clone with stubs for <see cref="StubbedImports"/>.</summary>
+    internal Linker Linker { get; }
+
+    /// <summary>Releases the compiled code (after every plugin using it is disposed).</summary>
+    public void Dispose()
+    {
+        Module.Dispose();
+    }
+}

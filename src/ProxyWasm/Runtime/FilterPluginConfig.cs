@@ -1,0 +1,59 @@
+using ProxyWasm.Http;
+
+namespace ProxyWasm.Runtime;
+
+/// <summary>
+/// Immutable identity and configuration of one configured filter entry (cpp-host <c>PluginBase</c>).
+/// One <see cref="FilterPlugin"/> is created from it; changing anything means creating a new plugin.
+/// </summary>
+public sealed record FilterPluginConfig
+{
+    /// <summary>Filter (plugin) name: answered by the <c>plugin_name</c> property and used in logs and metrics.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Root id (<c>plugin_root_id</c>); AssemblyScript/C++ SDKs select their root context factory by it.</summary>
+    public string RootId { get; init; } = "";
+
+    /// <summary>VM id (<c>plugin_vm_id</c>); scopes shared data and queues.</summary>
+    public string VmId { get; init; } = "";
+
+    /// <summary>Bytes of buffer 6 (<c>VM_CONFIGURATION</c>) during <c>proxy_on_vm_start</c>.</summary>
+    public ReadOnlyMemory<byte> VmConfiguration { get; init; }
+
+    /// <summary>Bytes of buffer 7 (<c>PLUGIN_CONFIGURATION</c>) during <c>proxy_on_configure</c>.</summary>
+    public ReadOnlyMemory<byte> Configuration { get; init; }
+
+    /// <summary>Resource limits for every VM of this plugin.</summary>
+    public WasmLimits Limits { get; init; } = new();
+
+    /// <summary>What requests see when a VM fails.</summary>
+    public FailPolicy FailPolicy { get; init; } = FailPolicy.FailClosed;
+
+    /// <summary>Number of VMs (Store + Instance) serving this plugin; requests are spread round-robin. Default: processor count.</summary>
+    public int PoolSize { get; init; } = System.Environment.ProcessorCount;
+
+    /// <summary>Encoding of typed property values.</summary>
+    public PropertyEncoding PropertyEncoding { get; init; } = PropertyEncoding.Binary;
+
+    /// <summary>
+    /// ngx behaviour: a request paused in a request phase resumes by itself once its last pending
+    /// <c>proxy_http_call</c> completed without the filter resuming or answering. Off = Envoy behaviour.
+    /// </summary>
+    public bool AutoResumeAfterHttpCalls { get; init; }
+
+    /// <summary>Plugin-level properties (e.g. <c>kong.node.id</c>) answered in root and HTTP contexts; may be null.</summary>
+    public IPropertyProvider? Properties { get; init; }
+
+    /// <summary>Environment variables the guest sees through WASI <c>environ_get</c> (never the host's).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    internal void Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(Name);
+        ArgumentNullException.ThrowIfNull(RootId);
+        ArgumentNullException.ThrowIfNull(VmId);
+        ArgumentNullException.ThrowIfNull(Limits);
+        Limits.Validate();
+        if (PoolSize < 1) throw new ArgumentOutOfRangeException(nameof(PoolSize), "must be at least 1");
+    }
+}

@@ -1,0 +1,224 @@
+using ProxyWasm.Http;
+using ProxyWasm.Runtime;
+
+namespace ProxyWasm.Tests;
+
+public sealed class FailureTests
+{
+    [Theory]
+    [InlineData("v", "on_vm_start")]
+    [InlineData("C", "on_configure")]
+    [InlineData("c", "on_configure")]
+    public void Root_phase_failures_are_reported_as_validation_errors(string mode, string stage)
+    {
+        using var t = new TestHost();
+        var result = t.Host.Validate(t.Load("trap.wat"), System.Text.Encoding.UTF8.GetBytes(mode));
+        Assert.False(result.Success);
+        Assert.Equal(stage, result.Stage);
+        Assert.Contains("trap", result.Error);
+    }
+
+    [Theory]
+    [InlineData("h", 0)]
+    [InlineData("b", 1)]
+    [InlineData("r", 2)]
+    [InlineData("s", 3)]
+    public async Task A_trap_in_any_http_phase_fails_that_request_and_the_next_gets_a_fresh_vm(string mode, int failingPhase)
+    {
+        using var t = new TestHost();
+        using var plugin = t.Plugin("trap.wat", mode);
+        var stream = new InMemoryHttpStream();
+        using var http = plugin.CreateHttpContext(stream);
+        var other = plugin.CreateHttpContext(new InMemoryHttpStream()); // another request on the same VM
+        var outcomes = new List<FilterOutcome>
+        {
+            await http.OnRequestHeadersAsync(false),
+            await http.OnRequestBodyAsync(true),
+            await http.OnResponseHeadersAsync(false),
+            await http.OnResponseBodyAsync(true),
+        };
+        Assert.All(outcomes.Take(failingPhase), o => Assert.Equal(FilterOutcome.Continue, o));
+        Assert.All(outcomes.Skip(failingPhase), o => Assert.Equal(FilterOutcomeKind.Failed, o.Kind));
+        Assert.Contains("unreachable", outcomes[failingPhase].Error);
+        Assert.True(http.IsFailed);
+        Assert.Equal(FilterOutcomeKind.Failed, (await other.OnRequestHeadersAsync(true)).Kind); // pinned to the dead VM
+        other.Dispose();
+        using var next = plugin.CreateHttpContext(new InMemoryHttpStream());
+        Assert.False(next.IsFailed);
+        Assert.Equal(2, plugin.VmsCreated);
+    }
+
+    [Fact]
+    public async Task Crash_loops_stop_recreating_vms()
+    {
+        using var t = new TestHost();
+        using var plugin = t.Plugin("trap.wat", "h", limits: new WasmLimits { MaxVmRestartsPerMinute = 2 });
+        for (int i = 0; i < 6; i++)
+        {
+            using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+            Assert.Equal(FilterOutcomeKind.Failed, (await http.OnRequestHeadersAsync(true)).Kind);
+        }
+        await Task.Delay(100); // let any background replacement finish
+        Assert.Equal(3, plugin.VmsCreated); // the first VM + 2 restarts
+        Assert.True(t.Logs.Contains("VM restarts in a minute"));
+    }
+
+    [Fact]
+    public void A_host_call_from_inside_the_allocator_fails_the_vm()
+    {
+        using var t = new TestHost();
+        var wat = """
+            (module
+              (import "env" "proxy_get_property" (func $get (param i32 i32 i32 i32) (result i32)))
+              (import "env" "proxy_done" (func $done (result i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 100) "plugin_name")
+              (func (export "proxy_abi_version_0_2_1"))
+              (func (export "malloc") (param i32) (result i32) (drop (call $done)) (i32.const 4096))
+              (func (export "get_name") (result i32) (call $get (i32.const 100) (i32.const 11) (i32.const 0) (i32.const 4))))
+            """;
+        using var plugin = t.Host.CreatePlugin(t.Host.LoadModule("evil", System.Text.Encoding.UTF8.GetBytes(wat)), new FilterPluginConfig { Name = "evil", PoolSize = 1 });
+        var guest = Guest.Root(plugin);
+        Assert.Null(guest.TryCall("get_name"));
+        Assert.Contains("not allowed inside the guest allocator", guest.Vm.DeathReason);
+    }
+
+    [Fact]
+    public void An_allocator_may_log()
+    {
+        using var t = new TestHost();
+        var wat = """
+            (module
+              (import "env" "proxy_get_property" (func $get (param i32 i32 i32 i32) (result i32)))
+              (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 100) "plugin_name")
+              (data (i32.const 120) "allocating")
+              (func (export "proxy_abi_version_0_2_1"))
+              (func (export "malloc") (param i32) (result i32) (drop (call $log (i32.const 2) (i32.const 120) (i32.const 10))) (i32.const 4096))
+              (func (export "get_name") (result i32) (call $get (i32.const 100) (i32.const 11) (i32.const 0) (i32.const 4))))
+            """;
+        using var plugin = t.Host.CreatePlugin(t.Host.LoadModule("chatty", System.Text.Encoding.UTF8.GetBytes(wat)), new FilterPluginConfig { Name = "chatty", PoolSize = 1 });
+        Assert.Equal(0, Guest.Root(plugin).Call("get_name"));
+        Assert.True(t.Logs.Contains("allocating"));
+    }
+
+    [Fact]
+    public async Task A_trap_in_on_log_is_contained()
+    {
+        using var t = new TestHost();
+        using var plugin = t.Plugin("trap.wat", "l");
+        using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+        Assert.Equal(FilterOutcome.Continue, await http.OnRequestHeadersAsync(true));
+        Assert.Equal(FilterOutcomeKind.Failed, (await http.OnDoneAsync()).Kind);
+        using var next = plugin.CreateHttpContext(new InMemoryHttpStream());
+        Assert.Equal(FilterOutcome.Continue, await next.OnRequestHeadersAsync(true));
+    }
+
+    [Fact]
+    public async Task An_endless_loop_is_stopped_by_the_deadline()
+    {
+        using var t = new TestHost();
+        using var plugin = t.Plugin("trap.wat", "L", limits: new WasmLimits { CallDeadline = TimeSpan.FromMilliseconds(50) });
+        using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+        var outcome = await http.OnRequestHeadersAsync(true);
+        Assert.Equal(FilterOutcomeKind.Failed, outcome.Kind);
+        Assert.Contains("deadline exceeded", outcome.Error);
+        Assert.Contains("limit 50 ms", outcome.Error);
+    }
+
+    [Fact]
+    public async Task Memory_growth_past_the_limit_is_refused_and_the_guest_trap_is_contained()
+    {
+        using var t = new TestHost();
+        using var plugin = t.Plugin("trap.wat", "M", limits: new WasmLimits { MaxMemoryBytes = 2 * 1024 * 1024 });
+        using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+        var outcome = await http.OnRequestHeadersAsync(true);
+        Assert.Equal(FilterOutcomeKind.Failed, outcome.Kind);
+        Assert.Contains("unreachable", outcome.Error);
+        // 64 KiB initial + one 1 MiB step fit in 2 MiB; the second step is refused
+        Assert.Equal(1, t.Logs.Messages().Count(m => m.EndsWith("] grew", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task The_memory_limit_is_per_filter()
+    {
+        using var t = new TestHost();
+        using var plugin = t.Plugin("trap.wat", "M", limits: new WasmLimits { MaxMemoryBytes = 5 * 1024 * 1024 });
+        using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+        Assert.Equal(FilterOutcomeKind.Failed, (await http.OnRequestHeadersAsync(true)).Kind);
+        Assert.Equal(4, t.Logs.Messages().Count(m => m.EndsWith("] grew", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void A_module_whose_initial_memory_exceeds_the_limit_fails_to_start()
+    {
+        using var t = new TestHost();
+        var module = t.Host.LoadModule("big", "(module (memory (export \"memory\") 40) (func (export \"proxy_abi_version_0_2_1\")) (func (export \"malloc\") (param i32) (result i32) (i32.const 0)))"u8);
+        var result = t.Host.Validate(module, new FilterPluginConfig { Name = "big", Limits = new WasmLimits { MaxMemoryBytes = 1024 * 1024 } });
+        Assert.False(result.Success);
+        Assert.Equal("instantiate", result.Stage);
+    }
+
+    [Fact]
+    public async Task Fail_open_lets_the_request_pass_through()
+    {
+        using var t = new TestHost();
+        using var plugin = t.Plugin("trap.wat", "h", policy: FailPolicy.FailOpen);
+        using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+        Assert.Equal(FilterOutcome.Continue, await http.OnRequestHeadersAsync(true));
+        Assert.True(http.IsFailed);
+        Assert.Equal(FilterOutcome.Continue, await http.OnResponseHeadersAsync(true));
+    }
+
+    [Fact]
+    public async Task Proc_exit_zero_ends_the_callback_normally_and_non_zero_fails_it()
+    {
+        using var t = new TestHost();
+        using (var clean = t.Plugin("trap.wat", "x"))
+        using (var http = clean.CreateHttpContext(new InMemoryHttpStream()))
+        {
+            Assert.Equal(FilterOutcome.Continue, await http.OnRequestHeadersAsync(true));
+            Assert.False(http.IsFailed);
+        }
+        using var dirty = t.Plugin("trap.wat", "X");
+        using var http2 = dirty.CreateHttpContext(new InMemoryHttpStream());
+        var outcome = await http2.OnRequestHeadersAsync(true);
+        Assert.Equal(FilterOutcomeKind.Failed, outcome.Kind);
+        Assert.Contains("proc_exit(3)", outcome.Error);
+    }
+
+    [Fact]
+    public async Task A_trapping_tick_recycles_the_vm_and_ticks_continue()
+    {
+        using var t = new TestHost();
+        using var plugin = t.Plugin("trap.wat", "t");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (plugin.VmsCreated < 3 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.True(plugin.VmsCreated >= 3, $"VMs created: {plugin.VmsCreated}");
+        Assert.True(t.Logs.Messages().Count(m => m.EndsWith("tick", StringComparison.Ordinal)) >= 4);
+        // HTTP traffic still flows; a request may lose the race with a tick that kills its VM, the next one works
+        bool served = false;
+        for (int i = 0; i < 50 && !served; i++)
+        {
+            using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+            served = (await http.OnRequestHeadersAsync(true)).Kind == FilterOutcomeKind.Continue;
+        }
+        Assert.True(served);
+    }
+
+    [Fact]
+    public async Task A_trap_on_one_vm_does_not_touch_requests_on_another()
+    {
+        using var t = new TestHost();
+        using var plugin = t.Plugin("probe.wat", pool: 2);
+        var a = plugin.CreateHttpContext(new InMemoryHttpStream());
+        var b = plugin.CreateHttpContext(new InMemoryHttpStream());
+        Assert.NotSame(a.Vm, b.Vm);
+        a.Vm.Kill("test: simulated trap");
+        Assert.Equal(FilterOutcomeKind.Failed, (await a.OnRequestHeadersAsync(true)).Kind);
+        Assert.Equal(FilterOutcome.Continue, await b.OnRequestHeadersAsync(true));
+        a.Dispose();
+        b.Dispose();
+    }
+}
