@@ -86,6 +86,32 @@ public sealed class HostCallTests : IDisposable
         Assert.Equal(BadArgument, G.Call("call_proxy_get_header_map_pairs", 6, rp, rp + 4));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Every_http_map_type_is_readable_and_writable(int type)
+    {
+        var map = type switch { 0 => _stream.RequestHeaders, 1 => _stream.RequestTrailers, 2 => _stream.ResponseHeaders, _ => _stream.ResponseTrailers };
+        int k = G.Write("x-type"), v = G.Write("t" + type), rp = G.Alloc(8);
+        Assert.Equal(Ok, G.Call("call_proxy_add_header_map_value", type, k, 6, v, 2));
+        Assert.Equal(["t" + type], map.GetValues("x-type"));
+        Assert.Equal(Ok, G.Call("call_proxy_get_header_map_value", type, k, 6, rp, rp + 4));
+        Assert.Equal("t" + type, G.ReturnedString(rp, rp + 4));
+        Assert.Equal(Ok, G.Call("call_proxy_get_header_map_pairs", type, rp, rp + 4));
+        Assert.Equal(PairsCodec.ToArray(map.ToList()), G.Returned(rp, rp + 4));
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Grpc_metadata_maps_are_not_available(int type)
+    {
+        int rp = G.Alloc(8);
+        Assert.Equal(BadArgument, G.Call("call_proxy_get_header_map_pairs", type, rp, rp + 4));
+    }
+
     [Fact]
     public void Header_map_value_get_add_replace_remove()
     {
