@@ -48,6 +48,21 @@ public sealed class PhasesFailureTests
         Assert.Contains("phase:log", h.Logs.Messages("phases", "phase:"));
     }
 
+    [Fact]
+    public async Task Other_requests_in_flight_on_the_trapped_vm_fail_on_their_next_phase()
+    {
+        using var h = new RealFilterHost();
+        var plugin = h.Start(Phases, """{"request_headers":{"action":"trap","when_eos":true}}""");
+        var (inFlight, _) = RealFilterHost.Open(plugin, RequestSpec.Get());
+
+        var x = await h.SendAsync(plugin, RequestSpec.Get());
+
+        Assert.Equal(FilterOutcomeKind.Failed, x.Final.Kind);
+        Assert.True(inFlight.Context.IsFailed);
+        Assert.Equal(FilterOutcomeKind.Failed, (await inFlight.Context.OnRequestHeadersAsync(false)).Kind);
+        inFlight.Context.Dispose();
+    }
+
     [Theory]
     [InlineData("vm_start", "on_vm_start")]
     [InlineData("configure", "on_configure")]

@@ -111,6 +111,35 @@ public sealed class PhasesHttpCallTests
         Assert.All(dispatcher.Calls, c => Assert.Equal("/tick", c.Header(":path")));
     }
 
+    [Fact]
+    public async Task Ending_the_request_while_a_call_is_pending_cancels_the_call()
+    {
+        var dispatcher = new SlowDispatcher(new TaskCompletionSource<HttpCallResponse>().Task);
+        using var h = new RealFilterHost(dispatcher);
+        var plugin = h.Start(Phases, """{"request_headers":{"action":"http_call","upstream":"slow","timeout_ms":5000,"then":"none"}}""");
+        var (x, _) = RealFilterHost.Open(plugin, RequestSpec.Get());
+
+        var pending = x.Context.OnRequestHeadersAsync(true).AsTask();
+        Assert.False(pending.IsCompleted); // paused on the callout
+        x.Context.Dispose();
+
+        Assert.Equal(FilterOutcomeKind.Failed, (await pending.WaitAsync(TimeSpan.FromSeconds(10))).Kind);
+        Assert.True(dispatcher.Cancelled);
+        Assert.Empty(h.Logs.Messages("phases", "phase:http_call_response"));
+        Assert.Contains("phase:log", h.Logs.Messages("phases", "phase:")); // the context still ends normally
+    }
+
+    [Fact]
+    public async Task With_auto_resume_a_request_paused_for_a_call_resumes_after_it_completes()
+    {
+        var dispatcher = Auth(_ => HttpCallResponse.Ok(200, default));
+        using var h = new RealFilterHost(dispatcher);
+        var plugin = h.Start(Phases, """{"request_headers":{"action":"http_call","upstream":"auth","then":"none"}}""", new PluginOptions { AutoResumeAfterHttpCalls = true });
+        var x = await h.SendAsync(plugin, RequestSpec.Get());
+        Assert.Equal(FilterOutcome.Continue, x.Final);
+        Assert.Contains("http_call_response:status=200 body_size=0", h.Logs.Messages("phases", "http_call_response:"));
+    }
+
     private sealed class SlowDispatcher(Task<HttpCallResponse> answer) : IHttpCallDispatcher
     {
         public bool Cancelled { get; private set; }

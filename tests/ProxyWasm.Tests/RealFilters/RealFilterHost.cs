@@ -105,6 +105,7 @@ internal sealed class RealFilterHost : IDisposable
         Limits = o.Limits ?? new WasmLimits(),
         FailPolicy = FailPolicy.FailClosed,
         Environment = o.Environment ?? new Dictionary<string, string>(),
+        AutoResumeAfterHttpCalls = o.AutoResumeAfterHttpCalls,
     };
 
     private static string FindRepositoryRoot()
@@ -138,4 +139,7 @@ internal sealed record PluginOptions
     public WasmLimits? Limits { get; init; }
 
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    /// <summary>ngx behaviour: a request paused for callouts resumes by itself after the last one completes.</summary>
+    public bool AutoResumeAfterHttpCalls { get; init; }
 }
