@@ -89,12 +89,13 @@ public sealed class PhasesFailureTests
     public async Task An_endless_loop_is_stopped_by_the_deadline_and_the_vm_replaced()
     {
         using var h = new RealFilterHost();
-        var options = new PluginOptions { Limits = new WasmLimits { CallDeadline = TimeSpan.FromMilliseconds(50) } };
+        var options = new PluginOptions { Limits = RealFilterHost.Relaxed with { CallDeadline = TimeSpan.FromMilliseconds(300) } };
         var plugin = h.Start(Phases, """{"request_headers":{"action":"loop","when_eos":true}}""", options);
 
         var x = await h.SendAsync(plugin, RequestSpec.Get());
 
         Assert.Equal(FilterOutcomeKind.Failed, x.OutcomeOf("request_headers").Kind);
+        Assert.Contains("interrupt", x.Final.Error);
         var next = await h.SendAsync(plugin, new RequestSpec { Method = "POST", RequestBody = ["x"] });
         Assert.Equal(FilterOutcome.Continue, next.Final);
         Assert.Equal(2, RealFilterHost.VmsCreated(plugin));
@@ -105,7 +106,7 @@ public sealed class PhasesFailureTests
     {
         using var h = new RealFilterHost();
         const int limitPages = 16; // 1 MiB
-        var options = new PluginOptions { Limits = new WasmLimits { MaxMemoryBytes = limitPages * 65536 } };
+        var options = new PluginOptions { Limits = RealFilterHost.Relaxed with { MaxMemoryBytes = limitPages * 65536 } };
         var plugin = h.Start(Phases, """{"request_headers":{"action":"grow"}}""", options);
 
         var first = await h.SendAsync(plugin, RequestSpec.Get());
@@ -125,7 +126,7 @@ public sealed class PhasesFailureTests
     public async Task Memory_growth_followed_by_a_trap_fails_the_request_and_the_vm_is_replaced()
     {
         using var h = new RealFilterHost();
-        var options = new PluginOptions { Limits = new WasmLimits { MaxMemoryBytes = 16 * 65536 } };
+        var options = new PluginOptions { Limits = RealFilterHost.Relaxed with { MaxMemoryBytes = 16 * 65536 } };
         var plugin = h.Start(Phases, """{"request_headers":[{"action":"grow","when_eos":true},{"action":"trap","when_eos":true}]}""", options);
         var x = await h.SendAsync(plugin, RequestSpec.Get());
         Assert.Equal(FilterOutcomeKind.Failed, x.Final.Kind);
