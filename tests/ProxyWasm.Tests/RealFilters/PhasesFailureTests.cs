@@ -48,6 +48,24 @@ public sealed class PhasesFailureTests
         Assert.Contains("phase:log", h.Logs.Messages("phases", "phase:"));
     }
 
+    [Theory]
+    [InlineData("done")]
+    [InlineData("log")]
+    public async Task A_trap_in_the_request_tail_is_contained_after_the_response(string phase)
+    {
+        using var h = new RealFilterHost();
+        var plugin = h.Start(Phases, "{\"" + phase + "\":\"trap\"}");
+
+        var x = await h.SendAsync(plugin, new RequestSpec { ResponseBody = ["payload"] });
+        var next = await h.SendAsync(plugin, new RequestSpec { ResponseBody = ["again"] });
+
+        Assert.Equal("payload", x.DeliveredResponseBody); // the response was already complete
+        Assert.Equal(FilterOutcomeKind.Failed, x.OutcomeOf("done").Kind);
+        Assert.All(next.Outcomes.Where(o => o.Phase != "done"), o => Assert.Equal(FilterOutcome.Continue, o.Outcome));
+        Assert.Equal("again", next.DeliveredResponseBody);
+        Assert.True(await RealFilterHost.WaitUntilAsync(() => RealFilterHost.VmsCreated(plugin) >= 3), "each trapped VM is replaced");
+    }
+
     [Fact]
     public async Task Other_requests_in_flight_on_the_trapped_vm_fail_on_their_next_phase()
     {

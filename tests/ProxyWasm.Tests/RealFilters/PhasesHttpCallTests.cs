@@ -88,6 +88,21 @@ public sealed class PhasesHttpCallTests
     }
 
     [Fact]
+    public async Task A_trap_while_handling_the_call_response_fails_the_paused_request()
+    {
+        var dispatcher = Auth(_ => HttpCallResponse.Ok(200, default));
+        using var h = new RealFilterHost(dispatcher);
+        var plugin = h.Start(Phases, """{"request_headers":{"action":"http_call","upstream":"auth","then":"continue","when_eos":true},"http_call_response":"trap"}""");
+
+        var x = await h.SendAsync(plugin, RequestSpec.Get());
+
+        Assert.Equal(FilterOutcomeKind.Failed, x.OutcomeOf("request_headers").Kind);
+        var next = await h.SendAsync(plugin, new RequestSpec { Method = "POST", RequestBody = ["b"] });
+        Assert.Equal(FilterOutcome.Continue, next.Final);
+        Assert.Equal(2, RealFilterHost.VmsCreated(plugin));
+    }
+
+    [Fact]
     public async Task An_unknown_upstream_is_refused_without_pausing()
     {
         var dispatcher = Auth(_ => HttpCallResponse.Ok(200, default));
