@@ -96,6 +96,26 @@ public sealed class SharedFilterTests
     }
 
     [Fact]
+    public async Task Validating_a_configuration_does_not_take_the_queue_away_from_the_running_owner()
+    {
+        // The gateway validates every Admin API write on a scratch VM (abi doc §2.2: a canary on a throw-away
+        // clone). The scratch VM's proxy_on_configure re-registers the queue; once it is discarded the running
+        // owner must still be the one woken by proxy_on_queue_ready (§5.3).
+        using var h = new RealFilterHost();
+        var ownerOptions = new PluginOptions { Name = "owner", VmId = "q" };
+        const string ownerConfig = """{"queue":"jobs","drain_on_ready":true}""";
+        h.Start(Shared, ownerConfig, ownerOptions);
+        Assert.True(h.Validate(Shared, ownerConfig, ownerOptions).Success);
+        var producer = h.Start(Shared, """{"queue":"other"}""", new PluginOptions { Name = "producer", VmId = "q" });
+
+        var resolve = await h.SendAsync(producer, RequestSpec.Get("/", ("x-queue-resolve", "jobs")));
+        var enq = await h.SendAsync(producer, RequestSpec.Get("/", ("x-queue-id", resolve.ResponseHeader("x-queue-resolved-id")!), ("x-queue-enqueue", "after-validate")));
+
+        Assert.Equal("0", enq.ResponseHeader("x-queue-enqueue-status"));
+        Assert.True(await RealFilterHost.WaitUntilAsync(() => h.Logs.Messages("owner", "queue_item:").Count >= 1, 3000), "the running owner was never told about the item");
+    }
+
+    [Fact]
     public async Task Items_are_dequeued_in_order_across_vms_then_the_queue_is_empty()
     {
         using var h = new RealFilterHost();
