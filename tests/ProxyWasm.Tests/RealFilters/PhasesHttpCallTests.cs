@@ -102,6 +102,32 @@ public sealed class PhasesHttpCallTests
         Assert.Equal(2, RealFilterHost.VmsCreated(plugin));
     }
 
+    [Theory]
+    [InlineData("continue")]
+    [InlineData("respond")]
+    public async Task A_call_from_response_headers_pauses_the_response_until_the_answer(string then)
+    {
+        var dispatcher = Auth(_ => HttpCallResponse.Ok(203, Encoding.UTF8.GetBytes("late")));
+        using var h = new RealFilterHost(dispatcher);
+        var plugin = h.Start(Phases, "{\"response_headers\":{\"action\":\"http_call\",\"upstream\":\"auth\",\"then\":\"" + then + "\"}}");
+
+        var x = await h.SendAsync(plugin, new RequestSpec { ResponseBody = ["upstream body"] });
+
+        Assert.Single(dispatcher.Calls);
+        if (then == "continue")
+        {
+            Assert.Equal(FilterOutcome.Continue, x.OutcomeOf("response_headers"));
+            Assert.Equal("upstream body", x.DeliveredResponseBody);
+        }
+        else
+        {
+            // a local response is still possible: the response headers have not been sent (abi doc §2.6)
+            Assert.Equal(FilterOutcomeKind.LocalResponse, x.OutcomeOf("response_headers").Kind);
+            Assert.Equal(203, x.Local!.StatusCode);
+            Assert.Equal("late", x.DeliveredResponseBody);
+        }
+    }
+
     [Fact]
     public async Task An_unknown_upstream_is_refused_without_pausing()
     {
