@@ -39,6 +39,18 @@ public sealed class AbiVersionFilterTests
     }
 
     [Theory]
+    [InlineData(LogLevel.Debug, "1")]
+    [InlineData(LogLevel.Information, "2")]
+    [InlineData(LogLevel.Warning, "3")]
+    public async Task Abi_0_2_1_log_level_follows_the_hosts_logger(LogLevel minimum, string expected)
+    {
+        using var h = new RealFilterHost(minimumLevel: minimum);
+        var plugin = h.Start("filters/test/abi-0-2-1.wasm");
+        var x = await h.SendAsync(plugin, RequestSpec.Get());
+        Assert.Equal(expected, x.ResponseHeader("x-abi-log-level"));
+    }
+
+    [Theory]
     [InlineData("abi-0-1-0")]
     [InlineData("abi-0-2-0")]
     [InlineData("abi-0-2-1")]

@@ -8,8 +8,11 @@ namespace ProxyWasm.Tests.RealFilters;
 /// Captures every host and filter log line. Filter lines are emitted by the host as
 /// <c>[&lt;plugin&gt;#&lt;context id&gt;] &lt;message&gt;</c>; <see cref="Filter"/> parses that shape.
 /// </summary>
-internal sealed partial class FilterLogSink : ILoggerProvider
+internal sealed partial class FilterLogSink(LogLevel minimumLevel = LogLevel.Trace) : ILoggerProvider
 {
+    /// <summary>Lowest level the loggers report as enabled (what <c>proxy_get_log_level</c> derives from).</summary>
+    public LogLevel MinimumLevel { get; } = minimumLevel;
+
     public ConcurrentQueue<(string Category, LogLevel Level, string Message)> Entries { get; } = new();
 
     /// <summary>Lines a filter logged through <c>proxy_log</c> / WASI stdout-stderr, in order.</summary>
@@ -43,7 +46,7 @@ internal sealed partial class FilterLogSink : ILoggerProvider
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => true;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= owner.MinimumLevel;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
             => owner.Entries.Enqueue((category, logLevel, formatter(state, exception)));

@@ -17,8 +17,9 @@ internal sealed class RealFilterHost : IDisposable
     private readonly Dictionary<string, FilterModule> _modules = new(StringComparer.Ordinal);
     private readonly List<FilterPlugin> _plugins = [];
 
-    public RealFilterHost(IHttpCallDispatcher? dispatcher = null)
+    public RealFilterHost(IHttpCallDispatcher? dispatcher = null, Microsoft.Extensions.Logging.LogLevel minimumLevel = Microsoft.Extensions.Logging.LogLevel.Trace)
     {
+        Logs = new FilterLogSink(minimumLevel);
         Host = new WasmHost(new WasmHostOptions
         {
             LoggerFactory = new FilterLogSinkFactory(Logs),
@@ -28,7 +29,7 @@ internal sealed class RealFilterHost : IDisposable
 
     public WasmHost Host { get; }
 
-    public FilterLogSink Logs { get; } = new();
+    public FilterLogSink Logs { get; }
 
     /// <summary>Repository root: the first directory above the test binaries holding <c>Gatehouse.sln</c>.</summary>
     public static string RepositoryRoot => Root.Value;
