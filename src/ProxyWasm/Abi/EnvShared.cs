@@ -40,7 +40,7 @@ internal static class EnvShared
         var memory = GuestMemory.Of(caller, vm);
         if (!GuestMemory.TryReadString(memory, a[0].AsInt32(), a[1].AsInt32(), out var name)) return (int)WasmResult.InvalidMemoryAccess;
         if (!GuestMemory.TryWriteU32(memory, a[2].AsInt32(), 0)) return (int)WasmResult.InvalidMemoryAccess;
-        uint token = vm.Host.Queues.Register(vm.Config.VmId, name, vm, root.Id);
+        uint token = vm.Host.Queues.Register(vm.Config.VmId, name, vm, root.Id, takeOwnership: !vm.IsScratch);
         GuestMemory.TryWriteU32(memory, a[2].AsInt32(), token);
         return (int)WasmResult.Ok;
     }

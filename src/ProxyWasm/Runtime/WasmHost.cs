@@ -106,7 +106,7 @@ public sealed class WasmHost : IDisposable
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        using var vm = new WasmVm(this, module, config with { PoolSize = 1 }, onDeath: null);
+        using var vm = new WasmVm(this, module, config with { PoolSize = 1 }, onDeath: null) { IsScratch = true };
         return vm.Start();
     }
 

@@ -40,6 +40,12 @@ internal sealed partial class WasmVm : IDisposable
         UseDeadline(config.Limits.StartDeadline);
     }
 
+    /// <summary>
+    /// True for the throw-away VM of <see cref="WasmHost.Validate(FilterModule, FilterPluginConfig)"/>: it must leave no
+    /// lasting mark on process-wide state that running VMs own (e.g. it never becomes a shared queue's owner).
+    /// </summary>
+    public bool IsScratch { get; init; }
+
     /// <summary>Held for the duration of each synchronous guest call (never across awaits).</summary>
     public Lock Gate { get; } = new();
 

@@ -6,7 +6,8 @@ namespace ProxyWasm.Shared;
 /// <summary>
 /// Process-wide shared queues (spec §5.3): <c>register(vm_id, name)</c> returns a stable token (from 1) and makes
 /// the calling root context the owner; <c>enqueue</c> notifies the owner through <see cref="IQueueOwner"/>, which
-/// posts <c>proxy_on_queue_ready</c> to the owning VM. Re-registering (e.g. by a recreated VM) moves ownership.
+/// posts <c>proxy_on_queue_ready</c> to the owning VM. Re-registering (e.g. by a recreated VM) moves ownership,
+/// except from a scratch (validation) VM, which gets the token but never takes the queue from its running owner.
 /// </summary>
 internal sealed class SharedQueueRegistry
 {
@@ -22,7 +23,7 @@ internal sealed class SharedQueueRegistry
         public int OwnerRootId;
     }
 
-    public uint Register(string vmId, string name, IQueueOwner owner, int rootContextId)
+    public uint Register(string vmId, string name, IQueueOwner owner, int rootContextId, bool takeOwnership = true)
     {
         lock (_gate)
         {
@@ -32,6 +33,7 @@ internal sealed class SharedQueueRegistry
                 _tokens[(vmId, name)] = token;
                 _queues[token] = new Queue();
             }
+            if (!takeOwnership) return token;
             var q = _queues[token];
             q.OwnerRootId = rootContextId;
             q.Owner = owner;
