@@ -60,8 +60,9 @@ public sealed class ProxyRequestHandler
         }
         finally
         {
-            http.Response.Body = originalBody;
-            http.Request.Body = originalRequestBody;
+            // only when replaced: assigning Body always installs a wrapping feature
+            if (!ReferenceEquals(http.Response.Body, originalBody)) http.Response.Body = originalBody;
+            if (!ReferenceEquals(http.Request.Body, originalRequestBody)) http.Request.Body = originalRequestBody;
             // :: Step 8: log phase, then the access log line
             context.Timings.End = context.Timings.Now();
             await PhaseRunner.LogAsync(context.Plan, context, (h, e) => ProxyLog.LogHandlerFailed(_logger, e, h.Name));
@@ -114,7 +115,7 @@ public sealed class ProxyRequestHandler
         finally
         {
             // a local answer written after this (error, failed response handler) must not pass the wrappers twice
-            http.Response.Body = clientBody;
+            if (!ReferenceEquals(http.Response.Body, clientBody)) http.Response.Body = clientBody;
         }
         if (error == ForwarderError.None) return;
         var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;
