@@ -30,13 +30,19 @@ internal static class StartCommand
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        await using var host = GatewayHost.Create(options);
-        try { await host.StartAsync(ct); }
-        catch (Exception e) when (e is IOException or InvalidOperationException or System.Security.Cryptography.CryptographicException)
+        GatewayHost host;
+        try
+        {
+            host = GatewayHost.Create(options);
+            await host.StartAsync(ct);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
+                                      or System.Security.Cryptography.CryptographicException)
         {
             cli.Error.WriteLine($"error: cannot start: {e.Message}");
             return 1;
         }
+        await using var running = host;
         foreach (var kind in Enum.GetValues<ListenerKind>())
             foreach (var address in host.Addresses(kind))
                 cli.Out.WriteLine($"{kind.ToString().ToLowerInvariant()} listening on {address}");

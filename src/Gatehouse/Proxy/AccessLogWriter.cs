@@ -24,9 +24,11 @@ public sealed class AccessLogWriter : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         _time = time ?? throw new ArgumentNullException(nameof(time));
         if (options.ProxyAccessLog is not { } target) return;
+        // opened here so that a bad path stops the start with an error instead of failing silently later
+        var stream = Open(target);
         _channel = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(16_384)
         { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
-        _pump = Task.Run(() => PumpAsync(target));
+        _pump = Task.Run(() => PumpAsync(stream));
     }
 
     public void Write(ProxyContext context)
@@ -72,15 +74,17 @@ public sealed class AccessLogWriter : IAsyncDisposable
         else json.WriteNull(name);
     }
 
-    private async Task PumpAsync(string target)
+    private static Stream Open(string target) => target switch
+    {
+        "stdout" => Console.OpenStandardOutput(),
+        "stderr" => Console.OpenStandardError(),
+        _ => new FileStream(target, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 4096, useAsync: true),
+    };
+
+    private async Task PumpAsync(Stream output)
     {
         var reader = _channel!.Reader;
-        await using var stream = target switch
-        {
-            "stdout" => Console.OpenStandardOutput(),
-            "stderr" => Console.OpenStandardError(),
-            _ => new FileStream(target, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 4096, useAsync: true),
-        };
+        await using var stream = output;
         while (await reader.WaitToReadAsync())
         {
             while (reader.TryRead(out var line)) await stream.WriteAsync(line);

@@ -60,8 +60,9 @@ public sealed class ProxyRequestHandler
         }
         finally
         {
-            http.Response.Body = originalBody;
-            http.Request.Body = originalRequestBody;
+            // only when replaced: assigning Body always installs a wrapping feature
+            if (!ReferenceEquals(http.Response.Body, originalBody)) http.Response.Body = originalBody;
+            if (!ReferenceEquals(http.Request.Body, originalRequestBody)) http.Request.Body = originalRequestBody;
             // :: Step 8: log phase, then the access log line
             context.Timings.End = context.Timings.Now();
             await PhaseRunner.LogAsync(context.Plan, context, (h, e) => ProxyLog.LogHandlerFailed(_logger, e, h.Name));
@@ -96,24 +97,32 @@ public sealed class ProxyRequestHandler
         // :: Step 6: upstream; response headers phase runs in the transformer, body phase through the stream
         var http = context.HttpContext;
         var target = context.Target!;
+        var clientBody = http.Response.Body;
         ResponseBodyFilterStream? filter = null;
         if (context.Plan.HasBodyHandlers)
-            http.Response.Body = filter = new ResponseBodyFilterStream(http.Response.Body, context, context.Plan);
+            http.Response.Body = filter = new ResponseBodyFilterStream(clientBody, context, context.Plan);
         else if (_accessLog.Enabled)
-            http.Response.Body = new CountingStream(http.Response.Body, context);
+            http.Response.Body = new CountingStream(clientBody, context);
         if (context.Plan.HasRequestBodyHandlers)
             http.Request.Body = new RequestBodyFilterStream(http.Request.Body, context, context.Plan);
-        var error = await _forwarder.SendAsync(http, target.DestinationPrefix, _connector.Invoker, target.RequestConfig, _transformer);
-        if (error != ForwarderError.None)
+        ForwarderError error;
+        try
         {
-            var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;
-            context.Error ??= exception;
-            ProxyLog.UpstreamError(_logger, exception, error.ToString(), http.Request.Method, http.Request.Path, target.DestinationPrefix);
-            if (UpstreamErrors.ToResponse(error, exception) is { } answer && !http.Response.HasStarted)
-                context.Exit(answer);
-            return;
+            error = await _forwarder.SendAsync(http, target.DestinationPrefix, _connector.Invoker, target.RequestConfig, _transformer);
+            if (error == ForwarderError.None && filter is not null && context.LocalResponse is null)
+                await filter.CompleteAsync(http.RequestAborted);
         }
-        if (filter is not null && context.LocalResponse is null) await filter.CompleteAsync(http.RequestAborted);
+        finally
+        {
+            // a local answer written after this (error, failed response handler) must not pass the wrappers twice
+            if (!ReferenceEquals(http.Response.Body, clientBody)) http.Response.Body = clientBody;
+        }
+        if (error == ForwarderError.None) return;
+        var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;
+        context.Error ??= exception;
+        ProxyLog.UpstreamError(_logger, exception, error.ToString(), http.Request.Method, http.Request.Path, target.DestinationPrefix);
+        if (UpstreamErrors.ToResponse(error, exception) is { } answer && !http.Response.HasStarted)
+            context.Exit(answer);
     }
 
     private async Task FailAsync(ProxyContext context, Exception e)

@@ -53,6 +53,15 @@ public sealed class GatehouseCliTests
     }
 
     [Fact]
+    public async Task StartWithAnUnwritableAccessLogFails()
+    {
+        var conf = WriteConf("prefix = {dir}\nproxy_listen = 127.0.0.1:0\nadmin_listen = off\ndatabase = off\nproxy_access_log = {dir}/missing/dir/access.log\n");
+        var (code, _, error) = await RunAsync("start", "-c", conf);
+        Assert.Equal(1, code);
+        Assert.Contains("error: cannot start:", error);
+    }
+
+    [Fact]
     public async Task UnknownCommandIsAnError()
     {
         var (code, _, error) = await RunAsync("frobnicate");

@@ -18,8 +18,11 @@ public sealed class AccessLogTests
 
         using (var ok = await gateway.Client.PostAsync("/logged/a?x=1", new StringContent("12345"))) ok.EnsureSuccessStatusCode();
         using (await gateway.Client.GetAsync("/missing")) { }
+        var dead = Service("127.0.0.1", EchoUpstream.ClosedPort()) with { Retries = 0 };
+        gateway.Publish(Of([service, dead], [route, Route(dead, "dead", paths: ["/dead"])]));
+        using (var bad = await gateway.Client.GetAsync("/dead")) Assert.Equal(System.Net.HttpStatusCode.BadGateway, bad.StatusCode);
 
-        var lines = await WaitForLinesAsync(gateway.AccessLogPath, 2);
+        var lines = await WaitForLinesAsync(gateway.AccessLogPath, 3);
         using var first = JsonDocument.Parse(lines[0]);
         var e = first.RootElement;
         Assert.Equal("POST", e.GetProperty("method").GetString());
@@ -41,6 +44,10 @@ public sealed class AccessLogTests
         Assert.Equal(404, second.RootElement.GetProperty("status").GetInt32());
         Assert.Equal(JsonValueKind.Null, second.RootElement.GetProperty("route_id").ValueKind);
         Assert.Equal(48, second.RootElement.GetProperty("response_size").GetInt64());
+
+        using var third = JsonDocument.Parse(lines[2]);
+        Assert.Equal(502, third.RootElement.GetProperty("status").GetInt32());
+        Assert.Equal(71, third.RootElement.GetProperty("response_size").GetInt64());
     }
 
     [Fact]

@@ -130,6 +130,22 @@ public sealed class PipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BodyPhaseRunsOnceOnUpstreamErrors()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(new TestContributor(new AppendAtEndHandler())));
+        var dead = Service("127.0.0.1", EchoUpstream.ClosedPort()) with { Retries = 0 };
+        var live = Service(_upstream);
+        gateway.Publish(Of([dead, live], [Route(dead, "dead", paths: ["/dead"]), Route(live, "live", paths: ["/live"])]));
+        using var failed = await gateway.Client.GetAsync("/dead");
+        Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+        Assert.Equal("{\"message\":\"An invalid response was received from the upstream server\"}!", await failed.Content.ReadAsStringAsync());
+        using var ok = await gateway.Client.GetAsync("/live");
+        var body = await ok.Content.ReadAsStringAsync();
+        Assert.EndsWith("}!", body);
+        Assert.Single(body, '!');
+    }
+
+    [Fact]
     public async Task BodyHandlerAlsoRewritesLocalAnswers()
     {
         await using var gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(new TestContributor(new UpperCaseBodyHandler())));

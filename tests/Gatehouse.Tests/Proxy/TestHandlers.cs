@@ -50,6 +50,18 @@ internal sealed class UpperCaseRequestBodyHandler : IRequestBodyHandler
     }
 }
 
+/// <summary>Appends "!" at end of stream: shows the body phase ran exactly once.</summary>
+internal sealed class AppendAtEndHandler : IResponseBodyHandler
+{
+    public string Name => "append";
+
+    public ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, BodyChunk chunk)
+    {
+        if (chunk.EndOfStream) chunk.Replace(chunk.Data.ToArray().Append((byte)'!').ToArray());
+        return ValueTask.FromResult(BodyOutcome.Continue);
+    }
+}
+
 /// <summary>Throws in access when <c>X-Throw</c> is sent.</summary>
 internal sealed class ThrowingHandler : IAccessHandler
 {
