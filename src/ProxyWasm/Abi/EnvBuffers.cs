@@ -10,7 +10,7 @@ namespace ProxyWasm.Abi;
 internal static class EnvBuffers
 {
     // (buffer_type, start, max_size, ret_ptr_ptr, ret_size_ptr)
-    public static int GetBufferBytes(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int GetBufferBytes(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         int type = a[0].AsInt32();
@@ -27,7 +27,7 @@ internal static class EnvBuffers
     }
 
     // (buffer_type, ret_size_ptr, ret_flags_ptr)
-    public static int GetBufferStatus(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int GetBufferStatus(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         int type = a[0].AsInt32();
@@ -42,7 +42,7 @@ internal static class EnvBuffers
     }
 
     // (buffer_type, start, size, data_ptr, data_size): new = old[0..start] + data + old[min(len,start+size)..]
-    public static int SetBufferBytes(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int SetBufferBytes(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         int type = a[0].AsInt32();

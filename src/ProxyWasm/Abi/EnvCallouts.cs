@@ -8,7 +8,7 @@ namespace ProxyWasm.Abi;
 internal static class EnvCallouts
 {
     // (upstream_ptr, upstream_size, headers_ptr, headers_size, body_ptr, body_size, trailers_ptr, trailers_size, timeout_ms, ret_token_ptr)
-    public static int HttpCall(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int HttpCall(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var context = vm.Active;
@@ -39,5 +39,5 @@ internal static class EnvCallouts
         => headers.Exists(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase) && h.Value.Length > 0);
 
     // proxy_grpc_call / _stream / _send / _cancel / _close
-    public static int Unimplemented(Caller caller, ReadOnlySpan<ValueBox> a) => (int)WasmResult.Unimplemented;
+    public static int Unimplemented(Caller caller, ReadOnlySpan<HostArg> a) => (int)WasmResult.Unimplemented;
 }

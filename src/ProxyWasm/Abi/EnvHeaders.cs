@@ -21,25 +21,28 @@ internal static class EnvHeaders
         return WasmResult.Ok;
     }
 
+    /// <summary>A header name from guest memory, interned per VM (<see cref="NameCache"/>).</summary>
+    private static bool TryReadName(Span<byte> memory, WasmVm vm, int ptr, int len, out string name)
+    {
+        name = "";
+        if (!GuestMemory.TryRead(memory, ptr, len, out var bytes)) return false;
+        name = vm.HeaderNames.Get(bytes);
+        return true;
+    }
+
     // (map_type, ret_ptr_ptr, ret_size_ptr)
-    public static int GetPairs(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int GetPairs(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var status = Resolve(vm, a[0].AsInt32(), false, out var map);
         if (status != WasmResult.Ok) return (int)status;
-        var buffer = PairsCodec.Serialize(map, out int length);
-        try
-        {
-            return (int)GuestMemory.CopyOut(caller, vm, buffer.AsSpan(0, length), a[1].AsInt32(), a[2].AsInt32());
-        }
-        finally
-        {
-            if (length > 0) ArrayPool<byte>.Shared.Return(buffer);
-        }
+        var result = GuestMemory.Reserve(caller, vm, PairsCodec.SizeOf(map), a[1].AsInt32(), a[2].AsInt32(), out var target);
+        if (result == WasmResult.Ok && !target.IsEmpty) PairsCodec.Write(map, target);
+        return (int)result;
     }
 
     // (map_type, ptr, size)
-    public static int SetPairs(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int SetPairs(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var status = Resolve(vm, a[0].AsInt32(), true, out var map);
@@ -53,51 +56,42 @@ internal static class EnvHeaders
     }
 
     // (map_type, ret_size_ptr): serialized size in bytes (spec)
-    public static int GetSize(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int GetSize(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var status = Resolve(vm, a[0].AsInt32(), false, out var map);
         if (status != WasmResult.Ok) return (int)status;
-        int size = map.Count == 0 ? 0 : PairsCodec.SizeOf(map);
+        int size = PairsCodec.SizeOf(map);
         return GuestMemory.TryWriteU32(GuestMemory.Of(caller, vm), a[1].AsInt32(), (uint)size) ? (int)WasmResult.Ok : (int)WasmResult.InvalidMemoryAccess;
     }
 
     // (map_type, key_ptr, key_size, ret_ptr_ptr, ret_size_ptr); missing key: 0.1.0 → OK + empty, 0.2.x → NOT_FOUND
-    public static int GetValue(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int GetValue(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var status = Resolve(vm, a[0].AsInt32(), false, out var map);
         if (status != WasmResult.Ok) return (int)status;
-        if (!GuestMemory.TryReadString(GuestMemory.Of(caller, vm), a[1].AsInt32(), a[2].AsInt32(), out var key)) return (int)WasmResult.InvalidMemoryAccess;
+        if (!TryReadName(GuestMemory.Of(caller, vm), vm, a[1].AsInt32(), a[2].AsInt32(), out var key)) return (int)WasmResult.InvalidMemoryAccess;
         if (!map.TryGetValue(key, out var value))
         {
             if (vm.Abi != AbiVersion.V0_1_0) return (int)WasmResult.NotFound;
             value = "";
         }
-        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(value.Length));
-        try
-        {
-            int length = Encoding.UTF8.GetBytes(value, buffer);
-            return (int)GuestMemory.CopyOut(caller, vm, buffer.AsSpan(0, length), a[3].AsInt32(), a[4].AsInt32());
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        return (int)GuestMemory.CopyOutString(caller, vm, value, a[3].AsInt32(), a[4].AsInt32());
     }
 
-    public static int AddValue(Caller caller, ReadOnlySpan<ValueBox> a) => Mutate(caller, a, replace: false);
+    public static int AddValue(Caller caller, ReadOnlySpan<HostArg> a) => Mutate(caller, a, replace: false);
 
-    public static int ReplaceValue(Caller caller, ReadOnlySpan<ValueBox> a) => Mutate(caller, a, replace: true);
+    public static int ReplaceValue(Caller caller, ReadOnlySpan<HostArg> a) => Mutate(caller, a, replace: true);
 
     // (map_type, key_ptr, key_size, value_ptr, value_size)
-    private static int Mutate(Caller caller, ReadOnlySpan<ValueBox> a, bool replace)
+    private static int Mutate(Caller caller, ReadOnlySpan<HostArg> a, bool replace)
     {
         var vm = (WasmVm)caller.GetData()!;
         var status = Resolve(vm, a[0].AsInt32(), true, out var map);
         if (status != WasmResult.Ok) return (int)status;
         var memory = GuestMemory.Of(caller, vm);
-        if (!GuestMemory.TryReadString(memory, a[1].AsInt32(), a[2].AsInt32(), out var key)
+        if (!TryReadName(memory, vm, a[1].AsInt32(), a[2].AsInt32(), out var key)
             || !GuestMemory.TryReadString(memory, a[3].AsInt32(), a[4].AsInt32(), out var value)) return (int)WasmResult.InvalidMemoryAccess;
         if (replace) map.Replace(key, value);
         else map.Add(key, value);
@@ -105,12 +99,12 @@ internal static class EnvHeaders
     }
 
     // (map_type, key_ptr, key_size): removes all values; OK when absent
-    public static int RemoveValue(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int RemoveValue(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var status = Resolve(vm, a[0].AsInt32(), true, out var map);
         if (status != WasmResult.Ok) return (int)status;
-        if (!GuestMemory.TryReadString(GuestMemory.Of(caller, vm), a[1].AsInt32(), a[2].AsInt32(), out var key)) return (int)WasmResult.InvalidMemoryAccess;
+        if (!TryReadName(GuestMemory.Of(caller, vm), vm, a[1].AsInt32(), a[2].AsInt32(), out var key)) return (int)WasmResult.InvalidMemoryAccess;
         map.Remove(key);
         return (int)WasmResult.Ok;
     }

@@ -7,7 +7,7 @@ namespace ProxyWasm.Abi;
 internal static class EnvMetrics
 {
     // (metric_type, name_ptr, name_size, ret_metric_id_ptr)
-    public static int Define(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int Define(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         int type = a[0].AsInt32();
@@ -22,15 +22,15 @@ internal static class EnvMetrics
     }
 
     // (metric_id, i64 delta)
-    public static int Increment(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int Increment(Caller caller, ReadOnlySpan<HostArg> a)
         => (int)((WasmVm)caller.GetData()!).Host.Metrics.Increment(a[0].AsInt32(), a[1].AsInt64());
 
     // (metric_id, u64 value)
-    public static int Record(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int Record(Caller caller, ReadOnlySpan<HostArg> a)
         => (int)((WasmVm)caller.GetData()!).Host.Metrics.Record(a[0].AsInt32(), (ulong)a[1].AsInt64());
 
     // (metric_id, ret_u64_ptr)
-    public static int Get(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int Get(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var status = vm.Host.Metrics.Get(a[0].AsInt32(), out long value);

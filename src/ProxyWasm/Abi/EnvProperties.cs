@@ -15,7 +15,7 @@ internal static class EnvProperties
     }
 
     // (path_ptr, path_size, ret_value_ptr_ptr, ret_value_size_ptr)
-    public static int GetProperty(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int GetProperty(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         if (!GuestMemory.TryRead(GuestMemory.Of(caller, vm), a[0].AsInt32(), a[1].AsInt32(), out var raw)) return (int)WasmResult.InvalidMemoryAccess;
@@ -26,7 +26,7 @@ internal static class EnvProperties
     }
 
     // (path_ptr, path_size, value_ptr, value_size)
-    public static int SetProperty(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int SetProperty(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var memory = GuestMemory.Of(caller, vm);
@@ -39,7 +39,7 @@ internal static class EnvProperties
     }
 
     // (name_ptr, name_size, args_ptr, args_size, ret_results_ptr_ptr, ret_results_size_ptr)
-    public static int CallForeignFunction(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int CallForeignFunction(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var memory = GuestMemory.Of(caller, vm);
@@ -60,12 +60,12 @@ internal static class EnvProperties
     }
 
     // emscripten_notify_memory_growth(i32) -> ()
-    public static int NoOp(Caller caller, ReadOnlySpan<ValueBox> a) => 0;
+    public static int NoOp(Caller caller, ReadOnlySpan<HostArg> a) => 0;
 
     // pthread_equal(a, b) -> i32
-    public static int PthreadEqual(Caller caller, ReadOnlySpan<ValueBox> a) => a[0].AsInt32() == a[1].AsInt32() ? 1 : 0;
+    public static int PthreadEqual(Caller caller, ReadOnlySpan<HostArg> a) => a[0].AsInt32() == a[1].AsInt32() ? 1 : 0;
 
     // AssemblyScript abort(msg, file, line, col): always traps
-    public static int Abort(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int Abort(Caller caller, ReadOnlySpan<HostArg> a)
         => throw new InvalidOperationException($"guest abort at line {a[2].AsInt32()}, column {a[3].AsInt32()}");
 }

@@ -7,7 +7,7 @@ namespace ProxyWasm.Abi;
 internal static class EnvShared
 {
     // (key_ptr, key_size, ret_value_ptr_ptr, ret_value_size_ptr, ret_cas_ptr)
-    public static int GetSharedData(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int GetSharedData(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var memory = GuestMemory.Of(caller, vm);
@@ -19,7 +19,7 @@ internal static class EnvShared
     }
 
     // (key_ptr, key_size, value_ptr, value_size, cas); a null value pointer deletes (ngx extension)
-    public static int SetSharedData(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int SetSharedData(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var memory = GuestMemory.Of(caller, vm);
@@ -32,7 +32,7 @@ internal static class EnvShared
     }
 
     // (name_ptr, name_size, ret_queue_id_ptr): the calling root context becomes the owner
-    public static int RegisterQueue(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int RegisterQueue(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var root = vm.Active?.Root ?? vm.Root;
@@ -46,7 +46,7 @@ internal static class EnvShared
     }
 
     // (vm_id_ptr, vm_id_size, name_ptr, name_size, ret_queue_id_ptr); empty vm_id = own
-    public static int ResolveQueue(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int ResolveQueue(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var memory = GuestMemory.Of(caller, vm);
@@ -58,7 +58,7 @@ internal static class EnvShared
     }
 
     // (queue_id, value_ptr, value_size)
-    public static int EnqueueQueue(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int EnqueueQueue(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         int size = a[2].AsInt32();
@@ -68,7 +68,7 @@ internal static class EnvShared
     }
 
     // (queue_id, ret_value_ptr_ptr, ret_value_size_ptr)
-    public static int DequeueQueue(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int DequeueQueue(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var status = vm.Host.Queues.Dequeue((uint)a[0].AsInt32(), out var value);

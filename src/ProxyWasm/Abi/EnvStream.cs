@@ -8,14 +8,14 @@ namespace ProxyWasm.Abi;
 /// <summary>Stream control, local responses, call status, <c>proxy_done</c>, effective context (spec §1.6, §2.4–2.6).</summary>
 internal static class EnvStream
 {
-    public static int ContinueStream(Caller caller, ReadOnlySpan<ValueBox> a) => Continue((WasmVm)caller.GetData()!, a[0].AsInt32());
+    public static int ContinueStream(Caller caller, ReadOnlySpan<HostArg> a) => Continue((WasmVm)caller.GetData()!, a[0].AsInt32());
 
-    public static int ContinueRequest(Caller caller, ReadOnlySpan<ValueBox> a) => Continue((WasmVm)caller.GetData()!, (int)StreamType.HttpRequest);
+    public static int ContinueRequest(Caller caller, ReadOnlySpan<HostArg> a) => Continue((WasmVm)caller.GetData()!, (int)StreamType.HttpRequest);
 
-    public static int ContinueResponse(Caller caller, ReadOnlySpan<ValueBox> a) => Continue((WasmVm)caller.GetData()!, (int)StreamType.HttpResponse);
+    public static int ContinueResponse(Caller caller, ReadOnlySpan<HostArg> a) => Continue((WasmVm)caller.GetData()!, (int)StreamType.HttpResponse);
 
     // 0.1.0: re-run routing. The embedder re-routes after request headers anyway, so this only acknowledges.
-    public static int ClearRouteCache(Caller caller, ReadOnlySpan<ValueBox> a) => (int)WasmResult.Ok;
+    public static int ClearRouteCache(Caller caller, ReadOnlySpan<HostArg> a) => (int)WasmResult.Ok;
 
     private static int Continue(WasmVm vm, int type)
     {
@@ -28,7 +28,7 @@ internal static class EnvStream
     }
 
     // proxy_close_stream(stream_type)
-    public static int CloseStream(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int CloseStream(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         int type = a[0].AsInt32();
@@ -42,7 +42,7 @@ internal static class EnvStream
     }
 
     // (status_code, details_ptr, details_size, body_ptr, body_size, headers_ptr, headers_size, grpc_status)
-    public static int SendLocalResponse(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int SendLocalResponse(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var stream = vm.Active?.Stream;
@@ -65,7 +65,7 @@ internal static class EnvStream
     }
 
     // (ret_code_ptr, ret_msg_ptr_ptr, ret_msg_size_ptr): status of the HTTP call being delivered
-    public static int GetStatus(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int GetStatus(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var response = vm.Active?.Root.CallResponse;
@@ -76,7 +76,7 @@ internal static class EnvStream
     }
 
     // proxy_done(): finishes a context whose proxy_on_done returned false
-    public static int Done(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int Done(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var stream = vm.Active?.Stream;
@@ -87,7 +87,7 @@ internal static class EnvStream
     }
 
     // proxy_set_effective_context(context_id)
-    public static int SetEffectiveContext(Caller caller, ReadOnlySpan<ValueBox> a)
+    public static int SetEffectiveContext(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         if (!vm.TryGetContext(a[0].AsInt32(), out var context)) return (int)WasmResult.BadArgument;

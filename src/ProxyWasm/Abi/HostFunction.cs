@@ -3,7 +3,7 @@ using Wasmtime;
 namespace ProxyWasm.Abi;
 
 /// <summary>A host function body: reads its arguments, returns the i32 status (ignored for void functions).</summary>
-internal delegate int HostCall(Caller caller, ReadOnlySpan<ValueBox> args);
+internal delegate int HostCall(Caller caller, ReadOnlySpan<HostArg> args);
 
 /// <summary>
 /// One row of the host-function table: import module, name, wasm signature (<c>"iiI&gt;i"</c>: params, then

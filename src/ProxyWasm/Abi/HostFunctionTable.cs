@@ -92,7 +92,7 @@ internal static class HostFunctionTable
     /// <summary>Defines every row on the process-wide linker.</summary>
     public static void DefineAll(Linker linker)
     {
-        foreach (var f in Functions) Define(linker, f.Module, f.Name, f.Call, f.Parameters, f.Results);
+        foreach (var f in Functions) HostFunctionBinder.Define(linker, f);
     }
 
     /// <summary>
@@ -114,18 +114,5 @@ internal static class HostFunctionTable
             WasmLogAbi.Unsupported(logger, moduleName, module, name);
             throw new InvalidOperationException($"unsupported host function {module}.{name}");
         }, import.Parameters, import.Results);
-    }
-
-    private static void Define(Linker linker, string module, string name, HostCall call, IReadOnlyList<ValueKind> parameters, IReadOnlyList<ValueKind> results)
-    {
-        bool hasResult = results.Count > 0;
-        bool allowedInAllocator = AllowedDuringAllocation.Contains(name);
-        linker.DefineFunction(module, name, (Caller caller, ReadOnlySpan<ValueBox> args, Span<ValueBox> res) =>
-        {
-            if (!allowedInAllocator && caller.GetData() is Runtime.WasmVm { InAllocator: true })
-                throw new InvalidOperationException($"host call {module}.{name} is not allowed inside the guest allocator");
-            int status = call(caller, args);
-            if (hasResult) res[0] = status;
-        }, parameters, results);
     }
 }

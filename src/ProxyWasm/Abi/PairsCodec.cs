@@ -45,18 +45,20 @@ internal static class PairsCodec
         BinaryPrimitives.WriteUInt32LittleEndian(dest, (uint)count);
         int header = 4;
         int data = 4 + 8 * count;
-        foreach (var p in pairs)
-        {
-            int k = Encoding.UTF8.GetBytes(p.Key, dest[data..]);
-            dest[data + k] = 0;
-            data += k + 1;
-            int v = Encoding.UTF8.GetBytes(p.Value, dest[data..]);
-            dest[data + v] = 0;
-            data += v + 1;
-            BinaryPrimitives.WriteUInt32LittleEndian(dest[header..], (uint)k);
-            BinaryPrimitives.WriteUInt32LittleEndian(dest[(header + 4)..], (uint)v);
-            header += 8;
-        }
+        foreach (var p in pairs) WriteEntry(p, dest, ref header, ref data);
+    }
+
+    private static void WriteEntry(KeyValuePair<string, string> p, Span<byte> dest, ref int header, ref int data)
+    {
+        int k = Encoding.UTF8.GetBytes(p.Key, dest[data..]);
+        dest[data + k] = 0;
+        data += k + 1;
+        int v = Encoding.UTF8.GetBytes(p.Value, dest[data..]);
+        dest[data + v] = 0;
+        data += v + 1;
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[header..], (uint)k);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[(header + 4)..], (uint)v);
+        header += 8;
     }
 
     /// <summary>Parses serialized pairs; false for any malformed input (nothing is added then).</summary>
@@ -91,6 +93,31 @@ internal static class PairsCodec
         return true;
     }
 
-    /// <summary>Serializes an <see cref="IHeaderMap"/> into a pooled buffer (see the overload taking a count).</summary>
-    public static byte[] Serialize(IHeaderMap map, out int length) => Serialize(map, map.Count, out length);
+    /// <summary>Serialized size of a non-empty map (0 for an empty one, which serializes to nothing).</summary>
+    public static int SizeOf(IHeaderMap map)
+    {
+        if (map.Count == 0) return 0;
+        if (map is not HeaderMap list) return SizeOf((IEnumerable<KeyValuePair<string, string>>)map);
+        int size = 4;
+        foreach (var p in list.Entries) size += 8 + Encoding.UTF8.GetByteCount(p.Key) + 1 + Encoding.UTF8.GetByteCount(p.Value) + 1;
+        return size;
+    }
+
+    /// <summary>
+    /// Writes a non-empty map into <paramref name="dest"/>, exactly <see cref="SizeOf(IHeaderMap)"/> bytes (e.g. the
+    /// guest's allocation). A <see cref="HeaderMap"/> is walked as a span; other maps through their enumerator.
+    /// </summary>
+    public static void Write(IHeaderMap map, Span<byte> dest)
+    {
+        if (map is not HeaderMap list)
+        {
+            Write(map, map.Count, dest);
+            return;
+        }
+        var entries = list.Entries;
+        BinaryPrimitives.WriteUInt32LittleEndian(dest, (uint)entries.Length);
+        int header = 4;
+        int data = 4 + 8 * entries.Length;
+        foreach (var p in entries) WriteEntry(p, dest, ref header, ref data);
+    }
 }

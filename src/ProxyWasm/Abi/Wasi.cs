@@ -49,7 +49,7 @@ internal static class Wasi
     }
 
     // fd_write(fd, iovs, iovs_len, ret_nwritten): fd 1 → info, fd 2 → error, line-buffered (WasmVm.WriteStdio)
-    private static int FdWrite(Caller caller, ReadOnlySpan<ValueBox> a)
+    private static int FdWrite(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         int fd = a[0].AsInt32();
@@ -75,7 +75,7 @@ internal static class Wasi
     }
 
     // fd_fdstat_get(fd, ret_fdstat): stdout/stderr are writable character devices; anything else BADF
-    private static int FdStatGet(Caller caller, ReadOnlySpan<ValueBox> a)
+    private static int FdStatGet(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         if (a[0].AsInt32() is not (1 or 2)) return (int)WasiErrno.BadF;
@@ -89,7 +89,7 @@ internal static class Wasi
     private static IEnumerable<byte[]> EnvironEntries(WasmVm vm)
         => vm.Config.Environment.Select(kv => Encoding.UTF8.GetBytes($"{kv.Key}={kv.Value}\0"));
 
-    private static int EnvironSizesGet(Caller caller, ReadOnlySpan<ValueBox> a)
+    private static int EnvironSizesGet(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var memory = GuestMemory.Of(caller, vm);
@@ -98,7 +98,7 @@ internal static class Wasi
             ? 0 : (int)WasiErrno.Fault;
     }
 
-    private static int EnvironGet(Caller caller, ReadOnlySpan<ValueBox> a)
+    private static int EnvironGet(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         var memory = GuestMemory.Of(caller, vm);
@@ -112,14 +112,14 @@ internal static class Wasi
         return 0;
     }
 
-    private static int ArgsSizesGet(Caller caller, ReadOnlySpan<ValueBox> a)
+    private static int ArgsSizesGet(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var memory = GuestMemory.Of(caller, (WasmVm)caller.GetData()!);
         return GuestMemory.TryWriteU32(memory, a[0].AsInt32(), 0) && GuestMemory.TryWriteU32(memory, a[1].AsInt32(), 0) ? 0 : (int)WasiErrno.Fault;
     }
 
     // clock_time_get(clock_id, i64 precision, ret_u64): 0 realtime, 1 monotonic, others NOTSUP
-    private static int ClockTimeGet(Caller caller, ReadOnlySpan<ValueBox> a)
+    private static int ClockTimeGet(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         ulong ns;
@@ -132,27 +132,25 @@ internal static class Wasi
         return GuestMemory.TryWriteU64(GuestMemory.Of(caller, vm), a[2].AsInt32(), ns) ? 0 : (int)WasiErrno.Fault;
     }
 
-    private static int ClockResGet(Caller caller, ReadOnlySpan<ValueBox> a)
+    private static int ClockResGet(Caller caller, ReadOnlySpan<HostArg> a)
     {
         if (a[0].AsInt32() is not (0 or 1)) return (int)WasiErrno.NotSup;
         return GuestMemory.TryWriteU64(GuestMemory.Of(caller, (WasmVm)caller.GetData()!), a[1].AsInt32(), 1) ? 0 : (int)WasiErrno.Fault;
     }
 
     // random_get(buf, len): CSPRNG; more than the limit (64 KiB) → INVAL
-    private static int RandomGet(Caller caller, ReadOnlySpan<ValueBox> a)
+    private static int RandomGet(Caller caller, ReadOnlySpan<HostArg> a)
     {
         var vm = (WasmVm)caller.GetData()!;
         int len = a[1].AsInt32();
         if ((uint)len > (uint)vm.Config.Limits.MaxRandomBytes) return (int)WasiErrno.Inval;
         if (len == 0) return 0;
-        var memory = GuestMemory.Of(caller, vm);
-        int ptr = a[0].AsInt32();
-        if ((ulong)(uint)ptr + (uint)len > (ulong)memory.GetLength()) return (int)WasiErrno.Fault;
-        RandomNumberGenerator.Fill(memory.GetSpan((uint)ptr, len));
+        if (!GuestMemory.TryWritable(GuestMemory.Of(caller, vm), a[0].AsInt32(), len, out var target)) return (int)WasiErrno.Fault;
+        RandomNumberGenerator.Fill(target);
         return 0;
     }
 
     // poll_oneoff(in, out, nsubscriptions, ret_nevents): no events, success (Go wasip1 runtimes need it)
-    private static int PollOneoff(Caller caller, ReadOnlySpan<ValueBox> a)
+    private static int PollOneoff(Caller caller, ReadOnlySpan<HostArg> a)
         => GuestMemory.TryWriteU32(GuestMemory.Of(caller, (WasmVm)caller.GetData()!), a[3].AsInt32(), 0) ? 0 : (int)WasiErrno.Fault;
 }

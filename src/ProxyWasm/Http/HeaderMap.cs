@@ -24,6 +24,9 @@ public sealed class HeaderMap : IHeaderMap
     /// <inheritdoc />
     public int Count => _entries.Count;
 
+    /// <summary>The entries in order, for the host's allocation-free serialization (valid until the next change).</summary>
+    internal ReadOnlySpan<KeyValuePair<string, string>> Entries => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_entries);
+
     /// <inheritdoc />
     public bool TryGetValue(string name, out string value)
     {
@@ -50,7 +53,18 @@ public sealed class HeaderMap : IHeaderMap
     }
 
     /// <inheritdoc />
-    public void Remove(string name) => _entries.RemoveAll(e => string.Equals(e.Key, name, StringComparison.OrdinalIgnoreCase));
+    public void Remove(string name)
+    {
+        int kept = 0;
+        for (int i = 0; i < _entries.Count; i++)
+        {
+            var e = _entries[i];
+            if (string.Equals(e.Key, name, StringComparison.OrdinalIgnoreCase)) continue;
+            if (kept != i) _entries[kept] = e;
+            kept++;
+        }
+        if (kept < _entries.Count) _entries.RemoveRange(kept, _entries.Count - kept);
+    }
 
     /// <inheritdoc />
     public void Clear() => _entries.Clear();

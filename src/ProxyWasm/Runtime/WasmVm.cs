@@ -63,6 +63,9 @@ internal sealed partial class WasmVm : IDisposable
 
     public Memory? Memory { get; private set; }
 
+    /// <summary>Header names read from this guest, interned (host calls run under the gate).</summary>
+    public NameCache HeaderNames { get; } = new();
+
     public GuestExports Exports { get; private set; } = null!;
 
     public RootContext? Root { get; private set; }
@@ -246,18 +249,23 @@ internal sealed partial class WasmVm : IDisposable
     /// <summary>Writes a guest log line; during start-up warnings and errors are kept for <see cref="ConfigureResult"/>.</summary>
     public void Log(ProxyLogLevel level, string message)
     {
-        var logLevel = level switch
-        {
-            ProxyLogLevel.Trace => LogLevel.Trace,
-            ProxyLogLevel.Debug => LogLevel.Debug,
-            ProxyLogLevel.Info => LogLevel.Information,
-            ProxyLogLevel.Warn => LogLevel.Warning,
-            ProxyLogLevel.Error => LogLevel.Error,
-            _ => LogLevel.Critical,
-        };
         if (level >= ProxyLogLevel.Warn) _startupLog?.Add(message);
-        WasmLog.FilterMessage(Logger, logLevel, Config.Name, Active?.Id ?? 0, message);
+        WasmLog.FilterMessage(Logger, ToLogLevel(level), Config.Name, Active?.Id ?? 0, message);
     }
+
+    /// <summary>Whether <see cref="Log"/> would keep a line of <paramref name="level"/> (lets <c>proxy_log</c> skip decoding it).</summary>
+    public bool WantsLog(ProxyLogLevel level)
+        => (_startupLog is not null && level >= ProxyLogLevel.Warn) || Logger.IsEnabled(ToLogLevel(level));
+
+    private static LogLevel ToLogLevel(ProxyLogLevel level) => level switch
+    {
+        ProxyLogLevel.Trace => LogLevel.Trace,
+        ProxyLogLevel.Debug => LogLevel.Debug,
+        ProxyLogLevel.Info => LogLevel.Information,
+        ProxyLogLevel.Warn => LogLevel.Warning,
+        ProxyLogLevel.Error => LogLevel.Error,
+        _ => LogLevel.Critical,
+    };
 
     /// <summary>
     /// WASI stdout (fd 1 → info) / stderr (fd 2 → error), line-buffered per VM: a Rust panic message arrives in

@@ -1,0 +1,34 @@
+using System.Text;
+
+namespace ProxyWasm.Abi;
+
+/// <summary>
+/// Intern table for header names a guest passes to host calls: the names a filter uses are few and repeat on
+/// every request, so a lookup by the decoded characters returns the same string instance instead of
+/// allocating one per call. One per VM (used under its gate, no locking); bounded, so a guest inventing names
+/// only stops benefiting — later names are decoded normally.
+/// </summary>
+internal sealed class NameCache
+{
+    private const int MaxEntries = 256;
+    private const int MaxLength = 64;
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    public NameCache() => _lookup = _names.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    public int Count => _names.Count;
+
+    /// <summary>The string for UTF-8 <paramref name="utf8"/> (invalid sequences decode to U+FFFD, as everywhere).</summary>
+    public string Get(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.IsEmpty) return "";
+        if (utf8.Length > MaxLength) return Encoding.UTF8.GetString(utf8);
+        Span<char> buffer = stackalloc char[MaxLength];
+        var chars = buffer[..Encoding.UTF8.GetChars(utf8, buffer)];
+        if (_lookup.TryGetValue(chars, out var name)) return name;
+        name = new string(chars);
+        if (_names.Count < MaxEntries) _names.Add(name);
+        return name;
+    }
+}
