@@ -1,4 +1,5 @@
 using System.Text;
+using ProxyWasm.Http;
 using ProxyWasm.Runtime;
 
 namespace ProxyWasm.Tests;
@@ -96,15 +97,28 @@ public sealed class WasiTests
     }
 
     [Fact]
-    public void Proc_exit_zero_from_a_direct_call_is_not_a_failure()
+    public void Proc_exit_zero_outside_start_up_is_a_trap()
     {
         var (t, plugin, g) = Start();
         using (t) using (plugin)
         {
-            Assert.NotNull(g.TryCall("wasi_proc_exit", 0));
             Assert.False(g.Vm.IsDead);
-            Assert.Null(g.TryCall("wasi_proc_exit", 2));
+            Assert.Null(g.TryCall("wasi_proc_exit", 0));
             Assert.True(g.Vm.IsDead);
+            Assert.Contains("proc_exit(0)", g.Vm.DeathReason);
         }
+    }
+
+    [Fact]
+    public async Task Proc_exit_zero_ends_start_up_normally_but_fails_a_request()
+    {
+        using var t = new TestHost();
+        using var plugin = t.Plugin("command.wat");
+        Assert.Equal(1, plugin.LiveVmCount);
+        Assert.True(t.Logs.Contains("started"));
+        using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+        var outcome = await http.OnRequestHeadersAsync(true);
+        Assert.Equal(FilterOutcomeKind.Failed, outcome.Kind);
+        Assert.Contains("proc_exit(0)", outcome.Error);
     }
 }

@@ -20,12 +20,13 @@ internal sealed partial class WasmVm
             {
                 // :: Step 1
                 ArmDeadline();
+                _inInitialization = true;
                 Wasmtime.Instance instance;
                 try
                 {
                     instance = Module.Linker.Instantiate(Store, Module.Module);
                 }
-                catch (Exception ex) when (!IsCleanExit(ex))
+                catch (Exception ex) // incl. proc_exit(0) from a start section: there is no instance to go on with
                 {
                     IsDead = true;
                     DeathReason = Describe(ex);
@@ -46,6 +47,7 @@ internal sealed partial class WasmVm
                 {
                     Call<Action>(null, "_start", Exports.Start, static f => { f(); return 0; }, 0, out _);
                 }
+                _inInitialization = false;
                 if (IsDead) return Failed("initialize", DeathReason!);
 
                 // :: Step 3
@@ -69,6 +71,7 @@ internal sealed partial class WasmVm
             }
             finally
             {
+                _inInitialization = false;
                 _startupLog = null;
                 UseDeadline(Config.Limits.CallDeadline); // start-up is over: callbacks get the per-call budget
             }

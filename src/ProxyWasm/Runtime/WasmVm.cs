@@ -26,6 +26,7 @@ internal sealed partial class WasmVm : IDisposable
     private readonly System.Text.StringBuilder?[] _stdio = new System.Text.StringBuilder?[3];
     private string? _lastStderr;
     private bool _disposed;
+    private bool _inInitialization;
 
     public WasmVm(WasmHost host, FilterModule module, FilterPluginConfig config, Action<WasmVm>? onDeath)
     {
@@ -146,7 +147,7 @@ internal sealed partial class WasmVm : IDisposable
         }
         catch (Exception ex)
         {
-            if (IsCleanExit(ex)) ok = true;
+            if (_inInitialization && IsCleanExit(ex)) ok = true;
             else Kill($"{callback}: {Describe(ex)}");
         }
         finally
@@ -321,6 +322,11 @@ internal sealed partial class WasmVm : IDisposable
         }
     }
 
+    /// <summary>
+    /// <c>proc_exit(0)</c> is a normal end only of WASI start-up (instantiation's start section, <c>_start</c>,
+    /// <c>_initialize</c>/<c>main</c>: abi doc §1.2). Inside a proxy_* callback any <c>proc_exit</c> ends the call
+    /// as a trap (abi doc §3: it must not return normally): the guest's stack and state are left mid-call.
+    /// </summary>
     private static bool IsCleanExit(Exception ex)
         => ex is ProcExitException { Code: 0 }
            || ex.InnerException is ProcExitException { Code: 0 }

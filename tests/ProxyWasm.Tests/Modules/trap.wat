@@ -3,7 +3,7 @@
 ;;  'h' trap in on_request_headers   'b' trap in on_request_body   'r' trap in on_response_headers
 ;;  's' trap in on_response_body     'l' trap in on_log            't' trap in on_tick (period 5 ms)
 ;;  'L' endless loop in on_request_headers   'M' grow memory by 1 MiB (logging "grew") until refused, then trap
-;;  'x' proc_exit(0) in on_request_headers (clean end)   'X' proc_exit(3) in on_request_headers
+;;  'x' proc_exit(0) in on_request_headers (a trap)   'X' proc_exit(3) in on_request_headers
 (module
   (import "env" "proxy_get_buffer_bytes" (func $get_buffer (param i32 i32 i32 i32 i32) (result i32)))
   (import "env" "proxy_set_tick_period_milliseconds" (func $tick (param i32) (result i32)))
