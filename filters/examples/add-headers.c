@@ -7,8 +7,7 @@
  * "add" entry is set (replacing any existing value of that header). An invalid configuration makes
  * proxy_on_configure return false.
  */
-#include "../sdk/json.h"
-#include "../sdk/proxy_wasm.h"
+#include "../sdk/pw_filter.h"
 
 typedef struct {
   pw_pairs add;    /* owned copies */
@@ -55,25 +54,13 @@ static void edits_apply(const header_edits *e, pw_map_type map) {
                                    e->add.items[i].value, e->add.items[i].value_len);
 }
 
-PW_EXPORT(proxy_on_context_create) void on_context_create(uint32_t ctx, uint32_t parent) {
-  (void)ctx;
-  (void)parent;
-}
-
-PW_EXPORT(proxy_on_vm_start) uint32_t on_vm_start(uint32_t root, uint32_t size) {
-  (void)root;
-  (void)size;
-  return 1;
-}
+PW_NOOP_LIFECYCLE()
 
 PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size) {
   (void)root;
-  pw_bytes b;
-  pw_get_plugin_config(size, &b);
-  const char *err = NULL;
-  json_value *cfg = b.len ? json_parse(b.data, b.len, &err) : NULL;
-  pw_bytes_free(&b);
-  bool ok = err == NULL && (cfg == NULL || cfg->type == JSON_OBJECT) &&
+  bool valid;
+  json_value *cfg = pw_config_json(size, &valid);
+  bool ok = valid && (cfg == NULL || cfg->type == JSON_OBJECT) &&
             edits_load(json_get(cfg, "request"), &g_request) &&
             edits_load(json_get(cfg, "response"), &g_response);
   json_free(cfg);

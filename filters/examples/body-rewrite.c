@@ -10,43 +10,21 @@
  * then frames the body itself). The body is buffered (Pause) until end_of_stream, then rewritten
  * in one piece.
  */
-#include "../sdk/json.h"
-#include "../sdk/proxy_wasm.h"
+#include "../sdk/pw_filter.h"
 
 static char *g_find, *g_replace, *g_prefix, *g_append, *g_content_type;
 static pw_ctx_map g_skip; /* contexts whose response is not rewritten */
-
-static char *dup_or_null(const char *s) {
-  if (s == NULL) return NULL;
-  size_t n = strlen(s);
-  char *d = (char *)malloc(n + 1);
-  if (d == NULL) __builtin_trap();
-  memcpy(d, s, n + 1);
-  return d;
-}
 
 static bool is_string_or_absent(const json_value *cfg, const char *key) {
   const json_value *v = json_get(cfg, key);
   return v == NULL || v->type == JSON_STRING;
 }
 
-PW_EXPORT(proxy_on_context_create) void on_context_create(uint32_t ctx, uint32_t parent) {
-  (void)ctx;
-  (void)parent;
-}
-
-PW_EXPORT(proxy_on_vm_start) uint32_t on_vm_start(uint32_t root, uint32_t size) {
-  (void)root;
-  (void)size;
-  return 1;
-}
+PW_NOOP_LIFECYCLE()
 
 PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size) {
   (void)root;
-  pw_bytes b;
-  pw_get_plugin_config(size, &b);
-  json_value *cfg = b.len ? json_parse(b.data, b.len, NULL) : NULL;
-  pw_bytes_free(&b);
+  json_value *cfg = pw_config_json(size, NULL);
   static const char *const keys[] = {"find", "replace", "prefix", "append", "content_type"};
   bool ok = json_is(cfg, JSON_OBJECT);
   for (size_t i = 0; ok && i < 5; i++) ok = is_string_or_absent(cfg, keys[i]);
@@ -55,11 +33,11 @@ PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size
   if (ok && !find && !json_get(cfg, "prefix") && !json_get(cfg, "append")) ok = false;
   if (ok) {
     free(g_find), free(g_replace), free(g_prefix), free(g_append), free(g_content_type);
-    g_find = dup_or_null(find);
-    g_replace = dup_or_null(json_get_string(cfg, "replace", ""));
-    g_prefix = dup_or_null(json_get_string(cfg, "prefix", ""));
-    g_append = dup_or_null(json_get_string(cfg, "append", ""));
-    g_content_type = dup_or_null(json_get_string(cfg, "content_type", NULL));
+    g_find = pw_strdup(find);
+    g_replace = pw_strdup(json_get_string(cfg, "replace", ""));
+    g_prefix = pw_strdup(json_get_string(cfg, "prefix", ""));
+    g_append = pw_strdup(json_get_string(cfg, "append", ""));
+    g_content_type = pw_strdup(json_get_string(cfg, "content_type", NULL));
   } else {
     pw_log(PW_LOG_ERROR, "body-rewrite: invalid configuration (need find, prefix or append)");
   }

@@ -5,49 +5,30 @@
  * (all optional; these are the defaults). Each request atomically increments the decimal counter
  * stored under shared-data "key" (get + set with CAS, retried on CAS_MISMATCH), increments the
  * counter metric "metric", and returns the new count in the response header "header".
- * Every VM (and every plugin) using the same key shares the count.
+ * Every VM (and every plugin) using the same key shares the count. on_configure creates the key
+ * ("0") if absent, so requests only ever update it with CAS (see pw_shared_increment).
  */
-#include "../sdk/json.h"
-#include "../sdk/proxy_wasm.h"
+#include "../sdk/pw_filter.h"
 
 static char *g_key, *g_header;
 static uint32_t g_metric;
 static pw_ctx_map g_counts; /* context id -> count (stored in the pointer) */
 
-static char *dup_cstr(const char *s) {
-  size_t n = strlen(s);
-  char *d = (char *)malloc(n + 1);
-  if (d == NULL) __builtin_trap();
-  memcpy(d, s, n + 1);
-  return d;
-}
-
-PW_EXPORT(proxy_on_context_create) void on_context_create(uint32_t ctx, uint32_t parent) {
-  (void)ctx;
-  (void)parent;
-}
-
-PW_EXPORT(proxy_on_vm_start) uint32_t on_vm_start(uint32_t root, uint32_t size) {
-  (void)root;
-  (void)size;
-  return 1;
-}
+PW_NOOP_LIFECYCLE()
 
 PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size) {
   (void)root;
-  pw_bytes b;
-  pw_get_plugin_config(size, &b);
-  const char *err = NULL;
-  json_value *cfg = b.len ? json_parse(b.data, b.len, &err) : NULL;
-  pw_bytes_free(&b);
-  if (err != NULL || (cfg != NULL && cfg->type != JSON_OBJECT)) {
+  bool valid;
+  json_value *cfg = pw_config_json(size, &valid);
+  if (!valid || (cfg != NULL && cfg->type != JSON_OBJECT)) {
     json_free(cfg);
     pw_log(PW_LOG_ERROR, "request-counter: invalid configuration");
     return 0;
   }
   free(g_key), free(g_header);
-  g_key = dup_cstr(json_get_string(cfg, "key", "request-counter"));
-  g_header = dup_cstr(json_get_string(cfg, "header", "x-request-count"));
+  g_key = pw_strdup(json_get_string(cfg, "key", "request-counter"));
+  g_header = pw_strdup(json_get_string(cfg, "header", "x-request-count"));
+  if (!pw_shared_seed(g_key)) pw_log(PW_LOG_WARN, "request-counter: could not create the shared counter");
   pw_status s = pw_define_metric(PW_METRIC_COUNTER, json_get_string(cfg, "metric", "requests_total"), &g_metric);
   json_free(cfg);
   if (s != PW_OK) pw_log(PW_LOG_WARN, "request-counter: could not define the metric");

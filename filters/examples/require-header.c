@@ -6,23 +6,13 @@
  * "header" is required; "value" (optional) additionally requires an exact value; "status"
  * defaults to 401, "body" to "", "headers" to none. Header names match case-insensitively.
  */
-#include "../sdk/json.h"
-#include "../sdk/proxy_wasm.h"
+#include "../sdk/pw_filter.h"
 
 static char *g_header, *g_value, *g_body;
 static uint32_t g_status = 401;
 static pw_pairs g_headers; /* owned */
 
-PW_EXPORT(proxy_on_context_create) void on_context_create(uint32_t ctx, uint32_t parent) {
-  (void)ctx;
-  (void)parent;
-}
-
-PW_EXPORT(proxy_on_vm_start) uint32_t on_vm_start(uint32_t root, uint32_t size) {
-  (void)root;
-  (void)size;
-  return 1;
-}
+PW_NOOP_LIFECYCLE()
 
 static char *copy(const json_value *v) {
   if (v == NULL) return NULL;
@@ -34,10 +24,7 @@ static char *copy(const json_value *v) {
 
 PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size) {
   (void)root;
-  pw_bytes b;
-  pw_get_plugin_config(size, &b);
-  json_value *cfg = b.len ? json_parse(b.data, b.len, NULL) : NULL;
-  pw_bytes_free(&b);
+  json_value *cfg = pw_config_json(size, NULL);
   const json_value *header = json_get(cfg, "header"), *value = json_get(cfg, "value"),
                    *status = json_get(cfg, "status"), *body = json_get(cfg, "body"),
                    *headers = json_get(cfg, "headers");

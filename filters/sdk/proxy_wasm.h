@@ -112,32 +112,28 @@ static inline pw_status pw_replace_buffer(pw_buffer_type type, size_t old_len, c
   return proxy_set_buffer_bytes((uint32_t)type, 0, (uint32_t)old_len, data, len);
 }
 
-/* Plugin configuration (call from proxy_on_configure). */
-static inline pw_status pw_get_plugin_config(size_t size_hint, pw_bytes *out) {
+/* A configuration buffer: 0.1.0 has one getter whose answer depends on the callback it is called from. */
+static inline pw_status pw_get_config_(pw_buffer_type type, size_t size_hint, pw_bytes *out) {
   out->data = NULL;
   out->len = 0;
 #if PW_ABI == PW_ABI_0_1_0
+  (void)type;
   (void)size_hint;
   return proxy_get_configuration(&out->data, &out->len);
 #else
   if (size_hint == 0) return PW_OK;
-  return proxy_get_buffer_bytes(PW_BUFFER_PLUGIN_CONFIGURATION, 0, (uint32_t)size_hint, &out->data,
-                                &out->len);
+  return proxy_get_buffer_bytes((uint32_t)type, 0, (uint32_t)size_hint, &out->data, &out->len);
 #endif
+}
+
+/* Plugin configuration (call from proxy_on_configure). */
+static inline pw_status pw_get_plugin_config(size_t size_hint, pw_bytes *out) {
+  return pw_get_config_(PW_BUFFER_PLUGIN_CONFIGURATION, size_hint, out);
 }
 
 /* VM configuration (call from proxy_on_vm_start). */
 static inline pw_status pw_get_vm_config(size_t size_hint, pw_bytes *out) {
-  out->data = NULL;
-  out->len = 0;
-#if PW_ABI == PW_ABI_0_1_0
-  (void)size_hint;
-  return proxy_get_configuration(&out->data, &out->len);
-#else
-  if (size_hint == 0) return PW_OK;
-  return proxy_get_buffer_bytes(PW_BUFFER_VM_CONFIGURATION, 0, (uint32_t)size_hint, &out->data,
-                                &out->len);
-#endif
+  return pw_get_config_(PW_BUFFER_VM_CONFIGURATION, size_hint, out);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -215,8 +211,31 @@ static inline pw_status pw_set_shared(const char *key, const char *value, size_t
 }
 
 /*
- * Atomically increments a decimal counter stored in shared data with a get / set(cas) loop.
- * Returns the new value, or 0 if the host keeps refusing (after 64 attempts) or fails.
+ * Creates `key` with value "0" if it does not exist yet (get, then an unconditional set only on
+ * NOT_FOUND). Call it where no request runs yet, e.g. proxy_on_configure. Returns false if the
+ * host fails. See pw_shared_increment for why.
+ */
+static inline bool pw_shared_seed(const char *key) {
+  pw_bytes cur;
+  uint32_t cas = 0;
+  pw_status s = pw_get_shared(key, &cur, &cas);
+  pw_bytes_free(&cur);
+  if (s == PW_OK) return true;
+  return s == PW_NOT_FOUND && pw_set_shared(key, "0", 1, 0) == PW_OK;
+}
+
+/*
+ * Increments a decimal counter stored in shared data with a get / set(cas) loop; returns the new
+ * value, or 0 if the host keeps refusing (after 64 attempts) or fails.
+ *
+ * Exact (no increment lost) once the key exists: every write carries the cas its get returned,
+ * so a concurrent writer makes it fail with CAS_MISMATCH and it retries. Creating the key is not
+ * atomic under the Envoy semantics Gatehouse implements (cas 0 = unconditional; a set on an
+ * absent key succeeds whatever the cas), so a count is never written with cas 0: an absent key is
+ * first seeded with "0" (pw_shared_seed) and the loop goes on with the seeded cas. What remains is
+ * the creation window itself — if two VMs find the key absent at the same moment, a late seed can
+ * reset increments made in between — so filters seed their keys in proxy_on_configure, before
+ * any request (request-counter does).
  */
 static inline uint64_t pw_shared_increment(const char *key, uint64_t delta) {
   for (int attempt = 0; attempt < 64; attempt++) {
@@ -224,12 +243,15 @@ static inline uint64_t pw_shared_increment(const char *key, uint64_t delta) {
     uint32_t cas = 0;
     uint64_t value = 0;
     pw_status s = pw_get_shared(key, &cur, &cas);
-    if (s == PW_OK) {
-      if (!pw_parse_u64(cur.data, cur.len, &value)) value = 0;
-    } else if (s != PW_NOT_FOUND) {
+    if (s == PW_NOT_FOUND) {
+      if (!pw_shared_seed(key)) return 0;
+      continue;
+    }
+    if (s != PW_OK) {
       pw_bytes_free(&cur);
       return 0;
     }
+    if (!pw_parse_u64(cur.data, cur.len, &value)) value = 0;
     pw_bytes_free(&cur);
     value += delta;
     pw_str text = {0};

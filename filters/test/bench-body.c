@@ -1,22 +1,10 @@
 /* bench-body: buffers the request body until end_of_stream (returns Pause before), reads it,
  * and replaces it with an upper-cased copy of the same length (ASCII a-z -> A-Z), so
  * Content-Length stays valid (benchmark WB). No configuration, no logging. */
-#include "../sdk/proxy_wasm.h"
+#include "../sdk/pw_filter.h"
 
-PW_EXPORT(proxy_on_context_create) void on_context_create(uint32_t ctx, uint32_t parent) {
-  (void)ctx;
-  (void)parent;
-}
-PW_EXPORT(proxy_on_vm_start) uint32_t on_vm_start(uint32_t root, uint32_t size) {
-  (void)root;
-  (void)size;
-  return 1;
-}
-PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size) {
-  (void)root;
-  (void)size;
-  return 1;
-}
+PW_NOOP_LIFECYCLE()
+PW_NOOP_CONFIGURE()
 PW_EXPORT(proxy_on_request_body) uint32_t on_request_body(uint32_t ctx, uint32_t size, uint32_t eos) {
   (void)ctx;
   if (!eos) return PW_PAUSE; /* let the host accumulate the whole body */

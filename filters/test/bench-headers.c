@@ -1,21 +1,9 @@
 /* bench-headers: adds request headers x-bench-1: 1 and x-bench-2: 2, and response header
  * x-bench: 1 (benchmark W2). No configuration, no logging. */
-#include "../sdk/proxy_wasm.h"
+#include "../sdk/pw_filter.h"
 
-PW_EXPORT(proxy_on_context_create) void on_context_create(uint32_t ctx, uint32_t parent) {
-  (void)ctx;
-  (void)parent;
-}
-PW_EXPORT(proxy_on_vm_start) uint32_t on_vm_start(uint32_t root, uint32_t size) {
-  (void)root;
-  (void)size;
-  return 1;
-}
-PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size) {
-  (void)root;
-  (void)size;
-  return 1;
-}
+PW_NOOP_LIFECYCLE()
+PW_NOOP_CONFIGURE()
 PW_EXPORT(proxy_on_request_headers) uint32_t on_request_headers(uint32_t ctx, uint32_t n, uint32_t eos) {
   (void)ctx;
   (void)n;

@@ -5,8 +5,7 @@
  * "config-check: rejected: <reason>" at error. Accepted configurations log
  * "config-check: accepted name=<name>" at info; every response then gets "x-config-check: <name>".
  */
-#include "../sdk/json.h"
-#include "../sdk/proxy_wasm.h"
+#include "../sdk/pw_filter.h"
 
 static char *g_name;
 
@@ -18,26 +17,13 @@ static uint32_t reject(const char *reason) {
   return 0;
 }
 
-PW_EXPORT(proxy_on_context_create) void on_context_create(uint32_t ctx, uint32_t parent) {
-  (void)ctx;
-  (void)parent;
-}
-
-PW_EXPORT(proxy_on_vm_start) uint32_t on_vm_start(uint32_t root, uint32_t size) {
-  (void)root;
-  (void)size;
-  return 1;
-}
+PW_NOOP_LIFECYCLE()
 
 PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size) {
   (void)root;
-  pw_bytes b;
-  pw_get_plugin_config(size, &b);
-  if (b.len == 0) return reject("configuration is empty");
-  const char *err = NULL;
-  json_value *cfg = json_parse(b.data, b.len, &err);
-  pw_bytes_free(&b);
-  if (cfg == NULL) return reject("invalid JSON");
+  bool valid;
+  json_value *cfg = pw_config_json(size, &valid);
+  if (cfg == NULL) return reject(valid ? "configuration is empty" : "invalid JSON");
   uint32_t ok = 0;
   const json_value *name = json_get(cfg, "name");
   const json_value *status = json_get(cfg, "status");
@@ -46,9 +32,7 @@ PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size
   else if (status != NULL && status->type != JSON_NUMBER) ok = reject("field 'status' must be a number");
   else {
     free(g_name);
-    g_name = (char *)malloc(name->string_len + 1);
-    if (g_name == NULL) __builtin_trap();
-    memcpy(g_name, name->string, name->string_len + 1);
+    g_name = pw_strdup(name->string);
     pw_str m = {0};
     pw_str_add(pw_str_add(&m, "config-check: accepted name="), g_name);
     pw_log_str(PW_LOG_INFO, &m);

@@ -4,8 +4,7 @@
  *
  * Every callback logs "phase:<name>" at info, then runs the actions configured for that phase.
  */
-#include "../sdk/json.h"
-#include "../sdk/proxy_wasm.h"
+#include "../sdk/pw_filter.h"
 #include "phases_actions.h"
 #include "phases_state.h"
 
@@ -92,7 +91,7 @@ PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root_id, uint32_t s
   root->config = cfg;
   free(root->tag);
   const char *tag = json_get_string(cfg, "tag", NULL);
-  root->tag = tag ? dup_cstr(tag) : NULL;
+  root->tag = tag ? pw_strdup(tag) : NULL;
   root->log_phases = json_get_bool(cfg, "log_phases", true);
   log_phase(root, "configure");
   if (err != NULL) {
@@ -150,7 +149,7 @@ void on_http_call_response(uint32_t root_id, uint32_t token, uint32_t nheaders, 
   if (nheaders > 0) pw_get_header(PW_MAP_HTTP_CALL_RESPONSE_HEADERS, ":status", &status);
   pw_bytes body = {NULL, 0};
   if (body_size > 0) pw_get_buffer(PW_BUFFER_HTTP_CALL_RESPONSE_BODY, 0, body_size, &body);
-  char *status_text = nheaders > 0 && status.len > 0 ? pw_bytes_cstr(&status) : dup_cstr("failed");
+  char *status_text = nheaders > 0 && status.len > 0 ? pw_bytes_cstr(&status) : pw_strdup("failed");
 
   pw_str msg = {0};
   pw_str_add(pw_str_add(&msg, "http_call_response:status="), status_text);

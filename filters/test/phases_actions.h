@@ -29,8 +29,8 @@ static void emit_response_header(phase_run *r, const char *name, const char *val
   owned_header *p = (owned_header *)realloc(h->pending, (h->pending_count + 1) * sizeof(owned_header));
   if (p == NULL) __builtin_trap();
   h->pending = p;
-  h->pending[h->pending_count].name = dup_cstr(name);
-  h->pending[h->pending_count].value = dup_cstr(value);
+  h->pending[h->pending_count].name = pw_strdup(name);
+  h->pending[h->pending_count].value = pw_strdup(value);
   h->pending_count++;
 }
 

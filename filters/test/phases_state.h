@@ -3,8 +3,7 @@
 #ifndef PHASES_STATE_H
 #define PHASES_STATE_H
 
-#include "../sdk/json.h"
-#include "../sdk/proxy_wasm.h"
+#include "../sdk/pw_filter.h"
 
 /* ---- phases ---------------------------------------------------------------------------------- */
 typedef enum {
@@ -84,14 +83,6 @@ static http_ctx *find_http(uint32_t id) {
   for (size_t i = 0; i < g_http_count; i++)
     if (g_https[i].id == id) return &g_https[i];
   return NULL;
-}
-
-static char *dup_cstr(const char *s) {
-  size_t n = strlen(s);
-  char *d = (char *)malloc(n + 1);
-  if (d == NULL) __builtin_trap();
-  memcpy(d, s, n + 1);
-  return d;
 }
 
 /* ---- logging helpers ------------------------------------------------------------------------ */

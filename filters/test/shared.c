@@ -4,8 +4,7 @@
  * histogram). Operations are selected per request by request headers; results come back as
  * response headers. See filters/test/README.md for the contract.
  */
-#include "../sdk/json.h"
-#include "../sdk/proxy_wasm.h"
+#include "../sdk/pw_filter.h"
 
 typedef struct {
   char queue_name[128];
@@ -36,25 +35,13 @@ static uint32_t define(pw_metric_type type, const char *prefix, const char *suff
   return id;
 }
 
-PW_EXPORT(proxy_on_context_create) void on_context_create(uint32_t ctx, uint32_t parent) {
-  (void)ctx;
-  (void)parent;
-}
-
-PW_EXPORT(proxy_on_vm_start) uint32_t on_vm_start(uint32_t root, uint32_t size) {
-  (void)root;
-  (void)size;
-  return 1;
-}
+PW_NOOP_LIFECYCLE()
 
 PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size) {
   (void)root;
-  pw_bytes b;
-  pw_get_plugin_config(size, &b);
-  const char *err = NULL;
-  json_value *cfg = b.len ? json_parse(b.data, b.len, &err) : NULL;
-  pw_bytes_free(&b);
-  if (err != NULL) {
+  bool valid;
+  json_value *cfg = pw_config_json(size, &valid);
+  if (!valid) {
     pw_log(PW_LOG_ERROR, "shared: invalid configuration");
     return 0;
   }

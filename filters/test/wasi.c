@@ -6,8 +6,7 @@
  */
 #include <wasi/api.h>
 
-#include "../sdk/json.h"
-#include "../sdk/proxy_wasm.h"
+#include "../sdk/pw_filter.h"
 
 static int32_t g_exit_on_configure = -1;
 
@@ -24,23 +23,11 @@ static __wasi_errno_t write_fd(__wasi_fd_t fd, const char *text) {
   return __wasi_fd_write(fd, &iov, 1, &written);
 }
 
-PW_EXPORT(proxy_on_context_create) void on_context_create(uint32_t ctx, uint32_t parent) {
-  (void)ctx;
-  (void)parent;
-}
-
-PW_EXPORT(proxy_on_vm_start) uint32_t on_vm_start(uint32_t root, uint32_t size) {
-  (void)root;
-  (void)size;
-  return 1;
-}
+PW_NOOP_LIFECYCLE()
 
 PW_EXPORT(proxy_on_configure) uint32_t on_configure(uint32_t root, uint32_t size) {
   (void)root;
-  pw_bytes b;
-  pw_get_plugin_config(size, &b);
-  json_value *cfg = b.len ? json_parse(b.data, b.len, NULL) : NULL;
-  pw_bytes_free(&b);
+  json_value *cfg = pw_config_json(size, NULL);
   const json_value *code = json_get(cfg, "exit_on_configure");
   if (json_is(code, JSON_NUMBER)) g_exit_on_configure = (int32_t)json_number_word(code->number);
   json_free(cfg);

@@ -21,7 +21,10 @@ internal static class GuestMemory
     {
         var memory = vm.Memory ?? caller.GetMemory("memory") ?? throw new InvalidOperationException("module exports no memory");
         long length = memory.GetLength();
-        return length == 0 ? default : memory.GetSpan(0, (int)Math.Min(length, int.MaxValue));
+        unsafe
+        {
+            return length == 0 ? default : new Span<byte>((void*)memory.GetPointer(), (int)Math.Min(length, int.MaxValue));
+        }
     }
 
     public static bool TryRead(Span<byte> memory, int ptr, int len, out ReadOnlySpan<byte> span)

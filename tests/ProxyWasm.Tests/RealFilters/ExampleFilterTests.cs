@@ -128,4 +128,30 @@ public sealed class ExampleFilterTests
         Assert.Equal((MetricType.Counter, 2L), (metric!.Type, metric.Value));
         Assert.Equal(1L, h.Metric("request-counter-2", "requests_total")!.Value);
     }
+
+    [Fact]
+    public async Task Request_counter_loses_no_increment_when_vms_race_from_the_first_request()
+    {
+        // No seeding by the test: the filter creates its key in on_configure, so even the racing first
+        // increments on different VMs are CAS-checked (sdk pw_shared_seed / pw_shared_increment).
+        using var h = new RealFilterHost();
+        var a = h.Start(Module("request-counter"), Sample("request-counter"), new PluginOptions { PoolSize = 3 });
+        var b = h.Start(Module("request-counter"), Sample("request-counter"), new PluginOptions { Name = "request-counter-2", PoolSize = 2 });
+        // the key exists before any request (read through the test filter "shared", same vm_id "")
+        var probe = h.Start("filters/test/shared.wasm", "", new PluginOptions { Name = "probe" });
+        var seeded = await h.SendAsync(probe, RequestSpec.Get("/", ("x-shared-get", "request-counter")));
+        Assert.Equal(("0", "0"), (seeded.ResponseHeader("x-shared-status"), seeded.ResponseHeader("x-shared-value")));
+        const int threads = 6, perThread = 10;
+        var results = await Task.WhenAll(Enumerable.Range(0, threads).Select(t => Task.Run(async () =>
+        {
+            var values = new List<int>();
+            for (int i = 0; i < perThread; i++)
+            {
+                var x = await h.SendAsync(t % 2 == 0 ? a : b, RequestSpec.Get());
+                values.Add(int.Parse(x.ResponseHeader("x-request-count")!, System.Globalization.CultureInfo.InvariantCulture));
+            }
+            return values;
+        })));
+        Assert.Equal(Enumerable.Range(1, threads * perThread), results.SelectMany(v => v).Order());
+    }
 }

@@ -18,8 +18,8 @@ public sealed class SharedFilterTests
         const int perThread = 15;
         const int threads = 6;
         // Seed the key first: under Envoy CAS semantics (abi doc §5.2) a set on an ABSENT key succeeds whatever the
-        // cas, so the filter's very first increment cannot be atomic (racing first increments both write 1 — a
-        // limitation of the filter's CAS loop, reported separately). From then on every set is a real CAS.
+        // cas, so creating a key cannot be atomic (pw_shared_increment seeds "0" and retries, but two racing seeds
+        // can still reset an increment; request-counter seeds in on_configure). From then on every set is a real CAS.
         var seed = await h.SendAsync(a, RequestSpec.Get("/", ("x-shared-incr", "hits")));
         Assert.Equal("1", seed.ResponseHeader("x-shared-incr"));
 
