@@ -14,6 +14,7 @@ namespace ProxyWasm.Bench;
 [MemoryDiagnoser]
 public class HostBenchmarks
 {
+    private ModuleFixture _fixture = null!;
     private WasmHost _host = null!;
     private FilterModule _module = null!;
     private FilterPlugin _plugin = null!;
@@ -25,24 +26,14 @@ public class HostBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _host = new WasmHost();
-        _module = _host.LoadModule("probe", Path.Combine(AppContext.BaseDirectory, "Modules", "probe.wat"));
-        _plugin = _host.CreatePlugin(_module, new FilterPluginConfig { Name = "probe", PoolSize = 1 });
-        _stream = new InMemoryHttpStream();
-        _context = _plugin.CreateHttpContext(_stream);
-        _vm = _plugin.Vms[0];
+        _fixture = new ModuleFixture("probe.wat", new InMemoryHttpStream());
+        (_host, _module, _plugin, _stream, _context, _vm) = (_fixture.Host, _fixture.Module, _fixture.Plugin, _fixture.Stream, _fixture.Context, _fixture.Vm);
         int scratch = _vm.InvokeExport(null, "malloc", 8) ?? throw new InvalidOperationException();
         _timeArgs = [scratch];
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _context.Dispose();
-        _plugin.Dispose();
-        _module.Dispose();
-        _host.Dispose();
-    }
+    public void Cleanup() => _fixture.Dispose();
 
     /// <summary>Host → guest round trip through the phase driver (on_response_headers returns Continue at once).</summary>
     [Benchmark]

@@ -15,8 +15,7 @@ namespace ProxyWasm.Bench;
 public class HostOpBenchmarks
 {
     private const int Ops = 100;
-    private WasmHost _host = null!;
-    private FilterModule _module = null!;
+    private ModuleFixture _fixture = null!;
     private FilterPlugin _plugin = null!;
     private InMemoryHttpStream _stream = null!;
     private HttpFilterContext _context = null!;
@@ -26,17 +25,14 @@ public class HostOpBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _host = new WasmHost();
-        _module = _host.LoadModule("hostops", Path.Combine(AppContext.BaseDirectory, "Modules", "hostops.wat"));
-        _plugin = _host.CreatePlugin(_module, new FilterPluginConfig { Name = "hostops", PoolSize = 1 });
-        _stream = new InMemoryHttpStream("GET", "/api/v1/items?page=2", "api.example.com", "https");
+        var stream = new InMemoryHttpStream("GET", "/api/v1/items?page=2", "api.example.com", "https");
         foreach (var (name, value) in new[]
         {
             ("user-agent", "curl/8.5.0"), ("accept", "*/*"), ("accept-encoding", "gzip, br"),
             ("x-forwarded-for", "10.0.0.1"), ("authorization", "Bearer abc.def.ghi"), ("x-request-id", "r-1"),
-        }) _stream.RequestHeaders.Add(name, value);
-        _context = _plugin.CreateHttpContext(_stream);
-        _vm = _plugin.Vms[0];
+        }) stream.RequestHeaders.Add(name, value);
+        _fixture = new ModuleFixture("hostops.wat", stream);
+        (_plugin, _stream, _context, _vm) = (_fixture.Plugin, _fixture.Stream, _fixture.Context, _fixture.Vm);
         var instance = _vm.Instance!;
         _get = Export(instance, "loop_get");
         _replace = Export(instance, "loop_replace");
@@ -49,13 +45,7 @@ public class HostOpBenchmarks
         => instance.GetFunction<int, int>(name) ?? throw new InvalidOperationException($"no export {name}");
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _context.Dispose();
-        _plugin.Dispose();
-        _module.Dispose();
-        _host.Dispose();
-    }
+    public void Cleanup() => _fixture.Dispose();
 
     private int Loop(Func<int, int> fn)
     {

@@ -91,7 +91,7 @@ internal static class GuestMemory
     public static WasmResult Reserve(Caller caller, WasmVm vm, int length, int retPtrPtr, int retSizePtr, out Span<byte> target)
     {
         target = default;
-        if (!CheckSlots(Of(caller, vm), retPtrPtr, retSizePtr)) return WasmResult.InvalidMemoryAccess;
+        if (!CheckSlots(LengthOf(caller, vm), retPtrPtr, retSizePtr)) return WasmResult.InvalidMemoryAccess;
         int address = 0;
         if (length > 0)
         {
@@ -119,8 +119,12 @@ internal static class GuestMemory
         return result;
     }
 
-    private static bool CheckSlots(Span<byte> memory, int retPtrPtr, int retSizePtr)
-        => (ulong)(uint)retPtrPtr + 4 <= (ulong)memory.Length && (ulong)(uint)retSizePtr + 4 <= (ulong)memory.Length;
+    /// <summary>Current memory size (one native call; enough where no bytes are touched yet).</summary>
+    private static long LengthOf(Caller caller, WasmVm vm)
+        => Math.Min((vm.Memory ?? caller.GetMemory("memory") ?? throw new InvalidOperationException("module exports no memory")).GetLength(), int.MaxValue);
+
+    private static bool CheckSlots(long memoryLength, int retPtrPtr, int retSizePtr)
+        => (ulong)(uint)retPtrPtr + 4 <= (ulong)memoryLength && (ulong)(uint)retSizePtr + 4 <= (ulong)memoryLength;
 
     private static WasmResult WriteSlots(Span<byte> memory, int retPtrPtr, int retSizePtr, int address, int length)
     {
