@@ -323,8 +323,8 @@ internal sealed partial class WasmVm : IDisposable
     }
 
     /// <summary>
-    /// <c>proc_exit(0)</c> is a normal end only of WASI start-up (instantiation's start section, <c>_start</c>,
-    /// <c>_initialize</c>/<c>main</c>: abi doc §1.2). Inside a proxy_* callback any <c>proc_exit</c> ends the call
+    /// <c>proc_exit(0)</c> is a normal end only of WASI start-up (<c>_start</c>, <c>_initialize</c>/<c>main</c>:
+    /// abi doc §1.2; a start section that exits leaves no instance, so instantiation fails). Inside a proxy_* callback any <c>proc_exit</c> ends the call
     /// as a trap (abi doc §3: it must not return normally): the guest's stack and state are left mid-call.
     /// </summary>
     private static bool IsCleanExit(Exception ex)
