@@ -26,6 +26,11 @@ public sealed record EntitySchema
     /// entities the data plane does not use. This is where an entity meets <see cref="GatewayConfig"/>.
     /// </summary>
     public Func<GatewayConfig, IReadOnlyList<JsonObject>, GatewayConfig>? AddToConfig { get; init; }
+    /// <summary>Fields that together are unique (Kong's plugin <c>cache_key</c>); a duplicate answers 409.</summary>
+    public IReadOnlyList<string> UniqueTogether { get; init; } = [];
+    /// <summary>Transforms a validated entity before storage, given the client's input (e.g. hashing a password
+    /// only when one was sent, as Kong's basic-auth DAO does).</summary>
+    public Func<JsonObject, JsonObject, JsonObject>? BeforeWrite { get; init; }
 
     public FieldDefinition? Field(string name)
     {

@@ -1,6 +1,7 @@
 using Gatehouse.Admin;
 using Gatehouse.Config;
 using Gatehouse.Model;
+using Gatehouse.Plugins;
 using Gatehouse.Proxy;
 using Gatehouse.Store;
 using Microsoft.AspNetCore.Builder;
@@ -60,6 +61,7 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<GatewayCounters>();
         builder.Services.AddGatehouseProxy(options);
         if (hostOptions.IncludeStoreAndAdmin) builder.Services.AddGatehouseStore(options);
+        builder.Services.AddGatehousePlugins(); // issue 5: before any other plan contributor (Wasm filter chains)
         hostOptions.ConfigureServices?.Invoke(builder.Services);
         var app = builder.Build();
         Assemble(app, hostOptions.IncludeStoreAndAdmin);

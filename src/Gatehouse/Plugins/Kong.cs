@@ -1,0 +1,134 @@
+using Gatehouse.Model;
+using Gatehouse.Proxy.Pipeline;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Plugins;
+
+/// <summary>
+/// The per-request plugin API, in the spirit of Kong's PDK (<c>kong.request</c>, <c>kong.response</c>,
+/// <c>kong.client</c>, <c>kong.router</c>, <c>kong.client.authenticate</c>, <c>kong.ctx.shared</c>, <c>kong.log</c>),
+/// so each bundled plugin stays short. One instance per request, kept in <see cref="ProxyContext.Shared"/>.
+/// </summary>
+public sealed class Kong
+{
+    private const string Key = "gatehouse.kong";
+    private List<KeyValuePair<string, string?>>? _pendingHeaders;
+
+    private Kong(ProxyContext context)
+    {
+        Context = context;
+        Request = new KongRequest(context.HttpContext);
+        Response = new KongResponse(this);
+    }
+
+    /// <summary>The PDK of this request (created on first use).</summary>
+    public static Kong For(ProxyContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Shared.TryGetValue(Key, out var existing) && existing is Kong kong) return kong;
+        kong = new Kong(context);
+        context.Shared[Key] = kong;
+        return kong;
+    }
+
+    public ProxyContext Context { get; }
+    public KongRequest Request { get; }
+    public KongResponse Response { get; }
+    /// <summary><c>kong.ctx.shared</c>: data plugins share within this request.</summary>
+    public IDictionary<string, object?> Ctx => Context.Shared;
+    public RouteModel? Route => Context.Route;
+    public ServiceModel? Service => Context.Service;
+    /// <summary><c>kong.client.get_forwarded_ip</c> (no trusted IPs: the peer address).</summary>
+    public string ClientIp => Context.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "";
+    public ConsumerModel? Consumer { get; private set; }
+    public string? CredentialIdentifier { get; private set; }
+    /// <summary>Set on the log phase's logger for plugins; null-safe.</summary>
+    public ILogger Log { get; internal set; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    /// <summary><c>kong.client.authenticate</c>: later plugins (acl, consumer-scoped instances) see this consumer.</summary>
+    public void Authenticate(ConsumerModel? consumer, string? credentialIdentifier)
+    {
+        Consumer = consumer;
+        CredentialIdentifier = credentialIdentifier;
+    }
+
+    /// <summary>Sets Kong's consumer headers upstream (X-Consumer-*, X-Credential-Identifier, X-Anonymous-Consumer).</summary>
+    public void SetConsumerHeaders(ConsumerModel consumer, string? credentialIdentifier, bool anonymous)
+    {
+        Request.SetHeader("X-Consumer-ID", consumer.Id.ToString());
+        Request.SetHeader("X-Consumer-Custom-ID", consumer.CustomId);
+        Request.SetHeader("X-Consumer-Username", consumer.Username);
+        Request.SetHeader("X-Credential-Identifier", credentialIdentifier);
+        Request.SetHeader("X-Anonymous-Consumer", anonymous ? "true" : null);
+    }
+
+    internal void AddPendingHeader(string name, string? value) => (_pendingHeaders ??= []).Add(new(name, value));
+
+    /// <summary>Applies headers set before the response existed (kong.response.set_header in access).</summary>
+    internal void ApplyPendingHeaders()
+    {
+        if (_pendingHeaders is null) return;
+        var headers = Context.HttpContext.Response.Headers;
+        foreach (var (name, value) in _pendingHeaders)
+            if (value is null) headers.Remove(name); else headers[name] = value;
+    }
+}
+
+/// <summary><c>kong.request</c>: reads the client request, and changes what is sent upstream.</summary>
+public sealed class KongRequest(HttpContext http)
+{
+    public string Method => http.Request.Method;
+    public string Path => http.Request.Path.Value ?? "/";
+    public string Scheme => http.Request.Scheme;
+    public string Host => http.Request.Host.Host;
+    public int Port => http.Request.Host.Port ?? http.Connection.LocalPort;
+    public IHeaderDictionary Headers => http.Request.Headers;
+    public IQueryCollection Query => http.Request.Query;
+
+    public string? Header(string name) => http.Request.Headers.TryGetValue(name, out var v) && v.Count > 0 ? v[0] : null;
+
+    public string? QueryArg(string name) => http.Request.Query.TryGetValue(name, out var v) && v.Count > 0 ? v[0] : null;
+
+    /// <summary><c>kong.service.request.set_header</c>; null clears it.</summary>
+    public void SetHeader(string name, string? value)
+    {
+        if (value is null) http.Request.Headers.Remove(name);
+        else http.Request.Headers[name] = value;
+    }
+
+    /// <summary>Replaces the query string sent upstream.</summary>
+    public void SetQuery(QueryString query) => http.Request.QueryString = query;
+}
+
+/// <summary><c>kong.response</c>: exit with a local answer, or set response headers (deferred until the response
+/// exists when called from the request phases).</summary>
+public sealed class KongResponse(Kong kong)
+{
+    private static readonly Dictionary<int, string> DefaultMessages = new()
+    {
+        [400] = "Bad request", [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not found",
+        [405] = "Method not allowed", [413] = "Request size limit exceeded", [429] = "API rate limit exceeded",
+        [500] = "An unexpected error occurred", [502] = "Bad Gateway", [503] = "Service unavailable",
+    };
+
+    public IHeaderDictionary Headers => kong.Context.HttpContext.Response.Headers;
+    public int Status => kong.Context.HttpContext.Response.StatusCode;
+
+    /// <summary>Kong's <c>{"message":…}</c> exit.</summary>
+    public PhaseOutcome Exit(int status, string message, IReadOnlyList<KeyValuePair<string, string>>? headers = null) =>
+        kong.Context.Exit(LocalResponse.Message(status, message, headers));
+
+    /// <summary>An exit with Kong's default message for the status (or an empty body when there is none).</summary>
+    public PhaseOutcome Exit(int status, IReadOnlyList<KeyValuePair<string, string>>? headers = null) =>
+        DefaultMessages.TryGetValue(status, out var m) ? Exit(status, m, headers) : kong.Context.Exit(new LocalResponse(status, default, headers));
+
+    public PhaseOutcome Exit(LocalResponse response) => kong.Context.Exit(response);
+
+    /// <summary>Sets a response header now (header phase) or once the response exists (request phases).</summary>
+    public void SetHeader(string name, string? value, bool deferred)
+    {
+        if (deferred) { kong.AddPendingHeader(name, value); return; }
+        if (value is null) Headers.Remove(name); else Headers[name] = value;
+    }
+}

@@ -1,0 +1,20 @@
+using Gatehouse.Plugins.Bundled.RateLimiting;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Plugins;
+
+/// <summary>Long-lived state and services shared by plugin handlers across snapshots (Kong's shared dicts and
+/// timers): rate-limit counters survive a configuration change, as in Kong.</summary>
+public sealed class PluginServices
+{
+    public PluginServices(TimeProvider time, ILoggerFactory loggers, RateLimitCounters counters)
+    {
+        Time = time ?? throw new ArgumentNullException(nameof(time));
+        Loggers = loggers ?? throw new ArgumentNullException(nameof(loggers));
+        Counters = counters ?? throw new ArgumentNullException(nameof(counters));
+    }
+
+    public TimeProvider Time { get; }
+    public ILoggerFactory Loggers { get; }
+    public RateLimitCounters Counters { get; }
+}
