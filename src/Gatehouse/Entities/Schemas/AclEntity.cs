@@ -17,6 +17,7 @@ public static class AclEntity
         [
             Typedefs.Id(),
             Typedefs.AutoTimestamp("created_at"),
+            Typedefs.AutoTimestamp("updated_at"),
             Typedefs.Foreign("consumer", "consumers", OnDelete.Cascade) with { Required = true },
             new FieldDefinition("group", FieldType.String) { Required = true },
             Typedefs.Tags(),

@@ -21,6 +21,7 @@ public static class BasicAuthCredentialEntity
         [
             Typedefs.Id(),
             Typedefs.AutoTimestamp("created_at"),
+            Typedefs.AutoTimestamp("updated_at"),
             Typedefs.Foreign("consumer", "consumers", OnDelete.Cascade) with { Required = true },
             new FieldDefinition("username", FieldType.String) { Required = true, Unique = true },
             new FieldDefinition("password", FieldType.String) { Required = true },

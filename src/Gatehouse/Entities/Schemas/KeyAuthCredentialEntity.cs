@@ -18,6 +18,7 @@ public static class KeyAuthCredentialEntity
         [
             Typedefs.Id(),
             Typedefs.AutoTimestamp("created_at"),
+            Typedefs.AutoTimestamp("updated_at"),
             Typedefs.Foreign("consumer", "consumers", OnDelete.Cascade) with { Required = true },
             new FieldDefinition("key", FieldType.String)
             {
