@@ -72,6 +72,7 @@ public sealed class GatewayHost : IAsyncDisposable
     {
         var proxy = app.Services.GetRequiredService<ProxyRequestHandler>();
         var counters = app.Services.GetRequiredService<GatewayCounters>();
+        var metrics = app.Services.GetRequiredService<Plugins.Bundled.Prometheus.PrometheusMetrics>();
         app.Use(next => async http =>
         {
             counters.Begin();
@@ -82,6 +83,7 @@ public sealed class GatewayHost : IAsyncDisposable
                     case ListenerKind.Proxy: await proxy.InvokeAsync(http); break;
                     case ListenerKind.Status:
                         if (http.Request.Path.Equals(StatusEndpoint.Path, StringComparison.Ordinal)) await StatusEndpoint.WriteAsync(http);
+                        else if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal)) await metrics.WriteAsync(http); // issue 5: prometheus
                         else http.Response.StatusCode = StatusCodes.Status404NotFound;
                         break;
                     default: await next(http); break;

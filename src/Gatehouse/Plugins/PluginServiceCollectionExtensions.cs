@@ -1,3 +1,6 @@
+using Gatehouse.Plugins.Bundled.Logging;
+using Gatehouse.Plugins.Bundled.Prometheus;
+using Gatehouse.Plugins.Bundled.ProxyCache;
 using Gatehouse.Plugins.Bundled.RateLimiting;
 using Gatehouse.Proxy.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,6 +19,9 @@ public static class PluginServiceCollectionExtensions
         services.TryAddSingleton(PluginCatalog.Bundled);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RateLimitCounters>();
+        services.TryAddSingleton<LogSinks>();
+        services.TryAddSingleton<PrometheusMetrics>();
+        services.TryAddSingleton<ProxyCacheStore>();
         services.TryAddSingleton<PluginServices>();
         services.AddSingleton<IPhasePlanContributor, PluginPlanContributor>();
         return services;

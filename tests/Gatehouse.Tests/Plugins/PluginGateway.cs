@@ -32,6 +32,8 @@ internal sealed class PluginGateway : IAsyncDisposable
     public EchoUpstream Upstream { get; }
     public HttpClient Admin { get; }
     public HttpClient Proxy { get; }
+    public Uri StatusUri => Host.Addresses(ListenerKind.Status)[0];
+    public string Prefix => _dir.Path;
 
     public static async Task<PluginGateway> StartAsync(Action<IServiceCollection>? services = null)
     {
@@ -41,6 +43,7 @@ internal sealed class PluginGateway : IAsyncDisposable
             Prefix = dir.Path,
             ProxyListen = [ListenAddress.Parse("127.0.0.1:0")],
             AdminListen = [ListenAddress.Parse("127.0.0.1:0")],
+            StatusListen = [ListenAddress.Parse("127.0.0.1:0")],
             Database = DatabaseKind.Sqlite,
             SqlitePath = dir.File("gatehouse.db"),
             LogLevel = "error",

@@ -4,6 +4,9 @@ using Gatehouse.Plugins.Bundled.CorrelationId;
 using Gatehouse.Plugins.Bundled.Cors;
 using Gatehouse.Plugins.Bundled.IpRestriction;
 using Gatehouse.Plugins.Bundled.KeyAuth;
+using Gatehouse.Plugins.Bundled.Logging;
+using Gatehouse.Plugins.Bundled.Prometheus;
+using Gatehouse.Plugins.Bundled.ProxyCache;
 using Gatehouse.Plugins.Bundled.RateLimiting;
 using Gatehouse.Plugins.Bundled.RequestSizeLimiting;
 using Gatehouse.Plugins.Bundled.RequestTermination;
@@ -26,6 +29,10 @@ public static class BundledPlugins
         new RateLimitingPlugin(),       // 910
         new RequestTransformerPlugin(), // 801
         new ResponseTransformerPlugin(),// 800
+        new ProxyCachePlugin(),         // 100
+        new PrometheusPlugin(),         // 13
+        new HttpLogPlugin(),            // 12
+        new FileLogPlugin(),            // 9
         new RequestTerminationPlugin(), // 2
     ];
 }
