@@ -40,7 +40,7 @@ public static class PluginEntity
                 {
                     Required = true,
                     Default = new JsonArray("grpc", "grpcs", "http", "https"),
-                    DefaultFrom = data => Plugin(catalog, data) is { } p ? new JsonArray([.. p.Protocols.Select(x => (JsonNode?)x)]) : null,
+                    DefaultFrom = data => new JsonArray([.. (Plugin(catalog, data)?.Protocols ?? DefaultProtocols).Select(x => (JsonNode?)x)]),
                     Elements = Typedefs.Protocol("protocol"),
                 },
                 Typedefs.Bool("enabled", true, required: true),
@@ -48,6 +48,8 @@ public static class PluginEntity
             ],
         };
     }
+
+    private static readonly string[] DefaultProtocols = ["grpc", "grpcs", "http", "https"];
 
     private static GatehousePlugin? Plugin(PluginCatalog catalog, JsonObject data) =>
         data["name"] is JsonValue v && v.TryGetValue<string>(out var name) ? catalog.Find(name) : null;
