@@ -37,6 +37,16 @@ public sealed class Kong
     public KongResponse Response { get; }
     /// <summary><c>kong.ctx.shared</c>: data plugins share within this request.</summary>
     public IDictionary<string, object?> Ctx => Context.Shared;
+    /// <summary>The request's protocol as plugins' <c>protocols</c> name it: http, https, grpc or grpcs.</summary>
+    public string Protocol
+    {
+        get
+        {
+            var request = Context.HttpContext.Request;
+            var grpc = request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
+            return (grpc, request.IsHttps) switch { (true, true) => "grpcs", (true, false) => "grpc", (false, true) => "https", _ => "http" };
+        }
+    }
     public RouteModel? Route => Context.Route;
     public ServiceModel? Service => Context.Service;
     /// <summary><c>kong.client.get_forwarded_ip</c> (no trusted IPs: the peer address).</summary>

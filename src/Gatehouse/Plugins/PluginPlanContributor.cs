@@ -39,7 +39,7 @@ public sealed class PluginPlanContributor : IPhasePlanContributor
                     && (i.Model.ServiceId is null || (service is not null && i.Model.ServiceId == service.Id)))
                 .Select(i => new PluginSlot.Candidate(
                     PluginSlot.Rank(i.Model.RouteId is not null, i.Model.ServiceId is not null, i.Model.ConsumerId is not null),
-                    i.Model.ConsumerId, i.Handler))
+                    i.Model.ConsumerId, i.Handler, i.Model.Protocols.ToHashSet(StringComparer.Ordinal)))
                 .ToList();
             if (candidates.Count > 0) slots.Add(new PluginSlot(plugin, candidates));
         }

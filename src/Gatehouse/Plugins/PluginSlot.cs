@@ -21,16 +21,23 @@ internal sealed class PluginSlot
     public string Name => Plugin.Name;
     public PluginPhases Phases { get; }
 
-    /// <summary>The instance for this request's consumer (or none identified), or null when none applies.</summary>
+    /// <summary>The instance for this request's consumer (or none identified), or null when none applies. As in
+    /// Kong, the most specific instance is chosen first and then skipped if the request's protocol is not among
+    /// its <c>protocols</c> (no fallback to a less specific instance).</summary>
     public PluginHandler? Resolve(Kong kong)
     {
         var consumer = kong.Consumer?.Id;
         foreach (var c in _candidates)
-            if (c.ConsumerId is null || c.ConsumerId == consumer) return c.Handler;
+            if (c.ConsumerId is null || c.ConsumerId == consumer)
+                return c.AllProtocols || c.Protocols.Contains(kong.Protocol) ? c.Handler : null;
         return null;
     }
 
-    internal sealed record Candidate(int Rank, Guid? ConsumerId, PluginHandler Handler);
+    internal sealed record Candidate(int Rank, Guid? ConsumerId, PluginHandler Handler, IReadOnlySet<string> Protocols)
+    {
+        /// <summary>http, https, grpc and grpcs all listed: no per-request check needed.</summary>
+        public bool AllProtocols { get; } = Protocols.Contains("http") && Protocols.Contains("https") && Protocols.Contains("grpc") && Protocols.Contains("grpcs");
+    }
 
     /// <summary>Kong's scope precedence as a number (higher wins).</summary>
     public static int Rank(bool route, bool service, bool consumer) => (route, service, consumer) switch

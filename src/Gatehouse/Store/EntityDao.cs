@@ -87,7 +87,7 @@ public sealed class EntityDao
             var existing = await SelectAsync(schema, key, ct);
             if (existing is null) return DaoResult.Fail(new DbError(DbErrorCode.NotFound, "not found"));
             var data = Clone(existing);
-            foreach (var (k, v) in input) data[k] = v?.DeepClone();
+            foreach (var (k, v) in input) data[k] = RecordMerge.Merge(schema.Field(k), data, data[k], v); // records merge, as Kong
             data["id"] = existing["id"]?.DeepClone();
             data["updated_at"] = Math.Max(Now(), EntityJson.Long(existing, "updated_at") ?? 0);
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Update);

@@ -129,4 +129,19 @@ public sealed class TrafficPluginTests : IAsyncLifetime
         using var small = await _gw.Proxy.PostAsync("/api", new StringContent(new string('x', 10)));
         Assert.Equal(HttpStatusCode.OK, small.StatusCode);
     }
+
+    [Fact]
+    public async Task Patch_merges_config_and_protocols_filter_the_instance()
+    {
+        var plugin = await _gw.CreateAsync("/routes/svc-route/plugins", new { name = "request-termination", config = new { status_code = 418, message = "tea" } });
+        var (status, patched) = await _gw.SendAsync(HttpMethod.Patch, $"/plugins/{plugin["id"]}", new { config = new { status_code = 410 } });
+        Assert.Equal(200, status);
+        Assert.Equal("tea", (string?)patched!["config"]!["message"]); // merged, as Kong's PATCH does
+        using var gone = await _gw.Proxy.GetAsync("/api");
+        Assert.Equal(HttpStatusCode.Gone, gone.StatusCode);
+
+        Assert.Equal(200, (await _gw.SendAsync(HttpMethod.Patch, $"/plugins/{plugin["id"]}", new { protocols = new[] { "https" } })).Status);
+        using var plain = await _gw.Proxy.GetAsync("/api"); // http request: the https-only instance does not run
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+    }
 }
