@@ -106,4 +106,26 @@ public sealed class AuthPluginTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, s2);
         Assert.Equal("You cannot consume this service", (string?)JsonNode.Parse(b2)!["message"]);
     }
+
+    [Fact]
+    public async Task Consumer_scoped_rate_limit_overrides_the_route_one_once_key_auth_identified_the_consumer()
+    {
+        await _gw.CreateAsync("/consumers", new { username = "bob" });
+        await _gw.CreateAsync("/consumers/bob/key-auth", new { key = "bob-key" });
+        await _gw.CreateAsync("/routes/svc-route/plugins", new { name = "key-auth" });
+        await _gw.CreateAsync("/routes/svc-route/plugins", new { name = "rate-limiting", config = new { hour = 1 } });
+        await _gw.CreateAsync("/consumers/alice/plugins", new { name = "rate-limiting", config = new { hour = 5 } });
+
+        var (s1, _, r1) = await SendAsync("/api", r => r.Headers.Add("apikey", "secret-key"));
+        Assert.Equal(HttpStatusCode.OK, s1);
+        Assert.Equal("5", r1.Single("X-RateLimit-Limit-Hour"));
+        var (s2, _, r2) = await SendAsync("/api", r => r.Headers.Add("apikey", "bob-key"));
+        Assert.Equal(HttpStatusCode.OK, s2);
+        Assert.Equal("1", r2.Single("X-RateLimit-Limit-Hour"));
+        var (s3, _, _) = await SendAsync("/api", r => r.Headers.Add("apikey", "bob-key"));
+        Assert.Equal((HttpStatusCode)429, s3); // counted per consumer: bob is out, alice is not
+        var (s4, _, r4) = await SendAsync("/api", r => r.Headers.Add("apikey", "secret-key"));
+        Assert.Equal(HttpStatusCode.OK, s4);
+        Assert.Equal("3", r4.Single("X-RateLimit-Remaining-Hour"));
+    }
 }

@@ -36,7 +36,7 @@ internal sealed class RateLimitingHandler : PluginHandler
 {
     private readonly Guid _pluginId;
     private readonly PluginServices _services;
-    private readonly (string Period, long Limit)[] _limits;
+    private readonly (string Period, long Limit, string LimitHeader, string RemainingHeader)[] _limits;
     private readonly string _limitBy;
     private readonly string? _headerName;
     private readonly bool _hideHeaders;
@@ -48,7 +48,8 @@ internal sealed class RateLimitingHandler : PluginHandler
         _pluginId = pluginId;
         _services = services;
         _limits = [.. RateLimitPeriods.Names.Where(p => ConfigRead.Number(config, p) is not null)
-            .Select(p => (p, (long)ConfigRead.Number(config, p)!.Value))];
+            .Select(p => (p, (long)ConfigRead.Number(config, p)!.Value,
+                "X-RateLimit-Limit-" + RateLimitPeriods.Title(p), "X-RateLimit-Remaining-" + RateLimitPeriods.Title(p)))];
         _limitBy = ConfigRead.String(config, "limit_by") ?? "consumer";
         _headerName = ConfigRead.String(config, "header_name");
         _hideHeaders = ConfigRead.Bool(config, "hide_client_headers");
@@ -62,24 +63,24 @@ internal sealed class RateLimitingHandler : PluginHandler
         var id = Identifier(kong);
         long bestRemaining = long.MaxValue, bestLimit = 0, bestReset = 0;
         var exceeded = false;
-        var usage = new long[_limits.Length];
+        Span<long> usage = stackalloc long[_limits.Length];
         for (var i = 0; i < _limits.Length; i++)
         {
-            var (period, limit) = _limits[i];
+            var (period, limit, _, _) = _limits[i];
             var (start, _) = RateLimitPeriods.Window(period, now);
             usage[i] = _services.Counters.Get(_pluginId, id, period, start);
             exceeded |= usage[i] >= limit;
         }
         for (var i = 0; i < _limits.Length; i++)
         {
-            var (period, limit) = _limits[i];
+            var (period, limit, limitHeader, remainingHeader) = _limits[i];
             var (start, end) = RateLimitPeriods.Window(period, now);
             var used = exceeded ? usage[i] : _services.Counters.Increment(_pluginId, id, period, start, end, now.ToUnixTimeSeconds());
             var remaining = Math.Max(0, limit - used);
             if (!_hideHeaders)
             {
-                kong.Response.SetHeader("X-RateLimit-Limit-" + RateLimitPeriods.Title(period), Num(limit), deferred: true);
-                kong.Response.SetHeader("X-RateLimit-Remaining-" + RateLimitPeriods.Title(period), Num(remaining), deferred: true);
+                kong.Response.SetHeader(limitHeader, Num(limit), deferred: true);
+                kong.Response.SetHeader(remainingHeader, Num(remaining), deferred: true);
             }
             if (remaining < bestRemaining || (remaining == bestRemaining && limit < bestLimit))
                 (bestRemaining, bestLimit, bestReset) = (remaining, limit, Math.Max(1, end - now.ToUnixTimeSeconds()));
