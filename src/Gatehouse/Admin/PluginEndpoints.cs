@@ -41,6 +41,11 @@ internal static class PluginEndpoints
         return result;
     }
 
+    /// <summary><c>plugins.enabled_in_cluster</c> of <c>GET /</c>: names of the plugins configured (from the
+    /// published configuration, so this node's view).</summary>
+    public static JsonArray EnabledInCluster(Model.GatewayConfig config) =>
+        new([.. config.Plugins.Select(p => p.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(n => (JsonNode?)n)]);
+
     private static IResult PluginSchema(HttpContext ctx)
     {
         var name = ctx.Request.RouteValues["name"]?.ToString() ?? "";

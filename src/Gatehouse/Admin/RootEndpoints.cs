@@ -47,7 +47,7 @@ internal static class RootEndpoints
             ["plugins"] = new JsonObject
             {
                 ["available_on_server"] = PluginEndpoints.AvailableOnServer(ctx.RequestServices.GetService<Plugins.PluginCatalog>() ?? Plugins.PluginCatalog.Bundled),
-                ["enabled_in_cluster"] = new JsonArray(),
+                ["enabled_in_cluster"] = PluginEndpoints.EnabledInCluster(ctx.RequestServices.GetRequiredService<Model.GatewayConfigPublisher>().Current),
             },
             ["pids"] = new JsonObject { ["master"] = Environment.ProcessId, ["workers"] = new JsonArray(Environment.ProcessId) },
         });

@@ -102,9 +102,11 @@ public sealed class PluginAdminApiTests : IAsyncLifetime
         Assert.Equal("apikey", (string?)keyNames["default"]![0]);
         Assert.Equal(404, (await _gw.GetAsync("/schemas/plugins/nope")).Status);
 
+        await _gw.CreateAsync("/plugins", new { name = "cors" });
         var (s3, root) = await _gw.GetAsync("/");
         Assert.Equal(200, s3);
         Assert.Equal(1250, (int)root!["plugins"]!["available_on_server"]!["key-auth"]!["priority"]!);
+        Assert.Equal(["cors"], root["plugins"]!["enabled_in_cluster"]!.AsArray().Select(n => (string)n!));
     }
 
     [Fact]
