@@ -26,4 +26,33 @@ public sealed class KongRequest(HttpContext http)
 
     /// <summary>Replaces the query string sent upstream.</summary>
     public void SetQuery(QueryString query) => http.Request.QueryString = query;
+
+    /// <summary><c>kong.request.get_body</c> for form and JSON bodies: top-level fields as strings. The body stays
+    /// readable for the upstream (buffered, rewound). Bodies above <paramref name="limit"/> bytes are not parsed.</summary>
+    public async ValueTask<IReadOnlyDictionary<string, string>> BodyFieldsAsync(long limit = 1 << 20)
+    {
+        var request = http.Request;
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (request.ContentLength is null or 0 || request.ContentLength > limit || request.ContentType is not { } type) return fields;
+        request.EnableBuffering();
+        try
+        {
+            if (type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+            {
+                var form = await request.ReadFormAsync(http.RequestAborted);
+                foreach (var (k, v) in form) fields[k] = v.ToString();
+            }
+            else if (type.Contains("json", StringComparison.OrdinalIgnoreCase))
+            {
+                var node = await System.Text.Json.Nodes.JsonNode.ParseAsync(request.Body, cancellationToken: http.RequestAborted);
+                if (node is System.Text.Json.Nodes.JsonObject o)
+                    foreach (var (k, v) in o)
+                        if (v is System.Text.Json.Nodes.JsonValue value) fields[k] = value.ToString();
+            }
+        }
+        catch (System.Text.Json.JsonException) { }
+        catch (InvalidDataException) { }
+        request.Body.Position = 0;
+        return fields;
+    }
 }

@@ -128,4 +128,18 @@ public sealed class AuthPluginTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, s4);
         Assert.Equal("3", r4.Single("X-RateLimit-Remaining-Hour"));
     }
+
+    [Fact]
+    public async Task Key_auth_reads_the_key_from_a_form_body_when_enabled_and_the_upstream_still_gets_the_body()
+    {
+        await _gw.CreateAsync("/routes/svc-route/plugins", new { name = "key-auth", config = new { key_in_body = true } });
+        using var form = new FormUrlEncodedContent([new("apikey", "secret-key"), new("other", "1")]);
+        using var response = await _gw.Proxy.PostAsync("/api", form);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var echo = await response.EchoAsync();
+        Assert.Equal(_consumerId, echo.Header("X-Consumer-ID"));
+        Assert.Equal("apikey=secret-key&other=1", echo.Body);
+        using var wrong = await _gw.Proxy.PostAsync("/api", new FormUrlEncodedContent([new("apikey", "nope")]));
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+    }
 }

@@ -35,9 +35,14 @@ public sealed class KeyAuthPlugin : GatehousePlugin
         private readonly KeyValuePair<string, string>[] _challenge =
             [new("WWW-Authenticate", $"Key realm=\"{ConfigRead.String(config, "realm") ?? "kong"}\"")];
 
-        public override ValueTask<PhaseOutcome> AccessAsync(Kong kong) => ValueTask.FromResult(Access(kong));
+        private readonly bool _inBody = ConfigRead.Bool(config, "key_in_body");
 
-        private PhaseOutcome Access(Kong kong)
+        public override ValueTask<PhaseOutcome> AccessAsync(Kong kong) =>
+            _inBody ? AccessWithBodyAsync(kong) : ValueTask.FromResult(Access(kong, null));
+
+        private async ValueTask<PhaseOutcome> AccessWithBodyAsync(Kong kong) => Access(kong, await kong.Request.BodyFieldsAsync());
+
+        private PhaseOutcome Access(Kong kong, IReadOnlyDictionary<string, string>? body)
         {
             if (!_onPreflight && HttpMethods.IsOptions(kong.Request.Method)) return PhaseOutcome.Continue;
             if (!string.IsNullOrEmpty(_anonymous) && kong.CredentialIdentifier is not null) return PhaseOutcome.Continue;
@@ -56,6 +61,7 @@ public sealed class KeyAuthPlugin : GatehousePlugin
                     if (_hide) kong.Request.SetQuery(QueryString.Create(kong.Request.Query.Where(p => p.Key != name)));
                     break;
                 }
+                if (body is not null && body.TryGetValue(name, out var b)) { key = b; break; } // hide_credentials: body kept as sent
             }
             if (string.IsNullOrEmpty(key))
                 return AuthCommon.Fail(kong, consumers, _anonymous, 401, "No API key found in request", _challenge);

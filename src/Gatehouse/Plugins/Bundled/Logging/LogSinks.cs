@@ -9,7 +9,7 @@ namespace Gatehouse.Plugins.Bundled.Logging;
 /// background consumer per sink (file path or endpoint) batches entries and writes them. Sinks outlive
 /// configuration snapshots; pending entries are flushed at shutdown.
 /// </summary>
-public sealed class LogSinks : IAsyncDisposable
+public sealed class LogSinks : IAsyncDisposable, IDisposable
 {
     private readonly ConcurrentDictionary<string, Sink> _sinks = new(StringComparer.Ordinal);
     private readonly ILogger<LogSinks> _logger;
@@ -25,6 +25,9 @@ public sealed class LogSinks : IAsyncDisposable
     {
         foreach (var sink in _sinks.Values) await sink.DisposeAsync();
     }
+
+    /// <summary>For synchronous container disposal; the consumers run on the thread pool, so this cannot deadlock.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>One queue and its consumer.</summary>
     public sealed class Sink : IAsyncDisposable
