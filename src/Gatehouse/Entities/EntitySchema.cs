@@ -16,6 +16,8 @@ public sealed record EntitySchema
     /// <summary>URL segment; Kong uses dashes (filter-chains) where the table name has underscores.</summary>
     public string AdminApiName => AdminApiNameOverride ?? Name.Replace('_', '-');
     public string? AdminApiNameOverride { get; init; }
+    /// <summary>URL segment under a parent when it differs (Kong: <c>/key-auths</c> but <c>/consumers/{c}/key-auth</c>).</summary>
+    public string? NestedAdminApiName { get; init; }
     /// <summary>Alternative unique key accepted wherever an id is (Kong's <c>endpoint_key</c>).</summary>
     public string? EndpointKey { get; init; } = "name";
     public required IReadOnlyList<FieldDefinition> Fields { get; init; }

@@ -135,6 +135,6 @@ public sealed class PluginAdminApiTests : IAsyncLifetime
         Assert.Equal("admins", (string?)acls!["data"]![0]!["group"]);
 
         Assert.Equal(204, (await _gw.SendAsync(HttpMethod.Delete, "/consumers/alice")).Status);
-        Assert.Empty((await _gw.GetAsync("/key-auth")).Body!["data"]!.AsArray());
+        Assert.Empty((await _gw.GetAsync("/key-auths")).Body!["data"]!.AsArray());
     }
 }

@@ -13,7 +13,8 @@ public static class BasicAuthCredentialEntity
     {
         Name = "basicauth_credentials",
         SingularName = "basicauth_credential",
-        AdminApiNameOverride = "basic-auth",
+        AdminApiNameOverride = "basic-auths",
+        NestedAdminApiName = "basic-auth",
         EndpointKey = "username",
         AddToConfig = (config, rows) => config with { BasicAuthCredentials = [.. rows.Select(ToModel)] },
         BeforeWrite = HashPassword,

@@ -11,7 +11,8 @@ public static class KeyAuthCredentialEntity
     {
         Name = "keyauth_credentials",
         SingularName = "keyauth_credential",
-        AdminApiNameOverride = "key-auth",
+        AdminApiNameOverride = "key-auths",
+        NestedAdminApiName = "key-auth",
         EndpointKey = "key",
         AddToConfig = (config, rows) => config with { KeyAuthCredentials = [.. rows.Select(ToModel)] },
         Fields =
