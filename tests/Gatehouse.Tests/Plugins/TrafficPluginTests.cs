@@ -144,4 +144,22 @@ public sealed class TrafficPluginTests : IAsyncLifetime
         using var plain = await _gw.Proxy.GetAsync("/api"); // http request: the https-only instance does not run
         Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
     }
+
+    [Fact]
+    public async Task Response_transformer_rewrites_json_bodies()
+    {
+        await _gw.CreateAsync("/routes/svc-route/plugins", new
+        {
+            name = "response-transformer",
+            config = new { remove = new { json = new[] { "headers" } }, add = new { json = new[] { "added:yes" } }, rename = new { json = new[] { "method:verb" } } },
+        });
+        using var response = await _gw.Proxy.GetAsync("/api/j");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        Assert.False(body.ContainsKey("headers"));
+        Assert.False(body.ContainsKey("method"));
+        Assert.Equal("GET", (string?)body["verb"]);
+        Assert.Equal("yes", (string?)body["added"]);
+        Assert.Equal("/j", (string?)body["path"]);
+    }
 }
