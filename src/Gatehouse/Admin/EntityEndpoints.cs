@@ -24,9 +24,10 @@ internal static class EntityEndpoints
         {
             if (registry.ByName(field.Reference!) is not { } parent) continue;
             var parentName = parent.AdminApiName;
-            endpoints.Map($"/{parentName}/{{parentKey}}/{name}", Handler((ctx, dao) =>
+            var nested = schema.NestedAdminApiName ?? name;
+            endpoints.Map($"/{parentName}/{{parentKey}}/{nested}", Handler((ctx, dao) =>
                 WithParent(ctx, dao, parent, fk => Collection(ctx, dao, schema, new ForeignFilter(field.Name, fk)))));
-            endpoints.Map($"/{parentName}/{{parentKey}}/{name}/{{key}}", Handler((ctx, dao) =>
+            endpoints.Map($"/{parentName}/{{parentKey}}/{nested}/{{key}}", Handler((ctx, dao) =>
                 WithParent(ctx, dao, parent, fk => Entity(ctx, dao, schema, Key(ctx, "key"), new ForeignFilter(field.Name, fk)))));
             endpoints.Map($"/{name}/{{key}}/{field.Name}", Handler((ctx, dao) => ForeignEntity(ctx, dao, schema, field, parent)));
         }

@@ -44,7 +44,11 @@ internal static class RootEndpoints
             ["node_id"] = node.NodeId.ToString(),
             ["tagline"] = "Welcome to gatehouse",
             ["configuration"] = configuration,
-            ["plugins"] = new JsonObject { ["available_on_server"] = new JsonObject(), ["enabled_in_cluster"] = new JsonArray() },
+            ["plugins"] = new JsonObject
+            {
+                ["available_on_server"] = PluginEndpoints.AvailableOnServer(ctx.RequestServices.GetService<Plugins.PluginCatalog>() ?? Plugins.PluginCatalog.Bundled),
+                ["enabled_in_cluster"] = PluginEndpoints.EnabledInCluster(ctx.RequestServices.GetRequiredService<Model.GatewayConfigPublisher>().Current),
+            },
             ["pids"] = new JsonObject { ["master"] = Environment.ProcessId, ["workers"] = new JsonArray(Environment.ProcessId) },
         });
     }

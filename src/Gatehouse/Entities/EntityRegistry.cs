@@ -8,7 +8,10 @@ namespace Gatehouse.Entities;
 /// </summary>
 public sealed class EntityRegistry
 {
-    public static EntityRegistry Default { get; } = new([ServiceEntity.Schema, RouteEntity.Schema]);
+    public static EntityRegistry Default { get; } = new([ServiceEntity.Schema, RouteEntity.Schema,
+        // :: plugins and consumers (issue 5)
+        ConsumerEntity.Schema, PluginEntity.Create(Gatehouse.Plugins.PluginCatalog.Bundled),
+        KeyAuthCredentialEntity.Schema, BasicAuthCredentialEntity.Schema, AclEntity.Schema]);
 
     public EntityRegistry(IReadOnlyList<EntitySchema> schemas)
     {

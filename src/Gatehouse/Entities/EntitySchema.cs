@@ -16,6 +16,8 @@ public sealed record EntitySchema
     /// <summary>URL segment; Kong uses dashes (filter-chains) where the table name has underscores.</summary>
     public string AdminApiName => AdminApiNameOverride ?? Name.Replace('_', '-');
     public string? AdminApiNameOverride { get; init; }
+    /// <summary>URL segment under a parent when it differs (Kong: <c>/key-auths</c> but <c>/consumers/{c}/key-auth</c>).</summary>
+    public string? NestedAdminApiName { get; init; }
     /// <summary>Alternative unique key accepted wherever an id is (Kong's <c>endpoint_key</c>).</summary>
     public string? EndpointKey { get; init; } = "name";
     public required IReadOnlyList<FieldDefinition> Fields { get; init; }
@@ -26,6 +28,11 @@ public sealed record EntitySchema
     /// entities the data plane does not use. This is where an entity meets <see cref="GatewayConfig"/>.
     /// </summary>
     public Func<GatewayConfig, IReadOnlyList<JsonObject>, GatewayConfig>? AddToConfig { get; init; }
+    /// <summary>Fields that together are unique (Kong's plugin <c>cache_key</c>); a duplicate answers 409.</summary>
+    public IReadOnlyList<string> UniqueTogether { get; init; } = [];
+    /// <summary>Transforms a validated entity before storage, given the client's input (e.g. hashing a password
+    /// only when one was sent, as Kong's basic-auth DAO does).</summary>
+    public Func<JsonObject, JsonObject, JsonObject>? BeforeWrite { get; init; }
 
     public FieldDefinition? Field(string name)
     {

@@ -26,8 +26,9 @@ public static class EntityValidator
             if (schema.Field(key) is null && !errors.ContainsKey(key)) errors[key] = "unknown field";
 
         var entity = new JsonObject();
-        foreach (var field in schema.Fields)
+        foreach (var declared in schema.Fields)
         {
+            var field = declared.ResolveFrom?.Invoke(data) ?? declared;
             var present = data.TryGetPropertyValue(field.Name, out var value);
             if (!present && field.Auto) { entity[field.Name] = null; continue; } // supplied by the store
             if (!present && context != ValidationContext.Update)

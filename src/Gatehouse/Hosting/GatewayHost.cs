@@ -1,6 +1,7 @@
 using Gatehouse.Admin;
 using Gatehouse.Config;
 using Gatehouse.Model;
+using Gatehouse.Plugins;
 using Gatehouse.Proxy;
 using Gatehouse.Store;
 using Microsoft.AspNetCore.Builder;
@@ -60,6 +61,7 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<GatewayCounters>();
         builder.Services.AddGatehouseProxy(options);
         if (hostOptions.IncludeStoreAndAdmin) builder.Services.AddGatehouseStore(options);
+        builder.Services.AddGatehousePlugins(); // issue 5: before any other plan contributor (Wasm filter chains)
         hostOptions.ConfigureServices?.Invoke(builder.Services);
         var app = builder.Build();
         Assemble(app, hostOptions.IncludeStoreAndAdmin);
@@ -70,6 +72,7 @@ public sealed class GatewayHost : IAsyncDisposable
     {
         var proxy = app.Services.GetRequiredService<ProxyRequestHandler>();
         var counters = app.Services.GetRequiredService<GatewayCounters>();
+        var metrics = app.Services.GetRequiredService<Plugins.Bundled.Prometheus.PrometheusMetrics>();
         app.Use(next => async http =>
         {
             counters.Begin();
@@ -80,6 +83,7 @@ public sealed class GatewayHost : IAsyncDisposable
                     case ListenerKind.Proxy: await proxy.InvokeAsync(http); break;
                     case ListenerKind.Status:
                         if (http.Request.Path.Equals(StatusEndpoint.Path, StringComparison.Ordinal)) await StatusEndpoint.WriteAsync(http);
+                        else if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal)) await metrics.WriteAsync(http); // issue 5: prometheus
                         else http.Response.StatusCode = StatusCodes.Status404NotFound;
                         break;
                     default: await next(http); break;

@@ -16,4 +16,10 @@ public sealed record GatewayConfig
     public long Version { get; init; }
     public ImmutableArray<ServiceModel> Services { get; init; } = [];
     public ImmutableArray<RouteModel> Routes { get; init; } = [];
+    // :: plugins and consumers (issue 5)
+    public ImmutableArray<PluginModel> Plugins { get; init; } = [];
+    public ImmutableArray<ConsumerModel> Consumers { get; init; } = [];
+    public ImmutableArray<KeyAuthCredentialModel> KeyAuthCredentials { get; init; } = [];
+    public ImmutableArray<BasicAuthCredentialModel> BasicAuthCredentials { get; init; } = [];
+    public ImmutableArray<AclModel> Acls { get; init; } = [];
 }

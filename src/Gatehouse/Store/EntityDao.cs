@@ -46,7 +46,7 @@ public sealed class EntityDao
             data["updated_at"] ??= now;
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Insert);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
-            var entity = validated.Entity!;
+            var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
             var id = EntityJson.Guid(entity, "id");
             if (await _store.SelectAsync(schema, id, ct) is not null) return DaoResult.Fail(DbError.PrimaryKeyViolation(id));
             if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
@@ -72,7 +72,7 @@ public sealed class EntityDao
             data["updated_at"] = now;
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Upsert);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
-            var entity = validated.Entity!;
+            var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
             var id = EntityJson.Guid(entity, "id");
             if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
             var exists = existing is not null || await _store.SelectAsync(schema, id, ct) is not null;
@@ -87,12 +87,12 @@ public sealed class EntityDao
             var existing = await SelectAsync(schema, key, ct);
             if (existing is null) return DaoResult.Fail(new DbError(DbErrorCode.NotFound, "not found"));
             var data = Clone(existing);
-            foreach (var (k, v) in input) data[k] = v?.DeepClone();
+            foreach (var (k, v) in input) data[k] = RecordMerge.Merge(schema.Field(k), data, data[k], v); // records merge, as Kong
             data["id"] = existing["id"]?.DeepClone();
             data["updated_at"] = Math.Max(Now(), EntityJson.Long(existing, "updated_at") ?? 0);
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Update);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
-            var entity = validated.Entity!;
+            var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
             var id = EntityJson.Guid(entity, "id");
             if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
             return await Outcome(await _store.UpdateAsync(schema, entity, ct), schema, entity, id);
@@ -129,12 +129,25 @@ public sealed class EntityDao
             var other = await _store.SelectByUniqueAsync(schema, field.Name, value, ct);
             if (other is not null && EntityJson.Guid(other, "id") != id) return DbError.UniqueViolation(field.Name, entity[field.Name]);
         }
+        if (schema.UniqueTogether.Count > 0 && await UniqueTogetherViolation(schema, entity, id, ct) is { } together) return together;
         foreach (var field in schema.ForeignFields)
         {
             if (EntityJson.ForeignId(entity, field.Name) is not { } fid) continue;
             if (_registry.ByName(field.Reference!) is not { } target) continue; // entity not implemented yet
             if (await _store.SelectAsync(target, fid, ct) is null) return DbError.ForeignKeyViolation(field.Name, fid, target.Name);
         }
+        return null;
+    }
+
+    /// <summary>Kong's cache_key uniqueness: another row with the same values for all the fields.</summary>
+    private async Task<DbError?> UniqueTogetherViolation(EntitySchema schema, JsonObject entity, Guid id, CancellationToken ct)
+    {
+        var key = new JsonObject();
+        foreach (var f in schema.UniqueTogether.Order(StringComparer.Ordinal)) key[f] = entity[f]?.DeepClone();
+        var rows = (await _store.PageAsync(schema, new PageQuery(int.MaxValue - 1), ct)).Items;
+        foreach (var row in rows)
+            if (EntityJson.Guid(row, "id") != id && schema.UniqueTogether.All(f => JsonNode.DeepEquals(row[f], entity[f])))
+                return new DbError(DbErrorCode.UniqueViolation, $"UNIQUE violation detected on '{LuaPretty.Inline(key)}'", key);
         return null;
     }
 

@@ -1,0 +1,109 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+using Gatehouse.Entities.Schemas;
+using Gatehouse.Plugins;
+using Gatehouse.Proxy;
+using Gatehouse.Proxy.Pipeline;
+using Gatehouse.Store;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gatehouse.Admin;
+
+/// <summary>The plugin endpoints the entity generator does not produce: <c>/plugins/enabled</c>,
+/// <c>/schemas/plugins/{name}</c>, and (beyond Kong) <c>/routes/{route}/plan</c>, the compiled phase plan.</summary>
+internal static class PluginEndpoints
+{
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.Map("/plugins/enabled", ctx => Get(ctx, () => Enabled(ctx)));
+        endpoints.Map("/schemas/plugins/{name}", ctx => Get(ctx, () => PluginSchema(ctx)));
+        endpoints.Map("/routes/{key}/plan", async ctx =>
+            await (ctx.Request.Method is "GET" or "HEAD" ? await Plan(ctx) : AdminResponses.MethodNotAllowed()).ExecuteAsync(ctx));
+    }
+
+    private static Task Get(HttpContext ctx, Func<IResult> handler) =>
+        (ctx.Request.Method is "GET" or "HEAD" ? handler() : AdminResponses.MethodNotAllowed()).ExecuteAsync(ctx);
+
+    private static PluginCatalog Catalog(HttpContext ctx) => ctx.RequestServices.GetService<PluginCatalog>() ?? PluginCatalog.Bundled;
+
+    private static IResult Enabled(HttpContext ctx) =>
+        AdminResponses.Json(new JsonObject { ["enabled_plugins"] = new JsonArray([.. Catalog(ctx).All.Select(p => (JsonNode?)p.Name)]) });
+
+    /// <summary><c>plugins.available_on_server</c> of <c>GET /</c>: name → version and priority.</summary>
+    public static JsonObject AvailableOnServer(PluginCatalog catalog)
+    {
+        var result = new JsonObject();
+        foreach (var p in catalog.All.OrderBy(p => p.Name, StringComparer.Ordinal))
+            result[p.Name] = new JsonObject { ["version"] = p.Version, ["priority"] = p.Priority };
+        return result;
+    }
+
+    /// <summary><c>plugins.enabled_in_cluster</c> of <c>GET /</c>: names of the plugins configured (from the
+    /// published configuration, so this node's view).</summary>
+    public static JsonArray EnabledInCluster(Model.GatewayConfig config) =>
+        new([.. config.Plugins.Select(p => p.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(n => (JsonNode?)n)]);
+
+    private static IResult PluginSchema(HttpContext ctx)
+    {
+        var name = ctx.Request.RouteValues["name"]?.ToString() ?? "";
+        if (Catalog(ctx).Find(name) is not { } plugin) return AdminResponses.Message($"No plugin named '{name}'", 404);
+        var schema = new EntitySchema
+        {
+            Name = plugin.Name,
+            SingularName = plugin.Name,
+            EndpointKey = null,
+            Fields =
+            [
+                Typedefs.Foreign("consumer", "consumers"),
+                Typedefs.Foreign("service", "services"),
+                Typedefs.Foreign("route", "routes"),
+                new FieldDefinition("protocols", FieldType.Set)
+                {
+                    Required = true, Default = new JsonArray([.. plugin.Protocols.Select(p => (JsonNode?)p)]),
+                    Elements = Typedefs.Protocol("protocol"),
+                },
+                plugin.ConfigField(),
+            ],
+        };
+        return AdminResponses.Json(SchemaDump.ToJson(schema));
+    }
+
+    private static async Task<IResult> Plan(HttpContext ctx)
+    {
+        var dao = ctx.RequestServices.GetRequiredService<EntityDao>();
+        var row = await dao.SelectAsync(RouteEntity.Schema, ctx.Request.RouteValues["key"]?.ToString() ?? "", ctx.RequestAborted);
+        if (row is null) return AdminResponses.NotFound();
+        if (ctx.RequestServices.GetService<ProxySnapshotProvider>() is not { } snapshots)
+            return AdminResponses.Message("no proxy on this node", 404);
+        var route = RouteEntity.ToModel(row);
+        var pipeline = snapshots.Current.Pipeline;
+        var plan = pipeline.For(route);
+        return AdminResponses.Json(new JsonObject
+        {
+            ["route"] = new JsonObject { ["id"] = route.Id.ToString(), ["name"] = route.Name },
+            ["config_version"] = snapshots.Current.Config.Version,
+            ["phases"] = new JsonObject
+            {
+                ["rewrite"] = Handlers(pipeline.Global.Rewrite),
+                ["access"] = Handlers(plan.Access),
+                ["request_body"] = Handlers(plan.RequestBody),
+                ["response_headers"] = Handlers(plan.ResponseHeaders),
+                ["response_body"] = Handlers(plan.ResponseBody),
+                ["log"] = Handlers(plan.Log),
+            },
+        });
+    }
+
+    private static JsonArray Handlers(IEnumerable<IPhaseHandler> handlers) =>
+        new([.. handlers.Select(h => (JsonNode?)new JsonObject { ["name"] = h.Name, ["kind"] = Kind(h) })]);
+
+    private static string Kind(IPhaseHandler handler) => handler switch
+    {
+        PluginStep => "plugin",
+        DeferredHeadersStep => "core",
+        _ => handler.GetType().Name,
+    };
+}

@@ -1,0 +1,43 @@
+using System.Collections.Concurrent;
+
+namespace Gatehouse.Plugins.Bundled.RateLimiting;
+
+/// <summary>
+/// The in-memory counters of rate-limiting's <c>local</c> policy (Kong's shared dict): fixed windows keyed by
+/// plugin instance, identifier and window start. A singleton, so counts survive configuration changes; expired
+/// windows are pruned as new ones are created. Lock-free on the request path.
+/// </summary>
+public sealed class RateLimitCounters
+{
+    private readonly ConcurrentDictionary<Key, Counter> _counters = new();
+    private long _creations;
+
+    public long Get(Guid plugin, string identifier, string period, long windowStart) =>
+        _counters.TryGetValue(new Key(plugin, identifier, period, windowStart), out var c) ? Volatile.Read(ref c.Value) : 0;
+
+    /// <summary>Adds one to a window; <paramref name="windowEnd"/> lets old windows be dropped later.</summary>
+    public long Increment(Guid plugin, string identifier, string period, long windowStart, long windowEnd, long now)
+    {
+        var key = new Key(plugin, identifier, period, windowStart);
+        if (!_counters.TryGetValue(key, out var counter))
+        {
+            counter = _counters.GetOrAdd(key, _ => new Counter(windowEnd));
+            if (Interlocked.Increment(ref _creations) % 1024 == 0) Prune(now);
+        }
+        return Interlocked.Increment(ref counter.Value);
+    }
+
+    private void Prune(long now)
+    {
+        foreach (var (key, counter) in _counters)
+            if (counter.WindowEnd <= now) _counters.TryRemove(key, out _);
+    }
+
+    private readonly record struct Key(Guid Plugin, string Identifier, string Period, long WindowStart);
+
+    private sealed class Counter(long windowEnd)
+    {
+        public long Value;
+        public long WindowEnd { get; } = windowEnd;
+    }
+}

@@ -1,0 +1,28 @@
+using System.Collections.Frozen;
+using Gatehouse.Plugins.Bundled;
+
+namespace Gatehouse.Plugins;
+
+/// <summary>The plugin types available on this node (Kong's <c>plugins = bundled</c>). Immutable; the entity schema
+/// and the plan contributor receive it explicitly.</summary>
+public sealed class PluginCatalog
+{
+    private readonly FrozenDictionary<string, GatehousePlugin> _byName;
+
+    public PluginCatalog(IEnumerable<GatehousePlugin> plugins)
+    {
+        ArgumentNullException.ThrowIfNull(plugins);
+        All = [.. plugins.OrderByDescending(p => p.Priority).ThenBy(p => p.Name, StringComparer.Ordinal)];
+        _byName = All.ToFrozenDictionary(p => p.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>The bundled set, by priority (highest first).</summary>
+    public static PluginCatalog Bundled { get; } = new(BundledPlugins.Create());
+
+    public IReadOnlyList<GatehousePlugin> All { get; }
+
+    public GatehousePlugin? Find(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>Kong's message for a plugin that is not available.</summary>
+    public static string NotEnabled(string name) => $"plugin '{name}' not enabled; add it to the 'plugins' configuration property";
+}

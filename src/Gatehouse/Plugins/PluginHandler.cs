@@ -1,0 +1,19 @@
+using Gatehouse.Proxy.Pipeline;
+
+namespace Gatehouse.Plugins;
+
+/// <summary>
+/// One configured plugin instance's behaviour. Override only the phases the plugin uses; the plan contributor
+/// files the instance only under those phases (so e.g. a plugin without a body handler never removes
+/// Content-Length). Shared by every request of a snapshot: per-request state belongs in <see cref="Kong.Ctx"/>.
+/// </summary>
+public abstract class PluginHandler
+{
+    public virtual ValueTask<PhaseOutcome> RewriteAsync(Kong kong) => ValueTask.FromResult(PhaseOutcome.Continue);
+    public virtual ValueTask<PhaseOutcome> AccessAsync(Kong kong) => ValueTask.FromResult(PhaseOutcome.Continue);
+    public virtual ValueTask HeaderFilterAsync(Kong kong) => ValueTask.CompletedTask;
+    public virtual ValueTask<BodyOutcome> BodyFilterAsync(Kong kong, BodyChunk chunk) => ValueTask.FromResult(BodyOutcome.Continue);
+    public virtual ValueTask LogAsync(Kong kong) => ValueTask.CompletedTask;
+
+    internal PluginPhases Phases => PluginPhasesOf.Get(GetType());
+}

@@ -1,0 +1,54 @@
+namespace Gatehouse.Plugins;
+
+/// <summary>
+/// One plugin name on one plan: the configured instances that may apply there, most specific scope first. The
+/// instance that runs is chosen per request once the consumer is known, with Kong's precedence:
+/// route+service+consumer &gt; route+consumer &gt; service+consumer &gt; route+service &gt; consumer &gt; route &gt;
+/// service &gt; global.
+/// </summary>
+internal sealed class PluginSlot
+{
+    private readonly Candidate[] _candidates;
+
+    public PluginSlot(GatehousePlugin plugin, IEnumerable<Candidate> candidates)
+    {
+        Plugin = plugin;
+        _candidates = [.. candidates.OrderByDescending(c => c.Rank)];
+        Phases = _candidates.Aggregate(PluginPhases.None, (p, c) => p | c.Handler.Phases);
+    }
+
+    public GatehousePlugin Plugin { get; }
+    public string Name => Plugin.Name;
+    public PluginPhases Phases { get; }
+
+    /// <summary>The instance for this request's consumer (or none identified), or null when none applies. As in
+    /// Kong, the most specific instance is chosen first and then skipped if the request's protocol is not among
+    /// its <c>protocols</c> (no fallback to a less specific instance).</summary>
+    public PluginHandler? Resolve(Kong kong)
+    {
+        var consumer = kong.Consumer?.Id;
+        foreach (var c in _candidates)
+            if (c.ConsumerId is null || c.ConsumerId == consumer)
+                return c.AllProtocols || c.Protocols.Contains(kong.Protocol) ? c.Handler : null;
+        return null;
+    }
+
+    internal sealed record Candidate(int Rank, Guid? ConsumerId, PluginHandler Handler, IReadOnlySet<string> Protocols)
+    {
+        /// <summary>http, https, grpc and grpcs all listed: no per-request check needed.</summary>
+        public bool AllProtocols { get; } = Protocols.Contains("http") && Protocols.Contains("https") && Protocols.Contains("grpc") && Protocols.Contains("grpcs");
+    }
+
+    /// <summary>Kong's scope precedence as a number (higher wins).</summary>
+    public static int Rank(bool route, bool service, bool consumer) => (route, service, consumer) switch
+    {
+        (true, true, true) => 7,
+        (true, false, true) => 6,
+        (false, true, true) => 5,
+        (true, true, false) => 4,
+        (false, false, true) => 3,
+        (true, false, false) => 2,
+        (false, true, false) => 1,
+        _ => 0,
+    };
+}

@@ -1,0 +1,74 @@
+using Gatehouse.Proxy.Pipeline;
+
+namespace Gatehouse.Plugins;
+
+/// <summary>The phase handlers a plugin slot contributes, one class per phase so that the plan files each under
+/// exactly that phase. <see cref="IPhaseHandler.Name"/> is the plugin name.</summary>
+internal abstract class PluginStep(PluginSlot slot) : IPhaseHandler
+{
+    public string Name => Slot.Name;
+    public PluginSlot Slot { get; } = slot;
+    protected (Kong Kong, PluginHandler? Handler) Resolve(ProxyContext context)
+    {
+        var kong = Kong.For(context);
+        return (kong, Slot.Resolve(kong));
+    }
+}
+
+internal sealed class PluginRewriteStep(PluginSlot slot) : PluginStep(slot), IRewriteHandler
+{
+    public ValueTask<PhaseOutcome> OnRewriteAsync(ProxyContext context)
+    {
+        var (kong, handler) = Resolve(context);
+        return handler?.RewriteAsync(kong) ?? ValueTask.FromResult(PhaseOutcome.Continue);
+    }
+}
+
+internal sealed class PluginAccessStep(PluginSlot slot) : PluginStep(slot), IAccessHandler
+{
+    public ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
+    {
+        var (kong, handler) = Resolve(context);
+        return handler?.AccessAsync(kong) ?? ValueTask.FromResult(PhaseOutcome.Continue);
+    }
+}
+
+internal sealed class PluginHeaderStep(PluginSlot slot) : PluginStep(slot), IResponseHeadersHandler
+{
+    public ValueTask OnResponseHeadersAsync(ProxyContext context)
+    {
+        var (kong, handler) = Resolve(context);
+        return handler?.HeaderFilterAsync(kong) ?? ValueTask.CompletedTask;
+    }
+}
+
+internal sealed class PluginBodyStep(PluginSlot slot) : PluginStep(slot), IResponseBodyHandler
+{
+    public ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, BodyChunk chunk)
+    {
+        var (kong, handler) = Resolve(context);
+        return handler?.BodyFilterAsync(kong, chunk) ?? ValueTask.FromResult(BodyOutcome.Continue);
+    }
+}
+
+internal sealed class PluginLogStep(PluginSlot slot) : PluginStep(slot), ILogHandler
+{
+    public ValueTask OnLogAsync(ProxyContext context)
+    {
+        var (kong, handler) = Resolve(context);
+        return handler?.LogAsync(kong) ?? ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Applies response headers plugins set during the request phases (first in the header phase).</summary>
+internal sealed class DeferredHeadersStep : IResponseHeadersHandler
+{
+    public static DeferredHeadersStep Instance { get; } = new();
+    public string Name => "kong.response.set_header";
+
+    public ValueTask OnResponseHeadersAsync(ProxyContext context)
+    {
+        if (context.Shared.Count > 0) Kong.For(context).ApplyPendingHeaders();
+        return ValueTask.CompletedTask;
+    }
+}
