@@ -1,0 +1,75 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Gatehouse.Tests.Store;
+
+namespace Gatehouse.Tests.Admin;
+
+/// <summary>
+/// Admin API behaviours found to differ from Kong 3.x when driving the published executable by hand
+/// (docs/kong-compatibility.md); each case failed before its fix.
+/// </summary>
+public sealed class KongCompatibilityTests : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+    private AdminTestHost _host = null!;
+    private string _svcId = "";
+
+    public async Task InitializeAsync()
+    {
+        _host = await AdminTestHost.StartSqliteAsync(_dir.File("gh.db"));
+        _svcId = (string)(await _host.PostAsync("/services", new { name = "svc", url = "http://up.test" })).Body!["id"]!;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task Foreign_key_by_name_is_resolved_in_post_put_and_patch()
+    {
+        var (s1, created) = await _host.PostAsync("/routes", new { name = "r", paths = new[] { "/r" }, service = new { name = "svc" } });
+        Assert.Equal(201, s1);
+        Assert.Equal(_svcId, (string?)created!["service"]!["id"]);
+        Assert.Null(created["service"]!["name"]);
+
+        var otherId = (string)(await _host.PostAsync("/services", new { name = "other", host = "o.test" })).Body!["id"]!;
+        var (s2, patched) = await _host.SendAsync(HttpMethod.Patch, "/routes/r", new { service = new { name = "other" } });
+        Assert.Equal(200, s2);
+        Assert.Equal(otherId, (string?)patched!["service"]!["id"]);
+
+        var (s3, put) = await _host.SendAsync(HttpMethod.Put, "/routes/p", new { paths = new[] { "/p" }, service = new { name = "svc" } });
+        Assert.Equal(200, s3);
+        Assert.Equal(_svcId, (string?)put!["service"]!["id"]);
+
+        var form = new StringContent("name=f&paths=/f&service.name=other", Encoding.UTF8, "application/x-www-form-urlencoded");
+        var (s4, viaForm) = await _host.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/routes") { Content = form });
+        Assert.Equal(201, s4);
+        Assert.Equal(otherId, (string?)viaForm!["service"]!["id"]);
+    }
+
+    [Fact]
+    public async Task Unresolvable_foreign_key_is_kongs_code_13()
+    {
+        var (status, body) = await _host.PostAsync("/routes", new { paths = new[] { "/x" }, service = new { name = "nope" } });
+        Assert.Equal(400, status);
+        Assert.Equal(13, (int)body!["code"]!);
+        Assert.Equal("foreign keys unresolved", (string?)body["name"]);
+        const string expected = "the foreign key cannot be resolved with '{name=\"nope\"}' for an existing 'services' entity";
+        Assert.Equal(expected, (string?)body["fields"]!["service"]!["name"]);
+        Assert.Equal($"foreign key unresolved (service.name: {expected})", (string?)body["message"]);
+        Assert.Empty((await _host.GetAsync("/routes")).Body!["data"]!.AsArray());
+    }
+
+    [Theory]
+    [InlineData("GET", "/nope")]
+    [InlineData("POST", "/services/svc/nope/deeper")]
+    [InlineData("DELETE", "/foo.txt")]
+    public async Task Unknown_admin_path_is_kongs_json_404(string method, string path)
+    {
+        var (status, body) = await _host.SendAsync(new HttpMethod(method), path);
+        Assert.Equal(404, status);
+        Assert.Equal("Not found", (string?)body!["message"]);
+    }
+}
