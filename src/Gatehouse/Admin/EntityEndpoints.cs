@@ -18,22 +18,35 @@ internal static class EntityEndpoints
     public static void Map(IEndpointRouteBuilder endpoints, EntitySchema schema, EntityRegistry registry)
     {
         var name = schema.AdminApiName;
-        endpoints.Map($"/{name}", Handler((ctx, dao) => Collection(ctx, dao, schema, null)));
-        endpoints.Map($"/{name}/{{key}}", Handler((ctx, dao) => Entity(ctx, dao, schema, Key(ctx, "key"), null)));
+        endpoints.Map($"/{name}", Handler(CollectionMethods, (ctx, dao) => Collection(ctx, dao, schema, null)));
+        endpoints.Map($"/{name}/{{key}}", Handler(EntityMethods, (ctx, dao) => Entity(ctx, dao, schema, Key(ctx, "key"), null)));
         foreach (var field in schema.ForeignFields)
         {
             if (registry.ByName(field.Reference!) is not { } parent) continue;
             var parentName = parent.AdminApiName;
-            endpoints.Map($"/{parentName}/{{parentKey}}/{name}", Handler((ctx, dao) =>
+            endpoints.Map($"/{parentName}/{{parentKey}}/{name}", Handler(CollectionMethods, (ctx, dao) =>
                 WithParent(ctx, dao, parent, fk => Collection(ctx, dao, schema, new ForeignFilter(field.Name, fk)))));
-            endpoints.Map($"/{parentName}/{{parentKey}}/{name}/{{key}}", Handler((ctx, dao) =>
+            endpoints.Map($"/{parentName}/{{parentKey}}/{name}/{{key}}", Handler(EntityMethods, (ctx, dao) =>
                 WithParent(ctx, dao, parent, fk => Entity(ctx, dao, schema, Key(ctx, "key"), new ForeignFilter(field.Name, fk)))));
-            endpoints.Map($"/{name}/{{key}}/{field.Name}", Handler((ctx, dao) => ForeignEntity(ctx, dao, schema, field, parent)));
+            endpoints.Map($"/{name}/{{key}}/{field.Name}", Handler(EntityMethods, (ctx, dao) => ForeignEntity(ctx, dao, schema, field, parent)));
         }
     }
 
-    private static RequestDelegate Handler(Func<HttpContext, EntityDao, Task<IResult>> handler) => async ctx =>
+    private const string CollectionMethods = "GET, HEAD, OPTIONS, POST";
+    private const string EntityMethods = "DELETE, GET, HEAD, OPTIONS, PATCH, PUT";
+
+    /// <summary>As Kong's Admin API: OPTIONS answers 204 with the endpoint's methods (CORS preflight).</summary>
+    private static RequestDelegate Handler(string methods, Func<HttpContext, EntityDao, Task<IResult>> handler) => async ctx =>
     {
+        if (HttpMethods.IsOptions(ctx.Request.Method))
+        {
+            ctx.Response.StatusCode = StatusCodes.Status204NoContent;
+            ctx.Response.Headers.Allow = methods;
+            ctx.Response.Headers.AccessControlAllowMethods = methods;
+            ctx.Response.Headers.AccessControlAllowHeaders = "Content-Type";
+            ctx.Response.Headers.AccessControlAllowOrigin = "*";
+            return;
+        }
         var dao = ctx.RequestServices.GetRequiredService<EntityDao>();
         var result = await handler(ctx, dao);
         await result.ExecuteAsync(ctx);

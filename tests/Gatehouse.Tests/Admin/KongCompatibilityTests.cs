@@ -72,4 +72,19 @@ public sealed class KongCompatibilityTests : IAsyncLifetime
         Assert.Equal(404, status);
         Assert.Equal("Not found", (string?)body!["message"]);
     }
+
+    [Theory]
+    [InlineData("/routes", "GET, HEAD, OPTIONS, POST")]
+    [InlineData("/services/svc/routes", "GET, HEAD, OPTIONS, POST")]
+    [InlineData("/services/svc", "DELETE, GET, HEAD, OPTIONS, PATCH, PUT")]
+    public async Task Options_answers_204_with_allow_and_cors_headers(string path, string allow)
+    {
+        using var response = await _host.Client.SendAsync(new HttpRequestMessage(HttpMethod.Options, path));
+        Assert.Equal(204, (int)response.StatusCode);
+        Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow));
+        Assert.Equal(allow, string.Join(", ", response.Headers.GetValues("Access-Control-Allow-Methods")));
+        Assert.Equal("Content-Type", Assert.Single(response.Headers.GetValues("Access-Control-Allow-Headers")));
+        Assert.Equal("*", Assert.Single(response.Headers.GetValues("Access-Control-Allow-Origin")));
+        Assert.Equal("", await response.Content.ReadAsStringAsync());
+    }
 }
