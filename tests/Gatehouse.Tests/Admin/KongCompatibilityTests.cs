@@ -87,4 +87,34 @@ public sealed class KongCompatibilityTests : IAsyncLifetime
         Assert.Equal("*", Assert.Single(response.Headers.GetValues("Access-Control-Allow-Origin")));
         Assert.Equal("", await response.Content.ReadAsStringAsync());
     }
+
+    [Theory]
+    [InlineData("""{"host":"a.test","name":""}""", "name")]
+    [InlineData("""{"host":"a.test","path":""}""", "path")]
+    [InlineData("""{"host":""}""", "host")]
+    public async Task Empty_json_string_is_refused_with_kongs_default_len_min(string json, string field)
+    {
+        var (status, body) = await _host.SendAsync(HttpMethod.Post, "/services", json);
+        Assert.Equal(400, status);
+        Assert.Equal("length must be at least 1", (string?)body!["fields"]![field]);
+    }
+
+    [Fact]
+    public async Task Empty_form_value_is_null()
+    {
+        var form = new StringContent("name=&hosts=h.test&paths=&tags=", Encoding.UTF8, "application/x-www-form-urlencoded");
+        var (status, route) = await _host.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/routes") { Content = form });
+        Assert.Equal(201, status);
+        Assert.Null(route!["name"]);
+        Assert.Null(route["paths"]);
+        Assert.Null(route["tags"]);
+        Assert.True(route.AsObject().ContainsKey("paths"));
+
+        var clear = new StringContent("path=", Encoding.UTF8, "application/x-www-form-urlencoded");
+        await _host.SendAsync(HttpMethod.Patch, "/services/svc", new { path = "/p" });
+        var (s2, svc) = await _host.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/services/svc") { Content = clear });
+        Assert.Equal(200, s2);
+        Assert.Null(svc!["path"]);
+        Assert.Equal("up.test", (string?)svc["host"]);
+    }
 }
