@@ -117,4 +117,26 @@ public sealed class KongCompatibilityTests : IAsyncLifetime
         Assert.Null(svc!["path"]);
         Assert.Equal("up.test", (string?)svc["host"]);
     }
+
+    [Theory]
+    [InlineData("""{"hosts":["a.test:99999"]}""", "hosts", "invalid port number")]
+    [InlineData("""{"protocols":["https"],"snis":["*.*.a.test"]}""", "snis", "only one wildcard must be specified")]
+    [InlineData("""{"protocols":["https"],"snis":["a.*.test"]}""", "snis", "wildcard must be leftmost or rightmost character")]
+    [InlineData("""{"protocols":["https"],"snis":["10.0.0.1"]}""", "snis", "must not be an IP")]
+    [InlineData("""{"protocols":["https"],"snis":["a.test:443"]}""", "snis", "must not have a port")]
+    [InlineData("""{"protocols":["https"],"snis":["a..test"]}""", "snis", "invalid value: a..test")]
+    public async Task Host_and_sni_messages_are_kongs(string json, string field, string message)
+    {
+        var (status, body) = await _host.SendAsync(HttpMethod.Post, "/routes", json);
+        Assert.Equal(400, status);
+        Assert.Equal(message, (string?)body!["fields"]![field]![0]);
+    }
+
+    [Fact]
+    public async Task Wildcard_sni_is_accepted_under_traditional_compatible()
+    {
+        var (status, route) = await _host.SendAsync(HttpMethod.Post, "/routes", """{"protocols":["https"],"snis":["*.a.test","b.*"]}""");
+        Assert.Equal(201, status);
+        Assert.Equal(2, route!["snis"]!.AsArray().Count);
+    }
 }
