@@ -114,9 +114,25 @@ internal static class EntityEndpoints
         var method = ctx.Request.Method;
         if (method is not ("GET" or "HEAD" or "PUT" or "PATCH" or "DELETE")) return AdminResponses.MethodNotAllowed();
         var child = await dao.SelectAsync(schema, Key(ctx, "key"), ctx.RequestAborted);
+        if (child is not null && method == "PUT" && EntityJson.ForeignId(child, field.Name) is null && !dao.ReadOnly)
+            return await CreateAndAssociate(ctx, dao, schema, field, parent, child);
         if (child is null || EntityJson.ForeignId(child, field.Name) is not { } parentId) return AdminResponses.NotFound();
         if (method == "DELETE") return AdminResponses.MethodNotAllowed();
         return await Entity(ctx, dao, parent, parentId.ToString(), null);
+    }
+
+    /// <summary>As Kong: PUT on <c>/routes/{route}/service</c> of a route without a service creates one and links it.</summary>
+    private static async Task<IResult> CreateAndAssociate(HttpContext ctx, EntityDao dao, EntitySchema schema, FieldDefinition field,
+        EntitySchema parent, JsonObject child)
+    {
+        var ct = ctx.RequestAborted;
+        var body = await AdminBodyReader.ReadAsync(ctx.Request, parent, ct);
+        if (body.Error is not null) return body.Error;
+        var created = await dao.UpsertAsync(parent, Guid.NewGuid().ToString(), body.Value!, ct);
+        if (created.Error is { } error) return AdminResponses.Error(error);
+        var link = new JsonObject { [field.Name] = new JsonObject { ["id"] = created.Entity!["id"]?.DeepClone() } };
+        var linked = await dao.UpdateAsync(schema, EntityJson.Guid(child, "id").ToString(), link, ct);
+        return linked.Error is { } e ? AdminResponses.Error(e) : AdminResponses.Json(created.Entity!);
     }
 
     private static IResult Written(DaoResult result, int status) =>

@@ -139,4 +139,33 @@ public sealed class KongCompatibilityTests : IAsyncLifetime
         Assert.Equal(201, status);
         Assert.Equal(2, route!["snis"]!.AsArray().Count);
     }
+
+    [Fact]
+    public async Task Put_on_the_service_of_a_route_without_one_creates_and_associates_it()
+    {
+        Assert.Equal(201, (await _host.PostAsync("/routes", new { name = "orphan", paths = new[] { "/o" } })).Status);
+        Assert.Equal(404, (await _host.GetAsync("/routes/orphan/service")).Status);
+        var (status, svc) = await _host.SendAsync(HttpMethod.Put, "/routes/orphan/service", new { url = "http://new.test:81/n" });
+        Assert.Equal(200, status);
+        Assert.Equal("new.test", (string?)svc!["host"]);
+        var (s2, linked) = await _host.GetAsync("/routes/orphan/service");
+        Assert.Equal(200, s2);
+        Assert.Equal((string?)svc["id"], (string?)linked!["id"]);
+        Assert.Equal(81, (int)linked["port"]!);
+    }
+
+    [Fact]
+    public async Task Patch_on_the_service_of_a_route_by_name_accepts_url_and_form()
+    {
+        Assert.Equal(201, (await _host.PostAsync("/services/svc/routes", new { name = "rr", paths = new[] { "/rr" } })).Status);
+        var (s1, json) = await _host.SendAsync(HttpMethod.Patch, "/routes/rr/service", new { url = "http://edited2.test:1234/foo" });
+        Assert.Equal(200, s1);
+        Assert.Equal(("edited2.test", 1234, "/foo"), ((string?)json!["host"], (int)json["port"]!, (string?)json["path"]));
+        var form = new StringContent("name=renamed&path=", Encoding.UTF8, "application/x-www-form-urlencoded");
+        var (s2, viaForm) = await _host.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/routes/rr/service") { Content = form });
+        Assert.Equal(200, s2);
+        Assert.Equal("renamed", (string?)viaForm!["name"]);
+        Assert.Null(viaForm["path"]);
+        Assert.Equal(_svcId, (string?)viaForm["id"]);
+    }
 }
