@@ -18,23 +18,36 @@ internal static class EntityEndpoints
     public static void Map(IEndpointRouteBuilder endpoints, EntitySchema schema, EntityRegistry registry)
     {
         var name = schema.AdminApiName;
-        endpoints.Map($"/{name}", Handler((ctx, dao) => Collection(ctx, dao, schema, null)));
-        endpoints.Map($"/{name}/{{key}}", Handler((ctx, dao) => Entity(ctx, dao, schema, Key(ctx, "key"), null)));
+        endpoints.Map($"/{name}", Handler(CollectionMethods, (ctx, dao) => Collection(ctx, dao, schema, null)));
+        endpoints.Map($"/{name}/{{key}}", Handler(EntityMethods, (ctx, dao) => Entity(ctx, dao, schema, Key(ctx, "key"), null)));
         foreach (var field in schema.ForeignFields)
         {
             if (registry.ByName(field.Reference!) is not { } parent) continue;
             var parentName = parent.AdminApiName;
             var nested = schema.NestedAdminApiName ?? name;
-            endpoints.Map($"/{parentName}/{{parentKey}}/{nested}", Handler((ctx, dao) =>
+            endpoints.Map($"/{parentName}/{{parentKey}}/{nested}", Handler(CollectionMethods, (ctx, dao) =>
                 WithParent(ctx, dao, parent, fk => Collection(ctx, dao, schema, new ForeignFilter(field.Name, fk)))));
-            endpoints.Map($"/{parentName}/{{parentKey}}/{nested}/{{key}}", Handler((ctx, dao) =>
+            endpoints.Map($"/{parentName}/{{parentKey}}/{nested}/{{key}}", Handler(EntityMethods, (ctx, dao) =>
                 WithParent(ctx, dao, parent, fk => Entity(ctx, dao, schema, Key(ctx, "key"), new ForeignFilter(field.Name, fk)))));
-            endpoints.Map($"/{name}/{{key}}/{field.Name}", Handler((ctx, dao) => ForeignEntity(ctx, dao, schema, field, parent)));
+            endpoints.Map($"/{name}/{{key}}/{field.Name}", Handler(EntityMethods, (ctx, dao) => ForeignEntity(ctx, dao, schema, field, parent)));
         }
     }
 
-    private static RequestDelegate Handler(Func<HttpContext, EntityDao, Task<IResult>> handler) => async ctx =>
+    private const string CollectionMethods = "GET, HEAD, OPTIONS, POST";
+    private const string EntityMethods = "DELETE, GET, HEAD, OPTIONS, PATCH, PUT";
+
+    /// <summary>As Kong's Admin API: OPTIONS answers 204 with the endpoint's methods (CORS preflight).</summary>
+    private static RequestDelegate Handler(string methods, Func<HttpContext, EntityDao, Task<IResult>> handler) => async ctx =>
     {
+        if (HttpMethods.IsOptions(ctx.Request.Method))
+        {
+            ctx.Response.StatusCode = StatusCodes.Status204NoContent;
+            ctx.Response.Headers.Allow = methods;
+            ctx.Response.Headers.AccessControlAllowMethods = methods;
+            ctx.Response.Headers.AccessControlAllowHeaders = "Content-Type";
+            ctx.Response.Headers.AccessControlAllowOrigin = "*";
+            return;
+        }
         var dao = ctx.RequestServices.GetRequiredService<EntityDao>();
         var result = await handler(ctx, dao);
         await result.ExecuteAsync(ctx);
@@ -102,9 +115,25 @@ internal static class EntityEndpoints
         var method = ctx.Request.Method;
         if (method is not ("GET" or "HEAD" or "PUT" or "PATCH" or "DELETE")) return AdminResponses.MethodNotAllowed();
         var child = await dao.SelectAsync(schema, Key(ctx, "key"), ctx.RequestAborted);
+        if (child is not null && method == "PUT" && EntityJson.ForeignId(child, field.Name) is null && !dao.ReadOnly)
+            return await CreateAndAssociate(ctx, dao, schema, field, parent, child);
         if (child is null || EntityJson.ForeignId(child, field.Name) is not { } parentId) return AdminResponses.NotFound();
         if (method == "DELETE") return AdminResponses.MethodNotAllowed();
         return await Entity(ctx, dao, parent, parentId.ToString(), null);
+    }
+
+    /// <summary>As Kong: PUT on <c>/routes/{route}/service</c> of a route without a service creates one and links it.</summary>
+    private static async Task<IResult> CreateAndAssociate(HttpContext ctx, EntityDao dao, EntitySchema schema, FieldDefinition field,
+        EntitySchema parent, JsonObject child)
+    {
+        var ct = ctx.RequestAborted;
+        var body = await AdminBodyReader.ReadAsync(ctx.Request, parent, ct);
+        if (body.Error is not null) return body.Error;
+        var created = await dao.UpsertAsync(parent, Guid.NewGuid().ToString(), body.Value!, ct);
+        if (created.Error is { } error) return AdminResponses.Error(error);
+        var link = new JsonObject { [field.Name] = new JsonObject { ["id"] = created.Entity!["id"]?.DeepClone() } };
+        var linked = await dao.UpdateAsync(schema, EntityJson.Guid(child, "id").ToString(), link, ct);
+        return linked.Error is { } e ? AdminResponses.Error(e) : AdminResponses.Json(created.Entity!);
     }
 
     private static IResult Written(DaoResult result, int status) =>

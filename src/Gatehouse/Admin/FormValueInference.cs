@@ -27,6 +27,7 @@ internal static class FormValueInference
     {
         if (value is null) return null;
         var text = value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+        if (text is { Length: 0 }) return null; // Kong's infer_value: an empty form value is null, whatever the type
         switch (field.Type)
         {
             case FieldType.Integer or FieldType.Number:

@@ -21,6 +21,8 @@ internal static class RootEndpoints
     {
         endpoints.Map("/", ctx => Execute(ctx, Root(ctx)));
         endpoints.Map("/status", async ctx => await Execute(ctx, await Status(ctx)));
+        // Kong answers every unknown Admin API path with its JSON 404; a catch-all has the lowest precedence.
+        endpoints.Map("/{**path}", ctx => Execute(ctx, AdminResponses.NotFound()));
     }
 
     private static Task Execute(HttpContext ctx, IResult result) => result.ExecuteAsync(ctx);

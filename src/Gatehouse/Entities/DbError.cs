@@ -81,6 +81,17 @@ public sealed record DbError(DbErrorCode Code, string Message, JsonNode? Fields 
             $"the foreign key '{{id=\"{id}\"}}' does not reference an existing '{referenced}' entity.",
             new JsonObject { [field] = new JsonObject { ["id"] = id.ToString() } });
 
+    /// <summary>Kong's <c>foreign_keys_unresolved</c>: fields = {field: {unique_field: message}}.</summary>
+    public static DbError ForeignKeysUnresolved(JsonObject fields)
+    {
+        var parts = fields.OrderBy(p => p.Key, StringComparer.Ordinal)
+            .SelectMany(p => (p.Value as JsonObject ?? []).OrderBy(s => s.Key, StringComparer.Ordinal)
+                .Select(s => $"{p.Key}.{s.Key}: {(string?)s.Value}"))
+            .ToList();
+        var message = parts.Count == 1 ? $"foreign key unresolved ({parts[0]})" : $"{parts.Count} foreign keys unresolved ({string.Join("; ", parts)})";
+        return new(DbErrorCode.ForeignKeysUnresolved, message, fields);
+    }
+
     public static DbError ReferencedBy(string referencing, string referenced) =>
         new(DbErrorCode.ForeignKeyViolation, $"an existing '{referencing}' entity references this '{referenced}' entity",
             new JsonObject { ["@referenced_by"] = referencing });

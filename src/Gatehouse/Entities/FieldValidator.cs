@@ -169,7 +169,9 @@ internal static class FieldValidator
         }
         var length = text is not null ? text.Length : value is JsonArray arr ? arr.Count : -1;
         if (length >= 0 && field.LenEq is { } eq && length != eq) return $"length must be {eq}";
-        if (length >= 0 && field.LenMin is { } min && length < min) return $"length must be at least {min}";
+        // As Kong's schema: a string field without len_min refuses the empty string (len_min defaults to 1).
+        var lenMin = field.LenMin ?? (text is not null ? 1 : null);
+        if (length >= 0 && lenMin is { } min && length < min) return $"length must be at least {min}";
         if (length >= 0 && field.LenMax is { } max && length > max) return $"length must be at most {max}";
         if (text is not null)
         {

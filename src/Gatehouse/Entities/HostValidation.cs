@@ -35,14 +35,30 @@ internal static partial class HostValidation
                 return "invalid wildcard: must be placed at leftmost or rightmost label";
             probe = host.Replace("*", "wildcard", StringComparison.Ordinal);
         }
-        return ValidateHost(probe, allowPort) is null ? null : $"invalid hostname: {host}";
+        // Kong's normalize_ip: a bad port is reported as such, anything else as an invalid hostname.
+        return ValidateHost(probe, allowPort) switch
+        {
+            null => null,
+            "invalid port number" => "invalid port number",
+            _ => $"invalid hostname: {host}",
+        };
     }
 
+    /// <summary>Route SNIs under traditional_compatible: Kong's <c>wildcard_host</c> typedef and its messages.</summary>
     public static string? ValidateSni(string sni)
     {
-        if (IPAddress.TryParse(sni, out _)) return "must not be an IP";
-        if (sni.Contains(':')) return "must not have a port";
-        return ValidateWildcardHost(sni, allowPort: false) is null ? null : $"invalid hostname: {sni}";
+        var probe = sni;
+        var star = sni.IndexOf('*');
+        if (star >= 0)
+        {
+            if (star != 0 && star != sni.Length - 1) return "wildcard must be leftmost or rightmost character";
+            if (sni.Count(c => c == '*') > 1) return "only one wildcard must be specified";
+            probe = sni.Replace("*", "wildcard", StringComparison.Ordinal);
+        }
+        var (name, port, ok) = Split(probe);
+        if (IPAddress.TryParse(name.Trim('[', ']'), out _)) return "must not be an IP";
+        if (!ok || !IsHostname(name)) return $"invalid value: {probe}";
+        return port is null ? null : "must not have a port";
     }
 
     public static string? ValidateIpOrCidr(string text)

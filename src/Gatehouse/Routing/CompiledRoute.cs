@@ -71,7 +71,13 @@ public sealed class CompiledRoute
         if (request.Sni is null) return false;
         var sni = request.Sni.TrimEnd('.');
         foreach (var s in _snis)
-            if (string.Equals(s, sni, StringComparison.OrdinalIgnoreCase)) return true;
+        {
+            // traditional_compatible: "*.x" is a suffix match on ".x", "x.*" a prefix match on "x."
+            var matched = s[0] == '*' ? sni.AsSpan().EndsWith(s.AsSpan(1), StringComparison.OrdinalIgnoreCase)
+                : s[^1] == '*' ? sni.AsSpan().StartsWith(s.AsSpan(0, s.Length - 1), StringComparison.OrdinalIgnoreCase)
+                : string.Equals(s, sni, StringComparison.OrdinalIgnoreCase);
+            if (matched) return true;
+        }
         return false;
     }
 

@@ -44,6 +44,7 @@ public sealed class EntityDao
             var now = Now();
             data["created_at"] ??= now;
             data["updated_at"] ??= now;
+            if (await ForeignKeyResolver.ResolveAsync(_store, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Insert);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
             var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
@@ -70,6 +71,7 @@ public sealed class EntityDao
             if (existing?["created_at"] is { } created) data["created_at"] = created.DeepClone();
             else data["created_at"] ??= now;
             data["updated_at"] = now;
+            if (await ForeignKeyResolver.ResolveAsync(_store, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Upsert);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
             var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
@@ -90,6 +92,7 @@ public sealed class EntityDao
             foreach (var (k, v) in input) data[k] = RecordMerge.Merge(schema.Field(k), data, data[k], v); // records merge, as Kong
             data["id"] = existing["id"]?.DeepClone();
             data["updated_at"] = Math.Max(Now(), EntityJson.Long(existing, "updated_at") ?? 0);
+            if (await ForeignKeyResolver.ResolveAsync(_store, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Update);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
             var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;

@@ -44,6 +44,17 @@ public sealed class RouterTests
     }
 
     [Fact]
+    public void WildcardSnisMatchBySuffixOrPrefix()
+    {
+        var router = Build(Route(Svc, "sni", paths: ["/"]) with { Snis = ["*.secure.test", "edge.*"], Protocols = ["https"] });
+        Assert.NotNull(Match(router, "/", sni: "a.secure.test", tls: true));
+        Assert.NotNull(Match(router, "/", sni: "A.B.SECURE.test", tls: true));
+        Assert.Null(Match(router, "/", sni: "secure.test", tls: true));
+        Assert.NotNull(Match(router, "/", sni: "edge.example", tls: true));
+        Assert.Null(Match(router, "/", sni: "edgex.example", tls: true));
+    }
+
+    [Fact]
     public void RegexCapturesAreNumberedAndNamed()
     {
         var router = Build(Route(Svc, "re", paths: [@"~/files/(?<name>[a-z]+)\.(\w+)"]));
