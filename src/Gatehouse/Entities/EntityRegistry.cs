@@ -8,7 +8,8 @@ namespace Gatehouse.Entities;
 /// </summary>
 public sealed class EntityRegistry
 {
-    public static EntityRegistry Default { get; } = new([ServiceEntity.Schema, RouteEntity.Schema]);
+    public static EntityRegistry Default { get; } = new([ServiceEntity.Schema, RouteEntity.Schema,
+        FilterChainEntity.Create(Gatehouse.Wasm.WasmFilterCatalog.Off)]);
 
     public EntityRegistry(IReadOnlyList<EntitySchema> schemas)
     {

@@ -16,4 +16,6 @@ public sealed record GatewayConfig
     public long Version { get; init; }
     public ImmutableArray<ServiceModel> Services { get; init; } = [];
     public ImmutableArray<RouteModel> Routes { get; init; } = [];
+    /// <summary>Wasm filter chains (issue 4).</summary>
+    public ImmutableArray<FilterChainModel> FilterChains { get; init; } = [];
 }

@@ -129,6 +129,7 @@ public sealed class EntityDao
             var other = await _store.SelectByUniqueAsync(schema, field.Name, value, ct);
             if (other is not null && EntityJson.Guid(other, "id") != id) return DbError.UniqueViolation(field.Name, entity[field.Name]);
         }
+        if (await CacheKeyConstraint.FindConflictAsync(_store, schema, entity, id, ct) is { } conflict) return conflict;
         foreach (var field in schema.ForeignFields)
         {
             if (EntityJson.ForeignId(entity, field.Name) is not { } fid) continue;

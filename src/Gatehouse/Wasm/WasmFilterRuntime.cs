@@ -1,0 +1,55 @@
+using Gatehouse.Config;
+using Microsoft.Extensions.Logging;
+using ProxyWasm.Runtime;
+
+namespace Gatehouse.Wasm;
+
+/// <summary>
+/// The process-wide Proxy-Wasm host (DI singleton, disposed at shutdown): every enabled filter compiled once at
+/// start, plus the cache of running filter entries shared between configuration snapshots.
+/// </summary>
+public sealed class WasmFilterRuntime : IDisposable
+{
+    private readonly Dictionary<string, FilterModule> _modules = new(StringComparer.Ordinal);
+
+    public WasmFilterRuntime(WasmFilterCatalog catalog, ILoggerFactory loggerFactory, GatehouseOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentNullException.ThrowIfNull(options);
+        Catalog = catalog;
+        if (!catalog.Enabled) return;
+        var cacheDir = Path.Combine(options.Prefix, ".wasmtime_cache");
+        Host = new WasmHost(new WasmHostOptions { LoggerFactory = loggerFactory, CompiledCacheDirectory = TryCreate(cacheDir) });
+        foreach (var filter in catalog.Filters)
+        {
+            try { _modules[filter.Name] = Host.LoadModule(filter.Name, filter.Path); }
+            catch (ModuleLoadException e)
+            {
+                Dispose();
+                throw new WasmStartupException($"failed loading wasm filter '{filter.Name}' ({filter.Path}): {e.Message}");
+            }
+        }
+        Plugins = new FilterPluginCache(Host, _modules, loggerFactory.CreateLogger<FilterPluginCache>());
+    }
+
+    public WasmFilterCatalog Catalog { get; }
+    /// <summary>Null while wasm is not enabled.</summary>
+    public WasmHost? Host { get; }
+    public FilterPluginCache? Plugins { get; }
+    public IReadOnlyDictionary<string, FilterModule> Modules => _modules;
+
+    public void Dispose()
+    {
+        Plugins?.Dispose();
+        foreach (var m in _modules.Values) m.Dispose();
+        _modules.Clear();
+        Host?.Dispose();
+    }
+
+    private static string? TryCreate(string dir)
+    {
+        try { Directory.CreateDirectory(dir); return dir; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+}

@@ -1,0 +1,28 @@
+using Gatehouse.Config;
+using Gatehouse.Entities;
+using Gatehouse.Entities.Schemas;
+using Gatehouse.Proxy.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Gatehouse.Wasm;
+
+/// <summary>Registers Kong's wasm feature: the filter catalog (discovered now, so bad metadata stops the start),
+/// the process-wide runtime, the filter_chains entity built for this catalog, and the plan contributor.</summary>
+public static class WasmServiceCollectionExtensions
+{
+    /// <summary>Call after the store and plugin registrations (filters run after plugins).</summary>
+    public static IServiceCollection AddGatehouseWasm(this IServiceCollection services, GatehouseOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+        var catalog = WasmFilterCatalog.Load(options);
+        services.AddSingleton(catalog);
+        services.AddSingleton<WasmFilterRuntime>();
+        var schemas = EntityRegistry.Default.Schemas
+            .Select(s => s.Name == FilterChainEntity.Name ? FilterChainEntity.Create(catalog) : s).ToList();
+        services.Replace(ServiceDescriptor.Singleton(new EntityRegistry(schemas)));
+        services.AddSingleton<IPhasePlanContributor, FilterChainPlanContributor>();
+        return services;
+    }
+}
