@@ -19,6 +19,7 @@ public static class AdminApiExtensions
         RootEndpoints.Map(endpoints);
         ConfigEndpoints.Map(endpoints);
         SchemaEndpoints.Map(endpoints);
+        WasmAdminEndpoints.Map(endpoints); // issue 4
         foreach (var schema in registry.Schemas) EntityEndpoints.Map(endpoints, schema, registry);
         return endpoints;
     }

@@ -83,8 +83,8 @@ public sealed class FilterConfigSchema
 
     private static string ExpectedType(string message)
     {
-        var idx = message.LastIndexOf("expected", StringComparison.OrdinalIgnoreCase);
-        var tail = idx >= 0 ? message[(idx + 8)..] : message;
+        var idx = message.LastIndexOf("should be", StringComparison.OrdinalIgnoreCase);
+        var tail = idx >= 0 ? message[(idx + 9)..] : message;
         return tail.Trim().Trim('.', '"', '\'', ' ').Replace("\"", "", StringComparison.Ordinal);
     }
 

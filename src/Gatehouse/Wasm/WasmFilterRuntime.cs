@@ -39,6 +39,15 @@ public sealed class WasmFilterRuntime : IDisposable
     public FilterPluginCache? Plugins { get; }
     public IReadOnlyDictionary<string, FilterModule> Modules => _modules;
 
+    /// <summary>Runs the filter's <c>proxy_on_configure</c> (and <c>proxy_validate_configuration</c> when exported)
+    /// on <paramref name="configuration"/> in a scratch VM; the rejection reason, or null when accepted.</summary>
+    public string? CheckConfiguration(string filter, string configuration)
+    {
+        if (Host is null || !_modules.TryGetValue(filter, out var module)) return null;
+        var result = Host.Validate(module, System.Text.Encoding.UTF8.GetBytes(configuration));
+        return result.Success ? null : $"filter rejected its configuration ({result.Stage}): {result.Error}";
+    }
+
     public void Dispose()
     {
         Plugins?.Dispose();

@@ -19,9 +19,12 @@ public static class WasmServiceCollectionExtensions
         var catalog = WasmFilterCatalog.Load(options);
         services.AddSingleton(catalog);
         services.AddSingleton<WasmFilterRuntime>();
-        var schemas = EntityRegistry.Default.Schemas
-            .Select(s => s.Name == FilterChainEntity.Name ? FilterChainEntity.Create(catalog) : s).ToList();
-        services.Replace(ServiceDescriptor.Singleton(new EntityRegistry(schemas)));
+        services.Replace(ServiceDescriptor.Singleton(sp =>
+        {
+            var runtime = sp.GetRequiredService<WasmFilterRuntime>();
+            var chains = FilterChainEntity.Create(catalog, runtime.CheckConfiguration);
+            return new EntityRegistry([.. EntityRegistry.Default.Schemas.Select(s => s.Name == FilterChainEntity.Name ? chains : s)]);
+        }));
         services.AddSingleton<IPhasePlanContributor, FilterChainPlanContributor>();
         return services;
     }

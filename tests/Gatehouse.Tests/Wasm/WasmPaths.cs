@@ -8,6 +8,21 @@ internal static class WasmPaths
     public static string Examples => Path.Combine(Repo, "filters", "examples");
     public static string KongTests => Path.Combine(Repo, "filters", "rust", "kong-tests");
 
+    /// <summary>add-headers (schema), config-check (no schema, validates itself), response_transformer (no schema)
+    /// response_transformer_with_schema (Kong's fixture meta: any object) and rt_with_validation (object with required <c>add</c>).</summary>
+    public static string MixedFilters()
+    {
+        var dir = CopyFilters(Examples, "add-headers");
+        File.Copy(Path.Combine(Repo, "filters", "test", "config-check.wasm"), Path.Combine(dir, "config-check.wasm"));
+        File.Copy(Path.Combine(KongTests, "response_transformer.wasm"), Path.Combine(dir, "response_transformer.wasm"));
+        File.Copy(Path.Combine(KongTests, "response_transformer.wasm"), Path.Combine(dir, "response_transformer_with_schema.wasm"));
+        File.Copy(Path.Combine(KongTests, "meta", "response_transformer_with_schema.meta.json"),
+            Path.Combine(dir, "response_transformer_with_schema.meta.json"));
+        File.Copy(Path.Combine(KongTests, "response_transformer.wasm"), Path.Combine(dir, "rt_with_validation.wasm"));
+        File.Copy(Path.Combine(KongTests, "meta", "rt_with_validation.meta.json"), Path.Combine(dir, "rt_with_validation.meta.json"));
+        return dir;
+    }
+
     private static string FindRepo()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

@@ -13,7 +13,9 @@ public static class FilterChainEntity
 {
     public const string Name = "filter_chains";
 
-    public static EntitySchema Create(WasmFilterCatalog catalog)
+    /// <param name="catalog">the enabled filters</param>
+    /// <param name="filterCheck">optional: runs the filter's own configure on (name, serialized config), returning an error or null</param>
+    public static EntitySchema Create(WasmFilterCatalog catalog, Func<string, string, string?>? filterCheck = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new EntitySchema
@@ -30,7 +32,7 @@ public static class FilterChainEntity
                 Typedefs.Bool("enabled", true, required: true),
                 Typedefs.Foreign("route", "routes", OnDelete.Cascade),
                 Typedefs.Foreign("service", "services", OnDelete.Cascade),
-                new FieldDefinition("filters", FieldType.Array) { Required = true, LenMin = 1, Elements = FilterRecord(catalog) },
+                new FieldDefinition("filters", FieldType.Array) { Required = true, LenMin = 1, Elements = FilterRecord(catalog, filterCheck) },
                 Typedefs.AutoTimestamp("created_at"),
                 Typedefs.AutoTimestamp("updated_at"),
                 Typedefs.Tags(),
@@ -45,7 +47,7 @@ public static class FilterChainEntity
         };
     }
 
-    private static FieldDefinition FilterRecord(WasmFilterCatalog catalog) => new("filter", FieldType.Record)
+    private static FieldDefinition FilterRecord(WasmFilterCatalog catalog, Func<string, string, string?>? filterCheck) => new("filter", FieldType.Record)
     {
         Fields =
         [
@@ -53,7 +55,7 @@ public static class FilterChainEntity
             Typedefs.Bool("enabled", true, required: true),
             new FieldDefinition("config", FieldType.Json),
         ],
-        RecordChecks = [new FilterConfigCheck(catalog)],
+        RecordChecks = [new FilterConfigCheck(catalog, filterCheck)],
     };
 
     public static FilterChainModel ToModel(JsonObject e) => new()
@@ -77,14 +79,17 @@ public static class FilterChainEntity
     };
 }
 
-/// <summary>Validates <c>config</c> against the named filter's JSON schema; the error goes to <c>config</c>.</summary>
-internal sealed record FilterConfigCheck(WasmFilterCatalog Catalog) : EntityCheck
+/// <summary>Validates <c>config</c> against the named filter's JSON schema, then (beyond Kong) with the filter's own
+/// <c>proxy_on_configure</c> in a scratch VM; the error goes to <c>config</c>.</summary>
+internal sealed record FilterConfigCheck(WasmFilterCatalog Catalog, Func<string, string, string?>? FilterCheck) : EntityCheck
 {
     public override IReadOnlyList<string> Sources => ["name", "config"];
 
     public override CheckFailure? Evaluate(JsonObject record)
     {
         if (EntityJson.String(record, "name") is not { } name || Catalog.ByName(name) is not { } filter) return null;
-        return filter.ConfigSchema.Validate(record["config"]) is { } error ? new CheckFailure("config", error) : null;
+        if (filter.ConfigSchema.Validate(record["config"]) is { } error) return new CheckFailure("config", error);
+        if (EntityJson.Bool(record, "enabled") == false || FilterCheck is null) return null;
+        return FilterCheck(name, FilterChainEntity.Serialize(record["config"])) is { } rejected ? new CheckFailure("config", rejected) : null;
     }
 }
