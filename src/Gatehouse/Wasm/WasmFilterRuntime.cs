@@ -1,4 +1,5 @@
 using Gatehouse.Config;
+using Gatehouse.Model;
 using Microsoft.Extensions.Logging;
 using ProxyWasm.Runtime;
 
@@ -11,16 +12,22 @@ namespace Gatehouse.Wasm;
 public sealed class WasmFilterRuntime : IDisposable
 {
     private readonly Dictionary<string, FilterModule> _modules = new(StringComparer.Ordinal);
+    private readonly GatewayHttpCallDispatcher? _dispatcher;
 
-    public WasmFilterRuntime(WasmFilterCatalog catalog, ILoggerFactory loggerFactory, GatehouseOptions options)
+    public WasmFilterRuntime(WasmFilterCatalog catalog, ILoggerFactory loggerFactory, GatehouseOptions options, GatewayConfigPublisher publisher)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(publisher);
         Catalog = catalog;
         if (!catalog.Enabled) return;
         var cacheDir = Path.Combine(options.Prefix, ".wasmtime_cache");
-        Host = new WasmHost(new WasmHostOptions { LoggerFactory = loggerFactory, CompiledCacheDirectory = TryCreate(cacheDir) });
+        _dispatcher = new GatewayHttpCallDispatcher(publisher);
+        Host = new WasmHost(new WasmHostOptions
+        {
+            LoggerFactory = loggerFactory, CompiledCacheDirectory = TryCreate(cacheDir), HttpCallDispatcher = _dispatcher,
+        });
         foreach (var filter in catalog.Filters)
         {
             try { _modules[filter.Name] = Host.LoadModule(filter.Name, filter.Path); }
@@ -54,6 +61,7 @@ public sealed class WasmFilterRuntime : IDisposable
         foreach (var m in _modules.Values) m.Dispose();
         _modules.Clear();
         Host?.Dispose();
+        _dispatcher?.Dispose();
     }
 
     private static string? TryCreate(string dir)

@@ -1,0 +1,156 @@
+using Gatehouse.Model;
+using Gatehouse.Proxy.Pipeline;
+using Gatehouse.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace Gatehouse.Tests.Wasm;
+
+/// <summary>
+/// Kong's 04-proxy-wasm cases with the Rust <c>tests</c> fixture (filters/rust/kong-tests) on the real gateway:
+/// header edits, traps, local responses, kong.* properties, HTTP dispatches.
+/// </summary>
+public sealed class KongTestsFilterTests : IAsyncLifetime
+{
+    private EchoUpstream _upstream = null!;
+    private GatewayFixture _gateway = null!;
+    private ServiceModel _service = null!;
+    private RouteModel _route = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await EchoUpstream.StartAsync();
+        _gateway = await GatewayFixture.StartAsync(
+            configure: o => o with { Wasm = true, WasmFiltersPath = WasmPaths.KongTests },
+            services: s => s.AddSingleton<IPhasePlanContributor>(new SharedToHeader()));
+        _service = TestConfig.Service(_upstream) with { Name = "echo-svc" };
+        _route = TestConfig.Route(_service, "kong-route", paths: ["/"]);
+        _gateway.Publish(TestConfig.Of([_service], [_route]) with
+        {
+            FilterChains = [new FilterChainModel { Id = Guid.NewGuid(), RouteId = _route.Id, Filters = [new("tests", true, "")] }],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private Task<HttpResponseMessage> Send(params (string Name, string Value)[] headers)
+    {
+        var request = ProxyRequests.Get("/kong");
+        foreach (var (n, v) in headers) request.Headers.TryAddWithoutValidation(n, v);
+        return _gateway.Client.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task Adds_request_headers_and_removes_control_headers()
+    {
+        using var response = await Send(("X-PW-Add-Header", "X-Added=proxy-wasm"), ("X-PW-Input", "x"));
+        var echo = await response.EchoAsync();
+        Assert.Equal("proxy-wasm", echo.Header("x-added"));
+        Assert.Null(echo.Header("x-pw-input"));
+    }
+
+    [Theory]
+    [InlineData("request_headers")]
+    [InlineData("response_headers")]
+    public async Task Adds_response_headers(string phase)
+    {
+        using var response = await Send(("X-PW-Phase", phase), ("X-PW-Add-Resp-Header", "X-Resp=" + phase));
+        Assert.Equal(phase, response.Single("x-resp"));
+    }
+
+    [Fact]
+    public async Task Trap_answers_500_with_Kongs_body_and_the_next_request_succeeds()
+    {
+        using (var trapped = await Send(("X-PW-Test", "trap")))
+        {
+            Assert.Equal(500, (int)trapped.StatusCode);
+            Assert.Contains("An unexpected error occurred", await trapped.Content.ReadAsStringAsync());
+        }
+        using var ok = await Send();
+        Assert.Equal(200, (int)ok.StatusCode);
+    }
+
+    [Fact]
+    public async Task Local_response_from_the_filter()
+    {
+        using var response = await Send(("X-PW-Test", "local_response"), ("X-PW-Input", "hello from wasm"));
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("hello from wasm", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("route_id")]
+    [InlineData("route_name")]
+    [InlineData("service_id")]
+    [InlineData("service_name")]
+    [InlineData("nginx.subsystem")]
+    public async Task Reads_kong_properties(string property)
+    {
+        using var response = await Send(("X-PW-Test", "get_kong_property"), ("X-PW-Input", property));
+        var expected = property switch
+        {
+            "route_id" => _route.Id.ToString(),
+            "route_name" => "kong-route",
+            "service_id" => _service.Id.ToString(),
+            "service_name" => "echo-svc",
+            _ => "http",
+        };
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal(expected, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Unknown_kong_property_is_not_found()
+    {
+        using var response = await Send(("X-PW-Test", "get_kong_property"), ("X-PW-Input", "nope"));
+        Assert.Equal(404, (int)response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Writes_kong_ctx_shared_for_other_handlers()
+    {
+        using var response = await Send(("X-PW-Test", "set_kong_property"), ("X-PW-Input", "ctx.shared.foo=bar"));
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("bar", response.Single("x-shared-foo"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Http_dispatch_to_host_port_or_service_name_resumes_with_the_response(bool byServiceName)
+    {
+        var host = byServiceName ? "echo-svc" : $"127.0.0.1:{_upstream.Port}";
+        using var response = await Send(("X-PW-Test", "echo_http_dispatch"), ("X-PW-Input", $"host={host} path=/dispatched"),
+            ("X-PW-Dispatch-Echo", "on"));
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Contains("/dispatched", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Failed_http_dispatch_resumes_the_request_to_the_upstream()
+    {
+        using var response = await Send(("X-PW-Test", "echo_http_dispatch"),
+            ("X-PW-Input", $"host=127.0.0.1:{EchoUpstream.ClosedPort()} path=/x timeout=2s"));
+        var echo = await response.EchoAsync();
+        Assert.Equal("/kong", echo.Path);
+    }
+
+    /// <summary>Copies <c>kong.ctx.shared.foo</c> to a response header, as a Lua plugin reading kong.ctx.shared would.</summary>
+    private sealed class SharedToHeader : IPhasePlanContributor, IResponseHeadersHandler
+    {
+        public string Name => "shared-to-header";
+        public void Contribute(GatewayConfig config, RouteModel? route, ServiceModel? service, PhasePlanBuilder builder)
+        {
+            if (route is not null) builder.Add(this);
+        }
+        public ValueTask OnResponseHeadersAsync(ProxyContext context)
+        {
+            if (context.Shared.TryGetValue("foo", out var v)) context.HttpContext.Response.Headers["x-shared-foo"] = v?.ToString();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
