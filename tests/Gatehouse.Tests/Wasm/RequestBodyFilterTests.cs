@@ -1,0 +1,32 @@
+using System.Text;
+using Gatehouse.Model;
+using Gatehouse.Tests.Infrastructure;
+using Xunit;
+
+namespace Gatehouse.Tests.Wasm;
+
+/// <summary>on_request_body through the real gateway: a filter that pauses until end of stream (buffering) and
+/// rewrites the whole body, which the upstream then receives (filters/test/bench-body).</summary>
+public sealed class RequestBodyFilterTests
+{
+    [Fact]
+    public async Task Buffered_request_body_is_rewritten_before_reaching_the_upstream()
+    {
+        var filters = WasmPaths.CopyFilters(Path.Combine(WasmPaths.Repo, "filters", "test"), "bench-body");
+        await using var upstream = await EchoUpstream.StartAsync();
+        await using var gateway = await GatewayFixture.StartAsync(configure: o => o with { Wasm = true, WasmFiltersPath = filters });
+        var service = TestConfig.Service(upstream);
+        var route = TestConfig.Route(service, "body", paths: ["/"]);
+        gateway.Publish(TestConfig.Of([service], [route]) with
+        {
+            FilterChains = [new FilterChainModel { Id = Guid.NewGuid(), RouteId = route.Id, Filters = [new("bench-body", true, "")] }],
+        });
+        var text = string.Concat(Enumerable.Repeat("hello wasm body ", 5000)); // several chunks
+        var request = ProxyRequests.Get("/post", method: "POST");
+        request.Content = new StringContent(text, Encoding.UTF8, "text/plain");
+        using var response = await gateway.Client.SendAsync(request);
+        var echo = await response.EchoAsync();
+        Assert.Equal(text.ToUpperInvariant(), echo.Body);
+        Directory.Delete(filters, true);
+    }
+}
