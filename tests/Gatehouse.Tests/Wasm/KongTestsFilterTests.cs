@@ -139,6 +139,21 @@ public sealed class KongTestsFilterTests : IAsyncLifetime
         Assert.Equal("/kong", echo.Path);
     }
 
+    [Fact]
+    public async Task In_flight_request_finishes_on_its_plan_after_the_chain_is_removed_and_released()
+    {
+        var pending = Send(("X-PW-Test", "echo_http_dispatch"), ("X-PW-Input", $"host=127.0.0.1:{_upstream.Port} path=/delay/1500"),
+            ("X-PW-Dispatch-Echo", "on"));
+        await Task.Delay(400); // the request is paused in its filter, waiting for the dispatch
+        var withoutChain = TestConfig.Of([_service], [_route]);
+        _gateway.Publish(withoutChain); // new snapshot without the chain
+        _gateway.Publish(withoutChain); // and the next one: the unused filter entry is released by the cache
+        using (var fresh = await Send(("X-PW-Test", "local_response"))) Assert.Equal("/kong", (await fresh.EchoAsync()).Path);
+        using var response = await pending;
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Contains("/delay/1500", await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>Copies <c>kong.ctx.shared.foo</c> to a response header, as a Lua plugin reading kong.ctx.shared would.</summary>
     private sealed class SharedToHeader : IPhasePlanContributor, IResponseHeadersHandler
     {
