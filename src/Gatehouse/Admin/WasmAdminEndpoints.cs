@@ -105,8 +105,8 @@ internal static class WasmAdminEndpoints
                 ["size"] = module?.Size ?? new FileInfo(f.Path).Length,
                 ["hash"] = module?.Hash,
                 ["metadata"] = f.Metadata?.DeepClone(),
-                ["status"] = module is null ? "not loaded" : "loaded",
-                ["error"] = null,
+                ["status"] = module is null ? "not loaded" : runtime!.ReloadError(f.Name) is null ? "loaded" : "reload failed",
+                ["error"] = runtime?.ReloadError(f.Name),
             });
         }
         return AdminResponses.Json(new JsonObject { ["enabled"] = catalog.Enabled, ["status"] = catalog.DisabledReason ?? "wasm support is enabled", ["data"] = data });

@@ -14,14 +14,14 @@ namespace Gatehouse.Wasm;
 public sealed class FilterPluginCache : IDisposable
 {
     private readonly WasmHost _host;
-    private readonly IReadOnlyDictionary<string, FilterModule> _modules;
+    private readonly Func<IReadOnlyDictionary<string, FilterModule>> _modules;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private Dictionary<string, SharedFilterPlugin> _current = new(StringComparer.Ordinal);
     private Dictionary<string, SharedFilterPlugin> _previous = new(StringComparer.Ordinal);
     private long _version = long.MinValue;
 
-    internal FilterPluginCache(WasmHost host, IReadOnlyDictionary<string, FilterModule> modules, ILogger logger)
+    internal FilterPluginCache(WasmHost host, Func<IReadOnlyDictionary<string, FilterModule>> modules, ILogger logger)
     {
         _host = host;
         _modules = modules;
@@ -31,9 +31,10 @@ public sealed class FilterPluginCache : IDisposable
     /// <summary>Number of plugins created so far (diagnostics and tests: reuse means this does not grow).</summary>
     public int Created { get; private set; }
 
-    /// <summary>Kong's per-filter hash: name, then sha256 of the config.</summary>
-    public static string KeyOf(string filter, string configuration) =>
-        filter + ":" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(configuration)));
+    /// <summary>Kong's per-filter hash (name, sha256 of the config) plus the module's hash, so a hot-reloaded
+    /// module gets fresh entries.</summary>
+    public static string KeyOf(string filter, string moduleHash, string configuration) =>
+        filter + ":" + moduleHash + ":" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(configuration)));
 
     /// <summary>The running entry for (filter, config) in the snapshot <paramref name="version"/>; throws
     /// <see cref="FilterConfigurationException"/> when the filter rejects the config.</summary>
@@ -42,10 +43,11 @@ public sealed class FilterPluginCache : IDisposable
         lock (_gate)
         {
             if (version != _version) NextGeneration(version);
-            var key = KeyOf(filter, configuration);
+            var module = _modules()[filter];
+            var key = KeyOf(filter, module.Hash, configuration);
             if (_current.TryGetValue(key, out var plugin)) return plugin;
             if (_previous.Remove(key, out plugin)) { _current[key] = plugin; return plugin; }
-            var created = _host.CreatePlugin(_modules[filter], new FilterPluginConfig
+            var created = _host.CreatePlugin(module, new FilterPluginConfig
             {
                 Name = filter,
                 Configuration = Encoding.UTF8.GetBytes(configuration),

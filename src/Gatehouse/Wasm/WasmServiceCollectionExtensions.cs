@@ -26,6 +26,7 @@ public static class WasmServiceCollectionExtensions
             return new EntityRegistry([.. EntityRegistry.Default.Schemas.Select(s => s.Name == FilterChainEntity.Name ? chains : s)]);
         }));
         services.AddSingleton<IPhasePlanContributor, FilterChainPlanContributor>();
+        services.AddHostedService<FilterHotReloader>();
         return services;
     }
 }
