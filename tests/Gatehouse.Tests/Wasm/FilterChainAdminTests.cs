@@ -110,6 +110,38 @@ public sealed class FilterChainAdminTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Collections_empty_shape_nested_listing_put_by_name_and_405s()
+    {
+        var (s0, empty) = await _gw.GetAsync("/filter-chains");
+        Assert.Equal(200, s0);
+        Assert.Equal("""{"data":[],"next":null}""", empty!.ToJsonString());
+        foreach (var method in new[] { HttpMethod.Patch, HttpMethod.Put, HttpMethod.Delete })
+            Assert.Equal(405, (await _gw.SendAsync(method, "/filter-chains", "{}")).Status);
+        Assert.Equal(405, (await _gw.SendAsync(HttpMethod.Post, "/filter-chains/x", "{}")).Status);
+        var (sp, put) = await _gw.SendAsync(HttpMethod.Put, "/filter-chains/by-put",
+            $$$"""{"service":{"id":"{{{_serviceId}}}"},"filters":[{"name":"config-check","config":"{\"name\":\"p\"}"}]}""");
+        Assert.Equal(200, sp);
+        Assert.Equal("by-put", put!["name"]!.GetValue<string>());
+        var (sn, nested) = await _gw.GetAsync("/services/svc/filter-chains");
+        Assert.Equal(200, sn);
+        Assert.Equal(put["id"]!.GetValue<string>(), nested!["data"]![0]!["id"]!.GetValue<string>());
+        Assert.Empty((await _gw.GetAsync("/routes/svc-route/filter-chains")).Body!["data"]!.AsArray());
+        Assert.Equal(200, (await _gw.GetAsync($"/services/svc/filter-chains/{put["id"]}")).Status);
+        Assert.Equal(404, (await _gw.GetAsync($"/routes/svc-route/filter-chains/{put["id"]}")).Status);
+    }
+
+    [Fact]
+    public async Task Chain_for_a_missing_service_is_a_foreign_key_violation()
+    {
+        var missing = Guid.NewGuid().ToString();
+        var (status, error) = await _gw.PostAsync("/filter-chains",
+            $$$"""{"service":{"id":"{{{missing}}}"},"filters":[{"name":"add-headers","config":{}}]}""");
+        Assert.Equal(400, status);
+        Assert.Equal("foreign key violation", error!["name"]!.GetValue<string>());
+        Assert.Equal(missing, error["fields"]!["service"]!["id"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Deleting_the_service_cascades_to_its_chain()
     {
         Assert.Equal(201, (await _gw.PostAsync("/services/svc/filter-chains", """{"name":"c","filters":[{"name":"add-headers","config":{}}]}""")).Status);

@@ -111,6 +111,37 @@ public sealed class KongTestsFilterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reads_kong_ctx_shared_set_by_another_handler()
+    {
+        using var response = await Send(("X-PW-Test", "get_kong_property"), ("X-PW-Input", "ctx.shared.foo"), ("X-Lua-Value", "bar"));
+        Assert.Equal("bar", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Clears_kong_ctx_shared()
+    {
+        using var response = await Send(("X-PW-Test", "set_kong_property"), ("X-PW-Input", "ctx.shared.foo"), ("X-Lua-Value", "bar"));
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Null(response.Single("x-shared-foo"));
+    }
+
+    [Fact]
+    public async Task Writes_kong_response_status_in_response_headers()
+    {
+        using var response = await Send(("X-PW-Test", "set_kong_property"), ("X-PW-Input", "response.status=203"), ("X-PW-Phase", "response_headers"));
+        Assert.Equal(203, (int)response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("client.protocol", "http")]
+    [InlineData("request.forwarded_scheme", "http")]
+    public async Task Reads_request_properties(string property, string expected)
+    {
+        using var response = await Send(("X-PW-Test", "get_kong_property"), ("X-PW-Input", property));
+        Assert.Equal(expected, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Writes_kong_ctx_shared_for_other_handlers()
     {
         using var response = await Send(("X-PW-Test", "set_kong_property"), ("X-PW-Input", "ctx.shared.foo=bar"));
@@ -155,13 +186,18 @@ public sealed class KongTestsFilterTests : IAsyncLifetime
     }
 
     /// <summary>Copies <c>kong.ctx.shared.foo</c> to a response header, as a Lua plugin reading kong.ctx.shared would.</summary>
-    private sealed class SharedToHeader : IPhasePlanContributor, IResponseHeadersHandler
+    private sealed class SharedToHeader : IPhasePlanContributor, IResponseHeadersHandler, IRewriteHandler
     {
         public string Name => "shared-to-header";
-        public void Contribute(GatewayConfig config, RouteModel? route, ServiceModel? service, PhasePlanBuilder builder)
+        public void Contribute(GatewayConfig config, RouteModel? route, ServiceModel? service, PhasePlanBuilder builder) => builder.Add(this);
+
+        /// <summary>Like Kong's pre-function: <c>X-Lua-Value</c> → <c>kong.ctx.shared.foo</c> before the filters run.</summary>
+        public ValueTask<PhaseOutcome> OnRewriteAsync(ProxyContext context)
         {
-            if (route is not null) builder.Add(this);
+            if (context.HttpContext.Request.Headers.TryGetValue("X-Lua-Value", out var v)) context.Shared["foo"] = v.ToString();
+            return ValueTask.FromResult(PhaseOutcome.Continue);
         }
+
         public ValueTask OnResponseHeadersAsync(ProxyContext context)
         {
             if (context.Shared.TryGetValue("foo", out var v)) context.HttpContext.Response.Headers["x-shared-foo"] = v?.ToString();
