@@ -20,15 +20,11 @@ internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, ILog
         if (route is null || runtime.Plugins is not { } plugins || config.FilterChains.IsDefaultOrEmpty) return;
         var entries = EffectiveFilters(config, route, service);
         if (entries.Count == 0) return;
-        var handlers = new List<IPhaseHandler>(entries.Count);
+        var chain = new List<SharedFilterPlugin>(entries.Count);
         try
         {
-            for (var i = 0; i < entries.Count; i++)
-            {
-                if (!runtime.Modules.ContainsKey(entries[i].Name)) continue;
-                var plugin = plugins.Get(entries[i].Name, entries[i].Configuration, config.Version);
-                handlers.Add(new FilterEntryHandler(plugin, i, entries.Count, _logger));
-            }
+            foreach (var entry in entries)
+                if (runtime.Modules.ContainsKey(entry.Name)) chain.Add(plugins.Get(entry.Name, entry.Configuration, config.Version));
         }
         catch (FilterConfigurationException e)
         {
@@ -37,7 +33,7 @@ internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, ILog
             builder.Add(new FailedChainHandler());
             return;
         }
-        foreach (var h in handlers) builder.Add(h);
+        for (var i = 0; i < chain.Count; i++) builder.Add(new FilterEntryHandler(chain, i, _logger));
     }
 
     /// <summary>Service chain filters then route chain filters, enabled ones only.</summary>

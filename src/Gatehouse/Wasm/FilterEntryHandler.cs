@@ -10,18 +10,27 @@ namespace Gatehouse.Wasm;
 /// requests of a snapshot; per-request state is <see cref="WasmRequestState"/>. Nothing runs for a request whose
 /// access phase ended before the chain attached (a plugin or the core answered).
 /// </summary>
-internal sealed class FilterEntryHandler(SharedFilterPlugin plugin, int index, int count, ILogger logger)
+internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain, int index, ILogger logger)
     : IAccessHandler, IRequestBodyHandler, IResponseHeadersHandler, IResponseBodyHandler, ILogHandler
 {
-    public string Name => plugin.Plugin.Config.Name;
+    public string Name => chain[index].Plugin.Config.Name;
 
     public async ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
     {
-        var state = WasmRequestState.Attach(context, count);
-        if (state.Failed) return PhaseOutcome.Continue;
-        if (!plugin.TryAcquire()) return Fail(context, state, "request_headers", "filter entry was released");
-        state.Leases[index] = plugin;
-        var http = state.Contexts[index] = plugin.Plugin.CreateHttpContext(state.Stream);
+        var state = WasmRequestState.Of(context);
+        if (state is null)
+        {
+            // Attach: every entry gets its context now (Kong creates the whole plan's contexts), so response
+            // steps run for all filters even when one answers locally in on_request_headers.
+            state = WasmRequestState.Attach(context, chain.Count);
+            for (var i = 0; i < chain.Count; i++)
+            {
+                if (!chain[i].TryAcquire()) return Fail(context, state, "request_headers", "filter entry was released");
+                state.Leases[i] = chain[i];
+                state.Contexts[i] = chain[i].Plugin.CreateHttpContext(state.Stream);
+            }
+        }
+        if (state.Failed || state.Contexts[index] is not { } http) return PhaseOutcome.Continue;
         var outcome = await http.OnRequestHeadersAsync(false);
         return outcome.Kind switch
         {

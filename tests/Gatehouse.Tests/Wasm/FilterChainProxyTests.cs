@@ -87,6 +87,17 @@ public sealed class FilterChainProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_a_local_response_every_filter_of_the_chain_still_runs_its_response_steps()
+    {
+        Publish(Chain(null, _route.Id,
+            new FilterEntryModel("require-header", true, """{"header":"x-api-key","status":401}"""),
+            AddHeaders("x-never", "sent", "x-after-local", "yes")));
+        using var denied = await _gateway.Client.SendAsync(ProxyRequests.Get("/"));
+        Assert.Equal(401, (int)denied.StatusCode);
+        Assert.Equal("yes", denied.Single("x-after-local"));
+    }
+
+    [Fact]
     public async Task Response_body_is_rewritten()
     {
         Publish(Chain(null, _route.Id, new FilterEntryModel("body-rewrite", true, """{"append":"-- tail"}""")));
