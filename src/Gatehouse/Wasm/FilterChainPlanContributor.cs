@@ -11,7 +11,7 @@ namespace Gatehouse.Wasm;
 /// the plugin contributors so filters run after plugins in every phase. Running entries are shared between
 /// snapshots through <see cref="FilterPluginCache"/>.
 /// </summary>
-internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, ILoggerFactory loggerFactory) : IPhasePlanContributor
+internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, WasmGatewayLimits limits, ILoggerFactory loggerFactory) : IPhasePlanContributor
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<FilterChainPlanContributor>();
 
@@ -33,7 +33,7 @@ internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, ILog
             builder.Add(new FailedChainHandler());
             return;
         }
-        for (var i = 0; i < chain.Count; i++) builder.Add(new FilterEntryHandler(chain, i, _logger));
+        for (var i = 0; i < chain.Count; i++) builder.Add(new FilterEntryHandler(chain, i, limits, _logger));
     }
 
     /// <summary>Service chain filters then route chain filters, enabled ones only.</summary>

@@ -10,7 +10,7 @@ namespace Gatehouse.Wasm;
 /// requests of a snapshot; per-request state is <see cref="WasmRequestState"/>. Nothing runs for a request whose
 /// access phase ended before the chain attached (a plugin or the core answered).
 /// </summary>
-internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain, int index, ILogger logger)
+internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain, int index, WasmGatewayLimits limits, ILogger logger)
     : IAccessHandler, IRequestBodyHandler, IResponseHeadersHandler, IResponseBodyHandler, ILogHandler
 {
     public string Name => chain[index].Plugin.Config.Name;
@@ -46,13 +46,19 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
         var state = WasmRequestState.Of(context)!;
         state.Stream.RequestBody.Set(chunk.Data.Span);
         var outcome = await http.OnRequestBodyAsync(chunk.EndOfStream);
-        if (outcome.Kind is FilterOutcomeKind.Failed or FilterOutcomeKind.Closed)
+        switch (outcome.Kind)
         {
-            state.Failed = true;
-            WasmLog.FilterFailed(logger, Name, "request_body", outcome.Error);
-            throw new InvalidOperationException($"filter {Name} failed in on_request_body: {outcome.Error}");
+            case FilterOutcomeKind.Failed or FilterOutcomeKind.Closed:
+                Fail(context, state, "request_body", outcome.Error);
+                throw new RequestBodyStoppedException($"filter {Name} failed in on_request_body");
+            case FilterOutcomeKind.LocalResponse:
+                context.Exit(ToLocal(outcome.LocalResponse!));
+                throw new RequestBodyStoppedException($"filter {Name} answered in on_request_body");
+            case FilterOutcomeKind.BufferBody when !chunk.EndOfStream:
+                if (chunk.Data.Length <= limits.MaxBufferedRequestBodyBytes) return BodyOutcome.Buffer;
+                context.Exit(413, "Request Entity Too Large");
+                throw new RequestBodyStoppedException("request body buffered by a filter exceeds the limit");
         }
-        if (outcome.Kind == FilterOutcomeKind.BufferBody && !chunk.EndOfStream) return BodyOutcome.Buffer;
         chunk.Replace(state.Stream.RequestBody.ToArray());
         return BodyOutcome.Continue;
     }

@@ -19,6 +19,7 @@ public static class WasmServiceCollectionExtensions
         var catalog = WasmFilterCatalog.Load(options);
         services.AddSingleton(catalog);
         services.AddSingleton<WasmFilterRuntime>();
+        services.TryAddSingleton(new WasmGatewayLimits());
         services.Replace(ServiceDescriptor.Singleton(sp =>
         {
             var runtime = sp.GetRequiredService<WasmFilterRuntime>();
