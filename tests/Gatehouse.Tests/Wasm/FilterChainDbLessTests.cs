@@ -144,4 +144,19 @@ public sealed class FilterChainDbLessTests : IAsyncLifetime
         Assert.Equal(400, status);
         Assert.Contains(body!["flattened_errors"]![0]!["errors"]!.AsArray(), e => e!["message"]!.GetValue<string>() == "no wasm filters are available");
     }
+
+    [Theory]
+    [InlineData(false, "wasm support is not enabled")]
+    [InlineData(true, "no wasm filters are available")]
+    public async Task Start_fails_when_the_declarative_file_uses_chains_without_filters(bool wasm, string expected)
+    {
+        var file = Path.Combine(_filters, "kong.yml");
+        await File.WriteAllTextAsync(file, Yaml("""
+                    filter_chains:
+                      - filters: [{name: add-headers, config: {}}]
+            """));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => WasmGateway.StartAsync(dbless: true, wasm: wasm, filtersPath: _filters,
+            configure: o => o with { DeclarativeConfig = file, WasmFilters = ["off"] }));
+        Assert.Contains(expected, e.Message);
+    }
 }

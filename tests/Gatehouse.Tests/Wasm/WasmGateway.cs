@@ -44,7 +44,13 @@ internal sealed class WasmGateway : IAsyncDisposable
             ConfigureLogging = l => l.ClearProviders(),
             ShutdownTimeout = TimeSpan.FromSeconds(5),
         });
-        await host.StartAsync();
+        try { await host.StartAsync(); }
+        catch
+        {
+            await host.DisposeAsync();
+            Directory.Delete(prefix, recursive: true);
+            throw;
+        }
         return new WasmGateway(host, prefix);
     }
 
