@@ -20,6 +20,7 @@ public static class AdminApiExtensions
         ConfigEndpoints.Map(endpoints);
         SchemaEndpoints.Map(endpoints);
         PluginEndpoints.Map(endpoints); // issue 5
+        WasmAdminEndpoints.Map(endpoints); // issue 4
         foreach (var schema in registry.Schemas) EntityEndpoints.Map(endpoints, schema, registry);
         return endpoints;
     }

@@ -37,7 +37,7 @@ internal static class RootEndpoints
             configuration[key] = IsSensitive(key) ? Mask : value;
         configuration["database"] = options.Database.ToString().ToLowerInvariant();
         configuration["wasm"] = options.Wasm;
-        configuration["wasm_modules_parsed"] = new JsonArray(); // no filters are loaded yet
+        configuration["wasm_modules_parsed"] = WasmAdminEndpoints.ModulesParsed(ctx.RequestServices);
         return AdminResponses.Json(new JsonObject
         {
             ["version"] = node.Version,

@@ -12,15 +12,17 @@ internal static class StartCommand
     {
         var conf = ConfOptions.Conf();
         var prefix = ConfOptions.Prefix();
-        var command = new Command("start", "Start the gateway (proxy, Admin API and status listeners)") { conf, prefix };
-        command.SetAction((parse, ct) => RunAsync(cli, parse.GetValue(conf), parse.GetValue(prefix), ct));
+        var example = new Option<bool>("--example") { Description = "Run the shipped DB-less example (route /demo with a Wasm filter chain)" };
+        var command = new Command("start", "Start the gateway (proxy, Admin API and status listeners)") { conf, prefix, example };
+        command.SetAction((parse, ct) => RunAsync(cli, parse.GetValue(conf), parse.GetValue(prefix), parse.GetValue(example), ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext cli, string? confPath, string? prefix, CancellationToken ct)
+    private static async Task<int> RunAsync(CliContext cli, string? confPath, string? prefix, bool example, CancellationToken ct)
     {
         var options = ConfOptions.Load(cli, confPath, prefix);
         if (options is null) return 1;
+        if (example) options = Defaults.ExampleConfig.Apply(options);
         try { Directory.CreateDirectory(options.Prefix); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -34,12 +36,21 @@ internal static class StartCommand
         try
         {
             host = GatewayHost.Create(options);
+        }
+        catch (Wasm.WasmStartupException e)
+        {
+            cli.Error.WriteLine($"error: cannot start: {e.Message}");
+            return 1;
+        }
+        try
+        {
             await host.StartAsync(ct);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
                                       or System.Security.Cryptography.CryptographicException)
         {
             cli.Error.WriteLine($"error: cannot start: {e.Message}");
+            await host.DisposeAsync();
             return 1;
         }
         await using var running = host;

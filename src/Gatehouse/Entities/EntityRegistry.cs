@@ -11,7 +11,9 @@ public sealed class EntityRegistry
     public static EntityRegistry Default { get; } = new([ServiceEntity.Schema, RouteEntity.Schema,
         // :: plugins and consumers (issue 5)
         ConsumerEntity.Schema, PluginEntity.Create(Gatehouse.Plugins.PluginCatalog.Bundled),
-        KeyAuthCredentialEntity.Schema, BasicAuthCredentialEntity.Schema, AclEntity.Schema]);
+        KeyAuthCredentialEntity.Schema, BasicAuthCredentialEntity.Schema, AclEntity.Schema,
+        // :: filter chains (issue 4)
+        FilterChainEntity.Create(Gatehouse.Wasm.WasmFilterCatalog.Off)]);
 
     public EntityRegistry(IReadOnlyList<EntitySchema> schemas)
     {

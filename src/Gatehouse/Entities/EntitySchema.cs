@@ -23,6 +23,8 @@ public sealed record EntitySchema
     public required IReadOnlyList<FieldDefinition> Fields { get; init; }
     public IReadOnlyList<EntityCheck> Checks { get; init; } = [];
     public IReadOnlyList<ShorthandField> Shorthands { get; init; } = [];
+    /// <summary>Foreign fields whose combination is unique (Kong's <c>cache_key</c>, e.g. one chain per route/service).</summary>
+    public IReadOnlyList<string>? CacheKey { get; init; }
     /// <summary>
     /// Adds this entity's rows, converted to typed models, to a configuration being built. Null for
     /// entities the data plane does not use. This is where an entity meets <see cref="GatewayConfig"/>.

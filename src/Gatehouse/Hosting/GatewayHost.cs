@@ -1,3 +1,4 @@
+using Gatehouse.Wasm;
 using Gatehouse.Admin;
 using Gatehouse.Config;
 using Gatehouse.Model;
@@ -62,6 +63,7 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddGatehouseProxy(options);
         if (hostOptions.IncludeStoreAndAdmin) builder.Services.AddGatehouseStore(options);
         builder.Services.AddGatehousePlugins(); // issue 5: before any other plan contributor (Wasm filter chains)
+        builder.Services.AddGatehouseWasm(options); // issue 4: after store/plugins (filters run last)
         hostOptions.ConfigureServices?.Invoke(builder.Services);
         var app = builder.Build();
         Assemble(app, hostOptions.IncludeStoreAndAdmin);

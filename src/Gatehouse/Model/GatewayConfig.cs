@@ -22,4 +22,6 @@ public sealed record GatewayConfig
     public ImmutableArray<KeyAuthCredentialModel> KeyAuthCredentials { get; init; } = [];
     public ImmutableArray<BasicAuthCredentialModel> BasicAuthCredentials { get; init; } = [];
     public ImmutableArray<AclModel> Acls { get; init; } = [];
+    /// <summary>Wasm filter chains (issue 4).</summary>
+    public ImmutableArray<FilterChainModel> FilterChains { get; init; } = [];
 }

@@ -133,6 +133,7 @@ public sealed class EntityDao
             if (other is not null && EntityJson.Guid(other, "id") != id) return DbError.UniqueViolation(field.Name, entity[field.Name]);
         }
         if (schema.UniqueTogether.Count > 0 && await UniqueTogetherViolation(schema, entity, id, ct) is { } together) return together;
+        if (await CacheKeyConstraint.FindConflictAsync(_store, schema, entity, id, ct) is { } conflict) return conflict;
         foreach (var field in schema.ForeignFields)
         {
             if (EntityJson.ForeignId(entity, field.Name) is not { } fid) continue;

@@ -1,0 +1,114 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+using Gatehouse.Entities.Schemas;
+using Gatehouse.Store;
+using Gatehouse.Wasm;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gatehouse.Admin;
+
+/// <summary>
+/// Kong's wasm Admin API beyond the generated filter_chains endpoints (§2): <c>/routes/{r}/filters/{enabled|
+/// disabled|all}</c>, <c>/schemas/filters/{name}</c>, our <c>GET /filters</c>, and the wasm-off guard (§1.5)
+/// that answers 400 on every filter-chain path (mapped with a lower order so it wins over the generated ones).
+/// </summary>
+internal static class WasmAdminEndpoints
+{
+    private const string OffMessage = "this endpoint is only available when wasm is enabled";
+
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        var catalog = endpoints.ServiceProvider.GetService<WasmFilterCatalog>() ?? WasmFilterCatalog.Off;
+        endpoints.Map("/routes/{route}/filters/{which}", async ctx => await (await RouteFilters(ctx, catalog)).ExecuteAsync(ctx)).WithOrder(-1);
+        endpoints.Map("/schemas/filters/{name}", ctx => FilterSchema(ctx, catalog).ExecuteAsync(ctx)).WithOrder(-1);
+        endpoints.Map("/filters", ctx => Filters(ctx, catalog).ExecuteAsync(ctx)).WithOrder(-1);
+        if (catalog.WasmOn) return;
+        string[] guarded =
+        [
+            "/filter-chains", "/filter-chains/{key}", "/filter-chains/{key}/route", "/filter-chains/{key}/service",
+            "/routes/{p}/filter-chains", "/routes/{p}/filter-chains/{key}", "/services/{p}/filter-chains", "/services/{p}/filter-chains/{key}",
+        ];
+        foreach (var path in guarded)
+            endpoints.Map(path, ctx => AdminResponses.Message(OffMessage, 400).ExecuteAsync(ctx)).WithOrder(-1);
+    }
+
+    /// <summary>Kong's <c>configuration.wasm_modules_parsed</c>: <c>[{name, path}]</c> sorted by name.</summary>
+    public static JsonArray ModulesParsed(IServiceProvider services) =>
+        [.. (services.GetService<WasmFilterCatalog>()?.Filters ?? []).Select(f => (JsonNode)new JsonObject { ["name"] = f.Name, ["path"] = f.Path })];
+
+    private static async Task<IResult> RouteFilters(HttpContext ctx, WasmFilterCatalog catalog)
+    {
+        if (ctx.Request.Method is not ("GET" or "HEAD")) return AdminResponses.MethodNotAllowed();
+        if (!catalog.WasmOn) return AdminResponses.Message(OffMessage, 400);
+        var which = ctx.Request.RouteValues["which"]?.ToString();
+        if (which is not ("enabled" or "disabled" or "all")) return AdminResponses.NotFound();
+        var dao = ctx.RequestServices.GetRequiredService<EntityDao>();
+        var registry = dao.Registry;
+        var ct = ctx.RequestAborted;
+        if (await dao.SelectAsync(registry.ByName("routes")!, ctx.Request.RouteValues["route"]?.ToString() ?? "", ct) is not { } route)
+            return AdminResponses.NotFound();
+        var chains = registry.ByName(FilterChainEntity.Name)!;
+        var list = new JsonArray();
+        if (EntityJson.ForeignId(route, "service") is { } serviceId)
+            await AddChain(list, dao, chains, new ForeignFilter("service", serviceId), "service", which, ct);
+        await AddChain(list, dao, chains, new ForeignFilter("route", EntityJson.Guid(route, "id")), "route", which, ct);
+        return AdminResponses.Json(new JsonObject { ["filters"] = list });
+    }
+
+    private static async Task AddChain(JsonArray list, EntityDao dao, EntitySchema chains, ForeignFilter scope, string from, string which, CancellationToken ct)
+    {
+        var page = await dao.Store.PageAsync(chains, new PageQuery(1, Foreign: scope), ct);
+        foreach (var chain in page.Items)
+        {
+            var chainEnabled = EntityJson.Bool(chain, "enabled") ?? true;
+            foreach (var f in (chain["filters"] as JsonArray ?? []).OfType<JsonObject>())
+            {
+                var enabled = chainEnabled && (EntityJson.Bool(f, "enabled") ?? true);
+                if (which == "enabled" && !enabled || which == "disabled" && enabled) continue;
+                list.Add(new JsonObject
+                {
+                    ["name"] = f["name"]?.DeepClone(),
+                    ["config"] = f["config"]?.DeepClone(),
+                    ["from"] = from,
+                    ["enabled"] = enabled,
+                    ["filter_chain"] = new JsonObject { ["name"] = chain["name"]?.DeepClone(), ["id"] = chain["id"]?.DeepClone() },
+                });
+            }
+        }
+    }
+
+    private static IResult FilterSchema(HttpContext ctx, WasmFilterCatalog catalog)
+    {
+        if (ctx.Request.Method is not ("GET" or "HEAD")) return AdminResponses.MethodNotAllowed();
+        var name = ctx.Request.RouteValues["name"]?.ToString() ?? "";
+        return catalog.ByName(name) is { } filter
+            ? AdminResponses.Json(filter.ConfigSchemaJson.DeepClone())
+            : AdminResponses.Message($"Filter '{name}' not found", 404);
+    }
+
+    private static IResult Filters(HttpContext ctx, WasmFilterCatalog catalog)
+    {
+        if (ctx.Request.Method is not ("GET" or "HEAD")) return AdminResponses.MethodNotAllowed();
+        var runtime = ctx.RequestServices.GetService<WasmFilterRuntime>();
+        var data = new JsonArray();
+        foreach (var f in catalog.Filters)
+        {
+            var module = runtime?.Modules.GetValueOrDefault(f.Name);
+            data.Add(new JsonObject
+            {
+                ["name"] = f.Name,
+                ["path"] = f.Path,
+                ["abi_version"] = module?.AbiVersion.ToString(),
+                ["size"] = module?.Size ?? new FileInfo(f.Path).Length,
+                ["hash"] = module?.Hash,
+                ["metadata"] = f.Metadata?.DeepClone(),
+                ["status"] = module is null ? "not loaded" : runtime!.ReloadError(f.Name) is null ? "loaded" : "reload failed",
+                ["error"] = runtime?.ReloadError(f.Name),
+            });
+        }
+        return AdminResponses.Json(new JsonObject { ["enabled"] = catalog.Enabled, ["status"] = catalog.DisabledReason ?? "wasm support is enabled", ["data"] = data });
+    }
+}

@@ -1,0 +1,62 @@
+using Gatehouse.Model;
+using Gatehouse.Proxy.Pipeline;
+using Microsoft.Extensions.Logging;
+using ProxyWasm.Runtime;
+
+namespace Gatehouse.Wasm;
+
+/// <summary>
+/// Adds a route's effective filter chain to its phase plan (Kong §5.1): the service chain's filters, then the
+/// route chain's; disabled chains and filters dropped; duplicates each with their own config. Registered after
+/// the plugin contributors so filters run after plugins in every phase. Running entries are shared between
+/// snapshots through <see cref="FilterPluginCache"/>.
+/// </summary>
+internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, WasmGatewayLimits limits, ILoggerFactory loggerFactory) : IPhasePlanContributor
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger<FilterChainPlanContributor>();
+
+    public void Contribute(GatewayConfig config, RouteModel? route, ServiceModel? service, PhasePlanBuilder builder)
+    {
+        if (route is null || runtime.Plugins is not { } plugins || config.FilterChains.IsDefaultOrEmpty) return;
+        var entries = EffectiveFilters(config, route, service);
+        if (entries.Count == 0) return;
+        var chain = new List<SharedFilterPlugin>(entries.Count);
+        try
+        {
+            foreach (var entry in entries)
+                if (runtime.Modules.ContainsKey(entry.Name)) chain.Add(plugins.Get(entry.Name, entry.Configuration, config.Version));
+        }
+        catch (FilterConfigurationException e)
+        {
+            var label = service is null ? $"route({route.Id})" : $"combined service({service.Id}), route({route.Id})";
+            WasmLog.ChainFailed(_logger, label, e.Message);
+            builder.Add(new FailedChainHandler());
+            return;
+        }
+        for (var i = 0; i < chain.Count; i++) builder.Add(new FilterEntryHandler(chain, i, limits, _logger));
+    }
+
+    /// <summary>Service chain filters then route chain filters, enabled ones only.</summary>
+    public static List<FilterEntryModel> EffectiveFilters(GatewayConfig config, RouteModel route, ServiceModel? service)
+    {
+        var result = new List<FilterEntryModel>();
+        FilterChainModel? serviceChain = null, routeChain = null;
+        foreach (var chain in config.FilterChains)
+        {
+            if (service is not null && chain.ServiceId == service.Id) serviceChain = chain;
+            else if (chain.RouteId == route.Id) routeChain = chain;
+        }
+        foreach (var chain in new[] { serviceChain, routeChain })
+            if (chain is { Enabled: true })
+                result.AddRange(chain.Filters.Where(f => f.Enabled));
+        return result;
+    }
+
+    /// <summary>A chain whose filter rejected its configuration: requests get Kong's 500.</summary>
+    private sealed class FailedChainHandler : IAccessHandler
+    {
+        public string Name => "wasm-filter-chain";
+        public ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context) =>
+            ValueTask.FromResult(context.Exit(500, "An unexpected error occurred"));
+    }
+}

@@ -1,0 +1,117 @@
+using Gatehouse.Proxy.Pipeline;
+using Microsoft.Extensions.Logging;
+using ProxyWasm.Http;
+
+namespace Gatehouse.Wasm;
+
+/// <summary>
+/// One filter entry of a route's effective chain, in every phase: on_request_headers in access,
+/// on_request_body, on_response_headers, on_response_body, and on_done/on_log in the log phase. Shared by the
+/// requests of a snapshot; per-request state is <see cref="WasmRequestState"/>. Nothing runs for a request whose
+/// access phase ended before the chain attached (a plugin or the core answered).
+/// </summary>
+internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain, int index, WasmGatewayLimits limits, ILogger logger)
+    : IAccessHandler, IRequestBodyHandler, IResponseHeadersHandler, IResponseBodyHandler, ILogHandler
+{
+    public string Name => chain[index].Plugin.Config.Name;
+
+    public async ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
+    {
+        var state = WasmRequestState.Of(context);
+        if (state is null)
+        {
+            // Attach: every entry gets its context now (Kong creates the whole plan's contexts), so response
+            // steps run for all filters even when one answers locally in on_request_headers.
+            state = WasmRequestState.Attach(context, chain.Count);
+            for (var i = 0; i < chain.Count; i++)
+            {
+                if (!chain[i].TryAcquire()) return Fail(context, state, "request_headers", "filter entry was released");
+                state.Leases[i] = chain[i];
+                state.Contexts[i] = chain[i].Plugin.CreateHttpContext(state.Stream);
+            }
+        }
+        if (state.Failed || state.Contexts[index] is not { } http) return PhaseOutcome.Continue;
+        var outcome = await http.OnRequestHeadersAsync(false);
+        return outcome.Kind switch
+        {
+            FilterOutcomeKind.LocalResponse => context.Exit(ToLocal(outcome.LocalResponse!)),
+            FilterOutcomeKind.Failed or FilterOutcomeKind.Closed => Fail(context, state, "request_headers", outcome.Error),
+            _ => PhaseOutcome.Continue,
+        };
+    }
+
+    public async ValueTask<BodyOutcome> OnRequestBodyAsync(ProxyContext context, BodyChunk chunk)
+    {
+        if (Active(context) is not { } http) return BodyOutcome.Continue;
+        var state = WasmRequestState.Of(context)!;
+        state.Stream.RequestBody.Set(chunk.Data.Span);
+        var outcome = await http.OnRequestBodyAsync(chunk.EndOfStream);
+        switch (outcome.Kind)
+        {
+            case FilterOutcomeKind.Failed or FilterOutcomeKind.Closed:
+                Fail(context, state, "request_body", outcome.Error);
+                throw new RequestBodyStoppedException($"filter {Name} failed in on_request_body");
+            case FilterOutcomeKind.LocalResponse:
+                context.Exit(ToLocal(outcome.LocalResponse!));
+                throw new RequestBodyStoppedException($"filter {Name} answered in on_request_body");
+            case FilterOutcomeKind.BufferBody when !chunk.EndOfStream:
+                if (chunk.Data.Length <= limits.MaxBufferedRequestBodyBytes) return BodyOutcome.Buffer;
+                context.Exit(413, "Request Entity Too Large");
+                throw new RequestBodyStoppedException("request body buffered by a filter exceeds the limit");
+        }
+        chunk.Replace(state.Stream.RequestBody.ToArray());
+        return BodyOutcome.Continue;
+    }
+
+    public async ValueTask OnResponseHeadersAsync(ProxyContext context)
+    {
+        if (Active(context) is not { } http) return;
+        var outcome = await http.OnResponseHeadersAsync(false);
+        if (outcome.Kind is FilterOutcomeKind.Failed or FilterOutcomeKind.Closed) MarkFailed(context, "response_headers", outcome.Error);
+    }
+
+    public async ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, BodyChunk chunk)
+    {
+        if (Active(context) is not { } http) return BodyOutcome.Continue;
+        var state = WasmRequestState.Of(context)!;
+        state.Stream.ResponseBody.Set(chunk.Data.Span);
+        var outcome = await http.OnResponseBodyAsync(chunk.EndOfStream);
+        if (outcome.Kind is FilterOutcomeKind.Failed or FilterOutcomeKind.Closed)
+        {
+            MarkFailed(context, "response_body", outcome.Error);
+            return BodyOutcome.Continue;
+        }
+        if (outcome.Kind == FilterOutcomeKind.BufferBody && !chunk.EndOfStream) return BodyOutcome.Buffer;
+        chunk.Replace(state.Stream.ResponseBody.ToArray());
+        return BodyOutcome.Continue;
+    }
+
+    public async ValueTask OnLogAsync(ProxyContext context)
+    {
+        if (WasmRequestState.Of(context) is not { } state) return;
+        try
+        {
+            if (!state.Failed && state.Contexts[index] is { IsFailed: false } http) await http.OnDoneAsync();
+        }
+        finally { state.Release(index); }
+    }
+
+    private ProxyWasm.Contexts.HttpFilterContext? Active(ProxyContext context) =>
+        WasmRequestState.Of(context) is { Failed: false } state && state.Contexts[index] is { IsFailed: false } http ? http : null;
+
+    private void MarkFailed(ProxyContext context, string step, string? error)
+    {
+        WasmRequestState.Of(context)!.Failed = true;
+        WasmLog.FilterFailed(logger, Name, step, error);
+    }
+
+    private PhaseOutcome Fail(ProxyContext context, WasmRequestState state, string step, string? error)
+    {
+        state.Failed = true;
+        WasmLog.FilterFailed(logger, Name, step, error);
+        return context.Exit(500, "An unexpected error occurred");
+    }
+
+    private static Proxy.Pipeline.LocalResponse ToLocal(ProxyWasm.Http.LocalResponse r) =>
+        new(r.StatusCode is >= 100 and <= 599 ? r.StatusCode : 500, r.Body, r.Headers);
+}

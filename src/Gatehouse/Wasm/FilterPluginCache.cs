@@ -1,0 +1,81 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using ProxyWasm.Runtime;
+
+namespace Gatehouse.Wasm;
+
+/// <summary>
+/// Reuses running filter entries across configuration snapshots (Kong §5.5: an unchanged (filter, config) keeps
+/// its VMs and is not configured again). Entries not used by snapshot N are released when snapshot N+1 starts
+/// compiling, so requests still running on snapshot N-1 keep theirs (they hold their own reference).
+/// Called only from plan compilation (one publishing thread at a time; guarded by a lock anyway).
+/// </summary>
+public sealed class FilterPluginCache : IDisposable
+{
+    private readonly WasmHost _host;
+    private readonly Func<IReadOnlyDictionary<string, FilterModule>> _modules;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private Dictionary<string, SharedFilterPlugin> _current = new(StringComparer.Ordinal);
+    private Dictionary<string, SharedFilterPlugin> _previous = new(StringComparer.Ordinal);
+    private long _version = long.MinValue;
+
+    internal FilterPluginCache(WasmHost host, Func<IReadOnlyDictionary<string, FilterModule>> modules, ILogger logger)
+    {
+        _host = host;
+        _modules = modules;
+        _logger = logger;
+    }
+
+    /// <summary>Number of plugins created so far (diagnostics and tests: reuse means this does not grow).</summary>
+    public int Created { get; private set; }
+
+    /// <summary>Kong's per-filter hash (name, sha256 of the config) plus the module's hash, so a hot-reloaded
+    /// module gets fresh entries.</summary>
+    public static string KeyOf(string filter, string moduleHash, string configuration) =>
+        filter + ":" + moduleHash + ":" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(configuration)));
+
+    /// <summary>The running entry for (filter, config) in the snapshot <paramref name="version"/>; throws
+    /// <see cref="FilterConfigurationException"/> when the filter rejects the config.</summary>
+    public SharedFilterPlugin Get(string filter, string configuration, long version)
+    {
+        lock (_gate)
+        {
+            if (version != _version) NextGeneration(version);
+            var module = _modules()[filter];
+            var key = KeyOf(filter, module.Hash, configuration);
+            if (_current.TryGetValue(key, out var plugin)) return plugin;
+            if (_previous.Remove(key, out plugin)) { _current[key] = plugin; return plugin; }
+            var created = _host.CreatePlugin(module, new FilterPluginConfig
+            {
+                Name = filter,
+                Configuration = Encoding.UTF8.GetBytes(configuration),
+                PoolSize = Math.Max(1, Math.Min(Environment.ProcessorCount, 4)),
+            });
+            Created++;
+            plugin = new SharedFilterPlugin(key, created);
+            _current[key] = plugin;
+            return plugin;
+        }
+    }
+
+    private void NextGeneration(long version)
+    {
+        foreach (var stale in _previous.Values) stale.Release();
+        if (_previous.Count > 0) WasmLog.PluginsRetired(_logger, _previous.Count);
+        _previous = _current;
+        _current = new Dictionary<string, SharedFilterPlugin>(StringComparer.Ordinal);
+        _version = version;
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            foreach (var p in _previous.Values.Concat(_current.Values)) p.Release();
+            _previous.Clear();
+            _current.Clear();
+        }
+    }
+}

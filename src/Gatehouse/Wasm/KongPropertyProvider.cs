@@ -1,0 +1,64 @@
+using System.Text;
+using Gatehouse.Proxy.Pipeline;
+using ProxyWasm.Http;
+using ProxyWasm.Runtime;
+
+namespace Gatehouse.Wasm;
+
+/// <summary>
+/// Kong's <c>kong.*</c> properties (§7.2) for one request, with Kong's read/write rules: ids and names of the
+/// matched route and service, client protocol, subsystem, version, and <c>kong.ctx.shared.&lt;key&gt;</c>
+/// (two-way with C# handlers through <see cref="ProxyContext.Shared"/>). Envoy-style request/response
+/// attributes come from the host library's built-ins.
+/// </summary>
+internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProvider
+{
+    private const string SharedPrefix = "kong.ctx.shared.";
+
+    public bool TryGetProperty(string path, PropertyEncoding encoding, out ReadOnlyMemory<byte> value)
+    {
+        var text = Get(path);
+        value = text is null ? default : Encoding.UTF8.GetBytes(text);
+        return text is not null;
+    }
+
+    public bool TrySetProperty(string path, ReadOnlySpan<byte> value)
+    {
+        if (path.StartsWith(SharedPrefix, StringComparison.Ordinal))
+        {
+            var key = path[SharedPrefix.Length..];
+            if (value.IsEmpty) context.Shared.Remove(key);
+            else context.Shared[key] = Encoding.UTF8.GetString(value);
+            return true;
+        }
+        if (path == "kong.response.status" && int.TryParse(Encoding.UTF8.GetString(value), out var status)
+            && !context.HttpContext.Response.HasStarted)
+        {
+            context.HttpContext.Response.StatusCode = status;
+            return true;
+        }
+        return false;
+    }
+
+    private string? Get(string path)
+    {
+        if (path.StartsWith(SharedPrefix, StringComparison.Ordinal))
+            return context.Shared.TryGetValue(path[SharedPrefix.Length..], out var v) && v is not null ? v.ToString() : null;
+        return path switch
+        {
+            "kong.route_id" => context.Route?.Id.ToString(),
+            "kong.route_name" => context.Route?.Name,
+            "kong.service_id" => context.Service?.Id.ToString(),
+            "kong.service_name" => context.Service?.Name,
+            "kong.client.protocol" => context.HttpContext.Request.Scheme,
+            "kong.nginx.subsystem" => "http",
+            "kong.version" => GatehouseVersion.Current,
+            "kong.request.port" or "kong.request.forwarded_port" =>
+                context.HttpContext.Connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "kong.request.forwarded_scheme" => context.HttpContext.Request.Scheme,
+            "kong.request.forwarded_host" => context.HttpContext.Request.Host.Host,
+            "kong.service.response.status" => context.UpstreamStatus?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            _ => null,
+        };
+    }
+}

@@ -1,0 +1,114 @@
+using System.Collections.Immutable;
+using Gatehouse.Config;
+using Gatehouse.Model;
+using Microsoft.Extensions.Logging;
+using ProxyWasm.Runtime;
+
+namespace Gatehouse.Wasm;
+
+/// <summary>
+/// The process-wide Proxy-Wasm host (DI singleton, disposed at shutdown): every enabled filter compiled once at
+/// start, plus the cache of running filter entries shared between configuration snapshots.
+/// </summary>
+public sealed class WasmFilterRuntime : IDisposable
+{
+    private readonly List<FilterModule> _retired = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _reloadErrors = new(StringComparer.Ordinal);
+    private ImmutableDictionary<string, FilterModule> _modules = ImmutableDictionary.Create<string, FilterModule>(StringComparer.Ordinal);
+    private readonly GatewayHttpCallDispatcher? _dispatcher;
+
+    public WasmFilterRuntime(WasmFilterCatalog catalog, ILoggerFactory loggerFactory, GatehouseOptions options, GatewayConfigPublisher publisher)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(publisher);
+        Catalog = catalog;
+        if (!catalog.Enabled) return;
+        var cacheDir = Path.Combine(options.Prefix, ".wasmtime_cache");
+        _dispatcher = new GatewayHttpCallDispatcher(publisher);
+        Host = new WasmHost(new WasmHostOptions
+        {
+            LoggerFactory = loggerFactory, CompiledCacheDirectory = TryCreate(cacheDir), HttpCallDispatcher = _dispatcher,
+        });
+        foreach (var filter in catalog.Filters)
+        {
+            try { _modules = _modules.SetItem(filter.Name, Host.LoadModule(filter.Name, filter.Path)); }
+            catch (ModuleLoadException e)
+            {
+                Dispose();
+                throw new WasmStartupException($"failed loading wasm filter '{filter.Name}' ({filter.Path}): {e.Message}");
+            }
+        }
+        Plugins = new FilterPluginCache(Host, () => Modules, loggerFactory.CreateLogger<FilterPluginCache>());
+    }
+
+    public WasmFilterCatalog Catalog { get; }
+    /// <summary>Null while wasm is not enabled.</summary>
+    public WasmHost? Host { get; }
+    public FilterPluginCache? Plugins { get; }
+    /// <summary>The current compiled module of each filter (swapped atomically by hot reload).</summary>
+    public IReadOnlyDictionary<string, FilterModule> Modules => Volatile.Read(ref _modules);
+
+    /// <summary>The last hot-reload failure of a filter, if its newest file was refused.</summary>
+    public string? ReloadError(string filter) => _reloadErrors.GetValueOrDefault(filter);
+
+    /// <summary>
+    /// Hot reload (beyond Kong): compiles <paramref name="path"/> and, when every enabled config of
+    /// <paramref name="inUse"/> passes the new module's own validation, makes it the filter's module for plans
+    /// built from now on. Otherwise the old module stays and the error is kept for <c>GET /filters</c>.
+    /// Replaced modules are kept until shutdown (running entries still use them).
+    /// </summary>
+    public string? TryReload(string filter, string path, IEnumerable<string> inUse)
+    {
+        if (Host is null || !Modules.ContainsKey(filter)) return "not an enabled filter";
+        FilterModule candidate;
+        try { candidate = Host.LoadModule(filter, path); }
+        catch (ModuleLoadException e) { return Refuse(filter, null, "compile failed: " + e.Message); }
+        if (candidate.Hash == Modules[filter].Hash) { candidate.Dispose(); return null; }
+        foreach (var config in inUse.Distinct(StringComparer.Ordinal))
+        {
+            var result = Host.Validate(candidate, System.Text.Encoding.UTF8.GetBytes(config));
+            if (!result.Success) return Refuse(filter, candidate, $"a configuration in use was rejected ({result.Stage}): {result.Error}");
+        }
+        lock (_retired)
+        {
+            _retired.Add(Modules[filter]);
+            Volatile.Write(ref _modules, Modules.ToImmutableDictionary(StringComparer.Ordinal).SetItem(filter, candidate));
+        }
+        _reloadErrors.TryRemove(filter, out _);
+        return null;
+    }
+
+    private string Refuse(string filter, FilterModule? candidate, string error)
+    {
+        candidate?.Dispose();
+        _reloadErrors[filter] = error;
+        return error;
+    }
+
+    /// <summary>Runs the filter's <c>proxy_on_configure</c> (and <c>proxy_validate_configuration</c> when exported)
+    /// on <paramref name="configuration"/> in a scratch VM; the rejection reason, or null when accepted.</summary>
+    public string? CheckConfiguration(string filter, string configuration)
+    {
+        if (Host is null || !Modules.TryGetValue(filter, out var module)) return null;
+        var result = Host.Validate(module, System.Text.Encoding.UTF8.GetBytes(configuration));
+        return result.Success ? null : $"filter rejected its configuration ({result.Stage}): {result.Error}";
+    }
+
+    public void Dispose()
+    {
+        Plugins?.Dispose();
+        foreach (var m in Modules.Values) m.Dispose();
+        lock (_retired) { foreach (var m in _retired) m.Dispose(); _retired.Clear(); }
+        _modules = _modules.Clear();
+        Host?.Dispose();
+        _dispatcher?.Dispose();
+    }
+
+    private static string? TryCreate(string dir)
+    {
+        try { Directory.CreateDirectory(dir); return dir; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+}

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Wasm;
+
+/// <summary>Log messages of the wasm integration (source-generated).</summary>
+internal static partial class WasmLog
+{
+    [LoggerMessage(Level = LogLevel.Debug, Message = "released {Count} filter entries no longer used by the configuration")]
+    public static partial void PluginsRetired(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "failed to initialize {Label} filter chain: {Error}")]
+    public static partial void ChainFailed(ILogger logger, string label, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "filter {Filter} failed in {Step}: {Error}")]
+    public static partial void FilterFailed(ILogger logger, string filter, string step, string? error);
+}
