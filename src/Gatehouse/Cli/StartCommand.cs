@@ -37,7 +37,8 @@ internal static class StartCommand
         {
             host = GatewayHost.Create(options);
         }
-        catch (Wasm.WasmStartupException e)
+        catch (Exception e) when (e is Wasm.WasmStartupException or IOException or UnauthorizedAccessException
+                                      or InvalidOperationException or System.Security.Cryptography.CryptographicException)
         {
             cli.Error.WriteLine($"error: cannot start: {e.Message}");
             return 1;
