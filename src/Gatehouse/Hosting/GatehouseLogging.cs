@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Hosting;
 
-/// <summary>The error log: single-line console output at log_level; framework categories only from warn up
+/// <summary>The error log: single-line console output at log_level; framework categories (Microsoft, System, Yarp) only from warn up
 /// (or at debug when log_level is debug).</summary>
 internal static class GatehouseLogging
 {
@@ -14,6 +14,8 @@ internal static class GatehouseLogging
         logging.SetMinimumLevel(level);
         logging.AddFilter("Microsoft", level == LogLevel.Debug ? LogLevel.Debug : LogLevel.Warning);
         logging.AddFilter("System", level == LogLevel.Debug ? LogLevel.Debug : LogLevel.Warning);
+        // YARP logs every forwarded request at Information: per-request noise on the hot path.
+        logging.AddFilter("Yarp", level == LogLevel.Debug ? LogLevel.Debug : LogLevel.Warning);
         if (custom is not null)
         {
             custom(logging);
