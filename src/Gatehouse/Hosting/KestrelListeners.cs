@@ -18,6 +18,9 @@ internal static class KestrelListeners
 {
     public static void Configure(KestrelServerOptions kestrel, GatehouseOptions options)
     {
+        // Kong's default client_max_body_size is 0 (unlimited): a gateway streams bodies, it does not cap them.
+        // Limits belong to plugins (request-size-limiting) and filters (the Wasm body-buffer limit → 413).
+        kestrel.Limits.MaxRequestBodySize = null;
         X509Certificate2? certificate = null;
         X509Certificate2 Certificate() => certificate ??= X509Certificate2.CreateFromPemFile(options.SslCert!, options.SslCertKey);
         Add(kestrel, options.ProxyListen, ListenerKind.Proxy, Certificate);

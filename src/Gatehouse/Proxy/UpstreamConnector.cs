@@ -7,6 +7,7 @@ namespace Gatehouse.Proxy;
 /// The one pooled <see cref="HttpMessageInvoker"/> for every upstream. Connection pools are per host:port inside
 /// SocketsHttpHandler; per-service connect timeout and retries travel in the request's options and are applied by
 /// the connect callback, so a connect failure is retried before any byte of the request (or its body) is sent.
+/// The connection's stream enforces the service's write_timeout per write (<see cref="UpstreamWriteTimeoutStream"/>).
 /// Upstream certificates are not verified, as Kong's default (tls_verify is not implemented yet).
 /// </summary>
 public sealed class UpstreamConnector : IDisposable
@@ -43,7 +44,7 @@ public sealed class UpstreamConnector : IDisposable
             try
             {
                 await socket.ConnectAsync(context.DnsEndPoint, timeout.Token);
-                return new NetworkStream(socket, ownsSocket: true);
+                return new UpstreamWriteTimeoutStream(new NetworkStream(socket, ownsSocket: true), settings.WriteTimeout);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {

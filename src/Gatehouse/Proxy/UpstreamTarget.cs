@@ -33,14 +33,16 @@ public sealed class UpstreamTarget
             VersionPolicy = grpc ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower,
             AllowResponseBuffering = false,
         };
-        Connect = new ConnectSettings(TimeSpan.FromMilliseconds(Math.Max(1, service.ConnectTimeout)), Math.Max(0, service.Retries));
+        Connect = new ConnectSettings(TimeSpan.FromMilliseconds(Math.Max(1, service.ConnectTimeout)), Math.Max(0, service.Retries),
+            TimeSpan.FromMilliseconds(Math.Max(1, service.WriteTimeout)));
     }
 }
 
 /// <summary>How the shared connector opens a connection for a service: per-attempt timeout and number of retries
-/// (connect failures only, as Kong's service.retries).</summary>
-public sealed record ConnectSettings(TimeSpan Timeout, int Retries)
+/// (connect failures only, as Kong's service.retries), and the per-write timeout of the connection (write_timeout;
+/// a pooled connection keeps the value of the service that opened it).</summary>
+public sealed record ConnectSettings(TimeSpan Timeout, int Retries, TimeSpan WriteTimeout)
 {
-    public static ConnectSettings Default { get; } = new(TimeSpan.FromSeconds(60), 5);
+    public static ConnectSettings Default { get; } = new(TimeSpan.FromSeconds(60), 5, TimeSpan.FromSeconds(60));
     internal static readonly HttpRequestOptionsKey<ConnectSettings> Key = new("gatehouse.connect");
 }
