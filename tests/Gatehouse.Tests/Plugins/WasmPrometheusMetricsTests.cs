@@ -22,6 +22,7 @@ public sealed class WasmPrometheusMetricsTests : IAsyncLifetime
         var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(_filters, "request-counter.meta.json")))!.AsObject();
         meta["metrics"] = JsonNode.Parse("""{"label_patterns":[{"label":"route","pattern":"(_route=([a-z0-9]+))"}]}""");
         File.WriteAllText(Path.Combine(_filters, "request-counter.meta.json"), meta.ToJsonString());
+        File.Copy(Path.Combine(WasmPaths.Repo, "filters", "test", "shared.wasm"), Path.Combine(_filters, "shared.wasm"));
         _gw = await PluginGateway.StartAsync(configure: o => o with { Wasm = true, WasmFiltersPath = _filters });
     }
 
@@ -71,5 +72,35 @@ public sealed class WasmPrometheusMetricsTests : IAsyncLifetime
         Assert.DoesNotContain(lines, l => l.Contains("route=one", StringComparison.Ordinal) && !l.StartsWith('#'));
         // the plugin's own families are still there
         Assert.Contains(lines, l => l.StartsWith("kong_http_requests_total", StringComparison.Ordinal) || l.StartsWith("# TYPE kong_", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Filter_gauges_and_histograms_use_prometheus_types_and_cumulative_buckets()
+    {
+        await _gw.ServiceAndRouteAsync("sh", "/sh");
+        await _gw.CreateAsync("/routes/sh-route/filter-chains", """{"filters":[{"name":"shared","config":"{\"metric_prefix\":\"t_\"}"}]}""");
+        foreach (var value in new[] { "5", "100" })
+        {
+            using var request = ProxyRequests.Get("/sh");
+            request.Headers.Add("x-metric-record", value);
+            using var response = await _gw.Proxy.SendAsync(request);
+            Assert.Equal("0", response.Headers.GetValues("x-metric-record-status").Single());
+        }
+
+        using var client = new HttpClient();
+        var lines = (await client.GetStringAsync(new Uri(_gw.StatusUri, "/metrics"))).Split('\n');
+        Assert.Contains("# TYPE pw_shared_t_requests_total counter", lines);
+        Assert.Contains("pw_shared_t_requests_total 2", lines);
+        Assert.Contains("# TYPE pw_shared_t_last_value gauge", lines);
+        Assert.Contains("pw_shared_t_last_value 100", lines);
+        Assert.Contains("# TYPE pw_shared_t_values histogram", lines);
+        // power-of-two buckets: 5 falls in le=8, 100 in le=128; counts are cumulative
+        Assert.Contains("pw_shared_t_values_bucket{le=\"4\"} 0", lines);
+        Assert.Contains("pw_shared_t_values_bucket{le=\"8\"} 1", lines);
+        Assert.Contains("pw_shared_t_values_bucket{le=\"64\"} 1", lines);
+        Assert.Contains("pw_shared_t_values_bucket{le=\"128\"} 2", lines);
+        Assert.Contains("pw_shared_t_values_bucket{le=\"+Inf\"} 2", lines);
+        Assert.Contains("pw_shared_t_values_sum 105", lines);
+        Assert.Contains("pw_shared_t_values_count 2", lines);
     }
 }
