@@ -15,23 +15,29 @@ internal static class CacheKeyConstraint
     {
         var fields = schema.CacheKey;
         if (fields.Count == 0) return null;
-        var foreign = fields.Where(f => schema.Field(f)?.Type == FieldType.Foreign).ToHashSet(StringComparer.Ordinal);
         // narrow the scan through a set foreign key when there is one (indexed); otherwise every row is a candidate
-        var probe = fields.FirstOrDefault(f => foreign.Contains(f) && EntityJson.ForeignId(entity, f) is not null);
+        var probe = fields.FirstOrDefault(f => IsForeign(schema, f) && EntityJson.ForeignId(entity, f) is not null);
         var query = probe is null
             ? new PageQuery(int.MaxValue - 1)
             : new PageQuery(int.MaxValue - 1, Foreign: new ForeignFilter(probe, EntityJson.ForeignId(entity, probe)!.Value));
         foreach (var other in (await store.PageAsync(schema, query, ct)).Items)
-        {
-            if (EntityJson.Guid(other, "id") == id) continue;
-            if (fields.All(f => Same(foreign.Contains(f), f, other, entity))) return Violation(fields, entity);
-        }
+            if (EntityJson.Guid(other, "id") != id && SameKey(schema, other, entity)) return Violation(fields, entity);
         return null;
     }
 
-    private static bool Same(bool foreign, string field, JsonObject a, JsonObject b) => foreign
-        ? EntityJson.ForeignId(a, field) == EntityJson.ForeignId(b, field)
-        : JsonNode.DeepEquals(a[field], b[field]);
+    /// <summary>Whether two validated entities of <paramref name="schema"/> share their cache key (false when the
+    /// schema has none). Also used by the declarative loader.</summary>
+    public static bool SameKey(EntitySchema schema, JsonObject a, JsonObject b) =>
+        schema.CacheKey.Count > 0 && schema.CacheKey.All(f => IsForeign(schema, f)
+            ? EntityJson.ForeignId(a, f) == EntityJson.ForeignId(b, f)
+            : JsonNode.DeepEquals(a[f], b[f]));
+
+    /// <summary>Kong's cache key text: the values joined by <c>:</c>, foreign keys by id, absent values empty.</summary>
+    public static string KeyText(EntitySchema schema, JsonObject entity) => string.Join(':', schema.CacheKey.Select(f =>
+        IsForeign(schema, f) ? EntityJson.ForeignId(entity, f)?.ToString() ?? ""
+        : entity[f] is JsonValue v && v.TryGetValue<string>(out var s) ? s : entity[f]?.ToJsonString() ?? ""));
+
+    private static bool IsForeign(EntitySchema schema, string field) => schema.Field(field)?.Type == FieldType.Foreign;
 
     public static DbError Violation(IReadOnlyList<string> fields, JsonObject entity)
     {
