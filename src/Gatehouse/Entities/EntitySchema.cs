@@ -23,15 +23,15 @@ public sealed record EntitySchema
     public required IReadOnlyList<FieldDefinition> Fields { get; init; }
     public IReadOnlyList<EntityCheck> Checks { get; init; } = [];
     public IReadOnlyList<ShorthandField> Shorthands { get; init; } = [];
-    /// <summary>Foreign fields whose combination is unique (Kong's <c>cache_key</c>, e.g. one chain per route/service).</summary>
-    public IReadOnlyList<string>? CacheKey { get; init; }
+    /// <summary>Fields whose combination is unique, Kong's <c>cache_key</c> (one chain per route/service, one plugin
+    /// per name and scope, one ACL group per consumer); a duplicate answers 409. Enforced by
+    /// <c>Store.CacheKeyConstraint</c>, null-aware.</summary>
+    public IReadOnlyList<string> CacheKey { get; init; } = [];
     /// <summary>
     /// Adds this entity's rows, converted to typed models, to a configuration being built. Null for
     /// entities the data plane does not use. This is where an entity meets <see cref="GatewayConfig"/>.
     /// </summary>
     public Func<GatewayConfig, IReadOnlyList<JsonObject>, GatewayConfig>? AddToConfig { get; init; }
-    /// <summary>Fields that together are unique (Kong's plugin <c>cache_key</c>); a duplicate answers 409.</summary>
-    public IReadOnlyList<string> UniqueTogether { get; init; } = [];
     /// <summary>Transforms a validated entity before storage, given the client's input (e.g. hashing a password
     /// only when one was sent, as Kong's basic-auth DAO does).</summary>
     public Func<JsonObject, JsonObject, JsonObject>? BeforeWrite { get; init; }

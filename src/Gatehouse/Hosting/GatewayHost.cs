@@ -75,6 +75,9 @@ public sealed class GatewayHost : IAsyncDisposable
         var proxy = app.Services.GetRequiredService<ProxyRequestHandler>();
         var counters = app.Services.GetRequiredService<GatewayCounters>();
         var metrics = app.Services.GetRequiredService<Plugins.Bundled.Prometheus.PrometheusMetrics>();
+        // resolved at the first scrape so the wasm runtime keeps its place in the start sequence
+        var wasmMetrics = new Lazy<Plugins.Bundled.Prometheus.WasmMetricsExporter>(
+            () => new(app.Services.GetService<Wasm.WasmFilterRuntime>()), LazyThreadSafetyMode.ExecutionAndPublication);
         app.Use(next => async http =>
         {
             counters.Begin();
@@ -85,7 +88,11 @@ public sealed class GatewayHost : IAsyncDisposable
                     case ListenerKind.Proxy: await proxy.InvokeAsync(http); break;
                     case ListenerKind.Status:
                         if (http.Request.Path.Equals(StatusEndpoint.Path, StringComparison.Ordinal)) await StatusEndpoint.WriteAsync(http);
-                        else if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal)) await metrics.WriteAsync(http); // issue 5: prometheus
+                        else if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal))
+                        {
+                            await metrics.WriteAsync(http); // issue 5: prometheus, then the Wasm filter metrics (Kong 3.9)
+                            await wasmMetrics.Value.WriteAsync(http);
+                        }
                         else http.Response.StatusCode = StatusCodes.Status404NotFound;
                         break;
                     default: await next(http); break;

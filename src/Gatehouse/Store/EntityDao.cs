@@ -132,7 +132,6 @@ public sealed class EntityDao
             var other = await _store.SelectByUniqueAsync(schema, field.Name, value, ct);
             if (other is not null && EntityJson.Guid(other, "id") != id) return DbError.UniqueViolation(field.Name, entity[field.Name]);
         }
-        if (schema.UniqueTogether.Count > 0 && await UniqueTogetherViolation(schema, entity, id, ct) is { } together) return together;
         if (await CacheKeyConstraint.FindConflictAsync(_store, schema, entity, id, ct) is { } conflict) return conflict;
         foreach (var field in schema.ForeignFields)
         {
@@ -140,18 +139,6 @@ public sealed class EntityDao
             if (_registry.ByName(field.Reference!) is not { } target) continue; // entity not implemented yet
             if (await _store.SelectAsync(target, fid, ct) is null) return DbError.ForeignKeyViolation(field.Name, fid, target.Name);
         }
-        return null;
-    }
-
-    /// <summary>Kong's cache_key uniqueness: another row with the same values for all the fields.</summary>
-    private async Task<DbError?> UniqueTogetherViolation(EntitySchema schema, JsonObject entity, Guid id, CancellationToken ct)
-    {
-        var key = new JsonObject();
-        foreach (var f in schema.UniqueTogether.Order(StringComparer.Ordinal)) key[f] = entity[f]?.DeepClone();
-        var rows = (await _store.PageAsync(schema, new PageQuery(int.MaxValue - 1), ct)).Items;
-        foreach (var row in rows)
-            if (EntityJson.Guid(row, "id") != id && schema.UniqueTogether.All(f => JsonNode.DeepEquals(row[f], entity[f])))
-                return new DbError(DbErrorCode.UniqueViolation, $"UNIQUE violation detected on '{LuaPretty.Inline(key)}'", key);
         return null;
     }
 

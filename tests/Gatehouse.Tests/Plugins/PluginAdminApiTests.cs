@@ -75,11 +75,13 @@ public sealed class PluginAdminApiTests : IAsyncLifetime
     [Fact]
     public async Task Same_plugin_twice_on_one_scope_is_409_but_other_scopes_are_fine()
     {
-        await _gw.ServiceAndRouteAsync("svc", "/a");
+        var (_, routeId) = await _gw.ServiceAndRouteAsync("svc", "/a");
         await _gw.CreateAsync("/routes/svc-route/plugins", new { name = "cors" });
         var (status, body) = await _gw.PostAsync("/routes/svc-route/plugins", new { name = "cors" });
         Assert.Equal(409, status);
         Assert.Equal("unique constraint violation", (string?)body!["name"]);
+        // Kong's plugin cache_key fields, absent scopes as null
+        Assert.Equal($$"""{"consumer":null,"name":"cors","route":{"id":"{{routeId}}"},"service":null}""", body["fields"]!.ToJsonString());
         await _gw.CreateAsync("/services/svc/plugins", new { name = "cors" });
         await _gw.CreateAsync("/plugins", new { name = "cors" });
         Assert.Equal(409, (await _gw.PostAsync("/plugins", new { name = "cors" })).Status);

@@ -70,4 +70,50 @@ public sealed class PluginDeclarativeTests
         Assert.Equal("plugin 'nope' not enabled; add it to the 'plugins' configuration property", (string?)fields[1]!["name"]);
         Assert.Single(fields[1]!.AsObject()); // only the name is reported
     }
+
+    [Fact]
+    public void Same_plugin_twice_on_one_scope_is_a_cache_key_violation_but_other_scopes_are_fine()
+    {
+        const string yaml = """
+            _format_version: "3.0"
+            services:
+              - name: a
+                url: http://a.test
+                plugins:
+                  - name: cors
+                routes:
+                  - name: r
+                    paths: [/a]
+                    plugins:
+                      - name: cors
+                      - name: cors
+            plugins:
+              - name: cors
+            """;
+        var result = Loader.Load(yaml);
+        Assert.False(result.IsValid);
+        string[] messages = [.. result.Error!.Extra!["flattened_errors"]!.AsArray()
+            .SelectMany(e => e!["errors"]!.AsArray()).Select(e => e!["message"]!.ToString())];
+        var message = Assert.Single(messages);
+        Assert.StartsWith("uniqueness violation: 'plugins' entity with cache_key set to 'cors:", message, StringComparison.Ordinal);
+        Assert.EndsWith("::' already declared", message, StringComparison.Ordinal); // no service, no consumer
+
+        // the same three scopes with one cors each are fine
+        var valid = Loader.Load("""
+            _format_version: "3.0"
+            services:
+              - name: a
+                url: http://a.test
+                plugins:
+                  - name: cors
+                routes:
+                  - name: r
+                    paths: [/a]
+                    plugins:
+                      - name: cors
+            plugins:
+              - name: cors
+            """);
+        Assert.True(valid.IsValid, valid.Error?.ToJson().ToJsonString());
+    }
 }

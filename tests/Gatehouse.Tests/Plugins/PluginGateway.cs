@@ -35,7 +35,8 @@ internal sealed class PluginGateway : IAsyncDisposable
     public Uri StatusUri => Host.Addresses(ListenerKind.Status)[0];
     public string Prefix => _dir.Path;
 
-    public static async Task<PluginGateway> StartAsync(Action<IServiceCollection>? services = null)
+    public static async Task<PluginGateway> StartAsync(Action<IServiceCollection>? services = null,
+        Func<GatehouseOptions, GatehouseOptions>? configure = null, Action<ILoggingBuilder>? logging = null)
     {
         var dir = new TempDir();
         var options = new GatehouseOptions
@@ -49,11 +50,12 @@ internal sealed class PluginGateway : IAsyncDisposable
             LogLevel = "error",
             ProxyAccessLog = "off",
         };
+        options = configure?.Invoke(options) ?? options;
         var host = GatewayHost.Create(options, new GatewayHostOptions
         {
             IncludeStoreAndAdmin = true,
             ConfigureServices = services,
-            ConfigureLogging = l => l.ClearProviders(),
+            ConfigureLogging = logging ?? (l => l.ClearProviders()),
             ShutdownTimeout = TimeSpan.FromSeconds(5),
         });
         await host.StartAsync();

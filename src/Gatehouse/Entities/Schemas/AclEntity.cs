@@ -11,7 +11,7 @@ public static class AclEntity
         Name = "acls",
         SingularName = "acl",
         EndpointKey = null,
-        UniqueTogether = ["consumer", "group"],
+        CacheKey = ["consumer", "group"],
         AddToConfig = (config, rows) => config with { Acls = [.. rows.Select(ToModel)] },
         Fields =
         [

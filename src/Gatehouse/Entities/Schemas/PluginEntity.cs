@@ -16,7 +16,7 @@ public static class PluginEntity
             Name = "plugins",
             SingularName = "plugin",
             EndpointKey = "instance_name",
-            UniqueTogether = ["name", "route", "service", "consumer"],
+            CacheKey = ["name", "route", "service", "consumer"],
             AddToConfig = (config, rows) => config with { Plugins = [.. rows.Select(ToModel)] },
             Fields =
             [

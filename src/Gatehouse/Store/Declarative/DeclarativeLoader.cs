@@ -150,6 +150,8 @@ public sealed class DeclarativeLoader
         foreach (var field in schema.UniqueFields)
             if (EntityJson.String(entity, field.Name) is { } value && existing.Any(e => EntityJson.String(e, field.Name) == value))
                 return $"uniqueness violation: '{schema.Name}' entity with {field.Name} set to '{value}' already declared";
+        if (existing.Any(e => CacheKeyConstraint.SameKey(schema, e, entity)))
+            return $"uniqueness violation: '{schema.Name}' entity with cache_key set to '{CacheKeyConstraint.KeyText(schema, entity)}' already declared";
         var id = EntityJson.String(entity, "id");
         return existing.Any(e => EntityJson.String(e, "id") == id)
             ? $"uniqueness violation: '{schema.Name}' entity with primary key set to '{id}' already declared"
