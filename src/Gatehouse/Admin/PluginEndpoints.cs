@@ -100,10 +100,5 @@ internal static class PluginEndpoints
     private static JsonArray Handlers(IEnumerable<IPhaseHandler> handlers) =>
         new([.. handlers.Select(h => (JsonNode?)new JsonObject { ["name"] = h.Name, ["kind"] = Kind(h) })]);
 
-    private static string Kind(IPhaseHandler handler) => handler switch
-    {
-        PluginStep => "plugin",
-        DeferredHeadersStep => "core",
-        _ => handler.GetType().Name,
-    };
+    private static string Kind(IPhaseHandler handler) => handler.Kind;
 }

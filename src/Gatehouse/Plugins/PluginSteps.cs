@@ -7,6 +7,8 @@ namespace Gatehouse.Plugins;
 internal abstract class PluginStep(PluginSlot slot) : IPhaseHandler
 {
     public string Name => Slot.Name;
+
+    public string Kind => "plugin";
     public PluginSlot Slot { get; } = slot;
     protected (Kong Kong, PluginHandler? Handler) Resolve(ProxyContext context)
     {

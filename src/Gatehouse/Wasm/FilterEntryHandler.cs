@@ -15,6 +15,8 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
 {
     public string Name => chain[index].Plugin.Config.Name;
 
+    public string Kind => "filter";
+
     public async ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
     {
         var state = WasmRequestState.Of(context);

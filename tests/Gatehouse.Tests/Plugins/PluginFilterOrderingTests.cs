@@ -96,8 +96,8 @@ public sealed class PluginFilterOrderingTests : IAsyncLifetime
         var phases = plan!["phases"]!.AsObject();
         foreach (var (phase, handlers) in phases)
         {
-            var kinds = handlers!.AsArray().Select(h => (string)h!["kind"]!).Where(k => k is "plugin" or "FilterEntryHandler").ToArray();
-            var firstFilter = Array.IndexOf(kinds, "FilterEntryHandler");
+            var kinds = handlers!.AsArray().Select(h => (string)h!["kind"]!).Where(k => k is "plugin" or "filter").ToArray();
+            var firstFilter = Array.IndexOf(kinds, "filter");
             if (firstFilter >= 0) Assert.DoesNotContain("plugin", kinds[firstFilter..]);
         }
         Assert.Equal(["request-transformer", "add-headers", "response_transformer"], Names(phases["access"]));
@@ -105,7 +105,7 @@ public sealed class PluginFilterOrderingTests : IAsyncLifetime
     }
 
     private static string[] Names(JsonNode? handlers) =>
-        [.. handlers!.AsArray().Where(h => (string)h!["kind"]! is "plugin" or "FilterEntryHandler").Select(h => (string)h!["name"]!)];
+        [.. handlers!.AsArray().Where(h => (string)h!["kind"]! is "plugin" or "filter").Select(h => (string)h!["name"]!)];
 
     [Fact]
     public async Task Plugin_rejections_stop_every_filter_callback()

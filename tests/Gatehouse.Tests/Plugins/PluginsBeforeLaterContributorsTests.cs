@@ -81,6 +81,6 @@ public sealed class PluginsBeforeLaterContributorsTests : IAsyncLifetime
         var (_, plan) = await _gw.GetAsync("/routes/svc-route/plan");
         var access = plan!["phases"]!["access"]!.AsArray().Select(h => (string)h!["name"]!).ToArray();
         Assert.Equal(["key-auth", "rate-limiting", "later-filter"], access);
-        Assert.Equal("Recorder", (string?)plan["phases"]!["access"]![2]!["kind"]);
+        Assert.Equal("core", (string?)plan["phases"]!["access"]![2]!["kind"]);
     }
 }

@@ -10,6 +10,10 @@ public interface IPhaseHandler
 {
     /// <summary>Name used in logs and diagnostics (e.g. the plugin or filter name).</summary>
     string Name { get; }
+
+    /// <summary>What kind of step this is in diagnostics such as <c>GET /routes/{r}/plan</c>: "plugin", "filter" or
+    /// "core" (the default).</summary>
+    string Kind => "core";
 }
 
 /// <summary>Rewrite phase: before routing; only handlers of the global plan run here (Kong: global plugins only).</summary>
