@@ -37,6 +37,7 @@ public static class WasmServiceCollectionExtensions
                 s.Name == FilterChainEntity.Name ? chains : s.Name == plugins.Name ? plugins : s)]);
         }));
         services.AddSingleton<IPhasePlanContributor, FilterChainPlanContributor>();
+        services.AddHostedService<MissingFilterStartCheck>();
         services.AddHostedService<FilterHotReloader>();
         return services;
     }
