@@ -59,7 +59,9 @@ internal static class PluginEndpoints
     private static IResult PluginSchema(HttpContext ctx)
     {
         var name = ctx.Request.RouteValues["name"]?.ToString() ?? "";
-        if (Catalog(ctx).Find(name) is not { } plugin) return AdminResponses.Message($"No plugin named '{name}'", 404);
+        if (Catalog(ctx).Find(name) is not { } plugin)
+            return Filters(ctx).ByName(name) is not null ? AdminResponses.Json(SchemaDump.ToJson(Wasm.FilterPluginSchema.SubschemaOf(name)))
+                : AdminResponses.Message($"No plugin named '{name}'", 404);
         var schema = new EntitySchema
         {
             Name = plugin.Name,

@@ -44,14 +44,34 @@ public sealed class FilterPluginSchema
     /// <summary>http, https, grpc, grpcs (Kong's <c>protocols_http</c> default).</summary>
     public static IReadOnlyList<string> Protocols { get; } = ["grpc", "grpcs", "http", "https"];
 
-    /// <summary>The checks the plugins entity adds; each applies only when <c>name</c> is a filter.</summary>
+    /// <summary>The checks the plugins entity adds; each applies only when <c>name</c> is a filter (and none is
+    /// listed by <c>GET /schemas/plugins</c>, whose entity has no checks in Kong).</summary>
     public IReadOnlyList<EntityCheck> Checks =>
     [
-        new ConditionalCheck("name", IsFilter, "consumer", ConditionalCheck.MustBeNull),
+        new WhenFilterCheck(this, new ConditionalCheck("consumer", _ => true, "consumer", ConditionalCheck.MustBeNull)),
         new WhenFilterCheck(this, new MutuallyExclusiveCheck(["service", "route"])),
         new WhenFilterCheck(this, new AtLeastOneOfCheck(["service", "route"])),
         new FilterPluginConfigCheck(this),
     ];
+
+    /// <summary>Kong's generated subschema of one filter (<c>GET /schemas/plugins/&lt;filter&gt;</c>).</summary>
+    public static EntitySchema SubschemaOf(string name) => new()
+    {
+        Name = name,
+        SingularName = name,
+        EndpointKey = null,
+        Fields =
+        [
+            new FieldDefinition("name", FieldType.String),
+            Typedefs.Foreign("consumer", "consumers") with { MustBeNull = true },
+            new FieldDefinition("protocols", FieldType.Set)
+            {
+                Required = true, Default = new JsonArray([.. Protocols.Select(p => (JsonNode?)p)]), Elements = Typedefs.Protocol("protocol"),
+            },
+            new FieldDefinition("config", FieldType.Json),
+        ],
+        Checks = [new MutuallyExclusiveCheck(["service", "route"]), new AtLeastOneOfCheck(["service", "route"])],
+    };
 
     /// <summary>The schema error, then the filter's own rejection, or null.</summary>
     internal string? CheckConfig(string name, JsonNode? config, bool enabled)

@@ -181,5 +181,19 @@ public sealed class FilterPluginTests : IAsyncLifetime
         Assert.Contains("key-auth", names);
     }
 
+    [Fact]
+    public async Task Schemas_the_generated_filter_subschema_and_the_plugins_entity_keeps_no_entity_checks()
+    {
+        var (status, schema) = await _gw.GetAsync("/schemas/plugins/rt_with_validation");
+        Assert.Equal(200, status);
+        Assert.Equal("""[{"mutually_exclusive":["service","route"]},{"at_least_one_of":["service","route"]}]""", schema!["entity_checks"]!.ToJsonString());
+        Assert.Equal(["name", "consumer", "protocols", "config"],
+            schema["fields"]!.AsArray().Select(f => f!.AsObject().Single().Key));
+        Assert.Equal("json", schema["fields"]![3]!["config"]!["type"]!.GetValue<string>());
+        Assert.Equal(404, (await _gw.GetAsync("/schemas/plugins/nope")).Status);
+        var (_, plugins) = await _gw.GetAsync("/schemas/plugins");
+        Assert.Equal("[]", plugins!["entity_checks"]!.ToJsonString());
+    }
+
     private static string Quoted(string s) => System.Text.Json.JsonSerializer.Serialize(s);
 }
