@@ -16,6 +16,17 @@ public sealed class FilterPluginSchema
     public const string Version = "0.1.0";
     public const int Priority = 0;
 
+    /// <summary>http, https, grpc, grpcs (Kong's <c>protocols_http</c> default).</summary>
+    public static IReadOnlyList<string> Protocols { get; } = ["grpc", "grpcs", "http", "https"];
+
+    /// <summary>Kong's <c>protocols_http</c>: a set of the http-family protocols only, all four by default.</summary>
+    public static FieldDefinition ProtocolsField { get; } = new("protocols", FieldType.Set)
+    {
+        Required = true,
+        Default = new JsonArray([.. Protocols.Select(p => (JsonNode?)p)]),
+        Elements = new FieldDefinition("protocol", FieldType.String) { OneOf = Protocols },
+    };
+
     private readonly WasmFilterCatalog _catalog;
     private readonly Func<string, string, string?>? _filterCheck;
 
@@ -41,8 +52,6 @@ public sealed class FilterPluginSchema
     /// optional, no default; validated by <see cref="Checks"/>.</summary>
     public FieldDefinition ConfigField { get; } = new("config", FieldType.Json);
 
-    /// <summary>http, https, grpc, grpcs (Kong's <c>protocols_http</c> default).</summary>
-    public static IReadOnlyList<string> Protocols { get; } = ["grpc", "grpcs", "http", "https"];
 
     /// <summary>The checks the plugins entity adds; each applies only when <c>name</c> is a filter (and none is
     /// listed by <c>GET /schemas/plugins</c>, whose entity has no checks in Kong).</summary>
@@ -64,10 +73,7 @@ public sealed class FilterPluginSchema
         [
             new FieldDefinition("name", FieldType.String),
             Typedefs.Foreign("consumer", "consumers") with { MustBeNull = true },
-            new FieldDefinition("protocols", FieldType.Set)
-            {
-                Required = true, Default = new JsonArray([.. Protocols.Select(p => (JsonNode?)p)]), Elements = Typedefs.Protocol("protocol"),
-            },
+            ProtocolsField,
             new FieldDefinition("config", FieldType.Json),
         ],
         Checks = [new MutuallyExclusiveCheck(["service", "route"]), new AtLeastOneOfCheck(["service", "route"])],

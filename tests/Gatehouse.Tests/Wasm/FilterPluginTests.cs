@@ -79,6 +79,8 @@ public sealed class FilterPluginTests : IAsyncLifetime
         """{"@entity":["at least one of these fields must be non-empty: 'service', 'route'"]}""")]
     [InlineData("""{"name":"response_transformer","route":{"id":"RT"},"service":{"id":"SVC"},"config":"{}"}""",
         """{"@entity":["only one or none of these fields must be set: 'service', 'route'"]}""")]
+    [InlineData("""{"name":"response_transformer","route":{"id":"RT"},"protocols":["http","tcp"],"config":"{}"}""",
+        """{"protocols":[null,"expected one of: grpc, grpcs, http, https"]}""")]
     public async Task Config_and_scope_are_validated_as_Kongs_generated_subschema(string json, string fields)
     {
         var (status, body) = await _gw.PostAsync("/plugins", json.Replace("RT", _routeId).Replace("SVC", _serviceId));

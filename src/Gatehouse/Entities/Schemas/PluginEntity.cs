@@ -46,6 +46,7 @@ public static class PluginEntity
                     Default = new JsonArray("grpc", "grpcs", "http", "https"),
                     DefaultFrom = data => new JsonArray([.. (Plugin(catalog, data)?.Protocols ?? DefaultProtocols).Select(x => (JsonNode?)x)]),
                     Elements = Typedefs.Protocol("protocol"),
+                    ResolveFrom = data => filters.IsFilter(data["name"]) ? FilterPluginSchema.ProtocolsField : null,
                 },
                 Typedefs.Bool("enabled", true, required: true),
                 Typedefs.Tags(),
