@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Gatehouse.Cli;
+using Gatehouse.Tests.Cli;
 using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Wasm;
 using Xunit;
@@ -45,6 +47,16 @@ public sealed class MissingFilterStartTests : IAsyncLifetime
         Assert.Equal("[wasm]: found one or more filter chain entities with filters that are not enabled/installed:\n"
             + $"filter chain: {chainId}, filter: #1 (response_transformer)\n"
             + $"filter chain: {chainId}, filter: #3 (response_transformer)", e.Message);
+
+        // the CLI reports it and exits 1
+        var conf = Path.Combine(_data, "gatehouse.conf");
+        File.WriteAllText(conf, $"prefix = {Path.Combine(_data, "cli")}\nproxy_listen = 127.0.0.1:0\nadmin_listen = off\ndatabase = sqlite\n"
+            + $"sqlite_path = {Path.Combine(_data, "gatehouse.db")}\nwasm = on\nwasm_filters_path = {_filters}\nwasm_filters = add-headers\n");
+        var error = new SyncWriter();
+        var code = await GatehouseCli.InvokeAsync(["start", "-c", conf], new CliContext(new SyncWriter(), error, new Dictionary<string, string?>()));
+        Assert.Equal(1, code);
+        Assert.Contains("cannot start: [wasm]: found one or more filter chain entities", error.ToString());
+        Assert.Contains($"filter chain: {chainId}, filter: #1 (response_transformer)", error.ToString());
 
         // with every filter enabled again, the same database starts and the chain runs
         await using var again = await Start(dbless: false, ["user"]);
