@@ -29,15 +29,25 @@ internal static class PluginEndpoints
 
     private static PluginCatalog Catalog(HttpContext ctx) => ctx.RequestServices.GetService<PluginCatalog>() ?? PluginCatalog.Bundled;
 
-    private static IResult Enabled(HttpContext ctx) =>
-        AdminResponses.Json(new JsonObject { ["enabled_plugins"] = new JsonArray([.. Catalog(ctx).All.Select(p => (JsonNode?)p.Name)]) });
+    private static Wasm.WasmFilterCatalog Filters(HttpContext ctx) =>
+        ctx.RequestServices.GetService<Wasm.WasmFilterCatalog>() ?? Wasm.WasmFilterCatalog.Off;
 
-    /// <summary><c>plugins.available_on_server</c> of <c>GET /</c>: name → version and priority.</summary>
-    public static JsonObject AvailableOnServer(PluginCatalog catalog)
+    /// <summary>Kong 3.9 merges the enabled filters into <c>loaded_plugins</c>, so they are listed after the plugins.</summary>
+    private static IResult Enabled(HttpContext ctx) =>
+        AdminResponses.Json(new JsonObject
+        {
+            ["enabled_plugins"] = new JsonArray([.. Catalog(ctx).All.Select(p => p.Name).Concat(Filters(ctx).Names).Select(n => (JsonNode?)n)]),
+        });
+
+    /// <summary><c>plugins.available_on_server</c> of <c>GET /</c>: name → version and priority; each enabled
+    /// filter is a plugin too (Kong 3.9 §2.4: version 0.1.0, priority 0).</summary>
+    public static JsonObject AvailableOnServer(PluginCatalog catalog, Wasm.WasmFilterCatalog? filters = null)
     {
+        var entries = catalog.All.Select(p => (p.Name, p.Version, p.Priority))
+            .Concat((filters ?? Wasm.WasmFilterCatalog.Off).Names.Select(n => (n, Wasm.FilterPluginSchema.Version, Wasm.FilterPluginSchema.Priority)));
         var result = new JsonObject();
-        foreach (var p in catalog.All.OrderBy(p => p.Name, StringComparer.Ordinal))
-            result[p.Name] = new JsonObject { ["version"] = p.Version, ["priority"] = p.Priority };
+        foreach (var (name, version, priority) in entries.OrderBy(e => e.Item1, StringComparer.Ordinal))
+            result[name] = new JsonObject { ["version"] = version, ["priority"] = priority };
         return result;
     }
 
@@ -49,7 +59,9 @@ internal static class PluginEndpoints
     private static IResult PluginSchema(HttpContext ctx)
     {
         var name = ctx.Request.RouteValues["name"]?.ToString() ?? "";
-        if (Catalog(ctx).Find(name) is not { } plugin) return AdminResponses.Message($"No plugin named '{name}'", 404);
+        if (Catalog(ctx).Find(name) is not { } plugin)
+            return Filters(ctx).ByName(name) is not null ? AdminResponses.Json(SchemaDump.ToJson(Wasm.FilterPluginSchema.SubschemaOf(name)))
+                : AdminResponses.Message($"No plugin named '{name}'", 404);
         var schema = new EntitySchema
         {
             Name = plugin.Name,

@@ -48,7 +48,8 @@ internal static class RootEndpoints
             ["configuration"] = configuration,
             ["plugins"] = new JsonObject
             {
-                ["available_on_server"] = PluginEndpoints.AvailableOnServer(ctx.RequestServices.GetService<Plugins.PluginCatalog>() ?? Plugins.PluginCatalog.Bundled),
+                ["available_on_server"] = PluginEndpoints.AvailableOnServer(ctx.RequestServices.GetService<Plugins.PluginCatalog>() ?? Plugins.PluginCatalog.Bundled,
+                    ctx.RequestServices.GetService<Wasm.WasmFilterCatalog>()),
                 ["enabled_in_cluster"] = PluginEndpoints.EnabledInCluster(ctx.RequestServices.GetRequiredService<Model.GatewayConfigPublisher>().Current),
             },
             ["pids"] = new JsonObject { ["master"] = Environment.ProcessId, ["workers"] = new JsonArray(Environment.ProcessId) },

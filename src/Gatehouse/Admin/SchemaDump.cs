@@ -9,7 +9,8 @@ internal static class SchemaDump
     public static JsonObject ToJson(EntitySchema schema)
     {
         var fields = new JsonArray([.. schema.Fields.Select(f => (JsonNode?)new JsonObject { [f.Name] = Field(f) })]);
-        var checks = new JsonArray([.. schema.Checks.Select(Check)]);
+        // checks without a Kong rendering (e.g. the filter-plugin checks of the plugins entity) are not listed
+        var checks = new JsonArray([.. schema.Checks.Select(Check).Where(c => c is not null)]);
         var body = new JsonObject { ["fields"] = fields, ["entity_checks"] = checks };
         if (schema.EndpointKey is { } key) body["endpoint_key"] = key;
         if (schema.Shorthands.Count > 0)

@@ -47,7 +47,7 @@ internal static class StartCommand
         {
             await host.StartAsync(ct);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
+        catch (Exception e) when (e is Wasm.WasmStartupException or IOException or UnauthorizedAccessException or InvalidOperationException
                                       or System.Security.Cryptography.CryptographicException)
         {
             cli.Error.WriteLine($"error: cannot start: {e.Message}");

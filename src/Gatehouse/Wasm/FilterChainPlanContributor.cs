@@ -1,3 +1,4 @@
+using Gatehouse.Entities.Schemas;
 using Gatehouse.Model;
 using Gatehouse.Proxy.Pipeline;
 using Microsoft.Extensions.Logging;
@@ -17,8 +18,9 @@ internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, Wasm
 
     public void Contribute(GatewayConfig config, RouteModel? route, ServiceModel? service, PhasePlanBuilder builder)
     {
-        if (route is null || runtime.Plugins is not { } plugins || config.FilterChains.IsDefaultOrEmpty) return;
-        var entries = EffectiveFilters(config, route, service);
+        if (route is null || runtime.Plugins is not { } plugins) return;
+        if (config.FilterChains.IsDefaultOrEmpty && config.Plugins.IsDefaultOrEmpty) return;
+        var entries = EffectiveFilters(config, route, service, runtime.Catalog);
         if (entries.Count == 0) return;
         var chain = new List<SharedFilterPlugin>(entries.Count);
         try
@@ -36,8 +38,10 @@ internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, Wasm
         for (var i = 0; i < chain.Count; i++) builder.Add(new FilterEntryHandler(chain, i, limits, _logger));
     }
 
-    /// <summary>Service chain filters then route chain filters, enabled ones only.</summary>
-    public static List<FilterEntryModel> EffectiveFilters(GatewayConfig config, RouteModel route, ServiceModel? service)
+    /// <summary>Service chain filters then route chain filters, enabled ones only. Each scope's enabled filter
+    /// plugins (Kong 3.9 §5.5 step 4) are appended to that scope's chain, sorted as Kong master (#13946): name,
+    /// updated_at, created_at, id; they apply even where the scope has no chain entity.</summary>
+    public static List<FilterEntryModel> EffectiveFilters(GatewayConfig config, RouteModel route, ServiceModel? service, WasmFilterCatalog? filters = null)
     {
         var result = new List<FilterEntryModel>();
         FilterChainModel? serviceChain = null, routeChain = null;
@@ -46,10 +50,20 @@ internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, Wasm
             if (service is not null && chain.ServiceId == service.Id) serviceChain = chain;
             else if (chain.RouteId == route.Id) routeChain = chain;
         }
-        foreach (var chain in new[] { serviceChain, routeChain })
-            if (chain is { Enabled: true })
-                result.AddRange(chain.Filters.Where(f => f.Enabled));
+        if (serviceChain is { Enabled: true }) result.AddRange(serviceChain.Filters.Where(f => f.Enabled));
+        if (service is not null && filters is not null) AddFilterPlugins(result, config, filters, p => p.ServiceId == service.Id && p.RouteId is null);
+        if (routeChain is { Enabled: true }) result.AddRange(routeChain.Filters.Where(f => f.Enabled));
+        if (filters is not null) AddFilterPlugins(result, config, filters, p => p.RouteId == route.Id && p.ServiceId is null);
         return result;
+    }
+
+    private static void AddFilterPlugins(List<FilterEntryModel> result, GatewayConfig config, WasmFilterCatalog filters, Func<PluginModel, bool> scope)
+    {
+        if (config.Plugins.IsDefaultOrEmpty) return;
+        result.AddRange(config.Plugins
+            .Where(p => p.Enabled && filters.ByName(p.Name) is not null && scope(p))
+            .OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.UpdatedAt).ThenBy(p => p.CreatedAt).ThenBy(p => p.Id.ToString(), StringComparer.Ordinal)
+            .Select(p => new FilterEntryModel(p.Name, true, FilterChainEntity.Serialize(p.RawConfig))));
     }
 
     /// <summary>A chain whose filter rejected its configuration: requests get Kong's 500.</summary>

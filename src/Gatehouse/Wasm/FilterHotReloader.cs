@@ -51,7 +51,8 @@ internal sealed partial class FilterHotReloader(WasmFilterRuntime runtime, Gatew
     internal void Reload(string filter, string path)
     {
         var current = publisher.Current;
-        var configs = current.FilterChains.SelectMany(c => c.Filters).Where(f => f.Enabled && f.Name == filter).Select(f => f.Configuration);
+        var configs = current.FilterChains.SelectMany(c => c.Filters).Where(f => f.Enabled && f.Name == filter).Select(f => f.Configuration)
+            .Concat(current.Plugins.Where(p => p.Enabled && p.Name == filter).Select(p => Entities.Schemas.FilterChainEntity.Serialize(p.RawConfig)));
         var error = runtime.TryReload(filter, path, configs);
         if (error is not null) { LogRefused(logger, filter, error); return; }
         LogReloaded(logger, filter);

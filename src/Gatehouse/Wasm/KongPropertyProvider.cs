@@ -1,5 +1,6 @@
 using System.Text;
 using Gatehouse.Proxy.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
 using ProxyWasm.Http;
 using ProxyWasm.Runtime;
 
@@ -8,12 +9,14 @@ namespace Gatehouse.Wasm;
 /// <summary>
 /// Kong's <c>kong.*</c> properties (§7.2) for one request, with Kong's read/write rules: ids and names of the
 /// matched route and service, client protocol, subsystem, version, and <c>kong.ctx.shared.&lt;key&gt;</c>
-/// (two-way with C# handlers through <see cref="ProxyContext.Shared"/>). Envoy-style request/response
+/// (two-way with C# handlers through <see cref="ProxyContext.Shared"/>), <c>kong.node.id</c> and
+/// <c>kong.configuration.&lt;key&gt;</c>. Envoy-style request/response
 /// attributes come from the host library's built-ins.
 /// </summary>
 internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProvider
 {
     private const string SharedPrefix = "kong.ctx.shared.";
+    private const string ConfigurationPrefix = "kong.configuration.";
 
     public bool TryGetProperty(string path, PropertyEncoding encoding, out ReadOnlyMemory<byte> value)
     {
@@ -58,7 +61,23 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             "kong.request.forwarded_scheme" => context.HttpContext.Request.Scheme,
             "kong.request.forwarded_host" => context.HttpContext.Request.Host.Host,
             "kong.service.response.status" => context.UpstreamStatus?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "kong.node.id" => context.HttpContext.RequestServices.GetService<Admin.AdminNodeInfo>()?.NodeId.ToString(),
+            _ when path.StartsWith(ConfigurationPrefix, StringComparison.Ordinal) => Configuration(path[ConfigurationPrefix.Length..]),
             _ => null,
+        };
+    }
+
+    /// <summary><c>kong.configuration.&lt;key&gt;</c>: the settings as <c>GET /</c> echoes them (read-only); secrets
+    /// (passwords, keys) are not found rather than given to filters.</summary>
+    private string? Configuration(string key)
+    {
+        if (context.HttpContext.RequestServices.GetService<Config.GatehouseOptions>() is not { } options) return null;
+        return key switch
+        {
+            "database" => options.Database.ToString().ToLowerInvariant(),
+            "wasm" => options.Wasm ? "true" : "false",
+            _ when Admin.RootEndpoints.IsSensitive(key) => null,
+            _ => options.Raw.GetValueOrDefault(key),
         };
     }
 }

@@ -1,0 +1,56 @@
+using Gatehouse.Tests.Infrastructure;
+using Xunit;
+
+namespace Gatehouse.Tests.Wasm;
+
+/// <summary><c>kong.node.id</c> and <c>kong.configuration.&lt;key&gt;</c> (Kong §7.2) read by the Rust <c>tests</c>
+/// filter on the full gateway (SQLite, Admin API for the node id).</summary>
+public sealed class KongNodePropertyTests : IAsyncLifetime
+{
+    private EchoUpstream _upstream = null!;
+    private WasmGateway _gw = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await EchoUpstream.StartAsync();
+        _gw = await WasmGateway.StartAsync(dbless: false, filtersPath: WasmPaths.KongTests, configure: o => o with
+        {
+            Raw = new Dictionary<string, string> { ["log_level"] = "error", ["pg_password"] = "hunter2", ["admin_ssl_cert_key"] = "k" },
+        });
+        await _gw.ServiceAndRouteAsync("svc", _upstream.Port);
+        var (status, body) = await _gw.PostAsync("/routes/svc-route/filter-chains", """{"filters":[{"name":"tests"}]}""");
+        Assert.True(status == 201, body?.ToJsonString());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gw.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private async Task<(int Status, string Body)> Property(string name)
+    {
+        var request = ProxyRequests.Get("/svc");
+        request.Headers.Add("X-PW-Test", "get_kong_property");
+        request.Headers.Add("X-PW-Input", name);
+        using var response = await _gw.Proxy.SendAsync(request);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Node_id_is_the_id_GET_root_reports()
+    {
+        var (_, root) = await _gw.GetAsync("/");
+        Assert.Equal((200, root!["node_id"]!.GetValue<string>()), await Property("node.id"));
+    }
+
+    [Theory]
+    [InlineData("configuration.log_level", 200, "error")]
+    [InlineData("configuration.database", 200, "sqlite")]
+    [InlineData("configuration.wasm", 200, "true")]
+    [InlineData("configuration.pg_password", 404, "")]
+    [InlineData("configuration.admin_ssl_cert_key", 404, "")]
+    [InlineData("configuration.nope", 404, "")]
+    public async Task Configuration_keys_are_readable_except_secrets(string name, int status, string value) =>
+        Assert.Equal((status, value), await Property(name));
+}
