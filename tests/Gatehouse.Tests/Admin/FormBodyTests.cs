@@ -4,19 +4,8 @@ using Gatehouse.Tests.Store;
 
 namespace Gatehouse.Tests.Admin;
 
-public sealed class FormBodyTests : IAsyncLifetime
+public sealed class FormBodyTests : SqliteAdminTests
 {
-    private readonly TempDir _dir = new();
-    private AdminTestHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await AdminTestHost.StartSqliteAsync(_dir.File("gh.db"));
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        _dir.Dispose();
-    }
-
     [Fact]
     public async Task Urlencoded_service_and_route_with_kong_conventions()
     {

@@ -3,19 +3,8 @@ using Gatehouse.Tests.Store;
 
 namespace Gatehouse.Tests.Admin;
 
-public sealed class ServicesApiTests : IAsyncLifetime
+public sealed class ServicesApiTests : SqliteAdminTests
 {
-    private readonly TempDir _dir = new();
-    private AdminTestHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await AdminTestHost.StartSqliteAsync(_dir.File("gh.db"));
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        _dir.Dispose();
-    }
-
     [Fact]
     public async Task Create_get_patch_put_delete_round_trip()
     {
