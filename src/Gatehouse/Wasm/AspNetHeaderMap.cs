@@ -22,6 +22,9 @@ internal sealed class AspNetHeaderMap : IHeaderMap
 
     private IHeaderDictionary Headers => _response ? _http.Response.Headers : _http.Request.Headers;
 
+    /// <summary>Response headers are frozen once sent (a filter editing them in on_log gets BadArgument).</summary>
+    public bool IsReadOnly => _response && _http.Response.HasStarted;
+
     public int Count => Pseudo().Count() + Headers.Sum(h => Math.Max(1, h.Value.Count));
 
     public bool TryGetValue(string name, out string value)

@@ -16,7 +16,7 @@ internal static class EnvHeaders
         if ((uint)type > (uint)MapType.Max) return WasmResult.BadArgument;
         var found = vm.Active?.GetMap((MapType)type);
         if (found is null) return WasmResult.BadArgument; // Envoy: map not available here
-        if (write && !ContextBase.IsWritable((MapType)type)) return WasmResult.BadArgument;
+        if (write && (!ContextBase.IsWritable((MapType)type) || found.IsReadOnly)) return WasmResult.BadArgument;
         map = found;
         return WasmResult.Ok;
     }

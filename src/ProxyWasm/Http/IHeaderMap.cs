@@ -7,6 +7,12 @@ namespace ProxyWasm.Http;
 /// </summary>
 public interface IHeaderMap : IEnumerable<KeyValuePair<string, string>>
 {
+    /// <summary>
+    /// True once the map can no longer change, e.g. response headers after they were sent to the client: every
+    /// write host call then answers <c>BadArgument</c> instead of failing the filter (ngx: "headers already sent").
+    /// </summary>
+    bool IsReadOnly => false;
+
     /// <summary>Number of entries (a multi-valued header counts once per value).</summary>
     int Count { get; }
 
