@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
 using Gatehouse.Model;
 using Gatehouse.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace Gatehouse.Tests.Wasm;
@@ -13,11 +16,13 @@ public sealed class LastGoodChainTests : IAsyncLifetime
     private readonly string _filters = WasmPaths.CopyFilters(WasmPaths.Examples, "add-headers");
     private EchoUpstream _upstream = null!;
     private GatewayFixture _gateway = null!;
+    private readonly ErrorCapture _log = new();
 
     public async Task InitializeAsync()
     {
         _upstream = await EchoUpstream.StartAsync();
-        _gateway = await GatewayFixture.StartAsync(configure: o => o with { Wasm = true, WasmFiltersPath = _filters });
+        _gateway = await GatewayFixture.StartAsync(configure: o => o with { Wasm = true, WasmFiltersPath = _filters },
+            services: s => s.AddSingleton<ILoggerProvider>(_log));
     }
 
     public async Task DisposeAsync()
@@ -56,6 +61,9 @@ public sealed class LastGoodChainTests : IAsyncLifetime
         Assert.Equal((200, "a1"), await Send("/a"));
         Assert.Equal((200, "b2"), await Send("/b"));
         Assert.Equal(500, (await Send("/c")).Status);
+        Assert.Contains(_log.Messages, m => m.StartsWith($"could not update wasm filter chain state: combined service({service.Id}), route({a.Id})", StringComparison.Ordinal)
+            && m.EndsWith("(stale state will be used)", StringComparison.Ordinal));
+        Assert.Contains(_log.Messages, m => m.StartsWith($"failed to initialize combined service({service.Id}), route({c.Id}) filter chain", StringComparison.Ordinal));
 
         // still rejected one snapshot later: the kept chain is carried again (its entry was not released)
         _gateway.Publish(routes with { FilterChains = [Chain(a, Rejected), Chain(b, Adds("b3"))] });
@@ -65,5 +73,21 @@ public sealed class LastGoodChainTests : IAsyncLifetime
         _gateway.Publish(routes with { FilterChains = [Chain(a, Adds("a2"))] });
         Assert.Equal((200, "a2"), await Send("/a"));
         Assert.Equal((200, null), await Send("/b"));
+    }
+
+    /// <summary>Error-level messages of the plan contributor.</summary>
+    private sealed class ErrorCapture : ILoggerProvider, ILogger
+    {
+        private readonly ConcurrentQueue<string> _messages = new();
+        public IReadOnlyList<string> Messages => [.. _messages];
+        public ILogger CreateLogger(string categoryName) =>
+            categoryName.EndsWith("FilterChainPlanContributor", StringComparison.Ordinal) ? this : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel)) _messages.Enqueue(formatter(state, exception));
+        }
+        public void Dispose() { }
     }
 }
