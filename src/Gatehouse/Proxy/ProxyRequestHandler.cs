@@ -86,8 +86,8 @@ public sealed class ProxyRequestHandler
         // :: Step 4: access
         if (await PhaseRunner.AccessAsync(context.Plan, context) == PhaseOutcome.ShortCircuit)
             return PhaseOutcome.ShortCircuit;
-        // :: Step 5: a route without service cannot be proxied
-        context.Target = snapshot.Target(match.Route.Service);
+        // :: Step 5: a route without service cannot be proxied (a filter may have set its own target: kong.service.target)
+        context.Target ??= snapshot.Target(match.Route.Service);
         if (context.Target is null) return context.Exit(StatusCodes.Status503ServiceUnavailable, ProxyMessages.NoService);
         return PhaseOutcome.Continue;
     }

@@ -10,7 +10,9 @@ namespace Gatehouse.Wasm;
 /// Adds a route's effective filter chain to its phase plan (Kong §5.1): the service chain's filters, then the
 /// route chain's; disabled chains and filters dropped; duplicates each with their own config. Registered after
 /// the plugin contributors so filters run after plugins in every phase. Running entries are shared between
-/// snapshots through <see cref="FilterPluginCache"/>.
+/// snapshots through <see cref="FilterPluginCache"/>; a chain that cannot be built (config rejected in
+/// configure, possible only when write-time validation was bypassed) keeps the route's previous chain (Kong's
+/// "last good state wins") or, without one, answers 500.
 /// </summary>
 internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, WasmGatewayLimits limits, ILoggerFactory loggerFactory) : IPhasePlanContributor
 {
@@ -22,18 +24,30 @@ internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, Wasm
         if (config.FilterChains.IsDefaultOrEmpty && config.Plugins.IsDefaultOrEmpty) return;
         var entries = EffectiveFilters(config, route, service, runtime.Catalog);
         if (entries.Count == 0) return;
-        var chain = new List<SharedFilterPlugin>(entries.Count);
+        IReadOnlyList<SharedFilterPlugin> chain;
         try
         {
+            var built = new List<SharedFilterPlugin>(entries.Count);
             foreach (var entry in entries)
-                if (runtime.Modules.ContainsKey(entry.Name)) chain.Add(plugins.Get(entry.Name, entry.Configuration, config.Version));
+                if (runtime.Modules.ContainsKey(entry.Name)) built.Add(plugins.Get(entry.Name, entry.Configuration, config.Version));
+            plugins.RecordGood(route.Id, built);
+            chain = built;
         }
         catch (FilterConfigurationException e)
         {
+            // Kong §5.4: the previous state stays active; without one (first build) the route answers 500
             var label = service is null ? $"route({route.Id})" : $"combined service({service.Id}), route({route.Id})";
-            WasmLog.ChainFailed(_logger, label, e.Message);
-            builder.Add(new FailedChainHandler());
-            return;
+            if (plugins.KeepLastGood(route.Id) is { } lastGood)
+            {
+                WasmLog.ChainStale(_logger, label, e.Message);
+                chain = lastGood;
+            }
+            else
+            {
+                WasmLog.ChainFailed(_logger, label, e.Message);
+                builder.Add(new FailedChainHandler());
+                return;
+            }
         }
         for (var i = 0; i < chain.Count; i++) builder.Add(new FilterEntryHandler(chain, i, limits, _logger));
     }

@@ -19,6 +19,8 @@ public sealed class FilterPluginCache : IDisposable
     private readonly Lock _gate = new();
     private Dictionary<string, SharedFilterPlugin> _current = new(StringComparer.Ordinal);
     private Dictionary<string, SharedFilterPlugin> _previous = new(StringComparer.Ordinal);
+    private Dictionary<Guid, SharedFilterPlugin[]> _goodCurrent = [];
+    private Dictionary<Guid, SharedFilterPlugin[]> _goodPrevious = [];
     private long _version = long.MinValue;
 
     internal FilterPluginCache(WasmHost host, Func<IReadOnlyDictionary<string, FilterModule>> modules, ILogger logger)
@@ -60,8 +62,36 @@ public sealed class FilterPluginCache : IDisposable
         }
     }
 
+    /// <summary>Remembers the chain built for <paramref name="routeId"/> in the current snapshot, so the next snapshot
+    /// can fall back on it (<see cref="KeepLastGood"/>).</summary>
+    public void RecordGood(Guid routeId, IReadOnlyList<SharedFilterPlugin> chain)
+    {
+        lock (_gate) _goodCurrent[routeId] = [.. chain];
+    }
+
+    /// <summary>Kong's "last good state wins" (§5.4): when the route's new chain cannot be built (a filter rejects
+    /// its config or traps in configure), the chain the previous snapshot ran for that route is carried into the
+    /// current one (its entries are kept alive). Null when the route had no good chain in the previous snapshot.</summary>
+    public IReadOnlyList<SharedFilterPlugin>? KeepLastGood(Guid routeId)
+    {
+        lock (_gate)
+        {
+            if (!_goodPrevious.TryGetValue(routeId, out var chain)) return null;
+            foreach (var plugin in chain)
+            {
+                if (_current.ContainsKey(plugin.Key)) continue;
+                if (!_previous.Remove(plugin.Key, out var kept)) return null;
+                _current[plugin.Key] = kept;
+            }
+            _goodCurrent[routeId] = chain;
+            return chain;
+        }
+    }
+
     private void NextGeneration(long version)
     {
+        _goodPrevious = _goodCurrent;
+        _goodCurrent = [];
         foreach (var stale in _previous.Values) stale.Release();
         if (_previous.Count > 0) WasmLog.PluginsRetired(_logger, _previous.Count);
         _previous = _current;

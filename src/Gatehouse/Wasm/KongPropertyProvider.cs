@@ -10,7 +10,9 @@ namespace Gatehouse.Wasm;
 /// Kong's <c>kong.*</c> properties (§7.2) for one request, with Kong's read/write rules: ids and names of the
 /// matched route and service, client protocol, subsystem, version, and <c>kong.ctx.shared.&lt;key&gt;</c>
 /// (two-way with C# handlers through <see cref="ProxyContext.Shared"/>), <c>kong.node.id</c> and
-/// <c>kong.configuration.&lt;key&gt;</c>. Envoy-style request/response
+/// <c>kong.configuration.&lt;key&gt;</c>, the matched entities as JSON (<c>kong.router.route/service</c>), the
+/// upstream overrides (<c>kong.service.target</c>, <c>kong.service.request.scheme</c>), <c>kong.response.source</c>,
+/// and the <c>ngx.*</c> variables of <see cref="NgxVariables"/>. Envoy-style request/response
 /// attributes come from the host library's built-ins.
 /// </summary>
 internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProvider
@@ -34,6 +36,10 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             else context.Shared[key] = Encoding.UTF8.GetString(value);
             return true;
         }
+        if (path.StartsWith(NgxVariables.Prefix, StringComparison.Ordinal))
+            return NgxVariables.TrySet(context, path[NgxVariables.Prefix.Length..], Encoding.UTF8.GetString(value));
+        if (path == "kong.service.target") return UpstreamOverrides.TrySetTarget(context, Encoding.UTF8.GetString(value));
+        if (path == "kong.service.request.scheme") return UpstreamOverrides.TrySetScheme(context, Encoding.UTF8.GetString(value));
         if (path == "kong.response.status" && int.TryParse(Encoding.UTF8.GetString(value), out var status)
             && !context.HttpContext.Response.HasStarted)
         {
@@ -61,11 +67,24 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             "kong.request.forwarded_scheme" => context.HttpContext.Request.Scheme,
             "kong.request.forwarded_host" => context.HttpContext.Request.Host.Host,
             "kong.service.response.status" => context.UpstreamStatus?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "kong.router.route" => context.Route is { } route ? KongEntityJson.Route(route) : null,
+            "kong.router.service" => context.Service is { } service ? KongEntityJson.Service(service) : null,
+            "kong.response.source" => ResponseSource(),
             "kong.node.id" => context.HttpContext.RequestServices.GetService<Admin.AdminNodeInfo>()?.NodeId.ToString(),
             _ when path.StartsWith(ConfigurationPrefix, StringComparison.Ordinal) => Configuration(path[ConfigurationPrefix.Length..]),
+            _ when path.StartsWith(NgxVariables.Prefix, StringComparison.Ordinal) => NgxVariables.Get(context, path[NgxVariables.Prefix.Length..]),
             _ => null,
         };
     }
+
+    /// <summary>Kong's <c>kong.response.get_source()</c> (the 3.6–3.9 getter calls a missing function; we implement
+    /// the intent): <c>error</c> after a failure, <c>exit</c> for a local answer (plugin, filter or gateway),
+    /// <c>service</c> once the upstream answered, <c>error</c> otherwise.</summary>
+    private string ResponseSource() =>
+        context.Error is not null ? "error"
+        : context.LocalResponse is not null ? "exit"
+        : context.UpstreamStatus is not null ? "service"
+        : "error";
 
     /// <summary><c>kong.configuration.&lt;key&gt;</c>: the settings as <c>GET /</c> echoes them (read-only); secrets
     /// (passwords, keys) are not found rather than given to filters.</summary>

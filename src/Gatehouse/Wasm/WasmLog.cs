@@ -11,6 +11,9 @@ internal static partial class WasmLog
     [LoggerMessage(Level = LogLevel.Error, Message = "failed to initialize {Label} filter chain: {Error}")]
     public static partial void ChainFailed(ILogger logger, string label, string error);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "could not update wasm filter chain state: {Label}: {Error} (stale state will be used)")]
+    public static partial void ChainStale(ILogger logger, string label, string error);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "filter {Filter} failed in {Step}: {Error}")]
     public static partial void FilterFailed(ILogger logger, string filter, string step, string? error);
 }

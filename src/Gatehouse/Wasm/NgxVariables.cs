@@ -1,0 +1,68 @@
+using System.Globalization;
+using Gatehouse.Proxy.Pipeline;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Gatehouse.Wasm;
+
+/// <summary>The <c>ngx.&lt;var&gt;</c> properties (§7.1) that have a meaning on our request: nginx variable names
+/// mapped onto the ASP.NET request, so filters written for Kong read the same values. Only
+/// <c>ngx.upstream_uri</c> is writable (as in Kong, where it is a settable variable); the others are read-only.</summary>
+internal static class NgxVariables
+{
+    public const string Prefix = "ngx.";
+    private const string HeaderPrefix = "http_";
+
+    public static string? Get(ProxyContext context, string name)
+    {
+        var http = context.HttpContext;
+        var request = http.Request;
+        var connection = http.Connection;
+        return name switch
+        {
+            // $request_uri: the original request target, with its query, not decoded
+            "request_uri" => http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.PathBase + request.Path + request.QueryString).ToString(),
+            // $uri: the decoded, normalised path without query
+            "uri" => (request.PathBase + request.Path).Value is { Length: > 0 } path ? path : "/",
+            "args" or "query_string" => request.QueryString.HasValue ? request.QueryString.Value![1..] : null,
+            "is_args" => request.QueryString.HasValue ? "?" : "",
+            "scheme" => request.Scheme,
+            "https" => request.IsHttps ? "on" : "",
+            "host" => request.Host.Host.ToLowerInvariant(),
+            "http_host" => request.Host.HasValue ? request.Host.Value : null,
+            "server_protocol" => request.Protocol,
+            "request_method" => request.Method,
+            "remote_addr" or "realip_remote_addr" => connection.RemoteIpAddress?.ToString(),
+            "remote_port" or "realip_remote_port" => connection.RemotePort.ToString(CultureInfo.InvariantCulture),
+            "server_addr" => connection.LocalIpAddress?.ToString(),
+            "server_port" => connection.LocalPort.ToString(CultureInfo.InvariantCulture),
+            "request_id" => request.Headers["X-Request-Id"] is { Count: > 0 } id ? id.ToString() : http.TraceIdentifier,
+            "hostname" => Environment.MachineName,
+            "pid" => Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+            "upstream_uri" => context.UpstreamPath is { } up ? new PathString(up).ToUriComponent() + request.QueryString : null,
+            "upstream_scheme" => context.Target?.DestinationPrefix is { } prefix ? prefix[..prefix.IndexOf(':', StringComparison.Ordinal)] : null,
+            "upstream_host" => context.Target?.HostHeader,
+            "status" => http.Response.HasStarted || context.UpstreamStatus is not null
+                ? http.Response.StatusCode.ToString(CultureInfo.InvariantCulture) : null,
+            _ when name.StartsWith(HeaderPrefix, StringComparison.Ordinal) => Header(request.Headers, name[HeaderPrefix.Length..]),
+            _ => null,
+        };
+    }
+
+    /// <summary>Writable variables: <c>ngx.upstream_uri</c> (the path sent upstream; a query after <c>?</c> is
+    /// ignored here — the client's query is forwarded). Everything else is immutable and refused.</summary>
+    public static bool TrySet(ProxyContext context, string name, string value)
+    {
+        if (name != "upstream_uri" || !value.StartsWith('/')) return false;
+        var query = value.IndexOf('?', StringComparison.Ordinal);
+        context.UpstreamPath = Uri.UnescapeDataString(query < 0 ? value : value[..query]);
+        return true;
+    }
+
+    /// <summary><c>$http_&lt;name&gt;</c>: the request header, name lowercased with <c>_</c> for <c>-</c>; several
+    /// values are joined with ", " as nginx does.</summary>
+    private static string? Header(IHeaderDictionary headers, string name)
+    {
+        var values = headers[name.Replace('_', '-')];
+        return values.Count == 0 ? null : values.ToString();
+    }
+}
