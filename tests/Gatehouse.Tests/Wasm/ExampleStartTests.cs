@@ -51,4 +51,18 @@ public sealed class ExampleStartTests
         Assert.Contains("JSON decode error", error.ToString());
         Directory.Delete(dir, true);
     }
+
+    [Fact]
+    public async Task Corrupt_filter_module_stops_the_start_naming_the_file()
+    {
+        var dir = Directory.CreateTempSubdirectory("gatehouse-badwasm-").FullName;
+        File.WriteAllText(Path.Combine(dir, "broken.wasm"), "this is not WebAssembly");
+        var conf = Path.Combine(dir, "gatehouse.conf");
+        File.WriteAllText(conf, $"prefix = {dir}\nproxy_listen = 127.0.0.1:0\nadmin_listen = off\ndatabase = off\nwasm = on\nwasm_filters_path = {dir}\n");
+        var error = new SyncWriter();
+        var code = await GatehouseCli.InvokeAsync(["start", "-c", conf], new CliContext(new SyncWriter(), error, NoEnv));
+        Assert.Equal(1, code);
+        Assert.Contains("broken", error.ToString());
+        Directory.Delete(dir, true);
+    }
 }

@@ -73,4 +73,14 @@ public sealed class HotReloadTests : IAsyncLifetime
         Assert.Contains("rejected", _gateway.Host.Services.GetRequiredService<WasmFilterRuntime>().ReloadError("swap"));
         Assert.True(await HasSwapHeader());
     }
+
+    [Fact]
+    public async Task Corrupt_module_is_refused_and_the_old_one_stays()
+    {
+        var corrupt = Path.Combine(_dir, "corrupt.bin");
+        File.WriteAllBytes(corrupt, [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff]);
+        await Replace(corrupt);
+        Assert.NotNull(_gateway.Host.Services.GetRequiredService<WasmFilterRuntime>().ReloadError("swap"));
+        Assert.True(await HasSwapHeader());
+    }
 }
