@@ -55,6 +55,29 @@ public sealed class ModuleLoadingTests
     }
 
     [Fact]
+    public void Body_callback_exports_are_reported_so_an_embedder_can_skip_body_phases()
+    {
+        using var t = new TestHost();
+        static string Wat(string exports) => $"""
+            (module (memory (export "memory") 1)
+              (func (export "proxy_abi_version_0_2_1"))
+              (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+              {exports})
+            """;
+        using var none = t.Host.LoadModule("none", System.Text.Encoding.UTF8.GetBytes(Wat("")));
+        using var request = t.Host.LoadModule("req", System.Text.Encoding.UTF8.GetBytes(Wat(
+            """(func (export "proxy_on_request_body") (param i32 i32 i32) (result i32) (i32.const 0))""")));
+        using var response = t.Host.LoadModule("resp", System.Text.Encoding.UTF8.GetBytes(Wat(
+            """(func (export "proxy_on_response_body") (param i32 i32 i32) (result i32) (i32.const 0))""")));
+        Assert.False(none.ExportsRequestBody);
+        Assert.False(none.ExportsResponseBody);
+        Assert.True(request.ExportsRequestBody);
+        Assert.False(request.ExportsResponseBody);
+        Assert.False(response.ExportsRequestBody);
+        Assert.True(response.ExportsResponseBody);
+    }
+
+    [Fact]
     public async Task A_callback_export_with_the_wrong_signature_is_treated_as_absent()
     {
         using var t = new TestHost();

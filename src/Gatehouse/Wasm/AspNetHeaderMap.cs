@@ -25,7 +25,17 @@ internal sealed class AspNetHeaderMap : IHeaderMap
     /// <summary>Response headers are frozen once sent (a filter editing them in on_log gets BadArgument).</summary>
     public bool IsReadOnly => _response && _http.Response.HasStarted;
 
-    public int Count => Pseudo().Count() + Headers.Sum(h => Math.Max(1, h.Value.Count));
+    /// <summary>Pseudo-headers (fixed per direction) plus one per value; counted without LINQ or iterators since
+    /// every headers phase asks for it.</summary>
+    public int Count
+    {
+        get
+        {
+            var count = _response ? 1 : 4;
+            foreach (var h in Headers) count += Math.Max(1, h.Value.Count);
+            return count;
+        }
+    }
 
     public bool TryGetValue(string name, out string value)
     {

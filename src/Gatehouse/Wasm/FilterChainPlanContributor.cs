@@ -49,7 +49,14 @@ internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, Wasm
                 return;
             }
         }
-        for (var i = 0; i < chain.Count; i++) builder.Add(new FilterEntryHandler(chain, i, limits, _logger));
+        for (var i = 0; i < chain.Count; i++)
+        {
+            var entry = new FilterEntryHandler(chain, i, limits, _logger);
+            builder.Add(entry);
+            var module = chain[i].Plugin.Module;
+            if (module.ExportsRequestBody) builder.Add(new FilterRequestBodyHandler(entry));
+            if (module.ExportsResponseBody) builder.Add(new FilterResponseBodyHandler(entry));
+        }
     }
 
     /// <summary>Service chain filters then route chain filters, enabled ones only. Each scope's enabled filter

@@ -8,10 +8,12 @@ namespace Gatehouse.Wasm;
 /// One filter entry of a route's effective chain, in every phase: on_request_headers in access,
 /// on_request_body, on_response_headers, on_response_body, and on_done/on_log in the log phase. Shared by the
 /// requests of a snapshot; per-request state is <see cref="WasmRequestState"/>. Nothing runs for a request whose
-/// access phase ended before the chain attached (a plugin or the core answered).
+/// access phase ended before the chain attached (a plugin or the core answered). The body steps are filed in the
+/// plan through <see cref="FilterRequestBodyHandler"/>/<see cref="FilterResponseBodyHandler"/> only when the module
+/// exports the callback, so a headers-only filter keeps bodies streaming untouched (and Content-Length intact).
 /// </summary>
 internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain, int index, WasmGatewayLimits limits, ILogger logger)
-    : IAccessHandler, IRequestBodyHandler, IResponseHeadersHandler, IResponseBodyHandler, ILogHandler
+    : IAccessHandler, IResponseHeadersHandler, ILogHandler
 {
     public string Name => chain[index].Plugin.Config.Name;
 

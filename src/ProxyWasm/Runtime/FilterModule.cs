@@ -19,6 +19,11 @@ public sealed class FilterModule : IDisposable
         Module = module;
         Linker = linker;
         StubbedImports = stubbedImports;
+        foreach (var export in module.Exports)
+        {
+            if (export.Name == "proxy_on_request_body") ExportsRequestBody = true;
+            else if (export.Name == "proxy_on_response_body") ExportsResponseBody = true;
+        }
     }
 
     /// <summary>Filter name (Kong: file name without <c>.wasm</c>).</summary>
@@ -38,6 +43,13 @@ public sealed class FilterModule : IDisposable
 
     /// <summary>Imports the host does not implement (or with another signature); they trap when called.</summary>
     public IReadOnlyList<string> StubbedImports { get; }
+
+    /// <summary>Whether the module exports <c>proxy_on_request_body</c>: an embedder can leave the request body
+    /// phase out entirely (no buffering, Content-Length kept) for filters without it.</summary>
+    public bool ExportsRequestBody { get; }
+
+    /// <summary>Whether the module exports <c>proxy_on_response_body</c> (see <see cref="ExportsRequestBody"/>).</summary>
+    public bool ExportsResponseBody { get; }
 
     internal Module Module { get; }
 

@@ -102,6 +102,10 @@ public sealed class PluginFilterOrderingTests : IAsyncLifetime
         }
         Assert.Equal(["request-transformer", "add-headers", "response_transformer"], Names(phases["access"]));
         Assert.Equal(["response-transformer", "add-headers", "response_transformer"], Names(phases["response_headers"]));
+        // Body phases hold only filters whose module exports the callback (the Rust SDK exports all; add-headers.c none).
+        Assert.DoesNotContain("add-headers", Names(phases["request_body"]));
+        Assert.DoesNotContain("add-headers", Names(phases["response_body"]));
+        Assert.Contains("response_transformer", Names(phases["response_body"]));
     }
 
     private static string[] Names(JsonNode? handlers) =>

@@ -59,6 +59,21 @@ public sealed class FilterChainProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Headers_only_filter_leaves_the_request_body_and_its_content_length_alone()
+    {
+        // add-headers exports no body callback: no request-body phase, so the upstream gets the length, not chunks.
+        Publish(Chain(null, _route.Id, AddHeaders("x-a", "1")));
+        var request = ProxyRequests.Get("/", method: "POST");
+        request.Content = new StringContent("hello body");
+        using var response = await _gateway.Client.SendAsync(request);
+        var echo = await response.EchoAsync();
+        Assert.Equal("1", echo.Header("x-a"));
+        Assert.Equal("hello body", echo.Body);
+        Assert.Equal("10", echo.Header("content-length"));
+        Assert.Null(echo.Header("transfer-encoding"));
+    }
+
+    [Fact]
     public async Task Disabled_chains_and_filters_do_not_run()
     {
         var disabledChain = Chain(_service.Id, null, AddHeaders("x-a", "1")) with { Enabled = false };

@@ -51,8 +51,10 @@ public sealed class HotReloadTests : IAsyncLifetime
         File.Copy(source, temp, true);
         File.Move(temp, FilterPath, true);
         var runtime = _gateway.Host.Services.GetRequiredService<WasmFilterRuntime>();
-        var before = runtime.Modules["swap"].Hash;
-        for (var i = 0; i < 100 && runtime.Modules["swap"].Hash == before && runtime.ReloadError("swap") is null; i++) await Task.Delay(50);
+        var snapshots = _gateway.Host.Services.GetRequiredService<Gatehouse.Proxy.ProxySnapshotProvider>();
+        var version = snapshots.Current.Config.Version;
+        // an accepted reload swaps the module, then republishes: wait for the recompiled snapshot, not just the swap
+        for (var i = 0; i < 100 && snapshots.Current.Config.Version == version && runtime.ReloadError("swap") is null; i++) await Task.Delay(50);
     }
 
     [Fact]
