@@ -12,7 +12,7 @@ namespace Gatehouse.Plugins.Bundled.RateLimiting;
 /// </summary>
 public sealed class RedisCounterStore : IDisposable
 {
-    private readonly ConcurrentDictionary<RedisSettings, Lazy<ConnectionMultiplexer>> _connections = new();
+    private readonly ConcurrentDictionary<RedisSettings, Lazy<Task<ConnectionMultiplexer>>> _connections = new();
 
     public static string Key(Guid? route, Guid? service, string identifier, long windowStart, string period) =>
         string.Create(CultureInfo.InvariantCulture,
@@ -21,14 +21,14 @@ public sealed class RedisCounterStore : IDisposable
     /// <summary>Current counts of <paramref name="keys"/> (0 when absent), in one round trip.</summary>
     internal async Task<long[]> GetAsync(RedisSettings settings, RedisKey[] keys)
     {
-        var values = await Database(settings).StringGetAsync(keys).ConfigureAwait(false);
+        var values = await (await DatabaseAsync(settings).ConfigureAwait(false)).StringGetAsync(keys).ConfigureAwait(false);
         return [.. values.Select(v => v.IsNull ? 0 : (long)v)];
     }
 
     /// <summary>Adds one to each key (setting its expiry to the window's end) and returns the new counts.</summary>
     internal async Task<long[]> IncrementAsync(RedisSettings settings, RedisKey[] keys, TimeSpan[] ttls)
     {
-        var batch = Database(settings).CreateBatch();
+        var batch = (await DatabaseAsync(settings).ConfigureAwait(false)).CreateBatch();
         var incrs = new Task<long>[keys.Length];
         var expires = new Task<bool>[keys.Length];
         for (var i = 0; i < keys.Length; i++)
@@ -41,21 +41,21 @@ public sealed class RedisCounterStore : IDisposable
         return await Task.WhenAll(incrs).ConfigureAwait(false);
     }
 
-    private IDatabase Database(RedisSettings settings)
+    private async Task<IDatabase> DatabaseAsync(RedisSettings settings)
     {
-        var lazy = _connections.GetOrAdd(settings, s => new Lazy<ConnectionMultiplexer>(() => Connect(s)));
+        var lazy = _connections.GetOrAdd(settings, s => new Lazy<Task<ConnectionMultiplexer>>(() => ConnectAsync(s)));
         try
         {
-            return lazy.Value.GetDatabase(settings.Database);
+            return (await lazy.Value.ConfigureAwait(false)).GetDatabase(settings.Database);
         }
         catch
         {
-            _connections.TryRemove(new KeyValuePair<RedisSettings, Lazy<ConnectionMultiplexer>>(settings, lazy));
+            _connections.TryRemove(new KeyValuePair<RedisSettings, Lazy<Task<ConnectionMultiplexer>>>(settings, lazy));
             throw;
         }
     }
 
-    private static ConnectionMultiplexer Connect(RedisSettings s)
+    private static Task<ConnectionMultiplexer> ConnectAsync(RedisSettings s)
     {
         var options = new ConfigurationOptions
         {
@@ -69,13 +69,13 @@ public sealed class RedisCounterStore : IDisposable
             AbortOnConnectFail = false,
             ConnectRetry = 1,
         };
-        return ConnectionMultiplexer.Connect(options);
+        return ConnectionMultiplexer.ConnectAsync(options);
     }
 
     public void Dispose()
     {
         foreach (var lazy in _connections.Values)
-            if (lazy.IsValueCreated) lazy.Value.Dispose();
+            if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully) lazy.Value.Result.Dispose();
         _connections.Clear();
     }
 }
