@@ -5,12 +5,18 @@ namespace Gatehouse.Plugins.Bundled.RateLimiting;
 /// <summary>
 /// The in-memory counters of rate-limiting's <c>local</c> policy (Kong's shared dict): fixed windows keyed by
 /// plugin instance, identifier and window start. A singleton, so counts survive configuration changes; expired
-/// windows are pruned as new ones are created. Lock-free on the request path.
+/// windows are pruned as new ones are created. Lock-free on the request path. Also owns the <c>redis</c> policy's
+/// connections (<see cref="Redis"/>), which must outlive snapshots the same way.
 /// </summary>
-public sealed class RateLimitCounters
+public sealed class RateLimitCounters : IDisposable
 {
     private readonly ConcurrentDictionary<Key, Counter> _counters = new();
     private long _creations;
+
+    /// <summary>The <c>redis</c> policy's shared counters.</summary>
+    public RedisCounterStore Redis { get; } = new();
+
+    public void Dispose() => Redis.Dispose();
 
     public long Get(Guid plugin, string identifier, string period, long windowStart) =>
         _counters.TryGetValue(new Key(plugin, identifier, period, windowStart), out var c) ? Volatile.Read(ref c.Value) : 0;

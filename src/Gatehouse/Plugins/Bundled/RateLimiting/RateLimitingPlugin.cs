@@ -6,8 +6,10 @@ using Gatehouse.Proxy.Pipeline;
 namespace Gatehouse.Plugins.Bundled.RateLimiting;
 
 /// <summary>
-/// Kong's rate-limiting (priority 910), <c>local</c> policy: fixed windows per second…year, counted per consumer,
-/// credential, ip, service, header or path; <c>X-RateLimit-*</c> and <c>RateLimit-*</c> headers; 429 at the limit.
+/// Kong's rate-limiting (priority 910), <c>local</c> and <c>redis</c> policies: fixed windows per second…year, counted
+/// per consumer, credential, ip, service, header or path; <c>X-RateLimit-*</c> and <c>RateLimit-*</c> headers; 429 at
+/// the limit. With <c>redis</c>, counters live in Redis (shared by every gateway using it); when Redis fails the request
+/// is proxied without limiting if <c>fault_tolerant</c>, else answered 500.
 /// </summary>
 public sealed class RateLimitingPlugin : GatehousePlugin
 {
@@ -19,92 +21,58 @@ public sealed class RateLimitingPlugin : GatehousePlugin
         PluginFields.String("limit_by", "consumer") with { OneOf = ["consumer", "credential", "ip", "service", "header", "path", "consumer-group"] },
         PluginFields.String("header_name"),
         PluginFields.String("path"),
-        PluginFields.String("policy", "local") with { OneOf = ["local"] },
+        PluginFields.String("policy", "local") with { OneOf = ["local", "redis"] },
         PluginFields.Bool("fault_tolerant", true),
         PluginFields.Bool("hide_client_headers", false),
         PluginFields.Integer("error_code", 429) with { Gt = 0 },
         PluginFields.String("error_message", "API rate limit exceeded"),
         PluginFields.Number("sync_rate", -1),
+        RedisSettings.Record,
+        .. RedisSettings.Legacy,
     ];
-    public override IReadOnlyList<EntityCheck> ConfigChecks { get; } = [new AtLeastOneOfCheck(RateLimitPeriods.Names)];
+    public override IReadOnlyList<EntityCheck> ConfigChecks { get; } =
+        [new AtLeastOneOfCheck(RateLimitPeriods.Names), RedisSettings.HostRequired];
 
     public override PluginHandler Create(JsonObject config, PluginBuildContext context) =>
-        new RateLimitingHandler(config, context.Plugin.Id, context.Services);
+        ConfigRead.String(config, "policy") == "redis"
+            ? new RedisRateLimitingHandler(config, context.Plugin, context.Services)
+            : new RateLimitingHandler(config, context.Plugin.Id, context.Services);
 }
 
 internal sealed class RateLimitingHandler : PluginHandler
 {
     private readonly Guid _pluginId;
     private readonly PluginServices _services;
-    private readonly (string Period, long Limit, string LimitHeader, string RemainingHeader)[] _limits;
-    private readonly string _limitBy;
-    private readonly string? _headerName;
-    private readonly bool _hideHeaders;
-    private readonly int _errorCode;
-    private readonly string _errorMessage;
+    private readonly RateLimitRules _rules;
 
     public RateLimitingHandler(JsonObject config, Guid pluginId, PluginServices services)
     {
         _pluginId = pluginId;
         _services = services;
-        _limits = [.. RateLimitPeriods.Names.Where(p => ConfigRead.Number(config, p) is not null)
-            .Select(p => (p, (long)ConfigRead.Number(config, p)!.Value,
-                "X-RateLimit-Limit-" + RateLimitPeriods.Title(p), "X-RateLimit-Remaining-" + RateLimitPeriods.Title(p)))];
-        _limitBy = ConfigRead.String(config, "limit_by") ?? "consumer";
-        _headerName = ConfigRead.String(config, "header_name");
-        _hideHeaders = ConfigRead.Bool(config, "hide_client_headers");
-        _errorCode = (int)(ConfigRead.Long(config, "error_code") ?? 429);
-        _errorMessage = ConfigRead.String(config, "error_message") ?? "API rate limit exceeded";
+        _rules = new RateLimitRules(config);
     }
 
     public override ValueTask<PhaseOutcome> AccessAsync(Kong kong)
     {
         var now = _services.Time.GetUtcNow();
-        var id = Identifier(kong);
-        long bestRemaining = long.MaxValue, bestLimit = 0, bestReset = 0;
+        var id = _rules.Identifier(kong);
+        var limits = _rules.Limits;
         var exceeded = false;
-        Span<long> usage = stackalloc long[_limits.Length];
-        for (var i = 0; i < _limits.Length; i++)
+        Span<long> used = stackalloc long[limits.Length];
+        for (var i = 0; i < limits.Length; i++)
         {
-            var (period, limit, _, _) = _limits[i];
-            var (start, _) = RateLimitPeriods.Window(period, now);
-            usage[i] = _services.Counters.Get(_pluginId, id, period, start);
-            exceeded |= usage[i] >= limit;
+            var (start, _) = RateLimitPeriods.Window(limits[i].Period, now);
+            used[i] = _services.Counters.Get(_pluginId, id, limits[i].Period, start);
+            exceeded |= used[i] >= limits[i].Limit;
         }
-        for (var i = 0; i < _limits.Length; i++)
+        if (!exceeded)
         {
-            var (period, limit, limitHeader, remainingHeader) = _limits[i];
-            var (start, end) = RateLimitPeriods.Window(period, now);
-            var used = exceeded ? usage[i] : _services.Counters.Increment(_pluginId, id, period, start, end, now.ToUnixTimeSeconds());
-            var remaining = Math.Max(0, limit - used);
-            if (!_hideHeaders)
+            for (var i = 0; i < limits.Length; i++)
             {
-                kong.Response.SetHeader(limitHeader, Num(limit), deferred: true);
-                kong.Response.SetHeader(remainingHeader, Num(remaining), deferred: true);
+                var (start, end) = RateLimitPeriods.Window(limits[i].Period, now);
+                used[i] = _services.Counters.Increment(_pluginId, id, limits[i].Period, start, end, now.ToUnixTimeSeconds());
             }
-            if (remaining < bestRemaining || (remaining == bestRemaining && limit < bestLimit))
-                (bestRemaining, bestLimit, bestReset) = (remaining, limit, Math.Max(1, end - now.ToUnixTimeSeconds()));
         }
-        if (!_hideHeaders)
-        {
-            kong.Response.SetHeader("RateLimit-Limit", Num(bestLimit), deferred: true);
-            kong.Response.SetHeader("RateLimit-Remaining", Num(bestRemaining), deferred: true);
-            kong.Response.SetHeader("RateLimit-Reset", Num(bestReset), deferred: true);
-        }
-        if (!exceeded) return ValueTask.FromResult(PhaseOutcome.Continue);
-        kong.Response.SetHeader("Retry-After", Num(bestReset), deferred: true);
-        return ValueTask.FromResult(kong.Response.Exit(_errorCode, _errorMessage));
+        return ValueTask.FromResult(_rules.Answer(kong, now, used, exceeded));
     }
-
-    private string Identifier(Kong kong) => _limitBy switch
-    {
-        "consumer" => kong.Consumer?.Id.ToString() ?? kong.ClientIp,
-        "credential" => kong.CredentialIdentifier ?? kong.ClientIp,
-        "service" => kong.Service?.Id.ToString() ?? kong.ClientIp,
-        "header" => (_headerName is null ? null : kong.Request.Header(_headerName)) ?? kong.ClientIp,
-        "path" => kong.Request.Path,
-        _ => kong.ClientIp,
-    };
-
-    private static string Num(long n) => n.ToString(CultureInfo.InvariantCulture);
 }

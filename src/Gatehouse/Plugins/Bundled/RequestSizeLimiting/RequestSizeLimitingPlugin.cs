@@ -5,7 +5,9 @@ using Gatehouse.Proxy.Pipeline;
 namespace Gatehouse.Plugins.Bundled.RequestSizeLimiting;
 
 /// <summary>Kong's request-size-limiting (priority 951): refuses bodies whose Content-Length exceeds the limit
-/// (413), or that have none when <c>require_content_length</c> is set (411).</summary>
+/// (413), or that have none when <c>require_content_length</c> is set (411). A body without Content-Length
+/// (chunked) is counted as it is read — stopping at the first byte over the limit (413) — and buffered so the
+/// upstream still receives it, as Kong reads such bodies before proxying.</summary>
 public sealed class RequestSizeLimitingPlugin : GatehousePlugin
 {
     public override string Name => "request-size-limiting";
@@ -35,11 +37,35 @@ public sealed class RequestSizeLimitingPlugin : GatehousePlugin
             if (length is null)
             {
                 var hasBody = kong.Context.HttpContext.Request.Headers.TransferEncoding.Count > 0;
-                return ValueTask.FromResult(_requireLength && hasBody
-                    ? kong.Response.Exit(411, "A valid Content-Length header is required")
-                    : PhaseOutcome.Continue);
+                if (!hasBody) return ValueTask.FromResult(PhaseOutcome.Continue);
+                return _requireLength
+                    ? ValueTask.FromResult(kong.Response.Exit(411, "A valid Content-Length header is required"))
+                    : CountAsync(kong);
             }
             return ValueTask.FromResult(length > _limit ? kong.Response.Exit(413, "Request size limit exceeded") : PhaseOutcome.Continue);
+        }
+
+        private async ValueTask<PhaseOutcome> CountAsync(Kong kong)
+        {
+            var http = kong.Context.HttpContext;
+            http.Request.EnableBuffering();
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+            try
+            {
+                long total = 0;
+                int n;
+                while ((n = await http.Request.Body.ReadAsync(buffer, http.RequestAborted)) > 0)
+                {
+                    total += n;
+                    if (total > _limit) return kong.Response.Exit(413, "Request size limit exceeded");
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+            http.Request.Body.Position = 0;
+            return PhaseOutcome.Continue;
         }
     }
 }

@@ -4,8 +4,8 @@ using Gatehouse.Proxy.Pipeline;
 
 namespace Gatehouse.Plugins.Bundled.Transformers;
 
-/// <summary>Kong's request-transformer (priority 801): headers and query string, and <c>http_method</c>.
-/// Body transformations are accepted in config but not applied yet.</summary>
+/// <summary>Kong's request-transformer (priority 801): headers, query string, JSON and form-urlencoded bodies
+/// (<see cref="RequestBodyTransform"/>), and <c>http_method</c>.</summary>
 public sealed class RequestTransformerPlugin : GatehousePlugin
 {
     public override string Name => "request-transformer";
@@ -23,6 +23,7 @@ public sealed class RequestTransformerPlugin : GatehousePlugin
         private readonly string? _method = ConfigRead.String(config, "http_method");
         private readonly TransformSpec _headers = TransformSpec.Read(config, "headers");
         private readonly TransformSpec _query = TransformSpec.Read(config, "querystring");
+        private readonly TransformSpec _body = TransformSpec.Read(config, "body");
 
         public override ValueTask<PhaseOutcome> AccessAsync(Kong kong)
         {
@@ -30,7 +31,14 @@ public sealed class RequestTransformerPlugin : GatehousePlugin
             if (_method is not null) request.Method = _method;
             HeaderTransform.Apply(_headers, request.Headers);
             if (!_query.IsEmpty) request.QueryString = HeaderTransform.Apply(_query, request.Query);
-            return ValueTask.FromResult(PhaseOutcome.Continue);
+            return _body.IsEmpty ? ValueTask.FromResult(PhaseOutcome.Continue) : TransformBodyAsync(kong);
+        }
+
+        private async ValueTask<PhaseOutcome> TransformBodyAsync(Kong kong)
+        {
+            var http = kong.Context.HttpContext;
+            await RequestBodyTransform.ApplyAsync(_body, http.Request, http.RequestAborted);
+            return PhaseOutcome.Continue;
         }
     }
 }

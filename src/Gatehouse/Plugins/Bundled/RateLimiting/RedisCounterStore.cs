@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace Gatehouse.Plugins.Bundled.RateLimiting;
+
+/// <summary>
+/// rate-limiting's <c>redis</c> policy store: one multiplexed connection per distinct server setting, kept across
+/// configuration snapshots (Kong's cosocket pool). Counters are Kong-shaped keys
+/// (<c>ratelimit:&lt;route&gt;:&lt;service&gt;:&lt;identifier&gt;:&lt;window start ms&gt;:&lt;period&gt;</c>) so every
+/// gateway sharing one Redis sees one limit. Errors surface as exceptions; the handler applies <c>fault_tolerant</c>.
+/// </summary>
+public sealed class RedisCounterStore : IDisposable
+{
+    private readonly ConcurrentDictionary<RedisSettings, Lazy<Task<ConnectionMultiplexer>>> _connections = new();
+
+    public static string Key(Guid? route, Guid? service, string identifier, long windowStart, string period) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"ratelimit:{route ?? Guid.Empty}:{service ?? Guid.Empty}:{identifier}:{windowStart * 1000}:{period}");
+
+    /// <summary>Current counts of <paramref name="keys"/> (0 when absent), in one round trip.</summary>
+    internal async Task<long[]> GetAsync(RedisSettings settings, RedisKey[] keys)
+    {
+        var values = await (await DatabaseAsync(settings).ConfigureAwait(false)).StringGetAsync(keys).ConfigureAwait(false);
+        return [.. values.Select(v => v.IsNull ? 0 : (long)v)];
+    }
+
+    /// <summary>Adds one to each key (setting its expiry to the window's end) and returns the new counts.</summary>
+    internal async Task<long[]> IncrementAsync(RedisSettings settings, RedisKey[] keys, TimeSpan[] ttls)
+    {
+        var batch = (await DatabaseAsync(settings).ConfigureAwait(false)).CreateBatch();
+        var incrs = new Task<long>[keys.Length];
+        var expires = new Task<bool>[keys.Length];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            incrs[i] = batch.StringIncrementAsync(keys[i]);
+            expires[i] = batch.KeyExpireAsync(keys[i], ttls[i]);
+        }
+        batch.Execute();
+        await Task.WhenAll(expires).ConfigureAwait(false);
+        return await Task.WhenAll(incrs).ConfigureAwait(false);
+    }
+
+    private async Task<IDatabase> DatabaseAsync(RedisSettings settings)
+    {
+        var lazy = _connections.GetOrAdd(settings, s => new Lazy<Task<ConnectionMultiplexer>>(() => ConnectAsync(s)));
+        try
+        {
+            return (await lazy.Value.ConfigureAwait(false)).GetDatabase(settings.Database);
+        }
+        catch
+        {
+            _connections.TryRemove(new KeyValuePair<RedisSettings, Lazy<Task<ConnectionMultiplexer>>>(settings, lazy));
+            throw;
+        }
+    }
+
+    private static Task<ConnectionMultiplexer> ConnectAsync(RedisSettings s)
+    {
+        var options = new ConfigurationOptions
+        {
+            EndPoints = { { s.Host, s.Port } },
+            User = s.Username,
+            Password = s.Password,
+            Ssl = s.Ssl,
+            ConnectTimeout = s.TimeoutMs,
+            SyncTimeout = s.TimeoutMs,
+            AsyncTimeout = s.TimeoutMs,
+            AbortOnConnectFail = false,
+            ConnectRetry = 1,
+        };
+        return ConnectionMultiplexer.ConnectAsync(options);
+    }
+
+    public void Dispose()
+    {
+        foreach (var lazy in _connections.Values)
+            if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully) lazy.Value.Result.Dispose();
+        _connections.Clear();
+    }
+}

@@ -1,0 +1,65 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Model;
+using Gatehouse.Proxy.Pipeline;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Gatehouse.Plugins.Bundled.RateLimiting;
+
+/// <summary>
+/// rate-limiting with <c>policy = redis</c>: reads the windows' counts (one MGET), answers 429 when one is at its
+/// limit, else increments them (INCR + EXPIRE in one batch). Keys carry the plugin's route and service ids, as
+/// Kong's, so gateways sharing a Redis and a configuration share the limit. A Redis failure proxies the request
+/// unlimited when <c>fault_tolerant</c>, else answers 500.
+/// </summary>
+internal sealed partial class RedisRateLimitingHandler : PluginHandler
+{
+    private readonly PluginModel _plugin;
+    private readonly PluginServices _services;
+    private readonly RateLimitRules _rules;
+    private readonly RedisSettings _redis;
+    private readonly bool _faultTolerant;
+    private readonly ILogger _logger;
+
+    public RedisRateLimitingHandler(JsonObject config, PluginModel plugin, PluginServices services)
+    {
+        _plugin = plugin ?? throw new ArgumentNullException(nameof(plugin));
+        _services = services ?? throw new ArgumentNullException(nameof(services));
+        _rules = new RateLimitRules(config);
+        _redis = RedisSettings.From(config);
+        _faultTolerant = ConfigRead.Bool(config, "fault_tolerant", true);
+        _logger = services.Loggers.CreateLogger("Gatehouse.Plugins.RateLimiting");
+    }
+
+    public override async ValueTask<PhaseOutcome> AccessAsync(Kong kong)
+    {
+        var now = _services.Time.GetUtcNow();
+        var id = _rules.Identifier(kong);
+        var limits = _rules.Limits;
+        var keys = new RedisKey[limits.Length];
+        var ttls = new TimeSpan[limits.Length];
+        for (var i = 0; i < limits.Length; i++)
+        {
+            var (start, end) = RateLimitPeriods.Window(limits[i].Period, now);
+            keys[i] = RedisCounterStore.Key(_plugin.RouteId, _plugin.ServiceId, id, start, limits[i].Period);
+            ttls[i] = TimeSpan.FromSeconds(Math.Max(1, end - now.ToUnixTimeSeconds()));
+        }
+        long[] used;
+        var exceeded = false;
+        try
+        {
+            used = await _services.Counters.Redis.GetAsync(_redis, keys).ConfigureAwait(false);
+            for (var i = 0; i < limits.Length; i++) exceeded |= used[i] >= limits[i].Limit;
+            if (!exceeded) used = await _services.Counters.Redis.IncrementAsync(_redis, keys, ttls).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            LogRedisFailure(_logger, _redis.Host, _redis.Port, e.Message);
+            return _faultTolerant ? PhaseOutcome.Continue : kong.Response.Exit(500, "An unexpected error occurred");
+        }
+        return _rules.Answer(kong, now, used, exceeded);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "failed to get usage from Redis {Host}:{Port}: {Reason}")]
+    private static partial void LogRedisFailure(ILogger logger, string host, int port, string reason);
+}

@@ -1,0 +1,63 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+
+namespace Gatehouse.Plugins.Bundled.RateLimiting;
+
+/// <summary>
+/// rate-limiting's Redis connection settings: Kong 3.x's <c>redis</c> record, with the legacy flat
+/// <c>redis_*</c> fields (still accepted by Kong 3.9, deprecated) taking precedence when set.
+/// </summary>
+internal sealed record RedisSettings(string Host, int Port, string? Username, string? Password, int Database, int TimeoutMs, bool Ssl)
+{
+    /// <summary>The <c>redis</c> record's fields (Kong 3.x names and defaults; sentinel/cluster not supported).</summary>
+    public static FieldDefinition Record { get; } = new("redis", FieldType.Record)
+    {
+        Required = true,
+        Default = new JsonObject(),
+        Fields =
+        [
+            PluginFields.String("host"),
+            PluginFields.Integer("port", 6379) with { Between = (0, 65535) },
+            PluginFields.String("username"),
+            PluginFields.String("password"),
+            PluginFields.Integer("database", 0),
+            PluginFields.Integer("timeout", 2000) with { Between = (0, int.MaxValue) },
+            PluginFields.Bool("ssl", false),
+            PluginFields.Bool("ssl_verify", false),
+            PluginFields.String("server_name"),
+        ],
+    };
+
+    /// <summary>Kong 3.9's deprecated flat fields (optional; a value set here overrides the record's).</summary>
+    public static IReadOnlyList<FieldDefinition> Legacy { get; } =
+    [
+        PluginFields.String("redis_host"),
+        new FieldDefinition("redis_port", FieldType.Integer) { Between = (0, 65535) },
+        PluginFields.String("redis_username"),
+        PluginFields.String("redis_password"),
+        new FieldDefinition("redis_database", FieldType.Integer),
+        new FieldDefinition("redis_timeout", FieldType.Integer) { Between = (0, int.MaxValue) },
+        new FieldDefinition("redis_ssl", FieldType.Boolean),
+    ];
+
+    /// <summary>Kong: <c>policy = redis</c> needs a host (in the record or the legacy field).</summary>
+    public static EntityCheck HostRequired { get; } = new CustomEntityCheck(["policy", "redis", "redis_host"], c =>
+        EntityJson.String(c, "policy") == "redis"
+        && ConfigRead.String(c, "redis_host") is null
+        && (ConfigRead.Record(c, "redis") is not { } r || ConfigRead.String(r, "host") is null)
+            ? "failed conditional validation given value of field 'policy'"
+            : null);
+
+    public static RedisSettings From(JsonObject config)
+    {
+        var r = ConfigRead.Record(config, "redis") ?? [];
+        return new RedisSettings(
+            ConfigRead.String(config, "redis_host") ?? ConfigRead.String(r, "host") ?? "127.0.0.1",
+            (int)(ConfigRead.Long(config, "redis_port") ?? ConfigRead.Long(r, "port") ?? 6379),
+            ConfigRead.String(config, "redis_username") ?? ConfigRead.String(r, "username"),
+            ConfigRead.String(config, "redis_password") ?? ConfigRead.String(r, "password"),
+            (int)(ConfigRead.Long(config, "redis_database") ?? ConfigRead.Long(r, "database") ?? 0),
+            (int)(ConfigRead.Long(config, "redis_timeout") ?? ConfigRead.Long(r, "timeout") ?? 2000),
+            EntityJson.Bool(config, "redis_ssl") ?? ConfigRead.Bool(r, "ssl"));
+    }
+}

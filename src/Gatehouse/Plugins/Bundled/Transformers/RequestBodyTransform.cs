@@ -1,0 +1,91 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace Gatehouse.Plugins.Bundled.Transformers;
+
+/// <summary>
+/// request-transformer's body changes (Kong 3.x): on <c>application/json</c> object bodies and
+/// <c>application/x-www-form-urlencoded</c> bodies, remove, rename, replace, add, append in that order; an empty body
+/// counts as an empty object/form (so add/append create one); a body that does not parse, or another content type, is
+/// left untouched. The new body replaces the request's, with its Content-Length (chunked framing dropped).
+/// </summary>
+internal static class RequestBodyTransform
+{
+    public static async ValueTask ApplyAsync(TransformSpec spec, HttpRequest request, CancellationToken cancel)
+    {
+        var type = request.ContentType;
+        if (type is null) return;
+        var json = type.Contains("application/json", StringComparison.OrdinalIgnoreCase);
+        var form = !json && type.Contains("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
+        if (!json && !form) return;
+
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, cancel);
+        var raw = buffer.ToArray();
+        Replace(request, (json ? Json(spec, raw) : Form(spec, raw)) ?? raw);
+    }
+
+    private static byte[]? Json(TransformSpec spec, byte[] raw)
+    {
+        JsonObject body;
+        if (raw.Length == 0) body = [];
+        else
+        {
+            try
+            {
+                if (JsonNode.Parse(raw) is not JsonObject parsed) return null;
+                body = parsed;
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+        JsonTransform.Apply(spec, body);
+        return Encoding.UTF8.GetBytes(body.ToJsonString());
+    }
+
+    private static byte[] Form(TransformSpec spec, byte[] raw)
+    {
+        var fields = new List<(string Name, List<string> Values)>();
+        foreach (var (name, values) in QueryHelpers.ParseQuery(Encoding.UTF8.GetString(raw)))
+            fields.Add((name, [.. values.Select(v => v ?? "")]));
+        int Find(string name) => fields.FindIndex(f => f.Name == name);
+
+        foreach (var name in spec.Remove) fields.RemoveAll(f => f.Name == name);
+        foreach (var (from, to) in spec.Rename)
+        {
+            var i = Find(from);
+            if (i < 0) continue;
+            var values = fields[i].Values;
+            fields.RemoveAt(i);
+            fields.RemoveAll(f => f.Name == to);
+            fields.Add((to, values));
+        }
+        foreach (var (name, value) in spec.Replace)
+            if (Find(name) is var i and >= 0) fields[i] = (name, [value]);
+        foreach (var (name, value) in spec.Add)
+            if (Find(name) < 0) fields.Add((name, [value]));
+        foreach (var (name, value) in spec.Append)
+        {
+            if (Find(name) is var i and >= 0) fields[i].Values.Add(value);
+            else fields.Add((name, [value]));
+        }
+
+        var sb = new StringBuilder();
+        foreach (var (name, values) in fields)
+            foreach (var value in values)
+                sb.Append(sb.Length == 0 ? "" : "&").Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
+        return Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
+    private static void Replace(HttpRequest request, byte[] body)
+    {
+        request.Headers.Remove("Transfer-Encoding");
+        request.Body = new MemoryStream(body, writable: false);
+        request.ContentLength = body.Length;
+    }
+}
