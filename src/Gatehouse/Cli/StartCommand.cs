@@ -32,26 +32,16 @@ internal static class StartCommand
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        GatewayHost host;
+        GatewayHost? host = null;
         try
         {
             host = GatewayHost.Create(options);
-        }
-        catch (Exception e) when (e is Wasm.WasmStartupException or IOException or UnauthorizedAccessException
-                                      or InvalidOperationException or System.Security.Cryptography.CryptographicException)
-        {
-            cli.Error.WriteLine($"error: cannot start: {e.Message}");
-            return 1;
-        }
-        try
-        {
             await host.StartAsync(ct);
         }
-        catch (Exception e) when (e is Wasm.WasmStartupException or IOException or UnauthorizedAccessException or InvalidOperationException
-                                      or System.Security.Cryptography.CryptographicException)
+        catch (Exception e) when (IsStartFailure(e))
         {
             cli.Error.WriteLine($"error: cannot start: {e.Message}");
-            await host.DisposeAsync();
+            if (host is not null) await host.DisposeAsync();
             return 1;
         }
         await using var running = host;
@@ -73,4 +63,10 @@ internal static class StartCommand
             stop.Cancel();
         }
     }
+
+    /// <summary>Failures that mean "this configuration cannot start" (bad filters, ports, files, certificates),
+    /// reported as one line and exit code 1; anything else is a bug and propagates.</summary>
+    private static bool IsStartFailure(Exception e) =>
+        e is Wasm.WasmStartupException or IOException or UnauthorizedAccessException or InvalidOperationException
+            or System.Security.Cryptography.CryptographicException;
 }
