@@ -21,6 +21,13 @@ internal sealed class FilterLogCapture : ILoggerProvider
         Assert.True(Count(message) >= count, $"'{message}' logged {Count(message)} times, expected {count}: {string.Join(" | ", Messages)}");
     }
 
+    /// <summary>Waits (bounded) until some logged message satisfies <paramref name="match"/>.</summary>
+    public async Task WaitForAsync(Func<string, bool> match)
+    {
+        for (var i = 0; i < 200 && !Messages.Any(match); i++) await Task.Delay(25);
+        Assert.True(Messages.Any(match), "filter log: " + string.Join(" | ", Messages));
+    }
+
     public ILogger CreateLogger(string categoryName) =>
         categoryName.StartsWith("ProxyWasm.Filter.", StringComparison.Ordinal) ? new Sink(_messages) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
