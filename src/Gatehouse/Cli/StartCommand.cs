@@ -23,6 +23,7 @@ internal static class StartCommand
         var options = ConfOptions.Load(cli, confPath, prefix);
         if (options is null) return 1;
         if (example) options = Defaults.ExampleConfig.Apply(options);
+        InlineIo.ApplyToProcess(options);
         try { Directory.CreateDirectory(options.Prefix); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -23,6 +23,7 @@ internal static class ConfKeys
         ["proxy_access_log"] = (o, v) => o with { ProxyAccessLog = Off(v) ? null : NonEmpty(v) },
         ["headers"] = (o, v) => o with { Headers = HeaderTokens(v) },
         ["allow_debug_header"] = (o, v) => o with { AllowDebugHeader = Bool(v) },
+        ["inline_io"] = (o, v) => o with { InlineIo = Bool(v) },
         ["wasm"] = (o, v) => o with { Wasm = Bool(v) },
         ["wasm_filters_path"] = (o, v) => o with { WasmFiltersPath = NullIfEmpty(v) },
         ["wasm_filters"] = (o, v) => o with { WasmFilters = WasmFilterList(v) },

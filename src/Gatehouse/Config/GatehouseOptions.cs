@@ -31,6 +31,11 @@ public sealed record GatehouseOptions
     /// <summary>Kong's allow_debug_header: when on, a request with <c>Gatehouse-Debug: 1</c> (or <c>Kong-Debug: 1</c>)
     /// gets Gatehouse-Route-Id/-Name and Gatehouse-Service-Id/-Name response headers.</summary>
     public bool AllowDebugHeader { get; init; }
+    /// <summary>Ours (no Kong equivalent): run request handling on the socket I/O threads, one event loop per core
+    /// like nginx's workers, instead of handing every read and upstream completion to the .NET thread pool. On by
+    /// default: it removes one or two thread switches per request (see bench/NOTES.md); a handler that blocks holds
+    /// up the other connections of its I/O thread, so <c>off</c> is there for filters that burn long CPU slices.</summary>
+    public bool InlineIo { get; init; } = true;
     /// <summary>Every key/value after overrides, for the sanitized dump in GET /.</summary>
     public IReadOnlyDictionary<string, string> Raw { get; init; } = new Dictionary<string, string>();
 

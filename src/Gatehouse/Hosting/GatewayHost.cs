@@ -48,6 +48,7 @@ public sealed class GatewayHost : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.WebHost.UseKestrelHttpsConfiguration();
+        InlineIo.Configure(builder.WebHost, options);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
