@@ -61,7 +61,7 @@ public sealed class RequestTransformerTests : IAsyncLifetime
     public async Task Templates_render_headers_query_captures_and_shared_values_as_the_request_arrived()
     {
         await _gw.CreateAsync("/services", new { name = "tpl", url = $"http://127.0.0.1:{_gw.Upstream.Port}/base" });
-        await _gw.CreateAsync("/services/tpl/routes", new { name = "tpl-route", paths = new[] { "~/users/(?<user>[a-z]+)$" } });
+        await _gw.CreateAsync("/services/tpl/routes", new { name = "tpl-route", paths = new[] { "~/users/(?<user>[a-z]+)/(\\d+)$" } });
         await _gw.CreateAsync("/routes/tpl-route/plugins", new { name = "shared-value", config = new { key = "my_version", value = "v2" } });
         await _gw.CreateAsync("/routes/tpl-route/plugins", new
         {
@@ -74,7 +74,7 @@ public sealed class RequestTransformerTests : IAsyncLifetime
                 {
                     headers = new[]
                     {
-                        "x-user:$(uri_captures.user)", "x-first:$(uri_captures[1])", "x-old:$(headers.x_source)",
+                        "x-user:$(uri_captures.user)", "x-first:$(uri_captures[1])", "x-second:$(uri_captures[2])", "x-old:$(headers.x_source)",
                         "x-bracket:$(headers[\"X-Source\"])", "x-default:$(headers.x_missing or \"fallback\")",
                         "x-empty:[$(query_params.nothing)]", "x-literal:$('$(uri_captures.user)')",
                         "x-shared:$(shared.my_version)-$(shared.absent or 'none')", "x-number:$(10)",
@@ -84,15 +84,16 @@ public sealed class RequestTransformerTests : IAsyncLifetime
             },
         });
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/users/alice?q=hello");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/users/alice/42?q=hello");
         request.Headers.Add("X-Source", "from-client");
         using var response = await _gw.Proxy.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var echo = await response.EchoAsync();
-        Assert.Equal("/renamed/alice//users/alice", echo.Path);
+        Assert.Equal("/renamed/alice//users/alice/42", echo.Path);
         Assert.Null(echo.Header("x-source"));
         Assert.Equal("alice", echo.Header("x-user"));
-        Assert.Equal("alice", echo.Header("x-first"));
+        Assert.Equal("alice", echo.Header("x-first")); // PCRE numbering: the named group is capture 1
+        Assert.Equal("42", echo.Header("x-second"));
         Assert.Equal("from-client", echo.Header("x-old")); // the value before this plugin removed the header
         Assert.Equal("from-client", echo.Header("x-bracket"));
         Assert.Equal("fallback", echo.Header("x-default"));
