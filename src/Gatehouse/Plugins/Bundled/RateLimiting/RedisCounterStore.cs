@@ -13,6 +13,11 @@ namespace Gatehouse.Plugins.Bundled.RateLimiting;
 public sealed class RedisCounterStore : IDisposable
 {
     private readonly ConcurrentDictionary<RedisSettings, Lazy<Task<ConnectionMultiplexer>>> _connections = new();
+    private readonly ConcurrentDictionary<RedisSettings, RedisSyncedCounters> _synced = new();
+
+    /// <summary>The <c>sync_rate</c> counters of one Redis server setting (created on first use).</summary>
+    internal RedisSyncedCounters Synced(RedisSettings settings, TimeProvider time, Microsoft.Extensions.Logging.ILogger logger) =>
+        _synced.GetOrAdd(settings, s => new RedisSyncedCounters(this, s, time, logger));
 
     public static string Key(Guid? route, Guid? service, string identifier, long windowStart, string period) =>
         string.Create(CultureInfo.InvariantCulture,
@@ -40,6 +45,32 @@ public sealed class RedisCounterStore : IDisposable
         await Task.WhenAll(expires).ConfigureAwait(false);
         return await Task.WhenAll(incrs).ConfigureAwait(false);
     }
+
+    /// <summary>Counts one request on each key and returns the counts before it (INCR, EXPIRE on a new key): how
+    /// <c>sync_rate</c> reads the shared value.</summary>
+    internal async Task<long[]> IncrementReturningPriorAsync(RedisSettings settings, RedisKey[] keys, TimeSpan[] ttls)
+    {
+        var db = await DatabaseAsync(settings).ConfigureAwait(false);
+        var results = await Task.WhenAll(keys.Select((k, i) => db.ScriptEvaluateAsync(CountScript, [k], [(long)ttls[i].TotalSeconds])))
+            .ConfigureAwait(false);
+        return [.. results.Select(r => (long)r)];
+    }
+
+    /// <summary>Adds each delta (INCRBY), setting the window's end as expiry on keys that have none, in one batch.</summary>
+    internal async Task AddAsync(RedisSettings settings, IReadOnlyList<(RedisKey Key, long Delta, long ExpireAt)> deltas)
+    {
+        var db = await DatabaseAsync(settings).ConfigureAwait(false);
+        var batch = db.CreateBatch();
+        var tasks = deltas.Select(d => batch.ScriptEvaluateAsync(AddScript, [d.Key], [d.Delta, d.ExpireAt])).ToArray();
+        batch.Execute();
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+
+    private const string CountScript =
+        "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n - 1";
+
+    private const string AddScript =
+        "redis.call('INCRBY', KEYS[1], ARGV[1]) if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIREAT', KEYS[1], ARGV[2]) end return 0";
 
     private async Task<IDatabase> DatabaseAsync(RedisSettings settings)
     {
