@@ -48,8 +48,11 @@ internal sealed partial class RedisSyncedCounters
         for (var j = 0; j < missing.Count; j++)
         {
             var i = missing[j];
-            var c = counters.GetOrAdd(keys[i], static (k, a) => new Counter(k, a.Prior, a.ExpireAt), (Prior: prior[j], ExpireAt: expireAt[i]));
-            Interlocked.Decrement(ref c.Delta); // Redis already counted this request: the local increment must not resend it
+            // The cache holds Redis's count after this INCR (Kong caches the count before it, so its local view
+            // misses one request per read); the delta then starts at -1, since Redis already counted this request
+            // and the local increment must not send it again.
+            var c = counters.GetOrAdd(keys[i], static (k, a) => new Counter(k, a.Prior + 1, a.ExpireAt), (Prior: prior[j], ExpireAt: expireAt[i]));
+            Interlocked.Decrement(ref c.Delta);
             (found[i], used[i]) = (c, prior[j]);
         }
         return (used, found);
