@@ -59,24 +59,23 @@ public sealed partial class RequestTransformerPlugin : GatehousePlugin
         {
             var env = _templates.Count == 0 ? null : new TemplateEnvironment(kong, _readsHeaders, _readsQuery);
             var request = kong.Context.HttpContext.Request;
-            string? current = null;
             try
             {
                 if (_uri is not null)
                 {
-                    var path = Render(current = _uri, env);
-                    if (!path.StartsWith('/')) throw new TemplateRenderException("path must start with /");
+                    var path = Render(_uri, env);
+                    if (!path.StartsWith('/')) throw new TemplateRenderException("path must start with /") { Template = _uri };
                     kong.Context.UpstreamPath = path;
                 }
                 if (_method is not null) request.Method = _method;
-                HeaderTransform.Apply(Render(_headers, env, ref current), request.Headers);
-                var body = _body.IsEmpty || !RequestBodyTransform.Applies(request) ? null : Render(_body, env, ref current);
-                if (!_query.IsEmpty) request.QueryString = HeaderTransform.Apply(Render(_query, env, ref current), request.Query);
+                HeaderTransform.Apply(Render(_headers, env), request.Headers);
+                var body = _body.IsEmpty || !RequestBodyTransform.Applies(request) ? null : Render(_body, env);
+                if (!_query.IsEmpty) request.QueryString = HeaderTransform.Apply(Render(_query, env), request.Query);
                 return body is null ? ValueTask.FromResult(PhaseOutcome.Continue) : TransformBodyAsync(kong, body);
             }
             catch (TemplateRenderException e)
             {
-                LogRenderFailure(_logger, current ?? "", e.Message);
+                LogRenderFailure(_logger, e.Template ?? "", e.Message);
                 return ValueTask.FromResult(kong.Response.Exit(500, "An unexpected error occurred"));
             }
         }
@@ -84,19 +83,8 @@ public sealed partial class RequestTransformerPlugin : GatehousePlugin
         private string Render(string value, TemplateEnvironment? env) =>
             env is not null && _templates.TryGetValue(value, out var template) ? template.Render(env) : value;
 
-        private TransformSpec Render(TransformSpec spec, TemplateEnvironment? env, ref string? current)
-        {
-            if (env is null || spec.IsEmpty) return spec;
-            string? failing = null;
-            try
-            {
-                return spec.Render(v => Render(failing = v, env));
-            }
-            finally
-            {
-                current = failing;
-            }
-        }
+        private TransformSpec Render(TransformSpec spec, TemplateEnvironment? env) =>
+            env is null || spec.IsEmpty ? spec : spec.Render(v => Render(v, env));
 
         private static async ValueTask<PhaseOutcome> TransformBodyAsync(Kong kong, TransformSpec body)
         {

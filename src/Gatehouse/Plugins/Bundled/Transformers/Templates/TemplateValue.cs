@@ -27,4 +27,8 @@ internal readonly record struct TemplateValue(TemplateValueKind Kind, string? Te
 internal enum TemplateValueKind { Nil, False, True, String, Table }
 
 /// <summary>A template that cannot be rendered for this request (Kong: a Lua error, answered 500).</summary>
-internal sealed class TemplateRenderException(string message) : Exception(message);
+internal sealed class TemplateRenderException(string message) : Exception(message)
+{
+    /// <summary>The template being rendered (set by <see cref="ValueTemplate.Render"/>).</summary>
+    public string? Template { get; init; }
+}

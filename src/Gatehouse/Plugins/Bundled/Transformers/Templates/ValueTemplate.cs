@@ -12,7 +12,13 @@ internal sealed class ValueTemplate
 {
     private readonly object[] _segments; // string or TemplateExpression
 
-    private ValueTemplate(object[] segments) => _segments = segments;
+    private readonly string _source;
+
+    private ValueTemplate(string source, object[] segments)
+    {
+        _source = source;
+        _segments = segments;
+    }
 
     public bool HasExpressions => _segments.Any(s => s is TemplateExpression);
 
@@ -48,7 +54,7 @@ internal sealed class ValueTemplate
             pos = close + 1;
         }
         if (literal.Length > 0) segments.Add(literal.ToString());
-        return new ValueTemplate([.. segments]);
+        return new ValueTemplate(text, [.. segments]);
     }
 
     /// <summary>Lua's <c>%b()</c>: the index of the parenthesis closing the one at <paramref name="open"/>.</summary>
@@ -63,12 +69,20 @@ internal sealed class ValueTemplate
         return -1;
     }
 
-    /// <summary>Renders for one request; throws <see cref="TemplateRenderException"/> as Lua would fail.</summary>
+    /// <summary>Renders for one request; throws <see cref="TemplateRenderException"/> (naming this template) where
+    /// Lua would fail.</summary>
     public string Render(TemplateEnvironment env)
     {
         var sb = new StringBuilder();
-        foreach (var segment in _segments)
-            sb.Append(segment as string ?? ((TemplateExpression)segment).Evaluate(env).Render());
+        try
+        {
+            foreach (var segment in _segments)
+                sb.Append(segment as string ?? ((TemplateExpression)segment).Evaluate(env).Render());
+        }
+        catch (TemplateRenderException e) when (e.Template is null)
+        {
+            throw new TemplateRenderException(e.Message) { Template = _source };
+        }
         return sb.ToString();
     }
 }
