@@ -25,8 +25,8 @@ public sealed partial class ClusterCounterStore : IDisposable
     private readonly ILogger _logger;
     private readonly Channel<(ClusterCounterKey Key, long Expiry)> _increments =
         Channel.CreateUnbounded<(ClusterCounterKey, long)>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lazy<Task> _ready;
     private readonly Lazy<Task> _writer;
+    private volatile bool _tableReady;
 
     /// <param name="sqlitePath">The gateway's SQLite file; null on nodes without one (the policy is then refused
     /// by the schema, and any use fails).</param>
@@ -39,7 +39,6 @@ public sealed partial class ClusterCounterStore : IDisposable
         {
             DataSource = sqlitePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 5,
         }.ToString();
-        _ready = new(() => ExecuteAsync(Table));
         _writer = new(() => Task.Run(WriteLoopAsync));
     }
 
@@ -47,7 +46,7 @@ public sealed partial class ClusterCounterStore : IDisposable
     public async Task<long[]> GetAsync(IReadOnlyList<ClusterCounterKey> keys, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        await _ready.Value.ConfigureAwait(false);
+        await EnsureTableAsync().ConfigureAwait(false);
         await using var conn = await OpenAsync(cancel).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = """
@@ -82,16 +81,16 @@ public sealed partial class ClusterCounterStore : IDisposable
             {
                 await FlushAsync(batch).ConfigureAwait(false);
             }
-            catch (SqliteException e)
+            catch (Exception e) when (e is SqliteException or InvalidOperationException or IOException)
             {
-                LogWriteFailure(_logger, batch.Count, e.Message);
+                LogWriteFailure(_logger, batch.Count, e.Message); // dropped, as Kong's failed timer increment
             }
         }
     }
 
     private async Task FlushAsync(Dictionary<ClusterCounterKey, (long Delta, long Expiry)> batch)
     {
-        await _ready.Value.ConfigureAwait(false);
+        await EnsureTableAsync().ConfigureAwait(false);
         await using var conn = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
         await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync().ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
@@ -126,12 +125,15 @@ public sealed partial class ClusterCounterStore : IDisposable
         cmd.Parameters.AddWithValue("$r", key.RouteId.ToString());
     }
 
-    private async Task ExecuteAsync(string sql)
+    /// <summary>Creates the table once (idempotent, so a failed or concurrent first attempt is simply repeated).</summary>
+    private async Task EnsureTableAsync()
     {
+        if (_tableReady) return;
         await using var conn = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
-        cmd.CommandText = sql;
+        cmd.CommandText = Table;
         await cmd.ExecuteNonQueryAsync().ConfigureAwait(false);
+        _tableReady = true;
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancel)

@@ -14,6 +14,10 @@ public sealed class RedisCounterStore : IDisposable
 {
     private readonly ConcurrentDictionary<RedisSettings, Lazy<Task<ConnectionMultiplexer>>> _connections = new();
     private readonly ConcurrentDictionary<RedisSettings, RedisSyncedCounters> _synced = new();
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Cancelled on dispose: pending <c>sync_rate</c> flushes are abandoned.</summary>
+    internal CancellationToken Stopping => _stopping.Token;
 
     /// <summary>The <c>sync_rate</c> counters of one Redis server setting (created on first use).</summary>
     internal RedisSyncedCounters Synced(RedisSettings settings, TimeProvider time, Microsoft.Extensions.Logging.ILogger logger) =>
@@ -105,6 +109,7 @@ public sealed class RedisCounterStore : IDisposable
 
     public void Dispose()
     {
+        _stopping.Cancel();
         foreach (var lazy in _connections.Values)
             if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully) lazy.Value.Result.Dispose();
         _connections.Clear();

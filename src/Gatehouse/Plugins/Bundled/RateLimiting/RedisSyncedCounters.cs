@@ -67,7 +67,14 @@ internal sealed partial class RedisSyncedCounters
 
     private async Task FlushLaterAsync(TimeSpan delay)
     {
-        await Task.Delay(delay, _time).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(delay, _time, _store.Stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // the gateway is stopping
+        }
         Volatile.Write(ref _pending, 0);
         var flushed = Interlocked.Exchange(ref _counters, new ConcurrentDictionary<string, Counter>(StringComparer.Ordinal));
         // Counters retired by the previous flush may have taken an increment from a request still holding them.
