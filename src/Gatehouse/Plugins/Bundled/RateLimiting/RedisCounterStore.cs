@@ -27,31 +27,9 @@ public sealed class RedisCounterStore : IDisposable
         string.Create(CultureInfo.InvariantCulture,
             $"ratelimit:{route ?? Guid.Empty}:{service ?? Guid.Empty}:{identifier}:{windowStart * 1000}:{period}");
 
-    /// <summary>Current counts of <paramref name="keys"/> (0 when absent), in one round trip.</summary>
-    internal async Task<long[]> GetAsync(RedisSettings settings, RedisKey[] keys)
-    {
-        var values = await (await DatabaseAsync(settings).ConfigureAwait(false)).StringGetAsync(keys).ConfigureAwait(false);
-        return [.. values.Select(v => v.IsNull ? 0 : (long)v)];
-    }
-
-    /// <summary>Adds one to each key (setting its expiry to the window's end) and returns the new counts.</summary>
-    internal async Task<long[]> IncrementAsync(RedisSettings settings, RedisKey[] keys, TimeSpan[] ttls)
-    {
-        var batch = (await DatabaseAsync(settings).ConfigureAwait(false)).CreateBatch();
-        var incrs = new Task<long>[keys.Length];
-        var expires = new Task<bool>[keys.Length];
-        for (var i = 0; i < keys.Length; i++)
-        {
-            incrs[i] = batch.StringIncrementAsync(keys[i]);
-            expires[i] = batch.KeyExpireAsync(keys[i], ttls[i]);
-        }
-        batch.Execute();
-        await Task.WhenAll(expires).ConfigureAwait(false);
-        return await Task.WhenAll(incrs).ConfigureAwait(false);
-    }
-
-    /// <summary>Counts one request on each key and returns the counts before it (INCR, EXPIRE on a new key): how
-    /// <c>sync_rate</c> reads the shared value.</summary>
+    /// <summary>Counts one request on each key and returns the counts before it (INCR, EXPIRE on a new key; the
+    /// windows in parallel on one multiplexed connection): Kong's realtime usage, and how <c>sync_rate</c> reads the
+    /// shared value.</summary>
     internal async Task<long[]> IncrementReturningPriorAsync(RedisSettings settings, RedisKey[] keys, TimeSpan[] ttls)
     {
         var db = await DatabaseAsync(settings).ConfigureAwait(false);

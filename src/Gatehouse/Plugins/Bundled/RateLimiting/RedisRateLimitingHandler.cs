@@ -7,8 +7,9 @@ using StackExchange.Redis;
 namespace Gatehouse.Plugins.Bundled.RateLimiting;
 
 /// <summary>
-/// rate-limiting with <c>policy = redis</c>: reads the windows' counts (one MGET), answers 429 when one is at its
-/// limit, else increments them (INCR + EXPIRE in one batch); with <c>sync_rate</c> &gt; 0 it counts through
+/// rate-limiting with <c>policy = redis</c>: counts the request in every window (INCR, EXPIRE on a new key) and
+/// answers 429 when a window was already at its limit — a rejected request is counted too, as Kong's realtime policy
+/// does; with <c>sync_rate</c> &gt; 0 it counts through
 /// <see cref="RedisSyncedCounters"/> instead. Keys carry the plugin's route and service ids, as
 /// Kong's, so gateways sharing a Redis and a configuration share the limit. A Redis failure proxies the request
 /// unlimited when <c>fault_tolerant</c>, else answers 500.
@@ -66,10 +67,12 @@ internal sealed partial class RedisRateLimitingHandler : PluginHandler
                 }
                 return _rules.Answer(kong, now, used, exceeded);
             }
-            var redisKeys = Array.ConvertAll(keys, k => (RedisKey)k);
-            used = await _services.Counters.Redis.GetAsync(_redis, redisKeys).ConfigureAwait(false);
+            // Kong's realtime usage: one INCR per window, returning the count before it — so a rejected request
+            // counts too (it still uses up the longer windows' quota).
+            used = await _services.Counters.Redis.IncrementReturningPriorAsync(_redis, Array.ConvertAll(keys, k => (RedisKey)k), ttls)
+                .ConfigureAwait(false);
             for (var i = 0; i < limits.Length; i++) exceeded |= used[i] >= limits[i].Limit;
-            if (!exceeded) used = await _services.Counters.Redis.IncrementAsync(_redis, redisKeys, ttls).ConfigureAwait(false);
+            if (!exceeded) for (var i = 0; i < used.Length; i++) used[i]++;
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
