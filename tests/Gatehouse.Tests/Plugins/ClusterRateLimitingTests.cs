@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Gatehouse.Config;
 using Gatehouse.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gatehouse.Tests.Plugins;
 
@@ -15,12 +16,14 @@ public sealed class ClusterRateLimitingTests
     [Fact]
     public async Task Two_gateways_sharing_one_sqlite_file_count_one_limit()
     {
-        await using var a = await PluginGateway.StartAsync();
+        // One fixed clock for both nodes: the hour window cannot roll over mid-test.
+        var time = new ManualTime(new DateTimeOffset(2030, 1, 1, 10, 10, 0, TimeSpan.Zero));
+        await using var a = await PluginGateway.StartAsync(s => s.AddSingleton<TimeProvider>(time));
         var (_, routeId) = await a.ServiceAndRouteAsync("shared", "/shared");
         await a.CreateAsync("/routes/shared-route/plugins", new { name = "rate-limiting", config = new { hour = 3, limit_by = "ip", policy = "cluster" } });
         var db = Path.Combine(a.Prefix, "gatehouse.db");
         // The second node starts on the same database, so it loads the same route and plugin.
-        await using var b = await PluginGateway.StartAsync(configure: o => o with { SqlitePath = db });
+        await using var b = await PluginGateway.StartAsync(s => s.AddSingleton<TimeProvider>(time), o => o with { SqlitePath = db });
 
         var gateways = new[] { a, b, a };
         for (var i = 0; i < 3; i++)
