@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -23,9 +23,9 @@ public sealed partial class ClusterCounterStore : IDisposable
     private readonly string? _connectionString;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Channel<(ClusterCounterKey Key, long Expiry)> _increments =
-        Channel.CreateUnbounded<(ClusterCounterKey, long)>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lazy<Task> _writer;
+    private readonly ConcurrentQueue<(ClusterCounterKey Key, long Expiry)> _increments = new();
+    private Task _writer = Task.CompletedTask;
+    private int _writing;
     private volatile bool _tableReady;
 
     /// <param name="sqlitePath">The gateway's SQLite file; null on nodes without one (the policy is then refused
@@ -39,7 +39,6 @@ public sealed partial class ClusterCounterStore : IDisposable
         {
             DataSource = sqlitePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 5,
         }.ToString();
-        _writer = new(() => Task.Run(WriteLoopAsync));
     }
 
     /// <summary>The counts of <paramref name="keys"/> (0 when absent).</summary>
@@ -62,29 +61,36 @@ public sealed partial class ClusterCounterStore : IDisposable
         return result;
     }
 
-    /// <summary>Queues +1 on <paramref name="key"/>; <paramref name="expiry"/> (Unix seconds) ends the row's life.</summary>
+    /// <summary>Queues +1 on <paramref name="key"/> (lock-free) and starts the writer unless it is running;
+    /// <paramref name="expiry"/> (Unix seconds) ends the row's life.</summary>
     public void Increment(ClusterCounterKey key, long expiry)
     {
-        _ = _writer.Value;
-        _increments.Writer.TryWrite((key, expiry));
+        _increments.Enqueue((key, expiry));
+        if (Interlocked.Exchange(ref _writing, 1) == 0) _writer = Task.Run(WriteAsync);
     }
 
-    private async Task WriteLoopAsync()
+    /// <summary>Folds everything queued into one transaction, until the queue stays empty.</summary>
+    private async Task WriteAsync()
     {
-        var reader = _increments.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (true)
         {
             var batch = new Dictionary<ClusterCounterKey, (long Delta, long Expiry)>();
-            while (reader.TryRead(out var item))
+            while (_increments.TryDequeue(out var item))
                 batch[item.Key] = batch.TryGetValue(item.Key, out var b) ? (b.Delta + 1, item.Expiry) : (1, item.Expiry);
-            try
+            if (batch.Count > 0)
             {
-                await FlushAsync(batch).ConfigureAwait(false);
+                try
+                {
+                    await FlushAsync(batch).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is SqliteException or InvalidOperationException or IOException)
+                {
+                    LogWriteFailure(_logger, batch.Count, e.Message); // dropped, as Kong's failed timer increment
+                }
             }
-            catch (Exception e) when (e is SqliteException or InvalidOperationException or IOException)
-            {
-                LogWriteFailure(_logger, batch.Count, e.Message); // dropped, as Kong's failed timer increment
-            }
+            Volatile.Write(ref _writing, 0);
+            // An increment queued after the drain either started a new writer or is ours to pick up.
+            if (_increments.IsEmpty || Interlocked.Exchange(ref _writing, 1) == 1) return;
         }
     }
 
@@ -145,8 +151,11 @@ public sealed partial class ClusterCounterStore : IDisposable
 
     public void Dispose()
     {
-        _increments.Writer.TryComplete();
-        if (_writer.IsValueCreated) _writer.Value.Wait(TimeSpan.FromSeconds(5));
+        try
+        {
+            Volatile.Read(ref _writer).Wait(TimeSpan.FromSeconds(5)); // let queued increments reach the database
+        }
+        catch (AggregateException) { } // already logged by the writer, or nothing more can be done on shutdown
         if (_connectionString is null) return;
         using var conn = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(conn);
