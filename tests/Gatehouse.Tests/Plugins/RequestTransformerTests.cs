@@ -135,6 +135,17 @@ public sealed class RequestTransformerTests : IAsyncLifetime
         Assert.Equal(1, (int)(await _gw.GetAsync("/plugins")).Body!["data"]!.AsArray().Count); // nothing else stored
     }
 
+    [Fact]
+    public async Task Http_method_get_moves_form_arguments_into_the_query_string()
+    {
+        await _gw.ServiceAndRouteAsync("svc", "/api");
+        await _gw.CreateAsync("/routes/svc-route/plugins", new { name = "request-transformer", config = new { http_method = "GET" } });
+        using var response = await _gw.Proxy.PostAsync("/api?a=0", new StringContent("a=1&b=x%20y", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        var echo = await response.EchoAsync();
+        Assert.Equal("GET", echo.Method);
+        Assert.Equal(["a=0", "a=1", "b=x%20y"], echo.Query.TrimStart('?').Split('&').Order(StringComparer.Ordinal));
+    }
+
     private static async Task<List<(string? Name, string Value, string Disposition, string? ContentType)>> PartsAsync(string body, string boundary)
     {
         var reader = new MultipartReader(boundary, new MemoryStream(Encoding.UTF8.GetBytes(body)));

@@ -3,11 +3,15 @@ using System.Text.Json.Nodes;
 using Gatehouse.Entities;
 using Gatehouse.Plugins.Bundled.Transformers.Templates;
 using Gatehouse.Proxy.Pipeline;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 
 namespace Gatehouse.Plugins.Bundled.Transformers;
 
-/// <summary>Kong's request-transformer (priority 801): <c>replace.uri</c>, <c>http_method</c>, headers, query string,
+/// <summary>Kong's request-transformer (priority 801): <c>replace.uri</c>, <c>http_method</c> (to GET/HEAD/TRACE: a form
+/// body's arguments join the query string), headers, query string,
 /// and JSON, form-urlencoded and multipart bodies (<see cref="RequestBodyTransform"/>). Values may hold
 /// <c>$(…)</c> templates (<see cref="ValueTemplate"/>), checked when the plugin is written and rendered per request
 /// from the request as the plugin found it; a template that fails to render answers 500, as Kong's Lua error does.</summary>
@@ -55,7 +59,7 @@ public sealed partial class RequestTransformerPlugin : GatehousePlugin
             _readsQuery = roots.Contains("query_params");
         }
 
-        public override ValueTask<PhaseOutcome> AccessAsync(Kong kong)
+        public override async ValueTask<PhaseOutcome> AccessAsync(Kong kong)
         {
             var env = _templates.Count == 0 ? null : new TemplateEnvironment(kong, _readsHeaders, _readsQuery);
             var request = kong.Context.HttpContext.Request;
@@ -67,17 +71,37 @@ public sealed partial class RequestTransformerPlugin : GatehousePlugin
                     if (!path.StartsWith('/')) throw new TemplateRenderException("path must start with /") { Template = _uri };
                     kong.Context.UpstreamPath = path;
                 }
-                if (_method is not null) request.Method = _method;
+                if (_method is not null)
+                {
+                    request.Method = _method;
+                    if (_method is "GET" or "HEAD" or "TRACE") await FormIntoQueryAsync(kong);
+                }
                 HeaderTransform.Apply(Render(_headers, env), request.Headers);
-                var body = _body.IsEmpty || !RequestBodyTransform.Applies(request) ? null : Render(_body, env);
+                if (!_body.IsEmpty && RequestBodyTransform.Applies(request))
+                    await RequestBodyTransform.ApplyAsync(Render(_body, env), request, kong.Context.HttpContext.RequestAborted);
                 if (!_query.IsEmpty) request.QueryString = HeaderTransform.Apply(Render(_query, env), request.Query);
-                return body is null ? ValueTask.FromResult(PhaseOutcome.Continue) : TransformBodyAsync(kong, body);
+                return PhaseOutcome.Continue;
             }
             catch (TemplateRenderException e)
             {
                 LogRenderFailure(_logger, e.Template ?? "", e.Message);
-                return ValueTask.FromResult(kong.Response.Exit(500, "An unexpected error occurred"));
+                return kong.Response.Exit(500, "An unexpected error occurred");
             }
+        }
+
+        /// <summary>Kong: a method changed to GET, HEAD or TRACE carries a form body's arguments into the query string
+        /// (appended to arguments of the same name); the body itself is still sent.</summary>
+        private static async ValueTask FormIntoQueryAsync(Kong kong)
+        {
+            var request = kong.Context.HttpContext.Request;
+            if (request.ContentType?.Contains("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) != true) return;
+            if (await kong.Request.RawBodyAsync() is not { Length: > 0 } raw) return;
+            var form = QueryHelpers.ParseQuery(System.Text.Encoding.UTF8.GetString(raw));
+            if (form.Count == 0) return;
+            var query = request.Query.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+            foreach (var (name, values) in form)
+                query[name] = query.TryGetValue(name, out var existing) ? StringValues.Concat(existing, values) : values;
+            request.QueryString = QueryString.Create(query.SelectMany(p => p.Value.Select(v => new KeyValuePair<string, string?>(p.Key, v))));
         }
 
         private string Render(string value, TemplateEnvironment? env) =>
@@ -85,13 +109,6 @@ public sealed partial class RequestTransformerPlugin : GatehousePlugin
 
         private TransformSpec Render(TransformSpec spec, TemplateEnvironment? env) =>
             env is null || spec.IsEmpty ? spec : spec.Render(v => Render(v, env));
-
-        private static async ValueTask<PhaseOutcome> TransformBodyAsync(Kong kong, TransformSpec body)
-        {
-            var http = kong.Context.HttpContext;
-            await RequestBodyTransform.ApplyAsync(body, http.Request, http.RequestAborted);
-            return PhaseOutcome.Continue;
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "[request-transformer] failed to render the template {Template}, error:{Reason}")]
