@@ -63,7 +63,7 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<GatewayCounters>();
         builder.Services.AddGatehouseProxy(options);
         if (hostOptions.IncludeStoreAndAdmin) builder.Services.AddGatehouseStore(options);
-        builder.Services.AddGatehousePlugins(); // issue 5: before any other plan contributor (Wasm filter chains)
+        builder.Services.AddGatehousePlugins(options); // issue 5: before any other plan contributor (Wasm filter chains)
         builder.Services.AddGatehouseWasm(options); // issue 4: after store/plugins (filters run last)
         hostOptions.ConfigureServices?.Invoke(builder.Services);
         var app = builder.Build();

@@ -27,32 +27,44 @@ public sealed class KongRequest(HttpContext http)
     /// <summary>Replaces the query string sent upstream.</summary>
     public void SetQuery(QueryString query) => http.Request.QueryString = query;
 
-    /// <summary><c>kong.request.get_body</c> for form and JSON bodies: top-level fields as strings. The body stays
-    /// readable for the upstream (buffered, rewound). Bodies above <paramref name="limit"/> bytes are not parsed.</summary>
-    public async ValueTask<IReadOnlyDictionary<string, string>> BodyFieldsAsync(long limit = 1 << 20)
+    /// <summary><c>kong.request.get_raw_body</c>: the whole body, buffered and rewound so the upstream still gets it;
+    /// null when it is larger than <paramref name="limit"/> bytes (Kong: beyond the body buffer).</summary>
+    public async ValueTask<byte[]?> RawBodyAsync(long limit = 1 << 20)
     {
         var request = http.Request;
-        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (request.ContentLength is null or 0 || request.ContentLength > limit || request.ContentType is not { } type) return fields;
+        if (request.ContentLength is 0) return [];
+        if (request.ContentLength > limit) return null;
         request.EnableBuffering();
-        try
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int n;
+        while ((n = await request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
         {
-            if (type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+            if (buffer.Length + n > limit)
             {
-                var form = await request.ReadFormAsync(http.RequestAborted);
-                foreach (var (k, v) in form) fields[k] = v.ToString();
+                request.Body.Position = 0;
+                return null;
             }
-            else if (type.Contains("json", StringComparison.OrdinalIgnoreCase))
-            {
-                var node = await System.Text.Json.Nodes.JsonNode.ParseAsync(request.Body, cancellationToken: http.RequestAborted);
-                if (node is System.Text.Json.Nodes.JsonObject o)
-                    foreach (var (k, v) in o)
-                        if (v is System.Text.Json.Nodes.JsonValue value) fields[k] = value.ToString();
-            }
+            buffer.Write(chunk, 0, n);
         }
-        catch (System.Text.Json.JsonException) { }
-        catch (InvalidDataException) { }
         request.Body.Position = 0;
-        return fields;
+        return buffer.ToArray();
+    }
+
+    /// <summary><c>kong.request.get_body</c>: the JSON object, form or multipart body, or null (other types, bodies
+    /// that do not parse or exceed <paramref name="limit"/>).</summary>
+    public async ValueTask<Bodies.RequestBody?> BodyAsync(long limit = 1 << 20) =>
+        await RawBodyAsync(limit) is { } raw ? Bodies.RequestBody.Parse(http.Request.ContentType, raw) : null;
+
+    /// <summary><c>kong.service.request.set_raw_body</c>: the upstream gets <paramref name="body"/> with its
+    /// Content-Length (chunked framing dropped).</summary>
+    public void SetRawBody(byte[] body) => ReplaceBody(http.Request, body);
+
+    internal static void ReplaceBody(HttpRequest request, byte[] body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        request.Headers.Remove("Transfer-Encoding");
+        request.Body = new MemoryStream(body, writable: false);
+        request.ContentLength = body.Length;
     }
 }

@@ -19,6 +19,10 @@ public sealed class PluginCatalog
     /// <summary>The bundled set, by priority (highest first).</summary>
     public static PluginCatalog Bundled { get; } = new(BundledPlugins.Create());
 
+    /// <summary>The bundled set as a DB-less node offers it (Kong's schemas differ there: no rate-limiting
+    /// <c>cluster</c> policy).</summary>
+    public static PluginCatalog BundledDbLess { get; } = new(BundledPlugins.Create(database: false));
+
     public IReadOnlyList<GatehousePlugin> All { get; }
 
     public GatehousePlugin? Find(string name) => _byName.GetValueOrDefault(name);

@@ -12,7 +12,7 @@ public sealed class CompiledRoute
     private readonly HostPattern[] _hosts;
     private readonly string[] _methods;
     private readonly string[] _prefixes;
-    private readonly Regex[] _regexes;
+    private readonly PathRegex[] _regexes;
     private readonly HeaderMatcher[] _headers;
     private readonly string[] _snis;
     private readonly bool _allowsPlain;
@@ -37,7 +37,7 @@ public sealed class CompiledRoute
         _hosts = route.Hosts.Select(HostPattern.Parse).ToArray();
         _methods = route.Methods.Select(m => m.ToUpperInvariant()).ToArray();
         _prefixes = route.Paths.Where(p => !RoutePaths.IsRegex(p)).OrderByDescending(p => p.Length).ToArray();
-        _regexes = route.Paths.Where(RoutePaths.IsRegex).Select(RoutePaths.CompileRegex).ToArray();
+        _regexes = route.Paths.Where(RoutePaths.IsRegex).Select(p => new PathRegex(p)).ToArray();
         _headers = route.Headers.Where(h => !h.Key.Equals("host", StringComparison.OrdinalIgnoreCase))
             .Select(h => new HeaderMatcher(h.Key, h.Value)).ToArray();
         _snis = route.Snis.Select(s => s.TrimEnd('.').ToLowerInvariant()).ToArray();
@@ -93,7 +93,7 @@ public sealed class CompiledRoute
         }
         foreach (var r in _regexes)
         {
-            var m = r.Match(path);
+            var m = r.Regex.Match(path);
             if (m.Success)
             {
                 hit = new PathHit(m.Length, r, m);

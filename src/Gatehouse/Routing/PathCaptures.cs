@@ -4,7 +4,8 @@ namespace Gatehouse.Routing;
 
 /// <summary>
 /// Captures of a regex route path (Kong's <c>uri_captures</c>): <see cref="Groups"/> by number (0 = whole match)
-/// and <see cref="Named"/> by name. Empty for prefix matches.
+/// numbered as PCRE does (left to right, named groups included: <see cref="PathRegex"/>) and <see cref="Named"/> by
+/// name. Empty for prefix matches.
 /// </summary>
 public sealed class PathCaptures
 {
@@ -19,16 +20,17 @@ public sealed class PathCaptures
         Named = named;
     }
 
-    internal static PathCaptures From(Regex regex, Match match)
+    internal static PathCaptures From(PathRegex path, Match match)
     {
         var groups = new string?[match.Groups.Count];
+        groups[0] = match.Value;
+        for (var n = 1; n < groups.Length && n <= path.CaptureOrder.Length; n++)
+            groups[n] = match.Groups[path.CaptureOrder[n - 1]] is { Success: true } g ? g.Value : null;
         var named = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < match.Groups.Count; i++)
+        for (var i = 1; i < match.Groups.Count; i++)
         {
-            var g = match.Groups[i];
-            groups[i] = g.Success ? g.Value : null;
-            var name = regex.GroupNameFromNumber(i);
-            if (g.Success && !int.TryParse(name, out _)) named[name] = g.Value;
+            var name = path.Regex.GroupNameFromNumber(i);
+            if (match.Groups[i].Success && !int.TryParse(name, out _)) named[name] = match.Groups[i].Value;
         }
         return new PathCaptures(groups, named);
     }

@@ -51,6 +51,9 @@ public sealed class RedisRateLimitingTests
         var keys = await redis.CommandAsync("KEYS", "ratelimit:*");
         Assert.Contains($"ratelimit:{RouteId}:00000000-0000-0000-0000-000000000000:", keys, StringComparison.Ordinal);
         Assert.Contains(":hour", keys, StringComparison.Ordinal);
+        // As Kong's realtime policy, the rejected request was counted too (INCR before the check).
+        var key = keys.Split("\r\n").Single(l => l.StartsWith("ratelimit:", StringComparison.Ordinal));
+        Assert.EndsWith("\r\n4", await redis.CommandAsync("GET", key), StringComparison.Ordinal);
     }
 
     [Fact]

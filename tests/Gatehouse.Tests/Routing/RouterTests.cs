@@ -60,7 +60,9 @@ public sealed class RouterTests
         var router = Build(Route(Svc, "re", paths: [@"~/files/(?<name>[a-z]+)\.(\w+)"]));
         var match = Match(router, "/files/report.pdf/tail")!;
         Assert.Equal("/files/report.pdf", match.Captures.Groups[0]);
-        Assert.Equal("pdf", match.Captures.Groups[1]);
+        // PCRE numbering (Kong's uri_captures): left to right, named groups included.
+        Assert.Equal("report", match.Captures.Groups[1]);
+        Assert.Equal("pdf", match.Captures.Groups[2]);
         Assert.Equal("report", match.Captures.Named["name"]);
         Assert.Equal("/files/report.pdf", match.StrippedPrefix);
         Assert.Equal("/tail", match.UpstreamPath);

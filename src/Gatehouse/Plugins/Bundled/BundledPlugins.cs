@@ -17,7 +17,8 @@ namespace Gatehouse.Plugins.Bundled;
 /// <summary>The plugins shipped with Gatehouse, with Kong's names and priorities.</summary>
 public static class BundledPlugins
 {
-    public static IReadOnlyList<GatehousePlugin> Create() =>
+    /// <param name="database">False for a DB-less node (rate-limiting then has no <c>cluster</c> policy, as Kong).</param>
+    public static IReadOnlyList<GatehousePlugin> Create(bool database = true) =>
     [
         new CorrelationIdPlugin(),      // 100001
         new CorsPlugin(),               // 2000
@@ -26,7 +27,7 @@ public static class BundledPlugins
         new IpRestrictionPlugin(),      // 990
         new RequestSizeLimitingPlugin(),// 951
         new AclPlugin(),                // 950
-        new RateLimitingPlugin(),       // 910
+        new RateLimitingPlugin(database), // 910
         new RequestTransformerPlugin(), // 801
         new ResponseTransformerPlugin(),// 800
         new ProxyCachePlugin(),         // 100

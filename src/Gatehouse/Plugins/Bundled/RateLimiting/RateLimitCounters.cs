@@ -6,17 +6,27 @@ namespace Gatehouse.Plugins.Bundled.RateLimiting;
 /// The in-memory counters of rate-limiting's <c>local</c> policy (Kong's shared dict): fixed windows keyed by
 /// plugin instance, identifier and window start. A singleton, so counts survive configuration changes; expired
 /// windows are pruned as new ones are created. Lock-free on the request path. Also owns the <c>redis</c> policy's
-/// connections (<see cref="Redis"/>), which must outlive snapshots the same way.
+/// connections (<see cref="Redis"/>) and the <c>cluster</c> policy's store (<see cref="Cluster"/>), which must outlive
+/// snapshots the same way.
 /// </summary>
 public sealed class RateLimitCounters : IDisposable
 {
     private readonly ConcurrentDictionary<Key, Counter> _counters = new();
     private long _creations;
 
+    public RateLimitCounters(ClusterCounterStore cluster) => Cluster = cluster ?? throw new ArgumentNullException(nameof(cluster));
+
     /// <summary>The <c>redis</c> policy's shared counters.</summary>
     public RedisCounterStore Redis { get; } = new();
 
-    public void Dispose() => Redis.Dispose();
+    /// <summary>The <c>cluster</c> policy's counters in the gateway database.</summary>
+    public ClusterCounterStore Cluster { get; }
+
+    public void Dispose()
+    {
+        Redis.Dispose();
+        Cluster.Dispose();
+    }
 
     public long Get(Guid plugin, string identifier, string period, long windowStart) =>
         _counters.TryGetValue(new Key(plugin, identifier, period, windowStart), out var c) ? Volatile.Read(ref c.Value) : 0;

@@ -13,33 +13,46 @@ namespace Gatehouse.Plugins.Bundled.RateLimiting;
 public sealed class RedisCounterStore : IDisposable
 {
     private readonly ConcurrentDictionary<RedisSettings, Lazy<Task<ConnectionMultiplexer>>> _connections = new();
+    private readonly ConcurrentDictionary<RedisSettings, RedisSyncedCounters> _synced = new();
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Cancelled on dispose: pending <c>sync_rate</c> flushes are abandoned.</summary>
+    internal CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>The <c>sync_rate</c> counters of one Redis server setting (created on first use).</summary>
+    internal RedisSyncedCounters Synced(RedisSettings settings, TimeProvider time, Microsoft.Extensions.Logging.ILogger logger) =>
+        _synced.GetOrAdd(settings, s => new RedisSyncedCounters(this, s, time, logger));
 
     public static string Key(Guid? route, Guid? service, string identifier, long windowStart, string period) =>
         string.Create(CultureInfo.InvariantCulture,
             $"ratelimit:{route ?? Guid.Empty}:{service ?? Guid.Empty}:{identifier}:{windowStart * 1000}:{period}");
 
-    /// <summary>Current counts of <paramref name="keys"/> (0 when absent), in one round trip.</summary>
-    internal async Task<long[]> GetAsync(RedisSettings settings, RedisKey[] keys)
+    /// <summary>Counts one request on each key and returns the counts before it (INCR, EXPIRE on a new key; the
+    /// windows in parallel on one multiplexed connection): Kong's realtime usage, and how <c>sync_rate</c> reads the
+    /// shared value.</summary>
+    internal async Task<long[]> IncrementReturningPriorAsync(RedisSettings settings, RedisKey[] keys, TimeSpan[] ttls)
     {
-        var values = await (await DatabaseAsync(settings).ConfigureAwait(false)).StringGetAsync(keys).ConfigureAwait(false);
-        return [.. values.Select(v => v.IsNull ? 0 : (long)v)];
+        var db = await DatabaseAsync(settings).ConfigureAwait(false);
+        var results = await Task.WhenAll(keys.Select((k, i) => db.ScriptEvaluateAsync(CountScript, [k], [(long)ttls[i].TotalSeconds])))
+            .ConfigureAwait(false);
+        return [.. results.Select(r => (long)r)];
     }
 
-    /// <summary>Adds one to each key (setting its expiry to the window's end) and returns the new counts.</summary>
-    internal async Task<long[]> IncrementAsync(RedisSettings settings, RedisKey[] keys, TimeSpan[] ttls)
+    /// <summary>Adds each delta (INCRBY), setting the window's end as expiry on keys that have none, in one batch.</summary>
+    internal async Task AddAsync(RedisSettings settings, IReadOnlyList<(RedisKey Key, long Delta, long ExpireAt)> deltas)
     {
-        var batch = (await DatabaseAsync(settings).ConfigureAwait(false)).CreateBatch();
-        var incrs = new Task<long>[keys.Length];
-        var expires = new Task<bool>[keys.Length];
-        for (var i = 0; i < keys.Length; i++)
-        {
-            incrs[i] = batch.StringIncrementAsync(keys[i]);
-            expires[i] = batch.KeyExpireAsync(keys[i], ttls[i]);
-        }
+        var db = await DatabaseAsync(settings).ConfigureAwait(false);
+        var batch = db.CreateBatch();
+        var tasks = deltas.Select(d => batch.ScriptEvaluateAsync(AddScript, [d.Key], [d.Delta, d.ExpireAt])).ToArray();
         batch.Execute();
-        await Task.WhenAll(expires).ConfigureAwait(false);
-        return await Task.WhenAll(incrs).ConfigureAwait(false);
+        await Task.WhenAll(tasks).ConfigureAwait(false);
     }
+
+    private const string CountScript =
+        "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n - 1";
+
+    private const string AddScript =
+        "redis.call('INCRBY', KEYS[1], ARGV[1]) if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIREAT', KEYS[1], ARGV[2]) end return 0";
 
     private async Task<IDatabase> DatabaseAsync(RedisSettings settings)
     {
@@ -74,6 +87,7 @@ public sealed class RedisCounterStore : IDisposable
 
     public void Dispose()
     {
+        _stopping.Cancel();
         foreach (var lazy in _connections.Values)
             if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully) lazy.Value.Result.Dispose();
         _connections.Clear();

@@ -2,30 +2,77 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Gatehouse.Plugins.Bodies;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace Gatehouse.Plugins.Bundled.Transformers;
 
 /// <summary>
 /// request-transformer's body changes (Kong 3.x): on <c>application/json</c> object bodies and
-/// <c>application/x-www-form-urlencoded</c> bodies, remove, rename, replace, add, append in that order; an empty body
+/// <c>application/x-www-form-urlencoded</c> bodies, remove, rename, replace, add, append in that order
+/// (<c>multipart/form-data</c>: see <see cref="Multipart"/>); an empty body
 /// counts as an empty object/form (so add/append create one); a body that does not parse, or another content type, is
 /// left untouched. The new body replaces the request's, with its Content-Length (chunked framing dropped).
 /// </summary>
 internal static class RequestBodyTransform
 {
+    /// <summary>Whether the request's Content-Type is one whose body Kong transforms.</summary>
+    public static bool Applies(HttpRequest request) => request.ContentType is { } type
+        && (type.Contains("application/json", StringComparison.OrdinalIgnoreCase)
+            || type.Contains("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+            || type.Contains("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase));
+
     public static async ValueTask ApplyAsync(TransformSpec spec, HttpRequest request, CancellationToken cancel)
     {
         var type = request.ContentType;
         if (type is null) return;
         var json = type.Contains("application/json", StringComparison.OrdinalIgnoreCase);
-        var form = !json && type.Contains("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
-        if (!json && !form) return;
+        var multipart = !json && type.Contains("multipart/form-data", StringComparison.OrdinalIgnoreCase);
+        var form = !json && !multipart && type.Contains("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
+        if (!json && !form && !multipart) return;
 
         using var buffer = new MemoryStream();
         await request.Body.CopyToAsync(buffer, cancel);
         var raw = buffer.ToArray();
-        Replace(request, (json ? Json(spec, raw) : Form(spec, raw)) ?? raw);
+        var changed = json ? Json(spec, raw) : form ? Form(spec, raw) : Multipart(spec, raw, type);
+        KongRequest.ReplaceBody(request, changed ?? raw);
+    }
+
+    /// <summary>Kong's multipart rules (lua-multipart): rename, remove, replace (only on a non-empty body), then add;
+    /// renamed, replaced and added fields become plain parts (replaced ones move to the end); <c>append</c> does not
+    /// apply to multipart bodies. Other parts are written back as sent, with the request's boundary.</summary>
+    private static byte[]? Multipart(TransformSpec spec, byte[] raw, string contentType)
+    {
+        if (MultipartBody.Parse(raw, contentType) is not { } body) return null;
+        var changed = false;
+        if (raw.Length > 0)
+        {
+            foreach (var (from, to) in spec.Rename)
+            {
+                if (from == to || body.Get(from) is not { } part) continue;
+                body.SetSimple(to, part.Text);
+                body.Delete(from);
+                changed = true;
+            }
+            foreach (var name in spec.Remove)
+            {
+                body.Delete(name);
+                changed = true; // Kong re-encodes once a remove list applied
+            }
+            foreach (var (name, value) in spec.Replace)
+            {
+                if (!body.Delete(name)) continue;
+                body.SetSimple(name, value);
+                changed = true;
+            }
+        }
+        foreach (var (name, value) in spec.Add)
+        {
+            if (body.Get(name) is not null) continue;
+            body.SetSimple(name, value);
+            changed = true;
+        }
+        return changed ? body.ToBytes() : null;
     }
 
     private static byte[]? Json(TransformSpec spec, byte[] raw)
@@ -80,12 +127,5 @@ internal static class RequestBodyTransform
             foreach (var value in values)
                 sb.Append(sb.Length == 0 ? "" : "&").Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
         return Encoding.UTF8.GetBytes(sb.ToString());
-    }
-
-    private static void Replace(HttpRequest request, byte[] body)
-    {
-        request.Headers.Remove("Transfer-Encoding");
-        request.Body = new MemoryStream(body, writable: false);
-        request.ContentLength = body.Length;
     }
 }

@@ -11,7 +11,7 @@ public sealed class ResponseTransformerPlugin : GatehousePlugin
     public override string Name => "response-transformer";
     public override int Priority => 800;
     public override IReadOnlyList<FieldDefinition> ConfigFields { get; } =
-        [.. TransformSpec.Actions.Select(a => TransformSpec.ActionField(a, "json", "headers"))];
+        [.. TransformSpec.Actions.Select(a => TransformSpec.ActionField(a, templates: false, ["json", "headers"]))];
 
     public override PluginHandler Create(JsonObject config, PluginBuildContext context) => new Handler(config);
 
