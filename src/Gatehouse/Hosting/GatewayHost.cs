@@ -79,14 +79,19 @@ public sealed class GatewayHost : IAsyncDisposable
         // resolved at the first scrape so the wasm runtime keeps its place in the start sequence
         var wasmMetrics = new Lazy<Plugins.Bundled.Prometheus.WasmMetricsExporter>(
             () => new(app.Services.GetService<Wasm.WasmFilterRuntime>()), LazyThreadSafetyMode.ExecutionAndPublication);
-        app.Use(next => async http =>
+        // the proxy plane goes straight to its handler (which counts itself) without an async frame of its own here
+        app.Use(next => http => ListenerKinds.Of(http) == ListenerKind.Proxy ? proxy.InvokeAsync(http) : OtherPlanesAsync(http, next));
+        app.UseRouting();
+        if (includeAdmin) app.MapAdminApi();
+        if (!HasEndpoint(app, StatusEndpoint.Path)) app.MapGet(StatusEndpoint.Path, StatusEndpoint.WriteAsync);
+
+        async Task OtherPlanesAsync(HttpContext http, RequestDelegate next)
         {
             counters.Begin();
             try
             {
                 switch (ListenerKinds.Of(http))
                 {
-                    case ListenerKind.Proxy: await proxy.InvokeAsync(http); break;
                     case ListenerKind.Status:
                         if (http.Request.Path.Equals(StatusEndpoint.Path, StringComparison.Ordinal)) await StatusEndpoint.WriteAsync(http);
                         else if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal))
@@ -100,10 +105,7 @@ public sealed class GatewayHost : IAsyncDisposable
                 }
             }
             finally { counters.End(); }
-        });
-        app.UseRouting();
-        if (includeAdmin) app.MapAdminApi();
-        if (!HasEndpoint(app, StatusEndpoint.Path)) app.MapGet(StatusEndpoint.Path, StatusEndpoint.WriteAsync);
+        }
     }
 
     private static bool HasEndpoint(IEndpointRouteBuilder endpoints, string path) =>

@@ -8,11 +8,10 @@ namespace Gatehouse.Plugins;
 /// <summary>
 /// The per-request plugin API, in the spirit of Kong's PDK (<c>kong.request</c>, <c>kong.response</c>,
 /// <c>kong.client</c>, <c>kong.router</c>, <c>kong.client.authenticate</c>, <c>kong.ctx.shared</c>, <c>kong.log</c>),
-/// so each bundled plugin stays short. One instance per request, kept in <see cref="ProxyContext.Shared"/>.
+/// so each bundled plugin stays short. One instance per request, kept in the request's <c>ProxyContext.PluginState</c>.
 /// </summary>
 public sealed class Kong
 {
-    private const string Key = "gatehouse.kong";
     private List<KeyValuePair<string, string?>>? _pendingHeaders;
 
     private Kong(ProxyContext context)
@@ -26,9 +25,9 @@ public sealed class Kong
     public static Kong For(ProxyContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.Shared.TryGetValue(Key, out var existing) && existing is Kong kong) return kong;
+        if (context.PluginState is Kong kong) return kong;
         kong = new Kong(context);
-        context.Shared[Key] = kong;
+        context.PluginState = kong;
         return kong;
     }
 

@@ -70,7 +70,7 @@ internal sealed class DeferredHeadersStep : IResponseHeadersHandler
 
     public ValueTask OnResponseHeadersAsync(ProxyContext context)
     {
-        if (context.Shared.Count > 0) Kong.For(context).ApplyPendingHeaders();
+        if (context.PluginState is Kong kong) kong.ApplyPendingHeaders();
         return ValueTask.CompletedTask;
     }
 }

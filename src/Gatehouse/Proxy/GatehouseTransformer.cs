@@ -33,7 +33,8 @@ internal sealed class GatehouseTransformer : HttpTransformer
             ? httpContext.Request.Host.Value
             : target.HostHeader;
         ForwardedHeaders.Apply(httpContext, proxyRequest, context, _settings);
-        proxyRequest.Options.Set(ConnectSettings.Key, target.Connect);
+        // Options is created on first use: a per-request dictionary only for services that differ from the defaults
+        if (!target.HasDefaultConnect) proxyRequest.Options.Set(ConnectSettings.Key, target.Connect);
         if (context.Plan.HasRequestBodyHandlers && proxyRequest.Content is not null)
             proxyRequest.Content.Headers.ContentLength = null;
         context.Timings.UpstreamStart = context.Timings.Now();

@@ -24,9 +24,12 @@ public sealed class ProxyRequestHandler
     private readonly TimeProvider _time;
     private readonly ILogger<ProxyRequestHandler> _logger;
     private readonly GatehouseTransformer _transformer;
+    private readonly Hosting.GatewayCounters _counters;
+    private readonly Action<IPhaseHandler, Exception> _logHandlerFailed;
 
     public ProxyRequestHandler(ProxySnapshotProvider snapshots, IHttpForwarder forwarder, UpstreamConnector connector,
-        ProxySettings settings, AccessLogWriter accessLog, TimeProvider time, ILogger<ProxyRequestHandler> logger)
+        ProxySettings settings, AccessLogWriter accessLog, TimeProvider time, Hosting.GatewayCounters counters,
+        ILogger<ProxyRequestHandler> logger)
     {
         _snapshots = snapshots ?? throw new ArgumentNullException(nameof(snapshots));
         _forwarder = forwarder ?? throw new ArgumentNullException(nameof(forwarder));
@@ -35,12 +38,15 @@ public sealed class ProxyRequestHandler
         _accessLog = accessLog ?? throw new ArgumentNullException(nameof(accessLog));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _counters = counters ?? throw new ArgumentNullException(nameof(counters));
         _transformer = new GatehouseTransformer(settings, logger);
+        _logHandlerFailed = (h, e) => ProxyLog.LogHandlerFailed(_logger, e, h.Name);
     }
 
     public async Task InvokeAsync(HttpContext http)
     {
         // :: Step 1: one snapshot for the whole request
+        _counters.Begin();
         var snapshot = _snapshots.Current;
         var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global };
         http.Features.Set(context);
@@ -65,8 +71,12 @@ public sealed class ProxyRequestHandler
             if (!ReferenceEquals(http.Request.Body, originalRequestBody)) http.Request.Body = originalRequestBody;
             // :: Step 8: log phase, then the access log line
             context.Timings.End = context.Timings.Now();
-            await PhaseRunner.LogAsync(context.Plan, context, (h, e) => ProxyLog.LogHandlerFailed(_logger, e, h.Name));
-            _accessLog.Write(context);
+            try
+            {
+                await PhaseRunner.LogAsync(context.Plan, context, _logHandlerFailed);
+                _accessLog.Write(context);
+            }
+            finally { _counters.End(); }
         }
     }
 

@@ -15,6 +15,9 @@ public sealed class UpstreamTarget
     public string HostHeader { get; }
     public ForwarderRequestConfig RequestConfig { get; }
     public ConnectSettings Connect { get; }
+    /// <summary>True when <see cref="Connect"/> equals <see cref="ConnectSettings.Default"/>, which the connector
+    /// assumes when a request carries none.</summary>
+    internal bool HasDefaultConnect { get; }
 
     public UpstreamTarget(ServiceModel service)
     {
@@ -35,6 +38,7 @@ public sealed class UpstreamTarget
         };
         Connect = new ConnectSettings(TimeSpan.FromMilliseconds(Math.Max(1, service.ConnectTimeout)), Math.Max(0, service.Retries),
             TimeSpan.FromMilliseconds(Math.Max(1, service.WriteTimeout)));
+        HasDefaultConnect = Connect == ConnectSettings.Default;
     }
 }
 

@@ -13,6 +13,11 @@ internal sealed class AspNetHeaderMap : IHeaderMap
 {
     private readonly HttpContext _http;
     private readonly bool _response;
+    // Count is asked by every filter's headers callback; enumerating ASP.NET's headers through the interface boxes
+    // two enumerators, so the count is kept up to date by this map's own edits and recomputed only when the number
+    // of distinct names (O(1) in Kestrel) shows that someone else changed the headers.
+    private int _count = -1;
+    private int _namesAtCount;
 
     public AspNetHeaderMap(HttpContext http, bool response)
     {
@@ -31,10 +36,25 @@ internal sealed class AspNetHeaderMap : IHeaderMap
     {
         get
         {
-            var count = _response ? 1 : 4;
-            foreach (var h in Headers) count += Math.Max(1, h.Value.Count);
-            return count;
+            var headers = Headers;
+            if (_count >= 0 && headers.Count == _namesAtCount) return _count;
+            var count = PseudoCount;
+            foreach (var h in headers) count += Math.Max(1, h.Value.Count);
+            _namesAtCount = headers.Count;
+            return _count = count;
         }
+    }
+
+    private int PseudoCount => _response ? 1 : 4;
+
+    private int ValuesOf(string name) => Headers.TryGetValue(name, out var values) ? Math.Max(1, values.Count) : 0;
+
+    /// <summary>Applies this map's own edit to the cached count (when there is one).</summary>
+    private void Counted(int delta)
+    {
+        if (_count < 0) return;
+        _count += delta;
+        _namesAtCount = Headers.Count;
     }
 
     public bool TryGetValue(string name, out string value)
@@ -54,20 +74,29 @@ internal sealed class AspNetHeaderMap : IHeaderMap
     {
         if (name.StartsWith(':')) { SetPseudo(name, value); return; }
         Headers.Append(name, value);
+        Counted(1);
     }
 
     public void Replace(string name, string value)
     {
         if (name.StartsWith(':')) { SetPseudo(name, value); return; }
+        var before = ValuesOf(name);
         Headers[name] = value;
+        Counted(1 - before);
     }
 
     public void Remove(string name)
     {
-        if (!name.StartsWith(':')) Headers.Remove(name);
+        if (name.StartsWith(':')) return;
+        var before = ValuesOf(name);
+        if (Headers.Remove(name)) Counted(-before);
     }
 
-    public void Clear() => Headers.Clear();
+    public void Clear()
+    {
+        Headers.Clear();
+        Counted(PseudoCount - _count);
+    }
 
     public IEnumerator<KeyValuePair<string, string>> GetEnumerator()
     {

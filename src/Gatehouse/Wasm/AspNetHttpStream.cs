@@ -4,21 +4,28 @@ using ProxyWasm.Http;
 namespace Gatehouse.Wasm;
 
 /// <summary>The <see cref="IHttpStreamHost"/> of one proxied request: header maps over ASP.NET's request and
-/// response, body buffers filled by the body phases, and Kong's properties.</summary>
+/// response, body buffers filled by the body phases, and Kong's properties.
+/// Everything but the two header maps is created on first use: most filters never touch trailers, bodies or
+/// properties, and this object exists for every filtered request.</summary>
 internal sealed class AspNetHttpStream : IHttpStreamHost
 {
+    private readonly ProxyContext _context;
+    private HeaderMap? _requestTrailers, _responseTrailers;
+    private BodyBuffer? _requestBody, _responseBody;
+    private KongPropertyProvider? _properties;
+
     public AspNetHttpStream(ProxyContext context)
     {
+        _context = context;
         RequestHeaders = new AspNetHeaderMap(context.HttpContext, response: false);
         ResponseHeaders = new AspNetHeaderMap(context.HttpContext, response: true);
-        Properties = new KongPropertyProvider(context);
     }
 
     public IHeaderMap RequestHeaders { get; }
-    public IHeaderMap RequestTrailers { get; } = new HeaderMap();
+    public IHeaderMap RequestTrailers => _requestTrailers ??= new HeaderMap();
     public IHeaderMap ResponseHeaders { get; }
-    public IHeaderMap ResponseTrailers { get; } = new HeaderMap();
-    public BodyBuffer RequestBody { get; } = new();
-    public BodyBuffer ResponseBody { get; } = new();
-    public IPropertyProvider? Properties { get; }
+    public IHeaderMap ResponseTrailers => _responseTrailers ??= new HeaderMap();
+    public BodyBuffer RequestBody => _requestBody ??= new();
+    public BodyBuffer ResponseBody => _responseBody ??= new();
+    public IPropertyProvider? Properties => _properties ??= new KongPropertyProvider(_context);
 }

@@ -4,14 +4,12 @@ using ProxyWasm.Contexts;
 namespace Gatehouse.Wasm;
 
 /// <summary>
-/// Per-request wasm state, kept in <see cref="ProxyContext.Shared"/>: the stream host, one filter context per
+/// Per-request wasm state, kept in the request's <c>ProxyContext.FilterState</c>: the stream host, one filter context per
 /// plan entry, the leases taken on their plugins, and whether the chain is attached (its first filter ran in
 /// access) or failed (a trap: remaining steps are skipped, Kong §5.4).
 /// </summary>
 internal sealed class WasmRequestState
 {
-    public const string Key = "gatehouse.wasm";
-
     public WasmRequestState(ProxyContext context, int entries)
     {
         Stream = new AspNetHttpStream(context);
@@ -24,14 +22,13 @@ internal sealed class WasmRequestState
     public SharedFilterPlugin?[] Leases { get; }
     public bool Failed { get; set; }
 
-    public static WasmRequestState? Of(ProxyContext context) =>
-        context.Shared.TryGetValue(Key, out var s) ? s as WasmRequestState : null;
+    public static WasmRequestState? Of(ProxyContext context) => context.FilterState as WasmRequestState;
 
     public static WasmRequestState Attach(ProxyContext context, int entries)
     {
         if (Of(context) is { } existing) return existing;
         var state = new WasmRequestState(context, entries);
-        context.Shared[Key] = state;
+        context.FilterState = state;
         return state;
     }
 

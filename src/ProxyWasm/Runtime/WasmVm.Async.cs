@@ -121,7 +121,13 @@ internal sealed partial class WasmVm : IQueueOwner
     /// <summary>Cancels the callouts a stream context issued (local response, end of request).</summary>
     public void CancelHttpCallsOf(StreamContext context)
     {
-        if (_pendingCalls.Count == 0) return;
+        // runs for every finished stream: no closure or list unless this stream has calls in flight
+        if (context.PendingHttpCalls == 0 || _pendingCalls.Count == 0) return;
+        CancelPendingCalls(context);
+    }
+
+    private void CancelPendingCalls(StreamContext context)
+    {
         foreach (var call in _pendingCalls.Values.Where(c => ReferenceEquals(c.Origin, context)).ToList())
         {
             _pendingCalls.Remove(call.Token);

@@ -57,6 +57,11 @@ public sealed class ProxyContext
     internal PhasePlan Plan { get; set; } = PhasePlan.Empty;
     /// <summary>Forwarding settings of the matched service.</summary>
     internal UpstreamTarget? Target { get; set; }
+    /// <summary>The plugin PDK of this request (<c>Plugins.Kong</c>), created by the first plugin that runs. Kept out of
+    /// <see cref="Shared"/>, which is Kong's kong.ctx.shared and visible to plugins and filters.</summary>
+    internal object? PluginState { get; set; }
+    /// <summary>The Wasm filter chain's state of this request (<c>Wasm.WasmRequestState</c>), created in access.</summary>
+    internal object? FilterState { get; set; }
 
     internal void ReplaceLocalResponse(LocalResponse? response) => LocalResponse = response;
 }
