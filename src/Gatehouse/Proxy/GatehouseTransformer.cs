@@ -49,7 +49,8 @@ internal sealed class GatehouseTransformer : HttpTransformer
         context.UpstreamStatus = (int)proxyResponse.StatusCode;
         await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         ResponseDecorator.Upstream(httpContext.Response, context, _settings);
-        if (context.Plan.HasBodyHandlers) httpContext.Response.Headers.ContentLength = null;
+        if (httpContext.Response.Body is ResponseBodyFilterStream filter)
+            filter.ExpectedLength = proxyResponse.Content.Headers.ContentLength;
         try
         {
             await PhaseRunner.ResponseHeadersAsync(context.Plan, context);

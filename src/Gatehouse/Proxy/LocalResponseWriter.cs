@@ -17,7 +17,7 @@ internal static class LocalResponseWriter
         ResponseDecorator.Local(response, context, settings);
         var plan = context.Plan;
         var filterBody = runHandlers && plan.HasBodyHandlers;
-        if (!filterBody) response.ContentLength = local.Body.Length;
+        response.ContentLength = local.Body.Length; // with body handlers, the filter stream corrects it before sending
         if (runHandlers) await PhaseRunner.ResponseHeadersAsync(plan, context);
         if (!filterBody)
         {
@@ -28,7 +28,7 @@ internal static class LocalResponseWriter
             }
             return;
         }
-        var filter = new ResponseBodyFilterStream(response.Body, context, plan);
+        var filter = new ResponseBodyFilterStream(response.Body, context, plan) { ExpectedLength = local.Body.Length };
         if (!local.Body.IsEmpty) await filter.WriteAsync(local.Body, context.HttpContext.RequestAborted);
         await filter.CompleteAsync(context.HttpContext.RequestAborted);
     }

@@ -1,6 +1,7 @@
 using Gatehouse.Proxy.Pipeline;
 using Gatehouse.Routing;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -113,7 +114,7 @@ public sealed class ProxyRequestHandler
             http.Response.Body = filter = new ResponseBodyFilterStream(clientBody, context, context.Plan);
         else if (_accessLog.Enabled)
             http.Response.Body = new CountingStream(clientBody, context);
-        if (context.Plan.HasRequestBodyHandlers)
+        if (context.Plan.HasRequestBodyHandlers && http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false)
             http.Request.Body = new RequestBodyFilterStream(http.Request.Body, context, context.Plan);
         ForwarderError error;
         try

@@ -65,6 +65,11 @@ public sealed class EchoUpstream : IAsyncDisposable
             // flush nothing: the delay happens before the response headers, as a slow upstream would
             await Task.Delay(ms, http.RequestAborted);
         }
+        if (path.StartsWith("/bytes/", StringComparison.Ordinal) && int.TryParse(path.AsSpan(7), out var size))
+        {
+            await WriteBytesAsync(http, size);
+            return;
+        }
         using var reader = new StreamReader(http.Request.Body);
         var body = await reader.ReadToEndAsync(http.RequestAborted);
         var echo = new EchoResponse(
@@ -77,6 +82,24 @@ public sealed class EchoUpstream : IAsyncDisposable
         http.Response.ContentType = "application/json";
         http.Response.Headers["X-Echo"] = "1";
         await JsonSerializer.SerializeAsync(http.Response.Body, echo, EchoResponse.Json, http.RequestAborted);
+    }
+
+    /// <summary><c>/bytes/{n}[?chunks=k]</c>: n × 'a' as text/plain with a Content-Length, in one write or in k
+    /// flushed writes 30 ms apart (so the proxy reads them as separate chunks).</summary>
+    private static async Task WriteBytesAsync(HttpContext http, int size)
+    {
+        var chunks = int.TryParse(http.Request.Query["chunks"], out var k) && k > 1 ? k : 1;
+        http.Response.ContentType = "text/plain";
+        http.Response.ContentLength = size;
+        var body = new byte[size];
+        Array.Fill(body, (byte)'a');
+        var step = (size + chunks - 1) / chunks;
+        for (var offset = 0; offset < size; offset += step)
+        {
+            if (offset > 0) await Task.Delay(30, http.RequestAborted);
+            await http.Response.Body.WriteAsync(body.AsMemory(offset, Math.Min(step, size - offset)), http.RequestAborted);
+            await http.Response.Body.FlushAsync(http.RequestAborted);
+        }
     }
 
     private static async Task EchoWebSocketAsync(HttpContext http)

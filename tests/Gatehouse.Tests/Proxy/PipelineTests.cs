@@ -130,6 +130,22 @@ public sealed class PipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RequestBodyPhaseSkipsBodilessRequestsAndEndsWithTheLastByteOfAKnownLength()
+    {
+        var recorder = new RecordingRequestBodyHandler();
+        await using var gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(new TestContributor(recorder)));
+        var service = Service(_upstream);
+        gateway.Publish(Of([service], [Route(service, "r", paths: ["/"])]));
+        using (var get = await gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/no-body")))
+            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Empty(recorder.Calls); // as Kong: no body, no on_request_body
+        using var post = new HttpRequestMessage(HttpMethod.Post, "/small") { Content = new StringContent("0123456789", Encoding.ASCII, "text/plain") };
+        using var response = await gateway.Client.SendAsync(post);
+        Assert.Equal("0123456789", (await response.EchoAsync()).Body);
+        Assert.Equal([(10, true)], recorder.Calls.ToArray()); // one call: the data and the end of stream together
+    }
+
+    [Fact]
     public async Task BodyPhaseRunsOnceOnUpstreamErrors()
     {
         await using var gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(new TestContributor(new AppendAtEndHandler())));

@@ -50,6 +50,19 @@ internal sealed class UpperCaseRequestBodyHandler : IRequestBodyHandler
     }
 }
 
+/// <summary>Records every request-body call (size, end of stream) and passes the data on.</summary>
+internal sealed class RecordingRequestBodyHandler : IRequestBodyHandler
+{
+    public System.Collections.Concurrent.ConcurrentQueue<(int Size, bool End)> Calls { get; } = new();
+    public string Name => "record-request-body";
+
+    public ValueTask<BodyOutcome> OnRequestBodyAsync(ProxyContext context, BodyChunk chunk)
+    {
+        Calls.Enqueue((chunk.Data.Length, chunk.EndOfStream));
+        return ValueTask.FromResult(BodyOutcome.Continue);
+    }
+}
+
 /// <summary>Appends "!" at end of stream: shows the body phase ran exactly once.</summary>
 internal sealed class AppendAtEndHandler : IResponseBodyHandler
 {

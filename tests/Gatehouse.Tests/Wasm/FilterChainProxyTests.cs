@@ -123,6 +123,48 @@ public sealed class FilterChainProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_body_rewritten_in_one_piece_leaves_with_its_exact_new_content_length()
+    {
+        Publish(Chain(null, _route.Id, new FilterEntryModel("body-rewrite", true, """{"append":"-- tail"}""")));
+        using var response = await _gateway.Client.SendAsync(ProxyRequests.Get("/bytes/100"));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(new string('a', 100) + "-- tail", body);
+        Assert.Equal(107, response.Content.Headers.ContentLength);
+        Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+    }
+
+    [Fact]
+    public async Task A_body_filter_that_changes_nothing_keeps_the_upstream_length()
+    {
+        Publish(Chain(null, _route.Id, new FilterEntryModel("body-rewrite", true, """{"find":"zzz","replace":"y"}""")));
+        using var response = await _gateway.Client.SendAsync(ProxyRequests.Get("/bytes/64"));
+        Assert.Equal(new string('a', 64), await response.Content.ReadAsStringAsync());
+        Assert.Equal(64, response.Content.Headers.ContentLength);
+    }
+
+    [Fact]
+    public async Task A_body_arriving_in_pieces_goes_out_chunked_and_whole()
+    {
+        // the filter buffers until the end of stream; the first output comes at the end, so the length is exact again
+        Publish(Chain(null, _route.Id, new FilterEntryModel("body-rewrite", true, """{"prefix":"<<","append":">>"}""")));
+        using var response = await _gateway.Client.SendAsync(ProxyRequests.Get("/bytes/3000?chunks=3"));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal("<<" + new string('a', 3000) + ">>", body);
+        Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+    }
+
+    [Fact]
+    public async Task Head_through_a_body_filter_keeps_the_upstream_content_length()
+    {
+        // content_type does not match: the filter leaves the headers alone (it removes content-length when it rewrites)
+        Publish(Chain(null, _route.Id, new FilterEntryModel("body-rewrite", true, """{"append":"-- tail","content_type":"application/json"}""")));
+        using var response = await _gateway.Client.SendAsync(ProxyRequests.Get("/bytes/100", method: "HEAD"));
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal(100, response.Content.Headers.ContentLength);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public async Task Plugin_short_circuit_in_access_means_no_filter_runs()
     {
         await using var gateway = await GatewayFixture.StartAsync(
