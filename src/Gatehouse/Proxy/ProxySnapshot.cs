@@ -14,6 +14,7 @@ public sealed class ProxySnapshot
     public Router Router { get; }
     public CompiledPipeline Pipeline { get; }
     private readonly FrozenDictionary<Guid, UpstreamTarget> _targets;
+    private readonly (RouteModel Route, UpstreamTarget? Target)[] _routeTargets;
 
     public ProxySnapshot(GatewayConfig config, Router router, CompiledPipeline pipeline)
     {
@@ -21,7 +22,15 @@ public sealed class ProxySnapshot
         Router = router;
         Pipeline = pipeline;
         _targets = config.Services.ToFrozenDictionary(s => s.Id, s => new UpstreamTarget(s));
+        _routeTargets = config.Routes.Select(r => (r, r.ServiceId is { } id ? _targets.GetValueOrDefault(id) : null)).ToArray();
     }
+
+    /// <summary>The target of a matched route's service, by the route's position in <see cref="Config"/> (an array
+    /// read on the hot path); falls back to the service lookup for a route compiled elsewhere.</summary>
+    public UpstreamTarget? Target(CompiledRoute route) =>
+        (uint)route.ConfigIndex < (uint)_routeTargets.Length && ReferenceEquals(_routeTargets[route.ConfigIndex].Route, route.Route)
+            ? _routeTargets[route.ConfigIndex].Target
+            : Target(route.Service);
 
     public UpstreamTarget? Target(ServiceModel? service) =>
         service is not null && _targets.TryGetValue(service.Id, out var t) ? t : null;

@@ -22,17 +22,21 @@ public sealed class CompiledRoute
     public ulong Priority { get; }
     /// <summary>Position in the global order (priority, then created_at, then configuration order); lower wins.</summary>
     public int Rank { get; internal set; }
+    /// <summary>Position of the route in its snapshot's <c>GatewayConfig.Routes</c> (-1 when compiled alone): lets the
+    /// proxy find the route's plan and target by index instead of a dictionary lookup per request.</summary>
+    public int ConfigIndex { get; }
     internal IReadOnlyList<HostPattern> Hosts => _hosts;
     internal IReadOnlyList<string> Prefixes => _prefixes;
     internal bool HasRegexOrNoPath => _regexes.Length > 0 || (_prefixes.Length == 0);
 
     /// <summary>Compiles a route; throws <see cref="FormatException"/> or <see cref="ArgumentException"/> when a host or
     /// regex is invalid.</summary>
-    public CompiledRoute(RouteModel route, ServiceModel? service)
+    public CompiledRoute(RouteModel route, ServiceModel? service, int configIndex = -1)
     {
         ArgumentNullException.ThrowIfNull(route);
         Route = route;
         Service = service;
+        ConfigIndex = configIndex;
         Priority = RoutePriority.Compute(route);
         _hosts = route.Hosts.Select(HostPattern.Parse).ToArray();
         _methods = route.Methods.Select(m => m.ToUpperInvariant()).ToArray();

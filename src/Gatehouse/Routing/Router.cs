@@ -65,7 +65,7 @@ public sealed class Router
             if (route.ServiceId is { } sid && services.TryGetValue(sid, out var s)) service = s;
             if (service is { Enabled: false }) continue;
             if (!route.Protocols.Any(p => p is "http" or "https" or "grpc" or "grpcs")) continue;
-            try { compiled.Add((new CompiledRoute(route, service), i)); }
+            try { compiled.Add((new CompiledRoute(route, service, i), i)); }
             catch (Exception e) when (e is FormatException or ArgumentException)
             {
                 logger?.LogError("route {RouteId} skipped: {Error}", route.Id, e.Message);
