@@ -20,7 +20,11 @@ public sealed class GatehouseConfLoaderTests
         Assert.Equal("notice", o.LogLevel);
         Assert.False(o.Wasm);
         Assert.Equal(["bundled", "user"], o.WasmFilters);
+        Assert.True(o.InlineIo);
     }
+
+    [Fact]
+    public void InlineIoCanBeTurnedOff() => Assert.False(Load("inline_io = off").Options!.InlineIo);
 
     [Fact]
     public void ParsesKongConfSyntax()
@@ -89,6 +93,7 @@ public sealed class GatehouseConfLoaderTests
     [InlineData("proxy_listen = 127.0.0.1:99999", "proxy_listen:")]
     [InlineData("headers = server_tokens, X-Bogus", "headers: invalid header token 'X-Bogus'")]
     [InlineData("wasm = maybe", "wasm:")]
+    [InlineData("inline_io = sometimes", "inline_io:")]
     [InlineData("wasm_filters = off, user", "wasm_filters:")]
     [InlineData("proxy_listen = 127.0.0.1:8443 ssl", "ssl_cert:")]
     [InlineData("just a line", "line 1:")]

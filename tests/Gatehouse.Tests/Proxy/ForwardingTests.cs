@@ -57,6 +57,19 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProxiesWithInlineIoOffToo()
+    {
+        // inline_io = on (the default) is what every other test runs; this is the thread-pool model
+        await using var gateway = await GatewayFixture.StartAsync(configure: o => o with { InlineIo = false });
+        var service = Service(_upstream);
+        gateway.Publish(Of([service], [Route(service, "api", paths: ["/api"])]));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+            gateway.Client.PostAsync("/api/post", new StringContent($"body {i}", Encoding.UTF8, "text/plain"))));
+        for (var i = 0; i < responses.Length; i++)
+            Assert.Equal($"body {i}", (await responses[i].EchoAsync()).Body);
+    }
+
+    [Fact]
     public async Task AddsViaAndLatencyHeadersByDefault()
     {
         using var response = await _gateway.Client.GetAsync("/api");
