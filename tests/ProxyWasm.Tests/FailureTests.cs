@@ -128,6 +128,26 @@ public sealed class FailureTests
     }
 
     [Fact]
+    public async Task An_endless_loop_after_an_idle_second_is_still_stopped()
+    {
+        // after a second without guest calls the epoch ticker slows to IdleEpochInterval; the first call wakes it up
+        using var t = new TestHost();
+        using var plugin = t.Plugin("trap.wat", "L", limits: new WasmLimits { CallDeadline = TimeSpan.FromMilliseconds(50) });
+        await Task.Delay(TimeSpan.FromMilliseconds(1300));
+        using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+        var outcome = await http.OnRequestHeadersAsync(true);
+        Assert.Equal(FilterOutcomeKind.Failed, outcome.Kind);
+        Assert.Contains("deadline exceeded", outcome.Error);
+    }
+
+    [Fact]
+    public void The_idle_tick_period_cannot_be_shorter_than_the_busy_one() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WasmHost(new WasmHostOptions
+        {
+            EpochInterval = TimeSpan.FromMilliseconds(10), IdleEpochInterval = TimeSpan.FromMilliseconds(5),
+        }));
+
+    [Fact]
     public async Task Memory_growth_past_the_limit_is_refused_and_the_guest_trap_is_contained()
     {
         using var t = new TestHost();

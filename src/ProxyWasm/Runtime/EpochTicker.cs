@@ -3,32 +3,50 @@ using Wasmtime;
 namespace ProxyWasm.Runtime;
 
 /// <summary>
-/// Increments the engine epoch every interval on a dedicated thread; each guest call sets a one-tick deadline whose
-/// callback (<c>WasmVm.OnEpochDeadline</c>) meters the thread's CPU time and stops the call once its budget is
-/// spent (spec §8.4). Uses the real clock on purpose: a CPU deadline must not depend on an injected test clock.
-/// A sleeping thread rather than a <see cref="Timer"/>: timer callbacks wake thread-pool workers, which spin
-/// before parking again, and that cost an idle gateway 3–5 % of a core at 100 ticks/s (bench/NOTES.md).
+/// Increments the engine epoch on a dedicated thread; each guest call sets a one-tick deadline whose callback
+/// (<c>WasmVm.OnEpochDeadline</c>) meters the thread's CPU time and stops the call once its budget is spent (spec
+/// §8.4). Uses the real clock on purpose: a CPU deadline must not depend on an injected test clock.
+/// A sleeping thread rather than a <see cref="Timer"/>: timer callbacks wake thread-pool workers, which spin before
+/// parking again (3–5 % of a core at 100 ticks/s, bench/NOTES.md). It ticks every <c>interval</c> while guest calls
+/// start (<see cref="NoteActivity"/>) and every <c>idleInterval</c> after a second without any.
 /// <see cref="Dispose"/> waits for the thread, so the engine can be disposed right after.
 /// </summary>
 internal sealed class EpochTicker : IDisposable
 {
+    private const long IdleAfterMilliseconds = 1000;
     private readonly Engine _engine;
     private readonly TimeSpan _interval;
+    private readonly TimeSpan _idleInterval;
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _stop = new(false, spinCount: 0);
+    private long _lastActivity = Environment.TickCount64;
 
-    public EpochTicker(Engine engine, TimeSpan interval)
+    public EpochTicker(Engine engine, TimeSpan interval, TimeSpan idleInterval)
     {
         _engine = engine;
         _interval = interval;
+        _idleInterval = idleInterval;
         _thread = new Thread(Run) { IsBackground = true, Name = "wasm epoch" };
         _thread.Start();
     }
 
+    /// <summary>A guest call is starting. Stores only when the coarse clock moved (every few ms), so concurrent calls
+    /// on several cores do not keep writing one shared cache line.</summary>
+    public void NoteActivity()
+    {
+        var now = Environment.TickCount64;
+        if (Volatile.Read(ref _lastActivity) != now) Volatile.Write(ref _lastActivity, now);
+    }
+
     private void Run()
     {
-        // Wait returns false on timeout: one tick; true once Dispose asked to stop
-        while (!_stop.Wait(_interval)) _engine.IncrementEpoch();
+        while (true)
+        {
+            var idle = Environment.TickCount64 - Volatile.Read(ref _lastActivity) > IdleAfterMilliseconds;
+            // Wait returns true once Dispose asked to stop; false on timeout: one tick
+            if (_stop.Wait(idle ? _idleInterval : _interval)) return;
+            _engine.IncrementEpoch();
+        }
     }
 
     public void Dispose()

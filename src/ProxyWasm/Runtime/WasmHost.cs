@@ -22,6 +22,8 @@ public sealed class WasmHost : IDisposable
     {
         Options = options ?? new WasmHostOptions();
         if (Options.EpochInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "EpochInterval must be positive");
+        if (Options.IdleEpochInterval < Options.EpochInterval)
+            throw new ArgumentOutOfRangeException(nameof(options), "IdleEpochInterval must not be shorter than EpochInterval");
         _logger = Options.LoggerFactory.CreateLogger("ProxyWasm.Host");
         using (var config = new Config())
         {
@@ -29,8 +31,11 @@ public sealed class WasmHost : IDisposable
         }
         Linker = new Linker(Engine);
         HostFunctionTable.DefineAll(Linker);
-        _ticker = new EpochTicker(Engine, Options.EpochInterval);
+        _ticker = new EpochTicker(Engine, Options.EpochInterval, Options.IdleEpochInterval);
     }
+
+    /// <summary>Called as every guest call starts (keeps the epoch ticker at its busy rate).</summary>
+    internal void NoteGuestCall() => _ticker.NoteActivity();
 
     /// <summary>Host settings.</summary>
     public WasmHostOptions Options { get; }

@@ -25,4 +25,11 @@ public sealed record WasmHostOptions
     /// callback shorter than one tick never enters the deadline check.
     /// </summary>
     public TimeSpan EpochInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
+    /// Epoch tick period once no guest call has started for a second: an idle host wakes 10 times a second instead of
+    /// 100 (each idle gateway cost ~0.5 % of a core at 100 Hz). A call that starts while the ticker is idle gets its
+    /// first deadline check up to this much later, then ticks return to <see cref="EpochInterval"/>.
+    /// </summary>
+    public TimeSpan IdleEpochInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 }

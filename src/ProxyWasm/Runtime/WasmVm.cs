@@ -208,6 +208,7 @@ internal sealed partial class WasmVm : IDisposable
     {
         _checkCpuStart = -1;
         Store.SetEpochDeadline(1);
+        Host.NoteGuestCall();
     }
 
     private ulong OnEpochDeadline()
