@@ -92,13 +92,14 @@ public sealed class ProxyRequestHandler
         if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
         context.Match = match;
         context.UpstreamPath = match.UpstreamPath;
-        context.Plan = snapshot.Pipeline.For(match.Route.ConfigIndex, match.Route.Route);
+        var (plan, target) = snapshot.For(match.Route);
+        context.Plan = plan;
         if (HttpsRedirect.Check(context) is { } redirect) return context.Exit(redirect);
         // :: Step 4: access
         if (await PhaseRunner.AccessAsync(context.Plan, context) == PhaseOutcome.ShortCircuit)
             return PhaseOutcome.ShortCircuit;
         // :: Step 5: a route without service cannot be proxied (a filter may have set its own target: kong.service.target)
-        context.Target ??= snapshot.Target(match.Route);
+        context.Target ??= target;
         if (context.Target is null) return context.Exit(StatusCodes.Status503ServiceUnavailable, ProxyMessages.NoService);
         return PhaseOutcome.Continue;
     }

@@ -14,7 +14,9 @@ public sealed class ProxySnapshot
     public Router Router { get; }
     public CompiledPipeline Pipeline { get; }
     private readonly FrozenDictionary<Guid, UpstreamTarget> _targets;
-    private readonly (RouteModel Route, UpstreamTarget? Target)[] _routeTargets;
+    // plan and target per route, in Config.Routes order: a matched route finds both with one array read (dictionary
+    // lookups over 10,000 routes cost a cache miss or two per request, bench/NOTES.md)
+    private readonly (RouteModel Route, PhasePlan Plan, UpstreamTarget? Target)[] _byRouteIndex;
 
     public ProxySnapshot(GatewayConfig config, Router router, CompiledPipeline pipeline)
     {
@@ -22,16 +24,21 @@ public sealed class ProxySnapshot
         Router = router;
         Pipeline = pipeline;
         _targets = config.Services.ToFrozenDictionary(s => s.Id, s => new UpstreamTarget(s));
-        _routeTargets = config.Routes.Select(r => (r, r.ServiceId is { } id ? _targets.GetValueOrDefault(id) : null)).ToArray();
+        _byRouteIndex = config.Routes
+            .Select(r => (r, pipeline.For(r), r.ServiceId is { } id ? _targets.GetValueOrDefault(id) : null))
+            .ToArray();
     }
-
-    /// <summary>The target of a matched route's service, by the route's position in <see cref="Config"/> (an array
-    /// read on the hot path); falls back to the service lookup for a route compiled elsewhere.</summary>
-    public UpstreamTarget? Target(CompiledRoute route) =>
-        (uint)route.ConfigIndex < (uint)_routeTargets.Length && ReferenceEquals(_routeTargets[route.ConfigIndex].Route, route.Route)
-            ? _routeTargets[route.ConfigIndex].Target
-            : Target(route.Service);
 
     public UpstreamTarget? Target(ServiceModel? service) =>
         service is not null && _targets.TryGetValue(service.Id, out var t) ? t : null;
+
+    /// <summary>The phase plan and upstream target of a matched route, by its position in <see cref="Config"/>; by id
+    /// for a route compiled from another configuration.</summary>
+    public (PhasePlan Plan, UpstreamTarget? Target) For(CompiledRoute route)
+    {
+        var i = route.ConfigIndex;
+        if ((uint)i < (uint)_byRouteIndex.Length && ReferenceEquals(_byRouteIndex[i].Route, route.Route))
+            return (_byRouteIndex[i].Plan, _byRouteIndex[i].Target);
+        return (Pipeline.For(route.Route), Target(route.Service));
+    }
 }

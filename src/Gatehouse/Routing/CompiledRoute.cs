@@ -23,7 +23,7 @@ public sealed class CompiledRoute
     /// <summary>Position in the global order (priority, then created_at, then configuration order); lower wins.</summary>
     public int Rank { get; internal set; }
     /// <summary>Position of the route in its snapshot's <c>GatewayConfig.Routes</c> (-1 when compiled alone): lets the
-    /// proxy find the route's plan and target by index instead of a dictionary lookup per request.</summary>
+    /// proxy find the route's plan and target by index (<c>ProxySnapshot.For</c>) instead of a dictionary lookup per request.</summary>
     public int ConfigIndex { get; }
     internal IReadOnlyList<HostPattern> Hosts => _hosts;
     internal IReadOnlyList<string> Prefixes => _prefixes;
