@@ -80,29 +80,26 @@ public sealed class GatewayHost : IAsyncDisposable
         var wasmMetrics = new Lazy<Plugins.Bundled.Prometheus.WasmMetricsExporter>(
             () => new(app.Services.GetService<Wasm.WasmFilterRuntime>()), LazyThreadSafetyMode.ExecutionAndPublication);
         // the proxy plane goes straight to its handler (which counts itself) without an async frame of its own here
-        app.Use(next => http => ListenerKinds.Of(http) == ListenerKind.Proxy ? proxy.InvokeAsync(http) : OtherPlanesAsync(http, next));
+        app.Use(next => http => ListenerKinds.Of(http) is var kind && kind == ListenerKind.Proxy
+            ? proxy.InvokeAsync(http)
+            : OtherPlanesAsync(http, kind, next));
         app.UseRouting();
         if (includeAdmin) app.MapAdminApi();
         if (!HasEndpoint(app, StatusEndpoint.Path)) app.MapGet(StatusEndpoint.Path, StatusEndpoint.WriteAsync);
 
-        async Task OtherPlanesAsync(HttpContext http, RequestDelegate next)
+        async Task OtherPlanesAsync(HttpContext http, ListenerKind kind, RequestDelegate next)
         {
             counters.Begin();
             try
             {
-                switch (ListenerKinds.Of(http))
+                if (kind != ListenerKind.Status) await next(http); // the Admin API's endpoints
+                else if (http.Request.Path.Equals(StatusEndpoint.Path, StringComparison.Ordinal)) await StatusEndpoint.WriteAsync(http);
+                else if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal))
                 {
-                    case ListenerKind.Status:
-                        if (http.Request.Path.Equals(StatusEndpoint.Path, StringComparison.Ordinal)) await StatusEndpoint.WriteAsync(http);
-                        else if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal))
-                        {
-                            await metrics.WriteAsync(http); // issue 5: prometheus, then the Wasm filter metrics (Kong 3.9)
-                            await wasmMetrics.Value.WriteAsync(http);
-                        }
-                        else http.Response.StatusCode = StatusCodes.Status404NotFound;
-                        break;
-                    default: await next(http); break;
+                    await metrics.WriteAsync(http); // issue 5: prometheus, then the Wasm filter metrics (Kong 3.9)
+                    await wasmMetrics.Value.WriteAsync(http);
                 }
+                else http.Response.StatusCode = StatusCodes.Status404NotFound;
             }
             finally { counters.End(); }
         }
