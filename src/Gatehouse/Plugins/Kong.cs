@@ -17,7 +17,7 @@ public sealed class Kong
     private Kong(ProxyContext context)
     {
         Context = context;
-        Request = new KongRequest(context.HttpContext);
+        Request = new KongRequest(context.HttpContext, context);
         Response = new KongResponse(this);
     }
 

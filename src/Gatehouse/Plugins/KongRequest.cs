@@ -1,12 +1,15 @@
+using Gatehouse.Proxy.Pipeline;
 using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Plugins;
 
 /// <summary><c>kong.request</c>: reads the client request, and changes what is sent upstream.</summary>
-public sealed class KongRequest(HttpContext http)
+public sealed class KongRequest(HttpContext http, ProxyContext? context = null)
 {
     public string Method => http.Request.Method;
-    public string Path => http.Request.Path.Value ?? "/";
+    /// <summary><c>kong.request.get_path()</c>: the normalised path the router matched on (<c>//a</c> and <c>/a</c>
+    /// are one path for rate limits and cache keys too).</summary>
+    public string Path => context?.RequestPath ?? http.Request.Path.Value ?? "/";
     public string Scheme => http.Request.Scheme;
     public string Host => http.Request.Host.Host;
     public int Port => http.Request.Host.Port ?? http.Connection.LocalPort;

@@ -6,12 +6,13 @@ using Yarp.ReverseProxy.Forwarder;
 namespace Gatehouse.Proxy;
 
 /// <summary>
-/// The YARP transformer for every proxied request. Request side: upstream URI from the router's path plus the
-/// original query, Host (service host, or the client's with preserve_host), Kong's forwarding headers, connect
+/// The YARP transformer for every proxied request. Request side: upstream URI from the router's path (wire form)
+/// plus the client's query, Host (service host, or the client's with preserve_host), Kong's forwarding headers, connect
 /// settings. Response side: timings, informational headers, then the response-headers phase.
 /// </summary>
 internal sealed class GatehouseTransformer : HttpTransformer
 {
+    private static readonly UriCreationOptions AsIs = new() { DangerousDisablePathAndQueryCanonicalization = true };
     private readonly ProxySettings _settings;
     private readonly ILogger _logger;
 
@@ -27,8 +28,7 @@ internal sealed class GatehouseTransformer : HttpTransformer
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         var context = httpContext.Features.Get<ProxyContext>()!;
         var target = context.Target!;
-        proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(
-            destinationPrefix, new PathString(context.UpstreamPath), httpContext.Request.QueryString);
+        proxyRequest.RequestUri = UpstreamUri(destinationPrefix, context.UpstreamPath, httpContext.Request.QueryString);
         proxyRequest.Headers.Host = context.Route!.PreserveHost && httpContext.Request.Host.HasValue
             ? httpContext.Request.Host.Value
             : target.HostHeader;
@@ -38,6 +38,18 @@ internal sealed class GatehouseTransformer : HttpTransformer
         if (context.Plan.HasRequestBodyHandlers && proxyRequest.Content is not null)
             proxyRequest.Content.Headers.ContentLength = null;
         context.Timings.UpstreamStart = context.Timings.Now();
+    }
+
+    /// <summary>The path is already in wire form (<see cref="Routing.UriNormalizer.Escape"/>) and the query is the
+    /// client's: Uri must not canonicalise them again (YARP's MakeDestinationAddress re-encodes a decoded
+    /// PathString, which turned <c>%2F</c> into <c>%252F</c>).</summary>
+    internal static Uri UpstreamUri(string destinationPrefix, string? upstreamPath, QueryString query)
+    {
+        var path = string.IsNullOrEmpty(upstreamPath) ? "/" : upstreamPath;
+        var target = query.HasValue
+            ? string.Concat(destinationPrefix, path, Routing.UriNormalizer.EscapeQuery(query.Value!))
+            : string.Concat(destinationPrefix, path);
+        return new Uri(target, AsIs);
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse,

@@ -3,6 +3,7 @@ namespace Gatehouse.Proxy;
 /// <summary>Kong's exact error messages, in one place.</summary>
 public static class ProxyMessages
 {
+    public const string BadRequest = "Bad request";
     public const string NoRoute = "no Route matched with those values";
     public const string NoService = "no Service found with those values";
     public const string BadGateway = "An invalid response was received from the upstream server";

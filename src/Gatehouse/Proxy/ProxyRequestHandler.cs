@@ -84,11 +84,14 @@ public sealed class ProxyRequestHandler
     private async ValueTask<PhaseOutcome> RequestPhasesAsync(ProxyContext context, ProxySnapshot snapshot)
     {
         var http = context.HttpContext;
+        // the path every later step sees (router, upstream, plugins, filters); nginx answers 400 before Kong runs
+        if (!TryNormalizePath(http, out var path)) return context.Exit(StatusCodes.Status400BadRequest, ProxyMessages.BadRequest);
+        context.RequestPath = path;
         // :: Step 2: rewrite, before routing (global handlers only)
         if (await PhaseRunner.RewriteAsync(snapshot.Pipeline.Global, context) == PhaseOutcome.ShortCircuit)
             return PhaseOutcome.ShortCircuit;
         // :: Step 3: route
-        var match = snapshot.Router.Match(ToRouteRequest(http));
+        var match = snapshot.Router.Match(ToRouteRequest(http, context.RequestPath));
         if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
         context.Match = match;
         context.UpstreamPath = match.UpstreamPath;
@@ -153,10 +156,32 @@ public sealed class ProxyRequestHandler
         catch (Exception inner) { ProxyLog.ResponseFailedAfterStart(_logger, inner); http.Abort(); }
     }
 
-    private static RouteRequest ToRouteRequest(HttpContext http)
+    private static RouteRequest ToRouteRequest(HttpContext http, string path)
     {
         var (host, port) = RouteRequest.SplitHost(http.Request.Host.Value);
         var sni = http.Request.IsHttps ? Hosting.ListenerKinds.Sni(http) : null;
-        return new RouteRequest(http.Request.Method, host, port, http.Request.Path.Value ?? "/", http.Request.Headers, sni, http.Request.IsHttps);
+        return new RouteRequest(http.Request.Method, host, port, path, http.Request.Headers, sni, http.Request.IsHttps);
+    }
+
+    /// <summary>The request target as received is the source of truth (ASP.NET's Path is already decoded, so
+    /// <c>%2F</c> and <c>/</c> could not be told apart); false for a target nginx refuses (400).</summary>
+    private static bool TryNormalizePath(HttpContext http, out string path)
+    {
+        var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw)) raw = http.Request.Path.Value is { Length: > 0 } p ? p : "/";
+        if (!UriNormalizer.TrySplitTarget(raw, out var rawPath, out _))
+        {
+            path = "";
+            return false;
+        }
+        // Kestrel's path string is reused when it is already normal (no allocation on the common request)
+        var candidate = rawPath.Length == raw.Length ? raw : http.Request.Path.Value;
+        if (UriNormalizer.TryNormalize(rawPath, candidate, out var normalized))
+        {
+            path = normalized;
+            return true;
+        }
+        path = "";
+        return false;
     }
 }

@@ -7,9 +7,11 @@ namespace Gatehouse.Routing;
 public sealed class RouteMatch
 {
     public required CompiledRoute Route { get; init; }
-    /// <summary>Path (no query) to request from the upstream service.</summary>
+    /// <summary>Path (no query) to request from the upstream service, as sent on the wire (escaped by
+    /// <see cref="UriNormalizer.Escape"/>).</summary>
     public required string UpstreamPath { get; init; }
-    /// <summary>The part of the request path that strip_path removed, or null.</summary>
+    /// <summary>The part of the normalised request path that strip_path removed (escaped as on the wire, so it can go
+    /// in X-Forwarded-Prefix), or null.</summary>
     public string? StrippedPrefix { get; init; }
     public PathCaptures Captures { get; init; } = PathCaptures.None;
 }

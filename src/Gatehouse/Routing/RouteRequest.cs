@@ -4,7 +4,8 @@ namespace Gatehouse.Routing;
 
 /// <summary>
 /// What the router looks at in a request. <see cref="Host"/> is lower case without port; <see cref="HostPort"/> is
-/// the port written in the Host header, if any; <see cref="Path"/> is the normalised path without query.
+/// the port written in the Host header, if any; <see cref="Path"/> is the path without query, normalised by
+/// <see cref="UriNormalizer"/> (the router does not normalise it again).
 /// </summary>
 public readonly record struct RouteRequest(
     string Method, string Host, int? HostPort, string Path, IHeaderDictionary Headers, string? Sni, bool IsTls)

@@ -107,12 +107,14 @@ public sealed class Router
     private static RouteMatch CreateMatch(CompiledRoute route, PathHit hit, in RouteRequest request)
     {
         var r = route.Route;
-        var upstreamPath = UpstreamPathBuilder.Build(route.Service?.Path, request.Path, hit.Length, r.StripPath, r.PathHandling);
+        // built from the normalised path and escaped once: the bytes sent upstream are what the route was chosen on
+        var upstreamPath = UriNormalizer.Escape(
+            UpstreamPathBuilder.Build(route.Service?.Path, request.Path, hit.Length, r.StripPath, r.PathHandling));
         return new RouteMatch
         {
             Route = route,
             UpstreamPath = upstreamPath,
-            StrippedPrefix = r.StripPath && hit.HasPath ? request.Path[..hit.Length] : null,
+            StrippedPrefix = r.StripPath && hit.HasPath ? UriNormalizer.Escape(request.Path[..hit.Length]) : null,
             Captures = hit.Regex is not null && hit.Match is not null ? PathCaptures.From(hit.Regex, hit.Match) : PathCaptures.None,
         };
     }

@@ -1,4 +1,6 @@
 using System.Collections;
+using Gatehouse.Proxy.Pipeline;
+using Gatehouse.Routing;
 using Microsoft.AspNetCore.Http;
 using ProxyWasm.Http;
 
@@ -8,21 +10,29 @@ namespace Gatehouse.Wasm;
 /// <see cref="IHeaderMap"/> straight over ASP.NET's request or response headers (no copy): what a filter
 /// changes is what the upstream (request) or the client (response) gets. Pseudo-headers map to the request
 /// line (<c>:method</c>, <c>:path</c>, <c>:authority</c>, <c>:scheme</c>) or the status (<c>:status</c>).
+/// On a proxied request <c>:path</c> reads the normalised request path (what the router matched) with the query, and
+/// a write replaces the path and query sent upstream, as ngx_wasm_module does (it sets nginx's <c>$uri</c> and
+/// <c>$args</c>): the value is sent as written (escaped where the request line needs it), without the route's
+/// strip_path or the service path; an empty path part keeps the path, no '?' keeps the query and a bare '?' drops it.
 /// </summary>
 internal sealed class AspNetHeaderMap : IHeaderMap
 {
     private readonly HttpContext _http;
     private readonly bool _response;
+    private readonly ProxyContext? _proxy;
     // Count is asked by every filter's headers callback; enumerating ASP.NET's headers through the interface boxes
     // two enumerators, so the count is kept up to date by this map's own edits and recomputed only when the number
     // of distinct names (O(1) in Kestrel) shows that someone else changed the headers.
     private int _count = -1;
     private int _namesAtCount;
 
-    public AspNetHeaderMap(HttpContext http, bool response)
+    /// <param name="proxy">the proxied request whose upstream target a <c>:path</c> write changes; without it (a bare
+    /// HttpContext) <c>:path</c> is ASP.NET's Path and QueryString</param>
+    public AspNetHeaderMap(HttpContext http, bool response, ProxyContext? proxy = null)
     {
         _http = http;
         _response = response;
+        _proxy = proxy;
     }
 
     private IHeaderDictionary Headers => _response ? _http.Response.Headers : _http.Request.Headers;
@@ -116,9 +126,25 @@ internal sealed class AspNetHeaderMap : IHeaderMap
         }
         var r = _http.Request;
         yield return new(":method", r.Method);
-        yield return new(":path", r.PathBase + r.Path + r.QueryString);
+        yield return new(":path", _proxy?.RequestPath is { } path ? path + r.QueryString.Value : (r.PathBase + r.Path + r.QueryString).ToString());
         yield return new(":authority", r.Host.Value ?? "");
         yield return new(":scheme", r.Scheme);
+    }
+
+    private void SetPath(HttpRequest r, string value)
+    {
+        var q = value.IndexOf('?');
+        var path = q < 0 ? value : value[..q];
+        // as ngx_wasm_module: no '?' keeps the query, a bare '?' drops it
+        if (q >= 0) r.QueryString = q == value.Length - 1 ? QueryString.Empty : new QueryString(value[q..]);
+        if (!path.StartsWith('/')) return;
+        if (_proxy is null)
+        {
+            r.Path = path;
+            return;
+        }
+        _proxy.RequestPath = path;
+        _proxy.UpstreamPath = UriNormalizer.Escape(path);
     }
 
     private void SetPseudo(string name, string value)
@@ -134,9 +160,7 @@ internal sealed class AspNetHeaderMap : IHeaderMap
             case ":method": r.Method = value; break;
             case ":authority": r.Host = new HostString(value); break;
             case ":path":
-                var q = value.IndexOf('?');
-                r.Path = q < 0 ? value : value[..q];
-                r.QueryString = q < 0 ? QueryString.Empty : new QueryString(value[q..]);
+                SetPath(r, value);
                 break;
         }
     }

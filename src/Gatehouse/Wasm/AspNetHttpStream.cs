@@ -17,7 +17,7 @@ internal sealed class AspNetHttpStream : IHttpStreamHost
     public AspNetHttpStream(ProxyContext context)
     {
         _context = context;
-        RequestHeaders = new AspNetHeaderMap(context.HttpContext, response: false);
+        RequestHeaders = new AspNetHeaderMap(context.HttpContext, response: false, context);
         ResponseHeaders = new AspNetHeaderMap(context.HttpContext, response: true);
     }
 

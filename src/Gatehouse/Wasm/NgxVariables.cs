@@ -21,8 +21,8 @@ internal static class NgxVariables
         {
             // $request_uri: the original request target, with its query, not decoded
             "request_uri" => http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.PathBase + request.Path + request.QueryString).ToString(),
-            // $uri: the decoded, normalised path without query
-            "uri" => (request.PathBase + request.Path).Value is { Length: > 0 } path ? path : "/",
+            // $uri: the normalised path without query (UriNormalizer: reserved escapes such as %2F stay encoded)
+            "uri" => context.RequestPath ?? ((request.PathBase + request.Path).Value is { Length: > 0 } path ? path : "/"),
             "args" or "query_string" => request.QueryString.HasValue ? request.QueryString.Value![1..] : null,
             "is_args" => request.QueryString.HasValue ? "?" : "",
             "scheme" => request.Scheme,
@@ -38,7 +38,7 @@ internal static class NgxVariables
             "request_id" => request.Headers["X-Request-Id"] is { Count: > 0 } id ? id.ToString() : http.TraceIdentifier,
             "hostname" => Environment.MachineName,
             "pid" => Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
-            "upstream_uri" => context.UpstreamPath is { } up ? new PathString(up).ToUriComponent() + request.QueryString : null,
+            "upstream_uri" => context.UpstreamPath is { } up ? up + request.QueryString.Value : null,
             "upstream_scheme" => context.Target?.DestinationPrefix is { } prefix ? prefix[..prefix.IndexOf(':', StringComparison.Ordinal)] : null,
             "upstream_host" => context.Target?.HostHeader,
             "status" => http.Response.HasStarted || context.UpstreamStatus is not null
@@ -54,7 +54,8 @@ internal static class NgxVariables
     {
         if (name != "upstream_uri" || !value.StartsWith('/')) return false;
         var query = value.IndexOf('?', StringComparison.Ordinal);
-        context.UpstreamPath = Uri.UnescapeDataString(query < 0 ? value : value[..query]);
+        // Kong sets $upstream_uri verbatim; only what a request line cannot carry is escaped
+        context.UpstreamPath = Routing.UriNormalizer.Escape(query < 0 ? value : value[..query]);
         return true;
     }
 

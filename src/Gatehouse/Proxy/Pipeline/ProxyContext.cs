@@ -29,7 +29,11 @@ public sealed class ProxyContext
     public RouteModel? Route => Match?.Route.Route;
     public ServiceModel? Service => Match?.Route.Service;
     public PathCaptures Captures => Match?.Captures ?? PathCaptures.None;
-    /// <summary>The upstream path (no query) the proxy will request; handlers in access may change it.</summary>
+    /// <summary>The request path (no query) normalised by <see cref="UriNormalizer"/>: what the router matched on
+    /// (Kong's <c>kong.request.get_path()</c>). Set before the rewrite phase; a filter's <c>:path</c> write replaces it.</summary>
+    public string? RequestPath { get; internal set; }
+    /// <summary>The upstream path (no query) the proxy will request, as sent on the wire (escaped, Kong's
+    /// <c>$upstream_uri</c> without its query); handlers in access may change it.</summary>
     public string? UpstreamPath { get; set; }
     /// <summary>Data handlers share within this request.</summary>
     public IDictionary<string, object?> Shared => _shared ??= new Dictionary<string, object?>(StringComparer.Ordinal);

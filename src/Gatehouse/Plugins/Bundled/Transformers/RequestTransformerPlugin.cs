@@ -69,7 +69,7 @@ public sealed partial class RequestTransformerPlugin : GatehousePlugin
                 {
                     var path = Render(_uri, env);
                     if (!path.StartsWith('/')) throw new TemplateRenderException("path must start with /") { Template = _uri };
-                    kong.Context.UpstreamPath = path;
+                    kong.Context.UpstreamPath = Routing.UriNormalizer.Escape(path); // kong.service.request.set_path escapes
                 }
                 if (_method is not null)
                 {
