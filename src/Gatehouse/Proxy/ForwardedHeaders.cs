@@ -22,7 +22,7 @@ internal static class ForwardedHeaders
         Set(headers, "X-Forwarded-Proto", http.Request.Scheme);
         Set(headers, "X-Forwarded-Host", Routing.RouteRequest.SplitHost(http.Request.Host.Value).Host);
         Set(headers, "X-Forwarded-Port", http.Connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Set(headers, "X-Forwarded-Path", http.Request.Path.ToUriComponent());
+        Set(headers, "X-Forwarded-Path", RawRequestTarget.Path(http)); // as received, as Kong: not re-encoded
         var prefix = context.Match?.StrippedPrefix;
         if (prefix is null) headers.Remove("X-Forwarded-Prefix");
         else Set(headers, "X-Forwarded-Prefix", prefix);

@@ -16,7 +16,7 @@ internal static class HttpsRedirect
         if (code is 301 or 302 or 307 or 308)
         {
             var host = Routing.RouteRequest.SplitHost(http.Request.Host.Value).Host;
-            var location = "https://" + host + http.Request.PathBase + http.Request.Path + http.Request.QueryString;
+            var location = "https://" + host + RawRequestTarget.PathAndQuery(http); // Kong: the request_uri as received
             return new LocalResponse(code, ReadOnlyMemory<byte>.Empty, [new("Location", location)]);
         }
         IReadOnlyList<KeyValuePair<string, string>> upgrade = HttpProtocol.IsHttp11(http.Request.Protocol) || HttpProtocol.IsHttp10(http.Request.Protocol)

@@ -167,21 +167,13 @@ public sealed class ProxyRequestHandler
     /// <c>%2F</c> and <c>/</c> could not be told apart); false for a target nginx refuses (400).</summary>
     private static bool TryNormalizePath(HttpContext http, out string path)
     {
-        var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (string.IsNullOrEmpty(raw)) raw = http.Request.Path.Value is { Length: > 0 } p ? p : "/";
-        if (!UriNormalizer.TrySplitTarget(raw, out var rawPath, out _))
-        {
-            path = "";
-            return false;
-        }
+        var raw = RawRequestTarget.Get(http);
+        path = "";
+        if (!UriNormalizer.TrySplitTarget(raw, out var rawPath, out _)) return false;
         // Kestrel's path string is reused when it is already normal (no allocation on the common request)
         var candidate = rawPath.Length == raw.Length ? raw : http.Request.Path.Value;
-        if (UriNormalizer.TryNormalize(rawPath, candidate, out var normalized))
-        {
-            path = normalized;
-            return true;
-        }
-        path = "";
-        return false;
+        if (!UriNormalizer.TryNormalize(rawPath, candidate, out var normalized)) return false;
+        path = normalized;
+        return true;
     }
 }
