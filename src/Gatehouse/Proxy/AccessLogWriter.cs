@@ -48,7 +48,7 @@ public sealed class AccessLogWriter : IAsyncDisposable
             json.WriteString("request_id", http.TraceIdentifier);
             json.WriteString("client_ip", http.Connection.RemoteIpAddress?.ToString());
             json.WriteString("method", http.Request.Method);
-            json.WriteString("uri", http.Request.Path.ToUriComponent() + http.Request.QueryString.ToUriComponent());
+            json.WriteString("uri", RawRequestTarget.PathAndQuery(http)); // as received: ASP.NET's Path re-encodes %2F
             json.WriteString("protocol", http.Request.Protocol);
             json.WriteNumber("status", http.Response.StatusCode);
             json.WriteNumber("request_size", http.Request.ContentLength ?? 0);

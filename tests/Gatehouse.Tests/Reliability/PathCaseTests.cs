@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Gatehouse.Config;
 using Gatehouse.Hosting;
 using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Plugins;
@@ -65,6 +66,27 @@ public sealed class PathCaseTests : IClassFixture<PathCaseTests.Gateway>
         Assert.Equal("/api/admin/users" + query, Encoding.ASCII.GetString(allowed.Body));
     }
 
+    /// <summary>HTTP/2 carries the target in <c>:path</c>; it goes through the same normaliser.</summary>
+    [Theory]
+    [InlineData("/api//admin/users")]
+    [InlineData("/api/./admin/users")]
+    [InlineData("/api/%61dmin/users")]
+    public async Task Http2_paths_are_normalised_the_same_way(string target)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+        var uri = new Uri($"http://127.0.0.1:{_gateway.H2cPort}{target}", new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+        using var denied = new HttpRequestMessage(HttpMethod.Get, uri) { Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        denied.Headers.Host = "auth.test";
+        using var deniedResponse = await client.SendAsync(denied);
+        Assert.True(401 == (int)deniedResponse.StatusCode, $"{deniedResponse.StatusCode} {await deniedResponse.Content.ReadAsStringAsync()}");
+        using var allowed = new HttpRequestMessage(HttpMethod.Get, uri) { Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        allowed.Headers.Host = "auth.test";
+        allowed.Headers.Add("apikey", "path-key");
+        using var response = await client.SendAsync(allowed);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/api/admin/users", await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task The_public_route_stays_public()
     {
@@ -126,12 +148,18 @@ public sealed class PathCaseTests : IClassFixture<PathCaseTests.Gateway>
         private RawRecordingUpstream _upstream = null!;
 
         public int ProxyPort { get; private set; }
+        /// <summary>Cleartext HTTP/2 (prior knowledge) listener of the same gateway.</summary>
+        public int H2cPort { get; private set; }
 
         public async Task InitializeAsync()
         {
             _upstream = RawRecordingUpstream.Start();
-            _gw = await PluginGateway.StartAsync();
+            _gw = await PluginGateway.StartAsync(configure: o => o with
+            {
+                ProxyListen = [ListenAddress.Parse("127.0.0.1:0"), ListenAddress.Parse("127.0.0.1:0 http2")],
+            });
             ProxyPort = _gw.Host.Addresses(ListenerKind.Proxy)[0].Port;
+            H2cPort = _gw.Host.Addresses(ListenerKind.Proxy)[1].Port;
             var up = $"http://127.0.0.1:{_upstream.Port}";
             await Route("plain", up, hosts: ["plain.test"]);
             await Route("strip", up + "/base", ["strip.test"], ["/api"]);

@@ -125,6 +125,7 @@ CASES = [
     ("long path many segments", P, b"/s" * 2000),
     ("long path many dotdots", P, b"/a/b" * 500 + b"/.." * 500),
     ("long path many escapes", P, b"/" + b"%41" * 2000),
+    ("path longer than the request line limit", P, b"/" + b"b" * 9000),
     # strip_path and service path (v0)
     ("strip prefix", b"strip.test", b"/api/x"),
     ("strip exact", b"strip.test", b"/api"),

@@ -144,7 +144,7 @@ def main():
     with open(conf, "w") as f:
         f.write(f"""worker_processes 1; daemon off; error_log {work}/error.log; pid {work}/nginx.pid;
 events {{}}
-http {{ access_log off; client_body_temp_path {work}; proxy_temp_path {work}; large_client_header_buffers 4 64k;
+http {{ access_log off; client_body_temp_path {work}; proxy_temp_path {work};
   server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://127.0.0.1:{up.getsockname()[1]}; }} }} }}
 """)
     ng = subprocess.Popen([NGINX, "-c", conf, "-p", work])
@@ -155,11 +155,11 @@ http {{ access_log off; client_body_temp_path {work}; proxy_temp_path {work}; la
             method = rest[0] if rest else b"GET"
             n_status, n_body = send(port, method, target, host)
             k_status, k_up = kong_expect(host, target)
-            if n_status == 400: k_status, k_up = 400, None          # nginx refuses before Kong runs
+            if n_status >= 400: k_status, k_up = n_status, None     # nginx refuses (400, 414) before Kong runs
             if k_status == 200 and n_status == 200 and host == b"plain.test":
                 ref = "nginx" if k_up == n_body else "kong: normalize differs from nginx proxy_pass"
-            elif n_status == 400:
-                ref = "nginx 400"
+            elif n_status >= 400:
+                ref = f"nginx {n_status}"
             else:
                 ref = "kong: route " + host.decode() + (" (v1: Gatehouse's own, Kong treats v1 as v0)" if b"v1" in host else "")
             if name in OVERRIDES:

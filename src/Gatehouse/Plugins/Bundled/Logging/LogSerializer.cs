@@ -14,8 +14,9 @@ public static class LogSerializer
         var request = new JsonObject
         {
             ["method"] = http.Request.Method,
-            ["uri"] = http.Request.Path.Value + http.Request.QueryString.Value,
-            ["url"] = $"{http.Request.Scheme}://{http.Request.Host}{http.Request.Path}{http.Request.QueryString}",
+            // Kong: request_uri as received
+            ["uri"] = Proxy.RawRequestTarget.PathAndQuery(http),
+            ["url"] = $"{http.Request.Scheme}://{http.Request.Host}{Proxy.RawRequestTarget.PathAndQuery(http)}",
             ["size"] = http.Request.ContentLength ?? 0,
             ["querystring"] = Collection(http.Request.Query.Select(q => (q.Key, q.Value.ToString()))),
             ["headers"] = Collection(http.Request.Headers.Select(h => (h.Key.ToLowerInvariant(), h.Value.ToString()))),
