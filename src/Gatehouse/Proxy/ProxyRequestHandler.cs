@@ -10,7 +10,7 @@ namespace Gatehouse.Proxy;
 /// <summary>
 /// The terminal request delegate of the proxy listeners: one request through Kong's phases.
 /// <code>
-///  (1) snapshot + context   (2) rewrite [global plan]   (3) route → 404 / https check → 426|3xx
+///  (1) snapshot + context, normalised path → 400   (2) rewrite [global plan]   (3) route → 404 / https check → 426|3xx
 ///  (4) access [route plan]  (5) service → 503           (6) upstream via YARP (response headers phase inside)
 ///  (7) local answer if any (short-circuit, error)        (8) log phase + access log, always
 /// </code>
@@ -91,7 +91,7 @@ public sealed class ProxyRequestHandler
         if (await PhaseRunner.RewriteAsync(snapshot.Pipeline.Global, context) == PhaseOutcome.ShortCircuit)
             return PhaseOutcome.ShortCircuit;
         // :: Step 3: route
-        var match = snapshot.Router.Match(ToRouteRequest(http, context.RequestPath));
+        var match = snapshot.Router.Match(ToRouteRequest(http, path));
         if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
         context.Match = match;
         context.UpstreamPath = match.UpstreamPath;
