@@ -169,6 +169,8 @@ public sealed class PathCaseTests : IClassFixture<PathCaseTests.Gateway>
             await Route("v1nostrip", up + "/base", ["v1nostrip.test"], ["/api"], stripPath: false, pathHandling: "v1");
             await Route("regex", up + "/svc", ["regex.test"], [@"~/users/(?<id>[^/]+)"]);
             await Route("regexnostrip", up + "/svc", ["regexnostrip.test"], [@"~/users/(?<id>[^/]+)"], stripPath: false);
+            await Route("encoded", up, ["encoded.test"], ["/a%2Fb"], stripPath: false);
+            await Route("svcenc", up + "/b%20a%2Fse", ["svcenc.test"], ["/api"]);
             await Route("public", up, ["auth.test"], ["/api"], stripPath: false);
             await Route("admin", up, ["auth.test"], ["/api/admin"], stripPath: false);
             await _gw.CreateAsync("/routes/admin/plugins", new { name = "key-auth" });

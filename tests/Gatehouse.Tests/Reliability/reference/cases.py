@@ -160,6 +160,13 @@ CASES = [
     ("regex nostrip", b"regexnostrip.test", b"/users/42/orders"),
     ("regex nostrip dot segments", b"regexnostrip.test", b"/users/./42/../43"),
     ("regex encoded prefix", b"regex.test", b"/%75sers/7"),
+    # a route path holding a reserved escape, a service path holding escapes
+    ("encoded route path", b"encoded.test", b"/a%2Fb/x"),
+    ("encoded route path lower hex", b"encoded.test", b"/a%2fb/x"),
+    ("encoded route path needs the escape", b"encoded.test", b"/a/b/x"),
+    ("encoded route path dot segments", b"encoded.test", b"/x/../a%2Fb/./y"),
+    ("encoded service path", b"svcenc.test", b"/api/x%20y"),
+    ("encoded service path keeps reserved", b"svcenc.test", b"/api/x%2Fy%41"),
 ]
 
 # Where Gatehouse deliberately differs from the reference: name -> (status, upstream bytes or None, why)

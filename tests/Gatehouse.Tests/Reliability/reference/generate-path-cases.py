@@ -78,6 +78,8 @@ ROUTES = {
     b"v1nostrip.test":    (b"/base",  b"/api",                     False, "v1"),
     b"regex.test":        (b"/svc",   rb"/users/(?P<id>[^/]+)",    True,  "v0"),
     b"regexnostrip.test": (b"/svc",   rb"/users/(?P<id>[^/]+)",    False, "v0"),
+    b"encoded.test":      (b"/",      b"/a%2Fb",                   False, "v0"),
+    b"svcenc.test":       (b"/b%20a%2Fse", b"/api",                True,  "v0"),
 }
 
 def kong_expect(host, target):
