@@ -9,7 +9,7 @@ namespace Gatehouse.Hosting;
 /// line that passes reports it ("N similar messages suppressed"), so a storm costs a few lines, not one per request.
 /// Callers ask <see cref="ILogger.IsEnabled"/> first: an event below log_level never reaches a bucket.
 /// </summary>
-public sealed class LogRateLimiter
+public sealed partial class LogRateLimiter
 {
     public const int Burst = 20;
     public const int PerSecond = 5;
@@ -18,6 +18,20 @@ public sealed class LogRateLimiter
     private readonly ConcurrentDictionary<int, Bucket> _buckets = new();
 
     public LogRateLimiter(TimeProvider time) => _time = time ?? throw new ArgumentNullException(nameof(time));
+
+    /// <summary>True when <paramref name="logger"/> should write a line of <paramref name="eventId"/> at
+    /// <paramref name="level"/> now: the level is enabled and the event's bucket has a token. Writes the
+    /// "N similar messages suppressed" line first when the bucket dropped some since its last line.</summary>
+    public bool Admit(ILogger logger, LogLevel level, EventId eventId)
+    {
+        ArgumentNullException.ThrowIfNull(logger);
+        if (!logger.IsEnabled(level) || !TryAcquire(eventId, out var suppressed)) return false;
+        if (suppressed > 0) Suppressed(logger, level, suppressed, eventId.Id);
+        return true;
+    }
+
+    [LoggerMessage(EventId = 9001, Message = "{Count} similar messages suppressed (event {Event})")]
+    private static partial void Suppressed(ILogger logger, LogLevel level, long count, int @event);
 
     /// <summary>True when a line of <paramref name="eventId"/> may be written now; <paramref name="suppressed"/> is how
     /// many were dropped since the last line that passed.</summary>

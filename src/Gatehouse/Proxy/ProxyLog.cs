@@ -24,29 +24,19 @@ internal static partial class ProxyLog
     [LoggerMessage(1005, LogLevel.Debug, "client error {Error} for {Method} {Path}: {Reason}")]
     private static partial void ClientErrorCore(ILogger logger, string error, string method, string path, string reason);
 
-    [LoggerMessage(EventId = 1006, Message = "{Count} similar messages suppressed (event {Event})")]
-    private static partial void Suppressed(ILogger logger, LogLevel level, long count, string @event);
-
     /// <summary>A failure on the upstream side (refused, reset, timed out, bad response): an error, with its cause.</summary>
     public static void UpstreamError(ILogger logger, LogRateLimiter limiter, Exception? exception, string error, string method,
         string path, string destination)
     {
-        if (Pass(logger, limiter, LogLevel.Error, 1002, "upstream error"))
+        if (limiter.Admit(logger, LogLevel.Error, 1002))
             UpstreamErrorCore(logger, exception, error, method, path, destination);
     }
 
     /// <summary>Something the client did: aborted, reset its stream, sent a malformed or truncated body.</summary>
     public static void ClientError(ILogger logger, LogRateLimiter limiter, Exception? exception, string error, string method, string path)
     {
-        if (Pass(logger, limiter, LogLevel.Debug, 1005, "client error"))
+        if (limiter.Admit(logger, LogLevel.Debug, 1005))
             ClientErrorCore(logger, error, method, path, Reason(exception));
-    }
-
-    private static bool Pass(ILogger logger, LogRateLimiter limiter, LogLevel level, int eventId, string name)
-    {
-        if (!logger.IsEnabled(level) || !limiter.TryAcquire(eventId, out var suppressed)) return false;
-        if (suppressed > 0) Suppressed(logger, level, suppressed, name);
-        return true;
     }
 
     /// <summary>The innermost message (e.g. Kestrel's "Invalid chunk size"): what happened, without the stack.</summary>
