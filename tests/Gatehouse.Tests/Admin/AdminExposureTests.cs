@@ -274,4 +274,40 @@ public sealed class AdminExposureTests
         var o = GatehouseConfLoader.LoadText("admin_gui_origin = HTTPS://B.test:443, http://a.test:8080/\n", new Dictionary<string, string?>()).Options!;
         Assert.Equal(["https://b.test", "http://a.test:8080"], o.AdminGuiOrigin);
     }
+
+    [Fact]
+    public async Task HealthCommandCarriesTheConfsAdminToken()
+    {
+        const string Token = "health-token-0123456789";
+        var port = Infrastructure.EchoUpstream.ClosedPort();
+        await using var gateway = await StartAsync(o => o with
+        {
+            AdminListen = [ListenAddress.Parse($"127.0.0.1:{port}")],
+            StatusListen = [],
+            AdminToken = Token,
+        });
+        var dir = Directory.CreateTempSubdirectory("gatehouse-health-").FullName;
+        try
+        {
+            var withToken = Path.Combine(dir, "with.conf");
+            File.WriteAllText(withToken, $"prefix = {dir}\nadmin_listen = 127.0.0.1:{port}\nadmin_token = {Token}\n");
+            var withoutToken = Path.Combine(dir, "without.conf");
+            File.WriteAllText(withoutToken, $"prefix = {dir}\nadmin_listen = 127.0.0.1:{port}\n");
+            var (code, output, _) = await HealthAsync(withToken);
+            Assert.True(code == 0, output);
+            var (refused, _, error) = await HealthAsync(withoutToken);
+            Assert.Equal(1, refused);
+            Assert.Contains("answered 401", error);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    private static async Task<(int Code, string Out, string Err)> HealthAsync(string conf)
+    {
+        var output = new Cli.SyncWriter();
+        var error = new Cli.SyncWriter();
+        var code = await Gatehouse.Cli.GatehouseCli.InvokeAsync(["health", "-c", conf],
+            new Gatehouse.Cli.CliContext(output, error, new Dictionary<string, string?>()));
+        return (code, output.ToString(), error.ToString());
+    }
 }
