@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Gatehouse.Proxy.Pipeline;
 using Gatehouse.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using static Gatehouse.Tests.Infrastructure.TestConfig;
 
@@ -90,6 +92,39 @@ public sealed class LogAmplificationTests : IAsyncLifetime
                 || e.Category.Contains("BadRequests", StringComparison.Ordinal) || e.Message.Contains("chunk", StringComparison.OrdinalIgnoreCase))
             : entries.Count;
         Assert.True(lines <= 1, $"{lines} lines for one bad chunked body:\n" + _logs.Dump());
+    }
+
+    /// <summary>A plugin or filter that reads the body meets the bad chunk first: Kong's 400, not a 500 with a stack.</summary>
+    [Fact]
+    public async Task BadChunkedBodyReadByAHandlerIsA400NotAnUnexpectedError()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(
+            Of([Service(_upstream)], [Route(Service(_upstream), "r", paths: ["/"])]),
+            o => o with { LogLevel = "debug" },
+            services: s => s.AddSingleton<IPhasePlanContributor>(new Proxy.TestContributor(new BodyReadingHandler())),
+            logging: _logs.Install);
+        _logs.Clear();
+        var response = await RawAsync(gateway.ProxyUri.Port,
+            "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nworld\r\n0\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 400", response);
+        Assert.Contains("{\"message\":\"Bad request\"}", response);
+        await Task.Delay(300);
+        var entries = _logs.Entries;
+        Assert.DoesNotContain(entries, e => e.Exception is not null || e.Level >= LogLevel.Warning);
+        var line = Assert.Single(entries, e => e.Category.StartsWith("Gatehouse", StringComparison.Ordinal));
+        Assert.Equal(LogLevel.Debug, line.Level);
+        Assert.Contains("client error", line.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class BodyReadingHandler : IAccessHandler
+    {
+        public string Name => "read-body";
+
+        public async ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
+        {
+            await context.HttpContext.Request.Body.CopyToAsync(Stream.Null, context.HttpContext.RequestAborted);
+            return PhaseOutcome.Continue;
+        }
     }
 
     [Fact]
