@@ -54,11 +54,12 @@ public sealed partial class AdminGuard
                 "Host not allowed (see admin_allowed_hosts)", "host");
         if (kind == ListenerKind.Status) return true;
 
+        // with CORS on, every answer depends on Origin (caches must not serve one origin's answer to another)
+        if (_origins.Count > 0) http.Response.Headers.Vary = "Origin";
         var origin = request.Headers.Origin;
         if (!StringValues.IsNullOrEmpty(origin))
         {
             var normalized = origin.Count == 1 ? AdminAccess.TryParseOrigin(origin[0]) : null;
-            if (_origins.Count > 0) http.Response.Headers.Vary = "Origin";
             if (normalized is not null && _origins.Contains(normalized))
             {
                 var headers = http.Response.Headers;

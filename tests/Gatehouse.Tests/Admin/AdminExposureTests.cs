@@ -114,6 +114,11 @@ public sealed class AdminExposureTests
             Assert.Null(Header(foreign, "Access-Control-Allow-Origin"));
             Assert.Equal("Origin", Header(foreign, "Vary"));
         }
+        using (var noOrigin = await gateway.Admin.GetAsync("/services"))
+        {
+            Assert.Null(Header(noOrigin, "Access-Control-Allow-Origin"));
+            Assert.Equal("Origin", Header(noOrigin, "Vary"));
+        }
         // same host, other port or scheme: another origin
         using (var otherPort = await gateway.Admin.SendAsync(Request(HttpMethod.Get, "/", "http://manager.test:9999")))
             Assert.Equal(HttpStatusCode.Forbidden, otherPort.StatusCode);
