@@ -13,8 +13,7 @@ public static partial class AdminAccess
             : throw new FormatException($"'{item}' is not a URL (expected <scheme>://<host>[:<port>][<path>], scheme http or https)")).ToArray();
 
     internal static IReadOnlyList<string> Origins(IReadOnlyList<string> items) => items.Select(item =>
-        TryHttpUri(item, out var uri) && uri.AbsolutePath == "/" && !item.TrimEnd('/').EndsWith(':') && uri.Query.Length == 0
-            && uri.Fragment.Length == 0 && item.Count(c => c == '/') <= 3
+        TryHttpUri(item, out var uri) && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.Fragment.Length == 0
             ? Origin(uri)
             : throw new FormatException($"'{item}' is not an origin (expected <scheme>://<host>[:<port>], scheme http or https; '*' and 'null' are not accepted)")).ToArray();
 

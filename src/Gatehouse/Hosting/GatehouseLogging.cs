@@ -4,7 +4,8 @@ using Microsoft.Extensions.Logging;
 namespace Gatehouse.Hosting;
 
 /// <summary>The error log: single-line console output at log_level; framework categories (Microsoft, System, Yarp) only from warn up
-/// (or at debug when log_level is debug).</summary>
+/// (or at debug when log_level is debug); YARP's forwarding failures and Kestrel's bad-request events never (the proxy
+/// logs each failure once, classified and rate limited: docs/gateway-core.md, "Error log").</summary>
 internal static class GatehouseLogging
 {
     public static void Configure(ILoggingBuilder logging, GatehouseOptions options, Action<ILoggingBuilder>? custom)
