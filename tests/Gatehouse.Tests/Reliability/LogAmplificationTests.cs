@@ -5,6 +5,7 @@ using Gatehouse.Proxy.Pipeline;
 using Gatehouse.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 using static Gatehouse.Tests.Infrastructure.TestConfig;
 
 namespace Gatehouse.Tests.Reliability;
@@ -14,7 +15,7 @@ namespace Gatehouse.Tests.Reliability;
 /// not upstream errors; bad framing logs no stack trace; repeated events are rate limited; a real upstream failure is
 /// still an error. Logs are captured behind the gateway's real logging setup (log_level and category filters).
 /// </summary>
-public sealed class LogAmplificationTests : IAsyncLifetime
+public sealed class LogAmplificationTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly LogCapture _logs = new();
     private EchoUpstream _upstream = null!;
@@ -58,6 +59,9 @@ public sealed class LogAmplificationTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         await Task.Delay(300); // log phases of the last aborted requests
         var entries = _logs.Entries;
+        output.WriteLine($"log_level {logLevel}: {reset} resets -> {entries.Count} entries, {entries.Count(e => e.Level >= LogLevel.Error)} error+, "
+            + $"{entries.Count(e => e.Level >= LogLevel.Warning)} warning+, {entries.Count(e => e.Exception is not null)} with a stack trace, "
+            + $"{entries.Sum(e => e.Message.Length + (e.Exception?.ToString().Length ?? 0))} characters");
         Assert.DoesNotContain(entries, e => e.Level >= LogLevel.Error);
         Assert.True(entries.Count(e => e.Level >= LogLevel.Warning) <= 5, "warning+ lines:\n" + _logs.Dump());
         Assert.DoesNotContain(entries, e => e.Category.StartsWith("Gatehouse", StringComparison.Ordinal) && e.Exception is not null);
