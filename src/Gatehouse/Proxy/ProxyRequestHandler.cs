@@ -33,7 +33,6 @@ public sealed class ProxyRequestHandler
         ProxySettings settings, AccessLogWriter accessLog, TimeProvider time, Hosting.GatewayCounters counters,
         Hosting.LogRateLimiter logLimiter, ILogger<ProxyRequestHandler> logger)
     {
-        _logLimiter = logLimiter ?? throw new ArgumentNullException(nameof(logLimiter));
         _snapshots = snapshots ?? throw new ArgumentNullException(nameof(snapshots));
         _forwarder = forwarder ?? throw new ArgumentNullException(nameof(forwarder));
         _connector = connector ?? throw new ArgumentNullException(nameof(connector));
@@ -42,6 +41,7 @@ public sealed class ProxyRequestHandler
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _counters = counters ?? throw new ArgumentNullException(nameof(counters));
+        _logLimiter = logLimiter ?? throw new ArgumentNullException(nameof(logLimiter));
         _transformer = new GatehouseTransformer(settings, logger);
         _logHandlerFailed = (h, e) => ProxyLog.LogHandlerFailed(_logger, e, h.Name);
     }
