@@ -36,7 +36,8 @@ internal static class EntityEndpoints
     private const string CollectionMethods = "GET, HEAD, OPTIONS, POST";
     private const string EntityMethods = "DELETE, GET, HEAD, OPTIONS, PATCH, PUT";
 
-    /// <summary>As Kong's Admin API: OPTIONS answers 204 with the endpoint's methods (CORS preflight).</summary>
+    /// <summary>As Kong's Admin API: OPTIONS answers 204 with the endpoint's methods. The CORS answer (origin,
+    /// credentials, preflight) is <see cref="AdminGuard"/>'s, for admin_gui_url origins only.</summary>
     private static RequestDelegate Handler(string methods, Func<HttpContext, EntityDao, Task<IResult>> handler) => async ctx =>
     {
         if (HttpMethods.IsOptions(ctx.Request.Method))
@@ -45,7 +46,6 @@ internal static class EntityEndpoints
             ctx.Response.Headers.Allow = methods;
             ctx.Response.Headers.AccessControlAllowMethods = methods;
             ctx.Response.Headers.AccessControlAllowHeaders = "Content-Type";
-            ctx.Response.Headers.AccessControlAllowOrigin = "*";
             return;
         }
         var dao = ctx.RequestServices.GetRequiredService<EntityDao>();

@@ -15,7 +15,7 @@ internal static class RootEndpoints
 {
     public const string Mask = "******";
     private static readonly string[] SensitiveKeys = ["pg_password", "pg_ro_password", "cassandra_password", "proxy_server",
-        "declarative_config_string", "vault_hcv_token"];
+        "declarative_config_string", "vault_hcv_token", "admin_token"];
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {

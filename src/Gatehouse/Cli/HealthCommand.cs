@@ -4,7 +4,7 @@ using Gatehouse.Config;
 namespace Gatehouse.Cli;
 
 /// <summary><c>gatehouse health [-c CONF]</c>: asks a running node's <c>/status</c> (status_listen when enabled,
-/// else admin_listen); exit 0 when it answers 200, 1 otherwise.</summary>
+/// else admin_listen, with the conf's admin_token when set); exit 0 when it answers 200, 1 otherwise.</summary>
 internal static class HealthCommand
 {
     public static Command Create(CliContext cli)
@@ -19,7 +19,8 @@ internal static class HealthCommand
     {
         var options = ConfOptions.Load(cli, confPath, null);
         if (options is null) return 1;
-        var listen = options.StatusListen.Count > 0 ? options.StatusListen[0] : options.AdminListen.FirstOrDefault();
+        var onStatus = options.StatusListen.Count > 0;
+        var listen = onStatus ? options.StatusListen[0] : options.AdminListen.FirstOrDefault();
         if (listen is null)
         {
             cli.Error.WriteLine("error: admin_listen and status_listen are both off; nothing to ask");
@@ -30,6 +31,8 @@ internal static class HealthCommand
         {
             SslOptions = new System.Net.Security.SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, _, _, _) => true },
         }) { Timeout = TimeSpan.FromSeconds(5) };
+        // the status listener needs no token; the Admin API does when admin_token is set
+        if (!onStatus && options.AdminToken is { } token) client.DefaultRequestHeaders.Add(Admin.AdminGuard.TokenHeader, token);
         try
         {
             using var response = await client.GetAsync(url, ct);

@@ -13,6 +13,19 @@ public sealed record GatehouseOptions
     public IReadOnlyList<ListenAddress> AdminListen { get; init; } = [ListenAddress.Parse("127.0.0.1:8001")];
     /// <summary>Empty when off (the default).</summary>
     public IReadOnlyList<ListenAddress> StatusListen { get; init; } = [];
+    /// <summary>Kong's admin_gui_url (Kong Manager's addresses): their origins may call the Admin API cross-site (CORS),
+    /// their hosts are accepted in Host. Empty by default.</summary>
+    public IReadOnlyList<Uri> AdminGuiUrl { get; init; } = [];
+    /// <summary>Origins (<c>scheme://host[:port]</c>, normalised) allowed to call the Admin API cross-site, besides
+    /// those of <see cref="AdminGuiUrl"/> (Kong derives its internal admin_gui_origin from admin_gui_url). Empty by
+    /// default: no CORS.</summary>
+    public IReadOnlyList<string> AdminGuiOrigin { get; init; } = [];
+    /// <summary>Ours: host names accepted in the Host header of the Admin API and status listeners besides localhost,
+    /// the listen addresses and admin_gui_url's hosts (DNS-rebinding defence); <c>*</c> accepts any.</summary>
+    public IReadOnlyList<string> AdminAllowedHosts { get; init; } = [];
+    /// <summary>Ours (beyond Kong OSS): when set, every Admin API request must carry it (<c>Kong-Admin-Token</c> or
+    /// <c>Authorization: Bearer</c>).</summary>
+    public string? AdminToken { get; init; }
     public string? SslCert { get; init; }
     public string? SslCertKey { get; init; }
     public DatabaseKind Database { get; init; } = DatabaseKind.Sqlite;

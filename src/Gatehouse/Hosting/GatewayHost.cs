@@ -62,6 +62,7 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<GatewayCounters>();
         builder.Services.AddGatehouseProxy(options);
+        builder.Services.AddSingleton<AdminGuard>();
         if (hostOptions.IncludeStoreAndAdmin) builder.Services.AddGatehouseStore(options);
         builder.Services.AddGatehousePlugins(options); // issue 5: before any other plan contributor (Wasm filter chains)
         builder.Services.AddGatehouseWasm(options); // issue 4: after store/plugins (filters run last)
@@ -75,6 +76,7 @@ public sealed class GatewayHost : IAsyncDisposable
     {
         var proxy = app.Services.GetRequiredService<ProxyRequestHandler>();
         var counters = app.Services.GetRequiredService<GatewayCounters>();
+        var guard = app.Services.GetRequiredService<AdminGuard>();
         var metrics = app.Services.GetRequiredService<Plugins.Bundled.Prometheus.PrometheusMetrics>();
         // resolved at the first scrape so the wasm runtime keeps its place in the start sequence
         var wasmMetrics = new Lazy<Plugins.Bundled.Prometheus.WasmMetricsExporter>(
@@ -92,6 +94,7 @@ public sealed class GatewayHost : IAsyncDisposable
             counters.Begin();
             try
             {
+                if (!await guard.AdmitAsync(http, kind)) return; // Host, Origin/CORS, admin_token
                 if (kind != ListenerKind.Status) await next(http); // the Admin API's endpoints
                 else if (http.Request.Path.Equals(StatusEndpoint.Path, StringComparison.Ordinal)) await StatusEndpoint.WriteAsync(http);
                 else if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal))

@@ -10,4 +10,12 @@ public static class ProxyMessages
     public const string GatewayTimeout = "The upstream server is timing out";
     public const string UseHttps = "Please use HTTPS protocol";
     public const string Unexpected = "An unexpected error occurred";
+
+    /// <summary>Kong's message for a request Kestrel found malformed (<c>BadHttpRequestException.StatusCode</c>).</summary>
+    public static string ForBadRequest(int status) => status switch
+    {
+        408 => "Request timeout",
+        413 => "Request size limit exceeded",
+        _ => BadRequest,
+    };
 }

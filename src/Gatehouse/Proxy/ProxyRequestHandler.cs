@@ -27,10 +27,11 @@ public sealed class ProxyRequestHandler
     private readonly GatehouseTransformer _transformer;
     private readonly Hosting.GatewayCounters _counters;
     private readonly Action<IPhaseHandler, Exception> _logHandlerFailed;
+    private readonly Hosting.LogRateLimiter _logLimiter;
 
     public ProxyRequestHandler(ProxySnapshotProvider snapshots, IHttpForwarder forwarder, UpstreamConnector connector,
         ProxySettings settings, AccessLogWriter accessLog, TimeProvider time, Hosting.GatewayCounters counters,
-        ILogger<ProxyRequestHandler> logger)
+        Hosting.LogRateLimiter logLimiter, ILogger<ProxyRequestHandler> logger)
     {
         _snapshots = snapshots ?? throw new ArgumentNullException(nameof(snapshots));
         _forwarder = forwarder ?? throw new ArgumentNullException(nameof(forwarder));
@@ -40,6 +41,7 @@ public sealed class ProxyRequestHandler
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _counters = counters ?? throw new ArgumentNullException(nameof(counters));
+        _logLimiter = logLimiter ?? throw new ArgumentNullException(nameof(logLimiter));
         _transformer = new GatehouseTransformer(settings, logger);
         _logHandlerFailed = (h, e) => ProxyLog.LogHandlerFailed(_logger, e, h.Name);
     }
@@ -135,7 +137,12 @@ public sealed class ProxyRequestHandler
         if (error == ForwarderError.None) return;
         var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;
         context.Error ??= exception;
-        ProxyLog.UpstreamError(_logger, exception, error.ToString(), http.Request.Method, http.Request.Path, target.DestinationPrefix);
+        if (UpstreamErrors.IsClientCaused(error))
+        {
+            ProxyLog.ClientError(_logger, _logLimiter, exception, error.ToString(), http.Request.Method, http.Request.Path);
+            return;
+        }
+        ProxyLog.UpstreamError(_logger, _logLimiter, exception, error.ToString(), http.Request.Method, http.Request.Path, target.DestinationPrefix);
         if (UpstreamErrors.ToResponse(error, exception) is { } answer && !http.Response.HasStarted)
             context.Exit(answer);
     }
@@ -145,6 +152,15 @@ public sealed class ProxyRequestHandler
         var http = context.HttpContext;
         context.Error = e;
         if (e is OperationCanceledException && http.RequestAborted.IsCancellationRequested) return;
+        if (e is BadHttpRequestException bad)
+        {
+            // a malformed or truncated request body met by a plugin or filter that reads it: the client's fault
+            ProxyLog.ClientError(_logger, _logLimiter, e, nameof(BadHttpRequestException), http.Request.Method, http.Request.Path);
+            if (http.Response.HasStarted) { http.Abort(); return; }
+            context.Exit(bad.StatusCode, ProxyMessages.ForBadRequest(bad.StatusCode));
+            await LocalResponseWriter.WriteAsync(context, _settings, runHandlers: false);
+            return;
+        }
         ProxyLog.UnexpectedError(_logger, e, http.Request.Method, http.Request.Path);
         if (http.Response.HasStarted)
         {

@@ -34,8 +34,11 @@ public sealed class GatewayFixture : IAsyncDisposable
 
     /// <param name="configure">adjusts the options (listeners, headers…) before the host is built</param>
     /// <param name="services">extra DI registrations, e.g. phase-plan contributors</param>
+    /// <param name="logging">replaces the silenced console (e.g. <see cref="LogCapture.Install"/>); log_level and the
+    /// framework filters still apply</param>
     public static async Task<GatewayFixture> StartAsync(GatewayConfig? config = null,
-        Func<GatehouseOptions, GatehouseOptions>? configure = null, Action<IServiceCollection>? services = null)
+        Func<GatehouseOptions, GatehouseOptions>? configure = null, Action<IServiceCollection>? services = null,
+        Action<ILoggingBuilder>? logging = null)
     {
         var prefix = Directory.CreateTempSubdirectory("gatehouse-test-").FullName;
         var options = new GatehouseOptions
@@ -53,7 +56,7 @@ public sealed class GatewayFixture : IAsyncDisposable
         {
             IncludeStoreAndAdmin = false,
             ConfigureServices = services,
-            ConfigureLogging = l => l.ClearProviders(),
+            ConfigureLogging = logging ?? (l => l.ClearProviders()),
             ShutdownTimeout = TimeSpan.FromSeconds(5),
         });
         await host.StartAsync();
