@@ -8,6 +8,8 @@ namespace Gatehouse.Wasm;
 /// <see cref="IHeaderMap"/> straight over ASP.NET's request or response headers (no copy): what a filter
 /// changes is what the upstream (request) or the client (response) gets. Pseudo-headers map to the request
 /// line (<c>:method</c>, <c>:path</c>, <c>:authority</c>, <c>:scheme</c>) or the status (<c>:status</c>).
+/// Values are byte strings (<see cref="HeaderBytes"/>): Kestrel decodes header bytes one char per byte
+/// (<see cref="Proxy.HeaderEncoding"/>); only <c>:path</c>, which ASP.NET holds percent-decoded as text, is converted.
 /// </summary>
 internal sealed class AspNetHeaderMap : IHeaderMap
 {
@@ -116,7 +118,7 @@ internal sealed class AspNetHeaderMap : IHeaderMap
         }
         var r = _http.Request;
         yield return new(":method", r.Method);
-        yield return new(":path", r.PathBase + r.Path + r.QueryString);
+        yield return new(":path", HeaderBytes.FromText(r.PathBase + r.Path + r.QueryString));
         yield return new(":authority", r.Host.Value ?? "");
         yield return new(":scheme", r.Scheme);
     }
@@ -134,6 +136,7 @@ internal sealed class AspNetHeaderMap : IHeaderMap
             case ":method": r.Method = value; break;
             case ":authority": r.Host = new HostString(value); break;
             case ":path":
+                value = HeaderBytes.ToText(value);
                 var q = value.IndexOf('?');
                 r.Path = q < 0 ? value : value[..q];
                 r.QueryString = q < 0 ? QueryString.Empty : new QueryString(value[q..]);
