@@ -108,7 +108,8 @@ public sealed class HeaderFramingTests : IAsyncLifetime
     [InlineData("Content-Length: +5\r\n", "hello", 400)]
     [InlineData("Content-Length: -0\r\n", "", 400)]
     [InlineData("Transfer-Encoding: gzip, chunked\r\n", "5\r\nhello\r\n0\r\n\r\n", 501)]
-    [InlineData("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n", 501)]
+    [InlineData("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n", 400)]
+    [InlineData("Transfer-Encoding: chunked, chunked\r\n", "5\r\nhello\r\n0\r\n\r\n", 501)]
     [InlineData("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n", 400)]
     [InlineData("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", "5\r\nhello\r\n0\r\n\r\n", 400)]
     public async Task Framing_nginx_refuses_is_refused_before_routing_and_the_connection_closed(string headers, string body, int status)

@@ -31,10 +31,10 @@ public static class RawHttp
         var wait = idle ?? TimeSpan.FromSeconds(10);
         while (result.Count < responses)
         {
-            if (TryParse(buffer, headRequest, closed, out var response, out var consumed))
+            if (TryParse(buffer, headRequest && result.Count == 0, closed, out var response, out var consumed))
             {
                 buffer.RemoveRange(0, consumed);
-                result.Add(response);
+                if (response.Status is >= 200 or 101) result.Add(response); // 100 Continue is not an answer
                 continue;
             }
             if (closed) break;

@@ -16,6 +16,25 @@ public sealed record RecordedRequest(byte[] Head, byte[] Body)
     public string? Header(string name) =>
         HeaderLines.FirstOrDefault(l => l.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase)) is { } line ? line[(name.Length + 1)..].Trim() : null;
     public string BodyText => Encoding.Latin1.GetString(Body);
+
+    /// <summary>The body with chunk framing removed (the gateway's chunk sizes are its own business).</summary>
+    public string Content
+    {
+        get
+        {
+            if (Header("Transfer-Encoding") is null) return BodyText;
+            var content = new StringBuilder();
+            var rest = BodyText;
+            while (true)
+            {
+                var line = rest.IndexOf("\r\n", StringComparison.Ordinal);
+                var size = Convert.ToInt32(rest[..line].Split(';')[0], 16);
+                if (size == 0) return content.ToString();
+                content.Append(rest, line + 2, size);
+                rest = rest[(line + 2 + size + 2)..];
+            }
+        }
+    }
 }
 
 /// <summary>
