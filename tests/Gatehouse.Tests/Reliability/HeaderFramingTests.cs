@@ -72,6 +72,16 @@ public sealed class HeaderFramingTests : IAsyncLifetime
     [Theory]
     [InlineData("caf\u00c3\u00a9")]
     [InlineData("caf\u00e9")]
+    public async Task Non_ASCII_HTTP_2_request_header_bytes_reach_the_upstream_unchanged(string value)
+    {
+        var status = await H2.SendAsync(_gw.Gateway.H2cUri!, [(":method", "GET"), (":scheme", "http"), (":path", "/h2"), (":authority", "a"), ("x-name", value)]);
+        Assert.Equal(200, status);
+        Assert.Equal(value, _gw.Upstream.Take(Wait)!.Header("x-name"));
+    }
+
+    [Theory]
+    [InlineData("caf\u00c3\u00a9")]
+    [InlineData("caf\u00e9")]
     public async Task Non_ASCII_upstream_response_header_bytes_reach_the_client_unchanged(string value)
     {
         _gw.Upstream.Respond = _ => Bytes($"HTTP/1.1 200 OK\r\nX-Name: {value}\r\nContent-Length: 2\r\n\r\nok");
