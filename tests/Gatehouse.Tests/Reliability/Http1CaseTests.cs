@@ -56,7 +56,7 @@ public sealed class Http1CaseTests : IClassFixture<Http1CaseTests.Gateway>
         var upstream = _gateway.Gw.Upstream;
         upstream.Clear();
         var responses = await RawHttp.SendAsync(_gateway.Gw.ProxyUri, request, c.GetProperty("requests").GetInt32(),
-            TimeSpan.FromSeconds(3), headRequest: request.AsSpan().StartsWith("HEAD "u8));
+            TimeSpan.FromSeconds(10), headRequest: request.AsSpan().StartsWith("HEAD "u8));
         Assert.Equal(statuses, responses.Select(r => r.Status).ToArray());
         foreach (var r in responses.Where(r => r.Status >= 400))
             if (r.Header("Content-Type")?.StartsWith("application/json", StringComparison.Ordinal) == true)
