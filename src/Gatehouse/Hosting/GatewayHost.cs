@@ -52,6 +52,9 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
+            // header values are bytes end to end (nginx): see HeaderEncoding
+            k.RequestHeaderEncodingSelector = Proxy.HeaderEncoding.Request;
+            k.ResponseHeaderEncodingSelector = Proxy.HeaderEncoding.Response;
             KestrelListeners.Configure(k, options);
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = hostOptions.ShutdownTimeout);

@@ -80,6 +80,6 @@ public sealed class Kong
         if (_pendingHeaders is null) return;
         var headers = Context.HttpContext.Response.Headers;
         foreach (var (name, value) in _pendingHeaders)
-            if (value is null) headers.Remove(name); else headers[name] = value;
+            if (value is null) headers.Remove(name); else headers[name] = ProxyWasm.Http.HeaderBytes.FromText(value);
     }
 }

@@ -16,15 +16,18 @@ public sealed class KongRequest(HttpContext http, ProxyContext? context = null)
     public IHeaderDictionary Headers => http.Request.Headers;
     public IQueryCollection Query => http.Request.Query;
 
-    public string? Header(string name) => http.Request.Headers.TryGetValue(name, out var v) && v.Count > 0 ? v[0] : null;
+    /// <summary>The first value of a request header as text: its bytes read as UTF-8 (header values are byte
+    /// strings, <see cref="ProxyWasm.Http.HeaderBytes"/>; ASCII costs nothing).</summary>
+    public string? Header(string name) =>
+        http.Request.Headers.TryGetValue(name, out var v) && v.Count > 0 && v[0] is { } value ? ProxyWasm.Http.HeaderBytes.ToText(value) : null;
 
     public string? QueryArg(string name) => http.Request.Query.TryGetValue(name, out var v) && v.Count > 0 ? v[0] : null;
 
-    /// <summary><c>kong.service.request.set_header</c>; null clears it.</summary>
+    /// <summary><c>kong.service.request.set_header</c> (the text goes out as its UTF-8 bytes); null clears it.</summary>
     public void SetHeader(string name, string? value)
     {
         if (value is null) http.Request.Headers.Remove(name);
-        else http.Request.Headers[name] = value;
+        else http.Request.Headers[name] = ProxyWasm.Http.HeaderBytes.FromText(value);
     }
 
     /// <summary>Replaces the query string sent upstream.</summary>

@@ -31,6 +31,6 @@ public sealed class KongResponse(Kong kong)
     public void SetHeader(string name, string? value, bool deferred)
     {
         if (deferred) { kong.AddPendingHeader(name, value); return; }
-        if (value is null) Headers.Remove(name); else Headers[name] = value;
+        if (value is null) Headers.Remove(name); else Headers[name] = ProxyWasm.Http.HeaderBytes.FromText(value); // text → UTF-8 bytes
     }
 }

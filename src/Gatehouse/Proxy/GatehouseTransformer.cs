@@ -8,7 +8,9 @@ namespace Gatehouse.Proxy;
 /// <summary>
 /// The YARP transformer for every proxied request. Request side: upstream URI from the router's path (wire form)
 /// plus the client's query, Host (service host, or the client's with preserve_host), Kong's forwarding headers, connect
-/// settings. Response side: timings, informational headers, then the response-headers phase.
+/// settings. Both sides drop the headers named in the message's Connection header (<see cref="ConnectionHeaders"/>).
+/// Response side: timings, framing headers a bodiless status cannot carry, informational headers, then the
+/// response-headers phase.
 /// </summary>
 internal sealed class GatehouseTransformer : HttpTransformer
 {
@@ -26,6 +28,8 @@ internal sealed class GatehouseTransformer : HttpTransformer
         string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        var connection = httpContext.Request.Headers.Connection;
+        if (connection.Count > 0) ConnectionHeaders.RemoveNamed(connection, proxyRequest);
         var context = httpContext.Features.Get<ProxyContext>()!;
         var target = context.Target!;
         proxyRequest.RequestUri = UpstreamUri(destinationPrefix, context.UpstreamPath, httpContext.Request.QueryString);
@@ -60,6 +64,10 @@ internal sealed class GatehouseTransformer : HttpTransformer
         context.Timings.UpstreamHeaders = context.Timings.Now();
         context.UpstreamStatus = (int)proxyResponse.StatusCode;
         await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        ConnectionHeaders.RemoveNamed(proxyResponse, httpContext.Response.Headers);
+        // RFC 9110 §8.6: no Content-Length on a 204 (Kestrel refuses to send one); the upstream's body, if it sent
+        // any, was never read (SocketsHttpHandler knows 204 has none), so the client gets the 204 as nginx sends it
+        if (context.UpstreamStatus == StatusCodes.Status204NoContent) httpContext.Response.ContentLength = null;
         ResponseDecorator.Upstream(httpContext.Response, context, _settings);
         if (httpContext.Response.Body is ResponseBodyFilterStream filter)
             filter.ExpectedLength = proxyResponse.Content.Headers.ContentLength;

@@ -10,6 +10,7 @@ namespace Gatehouse.Proxy;
 /// <summary>
 /// The terminal request delegate of the proxy listeners: one request through Kong's phases.
 /// <code>
+///  (0) framing nginx refuses → 400/501, nothing else runs (<see cref="RequestFraming"/>)
 ///  (1) snapshot + context, normalised path → 400   (2) rewrite [global plan]   (3) route → 404 / https check → 426|3xx
 ///  (4) access [route plan]  (5) service → 503           (6) upstream via YARP (response headers phase inside)
 ///  (7) local answer if any (short-circuit, error)        (8) log phase + access log, always
@@ -57,6 +58,14 @@ public sealed class ProxyRequestHandler
         var originalRequestBody = http.Request.Body;
         try
         {
+            // :: Step 0: framing, before any handler (none runs on the refusal, not even in the log phase)
+            if (RequestFraming.Check(http.Request) is { } refused)
+            {
+                context.Plan = PhasePlan.Empty;
+                context.Exit(refused);
+                await LocalResponseWriter.WriteAsync(context, _settings, runHandlers: false);
+                return;
+            }
             if (await RequestPhasesAsync(context, snapshot) == PhaseOutcome.Continue)
                 await ForwardAsync(context);
             // :: Step 7: answer locally when a handler or the gateway decided so

@@ -27,6 +27,9 @@ public sealed class UpstreamConnector : IDisposable
             ConnectTimeout = Timeout.InfiniteTimeSpan,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             ConnectCallback = ConnectAsync,
+            // header values are bytes end to end (nginx), see HeaderEncoding
+            RequestHeaderEncodingSelector = HeaderEncoding.Upstream,
+            ResponseHeaderEncodingSelector = HeaderEncoding.Upstream,
             SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, _, _, _) => true },
         };
         Invoker = new HttpMessageInvoker(handler, disposeHandler: true);

@@ -14,6 +14,8 @@ namespace Gatehouse.Wasm;
 /// a write replaces the path and query sent upstream, as ngx_wasm_module does (it sets nginx's <c>$uri</c> and
 /// <c>$args</c>): the value is sent as written (escaped where the request line needs it), without the route's
 /// strip_path or the service path; an empty path part keeps the path, no '?' keeps the query and a bare '?' drops it.
+/// Values are byte strings (<see cref="HeaderBytes"/>): Kestrel decodes header bytes one char per byte
+/// (<see cref="Proxy.HeaderEncoding"/>); only <c>:path</c>, which the gateway holds as text, is converted.
 /// </summary>
 internal sealed class AspNetHeaderMap : IHeaderMap
 {
@@ -126,7 +128,7 @@ internal sealed class AspNetHeaderMap : IHeaderMap
         }
         var r = _http.Request;
         yield return new(":method", r.Method);
-        yield return new(":path", _proxy?.RequestPath is { } path ? path + r.QueryString.Value : (r.PathBase + r.Path + r.QueryString).ToString());
+        yield return new(":path", HeaderBytes.FromText(_proxy?.RequestPath is { } path ? path + r.QueryString.Value : (r.PathBase + r.Path + r.QueryString).ToString()));
         yield return new(":authority", r.Host.Value ?? "");
         yield return new(":scheme", r.Scheme);
     }
@@ -160,7 +162,7 @@ internal sealed class AspNetHeaderMap : IHeaderMap
             case ":method": r.Method = value; break;
             case ":authority": r.Host = new HostString(value); break;
             case ":path":
-                SetPath(r, value);
+                SetPath(r, HeaderBytes.ToText(value));
                 break;
         }
     }

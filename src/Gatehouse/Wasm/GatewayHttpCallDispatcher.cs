@@ -18,6 +18,9 @@ internal sealed class GatewayHttpCallDispatcher : IHttpCallDispatcher, IDisposab
     private readonly HttpClient _client = new(new SocketsHttpHandler
     {
         UseProxy = false, AllowAutoRedirect = false, UseCookies = false, ConnectTimeout = TimeSpan.FromSeconds(60),
+        // a filter's header bytes go out and come back unchanged (Proxy.HeaderEncoding)
+        RequestHeaderEncodingSelector = Proxy.HeaderEncoding.Upstream,
+        ResponseHeaderEncodingSelector = Proxy.HeaderEncoding.Upstream,
     }) { Timeout = Timeout.InfiniteTimeSpan };
 
     public GatewayHttpCallDispatcher(GatewayConfigPublisher publisher) =>

@@ -23,7 +23,9 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
     public bool TryGetProperty(string path, PropertyEncoding encoding, out ReadOnlyMemory<byte> value)
     {
         var text = Get(path);
-        value = text is null ? default : Encoding.UTF8.GetBytes(text);
+        // request header variables (ngx.http_*) are byte strings: their bytes exactly as the client sent them
+        value = text is null ? default
+            : NgxVariables.IsHeader(path) ? Encoding.Latin1.GetBytes(text) : Encoding.UTF8.GetBytes(text);
         return text is not null;
     }
 

@@ -12,6 +12,10 @@ internal static class NgxVariables
     public const string Prefix = "ngx.";
     private const string HeaderPrefix = "http_";
 
+    /// <summary>True for a property path naming a request header variable (<c>ngx.http_*</c>).</summary>
+    public static bool IsHeader(string path) =>
+        path.StartsWith(Prefix, StringComparison.Ordinal) && path.AsSpan(Prefix.Length).StartsWith(HeaderPrefix, StringComparison.Ordinal);
+
     public static string? Get(ProxyContext context, string name)
     {
         var http = context.HttpContext;

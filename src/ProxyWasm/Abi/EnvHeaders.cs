@@ -7,7 +7,8 @@ using Wasmtime;
 
 namespace ProxyWasm.Abi;
 
-/// <summary>Header/trailer/metadata map host functions (spec §1.6 "HTTP fields"). Names match case-insensitively.</summary>
+/// <summary>Header/trailer/metadata map host functions (spec §1.6 "HTTP fields"). Names match case-insensitively;
+/// names and values cross as byte strings (<see cref="HeaderBytes"/>), so a filter sees the client's exact bytes.</summary>
 internal static class EnvHeaders
 {
     private static WasmResult Resolve(WasmVm vm, int type, bool write, out IHeaderMap map)
@@ -77,7 +78,7 @@ internal static class EnvHeaders
             if (vm.Abi != AbiVersion.V0_1_0) return (int)WasmResult.NotFound;
             value = "";
         }
-        return (int)GuestMemory.CopyOutString(caller, vm, value, a[3].AsInt32(), a[4].AsInt32());
+        return (int)GuestMemory.CopyOutHeader(caller, vm, value, a[3].AsInt32(), a[4].AsInt32());
     }
 
     public static int AddValue(Caller caller, ReadOnlySpan<HostArg> a) => Mutate(caller, a, replace: false);
@@ -92,7 +93,7 @@ internal static class EnvHeaders
         if (status != WasmResult.Ok) return (int)status;
         var memory = GuestMemory.Of(caller, vm);
         if (!TryReadName(memory, vm, a[1].AsInt32(), a[2].AsInt32(), out var key)
-            || !GuestMemory.TryReadString(memory, a[3].AsInt32(), a[4].AsInt32(), out var value)) return (int)WasmResult.InvalidMemoryAccess;
+            || !GuestMemory.TryReadHeader(memory, a[3].AsInt32(), a[4].AsInt32(), out var value)) return (int)WasmResult.InvalidMemoryAccess;
         if (replace) map.Replace(key, value);
         else map.Add(key, value);
         return (int)WasmResult.Ok;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using ProxyWasm.Http;
 using ProxyWasm.Runtime;
 using Wasmtime;
 
@@ -50,6 +51,14 @@ internal static class GuestMemory
     {
         if (!TryRead(memory, ptr, len, out var span)) { value = ""; return false; }
         value = span.IsEmpty ? "" : Encoding.UTF8.GetString(span);
+        return true;
+    }
+
+    /// <summary>A header name or value: one char per byte (<see cref="HeaderBytes"/>).</summary>
+    public static bool TryReadHeader(Span<byte> memory, int ptr, int len, out string value)
+    {
+        if (!TryRead(memory, ptr, len, out var span)) { value = ""; return false; }
+        value = HeaderBytes.Read(span);
         return true;
     }
 
@@ -116,6 +125,14 @@ internal static class GuestMemory
     {
         var result = Reserve(caller, vm, Encoding.UTF8.GetByteCount(value), retPtrPtr, retSizePtr, out var target);
         if (result == WasmResult.Ok) Encoding.UTF8.GetBytes(value, target);
+        return result;
+    }
+
+    /// <summary><see cref="Reserve"/> + a header value's bytes straight into the guest's allocation.</summary>
+    public static WasmResult CopyOutHeader(Caller caller, WasmVm vm, string value, int retPtrPtr, int retSizePtr)
+    {
+        var result = Reserve(caller, vm, value.Length, retPtrPtr, retSizePtr, out var target);
+        if (result == WasmResult.Ok) HeaderBytes.Write(value, target);
         return result;
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using ProxyWasm.Http;
 
 namespace ProxyWasm.Abi;
 
@@ -19,13 +20,13 @@ internal sealed class NameCache
 
     public int Count => _names.Count;
 
-    /// <summary>The string for UTF-8 <paramref name="utf8"/> (invalid sequences decode to U+FFFD, as everywhere).</summary>
-    public string Get(ReadOnlySpan<byte> utf8)
+    /// <summary>The header name for <paramref name="bytes"/>, one char per byte (<see cref="HeaderBytes"/>).</summary>
+    public string Get(ReadOnlySpan<byte> bytes)
     {
-        if (utf8.IsEmpty) return "";
-        if (utf8.Length > MaxLength) return Encoding.UTF8.GetString(utf8);
+        if (bytes.IsEmpty) return "";
+        if (bytes.Length > MaxLength) return HeaderBytes.Read(bytes);
         Span<char> buffer = stackalloc char[MaxLength];
-        var chars = buffer[..Encoding.UTF8.GetChars(utf8, buffer)];
+        var chars = buffer[..Encoding.Latin1.GetChars(bytes, buffer)];
         if (_lookup.TryGetValue(chars, out var name)) return name;
         name = new string(chars);
         if (_names.Count < MaxEntries) _names.Add(name);

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Text;
 using ProxyWasm.Http;
 
 namespace ProxyWasm.Abi;
@@ -10,6 +9,7 @@ namespace ProxyWasm.Abi;
 /// <c>u32 N | N × (u32 key_len, u32 value_len) | N × (key \0 value \0)</c>, little-endian.
 /// Parsing follows cpp-host <c>PairsUtil::toPairs</c>: caps on size and count, exact lengths, NUL terminators,
 /// no trailing bytes; the empty encodings (size 0, one NUL byte, <c>00 00 00 00</c>) are accepted.
+/// Keys and values are byte strings (<see cref="HeaderBytes"/>): one byte per char, both ways.
 /// </summary>
 internal static class PairsCodec
 {
@@ -17,7 +17,7 @@ internal static class PairsCodec
     public static int SizeOf(IEnumerable<KeyValuePair<string, string>> pairs)
     {
         int size = 4;
-        foreach (var p in pairs) size += 8 + Encoding.UTF8.GetByteCount(p.Key) + 1 + Encoding.UTF8.GetByteCount(p.Value) + 1;
+        foreach (var p in pairs) size += 8 + p.Key.Length + 1 + p.Value.Length + 1;
         return size;
     }
 
@@ -50,10 +50,10 @@ internal static class PairsCodec
 
     private static void WriteEntry(KeyValuePair<string, string> p, Span<byte> dest, ref int header, ref int data)
     {
-        int k = Encoding.UTF8.GetBytes(p.Key, dest[data..]);
+        int k = HeaderBytes.Write(p.Key, dest[data..]);
         dest[data + k] = 0;
         data += k + 1;
-        int v = Encoding.UTF8.GetBytes(p.Value, dest[data..]);
+        int v = HeaderBytes.Write(p.Value, dest[data..]);
         dest[data + v] = 0;
         data += v + 1;
         BinaryPrimitives.WriteUInt32LittleEndian(dest[header..], (uint)k);
@@ -80,8 +80,8 @@ internal static class PairsCodec
                 into.RemoveRange(start, into.Count - start);
                 return false;
             }
-            var key = Encoding.UTF8.GetString(data.Slice((int)pos, (int)kl));
-            var value = Encoding.UTF8.GetString(data.Slice((int)(pos + kl + 1), (int)vl));
+            var key = HeaderBytes.Read(data.Slice((int)pos, (int)kl));
+            var value = HeaderBytes.Read(data.Slice((int)(pos + kl + 1), (int)vl));
             into.Add(KeyValuePair.Create(key, value));
             pos += kl + 1 + vl + 1;
         }
@@ -99,7 +99,7 @@ internal static class PairsCodec
         if (map.Count == 0) return 0;
         if (map is not HeaderMap list) return SizeOf((IEnumerable<KeyValuePair<string, string>>)map);
         int size = 4;
-        foreach (var p in list.Entries) size += 8 + Encoding.UTF8.GetByteCount(p.Key) + 1 + Encoding.UTF8.GetByteCount(p.Value) + 1;
+        foreach (var p in list.Entries) size += 8 + p.Key.Length + 1 + p.Value.Length + 1;
         return size;
     }
 
