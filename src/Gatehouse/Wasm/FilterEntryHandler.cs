@@ -31,7 +31,7 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
             {
                 if (!chain[i].TryAcquire()) return Fail(context, state, "request_headers", "filter entry was released");
                 state.Leases[i] = chain[i];
-                state.Contexts[i] = chain[i].Plugin.CreateHttpContext(state.Stream);
+                state.Contexts[i] = await chain[i].Plugin.CreateHttpContextAsync(state.Stream, context.HttpContext.RequestAborted);
             }
         }
         if (state.Failed || state.Contexts[index] is not { } http) return PhaseOutcome.Continue;

@@ -38,11 +38,21 @@ public sealed record WasmLimits
     public TimeSpan DefaultHttpCallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Crash-loop guard: at most this many VM re-creations per plugin per minute (spec §2.7 "rate-limit crash
-    /// loops"); beyond it failed slots stay failed (requests get the fail policy) until the minute has passed.
-    /// 60: one per second sustained — far above a healthy filter, low enough to stop a hot trap loop.
+    /// Most VMs one plugin (filter entry) runs at once. Each request leases a VM to itself, so a trap fails only that
+    /// request; the pool grows with concurrent requests up to this cap (memory: each VM has its own linear memory).
+    /// Beyond it requests share the live VMs round-robin — nothing is refused, but a trap then also fails the
+    /// requests sharing its VM. 128: our choice (a C filter VM is ~0.2 MiB, a Rust one ~1–2 MiB).
     /// </summary>
-    public int MaxVmRestartsPerMinute { get; init; } = 60;
+    public int MaxVmsPerPlugin { get; init; } = 128;
+
+    /// <summary>
+    /// CPU budget of VM starts (instantiate, <c>proxy_on_vm_start</c>, <c>proxy_on_configure</c>) per plugin, as a
+    /// share of one core (token bucket holding one second's worth, charged each start's measured CPU time). Replaces
+    /// the old "restarts per minute" guard (spec §2.7 "rate-limit crash loops"): a request that needs a new VM while
+    /// the budget is spent waits for it — it is never failed — and a trap storm or crash loop costs at most this
+    /// share. 0.25: cheap starts (well under 1 ms) are never slowed; a 100 ms start is held to 2.5 a second.
+    /// </summary>
+    public double VmStartCpuShare { get; init; } = 0.25;
 
     /// <summary>Throws when a value is out of range, so a bad override fails at configuration time.</summary>
     public void Validate()
@@ -52,7 +62,8 @@ public sealed record WasmLimits
         if (CallDeadline <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(CallDeadline), "must be positive");
         if (MaxPairsBytes <= 0 || MaxPairsCount <= 0) throw new ArgumentOutOfRangeException(nameof(MaxPairsBytes), "pairs limits must be positive");
         if (MaxRandomBytes < 0 || MaxSharedValueBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxRandomBytes), "must be positive");
-        if (MaxVmRestartsPerMinute < 0) throw new ArgumentOutOfRangeException(nameof(MaxVmRestartsPerMinute), "must not be negative");
+        if (MaxVmsPerPlugin < 1) throw new ArgumentOutOfRangeException(nameof(MaxVmsPerPlugin), "must be at least 1");
+        if (!(VmStartCpuShare > 0 && VmStartCpuShare <= 64)) throw new ArgumentOutOfRangeException(nameof(VmStartCpuShare), "must be a positive share of a core");
         if (DefaultHttpCallTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(DefaultHttpCallTimeout), "must be positive");
     }
 }

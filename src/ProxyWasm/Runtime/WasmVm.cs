@@ -89,6 +89,12 @@ internal sealed partial class WasmVm : IDisposable
 
     public bool IsDead { get; private set; }
 
+    /// <summary>Requests holding this VM (the owning plugin's gate guards it): 1 normally, more only at the VM cap.</summary>
+    public int Leases { get; set; }
+
+    /// <summary>When the VM went back to the idle stack (<see cref="TimeProvider.GetTimestamp"/>; plugin gate).</summary>
+    public long IdleSince { get; set; }
+
     public string? DeathReason { get; private set; }
 
     /// <summary>Context the running callback was invoked for (null during VM init = "VM context").</summary>
@@ -341,11 +347,15 @@ internal sealed partial class WasmVm : IDisposable
         return text;
     }
 
-    public void Dispose()
+    public void Dispose() => Dispose(null);
+
+    /// <summary>Disposes the VM; <paramref name="reason"/> is what contexts still on it fail with (a failed start).</summary>
+    public void Dispose(string? reason)
     {
         lock (Gate)
         {
             if (_disposed) return;
+            if (reason is not null && !IsDead) DeathReason = reason;
             _disposed = true;
             if (!IsDead && Root is { } root && Exports is not null)
             {
