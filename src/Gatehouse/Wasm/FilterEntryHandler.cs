@@ -21,6 +21,7 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
 
     public async ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
     {
+        await GuestThread.Leave();
         var state = WasmRequestState.Of(context);
         if (state is null)
         {
@@ -47,8 +48,10 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
     public async ValueTask<BodyOutcome> OnRequestBodyAsync(ProxyContext context, BodyChunk chunk)
     {
         if (Active(context) is not { } http) return BodyOutcome.Continue;
+        await GuestThread.Leave();
         var state = WasmRequestState.Of(context)!;
-        state.Stream.RequestBody.Set(chunk.Data.Span);
+        var body = state.Stream.RequestBody;
+        int version = Mirror(body, chunk);
         var outcome = await http.OnRequestBodyAsync(chunk.EndOfStream);
         switch (outcome.Kind)
         {
@@ -59,17 +62,22 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
                 context.Exit(ToLocal(outcome.LocalResponse!));
                 throw new RequestBodyStoppedException($"filter {Name} answered in on_request_body");
             case FilterOutcomeKind.BufferBody when !chunk.EndOfStream:
-                if (chunk.Data.Length <= limits.MaxBufferedRequestBodyBytes) return BodyOutcome.Buffer;
-                context.Exit(413, "Request Entity Too Large");
-                throw new RequestBodyStoppedException("request body buffered by a filter exceeds the limit");
+                if (body.Length > limits.MaxBufferedRequestBodyBytes)
+                {
+                    context.Exit(413, "Request Entity Too Large");
+                    throw new RequestBodyStoppedException("request body buffered by a filter exceeds the limit");
+                }
+                TakeEdits(body, chunk, version);
+                return BodyOutcome.Buffer;
         }
-        chunk.Replace(state.Stream.RequestBody.ToArray());
+        TakeEdits(body, chunk, version);
         return BodyOutcome.Continue;
     }
 
     public async ValueTask OnResponseHeadersAsync(ProxyContext context)
     {
         if (Active(context) is not { } http) return;
+        await GuestThread.Leave();
         var outcome = await http.OnResponseHeadersAsync(false);
         if (outcome.Kind is FilterOutcomeKind.Failed or FilterOutcomeKind.Closed) MarkFailed(context, "response_headers", outcome.Error);
     }
@@ -77,22 +85,49 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
     public async ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, BodyChunk chunk)
     {
         if (Active(context) is not { } http) return BodyOutcome.Continue;
+        await GuestThread.Leave();
         var state = WasmRequestState.Of(context)!;
-        state.Stream.ResponseBody.Set(chunk.Data.Span);
+        var body = state.Stream.ResponseBody;
+        int version = Mirror(body, chunk);
         var outcome = await http.OnResponseBodyAsync(chunk.EndOfStream);
         if (outcome.Kind is FilterOutcomeKind.Failed or FilterOutcomeKind.Closed)
         {
             MarkFailed(context, "response_body", outcome.Error);
             return BodyOutcome.Continue;
         }
-        if (outcome.Kind == FilterOutcomeKind.BufferBody && !chunk.EndOfStream) return BodyOutcome.Buffer;
-        chunk.Replace(state.Stream.ResponseBody.ToArray());
-        return BodyOutcome.Continue;
+        if (outcome.Kind == FilterOutcomeKind.BufferBody && !chunk.EndOfStream && body.Length > limits.MaxBufferedResponseBodyBytes)
+        {
+            // nothing was sent yet; the upstream's body is too large to hold: end the response rather than grow
+            MarkFailed(context, "response_body", $"response body buffered by the filter exceeds {limits.MaxBufferedResponseBodyBytes} bytes");
+            throw new IOException("response body buffered by a filter exceeds the limit");
+        }
+        TakeEdits(body, chunk, version);
+        return outcome.Kind == FilterOutcomeKind.BufferBody && !chunk.EndOfStream ? BodyOutcome.Buffer : BodyOutcome.Continue;
+    }
+
+    /// <summary>
+    /// Shows the chain's data to the filter: only the bytes it has not seen are appended to its body buffer (which
+    /// already holds the rest, kept from its previous, buffering call), so buffering a body costs O(n). Returns the
+    /// buffer's version after this write.
+    /// </summary>
+    private static int Mirror(BodyBuffer body, BodyChunk chunk)
+    {
+        if (chunk.Seen > 0 && body.Length == chunk.Seen) body.Append(chunk.Data.Span[chunk.Seen..]);
+        else body.Set(chunk.Data.Span);
+        return body.Version;
+    }
+
+    /// <summary>Hands the filter's edits back to the chain; an unedited body passes on without a copy (the chain
+    /// consumes or copies it before the next chunk is mirrored).</summary>
+    private static void TakeEdits(BodyBuffer body, BodyChunk chunk, int version)
+    {
+        if (body.Version != version) chunk.Replace(body.Memory);
     }
 
     public async ValueTask OnLogAsync(ProxyContext context)
     {
         if (WasmRequestState.Of(context) is not { } state) return;
+        await GuestThread.Leave(); // on_done/on_log, or the tail Release runs for an unfinished context
         try
         {
             if (!state.Failed && state.Contexts[index] is { IsFailed: false } http) await http.OnDoneAsync();
