@@ -16,6 +16,16 @@ public sealed record WasmLimits
     public TimeSpan CallDeadline { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
+    /// Most of a core one request-time callback may use once it has run for an epoch tick (10 ms): it then sleeps
+    /// between ticks to keep to this share, so a filter spinning to its <see cref="CallDeadline"/> cannot take a
+    /// core from other requests. Healthy callbacks (microseconds) never reach a tick. With the 10 × wall-clock cap of
+    /// the deadline, a spinning callback ends after at most 10 × <see cref="CallDeadline"/> of wall time. 1 turns
+    /// pacing off; start-up calls are never paced. 0.1: our choice (Linux; elsewhere CPU time is not measured per
+    /// thread and calls are not paced).
+    /// </summary>
+    public double SlowCallCpuShare { get; init; } = 0.1;
+
+    /// <summary>
     /// Deadline of each start-up call (instantiate with its start section, <c>_initialize</c>/<c>main</c>/<c>_start</c>,
     /// root context create, <c>proxy_on_vm_start</c>, <c>proxy_on_configure</c>). 5 s: our choice — language runtimes
     /// initialise heaps and tables there, and the first calls of a process also pay JIT warm-up of the host.
@@ -62,6 +72,7 @@ public sealed record WasmLimits
         if (CallDeadline <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(CallDeadline), "must be positive");
         if (MaxPairsBytes <= 0 || MaxPairsCount <= 0) throw new ArgumentOutOfRangeException(nameof(MaxPairsBytes), "pairs limits must be positive");
         if (MaxRandomBytes < 0 || MaxSharedValueBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxRandomBytes), "must be positive");
+        if (!(SlowCallCpuShare > 0 && SlowCallCpuShare <= 1)) throw new ArgumentOutOfRangeException(nameof(SlowCallCpuShare), "must be in (0, 1]");
         if (MaxVmsPerPlugin < 1) throw new ArgumentOutOfRangeException(nameof(MaxVmsPerPlugin), "must be at least 1");
         if (!(VmStartCpuShare > 0 && VmStartCpuShare <= 64)) throw new ArgumentOutOfRangeException(nameof(VmStartCpuShare), "must be a positive share of a core");
         if (DefaultHttpCallTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(DefaultHttpCallTimeout), "must be positive");

@@ -20,6 +20,7 @@ internal sealed partial class WasmVm : IDisposable
     private long _deadlineNanoseconds;
     private long _checkCpuStart = -1;
     private long _checkWallStart;
+    private bool _paceSlowCalls;
     private readonly Action<WasmVm>? _onDeath;
     private int _nextContextId = 1;
     private List<string>? _startupLog;
@@ -38,7 +39,7 @@ internal sealed partial class WasmVm : IDisposable
         Store = new Store(host.Engine, this);
         Store.SetLimits(memorySize: config.Limits.MaxMemoryBytes);
         Store.SetEpochDeadlineCallback(_ => OnEpochDeadline());
-        UseDeadline(config.Limits.StartDeadline);
+        UseDeadline(config.Limits.StartDeadline, paced: false);
     }
 
     /// <summary>
@@ -199,9 +200,11 @@ internal sealed partial class WasmVm : IDisposable
     }
 
     /// <summary>Selects the budget of the following calls (start-up vs per-callback).</summary>
-    private void UseDeadline(TimeSpan deadline)
+    private void UseDeadline(TimeSpan deadline, bool paced)
     {
         _deadline = deadline;
+        // start-up calls (language runtimes initialising) run at full speed; request-time callbacks are paced
+        _paceSlowCalls = paced && Config.Limits.SlowCallCpuShare < 1 && ThreadCpuClock.IsThreadCpuTime;
         _deadlineNanoseconds = (long)(deadline.TotalMilliseconds * 1_000_000);
     }
 
@@ -228,9 +231,22 @@ internal sealed partial class WasmVm : IDisposable
             return 1;
         }
         long used = cpu - _checkCpuStart;
-        if (used >= _deadlineNanoseconds || System.Diagnostics.Stopwatch.GetElapsedTime(_checkWallStart, wall) > _deadline * 10)
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(_checkWallStart, wall);
+        if (used >= _deadlineNanoseconds || elapsed > _deadline * 10)
             throw new DeadlineExceededException(_deadline, used);
+        if (_paceSlowCalls) PaceSlowCall(used, elapsed);
         return 1;
+    }
+
+    /// <summary>
+    /// A callback still running a tick after its stopwatch started is a runaway (or a very heavy guest): it sleeps
+    /// between ticks so that it uses at most <see cref="WasmLimits.SlowCallCpuShare"/> of a core on its way to the
+    /// deadline, instead of taking a core from every other request. Callbacks shorter than a tick never get here.
+    /// </summary>
+    private void PaceSlowCall(long usedNanoseconds, TimeSpan elapsed)
+    {
+        var due = TimeSpan.FromTicks((long)(usedNanoseconds / 100 / Config.Limits.SlowCallCpuShare)) - elapsed;
+        if (due > TimeSpan.Zero) Thread.Sleep(due < _deadline ? due : _deadline);
     }
 
     /// <summary>Marks the VM dead: contexts fail, timers stop, pending calls are cancelled, the owner is told.</summary>
