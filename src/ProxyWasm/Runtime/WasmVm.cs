@@ -246,7 +246,9 @@ internal sealed partial class WasmVm : IDisposable
     private void PaceSlowCall(long usedNanoseconds, TimeSpan elapsed)
     {
         var due = TimeSpan.FromTicks((long)(usedNanoseconds / 100 / Config.Limits.SlowCallCpuShare)) - elapsed;
-        if (due > TimeSpan.Zero) Thread.Sleep(due < _deadline ? due : _deadline);
+        // a blocking Task.Wait, not Thread.Sleep: the thread pool sees the blocked thread and adds another, so paced
+        // callbacks on pool threads do not starve the requests queued behind them
+        if (due > TimeSpan.Zero) Task.Delay(due < _deadline ? due : _deadline).Wait();
     }
 
     /// <summary>Marks the VM dead: contexts fail, timers stop, pending calls are cancelled, the owner is told.</summary>
