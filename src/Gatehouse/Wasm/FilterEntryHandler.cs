@@ -19,12 +19,16 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
 
     public string Kind => "filter";
 
+    private ProxyWasm.Runtime.FilterPlugin Plugin => chain[index].Plugin;
+
     public async ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
     {
-        await GuestThread.Leave();
         var state = WasmRequestState.Of(context);
+        await GuestThread.Leave(Plugin);
         if (state is null)
         {
+            // every entry's proxy_on_context_create runs now: leave the event loop if any of them is a slow one
+            for (var i = 0; i < chain.Count; i++) await GuestThread.Leave(chain[i].Plugin);
             // Attach: every entry gets its context now (Kong creates the whole plan's contexts), so response
             // steps run for all filters even when one answers locally in on_request_headers.
             state = WasmRequestState.Attach(context, chain.Count);
@@ -48,7 +52,7 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
     public async ValueTask<BodyOutcome> OnRequestBodyAsync(ProxyContext context, BodyChunk chunk)
     {
         if (Active(context) is not { } http) return BodyOutcome.Continue;
-        await GuestThread.Leave();
+        await GuestThread.Leave(Plugin);
         var state = WasmRequestState.Of(context)!;
         var body = state.Stream.RequestBody;
         int version = Mirror(body, chunk);
@@ -77,7 +81,7 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
     public async ValueTask OnResponseHeadersAsync(ProxyContext context)
     {
         if (Active(context) is not { } http) return;
-        await GuestThread.Leave();
+        await GuestThread.Leave(Plugin);
         var outcome = await http.OnResponseHeadersAsync(false);
         if (outcome.Kind is FilterOutcomeKind.Failed or FilterOutcomeKind.Closed) MarkFailed(context, "response_headers", outcome.Error);
     }
@@ -85,7 +89,7 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
     public async ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, BodyChunk chunk)
     {
         if (Active(context) is not { } http) return BodyOutcome.Continue;
-        await GuestThread.Leave();
+        await GuestThread.Leave(Plugin);
         var state = WasmRequestState.Of(context)!;
         var body = state.Stream.ResponseBody;
         int version = Mirror(body, chunk);
@@ -127,7 +131,7 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
     public async ValueTask OnLogAsync(ProxyContext context)
     {
         if (WasmRequestState.Of(context) is not { } state) return;
-        await GuestThread.Leave(); // on_done/on_log, or the tail Release runs for an unfinished context
+        await GuestThread.Leave(Plugin); // on_done/on_log, or the tail Release runs for an unfinished context
         try
         {
             if (!state.Failed && state.Contexts[index] is { IsFailed: false } http) await http.OnDoneAsync();

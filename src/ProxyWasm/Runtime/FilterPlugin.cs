@@ -27,6 +27,7 @@ public sealed class FilterPlugin : IDisposable
     private int _shareNext;
     private int _vmsCreated;
     private bool _toppingUp;
+    private volatile bool _slowCalls;
     private volatile bool _disposed;
 
     internal FilterPlugin(WasmHost host, FilterModule module, FilterPluginConfig config)
@@ -50,6 +51,20 @@ public sealed class FilterPlugin : IDisposable
     public int LiveVmCount
     {
         get { lock (_gate) return _live.Count; }
+    }
+
+    /// <summary>
+    /// True once a request-time callback of this plugin ran slow (2 ms of CPU: a runaway loop, or a guest far heavier
+    /// than filters are). Sticky for the plugin's life. An embedder whose request threads are event loops serving many
+    /// connections moves this plugin's callbacks off them from then on; fast plugins keep running inline.
+    /// </summary>
+    public bool HasSlowCalls => _slowCalls;
+
+    internal void NoteSlowCall()
+    {
+        if (_slowCalls) return;
+        _slowCalls = true;
+        WasmLog.SlowCallsSeen(_host.CreateFilterLogger(Config.Name), Config.Name);
     }
 
     /// <summary>Live VMs, oldest first (tests).</summary>
@@ -242,7 +257,7 @@ public sealed class FilterPlugin : IDisposable
     private WasmVm NewVm()
     {
         Interlocked.Increment(ref _vmsCreated);
-        return new WasmVm(_host, Module, Config, OnVmDeath);
+        return new WasmVm(_host, Module, Config, OnVmDeath) { Owner = this };
     }
 
     /// <summary>

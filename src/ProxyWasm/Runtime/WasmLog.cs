@@ -22,4 +22,7 @@ internal static partial class WasmLog
 
     [LoggerMessage(EventId = 6, EventName = "VmStartsPaced", Level = LogLevel.Warning, Message = "filter '{Plugin}': VM starts used their CPU budget; requests needing a new VM wait (first wait {WaitMs:0} ms)")]
     public static partial void VmStartsPaced(ILogger logger, string plugin, double waitMs);
+
+    [LoggerMessage(EventId = 7, EventName = "SlowCallsSeen", Level = LogLevel.Warning, Message = "filter '{Plugin}': a callback used more than 2 ms of CPU; its callbacks are paced and kept off event-loop threads from now on")]
+    public static partial void SlowCallsSeen(ILogger logger, string plugin);
 }

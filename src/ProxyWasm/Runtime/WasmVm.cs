@@ -21,6 +21,7 @@ internal sealed partial class WasmVm : IDisposable
     private long _checkCpuStart = -1;
     private long _checkWallStart;
     private bool _paceSlowCalls;
+    private bool _requestTime;
     private readonly Action<WasmVm>? _onDeath;
     private int _nextContextId = 1;
     private List<string>? _startupLog;
@@ -204,6 +205,7 @@ internal sealed partial class WasmVm : IDisposable
     {
         _deadline = deadline;
         // start-up calls (language runtimes initialising) run at full speed; request-time callbacks are paced
+        _requestTime = paced;
         _paceSlowCalls = paced && Config.Limits.SlowCallCpuShare < 1 && ThreadCpuClock.IsThreadCpuTime;
         _deadlineNanoseconds = (long)(deadline.TotalMilliseconds * 1_000_000);
     }
@@ -234,17 +236,30 @@ internal sealed partial class WasmVm : IDisposable
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(_checkWallStart, wall);
         if (used >= _deadlineNanoseconds || elapsed > _deadline * 10)
             throw new DeadlineExceededException(_deadline, used);
-        if (_paceSlowCalls) PaceSlowCall(used, elapsed);
+        if (_requestTime && used >= SlowCallNanoseconds)
+        {
+            Owner?.NoteSlowCall();
+            if (_paceSlowCalls) PaceSlowCall(used, elapsed);
+        }
         return 1;
     }
 
+    /// <summary>CPU a request-time callback may use before it counts as slow: far above any healthy callback
+    /// (microseconds), far below a deadline; measured in CPU time, so a short call descheduled on a busy machine is
+    /// never mistaken for one.</summary>
+    private const long SlowCallNanoseconds = 2_000_000;
+
+    /// <summary>The plugin this VM serves (null for a validation VM): told about slow callbacks.</summary>
+    public FilterPlugin? Owner { get; init; }
+
     /// <summary>
-    /// A callback still running a tick after its stopwatch started is a runaway (or a very heavy guest): it sleeps
-    /// between ticks so that it uses at most <see cref="WasmLimits.SlowCallCpuShare"/> of a core on its way to the
-    /// deadline, instead of taking a core from every other request. Callbacks shorter than a tick never get here.
+    /// A slow callback on a pool thread sleeps between ticks so that it uses at most
+    /// <see cref="WasmLimits.SlowCallCpuShare"/> of a core on its way to the deadline, instead of taking a core from
+    /// every other request. On another thread (an embedder's event loop) it is not paced: there it must end soon.
     /// </summary>
     private void PaceSlowCall(long usedNanoseconds, TimeSpan elapsed)
     {
+        if (!Thread.CurrentThread.IsThreadPoolThread) return;
         var due = TimeSpan.FromTicks((long)(usedNanoseconds / 100 / Config.Limits.SlowCallCpuShare)) - elapsed;
         // a blocking Task.Wait, not Thread.Sleep: the thread pool sees the blocked thread and adds another, so paced
         // callbacks on pool threads do not starve the requests queued behind them
