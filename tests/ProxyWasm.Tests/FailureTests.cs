@@ -178,6 +178,29 @@ public sealed class FailureTests
     }
 
     [Fact]
+    public async Task A_runaway_callback_on_a_pool_thread_is_paced_and_marks_its_plugin_slow()
+    {
+        using var t = new TestHost();
+        using var fast = t.Plugin("trap.wat", "", name: "fast");
+        using (var ok = fast.CreateHttpContext(new InMemoryHttpStream())) await ok.OnRequestHeadersAsync(true);
+        Assert.False(fast.HasSlowCalls);
+
+        var limits = new WasmLimits { CallDeadline = TimeSpan.FromMilliseconds(200), SlowCallCpuShare = 0.25 };
+        using var plugin = t.Plugin("trap.wat", "L", limits: limits);
+        var (outcome, wall) = await Task.Run(async () =>
+        {
+            using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var o = await http.OnRequestHeadersAsync(true);
+            return (o, clock.Elapsed);
+        });
+        Assert.Contains("deadline exceeded", outcome.Error);
+        Assert.True(plugin.HasSlowCalls);
+        // 50 ms at full speed, then 150 ms of CPU at a quarter of a core: at least ~600 ms of wall time
+        if (ThreadCpuClock.IsThreadCpuTime) Assert.True(wall >= TimeSpan.FromMilliseconds(500), $"paced call took only {wall.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
     public async Task An_endless_loop_after_an_idle_second_is_still_stopped()
     {
         // after a second without guest calls the epoch ticker slows to IdleEpochInterval; the first call wakes it up

@@ -16,12 +16,13 @@ public sealed record WasmLimits
     public TimeSpan CallDeadline { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
-    /// Most of a core one request-time callback may use once it has run for an epoch tick (10 ms): it then sleeps
-    /// between ticks to keep to this share, so a filter spinning to its <see cref="CallDeadline"/> cannot take a
-    /// core from other requests. Healthy callbacks (microseconds) never reach a tick. With the 10 × wall-clock cap of
-    /// the deadline, a spinning callback ends after at most 10 × <see cref="CallDeadline"/> of wall time. 1 turns
-    /// pacing off; start-up calls are never paced. 0.1: our choice (Linux; elsewhere CPU time is not measured per
-    /// thread and calls are not paced).
+    /// Most of a core one request-time callback may average once it has used a quarter of its
+    /// <see cref="CallDeadline"/> (25 ms): it then sleeps between epoch ticks to keep to this share, so a filter
+    /// spinning to its deadline cannot take a core from other requests (it reaches the deadline after about
+    /// <c>CallDeadline / share</c> of wall time; paced time does not count toward the 10 × wall-clock cap). Healthy
+    /// callbacks (microseconds) are never paced. 1 turns pacing off; start-up calls and calls on threads that are not
+    /// pool threads (an embedder's event loop, where a call must end soon) are never paced. 0.1: our choice (Linux;
+    /// elsewhere CPU time is not measured per thread and calls are not paced).
     /// </summary>
     public double SlowCallCpuShare { get; init; } = 0.1;
 

@@ -20,6 +20,7 @@ internal sealed partial class WasmVm : IDisposable
     private long _deadlineNanoseconds;
     private long _checkCpuStart = -1;
     private long _checkWallStart;
+    private TimeSpan _pacedFor;
     private bool _paceSlowCalls;
     private bool _requestTime;
     private readonly Action<WasmVm>? _onDeath;
@@ -218,6 +219,7 @@ internal sealed partial class WasmVm : IDisposable
     private void ArmDeadline()
     {
         _checkCpuStart = -1;
+        _pacedFor = TimeSpan.Zero;
         Store.SetEpochDeadline(1);
         Host.NoteGuestCall();
     }
@@ -234,12 +236,13 @@ internal sealed partial class WasmVm : IDisposable
         }
         long used = cpu - _checkCpuStart;
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(_checkWallStart, wall);
-        if (used >= _deadlineNanoseconds || elapsed > _deadline * 10)
+        // the wall-clock cap is for a guest that is blocked rather than computing: time we paced it does not count
+        if (used >= _deadlineNanoseconds || elapsed - _pacedFor > _deadline * 10)
             throw new DeadlineExceededException(_deadline, used);
         if (_requestTime && used >= SlowCallNanoseconds)
         {
             Owner?.NoteSlowCall();
-            if (_paceSlowCalls) PaceSlowCall(used, elapsed);
+            if (_paceSlowCalls && used >= _deadlineNanoseconds / 4) PaceSlowCall(used, elapsed);
         }
         return 1;
     }
@@ -253,17 +256,21 @@ internal sealed partial class WasmVm : IDisposable
     public FilterPlugin? Owner { get; init; }
 
     /// <summary>
-    /// A slow callback on a pool thread sleeps between ticks so that it uses at most
-    /// <see cref="WasmLimits.SlowCallCpuShare"/> of a core on its way to the deadline, instead of taking a core from
-    /// every other request. On another thread (an embedder's event loop) it is not paced: there it must end soon.
+    /// A callback on a pool thread that has used a quarter of its deadline sleeps between ticks so that, from then on,
+    /// it averages at most <see cref="WasmLimits.SlowCallCpuShare"/> of a core on its way to the deadline instead of
+    /// taking a core from every other request. On another thread (an embedder's event loop) it is not paced: there
+    /// it must end soon.
     /// </summary>
     private void PaceSlowCall(long usedNanoseconds, TimeSpan elapsed)
     {
         if (!Thread.CurrentThread.IsThreadPoolThread) return;
         var due = TimeSpan.FromTicks((long)(usedNanoseconds / 100 / Config.Limits.SlowCallCpuShare)) - elapsed;
+        if (due <= TimeSpan.Zero) return;
+        if (due > _deadline) due = _deadline;
         // a blocking Task.Wait, not Thread.Sleep: the thread pool sees the blocked thread and adds another, so paced
         // callbacks on pool threads do not starve the requests queued behind them
-        if (due > TimeSpan.Zero) Task.Delay(due < _deadline ? due : _deadline).Wait();
+        Task.Delay(due).Wait();
+        _pacedFor += due;
     }
 
     /// <summary>Marks the VM dead: contexts fail, timers stop, pending calls are cancelled, the owner is told.</summary>
