@@ -133,10 +133,12 @@ public sealed class FilterPlugin : IDisposable
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 vm = PopIdle();
-                if (vm is null && _live.Count + _starting >= Config.Limits.MaxVmsPerPlugin) vm = ShareLocked();
+                bool atCap = vm is null && _live.Count + _starting >= Config.Limits.MaxVmsPerPlugin;
+                if (atCap) vm = ShareLocked();
                 bool first = false;
-                wait = vm is null && !_budget.TryReserve(out var w, out first) ? w : TimeSpan.Zero;
-                if (vm is null && wait == TimeSpan.Zero) _starting++;
+                if (vm is not null) wait = TimeSpan.Zero;
+                else if (atCap) wait = TimeSpan.FromMilliseconds(5); // every slot is still starting: wait for one
+                else if (_budget.TryReserve(out wait, out first)) _starting++;
                 if (first) WasmLog.VmStartsPaced(_host.CreateFilterLogger(Config.Name), Config.Name, wait.TotalMilliseconds);
             }
             if (vm is not null) return Open(vm, stream);

@@ -119,7 +119,14 @@ public sealed class WasmBodyBufferingTests(ITestOutputHelper output)
     private static FilterEntryHandler Entry(WasmHost host, string wasm, string config)
     {
         var module = host.LoadModule(Path.GetFileNameWithoutExtension(wasm), wasm);
-        var plugin = host.CreatePlugin(module, new FilterPluginConfig { Name = module.Name, PoolSize = 1, Configuration = Encoding.UTF8.GetBytes(config) });
+        // a generous deadline: this measures allocations, and a starved test machine must not fail the filter's call
+        var plugin = host.CreatePlugin(module, new FilterPluginConfig
+        {
+            Name = module.Name,
+            PoolSize = 1,
+            Configuration = Encoding.UTF8.GetBytes(config),
+            Limits = new WasmLimits { CallDeadline = TimeSpan.FromSeconds(5) },
+        });
         var limits = new WasmGatewayLimits { MaxBufferedRequestBodyBytes = 64 * MiB, MaxBufferedResponseBodyBytes = 64 * MiB };
         return new FilterEntryHandler([new SharedFilterPlugin("k", plugin)], 0, limits, NullLogger.Instance);
     }
