@@ -229,7 +229,8 @@ public sealed class FilterPlugin : IDisposable
         List<WasmVm>? stale = null;
         lock (_gate)
         {
-            if (--vm.Leases > 0 || vm.IsDead || _disposed || !_live.Contains(vm)) return;
+            // a dead VM already left _live (OnVmDeath); only idle VMs are ever trimmed, so a leased one is still live
+            if (--vm.Leases > 0 || vm.IsDead || _disposed) return;
             Idle(vm, ref stale);
         }
         DisposeAll(stale);
