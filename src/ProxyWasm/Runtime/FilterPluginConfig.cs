@@ -32,7 +32,7 @@ public sealed record FilterPluginConfig
     /// <summary>
     /// VMs (Store + Instance) started with the plugin and kept warm: each request leases one VM to itself, more are
     /// started as concurrency needs (up to <see cref="WasmLimits.MaxVmsPerPlugin"/>), and idle ones above this count
-    /// are disposed after a minute unused. Default: processor count.
+    /// are disposed once unused for a minute (checked when a VM is returned). Default: processor count.
     /// </summary>
     public int PoolSize { get; init; } = System.Environment.ProcessorCount;
 
