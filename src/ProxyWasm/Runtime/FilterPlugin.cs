@@ -147,6 +147,8 @@ public sealed class FilterPlugin : IDisposable
                 await Task.Delay(wait, _host.TimeProvider, cancellationToken).ConfigureAwait(false);
                 continue;
             }
+            // a start runs guest code for up to StartDeadline (5 s): never on an embedder's event-loop thread
+            if (!Thread.CurrentThread.IsThreadPoolThread) await Task.Yield();
             var fresh = StartReserved(leased: true, out bool started);
             if (started) return Open(fresh, stream);
             // the filter does not start any more (not caused by a request): share a live VM if there is one, else
