@@ -15,7 +15,7 @@ dll=${1:-$root/src/Gatehouse/bin/Release/net10.0/gatehouse.dll}
 secs=${ISO_SECONDS:-10} reps=${ISO_REPS:-3} conns=${ISO_CONNECTIONS:-32} spinners=${ISO_SPINNERS:-1}
 tmp=$(mktemp -d /tmp/gatehouse-iso.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [[ -f $tmp/nginx.pid ]] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; rm -rf "$tmp"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 up=$(free_port) proxy=$(free_port) admin=$(free_port)
