@@ -1,3 +1,4 @@
+using ProxyWasm.Contexts;
 using ProxyWasm.Http;
 using ProxyWasm.Runtime;
 
@@ -23,13 +24,14 @@ public sealed class FailureTests
     [InlineData("b", 1)]
     [InlineData("r", 2)]
     [InlineData("s", 3)]
-    public async Task A_trap_in_any_http_phase_fails_that_request_and_the_next_gets_a_fresh_vm(string mode, int failingPhase)
+    public async Task A_trap_in_any_http_phase_fails_that_request_only_and_the_next_gets_a_fresh_vm(string mode, int failingPhase)
     {
         using var t = new TestHost();
         using var plugin = t.Plugin("trap.wat", mode);
         var stream = new InMemoryHttpStream();
         using var http = plugin.CreateHttpContext(stream);
-        var other = plugin.CreateHttpContext(new InMemoryHttpStream()); // another request on the same VM
+        var other = plugin.CreateHttpContext(new InMemoryHttpStream()); // a concurrent request: it has a VM of its own
+        Assert.NotSame(http.Vm, other.Vm);
         var outcomes = new List<FilterOutcome>
         {
             await http.OnRequestHeadersAsync(false),
@@ -41,26 +43,74 @@ public sealed class FailureTests
         Assert.All(outcomes.Skip(failingPhase), o => Assert.Equal(FilterOutcomeKind.Failed, o.Kind));
         Assert.Contains("unreachable", outcomes[failingPhase].Error);
         Assert.True(http.IsFailed);
-        Assert.Equal(FilterOutcomeKind.Failed, (await other.OnRequestHeadersAsync(true)).Kind); // pinned to the dead VM
+        Assert.False(other.IsFailed); // the trap took down only the trapping request's VM
+        if (failingPhase > 0) Assert.Equal(FilterOutcome.Continue, await other.OnRequestHeadersAsync(false));
         other.Dispose();
         using var next = plugin.CreateHttpContext(new InMemoryHttpStream());
         Assert.False(next.IsFailed);
-        Assert.Equal(2, plugin.VmsCreated);
+        Assert.False(next.Vm.IsDead);
+        Assert.Same(other.Vm, next.Vm); // the returned healthy VM is reused, not restarted
     }
 
     [Fact]
-    public async Task Crash_loops_stop_recreating_vms()
+    public async Task A_trap_storm_never_fails_another_request_and_starts_are_not_capped_by_count()
+    {
+        // The old guard (60 restarts a minute) left the slots dead afterwards: every request then failed.
+        using var t = new TestHost();
+        using var trapping = t.Plugin("trap.wat", "h", pool: 2);
+        for (int i = 0; i < 150; i++)
+        {
+            using var http = await trapping.CreateHttpContextAsync(new InMemoryHttpStream());
+            var outcome = await http.OnRequestHeadersAsync(true);
+            Assert.Equal(FilterOutcomeKind.Failed, outcome.Kind);
+            Assert.Contains("unreachable", outcome.Error); // its own trap, never "VM is not running"
+        }
+        Assert.True(trapping.VmsCreated >= 150);
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_each_lease_their_own_vm_up_to_the_cap_then_share()
     {
         using var t = new TestHost();
-        using var plugin = t.Plugin("trap.wat", "h", limits: new WasmLimits { MaxVmRestartsPerMinute = 2 });
-        for (int i = 0; i < 6; i++)
-        {
-            using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
-            Assert.Equal(FilterOutcomeKind.Failed, (await http.OnRequestHeadersAsync(true)).Kind);
-        }
-        await Task.Delay(100); // let any background replacement finish
-        Assert.Equal(3, plugin.VmsCreated); // the first VM + 2 restarts
-        Assert.True(t.Logs.Contains("VM restarts in a minute"));
+        using var plugin = t.Plugin("trap.wat", "", pool: 1, limits: TestHost.Relaxed with { MaxVmsPerPlugin = 3 });
+        var contexts = new List<HttpFilterContext>();
+        for (int i = 0; i < 5; i++) contexts.Add(await plugin.CreateHttpContextAsync(new InMemoryHttpStream()));
+        Assert.Equal(3, contexts.Take(3).Select(c => c.Vm).Distinct().Count());
+        Assert.Equal(3, plugin.LiveVmCount); // the 4th and 5th share (degraded isolation, nothing refused)
+        Assert.All(contexts, c => Assert.False(c.IsFailed));
+        foreach (var c in contexts) c.Dispose();
+        using var again = await plugin.CreateHttpContextAsync(new InMemoryHttpStream());
+        Assert.Equal(3, plugin.VmsCreated); // returned VMs are reused
+    }
+
+    [Fact]
+    public void Vm_start_budget_refills_at_its_share_and_says_when_pacing_begins()
+    {
+        var time = new SteppedTime();
+        var budget = new VmStartBudget(0.25, time);
+        Assert.True(budget.TryReserve(out _, out _));
+        budget.Charge(400_000_000); // a 400 ms start: 150 ms over the 250 ms bucket
+        Assert.False(budget.TryReserve(out var wait, out var first));
+        Assert.True(first);
+        Assert.InRange(wait.TotalMilliseconds, 600, 602); // 150 ms of CPU at 0.25 of a core
+        Assert.False(budget.TryReserve(out _, out first));
+        Assert.False(first); // logged once per episode
+        time.Advance(TimeSpan.FromMilliseconds(601));
+        Assert.True(budget.TryReserve(out _, out _));
+        time.Advance(TimeSpan.FromHours(1));
+        Assert.True(budget.TryReserve(out _, out _));
+        budget.Charge(249_000_000);
+        Assert.True(budget.TryReserve(out _, out _)); // the bucket holds one second's share, not an hour's
+        budget.Charge(2_000_000);
+        Assert.False(budget.TryReserve(out _, out _));
+    }
+
+    private sealed class SteppedTime : TimeProvider
+    {
+        private long _ticks;
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+        public override long GetTimestamp() => _ticks;
+        public void Advance(TimeSpan by) => _ticks += by.Ticks;
     }
 
     [Fact]
@@ -125,6 +175,29 @@ public sealed class FailureTests
         Assert.Equal(FilterOutcomeKind.Failed, outcome.Kind);
         Assert.Contains("deadline exceeded", outcome.Error);
         Assert.Contains("limit 50 ms", outcome.Error);
+    }
+
+    [Fact]
+    public async Task A_runaway_callback_on_a_pool_thread_is_paced_and_marks_its_plugin_slow()
+    {
+        using var t = new TestHost();
+        using var fast = t.Plugin("trap.wat", "", name: "fast");
+        using (var ok = fast.CreateHttpContext(new InMemoryHttpStream())) await ok.OnRequestHeadersAsync(true);
+        Assert.False(fast.HasSlowCalls);
+
+        var limits = new WasmLimits { CallDeadline = TimeSpan.FromMilliseconds(200), SlowCallCpuShare = 0.25 };
+        using var plugin = t.Plugin("trap.wat", "L", limits: limits);
+        var (outcome, wall) = await Task.Run(async () =>
+        {
+            using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var o = await http.OnRequestHeadersAsync(true);
+            return (o, clock.Elapsed);
+        });
+        Assert.Contains("deadline exceeded", outcome.Error);
+        Assert.True(plugin.HasSlowCalls);
+        // 50 ms at full speed, then 150 ms of CPU at a quarter of a core: at least ~600 ms of wall time
+        if (ThreadCpuClock.IsThreadCpuTime) Assert.True(wall >= TimeSpan.FromMilliseconds(500), $"paced call took only {wall.TotalMilliseconds:0} ms");
     }
 
     [Fact]

@@ -133,15 +133,22 @@ public sealed class HttpLifecycleTests
     }
 
     [Fact]
-    public async Task Requests_share_one_vm_and_keep_separate_contexts()
+    public async Task Concurrent_requests_lease_a_vm_each_and_later_requests_reuse_them()
     {
         using var t = new TestHost();
         using var plugin = t.Plugin("probe.wat", pool: 1);
         var contexts = Enumerable.Range(0, 5).Select(_ => plugin.CreateHttpContext(new InMemoryHttpStream())).ToList();
-        Assert.Equal(5, contexts.Select(c => c.ContextId).Distinct().Count());
+        Assert.Equal(5, contexts.Select(c => c.Vm).Distinct().Count());
         foreach (var c in contexts) Assert.Equal(FilterOutcome.Continue, await c.OnRequestHeadersAsync(true));
         foreach (var c in contexts) c.Dispose();
-        Assert.Equal(1, plugin.VmsCreated);
+        for (int i = 0; i < 3; i++)
+        {
+            using var http = plugin.CreateHttpContext(new InMemoryHttpStream());
+            Assert.Equal(FilterOutcome.Continue, await http.OnRequestHeadersAsync(true));
+            Assert.Same(contexts[^1].Vm, http.Vm); // the most recently returned VM (warm)
+        }
+        Assert.Equal(5, plugin.VmsCreated);
+        Assert.All(plugin.Vms, vm => Assert.Equal(1, vm.LiveContextCount)); // only the root remains
     }
 }
 

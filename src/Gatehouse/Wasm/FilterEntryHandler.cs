@@ -19,11 +19,16 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
 
     public string Kind => "filter";
 
+    private ProxyWasm.Runtime.FilterPlugin Plugin => chain[index].Plugin;
+
     public async ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
     {
         var state = WasmRequestState.Of(context);
+        await GuestThread.Leave(Plugin);
         if (state is null)
         {
+            // every entry's proxy_on_context_create runs now: leave the event loop if any of them is a slow one
+            for (var i = 0; i < chain.Count; i++) await GuestThread.Leave(chain[i].Plugin);
             // Attach: every entry gets its context now (Kong creates the whole plan's contexts), so response
             // steps run for all filters even when one answers locally in on_request_headers.
             state = WasmRequestState.Attach(context, chain.Count);
@@ -31,7 +36,7 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
             {
                 if (!chain[i].TryAcquire()) return Fail(context, state, "request_headers", "filter entry was released");
                 state.Leases[i] = chain[i];
-                state.Contexts[i] = chain[i].Plugin.CreateHttpContext(state.Stream);
+                state.Contexts[i] = await chain[i].Plugin.CreateHttpContextAsync(state.Stream, context.HttpContext.RequestAborted);
             }
         }
         if (state.Failed || state.Contexts[index] is not { } http) return PhaseOutcome.Continue;
@@ -47,8 +52,10 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
     public async ValueTask<BodyOutcome> OnRequestBodyAsync(ProxyContext context, BodyChunk chunk)
     {
         if (Active(context) is not { } http) return BodyOutcome.Continue;
+        await GuestThread.Leave(Plugin);
         var state = WasmRequestState.Of(context)!;
-        state.Stream.RequestBody.Set(chunk.Data.Span);
+        var body = state.Stream.RequestBody;
+        int version = Mirror(body, chunk);
         var outcome = await http.OnRequestBodyAsync(chunk.EndOfStream);
         switch (outcome.Kind)
         {
@@ -59,17 +66,22 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
                 context.Exit(ToLocal(outcome.LocalResponse!));
                 throw new RequestBodyStoppedException($"filter {Name} answered in on_request_body");
             case FilterOutcomeKind.BufferBody when !chunk.EndOfStream:
-                if (chunk.Data.Length <= limits.MaxBufferedRequestBodyBytes) return BodyOutcome.Buffer;
-                context.Exit(413, "Request Entity Too Large");
-                throw new RequestBodyStoppedException("request body buffered by a filter exceeds the limit");
+                if (body.Length > limits.MaxBufferedRequestBodyBytes)
+                {
+                    context.Exit(413, "Request Entity Too Large");
+                    throw new RequestBodyStoppedException("request body buffered by a filter exceeds the limit");
+                }
+                TakeEdits(body, chunk, version);
+                return BodyOutcome.Buffer;
         }
-        chunk.Replace(state.Stream.RequestBody.ToArray());
+        TakeEdits(body, chunk, version);
         return BodyOutcome.Continue;
     }
 
     public async ValueTask OnResponseHeadersAsync(ProxyContext context)
     {
         if (Active(context) is not { } http) return;
+        await GuestThread.Leave(Plugin);
         var outcome = await http.OnResponseHeadersAsync(false);
         if (outcome.Kind is FilterOutcomeKind.Failed or FilterOutcomeKind.Closed) MarkFailed(context, "response_headers", outcome.Error);
     }
@@ -77,22 +89,49 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
     public async ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, BodyChunk chunk)
     {
         if (Active(context) is not { } http) return BodyOutcome.Continue;
+        await GuestThread.Leave(Plugin);
         var state = WasmRequestState.Of(context)!;
-        state.Stream.ResponseBody.Set(chunk.Data.Span);
+        var body = state.Stream.ResponseBody;
+        int version = Mirror(body, chunk);
         var outcome = await http.OnResponseBodyAsync(chunk.EndOfStream);
         if (outcome.Kind is FilterOutcomeKind.Failed or FilterOutcomeKind.Closed)
         {
             MarkFailed(context, "response_body", outcome.Error);
             return BodyOutcome.Continue;
         }
-        if (outcome.Kind == FilterOutcomeKind.BufferBody && !chunk.EndOfStream) return BodyOutcome.Buffer;
-        chunk.Replace(state.Stream.ResponseBody.ToArray());
-        return BodyOutcome.Continue;
+        if (outcome.Kind == FilterOutcomeKind.BufferBody && !chunk.EndOfStream && body.Length > limits.MaxBufferedResponseBodyBytes)
+        {
+            // nothing was sent yet; the upstream's body is too large to hold: end the response rather than grow
+            MarkFailed(context, "response_body", $"response body buffered by the filter exceeds {limits.MaxBufferedResponseBodyBytes} bytes");
+            throw new IOException("response body buffered by a filter exceeds the limit");
+        }
+        TakeEdits(body, chunk, version);
+        return outcome.Kind == FilterOutcomeKind.BufferBody && !chunk.EndOfStream ? BodyOutcome.Buffer : BodyOutcome.Continue;
+    }
+
+    /// <summary>
+    /// Shows the chain's data to the filter: only the bytes it has not seen are appended to its body buffer (which
+    /// already holds the rest, kept from its previous, buffering call), so buffering a body costs O(n). Returns the
+    /// buffer's version after this write.
+    /// </summary>
+    private static int Mirror(BodyBuffer body, BodyChunk chunk)
+    {
+        if (chunk.Seen > 0 && body.Length == chunk.Seen) body.Append(chunk.Data.Span[chunk.Seen..]);
+        else body.Set(chunk.Data.Span);
+        return body.Version;
+    }
+
+    /// <summary>Hands the filter's edits back to the chain; an unedited body passes on without a copy (the chain
+    /// consumes or copies it before the next chunk is mirrored).</summary>
+    private static void TakeEdits(BodyBuffer body, BodyChunk chunk, int version)
+    {
+        if (body.Version != version) chunk.Replace(body.Memory);
     }
 
     public async ValueTask OnLogAsync(ProxyContext context)
     {
         if (WasmRequestState.Of(context) is not { } state) return;
+        await GuestThread.Leave(Plugin); // on_done/on_log, or the tail Release runs for an unfinished context
         try
         {
             if (!state.Failed && state.Contexts[index] is { IsFailed: false } http) await http.OnDoneAsync();

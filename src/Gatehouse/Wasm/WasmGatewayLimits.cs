@@ -6,6 +6,10 @@ public sealed record WasmGatewayLimits
 {
     /// <summary>Most request-body bytes held while a filter pauses <c>on_request_body</c>; beyond it the client gets 413.</summary>
     public int MaxBufferedRequestBodyBytes { get; init; } = 8 << 20;
+
+    /// <summary>Most response-body bytes held while a filter pauses <c>on_response_body</c>; beyond it the response is
+    /// ended (nothing of it was sent yet) instead of growing without bound.</summary>
+    public int MaxBufferedResponseBodyBytes { get; init; } = 8 << 20;
 }
 
 /// <summary>Thrown from the request-body phase to stop the upstream request after a local answer was set.</summary>

@@ -4,7 +4,7 @@ using ProxyWasm.Runtime;
 namespace ProxyWasm.Contexts;
 
 /// <summary>
-/// One request's context for one filter entry, pinned to one VM. Call the phases in order (spec §2.3); each
+/// One request's context for one filter entry, on the VM leased to the request. Call the phases in order (spec §2.3); each
 /// returns a <see cref="FilterOutcome"/> synchronously unless the filter paused (e.g. waiting for an HTTP call),
 /// in which case the task completes when the filter resumes, answers locally or fails.
 /// Body phases read and edit <see cref="IHttpStreamHost.RequestBody"/>/<see cref="IHttpStreamHost.ResponseBody"/>;
@@ -15,11 +15,13 @@ public sealed class HttpFilterContext : IDisposable
 {
     private readonly WasmVm _vm;
     private readonly StreamContext _stream;
+    private FilterPlugin? _lease;
 
-    internal HttpFilterContext(WasmVm vm, StreamContext stream)
+    internal HttpFilterContext(WasmVm vm, StreamContext stream, FilterPlugin? lease = null)
     {
         _vm = vm;
         _stream = stream;
+        _lease = lease;
     }
 
     internal StreamContext Stream => _stream;
@@ -124,9 +126,19 @@ public sealed class HttpFilterContext : IDisposable
 
     /// <summary>
     /// Ends the context if the embedder did not call <see cref="OnDoneAsync"/> (aborted request): a paused phase
-    /// completes as failed, pending callouts are cancelled and the done/log/delete tail runs.
+    /// completes as failed, pending callouts are cancelled and the done/log/delete tail runs. Then the VM leased to
+    /// this request goes back to its plugin's pool.
     /// </summary>
     public void Dispose()
+    {
+        try { End(); }
+        finally
+        {
+            if (Interlocked.Exchange(ref _lease, null) is { } plugin) plugin.Return(_vm);
+        }
+    }
+
+    private void End()
     {
         lock (_vm.Gate)
         {

@@ -3,6 +3,8 @@ namespace ProxyWasm.Http;
 /// <summary>
 /// A growable byte buffer holding the body bytes a filter currently sees (the current chunk, or everything
 /// accumulated while the filter asked to buffer). The embedder appends chunks; the filter reads and splices.
+/// One growth strategy for every mutation: capacity at least doubles when it must grow, and edits that fit are made
+/// in place, so appending a body chunk by chunk (embedder or guest) costs O(n) copies in total.
 /// </summary>
 public sealed class BodyBuffer
 {
@@ -12,54 +14,57 @@ public sealed class BodyBuffer
     /// <summary>Current length in bytes.</summary>
     public int Length => _length;
 
+    /// <summary>Changes with every mutation: an embedder compares it around a guest call to learn whether the filter
+    /// edited the body (and only then copies it back).</summary>
+    public int Version { get; private set; }
+
     /// <summary>The current content; invalidated by the next mutation.</summary>
     public ReadOnlySpan<byte> Span => _data.AsSpan(0, _length);
+
+    /// <summary>The current content as memory; invalidated by the next mutation.</summary>
+    public ReadOnlyMemory<byte> Memory => _data.AsMemory(0, _length);
 
     /// <summary>A copy of the current content.</summary>
     public byte[] ToArray() => Span.ToArray();
 
     /// <summary>Appends a chunk (embedder side, while buffering).</summary>
-    public void Append(ReadOnlySpan<byte> chunk)
-    {
-        EnsureCapacity(_length + chunk.Length);
-        chunk.CopyTo(_data.AsSpan(_length));
-        _length += chunk.Length;
-    }
+    public void Append(ReadOnlySpan<byte> chunk) => Splice(_length, 0, chunk);
 
     /// <summary>Replaces the whole content.</summary>
-    public void Set(ReadOnlySpan<byte> content)
-    {
-        _length = 0;
-        Append(content);
-    }
+    public void Set(ReadOnlySpan<byte> content) => Splice(0, _length, content);
 
     /// <summary>Empties the buffer (embedder side, after forwarding a chunk).</summary>
-    public void Clear() => _length = 0;
+    public void Clear()
+    {
+        _length = 0;
+        Version++;
+    }
 
     /// <summary>
     /// <c>new = old[0..start] + data + old[min(len, start+size)..]</c> — the general splice of spec §1.6
-    /// (prepend = (0,0), append = start ≥ len, replace-all = (0, len)).
+    /// (prepend = (0,0), append = start ≥ len, replace-all = (0, len)). <paramref name="data"/> must not be a view of
+    /// this buffer.
     /// </summary>
     public void Splice(int start, int size, ReadOnlySpan<byte> data)
     {
-        int s = Math.Min(start, _length);
-        int e = (int)Math.Min((long)_length, (long)s + size);
+        int s = Math.Min(Math.Max(start, 0), _length);
+        int e = (int)Math.Min((long)_length, (long)s + Math.Max(size, 0));
         int tail = _length - e;
-        int newLength = s + data.Length + tail;
-        var target = newLength <= _data.Length && data.Length == e - s ? _data : new byte[Math.Max(newLength, 16)];
-        if (!ReferenceEquals(target, _data))
+        long newLength = (long)s + data.Length + tail;
+        if (newLength > Array.MaxLength) throw new InvalidOperationException("body buffer too large");
+        if (newLength <= _data.Length)
         {
-            _data.AsSpan(0, s).CopyTo(target);
-            _data.AsSpan(e, tail).CopyTo(target.AsSpan(s + data.Length));
+            _data.AsSpan(e, tail).CopyTo(_data.AsSpan(s + data.Length)); // memmove: overlapping is fine
         }
-        data.CopyTo(target.AsSpan(s));
-        _data = target;
-        _length = newLength;
-    }
-
-    private void EnsureCapacity(int needed)
-    {
-        if (needed <= _data.Length) return;
-        Array.Resize(ref _data, Math.Max(needed, Math.Max(16, _data.Length * 2)));
+        else
+        {
+            var grown = new byte[Math.Min(Array.MaxLength, Math.Max(newLength, Math.Max(16L, 2L * _data.Length)))];
+            _data.AsSpan(0, s).CopyTo(grown);
+            _data.AsSpan(e, tail).CopyTo(grown.AsSpan(s + data.Length));
+            _data = grown;
+        }
+        data.CopyTo(_data.AsSpan(s));
+        _length = (int)newLength;
+        Version++;
     }
 }

@@ -29,7 +29,11 @@ public sealed record FilterPluginConfig
     /// <summary>What requests see when a VM fails.</summary>
     public FailPolicy FailPolicy { get; init; } = FailPolicy.FailClosed;
 
-    /// <summary>Number of VMs (Store + Instance) serving this plugin; requests are spread round-robin. Default: processor count.</summary>
+    /// <summary>
+    /// VMs (Store + Instance) started with the plugin and kept warm: each request leases one VM to itself, more are
+    /// started as concurrency needs (up to <see cref="WasmLimits.MaxVmsPerPlugin"/>), and idle ones above this count
+    /// are disposed once unused for a minute (checked when a VM is returned). Default: processor count.
+    /// </summary>
     public int PoolSize { get; init; } = System.Environment.ProcessorCount;
 
     /// <summary>Encoding of typed property values.</summary>

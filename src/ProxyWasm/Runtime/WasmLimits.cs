@@ -16,6 +16,17 @@ public sealed record WasmLimits
     public TimeSpan CallDeadline { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
+    /// Most of a core one request-time callback may average once it has used a quarter of its
+    /// <see cref="CallDeadline"/> (25 ms): it then sleeps between epoch ticks to keep to this share, so a filter
+    /// spinning to its deadline cannot take a core from other requests (it reaches the deadline after about
+    /// <c>CallDeadline / share</c> of wall time; paced time does not count toward the 10 × wall-clock cap). Healthy
+    /// callbacks (microseconds) are never paced. 1 turns pacing off; start-up calls and calls on threads that are not
+    /// pool threads (an embedder's event loop, where a call must end soon) are never paced. 0.1: our choice (Linux;
+    /// elsewhere CPU time is not measured per thread and calls are not paced).
+    /// </summary>
+    public double SlowCallCpuShare { get; init; } = 0.1;
+
+    /// <summary>
     /// Deadline of each start-up call (instantiate with its start section, <c>_initialize</c>/<c>main</c>/<c>_start</c>,
     /// root context create, <c>proxy_on_vm_start</c>, <c>proxy_on_configure</c>). 5 s: our choice — language runtimes
     /// initialise heaps and tables there, and the first calls of a process also pay JIT warm-up of the host.
@@ -38,11 +49,21 @@ public sealed record WasmLimits
     public TimeSpan DefaultHttpCallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Crash-loop guard: at most this many VM re-creations per plugin per minute (spec §2.7 "rate-limit crash
-    /// loops"); beyond it failed slots stay failed (requests get the fail policy) until the minute has passed.
-    /// 60: one per second sustained — far above a healthy filter, low enough to stop a hot trap loop.
+    /// Most VMs one plugin (filter entry) runs at once. Each request leases a VM to itself, so a trap fails only that
+    /// request; the pool grows with concurrent requests up to this cap (memory: each VM has its own linear memory).
+    /// Beyond it requests share the live VMs round-robin — nothing is refused, but a trap then also fails the
+    /// requests sharing its VM. 128: our choice (a C filter VM is ~0.2 MiB, a Rust one ~1–2 MiB).
     /// </summary>
-    public int MaxVmRestartsPerMinute { get; init; } = 60;
+    public int MaxVmsPerPlugin { get; init; } = 128;
+
+    /// <summary>
+    /// CPU budget of VM starts (instantiate, <c>proxy_on_vm_start</c>, <c>proxy_on_configure</c>) per plugin, as a
+    /// share of one core (token bucket holding one second's worth, charged each start's measured CPU time). Replaces
+    /// the old "restarts per minute" guard (spec §2.7 "rate-limit crash loops"): a request that needs a new VM while
+    /// the budget is spent waits for it — it is never failed — and a trap storm or crash loop costs at most this
+    /// share. 0.25: cheap starts (well under 1 ms) are never slowed; a 100 ms start is held to 2.5 a second.
+    /// </summary>
+    public double VmStartCpuShare { get; init; } = 0.25;
 
     /// <summary>Throws when a value is out of range, so a bad override fails at configuration time.</summary>
     public void Validate()
@@ -52,7 +73,9 @@ public sealed record WasmLimits
         if (CallDeadline <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(CallDeadline), "must be positive");
         if (MaxPairsBytes <= 0 || MaxPairsCount <= 0) throw new ArgumentOutOfRangeException(nameof(MaxPairsBytes), "pairs limits must be positive");
         if (MaxRandomBytes < 0 || MaxSharedValueBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxRandomBytes), "must be positive");
-        if (MaxVmRestartsPerMinute < 0) throw new ArgumentOutOfRangeException(nameof(MaxVmRestartsPerMinute), "must not be negative");
+        if (!(SlowCallCpuShare > 0 && SlowCallCpuShare <= 1)) throw new ArgumentOutOfRangeException(nameof(SlowCallCpuShare), "must be in (0, 1]");
+        if (MaxVmsPerPlugin < 1) throw new ArgumentOutOfRangeException(nameof(MaxVmsPerPlugin), "must be at least 1");
+        if (!(VmStartCpuShare > 0 && VmStartCpuShare <= 64)) throw new ArgumentOutOfRangeException(nameof(VmStartCpuShare), "must be a positive share of a core");
         if (DefaultHttpCallTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(DefaultHttpCallTimeout), "must be positive");
     }
 }

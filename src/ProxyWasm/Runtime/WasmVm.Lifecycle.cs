@@ -73,7 +73,7 @@ internal sealed partial class WasmVm
             {
                 _inInitialization = false;
                 _startupLog = null;
-                UseDeadline(Config.Limits.CallDeadline); // start-up is over: callbacks get the per-call budget
+                UseDeadline(Config.Limits.CallDeadline, paced: true); // start-up is over: callbacks get the per-call budget
             }
         }
     }

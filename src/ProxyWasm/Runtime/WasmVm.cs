@@ -20,6 +20,9 @@ internal sealed partial class WasmVm : IDisposable
     private long _deadlineNanoseconds;
     private long _checkCpuStart = -1;
     private long _checkWallStart;
+    private TimeSpan _pacedFor;
+    private bool _paceSlowCalls;
+    private bool _requestTime;
     private readonly Action<WasmVm>? _onDeath;
     private int _nextContextId = 1;
     private List<string>? _startupLog;
@@ -38,7 +41,7 @@ internal sealed partial class WasmVm : IDisposable
         Store = new Store(host.Engine, this);
         Store.SetLimits(memorySize: config.Limits.MaxMemoryBytes);
         Store.SetEpochDeadlineCallback(_ => OnEpochDeadline());
-        UseDeadline(config.Limits.StartDeadline);
+        UseDeadline(config.Limits.StartDeadline, paced: false);
     }
 
     /// <summary>
@@ -88,6 +91,12 @@ internal sealed partial class WasmVm : IDisposable
     }
 
     public bool IsDead { get; private set; }
+
+    /// <summary>Requests holding this VM (the owning plugin's gate guards it): 1 normally, more only at the VM cap.</summary>
+    public int Leases { get; set; }
+
+    /// <summary>When the VM went back to the idle stack (<see cref="TimeProvider.GetTimestamp"/>; plugin gate).</summary>
+    public long IdleSince { get; set; }
 
     public string? DeathReason { get; private set; }
 
@@ -193,9 +202,12 @@ internal sealed partial class WasmVm : IDisposable
     }
 
     /// <summary>Selects the budget of the following calls (start-up vs per-callback).</summary>
-    private void UseDeadline(TimeSpan deadline)
+    private void UseDeadline(TimeSpan deadline, bool paced)
     {
         _deadline = deadline;
+        // start-up calls (language runtimes initialising) run at full speed; request-time callbacks are paced
+        _requestTime = paced;
+        _paceSlowCalls = paced && Config.Limits.SlowCallCpuShare < 1 && ThreadCpuClock.IsThreadCpuTime;
         _deadlineNanoseconds = (long)(deadline.TotalMilliseconds * 1_000_000);
     }
 
@@ -207,6 +219,7 @@ internal sealed partial class WasmVm : IDisposable
     private void ArmDeadline()
     {
         _checkCpuStart = -1;
+        _pacedFor = TimeSpan.Zero;
         Store.SetEpochDeadline(1);
         Host.NoteGuestCall();
     }
@@ -222,9 +235,42 @@ internal sealed partial class WasmVm : IDisposable
             return 1;
         }
         long used = cpu - _checkCpuStart;
-        if (used >= _deadlineNanoseconds || System.Diagnostics.Stopwatch.GetElapsedTime(_checkWallStart, wall) > _deadline * 10)
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(_checkWallStart, wall);
+        // the wall-clock cap is for a guest that is blocked rather than computing: time we paced it does not count
+        if (used >= _deadlineNanoseconds || elapsed - _pacedFor > _deadline * 10)
             throw new DeadlineExceededException(_deadline, used);
+        if (_requestTime && used >= SlowCallNanoseconds)
+        {
+            Owner?.NoteSlowCall();
+            if (_paceSlowCalls && used >= _deadlineNanoseconds / 4) PaceSlowCall(used, elapsed);
+        }
         return 1;
+    }
+
+    /// <summary>CPU a request-time callback may use before it counts as slow: far above any healthy callback
+    /// (microseconds), far below a deadline; measured in CPU time, so a short call descheduled on a busy machine is
+    /// never mistaken for one.</summary>
+    private const long SlowCallNanoseconds = 2_000_000;
+
+    /// <summary>The plugin this VM serves (null for a validation VM): told about slow callbacks.</summary>
+    public FilterPlugin? Owner { get; init; }
+
+    /// <summary>
+    /// A callback on a pool thread that has used a quarter of its deadline sleeps between ticks so that, from then on,
+    /// it averages at most <see cref="WasmLimits.SlowCallCpuShare"/> of a core on its way to the deadline instead of
+    /// taking a core from every other request. On another thread (an embedder's event loop) it is not paced: there
+    /// it must end soon.
+    /// </summary>
+    private void PaceSlowCall(long usedNanoseconds, TimeSpan elapsed)
+    {
+        if (!Thread.CurrentThread.IsThreadPoolThread) return;
+        var due = TimeSpan.FromTicks((long)(usedNanoseconds / 100 / Config.Limits.SlowCallCpuShare)) - elapsed;
+        if (due <= TimeSpan.Zero) return;
+        if (due > _deadline) due = _deadline;
+        // a blocking Task.Wait, not Thread.Sleep: the thread pool sees the blocked thread and adds another, so paced
+        // callbacks on pool threads do not starve the requests queued behind them
+        Task.Delay(due).Wait();
+        _pacedFor += due;
     }
 
     /// <summary>Marks the VM dead: contexts fail, timers stop, pending calls are cancelled, the owner is told.</summary>
@@ -341,11 +387,15 @@ internal sealed partial class WasmVm : IDisposable
         return text;
     }
 
-    public void Dispose()
+    public void Dispose() => Dispose(null);
+
+    /// <summary>Disposes the VM; <paramref name="reason"/> is what contexts still on it fail with (a failed start).</summary>
+    public void Dispose(string? reason)
     {
         lock (Gate)
         {
             if (_disposed) return;
+            if (reason is not null && !IsDead) DeathReason = reason;
             _disposed = true;
             if (!IsDead && Root is { } root && Exports is not null)
             {

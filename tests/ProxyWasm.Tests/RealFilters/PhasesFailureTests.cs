@@ -43,8 +43,8 @@ public sealed class PhasesFailureTests
 
         var next = await h.SendAsync(plugin, passing);
         Assert.Equal(FilterOutcome.Continue, next.Final);
-        Assert.Equal(2, RealFilterHost.VmsCreated(plugin));
-        Assert.Equal(1, RealFilterHost.LiveVms(plugin));
+        Assert.InRange(RealFilterHost.VmsCreated(plugin), 2, 3); // a warm replacement, maybe one started on demand
+        Assert.InRange(RealFilterHost.LiveVms(plugin), 1, 2);
         Assert.Contains("phase:log", h.Logs.Messages("phases", "phase:"));
     }
 
@@ -67,7 +67,7 @@ public sealed class PhasesFailureTests
     }
 
     [Fact]
-    public async Task Other_requests_in_flight_on_the_trapped_vm_fail_on_their_next_phase()
+    public async Task Other_requests_in_flight_are_untouched_by_a_trap()
     {
         using var h = new RealFilterHost();
         var plugin = h.Start(Phases, """{"request_headers":{"action":"trap","when_eos":true}}""");
@@ -76,8 +76,8 @@ public sealed class PhasesFailureTests
         var x = await h.SendAsync(plugin, RequestSpec.Get());
 
         Assert.Equal(FilterOutcomeKind.Failed, x.Final.Kind);
-        Assert.True(inFlight.Context.IsFailed);
-        Assert.Equal(FilterOutcomeKind.Failed, (await inFlight.Context.OnRequestHeadersAsync(false)).Kind);
+        Assert.False(inFlight.Context.IsFailed); // it leased a VM of its own
+        Assert.Equal(FilterOutcome.Continue, await inFlight.Context.OnRequestHeadersAsync(false));
         inFlight.Context.Dispose();
     }
 
@@ -116,7 +116,7 @@ public sealed class PhasesFailureTests
         Assert.Contains("interrupt", x.Final.Error);
         var next = await h.SendAsync(plugin, new RequestSpec { Method = "POST", RequestBody = ["x"] });
         Assert.Equal(FilterOutcome.Continue, next.Final);
-        Assert.Equal(2, RealFilterHost.VmsCreated(plugin));
+        Assert.InRange(RealFilterHost.VmsCreated(plugin), 2, 3); // the warm replacement, or one started on demand
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public sealed class PhasesFailureTests
         Assert.Equal(FilterOutcomeKind.Failed, x.Final.Kind);
         var next = await h.SendAsync(plugin, new RequestSpec { Method = "POST", RequestBody = ["x"] });
         Assert.Equal(FilterOutcome.Continue, next.Final);
-        Assert.Equal(2, RealFilterHost.VmsCreated(plugin));
+        Assert.InRange(RealFilterHost.VmsCreated(plugin), 2, 3); // the warm replacement, or one started on demand
     }
 
     [Fact]
@@ -163,7 +163,7 @@ public sealed class PhasesFailureTests
         Assert.Contains("3", x.Final.Error);
         var next = await h.SendAsync(plugin, new RequestSpec { Method = "POST", RequestBody = ["x"] });
         Assert.Equal(FilterOutcome.Continue, next.Final);
-        Assert.Equal(2, RealFilterHost.VmsCreated(plugin));
+        Assert.InRange(RealFilterHost.VmsCreated(plugin), 2, 3); // the warm replacement, or one started on demand
     }
 
     [Fact]

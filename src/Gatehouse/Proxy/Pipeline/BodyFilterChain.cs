@@ -6,6 +6,10 @@ namespace Gatehouse.Proxy.Pipeline;
 /// Runs body chunks through an ordered list of body filters for one request: each filter sees its own buffered data
 /// plus the new chunk, may replace it, and either passes it on or keeps buffering (until end of stream). Shared by
 /// the request-body and response-body streams.
+/// Buffering is O(n): a filter that buffers has one growable buffer (doubling, <see cref="ArrayBufferWriter{T}"/>)
+/// to which each new chunk is appended once; it is shown as one span over that buffer (no copy of what came before),
+/// with <see cref="BodyChunk.Seen"/> telling the filter which part is new. Only a filter that replaces its buffered
+/// data pays for copying it.
 /// </summary>
 internal sealed class BodyFilterChain
 {
@@ -20,25 +24,40 @@ internal sealed class BodyFilterChain
         _buffers = new ArrayBufferWriter<byte>?[filters.Count];
     }
 
-    /// <summary>Pushes one chunk (or the end of stream) through; returns what leaves the last filter (maybe empty).</summary>
+    /// <summary>
+    /// Pushes one chunk (or the end of stream) through; returns what leaves the last filter (maybe empty). The result
+    /// may share memory with <paramref name="data"/> or with a filter's buffer: consume it before the next push.
+    /// </summary>
     public async ValueTask<ReadOnlyMemory<byte>> PushAsync(ReadOnlyMemory<byte> data, bool endOfStream)
     {
         for (var i = 0; i < _filters.Count; i++)
         {
-            var pending = _buffers[i];
-            if (pending is { WrittenCount: > 0 })
+            var buffered = _buffers[i];
+            var seen = buffered?.WrittenCount ?? 0;
+            if (buffered is not null && seen > 0)
             {
-                pending.Write(data.Span);
-                data = pending.WrittenMemory.ToArray();
-                pending.Clear();
+                buffered.Write(data.Span);
+                data = buffered.WrittenMemory;
             }
-            var chunk = new BodyChunk(data, endOfStream);
+            var chunk = new BodyChunk(data, endOfStream, seen);
             var outcome = await _filters[i](_context, chunk);
             if (outcome == BodyOutcome.Buffer && !endOfStream)
             {
-                (_buffers[i] ??= new ArrayBufferWriter<byte>()).Write(chunk.Data.Span);
+                buffered = _buffers[i] ??= new ArrayBufferWriter<byte>();
+                if (chunk.Replaced)
+                {
+                    // the filter keeps something else: its buffer becomes that (overlapping copies are memmove-safe)
+                    buffered.ResetWrittenCount();
+                    buffered.Write(chunk.Data.Span);
+                }
+                else if (seen == 0)
+                {
+                    buffered.Write(data.Span); // first buffered chunk: the caller's memory is not ours to keep
+                }
                 return ReadOnlyMemory<byte>.Empty;
             }
+            // passed on: the buffer is free again (not cleared: the bytes passed on may still be read from it)
+            buffered?.ResetWrittenCount();
             data = chunk.Data;
             if (data.IsEmpty && !endOfStream) return data;
         }

@@ -12,6 +12,7 @@ internal sealed class RequestBodyFilterStream : Stream
     private readonly BodyFilterChain _chain;
     private const int ReadSize = 16 * 1024;
     private ReadOnlyMemory<byte> _pending;
+    private byte[]? _readBuffer;
     private long? _remaining;
     private bool _done;
 
@@ -26,18 +27,13 @@ internal sealed class RequestBodyFilterStream : Stream
     {
         while (_pending.IsEmpty && !_done)
         {
-            // the chain may keep what it is given (buffering): each read gets its own array of the size read
-            var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(ReadSize);
-            byte[] chunk;
-            try
-            {
-                var read = await _inner.ReadAsync(rented.AsMemory(0, (int)Math.Min(ReadSize, _remaining ?? ReadSize)), cancellationToken);
-                chunk = read == 0 ? [] : rented.AsSpan(0, read).ToArray();
-            }
-            finally { System.Buffers.ArrayPool<byte>.Shared.Return(rented); }
-            _remaining -= chunk.Length;
-            var endOfStream = chunk.Length == 0 || _remaining <= 0;
-            _pending = await _chain.PushAsync(chunk, endOfStream);
+            // one read buffer for the stream's life: the chain copies what a filter keeps, and what it returns
+            // (_pending) is consumed before the next read
+            _readBuffer ??= new byte[ReadSize];
+            var read = await _inner.ReadAsync(_readBuffer.AsMemory(0, (int)Math.Min(ReadSize, _remaining ?? ReadSize)), cancellationToken);
+            _remaining -= read;
+            var endOfStream = read == 0 || _remaining <= 0;
+            _pending = await _chain.PushAsync(_readBuffer.AsMemory(0, read), endOfStream);
             _done = endOfStream;
         }
         var count = Math.Min(buffer.Length, _pending.Length);

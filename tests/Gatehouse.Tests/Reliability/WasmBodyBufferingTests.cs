@@ -1,0 +1,197 @@
+using System.Text;
+using Gatehouse.Model;
+using Gatehouse.Proxy.Pipeline;
+using Gatehouse.Tests.Infrastructure;
+using Gatehouse.Tests.Wasm;
+using Gatehouse.Wasm;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+using ProxyWasm.Runtime;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Gatehouse.Tests.Reliability;
+
+/// <summary>
+/// Issue #10 item 5: a filter that buffers a body (pauses its body callback until end of stream) costs O(n). The cost
+/// is counted in bytes allocated on the request's thread, which machine speed cannot change: per MiB it must be the
+/// same at 1 and at 8 MiB (it was re-copying the whole body on every 16 KiB chunk: 8× more per MiB at 8 MiB). End to
+/// end, multi-MiB bodies pass a buffering filter byte-exact, both ways.
+/// </summary>
+public sealed class WasmBodyBufferingTests(ITestOutputHelper output)
+{
+    private const int MiB = 1 << 20;
+
+    [Fact]
+    public void Buffering_a_request_body_allocates_linearly_in_its_size()
+    {
+        using var host = new WasmHost();
+        var entry = Entry(host, Path.Combine(WasmPaths.Repo, "filters", "test", "bench-body.wasm"), "");
+        long Run(int size) => OnPoolThread(() => PushRequestBody(entry, Body(size)));
+        Run(MiB); // JIT, VM memory growth
+        long one = Math.Min(Run(MiB), Run(MiB));
+        long eight = Math.Min(Run(8 * MiB), Run(8 * MiB));
+        Assert.True(eight >= 8 * MiB, $"the measurement must see the buffered body ({eight} bytes)");
+        double ratio = eight / 8.0 / one;
+        output.WriteLine($"bytes allocated per MiB: {one} at 1 MiB, {eight / 8} at 8 MiB (ratio {ratio:0.00})");
+        Assert.True(ratio < 1.6, $"bytes allocated per MiB: {one} at 1 MiB, {eight / 8} at 8 MiB (ratio {ratio:0.00}; quadratic ≈ 8)");
+    }
+
+    [Fact]
+    public void Buffering_a_response_body_allocates_linearly_in_its_size()
+    {
+        using var host = new WasmHost();
+        var entry = Entry(host, Path.Combine(WasmPaths.Examples, "body-rewrite.wasm"), """{"append":"!"}""");
+        long Run(int size) => OnPoolThread(() => PushResponseBody(entry, Body(size)));
+        Run(MiB);
+        long one = Math.Min(Run(MiB), Run(MiB));
+        long eight = Math.Min(Run(8 * MiB), Run(8 * MiB));
+        Assert.True(eight >= 8 * MiB, $"the measurement must see the buffered body ({eight} bytes)");
+        double ratio = eight / 8.0 / one;
+        output.WriteLine($"bytes allocated per MiB: {one} at 1 MiB, {eight / 8} at 8 MiB (ratio {ratio:0.00})");
+        Assert.True(ratio < 1.6, $"bytes allocated per MiB: {one} at 1 MiB, {eight / 8} at 8 MiB (ratio {ratio:0.00}; quadratic ≈ 8)");
+    }
+
+    [Fact]
+    public async Task A_multi_MiB_request_body_passes_a_buffering_filter_byte_exact()
+    {
+        var filters = WasmPaths.CopyFilters(Path.Combine(WasmPaths.Repo, "filters", "test"), "bench-body");
+        await using var upstream = await EchoUpstream.StartAsync();
+        await using var gateway = await GatewayFixture.StartAsync(configure: o => o with { Wasm = true, WasmFiltersPath = filters });
+        var service = TestConfig.Service(upstream);
+        var route = TestConfig.Route(service, "body", paths: ["/"]);
+        gateway.Publish(TestConfig.Of([service], [route]) with
+        {
+            FilterChains = [new FilterChainModel { Id = Guid.NewGuid(), RouteId = route.Id, Filters = [new("bench-body", true, "")] }],
+        });
+        var text = Encoding.ASCII.GetString(Body(6 * MiB + 12345));
+        var request = ProxyRequests.Get("/post", method: "POST");
+        request.Content = new StringContent(text, Encoding.ASCII, "text/plain");
+        using var response = await gateway.Client.SendAsync(request);
+        var echo = await response.EchoAsync();
+        Assert.Equal(text.Length, echo.Body.Length);
+        Assert.True(text.ToUpperInvariant() == echo.Body, "the upstream must receive the filter's rewrite of every byte, in order");
+        Directory.Delete(filters, true);
+    }
+
+    [Fact]
+    public async Task A_multi_MiB_response_body_passes_a_buffering_filter_byte_exact_and_an_oversized_one_is_not_held()
+    {
+        var filters = WasmPaths.CopyFilters(WasmPaths.Examples, "body-rewrite");
+        await using var upstream = await EchoUpstream.StartAsync();
+        await using var gateway = await GatewayFixture.StartAsync(configure: o => o with { Wasm = true, WasmFiltersPath = filters });
+        var service = TestConfig.Service(upstream);
+        var route = TestConfig.Route(service, "body", paths: ["/"]);
+        gateway.Publish(TestConfig.Of([service], [route]) with
+        {
+            FilterChains = [new FilterChainModel { Id = Guid.NewGuid(), RouteId = route.Id, Filters = [new("body-rewrite", true, """{"append":"!"}""")] }],
+        });
+        const int size = 6 * MiB + 4321;
+        using (var response = await gateway.Client.GetAsync($"/bytes/{size}?chunks=5"))
+        {
+            Assert.Equal(200, (int)response.StatusCode);
+            var body = await response.Content.ReadAsByteArrayAsync();
+            Assert.Equal(size + 1, body.Length);
+            Assert.True(body.AsSpan(0, size).IndexOfAnyExcept((byte)'a') < 0 && body[^1] == '!', "every byte, then the filter's suffix");
+        }
+        // beyond the response buffer limit (8 MiB) the gateway ends the response instead of holding more
+        var complete = false;
+        try
+        {
+            using var big = await gateway.Client.GetAsync($"/bytes/{9 * MiB}");
+            complete = big.IsSuccessStatusCode && (await big.Content.ReadAsByteArrayAsync()).Length == 9 * MiB + 1;
+        }
+        catch (HttpRequestException) { }
+        catch (IOException) { }
+        Assert.False(complete);
+        Directory.Delete(filters, true);
+    }
+
+    /// <summary>Printable ASCII, lower and upper case mixed (deterministic).</summary>
+    private static byte[] Body(int size)
+    {
+        var bytes = new byte[size];
+        var random = new Random(size);
+        for (int i = 0; i < size; i++) bytes[i] = (byte)random.Next(32, 127);
+        return bytes;
+    }
+
+    private static FilterEntryHandler Entry(WasmHost host, string wasm, string config)
+    {
+        var module = host.LoadModule(Path.GetFileNameWithoutExtension(wasm), wasm);
+        // a generous deadline: this measures allocations, and a starved test machine must not fail the filter's call
+        var plugin = host.CreatePlugin(module, new FilterPluginConfig
+        {
+            Name = module.Name,
+            PoolSize = 1,
+            Configuration = Encoding.UTF8.GetBytes(config),
+            Limits = new WasmLimits { CallDeadline = TimeSpan.FromSeconds(5) },
+        });
+        var limits = new WasmGatewayLimits { MaxBufferedRequestBodyBytes = 64 * MiB, MaxBufferedResponseBodyBytes = 64 * MiB };
+        return new FilterEntryHandler([new SharedFilterPlugin("k", plugin)], 0, limits, NullLogger.Instance);
+    }
+
+    /// <summary>Runs <paramref name="work"/> on a pool thread, where every step of a body push completes synchronously
+    /// (in-memory streams, synchronous guest calls, no thread hop), and returns what it allocated on that thread.</summary>
+    private static long OnPoolThread(Func<ValueTask<long>> work) => Task.Run(async () => await work()).GetAwaiter().GetResult();
+
+    private static async ValueTask<long> PushRequestBody(FilterEntryHandler entry, byte[] body)
+    {
+        var http = new DefaultHttpContext();
+        http.Request.Method = "POST";
+        http.Request.ContentLength = body.Length;
+        var plan = new PhasePlan([], [entry], [new FilterRequestBodyHandler(entry)], [], [], [entry]);
+        var context = new ProxyContext(http, TimeProvider.System) { Plan = plan };
+        await entry.OnAccessAsync(context);
+        var stream = new RequestBodyFilterStream(new MemoryStream(body), context, plan);
+        var sink = new byte[64 * 1024];
+        long total = 0, before = GC.GetAllocatedBytesForCurrentThread();
+        int read;
+        while ((read = await stream.ReadAsync(sink)) > 0) total += read;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        await entry.OnLogAsync(context);
+        Assert.Equal(body.Length, total);
+        return allocated;
+    }
+
+    private static async ValueTask<long> PushResponseBody(FilterEntryHandler entry, byte[] body)
+    {
+        var http = new DefaultHttpContext();
+        http.Response.ContentLength = body.Length;
+        var client = new CountingSink();
+        var plan = new PhasePlan([], [entry], [], [entry], [new FilterResponseBodyHandler(entry)], [entry]);
+        var context = new ProxyContext(http, TimeProvider.System) { Plan = plan };
+        await entry.OnAccessAsync(context);
+        await entry.OnResponseHeadersAsync(context);
+        var stream = new ResponseBodyFilterStream(client, context, plan) { ExpectedLength = body.Length };
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int offset = 0; offset < body.Length; offset += 16 * 1024)
+            await stream.WriteAsync(body.AsMemory(offset, Math.Min(16 * 1024, body.Length - offset)));
+        await stream.CompleteAsync(default);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        await entry.OnLogAsync(context);
+        Assert.Equal(body.Length + 1, client.Count);
+        return allocated;
+    }
+
+    /// <summary>A client stream that only counts (so the measurement is the gateway's, not a copy of the output).</summary>
+    private sealed class CountingSink : Stream
+    {
+        public long Count { get; private set; }
+        public override void Write(byte[] buffer, int offset, int count) => Count += count;
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Count += buffer.Length;
+            return ValueTask.CompletedTask;
+        }
+        public override void Flush() { }
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => Count;
+        public override long Position { get => Count; set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}
