@@ -58,12 +58,13 @@ internal static class ConfigEndpoints
     private readonly record struct Content(byte[]? Bytes, IResult? Error);
 
     /// <summary>The file comes as a JSON body (the config itself or <c>{"config": "..."}</c>), as a form or
-    /// multipart field <c>config</c>, or as the raw YAML body.</summary>
+    /// multipart field <c>config</c>, or as the raw file under a YAML content type (<c>application/yaml</c>,
+    /// <c>application/x-yaml</c>, <c>text/yaml</c>, <c>text/x-yaml</c>). Other types answer 415 (<c>text/plain</c>
+    /// would let any web page replace the configuration without a CORS preflight).</summary>
     private static async Task<Content> ReadConfig(HttpRequest request, CancellationToken ct)
     {
-        var type = request.ContentType ?? "";
-        if (type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
-            || type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        var kind = AdminBodyReader.KindOf(request, out var mediaType);
+        if (kind is AdminBodyReader.Kind.Form or AdminBodyReader.Kind.Multipart)
         {
             var form = await AdminBodyReader.ReadAsync(request, null, ct);
             if (form.Error is not null) return new Content(null, form.Error);
@@ -71,8 +72,14 @@ internal static class ConfigEndpoints
                 ? new Content(Encoding.UTF8.GetBytes(s), null)
                 : new Content(null, AdminResponses.Message("expected a declarative configuration", 400));
         }
-        var bytes = await AdminBodyReader.ReadBytesAsync(request, ct);
-        if (!type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)) return new Content(bytes, null);
+        var yaml = kind == AdminBodyReader.Kind.Other && mediaType!.MediaType.Value?.ToLowerInvariant() is
+            "application/yaml" or "application/x-yaml" or "text/yaml" or "text/x-yaml";
+        if (kind == AdminBodyReader.Kind.Other && !yaml) return new Content(null, AdminBodyReader.UnsupportedMediaType());
+        var read = await AdminBodyReader.ReadBytesAsync(request, ct);
+        if (read.Error is not null) return new Content(null, read.Error);
+        var bytes = read.Value!;
+        if (kind == AdminBodyReader.Kind.None && bytes.Length > 0) return new Content(null, AdminBodyReader.UnsupportedMediaType());
+        if (kind != AdminBodyReader.Kind.Json) return new Content(bytes, null);
         try
         {
             if (JsonNode.Parse(bytes) is JsonObject obj && obj["config"] is JsonValue cv && cv.TryGetValue<string>(out var text))
