@@ -38,7 +38,9 @@ internal static class ConfigEndpoints
         }
         var content = await ReadConfig(ctx.Request, ctx.RequestAborted);
         if (content.Error is not null) return content.Error;
-        var result = await declarative.ApplyAsync(content.Bytes!, ctx.RequestAborted);
+        // Validating and compiling a big file takes CPU seconds: off the socket I/O thread (inline_io), so the
+        // other connections that thread serves (Admin GET /, proxy traffic) are not held behind it.
+        var result = await Task.Run(() => declarative.ApplyAsync(content.Bytes!, ctx.RequestAborted), ctx.RequestAborted);
         if (result.Error is { } error)
         {
             var flatten = ctx.Request.Query["flatten_errors"].ToString() is "1" or "true";
@@ -49,10 +51,13 @@ internal static class ConfigEndpoints
                 body["fields"] = new JsonObject(nested.Where(p => p.Value is JsonValue).Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone())));
             return AdminResponses.Json(body, error.HttpStatus);
         }
-        var loaded = new JsonObject();
-        foreach (var (schema, rows) in result.Entities!)
-            loaded[schema.Name] = new JsonObject(rows.Select(r => KeyValuePair.Create(EntityJson.String(r, "id")!, (JsonNode?)r.DeepClone())));
-        return AdminResponses.Json(loaded, StatusCodes.Status201Created);
+        return await Task.Run(() =>
+        {
+            var loaded = new JsonObject();
+            foreach (var (schema, rows) in result.Entities!)
+                loaded[schema.Name] = new JsonObject(rows.Select(r => KeyValuePair.Create(EntityJson.String(r, "id")!, (JsonNode?)r.DeepClone())));
+            return AdminResponses.Json(loaded, StatusCodes.Status201Created);
+        }, ctx.RequestAborted);
     }
 
     private readonly record struct Content(byte[]? Bytes, IResult? Error);
