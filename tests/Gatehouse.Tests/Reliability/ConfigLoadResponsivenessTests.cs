@@ -4,6 +4,7 @@ using System.Text;
 using Gatehouse.Config;
 using Gatehouse.Hosting;
 using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 
 namespace Gatehouse.Tests.Reliability;
 
@@ -11,7 +12,7 @@ namespace Gatehouse.Tests.Reliability;
 /// While a big declarative file loads through <c>POST /config</c> on the real host (inline_io on, so requests start
 /// on the socket I/O threads), the Admin API keeps answering <c>GET /</c> promptly, and the file loads linearly.
 /// </summary>
-public sealed class ConfigLoadResponsivenessTests
+public sealed class ConfigLoadResponsivenessTests(ITestOutputHelper output)
 {
     private static byte[] BigConfig(int services)
     {
@@ -51,6 +52,7 @@ public sealed class ConfigLoadResponsivenessTests
         var small = await Best(BigConfig(2_000));
         var large = await Best(BigConfig(16_000));
         var ratio = large / small;
+        output.WriteLine($"2,000 services: {small.TotalMilliseconds:F0} ms, 16,000: {large.TotalMilliseconds:F0} ms (x{ratio:F1})");
         Assert.True(ratio < 20, $"2,000 services: {small.TotalMilliseconds:F0} ms, 16,000: {large.TotalMilliseconds:F0} ms (x{ratio:F1})");
     }
 
@@ -115,6 +117,7 @@ public sealed class ConfigLoadResponsivenessTests
         Assert.True(latencies.Count >= 3, $"only {latencies.Count} probes during a {post.Elapsed} load");
         // Generous, and a ratio: a GET / held behind the load would wait for most of it.
         var slowest = latencies.Max();
+        output.WriteLine($"{latencies.Count} GET / during a {post.Elapsed.TotalMilliseconds:F0} ms load, slowest {slowest.TotalMilliseconds:F0} ms");
         Assert.True(slowest < post.Elapsed * 0.4, $"slowest GET / {slowest.TotalMilliseconds:F0} ms during a {post.Elapsed.TotalMilliseconds:F0} ms load");
         // "Loads in seconds" with a wide margin for a shared 2-core machine (the quadratic loader took minutes).
         Assert.True(post.Elapsed < TimeSpan.FromSeconds(60), $"{post.Elapsed}");
