@@ -38,7 +38,9 @@ internal static class ConfigEndpoints
         }
         var content = await ReadConfig(ctx.Request, ctx.RequestAborted);
         if (content.Error is not null) return content.Error;
-        var result = await declarative.ApplyAsync(content.Bytes!, ctx.RequestAborted);
+        // Validating and compiling a big file takes CPU seconds: off the socket I/O thread (inline_io), so the
+        // other connections that thread serves (Admin GET /, proxy traffic) are not held behind it.
+        var result = await Task.Run(() => declarative.ApplyAsync(content.Bytes!, ctx.RequestAborted), ctx.RequestAborted);
         if (result.Error is { } error)
         {
             var flatten = ctx.Request.Query["flatten_errors"].ToString() is "1" or "true";
@@ -49,21 +51,25 @@ internal static class ConfigEndpoints
                 body["fields"] = new JsonObject(nested.Where(p => p.Value is JsonValue).Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone())));
             return AdminResponses.Json(body, error.HttpStatus);
         }
-        var loaded = new JsonObject();
-        foreach (var (schema, rows) in result.Entities!)
-            loaded[schema.Name] = new JsonObject(rows.Select(r => KeyValuePair.Create(EntityJson.String(r, "id")!, (JsonNode?)r.DeepClone())));
-        return AdminResponses.Json(loaded, StatusCodes.Status201Created);
+        return await Task.Run(() =>
+        {
+            var loaded = new JsonObject();
+            foreach (var (schema, rows) in result.Entities!)
+                loaded[schema.Name] = new JsonObject(rows.Select(r => KeyValuePair.Create(EntityJson.String(r, "id")!, (JsonNode?)r.DeepClone())));
+            return AdminResponses.Json(loaded, StatusCodes.Status201Created);
+        }, ctx.RequestAborted);
     }
 
     private readonly record struct Content(byte[]? Bytes, IResult? Error);
 
     /// <summary>The file comes as a JSON body (the config itself or <c>{"config": "..."}</c>), as a form or
-    /// multipart field <c>config</c>, or as the raw YAML body.</summary>
+    /// multipart field <c>config</c>, or as the raw file under a YAML content type (<c>application/yaml</c>,
+    /// <c>application/x-yaml</c>, <c>text/yaml</c>, <c>text/x-yaml</c>). Other types answer 415 (<c>text/plain</c>
+    /// would let any web page replace the configuration without a CORS preflight).</summary>
     private static async Task<Content> ReadConfig(HttpRequest request, CancellationToken ct)
     {
-        var type = request.ContentType ?? "";
-        if (type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
-            || type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        var kind = AdminBodyReader.KindOf(request, out var mediaType);
+        if (kind is AdminBodyReader.Kind.Form or AdminBodyReader.Kind.Multipart)
         {
             var form = await AdminBodyReader.ReadAsync(request, null, ct);
             if (form.Error is not null) return new Content(null, form.Error);
@@ -71,8 +77,14 @@ internal static class ConfigEndpoints
                 ? new Content(Encoding.UTF8.GetBytes(s), null)
                 : new Content(null, AdminResponses.Message("expected a declarative configuration", 400));
         }
-        var bytes = await AdminBodyReader.ReadBytesAsync(request, ct);
-        if (!type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)) return new Content(bytes, null);
+        var yaml = kind == AdminBodyReader.Kind.Other && mediaType!.MediaType.Value?.ToLowerInvariant() is
+            "application/yaml" or "application/x-yaml" or "text/yaml" or "text/x-yaml";
+        if (kind == AdminBodyReader.Kind.Other && !yaml) return new Content(null, AdminBodyReader.UnsupportedMediaType());
+        var read = await AdminBodyReader.ReadBytesAsync(request, ct);
+        if (read.Error is not null) return new Content(null, read.Error);
+        var bytes = read.Value!;
+        if (kind == AdminBodyReader.Kind.None && bytes.Length > 0) return new Content(null, AdminBodyReader.UnsupportedMediaType());
+        if (kind != AdminBodyReader.Kind.Json) return new Content(bytes, null);
         try
         {
             if (JsonNode.Parse(bytes) is JsonObject obj && obj["config"] is JsonValue cv && cv.TryGetValue<string>(out var text))

@@ -31,7 +31,22 @@ internal static class ConfKeys
         ["wasm"] = (o, v) => o with { Wasm = Bool(v) },
         ["wasm_filters_path"] = (o, v) => o with { WasmFiltersPath = NullIfEmpty(v) },
         ["wasm_filters"] = (o, v) => o with { WasmFilters = WasmFilterList(v) },
+        ["admin_client_max_body_size"] = (o, v) => o with { AdminClientMaxBodySize = NginxSize(v) },
+        // Kong's injected-directive name for the same setting.
+        ["nginx_admin_client_max_body_size"] = (o, v) => o with { AdminClientMaxBodySize = NginxSize(v) },
     };
+
+    /// <summary>nginx's size syntax: bytes, or a number with k/K, m/M or g/G (1024-based).</summary>
+    internal static long NginxSize(string v)
+    {
+        var t = v.Trim();
+        var unit = t.Length > 0 ? char.ToLowerInvariant(t[^1]) : ' ';
+        var shift = unit switch { 'k' => 10, 'm' => 20, 'g' => 30, _ => 0 };
+        var digits = shift == 0 ? t : t[..^1];
+        if (digits.Length == 0 || !digits.All(char.IsAsciiDigit) || !long.TryParse(digits, out var n) || n > (long.MaxValue >> shift))
+            throw new FormatException($"'{v}' is not a size (bytes, or a number with k, m or g)");
+        return n << shift;
+    }
 
     private static bool Off(string v) => v.Equals("off", StringComparison.OrdinalIgnoreCase);
 

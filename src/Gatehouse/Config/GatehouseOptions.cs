@@ -49,6 +49,9 @@ public sealed record GatehouseOptions
     /// default: it removes one or two thread switches per request (see bench/NOTES.md); a handler that blocks holds
     /// up the other connections of its I/O thread, so <c>off</c> is there for filters that burn long CPU slices.</summary>
     public bool InlineIo { get; init; } = true;
+    /// <summary>Kong's <c>nginx_admin_client_max_body_size</c>: the largest Admin API request body, in bytes (0 =
+    /// unlimited, as nginx). Larger bodies answer 413 before they are buffered.</summary>
+    public long AdminClientMaxBodySize { get; init; } = 10L * 1024 * 1024;
     /// <summary>Every key/value after overrides, for the sanitized dump in GET /.</summary>
     public IReadOnlyDictionary<string, string> Raw { get; init; } = new Dictionary<string, string>();
 

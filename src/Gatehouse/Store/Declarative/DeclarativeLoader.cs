@@ -51,13 +51,13 @@ public sealed class DeclarativeLoader
                 pending[schema].Add(new Pending(items[i], errors.TopLevel(schema.Name, i), null, Guid.Empty, $"{i}"));
         }
 
-        var accepted = _registry.Schemas.ToDictionary(s => s, _ => new List<JsonObject>());
+        var accepted = _registry.Schemas.ToDictionary(s => s, s => new AcceptedRows(s));
         foreach (var schema in _registry.Schemas)
             foreach (var p in pending[schema])
                 LoadItem(schema, p, pending, accepted, errors);
 
         if (errors.HasErrors) return new DeclarativeResult(null, errors.ToError());
-        return new DeclarativeResult(accepted.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<JsonObject>)kv.Value), null);
+        return new DeclarativeResult(accepted.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<JsonObject>)kv.Value.Rows), null);
     }
 
     private void CheckTopLevel(JsonObject config, DeclarativeErrorCollector errors)
@@ -70,7 +70,7 @@ public sealed class DeclarativeLoader
     }
 
     private void LoadItem(EntitySchema schema, Pending p, Dictionary<EntitySchema, List<Pending>> pending,
-        Dictionary<EntitySchema, List<JsonObject>> accepted, DeclarativeErrorCollector errors)
+        Dictionary<EntitySchema, AcceptedRows> accepted, DeclarativeErrorCollector errors)
     {
         if (p.Item is not JsonObject original)
         {
@@ -101,7 +101,7 @@ public sealed class DeclarativeLoader
         var result = EntityValidator.Validate(schema, item, ValidationContext.Insert);
         var allErrors = result.Errors ?? new JsonObject();
         foreach (var (k, v) in fieldErrors) allErrors[k] = v?.DeepClone();
-        if (result.Entity is { } entity && allErrors.Count == 0 && Duplicate(schema, entity, accepted[schema]) is { } dup)
+        if (result.Entity is { } entity && allErrors.Count == 0 && accepted[schema].Duplicate(entity) is { } dup)
             allErrors["@entity"] = new JsonArray(dup);
         if (allErrors.Count > 0) { errors.AddEntityErrors(p.Slot, schema, reported, allErrors); return; }
         accepted[schema].Add(result.Entity!);
@@ -119,7 +119,7 @@ public sealed class DeclarativeLoader
     }
 
     private void ResolveForeignKeys(EntitySchema schema, JsonObject item, Pending p,
-        Dictionary<EntitySchema, List<JsonObject>> accepted, JsonObject fieldErrors)
+        Dictionary<EntitySchema, AcceptedRows> accepted, JsonObject fieldErrors)
     {
         foreach (var field in schema.ForeignFields)
         {
@@ -137,24 +137,66 @@ public sealed class DeclarativeLoader
                 _ => null,
             };
             if (key is null) continue; // the validator reports the type error
-            var found = accepted[target].FirstOrDefault(e =>
-                EntityJson.String(e, "id") is { } eid && (string.Equals(eid, key, StringComparison.OrdinalIgnoreCase))
-                || target.EndpointKeyValue(e) == key);
+            var found = accepted[target].Find(key);
             if (found is null) fieldErrors[field.Name] = $"invalid reference '{field.Name}: {key}' (no such entry in '{target.Name}')";
             else item[field.Name] = new JsonObject { ["id"] = found["id"]!.DeepClone() };
         }
     }
 
-    private static string? Duplicate(EntitySchema schema, JsonObject entity, List<JsonObject> existing)
+    /// <summary>
+    /// The rows accepted so far for one schema, indexed so that each reference and uniqueness check is a hash
+    /// lookup: scanning the list per entity made a 10,000-service file quadratic (seconds per megabyte, growing).
+    /// </summary>
+    private sealed class AcceptedRows(EntitySchema schema)
     {
-        foreach (var field in schema.UniqueFields)
-            if (EntityJson.String(entity, field.Name) is { } value && existing.Any(e => EntityJson.String(e, field.Name) == value))
-                return $"uniqueness violation: '{schema.Name}' entity with {field.Name} set to '{value}' already declared";
-        if (existing.Any(e => CacheKeyConstraint.SameKey(schema, e, entity)))
-            return $"uniqueness violation: '{schema.Name}' entity with cache_key set to '{CacheKeyConstraint.KeyText(schema, entity)}' already declared";
-        var id = EntityJson.String(entity, "id");
-        return existing.Any(e => EntityJson.String(e, "id") == id)
-            ? $"uniqueness violation: '{schema.Name}' entity with primary key set to '{id}' already declared"
-            : null;
+        private readonly Dictionary<string, int> _byId = new(StringComparer.OrdinalIgnoreCase);
+        private readonly Dictionary<string, int> _byEndpointKey = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, HashSet<string>> _unique = schema.UniqueFields.ToDictionary(f => f.Name, _ => new HashSet<string>(StringComparer.Ordinal));
+        private readonly Dictionary<string, JsonObject> _cacheKeys = new(StringComparer.Ordinal);
+
+        public List<JsonObject> Rows { get; } = [];
+
+        public void Add(JsonObject entity)
+        {
+            var index = Rows.Count;
+            Rows.Add(entity);
+            if (EntityJson.String(entity, "id") is { } id)
+            {
+                _ids.Add(id);
+                _byId.TryAdd(id, index);
+            }
+            if (schema.EndpointKeyValue(entity) is { } key) _byEndpointKey.TryAdd(key, index);
+            foreach (var (field, values) in _unique)
+                if (EntityJson.String(entity, field) is { } value) values.Add(value);
+            if (CacheKey(entity) is { } cacheKey) _cacheKeys.TryAdd(cacheKey, entity);
+        }
+
+        /// <summary>The first row whose id (any case) or endpoint key (e.g. name) is <paramref name="key"/>.</summary>
+        public JsonObject? Find(string key)
+        {
+            var byId = _byId.TryGetValue(key, out var i) ? i : int.MaxValue;
+            var byKey = _byEndpointKey.TryGetValue(key, out var k) ? k : int.MaxValue;
+            var first = Math.Min(byId, byKey);
+            return first == int.MaxValue ? null : Rows[first];
+        }
+
+        public string? Duplicate(JsonObject entity)
+        {
+            foreach (var field in schema.UniqueFields)
+                if (EntityJson.String(entity, field.Name) is { } value && _unique[field.Name].Contains(value))
+                    return $"uniqueness violation: '{schema.Name}' entity with {field.Name} set to '{value}' already declared";
+            if (CacheKey(entity) is { } key && _cacheKeys.TryGetValue(key, out var other) && CacheKeyConstraint.SameKey(schema, other, entity))
+                return $"uniqueness violation: '{schema.Name}' entity with cache_key set to '{CacheKeyConstraint.KeyText(schema, entity)}' already declared";
+            var id = EntityJson.String(entity, "id");
+            return id is not null && _ids.Contains(id)
+                ? $"uniqueness violation: '{schema.Name}' entity with primary key set to '{id}' already declared"
+                : null;
+        }
+
+        /// <summary>An exact hash key for <see cref="CacheKeyConstraint.SameKey"/>: each field's JSON text (foreign
+        /// fields by id), separated by a control character that JSON text never contains unescaped.</summary>
+        private string? CacheKey(JsonObject entity) => schema.CacheKey.Count == 0 ? null : string.Join('\u0001', schema.CacheKey.Select(f =>
+            schema.Field(f)?.Type == FieldType.Foreign ? EntityJson.ForeignId(entity, f)?.ToString() ?? "null" : entity[f]?.ToJsonString() ?? "null"));
     }
 }

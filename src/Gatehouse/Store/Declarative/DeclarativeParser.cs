@@ -1,19 +1,34 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
 
 namespace Gatehouse.Store.Declarative;
 
 /// <summary>
-/// Reads a declarative file (YAML, or JSON) into a JSON tree. YAML plain scalars are resolved with the
-/// YAML 1.2 core schema (null, booleans, integers, floats); quoted scalars stay strings.
+/// Reads a declarative file (YAML, or JSON) into a JSON tree: the one parser behind <c>POST /config</c>,
+/// <c>config parse</c> and <c>declarative_config</c> at start. YAML plain scalars are resolved with the
+/// YAML 1.2 core schema (null, booleans, integers, floats); quoted scalars stay strings. Alias expansion and
+/// nesting are bounded (see <see cref="BoundedYamlReader"/>).
 /// </summary>
-public static partial class DeclarativeParser
+public static class DeclarativeParser
 {
+    /// <summary>Deepest nesting of mappings/sequences (objects/arrays) accepted, YAML or JSON.</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>YAML aliases (and merge keys) may copy at most max(this, input characters / 4) nodes ...</summary>
+    public const int MinAliasNodeBudget = 100_000;
+
+    /// <summary>... and at most max(this, input characters) scalar characters; past either the file is refused.</summary>
+    public const int MinAliasCharBudget = 1 << 20;
+
+    /// <summary>JSON's first member name is quoted; a YAML flow mapping's usually is not.</summary>
+    private static bool LooksLikeJson(string text)
+    {
+        var rest = text.AsSpan().TrimStart()[1..].TrimStart();
+        return rest.IsEmpty || rest[0] is '"' or '}';
+    }
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Decodes strictly: invalid UTF-8 is an error, never replaced.</summary>
@@ -31,60 +46,29 @@ public static partial class DeclarativeParser
         root = null;
         error = null;
         text = text.TrimStart('\uFEFF');
-        try
+        if (text.AsSpan().TrimStart().StartsWith('{'))
         {
-            if (text.TrimStart().StartsWith('{'))
+            try
             {
-                root = JsonNode.Parse(text);
+                root = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = MaxDepth });
                 return true;
             }
-            var stream = new YamlStream();
-            stream.Load(new StringReader(text));
-            root = stream.Documents.Count == 0 ? null : Convert(stream.Documents[0].RootNode);
+            catch (JsonException) when (!LooksLikeJson(text))
+            {
+                // Not JSON: a YAML flow mapping (`{a: 1}`) is read as YAML below, with the same bounds.
+            }
+            catch (JsonException e)
+            {
+                error = "failed parsing JSON: " + e.Message;
+                return false;
+            }
+        }
+        try
+        {
+            root = BoundedYamlReader.Read(text);
             return true;
         }
-        catch (JsonException e) { error = "failed parsing JSON: " + e.Message; }
         catch (YamlException e) { error = $"failed parsing YAML: {e.Message} (line {e.Start.Line}, column {e.Start.Column})"; }
         return false;
     }
-
-    private static JsonNode? Convert(YamlNode node) => node switch
-    {
-        YamlMappingNode map => ConvertMap(map),
-        YamlSequenceNode seq => new JsonArray([.. seq.Children.Select(Convert)]),
-        YamlScalarNode scalar => ConvertScalar(scalar),
-        _ => throw new YamlException($"unsupported YAML node {node.NodeType}"),
-    };
-
-    private static JsonObject ConvertMap(YamlMappingNode map)
-    {
-        var obj = new JsonObject();
-        foreach (var (key, value) in map.Children)
-        {
-            var name = key is YamlScalarNode s ? s.Value ?? "" : throw new YamlException(key.Start, key.End, "mapping keys must be scalars");
-            obj[name] = Convert(value);
-        }
-        return obj;
-    }
-
-    private static JsonNode? ConvertScalar(YamlScalarNode scalar)
-    {
-        var value = scalar.Value ?? "";
-        var tag = scalar.Tag.IsEmpty ? null : scalar.Tag.Value;
-        if (tag is "tag:yaml.org,2002:str" || scalar.Style is not (ScalarStyle.Plain or ScalarStyle.Any)) return JsonValue.Create(value);
-        if (value is "" or "~" or "null" or "Null" or "NULL") return null;
-        if (value is "true" or "True" or "TRUE") return JsonValue.Create(true);
-        if (value is "false" or "False" or "FALSE") return JsonValue.Create(false);
-        if (IntPattern().IsMatch(value) && long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l))
-            return JsonValue.Create(l);
-        if (FloatPattern().IsMatch(value) && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
-            return JsonValue.Create(d);
-        return JsonValue.Create(value);
-    }
-
-    [GeneratedRegex("^[-+]?[0-9]+$")]
-    private static partial Regex IntPattern();
-
-    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")]
-    private static partial Regex FloatPattern();
 }
