@@ -16,13 +16,32 @@ internal static class FormArgumentDecoder
     public static JsonObject Decode(IEnumerable<KeyValuePair<string, string>> arguments)
     {
         var root = new JsonObject();
+        var slots = new Dictionary<JsonArray, Slots>(ReferenceEqualityComparer.Instance);
         foreach (var (key, value) in arguments)
         {
             var segments = Parse(key);
             if (segments.Count == 0 || segments[0].Name is null) continue;
-            Insert(root, segments, value);
+            Insert(root, segments, value, slots);
         }
-        return Compact(root).AsObject();
+        return Compact(root, slots).AsObject();
+    }
+
+    /// <summary>
+    /// An array's elements by position while decoding. Positions are kept sparse, so <c>hosts[999999999]=x</c> costs
+    /// one entry, not a billion nulls; the gaps close when the tree is compacted, as Kong's decoder closes them.
+    /// </summary>
+    private sealed class Slots
+    {
+        public readonly SortedDictionary<long, JsonNode> Items = new();
+        public long Next;
+
+        public void Append(JsonNode node) => Items[Next++] = node;
+
+        public void Set(long position, JsonNode node)
+        {
+            Items[position] = node;
+            Next = Math.Max(Next, position + 1);
+        }
     }
 
     /// <summary>Percent-decodes bytes; invalid UTF-8 bytes become lone surrogates so validation can report them.</summary>
@@ -97,45 +116,59 @@ internal static class FormArgumentDecoder
         return segments;
     }
 
-    private static void Insert(JsonObject root, List<Segment> segments, string value)
+    private static void Insert(JsonObject root, List<Segment> segments, string value, Dictionary<JsonArray, Slots> slots)
     {
         JsonNode container = root;
         for (var i = 0; i < segments.Count; i++)
         {
             var last = i == segments.Count - 1;
             var seg = segments[i];
-            JsonNode? next = last ? JsonValue.Create(value) : segments[i + 1].Name is not null ? new JsonObject() : new JsonArray();
-            container = Place(container, seg, next!, last);
+            JsonNode? next = last ? JsonValue.Create(value) : segments[i + 1].Name is not null ? new JsonObject() : NewArray(slots);
+            container = Place(container, seg, next!, last, slots);
         }
     }
 
-    private static JsonNode Place(JsonNode container, Segment seg, JsonNode fresh, bool last)
+    private static JsonArray NewArray(Dictionary<JsonArray, Slots> slots)
+    {
+        var array = new JsonArray();
+        slots[array] = new Slots();
+        return array;
+    }
+
+    private static JsonNode Place(JsonNode container, Segment seg, JsonNode fresh, bool last, Dictionary<JsonArray, Slots> slots)
     {
         if (container is JsonObject obj && seg.Name is { } name)
         {
             var existing = obj[name];
             if (existing is null) { obj[name] = fresh; return fresh; }
             if (!last) return existing;
-            if (existing is JsonArray arr) arr.Add(fresh); // repeated plain key
-            else { obj[name] = null; obj[name] = new JsonArray(existing.DeepClone(), fresh); }
+            if (existing is JsonArray arr) slots[arr].Append(fresh); // repeated plain key
+            else
+            {
+                obj[name] = null; // detaches the existing value so the new array can hold it
+                var repeated = NewArray(slots);
+                slots[repeated].Append(existing);
+                slots[repeated].Append(fresh);
+                obj[name] = repeated;
+            }
             return fresh;
         }
         if (container is JsonArray array)
         {
-            if (seg.Append || seg.Index is null) { array.Add(fresh); return fresh; }
-            var pos = Math.Max(0, seg.Index.Value - 1);
-            while (array.Count <= pos) array.Add(null);
-            if (array[pos] is { } there && !last) return there;
-            array[pos] = fresh;
+            var items = slots[array];
+            if (seg.Append || seg.Index is null) { items.Append(fresh); return fresh; }
+            var pos = Math.Max(0L, seg.Index.Value - 1L);
+            if (items.Items.TryGetValue(pos, out var there) && !last) return there;
+            items.Set(pos, fresh);
             return fresh;
         }
         return fresh; // shape conflict: ignore the argument
     }
 
-    private static JsonNode Compact(JsonNode node) => node switch
+    private static JsonNode Compact(JsonNode node, Dictionary<JsonArray, Slots> slots) => node switch
     {
-        JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(p.Key, p.Value is null ? null : (JsonNode?)Compact(p.Value)))),
-        JsonArray a => new JsonArray([.. a.Where(x => x is not null).Select(x => (JsonNode?)Compact(x!))]),
+        JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(p.Key, p.Value is null ? null : (JsonNode?)Compact(p.Value, slots)))),
+        JsonArray a => new JsonArray([.. slots[a].Items.Values.Select(x => (JsonNode?)Compact(x, slots))]),
         _ => node.DeepClone(),
     };
 }
