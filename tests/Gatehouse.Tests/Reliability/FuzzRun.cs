@@ -121,8 +121,9 @@ public sealed class FuzzRun<T>
             .Select(f => f.GetMethod())
             .FirstOrDefault(m => m?.DeclaringType?.Namespace is { } ns && (ns.StartsWith("Gatehouse", StringComparison.Ordinal) || ns.StartsWith("ProxyWasm", StringComparison.Ordinal)));
         var where = frame is null ? "" : $" at {frame.DeclaringType!.FullName}.{frame.Name}";
-        var message = e.Message.Split('\n')[0];
-        if (message.Length > 200) message = message[..200];
+        // the message's fixed part only: what follows a colon is usually the input's own bytes
+        var message = e is PropertyFailure ? e.Message : e.Message.Split('\n', ':')[0];
+        if (message.Length > 60) message = message[..60];
         return $"{e.GetType().Name}: {message}{where}";
     }
 
