@@ -91,7 +91,8 @@ public sealed class Router
         if (_hasSuffix)
         {
             // "*.example.com" is stored as ".example.com": probe each ".rest" with a non-empty label before it
-            for (var i = host.IndexOf('.', 1); i > 0; i = host.IndexOf('.', i + 1))
+            // (an empty Host, as HTTP/1.0 sends, has no such label)
+            for (var i = host.Length > 1 ? host.IndexOf('.', 1) : -1; i > 0; i = host.IndexOf('.', i + 1))
                 if (_suffix.TryGetValue(host.AsSpan(i), out set)) set.FindBest(request, ref best, ref hit);
         }
         if (_hasPrefix)

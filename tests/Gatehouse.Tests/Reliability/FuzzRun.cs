@@ -127,7 +127,8 @@ public sealed class FuzzRun<T>
         return $"{e.GetType().Name}: {message}{where}";
     }
 
-    private void Report(string line)
+    /// <summary>Writes a line to the test output and to <c>GATEHOUSE_FUZZ_REPORT</c> when set (e.g. what a target's inputs exercised).</summary>
+    public void Report(string line)
     {
         _output?.WriteLine(line);
         if (Environment.GetEnvironmentVariable("GATEHOUSE_FUZZ_REPORT") is { Length: > 0 } file)

@@ -125,4 +125,17 @@ public sealed class RouterTests
         Assert.StartsWith(matchedPrefix, request);
         Assert.Equal(expected, UpstreamPathBuilder.Build(servicePath, request, matchedPrefix.Length, strip, handling));
     }
+
+    /// <summary>Found by the router fuzz target: an empty Host (HTTP/1.0, or "Host:" with no value) with a
+    /// "*.suffix" route configured threw ArgumentOutOfRangeException from the suffix probe.</summary>
+    [Fact]
+    public void EmptyHostWithWildcardRoutesIsAnAnswerNotAnException()
+    {
+        var router = Build(Route(Svc, "suffix", paths: ["/"], hosts: ["*.example.com"]), Route(Svc, "prefix", paths: ["/"], hosts: ["example.*"]),
+            Route(Svc, "any", paths: ["/any"]));
+        Assert.Null(Match(router, "/", host: ""));
+        Assert.Equal("any", Match(router, "/any", host: "")!.Route.Route.Name);
+        Assert.Null(Match(router, "/", host: "."));
+        Assert.Null(Match(router, "/", host: "x"));
+    }
 }
