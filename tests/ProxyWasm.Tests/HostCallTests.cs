@@ -387,4 +387,20 @@ public sealed class HostCallTests : IDisposable
         Assert.False(G.Vm.IsDead, G.Vm.DeathReason);
         Assert.Equal(Ok, G.Call("call_proxy_set_tick_period_milliseconds", 0));
     }
+
+    /// <summary>Found by the header-map fuzz target: an empty field name made ASP.NET's header dictionary throw inside
+    /// the host call (the VM was killed); every map now refuses it with BadArgument and stays as it was.</summary>
+    [Fact]
+    public void Empty_header_names_are_refused_and_change_nothing()
+    {
+        int empty = G.Write("x"), v = G.Write("v");
+        var before = _stream.RequestHeaders.ToList();
+        Assert.Equal(BadArgument, G.Call("call_proxy_add_header_map_value", 0, empty, 0, v, 1));
+        Assert.Equal(BadArgument, G.Call("call_proxy_replace_header_map_value", 0, empty, 0, v, 1));
+        var pairs = PairsCodec.ToArray([KeyValuePair.Create("a", "1"), KeyValuePair.Create("", "2")]);
+        int p = G.Write(pairs);
+        Assert.Equal(BadArgument, G.Call("call_proxy_set_header_map_pairs", 0, p, pairs.Length));
+        Assert.Equal(before, _stream.RequestHeaders.ToList());
+        Assert.False(G.Vm.IsDead);
+    }
 }
