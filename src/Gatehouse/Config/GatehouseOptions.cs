@@ -36,6 +36,13 @@ public sealed record GatehouseOptions
     /// default: it removes one or two thread switches per request (see bench/NOTES.md); a handler that blocks holds
     /// up the other connections of its I/O thread, so <c>off</c> is there for filters that burn long CPU slices.</summary>
     public bool InlineIo { get; init; } = true;
+    /// <summary>nginx's <c>client_header_timeout</c> (<c>nginx_http_client_header_timeout</c>, default 60 s): a client
+    /// that has not sent a whole request header by then is disconnected (Kestrel's RequestHeadersTimeout, for every
+    /// listener; slowloris).</summary>
+    public TimeSpan ClientHeaderTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>nginx's <c>keepalive_timeout</c> (<c>nginx_http_keepalive_timeout</c>, default 75 s): an idle
+    /// keep-alive connection is closed after this long (Kestrel's KeepAliveTimeout, every listener).</summary>
+    public TimeSpan KeepaliveTimeout { get; init; } = TimeSpan.FromSeconds(75);
     /// <summary>Every key/value after overrides, for the sanitized dump in GET /.</summary>
     public IReadOnlyDictionary<string, string> Raw { get; init; } = new Dictionary<string, string>();
 
