@@ -97,9 +97,18 @@ public sealed class DeclarativeParserFuzzTests(ITestOutputHelper output)
         return false;
     }
 
+    /// <summary>The result as text; a key-auth key the file leaves out is random on every load (as Kong's), so masked.</summary>
     private static string Describe(DeclarativeResult r) => r.Error is { } e
         ? e.Code + e.Message + e.Fields?.ToJsonString()
-        : string.Join(";", r.Entities!.Select(kv => kv.Key.Name + "=" + string.Join(",", kv.Value.Select(o => o.ToJsonString()))));
+        : string.Join(";", r.Entities!.Select(kv => kv.Key.Name + "=" + string.Join(",", kv.Value.Select(o =>
+            kv.Key.Name == "keyauth_credentials" ? Masked(o, "key") : o.ToJsonString()))));
+
+    private static string Masked(JsonObject row, string field)
+    {
+        var copy = row.DeepClone().AsObject();
+        copy[field] = "(generated)";
+        return copy.ToJsonString();
+    }
 
     /// <summary>A clock that stands still, so two loads of one file produce identical rows.</summary>
     private sealed class FixedTime : TimeProvider

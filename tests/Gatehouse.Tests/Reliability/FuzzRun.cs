@@ -100,7 +100,7 @@ public sealed class FuzzRun<T>
         if (elapsed > PerInputBound) Record($"slow: one input took more than {PerInputBound.TotalSeconds} s", input);
         var used = GC.GetAllocatedBytesForCurrentThread() - allocated;
         var budget = MemoryBudget(input);
-        if (used > budget) Record($"memory: one input allocated more than its budget ({budget >> 20} MiB)", input);
+        if (used > budget) Record("memory: one input allocated more than its budget", input, $"{used >> 20} MiB allocated, budget {budget >> 20} MiB");
     }
 
     private void Record(string signature, T input, string? detail = null)
