@@ -51,7 +51,7 @@ public sealed class Router
         _anyHost = new RouteSet(any);
     }
 
-    /// <summary>Compiles every route of <paramref name="config"/>; a route that fails to compile (bad regex or host)
+    /// <summary>Compiles every route of <paramref name="config"/>; a route that fails to compile (bad or unsupported regex, bad host)
     /// is logged and left out rather than failing the whole snapshot.</summary>
     public static Router Build(GatewayConfig config, ILogger? logger = null)
     {
@@ -66,7 +66,7 @@ public sealed class Router
             if (service is { Enabled: false }) continue;
             if (!route.Protocols.Any(p => p is "http" or "https" or "grpc" or "grpcs")) continue;
             try { compiled.Add((new CompiledRoute(route, service, i), i)); }
-            catch (Exception e) when (e is FormatException or ArgumentException)
+            catch (Exception e) when (e is FormatException or ArgumentException or NotSupportedException)
             {
                 logger?.LogError("route {RouteId} skipped: {Error}", route.Id, e.Message);
             }

@@ -48,7 +48,7 @@ internal static class KongShapes
 
     public static string Regex(Random r)
     {
-        string[] pieces = ["[a-z]+", @"\d+", "(?<id>[^/]+)", "(x|y)", ".*", "foo", "/", @"\.", "(a+)+", "[", "(?<n>", "$", "^", "{2,3}", "(?i)", "\\"];
+        string[] pieces = ["[a-z]+", @"\d+", "(?<id>[^/]+)", "(x|y)", ".*", "foo", "/", @"\.", "(a+)+", "[", "(?<n>", "$", "^", "{2,3}", "(?i)", "\\", "(?=a)", @"(b)\1", "(?>c+)", ")|("];
         var sb = new StringBuilder("~");
         if (r.Next(2) == 0) sb.Append('/');
         for (var i = r.Next(1, 5); i > 0; i--) sb.Append(pieces[r.Next(pieces.Length)]);
