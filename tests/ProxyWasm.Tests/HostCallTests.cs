@@ -403,4 +403,17 @@ public sealed class HostCallTests : IDisposable
         Assert.Equal(before, _stream.RequestHeaders.ToList());
         Assert.False(G.Vm.IsDead);
     }
+
+    /// <summary>Found by the host-call fuzz target: get_buffer_status wrote the size slot, then found the flags slot out
+    /// of bounds and answered InvalidMemoryAccess with guest memory already changed. Both slots are checked first.</summary>
+    [Fact]
+    public void Buffer_status_with_a_bad_slot_writes_nothing()
+    {
+        int size = G.Alloc(4);
+        Assert.Equal(InvalidMemory, G.Call("call_proxy_get_buffer_status", 7, size, Oob)); // plugin configuration
+        Assert.Equal(0u, G.U32(size));
+        Assert.Equal(InvalidMemory, G.Call("call_proxy_get_buffer_status", 7, Oob, size));
+        Assert.Equal(0u, G.U32(size));
+        Assert.Equal(Ok, G.Call("call_proxy_get_buffer_status", 7, size, size));
+    }
 }
