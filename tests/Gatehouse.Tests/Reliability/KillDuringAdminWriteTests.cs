@@ -27,6 +27,7 @@ public sealed class KillDuringAdminWriteTests(ITestOutputHelper output)
         public ConcurrentDictionary<string, int> RetriesTried { get; } = new(); // service name → a later value in flight
         public ConcurrentDictionary<string, string> DeletedRoutes { get; } = new(); // name → id
         public int Writes;
+        public ConcurrentQueue<string> Unexpected { get; } = new(); // a non-2xx answer before the kill
     }
 
     [Fact]
@@ -50,6 +51,7 @@ public sealed class KillDuringAdminWriteTests(ITestOutputHelper output)
                     gateway.Kill9();
                     await stop.CancelAsync();
                     await Task.WhenAll(writers);
+                    Assert.True(acked.Unexpected.IsEmpty, $"round {round}: Admin writes answered otherwise than 2xx: {string.Join("; ", acked.Unexpected)}");
                 }
             }
             await using var last = await GatewayProcess.StartAsync(dir);
@@ -74,27 +76,27 @@ public sealed class KillDuringAdminWriteTests(ITestOutputHelper output)
             {
                 var name = $"s{round}-{writer}-{i}";
                 var service = await admin.PostAsJsonAsync("/services", new { name, url = $"http://127.0.0.1:{upstream.Port}/" }, stop);
-                if (!service.IsSuccessStatusCode) throw new InvalidOperationException($"create service: {(int)service.StatusCode}");
+                if (!service.IsSuccessStatusCode) { await Unexpected(acked, "create service", service); return; }
                 acked.Services[name] = (await service.Content.ReadFromJsonAsync<JsonObject>(stop))!["id"]!.ToString();
                 Interlocked.Increment(ref acked.Writes);
 
                 var routeName = "r" + name[1..];
                 var path = "/" + routeName;
                 var route = await admin.PostAsJsonAsync($"/services/{name}/routes", new { name = routeName, paths = new[] { path } }, stop);
-                if (!route.IsSuccessStatusCode) throw new InvalidOperationException($"create route: {(int)route.StatusCode}");
+                if (!route.IsSuccessStatusCode) { await Unexpected(acked, "create route", route); return; }
                 acked.Routes[routeName] = ((await route.Content.ReadFromJsonAsync<JsonObject>(stop))!["id"]!.ToString(), name, path);
                 Interlocked.Increment(ref acked.Writes);
 
                 acked.RetriesTried[name] = i + 1;
                 var patch = await admin.PatchAsJsonAsync($"/services/{name}", new { retries = i + 1 }, stop);
-                if (!patch.IsSuccessStatusCode) throw new InvalidOperationException($"update service: {(int)patch.StatusCode}");
+                if (!patch.IsSuccessStatusCode) { await Unexpected(acked, "update service", patch); return; }
                 acked.Retries[name] = i + 1;
                 Interlocked.Increment(ref acked.Writes);
 
                 if (i % 3 == 2)
                 {
                     var delete = await admin.DeleteAsync($"/routes/{routeName}", stop);
-                    if (delete.StatusCode != HttpStatusCode.NoContent) throw new InvalidOperationException($"delete route: {(int)delete.StatusCode}");
+                    if (delete.StatusCode != HttpStatusCode.NoContent) { await Unexpected(acked, "delete route", delete); return; }
                     acked.Routes.TryRemove(routeName, out var gone);
                     acked.DeletedRoutes[routeName] = gone.Id;
                     Interlocked.Increment(ref acked.Writes);
@@ -102,6 +104,14 @@ public sealed class KillDuringAdminWriteTests(ITestOutputHelper output)
             }
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException) { } // the kill
+    }
+
+    private static async Task Unexpected(Acked acked, string what, HttpResponseMessage response)
+    {
+        string body;
+        try { body = await response.Content.ReadAsStringAsync(); }
+        catch (Exception e) when (e is HttpRequestException or IOException) { return; } // cut by the kill
+        acked.Unexpected.Enqueue($"{what}: {(int)response.StatusCode} {body}");
     }
 
     private async Task VerifyAsync(GatewayProcess gateway, Acked acked, EchoUpstream upstream, int round)
@@ -172,7 +182,20 @@ public sealed class KillDuringAdminWriteTests(ITestOutputHelper output)
         public Uri ProxyUri { get; }
         public Uri AdminUri { get; }
 
+        /// <summary>Starts the gateway; new ports when the ones picked were taken meanwhile (they are bound and released
+        /// to find free ones, so another socket may grab one first).</summary>
         public static async Task<GatewayProcess> StartAsync(string dir)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try { return await StartOnceAsync(dir); }
+                catch (AddressInUseException) when (attempt < 3) { }
+            }
+        }
+
+        private sealed class AddressInUseException(string message) : Exception(message);
+
+        private static async Task<GatewayProcess> StartOnceAsync(string dir)
         {
             var proxyPort = EchoUpstream.ClosedPort();
             var adminPort = EchoUpstream.ClosedPort();
@@ -200,7 +223,9 @@ public sealed class KillDuringAdminWriteTests(ITestOutputHelper output)
             if (await Task.WhenAny(started.Task, exited, Task.Delay(TimeSpan.FromSeconds(90))) != started.Task)
             {
                 if (!process.HasExited) process.Kill();
-                throw new InvalidOperationException("the gateway did not start on the store it left behind:\n" + output);
+                var text = output.ToString();
+                if (text.Contains("address already in use", StringComparison.OrdinalIgnoreCase)) throw new AddressInUseException(text);
+                throw new InvalidOperationException("the gateway did not start on the store it left behind:\n" + text);
             }
             return new GatewayProcess(process, proxyPort, adminPort);
         }
