@@ -416,4 +416,18 @@ public sealed class HostCallTests : IDisposable
         Assert.Equal(0u, G.U32(size));
         Assert.Equal(Ok, G.Call("call_proxy_get_buffer_status", 7, size, size));
     }
+
+    /// <summary>Found by the host-call fuzz target: get_shared_data wrote the cas slot, then found a return slot out of
+    /// bounds and answered InvalidMemoryAccess with guest memory already changed.</summary>
+    [Fact]
+    public void Shared_data_get_with_a_bad_return_slot_writes_nothing()
+    {
+        int key = G.Write("fuzz-key"), value = G.Write("v"), cas = G.Alloc(4), rp = G.Alloc(8);
+        Assert.Equal(Ok, G.Call("call_proxy_set_shared_data", key, 8, value, 1, 0));
+        Assert.Equal(InvalidMemory, G.Call("call_proxy_get_shared_data", key, 8, Oob, rp + 4, cas));
+        Assert.Equal(0u, G.U32(cas));
+        Assert.Equal(Ok, G.Call("call_proxy_get_shared_data", key, 8, rp, rp + 4, cas));
+        Assert.NotEqual(0u, G.U32(cas));
+        Assert.Equal("v", G.ReturnedString(rp, rp + 4));
+    }
 }
