@@ -374,4 +374,60 @@ public sealed class HostCallTests : IDisposable
         // period 0 cancels: at most one tick that was already waiting for the VM may still run
         Assert.InRange(_t.Logs.Messages().Count(m => m.Contains($"#{_plugin.Vms[0].Root!.Id}] hello from probe", StringComparison.Ordinal)), ticks, ticks + 1);
     }
+
+    /// <summary>Found by the host-call fuzz target: a period the .NET timer cannot hold (u32 max, i.e. -1 from a
+    /// guest) threw from the timer and killed the VM; it is accepted as the longest period a timer can wait.</summary>
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(-2)]
+    [InlineData(int.MinValue)]
+    public void Tick_period_beyond_the_timer_range_is_accepted_not_fatal(int period)
+    {
+        Assert.Equal(Ok, G.Call("call_proxy_set_tick_period_milliseconds", period));
+        Assert.False(G.Vm.IsDead, G.Vm.DeathReason);
+        Assert.Equal(Ok, G.Call("call_proxy_set_tick_period_milliseconds", 0));
+    }
+
+    /// <summary>Found by the header-map fuzz target: an empty field name made ASP.NET's header dictionary throw inside
+    /// the host call (the VM was killed); every map now refuses it with BadArgument and stays as it was.</summary>
+    [Fact]
+    public void Empty_header_names_are_refused_and_change_nothing()
+    {
+        int empty = G.Write("x"), v = G.Write("v");
+        var before = _stream.RequestHeaders.ToList();
+        Assert.Equal(BadArgument, G.Call("call_proxy_add_header_map_value", 0, empty, 0, v, 1));
+        Assert.Equal(BadArgument, G.Call("call_proxy_replace_header_map_value", 0, empty, 0, v, 1));
+        var pairs = PairsCodec.ToArray([KeyValuePair.Create("a", "1"), KeyValuePair.Create("", "2")]);
+        int p = G.Write(pairs);
+        Assert.Equal(BadArgument, G.Call("call_proxy_set_header_map_pairs", 0, p, pairs.Length));
+        Assert.Equal(before, _stream.RequestHeaders.ToList());
+        Assert.False(G.Vm.IsDead);
+    }
+
+    /// <summary>Found by the host-call fuzz target: get_buffer_status wrote the size slot, then found the flags slot out
+    /// of bounds and answered InvalidMemoryAccess with guest memory already changed. Both slots are checked first.</summary>
+    [Fact]
+    public void Buffer_status_with_a_bad_slot_writes_nothing()
+    {
+        int size = G.Alloc(4);
+        Assert.Equal(InvalidMemory, G.Call("call_proxy_get_buffer_status", 7, size, Oob)); // plugin configuration
+        Assert.Equal(0u, G.U32(size));
+        Assert.Equal(InvalidMemory, G.Call("call_proxy_get_buffer_status", 7, Oob, size));
+        Assert.Equal(0u, G.U32(size));
+        Assert.Equal(Ok, G.Call("call_proxy_get_buffer_status", 7, size, size));
+    }
+
+    /// <summary>Found by the host-call fuzz target: get_shared_data wrote the cas slot, then found a return slot out of
+    /// bounds and answered InvalidMemoryAccess with guest memory already changed.</summary>
+    [Fact]
+    public void Shared_data_get_with_a_bad_return_slot_writes_nothing()
+    {
+        int key = G.Write("fuzz-key"), value = G.Write("v"), cas = G.Alloc(4), rp = G.Alloc(8);
+        Assert.Equal(Ok, G.Call("call_proxy_set_shared_data", key, 8, value, 1, 0));
+        Assert.Equal(InvalidMemory, G.Call("call_proxy_get_shared_data", key, 8, Oob, rp + 4, cas));
+        Assert.Equal(0u, G.U32(cas));
+        Assert.Equal(Ok, G.Call("call_proxy_get_shared_data", key, 8, rp, rp + 4, cas));
+        Assert.NotEqual(0u, G.U32(cas));
+        Assert.Equal("v", G.ReturnedString(rp, rp + 4));
+    }
 }

@@ -34,6 +34,9 @@ internal static class ConfKeys
         ["admin_client_max_body_size"] = (o, v) => o with { AdminClientMaxBodySize = NginxSize(v) },
         // Kong's injected-directive name for the same setting.
         ["nginx_admin_client_max_body_size"] = (o, v) => o with { AdminClientMaxBodySize = NginxSize(v) },
+        // Kong injects nginx_http_* as http-block directives; Kestrel's limits are likewise server-wide
+        ["nginx_http_client_header_timeout"] = (o, v) => o with { ClientHeaderTimeout = NginxTime(v) },
+        ["nginx_http_keepalive_timeout"] = (o, v) => o with { KeepaliveTimeout = NginxTime(v) },
     };
 
     /// <summary>nginx's size syntax: bytes, or a number with k/K, m/M or g/G (1024-based).</summary>
@@ -46,6 +49,24 @@ internal static class ConfKeys
         if (digits.Length == 0 || !digits.All(char.IsAsciiDigit) || !long.TryParse(digits, out var n) || n > (long.MaxValue >> shift))
             throw new FormatException($"'{v}' is not a size (bytes, or a number with k, m or g)");
         return n << shift;
+    }
+
+    /// <summary>An nginx time ("60", "60s", "500ms", "1m", "1h"): a positive duration.</summary>
+    internal static TimeSpan NginxTime(string v)
+    {
+        var text = v.Trim();
+        var unitAt = text.Length;
+        while (unitAt > 0 && char.IsAsciiLetter(text[unitAt - 1])) unitAt--;
+        if (!long.TryParse(text.AsSpan(0, unitAt), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n <= 0)
+            throw new FormatException($"'{v}' is not a time (e.g. 60s, 500ms, 1m)");
+        return text[unitAt..] switch
+        {
+            "ms" => TimeSpan.FromMilliseconds(n),
+            "" or "s" => TimeSpan.FromSeconds(n),
+            "m" => TimeSpan.FromMinutes(n),
+            "h" => TimeSpan.FromHours(n),
+            _ => throw new FormatException($"'{v}' is not a time (units: ms, s, m, h)"),
+        };
     }
 
     private static bool Off(string v) => v.Equals("off", StringComparison.OrdinalIgnoreCase);

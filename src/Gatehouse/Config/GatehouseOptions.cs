@@ -52,6 +52,13 @@ public sealed record GatehouseOptions
     /// <summary>Kong's <c>nginx_admin_client_max_body_size</c>: the largest Admin API request body, in bytes (0 =
     /// unlimited, as nginx). Larger bodies answer 413 before they are buffered.</summary>
     public long AdminClientMaxBodySize { get; init; } = 10L * 1024 * 1024;
+    /// <summary>nginx's <c>client_header_timeout</c> (<c>nginx_http_client_header_timeout</c>, default 60 s): a client
+    /// that has not sent a whole request header by then is disconnected (Kestrel's RequestHeadersTimeout, for every
+    /// listener; slowloris).</summary>
+    public TimeSpan ClientHeaderTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>nginx's <c>keepalive_timeout</c> (<c>nginx_http_keepalive_timeout</c>, default 75 s): an idle
+    /// keep-alive connection is closed after this long (Kestrel's KeepAliveTimeout, every listener).</summary>
+    public TimeSpan KeepaliveTimeout { get; init; } = TimeSpan.FromSeconds(75);
     /// <summary>Every key/value after overrides, for the sanitized dump in GET /.</summary>
     public IReadOnlyDictionary<string, string> Raw { get; init; } = new Dictionary<string, string>();
 

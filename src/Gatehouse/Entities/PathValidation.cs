@@ -41,12 +41,17 @@ internal static partial class PathValidation
         var pattern = path[1..];
         try
         {
-            _ = new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+            _ = Routing.RoutePaths.CompileRegex(path); // exactly what the router will run
             return null;
         }
         catch (ArgumentException e)
         {
             return $"invalid regex: '{pattern}' (PCRE returned: {e.Message})";
+        }
+        catch (NotSupportedException e)
+        {
+            // Gatehouse difference: the router's regex engine is linear-time (no lookarounds, backreferences, atomic groups)
+            return $"invalid regex: '{pattern}' ({e.Message})";
         }
     }
 

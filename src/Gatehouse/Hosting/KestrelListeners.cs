@@ -21,6 +21,11 @@ internal static class KestrelListeners
         // Kong's default client_max_body_size is 0 (unlimited): a gateway streams bodies, it does not cap them.
         // Limits belong to plugins (request-size-limiting) and filters (the Wasm body-buffer limit → 413).
         kestrel.Limits.MaxRequestBodySize = null;
+        // Slow clients (slowloris): nginx's client_header_timeout and keepalive_timeout. A body that trickles is cut
+        // by Kestrel's minimum request body data rate (240 bytes/s after a 5 s grace), stricter than nginx's
+        // client_body_timeout (60 s between two reads).
+        kestrel.Limits.RequestHeadersTimeout = options.ClientHeaderTimeout;
+        kestrel.Limits.KeepAliveTimeout = options.KeepaliveTimeout;
         X509Certificate2? certificate = null;
         X509Certificate2 Certificate() => certificate ??= X509Certificate2.CreateFromPemFile(options.SslCert!, options.SslCertKey);
         Add(kestrel, options.ProxyListen, ListenerKind.Proxy, Certificate);

@@ -10,6 +10,14 @@ public static class RoutePaths
 
     public static bool IsRegex(string path) => path.StartsWith('~');
 
-    /// <summary>Compiles a <c>~</c> path; anchored at the start as Kong does (<c>^</c> is prepended).</summary>
-    public static Regex CompileRegex(string path) => new("^(?:" + path[1..] + ")", Options);
+    /// <summary>Compiles a <c>~</c> path; anchored at the start as Kong does (<c>^</c> is prepended). Throws
+    /// <see cref="ArgumentException"/> for a pattern that is not a regex on its own (the wrapper's ")" must not close
+    /// a group the pattern left open) and <see cref="NotSupportedException"/> for what the linear-time engine cannot
+    /// run (lookarounds, backreferences, atomic groups, conditionals).</summary>
+    public static Regex CompileRegex(string path)
+    {
+        var pattern = path[1..];
+        _ = new Regex(pattern, RegexOptions.CultureInvariant); // parse only: the pattern stands alone
+        return new("^(?:" + pattern + ")", Options);
+    }
 }

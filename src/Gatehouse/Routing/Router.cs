@@ -51,7 +51,7 @@ public sealed class Router
         _anyHost = new RouteSet(any);
     }
 
-    /// <summary>Compiles every route of <paramref name="config"/>; a route that fails to compile (bad regex or host)
+    /// <summary>Compiles every route of <paramref name="config"/>; a route that fails to compile (bad or unsupported regex, bad host)
     /// is logged and left out rather than failing the whole snapshot.</summary>
     public static Router Build(GatewayConfig config, ILogger? logger = null)
     {
@@ -66,7 +66,7 @@ public sealed class Router
             if (service is { Enabled: false }) continue;
             if (!route.Protocols.Any(p => p is "http" or "https" or "grpc" or "grpcs")) continue;
             try { compiled.Add((new CompiledRoute(route, service, i), i)); }
-            catch (Exception e) when (e is FormatException or ArgumentException)
+            catch (Exception e) when (e is FormatException or ArgumentException or NotSupportedException)
             {
                 logger?.LogError("route {RouteId} skipped: {Error}", route.Id, e.Message);
             }
@@ -91,7 +91,8 @@ public sealed class Router
         if (_hasSuffix)
         {
             // "*.example.com" is stored as ".example.com": probe each ".rest" with a non-empty label before it
-            for (var i = host.IndexOf('.', 1); i > 0; i = host.IndexOf('.', i + 1))
+            // (an empty Host, as HTTP/1.0 sends, has no such label)
+            for (var i = host.Length > 1 ? host.IndexOf('.', 1) : -1; i > 0; i = host.IndexOf('.', i + 1))
                 if (_suffix.TryGetValue(host.AsSpan(i), out set)) set.FindBest(request, ref best, ref hit);
         }
         if (_hasPrefix)

@@ -23,8 +23,11 @@ internal sealed class AspNetHeaderMap : IHeaderMap
     private readonly bool _response;
     private readonly ProxyContext? _proxy;
     // Count is asked by every filter's headers callback; enumerating ASP.NET's headers through the interface boxes
-    // two enumerators, so the count is kept up to date by this map's own edits and recomputed only when the number
-    // of distinct names (O(1) in Kestrel) shows that someone else changed the headers.
+    // two enumerators, so the count is cached, dropped by this map's own edits (the dictionary may store an edit
+    // otherwise than asked, e.g. drop a lone empty value) and recomputed when the number of distinct names (O(1) in
+    // Kestrel) shows that someone else changed the headers. A value appended behind the map's back to a name it
+    // already has goes unseen until the next edit: Count is only num_headers; the pairs a filter reads are always
+    // serialised from the enumeration (PairsCodec).
     private int _count = -1;
     private int _namesAtCount;
 
@@ -51,7 +54,7 @@ internal sealed class AspNetHeaderMap : IHeaderMap
             var headers = Headers;
             if (_count >= 0 && headers.Count == _namesAtCount) return _count;
             var count = PseudoCount;
-            foreach (var h in headers) count += Math.Max(1, h.Value.Count);
+            foreach (var h in headers) count += h.Value.Count; // one pair per value, as enumerated
             _namesAtCount = headers.Count;
             return _count = count;
         }
@@ -59,15 +62,8 @@ internal sealed class AspNetHeaderMap : IHeaderMap
 
     private int PseudoCount => _response ? 1 : 4;
 
-    private int ValuesOf(string name) => Headers.TryGetValue(name, out var values) ? Math.Max(1, values.Count) : 0;
-
-    /// <summary>Applies this map's own edit to the cached count (when there is one).</summary>
-    private void Counted(int delta)
-    {
-        if (_count < 0) return;
-        _count += delta;
-        _namesAtCount = Headers.Count;
-    }
+    /// <summary>This map changed the headers: count afresh when next asked.</summary>
+    private void Edited() => _count = -1;
 
     public bool TryGetValue(string name, out string value)
     {
@@ -86,28 +82,27 @@ internal sealed class AspNetHeaderMap : IHeaderMap
     {
         if (name.StartsWith(':')) { SetPseudo(name, value); return; }
         Headers.Append(name, value);
-        Counted(1);
+        Edited();
     }
 
     public void Replace(string name, string value)
     {
         if (name.StartsWith(':')) { SetPseudo(name, value); return; }
-        var before = ValuesOf(name);
         Headers[name] = value;
-        Counted(1 - before);
+        Edited();
     }
 
     public void Remove(string name)
     {
+        Edited();
         if (name.StartsWith(':')) return;
-        var before = ValuesOf(name);
-        if (Headers.Remove(name)) Counted(-before);
+        Headers.Remove(name);
     }
 
     public void Clear()
     {
         Headers.Clear();
-        Counted(PseudoCount - _count);
+        Edited();
     }
 
     public IEnumerator<KeyValuePair<string, string>> GetEnumerator()
@@ -129,7 +124,8 @@ internal sealed class AspNetHeaderMap : IHeaderMap
         var r = _http.Request;
         yield return new(":method", r.Method);
         yield return new(":path", HeaderBytes.FromText(_proxy?.RequestPath is { } path ? path + r.QueryString.Value : (r.PathBase + r.Path + r.QueryString).ToString()));
-        yield return new(":authority", r.Host.Value ?? "");
+        // the Host header as sent: HostString decodes "xn--" labels and throws on invalid ones
+        yield return new(":authority", r.Headers.Host.ToString());
         yield return new(":scheme", r.Scheme);
     }
 
@@ -151,6 +147,7 @@ internal sealed class AspNetHeaderMap : IHeaderMap
 
     private void SetPseudo(string name, string value)
     {
+        Edited(); // :authority writes the Host header; any edit counts afresh
         if (_response)
         {
             if (name == ":status" && int.TryParse(value, out var status) && !_http.Response.HasStarted) _http.Response.StatusCode = status;
@@ -160,7 +157,7 @@ internal sealed class AspNetHeaderMap : IHeaderMap
         switch (name)
         {
             case ":method": r.Method = value; break;
-            case ":authority": r.Host = new HostString(value); break;
+            case ":authority": r.Headers.Host = value; break; // as given (HostString would IDN-encode, and throw)
             case ":path":
                 SetPath(r, HeaderBytes.ToText(value));
                 break;

@@ -37,8 +37,12 @@ internal static class EnvBuffers
         var status = context.GetBuffer((BufferType)type, out var bytes);
         if (status != WasmResult.Ok) return (int)status;
         var memory = GuestMemory.Of(caller, vm);
-        return GuestMemory.TryWriteU32(memory, a[1].AsInt32(), (uint)bytes.Length) && GuestMemory.TryWriteU32(memory, a[2].AsInt32(), 0)
-            ? (int)WasmResult.Ok : (int)WasmResult.InvalidMemoryAccess;
+        // both slots checked before either is written: an error leaves guest memory as it was
+        if (!GuestMemory.TryWritable(memory, a[1].AsInt32(), 4, out _) || !GuestMemory.TryWritable(memory, a[2].AsInt32(), 4, out _))
+            return (int)WasmResult.InvalidMemoryAccess;
+        GuestMemory.TryWriteU32(memory, a[1].AsInt32(), (uint)bytes.Length);
+        GuestMemory.TryWriteU32(memory, a[2].AsInt32(), 0);
+        return (int)WasmResult.Ok;
     }
 
     // (buffer_type, start, size, data_ptr, data_size): new = old[0..start] + data + old[min(len,start+size)..]

@@ -51,6 +51,8 @@ internal static class EnvHeaders
         if (!GuestMemory.TryRead(GuestMemory.Of(caller, vm), a[1].AsInt32(), a[2].AsInt32(), out var data)) return (int)WasmResult.InvalidMemoryAccess;
         var pairs = new List<KeyValuePair<string, string>>();
         if (!PairsCodec.TryParse(data, vm.Config.Limits.MaxPairsBytes, vm.Config.Limits.MaxPairsCount, pairs)) return (int)WasmResult.BadArgument;
+        foreach (var p in pairs)
+            if (p.Key.Length == 0) return (int)WasmResult.BadArgument; // refused whole, before anything is cleared
         map.Clear();
         foreach (var p in pairs) map.Add(p.Key, p.Value);
         return (int)WasmResult.Ok;
@@ -94,6 +96,7 @@ internal static class EnvHeaders
         var memory = GuestMemory.Of(caller, vm);
         if (!TryReadName(memory, vm, a[1].AsInt32(), a[2].AsInt32(), out var key)
             || !GuestMemory.TryReadHeader(memory, a[3].AsInt32(), a[4].AsInt32(), out var value)) return (int)WasmResult.InvalidMemoryAccess;
+        if (key.Length == 0) return (int)WasmResult.BadArgument; // no field has an empty name (ASP.NET's headers throw)
         if (replace) map.Replace(key, value);
         else map.Add(key, value);
         return (int)WasmResult.Ok;

@@ -14,8 +14,11 @@ internal static class EnvShared
         if (!GuestMemory.TryReadString(memory, a[0].AsInt32(), a[1].AsInt32(), out var key)) return (int)WasmResult.InvalidMemoryAccess;
         var status = vm.Host.SharedData.Get(vm.Config.VmId, key, out var value, out var cas);
         if (status != WasmResult.Ok) return (int)status;
-        if (!GuestMemory.TryWriteU32(memory, a[4].AsInt32(), cas)) return (int)WasmResult.InvalidMemoryAccess;
-        return (int)GuestMemory.CopyOut(caller, vm, value, a[2].AsInt32(), a[3].AsInt32());
+        // the cas slot is written only once the value is out: an error leaves guest memory as it was
+        if (!GuestMemory.TryWritable(memory, a[4].AsInt32(), 4, out _)) return (int)WasmResult.InvalidMemoryAccess;
+        var result = GuestMemory.CopyOut(caller, vm, value, a[2].AsInt32(), a[3].AsInt32());
+        if (result == WasmResult.Ok) GuestMemory.TryWriteU32(GuestMemory.Of(caller, vm), a[4].AsInt32(), cas); // re-acquired: the allocator may have grown memory
+        return (int)result;
     }
 
     // (key_ptr, key_size, value_ptr, value_size, cas); a null value pointer deletes (ngx extension)

@@ -96,8 +96,12 @@ internal static class PairsCodec
     /// <summary>Serialized size of a non-empty map (0 for an empty one, which serializes to nothing).</summary>
     public static int SizeOf(IHeaderMap map)
     {
+        if (map is not HeaderMap list)
+        {
+            var enumerated = SizeOf((IEnumerable<KeyValuePair<string, string>>)map);
+            return enumerated == 4 ? 0 : enumerated; // no pairs: nothing, as for an empty HeaderMap
+        }
         if (map.Count == 0) return 0;
-        if (map is not HeaderMap list) return SizeOf((IEnumerable<KeyValuePair<string, string>>)map);
         int size = 4;
         foreach (var p in list.Entries) size += 8 + p.Key.Length + 1 + p.Value.Length + 1;
         return size;
@@ -111,7 +115,10 @@ internal static class PairsCodec
     {
         if (map is not HeaderMap list)
         {
-            Write(map, map.Count, dest);
+            // an adapter's Count may lag edits made behind its back: count the pairs that will be written
+            int count = 0;
+            foreach (var _ in map) count++;
+            Write(map, count, dest);
             return;
         }
         var entries = list.Entries;

@@ -48,7 +48,8 @@ internal sealed class RootContext : ContextBase
         _tickTimer?.Dispose();
         _tickTimer = null;
         if (milliseconds == 0) return;
-        var period = TimeSpan.FromMilliseconds(milliseconds);
+        // a .NET timer waits at most 2^32-2 ms (49.7 days); u32 max (-1 from a guest) means "as long as possible"
+        var period = TimeSpan.FromMilliseconds(Math.Min(milliseconds, uint.MaxValue - 1));
         _tickTimer = Vm.Host.TimeProvider.CreateTimer(static s => ((RootContext)s!).Tick(), this, period, period);
     }
 

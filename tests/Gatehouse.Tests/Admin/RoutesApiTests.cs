@@ -124,6 +124,8 @@ public sealed class RoutesApiTests : IAsyncLifetime
     [InlineData("""{"protocols":["http"],"snis":["a.test"],"paths":["/"]}""", "@entity", "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'")]
     [InlineData("""{"paths":["api"]}""", "paths", "should start with: / (fixed path) or ~/ (regex path)")]
     [InlineData("""{"paths":["~/(unclosed"]}""", "paths", "invalid regex: '/(unclosed'")]
+    [InlineData("""{"paths":["~/a)|(.*"]}""", "paths", "invalid regex: '/a)|(.*'")]
+    [InlineData("""{"paths":["~/(?=a)a"]}""", "paths", "invalid regex: '/(?=a)a' (RegexOptions.NonBacktracking is not supported")]
     [InlineData("""{"paths":["/a/../b"]}""", "paths", "non-normalized path, consider use '/b' instead")]
     [InlineData("""{"paths":["/%7Euser"]}""", "paths", "non-normalized path, consider use '/~user' instead")]
     [InlineData("""{"paths":["/bad%zz"]}""", "paths", "invalid url-encoded value: '%zz'")]

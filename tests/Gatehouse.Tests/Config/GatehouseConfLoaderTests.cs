@@ -113,6 +113,20 @@ public sealed class GatehouseConfLoaderTests
     }
 
     [Fact]
+    public void SlowClientTimeoutsTakeNginxTimesAndDefaultToNginxs()
+    {
+        var defaults = Load("").Options!;
+        Assert.Equal(TimeSpan.FromSeconds(60), defaults.ClientHeaderTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(75), defaults.KeepaliveTimeout);
+        var o = Load("nginx_http_client_header_timeout = 1500ms\nnginx_http_keepalive_timeout = 2m").Options!;
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), o.ClientHeaderTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(2), o.KeepaliveTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(7), Load("nginx_http_client_header_timeout = 7").Options!.ClientHeaderTimeout);
+        foreach (var bad in new[] { "0", "-1s", "ten", "5d", "" })
+            Assert.Contains(Load("nginx_http_client_header_timeout = " + bad).Errors, e => e.Contains("nginx_http_client_header_timeout", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void UnknownKeysAreWarnings()
     {
         var result = Load("nginx_worker_processes = 2\nlog_level = warn");

@@ -21,6 +21,7 @@ namespace Gatehouse.Tests.Infrastructure;
 public sealed class EchoUpstream : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private long _requests;
 
     private EchoUpstream(WebApplication app, int port, int h2cPort)
     {
@@ -33,6 +34,8 @@ public sealed class EchoUpstream : IAsyncDisposable
     /// <summary>Cleartext HTTP/2 with prior knowledge (Kestrel cannot offer both on one cleartext port).</summary>
     public int H2cPort { get; }
     public string Host => "127.0.0.1";
+    /// <summary>Requests received so far (any path, any protocol).</summary>
+    public long RequestCount => Interlocked.Read(ref _requests);
     public Uri BaseUri => new($"http://127.0.0.1:{Port}");
 
     public static async Task<EchoUpstream> StartAsync()
@@ -46,10 +49,15 @@ public sealed class EchoUpstream : IAsyncDisposable
         });
         var app = builder.Build();
         app.UseWebSockets();
-        app.Run(HandleAsync);
+        EchoUpstream? self = null;
+        app.Run(http =>
+        {
+            Interlocked.Increment(ref self!._requests);
+            return HandleAsync(http);
+        });
         await app.StartAsync();
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToArray();
-        return new EchoUpstream(app, new Uri(addresses[0]).Port, new Uri(addresses[1]).Port);
+        return self = new EchoUpstream(app, new Uri(addresses[0]).Port, new Uri(addresses[1]).Port);
     }
 
     private static async Task HandleAsync(HttpContext http)

@@ -125,4 +125,41 @@ public sealed class RouterTests
         Assert.StartsWith(matchedPrefix, request);
         Assert.Equal(expected, UpstreamPathBuilder.Build(servicePath, request, matchedPrefix.Length, strip, handling));
     }
+
+    /// <summary>Found by the router fuzz target: an empty Host (HTTP/1.0, or "Host:" with no value) with a
+    /// "*.suffix" route configured threw ArgumentOutOfRangeException from the suffix probe.</summary>
+    [Fact]
+    public void EmptyHostWithWildcardRoutesIsAnAnswerNotAnException()
+    {
+        var router = Build(Route(Svc, "suffix", paths: ["/"], hosts: ["*.example.com"]), Route(Svc, "prefix", paths: ["/"], hosts: ["example.*"]),
+            Route(Svc, "any", paths: ["/any"]));
+        Assert.Null(Match(router, "/", host: ""));
+        Assert.Equal("any", Match(router, "/any", host: "")!.Route.Route.Name);
+        Assert.Null(Match(router, "/", host: "."));
+        Assert.Null(Match(router, "/", host: "x"));
+    }
+
+    /// <summary>Found by the router fuzz target: the router wraps a regex path as "^(?:" + pattern + ")", so a pattern
+    /// that does not compile on its own could close its own group there ("/a)|(.*" matched every path).</summary>
+    [Fact]
+    public void ARegexPathThatIsNotARegexOnItsOwnIsLeftOut()
+    {
+        var router = Build(Route(Svc, "broken", paths: ["~/a)|(.*"]), Route(Svc, "ok", paths: ["/ok"]));
+        Assert.Equal(1, router.Count);
+        Assert.Null(Match(router, "/anything"));
+        Assert.Equal("ok", Match(router, "/ok")!.Route.Route.Name);
+    }
+
+    /// <summary>.NET's NonBacktracking engine (linear time) has no lookarounds, backreferences or atomic groups; such a
+    /// pattern throws NotSupportedException, which must leave that route out, not fail the whole router.</summary>
+    [Theory]
+    [InlineData("~/(?=a)a")]
+    [InlineData(@"~/(a)\1")]
+    [InlineData("~/(?>a+)")]
+    public void ARegexPathTheEngineCannotRunIsLeftOut(string path)
+    {
+        var router = Build(Route(Svc, "unsupported", paths: [path]), Route(Svc, "ok", paths: ["/ok"]));
+        Assert.Equal(1, router.Count);
+        Assert.Equal("ok", Match(router, "/ok")!.Route.Route.Name);
+    }
 }

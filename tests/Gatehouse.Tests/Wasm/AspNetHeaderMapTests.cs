@@ -73,4 +73,68 @@ public sealed class AspNetHeaderMapTests
         map.Add("x-b", "v");
         AssertCountMatchesPairs(map);
     }
+
+    // Found by the header-map fuzz target (HeaderMapFuzzTests).
+
+    [Fact]
+    public void Authority_is_the_host_header_as_sent_even_when_it_is_not_valid_idn()
+    {
+        // HostString decodes "xn--" labels and throws on invalid ones: a client's Host header must not be able to
+        // make the map throw (the host call would kill the filter's VM)
+        foreach (var host in new[] { "xn--a", "xn--" + new string('a', 70) + ".test", "xn--zz--.example:8080" })
+        {
+            var (http, map) = Request();
+            http.Request.Headers.Host = host;
+            Assert.Contains(KeyValuePair.Create(":authority", host), map.ToList());
+            Assert.True(map.TryGetValue(":authority", out var authority));
+            Assert.Equal(host, authority);
+            AssertCountMatchesPairs(map);
+        }
+    }
+
+    [Fact]
+    public void Setting_authority_writes_the_host_header_as_given()
+    {
+        var (http, map) = Request();
+        map.Replace(":authority", "\u00fc" + new string('a', 70) + ".test");
+        Assert.Equal("\u00fc" + new string('a', 70) + ".test", http.Request.Headers.Host.ToString());
+        map.Add(":authority", "xn--a:81");
+        Assert.Equal("xn--a:81", http.Request.Headers.Host.ToString());
+    }
+
+    [Fact]
+    public void Count_matches_pairs_when_the_headers_drop_an_empty_value()
+    {
+        var (_, map) = Request();
+        _ = map.Count;
+        map.Add("x-empty", ""); // DefaultHttpContext's dictionary stores nothing for a lone empty value
+        AssertCountMatchesPairs(map);
+        map.Replace("x-empty", "");
+        AssertCountMatchesPairs(map);
+        map.Remove("x-empty");
+        AssertCountMatchesPairs(map);
+    }
+
+    [Fact]
+    public void Serialised_pairs_are_what_the_map_enumerates_even_when_a_value_was_appended_behind_its_back()
+    {
+        var (http, map) = Request(("accept", ["a"]));
+        _ = map.Count; // cached; the next edit keeps the number of names, so the cache cannot see it
+        http.Request.Headers.Append("accept", "b");
+        var buffer = new byte[ProxyWasm.Abi.PairsCodec.SizeOf(map)];
+        ProxyWasm.Abi.PairsCodec.Write(map, buffer);
+        var parsed = new List<KeyValuePair<string, string>>();
+        Assert.True(ProxyWasm.Abi.PairsCodec.TryParse(buffer, int.MaxValue, int.MaxValue, parsed));
+        Assert.Equal(map.ToList(), parsed);
+    }
+
+    [Fact]
+    public void Count_follows_an_authority_edit_that_replaces_a_repeated_host()
+    {
+        var (_, map) = Request();
+        map.Add("host", "second"); // two Host values
+        _ = map.Count;
+        map.Add(":authority", "one.test"); // writes the Host header: one value again
+        AssertCountMatchesPairs(map);
+    }
 }
