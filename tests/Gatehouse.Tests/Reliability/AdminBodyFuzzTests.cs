@@ -105,15 +105,8 @@ public sealed class AdminBodyFuzzTests(ITestOutputHelper output)
         }.Run(Check);
     }
 
-    /// <summary>A form index the decoder would fill up to (<c>hosts[999999999]=x</c> appends that many nulls: minutes
-    /// and gigabytes). Found by this target; detected here first so a run is not stopped by it.</summary>
-    private static readonly System.Text.RegularExpressions.Regex HugeIndex = new(@"\[\s*\+?0*([1-9][0-9]{7,9})\s*\]");
-
     private static void Check(Input input)
     {
-        foreach (System.Text.RegularExpressions.Match m in HugeIndex.Matches(Encoding.Latin1.GetString(input.Body)))
-            if (int.TryParse(m.Groups[1].Value, out var index) && index > 10_000_000)
-                throw new PropertyFailure("form array index bomb: the decoder fills the array up to the index", m.Value);
         var http = new DefaultHttpContext { RequestServices = Services };
         http.Request.Method = "POST";
         http.Request.ContentType = input.ContentType;
