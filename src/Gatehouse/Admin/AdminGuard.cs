@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Gatehouse.Config;
 using Gatehouse.Hosting;
+using ProxyWasm.Runtime;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;

@@ -24,13 +24,6 @@ public static class HeaderEncoding
     public static Encoding? Upstream(string name, HttpRequestMessage? request) => Encoding.Latin1;
 
     /// <summary>
-    /// Kestrel parses a request's Content-Length with a number parser that takes a sign (<c>+5</c>, <c>-0</c>);
-    /// nginx and RFC 9110 take digits only. Kestrel hands this decoder the raw value (after OWS trimming) and
-    /// parses what it returns, so any byte but a digit decodes to a character that fails the parse: Kestrel
-    /// then refuses the request with 400 and closes the connection before anything else runs. Leading zeros are
-    /// dropped (nginx accepts them) so an over-long but valid value still fits Kestrel's 19-digit buffer.
-    /// </summary>
-    /// <summary>
     /// Kestrel replaces a request's Connection header that carries exactly one of its options (keep-alive, close,
     /// upgrade) with that option alone, before the application runs, so the header names listed beside it (which a
     /// proxy must remove, <see cref="ConnectionHeaders"/>) would be lost. Kestrel keeps the header as received
@@ -99,6 +92,13 @@ public static class HeaderEncoding
         public override int GetMaxCharCount(int byteCount) => byteCount + AddKeepAlive.Length;
     }
 
+    /// <summary>
+    /// Kestrel parses a request's Content-Length with a number parser that takes a sign (<c>+5</c>, <c>-0</c>);
+    /// nginx and RFC 9110 take digits only. Kestrel hands this decoder the raw value (after OWS trimming) and
+    /// parses what it returns, so any byte but a digit decodes to a character that fails the parse: Kestrel
+    /// then refuses the request with 400 and closes the connection before anything else runs. Leading zeros are
+    /// dropped (nginx accepts them) so an over-long but valid value still fits Kestrel's 19-digit buffer.
+    /// </summary>
     private sealed class ContentLengthDigits : Encoding
     {
         public static readonly ContentLengthDigits Instance = new();

@@ -1,4 +1,4 @@
-using Gatehouse.Hosting;
+using ProxyWasm.Runtime;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Proxy;

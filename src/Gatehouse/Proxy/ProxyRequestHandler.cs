@@ -28,11 +28,11 @@ public sealed class ProxyRequestHandler
     private readonly GatehouseTransformer _transformer;
     private readonly Hosting.GatewayCounters _counters;
     private readonly Action<IPhaseHandler, Exception> _logHandlerFailed;
-    private readonly Hosting.LogRateLimiter _logLimiter;
+    private readonly ProxyWasm.Runtime.LogRateLimiter _logLimiter;
 
     public ProxyRequestHandler(ProxySnapshotProvider snapshots, IHttpForwarder forwarder, UpstreamConnector connector,
         ProxySettings settings, AccessLogWriter accessLog, TimeProvider time, Hosting.GatewayCounters counters,
-        Hosting.LogRateLimiter logLimiter, ILogger<ProxyRequestHandler> logger)
+        ProxyWasm.Runtime.LogRateLimiter logLimiter, ILogger<ProxyRequestHandler> logger)
     {
         _snapshots = snapshots ?? throw new ArgumentNullException(nameof(snapshots));
         _forwarder = forwarder ?? throw new ArgumentNullException(nameof(forwarder));

@@ -13,7 +13,7 @@ public static class ProxyServiceCollectionExtensions
         services.AddHttpForwarder();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new ProxySettings(options));
-        services.TryAddSingleton<Hosting.LogRateLimiter>();
+        services.TryAddSingleton<ProxyWasm.Runtime.LogRateLimiter>();
         services.TryAddSingleton<UpstreamConnector>();
         services.TryAddSingleton<AccessLogWriter>();
         services.TryAddSingleton<ProxySnapshotProvider>();

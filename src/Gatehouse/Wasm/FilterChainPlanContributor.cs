@@ -14,7 +14,8 @@ namespace Gatehouse.Wasm;
 /// configure, possible only when write-time validation was bypassed) keeps the route's previous chain (Kong's
 /// "last good state wins") or, without one, answers 500.
 /// </summary>
-internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, WasmGatewayLimits limits, ILoggerFactory loggerFactory) : IPhasePlanContributor
+internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, WasmGatewayLimits limits, ILoggerFactory loggerFactory,
+    ProxyWasm.Runtime.LogRateLimiter logLimiter) : IPhasePlanContributor
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<FilterChainPlanContributor>();
 
@@ -51,7 +52,7 @@ internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, Wasm
         }
         for (var i = 0; i < chain.Count; i++)
         {
-            var entry = new FilterEntryHandler(chain, i, limits, _logger);
+            var entry = new FilterEntryHandler(chain, i, limits, _logger, logLimiter);
             builder.Add(entry);
             var module = chain[i].Plugin.Module;
             if (module.ExportsRequestBody) builder.Add(new FilterRequestBodyHandler(entry));

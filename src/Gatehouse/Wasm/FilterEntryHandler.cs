@@ -12,7 +12,8 @@ namespace Gatehouse.Wasm;
 /// plan through <see cref="FilterRequestBodyHandler"/>/<see cref="FilterResponseBodyHandler"/> only when the module
 /// exports the callback, so a headers-only filter keeps bodies streaming untouched (and Content-Length intact).
 /// </summary>
-internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain, int index, WasmGatewayLimits limits, ILogger logger)
+internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain, int index, WasmGatewayLimits limits, ILogger logger,
+    ProxyWasm.Runtime.LogRateLimiter logLimiter)
     : IAccessHandler, IResponseHeadersHandler, ILogHandler
 {
     public string Name => chain[index].Plugin.Config.Name;
@@ -145,13 +146,13 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
     private void MarkFailed(ProxyContext context, string step, string? error)
     {
         WasmRequestState.Of(context)!.Failed = true;
-        WasmLog.FilterFailed(logger, Name, step, error);
+        WasmLog.FilterFailed(logger, logLimiter, Name, step, error);
     }
 
     private PhaseOutcome Fail(ProxyContext context, WasmRequestState state, string step, string? error)
     {
         state.Failed = true;
-        WasmLog.FilterFailed(logger, Name, step, error);
+        WasmLog.FilterFailed(logger, logLimiter, Name, step, error);
         return context.Exit(500, "An unexpected error occurred");
     }
 

@@ -14,6 +14,15 @@ internal static partial class WasmLog
     [LoggerMessage(Level = LogLevel.Error, Message = "could not update wasm filter chain state: {Label}: {Error} (stale state will be used)")]
     public static partial void ChainStale(ILogger logger, string label, string error);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "filter {Filter} failed in {Step}: {Error}")]
-    public static partial void FilterFailed(ILogger logger, string filter, string step, string? error);
+    public const int FilterFailedId = 2004;
+
+    [LoggerMessage(EventId = FilterFailedId, Level = LogLevel.Error, Message = "filter {Filter} failed in {Step}: {Error}")]
+    private static partial void LogFilterFailed(ILogger logger, string filter, string step, string? error);
+
+    /// <summary>A filter failing its request (trap, limit, bad answer). Any client can trigger a trap at request rate,
+    /// so these lines go through the <see cref="ProxyWasm.Runtime.LogRateLimiter"/> as the proxy's own failures do.</summary>
+    public static void FilterFailed(ILogger logger, ProxyWasm.Runtime.LogRateLimiter limiter, string filter, string step, string? error)
+    {
+        if (limiter.Admit(logger, LogLevel.Error, FilterFailedId)) LogFilterFailed(logger, filter, step, error);
+    }
 }

@@ -36,6 +36,7 @@ public static class WasmServiceCollectionExtensions
             return new EntityRegistry([.. EntityRegistry.Default.Schemas.Select(s =>
                 s.Name == FilterChainEntity.Name ? chains : s.Name == plugins.Name ? plugins : s)]);
         }));
+        services.TryAddSingleton<ProxyWasm.Runtime.LogRateLimiter>();
         services.AddSingleton<IPhasePlanContributor, FilterChainPlanContributor>();
         services.AddHostedService<MissingFilterStartCheck>();
         services.AddHostedService<FilterHotReloader>();

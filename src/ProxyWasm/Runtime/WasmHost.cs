@@ -25,6 +25,7 @@ public sealed class WasmHost : IDisposable
         if (Options.IdleEpochInterval < Options.EpochInterval)
             throw new ArgumentOutOfRangeException(nameof(options), "IdleEpochInterval must not be shorter than EpochInterval");
         _logger = Options.LoggerFactory.CreateLogger("ProxyWasm.Host");
+        LogLimiter = new LogRateLimiter(Options.TimeProvider);
         using (var config = new Config())
         {
             Engine = new Engine(config.WithEpochInterruption(true));
@@ -55,6 +56,9 @@ public sealed class WasmHost : IDisposable
     internal SharedQueueRegistry Queues { get; } = new();
 
     internal TimeProvider TimeProvider => Options.TimeProvider;
+
+    /// <summary>Cuts floods of the host's per-request failure lines (any client can make a filter trap at request rate).</summary>
+    internal LogRateLimiter LogLimiter { get; }
 
     internal IHttpCallDispatcher? HttpCallDispatcher => Options.HttpCallDispatcher;
 

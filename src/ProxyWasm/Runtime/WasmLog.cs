@@ -8,7 +8,9 @@ internal static partial class WasmLog
     [LoggerMessage(EventId = 1, EventName = "FilterLog", Message = "[{Plugin}#{ContextId}] {Message}")]
     public static partial void FilterMessage(ILogger logger, LogLevel level, string plugin, int contextId, string message);
 
-    [LoggerMessage(EventId = 2, EventName = "VmFailed", Level = LogLevel.Error, Message = "filter '{Plugin}': VM failed and is discarded: {Reason}")]
+    public const int VmFailedId = 2;
+
+    [LoggerMessage(EventId = VmFailedId, EventName = "VmFailed", Level = LogLevel.Error, Message = "filter '{Plugin}': VM failed and is discarded: {Reason}")]
     public static partial void VmFailed(ILogger logger, string plugin, string reason);
 
     [LoggerMessage(EventId = 3, EventName = "RestrictedHostCall", Level = LogLevel.Warning, Message = "module '{Module}' called unsupported host function {ImportModule}.{Name}")]

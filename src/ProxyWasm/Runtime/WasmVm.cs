@@ -281,7 +281,7 @@ internal sealed partial class WasmVm : IDisposable
         if (_lastStderr is { Length: > 0 } stderr) reason += $" [guest stderr: {stderr}]";
         IsDead = true;
         DeathReason = reason;
-        WasmLog.VmFailed(Logger, Config.Name, reason);
+        if (Host.LogLimiter.Admit(Logger, LogLevel.Error, WasmLog.VmFailedId)) WasmLog.VmFailed(Logger, Config.Name, reason);
         _startupLog?.Add(reason);
         Root?.StopTimer();
         CancelAllHttpCalls();

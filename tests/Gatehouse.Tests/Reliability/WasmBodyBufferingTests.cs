@@ -128,7 +128,7 @@ public sealed class WasmBodyBufferingTests(ITestOutputHelper output)
             Limits = new WasmLimits { CallDeadline = TimeSpan.FromSeconds(5) },
         });
         var limits = new WasmGatewayLimits { MaxBufferedRequestBodyBytes = 64 * MiB, MaxBufferedResponseBodyBytes = 64 * MiB };
-        return new FilterEntryHandler([new SharedFilterPlugin("k", plugin)], 0, limits, NullLogger.Instance);
+        return new FilterEntryHandler([new SharedFilterPlugin("k", plugin)], 0, limits, NullLogger.Instance, new ProxyWasm.Runtime.LogRateLimiter(TimeProvider.System));
     }
 
     /// <summary>Runs <paramref name="work"/> on a pool thread, where every step of a body push completes synchronously

@@ -19,7 +19,9 @@ public sealed class WasmTrapStormTests
     {
         var filters = WasmPaths.CopyFilters(Path.Combine(WasmPaths.Repo, "filters", "test"), "chaos");
         await using var upstream = await EchoUpstream.StartAsync();
-        await using var gateway = await GatewayFixture.StartAsync(configure: o => o with { Wasm = true, WasmFiltersPath = filters, ProxyAccessLog = "off" });
+        var logs = new LogCapture();
+        await using var gateway = await GatewayFixture.StartAsync(
+            configure: o => o with { Wasm = true, WasmFiltersPath = filters, ProxyAccessLog = "off" }, logging: logs.Install);
         var service = TestConfig.Service(upstream);
         var storm = TestConfig.Route(service, "storm", paths: ["/storm"]);
         var other = TestConfig.Route(service, "other", paths: ["/other"]);
@@ -38,6 +40,7 @@ public sealed class WasmTrapStormTests
         var innocents = new[] { "/storm/ok", "/other/ok", "/plain/ok" }
             .SelectMany(path => Enumerable.Range(0, 3).Select(_ => InnocentLoopAsync(client, path, stormDone.Token)))
             .ToArray();
+        var stormTime = System.Diagnostics.Stopwatch.StartNew();
         var trapping = Enumerable.Range(0, 200).Select(async i =>
         {
             using var request = ProxyRequests.Get("/storm/bad");
@@ -46,11 +49,21 @@ public sealed class WasmTrapStormTests
             return (int)response.StatusCode;
         }).ToArray();
         var trapStatuses = await Task.WhenAll(trapping);
+        var stormSeconds = stormTime.Elapsed.TotalSeconds;
         await Task.Delay(200); // innocent traffic keeps flowing right after the storm too
         stormDone.Cancel();
         var innocentResults = (await Task.WhenAll(innocents)).SelectMany(r => r).ToList();
 
         Assert.All(trapStatuses, s => Assert.Equal(500, s));
+        // a client can make a filter trap at request rate: its error lines are rate limited (burst, then a few a second,
+        // with a count of what was suppressed), not two per request (item 10)
+        var allowed = ProxyWasm.Runtime.LogRateLimiter.Burst + ProxyWasm.Runtime.LogRateLimiter.PerSecond * (stormSeconds + 1);
+        foreach (var category in new[] { "Gatehouse.Wasm", "ProxyWasm" })
+        {
+            var errors = logs.Entries.Count(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error && e.Category.StartsWith(category, StringComparison.Ordinal)
+                && e.Message.Contains("fail", StringComparison.Ordinal));
+            Assert.True(errors > 0 && errors <= allowed, $"{errors} error lines from {category} for 200 traps in {stormSeconds:0.0} s (allowed {allowed:0})\n{logs.Dump()}");
+        }
         Assert.True(innocentResults.Count >= 9, $"innocent requests measured: {innocentResults.Count}");
         Assert.All(innocentResults, r => Assert.True(r.Status == 200 && r.FilterRan, $"{r.Path} answered {r.Status} during the storm"));
 

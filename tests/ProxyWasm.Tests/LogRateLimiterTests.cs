@@ -1,6 +1,7 @@
-using Gatehouse.Hosting;
+using ProxyWasm.Runtime;
+using Xunit;
 
-namespace Gatehouse.Tests.Reliability;
+namespace ProxyWasm.Tests;
 
 /// <summary>The per-event token bucket behind every rate-limited log line.</summary>
 public sealed class LogRateLimiterTests

@@ -1,22 +1,25 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Gatehouse.Hosting;
+namespace ProxyWasm.Runtime;
 
 /// <summary>
-/// The one place log floods are cut: a token bucket per log event (<see cref="EventId"/>), a burst of
+/// The one place log floods are cut (the host's own failures and, in an embedding gateway, its proxy and Admin lines): a token bucket per log event (<see cref="EventId"/>), a burst of
 /// <see cref="Burst"/> lines and then <see cref="PerSecond"/> lines a second. What a bucket drops is counted, and the next
 /// line that passes reports it ("N similar messages suppressed"), so a storm costs a few lines, not one per request.
 /// Callers ask <see cref="ILogger.IsEnabled"/> first: an event below log_level never reaches a bucket.
 /// </summary>
 public sealed partial class LogRateLimiter
 {
+    /// <summary>Lines an event may write at once before its rate applies.</summary>
     public const int Burst = 20;
+    /// <summary>Lines an event may write per second once its burst is spent.</summary>
     public const int PerSecond = 5;
 
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<int, Bucket> _buckets = new();
 
+    /// <summary>A limiter on <paramref name="time"/>'s clock.</summary>
     public LogRateLimiter(TimeProvider time) => _time = time ?? throw new ArgumentNullException(nameof(time));
 
     /// <summary>True when <paramref name="logger"/> should write a line of <paramref name="eventId"/> at
