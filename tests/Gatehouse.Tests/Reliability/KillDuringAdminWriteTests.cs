@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Gatehouse.Tests.Cli;
 using Gatehouse.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -43,7 +41,7 @@ public sealed class KillDuringAdminWriteTests(ITestOutputHelper output)
         {
             for (var round = 0; round < rounds; round++)
             {
-                await using (var gateway = await GatewayProcess.StartAsync(dir))
+                await using (var gateway = await GatewayProcess.StartSqliteAsync(dir))
                 {
                     if (round > 0) await VerifyAsync(gateway, acked, upstream, round);
                     using var stop = new CancellationTokenSource();
@@ -55,7 +53,7 @@ public sealed class KillDuringAdminWriteTests(ITestOutputHelper output)
                     Assert.True(acked.Unexpected.IsEmpty, $"round {round}: Admin writes answered otherwise than 2xx: {string.Join("; ", acked.Unexpected)}");
                 }
             }
-            await using var last = await GatewayProcess.StartAsync(dir);
+            await using var last = await GatewayProcess.StartSqliteAsync(dir);
             await VerifyAsync(last, acked, upstream, rounds);
             output.WriteLine($"kill -9: {rounds} kills, {acked.Writes} writes acknowledged ({acked.Services.Count} services, {acked.Routes.Count} routes " +
                 $"created, {acked.Retries.Count} services updated, {acked.DeletedRoutes.Count} routes deleted), all found after each restart");
@@ -70,7 +68,7 @@ public sealed class KillDuringAdminWriteTests(ITestOutputHelper output)
     /// 2xx is recorded as acknowledged. Ends when the process dies (the request fails) or the round stops.</summary>
     private static async Task WriteAsync(GatewayProcess gateway, Acked acked, EchoUpstream upstream, int round, int writer, CancellationToken stop)
     {
-        using var admin = new HttpClient { BaseAddress = gateway.AdminUri, Timeout = TimeSpan.FromSeconds(10) };
+        using var admin = new HttpClient { BaseAddress = gateway.AdminUri!, Timeout = TimeSpan.FromSeconds(10) };
         try
         {
             for (var i = 0; !stop.IsCancellationRequested; i++)
@@ -119,7 +117,7 @@ public sealed class KillDuringAdminWriteTests(ITestOutputHelper output)
 
     private async Task VerifyAsync(GatewayProcess gateway, Acked acked, EchoUpstream upstream, int round)
     {
-        using var admin = new HttpClient { BaseAddress = gateway.AdminUri, Timeout = TimeSpan.FromSeconds(30) };
+        using var admin = new HttpClient { BaseAddress = gateway.AdminUri!, Timeout = TimeSpan.FromSeconds(30) };
         var services = await ListAsync(admin, "/services");
         var routes = await ListAsync(admin, "/routes");
         var serviceIds = services.Select(s => s["id"]!.ToString()).ToHashSet();
@@ -176,83 +174,5 @@ public sealed class KillDuringAdminWriteTests(ITestOutputHelper output)
             next = page["next"]?.ToString();
         }
         return all;
-    }
-
-    /// <summary>The built gateway executable (<c>gatehouse.dll</c> beside the tests) on a SQLite store in <paramref name="dir"/>.</summary>
-    private sealed class GatewayProcess : IAsyncDisposable
-    {
-        private readonly Process _process;
-
-        private GatewayProcess(Process process, int proxyPort, int adminPort)
-        {
-            _process = process;
-            ProxyUri = new Uri($"http://127.0.0.1:{proxyPort}");
-            AdminUri = new Uri($"http://127.0.0.1:{adminPort}");
-        }
-
-        public Uri ProxyUri { get; }
-        public Uri AdminUri { get; }
-
-        /// <summary>Starts the gateway; new ports when the ones picked were taken meanwhile (they are bound and released
-        /// to find free ones, so another socket may grab one first).</summary>
-        public static async Task<GatewayProcess> StartAsync(string dir)
-        {
-            for (var attempt = 1; ; attempt++)
-            {
-                try { return await StartOnceAsync(dir); }
-                catch (AddressInUseException) when (attempt < 3) { }
-            }
-        }
-
-        private sealed class AddressInUseException(string message) : Exception(message);
-
-        private static async Task<GatewayProcess> StartOnceAsync(string dir)
-        {
-            var proxyPort = EchoUpstream.ClosedPort();
-            var adminPort = EchoUpstream.ClosedPort();
-            var conf = Path.Combine(dir, "gatehouse.conf");
-            await File.WriteAllTextAsync(conf, $"prefix = {dir}\nproxy_listen = 127.0.0.1:{proxyPort}\nadmin_listen = 127.0.0.1:{adminPort}\n" +
-                "database = sqlite\nproxy_access_log = off\nlog_level = error\n");
-            var exe = Path.Combine(AppContext.BaseDirectory, "gatehouse.dll");
-            var output = new SyncWriter();
-            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var process = new Process
-            {
-                StartInfo = new ProcessStartInfo("dotnet", [exe, "start", "-c", conf]) { RedirectStandardOutput = true, RedirectStandardError = true },
-            };
-            process.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is null) return;
-                output.WriteLine(e.Data);
-                if (e.Data.Contains("started", StringComparison.Ordinal)) started.TrySetResult();
-            };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.WriteLine(e.Data); };
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var exited = process.WaitForExitAsync();
-            if (await Task.WhenAny(started.Task, exited, Task.Delay(TimeSpan.FromSeconds(90))) != started.Task)
-            {
-                if (!process.HasExited) process.Kill();
-                var text = output.ToString();
-                if (text.Contains("address already in use", StringComparison.OrdinalIgnoreCase)) throw new AddressInUseException(text);
-                throw new InvalidOperationException("the gateway did not start on the store it left behind:\n" + text);
-            }
-            return new GatewayProcess(process, proxyPort, adminPort);
-        }
-
-        /// <summary>SIGKILL: no shutdown code runs.</summary>
-        public void Kill9()
-        {
-            _process.Kill(); // on Unix, Process.Kill sends SIGKILL
-            _process.WaitForExit();
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited) Kill9();
-            _process.Dispose();
-            return ValueTask.CompletedTask;
-        }
     }
 }

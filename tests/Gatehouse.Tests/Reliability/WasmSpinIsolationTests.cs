@@ -20,7 +20,7 @@ public sealed class WasmSpinIsolationTests(ITestOutputHelper output)
     {
         var filters = WasmPaths.CopyFilters(Path.Combine(WasmPaths.Repo, "filters", "test"), "chaos", "noop");
         await using var upstream = await EchoUpstream.StartAsync();
-        await using var gateway = await GatewayProcess.StartAsync($$"""
+        await using var gateway = await GatewayProcess.StartDbLessAsync($$"""
             _format_version: "3.0"
             services:
               - name: echo

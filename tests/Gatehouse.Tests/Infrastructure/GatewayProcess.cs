@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using Gatehouse.Tests.Cli;
+
+namespace Gatehouse.Tests.Infrastructure;
+
+/// <summary>
+/// The real executable (<c>gatehouse start</c>, the <c>gatehouse.dll</c> built beside the tests) on loopback. Unlike
+/// the in-process host it runs with the process-wide settings <c>start</c> applies (inline_io's socket event threads)
+/// and can be killed with SIGKILL, which the isolation and <c>kill -9</c> tests need.
+/// </summary>
+internal sealed class GatewayProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string? _ownedDir;
+
+    private GatewayProcess(Process process, int proxyPort, int? adminPort, SyncWriter output, string? ownedDir)
+    {
+        _process = process;
+        _ownedDir = ownedDir;
+        ProxyUri = new Uri($"http://127.0.0.1:{proxyPort}");
+        AdminUri = adminPort is { } port ? new Uri($"http://127.0.0.1:{port}") : null;
+        Output = output;
+    }
+
+    public Uri ProxyUri { get; }
+
+    /// <summary>The Admin API, or null when it was started with <c>admin_listen = off</c>.</summary>
+    public Uri? AdminUri { get; }
+
+    /// <summary>What the process wrote to stdout and stderr.</summary>
+    public SyncWriter Output { get; }
+
+    /// <summary>DB-less from <paramref name="kongYml"/>, with wasm filters from <paramref name="filtersDir"/>, in a
+    /// temporary prefix removed on dispose.</summary>
+    public static async Task<GatewayProcess> StartDbLessAsync(string kongYml, string filtersDir)
+    {
+        var dir = Directory.CreateTempSubdirectory("gatehouse-proc-").FullName;
+        var declarative = Path.Combine(dir, "kong.yml");
+        await File.WriteAllTextAsync(declarative, kongYml);
+        return await StartAsync(dir, admin: false, $"""
+            database = off
+            declarative_config = {declarative}
+            wasm = on
+            wasm_filters_path = {filtersDir}
+            """, ownsDir: true);
+    }
+
+    /// <summary>On a SQLite store in <paramref name="dir"/> (kept, so a restart finds what the last process left).</summary>
+    public static Task<GatewayProcess> StartSqliteAsync(string dir) => StartAsync(dir, admin: true, "database = sqlite", ownsDir: false);
+
+    /// <summary>Starts with fresh ports, again when the ones picked were taken meanwhile (they are bound and released to
+    /// find free ones, so another socket may grab one first).</summary>
+    private static async Task<GatewayProcess> StartAsync(string dir, bool admin, string conf, bool ownsDir)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try { return await StartOnceAsync(dir, admin, conf, ownsDir); }
+            catch (AddressInUseException) when (attempt < 3) { }
+        }
+    }
+
+    private sealed class AddressInUseException(string message) : Exception(message);
+
+    private static async Task<GatewayProcess> StartOnceAsync(string dir, bool admin, string extraConf, bool ownsDir)
+    {
+        var proxyPort = EchoUpstream.ClosedPort();
+        int? adminPort = admin ? EchoUpstream.ClosedPort() : null;
+        var conf = Path.Combine(dir, "gatehouse.conf");
+        await File.WriteAllTextAsync(conf, $"""
+            prefix = {dir}
+            proxy_listen = 127.0.0.1:{proxyPort}
+            admin_listen = {(adminPort is { } port ? $"127.0.0.1:{port}" : "off")}
+            proxy_access_log = off
+            log_level = error
+            {extraConf}
+
+            """);
+        var output = new SyncWriter();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process
+        {
+            StartInfo = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "gatehouse.dll"), "start", "-c", conf])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            },
+        };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            output.WriteLine(e.Data);
+            if (e.Data.Contains("started", StringComparison.Ordinal)) started.TrySetResult();
+        };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.WriteLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var exited = process.WaitForExitAsync();
+        if (await Task.WhenAny(started.Task, exited, Task.Delay(TimeSpan.FromSeconds(90))) != started.Task)
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            process.Dispose();
+            var text = output.ToString();
+            if (text.Contains("address already in use", StringComparison.OrdinalIgnoreCase)) throw new AddressInUseException(text);
+            if (ownsDir) TryDelete(dir);
+            throw new InvalidOperationException("the gateway did not start:\n" + text);
+        }
+        return new GatewayProcess(process, proxyPort, adminPort, output, ownsDir ? dir : null);
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs.</summary>
+    public void Kill9()
+    {
+        _process.Kill(); // on Unix, Process.Kill sends SIGKILL
+        _process.WaitForExit();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+        if (_ownedDir is not null) TryDelete(_ownedDir);
+    }
+
+    private static void TryDelete(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+    }
+}
