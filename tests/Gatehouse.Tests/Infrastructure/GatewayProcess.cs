@@ -30,19 +30,15 @@ internal sealed class GatewayProcess : IAsyncDisposable
     /// <summary>What the process wrote to stdout and stderr.</summary>
     public SyncWriter Output { get; }
 
-    /// <summary>DB-less from <paramref name="kongYml"/>, with wasm filters from <paramref name="filtersDir"/>, in a
-    /// temporary prefix removed on dispose.</summary>
-    public static async Task<GatewayProcess> StartDbLessAsync(string kongYml, string filtersDir)
+    /// <summary>DB-less from <paramref name="kongYml"/>, with wasm filters from <paramref name="filtersDir"/> when given
+    /// and the Admin API when <paramref name="admin"/>, in a temporary prefix removed on dispose.</summary>
+    public static async Task<GatewayProcess> StartDbLessAsync(string kongYml, string? filtersDir = null, bool admin = false)
     {
         var dir = Directory.CreateTempSubdirectory("gatehouse-proc-").FullName;
         var declarative = Path.Combine(dir, "kong.yml");
         await File.WriteAllTextAsync(declarative, kongYml);
-        return await StartAsync(dir, admin: false, $"""
-            database = off
-            declarative_config = {declarative}
-            wasm = on
-            wasm_filters_path = {filtersDir}
-            """, ownsDir: true);
+        var wasm = filtersDir is null ? "wasm = off" : $"wasm = on\nwasm_filters_path = {filtersDir}";
+        return await StartAsync(dir, admin, $"database = off\ndeclarative_config = {declarative}\n{wasm}", ownsDir: true);
     }
 
     /// <summary>On a SQLite store in <paramref name="dir"/> (kept, so a restart finds what the last process left).</summary>
