@@ -76,7 +76,9 @@ internal sealed partial class BoundedYamlReader
             }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException)
             {
-                throw new YamlException(at, at, "invalid YAML after this point: " + e.Message, e);
+                // The library's words, without .NET's "(Parameter 'value')" tail.
+                var reason = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
+                throw new YamlException(at, at, "invalid YAML after this point: " + reason, e);
             }
         }
     }
