@@ -123,8 +123,10 @@ internal static class AdminBodyReader
                 parts.Add(KeyValuePair.Create(HeaderUtilities.RemoveQuotes(name).Value ?? name, FormArgumentDecoder.LenientUtf8(ms.ToArray())));
             }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or InvalidDataException)
         {
+            // MultipartReader's answers to a malformed body: IOException (the body ends before a boundary or a
+            // section's headers end), InvalidDataException (a line or the headers over its limits).
             return new Body(null, AdminResponses.Message("Cannot parse multipart body", 400));
         }
         return FromForm(parts, schema);

@@ -38,6 +38,20 @@ public sealed class FormBodyTests : SqliteAdminTests
         Assert.Equal("expected an integer", (string?)error!["fields"]!["port"]);
     }
 
+    /// <summary>Multipart bodies MultipartReader cannot read (found by the Admin body fuzz target, D6): a section
+    /// with no header end, a body with no boundary after it, a boundary line over the 100-byte limit. Each is a 400, never a 500.</summary>
+    [Theory]
+    [InlineData("--b\r\nC\r\n")]
+    [InlineData("--b\r\nContent-Disposition: form-data; name=\"host\"\r\n")]
+    [InlineData("--b\r\nContent-Disposition: form-data; name=\"host\"\r\n\r\nm.test")]
+    [InlineData("--b                                                                                                                \r\n")]
+    public async Task Malformed_multipart_is_a_400(string body)
+    {
+        var (status, error) = await _host.SendRawAsync(HttpMethod.Post, "/services", Encoding.UTF8.GetBytes(body), "multipart/form-data; boundary=b");
+        Assert.Equal(400, status);
+        Assert.Equal("Cannot parse multipart body", (string?)error!["message"]);
+    }
+
     [Fact]
     public async Task Multipart_body()
     {

@@ -243,6 +243,9 @@ internal static class KongShapes
         "{\"_format_version\":\"3.0\"}", "services:\n- name: x\n", "&b [*a, *a, *a, *a]",
     ];
 
+    /// <summary>YAML's structural characters, written over one byte by <see cref="Mutate"/>.</summary>
+    private const string Structural = "\n\t :-[]{}&*!|>'\"%@`,#?";
+
     /// <summary>Byte-level mutations around a valid document: splice tokens, drop, duplicate or flip ranges,
     /// truncate, insert invalid UTF-8, nest deeply, or prepend an anchor fan-out.</summary>
     public static byte[] Mutate(Random r, byte[] input)
@@ -261,7 +264,7 @@ internal static class KongShapes
                 case 5: bytes.InsertRange(at, [(byte)r.Next(0x80, 0x100)]); break;
                 case 6: bytes.InsertRange(at, Encoding.UTF8.GetBytes(new string('[', r.Next(1, 200)))); break;
                 case 7: bytes.InsertRange(0, Encoding.UTF8.GetBytes(AnchorFan(r) + "\n")); break;
-                case 8: if (at < bytes.Count) bytes[at] = (byte)"\n\t :-[]{}&*!|>'\"%@`,#?"[r.Next(24)]; break;
+                case 8: if (at < bytes.Count) bytes[at] = (byte)Structural[r.Next(Structural.Length)]; break;
                 default: bytes.InsertRange(at, Encoding.UTF8.GetBytes(Random(r))); break;
             }
         }

@@ -106,6 +106,43 @@ public sealed class DeclarativeLoaderTests
         Assert.StartsWith("failed parsing declarative configuration", result.Error.Message);
     }
 
+    /// <summary>Malformed YAML on which YamlDotNet's scanner throws something other than YamlException
+    /// (found by the declarative parser fuzz target, D3): still Kong's declarative error, never an exception.</summary>
+    [Theory]
+    [InlineData("routes: [\nconsu")]
+    [InlineData("a:: []*a")]
+    [InlineData("...\n{\"a\"")]
+    [InlineData("a: [!!binar[y []]")]
+    public void Yaml_the_scanner_chokes_on_is_a_declarative_error(string text)
+    {
+        var result = Loader.Load(Encoding.UTF8.GetBytes(text));
+        Assert.False(result.IsValid);
+        Assert.Equal(14, (int)result.Error!.Code);
+        Assert.StartsWith("failed parsing declarative configuration: failed parsing YAML", result.Error.Message);
+    }
+
+    /// <summary>A repeated JSON member keeps its last value, as Kong's cjson does (D4).</summary>
+    [Fact]
+    public void Json_duplicate_member_keeps_the_last_value()
+    {
+        var result = Loader.Load("{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"a\",\"host\":\"a.test\",\"host\":\"b.test\"}]}");
+        Assert.True(result.IsValid, result.Error?.Message);
+        Assert.Equal("b.test", (string?)Rows(result, EntityRegistry.Default.ByName("services")!)[0]["host"]);
+    }
+
+    /// <summary>A lone surrogate escape has no UTF-8 form: a parse error, as the Admin body reader answers (D5).</summary>
+    [Theory]
+    [InlineData("{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"\\ud800\",\"host\":\"a.test\"}]}")]
+    [InlineData("{\"_format_version\":\"3.0\",\"services\":[{\"\\udc00\":1}]}")]
+    public void Json_lone_surrogate_escape_is_a_parse_error(string text)
+    {
+        var result = Loader.Load(Encoding.UTF8.GetBytes(text));
+        Assert.False(result.IsValid);
+        Assert.Equal(14, (int)result.Error!.Code);
+        Assert.Contains("failed parsing JSON", result.Error.Message);
+        Assert.Contains("surrogate", result.Error.Message);
+    }
+
     [Fact]
     public void Non_utf8_file_is_rejected()
     {

@@ -52,8 +52,35 @@ internal sealed partial class BoundedYamlReader
     /// <summary>The first document's tree (null for an empty stream). Throws <see cref="YamlException"/>.</summary>
     public static JsonNode? Read(string text)
     {
-        var reader = new BoundedYamlReader(new Parser(new StringReader(text)), text.Length);
+        var reader = new BoundedYamlReader(new SyntaxErrors(new Parser(new StringReader(text))), text.Length);
         return reader.ReadStream();
+    }
+
+    /// <summary>
+    /// YamlDotNet reports most syntax errors as <see cref="YamlException"/>, but on some malformed input its scanner
+    /// and parser throw <see cref="InvalidOperationException"/> (an internal queue or state it did not expect to
+    /// be in, e.g. <c>routes: [\nconsu</c>) or <see cref="ArgumentException"/> (a tag or anchor it cannot
+    /// represent, e.g. <c>!!binar[y</c>). Those come from the input, so they are syntax errors too; translated here,
+    /// where only the parser runs, so that an exception from building the tree is still a bug, not a refusal.
+    /// </summary>
+    private sealed class SyntaxErrors(IParser inner) : IParser
+    {
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            var at = inner.Current?.End ?? Mark.Empty;
+            try
+            {
+                return inner.MoveNext();
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+            {
+                // The library's words, without .NET's "(Parameter 'value')" tail.
+                var reason = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
+                throw new YamlException(at, at, "invalid YAML after this point: " + reason, e);
+            }
+        }
     }
 
     private JsonNode? ReadStream()

@@ -40,6 +40,54 @@ public static class DeclarativeParser
         return TryParse(text, out root, out error);
     }
 
+    /// <summary>
+    /// JSON to a tree. Not <see cref="JsonNode.Parse(string, JsonNodeOptions?, JsonDocumentOptions)"/>: its objects
+    /// throw on a repeated member when first read, and its strings when one escapes a lone surrogate. A repeated
+    /// member keeps its last value, as in Kong (cjson fills a Lua table) and in our YAML reader; a lone surrogate
+    /// (<c>"\ud800"</c>) has no UTF-8 form, so it is a syntax error, as cjson and the Admin body reader say.
+    /// </summary>
+    private static JsonNode? ParseJson(string text)
+    {
+        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(text), new JsonReaderOptions { MaxDepth = MaxDepth });
+        var document = JsonElement.ParseValue(ref reader); // its own memory: numbers below stay backed by it
+        if (reader.Read()) throw new JsonException($"more data after the JSON value (byte {reader.TokenStartIndex})"); // Read throws first, but be sure
+        return ToNode(document);
+    }
+
+    private static JsonNode? ToNode(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var obj = new JsonObject();
+                foreach (var member in element.EnumerateObject()) obj[Text(member.Value, member)] = ToNode(member.Value);
+                return obj;
+            case JsonValueKind.Array:
+                var array = new JsonArray();
+                foreach (var item in element.EnumerateArray()) array.Add(ToNode(item));
+                return array;
+            case JsonValueKind.String: return JsonValue.Create(Text(element, null));
+            case JsonValueKind.True: return JsonValue.Create(true);
+            case JsonValueKind.False: return JsonValue.Create(false);
+            case JsonValueKind.Null: return null;
+            default: return JsonValue.Create(element); // a number, kept as written
+        }
+    }
+
+    /// <summary>A string value, or the member's name when given; System.Text.Json throws InvalidOperationException
+    /// (only) when the text escapes invalid UTF-16.</summary>
+    private static string Text(JsonElement value, JsonProperty? member)
+    {
+        try
+        {
+            return member is { } m ? m.Name : value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new JsonException("a string escapes a lone surrogate (\\ud800-\\udfff without its pair), which has no UTF-8 form");
+        }
+    }
+
     public static bool TryParse(string text, out JsonNode? root, out string? error)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -50,7 +98,7 @@ public static class DeclarativeParser
         {
             try
             {
-                root = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = MaxDepth });
+                root = ParseJson(text);
                 return true;
             }
             catch (JsonException) when (!LooksLikeJson(text))
