@@ -52,7 +52,8 @@ public sealed class KongFixtureFilterTests
         Assert.Contains("unreachable", x.Final.Error);
         var next = await h.SendAsync(p, RequestSpec.Get());
         Assert.Equal(FilterOutcome.Continue, next.Final);
-        Assert.Equal(2, RealFilterHost.VmsCreated(p));
+        // the first VM and its background replacement, or a third if the next request came before that was idle
+        Assert.InRange(RealFilterHost.VmsCreated(p), 2, 3);
     }
 
     [Fact]

@@ -78,7 +78,9 @@ public sealed class WasiFilterTests
         var next = await h.SendAsync(p, RequestSpec.Get());
         Assert.Equal(FilterOutcome.Continue, next.Final);
         Assert.Equal("0", next.ResponseHeader("x-wasi-stdout-errno"));
-        Assert.Equal(2, RealFilterHost.VmsCreated(p));
+        // the first VM and its replacement; a third when the next request came before the background replacement
+        // was idle (it then starts its own VM rather than wait), which the timing may or may not give
+        Assert.InRange(RealFilterHost.VmsCreated(p), 2, 3);
     }
 
     [Fact]
