@@ -27,8 +27,15 @@ internal static class FilterMetadataCheck
             {
                 if (lp is not JsonArray items) return "property metrics validation failed: property label_patterns validation failed: wrong type: expected array";
                 foreach (var item in items)
+                {
                     if (item is not JsonObject o || !IsString(o["label"]) || !IsString(o["pattern"]))
                         return "property metrics validation failed: property label_patterns validation failed: failed to validate item: wrong type: expected object with string label and pattern";
+                    // compiled as the metrics exporter compiles it: a pattern that passed here and failed there broke
+                    // every /metrics scrape
+                    var pattern = o["pattern"]!.GetValue<string>();
+                    if (!LabelPattern.TryCreate(pattern, out _, out var error))
+                        return $"property metrics validation failed: property label_patterns validation failed: invalid pattern '{pattern}': {error}";
+                }
             }
         }
         return null;

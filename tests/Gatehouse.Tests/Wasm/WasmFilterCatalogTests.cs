@@ -72,16 +72,19 @@ public sealed class WasmFilterCatalogTests : IDisposable
     [Fact]
     public void Bad_metadata_stops_the_start_listing_every_failure()
     {
-        foreach (var n in new[] { "a", "b", "c", "d" }) Wasm(_dir, n + ".wasm");
+        foreach (var n in new[] { "a", "b", "c", "d", "e" }) Wasm(_dir, n + ".wasm");
         File.WriteAllText(Path.Combine(_dir, "a.meta.json"), "oops!");
         File.WriteAllText(Path.Combine(_dir, "b.meta.json"), """{"config_schema":{"type":"i am not a valid type"}}""");
         File.WriteAllText(Path.Combine(_dir, "c.meta.json"), """{"metrics":{"label_patterns":["invalid","invalid"]}}""");
         Directory.CreateDirectory(Path.Combine(_dir, "d.meta.json"));
+        // a pattern the metrics exporter cannot compile used to pass here and then break every /metrics scrape
+        File.WriteAllText(Path.Combine(_dir, "e.meta.json"), """{"metrics":{"label_patterns":[{"label":"route","pattern":"(_route=([a-z"}]}}""");
         var e = Assert.Throws<WasmStartupException>(() => WasmFilterCatalog.Load(Options(), _bundled));
         Assert.StartsWith("\nFailed to load metadata for one or more filters:\n", e.Message);
         Assert.Contains($"* a ({Path.Combine(_dir, "a.meta.json")}) JSON decode error: ", e.Message);
         Assert.Contains($"* b ({Path.Combine(_dir, "b.meta.json")}) file contains invalid metadata: ", e.Message);
         Assert.Contains($"* c ({Path.Combine(_dir, "c.meta.json")}) file contains invalid metadata: ", e.Message);
         Assert.Contains($"* d ({Path.Combine(_dir, "d.meta.json")}) invalid type: path exists but is not a file", e.Message);
+        Assert.Contains($"* e ({Path.Combine(_dir, "e.meta.json")}) file contains invalid metadata: property metrics validation failed: property label_patterns validation failed: invalid pattern '(_route=([a-z': ", e.Message);
     }
 }

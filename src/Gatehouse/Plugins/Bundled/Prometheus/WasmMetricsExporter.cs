@@ -30,7 +30,7 @@ public sealed class WasmMetricsExporter
         foreach (var filter in runtime.Catalog.Filters)
             if (filter.Metadata?["metrics"]?["label_patterns"] is JsonArray items)
                 _patterns[filter.Name] = [.. items.OfType<JsonObject>().Select(p =>
-                    ((string)p["label"]!, new Regex((string)p["pattern"]!, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1))))];
+                    ((string)p["label"]!, Gatehouse.Wasm.LabelPattern.Create((string)p["pattern"]!)))];
     }
 
     /// <summary>Appends the text exposition of every filter metric (nothing while wasm is off).</summary>
