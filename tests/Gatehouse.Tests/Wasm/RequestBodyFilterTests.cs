@@ -12,8 +12,10 @@ namespace Gatehouse.Tests.Wasm;
 /// rewrites the whole body, which the upstream then receives (filters/test/bench-body).</summary>
 public sealed class RequestBodyFilterTests
 {
-    [Fact]
-    public async Task Buffered_request_body_is_rewritten_before_reaching_the_upstream()
+    [Theory]
+    [InlineData(80_000)] // several chunks
+    [InlineData(6 * 1024 * 1024 + 12_345)] // multi-MiB, byte exact (issue #10 item 5: O(n) buffering)
+    public async Task Buffered_request_body_is_rewritten_before_reaching_the_upstream(int length)
     {
         var filters = WasmPaths.CopyFilters(Path.Combine(WasmPaths.Repo, "filters", "test"), "bench-body");
         await using var upstream = await EchoUpstream.StartAsync();
@@ -24,12 +26,13 @@ public sealed class RequestBodyFilterTests
         {
             FilterChains = [new FilterChainModel { Id = Guid.NewGuid(), RouteId = route.Id, Filters = [new("bench-body", true, "")] }],
         });
-        var text = string.Concat(Enumerable.Repeat("hello wasm body ", 5000)); // several chunks
+        var text = string.Concat(Enumerable.Repeat("hello wasm body ", length / 16 + 1))[..length];
         var request = ProxyRequests.Get("/post", method: "POST");
         request.Content = new StringContent(text, Encoding.UTF8, "text/plain");
         using var response = await gateway.Client.SendAsync(request);
         var echo = await response.EchoAsync();
-        Assert.Equal(text.ToUpperInvariant(), echo.Body);
+        Assert.Equal(text.Length, echo.Body.Length);
+        Assert.True(text.ToUpperInvariant() == echo.Body, "the upstream must receive the filter's rewrite of every byte, in order");
         Directory.Delete(filters, true);
     }
 
