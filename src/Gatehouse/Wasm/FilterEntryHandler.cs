@@ -25,10 +25,11 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
     public async ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
     {
         var state = WasmRequestState.Of(context);
-        await GuestThread.Leave(Plugin);
-        if (state is null)
+        if (state is not null) await GuestThread.Leave(Plugin);
+        else
         {
-            // every entry's proxy_on_context_create runs now: leave the event loop if any of them is a slow one
+            // every entry's proxy_on_context_create runs now (this one's included): leave the event loop if any of
+            // them is a slow one
             for (var i = 0; i < chain.Count; i++) await GuestThread.Leave(chain[i].Plugin);
             // Attach: every entry gets its context now (Kong creates the whole plan's contexts), so response
             // steps run for all filters even when one answers locally in on_request_headers.
