@@ -38,13 +38,16 @@ internal static class ConfigEndpoints
         }
         var content = await ReadConfig(ctx.Request, ctx.RequestAborted);
         if (content.Error is not null) return content.Error;
+        var options = content.Options;
+        // Kong: with check_hash=1, a configuration text whose MD5 is the current configuration's is not loaded again
+        if (options.CheckHash && content.Hashable && DeclarativeConfigService.HashOf(content.Bytes!) == declarative.ConfigurationHash)
+            return Results.StatusCode(StatusCodes.Status304NotModified);
         // Validating and compiling a big file takes CPU seconds: off the socket I/O thread (inline_io), so the
         // other connections that thread serves (Admin GET /, proxy traffic) are not held behind it.
         var result = await Task.Run(() => declarative.ApplyAsync(content.Bytes!, ctx.RequestAborted), ctx.RequestAborted);
         if (result.Error is { } error)
         {
-            var flatten = ctx.Request.Query["flatten_errors"].ToString() is "1" or "true";
-            if (!flatten) return AdminResponses.Json((error with { Extra = null }).ToJson(), error.HttpStatus);
+            if (!options.FlattenErrors) return AdminResponses.Json((error with { Extra = null }).ToJson(), error.HttpStatus);
             // Flattened: per-entity errors move to flattened_errors; fields keeps only the top-level remainder.
             var body = error.ToJson();
             if (body["fields"] is JsonObject nested)
@@ -60,40 +63,83 @@ internal static class ConfigEndpoints
         }, ctx.RequestAborted);
     }
 
-    private readonly record struct Content(byte[]? Bytes, IResult? Error);
+    /// <summary><c>check_hash</c> and <c>flatten_errors</c>, from the query or the body's own members (Kong reads
+    /// both from its merged request parameters, and takes them out of a configuration given as the JSON body).</summary>
+    private readonly record struct PostOptions(bool CheckHash, bool FlattenErrors)
+    {
+        public static PostOptions From(HttpRequest request, JsonObject? body)
+        {
+            var checkHash = Text(request, body, "check_hash");
+            var flatten = Text(request, body, "flatten_errors");
+            body?.Remove("check_hash");
+            body?.Remove("flatten_errors");
+            // check_hash is compared with "1" only; flatten_errors is Kong's truthy()
+            return new PostOptions(checkHash == "1", flatten?.ToLowerInvariant() is "true" or "1" or "on" or "yes");
+        }
+
+        private static string? Text(HttpRequest request, JsonObject? body, string name)
+        {
+            if (body?[name] is JsonValue v)
+                return v.TryGetValue<string>(out var s) ? s : v.GetValueKind() == JsonValueKind.True ? "true" : v.ToJsonString();
+            return request.Query.TryGetValue(name, out var q) ? q.ToString() : null;
+        }
+    }
+
+    /// <summary>The configuration's bytes; <see cref="Hashable"/> when it came as text (a YAML/JSON file or the
+    /// <c>config</c> field), the only case where Kong hashes what it received and can answer 304.</summary>
+    private readonly record struct Content(byte[]? Bytes, bool Hashable, PostOptions Options, IResult? Error)
+    {
+        public static Content Failed(IResult error) => new(null, false, default, error);
+    }
+
+    private static IResult NoConfiguration() => AdminResponses.Message("expected a declarative configuration", StatusCodes.Status400BadRequest);
 
     /// <summary>The file comes as a JSON body (the config itself or <c>{"config": "..."}</c>), as a form or
     /// multipart field <c>config</c>, or as the raw file under a YAML content type (<c>application/yaml</c>,
     /// <c>application/x-yaml</c>, <c>text/yaml</c>, <c>text/x-yaml</c>). Other types answer 415 (<c>text/plain</c>
-    /// would let any web page replace the configuration without a CORS preflight).</summary>
+    /// would let any web page replace the configuration without a CORS preflight). No configuration at all answers
+    /// Kong's 400 <c>expected a declarative configuration</c> (a JSON body must still parse, as everywhere).</summary>
     private static async Task<Content> ReadConfig(HttpRequest request, CancellationToken ct)
     {
         var kind = AdminBodyReader.KindOf(request, out var mediaType);
         if (kind is AdminBodyReader.Kind.Form or AdminBodyReader.Kind.Multipart)
         {
             var form = await AdminBodyReader.ReadAsync(request, null, ct);
-            if (form.Error is not null) return new Content(null, form.Error);
+            if (form.Error is not null) return Content.Failed(form.Error);
+            var options = PostOptions.From(request, form.Value);
             return form.Value!["config"] is JsonValue v && v.TryGetValue<string>(out var s)
-                ? new Content(Encoding.UTF8.GetBytes(s), null)
-                : new Content(null, AdminResponses.Message("expected a declarative configuration", 400));
+                ? new Content(Encoding.UTF8.GetBytes(s), true, options, null)
+                : Content.Failed(NoConfiguration());
         }
         var yaml = kind == AdminBodyReader.Kind.Other && mediaType!.MediaType.Value?.ToLowerInvariant() is
             "application/yaml" or "application/x-yaml" or "text/yaml" or "text/x-yaml";
-        if (kind == AdminBodyReader.Kind.Other && !yaml) return new Content(null, AdminBodyReader.UnsupportedMediaType());
+        if (kind == AdminBodyReader.Kind.Other && !yaml) return Content.Failed(AdminBodyReader.UnsupportedMediaType());
         var read = await AdminBodyReader.ReadBytesAsync(request, ct);
-        if (read.Error is not null) return new Content(null, read.Error);
+        if (read.Error is not null) return Content.Failed(read.Error);
         var bytes = read.Value!;
-        if (kind == AdminBodyReader.Kind.None && bytes.Length > 0) return new Content(null, AdminBodyReader.UnsupportedMediaType());
-        if (kind != AdminBodyReader.Kind.Json) return new Content(bytes, null);
+        if (kind == AdminBodyReader.Kind.None && bytes.Length > 0) return Content.Failed(AdminBodyReader.UnsupportedMediaType());
+        if (kind != AdminBodyReader.Kind.Json)
+            return bytes.Length == 0 ? Content.Failed(NoConfiguration()) : new Content(bytes, true, PostOptions.From(request, null), null);
         try
         {
-            if (JsonNode.Parse(bytes) is JsonObject obj && obj["config"] is JsonValue cv && cv.TryGetValue<string>(out var text))
-                return new Content(Encoding.UTF8.GetBytes(text), null);
-            return new Content(bytes, null);
+            if (JsonNode.Parse(bytes) is not JsonObject obj) return new Content(bytes, true, PostOptions.From(request, null), null);
+            var changed = obj.ContainsKey("check_hash") || obj.ContainsKey("flatten_errors"); // taken out by From
+            var options = PostOptions.From(request, obj);
+            if (obj["config"] is JsonValue cv && cv.TryGetValue<string>(out var text))
+                return new Content(Encoding.UTF8.GetBytes(text), true, options, null);
+            // the configuration is the body itself: Kong validates the parsed table and has no text to hash
+            return obj.ContainsKey("_format_version")
+                ? new Content(changed ? Encoding.UTF8.GetBytes(obj.ToJsonString()) : bytes, false, options, null)
+                : new Content(bytes, true, options, null);
         }
         catch (JsonException)
         {
-            return new Content(null, AdminResponses.BadJson());
+            return Content.Failed(AdminResponses.BadJson());
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            // a repeated member or a lone surrogate escape: the declarative parser reads it as Kong does (or refuses it)
+            return new Content(bytes, false, PostOptions.From(request, null), null);
         }
     }
 }

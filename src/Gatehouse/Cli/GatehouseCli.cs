@@ -15,7 +15,7 @@ public static class GatehouseCli
         return new RootCommand("Gatehouse: a Kong-compatible API gateway with Proxy-Wasm filters")
         {
             StartCommand.Create(cli),
-            Config(cli),
+            ConfigCommand.Create(cli),
             Migrations(cli),
             HealthCommand.Create(cli),
             Version(cli),
@@ -32,17 +32,6 @@ public static class GatehouseCli
             Error = cli.Error,
             ProcessTerminationTimeout = null,
         }, cancellationToken);
-    }
-
-    private static Command Config(CliContext cli)
-    {
-        var parseFile = new Argument<string>("file") { Description = "Declarative configuration (kong.yml) to validate" };
-        var parse = new Command("parse", "Validate a declarative configuration file") { parseFile };
-        parse.SetAction(p => StoreCommands.ParseDeclarative(p.GetValue(parseFile)!, cli.Out, cli.Error));
-        var initFile = new Argument<string?>("file") { Description = "Where to write (default ./kong.yml)", Arity = ArgumentArity.ZeroOrOne };
-        var init = new Command("init", "Write an example declarative configuration") { initFile };
-        init.SetAction(p => StoreCommands.InitDeclarative(p.GetValue(initFile) ?? "kong.yml", cli.Out, cli.Error));
-        return new Command("config", "Declarative configuration tools") { parse, init };
     }
 
     private static Command Migrations(CliContext cli)

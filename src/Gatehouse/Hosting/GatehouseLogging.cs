@@ -27,6 +27,10 @@ internal static class GatehouseLogging
         // enabled at any level (~10% of the proxy's allocations); it only logs request start/end, and application
         // failures are logged by our handlers and by Kestrel's own category.
         if (level != LogLevel.Debug) logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // A hosted service that cannot start (a bad declarative_config) is reported by `start` itself, in one line and
+        // the entity errors; the host's own "Hosting failed to start" would print it first with its .NET stack. A
+        // background service that stops the host is still logged (Critical).
+        if (level != LogLevel.Debug) logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         if (custom is not null)
         {
             custom(logging);

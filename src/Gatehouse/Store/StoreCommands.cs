@@ -8,9 +8,15 @@ namespace Gatehouse.Store;
 /// human-readable output.</summary>
 public static class StoreCommands
 {
-    /// <summary>`gatehouse config parse FILE`: 0 when valid, 1 with every error printed otherwise.</summary>
-    public static int ParseDeclarative(string path, TextWriter stdout, TextWriter stderr)
+    /// <summary>`gatehouse config parse FILE` against the default entities (no Wasm filters).</summary>
+    public static int ParseDeclarative(string path, TextWriter stdout, TextWriter stderr) =>
+        ParseDeclarative(path, new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System), stdout, stderr);
+
+    /// <summary>`gatehouse config parse FILE`: 0 when valid, 1 with every error printed otherwise; warnings (how
+    /// the file was read) go to stderr either way.</summary>
+    public static int ParseDeclarative(string path, DeclarativeLoader loader, TextWriter stdout, TextWriter stderr)
     {
+        ArgumentNullException.ThrowIfNull(loader);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         byte[] content;
@@ -20,7 +26,8 @@ public static class StoreCommands
             stderr.WriteLine($"Error: cannot read {path}: {e.Message}");
             return 1;
         }
-        var result = new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System).Load(content);
+        var result = loader.Load(content);
+        foreach (var warning in result.Warnings) stderr.WriteLine($"warning: {warning}");
         if (!result.IsValid)
         {
             stderr.WriteLine($"Error: failed parsing declarative configuration {path}:");

@@ -34,6 +34,7 @@ internal sealed partial class StoreInitializer : IHostedService
         if (_options.Database == DatabaseKind.Off && _options.DeclarativeConfig is { } path)
         {
             var result = await _declarative.ApplyAsync(await File.ReadAllBytesAsync(path, cancellationToken), cancellationToken);
+            foreach (var warning in result.Warnings) LogDeclarativeWarning(path, warning);
             if (!result.IsValid)
                 throw new InvalidOperationException($"error parsing declarative config file {path}:\n{DeclarativeReport.Describe(result.Error!)}");
             LogDeclarativeLoaded(path);
@@ -46,6 +47,9 @@ internal sealed partial class StoreInitializer : IHostedService
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "database migration {Name} executed")]
     private partial void LogMigrated(string name);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "declarative config file {Path}: {Warning}")]
+    private partial void LogDeclarativeWarning(string path, string warning);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "loaded declarative configuration from {Path}")]
     private partial void LogDeclarativeLoaded(string path);

@@ -104,6 +104,31 @@ internal sealed class GatewayProcess : IAsyncDisposable
         return new GatewayProcess(process, proxyPort, adminPort, output, ownsDir ? dir : null);
     }
 
+    /// <summary>Runs <c>gatehouse ARGS</c> to its end (e.g. a <c>start</c> that must fail) and returns its exit code and
+    /// what it wrote to stdout and to stderr, each whole.</summary>
+    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunToExitAsync(params string[] args)
+    {
+        using var process = new Process
+        {
+            StartInfo = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "gatehouse.dll"), .. args])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            },
+        };
+        process.Start();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        try { await process.WaitForExitAsync(timeout.Token); }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException("gatehouse did not exit:\n" + await stdout + await stderr);
+        }
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
     /// <summary>SIGKILL: no shutdown code runs.</summary>
     public void Kill9()
     {

@@ -103,7 +103,7 @@ public sealed class DeclarativeLoaderTests
         var result = Loader.Load(text);
         Assert.False(result.IsValid);
         Assert.Equal(400, result.Error!.HttpStatus);
-        Assert.StartsWith("failed parsing declarative configuration", result.Error.Message);
+        Assert.StartsWith("failed parsing declarative configuration", (string?)result.Error.Fields!["error"]);
     }
 
     /// <summary>Malformed YAML on which YamlDotNet's scanner throws something other than YamlException
@@ -118,7 +118,7 @@ public sealed class DeclarativeLoaderTests
         var result = Loader.Load(Encoding.UTF8.GetBytes(text));
         Assert.False(result.IsValid);
         Assert.Equal(14, (int)result.Error!.Code);
-        Assert.StartsWith("failed parsing declarative configuration: failed parsing YAML", result.Error.Message);
+        Assert.StartsWith("failed parsing declarative configuration: failed parsing YAML", (string?)result.Error.Fields!["error"]);
     }
 
     /// <summary>A repeated JSON member keeps its last value, as Kong's cjson does (D4).</summary>

@@ -31,6 +31,9 @@ public sealed class DeclarativeConfigService
 
     public DeclarativeLoader Loader => _loader;
 
+    /// <summary>Kong's configuration hash: the MD5 of the file's text, lower-case hex.</summary>
+    public static string HashOf(ReadOnlySpan<byte> content) => Convert.ToHexStringLower(MD5.HashData(content));
+
     /// <summary>Validates and applies; returns the loaded entities or the declarative error.</summary>
     public async Task<DeclarativeResult> ApplyAsync(ReadOnlyMemory<byte> content, CancellationToken ct)
     {
@@ -40,7 +43,7 @@ public sealed class DeclarativeConfigService
         try
         {
             await _store.ReplaceAllAsync(result.Entities!, ct);
-            Volatile.Write(ref _hash, Convert.ToHexStringLower(MD5.HashData(content.Span)));
+            Volatile.Write(ref _hash, HashOf(content.Span));
             await _publisher.PublishAsync(ct);
             return result;
         }

@@ -14,12 +14,20 @@ internal sealed class DeclarativeErrorCollector
 
     public bool HasErrors => _fields.Count > 0;
 
-    /// <summary>Locates (creating on demand) the error object of one input item.</summary>
-    public sealed record Slot(Func<JsonObject> Locate);
+    /// <summary>Where the errors of one input item go: <c>key[index]</c> of its parent's error object (the top
+    /// level's, or the parent entity's for a nested one), created on demand.</summary>
+    public sealed class Slot(Func<JsonObject> container, string key, int index)
+    {
+        /// <summary>The item's error object (a duplicate's message already there becomes its <c>@entity</c>).</summary>
+        public JsonObject Locate() => Item(Array(container(), key, index), index);
 
-    public Slot TopLevel(string key, int index) => new(() => Item(_fields, key, index));
+        /// <summary>Puts <paramref name="value"/> in the item's place.</summary>
+        public void Replace(JsonNode value) => Array(container(), key, index)[index] = value;
+    }
 
-    public static Slot Nested(Slot parent, string key, int index) => new(() => Item(parent.Locate(), key, index));
+    public Slot TopLevel(string key, int index) => new(() => _fields, key, index);
+
+    public static Slot Nested(Slot parent, string key, int index) => new(parent.Locate, key, index);
 
     public void AddTopLevel(string key, string message) => _fields[key] = message;
 
@@ -33,6 +41,29 @@ internal sealed class DeclarativeErrorCollector
                 foreach (var m in more) existing.Add(m?.DeepClone());
             else target[k] = v?.DeepClone();
         }
+        AddFlattened(schema, input, errors);
+    }
+
+    /// <summary>A valid entity that repeats an earlier one: as Kong lists it, the message alone in the entity's
+    /// place (the entry of <c>fields.services</c> is the string), and an entity error in <c>flattened_errors</c>.</summary>
+    public void AddDuplicate(Slot slot, EntitySchema schema, JsonObject input, string message)
+    {
+        slot.Replace(message);
+        AddFlattened(schema, input, new JsonObject { ["@entity"] = new JsonArray(message) });
+    }
+
+    /// <summary>The error of a file that is not a declarative configuration (syntax, not an object): Kong's
+    /// <c>{error = "..."}</c>, with no <c>flattened_errors</c>.</summary>
+    public static DbError Unparsable(string error)
+    {
+        var fields = new JsonObject { ["error"] = error };
+        return new DbError(DbErrorCode.DeclarativeConfig, Message(fields), fields);
+    }
+
+    private static string Message(JsonObject fields) => "declarative config is invalid: " + LuaPretty.WriteOneLine(fields);
+
+    private void AddFlattened(EntitySchema schema, JsonObject input, JsonObject errors)
+    {
         var item = new JsonObject { ["entity_type"] = schema.SingularName };
         if (input["name"] is JsonValue n && n.TryGetValue<string>(out var name)) item["entity_name"] = name;
         if (input["id"] is JsonValue i && i.TryGetValue<string>(out var id)) item["entity_id"] = id;
@@ -46,8 +77,7 @@ internal sealed class DeclarativeErrorCollector
 
     public DbError ToError()
     {
-        var message = "declarative config is invalid: " + LuaPretty.Write(_fields);
-        return new DbError(DbErrorCode.DeclarativeConfig, message, _fields.DeepClone())
+        return new DbError(DbErrorCode.DeclarativeConfig, Message(_fields), _fields.DeepClone())
         {
             Extra = new JsonObject { ["flattened_errors"] = _flattened.DeepClone() },
         };
@@ -74,11 +104,19 @@ internal sealed class DeclarativeErrorCollector
         }
     }
 
-    private static JsonObject Item(JsonObject container, string key, int index)
+    private static JsonArray Array(JsonObject container, string key, int index)
     {
         if (container[key] is not JsonArray array) container[key] = array = [];
         while (array.Count <= index) array.Add(null);
-        if (array[index] is not JsonObject obj) array[index] = obj = new JsonObject();
+        return array;
+    }
+
+    private static JsonObject Item(JsonArray array, int index)
+    {
+        if (array[index] is JsonObject obj) return obj;
+        obj = new JsonObject();
+        if (array[index] is JsonValue message) obj["@entity"] = new JsonArray(message.DeepClone());
+        array[index] = obj;
         return obj;
     }
 }

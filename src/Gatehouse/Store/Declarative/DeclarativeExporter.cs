@@ -7,7 +7,9 @@ namespace Gatehouse.Store.Declarative;
 
 /// <summary>
 /// Writes the current configuration as a declarative YAML file (what <c>GET /config</c> returns): every
-/// entity at top level, foreign keys as plain ids, null fields omitted. It loads back unchanged.
+/// entity at top level, foreign keys as plain ids, null fields omitted. Stored values are already transformed
+/// (basic-auth passwords hashed), so the file says <c>_transform: false</c>, as Kong's export does: it loads back
+/// unchanged.
 /// </summary>
 public static class DeclarativeExporter
 {
@@ -15,7 +17,7 @@ public static class DeclarativeExporter
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(rows);
-        var doc = new Dictionary<string, object?> { ["_format_version"] = "3.0" };
+        var doc = new Dictionary<string, object?> { ["_format_version"] = "3.0", ["_transform"] = false };
         foreach (var schema in registry.Schemas)
         {
             if (!rows.TryGetValue(schema, out var list) || list.Count == 0) continue;

@@ -8,11 +8,16 @@ namespace Gatehouse.Store.Declarative;
 /// Admin API. Entities may be nested under their parent (routes under services) or listed at top level with
 /// references by name or id. Ids missing from the file are derived deterministically (UUIDv5). Nothing is
 /// stored here: the caller applies the result atomically or not at all.
+/// Top-level keys besides the entities are Kong's: <c>_format_version</c> (1.1 and 2.1 files get Kong's route path
+/// migration, <see cref="LegacyRoutePaths"/>), <c>_transform</c> (default true: credentials in the file are
+/// plaintext and are transformed, e.g. basic-auth passwords hashed, as an Admin API write does; false: they are
+/// stored as given, already transformed, which is what an export writes), <c>_comment</c> (a string) and
+/// <c>_ignore</c> (an array of anything); both are ignored, as in Kong.
 /// </summary>
 public sealed class DeclarativeLoader
 {
     private static readonly string[] FormatVersions = ["1.1", "2.1", "3.0"];
-    private static readonly string[] MetaKeys = ["_format_version", "_transform", "_comment", "_workspace"];
+    private static readonly string[] MetaKeys = ["_format_version", "_transform", "_comment", "_ignore"];
 
     private readonly EntityRegistry _registry;
     private readonly TimeProvider _time;
@@ -32,15 +37,22 @@ public sealed class DeclarativeLoader
     public DeclarativeResult Load(string content) =>
         DeclarativeParser.TryParse(content, out var root, out var error) ? Load(root) : ParseFailure(error!);
 
-    public static DeclarativeResult ParseFailure(string error) => new(null, new DbError(DbErrorCode.DeclarativeConfig,
-        "failed parsing declarative configuration: " + error, new JsonObject())
-    { Extra = new JsonObject { ["flattened_errors"] = new JsonArray() } });
+    /// <summary>A file that is not a configuration at all: Kong puts the reason in <c>fields.error</c>, and answers
+    /// without <c>flattened_errors</c> (there is no entity to attach it to).</summary>
+    public static DeclarativeResult ParseFailure(string error) => new(null, DeclarativeErrorCollector.Unparsable(
+        "failed parsing declarative configuration: " + error));
 
     public DeclarativeResult Load(JsonNode? root)
     {
-        if (root is not JsonObject config) return ParseFailure("expected an object at the top level");
+        if (root is not JsonObject config) return ParseFailure("expected an object");
         var errors = new DeclarativeErrorCollector();
-        CheckTopLevel(config, errors);
+        var transform = CheckTopLevel(config, errors);
+        List<string> warnings = [];
+        if (LegacyRoutePaths.Applies(EntityJson.String(config, "_format_version")))
+        {
+            config = config.DeepClone().AsObject(); // the caller's tree stays as it was given
+            warnings = LegacyRoutePaths.Migrate(config);
+        }
 
         var pending = _registry.Schemas.ToDictionary(s => s, _ => new List<Pending>());
         foreach (var schema in _registry.Schemas)
@@ -54,23 +66,35 @@ public sealed class DeclarativeLoader
         var accepted = _registry.Schemas.ToDictionary(s => s, s => new AcceptedRows(s));
         foreach (var schema in _registry.Schemas)
             foreach (var p in pending[schema])
-                LoadItem(schema, p, pending, accepted, errors);
+                LoadItem(schema, p, pending, accepted, errors, transform);
 
-        if (errors.HasErrors) return new DeclarativeResult(null, errors.ToError());
-        return new DeclarativeResult(accepted.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<JsonObject>)kv.Value.Rows), null);
+        if (errors.HasErrors) return new DeclarativeResult(null, errors.ToError()) { Warnings = warnings };
+        return new DeclarativeResult(accepted.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<JsonObject>)kv.Value.Rows), null) { Warnings = warnings };
     }
 
-    private void CheckTopLevel(JsonObject config, DeclarativeErrorCollector errors)
+    /// <summary>Checks the keys that are not entities (Kong's messages); returns <c>_transform</c>.</summary>
+    private bool CheckTopLevel(JsonObject config, DeclarativeErrorCollector errors)
     {
         foreach (var (key, _) in config)
             if (!MetaKeys.Contains(key) && _registry.ByName(key) is null) errors.AddTopLevel(key, "unknown field");
         if (config["_format_version"] is not JsonValue fv) errors.AddTopLevel("_format_version", "required field missing");
         else if (!fv.TryGetValue<string>(out var v) || !FormatVersions.Contains(v))
             errors.AddTopLevel("_format_version", "expected one of: " + string.Join(", ", FormatVersions));
+        if (config["_comment"] is { } comment && !(comment is JsonValue cv && cv.TryGetValue<string>(out _)))
+            errors.AddTopLevel("_comment", "expected a string");
+        if (config["_ignore"] is { } ignore && ignore is not JsonArray) errors.AddTopLevel("_ignore", "expected an array");
+        switch (config["_transform"])
+        {
+            case null: return true;
+            case JsonValue tv when tv.TryGetValue<bool>(out var transform): return transform;
+            default:
+                errors.AddTopLevel("_transform", "expected a boolean");
+                return true;
+        }
     }
 
     private void LoadItem(EntitySchema schema, Pending p, Dictionary<EntitySchema, List<Pending>> pending,
-        Dictionary<EntitySchema, AcceptedRows> accepted, DeclarativeErrorCollector errors)
+        Dictionary<EntitySchema, AcceptedRows> accepted, DeclarativeErrorCollector errors, bool transform)
     {
         if (p.Item is not JsonObject original)
         {
@@ -101,10 +125,11 @@ public sealed class DeclarativeLoader
         var result = EntityValidator.Validate(schema, item, ValidationContext.Insert);
         var allErrors = result.Errors ?? new JsonObject();
         foreach (var (k, v) in fieldErrors) allErrors[k] = v?.DeepClone();
-        if (result.Entity is { } entity && allErrors.Count == 0 && accepted[schema].Duplicate(entity) is { } dup)
-            allErrors["@entity"] = new JsonArray(dup);
         if (allErrors.Count > 0) { errors.AddEntityErrors(p.Slot, schema, reported, allErrors); return; }
-        accepted[schema].Add(result.Entity!);
+        var entity = result.Entity!;
+        if (accepted[schema].Duplicate(entity) is { } duplicate) { errors.AddDuplicate(p.Slot, schema, reported, duplicate); return; }
+        // _transform: what an Admin API write does to the input (basic-auth: the password hashed with the consumer id)
+        accepted[schema].Add(transform && schema.BeforeWrite is { } write ? write(entity, item) : entity);
     }
 
     private static Guid ResolveId(EntitySchema schema, JsonObject item, Pending p)
