@@ -98,6 +98,29 @@ public sealed class ConfigCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_logs_each_migrated_path_of_a_1_1_declarative_config()
+    {
+        var kongYml = Write("kong.yml", "_format_version: \"1.1\"\nroutes:\n  - name: r\n    paths: [/users/\\d+]\n");
+        var options = new Gatehouse.Config.GatehouseOptions
+        {
+            Prefix = Path.Combine(_dir, "prefix"),
+            ProxyListen = [Gatehouse.Config.ListenAddress.Parse("127.0.0.1:0")],
+            AdminListen = [],
+            Database = Gatehouse.Config.DatabaseKind.Off,
+            DeclarativeConfig = kongYml,
+            ProxyAccessLog = "off",
+        };
+        var logs = new LogCapture();
+        await using var host = Gatehouse.Hosting.GatewayHost.Create(options, new Gatehouse.Hosting.GatewayHostOptions { ConfigureLogging = logs.Install });
+        await host.StartAsync();
+        await host.StopAsync();
+        var warning = Assert.Single(logs.Entries, e => e.EventId.Id == 2004);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
+        Assert.Contains(@"route path '/users/\d+' is read as the regex '~/users/\d+'", warning.Message);
+        Assert.Equal(@"~/users/\d+", Assert.Single(host.Publisher.Current.Routes).Paths[0]);
+    }
+
+    [Fact]
     public async Task Start_with_an_invalid_declarative_config_fails_in_one_clean_message()
     {
         var kongYml = Write("kong.yml", "_format_version: \"3.0\"\nservices:\n  - name: a\n    port: 99999\n");

@@ -59,6 +59,17 @@ public sealed class DeclarativeKongFormatTests
     }
 
     [Fact]
+    public void Entity_ignore_and_comment_are_typed_as_Kong_types_them()
+    {
+        var good = Loader.Load("_format_version: \"3.0\"\nservices:\n  - name: a\n    host: a.test\n    _comment: c\n    _ignore: [{x: 1}]\n");
+        Assert.True(good.IsValid, good.Error?.ToJson().ToJsonString());
+        Assert.Null(Assert.Single(good.Entities![ServiceEntity.Schema])["_ignore"]);
+        var bad = Loader.Load("_format_version: \"3.0\"\nservices:\n  - name: a\n    host: a.test\n    _comment: [c]\n    _ignore: x\n");
+        Assert.Equal("expected a string", (string?)bad.Error!.Fields!["services"]![0]!["_comment"]);
+        Assert.Equal("expected an array", (string?)bad.Error.Fields["services"]![0]!["_ignore"]);
+    }
+
+    [Fact]
     public void Top_level_ignore_and_comment_are_accepted_and_ignored()
     {
         const string yaml = """

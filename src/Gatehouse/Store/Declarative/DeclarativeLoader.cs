@@ -102,9 +102,12 @@ public sealed class DeclarativeLoader
             return;
         }
         var item = original.DeepClone().AsObject();
+        var fieldErrors = new JsonObject();
+        // Kong gives every entity record these two, typed as at top level, and ignores them
+        if (item["_comment"] is { } comment && !(comment is JsonValue cv && cv.TryGetValue<string>(out _))) fieldErrors["_comment"] = "expected a string";
+        if (item["_ignore"] is { } ignore && ignore is not JsonArray) fieldErrors["_ignore"] = "expected an array";
         item.Remove("_comment");
         item.Remove("_ignore");
-        var fieldErrors = new JsonObject();
         var id = ResolveId(schema, item, p);
 
         foreach (var (child, field) in _registry.ReferencesTo(schema))
