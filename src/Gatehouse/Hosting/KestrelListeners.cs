@@ -16,7 +16,7 @@ namespace Gatehouse.Hosting;
 /// </summary>
 internal static class KestrelListeners
 {
-    public static void Configure(KestrelServerOptions kestrel, GatehouseOptions options)
+    public static void Configure(KestrelServerOptions kestrel, GatehouseOptions options, GatewayCounters counters)
     {
         // Kong's default client_max_body_size is 0 (unlimited): a gateway streams bodies, it does not cap them.
         // Limits belong to plugins (request-size-limiting) and filters (the Wasm body-buffer limit → 413).
@@ -28,13 +28,13 @@ internal static class KestrelListeners
         kestrel.Limits.KeepAliveTimeout = options.KeepaliveTimeout;
         X509Certificate2? certificate = null;
         X509Certificate2 Certificate() => certificate ??= X509Certificate2.CreateFromPemFile(options.SslCert!, options.SslCertKey);
-        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, Certificate);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, Certificate);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, Certificate);
+        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, Certificate, counters);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, Certificate, counters);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, Certificate, counters);
     }
 
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,
-        Func<X509Certificate2> certificate)
+        Func<X509Certificate2> certificate, GatewayCounters counters)
     {
         foreach (var address in addresses)
         {
@@ -54,14 +54,24 @@ internal static class KestrelListeners
                         },
                     });
                 }
-                listen.Use(next => connection =>
+                // after TLS (its ALPN result is known): counts the connection for /status and stamps its plane
+                listen.Use(next => async connection =>
                 {
-                    connection.Items[ListenerKinds.ItemKey] = kind;
-                    return next(connection);
+                    var activity = counters.Opened(kind);
+                    connection.Items[ListenerKinds.ItemKey] = activity;
+                    if (IsHttp1(connection, listen.Protocols)) connection.Transport = new ActivityDuplexPipe(connection.Transport, activity);
+                    try { await next(connection); }
+                    finally { counters.Closed(activity); }
                 });
             });
         }
     }
+
+    private static bool IsHttp1(Microsoft.AspNetCore.Connections.ConnectionContext connection, HttpProtocols protocols) =>
+        protocols == HttpProtocols.Http1
+        || (protocols != HttpProtocols.Http2
+            && connection.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ITlsApplicationProtocolFeature>()?.ApplicationProtocol.Span
+                .SequenceEqual("h2"u8) != true);
 
     private static IPEndPoint ToEndPoint(ListenAddress address)
     {
