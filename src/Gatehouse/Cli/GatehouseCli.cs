@@ -4,8 +4,8 @@ using Gatehouse.Store;
 namespace Gatehouse.Cli;
 
 /// <summary>
-/// The <c>gatehouse</c> command line (System.CommandLine 2.0): start, config parse|init, migrations up, health,
-/// version. <see cref="InvokeAsync"/> is what Main calls and what tests call with captured writers.
+/// The <c>gatehouse</c> command line (System.CommandLine 2.0): start, stop, quit, reload, restart, check,
+/// config parse|init, migrations up, health, version. <see cref="InvokeAsync"/> is what Main calls and what tests call with captured writers.
 /// </summary>
 public static class GatehouseCli
 {
@@ -15,6 +15,11 @@ public static class GatehouseCli
         return new RootCommand("Gatehouse: a Kong-compatible API gateway with Proxy-Wasm filters")
         {
             StartCommand.Create(cli),
+            NodeControlCommands.Stop(cli),
+            NodeControlCommands.Quit(cli),
+            NodeControlCommands.Reload(cli),
+            NodeControlCommands.Restart(cli),
+            NodeControlCommands.Check(cli),
             Config(cli),
             Migrations(cli),
             HealthCommand.Create(cli),

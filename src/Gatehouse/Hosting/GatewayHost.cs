@@ -66,6 +66,7 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(counters);
         builder.Services.AddSingleton<StatusReport>();
+        builder.Services.AddSingleton<GatewayReloader>();
         builder.Services.AddGatehouseProxy(options);
         builder.Services.AddSingleton<AdminGuard>();
         if (hostOptions.IncludeStoreAndAdmin) builder.Services.AddGatehouseStore(options);
@@ -118,6 +119,10 @@ public sealed class GatewayHost : IAsyncDisposable
 
     /// <summary>Stops accepting, lets in-flight requests finish (up to the shutdown timeout), then stops.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
+
+    /// <summary>Applies what a reload can apply in this process (<see cref="GatewayReloader"/>).</summary>
+    public Task<bool> ReloadAsync(GatehouseOptions fresh, CancellationToken cancellationToken = default) =>
+        _app.Services.GetRequiredService<GatewayReloader>().ReloadAsync(fresh, cancellationToken);
 
     /// <summary>Completes when the host is stopped (by <see cref="StopAsync"/> or a signal).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
