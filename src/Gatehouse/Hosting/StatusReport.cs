@@ -41,9 +41,12 @@ public sealed partial class StatusReport(GatewayCounters counters, GatehouseOpti
             ["total_requests"] = counters.TotalRequests,
         };
         var gc = GC.GetGCMemoryInfo();
+        var wasm = new JsonObject();
+        foreach (var (filter, vms, bytes) in services.GetService<Wasm.WasmFilterRuntime>()?.Plugins?.LinearMemoryByFilter() ?? [])
+            wasm[filter] = new JsonObject { ["vms"] = vms, ["linear_memory"] = unit.Format(bytes) };
         body["memory"] = new JsonObject
         {
-            // one process (Kong: one Lua VM per nginx worker); Wasm VMs' linear memories are native memory, in working_set
+            // one process (Kong: one Lua VM per nginx worker); Wasm VMs' linear memories are native memory, in working_set too
             ["process"] = new JsonObject
             {
                 ["pid"] = Environment.ProcessId,
@@ -51,6 +54,7 @@ public sealed partial class StatusReport(GatewayCounters counters, GatehouseOpti
                 ["managed_heap_committed"] = unit.Format(gc.TotalCommittedBytes),
                 ["working_set"] = unit.Format(Environment.WorkingSet),
             },
+            ["wasm_filters"] = wasm,
         };
         if (options.Database == DatabaseKind.Off)
             body["configuration_hash"] = services.GetService<DeclarativeConfigService>()?.ConfigurationHash ?? EmptyHash;

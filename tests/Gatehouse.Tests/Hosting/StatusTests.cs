@@ -148,10 +148,29 @@ public sealed class StatusTests
         Assert.Matches(@"^\d+\.\d{3} KiB$", (string)(await StatusAsync(client, status, "?unit=K&scale=3"))["memory"]!["process"]!["working_set"]!);
         Assert.Matches(@"^\d+$", (string)(await StatusAsync(client, status, "?unit=b"))["memory"]!["process"]!["managed_heap"]!);
 
+        Assert.Empty(body["memory"]!["wasm_filters"]!.AsObject()); // wasm off
+
         using var bad = await client.GetAsync(new Uri(status, "/status?unit=x"));
         Assert.Equal(400, (int)bad.StatusCode);
         Assert.Equal("""{"message":"invalid unit 'x' (expected 'k/K', 'm/M', or 'g/G')"}""", await bad.Content.ReadAsStringAsync());
         using var post = await client.PostAsync(new Uri(status, "/status"), null);
         Assert.Equal(405, (int)post.StatusCode);
+    }
+
+    [Fact]
+    public async Task Memory_reports_the_wasm_filters_linear_memory()
+    {
+        await using var gw = await Gatehouse.Tests.Wasm.WasmGateway.StartAsync(dbless: false,
+            configure: o => o with { StatusListen = [ListenAddress.Parse("127.0.0.1:0")] });
+        using var client = new HttpClient();
+        var status = gw.Host.Addresses(ListenerKind.Status).Single();
+        Assert.Empty((await StatusAsync(client, status))["memory"]!["wasm_filters"]!.AsObject());
+
+        var (_, routeId) = await gw.ServiceAndRouteAsync("svc", 9);
+        Assert.Equal(201, (await gw.PostAsync($"/routes/{routeId}/filter-chains", """{"filters":[{"name":"add-headers","config":{}}]}""")).Status);
+        var filter = (await StatusAsync(client, status, "?unit=b"))["memory"]!["wasm_filters"]!["add-headers"]!;
+        Assert.True((int)filter["vms"]! >= 1);
+        // at least one 64 KiB page per VM
+        Assert.True(long.Parse((string)filter["linear_memory"]!) >= 65536L * (int)filter["vms"]!, filter.ToJsonString());
     }
 }
