@@ -12,7 +12,7 @@ public static class GatehouseCli
     public static RootCommand CreateRootCommand(CliContext cli)
     {
         ArgumentNullException.ThrowIfNull(cli);
-        return new RootCommand("Gatehouse: a Kong-compatible API gateway with Proxy-Wasm filters")
+        var root = new RootCommand("Gatehouse: a Kong-compatible API gateway with Proxy-Wasm filters")
         {
             StartCommand.Create(cli),
             NodeControlCommands.Stop(cli),
@@ -25,6 +25,18 @@ public static class GatehouseCli
             HealthCommand.Create(cli),
             Version(cli),
         };
+        // --version prints what `version` prints (the built-in one reads the assembly's informational version itself)
+        foreach (var option in root.Options.OfType<VersionOption>()) option.Action = new PrintVersion(cli);
+        return root;
+    }
+
+    private sealed class PrintVersion(CliContext cli) : System.CommandLine.Invocation.SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            cli.Out.WriteLine($"Gatehouse {GatehouseVersion.Current}");
+            return 0;
+        }
     }
 
     /// <summary>Parses and runs; returns the exit code. Signal handling is the start command's own.</summary>
