@@ -18,10 +18,22 @@ public sealed partial class GatewayReloader(GatehouseOptions running, IServicePr
     /// <summary>Keys a reload applies.</summary>
     private static readonly HashSet<string> Reloadable = new(StringComparer.Ordinal) { "declarative_config" };
 
-    /// <summary>True when the configuration was applied; false when it was refused (logged).</summary>
+    /// <summary>True when the configuration was applied; false when it was refused or failed (logged: a signal
+    /// handler has nobody else to tell).</summary>
     public async Task<bool> ReloadAsync(GatehouseOptions fresh, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(fresh);
+        try { return await ApplyAsync(fresh, ct); }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { return false; } // stopping
+        catch (Exception e)
+        {
+            LogFailed(logger, e);
+            return false;
+        }
+    }
+
+    private async Task<bool> ApplyAsync(GatehouseOptions fresh, CancellationToken ct)
+    {
         var changed = running.Raw.Keys.Union(fresh.Raw.Keys)
             .Where(k => !Reloadable.Contains(k) && running.Raw.GetValueOrDefault(k) != fresh.Raw.GetValueOrDefault(k))
             .Order(StringComparer.Ordinal).ToArray();
@@ -60,6 +72,9 @@ public sealed partial class GatewayReloader(GatehouseOptions running, IServicePr
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Error, Message = "reload: declarative config file {Path} refused, the running configuration is kept: {Reason}")]
     private static partial void LogRefused(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 1204, Level = LogLevel.Error, Message = "reload failed; the running configuration is kept")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "reload: configuration reloaded from {Source}")]
     private static partial void LogReloaded(ILogger logger, string source);
