@@ -41,6 +41,14 @@ internal static class KestrelListeners
             kestrel.Listen(ToEndPoint(address), listen =>
             {
                 listen.Protocols = !address.Http2 ? HttpProtocols.Http1 : address.Ssl ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2;
+                // first, before TLS (as nginx counts at accept): the connection for /status, and its plane
+                listen.Use(next => async connection =>
+                {
+                    var activity = counters.Opened(kind);
+                    connection.Items[ListenerKinds.ItemKey] = activity;
+                    try { await next(connection); }
+                    finally { counters.Closed(activity); }
+                });
                 if (address.Ssl)
                 {
                     var cert = certificate();
@@ -54,14 +62,12 @@ internal static class KestrelListeners
                         },
                     });
                 }
-                // after TLS (its ALPN result is known): counts the connection for /status and stamps its plane
-                listen.Use(next => async connection =>
+                // after TLS (its ALPN result is known): HTTP/1.x input is observed for the "reading" phase
+                listen.Use(next => connection =>
                 {
-                    var activity = counters.Opened(kind);
-                    connection.Items[ListenerKinds.ItemKey] = activity;
-                    if (IsHttp1(connection, listen.Protocols)) connection.Transport = new ActivityDuplexPipe(connection.Transport, activity);
-                    try { await next(connection); }
-                    finally { counters.Closed(activity); }
+                    if (IsHttp1(connection, listen.Protocols) && connection.Items[ListenerKinds.ItemKey] is ConnectionActivity activity)
+                        connection.Transport = new ActivityDuplexPipe(connection.Transport, activity);
+                    return next(connection);
                 });
             });
         }
