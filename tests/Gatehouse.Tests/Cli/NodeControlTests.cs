@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Gatehouse.Cli;
 using Gatehouse.Hosting;
 using Gatehouse.Tests.Infrastructure;
+using Gatehouse.Tests.Store;
 
 namespace Gatehouse.Tests.Cli;
 
@@ -32,12 +33,11 @@ public sealed class NodeControlTests
 
         """;
 
-    private static string NewDir() => Directory.CreateTempSubdirectory("gatehouse-node-").FullName;
-
     [Fact]
     public async Task Pid_file_refuses_a_second_start_and_stop_drains_and_removes_it()
     {
-        var dir = NewDir();
+        using var temp = new TempDir();
+        var dir = temp.Path;
         await using var node = await GatewayProcess.StartInAsync(dir, "database = off");
         var pidFile = Path.Combine(dir, "pids", "gatehouse.pid");
         Assert.Equal(node.Pid.ToString(), (await File.ReadAllTextAsync(pidFile)).Trim());
@@ -63,7 +63,8 @@ public sealed class NodeControlTests
     [Fact]
     public async Task Quit_lets_the_request_in_flight_finish()
     {
-        var dir = NewDir();
+        using var temp = new TempDir();
+        var dir = temp.Path;
         await using var upstream = await EchoUpstream.StartAsync();
         var yml = Path.Combine(dir, "kong.yml");
         await File.WriteAllTextAsync(yml, Yml(upstream, "/delay"));
@@ -84,7 +85,8 @@ public sealed class NodeControlTests
     [Fact]
     public async Task Reload_loads_the_changed_declarative_config_in_the_running_node()
     {
-        var dir = NewDir();
+        using var temp = new TempDir();
+        var dir = temp.Path;
         await using var upstream = await EchoUpstream.StartAsync();
         var yml = Path.Combine(dir, "kong.yml");
         await File.WriteAllTextAsync(yml, Yml(upstream, "/before"));
@@ -116,7 +118,8 @@ public sealed class NodeControlTests
     [Fact]
     public async Task Node_id_is_kept_under_the_prefix_across_restarts_and_node_id_wins()
     {
-        var dir = NewDir();
+        using var temp = new TempDir();
+        var dir = temp.Path;
         Guid first;
         await using (var node = await GatewayProcess.StartInAsync(dir, "database = off", admin: true))
         {
@@ -146,7 +149,8 @@ public sealed class NodeControlTests
     [Fact]
     public async Task Restart_stops_the_running_node_and_starts_one_here()
     {
-        var dir = NewDir();
+        using var temp = new TempDir();
+        var dir = temp.Path;
         await using var node = await GatewayProcess.StartInAsync(dir, "database = off");
         var started = new TaskCompletionSource<GatewayHost>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var stop = new CancellationTokenSource();
@@ -174,7 +178,8 @@ public sealed class NodeControlTests
     [Fact]
     public async Task Check_says_whether_a_conf_file_is_valid()
     {
-        var dir = NewDir();
+        using var temp = new TempDir();
+        var dir = temp.Path;
         var good = Path.Combine(dir, "good.conf");
         await File.WriteAllTextAsync(good, $"prefix = {dir}\nlog_level = warn\nplugins = bundled\n");
         var (code, output, _) = await RunAsync("check", good);
