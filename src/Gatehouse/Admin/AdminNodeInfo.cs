@@ -1,9 +1,15 @@
 namespace Gatehouse.Admin;
 
-/// <summary>This node's identity as reported by <c>GET /</c>: a node id fixed for the process lifetime.</summary>
+/// <summary>This node's identity as reported by <c>GET /</c>: the node id (from the <c>node_id</c> conf key or
+/// <c>&lt;prefix&gt;/gatehouse.id</c> when <c>start</c> resolved one, else fixed for the process lifetime).</summary>
 public sealed class AdminNodeInfo
 {
-    public Guid NodeId { get; } = Guid.NewGuid();
+    public AdminNodeInfo(Config.GatehouseOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        NodeId = options.NodeId ?? Guid.NewGuid();
+    }
+
+    public Guid NodeId { get; }
     public string Hostname { get; } = Environment.MachineName;
-    public string Version { get; } = typeof(AdminNodeInfo).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 }

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Gatehouse.Admin;
 
-/// <summary><c>GET /</c> (node information and sanitized configuration) and <c>GET /status</c>.</summary>
+/// <summary><c>GET /</c> (node information and sanitized configuration) and the Admin API's JSON 404.</summary>
 internal static class RootEndpoints
 {
     public const string Mask = "******";
@@ -20,7 +20,7 @@ internal static class RootEndpoints
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.Map("/", ctx => Execute(ctx, Root(ctx)));
-        endpoints.Map("/status", async ctx => await Execute(ctx, await Status(ctx)));
+        // GET /status is the host's (Hosting/StatusEndpoint): one implementation for admin_listen and status_listen
         // Kong answers every unknown Admin API path with its JSON 404; a catch-all has the lowest precedence.
         endpoints.Map("/{**path}", ctx => Execute(ctx, AdminResponses.NotFound()));
     }
@@ -40,7 +40,9 @@ internal static class RootEndpoints
         configuration["wasm_modules_parsed"] = WasmAdminEndpoints.ModulesParsed(ctx.RequestServices);
         return AdminResponses.Json(new JsonObject
         {
-            ["version"] = node.Version,
+            // the Kong release whose Admin API this is (decK reads it); Gatehouse's own release beside it
+            ["version"] = GatehouseVersion.Kong,
+            ["gatehouse_version"] = GatehouseVersion.Current,
             ["edition"] = "community",
             ["hostname"] = node.Hostname,
             ["node_id"] = node.NodeId.ToString(),
@@ -60,49 +62,4 @@ internal static class RootEndpoints
     internal static bool IsSensitive(string key) =>
         SensitiveKeys.Contains(key) || key.Contains("password", StringComparison.Ordinal) || key.Contains("secret", StringComparison.Ordinal)
         || key.EndsWith("_key", StringComparison.Ordinal) || key.Contains("cert_key", StringComparison.Ordinal);
-
-    private static async Task<IResult> Status(HttpContext ctx)
-    {
-        if (ctx.Request.Method is not ("GET" or "HEAD")) return AdminResponses.MethodNotAllowed();
-        var services = ctx.RequestServices;
-        var store = services.GetRequiredService<IEntityStore>();
-        var registry = services.GetRequiredService<EntityRegistry>();
-        bool reachable;
-        try
-        {
-            await store.PageAsync(registry.Schemas[0], new PageQuery(1), ctx.RequestAborted);
-            reachable = true;
-        }
-        catch (Microsoft.Data.Sqlite.SqliteException)
-        {
-            reachable = false;
-        }
-        var s = services.GetService<IServerStatusSource>()?.Snapshot() ?? new ServerStatus(0, 0, 0, 0, 0, 0, 0);
-        var body = new JsonObject
-        {
-            ["database"] = new JsonObject { ["reachable"] = reachable },
-            ["server"] = new JsonObject
-            {
-                ["connections_accepted"] = s.ConnectionsAccepted,
-                ["connections_active"] = s.ConnectionsActive,
-                ["connections_handled"] = s.ConnectionsHandled,
-                ["connections_reading"] = s.ConnectionsReading,
-                ["connections_waiting"] = s.ConnectionsWaiting,
-                ["connections_writing"] = s.ConnectionsWriting,
-                ["total_requests"] = s.TotalRequests,
-            },
-            ["memory"] = new JsonObject
-            {
-                ["workers_lua_vms"] = new JsonArray(new JsonObject
-                {
-                    ["pid"] = Environment.ProcessId,
-                    ["http_allocated_gc"] = $"{GC.GetTotalMemory(false) / (1024.0 * 1024.0):0.00} MiB",
-                }),
-                ["lua_shared_dicts"] = new JsonObject(),
-            },
-        };
-        if (services.GetRequiredService<GatehouseOptions>().Database == DatabaseKind.Off)
-            body["configuration_hash"] = services.GetRequiredService<DeclarativeConfigService>().ConfigurationHash;
-        return AdminResponses.Json(body);
-    }
 }

@@ -4,8 +4,10 @@ using Gatehouse.Hosting;
 
 namespace Gatehouse.Cli;
 
-/// <summary><c>gatehouse start [-c CONF] [-p PREFIX]</c>: runs the gateway until SIGTERM/SIGINT (or the invocation
-/// is cancelled), then drains in-flight requests and exits 0. A bad configuration exits 1 before listening.</summary>
+/// <summary><c>gatehouse start [-c CONF] [-p PREFIX]</c>: runs the gateway until SIGTERM/SIGQUIT/SIGINT (or the
+/// invocation is cancelled), then drains in-flight requests and exits 0; SIGHUP reloads (<see cref="GatewayReloader"/>).
+/// A bad configuration, or a live node already holding the prefix's pid file, exits 1 before listening. Writes
+/// <c>&lt;prefix&gt;/pids/gatehouse.pid</c> (removed at a clean exit) and keeps the node id in <c>&lt;prefix&gt;/gatehouse.id</c>.</summary>
 internal static class StartCommand
 {
     public static Command Create(CliContext cli)
@@ -18,20 +20,34 @@ internal static class StartCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext cli, string? confPath, string? prefix, bool example, CancellationToken ct)
+    internal static async Task<int> RunAsync(CliContext cli, string? confPath, string? prefix, bool example, CancellationToken ct)
     {
-        var options = ConfOptions.Load(cli, confPath, prefix);
+        var options = Load(cli, confPath, prefix, example);
         if (options is null) return 1;
-        if (example) options = Defaults.ExampleConfig.Apply(options);
-        InlineIo.ApplyToProcess(options);
         try { Directory.CreateDirectory(options.Prefix); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             cli.Error.WriteLine($"error: prefix: cannot create '{options.Prefix}': {e.Message}");
             return 1;
         }
+        PidFile pidFile;
+        try { pidFile = PidFile.Acquire(options.Prefix); }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            cli.Error.WriteLine($"Error: {e.Message}");
+            return 1;
+        }
+        using var pid = pidFile;
+        InlineIo.ApplyToProcess(options);
+        if (options.NodeId is null)
+        {
+            options = options with { NodeId = NodeIdFile.Resolve(options.Prefix, out var warning) };
+            if (warning is not null) cli.Error.WriteLine($"warning: {warning}, a new node_id was generated");
+        }
+        else cli.Error.WriteLine("warning: node_id: specifying a node_id is deprecated in Kong 3.9; it must be unique across the cluster");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Stop);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         GatewayHost? host = null;
         try
@@ -51,6 +67,7 @@ internal static class StartCommand
                 cli.Out.WriteLine($"{kind.ToString().ToLowerInvariant()} listening on {address}");
         cli.Out.WriteLine($"Gatehouse {GatehouseVersion.Current} started");
         cli.OnStarted?.Invoke(host);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Reload);
         try { await Task.Delay(Timeout.Infinite, stop.Token); }
         catch (OperationCanceledException) { }
         cli.Out.WriteLine("stopping: draining in-flight requests");
@@ -63,6 +80,19 @@ internal static class StartCommand
             context.Cancel = true;
             stop.Cancel();
         }
+
+        void Reload(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            // the conf file this node started with, read again with the environment (a bad one is reported and not applied)
+            if (Load(cli, confPath, prefix, example) is { } fresh) _ = host.ReloadAsync(fresh, stop.Token);
+        }
+    }
+
+    private static Config.GatehouseOptions? Load(CliContext cli, string? confPath, string? prefix, bool example)
+    {
+        var options = ConfOptions.Load(cli, confPath, prefix);
+        return options is not null && example ? Defaults.ExampleConfig.Apply(options) : options;
     }
 
     /// <summary>Failures that mean "this configuration cannot start" (bad filters, ports, files, certificates),

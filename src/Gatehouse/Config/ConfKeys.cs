@@ -31,6 +31,8 @@ internal static class ConfKeys
         ["wasm"] = (o, v) => o with { Wasm = Bool(v) },
         ["wasm_filters_path"] = (o, v) => o with { WasmFiltersPath = NullIfEmpty(v) },
         ["wasm_filters"] = (o, v) => o with { WasmFilters = WasmFilterList(v) },
+        ["node_id"] = (o, v) => o with { NodeId = NodeId(v) },
+        ["plugins"] = (o, v) => o with { Plugins = PluginList(v) },
         ["admin_client_max_body_size"] = (o, v) => o with { AdminClientMaxBodySize = NginxSize(v) },
         // Kong's injected-directive name for the same setting.
         ["nginx_admin_client_max_body_size"] = (o, v) => o with { AdminClientMaxBodySize = NginxSize(v) },
@@ -119,6 +121,18 @@ internal static class ConfKeys
             set.Add(token.ToLowerInvariant());
         }
         return set;
+    }
+
+    // Kong refuses a node_id that is not a UUID
+    private static Guid? NodeId(string v) =>
+        v.Length == 0 ? null : Guid.TryParse(v, out var id) ? id : throw new FormatException($"'{v}' is not a valid UUID");
+
+    // Kong: a first "off" disables every plugin; "bundled" stands for the bundled set; other entries are names.
+    private static IReadOnlyList<string> PluginList(string v)
+    {
+        var items = List(v);
+        if (items.Count > 0 && Off(items[0])) return [];
+        return [.. items.Where(i => !Off(i))];
     }
 
     private static IReadOnlyList<string> WasmFilterList(string v)

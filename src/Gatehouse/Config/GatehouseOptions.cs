@@ -7,7 +7,8 @@ namespace Gatehouse.Config;
 /// </summary>
 public sealed record GatehouseOptions
 {
-    /// <summary>Working directory: the SQLite file, pid file and logs live here.</summary>
+    /// <summary>Working directory: the SQLite file, the pid file (<c>pids/gatehouse.pid</c>), the node id file
+    /// (<c>gatehouse.id</c>) and logs live here.</summary>
     public string Prefix { get; init; } = "/usr/local/gatehouse";
     public IReadOnlyList<ListenAddress> ProxyListen { get; init; } = [ListenAddress.Parse("0.0.0.0:8000")];
     public IReadOnlyList<ListenAddress> AdminListen { get; init; } = [ListenAddress.Parse("127.0.0.1:8001")];
@@ -59,6 +60,12 @@ public sealed record GatehouseOptions
     /// <summary>nginx's <c>keepalive_timeout</c> (<c>nginx_http_keepalive_timeout</c>, default 75 s): an idle
     /// keep-alive connection is closed after this long (Kestrel's KeepAliveTimeout, every listener).</summary>
     public TimeSpan KeepaliveTimeout { get; init; } = TimeSpan.FromSeconds(75);
+    /// <summary>Kong's <c>node_id</c> (deprecated in Kong 3.9): this node's id; when null, <c>start</c> keeps one in
+    /// <c>&lt;prefix&gt;/gatehouse.id</c> across restarts.</summary>
+    public Guid? NodeId { get; init; }
+    /// <summary>Kong's <c>plugins</c>: the plugin names available on this node; <c>bundled</c> stands for every bundled
+    /// plugin, an empty list is <c>off</c>.</summary>
+    public IReadOnlyList<string> Plugins { get; init; } = ["bundled"];
     /// <summary>Every key/value after overrides, for the sanitized dump in GET /.</summary>
     public IReadOnlyDictionary<string, string> Raw { get; init; } = new Dictionary<string, string>();
 

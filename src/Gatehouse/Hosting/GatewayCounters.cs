@@ -1,19 +1,60 @@
+using Microsoft.AspNetCore.Http;
+
 namespace Gatehouse.Hosting;
 
-/// <summary>Process-wide request counters for /status (one instance per host, in DI).</summary>
+/// <summary>
+/// Process-wide connection and request counters for <c>/status</c>, defined as nginx's stub_status (which Kong
+/// reports): accepted/handled connections since start, active connections, connections <em>reading</em> a request
+/// header, requests <em>writing</em> (in the application, from the end of the header to the end of the response), and
+/// the total of requests. One instance per host; connections are counted by every listener's connection middleware
+/// (<see cref="KestrelListeners"/>), requests by the proxy handler and the other planes' branch.
+/// </summary>
 public sealed class GatewayCounters
 {
     private long _total;
     private long _active;
+    private long _accepted;
+    private long _connections;
+    private long _reading;
 
+    /// <summary>Every request taken into the application since start, on every listener (nginx's <c>requests</c>).</summary>
     public long TotalRequests => Interlocked.Read(ref _total);
+    /// <summary>Requests in the application now (nginx's <c>writing</c>).</summary>
     public long ActiveRequests => Interlocked.Read(ref _active);
+    /// <summary>Connections accepted since start; every one is handled (no connection limit drops any).</summary>
+    public long ConnectionsAccepted => Interlocked.Read(ref _accepted);
+    /// <summary>Open client connections, idle keep-alive ones included.</summary>
+    public long ConnectionsActive => Interlocked.Read(ref _connections);
+    /// <summary>HTTP/1.x connections that have received part of a request header not yet taken into the application.</summary>
+    public long ConnectionsReading => Interlocked.Read(ref _reading);
 
-    internal void Begin()
+    internal void Begin(HttpContext http)
     {
         Interlocked.Increment(ref _total);
         Interlocked.Increment(ref _active);
+        ConnectionActivity.Of(http)?.RequestStarted();
     }
 
-    internal void End() => Interlocked.Decrement(ref _active);
+    internal void End(HttpContext http)
+    {
+        ConnectionActivity.Of(http)?.RequestEnded();
+        Interlocked.Decrement(ref _active);
+    }
+
+    internal ConnectionActivity Opened(ListenerKind kind)
+    {
+        Interlocked.Increment(ref _accepted);
+        Interlocked.Increment(ref _connections);
+        return new ConnectionActivity(kind, this);
+    }
+
+    internal void Closed(ConnectionActivity connection)
+    {
+        connection.Closed();
+        Interlocked.Decrement(ref _connections);
+    }
+
+    internal void ReadingStarted() => Interlocked.Increment(ref _reading);
+
+    internal void ReadingEnded() => Interlocked.Decrement(ref _reading);
 }

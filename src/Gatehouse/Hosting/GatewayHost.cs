@@ -48,6 +48,7 @@ public sealed class GatewayHost : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.WebHost.UseKestrelHttpsConfiguration();
+        var counters = new GatewayCounters();
         InlineIo.Configure(builder.WebHost, options);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -55,7 +56,7 @@ public sealed class GatewayHost : IAsyncDisposable
             // header values are bytes end to end (nginx): see HeaderEncoding
             k.RequestHeaderEncodingSelector = Proxy.HeaderEncoding.Request;
             k.ResponseHeaderEncodingSelector = Proxy.HeaderEncoding.Response;
-            KestrelListeners.Configure(k, options);
+            KestrelListeners.Configure(k, options, counters);
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = hostOptions.ShutdownTimeout);
         GatehouseLogging.Configure(builder.Logging, options, hostOptions.ConfigureLogging);
@@ -63,7 +64,9 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<GatewayConfigPublisher>();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<GatewayCounters>();
+        builder.Services.AddSingleton(counters);
+        builder.Services.AddSingleton<StatusReport>();
+        builder.Services.AddSingleton<GatewayReloader>();
         builder.Services.AddGatehouseProxy(options);
         builder.Services.AddSingleton<AdminGuard>();
         if (hostOptions.IncludeStoreAndAdmin) builder.Services.AddGatehouseStore(options);
@@ -90,11 +93,11 @@ public sealed class GatewayHost : IAsyncDisposable
             : OtherPlanesAsync(http, kind, next));
         app.UseRouting();
         if (includeAdmin) app.MapAdminApi();
-        if (!HasEndpoint(app, StatusEndpoint.Path)) app.MapGet(StatusEndpoint.Path, StatusEndpoint.WriteAsync);
+        app.Map(StatusEndpoint.Path, StatusEndpoint.WriteAsync); // the Admin API's /status: the same one as status_listen
 
         async Task OtherPlanesAsync(HttpContext http, ListenerKind kind, RequestDelegate next)
         {
-            counters.Begin();
+            counters.Begin(http);
             try
             {
                 if (!await guard.AdmitAsync(http, kind)) return; // Host, Origin/CORS, admin_token
@@ -107,19 +110,19 @@ public sealed class GatewayHost : IAsyncDisposable
                 }
                 else http.Response.StatusCode = StatusCodes.Status404NotFound;
             }
-            finally { counters.End(); }
+            finally { counters.End(http); }
         }
     }
-
-    private static bool HasEndpoint(IEndpointRouteBuilder endpoints, string path) =>
-        endpoints.DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
-            .Any(e => string.Equals("/" + e.RoutePattern.RawText?.TrimStart('/'), path, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Starts the hosted services (the store publishes its first configuration) and then the listeners.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
 
     /// <summary>Stops accepting, lets in-flight requests finish (up to the shutdown timeout), then stops.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
+
+    /// <summary>Applies what a reload can apply in this process (<see cref="GatewayReloader"/>).</summary>
+    public Task<bool> ReloadAsync(GatehouseOptions fresh, CancellationToken cancellationToken = default) =>
+        _app.Services.GetRequiredService<GatewayReloader>().ReloadAsync(fresh, cancellationToken);
 
     /// <summary>Completes when the host is stopped (by <see cref="StopAsync"/> or a signal).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);

@@ -16,7 +16,7 @@ namespace Gatehouse.Hosting;
 /// </summary>
 internal static class KestrelListeners
 {
-    public static void Configure(KestrelServerOptions kestrel, GatehouseOptions options)
+    public static void Configure(KestrelServerOptions kestrel, GatehouseOptions options, GatewayCounters counters)
     {
         // Kong's default client_max_body_size is 0 (unlimited): a gateway streams bodies, it does not cap them.
         // Limits belong to plugins (request-size-limiting) and filters (the Wasm body-buffer limit → 413).
@@ -28,19 +28,27 @@ internal static class KestrelListeners
         kestrel.Limits.KeepAliveTimeout = options.KeepaliveTimeout;
         X509Certificate2? certificate = null;
         X509Certificate2 Certificate() => certificate ??= X509Certificate2.CreateFromPemFile(options.SslCert!, options.SslCertKey);
-        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, Certificate);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, Certificate);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, Certificate);
+        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, Certificate, counters);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, Certificate, counters);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, Certificate, counters);
     }
 
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,
-        Func<X509Certificate2> certificate)
+        Func<X509Certificate2> certificate, GatewayCounters counters)
     {
         foreach (var address in addresses)
         {
             kestrel.Listen(ToEndPoint(address), listen =>
             {
                 listen.Protocols = !address.Http2 ? HttpProtocols.Http1 : address.Ssl ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2;
+                // first, before TLS (as nginx counts at accept): the connection for /status, and its plane
+                listen.Use(next => async connection =>
+                {
+                    var activity = counters.Opened(kind);
+                    connection.Items[ListenerKinds.ItemKey] = activity;
+                    try { await next(connection); }
+                    finally { counters.Closed(activity); }
+                });
                 if (address.Ssl)
                 {
                     var cert = certificate();
@@ -54,14 +62,22 @@ internal static class KestrelListeners
                         },
                     });
                 }
+                // after TLS (its ALPN result is known): HTTP/1.x input is observed for the "reading" phase
                 listen.Use(next => connection =>
                 {
-                    connection.Items[ListenerKinds.ItemKey] = kind;
+                    if (IsHttp1(connection, listen.Protocols) && connection.Items[ListenerKinds.ItemKey] is ConnectionActivity activity)
+                        connection.Transport = new ActivityDuplexPipe(connection.Transport, activity);
                     return next(connection);
                 });
             });
         }
     }
+
+    private static bool IsHttp1(Microsoft.AspNetCore.Connections.ConnectionContext connection, HttpProtocols protocols) =>
+        protocols == HttpProtocols.Http1
+        || (protocols != HttpProtocols.Http2
+            && connection.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ITlsApplicationProtocolFeature>()?.ApplicationProtocol.Span
+                .SequenceEqual("h2"u8) != true);
 
     private static IPEndPoint ToEndPoint(ListenAddress address)
     {

@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Hosting;
 
-/// <summary>Which plane a Kestrel listener serves. Stamped on each connection by the listener's connection
-/// middleware, read once per request to branch before any routing middleware.</summary>
+/// <summary>Which plane a Kestrel listener serves. Stamped on each connection (its <see cref="ConnectionActivity"/>) by
+/// the listener's connection middleware, read once per request to branch before any routing middleware.</summary>
 public enum ListenerKind { Proxy, Admin, Status }
 
 public static class ListenerKinds
@@ -17,8 +17,5 @@ public static class ListenerKinds
         http.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(SniItemKey, out var v) == true ? v as string : null;
 
     /// <summary>The plane of the connection this request came in on.</summary>
-    public static ListenerKind Of(HttpContext http) =>
-        http.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ItemKey, out var v) == true && v is ListenerKind k
-            ? k
-            : ListenerKind.Admin;
+    public static ListenerKind Of(HttpContext http) => ConnectionActivity.Of(http)?.Kind ?? ListenerKind.Admin;
 }

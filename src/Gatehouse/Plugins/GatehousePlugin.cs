@@ -16,8 +16,8 @@ public abstract class GatehousePlugin
     public virtual IReadOnlyList<string> Protocols { get; } = ["grpc", "grpcs", "http", "https"];
     public abstract IReadOnlyList<FieldDefinition> ConfigFields { get; }
     public virtual IReadOnlyList<EntityCheck> ConfigChecks { get; } = [];
-    /// <summary>Kong's plugin version string (reported by <c>GET /</c>).</summary>
-    public virtual string Version => "3.9.0";
+    /// <summary>The plugin's version (<c>GET /</c>): Kong's bundled plugins report Kong's release, and so do ours.</summary>
+    public string Version => GatehouseVersion.Kong;
 
     /// <summary>Builds the handler of one configured instance; <paramref name="config"/> is validated.</summary>
     public abstract PluginHandler Create(JsonObject config, PluginBuildContext context);

@@ -27,6 +27,19 @@ public sealed class PluginCatalog
 
     public GatehousePlugin? Find(string name) => _byName.GetValueOrDefault(name);
 
+    /// <summary>Kong's <c>plugins</c> conf key: the plugins of this catalog that <paramref name="names"/> lists
+    /// (<c>bundled</c> = all of them; empty = none). A name this catalog does not have stops the start, as Kong's
+    /// "plugin is enabled but not installed".</summary>
+    public PluginCatalog Only(IReadOnlyList<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        if (names.Contains("bundled")) return this;
+        foreach (var name in names)
+            if (Find(name) is null)
+                throw new InvalidOperationException($"plugins: {name} plugin is enabled but not installed (no bundled plugin has that name)");
+        return new PluginCatalog(All.Where(p => names.Contains(p.Name)));
+    }
+
     /// <summary>Kong's message for a plugin that is not available.</summary>
     public static string NotEnabled(string name) => $"plugin '{name}' not enabled; add it to the 'plugins' configuration property";
 }

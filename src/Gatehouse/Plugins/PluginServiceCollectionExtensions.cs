@@ -20,7 +20,8 @@ public static class PluginServiceCollectionExtensions
     public static IServiceCollection AddGatehousePlugins(this IServiceCollection services, GatehouseOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.TryAddSingleton(options?.Database == DatabaseKind.Off ? PluginCatalog.BundledDbLess : PluginCatalog.Bundled);
+        services.TryAddSingleton((options?.Database == DatabaseKind.Off ? PluginCatalog.BundledDbLess : PluginCatalog.Bundled)
+            .Only(options?.Plugins ?? ["bundled"]));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new ClusterCounterStore(
             options?.Database == DatabaseKind.Sqlite ? options.EffectiveSqlitePath : null,

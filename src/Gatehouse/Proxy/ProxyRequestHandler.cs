@@ -50,7 +50,7 @@ public sealed class ProxyRequestHandler
     public async Task InvokeAsync(HttpContext http)
     {
         // :: Step 1: one snapshot for the whole request
-        _counters.Begin();
+        _counters.Begin(http);
         var snapshot = _snapshots.Current;
         var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global };
         http.Features.Set(context);
@@ -88,7 +88,7 @@ public sealed class ProxyRequestHandler
                 await PhaseRunner.LogAsync(context.Plan, context, _logHandlerFailed);
                 _accessLog.Write(context);
             }
-            finally { _counters.End(); }
+            finally { _counters.End(http); }
         }
     }
 

@@ -6,9 +6,9 @@ namespace Gatehouse.Proxy;
 public sealed class ProxySettings
 {
     public ProxyHeaders Headers { get; }
-    /// <summary>"gatehouse/0.1.0", for Server.</summary>
+    /// <summary>"gatehouse/" + <see cref="GatehouseVersion.Current"/>, for Server.</summary>
     public string ServerToken { get; }
-    /// <summary>"1.1 gatehouse/0.1.0", for Via.</summary>
+    /// <summary>"1.1 gatehouse/" + <see cref="GatehouseVersion.Current"/>, for Via.</summary>
     public string ViaToken { get; }
 
     public ProxySettings(GatehouseOptions options)

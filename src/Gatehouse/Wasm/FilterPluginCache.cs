@@ -62,6 +62,17 @@ public sealed class FilterPluginCache : IDisposable
         }
     }
 
+    /// <summary>Linear memory of the running filter plugins' VMs, by filter name (<c>GET /status</c>).</summary>
+    public IReadOnlyList<(string Filter, int Vms, long Bytes)> LinearMemoryByFilter()
+    {
+        SharedFilterPlugin[] plugins;
+        lock (_gate) plugins = [.. _current.Values, .. _previous.Values];
+        return [.. plugins.Select(p => (p.Plugin.Config.Name, Memory: p.Plugin.LinearMemory()))
+            .GroupBy(p => p.Name, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => (g.Key, g.Sum(p => p.Memory.Vms), g.Sum(p => p.Memory.Bytes)))];
+    }
+
     /// <summary>Remembers the chain built for <paramref name="routeId"/> in the current snapshot, so the next snapshot
     /// can fall back on it (<see cref="KeepLastGood"/>).</summary>
     public void RecordGood(Guid routeId, IReadOnlyList<SharedFilterPlugin> chain)

@@ -63,7 +63,7 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             "kong.service_name" => context.Service?.Name,
             "kong.client.protocol" => context.HttpContext.Request.Scheme,
             "kong.nginx.subsystem" => "http",
-            "kong.version" => GatehouseVersion.Current,
+            "kong.version" => GatehouseVersion.Kong,
             "kong.request.port" or "kong.request.forwarded_port" =>
                 context.HttpContext.Connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "kong.request.forwarded_scheme" => context.HttpContext.Request.Scheme,

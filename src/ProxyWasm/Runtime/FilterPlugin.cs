@@ -67,6 +67,24 @@ public sealed class FilterPlugin : IDisposable
         WasmLog.SlowCallsSeen(_host.CreateFilterLogger(Config.Name), Config.Name);
     }
 
+    /// <summary>The linear memory of this plugin's live VMs, in bytes, and how many there are. Each VM is read under
+    /// its gate (a store is single-threaded), so this waits for calls in progress: for status reports, not requests.</summary>
+    public (int Vms, long Bytes) LinearMemory()
+    {
+        int vms = 0;
+        long bytes = 0;
+        foreach (var vm in Vms)
+        {
+            lock (vm.Gate)
+            {
+                if (vm.IsDead || vm.Memory is not { } memory) continue;
+                vms++;
+                bytes += memory.GetLength();
+            }
+        }
+        return (vms, bytes);
+    }
+
     /// <summary>Live VMs, oldest first (tests).</summary>
     internal IReadOnlyList<WasmVm> Vms
     {

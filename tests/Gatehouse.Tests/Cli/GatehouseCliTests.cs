@@ -32,6 +32,10 @@ public sealed class GatehouseCliTests
         var (code, output, _) = await RunAsync("version");
         Assert.Equal(0, code);
         Assert.Equal($"Gatehouse {GatehouseVersion.Current}", output.Trim());
+        // --version reads the same source
+        var (optionCode, optionOutput, _) = await RunAsync("--version");
+        Assert.Equal(0, optionCode);
+        Assert.Equal($"Gatehouse {GatehouseVersion.Current}", optionOutput.Trim());
     }
 
     [Fact]

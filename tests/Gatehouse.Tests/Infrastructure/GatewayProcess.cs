@@ -13,16 +13,27 @@ internal sealed class GatewayProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly string? _ownedDir;
 
-    private GatewayProcess(Process process, int proxyPort, int? adminPort, SyncWriter output, string? ownedDir)
+    private GatewayProcess(Process process, int proxyPort, int? adminPort, SyncWriter output, string dir, string? ownedDir)
     {
         _process = process;
         _ownedDir = ownedDir;
+        Dir = dir;
         ProxyUri = new Uri($"http://127.0.0.1:{proxyPort}");
         AdminUri = adminPort is { } port ? new Uri($"http://127.0.0.1:{port}") : null;
         Output = output;
     }
 
     public Uri ProxyUri { get; }
+
+    /// <summary>The prefix; its <c>gatehouse.conf</c> is the conf the process started with.</summary>
+    public string Dir { get; }
+    public string ConfPath => Path.Combine(Dir, "gatehouse.conf");
+    public int Pid => _process.Id;
+    public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Completes when the process has exited (a node stopped by a signal or a CLI command).</summary>
+    public Task WaitForExitAsync(CancellationToken ct = default) => _process.WaitForExitAsync(ct);
 
     /// <summary>The Admin API, or null when it was started with <c>admin_listen = off</c>.</summary>
     public Uri? AdminUri { get; }
@@ -40,6 +51,11 @@ internal sealed class GatewayProcess : IAsyncDisposable
         var wasm = filtersDir is null ? "wasm = off" : $"wasm = on\nwasm_filters_path = {filtersDir}";
         return await StartAsync(dir, admin, $"database = off\ndeclarative_config = {declarative}\n{wasm}", ownsDir: true);
     }
+
+    /// <summary>With <paramref name="extraConf"/> lines, in <paramref name="dir"/> (kept, so a restart finds what the
+    /// last process left: pid file, node id, database).</summary>
+    public static Task<GatewayProcess> StartInAsync(string dir, string extraConf, bool admin = false) =>
+        StartAsync(dir, admin, extraConf, ownsDir: false);
 
     /// <summary>On a SQLite store in <paramref name="dir"/> (kept, so a restart finds what the last process left).</summary>
     public static Task<GatewayProcess> StartSqliteAsync(string dir) => StartAsync(dir, admin: true, "database = sqlite", ownsDir: false);
@@ -101,7 +117,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
             if (ownsDir) TryDelete(dir);
             throw new InvalidOperationException("the gateway did not start:\n" + text);
         }
-        return new GatewayProcess(process, proxyPort, adminPort, output, ownsDir ? dir : null);
+        return new GatewayProcess(process, proxyPort, adminPort, output, dir, ownsDir ? dir : null);
     }
 
     /// <summary>Runs <c>gatehouse ARGS</c> to its end (e.g. a <c>start</c> that must fail) and returns its exit code and

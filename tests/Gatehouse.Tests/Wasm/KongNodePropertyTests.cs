@@ -44,6 +44,14 @@ public sealed class KongNodePropertyTests : IAsyncLifetime
         Assert.Equal((200, root!["node_id"]!.GetValue<string>()), await Property("node.id"));
     }
 
+    [Fact]
+    public async Task Version_is_the_Kong_release_GET_root_reports()
+    {
+        var (_, root) = await _gw.GetAsync("/");
+        Assert.Equal((200, root!["version"]!.GetValue<string>()), await Property("version"));
+        Assert.Equal((200, GatehouseVersion.Kong), await Property("version"));
+    }
+
     [Theory]
     [InlineData("configuration.log_level", 200, "error")]
     [InlineData("configuration.database", 200, "sqlite")]
