@@ -7,7 +7,9 @@ namespace Gatehouse.Admin;
 /// Turns form arguments into a JSON tree with Kong's conventions (<c>kong/api/arguments.lua</c>):
 /// <c>methods[]=GET</c> appends, <c>hosts[2]=x</c> sets a position, <c>headers.x-a=v</c> or
 /// <c>headers[x-a]=v</c> nests, and a repeated plain key becomes an array. Values stay strings; the
-/// schema-driven <see cref="FormValueInference"/> converts them afterwards.
+/// schema-driven <see cref="FormValueInference"/> converts them afterwards. The arguments come from the one form
+/// decoder (<see cref="Plugins.Bodies.FormUrlEncoded"/>) or the one multipart parser
+/// (<see cref="Plugins.Bodies.MultipartBody"/>).
 /// </summary>
 internal static class FormArgumentDecoder
 {
@@ -42,50 +44,6 @@ internal static class FormArgumentDecoder
             Items[position] = node;
             Next = Math.Max(Next, position + 1);
         }
-    }
-
-    /// <summary>Percent-decodes bytes; invalid UTF-8 bytes become lone surrogates so validation can report them.</summary>
-    public static string DecodeComponent(string raw)
-    {
-        var bytes = new List<byte>(raw.Length);
-        for (var i = 0; i < raw.Length; i++)
-        {
-            var c = raw[i];
-            if (c == '+') bytes.Add((byte)' ');
-            else if (c == '%' && i + 2 < raw.Length && Uri.IsHexDigit(raw[i + 1]) && Uri.IsHexDigit(raw[i + 2]))
-            {
-                bytes.Add(Convert.ToByte(raw.Substring(i + 1, 2), 16));
-                i += 2;
-            }
-            else bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));
-        }
-        return LenientUtf8(bytes.ToArray());
-    }
-
-    /// <summary>UTF-8 decoding that maps each invalid byte to U+DC80+byte instead of U+FFFD.</summary>
-    public static string LenientUtf8(byte[] bytes)
-    {
-        var strict = new UTF8Encoding(false, true);
-        try { return strict.GetString(bytes); }
-        catch (DecoderFallbackException) { }
-        var sb = new StringBuilder();
-        var i = 0;
-        while (i < bytes.Length)
-        {
-            var len = SequenceLength(bytes, i);
-            if (len > 0) { sb.Append(strict.GetString(bytes, i, len)); i += len; }
-            else { sb.Append((char)(0xDC00 + bytes[i])); i++; }
-        }
-        return sb.ToString();
-    }
-
-    private static int SequenceLength(byte[] b, int i)
-    {
-        var first = b[i];
-        var len = first < 0x80 ? 1 : (first & 0xE0) == 0xC0 ? 2 : (first & 0xF0) == 0xE0 ? 3 : (first & 0xF8) == 0xF0 ? 4 : 0;
-        if (len == 0 || i + len > b.Length) return 0;
-        try { new UTF8Encoding(false, true).GetString(b, i, len); return len; }
-        catch (DecoderFallbackException) { return 0; }
     }
 
     private static List<Segment> Parse(string key)

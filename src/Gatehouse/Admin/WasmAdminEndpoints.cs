@@ -22,7 +22,7 @@ internal static class WasmAdminEndpoints
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         var catalog = endpoints.ServiceProvider.GetService<WasmFilterCatalog>() ?? WasmFilterCatalog.Off;
-        endpoints.Map("/routes/{route}/filters/{which}", async ctx => await (await RouteFilters(ctx, catalog)).ExecuteAsync(ctx)).WithOrder(-1);
+        endpoints.Map("/routes/{routes}/filters/{which}", async ctx => await (await RouteFilters(ctx, catalog)).ExecuteAsync(ctx)).WithOrder(-1);
         endpoints.Map("/schemas/filters/{name}", ctx => FilterSchema(ctx, catalog).ExecuteAsync(ctx)).WithOrder(-1);
         endpoints.Map("/filters", ctx => Filters(ctx, catalog).ExecuteAsync(ctx)).WithOrder(-1);
         if (catalog.WasmOn) return;
@@ -48,7 +48,7 @@ internal static class WasmAdminEndpoints
         var dao = ctx.RequestServices.GetRequiredService<EntityDao>();
         var registry = dao.Registry;
         var ct = ctx.RequestAborted;
-        if (await dao.SelectAsync(registry.ByName("routes")!, ctx.Request.RouteValues["route"]?.ToString() ?? "", ct) is not { } route)
+        if (await dao.SelectAsync(registry.ByName("routes")!, ctx.Request.RouteValues["routes"]?.ToString() ?? "", ct) is not { } route)
             return AdminResponses.NotFound();
         var chains = registry.ByName(FilterChainEntity.Name)!;
         var list = new JsonArray();
