@@ -55,6 +55,10 @@ internal static class FormValueInference
                 return new JsonObject(rec.Select(p => KeyValuePair.Create(p.Key,
                     field.Fields.FirstOrDefault(f => f.Name == p.Key) is { } sub ? Infer(sub, p.Value) : p.Value?.DeepClone())));
             case FieldType.Foreign:
+                // Kong infers a foreign table with the referenced schema: service.id= is {id = null}.
+                if (value is JsonObject key)
+                    return new JsonObject(key.Select(p => KeyValuePair.Create(p.Key, p.Value is JsonValue pv && pv.GetValueKind() == JsonValueKind.String
+                        && pv.GetValue<string>().Length == 0 ? null : p.Value?.DeepClone())));
                 return text switch { "" => null, not null => new JsonObject { ["id"] = text }, _ => value.DeepClone() };
             default:
                 return value.DeepClone();

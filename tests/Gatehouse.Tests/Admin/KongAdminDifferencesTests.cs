@@ -207,6 +207,16 @@ public sealed class KongAdminDifferencesTests : SqliteAdminTests
         Assert.Equal("schema validation successful", (string?)validated!["message"]);
     }
 
+    /// <summary>Kong infers a foreign key with the referenced schema, so an empty <c>service.id=</c> is
+    /// <c>{id = null}</c>: the primary key's "required field missing".</summary>
+    [Fact]
+    public async Task Empty_form_foreign_id_is_a_missing_primary_key()
+    {
+        var (status, error) = await PostForm("/routes", "paths[]=/r&service.id=");
+        Assert.Equal(400, status);
+        Assert.Equal("required field missing", (string?)error!["fields"]!["service"]!["id"]);
+    }
+
     /// <summary>Form bytes are bytes: raw UTF-8 in a form body (not percent-encoded) and its percent-encoded form
     /// decode to the same text, in urlencoded and multipart bodies alike.</summary>
     [Fact]
