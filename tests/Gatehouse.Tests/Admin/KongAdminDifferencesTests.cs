@@ -185,6 +185,31 @@ public sealed class KongAdminDifferencesTests : SqliteAdminTests
         Assert.Equal(200, entityStatus);
     }
 
+    /// <summary>Kong's spec (04-plugins_routes_spec): every plugin's schema has <c>fields</c> and <c>entity_checks</c>
+    /// arrays; empty arrays render as <c>[]</c>, never <c>{}</c> (request-transformer's empty-list defaults).</summary>
+    [Fact]
+    public async Task Plugin_schemas_have_field_and_check_arrays_and_empty_defaults_as_arrays()
+    {
+        var (_, enabled) = await _host.GetAsync("/plugins/enabled");
+        var names = enabled!["enabled_plugins"]!.AsArray().Select(n => (string)n!).ToList();
+        Assert.Contains("request-transformer", names);
+        foreach (var name in names)
+        {
+            var (status, schema) = await _host.GetAsync("/schemas/plugins/" + name);
+            Assert.Equal(200, status);
+            Assert.IsType<JsonArray>(schema!["fields"]);
+            Assert.IsType<JsonArray>(schema["entity_checks"]);
+        }
+        var text = await _host.Client.GetStringAsync("/schemas/plugins/request-transformer");
+        Assert.DoesNotContain("\"entity_checks\":{", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"fields\":{", text, StringComparison.Ordinal);
+        Assert.Contains("\"default\":[]", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"default\":{}", text, StringComparison.Ordinal);
+        var (missingStatus, missing) = await _host.GetAsync("/schemas/plugins/not-present");
+        Assert.Equal(404, missingStatus);
+        Assert.Equal("No plugin named 'not-present'", (string?)missing!["message"]);
+    }
+
     /// <summary>Kong's documented curl recipes (<c>-d config.minute=5</c>) send forms: values are inferred by the
     /// plugin's own config schema, nested records, arrays (<c>config.x[]</c>) and booleans included.</summary>
     [Fact]
