@@ -19,15 +19,7 @@ internal static class AdminPaging
     public static DbError? TryParse(IQueryCollection query, string? rawQuery, ForeignFilter? foreign, out PageQuery page)
     {
         page = new PageQuery(DefaultSize, Foreign: foreign);
-        var size = DefaultSize;
-        if (query.TryGetValue("size", out var sizeText))
-        {
-            if (!double.TryParse(sizeText.ToString(), System.Globalization.CultureInfo.InvariantCulture, out var d))
-                return new DbError(DbErrorCode.InvalidSize, "size must be a number");
-            if (d != Math.Floor(d) || d < 1 || d > MaxSize)
-                return new DbError(DbErrorCode.InvalidSize, $"size must be an integer between 1 and {MaxSize}");
-            size = (int)d;
-        }
+        if (ParseSize(query, out var size) is { } sizeError) return sizeError;
         Guid? after = null;
         if (query.TryGetValue("offset", out var offsetText))
         {
@@ -38,6 +30,19 @@ internal static class AdminPaging
         TagFilter? tags = null;
         if (query.ContainsKey("tags") && ParseTags(rawQuery, out tags) is { } error) return error;
         page = new PageQuery(size, after, tags, foreign);
+        return null;
+    }
+
+    /// <summary><c>?size=</c>: 1..1000, default 100.</summary>
+    public static DbError? ParseSize(IQueryCollection query, out int size)
+    {
+        size = DefaultSize;
+        if (!query.TryGetValue("size", out var sizeText)) return null;
+        if (!double.TryParse(sizeText.ToString(), System.Globalization.CultureInfo.InvariantCulture, out var d))
+            return new DbError(DbErrorCode.InvalidSize, "size must be a number");
+        if (d != Math.Floor(d) || d < 1 || d > MaxSize)
+            return new DbError(DbErrorCode.InvalidSize, $"size must be an integer between 1 and {MaxSize}");
+        size = (int)d;
         return null;
     }
 

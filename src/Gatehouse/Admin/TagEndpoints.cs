@@ -36,15 +36,7 @@ internal static class TagEndpoints
             return AdminResponses.Json(new JsonObject { ["code"] = (int)DbErrorCode.InvalidUniqueKey, ["name"] = "invalid unique tag", ["message"] = invalid }, 400);
 
         var query = ctx.Request.Query;
-        var size = AdminPaging.DefaultSize;
-        if (query.TryGetValue("size", out var sizeText))
-        {
-            if (!double.TryParse(sizeText.ToString(), System.Globalization.CultureInfo.InvariantCulture, out var d))
-                return AdminResponses.Error(new DbError(DbErrorCode.InvalidSize, "size must be a number"));
-            if (d != Math.Floor(d) || d < 1 || d > AdminPaging.MaxSize)
-                return AdminResponses.Error(new DbError(DbErrorCode.InvalidSize, $"size must be an integer between 1 and {AdminPaging.MaxSize}"));
-            size = (int)d;
-        }
+        if (AdminPaging.ParseSize(query, out var size) is { } sizeError) return AdminResponses.Error(sizeError);
         Pair? after = null;
         if (query.TryGetValue("offset", out var offsetText))
         {
