@@ -160,7 +160,8 @@ public sealed class KongAdminDifferencesTests : SqliteAdminTests
         {
             "/", "/services", "/services/{services}", "/services/{services}/routes/{routes}", "/routes/{routes}/service",
             "/consumers/{consumers}/plugins", "/tags", "/tags/{tags}", "/endpoints", "/schemas/plugins/validate",
-            "/schemas/{db_entity_name}/validate", "/schemas/plugins/{name}",
+            "/schemas/{db_entity_name}/validate", "/schemas/plugins/{name}", "/routes/{routes}/filters/enabled",
+            "/filter-chains/{filter_chains}", "/services/{services}/filter-chains/{filter_chains}",
         })
             Assert.Contains(expected, paths);
         Assert.DoesNotContain(paths, p => p.Contains('*'));
