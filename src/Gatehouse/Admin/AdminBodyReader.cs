@@ -81,7 +81,7 @@ internal static class AdminBodyReader
             case Kind.Multipart:
                 return ReadMultipart(bytes, request.ContentType!, schema);
             case Kind.Form:
-                return FromForm(FormUrlEncoded.Parse(bytes).Select(f => KeyValuePair.Create(f.Name, f.Value ?? "")), schema);
+                return FromForm(FormUrlEncoded.Parse(bytes).Select(f => KeyValuePair.Create(f.Name, f.Value)), schema);
         }
         try
         {
@@ -104,7 +104,7 @@ internal static class AdminBodyReader
     {
         if (MultipartBody.Parse(bytes, contentType) is not { WellFormed: true } body)
             return new Body(null, AdminResponses.Message("Cannot parse multipart body", 400));
-        return FromForm(body.Parts.Where(p => p.Name is not null).Select(p => KeyValuePair.Create(p.Name!, FormUrlEncoded.Lenient(p.Value))), schema);
+        return FromForm(body.Parts.Where(p => p.Name is not null).Select(p => KeyValuePair.Create(p.Name!, (string?)FormUrlEncoded.Lenient(p.Value))), schema);
     }
 
     /// <summary>413 as Kong's error handler words it; the connection closes since the rest of the body is unread.</summary>
@@ -135,7 +135,7 @@ internal static class AdminBodyReader
         }
     }
 
-    private static Body FromForm(IEnumerable<KeyValuePair<string, string>> pairs, EntitySchema? schema)
+    private static Body FromForm(IEnumerable<KeyValuePair<string, string?>> pairs, EntitySchema? schema)
     {
         var decoded = FormArgumentDecoder.Decode(pairs);
         return new Body(schema is null ? decoded : FormValueInference.Infer(schema, decoded), null);

@@ -15,7 +15,8 @@ internal static class FormArgumentDecoder
 {
     private readonly record struct Segment(string? Name, int? Index, bool Append);
 
-    public static JsonObject Decode(IEnumerable<KeyValuePair<string, string>> arguments)
+    /// <summary>A null value is an argument without <c>=</c>: <c>true</c>, as <c>ngx.decode_args</c> gives it.</summary>
+    public static JsonObject Decode(IEnumerable<KeyValuePair<string, string?>> arguments)
     {
         var root = new JsonObject();
         var slots = new Dictionary<JsonArray, Slots>(ReferenceEqualityComparer.Instance);
@@ -74,14 +75,14 @@ internal static class FormArgumentDecoder
         return segments;
     }
 
-    private static void Insert(JsonObject root, List<Segment> segments, string value, Dictionary<JsonArray, Slots> slots)
+    private static void Insert(JsonObject root, List<Segment> segments, string? value, Dictionary<JsonArray, Slots> slots)
     {
         JsonNode container = root;
         for (var i = 0; i < segments.Count; i++)
         {
             var last = i == segments.Count - 1;
             var seg = segments[i];
-            JsonNode? next = last ? JsonValue.Create(value) : segments[i + 1].Name is not null ? new JsonObject() : NewArray(slots);
+            JsonNode? next = last ? (value is null ? JsonValue.Create(true) : JsonValue.Create(value)) : segments[i + 1].Name is not null ? new JsonObject() : NewArray(slots);
             container = Place(container, seg, next!, last, slots);
         }
     }

@@ -39,7 +39,7 @@ public sealed class FormValueInferenceTests
     };
 
     private static JsonObject Infer(params (string Key, string Value)[] form) =>
-        FormValueInference.Infer(Schema, FormArgumentDecoder.Decode(form.Select(a => KeyValuePair.Create(a.Key, a.Value))));
+        FormValueInference.Infer(Schema, FormArgumentDecoder.Decode(form.Select(a => KeyValuePair.Create(a.Key, (string?)a.Value))));
 
     [Fact]
     public void Records_in_arrays_get_their_types_and_json_fields_stay_strings()

@@ -243,6 +243,16 @@ public sealed class KongAdminDifferencesTests : SqliteAdminTests
         Assert.Equal("required field missing", (string?)error!["fields"]!["service"]!["id"]);
     }
 
+    /// <summary>nginx's <c>decode_args</c> gives an argument without <c>=</c> the value <c>true</c>: a boolean flag.</summary>
+    [Fact]
+    public async Task Form_argument_without_a_value_is_true()
+    {
+        var (status, route) = await PostForm("/routes", "paths[]=/r&preserve_host&strip_path=false");
+        Assert.True(status == 201, route?.ToJsonString());
+        Assert.True((bool)route!["preserve_host"]!);
+        Assert.False((bool)route["strip_path"]!);
+    }
+
     /// <summary>Form bytes are bytes: raw UTF-8 in a form body (not percent-encoded) and its percent-encoded form
     /// decode to the same text, in urlencoded and multipart bodies alike.</summary>
     [Fact]
