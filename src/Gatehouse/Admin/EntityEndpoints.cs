@@ -26,12 +26,12 @@ internal static class EntityEndpoints
         {
             if (registry.ByName(field.Reference!) is not { } parent) continue;
             var parentName = parent.AdminApiName;
-            var parentKey = parent.Name;
+            var parentKey = parent.Name == key ? "parent_" + key : parent.Name; // a self-reference needs two names
             var nested = schema.NestedAdminApiName ?? name;
             endpoints.Map($"/{parentName}/{{{parentKey}}}/{nested}", Handler(CollectionMethods, (ctx, dao) =>
-                WithParent(ctx, dao, parent, fk => Collection(ctx, dao, schema, new ForeignFilter(field.Name, fk)))));
+                WithParent(ctx, dao, parent, parentKey, fk => Collection(ctx, dao, schema, new ForeignFilter(field.Name, fk)))));
             endpoints.Map($"/{parentName}/{{{parentKey}}}/{nested}/{{{key}}}", Handler(EntityMethods, (ctx, dao) =>
-                WithParent(ctx, dao, parent, fk => Entity(ctx, dao, schema, Key(ctx, key), new ForeignFilter(field.Name, fk)))));
+                WithParent(ctx, dao, parent, parentKey, fk => Entity(ctx, dao, schema, Key(ctx, key), new ForeignFilter(field.Name, fk)))));
             endpoints.Map($"/{name}/{{{key}}}/{field.Name}", Handler(EntityMethods, (ctx, dao) => ForeignEntity(ctx, dao, schema, field, parent)));
         }
     }
@@ -58,9 +58,9 @@ internal static class EntityEndpoints
 
     private static string Key(HttpContext ctx, string name) => ctx.Request.RouteValues[name]?.ToString() ?? "";
 
-    private static async Task<IResult> WithParent(HttpContext ctx, EntityDao dao, EntitySchema parent, Func<Guid, Task<IResult>> next)
+    private static async Task<IResult> WithParent(HttpContext ctx, EntityDao dao, EntitySchema parent, string parentKey, Func<Guid, Task<IResult>> next)
     {
-        var row = await dao.SelectAsync(parent, Key(ctx, parent.Name), ctx.RequestAborted);
+        var row = await dao.SelectAsync(parent, Key(ctx, parentKey), ctx.RequestAborted);
         return row is null ? AdminResponses.NotFound() : await next(EntityJson.Guid(row, "id"));
     }
 

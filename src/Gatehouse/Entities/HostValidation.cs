@@ -82,9 +82,7 @@ internal static partial class HostValidation
         tag.Length > 0 && tag.All(IsTagChar) ? null
             : $"invalid tag '{tag}': expected printable ascii (except `,` and `/`) or valid utf-8 sequences";
 
-    /// <summary>One character of a tag (see <see cref="ValidateTag"/>); the tag filter of collection endpoints
-    /// uses the same set.</summary>
-    public static bool IsTagChar(char c) => c >= 0x80 || (c >= 0x20 && c < 0x7f && c != ',' && c != '/');
+    private static bool IsTagChar(char c) => c >= 0x80 || (c >= 0x20 && c < 0x7f && c != ',' && c != '/');
 
     private static bool IsHostname(string name) => Hostname().IsMatch(name) && !name.All(c => char.IsAsciiDigit(c) || c == '.');
 
