@@ -9,7 +9,7 @@ namespace Gatehouse.Admin;
 public static class AdminApiExtensions
 {
     /// <summary>
-    /// <c>/</c>, <c>/status</c>, <c>/config</c>, <c>/schemas/...</c>, and the generated endpoints of every
+    /// <c>/</c>, <c>/status</c>, <c>/config</c>, <c>/schemas/...</c>, <c>/tags</c>, <c>/endpoints</c>, and the generated endpoints of every
     /// entity in the <see cref="EntityRegistry"/> (collection, entity, nested foreign endpoints).
     /// </summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
@@ -21,6 +21,8 @@ public static class AdminApiExtensions
         SchemaEndpoints.Map(endpoints);
         PluginEndpoints.Map(endpoints); // issue 5
         WasmAdminEndpoints.Map(endpoints); // issue 4
+        TagEndpoints.Map(endpoints);
+        EndpointList.Map(endpoints);
         foreach (var schema in registry.Schemas) EntityEndpoints.Map(endpoints, schema, registry);
         return endpoints;
     }

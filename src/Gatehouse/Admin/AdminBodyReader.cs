@@ -1,22 +1,23 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Config;
 using Gatehouse.Entities;
+using Gatehouse.Plugins.Bodies;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Net.Http.Headers;
 
 namespace Gatehouse.Admin;
 
 /// <summary>
-/// Reads an Admin API request body, as Kong's Admin API does: JSON only under a JSON content type
-/// (<c>application/json</c> or <c>*/*+json</c>), form-urlencoded and multipart as forms (converted with the entity
-/// schema), no content type only for an empty body, anything else 415 (a <c>text/plain</c> JSON body would be a
-/// cross-site write: browsers send it without a preflight). Bodies above <c>admin_client_max_body_size</c> answer
-/// 413 before they are buffered. Returns the error response to send when it cannot read the body.
+/// Reads an Admin API request body, as Kong's Admin API does (<c>api_helpers.before_filter</c>): the Content-Type
+/// header must start with <c>application/json</c>, <c>application/x-www-form-urlencoded</c> or
+/// <c>multipart/form-data</c> (a case-sensitive prefix of the raw header, as Kong compares it); forms and multipart
+/// are converted with the entity schema; no content type is fine for an empty body only; anything else is 415 (a
+/// <c>text/plain</c> JSON body would be a cross-site write: browsers send it without a preflight). Bodies above
+/// <c>admin_client_max_body_size</c> answer 413 before they are buffered. Returns the error response to send when
+/// it cannot read the body.
 /// </summary>
 internal static class AdminBodyReader
 {
@@ -26,21 +27,18 @@ internal static class AdminBodyReader
 
     public enum Kind { None, Json, Form, Multipart, Other }
 
-    /// <summary>The body's kind from its Content-Type (lower-cased media type).</summary>
+    /// <summary>The body's kind from its Content-Type, by Kong's prefixes; <paramref name="mediaType"/> is the
+    /// parsed header when it parses (callers that accept more types, such as <c>/config</c>, look at it).</summary>
     public static Kind KindOf(HttpRequest request, out MediaTypeHeaderValue? mediaType)
     {
         mediaType = null;
-        if (string.IsNullOrEmpty(request.ContentType)) return Kind.None;
-        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out mediaType)) return Kind.Other;
-        var type = mediaType.MediaType.Value?.ToLowerInvariant() ?? "";
-        return type switch
-        {
-            "application/json" => Kind.Json,
-            "application/x-www-form-urlencoded" => Kind.Form,
-            "multipart/form-data" => Kind.Multipart,
-            _ when type.EndsWith("+json", StringComparison.Ordinal) => Kind.Json,
-            _ => Kind.Other,
-        };
+        var header = request.ContentType;
+        if (string.IsNullOrEmpty(header)) return Kind.None;
+        MediaTypeHeaderValue.TryParse(header, out mediaType);
+        if (header.StartsWith("application/json", StringComparison.Ordinal)) return Kind.Json;
+        if (header.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal)) return Kind.Form;
+        if (header.StartsWith("multipart/form-data", StringComparison.Ordinal)) return Kind.Multipart;
+        return Kind.Other;
     }
 
     /// <summary>The whole body, or 413 when it is larger than the limit: refused from Content-Length before
@@ -70,7 +68,7 @@ internal static class AdminBodyReader
 
     public static async Task<Body> ReadAsync(HttpRequest request, EntitySchema? schema, CancellationToken ct)
     {
-        var kind = KindOf(request, out var mediaType);
+        var kind = KindOf(request, out _);
         if (kind == Kind.Other) return new Body(null, UnsupportedMediaType());
         var read = await ReadBytesAsync(request, ct);
         if (read.Error is not null) return new Body(null, read.Error);
@@ -81,16 +79,9 @@ internal static class AdminBodyReader
                 // Kong: no content type is fine for an empty body only.
                 return bytes.Length == 0 ? new Body(new JsonObject(), null) : new Body(null, UnsupportedMediaType());
             case Kind.Multipart:
-                return await ReadMultipart(bytes, mediaType!, schema, ct);
+                return ReadMultipart(bytes, request.ContentType!, schema);
             case Kind.Form:
-                var text = Encoding.Latin1.GetString(bytes);
-                var pairs = text.Split('&', StringSplitOptions.RemoveEmptyEntries).Select(p =>
-                {
-                    var eq = p.IndexOf('=');
-                    return eq < 0 ? KeyValuePair.Create(FormArgumentDecoder.DecodeComponent(p), "")
-                        : KeyValuePair.Create(FormArgumentDecoder.DecodeComponent(p[..eq]), FormArgumentDecoder.DecodeComponent(p[(eq + 1)..]));
-                });
-                return FromForm(pairs, schema);
+                return FromForm(FormUrlEncoded.Parse(bytes).Select(f => KeyValuePair.Create(f.Name, f.Value)), schema);
         }
         try
         {
@@ -107,29 +98,13 @@ internal static class AdminBodyReader
         }
     }
 
-    private static async Task<Body> ReadMultipart(byte[] bytes, MediaTypeHeaderValue mediaType, EntitySchema? schema, CancellationToken ct)
+    /// <summary>Each named part is a form argument (its value as text); a body without a boundary, without its
+    /// closing delimiter or with a part whose headers do not end is 400.</summary>
+    private static Body ReadMultipart(byte[] bytes, string contentType, EntitySchema? schema)
     {
-        var boundary = HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value;
-        if (string.IsNullOrEmpty(boundary)) return new Body(null, AdminResponses.Message("Cannot parse multipart body", 400));
-        var parts = new List<KeyValuePair<string, string>>();
-        var reader = new MultipartReader(boundary, new MemoryStream(bytes, writable: false));
-        try
-        {
-            while (await reader.ReadNextSectionAsync(ct) is { } section)
-            {
-                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var cd) || cd.Name.Value is not { } name) continue;
-                using var ms = new MemoryStream();
-                await section.Body.CopyToAsync(ms, ct);
-                parts.Add(KeyValuePair.Create(HeaderUtilities.RemoveQuotes(name).Value ?? name, FormArgumentDecoder.LenientUtf8(ms.ToArray())));
-            }
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException)
-        {
-            // MultipartReader's answers to a malformed body: IOException (the body ends before a boundary or a
-            // section's headers end), InvalidDataException (a line or the headers over its limits).
+        if (MultipartBody.Parse(bytes, contentType) is not { WellFormed: true } body)
             return new Body(null, AdminResponses.Message("Cannot parse multipart body", 400));
-        }
-        return FromForm(parts, schema);
+        return FromForm(body.Parts.Where(p => p.Name is not null).Select(p => KeyValuePair.Create(p.Name!, (string?)FormUrlEncoded.Lenient(p.Value))), schema);
     }
 
     /// <summary>413 as Kong's error handler words it; the connection closes since the rest of the body is unread.</summary>
@@ -160,7 +135,7 @@ internal static class AdminBodyReader
         }
     }
 
-    private static Body FromForm(IEnumerable<KeyValuePair<string, string>> pairs, EntitySchema? schema)
+    private static Body FromForm(IEnumerable<KeyValuePair<string, string?>> pairs, EntitySchema? schema)
     {
         var decoded = FormArgumentDecoder.Decode(pairs);
         return new Body(schema is null ? decoded : FormValueInference.Infer(schema, decoded), null);

@@ -17,19 +17,22 @@ internal static class EntityEndpoints
 {
     public static void Map(IEndpointRouteBuilder endpoints, EntitySchema schema, EntityRegistry registry)
     {
+        // Route parameters carry the entity names, as Kong's (/services/{services}/routes/{routes}); GET /endpoints lists them.
         var name = schema.AdminApiName;
+        var key = schema.Name;
         endpoints.Map($"/{name}", Handler(CollectionMethods, (ctx, dao) => Collection(ctx, dao, schema, null)));
-        endpoints.Map($"/{name}/{{key}}", Handler(EntityMethods, (ctx, dao) => Entity(ctx, dao, schema, Key(ctx, "key"), null)));
+        endpoints.Map($"/{name}/{{{key}}}", Handler(EntityMethods, (ctx, dao) => Entity(ctx, dao, schema, Key(ctx, key), null)));
         foreach (var field in schema.ForeignFields)
         {
             if (registry.ByName(field.Reference!) is not { } parent) continue;
             var parentName = parent.AdminApiName;
+            var parentKey = parent.Name == key ? "parent_" + key : parent.Name; // a self-reference needs two names
             var nested = schema.NestedAdminApiName ?? name;
-            endpoints.Map($"/{parentName}/{{parentKey}}/{nested}", Handler(CollectionMethods, (ctx, dao) =>
-                WithParent(ctx, dao, parent, fk => Collection(ctx, dao, schema, new ForeignFilter(field.Name, fk)))));
-            endpoints.Map($"/{parentName}/{{parentKey}}/{nested}/{{key}}", Handler(EntityMethods, (ctx, dao) =>
-                WithParent(ctx, dao, parent, fk => Entity(ctx, dao, schema, Key(ctx, "key"), new ForeignFilter(field.Name, fk)))));
-            endpoints.Map($"/{name}/{{key}}/{field.Name}", Handler(EntityMethods, (ctx, dao) => ForeignEntity(ctx, dao, schema, field, parent)));
+            endpoints.Map($"/{parentName}/{{{parentKey}}}/{nested}", Handler(CollectionMethods, (ctx, dao) =>
+                WithParent(ctx, dao, parent, parentKey, fk => Collection(ctx, dao, schema, new ForeignFilter(field.Name, fk)))));
+            endpoints.Map($"/{parentName}/{{{parentKey}}}/{nested}/{{{key}}}", Handler(EntityMethods, (ctx, dao) =>
+                WithParent(ctx, dao, parent, parentKey, fk => Entity(ctx, dao, schema, Key(ctx, key), new ForeignFilter(field.Name, fk)))));
+            endpoints.Map($"/{name}/{{{key}}}/{field.Name}", Handler(EntityMethods, (ctx, dao) => ForeignEntity(ctx, dao, schema, field, parent)));
         }
     }
 
@@ -55,9 +58,9 @@ internal static class EntityEndpoints
 
     private static string Key(HttpContext ctx, string name) => ctx.Request.RouteValues[name]?.ToString() ?? "";
 
-    private static async Task<IResult> WithParent(HttpContext ctx, EntityDao dao, EntitySchema parent, Func<Guid, Task<IResult>> next)
+    private static async Task<IResult> WithParent(HttpContext ctx, EntityDao dao, EntitySchema parent, string parentKey, Func<Guid, Task<IResult>> next)
     {
-        var row = await dao.SelectAsync(parent, Key(ctx, "parentKey"), ctx.RequestAborted);
+        var row = await dao.SelectAsync(parent, Key(ctx, parentKey), ctx.RequestAborted);
         return row is null ? AdminResponses.NotFound() : await next(EntityJson.Guid(row, "id"));
     }
 
@@ -67,7 +70,9 @@ internal static class EntityEndpoints
         switch (ctx.Request.Method)
         {
             case "GET" or "HEAD":
-                if (AdminPaging.TryParse(ctx.Request.Query, scope, out var query) is { } error) return AdminResponses.Error(error);
+                if (scope is null && ConsumerLookup.Applies(schema, ctx.Request)) return await ConsumerLookup.ByCustomId(ctx, dao, schema);
+                if (AdminPaging.TryParse(ctx.Request.Query, ctx.Request.QueryString.Value, scope, out var query) is { } error)
+                    return AdminResponses.Error(error);
                 var page = await dao.Store.PageAsync(schema, query, ct);
                 return AdminResponses.Json(AdminPaging.Response(page.Items, page.Last, ctx.Request.Path, ctx.Request.Query, scope is not null));
             case "POST":
@@ -114,7 +119,7 @@ internal static class EntityEndpoints
     {
         var method = ctx.Request.Method;
         if (method is not ("GET" or "HEAD" or "PUT" or "PATCH" or "DELETE")) return AdminResponses.MethodNotAllowed();
-        var child = await dao.SelectAsync(schema, Key(ctx, "key"), ctx.RequestAborted);
+        var child = await dao.SelectAsync(schema, Key(ctx, schema.Name), ctx.RequestAborted);
         if (child is not null && method == "PUT" && EntityJson.ForeignId(child, field.Name) is null && !dao.ReadOnly)
             return await CreateAndAssociate(ctx, dao, schema, field, parent, child);
         if (child is null || EntityJson.ForeignId(child, field.Name) is not { } parentId) return AdminResponses.NotFound();

@@ -7,13 +7,16 @@ namespace Gatehouse.Admin;
 /// Turns form arguments into a JSON tree with Kong's conventions (<c>kong/api/arguments.lua</c>):
 /// <c>methods[]=GET</c> appends, <c>hosts[2]=x</c> sets a position, <c>headers.x-a=v</c> or
 /// <c>headers[x-a]=v</c> nests, and a repeated plain key becomes an array. Values stay strings; the
-/// schema-driven <see cref="FormValueInference"/> converts them afterwards.
+/// schema-driven <see cref="FormValueInference"/> converts them afterwards. The arguments come from the one form
+/// decoder (<see cref="Plugins.Bodies.FormUrlEncoded"/>) or the one multipart parser
+/// (<see cref="Plugins.Bodies.MultipartBody"/>).
 /// </summary>
 internal static class FormArgumentDecoder
 {
     private readonly record struct Segment(string? Name, int? Index, bool Append);
 
-    public static JsonObject Decode(IEnumerable<KeyValuePair<string, string>> arguments)
+    /// <summary>A null value is an argument without <c>=</c>: <c>true</c>, as <c>ngx.decode_args</c> gives it.</summary>
+    public static JsonObject Decode(IEnumerable<KeyValuePair<string, string?>> arguments)
     {
         var root = new JsonObject();
         var slots = new Dictionary<JsonArray, Slots>(ReferenceEqualityComparer.Instance);
@@ -44,50 +47,6 @@ internal static class FormArgumentDecoder
         }
     }
 
-    /// <summary>Percent-decodes bytes; invalid UTF-8 bytes become lone surrogates so validation can report them.</summary>
-    public static string DecodeComponent(string raw)
-    {
-        var bytes = new List<byte>(raw.Length);
-        for (var i = 0; i < raw.Length; i++)
-        {
-            var c = raw[i];
-            if (c == '+') bytes.Add((byte)' ');
-            else if (c == '%' && i + 2 < raw.Length && Uri.IsHexDigit(raw[i + 1]) && Uri.IsHexDigit(raw[i + 2]))
-            {
-                bytes.Add(Convert.ToByte(raw.Substring(i + 1, 2), 16));
-                i += 2;
-            }
-            else bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));
-        }
-        return LenientUtf8(bytes.ToArray());
-    }
-
-    /// <summary>UTF-8 decoding that maps each invalid byte to U+DC80+byte instead of U+FFFD.</summary>
-    public static string LenientUtf8(byte[] bytes)
-    {
-        var strict = new UTF8Encoding(false, true);
-        try { return strict.GetString(bytes); }
-        catch (DecoderFallbackException) { }
-        var sb = new StringBuilder();
-        var i = 0;
-        while (i < bytes.Length)
-        {
-            var len = SequenceLength(bytes, i);
-            if (len > 0) { sb.Append(strict.GetString(bytes, i, len)); i += len; }
-            else { sb.Append((char)(0xDC00 + bytes[i])); i++; }
-        }
-        return sb.ToString();
-    }
-
-    private static int SequenceLength(byte[] b, int i)
-    {
-        var first = b[i];
-        var len = first < 0x80 ? 1 : (first & 0xE0) == 0xC0 ? 2 : (first & 0xF0) == 0xE0 ? 3 : (first & 0xF8) == 0xF0 ? 4 : 0;
-        if (len == 0 || i + len > b.Length) return 0;
-        try { new UTF8Encoding(false, true).GetString(b, i, len); return len; }
-        catch (DecoderFallbackException) { return 0; }
-    }
-
     private static List<Segment> Parse(string key)
     {
         var segments = new List<Segment>();
@@ -116,14 +75,14 @@ internal static class FormArgumentDecoder
         return segments;
     }
 
-    private static void Insert(JsonObject root, List<Segment> segments, string value, Dictionary<JsonArray, Slots> slots)
+    private static void Insert(JsonObject root, List<Segment> segments, string? value, Dictionary<JsonArray, Slots> slots)
     {
         JsonNode container = root;
         for (var i = 0; i < segments.Count; i++)
         {
             var last = i == segments.Count - 1;
             var seg = segments[i];
-            JsonNode? next = last ? JsonValue.Create(value) : segments[i + 1].Name is not null ? new JsonObject() : NewArray(slots);
+            JsonNode? next = last ? (value is null ? JsonValue.Create(true) : JsonValue.Create(value)) : segments[i + 1].Name is not null ? new JsonObject() : NewArray(slots);
             container = Place(container, seg, next!, last, slots);
         }
     }

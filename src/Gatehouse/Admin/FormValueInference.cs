@@ -7,8 +7,9 @@ namespace Gatehouse.Admin;
 
 /// <summary>
 /// Converts the strings of a form body to the types the schema expects (Kong's <c>infer</c>): numbers,
-/// booleans, single values into arrays, <c>service.id</c> into a foreign key. Values that do not convert
-/// are left as they are, so validation reports the usual type error.
+/// booleans, single values into arrays, <c>service.id</c> into a foreign key, nested records and maps (a plugin's
+/// <c>config.minute=5</c> by that plugin's config schema). Values that do not convert are left as they are, so
+/// validation reports the usual type error; <c>json</c> fields (a filter's <c>config</c>) stay strings, as in Kong.
 /// </summary>
 internal static class FormValueInference
 {
@@ -18,6 +19,9 @@ internal static class FormValueInference
         foreach (var (key, value) in input)
         {
             var field = schema.Field(key);
+            // Kong's schema:each_field(args): a field chosen by the input (a plugin's config by its name) is
+            // inferred with the chosen definition.
+            if (field?.ResolveFrom is { } resolve) field = resolve(input) ?? field;
             result[key] = field is null ? value?.DeepClone() : Infer(field, value);
         }
         return result;
@@ -51,6 +55,10 @@ internal static class FormValueInference
                 return new JsonObject(rec.Select(p => KeyValuePair.Create(p.Key,
                     field.Fields.FirstOrDefault(f => f.Name == p.Key) is { } sub ? Infer(sub, p.Value) : p.Value?.DeepClone())));
             case FieldType.Foreign:
+                // Kong infers a foreign table with the referenced schema: service.id= is {id = null}.
+                if (value is JsonObject key)
+                    return new JsonObject(key.Select(p => KeyValuePair.Create(p.Key, p.Value is JsonValue pv && pv.GetValueKind() == JsonValueKind.String
+                        && pv.GetValue<string>().Length == 0 ? null : p.Value?.DeepClone())));
                 return text switch { "" => null, not null => new JsonObject { ["id"] = text }, _ => value.DeepClone() };
             default:
                 return value.DeepClone();

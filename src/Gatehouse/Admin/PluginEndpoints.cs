@@ -20,7 +20,7 @@ internal static class PluginEndpoints
     {
         endpoints.Map("/plugins/enabled", ctx => Get(ctx, () => Enabled(ctx)));
         endpoints.Map("/schemas/plugins/{name}", ctx => Get(ctx, () => PluginSchema(ctx)));
-        endpoints.Map("/routes/{key}/plan", async ctx =>
+        endpoints.Map("/routes/{routes}/plan", async ctx =>
             await (ctx.Request.Method is "GET" or "HEAD" ? await Plan(ctx) : AdminResponses.MethodNotAllowed()).ExecuteAsync(ctx));
     }
 
@@ -86,7 +86,7 @@ internal static class PluginEndpoints
     private static async Task<IResult> Plan(HttpContext ctx)
     {
         var dao = ctx.RequestServices.GetRequiredService<EntityDao>();
-        var row = await dao.SelectAsync(RouteEntity.Schema, ctx.Request.RouteValues["key"]?.ToString() ?? "", ctx.RequestAborted);
+        var row = await dao.SelectAsync(RouteEntity.Schema, ctx.Request.RouteValues["routes"]?.ToString() ?? "", ctx.RequestAborted);
         if (row is null) return AdminResponses.NotFound();
         if (ctx.RequestServices.GetService<ProxySnapshotProvider>() is not { } snapshots)
             return AdminResponses.Message("no proxy on this node", 404);

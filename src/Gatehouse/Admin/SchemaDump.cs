@@ -26,7 +26,9 @@ internal static class SchemaDump
         if (f.Auto) o["auto"] = true;
         if (f.Unique) o["unique"] = true;
         if (f.Uuid) o["uuid"] = true;
-        if (f.Default is not null) o["default"] = f.Default.DeepClone();
+        // A record's empty default means "from its fields' defaults", which Kong's records do without a default
+        // (its dumps never show "default":{}).
+        if (f.Default is not null && !(f.Type == FieldType.Record && f.Default is JsonObject { Count: 0 })) o["default"] = f.Default.DeepClone();
         if (f.OneOf is { } oneOf) o["one_of"] = new JsonArray([.. oneOf.Select(v => (JsonNode?)v)]);
         if (f.Between is { } b) o["between"] = new JsonArray(b.Min, b.Max);
         if (f.LenMin is { } min) o["len_min"] = min;

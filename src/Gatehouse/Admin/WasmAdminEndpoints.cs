@@ -22,14 +22,16 @@ internal static class WasmAdminEndpoints
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         var catalog = endpoints.ServiceProvider.GetService<WasmFilterCatalog>() ?? WasmFilterCatalog.Off;
-        endpoints.Map("/routes/{route}/filters/{which}", async ctx => await (await RouteFilters(ctx, catalog)).ExecuteAsync(ctx)).WithOrder(-1);
+        foreach (var which in new[] { "all", "enabled", "disabled" }) // Kong's three routes (GET /endpoints lists each)
+            endpoints.Map($"/routes/{{routes}}/filters/{which}", async ctx => await (await RouteFilters(ctx, catalog, which)).ExecuteAsync(ctx)).WithOrder(-1);
         endpoints.Map("/schemas/filters/{name}", ctx => FilterSchema(ctx, catalog).ExecuteAsync(ctx)).WithOrder(-1);
         endpoints.Map("/filters", ctx => Filters(ctx, catalog).ExecuteAsync(ctx)).WithOrder(-1);
         if (catalog.WasmOn) return;
         string[] guarded =
         [
-            "/filter-chains", "/filter-chains/{key}", "/filter-chains/{key}/route", "/filter-chains/{key}/service",
-            "/routes/{p}/filter-chains", "/routes/{p}/filter-chains/{key}", "/services/{p}/filter-chains", "/services/{p}/filter-chains/{key}",
+            "/filter-chains", "/filter-chains/{filter_chains}", "/filter-chains/{filter_chains}/route", "/filter-chains/{filter_chains}/service",
+            "/routes/{routes}/filter-chains", "/routes/{routes}/filter-chains/{filter_chains}",
+            "/services/{services}/filter-chains", "/services/{services}/filter-chains/{filter_chains}",
         ];
         foreach (var path in guarded)
             endpoints.Map(path, ctx => AdminResponses.Message(OffMessage, 400).ExecuteAsync(ctx)).WithOrder(-1);
@@ -39,16 +41,14 @@ internal static class WasmAdminEndpoints
     public static JsonArray ModulesParsed(IServiceProvider services) =>
         [.. (services.GetService<WasmFilterCatalog>()?.Filters ?? []).Select(f => (JsonNode)new JsonObject { ["name"] = f.Name, ["path"] = f.Path })];
 
-    private static async Task<IResult> RouteFilters(HttpContext ctx, WasmFilterCatalog catalog)
+    private static async Task<IResult> RouteFilters(HttpContext ctx, WasmFilterCatalog catalog, string which)
     {
         if (ctx.Request.Method is not ("GET" or "HEAD")) return AdminResponses.MethodNotAllowed();
         if (!catalog.WasmOn) return AdminResponses.Message(OffMessage, 400);
-        var which = ctx.Request.RouteValues["which"]?.ToString();
-        if (which is not ("enabled" or "disabled" or "all")) return AdminResponses.NotFound();
         var dao = ctx.RequestServices.GetRequiredService<EntityDao>();
         var registry = dao.Registry;
         var ct = ctx.RequestAborted;
-        if (await dao.SelectAsync(registry.ByName("routes")!, ctx.Request.RouteValues["route"]?.ToString() ?? "", ct) is not { } route)
+        if (await dao.SelectAsync(registry.ByName("routes")!, ctx.Request.RouteValues["routes"]?.ToString() ?? "", ct) is not { } route)
             return AdminResponses.NotFound();
         var chains = registry.ByName(FilterChainEntity.Name)!;
         var list = new JsonArray();

@@ -76,9 +76,13 @@ internal static partial class HostValidation
         Utf8Name().IsMatch(name) ? null
             : $"invalid value '{name}': the only accepted ascii characters are alphanumerics or ., -, _, and ~";
 
+    /// <summary>Kong's tag typedef: printable ASCII including the space (0x20-0x7E) except <c>,</c> and <c>/</c>
+    /// (the filter separators), or non-ASCII UTF-8 (invalid UTF-8 is refused earlier, by the string check).</summary>
     public static string? ValidateTag(string tag) =>
-        tag.Length > 0 && tag.All(c => c >= 0x80 || (c > 0x20 && c < 0x7f && c != ',' && c != '/')) ? null
+        tag.Length > 0 && tag.All(IsTagChar) ? null
             : $"invalid tag '{tag}': expected printable ascii (except `,` and `/`) or valid utf-8 sequences";
+
+    private static bool IsTagChar(char c) => c >= 0x80 || (c >= 0x20 && c < 0x7f && c != ',' && c != '/');
 
     private static bool IsHostname(string name) => Hostname().IsMatch(name) && !name.All(c => char.IsAsciiDigit(c) || c == '.');
 

@@ -6,7 +6,7 @@ namespace Gatehouse.Tests.Admin;
 public sealed class FormArgumentDecoderTests
 {
     private static string Decode(params (string Key, string Value)[] args) =>
-        FormArgumentDecoder.Decode(args.Select(a => KeyValuePair.Create(a.Key, a.Value))).ToJsonString();
+        FormArgumentDecoder.Decode(args.Select(a => KeyValuePair.Create(a.Key, (string?)a.Value))).ToJsonString();
 
     [Fact]
     public void Positions_order_the_array_and_gaps_close()

@@ -38,8 +38,8 @@ public sealed class FormBodyTests : SqliteAdminTests
         Assert.Equal("expected an integer", (string?)error!["fields"]!["port"]);
     }
 
-    /// <summary>Multipart bodies MultipartReader cannot read (found by the Admin body fuzz target, D6): a section
-    /// with no header end, a body with no boundary after it, a boundary line over the 100-byte limit. Each is a 400, never a 500.</summary>
+    /// <summary>Malformed multipart bodies (found by the Admin body fuzz target, D6): a section with no header end, a
+    /// body with no boundary after it, a long boundary line with nothing after it. Each is a 400, never a 500.</summary>
     [Theory]
     [InlineData("--b\r\nC\r\n")]
     [InlineData("--b\r\nContent-Disposition: form-data; name=\"host\"\r\n")]

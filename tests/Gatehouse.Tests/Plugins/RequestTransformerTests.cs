@@ -146,6 +146,24 @@ public sealed class RequestTransformerTests : IAsyncLifetime
         Assert.Equal(["a=0", "a=1", "b=x%20y"], echo.Query.TrimStart('?').Split('&').Order(StringComparer.Ordinal));
     }
 
+    /// <summary>One form decoder, lossless: a byte that is not UTF-8 (<c>%FF</c>) stays that byte when the form is
+    /// rewritten (body rename) or moved into the query string (http_method), where it used to become <c>%25FF</c>.</summary>
+    [Fact]
+    public async Task Form_bytes_that_are_not_utf8_reach_the_upstream_as_sent()
+    {
+        await _gw.ServiceAndRouteAsync("get", "/get");
+        await _gw.CreateAsync("/routes/get-route/plugins", new { name = "request-transformer", config = new { http_method = "GET" } });
+        await _gw.ServiceAndRouteAsync("rename", "/rename");
+        await _gw.CreateAsync("/routes/rename-route/plugins", new { name = "request-transformer", config = new { rename = new { body = new[] { "a:b" } } } });
+
+        using var moved = await _gw.Proxy.PostAsync("/get", new StringContent("a=%FF&c=%C3%A9", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        var query = (await moved.EchoAsync()).Query.TrimStart('?').Split('&').Order(StringComparer.Ordinal);
+        Assert.Equal(["a=%FF", "c=%C3%A9"], query);
+
+        using var renamed = await _gw.Proxy.PostAsync("/rename", new StringContent("a=%FF&c=%C3%A9", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(["b=%FF", "c=%C3%A9"], (await renamed.EchoAsync()).Body.Split('&').Order(StringComparer.Ordinal));
+    }
+
     private static async Task<List<(string? Name, string Value, string Disposition, string? ContentType)>> PartsAsync(string body, string boundary)
     {
         var reader = new MultipartReader(boundary, new MemoryStream(Encoding.UTF8.GetBytes(body)));

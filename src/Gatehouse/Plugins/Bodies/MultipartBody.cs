@@ -12,14 +12,19 @@ public sealed class MultipartBody
 {
     private readonly List<Part> _parts;
 
-    private MultipartBody(string boundary, List<Part> parts)
+    private MultipartBody(string boundary, List<Part> parts, bool wellFormed)
     {
         Boundary = boundary;
         _parts = parts;
+        WellFormed = wellFormed;
     }
 
     public string Boundary { get; }
     public IReadOnlyList<Part> Parts => _parts;
+
+    /// <summary>False when the body does not end with the closing delimiter or a part's headers do not end with an
+    /// empty line. lua-multipart (the plugins) reads such a body as far as it goes; the Admin API refuses it.</summary>
+    public bool WellFormed { get; }
 
     /// <summary>The boundary parameter of a multipart Content-Type (quotes removed), or null.</summary>
     public static string? BoundaryOf(string contentType)
@@ -41,21 +46,25 @@ public sealed class MultipartBody
         var delimiter = Encoding.ASCII.GetBytes("--" + boundary);
         var parts = new List<Part>();
         var start = raw.IndexOf(delimiter);
-        if (start < 0 || (start > 0 && !raw[..start].EndsWith("\r\n"u8))) return new MultipartBody(boundary, parts);
+        if (start < 0 || (start > 0 && !raw[..start].EndsWith("\r\n"u8))) return new MultipartBody(boundary, parts, wellFormed: false);
         var pos = start + delimiter.Length;
+        var closed = false;
+        var headersEnded = true;
         while (pos <= raw.Length)
         {
-            if (raw[pos..].StartsWith("--"u8)) break; // closing delimiter
+            if (raw[pos..].StartsWith("--"u8)) { closed = true; break; } // closing delimiter
             var lineEnd = raw[pos..].IndexOf("\r\n"u8);
             if (lineEnd < 0) break;
             pos += lineEnd + 2;
             var next = IndexOfDelimiter(raw[pos..], delimiter);
             var content = next < 0 ? raw[pos..] : raw.Slice(pos, next);
-            parts.Add(Part.Parse(content));
+            var part = Part.Parse(content, out var complete);
+            headersEnded &= complete;
+            parts.Add(part);
             if (next < 0) break;
             pos += next + 2 + delimiter.Length;
         }
-        return new MultipartBody(boundary, parts);
+        return new MultipartBody(boundary, parts, closed && headersEnded);
     }
 
     private static int IndexOfDelimiter(ReadOnlySpan<byte> span, byte[] delimiter)
@@ -124,9 +133,10 @@ public sealed class MultipartBody
         public static Part Simple(string name, string value) =>
             new(name, [$"Content-Disposition: form-data; name=\"{name}\""], Encoding.UTF8.GetBytes(value));
 
-        internal static Part Parse(ReadOnlySpan<byte> content)
+        internal static Part Parse(ReadOnlySpan<byte> content, out bool headersEnded)
         {
             var split = content.StartsWith("\r\n"u8) ? -2 : content.IndexOf("\r\n\r\n"u8);
+            headersEnded = split != -1;
             var head = split switch { -2 => default, < 0 => content, _ => content[..split] };
             var value = split switch { -2 => content[2..], < 0 => default, _ => content[(split + 4)..] };
             var lines = head.IsEmpty ? [] : Encoding.UTF8.GetString(head).Split("\r\n");

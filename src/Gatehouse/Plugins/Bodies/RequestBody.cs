@@ -14,10 +14,10 @@ namespace Gatehouse.Plugins.Bodies;
 public sealed class RequestBody
 {
     private readonly JsonObject? _json;
-    private readonly List<(string Name, string? Value, string Raw)>? _form;
+    private readonly List<FormUrlEncoded.Field>? _form;
     private readonly MultipartBody? _multipart;
 
-    private RequestBody(JsonObject? json, List<(string, string?, string)>? form, MultipartBody? multipart)
+    private RequestBody(JsonObject? json, List<FormUrlEncoded.Field>? form, MultipartBody? multipart)
     {
         _json = json;
         _form = form;
@@ -36,7 +36,7 @@ public sealed class RequestBody
             catch (JsonException) { return null; }
         }
         if (contentType.Contains("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
-            return new RequestBody(null, ParseForm(Encoding.UTF8.GetString(raw)), null);
+            return new RequestBody(null, [.. FormUrlEncoded.Parse(raw)], null);
         if (contentType.Contains("multipart/form-data", StringComparison.OrdinalIgnoreCase))
             return MultipartBody.Parse(raw, contentType) is { } m ? new RequestBody(null, null, m) : null;
         return null;
@@ -85,24 +85,9 @@ public sealed class RequestBody
     public byte[] ToBytes()
     {
         if (_json is not null) return Encoding.UTF8.GetBytes(_json.ToJsonString());
-        if (_form is not null) return Encoding.UTF8.GetBytes(string.Join('&', _form.Select(f => f.Raw)));
+        if (_form is not null) return FormUrlEncoded.Bytes(string.Join('&', _form.Select(f => f.Raw)));
         return _multipart!.ToBytes();
     }
-
-    private static List<(string, string?, string)> ParseForm(string text)
-    {
-        var fields = new List<(string, string?, string)>();
-        foreach (var segment in text.Split('&'))
-        {
-            if (segment.Length == 0) continue;
-            var eq = segment.IndexOf('=', StringComparison.Ordinal);
-            var name = Decode(eq < 0 ? segment : segment[..eq]);
-            fields.Add((name, eq < 0 ? null : Decode(segment[(eq + 1)..]), segment));
-        }
-        return fields;
-    }
-
-    private static string Decode(string s) => Uri.UnescapeDataString(s.Replace('+', ' '));
 }
 
 /// <summary>How a body field looks to Kong's Lua: absent (or not a string), one string, or a table.</summary>

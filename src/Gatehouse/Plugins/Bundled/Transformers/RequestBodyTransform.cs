@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Gatehouse.Plugins.Bodies;
-using Microsoft.AspNetCore.WebUtilities;
 
 namespace Gatehouse.Plugins.Bundled.Transformers;
 
@@ -97,9 +96,7 @@ internal static class RequestBodyTransform
 
     private static byte[] Form(TransformSpec spec, byte[] raw)
     {
-        var fields = new List<(string Name, List<string> Values)>();
-        foreach (var (name, values) in QueryHelpers.ParseQuery(Encoding.UTF8.GetString(raw)))
-            fields.Add((name, [.. values.Select(v => v ?? "")]));
+        var fields = FormUrlEncoded.Grouped(FormUrlEncoded.Parse(raw));
         int Find(string name) => fields.FindIndex(f => f.Name == name);
 
         foreach (var name in spec.Remove) fields.RemoveAll(f => f.Name == name);
@@ -125,7 +122,7 @@ internal static class RequestBodyTransform
         var sb = new StringBuilder();
         foreach (var (name, values) in fields)
             foreach (var value in values)
-                sb.Append(sb.Length == 0 ? "" : "&").Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
-        return Encoding.UTF8.GetBytes(sb.ToString());
+                sb.Append(sb.Length == 0 ? "" : "&").Append(FormUrlEncoded.Encode(name)).Append('=').Append(FormUrlEncoded.Encode(value));
+        return Encoding.ASCII.GetBytes(sb.ToString());
     }
 }

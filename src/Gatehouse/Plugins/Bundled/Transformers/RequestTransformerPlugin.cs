@@ -4,7 +4,7 @@ using Gatehouse.Entities;
 using Gatehouse.Plugins.Bundled.Transformers.Templates;
 using Gatehouse.Proxy.Pipeline;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.WebUtilities;
+using Gatehouse.Plugins.Bodies;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 
@@ -96,12 +96,17 @@ public sealed partial class RequestTransformerPlugin : GatehousePlugin
             var request = kong.Context.HttpContext.Request;
             if (request.ContentType?.Contains("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) != true) return;
             if (await kong.Request.RawBodyAsync() is not { Length: > 0 } raw) return;
-            var form = QueryHelpers.ParseQuery(System.Text.Encoding.UTF8.GetString(raw));
+            var form = FormUrlEncoded.Grouped(FormUrlEncoded.Parse(raw));
             if (form.Count == 0) return;
             var query = request.Query.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-            foreach (var (name, values) in form)
+            foreach (var (name, list) in form)
+            {
+                var values = new StringValues([.. list]);
                 query[name] = query.TryGetValue(name, out var existing) ? StringValues.Concat(existing, values) : values;
-            request.QueryString = QueryString.Create(query.SelectMany(p => p.Value.Select(v => new KeyValuePair<string, string?>(p.Key, v))));
+            }
+            // Encoded by the form decoder's inverse, so bytes that are not UTF-8 reach the upstream as sent.
+            request.QueryString = new QueryString("?" + string.Join('&', query.SelectMany(p => p.Value.Select(v =>
+                FormUrlEncoded.Encode(p.Key) + "=" + FormUrlEncoded.Encode(v ?? "")))));
         }
 
         private string Render(string value, TemplateEnvironment? env) =>
