@@ -111,7 +111,7 @@ internal static class ConfigEndpoints
                 ? new Content(Encoding.UTF8.GetBytes(s), true, options, null)
                 : Content.Failed(NoConfiguration());
         }
-        var yaml = kind == AdminBodyReader.Kind.Other && mediaType!.MediaType.Value?.ToLowerInvariant() is
+        var yaml = kind == AdminBodyReader.Kind.Other && mediaType?.MediaType.Value?.ToLowerInvariant() is
             "application/yaml" or "application/x-yaml" or "text/yaml" or "text/x-yaml";
         if (kind == AdminBodyReader.Kind.Other && !yaml) return Content.Failed(AdminBodyReader.UnsupportedMediaType());
         var read = await AdminBodyReader.ReadBytesAsync(request, ct);
