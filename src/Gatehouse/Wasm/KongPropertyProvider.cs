@@ -97,6 +97,7 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
         {
             "database" => options.Database.ToString().ToLowerInvariant(),
             "wasm" => options.Wasm ? "true" : "false",
+            "role" => "traditional", // no hybrid mode: every node is a traditional one
             _ when Admin.RootEndpoints.IsSensitive(key) => null,
             _ => options.Raw.GetValueOrDefault(key),
         };
