@@ -15,7 +15,8 @@ public sealed class EnvoyAttributePropertyTests : IAsyncLifetime
 {
     private static readonly string[] Names =
     [
-        "request.id", "request.protocol", "request.time", "request.path", "request.method", "source.address", "source.port",
+        "request.id", "request.protocol", "request.time", "request.path", "request.url_path", "request.query", "request.method",
+        "request.scheme", "request.host", "request.headers.x-attr", "source.address", "source.port",
         "destination.address", "destination.port", "connection.mtls", "upstream.address", "request.total_size",
     ];
 
@@ -37,7 +38,9 @@ public sealed class EnvoyAttributePropertyTests : IAsyncLifetime
         var config = new JsonObject
         {
             ["request_headers"] = reads,
-            ["response_headers"] = new JsonArray(new JsonObject { ["action"] = "get_property", ["name"] = "response.code" }),
+            ["response_headers"] = new JsonArray(
+                new JsonObject { ["action"] = "get_property", ["name"] = "response.code" },
+                new JsonObject { ["action"] = "get_property", ["name"] = "response.headers.content-type" }),
         };
         _gateway.Publish(TestConfig.Of([service], [route]) with
         {
@@ -63,6 +66,7 @@ public sealed class EnvoyAttributePropertyTests : IAsyncLifetime
     {
         var request = ProxyRequests.Get("/attrs?x=1");
         request.Headers.Add("X-Request-Id", "req-42");
+        request.Headers.Add("X-Attr", "a1");
         var before = DateTimeOffset.UtcNow;
         using var response = await _gateway.Client.SendAsync(request);
         var after = DateTimeOffset.UtcNow;
@@ -74,7 +78,12 @@ public sealed class EnvoyAttributePropertyTests : IAsyncLifetime
         var time = DateTimeOffset.UnixEpoch.AddTicks(Int64(Reported("request.time")) / 100);
         Assert.InRange(time, before.AddMilliseconds(-5), after); // ms-rounding of the clocks aside, within the exchange
         Assert.Equal("/attrs?x=1", Reported("request.path"));
+        Assert.Equal("/attrs", Reported("request.url_path"));
+        Assert.Equal("x=1", Reported("request.query"));
         Assert.Equal("GET", Reported("request.method"));
+        Assert.Equal("http", Reported("request.scheme"));
+        Assert.Equal($"127.0.0.1:{_gateway.ProxyUri.Port}", Reported("request.host"));
+        Assert.Equal("a1", Reported("request.headers.x-attr"));
 
         var source = Reported("source.address");
         Assert.Matches(@"^127\.0\.0\.1:\d+$", source);
@@ -82,6 +91,7 @@ public sealed class EnvoyAttributePropertyTests : IAsyncLifetime
         Assert.Equal($"127.0.0.1:{_gateway.ProxyUri.Port}", Reported("destination.address"));
         Assert.Equal(_gateway.ProxyUri.Port, Int64(Reported("destination.port")));
         Assert.Equal(200, Int64(Reported("response.code")));
+        Assert.Equal(response.Content.Headers.ContentType!.ToString(), Reported("response.headers.content-type"));
 
         // documented as not available: NOT_FOUND (1)
         Assert.Equal("!status=1", Reported("connection.mtls"));
