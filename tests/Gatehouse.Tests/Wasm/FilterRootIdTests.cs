@@ -59,6 +59,27 @@ public sealed class FilterRootIdTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_declarative_file_using_the_filter_without_root_id_stops_a_DB_less_start_naming_root_id()
+    {
+        var file = Path.Combine(_filters, "kong.yml");
+        await File.WriteAllTextAsync(file, $"""
+            _format_version: "3.0"
+            services:
+              - name: s
+                url: http://127.0.0.1:{_upstream.Port}
+                routes:
+                  - name: r
+                    paths: [/r]
+                    filter_chains:
+                      - filters: [{"{"}name: as_unnamed{"}"}]
+            """);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => WasmGateway.StartAsync(dbless: true, filtersPath: _filters,
+            configure: o => o with { DeclarativeConfig = file }));
+        Assert.Contains("set \"root_id\" in as_unnamed.meta.json", e.Message);
+        File.Delete(file);
+    }
+
+    [Fact]
     public void A_root_id_that_is_not_a_string_stops_the_start()
     {
         var dir = WasmPaths.CopyFilters(_filters, "as_unnamed");
