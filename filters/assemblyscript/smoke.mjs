@@ -85,4 +85,26 @@ function started(config, rootId = "as_headers") {
   assert.ok(host.logs.some((l) => l.level === 5 && l.msg.includes("Missing root context factory")));
 }
 
+// as_my_root.wasm: registered under "my_root" only. The empty root id (the default) cannot start it;
+// "my_root" starts it, and the filter reports plugin_root_id / plugin_vm_id in headers.
+{
+  const myRoot = fileURLToPath(new URL("./as_my_root.wasm", import.meta.url));
+  const refused = new StubHost(myRoot, { rootId: "" });
+  assert.throws(() => refused.start({ pluginConfig: "" }), /proc_exit\(255\)/);
+  assert.ok(refused.logs.some((l) => l.level === 5 && l.msg.includes("Missing root context factory for root id: ")));
+
+  const host = new StubHost(myRoot, { rootId: "my_root", properties: { plugin_vm_id: "vm-a" } });
+  const r = host.start({ pluginConfig: "" });
+  assert.equal(r.vmStart, 1);
+  assert.equal(r.configure, 1);
+  assert.match(host.logText(), /as_my_root: on_configure under root id my_root/);
+  const s = host.http([[":method", "GET"], [":path", "/"]]);
+  assert.equal(s.requestHeaders(), 0);
+  assert.equal(s.header(MapType.REQUEST_HEADERS, "x-as-root-id"), "my_root");
+  assert.equal(s.header(MapType.REQUEST_HEADERS, "x-as-vm-id"), "vm-a");
+  assert.equal(s.responseHeaders([[":status", "200"]]), 0);
+  assert.deepEqual(s.headerValues(MapType.RESPONSE_HEADERS, "x-as-root-id"), ["my_root"]);
+  s.finish();
+}
+
 console.log("assemblyscript smoke: OK");

@@ -43,7 +43,7 @@ public sealed class EntityDao
             data["id"] ??= Guid.NewGuid().ToString();
             var now = Now();
             data["created_at"] ??= now;
-            data["updated_at"] ??= now;
+            data["updated_at"] = now; // Kong: a given created_at is kept on insert, updated_at is always the write's time
             if (await ForeignKeyResolver.ResolveAsync(_store, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Insert);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));

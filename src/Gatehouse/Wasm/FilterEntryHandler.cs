@@ -43,6 +43,7 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
         }
         if (state.Failed || state.Contexts[index] is not { } http) return PhaseOutcome.Continue;
         var outcome = await http.OnRequestHeadersAsync(false);
+        if (index == chain.Count - 1) state.RestoreClientForwardingHeaders(context.HttpContext.Request.Headers);
         return outcome.Kind switch
         {
             FilterOutcomeKind.LocalResponse => context.Exit(ToLocal(outcome.LocalResponse!)),

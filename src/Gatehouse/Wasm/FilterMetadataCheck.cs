@@ -4,7 +4,8 @@ using System.Text.Json.Nodes;
 namespace Gatehouse.Wasm;
 
 /// <summary>Kong's <c>FILTER_META_SCHEMA</c> (§1.2): <c>config_schema</c> must be a usable JSON schema and
-/// <c>metrics.label_patterns</c> an array of <c>{label, pattern}</c> string records.</summary>
+/// <c>metrics.label_patterns</c> an array of <c>{label, pattern}</c> string records; plus Gatehouse's extensions
+/// <c>root_id</c> and <c>vm_id</c> (strings).</summary>
 internal static class FilterMetadataCheck
 {
     private static readonly HashSet<string> Types = ["array", "boolean", "integer", "null", "number", "object", "string"];
@@ -12,6 +13,8 @@ internal static class FilterMetadataCheck
     /// <summary>Null when valid, else a short reason.</summary>
     public static string? Check(JsonObject meta)
     {
+        foreach (var key in new[] { "root_id", "vm_id" })
+            if (meta[key] is { } id && !IsString(id)) return $"property {key} validation failed: wrong type: expected string";
         if (meta["config_schema"] is { } schema)
         {
             if (schema is not JsonObject obj) return "property config_schema validation failed: wrong type: expected object";

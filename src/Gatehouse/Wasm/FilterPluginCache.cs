@@ -15,6 +15,7 @@ public sealed class FilterPluginCache : IDisposable
 {
     private readonly WasmHost _host;
     private readonly Func<IReadOnlyDictionary<string, FilterModule>> _modules;
+    private readonly Func<string, string, FilterPluginConfig> _configOf;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private Dictionary<string, SharedFilterPlugin> _current = new(StringComparer.Ordinal);
@@ -23,10 +24,12 @@ public sealed class FilterPluginCache : IDisposable
     private Dictionary<Guid, SharedFilterPlugin[]> _goodPrevious = [];
     private long _version = long.MinValue;
 
-    internal FilterPluginCache(WasmHost host, Func<IReadOnlyDictionary<string, FilterModule>> modules, ILogger logger)
+    internal FilterPluginCache(WasmHost host, Func<IReadOnlyDictionary<string, FilterModule>> modules,
+        Func<string, string, FilterPluginConfig> configOf, ILogger logger)
     {
         _host = host;
         _modules = modules;
+        _configOf = configOf;
         _logger = logger;
     }
 
@@ -49,10 +52,8 @@ public sealed class FilterPluginCache : IDisposable
             var key = KeyOf(filter, module.Hash, configuration);
             if (_current.TryGetValue(key, out var plugin)) return plugin;
             if (_previous.Remove(key, out plugin)) { _current[key] = plugin; return plugin; }
-            var created = _host.CreatePlugin(module, new FilterPluginConfig
+            var created = _host.CreatePlugin(module, _configOf(filter, configuration) with
             {
-                Name = filter,
-                Configuration = Encoding.UTF8.GetBytes(configuration),
                 PoolSize = Math.Max(1, Math.Min(Environment.ProcessorCount, 4)),
             });
             Created++;

@@ -22,6 +22,11 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
 
     public bool TryGetProperty(string path, PropertyEncoding encoding, out ReadOnlyMemory<byte> value)
     {
+        if (EnvoyAttribute(path, encoding) is { } attribute)
+        {
+            value = attribute;
+            return true;
+        }
         var text = Get(path);
         // request header variables (ngx.http_*) are byte strings: their bytes exactly as the client sent them
         value = text is null ? default
@@ -49,6 +54,38 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// The Envoy request/connection attributes that come straight from the request (computed on read, typed as Envoy
+    /// types them): <c>request.id</c> (X-Request-Id, else the gateway's request id, as <c>ngx.request_id</c>),
+    /// <c>request.protocol</c>, <c>request.time</c> (when the gateway began the request), <c>source.address/port</c>
+    /// (the client), <c>destination.address/port</c> (the listener). Request path/method/headers and the response's
+    /// code/headers are the host library's built-ins; the other Envoy attributes are not found.
+    /// </summary>
+    private byte[]? EnvoyAttribute(string path, PropertyEncoding encoding)
+    {
+        var http = context.HttpContext;
+        var connection = http.Connection;
+        return path switch
+        {
+            "request.id" => PropertyValues.String(NgxVariables.Get(context, "request_id")!),
+            "request.protocol" => PropertyValues.String(http.Request.Protocol),
+            "request.time" => PropertyValues.Timestamp(RequestTime(), encoding),
+            "source.address" => connection.RemoteIpAddress is { } remote
+                ? PropertyValues.String(new System.Net.IPEndPoint(remote, connection.RemotePort).ToString()) : null,
+            "source.port" => connection.RemoteIpAddress is null ? null : PropertyValues.Int64(connection.RemotePort, encoding),
+            "destination.address" => connection.LocalIpAddress is { } local
+                ? PropertyValues.String(new System.Net.IPEndPoint(local, connection.LocalPort).ToString()) : null,
+            "destination.port" => connection.LocalIpAddress is null ? null : PropertyValues.Int64(connection.LocalPort, encoding),
+            _ => null,
+        };
+    }
+
+    private DateTimeOffset RequestTime()
+    {
+        var time = context.HttpContext.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
+        return time.GetUtcNow() - time.GetElapsedTime(context.Timings.Start);
     }
 
     private string? Get(string path)
@@ -97,6 +134,7 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
         {
             "database" => options.Database.ToString().ToLowerInvariant(),
             "wasm" => options.Wasm ? "true" : "false",
+            "role" => "traditional", // no hybrid mode: every node is a traditional one
             _ when Admin.RootEndpoints.IsSensitive(key) => null,
             _ => options.Raw.GetValueOrDefault(key),
         };

@@ -94,6 +94,8 @@ public sealed class WasmFilterCatalog
             if (FilterMetadataCheck.Check(meta) is { } invalid)
             { failures.Add($"* {name} ({metaPath}) file contains invalid metadata: {invalid}"); return null; }
         }
+        var rootId = meta?["root_id"]?.GetValue<string>() ?? "";
+        var vmId = meta?["vm_id"]?.GetValue<string>() ?? "";
         if (meta?["config_schema"] is JsonObject schema)
         {
             var json = (JsonObject)schema.DeepClone();
@@ -101,11 +103,13 @@ public sealed class WasmFilterCatalog
             return new WasmFilterInfo(name, path)
             {
                 Metadata = meta, ConfigSchemaJson = json, HasConfigSchema = true, ConfigSchema = FilterConfigSchema.From(json),
+                RootId = rootId, VmId = vmId,
             };
         }
         return new WasmFilterInfo(name, path)
         {
             Metadata = meta, ConfigSchemaJson = FilterConfigSchema.DefaultJson(), ConfigSchema = FilterConfigSchema.Default,
+            RootId = rootId, VmId = vmId,
         };
     }
 }

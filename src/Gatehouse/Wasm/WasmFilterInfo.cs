@@ -12,4 +12,10 @@ public sealed record WasmFilterInfo(string Name, string Path)
     /// <summary>True when the metadata declared a <c>config_schema</c> (config may then be any JSON).</summary>
     public bool HasConfigSchema { get; init; }
     public required FilterConfigSchema ConfigSchema { get; init; }
+    /// <summary>Gatehouse extension (meta.json <c>root_id</c>, Envoy's <c>root_id</c>): answered as <c>plugin_root_id</c>,
+    /// the name SDK filters (AssemblyScript, C++) look their root context up by. Default "" as Envoy's.</summary>
+    public string RootId { get; init; } = "";
+    /// <summary>Gatehouse extension (meta.json <c>vm_id</c>): answered as <c>plugin_vm_id</c>; filters with the same
+    /// vm_id share key/value data and queues (default "": shared by every filter that names none).</summary>
+    public string VmId { get; init; } = "";
 }

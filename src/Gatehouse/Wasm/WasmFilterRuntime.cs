@@ -40,7 +40,7 @@ public sealed class WasmFilterRuntime : IDisposable
                 throw new WasmStartupException($"failed loading wasm filter '{filter.Name}' ({filter.Path}): {e.Message}");
             }
         }
-        Plugins = new FilterPluginCache(Host, () => Modules, loggerFactory.CreateLogger<FilterPluginCache>());
+        Plugins = new FilterPluginCache(Host, () => Modules, PluginConfig, loggerFactory.CreateLogger<FilterPluginCache>());
     }
 
     public WasmFilterCatalog Catalog { get; }
@@ -68,7 +68,7 @@ public sealed class WasmFilterRuntime : IDisposable
         if (candidate.Hash == Modules[filter].Hash) { candidate.Dispose(); return null; }
         foreach (var config in inUse.Distinct(StringComparer.Ordinal))
         {
-            var result = Host.Validate(candidate, System.Text.Encoding.UTF8.GetBytes(config));
+            var result = Host.Validate(candidate, PluginConfig(filter, config));
             if (!result.Success) return Refuse(filter, candidate, $"a configuration in use was rejected ({result.Stage}): {result.Error}");
         }
         lock (_retired)
@@ -92,8 +92,29 @@ public sealed class WasmFilterRuntime : IDisposable
     public string? CheckConfiguration(string filter, string configuration)
     {
         if (Host is null || !Modules.TryGetValue(filter, out var module)) return null;
-        var result = Host.Validate(module, System.Text.Encoding.UTF8.GetBytes(configuration));
-        return result.Success ? null : $"filter rejected its configuration ({result.Stage}): {result.Error}";
+        var result = Host.Validate(module, PluginConfig(filter, configuration));
+        if (result.Success) return null;
+        var error = $"filter rejected its configuration ({result.Stage}): {result.Error}";
+        // SDK filters (AssemblyScript, C++) look their root context up by plugin_root_id while the root context is
+        // created; an Envoy filter registered under a name fails exactly there when meta.json does not name it
+        if (result.Stage == "on_context_create")
+            error += $" (the filter ran under root_id \"{Catalog.ByName(filter)?.RootId}\"; a filter built for Envoy may register its root"
+                     + $" context under a name: set \"root_id\" in {filter}.meta.json)";
+        return error;
+    }
+
+    /// <summary>The identity and configuration a VM of <paramref name="filter"/> starts with: its name, the
+    /// meta.json <c>root_id</c>/<c>vm_id</c> (Gatehouse extension, Envoy's fields), and the config bytes.</summary>
+    internal FilterPluginConfig PluginConfig(string filter, string configuration)
+    {
+        var info = Catalog.ByName(filter);
+        return new FilterPluginConfig
+        {
+            Name = filter,
+            RootId = info?.RootId ?? "",
+            VmId = info?.VmId ?? "",
+            Configuration = System.Text.Encoding.UTF8.GetBytes(configuration),
+        };
     }
 
     public void Dispose()

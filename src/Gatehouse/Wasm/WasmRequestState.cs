@@ -15,7 +15,16 @@ internal sealed class WasmRequestState
         Stream = new AspNetHttpStream(context);
         Contexts = new HttpFilterContext?[entries];
         Leases = new SharedFilterPlugin?[entries];
+        var headers = context.HttpContext.Request.Headers;
+        _clientVia = headers.Via;
+        _clientForwardedFor = headers[ForwardedFor];
     }
+
+    private const string ForwardedFor = "X-Forwarded-For";
+
+    // the client's Via and X-Forwarded-For, before any filter ran (struct copies of the header values, no allocation)
+    private readonly Microsoft.Extensions.Primitives.StringValues _clientVia;
+    private readonly Microsoft.Extensions.Primitives.StringValues _clientForwardedFor;
 
     public AspNetHttpStream Stream { get; }
     public HttpFilterContext?[] Contexts { get; }
@@ -30,6 +39,18 @@ internal sealed class WasmRequestState
         var state = new WasmRequestState(context, entries);
         context.FilterState = state;
         return state;
+    }
+
+    /// <summary>
+    /// Kong computes the upstream <c>Via</c> and <c>X-Forwarded-For</c> from the client's headers in its access phase,
+    /// before the filters' <c>on_request_headers</c>, and sends them with <c>proxy_set_header</c>: a filter's edits of
+    /// those two headers never reach the upstream. Called once the chain's request headers step is over, so the
+    /// gateway's forwarding headers (<c>Proxy/ForwardedHeaders</c>) start from the client's values again.
+    /// </summary>
+    public void RestoreClientForwardingHeaders(Microsoft.AspNetCore.Http.IHeaderDictionary headers)
+    {
+        if (!Microsoft.Extensions.Primitives.StringValues.Equals(headers.Via, _clientVia)) headers.Via = _clientVia;
+        if (!Microsoft.Extensions.Primitives.StringValues.Equals(headers[ForwardedFor], _clientForwardedFor)) headers[ForwardedFor] = _clientForwardedFor;
     }
 
     /// <summary>Disposes the entry's filter context and returns its plugin lease.</summary>

@@ -56,6 +56,7 @@ public sealed class KongNodePropertyTests : IAsyncLifetime
     [InlineData("configuration.log_level", 200, "error")]
     [InlineData("configuration.database", 200, "sqlite")]
     [InlineData("configuration.wasm", 200, "true")]
+    [InlineData("configuration.role", 200, "traditional")] // Kong's 04-proxy-wasm "read kong.configuration"
     [InlineData("configuration.pg_password", 404, "")]
     [InlineData("configuration.admin_ssl_cert_key", 404, "")]
     [InlineData("configuration.nope", 404, "")]

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace Gatehouse.Tests.Wasm;
 
 /// <summary>
-/// Kong 04-proxy-wasm "does NOT add response headers on_log": by the log phase the response is on the wire, so the
+/// Kong 04-proxy-wasm cases in the log phase: "does NOT add response headers on_log": by the log phase the response is on the wire, so the
 /// host refuses the edit (the filter logs the non-OK status), the client never sees the header, and the request
 /// itself is unaffected.
 /// </summary>
@@ -50,5 +50,18 @@ public sealed class KongOnLogHeaderTests : IAsyncLifetime
         // the step ran in on_log and the host answered the edit with a non-OK status
         await _logs.WaitForAsync(m => m.Contains("testing in \"Log\"", StringComparison.Ordinal));
         await _logs.WaitForAsync(m => m.Contains("failed with status", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Service_response_status_read_on_log_is_the_upstreams()
+    {
+        // Kong's pending "read kong.service.response.status": the log phase cannot answer, so the filter logs the value
+        var request = ProxyRequests.Get("/kong");
+        request.Headers.TryAddWithoutValidation("X-PW-Phase", "log");
+        request.Headers.TryAddWithoutValidation("X-PW-Test", "get_kong_property");
+        request.Headers.TryAddWithoutValidation("X-PW-Input", "service.response.status");
+        using var response = await _gateway.Client.SendAsync(request);
+        Assert.Equal(200, (int)response.StatusCode);
+        await _logs.WaitForAsync(m => m.Contains("kong.service.response.status: \"200\"", StringComparison.Ordinal));
     }
 }

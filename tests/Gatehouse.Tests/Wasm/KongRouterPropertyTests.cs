@@ -93,6 +93,22 @@ public sealed class KongRouterPropertyTests : IAsyncLifetime
         Assert.Equal($"127.0.0.1:{_upstream.Port}", (await next.EchoAsync()).Header("host"));
     }
 
+    [Fact]
+    public async Task Service_request_scheme_is_the_scheme_this_request_uses_upstream()
+    {
+        // Kong's "write kong.service.request.scheme" (http: the request goes on as before)
+        using (var same = await Send("/svc", ("X-PW-Test", "set_kong_property"), ("X-PW-Input", "service.request.scheme=http")))
+        {
+            Assert.Equal(200, (int)same.StatusCode);
+            Assert.Equal("/", (await same.EchoAsync()).Path);
+        }
+        // https to a plain-HTTP upstream: the TLS handshake fails, so the write did reach the upstream request
+        using (var tls = await Send("/svc", ("X-PW-Test", "set_kong_property"), ("X-PW-Input", "service.request.scheme=https")))
+            Assert.Equal(502, (int)tls.StatusCode);
+        using var next = await Send("/svc");
+        Assert.Equal(200, (int)next.StatusCode);
+    }
+
     [Theory]
     [InlineData("service.target=no-port")]
     [InlineData("service.target=127.0.0.1:99999")]

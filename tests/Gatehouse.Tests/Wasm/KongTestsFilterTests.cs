@@ -53,6 +53,49 @@ public sealed class KongTestsFilterTests : IAsyncLifetime
         Assert.Null(echo.Header("x-pw-input"));
     }
 
+    [Fact]
+    public async Task A_Via_added_by_a_filter_is_replaced_by_the_gateways_own_as_Kong_does()
+    {
+        // Kong computes the upstream Via from the client's request before the filter runs (proxy_set_header)
+        using var response = await Send(("X-PW-Add-Header", "Via=proxy-wasm"));
+        var echo = await response.EchoAsync();
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("1.1 gatehouse/" + GatehouseVersion.Current, echo.Header("via"));
+        Assert.Null(echo.Header("x-pw-add-header"));
+        // the client's own Via is kept, with the gateway's appended; a filter's X-Forwarded-For does not reach the upstream either
+        using var withClientVia = await Send(("Via", "1.0 client-proxy"), ("X-PW-Add-Header", "X-Forwarded-For=10.9.9.9"));
+        var echo2 = await withClientVia.EchoAsync();
+        Assert.Equal("1.0 client-proxy, 1.1 gatehouse/" + GatehouseVersion.Current, echo2.Header("via"));
+        Assert.Equal("127.0.0.1", echo2.Header("x-forwarded-for"));
+    }
+
+    [Fact]
+    public async Task A_chain_of_two_tests_filters_runs_both_in_order()
+    {
+        // Kong's "with multiple filters" (r_double: the tests filter twice); each entry has its own configuration
+        var route = TestConfig.Route(_service, "double", paths: ["/double"]);
+        _gateway.Publish(TestConfig.Of([_service], [_route, route]) with
+        {
+            FilterChains =
+            [
+                new FilterChainModel { Id = Guid.NewGuid(), RouteId = _route.Id, Filters = [new("tests", true, "")] },
+                new FilterChainModel
+                {
+                    Id = Guid.NewGuid(), RouteId = route.Id,
+                    Filters = [new("tests", true, "add_resp_header=X-Filter=first"), new("tests", true, "add_resp_header=X-Filter=second")],
+                },
+            ],
+        });
+        var request = ProxyRequests.Get("/double/status/200");
+        request.Headers.Add("X-PW-Add-Header", "X-Added=proxy-wasm");
+        using var response = await _gateway.Client.SendAsync(request);
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal(["first", "second"], response.Headers.GetValues("X-Filter"));
+        var echo = await response.EchoAsync();
+        Assert.Equal("proxy-wasm", echo.Header("x-added")); // the first entry acted on the control header, and removed it
+        Assert.Null(echo.Header("x-pw-add-header"));
+    }
+
     [Theory]
     [InlineData("request_headers")]
     [InlineData("response_headers")]
@@ -139,6 +182,20 @@ public sealed class KongTestsFilterTests : IAsyncLifetime
     {
         using var response = await Send(("X-PW-Test", "get_kong_property"), ("X-PW-Input", property));
         Assert.Equal(expected, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Reads_forwarded_host_and_port_as_the_request_reached_the_gateway()
+    {
+        // no trusted proxies: the request's own host and the listener's port (Kong's 04-proxy-wasm only matches a pattern)
+        using (var host = await Send(("X-PW-Test", "get_kong_property"), ("X-PW-Input", "request.forwarded_host")))
+        {
+            Assert.Equal(200, (int)host.StatusCode);
+            Assert.Equal(_gateway.ProxyUri.Host, await host.Content.ReadAsStringAsync());
+        }
+        using var port = await Send(("X-PW-Test", "get_kong_property"), ("X-PW-Input", "request.forwarded_port"));
+        Assert.Equal(200, (int)port.StatusCode);
+        Assert.Equal(_gateway.ProxyUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), await port.Content.ReadAsStringAsync());
     }
 
     [Fact]
