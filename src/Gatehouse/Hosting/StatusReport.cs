@@ -40,7 +40,6 @@ public sealed partial class StatusReport(GatewayCounters counters, GatehouseOpti
             ["connections_writing"] = writing,
             ["total_requests"] = counters.TotalRequests,
         };
-        var gc = GC.GetGCMemoryInfo();
         var wasm = new JsonObject();
         foreach (var (filter, vms, bytes) in services.GetService<Wasm.WasmFilterRuntime>()?.Plugins?.LinearMemoryByFilter() ?? [])
             wasm[filter] = new JsonObject { ["vms"] = vms, ["linear_memory"] = unit.Format(bytes) };
@@ -51,7 +50,6 @@ public sealed partial class StatusReport(GatewayCounters counters, GatehouseOpti
             {
                 ["pid"] = Environment.ProcessId,
                 ["managed_heap"] = unit.Format(GC.GetTotalMemory(false)),
-                ["managed_heap_committed"] = unit.Format(gc.TotalCommittedBytes),
                 ["working_set"] = unit.Format(Environment.WorkingSet),
             },
             ["wasm_filters"] = wasm,
