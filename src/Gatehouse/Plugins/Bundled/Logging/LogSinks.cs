@@ -9,17 +9,18 @@ namespace Gatehouse.Plugins.Bundled.Logging;
 /// background consumer per sink (file path or endpoint) batches entries and writes them. Sinks outlive
 /// configuration snapshots; pending entries are flushed at shutdown.
 /// </summary>
-public sealed class LogSinks : IAsyncDisposable, IDisposable
+public sealed partial class LogSinks : IAsyncDisposable, IDisposable
 {
     private readonly ConcurrentDictionary<string, Sink> _sinks = new(StringComparer.Ordinal);
     private readonly ILogger<LogSinks> _logger;
 
     public LogSinks(ILogger<LogSinks> logger) => _logger = logger ?? throw new ArgumentNullException(nameof(logger));
 
-    /// <summary>The sink for <paramref name="key"/>; <paramref name="write"/> receives batches of at most
-    /// <paramref name="maxBatch"/> entries, waiting up to <paramref name="maxDelay"/> to fill one.</summary>
-    public Sink For(string key, int maxBatch, TimeSpan maxDelay, int maxEntries, Func<IReadOnlyList<string>, CancellationToken, Task> write) =>
-        _sinks.GetOrAdd(key, _ => new Sink(key, maxBatch, maxDelay, maxEntries, write, _logger));
+    /// <summary>The sink for <paramref name="key"/>; the writer (made by <paramref name="writer"/> when the sink is
+    /// created, disposed with it) receives batches of at most <paramref name="maxBatch"/> entries, waiting up to
+    /// <paramref name="maxDelay"/> to fill one. A failed batch is logged and dropped.</summary>
+    public Sink For(string key, int maxBatch, TimeSpan maxDelay, int maxEntries, Func<ILogWriter> writer) =>
+        _sinks.GetOrAdd(key, _ => new Sink(key, maxBatch, maxDelay, maxEntries, writer(), _logger));
 
     public async ValueTask DisposeAsync()
     {
@@ -29,6 +30,9 @@ public sealed class LogSinks : IAsyncDisposable, IDisposable
     /// <summary>For synchronous container disposal; the consumers run on the thread pool, so this cannot deadlock.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "log sink {Key}: batch of {Count} entries could not be written: {Reason}")]
+    private static partial void LogFailure(ILogger logger, string key, int count, string reason);
+
     /// <summary>One queue and its consumer.</summary>
     public sealed class Sink : IAsyncDisposable
     {
@@ -36,20 +40,22 @@ public sealed class LogSinks : IAsyncDisposable, IDisposable
         private readonly Task _consumer;
         private readonly CancellationTokenSource _stop = new();
 
-        internal Sink(string key, int maxBatch, TimeSpan maxDelay, int maxEntries,
-            Func<IReadOnlyList<string>, CancellationToken, Task> write, ILogger logger)
+        private readonly ILogWriter _writer;
+
+        internal Sink(string key, int maxBatch, TimeSpan maxDelay, int maxEntries, ILogWriter writer, ILogger logger)
         {
+            _writer = writer;
             _channel = Channel.CreateBounded<string>(new BoundedChannelOptions(Math.Max(1, maxEntries))
             {
                 FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true,
             });
-            _consumer = Task.Run(() => ConsumeAsync(key, Math.Max(1, maxBatch), maxDelay, write, logger));
+            _consumer = Task.Run(() => ConsumeAsync(key, Math.Max(1, maxBatch), maxDelay, logger));
         }
 
         /// <summary>Never blocks: a full queue drops the entry, as Kong's max_entries does.</summary>
         public bool Enqueue(string entry) => _channel.Writer.TryWrite(entry);
 
-        private async Task ConsumeAsync(string key, int maxBatch, TimeSpan maxDelay, Func<IReadOnlyList<string>, CancellationToken, Task> write, ILogger logger)
+        private async Task ConsumeAsync(string key, int maxBatch, TimeSpan maxDelay, ILogger logger)
         {
             var reader = _channel.Reader;
             var batch = new List<string>(maxBatch);
@@ -65,7 +71,8 @@ public sealed class LogSinks : IAsyncDisposable, IDisposable
                     try { if (!await reader.WaitToReadAsync(wait.Token)) break; }
                     catch (OperationCanceledException) { break; }
                 }
-                try { await write(batch, _stop.Token); }
+                try { await _writer.WriteAsync(batch, _stop.Token); }
+                catch (LogWriteException e) { LogFailure(logger, key, batch.Count, e.Message); }
                 catch (Exception e) { logger.LogError(e, "log sink {Key}: batch of {Count} entries could not be written", key, batch.Count); }
                 batch.Clear();
             }
@@ -76,7 +83,19 @@ public sealed class LogSinks : IAsyncDisposable, IDisposable
             _channel.Writer.TryComplete();
             _stop.CancelAfter(TimeSpan.FromSeconds(5));
             await _consumer;
+            await _writer.DisposeAsync();
             _stop.Dispose();
         }
     }
 }
+
+/// <summary>Where a log sink's batches go (a file, an HTTP endpoint); called by one consumer at a time.</summary>
+public interface ILogWriter : IAsyncDisposable
+{
+    /// <summary>Writes one batch; an exception is logged by the sink and the batch dropped.</summary>
+    Task WriteAsync(IReadOnlyList<string> batch, CancellationToken cancel);
+}
+
+/// <summary>An expected write failure (the log server answered an error, the file cannot be opened): logged with its
+/// message, without a stack trace.</summary>
+public sealed class LogWriteException(string message, Exception? inner = null) : Exception(message, inner);
