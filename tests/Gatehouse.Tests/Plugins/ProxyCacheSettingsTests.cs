@@ -31,7 +31,7 @@ public sealed class ProxyCacheSettingsTests : IAsyncLifetime
         {
             var n = Interlocked.Increment(ref _upstreamHits);
             if (http.Request.Query["cc"] is { Count: > 0 } cc) http.Response.Headers.CacheControl = cc.ToString();
-            http.Response.ContentType = "text/plain";
+            http.Response.ContentType = http.Request.Query.ContainsKey("charset") ? "text/plain; charset=utf-8" : "text/plain";
             var size = int.TryParse(http.Request.Query["size"], out var s) ? s : 0;
             await http.Response.WriteAsync(size > 0 ? new string('a', size) : $"response {n}");
         });
@@ -171,6 +171,19 @@ public sealed class ProxyCacheSettingsTests : IAsyncLifetime
         // Larger than the whole store: answered, never stored.
         Assert.Equal("Miss", (await GetAsync("/big?size=7000")).Cache);
         Assert.Equal("Miss", (await GetAsync("/big?size=7000")).Cache);
+    }
+
+    [Fact]
+    public async Task Content_type_matches_type_subtype_and_parameters_exactly()
+    {
+        // The upstream answers text/plain; charset=utf-8.
+        await RouteAsync("/exact", new { strategy = "memory", content_type = new[] { "text/plain" } });
+        await RouteAsync("/charset", new { strategy = "memory", content_type = new[] { "Text/Plain; charset=utf-8" } });
+        await RouteAsync("/wild", new { strategy = "memory", content_type = new[] { "text/*;charset=utf-8" } });
+        Assert.Equal("Bypass", (await GetAsync("/exact?charset=1")).Cache);
+        Assert.Equal("Miss", (await GetAsync("/charset?charset=1")).Cache);
+        Assert.Equal("Hit", (await GetAsync("/charset?charset=1")).Cache);
+        Assert.Equal("Miss", (await GetAsync("/wild?charset=1")).Cache);
     }
 
     [Fact]

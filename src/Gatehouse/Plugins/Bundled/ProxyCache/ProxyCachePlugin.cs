@@ -75,7 +75,7 @@ internal sealed class ProxyCacheHandler : PluginHandler
          "Content-Length", "Age", "X-Cache-Status", "X-Cache-Key"], StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<long> _codes;
     private readonly HashSet<string> _methods;
-    private readonly IReadOnlyList<string> _types;
+    private readonly MediaType[] _types;
     private readonly long _cacheTtl;
     private readonly long? _storageTtl;
     private readonly bool _cacheControl;
@@ -89,7 +89,7 @@ internal sealed class ProxyCacheHandler : PluginHandler
     {
         _codes = [.. (config["response_code"] as JsonArray ?? []).Select(n => n!.GetValue<long>())];
         _methods = [.. ConfigRead.Strings(config, "request_method")];
-        _types = ConfigRead.Strings(config, "content_type");
+        _types = [.. ConfigRead.Strings(config, "content_type").Select(MediaType.Parse).OfType<MediaType>()];
         _cacheTtl = ConfigRead.Long(config, "cache_ttl") ?? 300;
         _storageTtl = ConfigRead.Long(config, "storage_ttl");
         _cacheControl = ConfigRead.Bool(config, "cache_control");
@@ -159,9 +159,9 @@ internal sealed class ProxyCacheHandler : PluginHandler
         if (!kong.Ctx.TryGetValue(StateKey, out var s) || s is not State state) return ValueTask.CompletedTask;
         var response = kong.Response.Headers;
         var cc = _cacheControl ? CacheControl.Parse(response.CacheControl) : CacheControl.None;
-        var type = response.ContentType.ToString();
+        var type = response.ContentType.Count == 1 ? MediaType.Parse(response.ContentType[0]) : null; // Kong: one, parsable
         var cacheable = kong.Context.UpstreamStatus is not null && kong.Context.LocalResponse is null
-            && _codes.Contains(kong.Response.Status) && type.Length > 0 && _types.Any(t => type.StartsWith(t, StringComparison.OrdinalIgnoreCase));
+            && _codes.Contains(kong.Response.Status) && type is not null && _types.Any(t => t.Accepts(type));
         long ttl = _cacheTtl;
         if (cacheable && _cacheControl)
         {
