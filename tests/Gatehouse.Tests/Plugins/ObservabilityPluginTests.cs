@@ -102,7 +102,7 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
     public async Task Http_log_sends_the_configured_content_type_and_logs_an_error_status()
     {
         var logs = new LogCapture();
-        await using var gw = await PluginGateway.StartAsync(logging: logs.Install);
+        await using var gw = await PluginGateway.StartAsync(configure: o => o with { LogLevel = "warn" }, logging: logs.Install);
         await gw.ServiceAndRouteAsync("svc", "/api");
         await gw.CreateAsync("/services/svc/routes", new { name = "plain", paths = new[] { "/plain" } });
         await gw.CreateAsync("/services/svc/routes", new { name = "utf8", paths = new[] { "/utf8" } });
@@ -113,7 +113,12 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
         {
             name = "http-log", config = new { http_endpoint = collector.Url + "/utf8", content_type = "application/json; charset=utf-8" },
         });
-        await gw.CreateAsync("/routes/failing/plugins", new { name = "http-log", config = new { http_endpoint = collector.Url + "/fail" } });
+        await gw.CreateAsync("/routes/failing/plugins", new
+        {
+            name = "http-log", config = new { http_endpoint = collector.Url + "/fail", queue = new { max_retry_time = 0.05, initial_retry_delay = 0.01 } },
+        });
+        await gw.CreateAsync("/services/svc/routes", new { name = "flaky", paths = new[] { "/flaky" } });
+        await gw.CreateAsync("/routes/flaky/plugins", new { name = "http-log", config = new { http_endpoint = collector.Url + "/flaky" } });
 
         (await gw.Proxy.GetAsync("/plain")).Dispose();
         (await gw.Proxy.GetAsync("/utf8")).Dispose();
@@ -122,8 +127,18 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
         Assert.Equal("application/json; charset=utf-8", collector.Received.Single(r => r.Path == "/utf8").ContentType);
 
         (await gw.Proxy.GetAsync("/failing")).Dispose();
-        // Kong: a log server answering 300 or more is an error, logged with the status and the body.
-        await WaitUntil(() => logs.Entries.Any(e => e.Level == LogLevel.Error && e.Message.Contains("returned status code 500 and body nope", StringComparison.Ordinal)));
+        // Kong: a log server answering 300 or more fails the batch: each attempt is a warning with the status and the
+        // body; the batch is retried until queue.max_retry_time, then dropped with an error.
+        await WaitUntil(() => logs.Entries.Any(e => e.Level == LogLevel.Error
+            && e.Message.Contains("max_retry_time exceeded. 1 queue entries were lost", StringComparison.Ordinal)));
+        var attempts = logs.Entries.Count(e => e.Level == LogLevel.Warning && e.Message.Contains("returned status code 500 and body nope", StringComparison.Ordinal));
+        Assert.True(attempts >= 2, logs.Dump());
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("\"queue\"", StringComparison.Ordinal)); // names, not configs
+
+        // A batch the log server refuses once is delivered by the retry.
+        (await gw.Proxy.GetAsync("/flaky")).Dispose();
+        await WaitUntil(() => collector.Received.Any(r => r.Path == "/flaky"));
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("returned status code 503", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -151,11 +166,13 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
         Assert.Equal(2, shortConnections);
     }
 
-    /// <summary>A log server: records path, Content-Type and connection of every request; /fail answers 500 "nope".</summary>
+    /// <summary>A log server: records path, Content-Type and connection of every request it accepts; /fail answers
+    /// 500 "nope", /flaky answers 503 the first time.</summary>
     private sealed class LogCollector : IAsyncDisposable
     {
         private readonly WebApplication _app;
         private readonly ConcurrentQueue<(string Path, string? ContentType, string Connection)> _received = new();
+        private int _flaky;
 
         private LogCollector(WebApplication app) => _app = app;
 
@@ -173,9 +190,9 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
             {
                 using var reader = new StreamReader(ctx.Request.Body);
                 await reader.ReadToEndAsync();
-                if (ctx.Request.Path == "/fail")
+                if (ctx.Request.Path == "/fail" || (ctx.Request.Path == "/flaky" && Interlocked.Increment(ref collector._flaky) == 1))
                 {
-                    ctx.Response.StatusCode = 500;
+                    ctx.Response.StatusCode = ctx.Request.Path == "/fail" ? 500 : 503;
                     await ctx.Response.WriteAsync("nope");
                     return;
                 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Gatehouse.Entities;
@@ -32,11 +33,20 @@ public sealed class HttpLogPlugin : GatehousePlugin
             Fields =
             [
                 PluginFields.Integer("max_batch_size", 1) with { Between = (1, 1_000_000) },
-                PluginFields.Number("max_coalescing_delay", 1) with { Required = true },
+                PluginFields.Number("max_coalescing_delay", 1) with { Required = true, Between = (0, 3600) },
                 PluginFields.Integer("max_entries", 10000) with { Between = (1, 1_000_000) },
+                PluginFields.Number("max_retry_time", 60) with { Required = true },
+                PluginFields.Number("initial_retry_delay", 0.01) with { Required = true, Custom = Between(0.001, 1_000_000) },
+                PluginFields.Number("max_retry_delay", 60) with { Required = true, Custom = Between(0.001, 1_000_000) },
             ],
         },
     ];
+
+    /// <summary>Kong's <c>between</c> for a number field (the schema engine's <c>Between</c> takes integers).</summary>
+    private static Func<JsonNode, string?> Between(double min, double max) => v =>
+        v.GetValue<double>() is var d && d >= min && d <= max
+            ? null
+            : string.Create(CultureInfo.InvariantCulture, $"value should be between {min} and {max}");
 
     public override PluginHandler Create(JsonObject config, PluginBuildContext context)
     {
@@ -45,8 +55,17 @@ public sealed class HttpLogPlugin : GatehousePlugin
         var delay = TimeSpan.FromSeconds(ConfigRead.Number(queue, "max_coalescing_delay") ?? 1);
         // A queue's writer is fixed when the queue is made, so the key holds every setting it uses (Kong's queue name
         // holds the endpoint, method, content type, timeout and keepalive).
-        var sink = context.Services.LogSinks.For($"http:{context.Plugin.Id}:{config.ToJsonString()}", maxBatch, delay,
-            (int)(ConfigRead.Long(queue, "max_entries") ?? 10000), () => new HttpLogWriter(config, maxBatch));
+        var endpoint = new Uri(ConfigRead.String(config, "http_endpoint")!);
+        // The key names the instance and endpoint (without credentials: it appears in log messages) and a digest of
+        // the whole config.
+        var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(config.ToJsonString())))[..12];
+        var key = $"http-log {context.Plugin.Id} {endpoint.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)} #{digest}";
+        var sink = context.Services.LogSinks.For(key, maxBatch, delay,
+            (int)(ConfigRead.Long(queue, "max_entries") ?? 10000), () => new HttpLogWriter(config, maxBatch),
+            new LogRetry(
+                TimeSpan.FromSeconds(ConfigRead.Number(queue, "max_retry_time") ?? 60),
+                TimeSpan.FromSeconds(ConfigRead.Number(queue, "initial_retry_delay") ?? 0.01),
+                TimeSpan.FromSeconds(ConfigRead.Number(queue, "max_retry_delay") ?? 60)));
         return new Handler(sink);
     }
 
