@@ -39,6 +39,7 @@ internal static class ConfKeys
         // Kong injects nginx_http_* as http-block directives; Kestrel's limits are likewise server-wide
         ["nginx_http_client_header_timeout"] = (o, v) => o with { ClientHeaderTimeout = NginxTime(v) },
         ["nginx_http_keepalive_timeout"] = (o, v) => o with { KeepaliveTimeout = NginxTime(v) },
+        ["mem_cache_size"] = (o, v) => o with { MemCacheSize = NginxSize(v) is > 0 and var size ? size : throw new FormatException($"'{v}' must be a size above 0") },
     };
 
     /// <summary>nginx's size syntax: bytes, or a number with k/K, m/M or g/G (1024-based).</summary>

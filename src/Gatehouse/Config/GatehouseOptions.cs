@@ -53,6 +53,9 @@ public sealed record GatehouseOptions
     /// <summary>Kong's <c>nginx_admin_client_max_body_size</c>: the largest Admin API request body, in bytes (0 =
     /// unlimited, as nginx). Larger bodies answer 413 before they are buffered.</summary>
     public long AdminClientMaxBodySize { get; init; } = 10L * 1024 * 1024;
+    /// <summary>Kong's <c>mem_cache_size</c> (default 128m), the size of the <c>kong_db_cache</c> dictionary: in
+    /// Gatehouse it bounds only proxy-cache's memory store (bytes; least recently used entries are evicted).</summary>
+    public long MemCacheSize { get; init; } = 128L * 1024 * 1024;
     /// <summary>nginx's <c>client_header_timeout</c> (<c>nginx_http_client_header_timeout</c>, default 60 s): a client
     /// that has not sent a whole request header by then is disconnected (Kestrel's RequestHeadersTimeout, for every
     /// listener; slowloris).</summary>

@@ -29,7 +29,7 @@ public static class PluginServiceCollectionExtensions
         services.TryAddSingleton<RateLimitCounters>();
         services.TryAddSingleton<LogSinks>();
         services.TryAddSingleton<PrometheusMetrics>();
-        services.TryAddSingleton<ProxyCacheStore>();
+        services.TryAddSingleton(new ProxyCacheStore(options?.MemCacheSize ?? ProxyCacheStore.DefaultCapacity));
         services.TryAddSingleton<PluginServices>();
         services.AddSingleton<IPhasePlanContributor, PluginPlanContributor>();
         return services;

@@ -8,7 +8,7 @@ namespace Gatehouse.Plugins;
 
 /// <summary>Long-lived state and services shared by plugin handlers across snapshots (Kong's shared dicts and
 /// timers): rate-limit counters survive a configuration change, as in Kong.</summary>
-public sealed class PluginServices : IDisposable
+public sealed class PluginServices
 {
     public PluginServices(TimeProvider time, ILoggerFactory loggers, RateLimitCounters counters, LogSinks logSinks,
         PrometheusMetrics metrics, ProxyCacheStore cache)
@@ -27,8 +27,4 @@ public sealed class PluginServices : IDisposable
     public LogSinks LogSinks { get; }
     public PrometheusMetrics Metrics { get; }
     public ProxyCacheStore Cache { get; }
-    /// <summary>One client for the log plugins' outgoing calls (Kong's cosockets).</summary>
-    public HttpClient HttpClient { get; } = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
-
-    public void Dispose() => HttpClient.Dispose();
 }

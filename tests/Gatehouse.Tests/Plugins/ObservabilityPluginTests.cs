@@ -69,6 +69,146 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
         await collector.StopAsync();
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task File_log_reopen_decides_where_lines_go_after_a_rename(bool reopen)
+    {
+        var path = Path.Combine(_gw.Prefix, "rotated.log");
+        var rotated = path + ".1";
+        await _gw.CreateAsync("/routes/svc-route/plugins", new { name = "file-log", config = new { path, reopen } });
+        (await _gw.Proxy.GetAsync("/api/before")).Dispose();
+        await WaitUntil(() => File.Exists(path) && File.ReadAllLines(path).Length == 1);
+        File.Move(path, rotated); // what logrotate does before signalling
+
+        (await _gw.Proxy.GetAsync("/api/after")).Dispose();
+        if (reopen)
+        {
+            // Kong: reopened on every write, so the line starts a new file at the path.
+            await WaitUntil(() => File.Exists(path) && File.ReadAllLines(path).Length == 1);
+            Assert.Equal("/api/after", (string?)JsonNode.Parse(File.ReadAllLines(path)[0])!["request"]!["uri"]);
+            Assert.Single(File.ReadAllLines(rotated));
+        }
+        else
+        {
+            // Kong: the descriptor is kept, so the line follows the renamed file and no new file appears.
+            await WaitUntil(() => File.ReadAllLines(rotated).Length == 2);
+            Assert.Equal("/api/after", (string?)JsonNode.Parse(File.ReadAllLines(rotated)[1])!["request"]!["uri"]);
+            Assert.False(File.Exists(path));
+        }
+    }
+
+    [Fact]
+    public async Task Http_log_sends_the_configured_content_type_and_logs_an_error_status()
+    {
+        var logs = new LogCapture();
+        await using var gw = await PluginGateway.StartAsync(configure: o => o with { LogLevel = "warn" }, logging: logs.Install);
+        await gw.ServiceAndRouteAsync("svc", "/api");
+        await gw.CreateAsync("/services/svc/routes", new { name = "plain", paths = new[] { "/plain" } });
+        await gw.CreateAsync("/services/svc/routes", new { name = "utf8", paths = new[] { "/utf8" } });
+        await gw.CreateAsync("/services/svc/routes", new { name = "failing", paths = new[] { "/failing" } });
+        await using var collector = await LogCollector.StartAsync();
+        await gw.CreateAsync("/routes/plain/plugins", new { name = "http-log", config = new { http_endpoint = collector.Url + "/plain" } });
+        await gw.CreateAsync("/routes/utf8/plugins", new
+        {
+            name = "http-log", config = new { http_endpoint = collector.Url + "/utf8", content_type = "application/json; charset=utf-8" },
+        });
+        await gw.CreateAsync("/routes/failing/plugins", new
+        {
+            name = "http-log", config = new { http_endpoint = collector.Url + "/fail", queue = new { max_retry_time = 0.05, initial_retry_delay = 0.01 } },
+        });
+        await gw.CreateAsync("/services/svc/routes", new { name = "flaky", paths = new[] { "/flaky" } });
+        await gw.CreateAsync("/routes/flaky/plugins", new { name = "http-log", config = new { http_endpoint = collector.Url + "/flaky" } });
+
+        (await gw.Proxy.GetAsync("/plain")).Dispose();
+        (await gw.Proxy.GetAsync("/utf8")).Dispose();
+        await WaitUntil(() => collector.Received.Count == 2);
+        Assert.Equal("application/json", collector.Received.Single(r => r.Path == "/plain").ContentType);
+        Assert.Equal("application/json; charset=utf-8", collector.Received.Single(r => r.Path == "/utf8").ContentType);
+
+        (await gw.Proxy.GetAsync("/failing")).Dispose();
+        // Kong: a log server answering 300 or more fails the batch: each attempt is a warning with the status and the
+        // body; the batch is retried until queue.max_retry_time, then dropped with an error.
+        await WaitUntil(() => logs.Entries.Any(e => e.Level == LogLevel.Error
+            && e.Message.Contains("max_retry_time exceeded. 1 queue entries were lost", StringComparison.Ordinal)));
+        var attempts = logs.Entries.Count(e => e.Level == LogLevel.Warning && e.Message.Contains("returned status code 500 and body nope", StringComparison.Ordinal));
+        Assert.True(attempts >= 2, logs.Dump());
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("\"queue\"", StringComparison.Ordinal)); // names, not configs
+
+        // A batch the log server refuses once is delivered by the retry.
+        (await gw.Proxy.GetAsync("/flaky")).Dispose();
+        await WaitUntil(() => collector.Received.Any(r => r.Path == "/flaky"));
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("returned status code 503", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Http_log_keepalive_is_the_idle_time_of_a_reused_connection()
+    {
+        await using var collector = await LogCollector.StartAsync();
+        await _gw.CreateAsync("/services/svc/routes", new { name = "long", paths = new[] { "/long" } });
+        await _gw.CreateAsync("/services/svc/routes", new { name = "short", paths = new[] { "/short" } });
+        await _gw.CreateAsync("/routes/long/plugins", new { name = "http-log", config = new { http_endpoint = collector.Url + "/long", keepalive = 60000 } });
+        await _gw.CreateAsync("/routes/short/plugins", new { name = "http-log", config = new { http_endpoint = collector.Url + "/short", keepalive = 1 } });
+
+        foreach (var route in new[] { "/long", "/short" })
+        {
+            for (var i = 1; i <= 2; i++)
+            {
+                (await _gw.Proxy.GetAsync(route)).Dispose();
+                await WaitUntil(() => collector.Received.Count(r => r.Path == route) == i);
+                // Longer than the short keepalive (1 ms), far shorter than the long one (60 s): the idle time is what differs.
+                await Task.Delay(50);
+            }
+        }
+        var longConnections = collector.Received.Where(r => r.Path == "/long").Select(r => r.Connection).Distinct().Count();
+        var shortConnections = collector.Received.Where(r => r.Path == "/short").Select(r => r.Connection).Distinct().Count();
+        Assert.Equal(1, longConnections);
+        Assert.Equal(2, shortConnections);
+    }
+
+    /// <summary>A log server: records path, Content-Type and connection of every request it accepts; /fail answers
+    /// 500 "nope", /flaky answers 503 the first time.</summary>
+    private sealed class LogCollector : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly ConcurrentQueue<(string Path, string? ContentType, string Connection)> _received = new();
+        private int _flaky;
+
+        private LogCollector(WebApplication app) => _app = app;
+
+        public string Url => _app.Urls.First();
+        public IReadOnlyList<(string Path, string? ContentType, string Connection)> Received => [.. _received];
+
+        public static async Task<LogCollector> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var collector = new LogCollector(app);
+            app.Run(async ctx =>
+            {
+                using var reader = new StreamReader(ctx.Request.Body);
+                await reader.ReadToEndAsync();
+                if (ctx.Request.Path == "/fail" || (ctx.Request.Path == "/flaky" && Interlocked.Increment(ref collector._flaky) == 1))
+                {
+                    ctx.Response.StatusCode = ctx.Request.Path == "/fail" ? 500 : 503;
+                    await ctx.Response.WriteAsync("nope");
+                    return;
+                }
+                collector._received.Enqueue((ctx.Request.Path.Value!, ctx.Request.Headers.ContentType.ToString(), ctx.Connection.Id));
+            });
+            await app.StartAsync();
+            return collector;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task Prometheus_counts_requests_latency_and_bandwidth_per_route()
     {

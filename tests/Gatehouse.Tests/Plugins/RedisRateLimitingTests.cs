@@ -100,6 +100,61 @@ public sealed class RedisRateLimitingTests
         Assert.Equal(2000, (int)redis["timeout"]!);
     }
 
+    [Fact]
+    public async Task Tls_to_redis_sends_server_name_and_verifies_only_when_ssl_verify()
+    {
+        using var redis = await RedisServer.StartAsync();
+        using var relay = TlsRelay.Start(redis.Port); // a TLS front with a self-signed certificate
+        await using var gw = await PluginGateway.StartAsync();
+        await gw.ServiceAndRouteAsync("lax", "/lax");
+        await gw.ServiceAndRouteAsync("strict", "/strict");
+        await gw.CreateAsync("/routes/lax-route/plugins", new
+        {
+            name = "rate-limiting",
+            config = new
+            {
+                minute = 5, policy = "redis", fault_tolerant = false,
+                redis = new { host = "127.0.0.1", port = relay.Port, timeout = 1000, ssl = true, ssl_verify = false, server_name = TlsRelay.CertificateName },
+            },
+        });
+        // Kong 3.9's flat spellings of the same settings.
+        await gw.CreateAsync("/routes/strict-route/plugins", new
+        {
+            name = "rate-limiting",
+            config = new
+            {
+                minute = 5, policy = "redis", fault_tolerant = false, redis_host = "127.0.0.1", redis_port = relay.Port, redis_timeout = 1000,
+                redis_ssl = true, redis_ssl_verify = true, redis_server_name = TlsRelay.CertificateName,
+            },
+        });
+
+        // ssl_verify = false (Kong's default): the self-signed certificate is accepted and the count is in Redis.
+        for (var i = 4; i >= 3; i--)
+        {
+            using var ok = await gw.Proxy.GetAsync("/lax");
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            Assert.Equal(i.ToString(CultureInfo.InvariantCulture), ok.Single("X-RateLimit-Remaining-Minute"));
+        }
+        Assert.Contains(TlsRelay.CertificateName, relay.ServerNames);
+        Assert.Contains("ratelimit:", await redis.CommandAsync("KEYS", "ratelimit:*"), StringComparison.Ordinal);
+
+        // ssl_verify = true: the certificate is not trusted, so Redis is unreachable (500 as fault_tolerant is off).
+        using var refused = await gw.Proxy.GetAsync("/strict");
+        Assert.Equal(HttpStatusCode.InternalServerError, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task Redis_server_name_must_be_an_sni()
+    {
+        await using var gw = await PluginGateway.StartAsync();
+        var (status, body) = await gw.PostAsync("/plugins", new
+        {
+            name = "rate-limiting", config = new { minute = 1, policy = "redis", redis = new { host = "h.test", ssl = true, server_name = "1.2.3.4" } },
+        });
+        Assert.Equal(400, status);
+        Assert.NotNull(body!["fields"]!["config"]!["redis"]!["server_name"]);
+    }
+
     private static async Task SameRouteAsync(PluginGateway gw)
     {
         await gw.CreateAsync("/services", new { id = ServiceId, name = "shared", url = $"http://127.0.0.1:{gw.Upstream.Port}" });

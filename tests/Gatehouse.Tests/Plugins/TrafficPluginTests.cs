@@ -68,6 +68,42 @@ public sealed class TrafficPluginTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cors_private_network_answers_only_preflights_that_ask_for_it()
+    {
+        await _gw.CreateAsync("/services/svc/routes", new { name = "pna", paths = new[] { "/pna" } });
+        await _gw.CreateAsync("/routes/pna/plugins", new { name = "cors", config = new { private_network = true } });
+        await _gw.CreateAsync("/routes/svc-route/plugins", new { name = "cors" }); // private_network defaults to false
+
+        async Task<HttpResponseMessage> PreflightAsync(string path, bool askPrivateNetwork)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Options, path);
+            request.Headers.Add("Origin", "http://a.test");
+            request.Headers.Add("Access-Control-Request-Method", "GET");
+            if (askPrivateNetwork) request.Headers.Add("Access-Control-Request-Private-Network", "true");
+            return await _gw.Proxy.SendAsync(request);
+        }
+
+        using (var asked = await PreflightAsync("/pna", askPrivateNetwork: true))
+        {
+            Assert.Equal(HttpStatusCode.OK, asked.StatusCode);
+            Assert.Equal("true", asked.Single("Access-Control-Allow-Private-Network"));
+        }
+        using (var notAsked = await PreflightAsync("/pna", askPrivateNetwork: false))
+            Assert.Null(notAsked.Single("Access-Control-Allow-Private-Network"));
+        using (var off = await PreflightAsync("/api", askPrivateNetwork: true))
+        {
+            Assert.Equal(HttpStatusCode.OK, off.StatusCode);
+            Assert.Null(off.Single("Access-Control-Allow-Private-Network"));
+        }
+
+        // Kong: without Origin an OPTIONS request is not a preflight; it goes to the upstream.
+        using var noOrigin = new HttpRequestMessage(HttpMethod.Options, "/pna");
+        noOrigin.Headers.Add("Access-Control-Request-Method", "GET");
+        using var proxied = await _gw.Proxy.SendAsync(noOrigin);
+        Assert.Equal("OPTIONS", (await proxied.EchoAsync()).Method);
+    }
+
+    [Fact]
     public async Task Request_termination_message_and_echo()
     {
         var plugin = await _gw.CreateAsync("/routes/svc-route/plugins", new { name = "request-termination", config = new { status_code = 418, message = "go away" } });

@@ -39,24 +39,31 @@ public sealed class CorsPlugin : GatehousePlugin
         private readonly long? _maxAge = ConfigRead.Long(config, "max_age");
         private readonly bool _credentials = ConfigRead.Bool(config, "credentials");
         private readonly bool _preflightContinue = ConfigRead.Bool(config, "preflight_continue");
+        private readonly bool _privateNetwork = ConfigRead.Bool(config, "private_network");
+
+        /// <summary>Kong: OPTIONS with Origin and Access-Control-Request-Method.</summary>
+        private static bool IsPreflight(Kong kong) => HttpMethods.IsOptions(kong.Request.Method)
+            && kong.Request.Header("Origin") is not null && kong.Request.Header("Access-Control-Request-Method") is not null;
 
         public override ValueTask<PhaseOutcome> AccessAsync(Kong kong)
         {
-            var isPreflight = HttpMethods.IsOptions(kong.Request.Method) && kong.Request.Header("Access-Control-Request-Method") is not null;
-            if (!isPreflight || _preflightContinue) return ValueTask.FromResult(PhaseOutcome.Continue);
+            if (!IsPreflight(kong) || _preflightContinue) return ValueTask.FromResult(PhaseOutcome.Continue);
             var headers = new List<KeyValuePair<string, string>>();
             AddOrigin(kong, headers);
             headers.Add(new("Access-Control-Allow-Methods", _methods));
             if ((_headers ?? kong.Request.Header("Access-Control-Request-Headers")) is { Length: > 0 } allow)
                 headers.Add(new("Access-Control-Allow-Headers", allow));
             if (_maxAge is { } age) headers.Add(new("Access-Control-Max-Age", age.ToString(CultureInfo.InvariantCulture)));
+            // Private Network Access (Kong 3.5+): only when the browser asks for it.
+            if (_privateNetwork && kong.Request.Header("Access-Control-Request-Private-Network") == "true")
+                headers.Add(new("Access-Control-Allow-Private-Network", "true"));
             return ValueTask.FromResult(kong.Response.Exit(new LocalResponse(200, default, headers)));
         }
 
         public override ValueTask HeaderFilterAsync(Kong kong)
         {
-            if (HttpMethods.IsOptions(kong.Request.Method) && !_preflightContinue && kong.Request.Header("Access-Control-Request-Method") is not null)
-                return ValueTask.CompletedTask;
+            // Kong adds nothing to a preflight's response: answered above, or left to the upstream (preflight_continue).
+            if (IsPreflight(kong)) return ValueTask.CompletedTask;
             var headers = new List<KeyValuePair<string, string>>();
             AddOrigin(kong, headers);
             if (_exposed is not null) headers.Add(new("Access-Control-Expose-Headers", _exposed));

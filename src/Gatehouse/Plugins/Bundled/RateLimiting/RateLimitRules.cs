@@ -12,6 +12,7 @@ internal sealed class RateLimitRules
 {
     private readonly string _limitBy;
     private readonly string? _headerName;
+    private readonly string? _path;
     private readonly bool _hideHeaders;
     private readonly int _errorCode;
     private readonly string _errorMessage;
@@ -23,6 +24,7 @@ internal sealed class RateLimitRules
                 "X-RateLimit-Limit-" + RateLimitPeriods.Title(p), "X-RateLimit-Remaining-" + RateLimitPeriods.Title(p)))];
         _limitBy = ConfigRead.String(config, "limit_by") ?? "consumer";
         _headerName = ConfigRead.String(config, "header_name");
+        _path = ConfigRead.String(config, "path");
         _hideHeaders = ConfigRead.Bool(config, "hide_client_headers");
         _errorCode = (int)(ConfigRead.Long(config, "error_code") ?? 429);
         _errorMessage = ConfigRead.String(config, "error_message") ?? "API rate limit exceeded";
@@ -30,13 +32,17 @@ internal sealed class RateLimitRules
 
     public PeriodLimit[] Limits { get; }
 
+    /// <summary>Kong's <c>get_identifier</c>: who is counted; the client address whenever the chosen identity is
+    /// missing (no consumer or credential, no service, no header, or a path other than <c>config.path</c>).</summary>
     public string Identifier(Kong kong) => _limitBy switch
     {
-        "consumer" => kong.Consumer?.Id.ToString() ?? kong.ClientIp,
+        // Kong: the consumer's id, else the credential's (a credential without a consumer), else the address.
+        "consumer" => kong.Consumer?.Id.ToString() ?? kong.CredentialIdentifier ?? kong.ClientIp,
         "credential" => kong.CredentialIdentifier ?? kong.ClientIp,
         "service" => kong.Service?.Id.ToString() ?? kong.ClientIp,
         "header" => (_headerName is null ? null : kong.Request.Header(_headerName)) ?? kong.ClientIp,
-        "path" => kong.Request.Path,
+        // Kong: only requests whose path is exactly config.path share one counter; any other path counts per address.
+        "path" => _path is not null && string.Equals(kong.Request.Path, _path, StringComparison.Ordinal) ? _path : kong.ClientIp,
         _ => kong.ClientIp,
     };
 

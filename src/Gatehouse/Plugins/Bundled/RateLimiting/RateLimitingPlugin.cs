@@ -23,9 +23,10 @@ public sealed class RateLimitingPlugin : GatehousePlugin
         ConfigFields =
         [
             .. RateLimitPeriods.Names.Select(p => PluginFields.Number(p) with { Gt = 0 }),
-            PluginFields.String("limit_by", "consumer") with { OneOf = ["consumer", "credential", "ip", "service", "header", "path", "consumer-group"] },
+            // Kong 3.9's open-source list: no "consumer-group" (an Enterprise value; Gatehouse has no consumer groups).
+            PluginFields.String("limit_by", "consumer") with { OneOf = ["consumer", "credential", "ip", "service", "header", "path"] },
             PluginFields.String("header_name"),
-            PluginFields.String("path"),
+            Typedefs.Path("path"),
             PluginFields.String("policy", "local") with { OneOf = clusterPolicy ? ["local", "cluster", "redis"] : ["local", "redis"] },
             PluginFields.Bool("fault_tolerant", true),
             PluginFields.Bool("hide_client_headers", false),
@@ -41,7 +42,14 @@ public sealed class RateLimitingPlugin : GatehousePlugin
     public override int Priority => 910;
     public override IReadOnlyList<FieldDefinition> ConfigFields { get; }
     public override IReadOnlyList<EntityCheck> ConfigChecks { get; } =
-        [new AtLeastOneOfCheck(RateLimitPeriods.Names), RedisSettings.HostRequired, SyncRateCheck];
+        [
+            new AtLeastOneOfCheck(RateLimitPeriods.Names), RedisSettings.HostRequired, SyncRateCheck,
+            // Kong's conditionals: the identity limit_by names must be configured.
+            new ConditionalCheck("limit_by", v => v?.GetValue<string>() == "header", "header_name", Required),
+            new ConditionalCheck("limit_by", v => v?.GetValue<string>() == "path", "path", Required),
+        ];
+
+    private static string? Required(JsonNode? value) => value is null ? "required field missing" : null;
 
     /// <summary>Kong 3.x: <c>sync_rate</c> applies to the redis policy only, and then is -1 or at least 0.02 s.</summary>
     private static EntityCheck SyncRateCheck { get; } = new CustomEntityCheck(["policy", "sync_rate"], c =>

@@ -82,6 +82,13 @@ public sealed class RedisCounterStore : IDisposable
             AbortOnConnectFail = false,
             ConnectRetry = 1,
         };
+        if (s.Ssl)
+        {
+            // Kong: server_name is the SNI (and, when verifying, the name the certificate must carry);
+            // ssl_verify = false (Kong's default) accepts any certificate.
+            if (s.ServerName is not null) options.SslHost = s.ServerName;
+            if (!s.SslVerify) options.CertificateValidation += static (_, _, _, _) => true;
+        }
         return ConnectionMultiplexer.ConnectAsync(options);
     }
 

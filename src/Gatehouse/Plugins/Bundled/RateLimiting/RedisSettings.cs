@@ -7,7 +7,12 @@ namespace Gatehouse.Plugins.Bundled.RateLimiting;
 /// rate-limiting's Redis connection settings: Kong 3.x's <c>redis</c> record, with the legacy flat
 /// <c>redis_*</c> fields (still accepted by Kong 3.9, deprecated) taking precedence when set.
 /// </summary>
-internal sealed record RedisSettings(string Host, int Port, string? Username, string? Password, int Database, int TimeoutMs, bool Ssl)
+/// <param name="Ssl">TLS to Redis.</param>
+/// <param name="SslVerify">Verify the server certificate (system trust store; name checked against
+/// <paramref name="ServerName"/>, else <paramref name="Host"/>); false accepts any certificate, as Kong's default.</param>
+/// <param name="ServerName">The SNI name sent in the TLS handshake (Kong's <c>server_name</c>).</param>
+internal sealed record RedisSettings(string Host, int Port, string? Username, string? Password, int Database, int TimeoutMs, bool Ssl,
+    bool SslVerify, string? ServerName)
 {
     /// <summary>The <c>redis</c> record's fields (Kong 3.x names and defaults; sentinel/cluster not supported).</summary>
     public static FieldDefinition Record { get; } = new("redis", FieldType.Record)
@@ -24,7 +29,7 @@ internal sealed record RedisSettings(string Host, int Port, string? Username, st
             PluginFields.Integer("timeout", 2000) with { Between = (0, int.MaxValue) },
             PluginFields.Bool("ssl", false),
             PluginFields.Bool("ssl_verify", false),
-            PluginFields.String("server_name"),
+            Sni("server_name"),
         ],
     };
 
@@ -38,7 +43,13 @@ internal sealed record RedisSettings(string Host, int Port, string? Username, st
         new FieldDefinition("redis_database", FieldType.Integer),
         new FieldDefinition("redis_timeout", FieldType.Integer) { Between = (0, int.MaxValue) },
         new FieldDefinition("redis_ssl", FieldType.Boolean),
+        new FieldDefinition("redis_ssl_verify", FieldType.Boolean),
+        Sni("redis_server_name"),
     ];
+
+    /// <summary>Kong's <c>typedefs.sni</c>.</summary>
+    private static FieldDefinition Sni(string name) =>
+        new(name, FieldType.String) { Custom = v => HostValidation.ValidateSni(v.GetValue<string>()) };
 
     /// <summary>Kong: <c>policy = redis</c> needs a host (in the record or the legacy field).</summary>
     public static EntityCheck HostRequired { get; } = new CustomEntityCheck(["policy", "redis", "redis_host"], c =>
@@ -58,6 +69,8 @@ internal sealed record RedisSettings(string Host, int Port, string? Username, st
             ConfigRead.String(config, "redis_password") ?? ConfigRead.String(r, "password"),
             (int)(ConfigRead.Long(config, "redis_database") ?? ConfigRead.Long(r, "database") ?? 0),
             (int)(ConfigRead.Long(config, "redis_timeout") ?? ConfigRead.Long(r, "timeout") ?? 2000),
-            EntityJson.Bool(config, "redis_ssl") ?? ConfigRead.Bool(r, "ssl"));
+            EntityJson.Bool(config, "redis_ssl") ?? ConfigRead.Bool(r, "ssl"),
+            EntityJson.Bool(config, "redis_ssl_verify") ?? ConfigRead.Bool(r, "ssl_verify"),
+            ConfigRead.String(config, "redis_server_name") ?? ConfigRead.String(r, "server_name"));
     }
 }
