@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gatehouse.Hosting;
 using Gatehouse.Store;
 
 namespace Gatehouse.Cli;
@@ -38,7 +39,7 @@ public static class GatehouseCli
     {
         var parseFile = new Argument<string>("file") { Description = "Declarative configuration (kong.yml) to validate" };
         var parse = new Command("parse", "Validate a declarative configuration file") { parseFile };
-        parse.SetAction(p => StoreCommands.ParseDeclarative(p.GetValue(parseFile)!, cli.Out, cli.Error));
+        parse.SetAction(p => StoreCommands.ParseDeclarative(p.GetValue(parseFile)!, GatehouseEntities.Default, cli.Out, cli.Error));
         var initFile = new Argument<string?>("file") { Description = "Where to write (default ./kong.yml)", Arity = ArgumentArity.ZeroOrOne };
         var init = new Command("init", "Write an example declarative configuration") { initFile };
         init.SetAction(p => StoreCommands.InitDeclarative(p.GetValue(initFile) ?? "kong.yml", cli.Out, cli.Error));
@@ -52,7 +53,7 @@ public static class GatehouseCli
         up.SetAction(async (p, ct) =>
         {
             var options = ConfOptions.Load(cli, p.GetValue(conf), null);
-            return options is null ? 1 : await StoreCommands.MigrateUpAsync(options, cli.Out, cli.Error);
+            return options is null ? 1 : await StoreCommands.MigrateUpAsync(options, GatehouseEntities.Default, cli.Out, cli.Error);
         });
         return new Command("migrations", "Database schema management") { up };
     }

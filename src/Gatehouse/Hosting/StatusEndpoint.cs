@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gatehouse.Model;
+using Gatehouse.Proxy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -9,8 +9,10 @@ namespace Gatehouse.Store;
 public static class StoreCommands
 {
     /// <summary>`gatehouse config parse FILE`: 0 when valid, 1 with every error printed otherwise.</summary>
-    public static int ParseDeclarative(string path, TextWriter stdout, TextWriter stderr)
+    /// <param name="registry">the node's entities (its plugin names and filters)</param>
+    public static int ParseDeclarative(string path, EntityRegistry registry, TextWriter stdout, TextWriter stderr)
     {
+        ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         byte[] content;
@@ -20,7 +22,7 @@ public static class StoreCommands
             stderr.WriteLine($"Error: cannot read {path}: {e.Message}");
             return 1;
         }
-        var result = new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System).Load(content);
+        var result = new DeclarativeLoader(registry, TimeProvider.System).Load(content);
         if (!result.IsValid)
         {
             stderr.WriteLine($"Error: failed parsing declarative configuration {path}:");
@@ -53,9 +55,10 @@ public static class StoreCommands
     }
 
     /// <summary>`gatehouse migrations up`: creates or upgrades the database schema.</summary>
-    public static async Task<int> MigrateUpAsync(GatehouseOptions options, TextWriter stdout, TextWriter stderr)
+    public static async Task<int> MigrateUpAsync(GatehouseOptions options, EntityRegistry registry, TextWriter stdout, TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         if (options.Database == DatabaseKind.Off)
@@ -65,7 +68,7 @@ public static class StoreCommands
         }
         try
         {
-            var store = StoreServiceCollectionExtensions.CreateStore(options, EntityRegistry.Default, TimeProvider.System);
+            var store = StoreServiceCollectionExtensions.CreateStore(options, registry, TimeProvider.System);
             using var _ = store as IDisposable;
             var ran = await store.MigrateAsync(CancellationToken.None);
             foreach (var name in ran) stdout.WriteLine($"migrating core: {name} executed");

@@ -72,7 +72,7 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             "kong.router.route" => context.Route is { } route ? KongEntityJson.Route(route) : null,
             "kong.router.service" => context.Service is { } service ? KongEntityJson.Service(service) : null,
             "kong.response.source" => ResponseSource(),
-            "kong.node.id" => context.HttpContext.RequestServices.GetService<Admin.AdminNodeInfo>()?.NodeId.ToString(),
+            "kong.node.id" => context.HttpContext.RequestServices.GetService<Config.AdminNodeInfo>()?.NodeId.ToString(),
             _ when path.StartsWith(ConfigurationPrefix, StringComparison.Ordinal) => Configuration(path[ConfigurationPrefix.Length..]),
             _ when path.StartsWith(NgxVariables.Prefix, StringComparison.Ordinal) => NgxVariables.Get(context, path[NgxVariables.Prefix.Length..]),
             _ => null,
@@ -97,7 +97,7 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
         {
             "database" => options.Database.ToString().ToLowerInvariant(),
             "wasm" => options.Wasm ? "true" : "false",
-            _ when Admin.RootEndpoints.IsSensitive(key) => null,
+            _ when Config.SensitiveConfKeys.IsSensitive(key) => null,
             _ => options.Raw.GetValueOrDefault(key),
         };
     }

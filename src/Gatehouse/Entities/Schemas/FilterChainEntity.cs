@@ -1,23 +1,21 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Model;
-using Gatehouse.Wasm;
 
 namespace Gatehouse.Entities.Schemas;
 
 /// <summary>
 /// Kong 3.x <c>filter_chains</c> (§1.3). The schema depends on the enabled filters (name <c>one_of</c>, config
-/// schemas, the wasm status check), so it is built from an injected <see cref="WasmFilterCatalog"/>.
+/// schemas, the wasm status check), so it is built from an injected <see cref="IFilterSchemaSource"/>.
 /// </summary>
 public static class FilterChainEntity
 {
     public const string Name = "filter_chains";
 
-    /// <param name="catalog">the enabled filters</param>
-    /// <param name="filterCheck">optional: runs the filter's own configure on (name, serialized config), returning an error or null</param>
-    public static EntitySchema Create(WasmFilterCatalog catalog, Func<string, string, string?>? filterCheck = null)
+    /// <param name="filters">the enabled filters, their config checks and the wasm status</param>
+    public static EntitySchema Create(IFilterSchemaSource filters)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(filters);
         return new EntitySchema
         {
             Name = Name,
@@ -32,7 +30,7 @@ public static class FilterChainEntity
                 Typedefs.Bool("enabled", true, required: true),
                 Typedefs.Foreign("route", "routes", OnDelete.Cascade),
                 Typedefs.Foreign("service", "services", OnDelete.Cascade),
-                new FieldDefinition("filters", FieldType.Array) { Required = true, LenMin = 1, Elements = FilterRecord(catalog, filterCheck) },
+                new FieldDefinition("filters", FieldType.Array) { Required = true, LenMin = 1, Elements = FilterRecord(filters) },
                 Typedefs.AutoTimestamp("created_at"),
                 Typedefs.AutoTimestamp("updated_at"),
                 Typedefs.Tags(),
@@ -42,20 +40,20 @@ public static class FilterChainEntity
                 new MutuallyExclusiveCheck(["service", "route"]),
                 new AtLeastOneOfCheck(["service", "route"]),
                 // run_with_invalid_fields: no sources, so it is never skipped.
-                new CustomEntityCheck([], _ => catalog.DisabledReason),
+                new CustomEntityCheck([], _ => filters.DisabledReason),
             ],
         };
     }
 
-    private static FieldDefinition FilterRecord(WasmFilterCatalog catalog, Func<string, string, string?>? filterCheck) => new("filter", FieldType.Record)
+    private static FieldDefinition FilterRecord(IFilterSchemaSource filters) => new("filter", FieldType.Record)
     {
         Fields =
         [
-            new FieldDefinition("name", FieldType.String) { Required = true, OneOf = catalog.Names, Err = "no such filter" },
+            new FieldDefinition("name", FieldType.String) { Required = true, OneOf = filters.FilterNames, Err = "no such filter" },
             Typedefs.Bool("enabled", true, required: true),
             new FieldDefinition("config", FieldType.Json),
         ],
-        RecordChecks = [new FilterConfigCheck(catalog, filterCheck)],
+        RecordChecks = [new FilterConfigCheck(filters)],
     };
 
     public static FilterChainModel ToModel(JsonObject e) => new()
@@ -80,16 +78,14 @@ public static class FilterChainEntity
 }
 
 /// <summary>Validates <c>config</c> against the named filter's JSON schema, then (beyond Kong) with the filter's own
-/// <c>proxy_on_configure</c> in a scratch VM; the error goes to <c>config</c>.</summary>
-internal sealed record FilterConfigCheck(WasmFilterCatalog Catalog, Func<string, string, string?>? FilterCheck) : EntityCheck
+/// <c>proxy_on_configure</c> in a scratch VM (<see cref="IFilterSchemaSource.CheckConfig"/>); the error goes to
+/// <c>config</c>.</summary>
+internal sealed record FilterConfigCheck(IFilterSchemaSource Filters) : EntityCheck
 {
     public override IReadOnlyList<string> Sources => ["name", "config"];
 
-    public override CheckFailure? Evaluate(JsonObject record)
-    {
-        if (EntityJson.String(record, "name") is not { } name || Catalog.ByName(name) is not { } filter) return null;
-        if (filter.ConfigSchema.Validate(record["config"]) is { } error) return new CheckFailure("config", error);
-        if (EntityJson.Bool(record, "enabled") == false || FilterCheck is null) return null;
-        return FilterCheck(name, FilterChainEntity.Serialize(record["config"])) is { } rejected ? new CheckFailure("config", rejected) : null;
-    }
+    public override CheckFailure? Evaluate(JsonObject record) =>
+        EntityJson.String(record, "name") is { } name
+        && Filters.CheckConfig(name, record["config"], EntityJson.Bool(record, "enabled") != false) is { } error
+            ? new CheckFailure("config", error) : null;
 }

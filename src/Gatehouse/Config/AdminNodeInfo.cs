@@ -1,4 +1,4 @@
-namespace Gatehouse.Admin;
+namespace Gatehouse.Config;
 
 /// <summary>This node's identity as reported by <c>GET /</c>: a node id fixed for the process lifetime.</summary>
 public sealed class AdminNodeInfo

@@ -1,4 +1,4 @@
-namespace Gatehouse.Hosting;
+namespace Gatehouse.Proxy;
 
 /// <summary>Process-wide request counters for /status (one instance per host, in DI).</summary>
 public sealed class GatewayCounters
