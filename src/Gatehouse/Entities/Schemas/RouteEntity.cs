@@ -77,6 +77,7 @@ public static class RouteEntity
     public static RouteModel ToModel(JsonObject e) => new()
     {
         Id = EntityJson.Guid(e, "id"),
+        Document = EntityJson.Document(Schema, e),
         Name = EntityJson.String(e, "name"),
         Protocols = EntityJson.Strings(e, "protocols"),
         Methods = EntityJson.Strings(e, "methods"),

@@ -43,6 +43,11 @@ public static partial class ServiceEntity
             new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "tls_verify", ConditionalCheck.MustBeNull),
             new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "tls_verify_depth", ConditionalCheck.MustBeNull),
             new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "ca_certificates", ConditionalCheck.MustBeNull),
+            // upstream TLS: certificates are not verified and none is presented (Proxy/UpstreamConnector)
+            new NotSupportedCheck("client_certificate", "there is no certificates entity (no client certificate towards upstreams)"),
+            new NotSupportedCheck("tls_verify", "upstream certificates are not verified"),
+            new NotSupportedCheck("tls_verify_depth", "upstream certificates are not verified"),
+            new NotSupportedCheck("ca_certificates", "there is no ca_certificates entity (upstream certificates are not verified)"),
         ],
         Shorthands = [new ShorthandField("url", FieldType.String, ExpandUrl)],
     };
@@ -50,6 +55,7 @@ public static partial class ServiceEntity
     public static ServiceModel ToModel(JsonObject e) => new()
     {
         Id = EntityJson.Guid(e, "id"),
+        Document = EntityJson.Document(Schema, e),
         Name = EntityJson.String(e, "name"),
         Protocol = EntityJson.String(e, "protocol") ?? "http",
         Host = EntityJson.String(e, "host") ?? "",
