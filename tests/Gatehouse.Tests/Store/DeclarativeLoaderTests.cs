@@ -189,5 +189,7 @@ public sealed class DeclarativeLoaderTests
         Assert.Equal("123", s["name"]!.ToString());
         Assert.Equal(8080, (long)s["port"]!);
         Assert.False((bool)s["enabled"]!);
+        // a quoted "1" stays a string and "true-ish" is a plain string (only true/false are booleans)
+        Assert.Equal(["1", "true-ish"], s["tags"]!.AsArray().Select(t => t!.GetValue<string>()));
     }
 }
