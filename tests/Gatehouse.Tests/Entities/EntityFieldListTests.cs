@@ -139,6 +139,23 @@ public sealed class EntityFieldListTests
         Assert.Equal(NotInModel[entity].Keys.Order(StringComparer.Ordinal), unread.Order(StringComparer.Ordinal));
     }
 
+    /// <summary>A row stored before a field existed converts with the schema's default for it (the conversion keeps no
+    /// defaults of its own), and a conversion naming a field the schema lacks fails instead of reading null.</summary>
+    [Theory]
+    [InlineData("routes", $$"""{"id":"{{Id}}","paths":["/r"]}""")]
+    [InlineData("services", $$"""{"id":"{{Id}}","host":"h.test"}""")]
+    public void A_missing_field_converts_as_the_schema_default(string entity, string minimal)
+    {
+        var schema = Registry.ByName(entity)!;
+        var row = JsonNode.Parse(minimal)!.AsObject();
+        var completed = row.DeepClone().AsObject();
+        foreach (var field in schema.Fields)
+            if (!completed.ContainsKey(field.Name) && field.Default is { } value) completed[field.Name] = value.DeepClone();
+        Assert.True(completed.Count > row.Count + 5, "the schema has defaults to apply");
+        Assert.Equal(ModelOf(schema, completed), ModelOf(schema, row));
+        Assert.Throws<ArgumentException>(() => new EntityReader(schema, row).String("no_such_field"));
+    }
+
     /// <summary>A key-auth credential's <c>ttl</c> was stored and ignored (the key never expired); Admin API and
     /// declarative files share this validation. Null stays valid (decK and Kong exports write it).</summary>
     [Theory]

@@ -16,13 +16,14 @@ public static class FilterChainEntity
     public static EntitySchema Create(IFilterSchemaSource filters)
     {
         ArgumentNullException.ThrowIfNull(filters);
-        return new EntitySchema
+        EntitySchema? schema = null;
+        return schema = new EntitySchema
         {
             Name = Name,
             SingularName = "filter_chain",
             AdminApiNameOverride = "filter-chains",
             CacheKey = ["route", "service"],
-            AddToConfig = (config, rows) => config with { FilterChains = [.. rows.Select(ToModel)] },
+            AddToConfig = (config, rows) => config with { FilterChains = [.. rows.Select(row => ToModel(schema!, row))] },
             Fields =
             [
                 Typedefs.Id(),
@@ -56,17 +57,23 @@ public static class FilterChainEntity
         RecordChecks = [new FilterConfigCheck(filters)],
     };
 
-    public static FilterChainModel ToModel(JsonObject e) => new()
+    /// <summary>Defaults come from the schema (<see cref="EntityReader"/>; a filter entry's <c>enabled</c> defaults
+    /// to true as its record field does).</summary>
+    private static FilterChainModel ToModel(EntitySchema schema, JsonObject e)
     {
-        Id = EntityJson.Guid(e, "id"),
-        Name = EntityJson.String(e, "name"),
-        Enabled = EntityJson.Bool(e, "enabled") ?? true,
-        RouteId = EntityJson.ForeignId(e, "route"),
-        ServiceId = EntityJson.ForeignId(e, "service"),
-        Filters = [.. (e["filters"] as JsonArray ?? []).OfType<JsonObject>().Select(f => new FilterEntryModel(
-            EntityJson.String(f, "name") ?? "", EntityJson.Bool(f, "enabled") ?? true, Serialize(f["config"])))],
-        Tags = EntityJson.Strings(e, "tags"),
-    };
+        var r = new EntityReader(schema, e);
+        return new()
+        {
+            Id = r.Guid("id"),
+            Name = r.String("name"),
+            Enabled = r.Bool("enabled"),
+            RouteId = r.ForeignId("route"),
+            ServiceId = r.ForeignId("service"),
+            Filters = [.. (e["filters"] as JsonArray ?? []).OfType<JsonObject>().Select(f => new FilterEntryModel(
+                EntityJson.String(f, "name") ?? "", EntityJson.Bool(f, "enabled") ?? true, Serialize(f["config"])))],
+            Tags = r.Strings("tags"),
+        };
+    }
 
     /// <summary>Kong §5.5: strings verbatim, other JSON encoded, null as empty.</summary>
     public static string Serialize(JsonNode? config) => config switch

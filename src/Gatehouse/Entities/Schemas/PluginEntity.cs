@@ -22,13 +22,14 @@ public static class PluginEntity
         var subschemas = byName.ToFrozenDictionary(StringComparer.Ordinal);
         PluginSubschema? Of(JsonNode? name) =>
             name is JsonValue v && v.TryGetValue<string>(out var s) ? subschemas.GetValueOrDefault(s) : null;
-        return new EntitySchema
+        EntitySchema? schema = null;
+        return schema = new EntitySchema
         {
             Name = "plugins",
             SingularName = "plugin",
             EndpointKey = "instance_name",
             CacheKey = ["name", "route", "service", "consumer"],
-            AddToConfig = (config, rows) => config with { Plugins = [.. rows.Select(ToModel)] },
+            AddToConfig = (config, rows) => config with { Plugins = [.. rows.Select(row => ToModel(schema!, row))] },
             Fields =
             [
                 Typedefs.Id(),
@@ -64,20 +65,25 @@ public static class PluginEntity
     /// <summary>Kong's message for a plugin that is not available.</summary>
     public static string NotEnabled(string name) => $"plugin '{name}' not enabled; add it to the 'plugins' configuration property";
 
-    public static PluginModel ToModel(JsonObject e) => new()
+    /// <summary>Defaults come from the schema (<see cref="EntityReader"/>).</summary>
+    private static PluginModel ToModel(EntitySchema schema, JsonObject e)
     {
-        Id = EntityJson.Guid(e, "id"),
-        Name = EntityJson.String(e, "name") ?? "",
-        InstanceName = EntityJson.String(e, "instance_name"),
-        Config = e["config"] as JsonObject ?? [],
-        RawConfig = e["config"],
-        Enabled = EntityJson.Bool(e, "enabled") ?? true,
-        Protocols = EntityJson.Strings(e, "protocols"),
-        RouteId = EntityJson.ForeignId(e, "route"),
-        ServiceId = EntityJson.ForeignId(e, "service"),
-        ConsumerId = EntityJson.ForeignId(e, "consumer"),
-        Tags = EntityJson.Strings(e, "tags"),
-        CreatedAt = EntityJson.Long(e, "created_at") ?? 0,
-        UpdatedAt = EntityJson.Long(e, "updated_at") ?? 0,
-    };
+        var r = new EntityReader(schema, e);
+        return new()
+        {
+            Id = r.Guid("id"),
+            Name = r.String("name") ?? "",
+            InstanceName = r.String("instance_name"),
+            Config = e["config"] as JsonObject ?? [],
+            RawConfig = e["config"],
+            Enabled = r.Bool("enabled"),
+            Protocols = r.Strings("protocols"),
+            RouteId = r.ForeignId("route"),
+            ServiceId = r.ForeignId("service"),
+            ConsumerId = r.ForeignId("consumer"),
+            Tags = r.Strings("tags"),
+            CreatedAt = r.LongOrNull("created_at") ?? 0,
+            UpdatedAt = r.LongOrNull("updated_at") ?? 0,
+        };
+    }
 }
