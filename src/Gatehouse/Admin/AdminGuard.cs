@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Gatehouse.Config;
-using Gatehouse.Hosting;
+using Gatehouse.Proxy;
 using ProxyWasm.Runtime;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;

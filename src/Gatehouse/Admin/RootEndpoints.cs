@@ -14,8 +14,6 @@ namespace Gatehouse.Admin;
 internal static class RootEndpoints
 {
     public const string Mask = "******";
-    private static readonly string[] SensitiveKeys = ["pg_password", "pg_ro_password", "cassandra_password", "proxy_server",
-        "declarative_config_string", "vault_hcv_token", "admin_token"];
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
@@ -34,7 +32,7 @@ internal static class RootEndpoints
         var node = ctx.RequestServices.GetRequiredService<AdminNodeInfo>();
         var configuration = new JsonObject();
         foreach (var (key, value) in options.Raw.OrderBy(p => p.Key, StringComparer.Ordinal))
-            configuration[key] = IsSensitive(key) ? Mask : value;
+            configuration[key] = SensitiveConfKeys.IsSensitive(key) ? Mask : value;
         configuration["database"] = options.Database.ToString().ToLowerInvariant();
         configuration["wasm"] = options.Wasm;
         configuration["wasm_modules_parsed"] = WasmAdminEndpoints.ModulesParsed(ctx.RequestServices);
@@ -58,8 +56,4 @@ internal static class RootEndpoints
         });
     }
 
-    /// <summary>Masks passwords, secrets, tokens and private keys, as Kong does for its sensitive settings.</summary>
-    internal static bool IsSensitive(string key) =>
-        SensitiveKeys.Contains(key) || key.Contains("password", StringComparison.Ordinal) || key.Contains("secret", StringComparison.Ordinal)
-        || key.EndsWith("_key", StringComparison.Ordinal) || key.Contains("cert_key", StringComparison.Ordinal);
 }

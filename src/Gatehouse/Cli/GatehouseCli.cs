@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gatehouse.Hosting;
 using Gatehouse.Store;
 
 namespace Gatehouse.Cli;
@@ -58,7 +59,7 @@ public static class GatehouseCli
         up.SetAction(async (p, ct) =>
         {
             var options = ConfOptions.Load(cli, p.GetValue(conf), null);
-            return options is null ? 1 : await StoreCommands.MigrateUpAsync(options, cli.Out, cli.Error);
+            return options is null ? 1 : await StoreCommands.MigrateUpAsync(options, GatehouseEntities.Default, cli.Out, cli.Error);
         });
         return new Command("migrations", "Database schema management") { up };
     }

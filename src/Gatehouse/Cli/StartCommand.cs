@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Gatehouse.Hosting;
+using Gatehouse.Proxy;
 
 namespace Gatehouse.Cli;
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -32,6 +33,27 @@ public static class EntityJson
 
     public static IReadOnlyList<string> Strings(JsonObject e, string field) =>
         e[field] is JsonArray a ? [.. a.Select(x => x?.GetValue<string>() ?? "")] : [];
+
+    /// <summary>The entity as the Admin API returns it: every field of <paramref name="schema"/> in its order, an
+    /// absent one as null, as UTF-8 JSON. Written from the schema's field list, so a new field cannot be left out.</summary>
+    public static byte[] Document(EntitySchema schema, JsonObject e)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentNullException.ThrowIfNull(e);
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            foreach (var field in schema.Fields)
+            {
+                w.WritePropertyName(field.Name);
+                if (e[field.Name] is { } value) value.WriteTo(w);
+                else w.WriteNullValue();
+            }
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
 
     /// <summary>The id inside a foreign field (<c>{"id": "..."}</c>), or null.</summary>
     public static Guid? ForeignId(JsonObject e, string field) =>

@@ -4,16 +4,21 @@ namespace Gatehouse.Entities;
 
 /// <summary>
 /// Every known entity schema, parents before children (the order used for declarative loading, storage
-/// migrations and deletion checks). New entities (filter_chains, plugins, consumers...) are added here.
+/// migrations and deletion checks). New entities (filter_chains, plugins, consumers...) are added in
+/// <see cref="Create"/>.
 /// </summary>
 public sealed class EntityRegistry
 {
-    public static EntityRegistry Default { get; } = new([ServiceEntity.Schema, RouteEntity.Schema,
-        // :: plugins and consumers (issue 5)
-        ConsumerEntity.Schema, PluginEntity.Create(Gatehouse.Plugins.PluginCatalog.Bundled),
-        KeyAuthCredentialEntity.Schema, BasicAuthCredentialEntity.Schema, AclEntity.Schema,
-        // :: filter chains (issue 4)
-        FilterChainEntity.Create(Gatehouse.Wasm.WasmFilterCatalog.Off)]);
+    /// <summary>Kong's entities for a node whose plugin names and filters come from <paramref name="plugins"/> and
+    /// <paramref name="filters"/> (composed by the host: Entities names neither Plugins nor Wasm).</summary>
+    /// <exception cref="ArgumentException">two sources offer one plugin name</exception>
+    public static EntityRegistry Create(IReadOnlyList<IPluginSchemaSource> plugins, IFilterSchemaSource filters) =>
+        new([ServiceEntity.Schema, RouteEntity.Schema,
+            // :: plugins and consumers (issue 5)
+            ConsumerEntity.Schema, PluginEntity.Create(plugins),
+            KeyAuthCredentialEntity.Schema, BasicAuthCredentialEntity.Schema, AclEntity.Schema,
+            // :: filter chains (issue 4)
+            FilterChainEntity.Create(filters)]);
 
     public EntityRegistry(IReadOnlyList<EntitySchema> schemas)
     {

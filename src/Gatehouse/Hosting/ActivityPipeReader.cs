@@ -1,3 +1,4 @@
+using Gatehouse.Proxy;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 

@@ -72,6 +72,7 @@ public sealed class GatewayHost : IAsyncDisposable
         if (hostOptions.IncludeStoreAndAdmin) builder.Services.AddGatehouseStore(options);
         builder.Services.AddGatehousePlugins(options); // issue 5: before any other plan contributor (Wasm filter chains)
         builder.Services.AddGatehouseWasm(options); // issue 4: after store/plugins (filters run last)
+        builder.Services.AddGatehouseEntities(); // the plugin names of both
         hostOptions.ConfigureServices?.Invoke(builder.Services);
         var app = builder.Build();
         Assemble(app, hostOptions.IncludeStoreAndAdmin);
@@ -85,8 +86,8 @@ public sealed class GatewayHost : IAsyncDisposable
         var guard = app.Services.GetRequiredService<AdminGuard>();
         var metrics = app.Services.GetRequiredService<Plugins.Bundled.Prometheus.PrometheusMetrics>();
         // resolved at the first scrape so the wasm runtime keeps its place in the start sequence
-        var wasmMetrics = new Lazy<Plugins.Bundled.Prometheus.WasmMetricsExporter>(
-            () => new(app.Services.GetService<Wasm.WasmFilterRuntime>()), LazyThreadSafetyMode.ExecutionAndPublication);
+        var wasmMetrics = new Lazy<WasmMetricsExporter>(
+            () => new(app.Services.GetService<WasmFilterRuntime>()), LazyThreadSafetyMode.ExecutionAndPublication);
         // the proxy plane goes straight to its handler (which counts itself) without an async frame of its own here
         app.Use(next => http => ListenerKinds.Of(http) is var kind && kind == ListenerKind.Proxy
             ? proxy.InvokeAsync(http)

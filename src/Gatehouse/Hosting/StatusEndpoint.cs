@@ -1,4 +1,5 @@
 using Gatehouse.Admin;
+using Gatehouse.Proxy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 

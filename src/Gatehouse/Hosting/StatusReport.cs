@@ -1,3 +1,4 @@
+using Gatehouse.Proxy;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Gatehouse.Config;

@@ -7,6 +7,9 @@ namespace Gatehouse.Model;
 public sealed record ServiceModel
 {
     public required Guid Id { get; init; }
+    /// <summary>The entity as the Admin API returns it (UTF-8 JSON, every field of its schema; Kong's
+    /// <c>kong.router.service</c>). Empty for a model not built from a stored entity.</summary>
+    public ReadOnlyMemory<byte> Document { get; init; }
     public string? Name { get; init; }
     /// <summary>http, https, grpc, grpcs, tcp, tls, tls_passthrough, udp, ws, wss.</summary>
     public string Protocol { get; init; } = "http";

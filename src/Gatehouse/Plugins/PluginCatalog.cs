@@ -1,19 +1,25 @@
 using System.Collections.Frozen;
+using Gatehouse.Entities;
+using Gatehouse.Entities.Schemas;
 using Gatehouse.Plugins.Bundled;
 
 namespace Gatehouse.Plugins;
 
 /// <summary>The plugin types available on this node (Kong's <c>plugins = bundled</c>). Immutable; the entity schema
-/// and the plan contributor receive it explicitly.</summary>
-public sealed class PluginCatalog
+/// and the plan contributor receive it explicitly; as an <see cref="IPluginSchemaSource"/> it gives the plugins entity
+/// each plugin's config subschema.</summary>
+public sealed class PluginCatalog : IPluginSchemaSource
 {
     private readonly FrozenDictionary<string, GatehousePlugin> _byName;
+    private readonly FrozenDictionary<string, PluginSubschema> _subschemas;
 
     public PluginCatalog(IEnumerable<GatehousePlugin> plugins)
     {
         ArgumentNullException.ThrowIfNull(plugins);
         All = [.. plugins.OrderByDescending(p => p.Priority).ThenBy(p => p.Name, StringComparer.Ordinal)];
         _byName = All.ToFrozenDictionary(p => p.Name, StringComparer.Ordinal);
+        _subschemas = All.ToFrozenDictionary(p => p.Name, p => new PluginSubschema(p.Name, p.ConfigField(), p.Protocols), StringComparer.Ordinal);
+        PluginNames = [.. All.Select(p => p.Name)];
     }
 
     /// <summary>The bundled set, by priority (highest first).</summary>
@@ -40,6 +46,12 @@ public sealed class PluginCatalog
         return new PluginCatalog(All.Where(p => names.Contains(p.Name)));
     }
 
+    public IReadOnlyList<string> PluginNames { get; }
+
+    public PluginSubschema? FindPlugin(string name) => _subschemas.GetValueOrDefault(name);
+
+    public IReadOnlyList<EntityCheck> PluginChecks => [];
+
     /// <summary>Kong's message for a plugin that is not available.</summary>
-    public static string NotEnabled(string name) => $"plugin '{name}' not enabled; add it to the 'plugins' configuration property";
+    public static string NotEnabled(string name) => PluginEntity.NotEnabled(name);
 }

@@ -26,12 +26,12 @@ public sealed class ProxyRequestHandler
     private readonly TimeProvider _time;
     private readonly ILogger<ProxyRequestHandler> _logger;
     private readonly GatehouseTransformer _transformer;
-    private readonly Hosting.GatewayCounters _counters;
+    private readonly GatewayCounters _counters;
     private readonly Action<IPhaseHandler, Exception> _logHandlerFailed;
     private readonly ProxyWasm.Runtime.LogRateLimiter _logLimiter;
 
     public ProxyRequestHandler(ProxySnapshotProvider snapshots, IHttpForwarder forwarder, UpstreamConnector connector,
-        ProxySettings settings, AccessLogWriter accessLog, TimeProvider time, Hosting.GatewayCounters counters,
+        ProxySettings settings, AccessLogWriter accessLog, TimeProvider time, GatewayCounters counters,
         ProxyWasm.Runtime.LogRateLimiter logLimiter, ILogger<ProxyRequestHandler> logger)
     {
         _snapshots = snapshots ?? throw new ArgumentNullException(nameof(snapshots));
@@ -184,7 +184,7 @@ public sealed class ProxyRequestHandler
     private static RouteRequest ToRouteRequest(HttpContext http, string path)
     {
         var (host, port) = RouteRequest.SplitHost(http.Request.Host.Value);
-        var sni = http.Request.IsHttps ? Hosting.ListenerKinds.Sni(http) : null;
+        var sni = http.Request.IsHttps ? ListenerKinds.Sni(http) : null;
         return new RouteRequest(http.Request.Method, host, port, path, http.Request.Headers, sni, http.Request.IsHttps);
     }
 

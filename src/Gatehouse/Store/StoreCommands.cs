@@ -8,9 +8,9 @@ namespace Gatehouse.Store;
 /// human-readable output.</summary>
 public static class StoreCommands
 {
-    /// <summary>`gatehouse config parse FILE` against the default entities (no Wasm filters).</summary>
-    public static int ParseDeclarative(string path, TextWriter stdout, TextWriter stderr) =>
-        ParseDeclarative(path, new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System), stdout, stderr);
+    /// <summary>`gatehouse config parse FILE` against <paramref name="registry"/> (the node's plugins and filters).</summary>
+    public static int ParseDeclarative(string path, EntityRegistry registry, TextWriter stdout, TextWriter stderr) =>
+        ParseDeclarative(path, new DeclarativeLoader(registry, TimeProvider.System), stdout, stderr);
 
     /// <summary>`gatehouse config parse FILE`: 0 when valid, 1 with every error printed otherwise; warnings (how
     /// the file was read) go to stderr either way.</summary>
@@ -60,9 +60,10 @@ public static class StoreCommands
     }
 
     /// <summary>`gatehouse migrations up`: creates or upgrades the database schema.</summary>
-    public static async Task<int> MigrateUpAsync(GatehouseOptions options, TextWriter stdout, TextWriter stderr)
+    public static async Task<int> MigrateUpAsync(GatehouseOptions options, EntityRegistry registry, TextWriter stdout, TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         if (options.Database == DatabaseKind.Off)
@@ -72,7 +73,7 @@ public static class StoreCommands
         }
         try
         {
-            var store = StoreServiceCollectionExtensions.CreateStore(options, EntityRegistry.Default, TimeProvider.System);
+            var store = StoreServiceCollectionExtensions.CreateStore(options, registry, TimeProvider.System);
             using var _ = store as IDisposable;
             var ran = await store.MigrateAsync(CancellationToken.None);
             foreach (var name in ran) stdout.WriteLine($"migrating core: {name} executed");

@@ -1,4 +1,3 @@
-using Gatehouse.Admin;
 using Gatehouse.Config;
 using Gatehouse.Entities;
 using Gatehouse.Model;
@@ -14,7 +13,8 @@ namespace Gatehouse.Store;
 public static class StoreServiceCollectionExtensions
 {
     /// <summary>
-    /// Expects logging to be configured by the host. Registers (if absent) <paramref name="options"/>,
+    /// Expects logging and the <see cref="EntityRegistry"/> to be registered by the host (Hosting composes the
+    /// registry from the plugins and filters). Registers (if absent) <paramref name="options"/>,
     /// <see cref="TimeProvider.System"/> and <see cref="GatewayConfigPublisher"/> as singletons.
     /// </summary>
     public static IServiceCollection AddGatehouseStore(this IServiceCollection services, GatehouseOptions options)
@@ -24,7 +24,6 @@ public static class StoreServiceCollectionExtensions
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<GatewayConfigPublisher>();
-        services.TryAddSingleton(EntityRegistry.Default);
         services.TryAddSingleton<IEntityStore>(sp => CreateStore(options, sp.GetRequiredService<EntityRegistry>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<StoreConfigPublisher>();
         services.TryAddSingleton(sp => new EntityDao(sp.GetRequiredService<IEntityStore>(), sp.GetRequiredService<EntityRegistry>(),

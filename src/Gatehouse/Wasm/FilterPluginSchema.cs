@@ -8,9 +8,11 @@ namespace Gatehouse.Wasm;
 /// Kong 3.9 "filters as plugins" (§2.5): every enabled filter is also a plugin name, with the generated subschema
 /// <c>{name, consumer = no_consumer, protocols = protocols_http, config = json}</c> and the entity checks
 /// mutually_exclusive/at_least_one_of (service, route). The plugins entity consults this when its <c>name</c> is a
-/// filter; the config is checked like a chain entry's (meta.json schema, then the filter's own configure).
+/// filter; the config is checked like a chain entry's (meta.json schema, then the filter's own configure). It is
+/// what the plugins and filter_chains entities know of the filters (<see cref="IPluginSchemaSource"/>,
+/// <see cref="IFilterSchemaSource"/>).
 /// </summary>
-public sealed class FilterPluginSchema
+public sealed class FilterPluginSchema : IPluginSchemaSource, IFilterSchemaSource
 {
     /// <summary>Kong's handler version and priority of a filter plugin (<c>GET /</c> lists them).</summary>
     public const string Version = "0.1.0";
@@ -42,6 +44,16 @@ public sealed class FilterPluginSchema
     public static FilterPluginSchema None { get; } = new(WasmFilterCatalog.Off);
 
     public IReadOnlyList<string> Names => _catalog.Names;
+
+    IReadOnlyList<string> IPluginSchemaSource.PluginNames => Names;
+    IReadOnlyList<string> IFilterSchemaSource.FilterNames => Names;
+    IReadOnlyList<EntityCheck> IPluginSchemaSource.PluginChecks => Checks;
+
+    /// <summary>Kong's <c>wasm.status</c> (<see cref="WasmFilterCatalog.DisabledReason"/>).</summary>
+    public string? DisabledReason => _catalog.DisabledReason;
+
+    public PluginSubschema? FindPlugin(string name) =>
+        IsFilter(name) ? new PluginSubschema(name, ConfigField, Protocols) { ProtocolsField = ProtocolsField } : null;
 
     public bool IsFilter(string name) => _catalog.ByName(name) is not null;
 
@@ -80,7 +92,7 @@ public sealed class FilterPluginSchema
     };
 
     /// <summary>The schema error, then the filter's own rejection, or null.</summary>
-    internal string? CheckConfig(string name, JsonNode? config, bool enabled)
+    public string? CheckConfig(string name, JsonNode? config, bool enabled)
     {
         if (_catalog.ByName(name) is not { } filter) return null;
         if (filter.ConfigSchema.Validate(config) is { } error) return error;

@@ -109,7 +109,7 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             "kong.router.route" => context.Route is { } route ? KongEntityJson.Route(route) : null,
             "kong.router.service" => context.Service is { } service ? KongEntityJson.Service(service) : null,
             "kong.response.source" => ResponseSource(),
-            "kong.node.id" => context.HttpContext.RequestServices.GetService<Admin.AdminNodeInfo>()?.NodeId.ToString(),
+            "kong.node.id" => context.HttpContext.RequestServices.GetService<Config.AdminNodeInfo>()?.NodeId.ToString(),
             _ when path.StartsWith(ConfigurationPrefix, StringComparison.Ordinal) => Configuration(path[ConfigurationPrefix.Length..]),
             _ when path.StartsWith(NgxVariables.Prefix, StringComparison.Ordinal) => NgxVariables.Get(context, path[NgxVariables.Prefix.Length..]),
             _ => null,
@@ -135,7 +135,7 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             "database" => options.Database.ToString().ToLowerInvariant(),
             "wasm" => options.Wasm ? "true" : "false",
             "role" => "traditional", // no hybrid mode: every node is a traditional one
-            _ when Admin.RootEndpoints.IsSensitive(key) => null,
+            _ when Config.SensitiveConfKeys.IsSensitive(key) => null,
             _ => options.Raw.GetValueOrDefault(key),
         };
     }

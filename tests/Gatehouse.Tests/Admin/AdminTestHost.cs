@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Gatehouse.Admin;
 using Gatehouse.Config;
+using Gatehouse.Hosting;
 using Gatehouse.Model;
 using Gatehouse.Store;
 using Microsoft.AspNetCore.Builder;
@@ -35,6 +36,7 @@ internal sealed class AdminTestHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(GatehouseEntities.Default);
         builder.Services.AddGatehouseStore(options);
         var app = builder.Build();
         app.MapAdminApi();

@@ -1,6 +1,7 @@
 using System.Net;
 using Gatehouse.Cli;
 using Gatehouse.Hosting;
+using Gatehouse.Proxy;
 using Gatehouse.Tests.Infrastructure;
 
 namespace Gatehouse.Tests.Cli;

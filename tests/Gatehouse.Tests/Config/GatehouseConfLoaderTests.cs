@@ -109,7 +109,10 @@ public sealed class GatehouseConfLoaderTests
     public void EveryBadKeyIsReported()
     {
         var result = Load("log_level = loud\nwasm = maybe\n");
-        Assert.Equal(2, result.Errors.Count);
+        Assert.Null(result.Options);
+        Assert.Collection(result.Errors,
+            e => Assert.StartsWith("log_level: 'loud' is not a log level (", e, StringComparison.Ordinal),
+            e => Assert.Equal("wasm: 'maybe' is not a boolean (use on or off)", e));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Gatehouse.Config;
 using Gatehouse.Hosting;
+using Gatehouse.Proxy;
 using Gatehouse.Tests.Infrastructure;
 using static Gatehouse.Tests.Infrastructure.TestConfig;
 

@@ -1,3 +1,4 @@
+using Gatehouse.Proxy;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;

@@ -1,6 +1,7 @@
 using System.Net;
 using Gatehouse.Config;
 using Gatehouse.Hosting;
+using Gatehouse.Proxy;
 using Gatehouse.Model;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gatehouse.Hosting;
 using Gatehouse.Entities;
 using Gatehouse.Entities.Schemas;
 using Gatehouse.Store.Declarative;
@@ -9,7 +10,7 @@ namespace Gatehouse.Tests.Plugins;
 /// nested under consumers — all from the same entity schemas.</summary>
 public sealed class PluginDeclarativeTests
 {
-    private static readonly DeclarativeLoader Loader = new(EntityRegistry.Default, TimeProvider.System);
+    private static readonly DeclarativeLoader Loader = new(GatehouseEntities.Default, TimeProvider.System);
 
     [Fact]
     public void Plugins_and_credentials_nest_under_their_parents()
@@ -40,7 +41,7 @@ public sealed class PluginDeclarativeTests
             """;
         var result = Loader.Load(yaml);
         Assert.True(result.IsValid, result.Error?.ToJson().ToJsonString());
-        var plugins = result.Entities![EntityRegistry.Default.ByName("plugins")!];
+        var plugins = result.Entities![GatehouseEntities.Default.ByName("plugins")!];
         Assert.Equal(4, plugins.Count);
         var byName = plugins.ToDictionary(p => (string)p["name"]!);
         Assert.NotNull(byName["rate-limiting"]["service"]);

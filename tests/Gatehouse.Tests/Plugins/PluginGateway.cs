@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Config;
 using Gatehouse.Hosting;
+using Gatehouse.Proxy;
 using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Store;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using CsCheck;
+using Gatehouse.Hosting;
 using Gatehouse.Admin;
 using Gatehouse.Entities;
 using Microsoft.AspNetCore.Http;
@@ -19,7 +20,7 @@ namespace Gatehouse.Tests.Reliability;
 public sealed class AdminBodyFuzzTests(ITestOutputHelper output)
 {
     private static readonly IServiceProvider Services = new ServiceCollection().AddLogging().BuildServiceProvider();
-    private static readonly IReadOnlyList<EntitySchema> Schemas = EntityRegistry.Default.Schemas;
+    private static readonly IReadOnlyList<EntitySchema> Schemas = GatehouseEntities.Default.Schemas;
 
     public sealed record Input(string? ContentType, byte[] Body, int Schema)
     {

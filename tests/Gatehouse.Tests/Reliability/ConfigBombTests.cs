@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
+using Gatehouse.Hosting;
 using Gatehouse.Config;
 using Gatehouse.Entities;
 using Gatehouse.Store;
@@ -79,7 +80,7 @@ public sealed class ConfigBombTests
     [MemberData(nameof(Bombs))]
     public void Parser_refuses_each_bomb_within_a_small_allocation(string shape, string text)
     {
-        var loader = new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System);
+        var loader = new DeclarativeLoader(GatehouseEntities.Default, TimeProvider.System);
         var bytes = Encoding.UTF8.GetBytes(text);
         var before = GC.GetAllocatedBytesForCurrentThread();
         var result = loader.Load(bytes);
@@ -94,10 +95,10 @@ public sealed class ConfigBombTests
     [Fact]
     public void Nesting_far_beyond_the_limit_is_refused_without_recursion()
     {
-        var yaml = new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System).Load(DeepBlockSequences(200_000));
+        var yaml = new DeclarativeLoader(GatehouseEntities.Default, TimeProvider.System).Load(DeepBlockSequences(200_000));
         Assert.Contains($"nesting deeper than {DeclarativeParser.MaxDepth} levels", yaml.Error!.Message);
         var json = "{\"_format_version\":\"3.0\",\"_ignore\":" + new string('[', 200_000) + new string(']', 200_000) + "}";
-        Assert.False(new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System).Load(json).IsValid);
+        Assert.False(new DeclarativeLoader(GatehouseEntities.Default, TimeProvider.System).Load(json).IsValid);
     }
 
     [Fact]
@@ -105,7 +106,7 @@ public sealed class ConfigBombTests
     {
         // _ignore sits at depth 1 under the top-level mapping.
         var depth = DeclarativeParser.MaxDepth - 1;
-        var result = new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System).Load(DeepBlockSequences(depth));
+        var result = new DeclarativeLoader(GatehouseEntities.Default, TimeProvider.System).Load(DeepBlockSequences(depth));
         Assert.True(result.IsValid, result.Error?.Message);
     }
 
@@ -114,7 +115,7 @@ public sealed class ConfigBombTests
     {
         // 200k distinct keys written out (no aliases) is content, not expansion: it loads.
         var text = Head + "_ignore:\n- _: 0\n" + string.Concat(Enumerable.Range(0, 200_000).Select(i => $"  key{i}: {i}\n"));
-        var result = new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System).Load(text);
+        var result = new DeclarativeLoader(GatehouseEntities.Default, TimeProvider.System).Load(text);
         Assert.True(result.IsValid, result.Error?.Message);
     }
 
@@ -144,7 +145,7 @@ public sealed class ConfigBombTests
                 routes:
                   - &route {name: rb, paths: [/b], strip_path: false}
             """;
-        var result = new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System).Load(yaml);
+        var result = new DeclarativeLoader(GatehouseEntities.Default, TimeProvider.System).Load(yaml);
         Assert.True(result.IsValid, result.Error?.Message);
         var plugins = result.Entities!.Single(kv => kv.Key.Name == "plugins").Value;
         Assert.Equal(2, plugins.Count);
@@ -160,7 +161,7 @@ public sealed class ConfigBombTests
         var sb = new StringBuilder(Head).Append("_ignore:\n- shared: &shared {minute: 100, hour: 1000, policy: local, fault_tolerant: true, hide_client_headers: false}\nservices:\n");
         for (var i = 0; i < 1000; i++)
             sb.Append($"  - name: s{i}\n    url: http://s{i}.internal\n    plugins:\n      - name: rate-limiting\n        config: *shared\n");
-        var result = new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System).Load(sb.ToString());
+        var result = new DeclarativeLoader(GatehouseEntities.Default, TimeProvider.System).Load(sb.ToString());
         Assert.True(result.IsValid, result.Error?.Message);
         Assert.Equal(1000, result.Entities!.Single(kv => kv.Key.Name == "plugins").Value.Count);
     }
@@ -168,7 +169,7 @@ public sealed class ConfigBombTests
     [Fact]
     public void Unknown_and_self_referencing_anchors_are_errors()
     {
-        var loader = new DeclarativeLoader(EntityRegistry.Default, TimeProvider.System);
+        var loader = new DeclarativeLoader(GatehouseEntities.Default, TimeProvider.System);
         Assert.Contains("unknown anchor 'nope'", loader.Load(Head + "_comment: *nope\n").Error!.Message);
         Assert.Contains("unknown anchor 'a'", loader.Load(Head + "_comment: &a [*a]\n").Error!.Message);
     }
@@ -209,7 +210,7 @@ public sealed class ConfigBombTests
         File.WriteAllText(file, NestedAliases());
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        Assert.Equal(1, StoreCommands.ParseDeclarative(file, stdout, stderr));
+        Assert.Equal(1, StoreCommands.ParseDeclarative(file, GatehouseEntities.Default, stdout, stderr));
         Assert.Contains("aliases expand to more than", stderr.ToString());
     }
 

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Gatehouse.Config;
 using Gatehouse.Hosting;
+using Gatehouse.Proxy;
 using Gatehouse.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;

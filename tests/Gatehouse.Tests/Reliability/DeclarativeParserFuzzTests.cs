@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using CsCheck;
+using Gatehouse.Hosting;
 using Gatehouse.Entities;
 using Gatehouse.Store.Declarative;
 using Xunit.Abstractions;
@@ -17,7 +18,7 @@ namespace Gatehouse.Tests.Reliability;
 /// </summary>
 public sealed class DeclarativeParserFuzzTests(ITestOutputHelper output)
 {
-    private static readonly DeclarativeLoader Loader = new(EntityRegistry.Default, new FixedTime());
+    private static readonly DeclarativeLoader Loader = new(GatehouseEntities.Default, new FixedTime());
 
     private sealed record Input(JsonObject Tree, bool Json, byte[] Bytes, bool Mutated)
     {

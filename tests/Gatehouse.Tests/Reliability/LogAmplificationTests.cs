@@ -38,7 +38,7 @@ public sealed class LogAmplificationTests(ITestOutputHelper output) : IAsyncLife
         // warm the connection so every later request is one HEADERS frame followed by RST_STREAM(CANCEL)
         using (var warm = await client.GetAsync("/warm")) Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
         _logs.Clear();
-        var counters = gateway.Host.Services.GetRequiredService<Gatehouse.Hosting.GatewayCounters>();
+        var counters = gateway.Host.Services.GetRequiredService<Gatehouse.Proxy.GatewayCounters>();
         const int Batches = 30, PerBatch = 40;
         var reset = 0;
         for (var b = 0; b < Batches; b++)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Gatehouse.Config;
 using Gatehouse.Hosting;
+using Gatehouse.Proxy;
 using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Plugins;
 

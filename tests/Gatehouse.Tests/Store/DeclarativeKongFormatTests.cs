@@ -1,3 +1,4 @@
+using Gatehouse.Hosting;
 using System.Text.Json.Nodes;
 using Gatehouse.Entities;
 using Gatehouse.Entities.Schemas;
@@ -10,7 +11,7 @@ namespace Gatehouse.Tests.Store;
 /// migration, and the error shapes (duplicates, parse failures, the one-line message).</summary>
 public sealed class DeclarativeKongFormatTests
 {
-    private static readonly DeclarativeLoader Loader = new(EntityRegistry.Default, TimeProvider.System);
+    private static readonly DeclarativeLoader Loader = new(GatehouseEntities.Default, TimeProvider.System);
 
     private static string Credentials(string? transform) => $"""
         _format_version: "3.0"

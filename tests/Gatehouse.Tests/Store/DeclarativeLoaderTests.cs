@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Gatehouse.Hosting;
 using Gatehouse.Entities;
 using Gatehouse.Entities.Schemas;
 using Gatehouse.Store;
@@ -9,7 +10,7 @@ namespace Gatehouse.Tests.Store;
 
 public sealed class DeclarativeLoaderTests
 {
-    private static readonly DeclarativeLoader Loader = new(EntityRegistry.Default, TimeProvider.System);
+    private static readonly DeclarativeLoader Loader = new(GatehouseEntities.Default, TimeProvider.System);
 
     private static IReadOnlyList<JsonObject> Rows(DeclarativeResult r, EntitySchema s) => r.Entities![s];
 
@@ -127,7 +128,7 @@ public sealed class DeclarativeLoaderTests
     {
         var result = Loader.Load("{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"a\",\"host\":\"a.test\",\"host\":\"b.test\"}]}");
         Assert.True(result.IsValid, result.Error?.Message);
-        Assert.Equal("b.test", (string?)Rows(result, EntityRegistry.Default.ByName("services")!)[0]["host"]);
+        Assert.Equal("b.test", (string?)Rows(result, GatehouseEntities.Default.ByName("services")!)[0]["host"]);
     }
 
     /// <summary>A lone surrogate escape has no UTF-8 form: a parse error, as the Admin body reader answers (D5).</summary>
@@ -160,12 +161,12 @@ public sealed class DeclarativeLoaderTests
         Assert.Equal(0, StoreCommands.InitDeclarative(path, TextWriter.Null, TextWriter.Null));
         Assert.Equal(1, StoreCommands.InitDeclarative(path, TextWriter.Null, TextWriter.Null));
         var stdout = new StringWriter();
-        Assert.Equal(0, StoreCommands.ParseDeclarative(path, stdout, TextWriter.Null));
+        Assert.Equal(0, StoreCommands.ParseDeclarative(path, GatehouseEntities.Default, stdout, TextWriter.Null));
         Assert.Contains("1 services, 1 routes", stdout.ToString());
 
         File.WriteAllText(path, "_format_version: \"3.0\"\nservices:\n  - name: bad\n    port: -1\n");
         var stderr = new StringWriter();
-        Assert.Equal(1, StoreCommands.ParseDeclarative(path, TextWriter.Null, stderr));
+        Assert.Equal(1, StoreCommands.ParseDeclarative(path, GatehouseEntities.Default, TextWriter.Null, stderr));
         Assert.Contains("port: value should be between 0 and 65535", stderr.ToString());
         Assert.Contains("host: required field missing", stderr.ToString());
     }
@@ -188,5 +189,7 @@ public sealed class DeclarativeLoaderTests
         Assert.Equal("123", s["name"]!.ToString());
         Assert.Equal(8080, (long)s["port"]!);
         Assert.False((bool)s["enabled"]!);
+        // a quoted "1" stays a string and "true-ish" is a plain string (only true/false are booleans)
+        Assert.Equal(["1", "true-ish"], s["tags"]!.AsArray().Select(t => t!.GetValue<string>()));
     }
 }

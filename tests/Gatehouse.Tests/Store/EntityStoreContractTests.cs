@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gatehouse.Hosting;
 using Gatehouse.Entities;
 using Gatehouse.Entities.Schemas;
 using Gatehouse.Store;
@@ -14,8 +15,8 @@ public sealed class EntityStoreContractTests : IDisposable
     public static TheoryData<string> Stores => ["file", "memory"];
 
     private SqliteEntityStore Create(string kind) => kind == "file"
-        ? SqliteEntityStore.ForFile(_dir.File("store.db"), EntityRegistry.Default, TimeProvider.System)
-        : SqliteEntityStore.InMemory(EntityRegistry.Default, TimeProvider.System);
+        ? SqliteEntityStore.ForFile(_dir.File("store.db"), GatehouseEntities.Default, TimeProvider.System)
+        : SqliteEntityStore.InMemory(GatehouseEntities.Default, TimeProvider.System);
 
     private static JsonObject Service(string name, params string[] tags)
     {
@@ -30,7 +31,7 @@ public sealed class EntityStoreContractTests : IDisposable
     {
         using var store = Create(kind);
         var ct = CancellationToken.None;
-        Assert.Equal(EntityRegistry.Default.Schemas.Count, (await store.MigrateAsync(ct)).Count); // one table per entity
+        Assert.Equal(GatehouseEntities.Default.Schemas.Count, (await store.MigrateAsync(ct)).Count); // one table per entity
         Assert.Empty(await store.MigrateAsync(ct));
 
         var a = Service("a", "x", "y");

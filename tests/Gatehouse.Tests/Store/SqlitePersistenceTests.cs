@@ -1,3 +1,4 @@
+using Gatehouse.Hosting;
 using Gatehouse.Config;
 using Gatehouse.Store;
 using Gatehouse.Tests.Admin;
@@ -34,15 +35,15 @@ public sealed class SqlitePersistenceTests
         using var dir = new TempDir();
         var options = new GatehouseOptions { SqlitePath = dir.File("gh.db") };
         var out1 = new StringWriter();
-        Assert.Equal(0, await StoreCommands.MigrateUpAsync(options, out1, TextWriter.Null));
+        Assert.Equal(0, await StoreCommands.MigrateUpAsync(options, GatehouseEntities.Default, out1, TextWriter.Null));
         Assert.Contains("create_services", out1.ToString());
         Assert.Contains("create_routes", out1.ToString());
         var out2 = new StringWriter();
-        Assert.Equal(0, await StoreCommands.MigrateUpAsync(options, out2, TextWriter.Null));
+        Assert.Equal(0, await StoreCommands.MigrateUpAsync(options, GatehouseEntities.Default, out2, TextWriter.Null));
         Assert.Contains("up-to-date", out2.ToString());
         Assert.True(File.Exists(options.EffectiveSqlitePath));
         var err = new StringWriter();
-        Assert.Equal(1, await StoreCommands.MigrateUpAsync(options with { Database = DatabaseKind.Off }, TextWriter.Null, err));
+        Assert.Equal(1, await StoreCommands.MigrateUpAsync(options with { Database = DatabaseKind.Off }, GatehouseEntities.Default, TextWriter.Null, err));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Gatehouse.Cli;
 using Gatehouse.Hosting;
+using Gatehouse.Proxy;
 using Gatehouse.Tests.Cli;
 using Xunit;
 

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Gatehouse.Config;
 using Gatehouse.Hosting;
+using Gatehouse.Proxy;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Tests.Wasm;

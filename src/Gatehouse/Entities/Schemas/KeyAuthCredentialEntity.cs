@@ -29,6 +29,7 @@ public static class KeyAuthCredentialEntity
             new FieldDefinition("ttl", FieldType.Integer),
             Typedefs.Tags(),
         ],
+        Checks = [new NotSupportedCheck("ttl", "key-auth credentials do not expire")],
     };
 
     public static KeyAuthCredentialModel ToModel(JsonObject e) =>

@@ -74,31 +74,37 @@ public static class RouteEntity
         Checks = RouteProtocolRules.Checks,
     };
 
-    public static RouteModel ToModel(JsonObject e) => new()
+    /// <summary>Defaults come from the schema (<see cref="EntityReader"/>).</summary>
+    public static RouteModel ToModel(JsonObject e)
     {
-        Id = EntityJson.Guid(e, "id"),
-        Name = EntityJson.String(e, "name"),
-        Protocols = EntityJson.Strings(e, "protocols"),
-        Methods = EntityJson.Strings(e, "methods"),
-        Hosts = EntityJson.Strings(e, "hosts"),
-        Paths = EntityJson.Strings(e, "paths"),
-        Headers = e["headers"] is JsonObject h
-            ? h.ToDictionary(p => p.Key.ToLowerInvariant(),
-                p => (IReadOnlyList<string>)[.. (p.Value as JsonArray ?? []).Select(x => x?.GetValue<string>() ?? "")])
-            : new Dictionary<string, IReadOnlyList<string>>(),
-        Snis = EntityJson.Strings(e, "snis"),
-        StripPath = EntityJson.Bool(e, "strip_path") ?? true,
-        PreserveHost = EntityJson.Bool(e, "preserve_host") ?? false,
-        RegexPriority = (int)(EntityJson.Long(e, "regex_priority") ?? 0),
-        PathHandling = EntityJson.String(e, "path_handling") ?? "v0",
-        HttpsRedirectStatusCode = (int)(EntityJson.Long(e, "https_redirect_status_code") ?? 426),
-        RequestBuffering = EntityJson.Bool(e, "request_buffering") ?? true,
-        ResponseBuffering = EntityJson.Bool(e, "response_buffering") ?? true,
-        ServiceId = EntityJson.ForeignId(e, "service"),
-        Tags = EntityJson.Strings(e, "tags"),
-        CreatedAt = EntityJson.Long(e, "created_at") ?? 0,
-        UpdatedAt = EntityJson.Long(e, "updated_at") ?? 0,
-    };
+        var r = new EntityReader(Schema, e);
+        return new()
+        {
+            Id = r.Guid("id"),
+            Document = EntityJson.Document(Schema, e),
+            Name = r.String("name"),
+            Protocols = r.Strings("protocols"),
+            Methods = r.Strings("methods"),
+            Hosts = r.Strings("hosts"),
+            Paths = r.Strings("paths"),
+            Headers = e["headers"] is JsonObject h
+                ? h.ToDictionary(p => p.Key.ToLowerInvariant(),
+                    p => (IReadOnlyList<string>)[.. (p.Value as JsonArray ?? []).Select(x => x?.GetValue<string>() ?? "")])
+                : new Dictionary<string, IReadOnlyList<string>>(),
+            Snis = r.Strings("snis"),
+            StripPath = r.Bool("strip_path"),
+            PreserveHost = r.Bool("preserve_host"),
+            RegexPriority = r.Int("regex_priority"),
+            PathHandling = r.RequiredString("path_handling"),
+            HttpsRedirectStatusCode = r.Int("https_redirect_status_code"),
+            RequestBuffering = r.Bool("request_buffering"),
+            ResponseBuffering = r.Bool("response_buffering"),
+            ServiceId = r.ForeignId("service"),
+            Tags = r.Strings("tags"),
+            CreatedAt = r.LongOrNull("created_at") ?? 0,
+            UpdatedAt = r.LongOrNull("updated_at") ?? 0,
+        };
+    }
 
     /// <summary>Kong's sources/destinations: a set of {ip, port} records, at least one of the two set.</summary>
     private static FieldDefinition Endpoints(string name) => new(name, FieldType.Set)

@@ -43,29 +43,40 @@ public static partial class ServiceEntity
             new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "tls_verify", ConditionalCheck.MustBeNull),
             new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "tls_verify_depth", ConditionalCheck.MustBeNull),
             new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "ca_certificates", ConditionalCheck.MustBeNull),
+            // upstream TLS: certificates are not verified and none is presented (Proxy/UpstreamConnector)
+            new NotSupportedCheck("client_certificate", "there is no certificates entity (no client certificate towards upstreams)"),
+            new NotSupportedCheck("tls_verify", "upstream certificates are not verified"),
+            new NotSupportedCheck("tls_verify_depth", "upstream certificates are not verified"),
+            new NotSupportedCheck("ca_certificates", "there is no ca_certificates entity (upstream certificates are not verified)"),
         ],
         Shorthands = [new ShorthandField("url", FieldType.String, ExpandUrl)],
     };
 
-    public static ServiceModel ToModel(JsonObject e) => new()
+    /// <summary>Defaults come from the schema (<see cref="EntityReader"/>).</summary>
+    public static ServiceModel ToModel(JsonObject e)
     {
-        Id = EntityJson.Guid(e, "id"),
-        Name = EntityJson.String(e, "name"),
-        Protocol = EntityJson.String(e, "protocol") ?? "http",
-        Host = EntityJson.String(e, "host") ?? "",
-        Port = (int)(EntityJson.Long(e, "port") ?? 80),
-        Path = EntityJson.String(e, "path"),
-        Retries = (int)(EntityJson.Long(e, "retries") ?? 5),
-        ConnectTimeout = (int)(EntityJson.Long(e, "connect_timeout") ?? 60000),
-        WriteTimeout = (int)(EntityJson.Long(e, "write_timeout") ?? 60000),
-        ReadTimeout = (int)(EntityJson.Long(e, "read_timeout") ?? 60000),
-        Enabled = EntityJson.Bool(e, "enabled") ?? true,
-        TlsVerify = EntityJson.Bool(e, "tls_verify"),
-        TlsVerifyDepth = EntityJson.Long(e, "tls_verify_depth") is { } d ? (int)d : null,
-        Tags = EntityJson.Strings(e, "tags"),
-        CreatedAt = EntityJson.Long(e, "created_at") ?? 0,
-        UpdatedAt = EntityJson.Long(e, "updated_at") ?? 0,
-    };
+        var r = new EntityReader(Schema, e);
+        return new()
+        {
+            Id = r.Guid("id"),
+            Document = EntityJson.Document(Schema, e),
+            Name = r.String("name"),
+            Protocol = r.RequiredString("protocol"),
+            Host = r.String("host") ?? "",
+            Port = r.Int("port"),
+            Path = r.String("path"),
+            Retries = r.Int("retries"),
+            ConnectTimeout = r.Int("connect_timeout"),
+            WriteTimeout = r.Int("write_timeout"),
+            ReadTimeout = r.Int("read_timeout"),
+            Enabled = r.Bool("enabled"),
+            TlsVerify = r.BoolOrNull("tls_verify"),
+            TlsVerifyDepth = r.IntOrNull("tls_verify_depth"),
+            Tags = r.Strings("tags"),
+            CreatedAt = r.LongOrNull("created_at") ?? 0,
+            UpdatedAt = r.LongOrNull("updated_at") ?? 0,
+        };
+    }
 
     private static bool OneOf(JsonNode? value, string[] set) =>
         value is JsonValue v && v.TryGetValue<string>(out var s) && set.Contains(s);

@@ -2,12 +2,11 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Gatehouse.Wasm;
 using Microsoft.AspNetCore.Http;
 using ProxyWasm.Abi;
 using ProxyWasm.Shared;
 
-namespace Gatehouse.Plugins.Bundled.Prometheus;
+namespace Gatehouse.Wasm;
 
 /// <summary>
 /// Exports the Proxy-Wasm host's filter metrics after the prometheus plugin's own families, as Kong 3.9 does
@@ -30,7 +29,7 @@ public sealed class WasmMetricsExporter
         foreach (var filter in runtime.Catalog.Filters)
             if (filter.Metadata?["metrics"]?["label_patterns"] is JsonArray items)
                 _patterns[filter.Name] = [.. items.OfType<JsonObject>().Select(p =>
-                    ((string)p["label"]!, Gatehouse.Wasm.LabelPattern.Create((string)p["pattern"]!)))];
+                    ((string)p["label"]!, LabelPattern.Create((string)p["pattern"]!)))];
     }
 
     /// <summary>Appends the text exposition of every filter metric (nothing while wasm is off).</summary>

@@ -1,7 +1,7 @@
 using Gatehouse.Config;
 using Microsoft.AspNetCore.Http;
 
-namespace Gatehouse.Hosting;
+namespace Gatehouse.Admin;
 
 /// <summary>
 /// The Host names a non-proxy listener answers to: localhost, its listen addresses' names, admin_gui_url's hosts and

@@ -1,12 +1,12 @@
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 
-namespace Gatehouse.Hosting;
+namespace Gatehouse.Proxy;
 
 /// <summary>
 /// One client connection's plane and phase: idle, reading a request header (bytes arrived, no request in the
 /// application yet), or in a request. Stored in the connection's items by the listener's connection middleware;
-/// the phase moves only on HTTP/1.x connections, whose input is observed by <see cref="ActivityPipeReader"/>
+/// the phase moves only on HTTP/1.x connections, whose input is observed by Hosting's <c>ActivityPipeReader</c>
 /// (HTTP/2 multiplexes streams on one connection, so it has no per-connection reading phase).
 /// </summary>
 internal sealed class ConnectionActivity(ListenerKind kind, GatewayCounters counters)

@@ -1,13 +1,13 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Gatehouse.Hosting;
+namespace Gatehouse.Proxy;
 
 /// <summary>
 /// Process-wide connection and request counters for <c>/status</c>, defined as nginx's stub_status (which Kong
 /// reports): accepted/handled connections since start, active connections, connections <em>reading</em> a request
 /// header, requests <em>writing</em> (in the application, from the end of the header to the end of the response), and
 /// the total of requests. One instance per host; connections are counted by every listener's connection middleware
-/// (<see cref="KestrelListeners"/>), requests by the proxy handler and the other planes' branch.
+/// (Hosting's <c>KestrelListeners</c>), requests by the proxy handler and the other planes' branch.
 /// </summary>
 public sealed class GatewayCounters
 {

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 
-namespace Gatehouse.Hosting;
+namespace Gatehouse.Proxy;
 
 /// <summary>Which plane a Kestrel listener serves. Stamped on each connection (its <see cref="ConnectionActivity"/>) by
 /// the listener's connection middleware, read once per request to branch before any routing middleware.</summary>

@@ -1,0 +1,45 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.Entities;
+
+/// <summary>
+/// Typed reads of one stored entity for its model conversion (<c>ToModel</c>). A value the row lacks (a row stored
+/// before its field existed) is the schema's default, so a conversion states no defaults of its own; a name the
+/// schema does not declare throws rather than reading null.
+/// </summary>
+public readonly struct EntityReader(EntitySchema schema, JsonObject entity)
+{
+    public Guid Guid(string field) => System.Guid.Parse(String(field) ?? throw Missing(field));
+
+    public string? String(string field) =>
+        Value(field) is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+
+    /// <summary>A field that always has a value (required, or with a default).</summary>
+    public string RequiredString(string field) => String(field) ?? throw Missing(field);
+
+    public long? LongOrNull(string field) => EntityJson.TryNumber(Value(field), out var d) ? (long)d : null;
+
+    public int? IntOrNull(string field) => LongOrNull(field) is { } n ? checked((int)n) : null;
+
+    /// <summary>A field that always has a value (required, or with a default).</summary>
+    public int Int(string field) => IntOrNull(field) ?? throw Missing(field);
+
+    public bool? BoolOrNull(string field) =>
+        Value(field) is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False ? v.GetValue<bool>() : null;
+
+    /// <summary>A field that always has a value (required, or with a default).</summary>
+    public bool Bool(string field) => BoolOrNull(field) ?? throw Missing(field);
+
+    public IReadOnlyList<string> Strings(string field) =>
+        Value(field) is JsonArray a ? [.. a.Select(x => x?.GetValue<string>() ?? "")] : [];
+
+    /// <summary>The id inside a foreign field (<c>{"id": "..."}</c>), or null.</summary>
+    public Guid? ForeignId(string field) =>
+        Value(field) is JsonObject f && f["id"] is JsonValue v && v.TryGetValue<string>(out var s) && System.Guid.TryParse(s, out var g) ? g : null;
+
+    private JsonNode? Value(string field) =>
+        entity[field] ?? (schema.Field(field) ?? throw new ArgumentException($"{schema.Name} has no field '{field}'", nameof(field))).Default;
+
+    private InvalidOperationException Missing(string field) => new($"{schema.Name}.{field} has no value and no default");
+}
