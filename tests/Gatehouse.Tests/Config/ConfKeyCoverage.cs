@@ -37,6 +37,11 @@ internal static class ConfKeyCoverage
         ["wasm"] = ["FilterChainDbLessTests.With_wasm_off_config_with_chains_is_rejected_and_endpoints_answer_400"],
         ["wasm_filters_path"] = ["WasmFilterCatalogTests.Discovers_top_level_wasm_files_sorted_by_name"],
         ["wasm_filters"] = ["WasmFilterCatalogTests.Selection_by_bundled_user_names_and_off"],
+        ["node_id"] = ["NodeControlTests.Node_id_is_kept_under_the_prefix_across_restarts_and_node_id_wins"],
+        ["plugins"] = ["PluginsKeyTests.Only_listed_plugins_are_available", "PluginsKeyTests.Off_and_bundled_as_Kong",
+            "PluginsKeyTests.A_declarative_file_naming_a_plugin_not_listed_fails_the_start"],
+        ["mem_cache_size"] = ["ProxyCacheSettingsTests.The_memory_store_is_bounded_and_evicts_the_least_recently_used_entry",
+            "ProxyCacheSettingsTests.Mem_cache_size_is_read_from_the_conf_and_must_be_above_zero"],
         ["admin_client_max_body_size"] = ["AdminBodyLimitTests.Default_limit_is_10m", "AdminBodyLimitTests.Zero_means_unlimited"],
         // Kong's name for the same setting: it sets the same option, whose effect the second test proves
         ["nginx_admin_client_max_body_size"] = ["AdminBodyLimitConfTests.Kong_environment_name_works", "AdminBodyLimitTests.Zero_means_unlimited"],
