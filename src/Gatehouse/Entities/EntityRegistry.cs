@@ -12,13 +12,18 @@ public sealed class EntityRegistry
     /// <summary>Kong's entities for a node whose plugin names and filters come from <paramref name="plugins"/> and
     /// <paramref name="filters"/> (composed by the host: Entities names neither Plugins nor Wasm).</summary>
     /// <exception cref="ArgumentException">two sources offer one plugin name</exception>
-    public static EntityRegistry Create(IReadOnlyList<IPluginSchemaSource> plugins, IFilterSchemaSource filters) =>
+    /// <param name="supportsAlgorithm">which upstream algorithms the data plane balances with (the host asks the
+    /// balancers); null: round-robin only</param>
+    public static EntityRegistry Create(IReadOnlyList<IPluginSchemaSource> plugins, IFilterSchemaSource filters,
+        Func<string, bool>? supportsAlgorithm = null) =>
         new([ServiceEntity.Schema, RouteEntity.Schema,
             // :: plugins and consumers (issue 5)
             ConsumerEntity.Schema, PluginEntity.Create(plugins),
             KeyAuthCredentialEntity.Schema, BasicAuthCredentialEntity.Schema, AclEntity.Schema,
             // :: filter chains (issue 4)
-            FilterChainEntity.Create(filters)]);
+            FilterChainEntity.Create(filters),
+            // :: upstreams and targets (issue 12)
+            UpstreamEntity.Create(supportsAlgorithm ?? (a => a == "round-robin")), TargetEntity.Schema]);
 
     public EntityRegistry(IReadOnlyList<EntitySchema> schemas)
     {

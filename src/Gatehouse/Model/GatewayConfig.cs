@@ -24,4 +24,7 @@ public sealed record GatewayConfig
     public ImmutableArray<AclModel> Acls { get; init; } = [];
     /// <summary>Wasm filter chains (issue 4).</summary>
     public ImmutableArray<FilterChainModel> FilterChains { get; init; } = [];
+    /// <summary>Upstreams and their targets (issue 12).</summary>
+    public ImmutableArray<UpstreamModel> Upstreams { get; init; } = [];
+    public ImmutableArray<TargetModel> Targets { get; init; } = [];
 }

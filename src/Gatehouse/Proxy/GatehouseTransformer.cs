@@ -35,7 +35,7 @@ internal sealed class GatehouseTransformer : HttpTransformer
         proxyRequest.RequestUri = UpstreamUri(destinationPrefix, context.UpstreamPath, httpContext.Request.QueryString);
         proxyRequest.Headers.Host = context.Route!.PreserveHost && httpContext.Request.Host.HasValue
             ? httpContext.Request.Host.Value
-            : target.HostHeader;
+            : context.Peer?.HostHeader(target.Tls) ?? target.HostHeader;
         ForwardedHeaders.Apply(httpContext, proxyRequest, context, _settings);
         // Options is created on first use: a per-request dictionary only for services that differ from the defaults
         if (!target.HasDefaultConnect) proxyRequest.Options.Set(ConnectSettings.Key, target.Connect);

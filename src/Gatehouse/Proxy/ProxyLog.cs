@@ -24,6 +24,15 @@ internal static partial class ProxyLog
     [LoggerMessage(1005, LogLevel.Debug, "client error {Error} for {Method} {Path}: {Reason}")]
     private static partial void ClientErrorCore(ILogger logger, string error, string method, string path, string reason);
 
+    [LoggerMessage(1006, LogLevel.Warning, "could not connect to {Peer} of upstream {Upstream}; retrying on another peer (retry {Retry})")]
+    private static partial void RetryingPeerCore(ILogger logger, string peer, string upstream, int retry);
+
+    /// <summary>A balanced try's connection failed and the request goes to another peer.</summary>
+    public static void RetryingPeer(ILogger logger, LogRateLimiter limiter, string peer, string upstream, int retry)
+    {
+        if (limiter.Admit(logger, LogLevel.Warning, 1006)) RetryingPeerCore(logger, peer, upstream, retry);
+    }
+
     /// <summary>A failure on the upstream side (refused, reset, timed out, bad response): an error, with its cause.</summary>
     public static void UpstreamError(ILogger logger, LogRateLimiter limiter, Exception? exception, string error, string method,
         string path, string destination)

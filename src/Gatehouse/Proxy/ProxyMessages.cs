@@ -10,6 +10,8 @@ public static class ProxyMessages
     public const string GatewayTimeout = "The upstream server is timing out";
     public const string UseHttps = "Please use HTTPS protocol";
     public const string Unexpected = "An unexpected error occurred";
+    /// <summary>A balanced service whose upstream has no peer to offer (no target resolved, all weight 0 or unhealthy).</summary>
+    public const string NoPeer = "failure to get a peer from the ring-balancer";
 
     /// <summary>Kong's message for a request Kestrel found malformed (<c>BadHttpRequestException.StatusCode</c>).</summary>
     public static string ForBadRequest(int status) => status switch

@@ -134,7 +134,10 @@ public sealed class ProxyRequestHandler
         ForwarderError error;
         try
         {
-            error = await _forwarder.SendAsync(http, target.DestinationPrefix, _connector.Invoker, target.RequestConfig, _transformer);
+            error = target.Upstream is { } upstream
+                ? await SendBalancedAsync(context, target, upstream)
+                : await _forwarder.SendAsync(http, target.DestinationPrefix, _connector.Invoker, target.RequestConfig, _transformer);
+            if (error == ForwarderError.NoAvailableDestinations) return;
             if (error == ForwarderError.None && filter is not null && context.LocalResponse is null)
                 await filter.CompleteAsync(http.RequestAborted);
         }
@@ -151,9 +154,52 @@ public sealed class ProxyRequestHandler
             ProxyLog.ClientError(_logger, _logLimiter, exception, error.ToString(), http.Request.Method, http.Request.Path);
             return;
         }
-        ProxyLog.UpstreamError(_logger, _logLimiter, exception, error.ToString(), http.Request.Method, http.Request.Path, target.DestinationPrefix);
+        ProxyLog.UpstreamError(_logger, _logLimiter, exception, error.ToString(), http.Request.Method, http.Request.Path,
+            context.Peer?.DestinationPrefix(target.Tls) ?? target.DestinationPrefix);
         if (UpstreamErrors.ToResponse(error, exception) is { } answer && !http.Response.HasStarted)
             context.Exit(answer);
+    }
+
+    /// <summary>
+    /// A service whose host names an upstream: each try goes to the peer the balancer picks, and a try whose connection
+    /// could not be opened (refused, unreachable, connect_timeout) is retried on another peer up to service.retries
+    /// times, as Kong does. Nothing of the request was sent on such a try, so the body is still unread. Any other
+    /// failure ends the request. No peer at all: Kong's 503 (<see cref="ForwarderError.NoAvailableDestinations"/>).
+    /// </summary>
+    private async ValueTask<ForwarderError> SendBalancedAsync(ProxyContext context, UpstreamTarget target, BalancedUpstream upstream)
+    {
+        var http = context.HttpContext;
+        var peer = upstream.Pick(null);
+        if (peer is null)
+        {
+            context.Exit(StatusCodes.Status503ServiceUnavailable, ProxyMessages.NoPeer);
+            return ForwarderError.NoAvailableDestinations;
+        }
+        List<Balancing.BalancerPeer>? tried = null;
+        for (var attempt = 0; ; attempt++)
+        {
+            context.Peer = peer;
+            var balancer = upstream.Balancer!;
+            balancer.Started(peer.Peer);
+            var started = _time.GetTimestamp();
+            ForwarderError error;
+            try
+            {
+                error = await _forwarder.SendAsync(http, peer.DestinationPrefix(target.Tls), _connector.Invoker, target.RequestConfig, _transformer);
+            }
+            finally { balancer.Finished(peer.Peer, _time.GetElapsedTime(started)); }
+            if (error != ForwarderError.Request || attempt >= target.Service.Retries || http.Response.HasStarted
+                || !UpstreamConnectException.IsIn(http.Features.Get<IForwarderErrorFeature>()?.Exception))
+                return error;
+            (tried ??= []).Add(peer.Peer);
+            // every peer tried: this try's failure answers (502, or 504 for a connect timeout)
+            if (upstream.Pick(tried) is not { } next) return error;
+            ProxyLog.RetryingPeer(_logger, _logLimiter, peer.Peer.Endpoint, upstream.Upstream.Name, attempt + 1);
+            peer = next;
+            // YARP marked the response as a 502 and recorded its error: the next try starts clean
+            http.Response.StatusCode = StatusCodes.Status200OK;
+            http.Features.Set<IForwarderErrorFeature>(null);
+        }
     }
 
     private async Task FailAsync(ProxyContext context, Exception e)

@@ -18,16 +18,23 @@ public sealed class ProxySnapshot
     // lookups over 10,000 routes cost a cache miss or two per request, bench/NOTES.md)
     private readonly (RouteModel Route, PhasePlan Plan, UpstreamTarget? Target)[] _byRouteIndex;
 
-    public ProxySnapshot(GatewayConfig config, Router router, CompiledPipeline pipeline)
+    /// <param name="upstreams">the balanced upstreams by name (<see cref="BalancedUpstream.BuildAll"/>); a service
+    /// whose host names one balances over its targets</param>
+    public ProxySnapshot(GatewayConfig config, Router router, CompiledPipeline pipeline,
+        FrozenDictionary<string, BalancedUpstream>? upstreams = null)
     {
         Config = config;
         Router = router;
         Pipeline = pipeline;
-        _targets = config.Services.ToFrozenDictionary(s => s.Id, s => new UpstreamTarget(s));
+        Upstreams = upstreams ?? FrozenDictionary<string, BalancedUpstream>.Empty;
+        _targets = config.Services.ToFrozenDictionary(s => s.Id, s => new UpstreamTarget(s, Upstreams.GetValueOrDefault(s.Host)));
         _byRouteIndex = config.Routes
             .Select(r => (r, pipeline.For(r), r.ServiceId is { } id ? _targets.GetValueOrDefault(id) : null))
             .ToArray();
     }
+
+    /// <summary>The upstreams of <see cref="Config"/> as this snapshot balances them, by name.</summary>
+    public FrozenDictionary<string, BalancedUpstream> Upstreams { get; }
 
     public UpstreamTarget? Target(ServiceModel? service) =>
         service is not null && _targets.TryGetValue(service.Id, out var t) ? t : null;

@@ -18,9 +18,14 @@ public sealed class ProxySnapshotProvider : IDisposable
     private readonly Lock _compileLock = new();
     private ProxySnapshot _current;
 
+    private readonly HostResolver _resolve;
+    private readonly TimeProvider _time;
+
     public ProxySnapshotProvider(GatewayConfigPublisher publisher, IEnumerable<IPhasePlanContributor> contributors,
-        ILogger<ProxySnapshotProvider> logger)
+        ILogger<ProxySnapshotProvider> logger, HostResolver? resolve = null, TimeProvider? time = null)
     {
+        _resolve = resolve ?? (host => System.Net.Dns.GetHostAddresses(host));
+        _time = time ?? TimeProvider.System;
         ArgumentNullException.ThrowIfNull(publisher);
         ArgumentNullException.ThrowIfNull(contributors);
         ArgumentNullException.ThrowIfNull(logger);
@@ -54,8 +59,10 @@ public sealed class ProxySnapshotProvider : IDisposable
         }
     }
 
+    // upstream targets are resolved here, on the publishing thread, never on a request
     private ProxySnapshot Compile(GatewayConfig config) =>
-        new(config, Router.Build(config, _logger), CompiledPipeline.Compile(config, _contributors));
+        new(config, Router.Build(config, _logger), CompiledPipeline.Compile(config, _contributors),
+            BalancedUpstream.BuildAll(config, _resolve, HealthChecksOff.Instance, _time, _logger));
 
     public void Dispose() => _publisher.Published -= OnPublished;
 }

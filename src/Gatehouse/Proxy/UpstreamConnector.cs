@@ -60,8 +60,23 @@ public sealed class UpstreamConnector : IDisposable
                 last = e;
             }
         }
-        throw last!;
+        throw new UpstreamConnectException(context.DnsEndPoint.ToString(), last!);
     }
 
     public void Dispose() => Invoker.Dispose();
+}
+
+/// <summary>The connection to an upstream address could not be opened (refused, unreachable, or connect_timeout):
+/// nothing of the request was sent, so a balanced service may try another peer. Wraps the last attempt's
+/// <see cref="SocketException"/> or <see cref="TimeoutException"/>.</summary>
+public sealed class UpstreamConnectException(string endpoint, Exception inner)
+    : IOException($"could not connect to {endpoint}: {inner.Message}", inner)
+{
+    /// <summary>True when <paramref name="e"/> or one of its inner exceptions is a connect failure.</summary>
+    public static bool IsIn(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is UpstreamConnectException) return true;
+        return false;
+    }
 }

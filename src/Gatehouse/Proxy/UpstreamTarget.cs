@@ -15,15 +15,21 @@ public sealed class UpstreamTarget
     public string HostHeader { get; }
     public ForwarderRequestConfig RequestConfig { get; }
     public ConnectSettings Connect { get; }
+    /// <summary>The upstream the service's host names (Kong: the host is an upstream's name), balanced per try; null:
+    /// the host itself is the destination.</summary>
+    public BalancedUpstream? Upstream { get; }
+    /// <summary>https towards the upstream (https, grpcs, wss).</summary>
+    public bool Tls { get; }
     /// <summary>True when <see cref="Connect"/> equals <see cref="ConnectSettings.Default"/>, which the connector
     /// assumes when a request carries none.</summary>
     internal bool HasDefaultConnect { get; }
 
-    public UpstreamTarget(ServiceModel service)
+    public UpstreamTarget(ServiceModel service, BalancedUpstream? upstream = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         Service = service;
-        var tls = service.Protocol is "https" or "grpcs" or "wss";
+        Upstream = upstream;
+        var tls = Tls = service.Protocol is "https" or "grpcs" or "wss";
         var scheme = tls ? "https" : "http";
         var host = service.Host.Contains(':') && !service.Host.StartsWith('[') ? $"[{service.Host}]" : service.Host;
         DestinationPrefix = $"{scheme}://{host}:{service.Port}";
@@ -36,7 +42,8 @@ public sealed class UpstreamTarget
             VersionPolicy = grpc ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower,
             AllowResponseBuffering = false,
         };
-        Connect = new ConnectSettings(TimeSpan.FromMilliseconds(Math.Max(1, service.ConnectTimeout)), Math.Max(0, service.Retries),
+        // a balanced service retries on the next peer (ProxyRequestHandler), not on the same address
+        Connect = new ConnectSettings(TimeSpan.FromMilliseconds(Math.Max(1, service.ConnectTimeout)), upstream is null ? Math.Max(0, service.Retries) : 0,
             TimeSpan.FromMilliseconds(Math.Max(1, service.WriteTimeout)));
         HasDefaultConnect = Connect == ConnectSettings.Default;
     }

@@ -61,6 +61,8 @@ public sealed class ProxyContext
     internal PhasePlan Plan { get; set; } = PhasePlan.Empty;
     /// <summary>Forwarding settings of the matched service.</summary>
     internal UpstreamTarget? Target { get; set; }
+    /// <summary>The peer of the current try when the service balances over an upstream's targets.</summary>
+    internal PeerEndpoint? Peer { get; set; }
     /// <summary>The plugin PDK of this request (<c>Plugins.Kong</c>), created by the first plugin that runs. Kept out of
     /// <see cref="Shared"/>, which is Kong's kong.ctx.shared and visible to plugins and filters.</summary>
     internal object? PluginState { get; set; }
