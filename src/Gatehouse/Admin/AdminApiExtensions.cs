@@ -21,6 +21,7 @@ public static class AdminApiExtensions
         SchemaEndpoints.Map(endpoints);
         PluginEndpoints.Map(endpoints); // issue 5
         WasmAdminEndpoints.Map(endpoints); // issue 4
+        UpstreamEndpoints.Map(endpoints); // issue 12
         TagEndpoints.Map(endpoints);
         EndpointList.Map(endpoints);
         foreach (var schema in registry.Schemas) EntityEndpoints.Map(endpoints, schema, registry);

@@ -1,5 +1,7 @@
 using Gatehouse.Entities;
 using Gatehouse.Plugins;
+using Gatehouse.Proxy;
+using Gatehouse.Proxy.Balancing;
 using Gatehouse.Wasm;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -22,7 +24,19 @@ public static class GatehouseEntities
         ArgumentNullException.ThrowIfNull(plugins);
         ArgumentNullException.ThrowIfNull(filters);
         CheckNames(plugins, filters.Names);
-        return EntityRegistry.Create([plugins, filters], filters);
+        return EntityRegistry.Create([plugins, filters], filters, BalancerSupports);
+    }
+
+    /// <summary>Whether the balancers implement <paramref name="algorithm"/> (an upstream naming another one is refused):
+    /// asks <see cref="BalancerFactory"/> with no peers.</summary>
+    private static bool BalancerSupports(string algorithm)
+    {
+        try
+        {
+            BalancerFactory.Create(algorithm, BalancerFactory.DefaultSlots, [], HealthChecksOff.Instance, TimeProvider.System);
+            return true;
+        }
+        catch (Exception e) when (e is NotSupportedException or ArgumentException) { return false; }
     }
 
     /// <summary>Registers the node's <see cref="EntityRegistry"/>. Call after <c>AddGatehousePlugins</c> and

@@ -120,8 +120,8 @@ public sealed class BalancedUpstream
         {
             logger.LogError("upstream {Upstream}: {Reason}; its services answer 503", upstream.Name, e.Message);
         }
-        var endpoints = peers.ToFrozenDictionary(p => p, p => new PeerEndpoint(p, hostnames[p], upstream.HostHeader),
-            ReferenceEqualityComparer.Instance);
+        var endpoints = peers.ToFrozenDictionary<BalancerPeer, BalancerPeer, PeerEndpoint>(p => p,
+            p => new PeerEndpoint(p, hostnames[p], upstream.HostHeader), ReferenceEqualityComparer.Instance);
         return new BalancedUpstream(upstream, resolved, balancer, endpoints);
     }
 

@@ -49,6 +49,8 @@ public sealed class EntityFieldListTests
         ["basicauth_credentials"] = Metadata("created_at", "updated_at", "tags"),
         ["acls"] = Metadata("created_at", "updated_at", "tags"),
         ["filter_chains"] = Metadata("created_at", "updated_at"),
+        ["upstreams"] = new(Metadata("created_at", "updated_at")) { ["client_certificate"] = "refused when set (NotSupportedCheck)" },
+        ["targets"] = Metadata("updated_at"),
     };
 
     private static Dictionary<string, string> Metadata(params string[] fields) =>
@@ -87,6 +89,15 @@ public sealed class EntityFieldListTests
         ["filter_chains"] = $$"""
             {"id":"{{Id}}","name":"fc","enabled":false,"route":{"id":"{{OtherId}}"},"service":{"id":"{{OtherId}}"},
             "filters":[{"name":"f","enabled":false,"config":"x"}],"created_at":1,"updated_at":2,"tags":["t"]}
+            """,
+        ["upstreams"] = $$"""
+            {"id":"{{Id}}","created_at":1,"updated_at":2,"name":"u.test","algorithm":"consistent-hashing","hash_on":"header",
+            "hash_fallback":"query_arg","hash_on_header":"x-h","hash_fallback_header":"x-f","hash_on_cookie":"c","hash_on_cookie_path":"/c",
+            "hash_on_query_arg":"q","hash_fallback_query_arg":"fq","hash_on_uri_capture":"u","hash_fallback_uri_capture":"fu","slots":100,
+            "healthchecks":{"threshold":50},"tags":["t"],"host_header":"h.test","client_certificate":{"id":"{{OtherId}}"},"use_srv_name":true}
+            """,
+        ["targets"] = $$"""
+            {"id":"{{Id}}","created_at":1,"updated_at":2,"upstream":{"id":"{{OtherId}}"},"target":"10.0.0.1:81","weight":7,"tags":["t"]}
             """,
     };
 
