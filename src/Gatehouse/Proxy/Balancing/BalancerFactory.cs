@@ -20,7 +20,8 @@ public static class BalancerFactory
         return algorithm switch
         {
             RoundRobin => new RoundRobinBalancer(peers, health),
-            ConsistentHashing or LeastConnections or Latency =>
+            ConsistentHashing => new ConsistentHashingBalancer(slots, peers, health),
+            LeastConnections or Latency =>
                 throw new NotSupportedException($"not supported by Gatehouse yet: upstream algorithm '{algorithm}'"),
             _ => throw new ArgumentException($"unknown balancer algorithm '{algorithm}' (expected one of: {RoundRobin}, {ConsistentHashing}, {LeastConnections}, {Latency})", nameof(algorithm)),
         };

@@ -13,6 +13,15 @@ public sealed class BalancerFactoryTests
         Assert.Equal(2, balancer.Peers.Count);
     }
 
+    [Fact]
+    public void Consistent_hashing_is_built_with_its_slots()
+    {
+        var balancer = BalancerFactory.Create("consistent-hashing", 20000, WithWeights(1, 1), SwitchableHealth.AllUp, TimeProvider.System);
+        Assert.Equal(20000, Assert.IsType<ConsistentHashingBalancer>(balancer).RingSize);
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            BalancerFactory.Create("consistent-hashing", 5, WithWeights(1), SwitchableHealth.AllUp, TimeProvider.System));
+    }
+
     [Theory]
     [InlineData("roundrobin")]
     [InlineData("Round-Robin")]
