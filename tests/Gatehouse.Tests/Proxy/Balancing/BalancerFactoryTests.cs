@@ -5,12 +5,36 @@ namespace Gatehouse.Tests.Proxy.Balancing;
 
 public sealed class BalancerFactoryTests
 {
-    [Fact]
-    public void Round_robin_is_built_by_its_Kong_name()
+    [Theory]
+    [InlineData("round-robin", typeof(RoundRobinBalancer))]
+    [InlineData("consistent-hashing", typeof(ConsistentHashingBalancer))]
+    [InlineData("least-connections", typeof(LeastConnectionsBalancer))]
+    [InlineData("latency", typeof(LatencyBalancer))]
+    public void Each_Kong_algorithm_is_built_by_its_name(string algorithm, Type type)
     {
-        var balancer = BalancerFactory.Create("round-robin", 10000, WithWeights(1, 1), SwitchableHealth.AllUp, TimeProvider.System);
-        Assert.IsType<RoundRobinBalancer>(balancer);
+        var balancer = BalancerFactory.Create(algorithm, 10000, WithWeights(1, 1), SwitchableHealth.AllUp, TimeProvider.System);
+        Assert.IsType(type, balancer);
         Assert.Equal(2, balancer.Peers.Count);
+        Assert.NotNull(balancer.Pick("key", null));
+    }
+
+    [Fact]
+    public void A_previous_balancer_of_another_algorithm_is_ignored()
+    {
+        var peers = WithWeights(1, 1);
+        var old = new LeastConnectionsBalancer(peers, SwitchableHealth.AllUp);
+        old.Started(peers[0]);
+        var next = (LatencyBalancer)BalancerFactory.Create("latency", 10000, peers, SwitchableHealth.AllUp, TimeProvider.System, old);
+        Assert.Equal(0, next.InFlight(peers[0]));
+    }
+
+    [Fact]
+    public void Consistent_hashing_is_built_with_its_slots()
+    {
+        var balancer = BalancerFactory.Create("consistent-hashing", 20000, WithWeights(1, 1), SwitchableHealth.AllUp, TimeProvider.System);
+        Assert.Equal(20000, Assert.IsType<ConsistentHashingBalancer>(balancer).RingSize);
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            BalancerFactory.Create("consistent-hashing", 5, WithWeights(1), SwitchableHealth.AllUp, TimeProvider.System));
     }
 
     [Theory]
