@@ -77,9 +77,11 @@ public sealed class BalancedUpstream
     public PeerEndpoint? Pick(IReadOnlyCollection<BalancerPeer>? tried) =>
         Balancer?.Pick(null, tried) is { } peer ? _endpoints[peer] : null;
 
-    /// <summary>Resolves the targets of every upstream of <paramref name="config"/> and builds their balancers.</summary>
+    /// <summary>Resolves the targets of every upstream of <paramref name="config"/> and builds their balancers; a
+    /// balancer takes over the per-peer state (tries in flight, latencies) of the same upstream's in
+    /// <paramref name="previous"/>.</summary>
     public static FrozenDictionary<string, BalancedUpstream> BuildAll(GatewayConfig config, HostResolver resolve, IPeerHealth health,
-        TimeProvider time, ILogger logger)
+        TimeProvider time, ILogger logger, FrozenDictionary<string, BalancedUpstream>? previous = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (config.Upstreams.IsDefaultOrEmpty) return FrozenDictionary<string, BalancedUpstream>.Empty;
@@ -89,13 +91,14 @@ public sealed class BalancedUpstream
         foreach (var upstream in config.Upstreams)
         {
             var own = targets.TryGetValue(upstream.Id, out var list) ? list : [];
-            result[upstream.Name] = Build(upstream, own, names, resolve, health, time, logger);
+            var before = previous?.GetValueOrDefault(upstream.Name) is { } p && p.Upstream.Id == upstream.Id ? p.Balancer : null;
+            result[upstream.Name] = Build(upstream, own, names, resolve, health, time, logger, before);
         }
         return result.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
     private static BalancedUpstream Build(UpstreamModel upstream, List<TargetModel> targets, Dictionary<string, ResolvedName> names,
-        HostResolver resolve, IPeerHealth health, TimeProvider time, ILogger logger)
+        HostResolver resolve, IPeerHealth health, TimeProvider time, ILogger logger, IBalancer? previous)
     {
         var resolved = new List<ResolvedTarget>(targets.Count);
         var peers = new List<BalancerPeer>();
@@ -115,7 +118,7 @@ public sealed class BalancedUpstream
             resolved.Add(new(target, address.Kind == AddressKind.IPv6 ? $"[{address.Host}]" : address.Host, port, own, name.Source));
         }
         IBalancer? balancer = null;
-        try { balancer = BalancerFactory.Create(upstream.Algorithm, upstream.Slots, peers, health, time); }
+        try { balancer = BalancerFactory.Create(upstream.Algorithm, upstream.Slots, peers, health, time, previous); }
         catch (Exception e) when (e is NotSupportedException or ArgumentException)
         {
             logger.LogError("upstream {Upstream}: {Reason}; its services answer 503", upstream.Name, e.Message);

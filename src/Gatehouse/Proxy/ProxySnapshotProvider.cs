@@ -62,7 +62,7 @@ public sealed class ProxySnapshotProvider : IDisposable
     // upstream targets are resolved here, on the publishing thread, never on a request
     private ProxySnapshot Compile(GatewayConfig config) =>
         new(config, Router.Build(config, _logger), CompiledPipeline.Compile(config, _contributors),
-            BalancedUpstream.BuildAll(config, _resolve, HealthChecksOff.Instance, _time, _logger));
+            BalancedUpstream.BuildAll(config, _resolve, HealthChecksOff.Instance, _time, _logger, Current.Upstreams));
 
     public void Dispose() => _publisher.Published -= OnPublished;
 }
