@@ -46,6 +46,36 @@ public sealed class ConfigCommandTests : IDisposable
                         config: {response: {add: {x-a: "1"}}}
         """);
 
+    /// <summary>Upstreams with nested targets and a top-level target parse; a target out of range is Kong's error.</summary>
+    [Fact]
+    public async Task Parse_reads_upstreams_and_targets()
+    {
+        var good = Write("up.yml", """
+            _format_version: "3.0"
+            upstreams:
+              - name: backend.internal
+                targets:
+                  - target: 10.0.0.1
+            targets:
+              - target: 10.0.0.2:81
+                upstream: backend.internal
+            """);
+        var env = new Dictionary<string, string?> { ["GATEHOUSE_DATABASE"] = "off" };
+        var (code, _, error) = await RunAsync(env, "config", "parse", good, "-p", Path.Combine(_dir, "p1"));
+        Assert.True(code == 0, error);
+        var bad = Write("bad.yml", """
+            _format_version: "3.0"
+            upstreams:
+              - name: backend.internal
+                targets:
+                  - target: 10.0.0.1
+                    weight: 70000
+            """);
+        var (badCode, badOut, badError) = await RunAsync(env, "config", "parse", bad, "-p", Path.Combine(_dir, "p2"));
+        Assert.NotEqual(0, badCode);
+        Assert.Contains("value should be between 0 and 65535", badOut + badError);
+    }
+
     [Fact]
     public async Task Parse_checks_filter_chains_against_the_filters_the_environment_names()
     {

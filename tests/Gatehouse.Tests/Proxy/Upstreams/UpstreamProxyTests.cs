@@ -87,6 +87,25 @@ public sealed class UpstreamProxyTests : IAsyncLifetime
         Assert.Equal(10, _echoes[0].RequestCount);
     }
 
+    /// <summary>A connect failure sends nothing, so a request body is still whole for the next peer.</summary>
+    [Fact]
+    public async Task A_request_with_a_body_is_retried_whole_on_another_target()
+    {
+        await using var gw = await UpstreamGateway.StartAsync(false);
+        await ServiceOverUpstream(gw, "backend.internal", retries: 2);
+        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{ClosedPort()}}"}""");
+        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{_echoes[0].Port}}"}""");
+        var payload = new string('b', 100_000);
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await gw.Proxy.PostAsync("/post", new StringContent(payload));
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, body);
+            Assert.Equal(payload, JsonNode.Parse(body)!["body"]!.GetValue<string>());
+        }
+        Assert.Equal(4, _echoes[0].RequestCount);
+    }
+
     [Fact]
     public async Task With_retries_0_a_refused_connection_answers_502()
     {
