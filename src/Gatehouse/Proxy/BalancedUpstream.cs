@@ -64,7 +64,11 @@ public sealed class BalancedUpstream
         Targets = targets;
         Balancer = balancer;
         _endpoints = endpoints;
+        HashKeys = new HashKeySource(upstream);
     }
+
+    /// <summary>Where the request's key comes from (hash_on / hash_fallback).</summary>
+    public HashKeySource HashKeys { get; }
 
     public UpstreamModel Upstream { get; }
     /// <summary>Every target of the upstream, weight 0 and unresolved ones included (the health endpoints show them).</summary>
@@ -73,9 +77,10 @@ public sealed class BalancedUpstream
     /// request answers 503.</summary>
     public IBalancer? Balancer { get; }
 
-    /// <summary>The endpoint for one try, skipping the peers of earlier tries; null when no peer is available.</summary>
-    public PeerEndpoint? Pick(IReadOnlyCollection<BalancerPeer>? tried) =>
-        Balancer?.Pick(null, tried) is { } peer ? _endpoints[peer] : null;
+    /// <summary>The endpoint for one try with the request's <paramref name="hashKey"/>, skipping the peers of earlier
+    /// tries; null when no peer is available.</summary>
+    public PeerEndpoint? Pick(string? hashKey, IReadOnlyCollection<BalancerPeer>? tried) =>
+        Balancer?.Pick(hashKey, tried) is { } peer ? _endpoints[peer] : null;
 
     /// <summary>Resolves the targets of every upstream of <paramref name="config"/> and builds their balancers; a
     /// balancer takes over the per-peer state (tries in flight, latencies) of the same upstream's in

@@ -65,6 +65,7 @@ internal sealed class GatehouseTransformer : HttpTransformer
         context.UpstreamStatus = (int)proxyResponse.StatusCode;
         await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         ConnectionHeaders.RemoveNamed(proxyResponse, httpContext.Response.Headers);
+        if (context.HashCookie is { } cookie) httpContext.Response.Headers.Append("Set-Cookie", cookie);
         // RFC 9110 §8.6: no Content-Length on a 204 (Kestrel refuses to send one); the upstream's body, if it sent
         // any, was never read (SocketsHttpHandler knows 204 has none), so the client gets the 204 as nginx sends it
         if (context.UpstreamStatus == StatusCodes.Status204NoContent) httpContext.Response.ContentLength = null;

@@ -169,7 +169,9 @@ public sealed class ProxyRequestHandler
     private async ValueTask<ForwarderError> SendBalancedAsync(ProxyContext context, UpstreamTarget target, BalancedUpstream upstream)
     {
         var http = context.HttpContext;
-        var peer = upstream.Pick(null);
+        // the key is computed once per request, as Kong's balancer does on the first try
+        var hashKey = upstream.HashKeys.Hashes ? upstream.HashKeys.KeyFor(context) : null;
+        var peer = upstream.Pick(hashKey, null);
         if (peer is null)
         {
             context.Exit(StatusCodes.Status503ServiceUnavailable, ProxyMessages.NoPeer);
@@ -193,7 +195,7 @@ public sealed class ProxyRequestHandler
                 return error;
             (tried ??= []).Add(peer.Peer);
             // every peer tried: this try's failure answers (502, or 504 for a connect timeout)
-            if (upstream.Pick(tried) is not { } next) return error;
+            if (upstream.Pick(hashKey, tried) is not { } next) return error;
             ProxyLog.RetryingPeer(_logger, _logLimiter, peer.Peer.Endpoint, upstream.Upstream.Name, attempt + 1);
             peer = next;
             // YARP marked the response as a 502 and recorded its error: the next try starts clean

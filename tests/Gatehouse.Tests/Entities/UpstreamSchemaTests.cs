@@ -90,11 +90,14 @@ public sealed class UpstreamSchemaTests
         else Assert.Equal("values of these fields must be distinct: 'hash_on_header', 'hash_fallback_header'", (string?)error![0]);
     }
 
-    /// <summary>Kong's shorthands: hash_on none means round-robin, least-connections resets hash_on.</summary>
+    /// <summary>Kong's shorthands: hash_on other than none means consistent-hashing, none means round-robin,
+    /// least-connections resets hash_on.</summary>
     [Fact]
     public void Hash_on_sets_the_algorithm_as_Kongs_shorthand_does()
     {
         var schema = UpstreamEntity.Create(_ => true);
+        var hashed = EntityValidator.Validate(schema, JsonNode.Parse("""{"name":"u","hash_on":"ip"}""")!.AsObject(), ValidationContext.Insert);
+        Assert.Equal("consistent-hashing", (string?)hashed.Entity?["algorithm"]);
         var none = EntityValidator.Validate(schema, JsonNode.Parse("""{"name":"u","algorithm":"consistent-hashing","hash_on":"none"}""")!.AsObject(), ValidationContext.Insert);
         Assert.Equal("round-robin", (string?)none.Entity?["algorithm"]);
         var lc = EntityValidator.Validate(schema, JsonNode.Parse("""{"name":"u","algorithm":"least-connections"}""")!.AsObject(), ValidationContext.Insert);
@@ -102,7 +105,8 @@ public sealed class UpstreamSchemaTests
     }
 
     [Theory]
-    [InlineData("""{"name":"u","hash_on":"ip"}""", "hash_on", "not supported by Gatehouse yet: hash_on other than 'none' (hash keys are not computed)")]
+    [InlineData("""{"name":"u","hash_on":"consumer"}""", "hash_on", "not supported by Gatehouse yet: hash_on 'consumer' (the balancer does not see the authenticated consumer)")]
+    [InlineData("""{"name":"u","hash_on":"ip","hash_fallback":"consumer"}""", "hash_fallback", "not supported by Gatehouse yet: hash_fallback 'consumer' (the balancer does not see the authenticated consumer)")]
     [InlineData("""{"name":"u","healthchecks":{"active":{"healthy":{"interval":5}}}}""", "healthchecks", "not supported by Gatehouse yet: health checks (enabled by active.healthy.interval)")]
     [InlineData("""{"name":"u","healthchecks":{"passive":{"unhealthy":{"tcp_failures":3,"timeouts":2}}}}""", "healthchecks", "not supported by Gatehouse yet: health checks (enabled by passive.unhealthy.tcp_failures, passive.unhealthy.timeouts)")]
     [InlineData("""{"name":"u","use_srv_name":true}""", "use_srv_name", "not supported by Gatehouse: SRV records are not resolved")]

@@ -70,8 +70,11 @@ public static class UpstreamEntity
                 // :: what the data plane does not do yet (issue 12): refused, never accepted and ignored
                 new ConditionalCheck("algorithm", a => a is JsonValue v && v.TryGetValue<string>(out var s) && !supportsAlgorithm(s), "algorithm",
                     a => "not supported by Gatehouse yet: algorithm '" + a!.GetValue<string>() + "' (the balancer is not implemented)"),
-                new ConditionalCheck("hash_on", h => h is JsonValue v && v.TryGetValue<string>(out var s) && s != "none", "hash_on",
-                    _ => "not supported by Gatehouse yet: hash_on other than 'none' (hash keys are not computed)"),
+                // the proxy does not see the consumer a plugin authenticated (Plugins sits above Proxy)
+                new ConditionalCheck("hash_on", h => Is(h, "consumer"), "hash_on",
+                    _ => "not supported by Gatehouse yet: hash_on 'consumer' (the balancer does not see the authenticated consumer)"),
+                new ConditionalCheck("hash_fallback", h => Is(h, "consumer"), "hash_fallback",
+                    _ => "not supported by Gatehouse yet: hash_fallback 'consumer' (the balancer does not see the authenticated consumer)"),
                 new ConditionalCheck("healthchecks", h => UpstreamHealthchecks.EnabledBy(h).Count > 0, "healthchecks",
                     h => "not supported by Gatehouse yet: health checks (enabled by " + string.Join(", ", UpstreamHealthchecks.EnabledBy(h)) + ")"),
                 new NotSupportedCheck("client_certificate", "there is no certificates entity (no client certificate towards upstreams)"),

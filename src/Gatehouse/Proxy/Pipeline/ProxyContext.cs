@@ -63,6 +63,8 @@ public sealed class ProxyContext
     internal UpstreamTarget? Target { get; set; }
     /// <summary>The peer of the current try when the service balances over an upstream's targets.</summary>
     internal PeerEndpoint? Peer { get; set; }
+    /// <summary>Set-Cookie value for a consistent-hashing upstream's <c>hash_on_cookie</c> the request lacked.</summary>
+    internal string? HashCookie { get; set; }
     /// <summary>The plugin PDK of this request (<c>Plugins.Kong</c>), created by the first plugin that runs. Kept out of
     /// <see cref="Shared"/>, which is Kong's kong.ctx.shared and visible to plugins and filters.</summary>
     internal object? PluginState { get; set; }

@@ -1,0 +1,130 @@
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Gatehouse.Tests.Infrastructure;
+
+namespace Gatehouse.Tests.Proxy.Upstreams;
+
+/// <summary>Consistent-hashing upstreams through the real proxy: the key comes from hash_on (header, cookie,
+/// query_arg, uri_capture, path, ip), then hash_fallback; one key always reaches one target, and different keys
+/// reach more than one; a missing hash cookie is made up and set on the response, as Kong does.</summary>
+public sealed class UpstreamHashingTests : IAsyncLifetime
+{
+    private readonly List<EchoUpstream> _echoes = [];
+
+    public async Task InitializeAsync()
+    {
+        for (var i = 0; i < 3; i++) _echoes.Add(await EchoUpstream.StartAsync());
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var e in _echoes) await e.DisposeAsync();
+    }
+
+    private async Task<UpstreamGateway> StartAsync(string upstreamJson, string routePaths = "[\"/\"]")
+    {
+        var gw = await UpstreamGateway.StartAsync(false);
+        await gw.CreateAsync("/upstreams", upstreamJson);
+        var name = JsonNode.Parse(upstreamJson)!["name"]!.GetValue<string>();
+        foreach (var e in _echoes) await gw.CreateAsync($"/upstreams/{name}/targets", $$"""{"target":"127.0.0.1:{{e.Port}}"}""");
+        await gw.CreateAsync("/services", $$"""{"name":"svc","host":"{{name}}"}""");
+        await gw.CreateAsync("/services/svc/routes", $$"""{"paths":{{routePaths}}}""");
+        return gw;
+    }
+
+    private long[] Counts() => [.. _echoes.Select(e => e.RequestCount)];
+
+    /// <summary>Sends <paramref name="repeat"/> requests per key; asserts each key landed on one target and returns
+    /// how many targets the keys used.</summary>
+    private async Task<int> TargetsUsed(UpstreamGateway gw, int keys, int repeat, Func<int, HttpRequestMessage> request)
+    {
+        var used = new HashSet<int>();
+        for (var k = 0; k < keys; k++)
+        {
+            var before = Counts();
+            for (var r = 0; r < repeat; r++)
+            {
+                using var message = request(k);
+                using var response = await gw.Proxy.SendAsync(message);
+                Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+            }
+            var after = Counts();
+            var hit = Enumerable.Range(0, _echoes.Count).Where(i => after[i] != before[i]).ToArray();
+            Assert.Single(hit);
+            Assert.Equal(repeat, after[hit[0]] - before[hit[0]]);
+            used.Add(hit[0]);
+        }
+        return used.Count;
+    }
+
+    [Fact]
+    public async Task Hash_on_header_sticks_each_value_to_one_target()
+    {
+        await using var gw = await StartAsync("""{"name":"h.internal","hash_on":"header","hash_on_header":"x-user"}""");
+        var used = await TargetsUsed(gw, 30, 4, k =>
+        {
+            var m = new HttpRequestMessage(HttpMethod.Get, "/a");
+            m.Headers.Add("x-user", $"user-{k}");
+            return m;
+        });
+        Assert.True(used > 1, "30 keys over 3 targets used only one");
+    }
+
+    [Fact]
+    public async Task Hash_on_query_arg_then_fallback_header()
+    {
+        await using var gw = await StartAsync("""{"name":"q.internal","hash_on":"query_arg","hash_on_query_arg":"tenant","hash_fallback":"header","hash_fallback_header":"x-t"}""");
+        Assert.True(await TargetsUsed(gw, 30, 3, k => new HttpRequestMessage(HttpMethod.Get, $"/a?tenant=t{k}")) > 1);
+        Assert.True(await TargetsUsed(gw, 30, 3, k =>
+        {
+            var m = new HttpRequestMessage(HttpMethod.Get, "/a");
+            m.Headers.Add("x-t", $"t{k}");
+            return m;
+        }) > 1);
+    }
+
+    [Fact]
+    public async Task Hash_on_uri_capture_and_path()
+    {
+        await using (var gw = await StartAsync("""{"name":"c.internal","hash_on":"uri_capture","hash_on_uri_capture":"account"}""",
+                         """["~/accounts/(?<account>[0-9]+)"]"""))
+            Assert.True(await TargetsUsed(gw, 30, 3, k => new HttpRequestMessage(HttpMethod.Get, $"/accounts/{k}/x?r={Guid.NewGuid()}")) > 1);
+        await using (var gw = await StartAsync("""{"name":"p.internal","hash_on":"path"}"""))
+            Assert.True(await TargetsUsed(gw, 30, 3, k => new HttpRequestMessage(HttpMethod.Get, $"/p{k}")) > 1);
+    }
+
+    [Fact]
+    public async Task Hash_on_ip_sends_one_client_to_one_target()
+    {
+        await using var gw = await StartAsync("""{"name":"ip.internal","hash_on":"ip"}""");
+        Assert.Equal(1, await TargetsUsed(gw, 5, 4, k => new HttpRequestMessage(HttpMethod.Get, $"/ip{k}")));
+    }
+
+    [Fact]
+    public async Task Hash_on_cookie_sets_a_missing_cookie_and_sticks_to_it()
+    {
+        await using var gw = await StartAsync("""{"name":"k.internal","hash_on":"cookie","hash_on_cookie":"affinity","hash_on_cookie_path":"/app"}""");
+        using var first = await gw.Proxy.GetAsync("/x");
+        Assert.True(first.IsSuccessStatusCode);
+        var setCookie = Assert.Single(first.Headers.GetValues("Set-Cookie"));
+        Assert.Matches("^affinity=[0-9a-f-]{36}; Path=/app; Same-Site=Lax; HttpOnly$", setCookie);
+        var cookie = setCookie.Split(';')[0];
+        var used = await TargetsUsed(gw, 1, 6, _ =>
+        {
+            var m = new HttpRequestMessage(HttpMethod.Get, "/x");
+            m.Headers.Add("Cookie", cookie);
+            return m;
+        });
+        Assert.Equal(1, used);
+        using var withCookie = new HttpRequestMessage(HttpMethod.Get, "/x");
+        withCookie.Headers.Add("Cookie", cookie);
+        using var again = await gw.Proxy.SendAsync(withCookie);
+        Assert.False(again.Headers.Contains("Set-Cookie"));
+        Assert.True(await TargetsUsed(gw, 30, 2, k =>
+        {
+            var m = new HttpRequestMessage(HttpMethod.Get, "/x");
+            m.Headers.Add("Cookie", $"affinity=v{k}");
+            return m;
+        }) > 1);
+    }
+}
