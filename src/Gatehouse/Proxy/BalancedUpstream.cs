@@ -154,6 +154,11 @@ public sealed class BalancedUpstream
             logger.LogWarning("target host {Host} does not resolve ({Error}); the target takes no traffic", host, e.SocketErrorCode);
             return new([], e.SocketErrorCode == SocketError.HostNotFound ? "dns server error: 3 name error" : "dns error: " + e.Message);
         }
+        catch (ArgumentException e)
+        {
+            logger.LogWarning("target host {Host} cannot be resolved ({Error}); the target takes no traffic", host, e.Message);
+            return new([], "dns error: " + e.Message);
+        }
     }
 }
 
