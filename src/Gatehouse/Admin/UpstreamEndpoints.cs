@@ -77,7 +77,7 @@ internal static class UpstreamEndpoints
     private static async Task<IReadOnlyList<JsonObject>> TargetsOf(EntityDao dao, Guid upstreamId, CancellationToken ct) =>
         [.. (await dao.Store.ListAllAsync(Targets(dao), ct))
             .Where(t => EntityJson.ForeignId(t, "upstream") == upstreamId)
-            .OrderBy(t => EntityJson.Long(t, "created_at") ?? 0).ThenBy(t => EntityJson.String(t, "id"), StringComparer.Ordinal)];
+            .OrderBy(t => EntityJson.TryNumber(t["created_at"], out var c) ? c : 0).ThenBy(t => EntityJson.String(t, "id"), StringComparer.Ordinal)];
 
     private static async Task<IResult> Target(HttpContext ctx)
     {

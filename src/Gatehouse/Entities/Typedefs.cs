@@ -19,6 +19,9 @@ public static class Typedefs
     /// <summary>Unix seconds, set by the store on insert/update.</summary>
     public static FieldDefinition AutoTimestamp(string name) => new(name, FieldType.Integer) { Auto = true, Timestamp = true };
 
+    /// <summary>Unix seconds with milliseconds (Kong's <c>auto_timestamp_ms</c>, e.g. targets), set by the store.</summary>
+    public static FieldDefinition AutoTimestampMs(string name) => new(name, FieldType.Number) { Auto = true, Timestamp = true };
+
     public static FieldDefinition Utf8Name(string name = "name") => new(name, FieldType.String)
     {
         Unique = true,

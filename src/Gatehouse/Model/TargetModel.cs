@@ -9,5 +9,6 @@ public sealed record TargetModel
     public required string Target { get; init; }
     public int Weight { get; init; } = 100;
     public IReadOnlyList<string> Tags { get; init; } = [];
-    public long CreatedAt { get; init; }
+    /// <summary>Unix seconds with milliseconds (Kong's auto_timestamp_ms).</summary>
+    public double CreatedAt { get; init; }
 }

@@ -41,9 +41,9 @@ public sealed class EntityDao
         {
             var data = Clone(input);
             data["id"] ??= Guid.NewGuid().ToString();
-            var now = Now();
-            data["created_at"] ??= now;
-            data["updated_at"] = now; // Kong: a given created_at is kept on insert, updated_at is always the write's time
+            var now = _time.GetUtcNow();
+            data["created_at"] ??= AutoTimestamp.For(schema, "created_at", now);
+            data["updated_at"] = AutoTimestamp.For(schema, "updated_at", now); // Kong: a given created_at is kept on insert, updated_at is always the write's time
             if (await ForeignKeyResolver.ResolveAsync(_store, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Insert);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
@@ -67,10 +67,10 @@ public sealed class EntityDao
                 if (existing is not null) data["id"] = existing["id"]!.DeepClone();
                 else data["id"] ??= Guid.NewGuid().ToString();
             }
-            var now = Now();
+            var now = _time.GetUtcNow();
             if (existing?["created_at"] is { } created) data["created_at"] = created.DeepClone();
-            else data["created_at"] ??= now;
-            data["updated_at"] = now;
+            else data["created_at"] ??= AutoTimestamp.For(schema, "created_at", now);
+            data["updated_at"] = AutoTimestamp.For(schema, "updated_at", now);
             if (await ForeignKeyResolver.ResolveAsync(_store, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Upsert);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
@@ -91,7 +91,7 @@ public sealed class EntityDao
             var data = Clone(existing);
             foreach (var (k, v) in input) data[k] = RecordMerge.Merge(schema.Field(k), data, data[k], v); // records merge, as Kong
             data["id"] = existing["id"]?.DeepClone();
-            data["updated_at"] = Math.Max(Now(), EntityJson.Long(existing, "updated_at") ?? 0);
+            data["updated_at"] = AutoTimestamp.NotBefore(schema, "updated_at", _time.GetUtcNow(), existing["updated_at"]);
             if (await ForeignKeyResolver.ResolveAsync(_store, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Update);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
@@ -167,7 +167,6 @@ public sealed class EntityDao
         finally { _writeGate.Release(); }
     }
 
-    private long Now() => _time.GetUtcNow().ToUnixTimeSeconds();
 
     private static JsonObject Clone(JsonObject o) => o.DeepClone().AsObject();
 }

@@ -157,6 +157,16 @@ public sealed class UpstreamSchemaTests
         Assert.Equal(message, (string?)result.Errors?[field]);
     }
 
+    /// <summary>Kong: targets carry auto_timestamp_ms (seconds with milliseconds), other entities whole seconds.</summary>
+    [Fact]
+    public void Target_timestamps_have_milliseconds()
+    {
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123);
+        Assert.Equal(1700000000.123, Gatehouse.Store.AutoTimestamp.For(Targets, "created_at", at).GetValue<double>());
+        Assert.Equal(1700000000, Gatehouse.Store.AutoTimestamp.For(Upstreams, "created_at", at).GetValue<long>());
+        Assert.Equal(1700000000.5, Gatehouse.Store.AutoTimestamp.NotBefore(Targets, "updated_at", at, 1700000000.5).GetValue<double>());
+    }
+
     [Fact]
     public void A_target_weighs_100_by_default()
     {

@@ -21,8 +21,8 @@ public static class TargetEntity
         Fields =
         [
             Typedefs.Id(),
-            Typedefs.AutoTimestamp("created_at"),
-            Typedefs.AutoTimestamp("updated_at"),
+            Typedefs.AutoTimestampMs("created_at"),
+            Typedefs.AutoTimestampMs("updated_at"),
             Typedefs.Foreign("upstream", "upstreams", OnDelete.Cascade) with
             {
                 Required = true, Description = "The unique identifier or the name of the upstream for which to update the target.",
@@ -51,7 +51,7 @@ public static class TargetEntity
             Target = Format(r.RequiredString("target")),
             Weight = r.Int("weight"),
             Tags = r.Strings("tags"),
-            CreatedAt = r.LongOrNull("created_at") ?? 0,
+            CreatedAt = EntityJson.TryNumber(e["created_at"], out var created) ? created : 0,
         };
     }
 

@@ -122,9 +122,9 @@ public sealed class DeclarativeLoader
         var reported = item.DeepClone().AsObject();
         ResolveForeignKeys(schema, item, p, accepted, fieldErrors);
 
-        var now = _time.GetUtcNow().ToUnixTimeSeconds();
-        item["created_at"] ??= now;
-        item["updated_at"] ??= now;
+        var now = _time.GetUtcNow();
+        item["created_at"] ??= AutoTimestamp.For(schema, "created_at", now);
+        item["updated_at"] ??= AutoTimestamp.For(schema, "updated_at", now);
         var result = EntityValidator.Validate(schema, item, ValidationContext.Insert);
         var allErrors = result.Errors ?? new JsonObject();
         foreach (var (k, v) in fieldErrors) allErrors[k] = v?.DeepClone();
