@@ -194,7 +194,7 @@ public sealed class ProxyRequestHandler
                 || !UpstreamConnectException.IsIn(http.Features.Get<IForwarderErrorFeature>()?.Exception))
                 return error;
             (tried ??= []).Add(peer.Peer);
-            // every peer tried: this try's failure answers (502, or 504 for a connect timeout)
+            // no peer left (the others down or weight 0): this try's failure answers (502; 504 for a connect timeout)
             if (upstream.Pick(hashKey, tried) is not { } next) return error;
             ProxyLog.RetryingPeer(_logger, _logLimiter, peer.Peer.Endpoint, upstream.Upstream.Name, attempt + 1);
             peer = next;
