@@ -135,8 +135,9 @@ public sealed class BalancedUpstream
 
     private sealed record ResolvedName(IReadOnlyList<IPAddress> Addresses, string Source);
 
-    /// <summary>A name's addresses as Kong's default <c>dns_order</c> (LAST, A, CNAME; SRV not used) gives them: the
-    /// IPv4 addresses, or the IPv6 ones when there is no IPv4 address. /etc/hosts is honoured by the OS resolver.</summary>
+    /// <summary>A name's addresses: the IPv4 ones, or the IPv6 ones when there is no IPv4 address (Kong's default
+    /// <c>dns_order</c>, LAST,SRV,A,CNAME, asks for no AAAA; SRV records are not looked up here). /etc/hosts is
+    /// honoured by the OS resolver.</summary>
     private static ResolvedName Resolve(string host, HostResolver resolve, ILogger logger)
     {
         try
