@@ -29,8 +29,8 @@ public interface IBalancer
 
     /// <summary>Picks the peer for one try of a request, skipping unhealthy peers, weight-0 peers and the peers in
     /// <paramref name="tried"/> (earlier tries of the same request: a retry goes to another peer when there is
-    /// one). <paramref name="hashKey"/> is the value of hash_on/hash_fallback for consistent-hashing (null: none,
-    /// the balancer falls back to round-robin as Kong does). Null when no peer is available (Kong's 503
+    /// one). <paramref name="hashKey"/> is the value of hash_on/hash_fallback for consistent-hashing (null: none
+    /// found; consistent-hashing then hashes the empty string, as Kong 3.9 does, so such requests share one peer). Null when no peer is available (Kong's 503
     /// "failure to get a peer from the ring-balancer").</summary>
     BalancerPeer? Pick(string? hashKey, IReadOnlyCollection<BalancerPeer>? tried);
 

@@ -19,11 +19,17 @@ public static class BalancerFactory
     /// over <paramref name="previous"/>'s per-peer state when it is the same algorithm (the same upstream's balancer
     /// from the previous snapshot): least-connections keeps counting the tries still in flight there, latency keeps
     /// its averages. Round-robin and consistent-hashing have no such state.</summary>
-    public static IBalancer Create(string algorithm, int slots, IReadOnlyList<BalancerPeer> peers, IPeerHealth health, TimeProvider time, IBalancer? previous)
+    /// <param name="healthThreshold">Kong's <c>healthchecks.threshold</c> (percent, 0-100): above 0 the upstream
+    /// takes no tries while its healthy weight is not more than this share (<see cref="HealthThresholdBalancer"/>);
+    /// 0, Kong's default, adds nothing (no healthy weight already means no peer)</param>
+    public static IBalancer Create(string algorithm, int slots, IReadOnlyList<BalancerPeer> peers, IPeerHealth health, TimeProvider time,
+        IBalancer? previous, double healthThreshold = 0)
     {
         ArgumentNullException.ThrowIfNull(algorithm);
         ArgumentNullException.ThrowIfNull(time);
-        return algorithm switch
+        // The previous snapshot's balancer may be wrapped for its threshold: its state is in the inner one.
+        previous = previous is HealthThresholdBalancer wrapped ? wrapped.Inner : previous;
+        IBalancer balancer = algorithm switch
         {
             RoundRobin => new RoundRobinBalancer(peers, health),
             ConsistentHashing => new ConsistentHashingBalancer(slots, peers, health),
@@ -31,5 +37,6 @@ public static class BalancerFactory
             Latency => new LatencyBalancer(peers, health, time, previous),
             _ => throw new ArgumentException($"unknown balancer algorithm '{algorithm}' (expected one of: {RoundRobin}, {ConsistentHashing}, {LeastConnections}, {Latency})", nameof(algorithm)),
         };
+        return healthThreshold == 0 ? balancer : new HealthThresholdBalancer(balancer, health, healthThreshold);
     }
 }

@@ -11,8 +11,9 @@ namespace Gatehouse.Proxy.Balancing;
 public sealed class RoundRobinBalancer : IBalancer
 {
     /// <summary>Schedule length bound: above it, weights are scaled down (each up peer keeps at least one entry),
-    /// so memory and build time stay small; the share error is then below one entry in this many.</summary>
-    internal const int MaxScheduleLength = 1 << 16;
+    /// so memory and build time stay small; the share error is then below one entry in this many. Building costs
+    /// length x peers steps, so the bound shrinks for upstreams with thousands of peers.</summary>
+    internal static int MaxScheduleLength(int peers) => Math.Clamp((1 << 24) / Math.Max(1, peers), 4096, 1 << 16);
 
     private readonly PeerSet _set;
     private readonly int[] _schedule;
@@ -86,9 +87,10 @@ public sealed class RoundRobinBalancer : IBalancer
         if (divisor == 0) return weights;
         total /= divisor;
         for (var i = 0; i < weights.Length; i++) weights[i] /= divisor;
-        if (total <= MaxScheduleLength) return weights;
+        var bound = MaxScheduleLength(peers.Length);
+        if (total <= bound) return weights;
         for (var i = 0; i < weights.Length; i++)
-            if (weights[i] > 0) weights[i] = (int)Math.Max(1, weights[i] * (long)MaxScheduleLength / total);
+            if (weights[i] > 0) weights[i] = (int)Math.Max(1, weights[i] * (long)bound / total);
         return weights;
     }
 

@@ -38,6 +38,16 @@ public sealed class BalancerFactoryTests
     }
 
     [Theory]
+    [InlineData("round-robin", -1)]
+    [InlineData("least-connections", 65536)]
+    public void Weights_outside_0_to_65535_are_refused(string algorithm, int weight)
+    {
+        var error = Assert.Throws<ArgumentException>(() =>
+            BalancerFactory.Create(algorithm, 10000, WithWeights(1, weight), SwitchableHealth.AllUp, TimeProvider.System));
+        Assert.Contains($"weight {weight}", error.Message);
+    }
+
+    [Theory]
     [InlineData("roundrobin")]
     [InlineData("Round-Robin")]
     [InlineData("")]

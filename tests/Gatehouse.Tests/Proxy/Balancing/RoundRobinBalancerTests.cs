@@ -136,11 +136,21 @@ public sealed class RoundRobinBalancerTests
     {
         int[] weights = [65535, 65534, 3, 1000];
         var schedule = RoundRobinBalancer.BuildSchedule(WithWeights(weights));
-        Assert.True(schedule.Length <= RoundRobinBalancer.MaxScheduleLength + weights.Length);
+        Assert.True(schedule.Length <= RoundRobinBalancer.MaxScheduleLength(weights.Length) + weights.Length);
         var counts = new int[weights.Length];
         foreach (var i in schedule) counts[i]++;
         Assert.All(counts, c => Assert.True(c > 0));
         AssertShares(counts, weights, 0.001);
+    }
+
+    [Fact]
+    public void Thousands_of_peers_build_a_bounded_schedule_with_every_peer_in_it()
+    {
+        var weights = Enumerable.Range(0, 3000).Select(i => 65535 - i).ToArray();
+        var peers = weights.Select((w, i) => new BalancerPeer($"t{i}", $"h{i}:80", System.Net.IPAddress.Parse($"10.1.{i / 250}.{i % 250 + 1}"), 80, w)).ToArray();
+        var schedule = RoundRobinBalancer.BuildSchedule(peers);
+        Assert.InRange(schedule.Length, 3000, RoundRobinBalancer.MaxScheduleLength(3000) + 3000);
+        Assert.Equal(3000, schedule.Distinct().Count());
     }
 
     [Fact]
