@@ -59,6 +59,21 @@ public sealed class UpstreamAdminApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Schemas_of_upstreams_and_targets_are_served_and_validate()
+    {
+        await using var gw = await UpstreamGateway.StartAsync(false);
+        var (status, body) = await gw.GetAsync("/schemas/upstreams");
+        Assert.Equal(200, status);
+        Assert.Contains("healthchecks", body!.ToJsonString());
+        Assert.Equal(200, (await gw.GetAsync("/schemas/targets")).Status);
+        var (ok, _) = await gw.PostAsync("/schemas/upstreams/validate", """{"name":"v.internal"}""");
+        Assert.Equal(200, ok);
+        var (bad, badBody) = await gw.PostAsync("/schemas/targets/validate", """{"target":"a.test","weight":-1,"upstream":{"id":"0c2f4e6a-8b0d-4f1e-9a3c-5b7d9e1f2a4c"}}""");
+        Assert.Equal(400, bad);
+        Assert.Equal("value should be between 0 and 65535", badBody!["fields"]!["weight"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Targets_under_their_upstream_by_id_or_host_and_port()
     {
         await using var gw = await UpstreamGateway.StartAsync(false);
