@@ -106,6 +106,53 @@ public sealed class UpstreamProxyTests : IAsyncLifetime
         Assert.Equal(4, _echoes[0].RequestCount);
     }
 
+    /// <summary>A listener whose accept queue is full and never drained: Linux drops further SYNs, so a connect to it
+    /// hangs until the client's timeout (a black-holed target).</summary>
+    private static Socket BlackHole(List<Socket> keep)
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var endpoint = (IPEndPoint)listener.LocalEndPoint!;
+        for (var i = 0; i < 8; i++)
+        {
+            var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            keep.Add(filler);
+            // fills the queue; once full, these connects stay pending
+            _ = filler.ConnectAsync(endpoint);
+        }
+        keep.Add(listener);
+        return listener;
+    }
+
+    [Fact]
+    public async Task A_connect_timeout_is_retried_on_another_target_and_answers_504_when_none_connects()
+    {
+        var keep = new List<Socket>();
+        try
+        {
+            var hole = (IPEndPoint)BlackHole(keep).LocalEndPoint!;
+            await using var gw = await UpstreamGateway.StartAsync(false);
+            await gw.CreateAsync("/upstreams", """{"name":"slow.internal"}""");
+            await gw.CreateAsync("/services", """{"name":"svc","host":"slow.internal","retries":1,"connect_timeout":300}""");
+            await gw.CreateAsync("/services/svc/routes", """{"paths":["/"]}""");
+            await gw.CreateAsync("/upstreams/slow.internal/targets", $$"""{"target":"127.0.0.1:{{hole.Port}}"}""");
+            var second = await gw.CreateAsync("/upstreams/slow.internal/targets", $$"""{"target":"127.0.0.1:{{_echoes[0].Port}}"}""");
+            for (var i = 0; i < 4; i++) Assert.Equal(200, (await gw.ProxyGetAsync("/t")).Status);
+            Assert.Equal(4, _echoes[0].RequestCount);
+
+            var (deleted, _) = await gw.SendAsync(HttpMethod.Delete, $"/upstreams/slow.internal/targets/{second["id"]}");
+            Assert.Equal(204, deleted);
+            var (status, body) = await gw.ProxyGetAsync("/t");
+            Assert.Equal(504, status);
+            Assert.Contains("The upstream server is timing out", body);
+        }
+        finally
+        {
+            foreach (var s in keep) s.Dispose();
+        }
+    }
+
     [Fact]
     public async Task With_retries_0_a_refused_connection_answers_502()
     {
