@@ -23,7 +23,7 @@ public sealed class UpstreamTarget
     {
         ArgumentNullException.ThrowIfNull(service);
         Service = service;
-        var tls = service.Protocol is "https" or "grpcs" or "wss";
+        var tls = service.Protocol is "https" or "grpcs";
         var scheme = tls ? "https" : "http";
         var host = service.Host.Contains(':') && !service.Host.StartsWith('[') ? $"[{service.Host}]" : service.Host;
         DestinationPrefix = $"{scheme}://{host}:{service.Port}";
