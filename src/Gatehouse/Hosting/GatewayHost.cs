@@ -49,6 +49,7 @@ public sealed class GatewayHost : IAsyncDisposable
         });
         builder.WebHost.UseKestrelHttpsConfiguration();
         InlineIo.Configure(builder.WebHost, options);
+        KestrelListeners.ConfigureSockets(builder.WebHost);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;

@@ -1,8 +1,11 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Config;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
 namespace Gatehouse.Hosting;
 
@@ -13,6 +16,9 @@ namespace Gatehouse.Hosting;
 /// Kestrel cannot serve HTTP/1.1 and h2c on one cleartext port (without ALPN it always picks HTTP/1.1), and the
 /// HTTP/1.1 <c>Upgrade: h2c</c> dance is not supported; list a second proxy_listen entry for HTTP/1.1 clients.
 /// Cleartext without <c>http2</c> → HTTP/1.1.
+/// Socket flags (<see cref="ListenSocketFactory"/>): <c>backlog=N</c>, <c>reuseport</c>, <c>ipv6only=on|off</c>;
+/// <c>bind</c> is accepted with no further effect because Kestrel always binds each listen entry's own socket
+/// (nginx binds one wildcard socket per port unless <c>bind</c> is given).
 /// </summary>
 internal static class KestrelListeners
 {
@@ -38,7 +44,7 @@ internal static class KestrelListeners
     {
         foreach (var address in addresses)
         {
-            kestrel.Listen(ToEndPoint(address), listen =>
+            kestrel.Listen(new ListenEndPoint(ToEndPoint(address), address), listen =>
             {
                 listen.Protocols = !address.Http2 ? HttpProtocols.Http1 : address.Ssl ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2;
                 if (address.Ssl)
@@ -63,6 +69,11 @@ internal static class KestrelListeners
         }
     }
 
+    /// <summary>Installs the listen socket factory that applies the socket flags (the transport is configured
+    /// apart from Kestrel's endpoints; the flags travel with each endpoint, see <see cref="ListenEndPoint"/>).</summary>
+    public static void ConfigureSockets(IWebHostBuilder builder) =>
+        builder.UseSockets(transport => transport.CreateBoundListenSocket = new ListenSocketFactory(transport).Create);
+
     private static IPEndPoint ToEndPoint(ListenAddress address)
     {
         var host = address.Host;
@@ -74,5 +85,55 @@ internal static class KestrelListeners
         return resolved.Length > 0
             ? new IPEndPoint(resolved[0], address.Port)
             : throw new InvalidOperationException($"cannot resolve listen address '{host}'");
+    }
+}
+
+/// <summary>A Kestrel endpoint that carries its listen entry, so the socket factory can apply the entry's flags even
+/// when several entries share one address (port 0).</summary>
+internal sealed class ListenEndPoint(IPEndPoint endPoint, ListenAddress listen) : IPEndPoint(endPoint.Address, endPoint.Port)
+{
+    public ListenAddress Listen { get; } = listen;
+}
+
+/// <summary>
+/// Creates and binds each listening socket with its entry's flags: SO_REUSEPORT (<c>reuseport</c>), dual mode
+/// for <c>[::]</c> (<c>ipv6only</c>, nginx's default on), and the listen queue (<c>backlog=N</c>).
+/// </summary>
+internal sealed class ListenSocketFactory(SocketTransportOptions transport)
+{
+    // Kestrel calls Listen(transport.Backlog) right after this factory returns, binding endpoints one at a time;
+    // setting the value per socket here is the one place a per-entry backlog can reach that call.
+    private readonly int _defaultBacklog = transport.Backlog;
+
+    public Socket Create(EndPoint endPoint)
+    {
+        if (endPoint is not ListenEndPoint { Listen: var listen } ip)
+        {
+            transport.Backlog = _defaultBacklog;
+            return SocketTransportOptions.CreateDefaultBoundListenSocket(endPoint);
+        }
+        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (ip.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = listen.Ipv6Only == false;
+            if (listen.ReusePort) SetReusePort(socket);
+            socket.Bind(new IPEndPoint(ip.Address, ip.Port));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        transport.Backlog = listen.Backlog ?? _defaultBacklog;
+        return socket;
+    }
+
+    private static void SetReusePort(Socket socket)
+    {
+        // SOL_SOCKET / SO_REUSEPORT differ per platform and .NET has no named option for it
+        (int level, int name) = OperatingSystem.IsLinux() ? (1, 15)
+            : OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD() ? (0xffff, 0x200)
+            : throw new PlatformNotSupportedException("listen flag 'reuseport' needs SO_REUSEPORT (Linux, macOS, FreeBSD)");
+        socket.SetRawSocketOption(level, name, BitConverter.GetBytes(1));
     }
 }
