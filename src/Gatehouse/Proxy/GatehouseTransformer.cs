@@ -39,7 +39,7 @@ internal sealed class GatehouseTransformer : HttpTransformer
         ForwardedHeaders.Apply(httpContext, proxyRequest, context, _settings);
         // Options is created on first use: a per-request dictionary only for services that differ from the defaults
         if (!target.HasDefaultConnect) proxyRequest.Options.Set(ConnectSettings.Key, target.Connect);
-        if (context.Plan.HasRequestBodyHandlers && proxyRequest.Content is not null)
+        if (context.Plan.HasRequestBodyHandlers && !context.RequestBodyBuffered && proxyRequest.Content is not null)
             proxyRequest.Content.Headers.ContentLength = null;
         context.Timings.UpstreamStart = context.Timings.Now();
     }
