@@ -137,7 +137,7 @@ public sealed class ProxyRequestHandler
         else if (_accessLog.Enabled)
             http.Response.Body = new CountingStream(downstream, context);
         var canHaveBody = http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false;
-        if (context.Plan.HasRequestBodyHandlers && canHaveBody)
+        if (context.Plan.ReadsRequestBody && canHaveBody)
             http.Request.Body = new RequestBodyFilterStream(http.Request.Body, context, context.Plan);
         SpillBuffer? requestBody = null;
         ForwarderError error;
