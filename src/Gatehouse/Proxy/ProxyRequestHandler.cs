@@ -126,9 +126,10 @@ public sealed class ProxyRequestHandler
         var route = context.Route!;
         var clientBody = http.Response.Body;
         // route.response_buffering (Kong's default): the upstream is read whatever the client's pace. grpc(s)
-        // services always stream both ways, as Kong's @grpc location; HEAD has no body to hold.
+        // services always stream both ways, as Kong's @grpc location; HEAD has no body to hold; a gRPC-framed
+        // request is one YARP completes itself right after the body (no held bytes may be left then).
         BufferedResponseStream? buffered = null;
-        if (route.ResponseBuffering && !target.IsGrpc && !HttpMethods.IsHead(http.Request.Method))
+        if (route.ResponseBuffering && !target.IsGrpc && !HttpMethods.IsHead(http.Request.Method) && !IsGrpcFramed(http.Request))
             http.Response.Body = buffered = new BufferedResponseStream(clientBody, _settings.ResponseTempDirectory, SpillLimits.ResponseFile, http.RequestAborted);
         var downstream = http.Response.Body;
         ResponseBodyFilterStream? filter = null;
@@ -173,6 +174,9 @@ public sealed class ProxyRequestHandler
         if (UpstreamErrors.ToResponse(error, exception) is { } answer && !http.Response.HasStarted)
             context.Exit(answer);
     }
+
+    private static bool IsGrpcFramed(HttpRequest request) =>
+        request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Sends what the response buffer still holds; a client that went away meanwhile is its own error.</summary>
     private async Task DrainAsync(ProxyContext context, BufferedResponseStream buffered)
