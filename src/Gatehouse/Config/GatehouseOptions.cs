@@ -77,17 +77,18 @@ public sealed record ListenAddress(string Host, int Port, bool Ssl, bool Http2, 
     public bool ReusePort { get; init; }
     /// <summary><c>ipv6only=on|off</c>; null = nginx's default (on) for a wildcard IPv6 address.</summary>
     public bool? Ipv6Only { get; init; }
+    /// <summary><c>proxy_protocol</c>: connections start with a PROXY protocol header naming the client.</summary>
+    public bool ProxyProtocol { get; init; }
 
     /// <summary>The flags nginx/Kong know that Gatehouse cannot honour, with the reason the start error gives.</summary>
     private static readonly Dictionary<string, string> Unsupported = new(StringComparer.Ordinal)
     {
-        ["proxy_protocol"] = "the PROXY protocol header is not parsed",
         ["deferred"] = "TCP_DEFER_ACCEPT is not set",
         ["so_keepalive"] = "TCP keepalive is not set on accepted connections",
         ["udp"] = "Gatehouse has no stream proxy",
     };
 
-    private const string Known = "ssl, http2, backlog=N, reuseport, ipv6only=on|off, bind";
+    private const string Known = "ssl, http2, proxy_protocol, backlog=N, reuseport, ipv6only=on|off, bind";
 
     /// <summary>Parses "host:port [flag ...]"; throws <see cref="FormatException"/> with a readable message.</summary>
     public static ListenAddress Parse(string text)
@@ -109,7 +110,7 @@ public sealed record ListenAddress(string Host, int Port, bool Ssl, bool Http2, 
             var value = eq < 0 ? null : flag[(eq + 1)..];
             switch (name)
             {
-                case "ssl" or "http2" or "reuseport" or "bind" when value is null:
+                case "ssl" or "http2" or "reuseport" or "bind" or "proxy_protocol" when value is null:
                     break;
                 case "backlog" when int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0:
                     backlog = n;
@@ -130,6 +131,7 @@ public sealed record ListenAddress(string Host, int Port, bool Ssl, bool Http2, 
         return new ListenAddress(host, port, flags.Contains("ssl"), flags.Contains("http2"), flags)
         {
             Backlog = backlog, ReusePort = flags.Contains("reuseport"), Ipv6Only = ipv6Only,
+            ProxyProtocol = flags.Contains("proxy_protocol"),
         };
     }
 

@@ -16,6 +16,7 @@ namespace Gatehouse.Hosting;
 /// Kestrel cannot serve HTTP/1.1 and h2c on one cleartext port (without ALPN it always picks HTTP/1.1), and the
 /// HTTP/1.1 <c>Upgrade: h2c</c> dance is not supported; list a second proxy_listen entry for HTTP/1.1 clients.
 /// Cleartext without <c>http2</c> → HTTP/1.1.
+/// <c>proxy_protocol</c>: every connection must start with a PROXY protocol header (<see cref="ProxyProtocolMiddleware"/>).
 /// Socket flags (<see cref="ListenSocketFactory"/>): <c>backlog=N</c>, <c>reuseport</c>, <c>ipv6only=on|off</c>;
 /// <c>bind</c> is accepted with no further effect because Kestrel always binds each listen entry's own socket
 /// (nginx binds one wildcard socket per port unless <c>bind</c> is given).
@@ -34,18 +35,21 @@ internal static class KestrelListeners
         kestrel.Limits.KeepAliveTimeout = options.KeepaliveTimeout;
         X509Certificate2? certificate = null;
         X509Certificate2 Certificate() => certificate ??= X509Certificate2.CreateFromPemFile(options.SslCert!, options.SslCertKey);
-        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, Certificate);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, Certificate);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, Certificate);
+        var proxyProtocol = new ProxyProtocolMiddleware(options.ClientHeaderTimeout);
+        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, Certificate, proxyProtocol);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, Certificate, proxyProtocol);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, Certificate, proxyProtocol);
     }
 
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,
-        Func<X509Certificate2> certificate)
+        Func<X509Certificate2> certificate, ProxyProtocolMiddleware proxyProtocol)
     {
         foreach (var address in addresses)
         {
             kestrel.Listen(new ListenEndPoint(ToEndPoint(address), address), listen =>
             {
+                // first, before TLS: the balancer's header precedes the handshake
+                if (address.ProxyProtocol) listen.Use(next => connection => proxyProtocol.OnConnectionAsync(connection, next));
                 listen.Protocols = !address.Http2 ? HttpProtocols.Http1 : address.Ssl ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2;
                 if (address.Ssl)
                 {
@@ -135,5 +139,40 @@ internal sealed class ListenSocketFactory(SocketTransportOptions transport)
             : OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD() ? (0xffff, 0x200)
             : throw new PlatformNotSupportedException("listen flag 'reuseport' needs SO_REUSEPORT (Linux, macOS, FreeBSD)");
         socket.SetRawSocketOption(level, name, BitConverter.GetBytes(1));
+    }
+}
+
+/// <summary>
+/// <c>listen … proxy_protocol</c>: reads the PROXY header (v1 or v2) before anything else on the connection and makes
+/// the address it names the connection's remote address, so X-Real-IP, X-Forwarded-For, the access log and
+/// plugins see the balancer's client. A connection without a valid header, or that sends none within
+/// client_header_timeout, is closed without an answer, as nginx does ("broken header").
+/// </summary>
+internal sealed class ProxyProtocolMiddleware(TimeSpan timeout)
+{
+    public async Task OnConnectionAsync(Microsoft.AspNetCore.Connections.ConnectionContext connection,
+        Microsoft.AspNetCore.Connections.ConnectionDelegate next)
+    {
+        var input = connection.Transport.Input;
+        using (var deadline = new CancellationTokenSource(timeout))
+        {
+            while (true)
+            {
+                System.IO.Pipelines.ReadResult read;
+                try { read = await input.ReadAsync(deadline.Token); }
+                catch (OperationCanceledException) { return; }
+                var buffer = read.Buffer;
+                var result = ProxyProtocolHeader.TryParse(buffer, out var length, out var client);
+                if (result == ProxyProtocolHeader.Result.Complete)
+                {
+                    input.AdvanceTo(buffer.GetPosition(length));
+                    if (client is not null) connection.RemoteEndPoint = client;
+                    break;
+                }
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (result == ProxyProtocolHeader.Result.Invalid || read.IsCompleted) return;
+            }
+        }
+        await next(connection);
     }
 }

@@ -100,7 +100,7 @@ public sealed class GatehouseConfLoaderTests
     [InlineData("proxy_listen = 127.0.0.1:8000 reusport", "proxy_listen: unknown flag 'reusport' in '127.0.0.1:8000 reusport'")]
     [InlineData("admin_listen = 127.0.0.1:8001 default_server", "admin_listen: unknown flag 'default_server'")]
     [InlineData("status_listen = 127.0.0.1:8100 SSL", "status_listen: unknown flag 'SSL'")]
-    [InlineData("proxy_listen = 127.0.0.1:8000 proxy_protocol", "proxy_listen: flag 'proxy_protocol' in '127.0.0.1:8000 proxy_protocol' is not supported by Gatehouse")]
+    [InlineData("proxy_listen = 127.0.0.1:8000 proxy_protocol=on", "proxy_listen: unknown flag 'proxy_protocol=on'")]
     [InlineData("proxy_listen = 127.0.0.1:8000 deferred", "proxy_listen: flag 'deferred' in '127.0.0.1:8000 deferred' is not supported by Gatehouse")]
     [InlineData("admin_listen = 127.0.0.1:8001 so_keepalive=on", "admin_listen: flag 'so_keepalive=on' in '127.0.0.1:8001 so_keepalive=on' is not supported by Gatehouse")]
     [InlineData("proxy_listen = 127.0.0.1:8000 backlog=lots", "proxy_listen: invalid flag 'backlog=lots'")]
@@ -127,6 +127,8 @@ public sealed class GatehouseConfLoaderTests
         Assert.Null(o.ProxyListen[1].Backlog);
         Assert.False(o.ProxyListen[1].ReusePort);
         Assert.True(o.AdminListen[0].Http2);
+        Assert.True(Load("proxy_listen = 127.0.0.1:8000 proxy_protocol").Options!.ProxyListen[0].ProxyProtocol);
+        Assert.False(o.ProxyListen[0].ProxyProtocol);
     }
 
     [Fact]
