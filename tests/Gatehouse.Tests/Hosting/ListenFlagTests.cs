@@ -83,6 +83,37 @@ public sealed class ListenFlagTests
         Assert.Contains($"\r\nX-Forwarded-For: {client}\r\n", head, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Proxy_protocol_header_comes_before_the_tls_handshake()
+    {
+        var dir = Directory.CreateTempSubdirectory("gatehouse-pp-tls-").FullName;
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=pp.test", rsa,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using (var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1)))
+            File.WriteAllText(Path.Combine(dir, "cert.pem"), cert.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(dir, "key.pem"), rsa.ExportPkcs8PrivateKeyPem());
+        using var upstream = new ScriptedUpstream();
+        await using var gateway = await GatewayFixture.StartAsync(configure: o => o with
+        {
+            ProxyListen = [ListenAddress.Parse("127.0.0.1:0 ssl proxy_protocol")],
+            SslCert = Path.Combine(dir, "cert.pem"),
+            SslCertKey = Path.Combine(dir, "key.pem"),
+        });
+        var service = Service("127.0.0.1", upstream.Port);
+        gateway.Publish(Of([service], [Route(service, "r", paths: ["/"])]));
+        var received = upstream.Answer(ScriptedUpstream.Ok);
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, gateway.Host.Addresses(ListenerKind.Proxy).Single().Port);
+        await socket.SendAsync("PROXY TCP4 192.0.2.44 10.0.0.1 5555 8443\r\n"u8.ToArray());
+        await using var tls = new System.Net.Security.SslStream(new NetworkStream(socket), false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync("pp.test");
+        await tls.WriteAsync("GET /tls HTTP/1.1\r\nHost: pp.test\r\n\r\n"u8.ToArray());
+        var head = (await received.WaitAsync(TimeSpan.FromSeconds(60))).Head;
+        Assert.Contains("\r\nX-Real-IP: 192.0.2.44\r\n", head, StringComparison.Ordinal);
+        Assert.Contains("\r\nX-Forwarded-Proto: https\r\n", head, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")]
     [InlineData("PROXY TCP4 not-an-ip 10.0.0.1 5555 8000\r\nGET / HTTP/1.1\r\nHost: a.test\r\n\r\n")]
