@@ -15,6 +15,8 @@ public sealed class UpstreamTarget
     public string HostHeader { get; }
     public ForwarderRequestConfig RequestConfig { get; }
     public ConnectSettings Connect { get; }
+    /// <summary>grpc/grpcs: HTTP/2 upstream, bodies always streamed (Kong's @grpc location has no buffering).</summary>
+    public bool IsGrpc { get; }
     /// <summary>True when <see cref="Connect"/> equals <see cref="ConnectSettings.Default"/>, which the connector
     /// assumes when a request carries none.</summary>
     internal bool HasDefaultConnect { get; }
@@ -23,12 +25,12 @@ public sealed class UpstreamTarget
     {
         ArgumentNullException.ThrowIfNull(service);
         Service = service;
-        var tls = service.Protocol is "https" or "grpcs" or "wss";
+        var tls = service.Protocol is "https" or "grpcs";
         var scheme = tls ? "https" : "http";
         var host = service.Host.Contains(':') && !service.Host.StartsWith('[') ? $"[{service.Host}]" : service.Host;
         DestinationPrefix = $"{scheme}://{host}:{service.Port}";
         HostHeader = service.Port == (tls ? 443 : 80) ? host : $"{host}:{service.Port}";
-        var grpc = service.Protocol is "grpc" or "grpcs";
+        var grpc = IsGrpc = service.Protocol is "grpc" or "grpcs";
         RequestConfig = new ForwarderRequestConfig
         {
             ActivityTimeout = TimeSpan.FromMilliseconds(Math.Max(1, service.ReadTimeout)),
