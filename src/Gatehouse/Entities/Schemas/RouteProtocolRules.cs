@@ -32,6 +32,17 @@ internal static class RouteProtocolRules
         return null;
     }
 
+    /// <summary>A plugin whose protocols are all stream or ws/wss ones could never run here (no such routes exist):
+    /// refused rather than stored and ignored. Listing them beside http-family protocols is harmless, as Kong's
+    /// exports do.</summary>
+    internal static string? PluginProtocolsCheck(JsonNode value)
+    {
+        var protocols = Protocols(value);
+        return protocols.Count > 0 && protocols.All(p => StreamFamily.Contains(p) || WebSocketFamily.Contains(p))
+            ? "a plugin that runs only on stream or ws/wss protocols never runs on Gatehouse (it has no stream proxy and no ws/wss routes)"
+            : null;
+    }
+
     internal const string StreamRoutesUnsupported = "stream routes are not supported by Gatehouse (it has no TCP/TLS/UDP proxy)";
     internal const string WebSocketRoutesUnsupported =
         "ws and wss routes are not supported by Gatehouse (WebSocket upgrade requests are proxied on http and https routes)";
