@@ -77,9 +77,29 @@ public sealed record GatehouseOptions
 
 public enum DatabaseKind { Sqlite, Off, Postgres }
 
-/// <summary>One entry of a *_listen list: address, port and flags such as ssl, http2, reuseport.</summary>
+/// <summary>One entry of a *_listen list: address, port and Kong's listen flags. Every flag Gatehouse accepts has
+/// an effect (see Hosting/KestrelListeners and docs/gateway-core.md); any other flag, typos included, is refused.</summary>
 public sealed record ListenAddress(string Host, int Port, bool Ssl, bool Http2, IReadOnlySet<string> Flags)
 {
+    /// <summary><c>backlog=N</c>: the listen queue length (Kestrel's default, 512, when absent).</summary>
+    public int? Backlog { get; init; }
+    /// <summary><c>reuseport</c>: SO_REUSEPORT on the listening socket.</summary>
+    public bool ReusePort { get; init; }
+    /// <summary><c>ipv6only=on|off</c>; null = nginx's default (on) for a wildcard IPv6 address.</summary>
+    public bool? Ipv6Only { get; init; }
+    /// <summary><c>proxy_protocol</c>: connections start with a PROXY protocol header naming the client.</summary>
+    public bool ProxyProtocol { get; init; }
+
+    /// <summary>The flags nginx/Kong know that Gatehouse cannot honour, with the reason the start error gives.</summary>
+    private static readonly Dictionary<string, string> Unsupported = new(StringComparer.Ordinal)
+    {
+        ["deferred"] = "TCP_DEFER_ACCEPT is not set",
+        ["so_keepalive"] = "TCP keepalive is not set on accepted connections",
+        ["udp"] = "Gatehouse has no stream proxy",
+    };
+
+    private const string Known = "ssl, http2, proxy_protocol, backlog=N, reuseport, ipv6only=on|off, bind";
+
     /// <summary>Parses "host:port [flag ...]"; throws <see cref="FormatException"/> with a readable message.</summary>
     public static ListenAddress Parse(string text)
     {
@@ -91,7 +111,38 @@ public sealed record ListenAddress(string Host, int Port, bool Ssl, bool Http2, 
             throw new FormatException($"invalid listen address '{text}': expected host:port");
         var host = hostPort[..colon].Trim('[', ']');
         var flags = new HashSet<string>(parts.Skip(1), StringComparer.Ordinal);
-        return new ListenAddress(host, port, flags.Contains("ssl"), flags.Contains("http2"), flags);
+        int? backlog = null;
+        bool? ipv6Only = null;
+        foreach (var flag in flags)
+        {
+            var eq = flag.IndexOf('=');
+            var name = eq < 0 ? flag : flag[..eq];
+            var value = eq < 0 ? null : flag[(eq + 1)..];
+            switch (name)
+            {
+                case "ssl" or "http2" or "reuseport" or "bind" or "proxy_protocol" when value is null:
+                    break;
+                case "backlog" when int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0:
+                    backlog = n;
+                    break;
+                case "ipv6only" when value is "on" or "off":
+                    ipv6Only = value == "on";
+                    break;
+                case "backlog" or "ipv6only":
+                    throw new FormatException($"invalid flag '{flag}' in '{text}' (backlog=N with N > 0, ipv6only=on or off)");
+                default:
+                    throw Unsupported.TryGetValue(name, out var why)
+                        ? new FormatException($"flag '{flag}' in '{text}' is not supported by Gatehouse ({why})")
+                        : new FormatException($"unknown flag '{flag}' in '{text}' (Gatehouse knows {Known})");
+            }
+        }
+        if (ipv6Only is not null && !(System.Net.IPAddress.TryParse(host, out var ip) && ip.Equals(System.Net.IPAddress.IPv6Any)))
+            throw new FormatException($"flag 'ipv6only' in '{text}' needs the IPv6 wildcard address [::]");
+        return new ListenAddress(host, port, flags.Contains("ssl"), flags.Contains("http2"), flags)
+        {
+            Backlog = backlog, ReusePort = flags.Contains("reuseport"), Ipv6Only = ipv6Only,
+            ProxyProtocol = flags.Contains("proxy_protocol"),
+        };
     }
 
     public override string ToString() =>

@@ -50,6 +50,7 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.WebHost.UseKestrelHttpsConfiguration();
         var counters = new GatewayCounters();
         InlineIo.Configure(builder.WebHost, options);
+        KestrelListeners.ConfigureSockets(builder.WebHost);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;

@@ -1,9 +1,12 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Config;
 using Gatehouse.Proxy;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
 namespace Gatehouse.Hosting;
 
@@ -14,6 +17,10 @@ namespace Gatehouse.Hosting;
 /// Kestrel cannot serve HTTP/1.1 and h2c on one cleartext port (without ALPN it always picks HTTP/1.1), and the
 /// HTTP/1.1 <c>Upgrade: h2c</c> dance is not supported; list a second proxy_listen entry for HTTP/1.1 clients.
 /// Cleartext without <c>http2</c> → HTTP/1.1.
+/// <c>proxy_protocol</c>: every connection must start with a PROXY protocol header (<see cref="ProxyProtocolMiddleware"/>).
+/// Socket flags (<see cref="ListenSocketFactory"/>): <c>backlog=N</c>, <c>reuseport</c>, <c>ipv6only=on|off</c>;
+/// <c>bind</c> is accepted with no further effect because Kestrel always binds each listen entry's own socket
+/// (nginx binds one wildcard socket per port unless <c>bind</c> is given).
 /// </summary>
 internal static class KestrelListeners
 {
@@ -29,17 +36,18 @@ internal static class KestrelListeners
         kestrel.Limits.KeepAliveTimeout = options.KeepaliveTimeout;
         X509Certificate2? certificate = null;
         X509Certificate2 Certificate() => certificate ??= X509Certificate2.CreateFromPemFile(options.SslCert!, options.SslCertKey);
-        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, Certificate, counters);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, Certificate, counters);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, Certificate, counters);
+        var proxyProtocol = new ProxyProtocolMiddleware(options.ClientHeaderTimeout);
+        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, Certificate, counters, proxyProtocol);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, Certificate, counters, proxyProtocol);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, Certificate, counters, proxyProtocol);
     }
 
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,
-        Func<X509Certificate2> certificate, GatewayCounters counters)
+        Func<X509Certificate2> certificate, GatewayCounters counters, ProxyProtocolMiddleware proxyProtocol)
     {
         foreach (var address in addresses)
         {
-            kestrel.Listen(ToEndPoint(address), listen =>
+            kestrel.Listen(new ListenEndPoint(ToEndPoint(address), address), listen =>
             {
                 listen.Protocols = !address.Http2 ? HttpProtocols.Http1 : address.Ssl ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2;
                 // first, before TLS (as nginx counts at accept): the connection for /status, and its plane
@@ -50,6 +58,8 @@ internal static class KestrelListeners
                     try { await next(connection); }
                     finally { counters.Closed(activity); }
                 });
+                // then, still before TLS: the balancer's PROXY header precedes the handshake
+                if (address.ProxyProtocol) listen.Use(next => connection => proxyProtocol.OnConnectionAsync(connection, next));
                 if (address.Ssl)
                 {
                     var cert = certificate();
@@ -80,6 +90,11 @@ internal static class KestrelListeners
             && connection.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ITlsApplicationProtocolFeature>()?.ApplicationProtocol.Span
                 .SequenceEqual("h2"u8) != true);
 
+    /// <summary>Installs the listen socket factory that applies the socket flags (the transport is configured
+    /// apart from Kestrel's endpoints; the flags travel with each endpoint, see <see cref="ListenEndPoint"/>).</summary>
+    public static void ConfigureSockets(IWebHostBuilder builder) =>
+        builder.UseSockets(transport => transport.CreateBoundListenSocket = new ListenSocketFactory(transport).Create);
+
     private static IPEndPoint ToEndPoint(ListenAddress address)
     {
         var host = address.Host;
@@ -91,5 +106,90 @@ internal static class KestrelListeners
         return resolved.Length > 0
             ? new IPEndPoint(resolved[0], address.Port)
             : throw new InvalidOperationException($"cannot resolve listen address '{host}'");
+    }
+}
+
+/// <summary>A Kestrel endpoint that carries its listen entry, so the socket factory can apply the entry's flags even
+/// when several entries share one address (port 0).</summary>
+internal sealed class ListenEndPoint(IPEndPoint endPoint, ListenAddress listen) : IPEndPoint(endPoint.Address, endPoint.Port)
+{
+    public ListenAddress Listen { get; } = listen;
+}
+
+/// <summary>
+/// Creates and binds each listening socket with its entry's flags: SO_REUSEPORT (<c>reuseport</c>), dual mode
+/// for <c>[::]</c> (<c>ipv6only</c>, nginx's default on), and the listen queue (<c>backlog=N</c>).
+/// </summary>
+internal sealed class ListenSocketFactory(SocketTransportOptions transport)
+{
+    // Kestrel calls Listen(transport.Backlog) right after this factory returns, binding endpoints one at a time;
+    // setting the value per socket here is the one place a per-entry backlog can reach that call.
+    private readonly int _defaultBacklog = transport.Backlog;
+
+    public Socket Create(EndPoint endPoint)
+    {
+        if (endPoint is not ListenEndPoint { Listen: var listen } ip)
+        {
+            transport.Backlog = _defaultBacklog;
+            return SocketTransportOptions.CreateDefaultBoundListenSocket(endPoint);
+        }
+        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (ip.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = listen.Ipv6Only == false;
+            if (listen.ReusePort) SetReusePort(socket);
+            socket.Bind(new IPEndPoint(ip.Address, ip.Port));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        transport.Backlog = listen.Backlog ?? _defaultBacklog;
+        return socket;
+    }
+
+    private static void SetReusePort(Socket socket)
+    {
+        // SOL_SOCKET / SO_REUSEPORT differ per platform and .NET has no named option for it
+        (int level, int name) = OperatingSystem.IsLinux() ? (1, 15)
+            : OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD() ? (0xffff, 0x200)
+            : throw new PlatformNotSupportedException("listen flag 'reuseport' needs SO_REUSEPORT (Linux, macOS, FreeBSD)");
+        socket.SetRawSocketOption(level, name, BitConverter.GetBytes(1));
+    }
+}
+
+/// <summary>
+/// <c>listen … proxy_protocol</c>: reads the PROXY header (v1 or v2) before anything else on the connection and makes
+/// the address it names the connection's remote address, so X-Real-IP, X-Forwarded-For, the access log and
+/// plugins see the balancer's client. A connection without a valid header, or that sends none within
+/// client_header_timeout, is closed without an answer, as nginx does ("broken header").
+/// </summary>
+internal sealed class ProxyProtocolMiddleware(TimeSpan timeout)
+{
+    public async Task OnConnectionAsync(Microsoft.AspNetCore.Connections.ConnectionContext connection,
+        Microsoft.AspNetCore.Connections.ConnectionDelegate next)
+    {
+        var input = connection.Transport.Input;
+        using (var deadline = new CancellationTokenSource(timeout))
+        {
+            while (true)
+            {
+                System.IO.Pipelines.ReadResult read;
+                try { read = await input.ReadAsync(deadline.Token); }
+                catch (OperationCanceledException) { return; }
+                var buffer = read.Buffer;
+                var result = ProxyProtocolHeader.TryParse(buffer, out var length, out var client);
+                if (result == ProxyProtocolHeader.Result.Complete)
+                {
+                    input.AdvanceTo(buffer.GetPosition(length));
+                    if (client is not null) connection.RemoteEndPoint = client;
+                    break;
+                }
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (result == ProxyProtocolHeader.Result.Invalid || read.IsCompleted) return;
+            }
+        }
+        await next(connection);
     }
 }

@@ -39,7 +39,7 @@ internal sealed class GatehouseTransformer : HttpTransformer
         ForwardedHeaders.Apply(httpContext, proxyRequest, context, _settings);
         // Options is created on first use: a per-request dictionary only for services that differ from the defaults
         if (!target.HasDefaultConnect) proxyRequest.Options.Set(ConnectSettings.Key, target.Connect);
-        if (context.Plan.HasRequestBodyHandlers && proxyRequest.Content is not null)
+        if (context.Plan.HasRequestBodyHandlers && !context.RequestBodyBuffered && proxyRequest.Content is not null)
             proxyRequest.Content.Headers.ContentLength = null;
         context.Timings.UpstreamStart = context.Timings.Now();
     }
@@ -54,6 +54,21 @@ internal sealed class GatehouseTransformer : HttpTransformer
             ? string.Concat(destinationPrefix, path, Routing.UriNormalizer.EscapeQuery(query.Value!))
             : string.Concat(destinationPrefix, path);
         return new Uri(target, AsIs);
+    }
+
+    /// <summary>YARP copies the upstream's trailers to the client's (HTTP/2); then, when the plan has trailer
+    /// handlers and there are trailers, the response body's end of stream goes through the body handlers first and
+    /// the trailers phase runs, as Envoy calls on_response_body before on_response_trailers.</summary>
+    public override async ValueTask TransformResponseTrailersAsync(HttpContext httpContext, HttpResponseMessage proxyResponse,
+        CancellationToken cancellationToken)
+    {
+        await base.TransformResponseTrailersAsync(httpContext, proxyResponse, cancellationToken);
+        var context = httpContext.Features.Get<ProxyContext>()!;
+        if (context.Plan.ResponseTrailers.Count == 0) return;
+        var trailers = httpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseTrailersFeature>()?.Trailers;
+        if (trailers is null || trailers.IsReadOnly || trailers.Count == 0) return;
+        if (httpContext.Response.Body is ResponseBodyFilterStream filter) await filter.CompleteAsync(cancellationToken);
+        await PhaseRunner.ResponseTrailersAsync(context.Plan, context);
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse,

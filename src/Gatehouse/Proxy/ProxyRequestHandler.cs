@@ -123,17 +123,34 @@ public sealed class ProxyRequestHandler
         // :: Step 6: upstream; response headers phase runs in the transformer, body phase through the stream
         var http = context.HttpContext;
         var target = context.Target!;
+        var route = context.Route!;
         var clientBody = http.Response.Body;
+        // route.response_buffering (Kong's default): the upstream is read whatever the client's pace. grpc(s)
+        // services always stream both ways, as Kong's @grpc location; HEAD has no body to hold; a gRPC-framed
+        // request is one YARP completes itself right after the body (no held bytes may be left then).
+        BufferedResponseStream? buffered = null;
+        if (route.ResponseBuffering && !target.IsGrpc && !HttpMethods.IsHead(http.Request.Method) && !IsGrpcFramed(http.Request))
+            http.Response.Body = buffered = new BufferedResponseStream(clientBody, _settings.ResponseTempDirectory, SpillLimits.ResponseFile, http.RequestAborted);
+        var downstream = http.Response.Body;
         ResponseBodyFilterStream? filter = null;
         if (context.Plan.HasBodyHandlers)
-            http.Response.Body = filter = new ResponseBodyFilterStream(clientBody, context, context.Plan);
+            http.Response.Body = filter = new ResponseBodyFilterStream(downstream, context, context.Plan);
         else if (_accessLog.Enabled)
-            http.Response.Body = new CountingStream(clientBody, context);
-        if (context.Plan.HasRequestBodyHandlers && http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false)
+            http.Response.Body = new CountingStream(downstream, context);
+        var canHaveBody = http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false;
+        if (context.Plan.ReadsRequestBody && canHaveBody)
             http.Request.Body = new RequestBodyFilterStream(http.Request.Body, context, context.Plan);
+        SpillBuffer? requestBody = null;
         ForwarderError error;
         try
         {
+            // route.request_buffering (Kong's default): the whole body (after the body handlers) is read before the
+            // upstream is contacted, and sent with Content-Length
+            if (route.RequestBuffering && !target.IsGrpc && canHaveBody)
+            {
+                requestBody = await RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory);
+                if (requestBody is null || context.LocalResponse is not null) return;
+            }
             error = target.Upstream is { } upstream
                 ? await SendBalancedAsync(context, target, upstream)
                 : await _forwarder.SendAsync(http, target.DestinationPrefix, _connector.Invoker, target.RequestConfig, _transformer);
@@ -143,6 +160,8 @@ public sealed class ProxyRequestHandler
         }
         finally
         {
+            if (buffered is not null) await DrainAsync(context, buffered);
+            if (requestBody is not null) await requestBody.DisposeAsync();
             // a local answer written after this (error, failed response handler) must not pass the wrappers twice
             if (!ReferenceEquals(http.Response.Body, clientBody)) http.Response.Body = clientBody;
         }
@@ -201,6 +220,20 @@ public sealed class ProxyRequestHandler
             // YARP marked the response as a 502 and recorded its error: the next try starts clean
             http.Response.StatusCode = StatusCodes.Status200OK;
             http.Features.Set<IForwarderErrorFeature>(null);
+        }
+    }
+
+    private static bool IsGrpcFramed(HttpRequest request) =>
+        request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Sends what the response buffer still holds; a client that went away meanwhile is its own error.</summary>
+    private async Task DrainAsync(ProxyContext context, BufferedResponseStream buffered)
+    {
+        try { await buffered.DrainAsync(); }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            context.Error ??= e;
+            ProxyLog.ClientError(_logger, _logLimiter, e, "ResponseBodyClient", context.HttpContext.Request.Method, context.HttpContext.Request.Path);
         }
     }
 

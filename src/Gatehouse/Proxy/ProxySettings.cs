@@ -18,7 +18,14 @@ public sealed class ProxySettings
         ServerToken = "gatehouse/" + GatehouseVersion.Current;
         ViaToken = "1.1 " + ServerToken;
         AllowDebugHeader = options.AllowDebugHeader;
+        RequestTempDirectory = Path.Combine(options.Prefix, "client_body_temp");
+        ResponseTempDirectory = Path.Combine(options.Prefix, "proxy_temp");
     }
+
+    /// <summary>Where buffered request bodies beyond memory go (nginx's client_body_temp under the prefix).</summary>
+    public string RequestTempDirectory { get; }
+    /// <summary>Where buffered response bodies beyond memory go (nginx's proxy_temp under the prefix).</summary>
+    public string ResponseTempDirectory { get; }
 
     public bool AllowDebugHeader { get; }
 

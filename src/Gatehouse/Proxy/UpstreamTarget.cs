@@ -15,10 +15,12 @@ public sealed class UpstreamTarget
     public string HostHeader { get; }
     public ForwarderRequestConfig RequestConfig { get; }
     public ConnectSettings Connect { get; }
+    /// <summary>grpc/grpcs: HTTP/2 upstream, bodies always streamed (Kong's @grpc location has no buffering).</summary>
+    public bool IsGrpc { get; }
     /// <summary>The upstream the service's host names (Kong: the host is an upstream's name), balanced per try; null:
     /// the host itself is the destination.</summary>
     public BalancedUpstream? Upstream { get; }
-    /// <summary>https towards the upstream (https, grpcs, wss).</summary>
+    /// <summary>https towards the upstream (https, grpcs).</summary>
     public bool Tls { get; }
     /// <summary>True when <see cref="Connect"/> equals <see cref="ConnectSettings.Default"/>, which the connector
     /// assumes when a request carries none.</summary>
@@ -29,12 +31,12 @@ public sealed class UpstreamTarget
         ArgumentNullException.ThrowIfNull(service);
         Service = service;
         Upstream = upstream;
-        var tls = Tls = service.Protocol is "https" or "grpcs" or "wss";
+        var tls = Tls = service.Protocol is "https" or "grpcs";
         var scheme = tls ? "https" : "http";
         var host = service.Host.Contains(':') && !service.Host.StartsWith('[') ? $"[{service.Host}]" : service.Host;
         DestinationPrefix = $"{scheme}://{host}:{service.Port}";
         HostHeader = service.Port == (tls ? 443 : 80) ? host : $"{host}:{service.Port}";
-        var grpc = service.Protocol is "grpc" or "grpcs";
+        var grpc = IsGrpc = service.Protocol is "grpc" or "grpcs";
         RequestConfig = new ForwarderRequestConfig
         {
             ActivityTimeout = TimeSpan.FromMilliseconds(Math.Max(1, service.ReadTimeout)),

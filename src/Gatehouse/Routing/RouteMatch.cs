@@ -10,8 +10,8 @@ public sealed class RouteMatch
     /// <summary>Path (no query) to request from the upstream service, as sent on the wire (escaped by
     /// <see cref="UriNormalizer.Escape"/>).</summary>
     public required string UpstreamPath { get; init; }
-    /// <summary>The part of the normalised request path that strip_path removed (escaped as on the wire, so it can go
-    /// in X-Forwarded-Prefix), or null.</summary>
+    /// <summary>The part of the normalised request path that strip_path removed (as the router matched it: decoded
+    /// text, see <see cref="UriNormalizer"/>), or null; X-Forwarded-Prefix sends its bytes.</summary>
     public string? StrippedPrefix { get; init; }
     public PathCaptures Captures { get; init; } = PathCaptures.None;
 }

@@ -115,7 +115,7 @@ public sealed class Router
         {
             Route = route,
             UpstreamPath = upstreamPath,
-            StrippedPrefix = r.StripPath && hit.HasPath ? UriNormalizer.Escape(request.Path[..hit.Length]) : null,
+            StrippedPrefix = r.StripPath && hit.HasPath ? request.Path[..hit.Length] : null,
             Captures = hit.Regex is not null && hit.Match is not null ? PathCaptures.From(hit.Regex, hit.Match) : PathCaptures.None,
         };
     }

@@ -57,6 +57,8 @@ internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, Wasm
             var module = chain[i].Plugin.Module;
             if (module.ExportsRequestBody) builder.Add(new FilterRequestBodyHandler(entry));
             if (module.ExportsResponseBody) builder.Add(new FilterResponseBodyHandler(entry));
+            if (module.ExportsRequestTrailers) builder.Add(new FilterRequestTrailersHandler(entry));
+            if (module.ExportsResponseTrailers) builder.Add(new FilterResponseTrailersHandler(entry));
         }
     }
 

@@ -112,6 +112,35 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
         return outcome.Kind == FilterOutcomeKind.BufferBody && !chunk.EndOfStream ? BodyOutcome.Buffer : BodyOutcome.Continue;
     }
 
+    /// <summary>on_request_trailers, after the request body's end of stream; the trailers are read-only (the upstream
+    /// client cannot send request trailers), a write answers BadArgument.</summary>
+    public async ValueTask OnRequestTrailersAsync(ProxyContext context)
+    {
+        if (Active(context) is not { } http) return;
+        await GuestThread.Leave(Plugin);
+        var state = WasmRequestState.Of(context)!;
+        var outcome = await http.OnRequestTrailersAsync();
+        switch (outcome.Kind)
+        {
+            case FilterOutcomeKind.Failed or FilterOutcomeKind.Closed:
+                Fail(context, state, "request_trailers", outcome.Error);
+                throw new RequestBodyStoppedException($"filter {Name} failed in on_request_trailers");
+            case FilterOutcomeKind.LocalResponse:
+                context.Exit(ToLocal(outcome.LocalResponse!));
+                throw new RequestBodyStoppedException($"filter {Name} answered in on_request_trailers");
+        }
+    }
+
+    /// <summary>on_response_trailers, after the response body's end of stream; the filter may change the trailers
+    /// before they are sent.</summary>
+    public async ValueTask OnResponseTrailersAsync(ProxyContext context)
+    {
+        if (Active(context) is not { } http) return;
+        await GuestThread.Leave(Plugin);
+        var outcome = await http.OnResponseTrailersAsync();
+        if (outcome.Kind is FilterOutcomeKind.Failed or FilterOutcomeKind.Closed) MarkFailed(context, "response_trailers", outcome.Error);
+    }
+
     /// <summary>
     /// Shows the chain's data to the filter: only the bytes it has not seen are appended to its body buffer (which
     /// already holds the rest, kept from its previous, buffering call), so buffering a body costs O(n). Returns the

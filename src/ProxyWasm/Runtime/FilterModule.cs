@@ -23,6 +23,8 @@ public sealed class FilterModule : IDisposable
         {
             if (export.Name == "proxy_on_request_body") ExportsRequestBody = true;
             else if (export.Name == "proxy_on_response_body") ExportsResponseBody = true;
+            else if (export.Name == "proxy_on_request_trailers") ExportsRequestTrailers = true;
+            else if (export.Name == "proxy_on_response_trailers") ExportsResponseTrailers = true;
         }
     }
 
@@ -50,6 +52,12 @@ public sealed class FilterModule : IDisposable
 
     /// <summary>Whether the module exports <c>proxy_on_response_body</c> (see <see cref="ExportsRequestBody"/>).</summary>
     public bool ExportsResponseBody { get; }
+
+    /// <summary>Whether the module exports <c>proxy_on_request_trailers</c> (an embedder files the trailers step only then).</summary>
+    public bool ExportsRequestTrailers { get; }
+
+    /// <summary>Whether the module exports <c>proxy_on_response_trailers</c>.</summary>
+    public bool ExportsResponseTrailers { get; }
 
     internal Module Module { get; }
 

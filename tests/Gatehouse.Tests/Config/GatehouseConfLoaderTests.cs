@@ -97,12 +97,38 @@ public sealed class GatehouseConfLoaderTests
     [InlineData("wasm_filters = off, user", "wasm_filters:")]
     [InlineData("proxy_listen = 127.0.0.1:8443 ssl", "ssl_cert:")]
     [InlineData("just a line", "line 1:")]
+    [InlineData("proxy_listen = 127.0.0.1:8000 reusport", "proxy_listen: unknown flag 'reusport' in '127.0.0.1:8000 reusport'")]
+    [InlineData("admin_listen = 127.0.0.1:8001 default_server", "admin_listen: unknown flag 'default_server'")]
+    [InlineData("status_listen = 127.0.0.1:8100 SSL", "status_listen: unknown flag 'SSL'")]
+    [InlineData("proxy_listen = 127.0.0.1:8000 proxy_protocol=on", "proxy_listen: unknown flag 'proxy_protocol=on'")]
+    [InlineData("proxy_listen = 127.0.0.1:8000 deferred", "proxy_listen: flag 'deferred' in '127.0.0.1:8000 deferred' is not supported by Gatehouse")]
+    [InlineData("admin_listen = 127.0.0.1:8001 so_keepalive=on", "admin_listen: flag 'so_keepalive=on' in '127.0.0.1:8001 so_keepalive=on' is not supported by Gatehouse")]
+    [InlineData("proxy_listen = 127.0.0.1:8000 backlog=lots", "proxy_listen: invalid flag 'backlog=lots'")]
+    [InlineData("proxy_listen = 127.0.0.1:8000 backlog=0", "proxy_listen: invalid flag 'backlog=0'")]
+    [InlineData("proxy_listen = 127.0.0.1:8000 ipv6only=yes", "proxy_listen: invalid flag 'ipv6only=yes'")]
+    [InlineData("proxy_listen = 127.0.0.1:8000 ipv6only=on", "proxy_listen: flag 'ipv6only' in '127.0.0.1:8000 ipv6only=on' needs the IPv6 wildcard address [::]")]
+    [InlineData("proxy_listen = 127.0.0.1:8000 ssl=on", "proxy_listen: unknown flag 'ssl=on'")]
     public void BadValuesAreErrorsNamingTheKey(string text, string expected)
     {
         var result = Load(text);
         Assert.False(result.IsValid);
         Assert.Null(result.Options);
         Assert.Contains(result.Errors, e => e.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ListenFlagsKongDocumentsAreParsed()
+    {
+        var o = Load("proxy_listen = 0.0.0.0:8000 reuseport backlog=16384 bind, [::]:8001 ipv6only=off\nadmin_listen = 127.0.0.1:8001 http2").Options!;
+        Assert.True(o.ProxyListen[0].ReusePort);
+        Assert.Equal(16384, o.ProxyListen[0].Backlog);
+        Assert.Null(o.ProxyListen[0].Ipv6Only);
+        Assert.False(o.ProxyListen[1].Ipv6Only);
+        Assert.Null(o.ProxyListen[1].Backlog);
+        Assert.False(o.ProxyListen[1].ReusePort);
+        Assert.True(o.AdminListen[0].Http2);
+        Assert.True(Load("proxy_listen = 127.0.0.1:8000 proxy_protocol").Options!.ProxyListen[0].ProxyProtocol);
+        Assert.False(o.ProxyListen[0].ProxyProtocol);
     }
 
     [Fact]

@@ -47,6 +47,26 @@ public sealed class PluginAdminApiTests : IAsyncLifetime
         Assert.Empty((await _gw.GetAsync("/plugins")).Body!["data"]!.AsArray());
     }
 
+    /// <summary>A plugin limited to stream or ws/wss protocols would be stored and never run (there are no such
+    /// routes); beside an http-family protocol they are harmless, as in Kong's own exports.</summary>
+    [Theory]
+    [InlineData("""["tcp"]""", 400)]
+    [InlineData("""["tls", "udp", "tls_passthrough"]""", 400)]
+    [InlineData("""["ws", "wss"]""", 400)]
+    [InlineData("""["http", "tcp"]""", 201)]
+    [InlineData("""["grpc", "grpcs", "http", "https"]""", 201)]
+    public async Task A_plugin_that_could_only_run_on_stream_or_websocket_protocols_is_refused(string protocols, int expected)
+    {
+        var body = new System.Text.Json.Nodes.JsonObject { ["name"] = "ip-restriction", ["config"] = new System.Text.Json.Nodes.JsonObject { ["allow"] = new System.Text.Json.Nodes.JsonArray("10.0.0.1") },
+            ["protocols"] = System.Text.Json.Nodes.JsonNode.Parse(protocols) };
+        var (status, answer) = await _gw.PostAsync("/plugins", body);
+        Assert.Equal(expected, status);
+        if (expected == 400)
+            Assert.Contains("never runs on Gatehouse", (string?)answer!["fields"]!["protocols"]);
+        else
+            Assert.Equal(204, (await _gw.SendAsync(HttpMethod.Delete, $"/plugins/{answer!["id"]}")).Status);
+    }
+
     [Fact]
     public async Task Config_violations_are_reported_under_fields_config()
     {

@@ -117,7 +117,8 @@ public sealed class PipelineTests : IAsyncLifetime
     {
         await using var gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(new TestContributor(new UpperCaseRequestBodyHandler())));
         var service = Service(_upstream);
-        gateway.Publish(Of([service], [Route(service, "r", paths: ["/"])]));
+        // request_buffering off: the body streams through the handler, so its length is unknown upstream
+        gateway.Publish(Of([service], [Route(service, "r", paths: ["/"]) with { RequestBuffering = false }]));
         var body = string.Concat(Enumerable.Range(0, 5000).Select(i => $"chunk{i};"));
         using var request = new HttpRequestMessage(HttpMethod.Post, "/upload") { Content = new StringContent(body, Encoding.ASCII, "text/plain") };
         if (buffered) request.Headers.Add("X-Buffer", "1");
@@ -127,6 +128,23 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.Equal(body.ToUpperInvariant(), echo.Body);
         Assert.Null(echo.Header("content-length"));
         Assert.Equal("chunked", echo.Header("transfer-encoding"));
+    }
+
+    [Fact]
+    public async Task WithRequestBufferingTheRewrittenBodyGoesUpstreamWithItsContentLength()
+    {
+        await using var gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(new TestContributor(new UpperCaseRequestBodyHandler())));
+        var service = Service(_upstream);
+        gateway.Publish(Of([service], [Route(service, "r", paths: ["/"])])); // request_buffering: Kong's default, true
+        var body = string.Concat(Enumerable.Range(0, 5000).Select(i => $"chunk{i};"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/upload") { Content = new StringContent(body, Encoding.ASCII, "text/plain") };
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await gateway.Client.SendAsync(request);
+        var echo = await response.EchoAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body.ToUpperInvariant(), echo.Body);
+        Assert.Equal(body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), echo.Header("content-length"));
+        Assert.Null(echo.Header("transfer-encoding"));
     }
 
     [Fact]

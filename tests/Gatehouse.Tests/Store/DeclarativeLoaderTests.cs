@@ -67,6 +67,32 @@ public sealed class DeclarativeLoaderTests
         if (message is not null) Assert.Equal(message, result.Error.Fields[field]!.ToString());
     }
 
+    [Theory]
+    [InlineData("tcp", "[tcp]", "stream")]
+    [InlineData("ws", "[ws]", "ws and wss")]
+    [InlineData("http", "[tls_passthrough]", "stream")]
+    public void Stream_and_websocket_protocols_are_refused(string serviceProtocol, string routeProtocols, string kind)
+    {
+        var yaml = $"""
+            _format_version: "3.0"
+            services:
+              - name: s
+                host: a.test
+                protocol: {serviceProtocol}
+                routes:
+                  - name: r
+                    protocols: {routeProtocols}
+                    snis: [a.test]
+            """;
+        var result = Loader.Load(yaml);
+        Assert.False(result.IsValid);
+        var service = result.Error!.Fields!["services"]![0]!;
+        var routeError = service["routes"]![0]!["protocols"]!.ToString();
+        Assert.StartsWith($"{kind} routes are not supported by Gatehouse", routeError);
+        if (serviceProtocol != "http")
+            Assert.StartsWith($"{kind} services are not supported by Gatehouse", service["protocol"]!.ToString());
+    }
+
     [Fact]
     public void Unknown_reference_duplicate_names_and_parent_key_in_nested_item()
     {

@@ -51,6 +51,7 @@ public static class PluginEntity
                     Default = new JsonArray("grpc", "grpcs", "http", "https"),
                     DefaultFrom = data => new JsonArray([.. (Of(data["name"])?.DefaultProtocols ?? DefaultProtocols).Select(x => (JsonNode?)x)]),
                     Elements = Typedefs.Protocol("protocol"),
+                    Custom = RouteProtocolRules.PluginProtocolsCheck,
                     ResolveFrom = data => Of(data["name"])?.ProtocolsField,
                 },
                 Typedefs.Bool("enabled", true, required: true),

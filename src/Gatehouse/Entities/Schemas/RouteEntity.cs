@@ -21,7 +21,7 @@ public static class RouteEntity
             {
                 Required = true, LenMin = 1, Default = new JsonArray("http", "https"),
                 Elements = Typedefs.Protocol("protocol"),
-                Custom = RouteProtocolRules.ValidateProtocolMix,
+                Custom = RouteProtocolRules.ValidateProtocols,
             },
             new FieldDefinition("methods", FieldType.Set)
             {

@@ -16,14 +16,36 @@ internal static class RouteProtocolRules
     private static readonly string[] StreamFamily = ["tcp", "tls", "udp", "tls_passthrough"];
     private static readonly string[] GrpcFamily = ["grpc", "grpcs"];
 
-    public static string? ValidateProtocolMix(JsonNode value)
+    private static readonly string[] WebSocketFamily = ["ws", "wss"];
+
+    /// <summary>Kong's mutual-exclusion rule, then Gatehouse's refusal of the protocols it has no proxy for:
+    /// stream routes (no stream proxy) and ws/wss routes (Kong Enterprise's WebSocket routes; an upgrade request
+    /// is proxied on an http/https route, as in Kong OSS). Accepting them would store routes that never match.</summary>
+    public static string? ValidateProtocols(JsonNode value)
     {
         var protocols = Protocols(value);
         var used = ExclusiveSets.Where(set => set.Any(protocols.Contains)).ToList();
-        return used.Count > 1
-            ? "these sets are mutually exclusive: " + string.Join(", ", used.Select(s => "(" + EntityCheck.Quote(s) + ")"))
+        if (used.Count > 1)
+            return "these sets are mutually exclusive: " + string.Join(", ", used.Select(s => "(" + EntityCheck.Quote(s) + ")"));
+        if (protocols.Any(StreamFamily.Contains)) return StreamRoutesUnsupported;
+        if (protocols.Any(WebSocketFamily.Contains)) return WebSocketRoutesUnsupported;
+        return null;
+    }
+
+    /// <summary>A plugin whose protocols are all stream or ws/wss ones could never run here (no such routes exist):
+    /// refused rather than stored and ignored. Listing them beside http-family protocols is harmless, as Kong's
+    /// exports do.</summary>
+    internal static string? PluginProtocolsCheck(JsonNode value)
+    {
+        var protocols = Protocols(value);
+        return protocols.Count > 0 && protocols.All(p => StreamFamily.Contains(p) || WebSocketFamily.Contains(p))
+            ? "a plugin that runs only on stream or ws/wss protocols never runs on Gatehouse (it has no stream proxy and no ws/wss routes)"
             : null;
     }
+
+    internal const string StreamRoutesUnsupported = "stream routes are not supported by Gatehouse (it has no TCP/TLS/UDP proxy)";
+    internal const string WebSocketRoutesUnsupported =
+        "ws and wss routes are not supported by Gatehouse (WebSocket upgrade requests are proxied on http and https routes)";
 
     /// <summary>Kong picks the subschema from the first protocol listed; so do these checks.</summary>
     public static IReadOnlyList<EntityCheck> Checks { get; } =

@@ -22,7 +22,7 @@ public static partial class ServiceEntity
             Typedefs.AutoTimestamp("updated_at"),
             Typedefs.Utf8Name(),
             new FieldDefinition("retries", FieldType.Integer) { Default = 5, Between = (0, 32767) },
-            Typedefs.Protocol("protocol") with { Required = true, Default = "http" },
+            Typedefs.Protocol("protocol") with { Required = true, Default = "http", Custom = ValidateProtocol },
             Typedefs.Host("host") with { Required = true },
             Typedefs.Port("port") with { Required = true, Default = 80 },
             Typedefs.Path("path"),
@@ -77,6 +77,15 @@ public static partial class ServiceEntity
             UpdatedAt = r.LongOrNull("updated_at") ?? 0,
         };
     }
+
+    /// <summary>Gatehouse proxies HTTP/1.1 and HTTP/2 (grpc, grpcs) only: a stream or ws/wss service would be stored
+    /// and then proxied as something else, so it is refused (WebSocket upgrades pass through http/https services).</summary>
+    private static string? ValidateProtocol(JsonNode value) => value.GetValue<string>() switch
+    {
+        "tcp" or "tls" or "udp" or "tls_passthrough" => "stream services are not supported by Gatehouse (it has no TCP/TLS/UDP proxy)",
+        "ws" or "wss" => "ws and wss services are not supported by Gatehouse (WebSocket upgrade requests are proxied through http and https services)",
+        _ => null,
+    };
 
     private static bool OneOf(JsonNode? value, string[] set) =>
         value is JsonValue v && v.TryGetValue<string>(out var s) && set.Contains(s);

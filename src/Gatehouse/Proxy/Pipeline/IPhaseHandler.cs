@@ -3,8 +3,8 @@ namespace Gatehouse.Proxy.Pipeline;
 /// <summary>
 /// Common shape of every phase handler (C# plugins, Wasm filter chains, core concerns). A handler instance is
 /// shared by all requests of a snapshot: keep per-request state in <see cref="ProxyContext"/>, never in fields.
-/// Phases run in this order: rewrite → access → request body (while the upstream reads it) → (upstream) →
-/// response headers → response body → log.
+/// Phases run in this order: rewrite → access → request body (while the upstream reads it) → request trailers →
+/// (upstream) → response headers → response body → response trailers → log.
 /// </summary>
 public interface IPhaseHandler
 {
@@ -50,6 +50,22 @@ public interface IResponseHeadersHandler : IPhaseHandler
 public interface IResponseBodyHandler : IPhaseHandler
 {
     ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, BodyChunk chunk);
+}
+
+/// <summary>Request trailers phase: once, after the request body's end of stream, when the client sent trailers
+/// (HTTP/2, or a chunked HTTP/1.1 body). They are in <c>IHttpRequestTrailersFeature</c>, read-only: the upstream
+/// client (.NET's HttpClient) cannot send request trailers, so they do not reach the upstream.</summary>
+public interface IRequestTrailersHandler : IPhaseHandler
+{
+    ValueTask OnRequestTrailersAsync(ProxyContext context);
+}
+
+/// <summary>Response trailers phase: once, after the response body's end of stream, when the upstream sent trailers
+/// and the client's protocol carries them (HTTP/2). They are in <c>IHttpResponseTrailersFeature.Trailers</c>, already
+/// copied from the upstream, and may be changed before they go out.</summary>
+public interface IResponseTrailersHandler : IPhaseHandler
+{
+    ValueTask OnResponseTrailersAsync(ProxyContext context);
 }
 
 /// <summary>Log phase: after the response has been sent (or failed); always runs, even after an exception.</summary>

@@ -12,10 +12,15 @@ public sealed class PhasePlan
     public IReadOnlyList<IResponseHeadersHandler> ResponseHeaders { get; }
     public IReadOnlyList<IResponseBodyHandler> ResponseBody { get; }
     public IReadOnlyList<ILogHandler> Log { get; }
+    public IReadOnlyList<IRequestTrailersHandler> RequestTrailers { get; }
+    public IReadOnlyList<IResponseTrailersHandler> ResponseTrailers { get; }
 
     public PhasePlan(IRewriteHandler[] rewrite, IAccessHandler[] access, IRequestBodyHandler[] requestBody,
-        IResponseHeadersHandler[] responseHeaders, IResponseBodyHandler[] responseBody, ILogHandler[] log)
+        IResponseHeadersHandler[] responseHeaders, IResponseBodyHandler[] responseBody, ILogHandler[] log,
+        IRequestTrailersHandler[]? requestTrailers = null, IResponseTrailersHandler[]? responseTrailers = null)
     {
+        RequestTrailers = requestTrailers ?? [];
+        ResponseTrailers = responseTrailers ?? [];
         Rewrite = rewrite;
         Access = access;
         RequestBody = requestBody;
@@ -28,6 +33,8 @@ public sealed class PhasePlan
 
     public bool HasBodyHandlers => ResponseBody.Count > 0;
     public bool HasRequestBodyHandlers => RequestBody.Count > 0;
+    /// <summary>The request body passes through <see cref="RequestBodyFilterStream"/> (body or trailer handlers).</summary>
+    public bool ReadsRequestBody => RequestBody.Count > 0 || RequestTrailers.Count > 0;
     /// <summary>The body handlers as delegates, bound once per snapshot for <see cref="BodyFilterChain"/>.</summary>
     internal IReadOnlyList<Func<ProxyContext, BodyChunk, ValueTask<BodyOutcome>>> RequestBodyFilters { get; }
     internal IReadOnlyList<Func<ProxyContext, BodyChunk, ValueTask<BodyOutcome>>> ResponseBodyFilters { get; }

@@ -10,6 +10,8 @@ public sealed class PhasePlanBuilder
     private readonly List<IResponseHeadersHandler> _headers = [];
     private readonly List<IResponseBodyHandler> _body = [];
     private readonly List<ILogHandler> _log = [];
+    private readonly List<IRequestTrailersHandler> _requestTrailers = [];
+    private readonly List<IResponseTrailersHandler> _responseTrailers = [];
 
     public PhasePlanBuilder Add(IPhaseHandler handler)
     {
@@ -20,11 +22,15 @@ public sealed class PhasePlanBuilder
         if (handler is IResponseHeadersHandler h) _headers.Add(h);
         if (handler is IResponseBodyHandler b) _body.Add(b);
         if (handler is ILogHandler l) _log.Add(l);
+        if (handler is IRequestTrailersHandler rt) _requestTrailers.Add(rt);
+        if (handler is IResponseTrailersHandler t) _responseTrailers.Add(t);
         return this;
     }
 
     public PhasePlan Build() =>
-        _rewrite.Count + _access.Count + _requestBody.Count + _headers.Count + _body.Count + _log.Count == 0
+        _rewrite.Count + _access.Count + _requestBody.Count + _headers.Count + _body.Count + _log.Count
+            + _requestTrailers.Count + _responseTrailers.Count == 0
             ? PhasePlan.Empty
-            : new PhasePlan([.. _rewrite], [.. _access], [.. _requestBody], [.. _headers], [.. _body], [.. _log]);
+            : new PhasePlan([.. _rewrite], [.. _access], [.. _requestBody], [.. _headers], [.. _body], [.. _log],
+                [.. _requestTrailers], [.. _responseTrailers]);
 }

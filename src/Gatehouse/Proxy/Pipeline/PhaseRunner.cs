@@ -23,6 +23,16 @@ internal static class PhaseRunner
         foreach (var h in plan.ResponseHeaders) await h.OnResponseHeadersAsync(context);
     }
 
+    public static async ValueTask RequestTrailersAsync(PhasePlan plan, ProxyContext context)
+    {
+        foreach (var h in plan.RequestTrailers) await h.OnRequestTrailersAsync(context);
+    }
+
+    public static async ValueTask ResponseTrailersAsync(PhasePlan plan, ProxyContext context)
+    {
+        foreach (var h in plan.ResponseTrailers) await h.OnResponseTrailersAsync(context);
+    }
+
     public static async ValueTask LogAsync(PhasePlan plan, ProxyContext context, Action<IPhaseHandler, Exception> onError)
     {
         foreach (var h in plan.Log)

@@ -43,6 +43,9 @@ public sealed class ProxyContext
     public int? UpstreamStatus { get; internal set; }
     /// <summary>The failure that ended the request, if any (handler exception, upstream error).</summary>
     public Exception? Error { get; internal set; }
+    /// <summary>True when the request body was read whole before forwarding (route.request_buffering): the upstream
+    /// gets it with Content-Length even when body handlers changed it.</summary>
+    internal bool RequestBodyBuffered { get; set; }
     /// <summary>Bytes of response body sent to the client (counted when access logging is on).</summary>
     public long ResponseBodyBytes { get; internal set; }
 

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+
 namespace Gatehouse.Proxy.Pipeline;
 
 /// <summary>
@@ -10,6 +12,8 @@ internal sealed class RequestBodyFilterStream : Stream
 {
     private readonly Stream _inner;
     private readonly BodyFilterChain _chain;
+    private readonly ProxyContext _context;
+    private readonly PhasePlan _plan;
     private const int ReadSize = 16 * 1024;
     private ReadOnlyMemory<byte> _pending;
     private byte[]? _readBuffer;
@@ -19,6 +23,8 @@ internal sealed class RequestBodyFilterStream : Stream
     public RequestBodyFilterStream(Stream inner, ProxyContext context, PhasePlan plan)
     {
         _inner = inner;
+        _context = context;
+        _plan = plan;
         _chain = new BodyFilterChain(context, plan.RequestBodyFilters);
         _remaining = context.HttpContext.Request.ContentLength;
     }
@@ -35,11 +41,25 @@ internal sealed class RequestBodyFilterStream : Stream
             var endOfStream = read == 0 || _remaining <= 0;
             _pending = await _chain.PushAsync(_readBuffer.AsMemory(0, read), endOfStream);
             _done = endOfStream;
+            if (endOfStream && _plan.RequestTrailers.Count > 0) await TrailersAsync(read, cancellationToken);
         }
         var count = Math.Min(buffer.Length, _pending.Length);
         _pending[..count].CopyTo(buffer);
         _pending = _pending[count..];
         return count;
+    }
+
+    /// <summary>After the body's end of stream: the trailers phase, when the client sent trailers. They are known
+    /// once the body was read to its end, so a body that ended by its Content-Length is read once more (HTTP/2 may
+    /// carry trailers after it).</summary>
+    private async ValueTask TrailersAsync(int lastRead, CancellationToken cancellationToken)
+    {
+        var request = _context.HttpContext.Request;
+        if (lastRead > 0 && !request.CheckTrailersAvailable())
+            _ = await _inner.ReadAsync(new byte[1], cancellationToken); // _readBuffer may still hold _pending
+        if (!request.CheckTrailersAvailable()) return;
+        var trailers = _context.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestTrailersFeature>()?.Trailers;
+        if (trailers is { Count: > 0 }) await PhaseRunner.RequestTrailersAsync(_plan, _context);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

@@ -1,0 +1,58 @@
+using Gatehouse.Proxy.Pipeline;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>
+/// route.request_buffering (nginx's proxy_request_buffering on): the request body is read to its end before the
+/// upstream is contacted, held in a <see cref="SpillBuffer"/> (memory, then a temporary file; no size limit, as
+/// Kong's client_max_body_size 0), and sent with Content-Length, also when the client sent it chunked.
+/// </summary>
+internal static class RequestBuffering
+{
+    /// <summary>The body, ready to be sent (the request now reads from it); null when the client went away.</summary>
+    public static async Task<SpillBuffer?> ReadAsync(ProxyContext context, string tempDirectory)
+    {
+        var http = context.HttpContext;
+        var body = new SpillBuffer(tempDirectory, long.MaxValue);
+        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int n;
+            while ((n = await ReadClientAsync(http, chunk)) > 0)
+                await body.AppendAsync(chunk.AsMemory(0, n), http.RequestAborted);
+        }
+        catch (Exception e) when (http.RequestAborted.IsCancellationRequested || context.LocalResponse is not null)
+        {
+            // the client went away, or a request-body handler answered (its local response is written next)
+            context.Error ??= http.RequestAborted.IsCancellationRequested ? e : null;
+            await body.DisposeAsync();
+            return null;
+        }
+        catch
+        {
+            await body.DisposeAsync();
+            throw;
+        }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(chunk); }
+        body.Complete();
+        http.Request.Headers.Remove(HeaderNames.TransferEncoding);
+        http.Request.Headers.ContentLength = body.Length;
+        http.Request.Body = body.AsReadStream();
+        context.RequestBodyBuffered = true;
+        return body;
+    }
+
+    /// <summary>A body the server cannot read (bad chunk framing, …) is the client's fault: 400, as when the
+    /// forwarder reads it unbuffered.</summary>
+    private static async ValueTask<int> ReadClientAsync(HttpContext http, byte[] chunk)
+    {
+        try { return await http.Request.Body.ReadAsync(chunk, http.RequestAborted); }
+        catch (Exception e) when (e is not BadHttpRequestException && e is not OperationCanceledException
+            && !http.RequestAborted.IsCancellationRequested && http.Features.Get<ProxyContext>()?.LocalResponse is null)
+        {
+            throw new BadHttpRequestException("invalid request body", StatusCodes.Status400BadRequest, e);
+        }
+    }
+}

@@ -1,0 +1,255 @@
+using System.Buffers;
+using Microsoft.Win32.SafeHandles;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>
+/// A body held by the proxy (request_buffering, response_buffering), like nginx's body buffers: bytes in pooled
+/// memory up to <see cref="MemoryLimit"/>, then in a temporary file under <c>&lt;prefix&gt;/proxy_temp</c>
+/// (deleted on close) up to a file limit. One appender and one reader may run at the same time: the reader gets the
+/// bytes in order and waits for more; the appender waits when the file is full until the reader has emptied it.
+/// </summary>
+internal sealed class SpillBuffer : IAsyncDisposable
+{
+    /// <summary>nginx's proxy_buffers (8 × 8k) hold the first bytes in memory; beyond them, the temporary file.</summary>
+    internal const int MemoryLimit = 64 * 1024;
+    private const int SegmentSize = 16 * 1024;
+
+    private readonly string _tempDirectory;
+    private readonly long _fileLimit;
+    private readonly Lock _lock = new();
+    // memory: pooled segments in order; the reader is at _headOffset of the first, the appender at _tailLength of the last
+    private readonly Queue<byte[]> _memory = new();
+    private byte[]? _tail;
+    private int _headOffset, _tailLength, _memoryBytes;
+    private SafeFileHandle? _file;
+    // file mode: appends go to the file (after whatever is still in memory), in [_fileRead, _fileCommitted)
+    private bool _fileMode;
+    private long _fileRead, _fileCommitted;
+    private bool _completed;
+    private Exception? _failure;
+    private TaskCompletionSource? _dataWaiter, _spaceWaiter;
+
+    public SpillBuffer(string tempDirectory, long fileLimit)
+    {
+        _tempDirectory = tempDirectory;
+        _fileLimit = fileLimit;
+    }
+
+    /// <summary>Bytes appended so far.</summary>
+    public long Length { get; private set; }
+
+    /// <summary>Bytes that went to the temporary file so far (for tests and the debug log).</summary>
+    public long SpilledBytes { get; private set; }
+
+    public async ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        while (data.Length > 0)
+        {
+            Task? wait = null;
+            long fileOffset = -1;
+            int take = 0;
+            lock (_lock)
+            {
+                if (_failure is not null) throw new IOException("the buffered body's reader failed", _failure);
+                if (_fileMode && _memoryBytes == 0 && _fileRead == _fileCommitted)
+                {
+                    // the reader has caught up: back to memory, the file is reused from its start
+                    _fileMode = false;
+                    _fileRead = _fileCommitted = 0;
+                }
+                if (!_fileMode && _memoryBytes < MemoryLimit)
+                {
+                    take = Math.Min(data.Length, MemoryLimit - _memoryBytes);
+                    AppendToMemory(data.Span[..take]);
+                    Signal(ref _dataWaiter);
+                }
+                else
+                {
+                    _fileMode = true;
+                    take = (int)Math.Min(data.Length, _fileLimit - _fileCommitted);
+                    if (take <= 0) wait = (_spaceWaiter ??= NewWaiter()).Task;
+                    else fileOffset = _fileCommitted;
+                }
+            }
+            if (wait is not null)
+            {
+                await wait.WaitAsync(cancellationToken);
+                continue;
+            }
+            if (fileOffset >= 0)
+            {
+                await RandomAccess.WriteAsync(File(), data[..take], fileOffset, cancellationToken);
+                lock (_lock)
+                {
+                    _fileCommitted += take;
+                    SpilledBytes += take;
+                    Signal(ref _dataWaiter);
+                }
+            }
+            Length += take;
+            data = data[take..];
+        }
+    }
+
+    /// <summary>No more bytes will be appended: the reader gets 0 once it has read everything.</summary>
+    public void Complete()
+    {
+        lock (_lock)
+        {
+            _completed = true;
+            Signal(ref _dataWaiter);
+        }
+    }
+
+    /// <summary>The reader gave up (e.g. the client is gone): the appender's next call throws.</summary>
+    public void Fail(Exception reason)
+    {
+        lock (_lock)
+        {
+            _failure ??= reason;
+            Signal(ref _spaceWaiter);
+        }
+    }
+
+    /// <summary>Reads the next bytes in order; waits for more until <see cref="Complete"/>, then returns 0.</summary>
+    public async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Task wait;
+            long fileOffset;
+            int take;
+            lock (_lock)
+            {
+                if (_memoryBytes > 0)
+                {
+                    var head = _memory.Peek();
+                    var end = ReferenceEquals(head, _tail) ? _tailLength : head.Length;
+                    take = Math.Min(destination.Length, end - _headOffset);
+                    head.AsSpan(_headOffset, take).CopyTo(destination.Span);
+                    _headOffset += take;
+                    _memoryBytes -= take;
+                    if (_headOffset == end) ReleaseHead();
+                    return take;
+                }
+                if (_fileRead < _fileCommitted)
+                {
+                    take = (int)Math.Min(destination.Length, _fileCommitted - _fileRead);
+                    fileOffset = _fileRead;
+                    wait = Task.CompletedTask;
+                }
+                else if (_completed) return 0;
+                else
+                {
+                    wait = (_dataWaiter ??= NewWaiter()).Task;
+                    fileOffset = -1;
+                    take = 0;
+                }
+            }
+            if (fileOffset < 0)
+            {
+                await wait.WaitAsync(cancellationToken);
+                continue;
+            }
+            var read = await RandomAccess.ReadAsync(_file!, destination[..take], fileOffset, cancellationToken);
+            lock (_lock)
+            {
+                // advanced only after the read: the appender resets the file only once this reaches _fileCommitted
+                _fileRead += read;
+                Signal(ref _spaceWaiter);
+            }
+            return read;
+        }
+    }
+
+    /// <summary>The whole buffer as a read-once stream (request_buffering: the body YARP sends upstream).</summary>
+    public Stream AsReadStream() => new Reader(this);
+
+    public ValueTask DisposeAsync()
+    {
+        lock (_lock)
+        {
+            while (_memory.TryDequeue(out var segment)) ArrayPool<byte>.Shared.Return(segment);
+            _tail = null;
+            _memoryBytes = 0;
+            _file?.Dispose();
+            _failure ??= new ObjectDisposedException(nameof(SpillBuffer));
+            Signal(ref _spaceWaiter);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private void AppendToMemory(ReadOnlySpan<byte> data)
+    {
+        while (data.Length > 0)
+        {
+            if (_tail is null || _tailLength == _tail.Length)
+            {
+                _tail = ArrayPool<byte>.Shared.Rent(SegmentSize);
+                _tailLength = 0;
+                _memory.Enqueue(_tail);
+            }
+            var n = Math.Min(_tail.Length - _tailLength, data.Length);
+            data[..n].CopyTo(_tail.AsSpan(_tailLength));
+            _tailLength += n;
+            _memoryBytes += n;
+            data = data[n..];
+        }
+    }
+
+    /// <summary>The first segment is read to its end: back to the pool (the tail too, when memory is now empty).</summary>
+    private void ReleaseHead()
+    {
+        var head = _memory.Dequeue();
+        if (ReferenceEquals(head, _tail)) _tail = null;
+        ArrayPool<byte>.Shared.Return(head);
+        _headOffset = 0;
+    }
+
+    private SafeFileHandle File()
+    {
+        if (_file is not null) return _file;
+        Directory.CreateDirectory(_tempDirectory);
+        var path = Path.Combine(_tempDirectory, Guid.NewGuid().ToString("N"));
+        return _file = System.IO.File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None,
+            FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+    }
+
+    private static TaskCompletionSource NewWaiter() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private static void Signal(ref TaskCompletionSource? waiter)
+    {
+        waiter?.TrySetResult();
+        waiter = null;
+    }
+
+    private sealed class Reader(SpillBuffer buffer) : Stream
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default) =>
+            destination.Length == 0 ? ValueTask.FromResult(0) : buffer.ReadAsync(destination, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] array, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(array.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] array, int offset, int count) =>
+            ReadAsync(array.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => buffer.Length;
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] array, int offset, int count) => throw new NotSupportedException();
+    }
+}
+
+/// <summary>How far the proxy holds a body in temporary files.</summary>
+internal static class SpillLimits
+{
+    /// <summary>nginx's proxy_max_temp_file_size (1024m): beyond it the upstream is read at the client's pace.</summary>
+    public const long ResponseFile = 1L << 30;
+}

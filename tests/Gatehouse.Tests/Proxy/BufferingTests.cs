@@ -1,0 +1,191 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Gatehouse.Tests.Infrastructure;
+using static Gatehouse.Tests.Infrastructure.TestConfig;
+
+namespace Gatehouse.Tests.Proxy;
+
+/// <summary>route.request_buffering and route.response_buffering, seen on raw sockets at both ends: what the upstream
+/// receives and when, and whether a client that does not read holds the upstream.</summary>
+public sealed class BufferingTests : IAsyncLifetime
+{
+    // a guard against a hang when the behaviour is wrong, not a timing assertion: every wait below ends on an event
+    private static readonly TimeSpan Hang = TimeSpan.FromSeconds(90);
+    private GatewayFixture _gateway = null!;
+    private ScriptedUpstream _upstream = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = new ScriptedUpstream();
+        _gateway = await GatewayFixture.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        _upstream.Dispose();
+    }
+
+    private void Publish(bool requestBuffering = true, bool responseBuffering = true)
+    {
+        var service = Service("127.0.0.1", _upstream.Port);
+        _gateway.Publish(Of([service], [Route(service, "r", paths: ["/"]) with
+        {
+            StripPath = false, RequestBuffering = requestBuffering, ResponseBuffering = responseBuffering,
+        }]));
+    }
+
+    private async Task<Socket> ConnectAsync()
+    {
+        var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(IPAddress.Loopback, _gateway.ProxyUri.Port);
+        return client;
+    }
+
+    [Fact]
+    public async Task Request_buffering_sends_a_chunked_body_whole_with_content_length()
+    {
+        Publish(requestBuffering: true);
+        var received = _upstream.Answer(ScriptedUpstream.Ok);
+        using var client = await ConnectAsync();
+        await client.SendAsync(Encoding.ASCII.GetBytes(
+            "POST /up HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+        var request = await received.WaitAsync(Hang);
+        Assert.Contains("\r\nContent-Length: 11\r\n", request.Head, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Transfer-Encoding", request.Head, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("hello world", Encoding.ASCII.GetString(request.Body));
+        Assert.StartsWith("HTTP/1.1 200", await ReadHeadAsync(client));
+    }
+
+    [Fact]
+    public async Task Request_buffering_holds_a_body_beyond_memory_in_a_temporary_file()
+    {
+        Publish(requestBuffering: true);
+        var received = _upstream.Answer(ScriptedUpstream.Ok);
+        var body = Pattern(3 << 20);
+        using var client = await ConnectAsync();
+        await client.SendAsync(Encoding.ASCII.GetBytes("POST /up HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        // many small chunks: the body crosses the memory bound and goes on in the file
+        for (var at = 0; at < body.Length; at += 100_000)
+        {
+            var part = body.AsMemory(at, Math.Min(100_000, body.Length - at));
+            await client.SendAsync(Encoding.ASCII.GetBytes($"{part.Length:x}\r\n"));
+            await client.SendAsync(part);
+            await client.SendAsync("\r\n"u8.ToArray());
+        }
+        await client.SendAsync("0\r\n\r\n"u8.ToArray());
+        var request = await received.WaitAsync(Hang);
+        Assert.Contains($"\r\nContent-Length: {body.Length}\r\n", request.Head, StringComparison.OrdinalIgnoreCase);
+        Assert.True(body.AsSpan().SequenceEqual(request.Body));
+        Assert.True(Directory.Exists(Path.Combine(_gateway.Prefix, "client_body_temp")));
+    }
+
+    [Fact]
+    public async Task Without_request_buffering_the_upstream_gets_the_request_before_the_body_ends()
+    {
+        Publish(requestBuffering: false);
+        var head = _upstream.OnHead();
+        var received = _upstream.Answer(ScriptedUpstream.Ok);
+        using var client = await ConnectAsync();
+        await client.SendAsync(Encoding.ASCII.GetBytes("POST /up HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"));
+        // the client has not finished its body: the upstream must already have the request (buffered, this hangs)
+        var upstreamHead = await head.WaitAsync(Hang);
+        Assert.Contains("Transfer-Encoding: chunked", upstreamHead, StringComparison.OrdinalIgnoreCase);
+        await client.SendAsync("6\r\n world\r\n0\r\n\r\n"u8.ToArray());
+        Assert.Equal("hello world", Encoding.ASCII.GetString((await received.WaitAsync(Hang)).Body));
+        Assert.StartsWith("HTTP/1.1 200", await ReadHeadAsync(client));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_streaming_upstreams_first_chunk_reaches_the_client_before_the_upstream_finishes(bool responseBuffering)
+    {
+        Publish(responseBuffering: responseBuffering);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = _upstream.Answer(async socket =>
+        {
+            await socket.SendAsync("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nfirst\n\r\n"u8.ToArray());
+            await release.Task;
+            await socket.SendAsync("5\r\nlast\n\r\n0\r\n\r\n"u8.ToArray());
+        });
+        using var client = await ConnectAsync();
+        await client.SendAsync("GET /events HTTP/1.1\r\nHost: a.test\r\n\r\n"u8.ToArray());
+        var seen = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!seen.ToString().Contains("first\n", StringComparison.Ordinal))
+        {
+            var n = await client.ReceiveAsync(buffer).WaitAsync(Hang);
+            Assert.NotEqual(0, n);
+            seen.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+        Assert.DoesNotContain("last", seen.ToString(), StringComparison.Ordinal);
+        release.SetResult();
+        while (!seen.ToString().EndsWith("0\r\n\r\n", StringComparison.Ordinal))
+        {
+            var n = await client.ReceiveAsync(buffer).WaitAsync(Hang);
+            Assert.NotEqual(0, n);
+            seen.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+        Assert.Contains("last\n", seen.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Response_buffering_lets_the_upstream_finish_while_the_client_reads_nothing()
+    {
+        Publish(responseBuffering: true);
+        // larger than every socket buffer on the way (loopback autotuning reaches 32 MiB for a receive buffer),
+        // so without buffering the upstream's send cannot complete before the client reads
+        const int size = 80 << 20;
+        var body = Pattern(1 << 20);
+        var upstreamDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = _upstream.Answer(async socket =>
+        {
+            await socket.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n"));
+            for (var sent = 0; sent < size; sent += body.Length) await socket.SendAsync(body);
+            upstreamDone.SetResult();
+        });
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        await client.ConnectAsync(IPAddress.Loopback, _gateway.ProxyUri.Port);
+        await client.SendAsync("GET /big HTTP/1.1\r\nHost: a.test\r\n\r\n"u8.ToArray());
+
+        await upstreamDone.Task.WaitAsync(Hang); // the client has read nothing yet
+        Assert.True(Directory.Exists(Path.Combine(_gateway.Prefix, "proxy_temp")));
+
+        var head = await ReadHeadAsync(client);
+        Assert.Contains($"Content-Length: {size}", head, StringComparison.OrdinalIgnoreCase);
+        var chunk = new byte[64 * 1024];
+        long received = 0;
+        while (received < size)
+        {
+            var n = await client.ReceiveAsync(chunk).WaitAsync(Hang);
+            Assert.NotEqual(0, n);
+            for (var i = 0; i < n; i++)
+                if (chunk[i] != body[(int)((received + i) % body.Length)]) Assert.Fail($"byte {received + i} differs");
+            received += n;
+        }
+        Assert.Equal(size, received);
+    }
+
+    /// <summary>Reads up to the end of the response head (a byte at a time: no body byte is taken with it).</summary>
+    private static async Task<string> ReadHeadAsync(Socket client)
+    {
+        var data = new List<byte>();
+        var buffer = new byte[1];
+        while (data.Count < 4 || !(data[^4] == '\r' && data[^3] == '\n' && data[^2] == '\r' && data[^1] == '\n'))
+        {
+            var n = await client.ReceiveAsync(buffer).WaitAsync(Hang);
+            Assert.NotEqual(0, n);
+            data.Add(buffer[0]);
+        }
+        return Encoding.ASCII.GetString(data.ToArray());
+    }
+
+    private static byte[] Pattern(int length)
+    {
+        var bytes = new byte[length];
+        for (var i = 0; i < length; i++) bytes[i] = (byte)(i * 7 + (i >> 11));
+        return bytes;
+    }
+}

@@ -1,0 +1,77 @@
+using Gatehouse.Proxy;
+
+namespace Gatehouse.Tests.Proxy;
+
+/// <summary>The body buffer of request/response buffering: bytes come out in order across memory, the temporary
+/// file and back, with one appender and one reader running at once, and the appender waits when the file is full.</summary>
+public sealed class SpillBufferTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "gatehouse-spill-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private static byte[] Pattern(int length, int seed)
+    {
+        var random = new Random(seed);
+        var bytes = new byte[length];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
+    [Theory]
+    [InlineData(1, long.MaxValue)]
+    [InlineData(2, 100_000)] // the file holds less than the body: the appender waits for the reader
+    [InlineData(3, 7_000)]
+    public async Task Concurrent_append_and_read_keep_every_byte_in_order(int seed, long fileLimit)
+    {
+        var body = Pattern(3 << 20, seed);
+        await using var buffer = new SpillBuffer(_dir, fileLimit);
+        var random = new Random(seed);
+        var appender = Task.Run(async () =>
+        {
+            for (var at = 0; at < body.Length;)
+            {
+                var n = Math.Min(random.Next(1, 40_000), body.Length - at);
+                await buffer.AppendAsync(body.AsMemory(at, n));
+                at += n;
+            }
+            buffer.Complete();
+        });
+        var received = new MemoryStream();
+        var chunk = new byte[9_000];
+        int read;
+        while ((read = await buffer.ReadAsync(chunk)) > 0) received.Write(chunk, 0, read);
+        await appender;
+        Assert.True(body.AsSpan().SequenceEqual(received.ToArray()));
+        Assert.Equal(body.Length, buffer.Length);
+        Assert.True(buffer.SpilledBytes > 0); // the 64 KiB of memory were passed
+    }
+
+    [Fact]
+    public async Task A_body_within_the_memory_bound_never_creates_a_file()
+    {
+        var body = Pattern(SpillBuffer.MemoryLimit, 4);
+        await using var buffer = new SpillBuffer(_dir, long.MaxValue);
+        await buffer.AppendAsync(body);
+        buffer.Complete();
+        using var copy = new MemoryStream();
+        await buffer.AsReadStream().CopyToAsync(copy);
+        Assert.True(body.AsSpan().SequenceEqual(copy.ToArray()));
+        Assert.Equal(0, buffer.SpilledBytes);
+        Assert.False(Directory.Exists(_dir));
+    }
+
+    [Fact]
+    public async Task A_failed_reader_makes_the_waiting_appender_throw()
+    {
+        await using var buffer = new SpillBuffer(_dir, 1_000);
+        await buffer.AppendAsync(new byte[SpillBuffer.MemoryLimit + 1_000]); // memory and file full
+        var waiting = buffer.AppendAsync(new byte[10]).AsTask();
+        Assert.False(waiting.IsCompleted); // nothing was read: no room
+        buffer.Fail(new IOException("client gone"));
+        await Assert.ThrowsAsync<IOException>(() => waiting);
+    }
+}
