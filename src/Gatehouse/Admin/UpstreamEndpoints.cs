@@ -175,7 +175,11 @@ internal static class UpstreamEndpoints
     {
         var targets = balanced?.Targets ?? [];
         var total = targets.Sum(t => t.Peers.Sum(p => (long)p.Weight));
-        var healthy = total > 0 ? "HEALTHY" : "UNHEALTHY";
+        // Kong: healthy while the available share of the weight is above healthchecks.threshold (all of it is
+        // available with health checks off)
+        var threshold = balanced?.Upstream.HealthThreshold ?? 0;
+        var isHealthy = total > 0 && 100 > threshold;
+        var healthy = isHealthy ? "HEALTHY" : "UNHEALTHY";
         var hosts = new JsonArray();
         foreach (var t in targets)
         {
@@ -191,7 +195,7 @@ internal static class UpstreamEndpoints
             ["id"] = upstream["id"]?.DeepClone(),
             ["details"] = new JsonObject
             {
-                ["healthy"] = total > 0,
+                ["healthy"] = isHealthy,
                 ["weight"] = new JsonObject { ["total"] = total, ["unavailable"] = 0, ["available"] = total },
                 ["hosts"] = hosts,
             },

@@ -24,5 +24,8 @@ public sealed record UpstreamModel
     public bool UseSrvName { get; init; }
     /// <summary>The <c>healthchecks</c> record as JSON, every default filled in (the health checker reads it).</summary>
     public string HealthchecksJson { get; init; } = "{}";
+    /// <summary><c>healthchecks.threshold</c>: the percentage of weight that must be healthy for the upstream to take
+    /// tries (0: no threshold).</summary>
+    public double HealthThreshold { get; init; }
     public IReadOnlyList<string> Tags { get; init; } = [];
 }

@@ -123,7 +123,7 @@ public sealed class BalancedUpstream
             resolved.Add(new(target, address.Kind == AddressKind.IPv6 ? $"[{address.Host}]" : address.Host, port, own, name.Source));
         }
         IBalancer? balancer = null;
-        try { balancer = BalancerFactory.Create(upstream.Algorithm, upstream.Slots, peers, health, time, previous); }
+        try { balancer = BalancerFactory.Create(upstream.Algorithm, upstream.Slots, peers, health, time, previous, upstream.HealthThreshold); }
         catch (Exception e) when (e is NotSupportedException or ArgumentException)
         {
             logger.LogError("upstream {Upstream}: {Reason}; its services answer 503", upstream.Name, e.Message);

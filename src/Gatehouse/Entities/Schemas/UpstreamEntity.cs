@@ -116,6 +116,7 @@ public static class UpstreamEntity
             HostHeader = r.String("host_header"),
             UseSrvName = r.Bool("use_srv_name"),
             HealthchecksJson = (e["healthchecks"] ?? schema.Field("healthchecks")!.Default)?.ToJsonString() ?? "{}",
+            HealthThreshold = EntityJson.TryNumber(e["healthchecks"]?["threshold"], out var threshold) ? threshold : 0,
             Tags = r.Strings("tags"),
         };
     }

@@ -192,6 +192,25 @@ public sealed class UpstreamProxyTests : IAsyncLifetime
         Assert.Equal(0, _echoes[0].RequestCount);
     }
 
+    /// <summary>Kong: the upstream takes tries only while its available weight share is above healthchecks.threshold;
+    /// with health checks off all of it is available, so only 100 stops it.</summary>
+    [Fact]
+    public async Task The_health_threshold_applies()
+    {
+        await using var gw = await UpstreamGateway.StartAsync(false);
+        await ServiceOverUpstream(gw, "backend.internal");
+        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{_echoes[0].Port}}"}""");
+        Assert.Equal(200, (await gw.SendAsync(HttpMethod.Patch, "/upstreams/backend.internal", """{"healthchecks":{"threshold":99}}""")).Status);
+        Assert.Equal(200, (await gw.ProxyGetAsync("/t")).Status);
+        Assert.Equal(200, (await gw.SendAsync(HttpMethod.Patch, "/upstreams/backend.internal", """{"healthchecks":{"threshold":100}}""")).Status);
+        var (status, body) = await gw.ProxyGetAsync("/t");
+        Assert.Equal(503, status);
+        Assert.Contains("failure to get a peer from the ring-balancer", body);
+        var (_, health) = await gw.GetAsync("/upstreams/backend.internal/health?balancer_health=1");
+        Assert.Equal("UNHEALTHY", health!["data"]!["balancer_health"]!.GetValue<string>());
+        Assert.Equal(1, _echoes[0].RequestCount);
+    }
+
     [Fact]
     public async Task A_host_that_names_no_upstream_is_used_as_today()
     {
