@@ -126,11 +126,15 @@ public sealed class DnsCache : IDisposable
         {
             result = Failed(entry.Name, DnsOutcome.Error, "dns cache disposed");
         }
+        try
+        {
+            return Store(entry, result);
+        }
         finally
         {
+            // only once the answer is stored: a reader in between would see the old answer and no lookup, and ask again
             lock (entry) entry.Pending = null;
         }
-        return Store(entry, result);
     }
 
     private DnsResult Store(Entry entry, DnsResult result)
