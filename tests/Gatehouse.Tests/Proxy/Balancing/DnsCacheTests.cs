@@ -168,6 +168,36 @@ public sealed class DnsCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task Srv_records_give_each_address_its_port_and_weight()
+    {
+        _server.SetSrv("_http._tcp.svc.test", 60, 1, 10, 8081, "node1.test");
+        _server.SetA("node1.test", 30, First);
+        var cache = Cache(s => s with { Order = [DnsRecordType.Srv, DnsRecordType.A] });
+
+        var result = await cache.ResolveAsync("_http._tcp.svc.test");
+
+        var address = Assert.Single(result.Addresses);
+        Assert.Equal((First, 8081, 10, 1, "node1.test"), (address.Address, address.Port, address.Weight, address.Priority, address.SrvTarget));
+        // the answer lives as long as its shortest record
+        Assert.Equal(_time.GetUtcNow() + TimeSpan.FromSeconds(30), result.ExpiresAt);
+    }
+
+    [Fact]
+    public async Task Last_tries_the_type_that_answered_before_and_aaaa_is_asked_when_in_the_order()
+    {
+        var v6 = IPAddress.Parse("2001:db8::1");
+        _server.SetA("svc.test", 10, v6);
+        var cache = Cache(s => s with { Order = [DnsRecordType.Last, DnsRecordType.Srv, DnsRecordType.A, DnsRecordType.Aaaa] });
+
+        Assert.Equal(v6, (await cache.ResolveAsync("svc.test")).Addresses[0].Address);
+        Assert.Equal((1, 1, 1), (_server.Queries("svc.test", 33), _server.Queries("svc.test", 1), _server.Queries("svc.test", 28)));
+
+        _time.Advance(TimeSpan.FromSeconds(11)); // the refresh asks AAAA first, and only AAAA
+        await Until(() => _server.Queries("svc.test", 28) == 2);
+        Assert.Equal((1, 1), (_server.Queries("svc.test", 33), _server.Queries("svc.test", 1)));
+    }
+
+    [Fact]
     public async Task An_ip_literal_resolves_to_itself_without_a_query()
     {
         var result = await Cache().ResolveAsync("192.0.2.7");

@@ -6,13 +6,14 @@ using System.Text;
 
 namespace Gatehouse.Tests.Proxy.Balancing;
 
-/// <summary>A real DNS server on 127.0.0.1 (UDP, port 0) for the cache's tests: answers A queries for the names it
-/// is given with the TTL it is given, NXDOMAIN for unknown names, an empty NOERROR for other types of known names;
+/// <summary>A real DNS server on 127.0.0.1 (UDP, port 0) for the cache's tests: answers A, AAAA and SRV queries for
+/// the names it is given with the TTL it is given, NXDOMAIN for unknown names, an empty NOERROR for other types of
+/// known names;
 /// counts the queries it receives per name and type; can hold its answers until released.</summary>
 internal sealed class TinyDnsServer : IDisposable
 {
     private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-    private readonly ConcurrentDictionary<string, (IPAddress[] Addresses, uint Ttl)> _names = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, (int Type, uint Ttl, byte[] Data)[]> _names = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, int> _queries = new(StringComparer.OrdinalIgnoreCase);
     private readonly CancellationTokenSource _stop = new();
     private volatile TaskCompletionSource _gate = Open();
@@ -26,7 +27,18 @@ internal sealed class TinyDnsServer : IDisposable
 
     public IPEndPoint EndPoint { get; }
 
-    public void SetA(string name, uint ttl, params IPAddress[] addresses) => _names[name] = (addresses, ttl);
+    /// <summary>Sets the A and AAAA records of <paramref name="name"/> (by the addresses' families).</summary>
+    public void SetA(string name, uint ttl, params IPAddress[] addresses) =>
+        _names[name] = addresses.Select(a => (a.AddressFamily == AddressFamily.InterNetwork ? 1 : 28, ttl, a.GetAddressBytes())).ToArray();
+
+    public void SetSrv(string name, uint ttl, int priority, int weight, int port, string target)
+    {
+        var data = new List<byte>();
+        foreach (var value in new[] { priority, weight, port }) data.AddRange([(byte)(value >> 8), (byte)value]);
+        foreach (var label in target.Split('.')) data.AddRange([(byte)label.Length, .. Encoding.ASCII.GetBytes(label)]);
+        data.Add(0);
+        _names[name] = [(33, ttl, data.ToArray())];
+    }
 
     /// <summary>Queries received for <paramref name="name"/> of type <paramref name="type"/> (1 = A, 28 = AAAA, 33 = SRV).</summary>
     public int Queries(string name, int type = 1) => _queries.GetValueOrDefault($"{name}/{type}");
@@ -89,21 +101,21 @@ internal sealed class TinyDnsServer : IDisposable
     private byte[] Answer(byte[] query, string name, int type, int questionEnd)
     {
         var known = _names.TryGetValue(name, out var entry);
-        var records = known && type == 1 ? entry.Addresses : [];
+        var records = known ? entry!.Where(r => r.Type == type).ToArray() : [];
         var answer = new List<byte>(query.AsSpan(0, questionEnd).ToArray());
         // header: same id; QR, RD, RA; rcode 3 (NXDOMAIN) for unknown names; one question, n answers, no others
         answer[2] = 0x81;
         answer[3] = (byte)(0x80 | (known ? 0 : 3));
         answer[6] = 0; answer[7] = (byte)records.Length;
         answer[8] = answer[9] = answer[10] = answer[11] = 0;
-        foreach (var address in records)
+        foreach (var record in records)
         {
-            answer.AddRange([0xC0, 12, 0, 1, 0, 1]); // name: pointer to the question; type A; class IN
+            answer.AddRange([0xC0, 12, 0, (byte)record.Type, 0, 1]); // name: pointer to the question; type; class IN
             var ttl = new byte[4];
-            BinaryPrimitives.WriteUInt32BigEndian(ttl, entry.Ttl);
+            BinaryPrimitives.WriteUInt32BigEndian(ttl, record.Ttl);
             answer.AddRange(ttl);
-            answer.AddRange([0, 4]);
-            answer.AddRange(address.GetAddressBytes());
+            answer.AddRange([(byte)(record.Data.Length >> 8), (byte)record.Data.Length]);
+            answer.AddRange(record.Data);
         }
         return answer.ToArray();
     }
