@@ -198,6 +198,18 @@ public sealed class DnsCacheTests : IDisposable
     }
 
     [Fact]
+    public void Kong_dns_order_and_dns_resolver_values_parse()
+    {
+        Assert.Equal([DnsRecordType.Last, DnsRecordType.Srv, DnsRecordType.Aaaa, DnsRecordType.Cname],
+            DnsSettings.ParseOrder("last, SRV,aaaa,CNAME"));
+        Assert.Contains("'MX'", Assert.Throws<FormatException>(() => DnsSettings.ParseOrder("A,MX")).Message);
+        Assert.Equal([new IPEndPoint(IPAddress.Parse("10.0.0.53"), 53), new IPEndPoint(IPAddress.Parse("10.0.0.54"), 5353),
+            new IPEndPoint(IPAddress.IPv6Loopback, 53), new IPEndPoint(IPAddress.IPv6Loopback, 5300)],
+            DnsSettings.ParseResolvers("10.0.0.53, 10.0.0.54:5353,::1,[::1]:5300"));
+        Assert.Throws<FormatException>(() => DnsSettings.ParseResolvers("dns.example:53"));
+    }
+
+    [Fact]
     public async Task An_ip_literal_resolves_to_itself_without_a_query()
     {
         var result = await Cache().ResolveAsync("192.0.2.7");

@@ -76,7 +76,6 @@ public sealed class DnsCache : IDisposable
     {
         _stop.Cancel();
         foreach (var entry in _entries.Values) entry.DisposeTimer();
-        _stop.Dispose();
     }
 
     private static DnsResult Literal(string name, IPAddress address) =>

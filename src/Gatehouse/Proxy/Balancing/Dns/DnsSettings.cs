@@ -41,4 +41,33 @@ public sealed record DnsSettings(
         NoSync: false,
         QueryTimeout: TimeSpan.FromSeconds(2),
         Attempts: 5);
+
+    /// <summary>Parses <c>dns_order</c> (comma-separated, case-insensitive: LAST, SRV, A, AAAA, CNAME).</summary>
+    /// <exception cref="FormatException">an unknown type, or an empty list</exception>
+    public static IReadOnlyList<DnsRecordType> ParseOrder(string value)
+    {
+        var order = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(t => t.ToUpperInvariant() switch
+            {
+                "LAST" => DnsRecordType.Last,
+                "SRV" => DnsRecordType.Srv,
+                "A" => DnsRecordType.A,
+                "AAAA" => DnsRecordType.Aaaa,
+                "CNAME" => DnsRecordType.Cname,
+                _ => throw new FormatException($"invalid entry '{t}' (expected LAST, SRV, A, AAAA or CNAME)"),
+            }).ToArray();
+        return order.Length > 0 ? order : throw new FormatException("expected at least one record type");
+    }
+
+    /// <summary>Parses <c>dns_resolver</c>: comma-separated <c>ip[:port]</c> (IPv6 as <c>[ip]:port</c> or bare),
+    /// port 53 when omitted.</summary>
+    /// <exception cref="FormatException">an entry that is not an IP address with an optional port</exception>
+    public static IReadOnlyList<IPEndPoint> ParseResolvers(string value) =>
+        value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(entry =>
+        {
+            // IPEndPoint reads a bare IPv6 address whole (port 0) and [ip]:port with its port
+            if (IPEndPoint.TryParse(entry, out var endpoint))
+                return endpoint.Port == 0 ? new IPEndPoint(endpoint.Address, 53) : endpoint;
+            throw new FormatException($"invalid name server '{entry}' (expected ip[:port])");
+        }).ToArray();
 }

@@ -41,11 +41,13 @@ internal sealed class ActiveProbe(ActiveHealthCheck settings, string? hostHeader
             await using var network = new NetworkStream(socket, ownsSocket: false);
             Stream stream = network;
             var host = hostHeader ?? HostName(peer.Target);
+            if (hostHeader is null && host.Contains(':')) host = $"[{host}]"; // an IPv6 literal target
             if (settings.Type == HealthCheckType.Https)
             {
                 var tls = new SslStream(network, leaveInnerStreamOpen: true);
                 stream = tls;
-                var options = new SslClientAuthenticationOptions { TargetHost = settings.HttpsSni ?? host };
+                // host_header may carry a port; a server name never does
+                var options = new SslClientAuthenticationOptions { TargetHost = settings.HttpsSni ?? HostName(host) };
                 if (!settings.HttpsVerifyCertificate) options.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
                 try
                 {
