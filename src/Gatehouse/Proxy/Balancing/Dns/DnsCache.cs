@@ -22,7 +22,8 @@ public sealed class DnsCache : IDisposable
 
     private readonly DnsSettings _settings;
     private readonly HostsFile _hosts;
-    private readonly LookupClient _client;
+    private readonly LookupClient? _client;
+    private readonly string? _clientError;
     private readonly ILogger _log;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
@@ -42,7 +43,16 @@ public sealed class DnsCache : IDisposable
         options.Retries = Math.Max(0, settings.Attempts - 1);
         options.ThrowDnsErrors = false;
         options.UseTcpFallback = true;
-        _client = new LookupClient(options);
+        try
+        {
+            _client = new LookupClient(options);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
+        {
+            // no usable name server (e.g. no resolv.conf): names outside the hosts file are lookup errors, not a crash
+            _clientError = e.Message;
+            _log.LogWarning("DNS: no name server to ask ({Error}); only the hosts file and IP addresses resolve", e.Message);
+        }
     }
 
     /// <summary>Raised (on a background thread) when a refresh changes a name's addresses or outcome: the
@@ -292,6 +302,7 @@ public sealed class DnsCache : IDisposable
     /// else the failure.</summary>
     private async Task<(IDnsQueryResponse?, string?)> AskAsync(string name, QueryType type, CancellationToken ct)
     {
+        if (_client is null) return (null, $"{type}: {_clientError}");
         try
         {
             var response = await _client.QueryAsync(name, type, QueryClass.IN, ct).ConfigureAwait(false);
