@@ -284,7 +284,7 @@ public sealed class AdminExposureTests
     public async Task HealthCommandCarriesTheConfsAdminToken()
     {
         const string Token = "health-token-0123456789";
-        var port = Infrastructure.EchoUpstream.ClosedPort();
+        var port = Infrastructure.EchoUpstream.FreePort();
         await using var gateway = await StartAsync(o => o with
         {
             AdminListen = [ListenAddress.Parse($"127.0.0.1:{port}")],

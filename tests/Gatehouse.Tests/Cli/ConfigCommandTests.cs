@@ -156,7 +156,7 @@ public sealed class ConfigCommandTests : IDisposable
         var kongYml = Write("kong.yml", "_format_version: \"3.0\"\nservices:\n  - name: a\n    port: 99999\n");
         var conf = Write("gatehouse.conf", $"""
             prefix = {Path.Combine(_dir, "prefix")}
-            proxy_listen = 127.0.0.1:{EchoUpstream.ClosedPort()}
+            proxy_listen = 127.0.0.1:{EchoUpstream.FreePort()}
             admin_listen = off
             database = off
             declarative_config = {kongYml}

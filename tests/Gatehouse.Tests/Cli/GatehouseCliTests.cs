@@ -101,7 +101,7 @@ public sealed class GatehouseCliTests
     [Fact]
     public async Task HealthAsksStatusOfARunningNode()
     {
-        var port = EchoUpstream.ClosedPort();
+        var port = EchoUpstream.FreePort();
         var conf = WriteConf($"prefix = {{dir}}\nadmin_listen = off\nstatus_listen = 127.0.0.1:{port}\n");
         var (downCode, _, downError) = await RunAsync("health", "-c", conf);
         Assert.Equal(1, downCode);

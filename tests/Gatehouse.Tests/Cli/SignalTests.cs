@@ -11,7 +11,7 @@ public sealed class SignalTests
     public async Task SigtermDrainsThenExitsZero()
     {
         var dir = Directory.CreateTempSubdirectory("gatehouse-sig-").FullName;
-        var proxyPort = EchoUpstream.ClosedPort();
+        var proxyPort = EchoUpstream.FreePort();
         var conf = Path.Combine(dir, "gatehouse.conf");
         await File.WriteAllTextAsync(conf, $"prefix = {dir}\nproxy_listen = 127.0.0.1:{proxyPort}\nadmin_listen = off\ndatabase = off\nproxy_access_log = off\nlog_level = error\n");
         var exe = Path.Combine(AppContext.BaseDirectory, "gatehouse.dll");

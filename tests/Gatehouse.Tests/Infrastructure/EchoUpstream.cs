@@ -126,8 +126,8 @@ public sealed class EchoUpstream : IAsyncDisposable
         }
     }
 
-    /// <summary>A port nothing listens on (bound, then released): connecting to it is refused.</summary>
-    public static int ClosedPort()
+    /// <summary>A port free now, for a listener the test starts itself (bound, then released).</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -135,6 +135,19 @@ public sealed class EchoUpstream : IAsyncDisposable
         listener.Stop();
         return port;
     }
+
+    /// <summary>A port nothing listens on: a socket stays bound to it, without listening, for the rest of the test
+    /// run, so connecting is refused and no other test's listener can be given the port (a port released at once
+    /// was sometimes handed to another test's server, which then answered 404 where a refusal was expected).</summary>
+    public static int ClosedPort()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        HeldClosedPorts.Add(socket);
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentBag<Socket> HeldClosedPorts = [];
 
     public async ValueTask DisposeAsync()
     {

@@ -75,8 +75,8 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
     private static async Task<GatewayProcess> StartOnceAsync(string dir, bool admin, string extraConf, bool ownsDir)
     {
-        var proxyPort = EchoUpstream.ClosedPort();
-        int? adminPort = admin ? EchoUpstream.ClosedPort() : null;
+        var proxyPort = EchoUpstream.FreePort();
+        int? adminPort = admin ? EchoUpstream.FreePort() : null;
         var conf = Path.Combine(dir, "gatehouse.conf");
         await File.WriteAllTextAsync(conf, $"""
             prefix = {dir}

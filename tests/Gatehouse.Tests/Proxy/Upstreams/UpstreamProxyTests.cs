@@ -23,13 +23,6 @@ public sealed class UpstreamProxyTests : IAsyncLifetime
     }
 
     /// <summary>A loopback port nothing listens on (bound then released).</summary>
-    private static int ClosedPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
-
     private static async Task ServiceOverUpstream(UpstreamGateway gw, string upstream, int retries = 5)
     {
         await gw.CreateAsync("/upstreams", $$"""{"name":"{{upstream}}"}""");
@@ -76,7 +69,7 @@ public sealed class UpstreamProxyTests : IAsyncLifetime
     {
         await using var gw = await UpstreamGateway.StartAsync(false);
         await ServiceOverUpstream(gw, "backend.internal", retries: 1);
-        var closed = ClosedPort();
+        var closed = EchoUpstream.ClosedPort();
         await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{closed}}"}""");
         await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{_echoes[0].Port}}"}""");
         for (var i = 0; i < 10; i++)
@@ -93,7 +86,7 @@ public sealed class UpstreamProxyTests : IAsyncLifetime
     {
         await using var gw = await UpstreamGateway.StartAsync(false);
         await ServiceOverUpstream(gw, "backend.internal", retries: 2);
-        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{ClosedPort()}}"}""");
+        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{EchoUpstream.ClosedPort()}}"}""");
         await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{_echoes[0].Port}}"}""");
         var payload = new string('b', 100_000);
         for (var i = 0; i < 4; i++)
@@ -158,8 +151,8 @@ public sealed class UpstreamProxyTests : IAsyncLifetime
     {
         await using var gw = await UpstreamGateway.StartAsync(false);
         await ServiceOverUpstream(gw, "backend.internal", retries: 0);
-        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{ClosedPort()}}"}""");
-        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{ClosedPort()}}"}""");
+        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{EchoUpstream.ClosedPort()}}"}""");
+        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{EchoUpstream.ClosedPort()}}"}""");
         var (status, body) = await gw.ProxyGetAsync("/r");
         Assert.Equal(502, status);
         Assert.Contains("An invalid response was received from the upstream server", body);
@@ -170,8 +163,8 @@ public sealed class UpstreamProxyTests : IAsyncLifetime
     {
         await using var gw = await UpstreamGateway.StartAsync(false);
         await ServiceOverUpstream(gw, "backend.internal", retries: 5);
-        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{ClosedPort()}}"}""");
-        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{ClosedPort()}}"}""");
+        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{EchoUpstream.ClosedPort()}}"}""");
+        await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{EchoUpstream.ClosedPort()}}"}""");
         var (status, _) = await gw.ProxyGetAsync("/r");
         Assert.Equal(502, status);
     }
