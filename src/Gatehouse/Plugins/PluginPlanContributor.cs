@@ -28,8 +28,9 @@ public sealed class PluginPlanContributor : IPhasePlanContributor
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(builder);
-        if (config.Plugins.IsDefaultOrEmpty) return;
+        // compiled even without plugins: the build tells the log sinks which ones the configuration still uses
         var compiled = _compiled.GetValue(config, Compile);
+        if (config.Plugins.IsDefaultOrEmpty) return;
         var slots = new List<PluginSlot>();
         foreach (var plugin in _catalog.All)
         {
@@ -69,6 +70,12 @@ public sealed class PluginPlanContributor : IPhasePlanContributor
 
     private Compiled Compile(GatewayConfig config)
     {
+        var generation = _services.LogSinks.BeginGeneration();
+        if (config.Plugins.IsDefaultOrEmpty)
+        {
+            _services.LogSinks.EndGeneration(generation);
+            return new Compiled([]);
+        }
         var consumers = new ConsumerIndex(config);
         var byName = new Dictionary<string, Dictionary<(Guid?, Guid?), List<Instance>>>(StringComparer.Ordinal);
         var order = 0;
@@ -88,6 +95,7 @@ public sealed class PluginPlanContributor : IPhasePlanContributor
                 _logger.LogError(e, "plugin {Name} ({Id}) could not be built; it is skipped", model.Name, model.Id);
             }
         }
+        _services.LogSinks.EndGeneration(generation);
         return new Compiled(byName);
     }
 

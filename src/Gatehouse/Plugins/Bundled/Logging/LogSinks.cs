@@ -7,21 +7,63 @@ namespace Gatehouse.Plugins.Bundled.Logging;
 /// <summary>
 /// Long-lived queues for the log plugins (Kong's <c>kong.tools.queue</c>): the log phase only enqueues; one
 /// background consumer per sink (file path or endpoint) batches entries and writes them. Sinks outlive
-/// configuration snapshots; pending entries are flushed at shutdown.
+/// configuration snapshots; pending entries are flushed at shutdown. A sink that no configuration has used for
+/// <see cref="RetireAfter"/> (its plugin was changed or deleted) is closed at the next configuration build, after
+/// writing what it holds, so configuration churn does not pile up queues, consumers and connections.
 /// </summary>
 public sealed partial class LogSinks : IAsyncDisposable, IDisposable
 {
+    /// <summary>How long a sink no longer in the configuration stays open: requests that started on an older
+    /// snapshot still log into it until they end.</summary>
+    public static readonly TimeSpan RetireAfter = TimeSpan.FromMinutes(10);
+
     private readonly ConcurrentDictionary<string, Sink> _sinks = new(StringComparer.Ordinal);
     private readonly ILogger<LogSinks> _logger;
+    private readonly TimeProvider _time;
+    private long _generation;
 
-    public LogSinks(ILogger<LogSinks> logger) => _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+    public LogSinks(ILogger<LogSinks> logger, TimeProvider time)
+    {
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+    }
+
+    /// <summary>The open sinks (for tests and diagnostics).</summary>
+    public int Count => _sinks.Count;
+
+    /// <summary>A configuration build starts: the sinks it asks for (<see cref="For"/>) are in use again.</summary>
+    public long BeginGeneration() => Interlocked.Increment(ref _generation);
+
+    /// <summary>A configuration build ended: a sink it did not ask for is marked unused (from now), and one unused for
+    /// <see cref="RetireAfter"/> is removed and closed in the background after writing what it holds.</summary>
+    public void EndGeneration(long generation)
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (key, sink) in _sinks)
+        {
+            if (Volatile.Read(ref sink.Generation) >= generation)
+            {
+                sink.UnusedSince = null;
+                continue;
+            }
+            sink.UnusedSince ??= now;
+            if (now - sink.UnusedSince < RetireAfter || !_sinks.TryRemove(KeyValuePair.Create(key, sink))) continue;
+            LogRetired(_logger, key);
+            _ = sink.DisposeAsync().AsTask().ContinueWith(t => _logger.LogError(t.Exception, "log sink {Key}: closing failed", key),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+    }
 
     /// <summary>The sink for <paramref name="key"/>; the writer (made by <paramref name="writer"/> when the sink is
     /// created, disposed with it) receives batches of at most <paramref name="maxBatch"/> entries, waiting up to
     /// <paramref name="maxDelay"/> to fill one. A failed batch is logged and dropped.</summary>
     /// <param name="retry">Kong's queue retries for a failed batch; null: a failed batch is dropped at once.</param>
-    public Sink For(string key, int maxBatch, TimeSpan maxDelay, int maxEntries, Func<ILogWriter> writer, LogRetry? retry = null) =>
-        _sinks.GetOrAdd(key, _ => new Sink(key, maxBatch, maxDelay, maxEntries, writer(), retry, _logger));
+    public Sink For(string key, int maxBatch, TimeSpan maxDelay, int maxEntries, Func<ILogWriter> writer, LogRetry? retry = null)
+    {
+        var sink = _sinks.GetOrAdd(key, _ => new Sink(key, maxBatch, maxDelay, maxEntries, writer(), retry, _logger));
+        Volatile.Write(ref sink.Generation, Volatile.Read(ref _generation));
+        return sink;
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -30,6 +72,9 @@ public sealed partial class LogSinks : IAsyncDisposable, IDisposable
 
     /// <summary>For synchronous container disposal; the consumers run on the thread pool, so this cannot deadlock.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "log sink {Key}: closed, no configuration has used it for 10 minutes")]
+    private static partial void LogRetired(ILogger logger, string key);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "log sink {Key}: batch of {Count} entries could not be written: {Reason}")]
     private static partial void LogFailure(ILogger logger, string key, int count, string reason);
@@ -49,6 +94,10 @@ public sealed partial class LogSinks : IAsyncDisposable, IDisposable
 
         private readonly ILogWriter _writer;
         private readonly LogRetry? _retry;
+
+        /// <summary>The last configuration build that asked for this sink; when it stopped being asked for.</summary>
+        internal long Generation;
+        internal DateTimeOffset? UnusedSince;
 
         internal Sink(string key, int maxBatch, TimeSpan maxDelay, int maxEntries, ILogWriter writer, LogRetry? retry, ILogger logger)
         {
