@@ -120,6 +120,33 @@ public sealed class UpstreamHealthCheckTests
     }
 
     [Fact]
+    public async Task A_read_timeout_is_a_passive_timeout_and_a_closed_connection_a_tcp_failure()
+    {
+        await using var a = await ProbeTarget.StartAsync();
+        await using var b = await ProbeTarget.StartAsync();
+        await using var gw = await UpstreamGateway.StartAsync(false);
+        await SetUpAsync(gw, """{"name":"hc.internal","healthchecks":{"passive":{"unhealthy":{"timeouts":1}}}}""", a, b);
+        var (patched, _) = await gw.SendAsync(HttpMethod.Patch, "/services/svc", """{"read_timeout":200}""");
+        Assert.Equal(200, patched);
+        b.Behaviour = ProbeBehaviour.Hang;
+        var statuses = await ProxyManyAsync(gw, 4);
+        Assert.Contains(504, statuses);
+        Assert.Equal("UNHEALTHY", await TargetHealthAsync(gw, b));
+        Assert.Equal("HEALTHY", await TargetHealthAsync(gw, a));
+
+        // counting TCP failures only (a new checker: both healthy again), a connection closed without a response
+        // takes a target out
+        var (changed, _) = await gw.SendAsync(HttpMethod.Patch, "/upstreams/hc.internal",
+            """{"healthchecks":{"passive":{"unhealthy":{"timeouts":0,"tcp_failures":1}}}}""");
+        Assert.Equal(200, changed);
+        b.Behaviour = ProbeBehaviour.Answer;
+        a.Behaviour = ProbeBehaviour.Close;
+        Assert.Contains(502, await ProxyManyAsync(gw, 2));
+        Assert.Equal("UNHEALTHY", await TargetHealthAsync(gw, a));
+        Assert.Equal("HEALTHY", await TargetHealthAsync(gw, b));
+    }
+
+    [Fact]
     public async Task A_new_snapshot_keeps_the_checker_state_and_a_changed_config_replaces_it()
     {
         await using var a = await ProbeTarget.StartAsync();
