@@ -216,6 +216,11 @@ public sealed class UpstreamHealthCheckTests
             """{"name":"g.internal","healthchecks":{"active":{"type":"grpc","healthy":{"interval":5}}}}""");
         Assert.Equal(400, status);
         Assert.Equal("not supported by Gatehouse yet: health checks of active.type 'grpc'", body!["fields"]!["healthchecks"]!.GetValue<string>());
+        // with checks off, the type is accepted and the upstream serves (no checker)
+        await using var a = await ProbeTarget.StartAsync();
+        await SetUpAsync(gw, """{"name":"hc.internal","healthchecks":{"active":{"type":"grpcs"}}}""", a);
+        Assert.Equal(200, (await gw.ProxyGetAsync("/svc/")).Status);
+        Assert.Equal("HEALTHCHECKS_OFF", await TargetHealthAsync(gw, a));
     }
 
     private static async Task SetUpAsync(UpstreamGateway gw, string upstream, params ProbeTarget[] targets)

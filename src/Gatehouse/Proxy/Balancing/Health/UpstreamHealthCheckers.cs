@@ -41,8 +41,15 @@ public sealed class UpstreamHealthCheckers : IDisposable
                 owned.Checker?.Dispose();
                 _checkers.Remove(upstream.Id);
             }
-            var settings = HealthCheckSettingsJson.Parse(upstream.HealthchecksJson);
-            var checker = settings.Enabled
+            HealthCheckSettings? settings = null;
+            try { settings = HealthCheckSettingsJson.Parse(upstream.HealthchecksJson); }
+            catch (NotSupportedException e)
+            {
+                // the schema refuses such checks when they are on; with them off (the type set, nothing probing)
+                // there is simply no checker
+                _loggers.CreateLogger<UpstreamHealthCheckers>().LogDebug("upstream {Upstream}: {Reason} has no health checker", upstream.Name, e.Message);
+            }
+            var checker = settings is { Enabled: true }
                 ? new HealthChecker(upstream.Name, settings, peers, _loggers.CreateLogger<HealthChecker>(), _time, upstream.HostHeader)
                 : null;
             _checkers[upstream.Id] = new Owned(key, checker);
