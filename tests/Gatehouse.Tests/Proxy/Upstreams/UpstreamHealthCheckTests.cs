@@ -209,6 +209,41 @@ public sealed class UpstreamHealthCheckTests
     }
 
     [Fact]
+    public async Task Declarative_upstreams_with_health_checks_are_checked_DB_less()
+    {
+        await using var a = await ProbeTarget.StartAsync();
+        await using var b = await ProbeTarget.StartAsync();
+        await using var gw = await UpstreamGateway.StartAsync(true);
+        var yaml = $$"""
+            _format_version: "3.0"
+            services:
+              - name: svc
+                host: hc.internal
+                routes:
+                  - paths: [/svc]
+            upstreams:
+              - name: hc.internal
+                healthchecks:
+                  passive:
+                    unhealthy:
+                      http_failures: 1
+                targets:
+                  - target: 127.0.0.1:{{a.Port}}
+                  - target: 127.0.0.1:{{b.Port}}
+            """;
+        using var content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(yaml));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/yaml");
+        using var posted = await gw.Admin.PostAsync("/config", content);
+        Assert.Equal(201, (int)posted.StatusCode);
+        b.Status = 500;
+        await ProxyManyAsync(gw, 4);
+        Assert.Equal("UNHEALTHY", await TargetHealthAsync(gw, b));
+        Assert.All(await ProxyManyAsync(gw, 6), s => Assert.Equal(200, s));
+        Assert.Equal(204, (await gw.SendAsync(HttpMethod.Put, $"/upstreams/hc.internal/targets/127.0.0.1:{b.Port}/healthy")).Status);
+        Assert.Equal("HEALTHY", await TargetHealthAsync(gw, b));
+    }
+
+    [Fact]
     public async Task Grpc_active_checks_are_still_refused_naming_the_type()
     {
         await using var gw = await UpstreamGateway.StartAsync(false);
