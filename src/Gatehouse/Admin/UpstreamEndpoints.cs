@@ -15,8 +15,7 @@ namespace Gatehouse.Admin;
 /// Kong 3.9's own endpoints for upstreams and targets (<c>kong/api/routes/upstreams.lua</c>), beside the generated ones:
 /// a target is addressed under its upstream by id or by its <c>target</c> (<c>host:port</c>, unique only within the
 /// upstream); <c>/targets/all</c>; the health endpoints, from the upstream as the proxy balances it now; and the
-/// healthy/unhealthy overrides, which Kong answers with 400 when the upstream has no health checker (always, here:
-/// upstreams that enable health checks are refused until the health checker lands).
+/// healthy/unhealthy overrides of the upstream's health checker (400 when the upstream has none).
 /// </summary>
 internal static class UpstreamEndpoints
 {
@@ -140,74 +139,89 @@ internal static class UpstreamEndpoints
             var target = row.DeepClone().AsObject();
             var resolved = balanced?.Targets.FirstOrDefault(t => t.Model.Id == EntityJson.Guid(row, "id"));
             // a target the balancer could not resolve has no address: Kong's DNS_ERROR
-            target["health"] = resolved is { Resolved: true } ? "HEALTHCHECKS_OFF" : "DNS_ERROR";
-            target["data"] = resolved is null ? null : TargetStatus(resolved);
+            target["health"] = resolved is null ? UpstreamHealthView.DnsError : UpstreamHealthView.OfTarget(balanced!, resolved);
+            target["data"] = resolved is null ? null : TargetStatus(balanced!, resolved, healthWords: true);
             data.Add(target);
         }
         return AdminResponses.Json(new JsonObject { ["data"] = data, ["next"] = null, ["node_id"] = nodeId });
     }
 
-    /// <summary>Kong's <c>getTargetStatus</c>: host, port, dns source, weights and each address (health checks off:
-    /// every address HEALTHCHECKS_OFF and available).</summary>
-    private static JsonObject TargetStatus(ResolvedTarget target)
+    /// <summary>Kong's <c>getTargetStatus</c>: host, port, dns source, weights (unavailable: the unhealthy addresses'
+    /// weight) and each address, with its <c>health</c> word (the health list) or its <c>healthy</c> flag
+    /// (<c>?balancer_health=1</c>).</summary>
+    private static JsonObject TargetStatus(BalancedUpstream upstream, ResolvedTarget target, bool healthWords)
     {
         var total = target.Peers.Sum(p => (long)p.Weight);
+        var unavailable = target.Peers.Where(p => !UpstreamHealthView.IsAvailable(upstream, p)).Sum(p => (long)p.Weight);
         return new JsonObject
         {
             ["host"] = target.Host,
             ["port"] = target.Port,
             ["dns"] = target.DnsSource,
             ["nodeWeight"] = target.Model.Weight,
-            ["weight"] = new JsonObject { ["total"] = total, ["unavailable"] = 0, ["available"] = total },
+            ["weight"] = new JsonObject { ["total"] = total, ["unavailable"] = unavailable, ["available"] = total - unavailable },
             ["addresses"] = new JsonArray([.. target.Peers.Select(p => (JsonNode?)new JsonObject
             {
                 ["ip"] = p.Address.ToString(),
                 ["port"] = p.Port,
                 ["weight"] = p.Weight,
-                ["health"] = "HEALTHCHECKS_OFF",
+                [healthWords ? "health" : "healthy"] = healthWords
+                    ? UpstreamHealthView.OfAddress(upstream, p) : UpstreamHealthView.IsAvailable(upstream, p),
             })]),
         };
     }
 
-    /// <summary><c>?balancer_health=1</c>: Kong's <c>get_balancer_health</c>. Without health checks a balancer with a
-    /// weight to offer is HEALTHY and the reported health is HEALTHCHECKS_OFF.</summary>
+    /// <summary><c>?balancer_health=1</c>: Kong's <c>get_balancer_health</c>. <c>balancer_health</c> is the
+    /// threshold rule over the available weight; <c>health</c> is that too when the upstream has a health checker,
+    /// HEALTHCHECKS_OFF otherwise.</summary>
     private static JsonObject BalancerHealth(JsonObject upstream, BalancedUpstream? balanced)
     {
         var targets = balanced?.Targets ?? [];
-        var total = targets.Sum(t => t.Peers.Sum(p => (long)p.Weight));
-        // Kong: healthy while the available share of the weight is above healthchecks.threshold (all of it is
-        // available with health checks off)
+        var peers = targets.SelectMany(t => t.Peers).ToArray();
+        var total = peers.Sum(p => (long)p.Weight);
+        var unavailable = balanced is null ? 0 : peers.Where(p => !UpstreamHealthView.IsAvailable(balanced, p)).Sum(p => (long)p.Weight);
         var threshold = balanced?.Upstream.HealthThreshold ?? 0;
-        var isHealthy = total > 0 && 100 > threshold;
-        var healthy = isHealthy ? "HEALTHY" : "UNHEALTHY";
-        var hosts = new JsonArray();
-        foreach (var t in targets)
-        {
-            var status = TargetStatus(t);
-            foreach (var address in status["addresses"]!.AsArray()) address!.AsObject().Remove("health");
-            foreach (var address in status["addresses"]!.AsArray()) address!["healthy"] = true;
-            hosts.Add(status);
-        }
+        var isHealthy = total > 0 && (total - unavailable) * 100.0 / total > threshold;
+        var healthy = isHealthy ? UpstreamHealthView.Healthy : UpstreamHealthView.Unhealthy;
         return new JsonObject
         {
-            ["health"] = "HEALTHCHECKS_OFF",
+            ["health"] = balanced?.Checker is null ? UpstreamHealthView.Off : healthy,
             ["balancer_health"] = healthy,
             ["id"] = upstream["id"]?.DeepClone(),
             ["details"] = new JsonObject
             {
                 ["healthy"] = isHealthy,
-                ["weight"] = new JsonObject { ["total"] = total, ["unavailable"] = 0, ["available"] = total },
-                ["hosts"] = hosts,
+                ["weight"] = new JsonObject { ["total"] = total, ["unavailable"] = unavailable, ["available"] = total - unavailable },
+                ["hosts"] = new JsonArray([.. targets.Select(t => (JsonNode?)TargetStatus(balanced!, t, healthWords: false))]),
             },
         };
     }
 
-    /// <summary>PUT .../healthy|unhealthy: Kong sets the health checker's state; with no health checker (health checks
-    /// off, the only state Gatehouse accepts today) Kong answers 400 "no healthchecker found for &lt;upstream&gt;".</summary>
+    /// <summary>PUT .../healthy|unhealthy: sets the health checker's state of every address of the target, or of the
+    /// one <c>{address}</c> (<c>ip[:port]</c>, port 8000 by default, as Kong), and answers 204. Kong answers 400
+    /// "no healthchecker found for &lt;upstream&gt;" when the upstream has none (health checks off), and 400 when the
+    /// checker does not know the address.</summary>
     private static async Task<IResult> SetHealth(HttpContext ctx)
     {
         var dao = ctx.RequestServices.GetRequiredService<EntityDao>();
-        if (await FindTarget(ctx, dao) is not var (upstream, _)) return AdminResponses.NotFound();
-        return AdminResponses.Message("no healthchecker found for " + EntityJson.String(upstream, "name"), StatusCodes.Status400BadRequest);
+        if (await FindTarget(ctx, dao) is not var (upstream, target)) return AdminResponses.NotFound();
+        var name = EntityJson.String(upstream, "name") ?? "";
+        var healthy = ctx.Request.Path.Value!.EndsWith("/healthy", StringComparison.Ordinal);
+        var balanced = ctx.RequestServices.GetService<ProxySnapshotProvider>()?.Current.Upstreams.GetValueOrDefault(name);
+        if (balanced?.Checker is not { } checker)
+            return AdminResponses.Message("no healthchecker found for " + name, StatusCodes.Status400BadRequest);
+        var targetId = EntityJson.Guid(target, "id").ToString();
+        if (ctx.Request.RouteValues["address"] is not string addressParam)
+            return checker.SetTargetHealthy(targetId, healthy)
+                ? AdminResponses.NoContent()
+                : AdminResponses.Message("target not found", StatusCodes.Status400BadRequest);
+        var address = TargetAddress.Parse(Uri.UnescapeDataString(addressParam));
+        var peer = address is null || address.Kind == AddressKind.Name ? null
+            : checker.Snapshot().Select(s => s.Peer).FirstOrDefault(p => p.TargetId == targetId
+                && p.Address.Equals(System.Net.IPAddress.Parse(address.Host.Trim('[', ']')))
+                && p.Port == (address.Port ?? TargetAddress.DefaultTargetPort));
+        return peer is not null && checker.SetHealthy(peer, healthy)
+            ? AdminResponses.NoContent()
+            : AdminResponses.Message("target not found", StatusCodes.Status400BadRequest);
     }
 }

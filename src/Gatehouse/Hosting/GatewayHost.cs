@@ -107,7 +107,7 @@ public sealed class GatewayHost : IAsyncDisposable
                 else if (http.Request.Path.Equals(StatusEndpoint.Path, StringComparison.Ordinal)) await StatusEndpoint.WriteAsync(http);
                 else if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal))
                 {
-                    await metrics.WriteAsync(http); // issue 5: prometheus, then the Wasm filter metrics (Kong 3.9)
+                    await metrics.WriteAsync(http, app.Services.GetService<ProxySnapshotProvider>()?.Current); // issue 5: prometheus, then the Wasm filter metrics (Kong 3.9)
                     await wasmMetrics.Value.WriteAsync(http);
                 }
                 else http.Response.StatusCode = StatusCodes.Status404NotFound;

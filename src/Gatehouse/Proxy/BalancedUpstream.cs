@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Gatehouse.Entities.Schemas;
 using Gatehouse.Model;
 using Gatehouse.Proxy.Balancing;
+using Gatehouse.Proxy.Balancing.Health;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Proxy;
@@ -58,9 +59,10 @@ public sealed class BalancedUpstream
     private readonly FrozenDictionary<BalancerPeer, PeerEndpoint> _endpoints;
 
     private BalancedUpstream(UpstreamModel upstream, IReadOnlyList<ResolvedTarget> targets, IBalancer? balancer,
-        FrozenDictionary<BalancerPeer, PeerEndpoint> endpoints)
+        FrozenDictionary<BalancerPeer, PeerEndpoint> endpoints, HealthChecker? checker)
     {
         Upstream = upstream;
+        Checker = checker;
         Targets = targets;
         Balancer = balancer;
         _endpoints = endpoints;
@@ -76,6 +78,9 @@ public sealed class BalancedUpstream
     /// <summary>Null when the balancer could not be built (an algorithm this build does not implement): every
     /// request answers 503.</summary>
     public IBalancer? Balancer { get; }
+    /// <summary>The upstream's health checker (the balancer's health view, passive reports, Admin API, metrics);
+    /// null when its health checks are off.</summary>
+    public HealthChecker? Checker { get; }
 
     /// <summary>The endpoint for one try with the request's <paramref name="hashKey"/>, skipping the peers of earlier
     /// tries; null when no peer is available.</summary>
@@ -84,9 +89,11 @@ public sealed class BalancedUpstream
 
     /// <summary>Resolves the targets of every upstream of <paramref name="config"/> and builds their balancers; a
     /// balancer takes over the per-peer state (tries in flight, latencies) of the same upstream's in
-    /// <paramref name="previous"/>.</summary>
+    /// <paramref name="previous"/>. An upstream with health checks on gets its checker from <paramref name="checkers"/>
+    /// as its health view; the others use <paramref name="health"/>.</summary>
     public static FrozenDictionary<string, BalancedUpstream> BuildAll(GatewayConfig config, HostResolver resolve, IPeerHealth health,
-        TimeProvider time, ILogger logger, FrozenDictionary<string, BalancedUpstream>? previous = null)
+        TimeProvider time, ILogger logger, FrozenDictionary<string, BalancedUpstream>? previous = null,
+        UpstreamHealthCheckers? checkers = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (config.Upstreams.IsDefaultOrEmpty) return FrozenDictionary<string, BalancedUpstream>.Empty;
@@ -97,13 +104,14 @@ public sealed class BalancedUpstream
         {
             var own = targets.TryGetValue(upstream.Id, out var list) ? list : [];
             var before = previous?.GetValueOrDefault(upstream.Name) is { } p && p.Upstream.Id == upstream.Id ? p.Balancer : null;
-            result[upstream.Name] = Build(upstream, own, names, resolve, health, time, logger, before);
+            result[upstream.Name] = Build(upstream, own, names, resolve, health, time, logger, before, checkers);
         }
         return result.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
     private static BalancedUpstream Build(UpstreamModel upstream, List<TargetModel> targets, Dictionary<string, ResolvedName> names,
-        HostResolver resolve, IPeerHealth health, TimeProvider time, ILogger logger, IBalancer? previous)
+        HostResolver resolve, IPeerHealth health, TimeProvider time, ILogger logger, IBalancer? previous,
+        UpstreamHealthCheckers? checkers)
     {
         var resolved = new List<ResolvedTarget>(targets.Count);
         var peers = new List<BalancerPeer>();
@@ -122,15 +130,16 @@ public sealed class BalancedUpstream
             peers.AddRange(own);
             resolved.Add(new(target, address.Kind == AddressKind.IPv6 ? $"[{address.Host}]" : address.Host, port, own, name.Source));
         }
+        var checker = checkers?.For(upstream, peers);
         IBalancer? balancer = null;
-        try { balancer = BalancerFactory.Create(upstream.Algorithm, upstream.Slots, peers, health, time, previous, upstream.HealthThreshold); }
+        try { balancer = BalancerFactory.Create(upstream.Algorithm, upstream.Slots, peers, checker ?? health, time, previous, upstream.HealthThreshold); }
         catch (Exception e) when (e is NotSupportedException or ArgumentException)
         {
             logger.LogError("upstream {Upstream}: {Reason}; its services answer 503", upstream.Name, e.Message);
         }
         var endpoints = peers.ToFrozenDictionary<BalancerPeer, BalancerPeer, PeerEndpoint>(p => p,
             p => new PeerEndpoint(p, hostnames[p], upstream.HostHeader), ReferenceEqualityComparer.Instance);
-        return new BalancedUpstream(upstream, resolved, balancer, endpoints);
+        return new BalancedUpstream(upstream, resolved, balancer, endpoints, checker);
     }
 
     private sealed record ResolvedName(IReadOnlyList<IPAddress> Addresses, string Source);
@@ -167,8 +176,7 @@ public sealed class BalancedUpstream
 /// production; tests substitute their own).</summary>
 public delegate IReadOnlyList<IPAddress> HostResolver(string host);
 
-/// <summary>Every peer may take traffic: what the balancers see while health checks are off (Gatehouse refuses
-/// upstreams that enable them until the health checker lands).</summary>
+/// <summary>Every peer may take traffic: what the balancers of upstreams with health checks off see.</summary>
 public sealed class HealthChecksOff : IPeerHealth
 {
     public static HealthChecksOff Instance { get; } = new();

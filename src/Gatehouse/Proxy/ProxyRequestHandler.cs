@@ -209,6 +209,7 @@ public sealed class ProxyRequestHandler
                 error = await _forwarder.SendAsync(http, peer.DestinationPrefix(target.Tls), _connector.Invoker, target.RequestConfig, _transformer);
             }
             finally { balancer.Finished(peer.Peer, _time.GetElapsedTime(started)); }
+            if (upstream.Checker is { } checker) PassiveHealthReport.Report(checker, peer.Peer, error, context);
             if (error != ForwarderError.Request || attempt >= target.Service.Retries || http.Response.HasStarted
                 || !UpstreamConnectException.IsIn(http.Features.Get<IForwarderErrorFeature>()?.Exception))
                 return error;

@@ -1,4 +1,5 @@
 using Gatehouse.Model;
+using Gatehouse.Proxy.Balancing.Health;
 using Gatehouse.Proxy.Pipeline;
 using Gatehouse.Routing;
 using Microsoft.Extensions.Logging;
@@ -20,12 +21,15 @@ public sealed class ProxySnapshotProvider : IDisposable
 
     private readonly HostResolver _resolve;
     private readonly TimeProvider _time;
+    private readonly UpstreamHealthCheckers _checkers;
 
     public ProxySnapshotProvider(GatewayConfigPublisher publisher, IEnumerable<IPhasePlanContributor> contributors,
-        ILogger<ProxySnapshotProvider> logger, HostResolver? resolve = null, TimeProvider? time = null)
+        ILogger<ProxySnapshotProvider> logger, HostResolver? resolve = null, TimeProvider? time = null,
+        ILoggerFactory? loggers = null)
     {
         _resolve = resolve ?? (host => System.Net.Dns.GetHostAddresses(host));
         _time = time ?? TimeProvider.System;
+        _checkers = new UpstreamHealthCheckers(loggers, _time);
         ArgumentNullException.ThrowIfNull(publisher);
         ArgumentNullException.ThrowIfNull(contributors);
         ArgumentNullException.ThrowIfNull(logger);
@@ -59,10 +63,18 @@ public sealed class ProxySnapshotProvider : IDisposable
         }
     }
 
-    // upstream targets are resolved here, on the publishing thread, never on a request
-    private ProxySnapshot Compile(GatewayConfig config) =>
-        new(config, Router.Build(config, _logger), CompiledPipeline.Compile(config, _contributors),
-            BalancedUpstream.BuildAll(config, _resolve, HealthChecksOff.Instance, _time, _logger, Current.Upstreams));
+    // upstream targets are resolved here, on the publishing thread, never on a request; health checkers carry over
+    private ProxySnapshot Compile(GatewayConfig config)
+    {
+        var snapshot = new ProxySnapshot(config, Router.Build(config, _logger), CompiledPipeline.Compile(config, _contributors),
+            BalancedUpstream.BuildAll(config, _resolve, HealthChecksOff.Instance, _time, _logger, Current.Upstreams, _checkers));
+        _checkers.Retain(config.Upstreams);
+        return snapshot;
+    }
 
-    public void Dispose() => _publisher.Published -= OnPublished;
+    public void Dispose()
+    {
+        _publisher.Published -= OnPublished;
+        _checkers.Dispose();
+    }
 }

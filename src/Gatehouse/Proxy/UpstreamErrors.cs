@@ -31,6 +31,11 @@ internal static class UpstreamErrors
         }
     }
 
+    /// <summary>The try ran out of time: read timeout, or connect/send timeout (Kong reports these as timeouts to
+    /// its health checker, other failures as TCP failures).</summary>
+    public static bool IsTimeout(ForwarderError error, Exception? exception) =>
+        error == ForwarderError.RequestTimedOut || IsTimeout(exception);
+
     private static bool IsTimeout(Exception? e)
     {
         for (; e is not null; e = e.InnerException)

@@ -75,8 +75,9 @@ public static class UpstreamEntity
                     _ => "not supported by Gatehouse yet: hash_on 'consumer' (the balancer does not see the authenticated consumer)"),
                 new ConditionalCheck("hash_fallback", h => Is(h, "consumer"), "hash_fallback",
                     _ => "not supported by Gatehouse yet: hash_fallback 'consumer' (the balancer does not see the authenticated consumer)"),
-                new ConditionalCheck("healthchecks", h => UpstreamHealthchecks.EnabledBy(h).Count > 0, "healthchecks",
-                    h => "not supported by Gatehouse yet: health checks (enabled by " + string.Join(", ", UpstreamHealthchecks.EnabledBy(h)) + ")"),
+                // the health checker probes over tcp, http and https only
+                new ConditionalCheck("healthchecks", h => UpstreamHealthchecks.EnabledBy(h).Count > 0 && UpstreamHealthchecks.UnsupportedActiveType(h) is not null,
+                    "healthchecks", h => "not supported by Gatehouse yet: health checks of active.type '" + UpstreamHealthchecks.UnsupportedActiveType(h) + "'"),
                 new NotSupportedCheck("client_certificate", "there is no certificates entity (no client certificate towards upstreams)"),
                 new NotSupportedCheck("use_srv_name", "SRV records are not resolved"),
             ],

@@ -62,6 +62,10 @@ public static partial class UpstreamHealthchecks
         return on;
     }
 
+    /// <summary>The active check type when it is one the health checker cannot run (grpc, grpcs); else null.</summary>
+    public static string? UnsupportedActiveType(JsonNode? healthchecks) =>
+        healthchecks?["active"]?["type"] is JsonValue v && v.TryGetValue<string>(out var type) && type is "grpc" or "grpcs" ? type : null;
+
     private static FieldDefinition Record(string name, IReadOnlyList<FieldDefinition> fields)
     {
         var record = new FieldDefinition(name, FieldType.Record) { Fields = fields };

@@ -50,6 +50,7 @@ internal sealed class ProbeTarget : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private int _requests;
+    private int _disposed;
 
     private ProbeTarget(WebApplication app) => _app = app;
 
@@ -106,6 +107,7 @@ internal sealed class ProbeTarget : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return; // a test may stop a target before its using ends
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(1));
         await _app.StopAsync(limit.Token);
         await _app.DisposeAsync();

@@ -44,7 +44,7 @@ public sealed class UpstreamAdminApiTests : IAsyncLifetime
         Assert.Equal(400, hdr);
         Assert.Equal("required field missing", hdrBody!["fields"]!["hash_on_header"]!.GetValue<string>());
 
-        var (hc, hcBody) = await gw.PostAsync("/upstreams", """{"name":"hc.internal","healthchecks":{"active":{"healthy":{"interval":5}}}}""");
+        var (hc, hcBody) = await gw.PostAsync("/upstreams", """{"name":"hc.internal","healthchecks":{"active":{"type":"grpc","healthy":{"interval":5}}}}""");
         Assert.Equal(400, hc);
         Assert.StartsWith("not supported by Gatehouse yet: health checks", hcBody!["fields"]!["healthchecks"]!.GetValue<string>());
 

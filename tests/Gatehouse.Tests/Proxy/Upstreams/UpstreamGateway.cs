@@ -27,7 +27,8 @@ internal sealed class UpstreamGateway : IAsyncDisposable
     public HttpClient Admin { get; }
     public HttpClient Proxy { get; }
 
-    public static async Task<UpstreamGateway> StartAsync(bool dbless, IReadOnlyDictionary<string, IPAddress>? hosts = null)
+    public static async Task<UpstreamGateway> StartAsync(bool dbless, IReadOnlyDictionary<string, IPAddress>? hosts = null,
+        bool statusListener = false)
     {
         var prefix = Directory.CreateTempSubdirectory("gatehouse-upstreams-").FullName;
         var options = new GatehouseOptions
@@ -35,6 +36,7 @@ internal sealed class UpstreamGateway : IAsyncDisposable
             Prefix = prefix,
             ProxyListen = [ListenAddress.Parse("127.0.0.1:0")],
             AdminListen = [ListenAddress.Parse("127.0.0.1:0")],
+            StatusListen = statusListener ? [ListenAddress.Parse("127.0.0.1:0")] : [],
             Database = dbless ? DatabaseKind.Off : DatabaseKind.Sqlite,
             SqlitePath = Path.Combine(prefix, "gatehouse.db"),
             LogLevel = "error",

@@ -12,9 +12,11 @@ public sealed record HealthCheckSettings(ActiveHealthCheck Active, PassiveHealth
     /// <summary>Kong's defaults: every counter 0 and both intervals 0, so nothing is probed or counted.</summary>
     public static HealthCheckSettings Default { get; } = new(ActiveHealthCheck.Default, PassiveHealthCheck.Default);
 
-    /// <summary>True when the settings make the checker do anything (Kong creates no checker otherwise).</summary>
+    /// <summary>Kong's <c>is_upstream_using_healthcheck</c>: an active interval or a passive unhealthy threshold above
+    /// 0 (passive successes alone could never matter: nothing would take a peer out). Kong creates no checker
+    /// otherwise, and neither does Gatehouse.</summary>
     public bool Enabled => Active.Healthy.Interval > TimeSpan.Zero || Active.Unhealthy.Interval > TimeSpan.Zero
-        || Passive.Healthy.Successes > 0 || Passive.Unhealthy.HttpFailures > 0
+        || Passive.Unhealthy.HttpFailures > 0
         || Passive.Unhealthy.TcpFailures > 0 || Passive.Unhealthy.Timeouts > 0;
 }
 
