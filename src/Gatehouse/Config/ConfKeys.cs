@@ -40,6 +40,21 @@ internal static class ConfKeys
         ["nginx_http_client_header_timeout"] = (o, v) => o with { ClientHeaderTimeout = NginxTime(v) },
         ["nginx_http_keepalive_timeout"] = (o, v) => o with { KeepaliveTimeout = NginxTime(v) },
         ["mem_cache_size"] = (o, v) => o with { MemCacheSize = NginxSize(v) is > 0 and var size ? size : throw new FormatException($"'{v}' must be a size above 0") },
+        // Kong's DNS client settings for upstream target names (DnsOptions)
+        ["dns_resolver"] = (o, v) => o with { Dns = o.Dns with { Resolvers = DnsResolvers(v) } },
+        ["dns_hostsfile"] = (o, v) => o with { Dns = o.Dns with { HostsFile = File.Exists(v) ? v : throw new FormatException("file does not exist") } },
+        ["dns_order"] = (o, v) => o with { Dns = o.Dns with { Order = DnsOrder(v) } },
+        ["dns_valid_ttl"] = (o, v) => o with { Dns = o.Dns with { ValidTtl = v.Length == 0 ? null : Seconds(v) } },
+        ["dns_stale_ttl"] = (o, v) => o with { Dns = o.Dns with { StaleTtl = Seconds(v) } },
+        ["dns_not_found_ttl"] = (o, v) => o with { Dns = o.Dns with { NotFoundTtl = Seconds(v) } },
+        ["dns_error_ttl"] = (o, v) => o with { Dns = o.Dns with { ErrorTtl = Seconds(v) } },
+        ["dns_no_sync"] = (o, v) => o with { Dns = o.Dns with { NoSync = Bool(v) } },
+        // Kong 3.9 knows these; Gatehouse does not implement them, so setting them stops the start
+        ["dns_cache_size"] = (_, _) => throw new FormatException(
+            "not supported by Gatehouse (the DNS cache holds only upstream target names and is not bounded by size)"),
+        ["new_dns_client"] = (o, v) => Bool(v)
+            ? throw new FormatException("'on' is not supported by Gatehouse (it resolves as Kong's default client, new_dns_client = off)")
+            : o,
     };
 
     /// <summary>nginx's size syntax: bytes, or a number with k/K, m/M or g/G (1024-based).</summary>
@@ -71,6 +86,29 @@ internal static class ConfKeys
             _ => throw new FormatException($"'{v}' is not a time (units: ms, s, m, h)"),
         };
     }
+
+    /// <summary>Kong's dns_resolver: comma-separated IPv4/IPv6 addresses with optional port (53 by default).</summary>
+    private static IReadOnlyList<System.Net.IPEndPoint> DnsResolvers(string v) => List(v).Select(entry =>
+        System.Net.IPEndPoint.TryParse(entry, out var e)
+            ? (e.Port == 0 ? new System.Net.IPEndPoint(e.Address, 53) : e)
+            : throw new FormatException($"must be a comma separated list in the form of IPv4/6 or IPv4/6:port, got '{entry}'")).ToArray();
+
+    private static readonly string[] DnsRecordTypes = ["LAST", "SRV", "A", "AAAA", "CNAME"];
+
+    private static IReadOnlyList<string> DnsOrder(string v)
+    {
+        var order = List(v).Select(t => t.ToUpperInvariant()).ToArray();
+        foreach (var (raw, upper) in List(v).Zip(order))
+            if (!DnsRecordTypes.Contains(upper)) throw new FormatException($"invalid entry '{raw}'");
+        return order.Length > 0 ? order : throw new FormatException("expected at least one of LAST, SRV, A, AAAA, CNAME");
+    }
+
+    /// <summary>Kong's number of seconds (fractions allowed), 0 or more.</summary>
+    private static TimeSpan Seconds(string v) =>
+        double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n)
+        && n >= 0 && double.IsFinite(n) && n < 1e9
+            ? TimeSpan.FromSeconds(n)
+            : throw new FormatException($"'{v}' is not a number of seconds (0 or more)");
 
     private static bool Off(string v) => v.Equals("off", StringComparison.OrdinalIgnoreCase);
 

@@ -69,6 +69,8 @@ public sealed record GatehouseOptions
     /// <summary>Kong's <c>plugins</c>: the plugin names available on this node; <c>bundled</c> stands for every bundled
     /// plugin, an empty list is <c>off</c>.</summary>
     public IReadOnlyList<string> Plugins { get; init; } = ["bundled"];
+    /// <summary>Kong's <c>dns_*</c> keys: how upstream target names are resolved (Proxy/Balancing/Dns/DnsCache).</summary>
+    public DnsOptions Dns { get; init; } = new();
     /// <summary>Every key/value after overrides, for the sanitized dump in GET /.</summary>
     public IReadOnlyDictionary<string, string> Raw { get; init; } = new Dictionary<string, string>();
 
@@ -76,6 +78,28 @@ public sealed record GatehouseOptions
 }
 
 public enum DatabaseKind { Sqlite, Off, Postgres }
+
+/// <summary>Kong's <c>dns_*</c> keys as gatehouse.conf gives them, with Kong 3.9's defaults (kong_defaults.lua). The
+/// proxy turns them into its DNS cache's settings.</summary>
+public sealed record DnsOptions
+{
+    /// <summary><c>dns_resolver</c>: the name servers; empty: those of /etc/resolv.conf.</summary>
+    public IReadOnlyList<System.Net.IPEndPoint> Resolvers { get; init; } = [];
+    /// <summary><c>dns_hostsfile</c>: read once at start, consulted before any query.</summary>
+    public string HostsFile { get; init; } = "/etc/hosts";
+    /// <summary><c>dns_order</c>: record types tried in turn (upper case: LAST, SRV, A, AAAA, CNAME).</summary>
+    public IReadOnlyList<string> Order { get; init; } = ["LAST", "SRV", "A", "CNAME"];
+    /// <summary><c>dns_valid_ttl</c>: replaces every answer's TTL; null: the records' own.</summary>
+    public TimeSpan? ValidTtl { get; init; }
+    /// <summary><c>dns_stale_ttl</c>: how long an expired answer is still served while it is refreshed.</summary>
+    public TimeSpan StaleTtl { get; init; } = TimeSpan.FromSeconds(3600);
+    /// <summary><c>dns_not_found_ttl</c>: how long a name error or empty answer is cached.</summary>
+    public TimeSpan NotFoundTtl { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary><c>dns_error_ttl</c>: how long a failed lookup is cached.</summary>
+    public TimeSpan ErrorTtl { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary><c>dns_no_sync</c>: on, concurrent lookups of one name each query the server.</summary>
+    public bool NoSync { get; init; }
+}
 
 /// <summary>One entry of a *_listen list: address, port and Kong's listen flags. Every flag Gatehouse accepts has
 /// an effect (see Hosting/KestrelListeners and docs/gateway-core.md); any other flag, typos included, is refused.</summary>

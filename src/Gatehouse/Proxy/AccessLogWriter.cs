@@ -9,7 +9,7 @@ namespace Gatehouse.Proxy;
 /// One JSON line per proxied request to proxy_access_log (a path, "stdout" or "stderr"; nothing when off). Lines are
 /// formatted on the request thread and written by one background task, so requests never wait for the disk.
 /// Fields: time, request_id, client_ip, method, uri, protocol, status, request_size, response_size, latencies {request,
-/// proxy, upstream} in ms, route_id, service_id, upstream_status.
+/// proxy, upstream} in ms, route_id, service_id, upstream_status, upstream_addr.
 /// </summary>
 public sealed class AccessLogWriter : IAsyncDisposable
 {
@@ -62,6 +62,9 @@ public sealed class AccessLogWriter : IAsyncDisposable
             WriteId(json, "service_id", context.Service?.Id);
             if (context.UpstreamStatus is { } us) json.WriteNumber("upstream_status", us);
             else json.WriteNull("upstream_status");
+            // nginx's $upstream_addr: the peers tried (balanced services)
+            if (PeerTries.UpstreamAddr(context) is { } addr) json.WriteString("upstream_addr", addr);
+            else json.WriteNull("upstream_addr");
             json.WriteEndObject();
         }
         buffer.WriteByte((byte)'\n');

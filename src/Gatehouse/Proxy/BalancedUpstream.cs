@@ -6,6 +6,7 @@ using Gatehouse.Entities.Schemas;
 using Gatehouse.Model;
 using Gatehouse.Proxy.Balancing;
 using Gatehouse.Proxy.Balancing.Health;
+using Gatehouse.Proxy.Balancing.Dns;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Proxy;
@@ -50,9 +51,9 @@ public sealed class PeerEndpoint
 }
 
 /// <summary>
-/// An upstream as one snapshot balances it: its targets resolved (once, when the snapshot is built, off the request
-/// path), the balancer over their addresses, and each peer's endpoint. Names are resolved again with every
-/// configuration change (there is no TTL cache yet); a name that does not resolve leaves its target out.
+/// An upstream as one snapshot balances it: its targets' addresses (as the DNS cache answered when it was built, off
+/// the request path), the balancer over them, and each peer's endpoint. A DNS change builds a new one
+/// (<see cref="ProxySnapshotProvider"/>); a name that does not resolve leaves its target without peers.
 /// </summary>
 public sealed class BalancedUpstream
 {
@@ -87,30 +88,42 @@ public sealed class BalancedUpstream
     public PeerEndpoint? Pick(string? hashKey, IReadOnlyCollection<BalancerPeer>? tried) =>
         Balancer?.Pick(hashKey, tried) is { } peer ? _endpoints[peer] : null;
 
-    /// <summary>Resolves the targets of every upstream of <paramref name="config"/> and builds their balancers; a
-    /// balancer takes over the per-peer state (tries in flight, latencies) of the same upstream's in
-    /// <paramref name="previous"/>. An upstream with health checks on gets its checker from <paramref name="checkers"/>
-    /// as its health view; the others use <paramref name="health"/>.</summary>
-    public static FrozenDictionary<string, BalancedUpstream> BuildAll(GatewayConfig config, HostResolver resolve, IPeerHealth health,
+    /// <summary>The host names (not IP addresses) the targets of <paramref name="config"/> name: what
+    /// <see cref="BuildAll"/> looks up.</summary>
+    public static IReadOnlySet<string> TargetNames(GatewayConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var target in config.Targets)
+            if (TargetAddress.Parse(target.Target) is { Kind: AddressKind.Name } address) names.Add(address.Host);
+        return names;
+    }
+
+    /// <summary>Builds the balancers of every upstream of <paramref name="config"/> over their targets' addresses as
+    /// <paramref name="lookup"/> answers them now (the DNS cache's answers; null while a name's first lookup is under
+    /// way: the target then has no peer until it lands). A balancer takes over the per-peer state (tries in flight,
+    /// latencies) of the same upstream's in <paramref name="previous"/>. An upstream with health checks on gets its
+    /// checker from <paramref name="checkers"/> as its health view (with the new peers); the others use
+    /// <paramref name="health"/>.</summary>
+    public static FrozenDictionary<string, BalancedUpstream> BuildAll(GatewayConfig config, Func<string, DnsResult?> lookup, IPeerHealth health,
         TimeProvider time, ILogger logger, FrozenDictionary<string, BalancedUpstream>? previous = null,
         UpstreamHealthCheckers? checkers = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (config.Upstreams.IsDefaultOrEmpty) return FrozenDictionary<string, BalancedUpstream>.Empty;
         var targets = config.Targets.GroupBy(t => t.UpstreamId).ToDictionary(g => g.Key, g => g.ToList());
-        var names = new Dictionary<string, ResolvedName>(StringComparer.OrdinalIgnoreCase); // one lookup per name per build
         var result = new Dictionary<string, BalancedUpstream>(StringComparer.Ordinal);
         foreach (var upstream in config.Upstreams)
         {
             var own = targets.TryGetValue(upstream.Id, out var list) ? list : [];
             var before = previous?.GetValueOrDefault(upstream.Name) is { } p && p.Upstream.Id == upstream.Id ? p.Balancer : null;
-            result[upstream.Name] = Build(upstream, own, names, resolve, health, time, logger, before, checkers);
+            result[upstream.Name] = Build(upstream, own, lookup, health, time, logger, before, checkers);
         }
         return result.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
-    private static BalancedUpstream Build(UpstreamModel upstream, List<TargetModel> targets, Dictionary<string, ResolvedName> names,
-        HostResolver resolve, IPeerHealth health, TimeProvider time, ILogger logger, IBalancer? previous,
+    private static BalancedUpstream Build(UpstreamModel upstream, List<TargetModel> targets, Func<string, DnsResult?> lookup,
+        IPeerHealth health, TimeProvider time, ILogger logger, IBalancer? previous,
         UpstreamHealthCheckers? checkers)
     {
         var resolved = new List<ResolvedTarget>(targets.Count);
@@ -122,13 +135,18 @@ public sealed class BalancedUpstream
             var address = TargetAddress.Parse(target.Target);
             if (address is null) { resolved.Add(new(target, target.Target, 0, [], "invalid target")); continue; }
             var port = address.Port ?? TargetAddress.DefaultTargetPort;
-            ResolvedName name;
-            if (address.Kind != AddressKind.Name) name = new([IPAddress.Parse(address.Host)], "IP");
-            else if (!names.TryGetValue(address.Host, out name!)) names[address.Host] = name = Resolve(address.Host, resolve, logger);
-            var own = name.Addresses.Select(a => new BalancerPeer(target.Id.ToString(), target.Target, a, port, target.Weight)).ToArray();
-            foreach (var p in own) hostnames[p] = address.Kind == AddressKind.IPv6 ? $"[{address.Host}]" : address.Host;
+            var host = address.Kind == AddressKind.IPv6 ? $"[{address.Host}]" : address.Host;
+            BalancerPeer[] own;
+            string source;
+            if (address.Kind != AddressKind.Name)
+            {
+                own = [new BalancerPeer(target.Id.ToString(), target.Target, IPAddress.Parse(address.Host), port, target.Weight)];
+                source = "IP";
+            }
+            else (own, source) = Peers(target, address.Host, port, lookup(address.Host));
+            foreach (var p in own) hostnames[p] = host;
             peers.AddRange(own);
-            resolved.Add(new(target, address.Kind == AddressKind.IPv6 ? $"[{address.Host}]" : address.Host, port, own, name.Source));
+            resolved.Add(new(target, host, port, own, source));
         }
         var checker = checkers?.For(upstream, peers);
         IBalancer? balancer = null;
@@ -142,39 +160,26 @@ public sealed class BalancedUpstream
         return new BalancedUpstream(upstream, resolved, balancer, endpoints, checker);
     }
 
-    private sealed record ResolvedName(IReadOnlyList<IPAddress> Addresses, string Source);
-
-    /// <summary>A name's addresses: the IPv4 ones, or the IPv6 ones when there is no IPv4 address (Kong's default
-    /// <c>dns_order</c>, LAST,SRV,A,CNAME, asks for no AAAA; SRV records are not looked up here). /etc/hosts is
-    /// honoured by the OS resolver.</summary>
-    private static ResolvedName Resolve(string host, HostResolver resolve, ILogger logger)
+    /// <summary>A named target's peers from its DNS answer, as Kong's balancer makes them: from A/AAAA records, each
+    /// address with the target's port and weight; from SRV records, only those of the best (lowest) priority, each
+    /// with the record's port and weight (0 counts as 1). No answer (pending, name error, failure): no peer, and the
+    /// health endpoint's <c>dns</c> says why (Kong's DNS_ERROR).</summary>
+    private static (BalancerPeer[] Peers, string Source) Peers(TargetModel target, string host, int port, DnsResult? answer)
     {
-        try
-        {
-            var all = resolve(host);
-            var v4 = all.Where(a => a.AddressFamily == AddressFamily.InterNetwork).ToArray();
-            if (v4.Length > 0) return new(v4, "A");
-            var v6 = all.Where(a => a.AddressFamily == AddressFamily.InterNetworkV6).ToArray();
-            if (v6.Length > 0) return new(v6, "AAAA");
-            logger.LogWarning("target host {Host} resolved to no address; the target takes no traffic", host);
-            return new([], "dns client error: 101 empty record received");
-        }
-        catch (SocketException e)
-        {
-            logger.LogWarning("target host {Host} does not resolve ({Error}); the target takes no traffic", host, e.SocketErrorCode);
-            return new([], e.SocketErrorCode == SocketError.HostNotFound ? "dns server error: 3 name error" : "dns error: " + e.Message);
-        }
-        catch (ArgumentException e)
-        {
-            logger.LogWarning("target host {Host} cannot be resolved ({Error}); the target takes no traffic", host, e.Message);
-            return new([], "dns error: " + e.Message);
-        }
+        if (answer is null) return ([], "dns lookup pending");
+        if (!answer.IsResolved)
+            return ([], answer.Outcome == DnsOutcome.NotFound ? "dns server error: 3 name error" : "dns error: " + answer.Error);
+        var srv = answer.Addresses.Any(a => a.Port is not null);
+        var best = srv ? answer.Addresses.Min(a => a.Priority) : 0;
+        var peers = answer.Addresses
+            .Where(a => !srv || a.Priority == best)
+            .Select(a => new BalancerPeer(target.Id.ToString(), target.Target, a.Address, a.Port ?? port,
+                a.Port is null || target.Weight == 0 ? target.Weight : Math.Max(1, a.Weight)))
+            .ToArray();
+        var source = srv ? "SRV" : answer.Addresses[0].Address.AddressFamily == AddressFamily.InterNetworkV6 ? "AAAA" : "A";
+        return (peers, source);
     }
 }
-
-/// <summary>Resolves a host name to its addresses (the OS resolver, <see cref="Dns.GetHostAddresses(string)"/>, in
-/// production; tests substitute their own).</summary>
-public delegate IReadOnlyList<IPAddress> HostResolver(string host);
 
 /// <summary>Every peer may take traffic: what the balancers of upstreams with health checks off see.</summary>
 public sealed class HealthChecksOff : IPeerHealth

@@ -24,6 +24,15 @@ internal sealed class GatehouseTransformer : HttpTransformer
         _logger = logger;
     }
 
+    /// <summary>The Host sent upstream (nginx's <c>$upstream_host</c>): the client's with preserve_host, else the peer's
+    /// (target name or upstream host_header) or the service's host.</summary>
+    internal static string? UpstreamHost(ProxyContext context)
+    {
+        var request = context.HttpContext.Request;
+        if (context.Route?.PreserveHost == true && request.Host.HasValue) return request.Host.Value;
+        return context.Target is { } target ? context.Peer?.HostHeader(target.Tls) ?? target.HostHeader : null;
+    }
+
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
         string destinationPrefix, CancellationToken cancellationToken)
     {
@@ -33,9 +42,7 @@ internal sealed class GatehouseTransformer : HttpTransformer
         var context = httpContext.Features.Get<ProxyContext>()!;
         var target = context.Target!;
         proxyRequest.RequestUri = UpstreamUri(destinationPrefix, context.UpstreamPath, httpContext.Request.QueryString);
-        proxyRequest.Headers.Host = context.Route!.PreserveHost && httpContext.Request.Host.HasValue
-            ? httpContext.Request.Host.Value
-            : context.Peer?.HostHeader(target.Tls) ?? target.HostHeader;
+        proxyRequest.Headers.Host = UpstreamHost(context);
         ForwardedHeaders.Apply(httpContext, proxyRequest, context, _settings);
         // Options is created on first use: a per-request dictionary only for services that differ from the defaults
         if (!target.HasDefaultConnect) proxyRequest.Options.Set(ConnectSettings.Key, target.Connect);

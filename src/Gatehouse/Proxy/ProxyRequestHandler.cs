@@ -52,7 +52,7 @@ public sealed class ProxyRequestHandler
         // :: Step 1: one snapshot for the whole request
         _counters.Begin(http);
         var snapshot = _snapshots.Current;
-        var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global };
+        var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global, Upstreams = snapshot.Upstreams };
         http.Features.Set(context);
         var originalBody = http.Response.Body;
         var originalRequestBody = http.Request.Body;
@@ -200,6 +200,7 @@ public sealed class ProxyRequestHandler
         for (var attempt = 0; ; attempt++)
         {
             context.Peer = peer;
+            context.PeerStartedAtMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var balancer = upstream.Balancer!;
             balancer.Started(peer.Peer);
             var started = _time.GetTimestamp();
@@ -214,6 +215,8 @@ public sealed class ProxyRequestHandler
                 || !UpstreamConnectException.IsIn(http.Features.Get<IForwarderErrorFeature>()?.Exception))
                 return error;
             (tried ??= []).Add(peer.Peer);
+            (context.EarlierTries ??= []).Add(new PeerTry(peer.Peer, context.PeerStartedAtMs,
+                UpstreamErrors.ToResponse(error, http.Features.Get<IForwarderErrorFeature>()?.Exception)?.StatusCode ?? StatusCodes.Status502BadGateway));
             // no peer left (the others down or weight 0): this try's failure answers (502; 504 for a connect timeout)
             if (upstream.Pick(hashKey, tried) is not { } next) return error;
             ProxyLog.RetryingPeer(_logger, _logLimiter, peer.Peer.Endpoint, upstream.Upstream.Name, attempt + 1);

@@ -16,6 +16,8 @@ public static class ProxyServiceCollectionExtensions
         services.TryAddSingleton<ProxyWasm.Runtime.LogRateLimiter>();
         services.TryAddSingleton<UpstreamConnector>();
         services.TryAddSingleton<AccessLogWriter>();
+        services.TryAddSingleton(sp => new Balancing.Dns.DnsCache(Balancing.Dns.DnsSettings.From(options.Dns),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Balancing.Dns.DnsCache>>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ProxySnapshotProvider>();
         services.TryAddSingleton<ProxyRequestHandler>();
         return services;

@@ -1,5 +1,7 @@
+using System.Collections.Frozen;
 using Gatehouse.Model;
 using Gatehouse.Proxy.Balancing.Health;
+using Gatehouse.Proxy.Balancing.Dns;
 using Gatehouse.Proxy.Pipeline;
 using Gatehouse.Routing;
 using Microsoft.Extensions.Logging;
@@ -19,15 +21,20 @@ public sealed class ProxySnapshotProvider : IDisposable
     private readonly Lock _compileLock = new();
     private ProxySnapshot _current;
 
-    private readonly HostResolver _resolve;
+    private readonly DnsCache _dns;
     private readonly TimeProvider _time;
     private readonly UpstreamHealthCheckers _checkers;
 
+    /// <summary>How long building a snapshot waits for target names that have no cached answer yet. A name still
+    /// unanswered then has no peers (DNS_ERROR) until its answer lands, which rebuilds its upstream.</summary>
+    public static readonly TimeSpan FirstResolutionBound = TimeSpan.FromSeconds(3);
+
     public ProxySnapshotProvider(GatewayConfigPublisher publisher, IEnumerable<IPhasePlanContributor> contributors,
-        ILogger<ProxySnapshotProvider> logger, HostResolver? resolve = null, TimeProvider? time = null,
+        ILogger<ProxySnapshotProvider> logger, DnsCache dns, TimeProvider? time = null,
         ILoggerFactory? loggers = null)
     {
-        _resolve = resolve ?? (host => System.Net.Dns.GetHostAddresses(host));
+        ArgumentNullException.ThrowIfNull(dns);
+        _dns = dns;
         _time = time ?? TimeProvider.System;
         _checkers = new UpstreamHealthCheckers(loggers, _time);
         ArgumentNullException.ThrowIfNull(publisher);
@@ -39,6 +46,7 @@ public sealed class ProxySnapshotProvider : IDisposable
         _current = new ProxySnapshot(GatewayConfig.Empty, Router.Empty, CompiledPipeline.Empty);
         // subscribe first, then compile what is current: no publication can slip between the two
         publisher.Published += OnPublished;
+        _dns.Changed += OnDnsChanged;
         OnPublished(publisher.Current);
     }
 
@@ -63,18 +71,80 @@ public sealed class ProxySnapshotProvider : IDisposable
         }
     }
 
-    // upstream targets are resolved here, on the publishing thread, never on a request; health checkers carry over
+    // health checkers carry over from snapshot to snapshot; a removed upstream's is stopped
     private ProxySnapshot Compile(GatewayConfig config)
     {
         var snapshot = new ProxySnapshot(config, Router.Build(config, _logger), CompiledPipeline.Compile(config, _contributors),
-            BalancedUpstream.BuildAll(config, _resolve, HealthChecksOff.Instance, _time, _logger, Current.Upstreams, _checkers));
+            BuildUpstreams(config));
         _checkers.Retain(config.Upstreams);
         return snapshot;
+    }
+
+    // upstream targets are resolved here, on the publishing thread or a DNS refresh, never on a request
+    private FrozenDictionary<string, BalancedUpstream> BuildUpstreams(GatewayConfig config)
+    {
+        var names = BalancedUpstream.TargetNames(config);
+        _dns.KeepFresh(names);
+        var answers = new Dictionary<string, DnsResult>(StringComparer.OrdinalIgnoreCase);
+        var pending = new List<Task<DnsResult>>();
+        foreach (var name in names)
+        {
+            var lookup = _dns.ResolveAsync(name);
+            if (lookup.IsCompleted) answers[name] = lookup.Result;
+            else pending.Add(lookup.AsTask());
+        }
+        if (pending.Count > 0)
+        {
+            // a first lookup may hold the publication, but only this long (a slow DNS server must not stall it)
+            try { Task.WhenAll(pending).Wait(FirstResolutionBound); }
+            catch (AggregateException) { } // a lookup that failed is read below as unanswered
+            var late = false;
+            foreach (var lookup in pending)
+            {
+                if (lookup.IsCompletedSuccessfully) answers[lookup.Result.Name] = lookup.Result;
+                else late = true;
+            }
+            if (late)
+            {
+                _logger.LogWarning("DNS: target names still unanswered after {Bound}; their targets take no traffic until the answers land",
+                    FirstResolutionBound);
+                _ = Task.WhenAll(pending).ContinueWith(_ => RebuildUpstreams(), TaskScheduler.Default);
+            }
+        }
+        return BalancedUpstream.BuildAll(config, name => answers.GetValueOrDefault(name), HealthChecksOff.Instance, _time, _logger,
+            Current.Upstreams, _checkers);
+    }
+
+    private void OnDnsChanged(DnsResult answer)
+    {
+        if (!BalancedUpstream.TargetNames(Current.Config).Contains(answer.Name)) return;
+        _logger.LogInformation("DNS: {Name} changed; rebuilding the balancers of its upstreams", answer.Name);
+        _ = Task.Run(RebuildUpstreams);
+    }
+
+    /// <summary>Swaps in the current snapshot with its upstreams rebuilt from the DNS cache's answers: same
+    /// configuration, router and plans. Requests in flight keep the snapshot they started with.</summary>
+    private void RebuildUpstreams()
+    {
+        lock (_compileLock)
+        {
+            var current = Current;
+            try
+            {
+                var snapshot = new ProxySnapshot(current.Config, current.Router, current.Pipeline, BuildUpstreams(current.Config));
+                Volatile.Write(ref _current, snapshot);
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "upstreams of configuration {Version} could not be rebuilt; keeping the previous ones", current.Config.Version);
+            }
+        }
     }
 
     public void Dispose()
     {
         _publisher.Published -= OnPublished;
+        _dns.Changed -= OnDnsChanged;
         _checkers.Dispose();
     }
 }

@@ -46,6 +46,7 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
         if (path.StartsWith(NgxVariables.Prefix, StringComparison.Ordinal))
             return NgxVariables.TrySet(context, path[NgxVariables.Prefix.Length..], Encoding.UTF8.GetString(value));
         if (path == "kong.service.target") return UpstreamOverrides.TrySetTarget(context, Encoding.UTF8.GetString(value));
+        if (path == "kong.service.upstream") return UpstreamOverrides.TrySetUpstream(context, Encoding.UTF8.GetString(value));
         if (path == "kong.service.request.scheme") return UpstreamOverrides.TrySetScheme(context, Encoding.UTF8.GetString(value));
         if (path == "kong.response.status" && int.TryParse(Encoding.UTF8.GetString(value), out var status)
             && !context.HttpContext.Response.HasStarted)
@@ -78,6 +79,12 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             "destination.address" => connection.LocalIpAddress is { } local
                 ? PropertyValues.String(new System.Net.IPEndPoint(local, connection.LocalPort).ToString()) : null,
             "destination.port" => connection.LocalIpAddress is null ? null : PropertyValues.Int64(connection.LocalPort, encoding),
+            // ngx_wasm_module: the peer of the current try, split at its last ':' (text, IPv6 in brackets); not found
+            // before a peer is chosen. Gatehouse knows the peer of balanced services (a service host that is an upstream)
+            "upstream.address" => context.Peer is { } peer
+                ? PropertyValues.String(peer.Peer.Endpoint[..peer.Peer.Endpoint.LastIndexOf(':')]) : null,
+            "upstream.port" => context.Peer is { } current
+                ? PropertyValues.String(current.Peer.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)) : null,
             _ => null,
         };
     }

@@ -44,7 +44,9 @@ internal static class NgxVariables
             "pid" => Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
             "upstream_uri" => context.UpstreamPath is { } up ? up + request.QueryString.Value : null,
             "upstream_scheme" => context.Target?.DestinationPrefix is { } prefix ? prefix[..prefix.IndexOf(':', StringComparison.Ordinal)] : null,
-            "upstream_host" => context.Target?.HostHeader,
+            "upstream_host" => Proxy.GatehouseTransformer.UpstreamHost(context),
+            // the peers tried, "ip:port[, ip:port…]" (balanced services; a service whose host is not an upstream: not found)
+            "upstream_addr" => Proxy.PeerTries.UpstreamAddr(context),
             "status" => http.Response.HasStarted || context.UpstreamStatus is not null
                 ? http.Response.StatusCode.ToString(CultureInfo.InvariantCulture) : null,
             _ when name.StartsWith(HeaderPrefix, StringComparison.Ordinal) => Header(request.Headers, name[HeaderPrefix.Length..]),

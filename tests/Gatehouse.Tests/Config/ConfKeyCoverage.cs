@@ -45,6 +45,17 @@ internal static class ConfKeyCoverage
         ["admin_client_max_body_size"] = ["AdminBodyLimitTests.Default_limit_is_10m", "AdminBodyLimitTests.Zero_means_unlimited"],
         // Kong's name for the same setting: it sets the same option, whose effect the second test proves
         ["nginx_admin_client_max_body_size"] = ["AdminBodyLimitConfTests.Kong_environment_name_works", "AdminBodyLimitTests.Zero_means_unlimited"],
+        ["dns_resolver"] = ["DnsConfKeysTests.Values_reach_the_dns_cache_settings", "UpstreamDnsTests.A_name_that_does_not_exist_is_DNS_ERROR_and_its_only_target_gives_503"],
+        ["dns_hostsfile"] = ["DnsConfKeysTests.Values_reach_the_dns_cache_settings", "UpstreamDnsTests.A_hosts_file_entry_wins_over_the_dns_server"],
+        ["dns_order"] = ["DnsConfKeysTests.Values_reach_the_dns_cache_settings", "UpstreamDnsTests.Dns_order_decides_which_record_types_are_asked"],
+        ["dns_valid_ttl"] = ["DnsConfKeysTests.Values_reach_the_dns_cache_settings", "UpstreamDnsTests.Dns_valid_ttl_replaces_the_records_ttl"],
+        ["dns_stale_ttl"] = ["DnsConfKeysTests.Values_reach_the_dns_cache_settings", "DnsCacheTests.The_stale_answer_is_served_at_once_while_the_refresh_waits_for_the_server"],
+        ["dns_not_found_ttl"] = ["DnsConfKeysTests.Values_reach_the_dns_cache_settings", "UpstreamDnsTests.A_name_that_starts_resolving_gets_traffic_after_dns_not_found_ttl"],
+        ["dns_error_ttl"] = ["DnsConfKeysTests.Values_reach_the_dns_cache_settings", "DnsCacheTests.A_failed_lookup_is_cached_for_dns_error_ttl"],
+        ["dns_no_sync"] = ["DnsConfKeysTests.Values_reach_the_dns_cache_settings", "DnsCacheTests.Concurrent_lookups_of_one_name_share_one_query_unless_dns_no_sync"],
+        // refused: setting them stops the start
+        ["dns_cache_size"] = ["DnsConfKeysTests.Kong_dns_keys_Gatehouse_does_not_implement_stop_the_start"],
+        ["new_dns_client"] = ["DnsConfKeysTests.Kong_dns_keys_Gatehouse_does_not_implement_stop_the_start"],
         ["nginx_http_client_header_timeout"] = ["SlowlorisTests.Slow_headers_and_slow_bodies_are_cut_off_while_normal_requests_are_served"],
     };
 

@@ -94,6 +94,23 @@ public sealed class KongRouterPropertyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Service_upstream_balances_this_request_over_the_named_upstream()
+    {
+        var (status, body) = await _gw.PostAsync("/upstreams", """{"name":"moved.internal","host_header":"moved.test"}""");
+        Assert.True(status == 201, body?.ToJsonString());
+        (status, body) = await _gw.PostAsync("/upstreams/moved.internal/targets", $$"""{"target":"127.0.0.1:{{_other.Port}}"}""");
+        Assert.True(status == 201, body?.ToJsonString());
+        using (var moved = await Send("/svc", ("X-PW-Test", "set_kong_property"), ("X-PW-Input", "service.upstream=moved.internal")))
+        {
+            Assert.Equal(200, (int)moved.StatusCode);
+            // the upstream's target served, with the upstream's host_header
+            Assert.Equal($"moved.test:{_other.Port}", (await moved.EchoAsync()).Header("host"));
+        }
+        using var next = await Send("/svc");
+        Assert.Equal($"127.0.0.1:{_upstream.Port}", (await next.EchoAsync()).Header("host"));
+    }
+
+    [Fact]
     public async Task Service_request_scheme_is_the_scheme_this_request_uses_upstream()
     {
         // Kong's "write kong.service.request.scheme" (http: the request goes on as before)

@@ -66,6 +66,12 @@ public sealed class ProxyContext
     internal UpstreamTarget? Target { get; set; }
     /// <summary>The peer of the current try when the service balances over an upstream's targets.</summary>
     internal PeerEndpoint? Peer { get; set; }
+    /// <summary>The balanced upstreams of this request's snapshot, by name (Kong's <c>kong.service.set_upstream</c>).</summary>
+    internal System.Collections.Frozen.FrozenDictionary<string, BalancedUpstream>? Upstreams { get; init; }
+    /// <summary>When the try on <see cref="Peer"/> began (Unix ms; Kong's <c>balancer_start</c>).</summary>
+    internal long PeerStartedAtMs { get; set; }
+    /// <summary>The failed tries before <see cref="Peer"/>; null while there was one try (<see cref="PeerTries"/>).</summary>
+    internal List<PeerTry>? EarlierTries { get; set; }
     /// <summary>Set-Cookie value for a consistent-hashing upstream's <c>hash_on_cookie</c> the request lacked.</summary>
     internal string? HashCookie { get; set; }
     /// <summary>The plugin PDK of this request (<c>Plugins.Kong</c>), created by the first plugin that runs. Kept out of

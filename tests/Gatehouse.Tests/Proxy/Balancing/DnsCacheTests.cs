@@ -153,6 +153,23 @@ public sealed class DnsCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task A_failed_lookup_is_cached_for_dns_error_ttl()
+    {
+        using var closed = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)closed.LocalEndPoint!).Port;
+        closed.Close();
+        var cache = Cache(s => s with { Resolvers = [new IPEndPoint(IPAddress.Loopback, port)], QueryTimeout = TimeSpan.FromSeconds(1),
+            ErrorTtl = TimeSpan.FromSeconds(7) });
+        var start = _time.GetUtcNow();
+
+        var result = await cache.ResolveAsync("svc.test");
+
+        Assert.Equal(DnsOutcome.Error, result.Outcome);
+        Assert.Equal(start + TimeSpan.FromSeconds(7), result.ExpiresAt);
+    }
+
+    [Fact]
     public async Task An_unreachable_resolver_is_an_error_result_not_an_exception()
     {
         using var closed = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);

@@ -4,17 +4,20 @@ using System.Text.Json.Nodes;
 using Gatehouse.Config;
 using Gatehouse.Hosting;
 using Gatehouse.Proxy;
+using Gatehouse.Tests.Proxy.Balancing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Tests.Proxy.Upstreams;
 
-/// <summary>The complete gateway (store + Admin API + proxy) on 127.0.0.1:0, SQLite or DB-less, with a host resolver
-/// that knows the names given in <paramref name="hosts"/> (as /etc/hosts would) and nothing else.</summary>
+/// <summary>The complete gateway (store + Admin API + proxy) on 127.0.0.1:0, SQLite or DB-less. Target names resolve
+/// through its DNS cache: first a hosts file (<c>dns_hostsfile</c>) holding the names given in <c>hosts</c>, then
+/// <see cref="Dns"/>, a real DNS server on loopback (<c>dns_resolver</c>) that knows only the names a test gives it.</summary>
 internal sealed class UpstreamGateway : IAsyncDisposable
 {
-    private UpstreamGateway(GatewayHost host, string prefix)
+    private UpstreamGateway(GatewayHost host, string prefix, TinyDnsServer dns)
     {
+        Dns = dns;
         Host = host;
         Prefix = prefix;
         Admin = new HttpClient { BaseAddress = host.Addresses(ListenerKind.Admin)[0] };
@@ -23,14 +26,19 @@ internal sealed class UpstreamGateway : IAsyncDisposable
     }
 
     public GatewayHost Host { get; }
+    /// <summary>The gateway's name server.</summary>
+    public TinyDnsServer Dns { get; }
     public string Prefix { get; }
     public HttpClient Admin { get; }
     public HttpClient Proxy { get; }
 
     public static async Task<UpstreamGateway> StartAsync(bool dbless, IReadOnlyDictionary<string, IPAddress>? hosts = null,
-        bool statusListener = false)
+        bool statusListener = false, Func<GatehouseOptions, GatehouseOptions>? configure = null)
     {
         var prefix = Directory.CreateTempSubdirectory("gatehouse-upstreams-").FullName;
+        var hostsFile = Path.Combine(prefix, "hosts");
+        File.WriteAllLines(hostsFile, (hosts ?? new Dictionary<string, IPAddress>()).Select(h => $"{h.Value} {h.Key}"));
+        var dns = new TinyDnsServer();
         var options = new GatehouseOptions
         {
             Prefix = prefix,
@@ -41,23 +49,23 @@ internal sealed class UpstreamGateway : IAsyncDisposable
             SqlitePath = Path.Combine(prefix, "gatehouse.db"),
             LogLevel = "error",
             ProxyAccessLog = "off",
+            Dns = new DnsOptions { Resolvers = [dns.EndPoint], HostsFile = hostsFile },
         };
-        var known = hosts ?? new Dictionary<string, IPAddress>();
+        if (configure is not null) options = configure(options);
         var host = GatewayHost.Create(options, new GatewayHostOptions
         {
             ConfigureLogging = l => l.ClearProviders(),
             ShutdownTimeout = TimeSpan.FromSeconds(5),
-            ConfigureServices = s => s.AddSingleton<HostResolver>(name => known.TryGetValue(name, out var a)
-                ? [a] : throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.HostNotFound)),
         });
         try { await host.StartAsync(); }
         catch
         {
             await host.DisposeAsync();
+            dns.Dispose();
             Directory.Delete(prefix, recursive: true);
             throw;
         }
-        return new UpstreamGateway(host, prefix);
+        return new UpstreamGateway(host, prefix, dns);
     }
 
     public async Task<(int Status, JsonNode? Body)> SendAsync(HttpMethod method, string path, string? json = null)
@@ -93,6 +101,7 @@ internal sealed class UpstreamGateway : IAsyncDisposable
         Proxy.Dispose();
         await Host.StopAsync();
         await Host.DisposeAsync();
+        Dns.Dispose();
         try { Directory.Delete(Prefix, recursive: true); } catch (IOException) { }
     }
 }

@@ -41,9 +41,46 @@ public static class LogSerializer
                 ["proxy"] = timings.UpstreamLatencyMs,
             },
             ["client_ip"] = kong.ClientIp,
-            ["upstream_uri"] = kong.Context.UpstreamPath,
+            ["upstream_uri"] = UpstreamUri(kong.Context),
+            ["tries"] = Tries(kong.Context),
             ["started_at"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - timings.TotalMs,
         };
+    }
+
+    /// <summary>Kong's <c>upstream_uri</c>: the path sent upstream with the request's query (a bare trailing "?" kept).</summary>
+    private static string? UpstreamUri(Proxy.Pipeline.ProxyContext context)
+    {
+        if (context.UpstreamPath is not { Length: > 0 } path) return context.UpstreamPath;
+        var query = context.HttpContext.Request.QueryString;
+        if (query.HasValue) return path + query.Value;
+        return Proxy.RawRequestTarget.PathAndQuery(context.HttpContext).EndsWith('?') ? path + "?" : path;
+    }
+
+    /// <summary>Kong's <c>tries</c> (balancer_data.tries): one entry per peer tried, with <c>ip</c>, <c>port</c>,
+    /// <c>balancer_start</c> (Unix ms) and <c>balancer_latency</c> (ms spent choosing the peer), and <c>state</c>
+    /// "failed" with its <c>code</c> for a failed try; null when no peer was chosen.</summary>
+    private static JsonArray? Tries(Proxy.Pipeline.ProxyContext context)
+    {
+        var tries = Proxy.PeerTries.Of(context);
+        if (tries.Count == 0) return null;
+        var array = new JsonArray();
+        foreach (var t in tries)
+        {
+            var entry = new JsonObject
+            {
+                ["balancer_start"] = t.StartedAtMs,
+                ["balancer_latency"] = 0, // a pick takes microseconds: 0 ms, as Kong reports for its balancer
+                ["ip"] = t.Peer.Address.ToString(),
+                ["port"] = t.Peer.Port,
+            };
+            if (t.FailedCode is { } code)
+            {
+                entry["state"] = "failed";
+                entry["code"] = code;
+            }
+            array.Add(entry);
+        }
+        return array;
     }
 
     private static JsonObject Collection(IEnumerable<(string Key, string Value)> items)

@@ -28,6 +28,7 @@ public sealed class DnsCache : IDisposable
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
     private readonly CancellationTokenSource _stop = new();
+    private volatile IReadOnlySet<string> _kept = new HashSet<string>();
 
     public DnsCache(DnsSettings settings, ILogger<DnsCache> log, TimeProvider? time = null)
     {
@@ -81,6 +82,12 @@ public sealed class DnsCache : IDisposable
             ? ValueTask.FromResult(served)
             : new ValueTask<DnsResult>(StartLookup(entry).WaitAsync(cancellationToken));
     }
+
+    /// <summary>The names whose answers are re-queried whenever they expire, whether read since or not (the targets
+    /// of the upstreams in use): their users learn of a change through <see cref="Changed"/>. Replaces the previous
+    /// set.</summary>
+    public void KeepFresh(IEnumerable<string> names) =>
+        _kept = names.ToHashSet(StringComparer.OrdinalIgnoreCase);
 
     public void Dispose()
     {
@@ -163,7 +170,8 @@ public sealed class DnsCache : IDisposable
         entry.RetryAt = DateTimeOffset.MinValue;
         if (result.IsResolved) _log.LogDebug("DNS {Name} resolved to {Addresses}", entry.Name, Describe(result));
         else _log.LogWarning("DNS {Name} did not resolve: {Outcome} {Error}", entry.Name, result.Outcome, result.Error);
-        if (result.IsResolved && result.ExpiresAt != DateTimeOffset.MaxValue) ScheduleRefresh(entry, result.ExpiresAt);
+        // not-found and failed answers are asked again too once their TTL ends, so a name that starts resolving is noticed
+        if (result.ExpiresAt != DateTimeOffset.MaxValue) ScheduleRefresh(entry, result.ExpiresAt);
         if (previous is not null && !SameAnswer(previous, result)) Changed?.Invoke(result);
         return result;
     }
@@ -179,7 +187,8 @@ public sealed class DnsCache : IDisposable
             entry.Timer ??= _time.CreateTimer(static state =>
             {
                 var (cache, e) = ((DnsCache, Entry))state!;
-                if (cache._stop.IsCancellationRequested || !e.Used) return; // not read since: let it age out
+                // not read since and not kept fresh: let it age out
+                if (cache._stop.IsCancellationRequested || !(e.Used || cache._kept.Contains(e.Name))) return;
                 e.Used = false;
                 _ = cache.StartLookup(e);
             }, (this, entry), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

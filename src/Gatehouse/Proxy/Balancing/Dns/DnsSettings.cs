@@ -42,6 +42,24 @@ public sealed record DnsSettings(
         QueryTimeout: TimeSpan.FromSeconds(2),
         Attempts: 5);
 
+    /// <summary>The settings gatehouse.conf's <c>dns_*</c> keys give (already validated by the conf loader); the query
+    /// timeout and attempts keep their defaults.</summary>
+    public static DnsSettings From(Gatehouse.Config.DnsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Default with
+        {
+            Resolvers = options.Resolvers,
+            HostsFile = options.HostsFile,
+            Order = ParseOrder(string.Join(',', options.Order)),
+            ValidTtl = options.ValidTtl,
+            StaleTtl = options.StaleTtl,
+            NotFoundTtl = options.NotFoundTtl,
+            ErrorTtl = options.ErrorTtl,
+            NoSync = options.NoSync,
+        };
+    }
+
     /// <summary>Parses <c>dns_order</c> (comma-separated, case-insensitive: LAST, SRV, A, AAAA, CNAME).</summary>
     /// <exception cref="FormatException">an unknown type, or an empty list</exception>
     public static IReadOnlyList<DnsRecordType> ParseOrder(string value)
