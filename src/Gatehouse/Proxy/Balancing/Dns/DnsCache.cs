@@ -114,12 +114,16 @@ public sealed class DnsCache : IDisposable
         return null;
     }
 
-    private Task<DnsResult> StartLookup(Entry entry)
+    /// <param name="unlessFresh">false for the refresh timer (it may fire a little before the expiry it was set for)</param>
+    private Task<DnsResult> StartLookup(Entry entry, bool unlessFresh = true)
     {
+        // a reader that saw the old answer just before a lookup stored a fresh one (and cleared Pending) must not ask again
+        if (unlessFresh && entry.Result is { } current && _time.GetUtcNow() < current.ExpiresAt) return Task.FromResult(current);
         if (_settings.NoSync) return LookupAndStoreAsync(entry);
         lock (entry)
         {
             if (entry.Pending is { } pending) return pending;
+            if (unlessFresh && entry.Result is { } stored && _time.GetUtcNow() < stored.ExpiresAt) return Task.FromResult(stored);
             var task = LookupAndStoreAsync(entry);
             // a lookup that completed synchronously (hosts file) must not stay pending
             if (!task.IsCompleted) entry.Pending = task;
@@ -190,7 +194,7 @@ public sealed class DnsCache : IDisposable
                 // not read since and not kept fresh: let it age out
                 if (cache._stop.IsCancellationRequested || !(e.Used || cache._kept.Contains(e.Name))) return;
                 e.Used = false;
-                _ = cache.StartLookup(e);
+                _ = cache.StartLookup(e, unlessFresh: false);
             }, (this, entry), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             entry.Timer.Change(due, Timeout.InfiniteTimeSpan);
         }
