@@ -6,6 +6,7 @@ using Gatehouse.Config;
 using Gatehouse.Hosting;
 using Gatehouse.Model;
 using Gatehouse.Store;
+using Gatehouse.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -61,12 +62,7 @@ internal sealed class AdminTestHost : IAsyncDisposable
         return await SendAsync(request);
     }
 
-    public async Task<(int Status, JsonNode? Body)> SendAsync(HttpRequestMessage request)
-    {
-        using var response = await Client.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
-    }
+    public Task<(int Status, JsonNode? Body)> SendAsync(HttpRequestMessage request) => AdminCalls.SendAsync(Client, request);
 
     public Task<(int Status, JsonNode? Body)> GetAsync(string path) => SendAsync(HttpMethod.Get, path);
     public Task<(int Status, JsonNode? Body)> PostAsync(string path, object json) => SendAsync(HttpMethod.Post, path, json);

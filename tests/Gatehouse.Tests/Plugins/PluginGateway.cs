@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Config;
 using Gatehouse.Hosting;
@@ -63,15 +61,8 @@ internal sealed class PluginGateway : IAsyncDisposable
         return new PluginGateway(dir, host, await EchoUpstream.StartAsync());
     }
 
-    public async Task<(int Status, JsonNode? Body)> SendAsync(HttpMethod method, string path, object? json = null)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        if (json is not null)
-            request.Content = new StringContent(json as string ?? JsonSerializer.Serialize(json), Encoding.UTF8, "application/json");
-        using var response = await Admin.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
-    }
+    public Task<(int Status, JsonNode? Body)> SendAsync(HttpMethod method, string path, object? json = null) =>
+        AdminCalls.SendAsync(Admin, method, path, json);
 
     public Task<(int Status, JsonNode? Body)> PostAsync(string path, object json) => SendAsync(HttpMethod.Post, path, json);
     public Task<(int Status, JsonNode? Body)> GetAsync(string path) => SendAsync(HttpMethod.Get, path);

@@ -1,8 +1,8 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Gatehouse.Config;
 using Gatehouse.Hosting;
 using Gatehouse.Proxy;
+using Gatehouse.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Tests.Wasm;
@@ -55,14 +55,8 @@ internal sealed class WasmGateway : IAsyncDisposable
         return new WasmGateway(host, prefix);
     }
 
-    public async Task<(int Status, JsonNode? Body)> SendAsync(HttpMethod method, string path, string? json = null)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
-        using var response = await Admin.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
-    }
+    public Task<(int Status, JsonNode? Body)> SendAsync(HttpMethod method, string path, string? json = null) =>
+        AdminCalls.SendAsync(Admin, method, path, json);
 
     public Task<(int Status, JsonNode? Body)> PostAsync(string path, string json) => SendAsync(HttpMethod.Post, path, json);
     public Task<(int Status, JsonNode? Body)> GetAsync(string path) => SendAsync(HttpMethod.Get, path);

@@ -1,9 +1,9 @@
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using Gatehouse.Config;
 using Gatehouse.Hosting;
 using Gatehouse.Proxy;
+using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Proxy.Balancing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -68,14 +68,8 @@ internal sealed class UpstreamGateway : IAsyncDisposable
         return new UpstreamGateway(host, prefix, dns);
     }
 
-    public async Task<(int Status, JsonNode? Body)> SendAsync(HttpMethod method, string path, string? json = null)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
-        using var response = await Admin.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
-    }
+    public Task<(int Status, JsonNode? Body)> SendAsync(HttpMethod method, string path, string? json = null) =>
+        AdminCalls.SendAsync(Admin, method, path, json);
 
     public Task<(int Status, JsonNode? Body)> PostAsync(string path, string json) => SendAsync(HttpMethod.Post, path, json);
     public Task<(int Status, JsonNode? Body)> GetAsync(string path) => SendAsync(HttpMethod.Get, path);
