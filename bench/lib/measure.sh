@@ -20,9 +20,11 @@ preflight() {
 start_upstream_once() {
   [[ -n $UPSTREAM_PID ]] && return 0
   UPSTREAM_PORT=$(alloc_ports 1)
-  start_upstream "$UPSTREAM_PORT" || die "$SERVER_ERROR"
+  local addresses
+  addresses=$(python3 "$BENCH_TOOLS/scenarios.py" upstream-addresses)
+  start_upstream "$UPSTREAM_PORT" "$addresses" || die "$SERVER_ERROR"
   UPSTREAM_PID=$SERVER_PID
-  log "upstream nginx on 127.0.0.1:$UPSTREAM_PORT (core $BENCH_LOAD_CPU), pid $UPSTREAM_PID"
+  log "upstream nginx on 127.0.0.1-$addresses:$UPSTREAM_PORT (core $BENCH_LOAD_CPU), pid $UPSTREAM_PID"
 }
 
 # setup_scenario ID: starts what the scenario measures, checks it, fills the S_* maps.

@@ -58,10 +58,13 @@ start_nginx() {
   fi
 }
 
+# start_upstream PORT [ADDRESSES]: listens on 127.0.0.1 .. 127.0.0.<ADDRESSES> (default 1), all on PORT,
+# so an upstream entity can have that many distinct targets (U1, bench/health-idle.sh).
 start_upstream() {
-  start_nginx upstream "$BENCH_LOAD_CPU" "$1" "  server {
-    listen 127.0.0.1:$1 backlog=4096;
-    location / { return 200 \"hello\\n\"; }
+  local port=$1 n=${2:-1} i listens=""
+  for ((i = 1; i <= n; i++)); do listens+="    listen 127.0.0.$i:$port backlog=4096;"$'\n'; done
+  start_nginx upstream "$BENCH_LOAD_CPU" "$port" "  server {
+$listens    location / { return 200 \"hello\\n\"; }
   }"
 }
 

@@ -12,6 +12,7 @@ import argparse
 import http.client
 import json
 import sys
+import time
 
 import scenarios
 from scenarios import Scenario
@@ -79,6 +80,31 @@ def check_g2(proxy: str, targets_file: str) -> None:
     expect(proxy, "GET", "/r00001", 200, {"Host": "r00001.bench.test"})
 
 
+def check_upstream_health(s: Scenario, admin: str | None) -> None:
+    """Every target of the scenario's upstream is HEALTHY in `/upstreams/{u}/health`: the health checker
+    exists (checks are on, not HEALTHCHECKS_OFF) and its probes of `/` succeed. Polled for a few seconds,
+    as the first probes run on the checker's timers. With checks off, every target is HEALTHCHECKS_OFF.
+    Targets start HEALTHY, and one failed probe flips one (the scenarios set 1 failure), so the check waits two
+    intervals first: after that, HEALTHY means the probes of `/` did succeed."""
+    want = "HEALTHY" if s.check_interval else "HEALTHCHECKS_OFF"
+    time.sleep(2 * s.check_interval)
+    if not admin:
+        raise CheckFailed("an upstream scenario needs --admin to check its targets' health")
+    path = f"/upstreams/{scenarios.U1_UPSTREAM}/health"
+    deadline = time.monotonic() + 10
+    while True:
+        status, _, body = request(admin, "GET", path)
+        if status != 200:
+            raise CheckFailed(f"GET {path} on the Admin API answered {status}: {body[:120]!r}")
+        targets = json.loads(body).get("data", [])
+        health = sorted(f"{t.get('target')}={t.get('health')}" for t in targets)
+        if len(targets) == s.upstream_targets and all(t.get("health") == want for t in targets):
+            return
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"{path}: expected {s.upstream_targets} {want} targets, got {', '.join(health) or 'none'}")
+        time.sleep(0.5)
+
+
 def run(s: Scenario, proxy: str, admin: str | None, targets: str | None) -> None:
     if s.routes > 1:
         check_g2(proxy, targets or "")
@@ -100,6 +126,8 @@ def run(s: Scenario, proxy: str, admin: str | None, targets: str | None) -> None
                 raise CheckFailed(f"response has {got} '{name}' value(s), expected {n}: the filter chain did not run")
     if s.chain:
         check_chain_via_admin(s, admin)
+    if s.upstream_targets:
+        check_upstream_health(s, admin)
 
 
 def main() -> int:

@@ -44,9 +44,27 @@ def g2_hot() -> list[int]:
     return [k * step + step // 2 for k in range(scenarios.G2_HOT_ROUTES)]
 
 
+def upstream_lines(name: str, upstream_port: int, targets: int, interval: int) -> list[str]:
+    """A top-level `upstreams:` entry: round-robin over 127.0.0.1 .. 127.0.0.<targets> on one port (the
+    upstream nginx listens on all of them), active HTTP checks of `/` every `interval` s (0: checks off)."""
+    out = ["upstreams:", f"  - name: {q(name)}", f"    algorithm: {q('round-robin')}"]
+    if interval > 0:
+        out += ["    healthchecks:", "      active:", "        type: \"http\"", "        http_path: \"/\"",
+                "        healthy:", f"          interval: {interval}", "          successes: 1",
+                "        unhealthy:", f"          interval: {interval}", "          http_failures: 1",
+                "          tcp_failures: 1", "          timeouts: 1"]
+    out.append("    targets:")
+    out += [f"      - target: {q(f'127.0.0.{i}:{upstream_port}')}" for i in range(1, targets + 1)]
+    return out
+
+
 def kong_yml(s: Scenario, upstream_port: int) -> str:
-    out = ['_format_version: "3.0"', "services:", f"  - name: {q('bench')}",
-           f"    url: {q(f'http://127.0.0.1:{upstream_port}')}", "    routes:"]
+    host = f"127.0.0.1:{upstream_port}"
+    head = ['_format_version: "3.0"']
+    if s.upstream_targets:
+        head += upstream_lines(scenarios.U1_UPSTREAM, upstream_port, s.upstream_targets, s.check_interval)
+        host = scenarios.U1_UPSTREAM
+    out = head + ["services:", f"  - name: {q('bench')}", f"    url: {q(f'http://{host}')}", "    routes:"]
     if s.routes > 1:
         for i in range(s.routes):
             host, path = g2_route(i)

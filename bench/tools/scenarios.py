@@ -17,6 +17,15 @@ G2_HOT_ROUTES = 100
 # own name, so a host cannot share one compiled module between them.
 TEN_FILTERS = tuple(f"bench-headers-{i:02d}" for i in range(1, 11))
 
+# U1: the upstream nginx also listens on 127.0.0.2 .. 127.0.0.<UPSTREAM_ADDRESSES> (same port), so an
+# upstream entity can have that many distinct targets that all answer "hello".
+UPSTREAM_ADDRESSES = 4
+U1_UPSTREAM = "bench-upstream"
+# Active health checks of U1 (seconds between probes of each target, healthy and unhealthy).
+U1_CHECK_INTERVAL = 1
+# bench/health-idle.sh: the idle cost of active checks over an upstream of this many targets.
+IDLE_TARGETS = 100
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -31,6 +40,8 @@ class Scenario:
     wrk_script: str = "static.lua"  # in bench/lua/
     expect_header: tuple[str, int] | None = None  # response header and how many values the chain adds
     in_full_run: bool = True
+    upstream_targets: int = 0       # > 0: the service balances over an upstream entity of this many targets
+    check_interval: int = 0         # active health checks every N s (healthy and unhealthy); 0: off
 
     @property
     def wasm(self) -> bool:
@@ -56,9 +67,21 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("W10", "gatehouse", "G1 + ten filters loaded and chained (ten copies of bench-headers "
              "under distinct names); for the RSS goal", "G1",
              chain=TEN_FILTERS, expect_header=("x-bench", 10)),
+    Scenario("U1", "gatehouse", f"G1 over an upstream of {UPSTREAM_ADDRESSES} targets, round-robin, "
+             f"active health checks every {U1_CHECK_INTERVAL} s", "G1",
+             upstream_targets=UPSTREAM_ADDRESSES, check_interval=U1_CHECK_INTERVAL),
 )
 
-BY_ID = {s.id: s for s in SCENARIOS}
+# Not load-tested: the two gateways bench/health-idle.sh compares while idle (same upstream of IDLE_TARGETS
+# targets, checks every second and checks off). prepare.py and preflight.py take their ids like any other.
+IDLE_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("H100", "gatehouse", f"idle; an upstream of {IDLE_TARGETS} targets, active checks every 1 s",
+             upstream_targets=IDLE_TARGETS, check_interval=1, in_full_run=False),
+    Scenario("H100-off", "gatehouse", f"idle; the same upstream of {IDLE_TARGETS} targets, checks off",
+             upstream_targets=IDLE_TARGETS, in_full_run=False),
+)
+
+BY_ID = {s.id: s for s in SCENARIOS + IDLE_SCENARIOS}
 
 
 def module_source(filter_name: str) -> str:
@@ -76,7 +99,8 @@ def get(scenario_id: str) -> Scenario:
 
 
 def _main(argv: list[str]) -> int:
-    """Tiny CLI for run.sh: `full` (ids of a full run), `all`, `kind ID`, `script ID`, `describe`."""
+    """Tiny CLI for run.sh: `full` (ids of a full run), `all`, `kind ID`, `script ID`, `upstream-addresses`, `idle-targets`,
+    `describe`."""
     if not argv:
         print(_main.__doc__)
         return 2
@@ -84,9 +108,13 @@ def _main(argv: list[str]) -> int:
     if cmd == "full":
         print(" ".join(s.id for s in SCENARIOS if s.in_full_run))
     elif cmd == "all":
-        print(" ".join(BY_ID))
+        print(" ".join(s.id for s in SCENARIOS))
     elif cmd == "kind":
         print(get(argv[1]).kind)
+    elif cmd == "upstream-addresses":
+        print(UPSTREAM_ADDRESSES)
+    elif cmd == "idle-targets":
+        print(IDLE_TARGETS)
     elif cmd == "script":
         print(get(argv[1]).wrk_script)
     elif cmd == "describe":

@@ -65,6 +65,22 @@ class PrepareTests(unittest.TestCase):
         self.assertIn("        filter_chains:\n", yml)
         self.assertEqual(4, yml.count('              - name: "bench-headers"'))
 
+    def test_u1_balances_over_distinct_loopback_targets_with_active_checks(self):
+        yml = prepare.kong_yml(scenarios.get("U1"), 9999)
+        targets = re.findall(r'- target: "(127\.0\.0\.\d+:9999)"', yml)
+        self.assertEqual(scenarios.UPSTREAM_ADDRESSES, len(set(targets)))
+        self.assertIn(f'url: "http://{scenarios.U1_UPSTREAM}"', yml)
+        self.assertEqual(2, yml.count(f"interval: {scenarios.U1_CHECK_INTERVAL}"))
+        self.assertIn('http_path: "/"', yml)
+
+    def test_idle_pair_differs_only_in_the_checks(self):
+        on = prepare.kong_yml(scenarios.get("H100"), 9999)
+        off = prepare.kong_yml(scenarios.get("H100-off"), 9999)
+        self.assertEqual(scenarios.IDLE_TARGETS, len(set(re.findall(r'- target: "([^"]+)"', on))))
+        self.assertIn("healthchecks:", on)
+        self.assertNotIn("healthchecks:", off)
+        self.assertEqual(re.findall(r'- target: "([^"]+)"', on), re.findall(r'- target: "([^"]+)"', off))
+
     def test_conf_turns_wasm_on_only_with_a_chain(self):
         with tempfile.TemporaryDirectory() as d:
             g1 = prepare.gatehouse_conf(scenarios.get("G1"), d, 1, 2)
