@@ -60,6 +60,7 @@ public sealed class Kong
     {
         Consumer = consumer;
         CredentialIdentifier = credentialIdentifier;
+        Context.AuthenticatedConsumerId = consumer?.Id;
     }
 
     /// <summary>Sets Kong's consumer headers upstream (X-Consumer-*, X-Credential-Identifier, X-Anonymous-Consumer).</summary>

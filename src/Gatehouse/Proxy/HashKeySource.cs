@@ -6,7 +6,8 @@ namespace Gatehouse.Proxy;
 
 /// <summary>
 /// Where a consistent-hashing upstream takes a request's key from (Kong's <c>get_value_to_hash</c>): <c>hash_on</c>,
-/// then <c>hash_fallback</c> when the first finds nothing. Built once per upstream per snapshot; reading a key
+/// then <c>hash_fallback</c> when the first finds nothing (<c>consumer</c>: the id of the consumer an authentication
+/// plugin identified). Built once per upstream per snapshot; reading a key
 /// allocates only the key itself. <c>hash_on: cookie</c> without the cookie in the request makes one up and has the
 /// response set it (Kong's <c>hash_cookie</c>).
 /// </summary>
@@ -53,6 +54,7 @@ public sealed class HashKeySource
         {
             string? key = kind switch
             {
+                "consumer" => context.AuthenticatedConsumerId?.ToString(),
                 "ip" => context.HttpContext.Connection.RemoteIpAddress?.ToString(),
                 "path" => context.RequestPath,
                 // nginx's $http_<name>: repeated headers joined

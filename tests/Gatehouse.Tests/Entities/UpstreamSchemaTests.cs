@@ -105,10 +105,8 @@ public sealed class UpstreamSchemaTests
     }
 
     [Theory]
-    [InlineData("""{"name":"u","hash_on":"consumer"}""", "hash_on", "not supported by Gatehouse yet: hash_on 'consumer' (the balancer does not see the authenticated consumer)")]
-    [InlineData("""{"name":"u","hash_on":"ip","hash_fallback":"consumer"}""", "hash_fallback", "not supported by Gatehouse yet: hash_fallback 'consumer' (the balancer does not see the authenticated consumer)")]
     [InlineData("""{"name":"u","healthchecks":{"active":{"type":"grpcs","healthy":{"interval":5}}}}""", "healthchecks", "not supported by Gatehouse yet: health checks of active.type 'grpcs'")]
-    [InlineData("""{"name":"u","use_srv_name":true}""", "use_srv_name", "not supported by Gatehouse: SRV records are not resolved")]
+    [InlineData("""{"name":"u","use_srv_name":true}""", "use_srv_name", "not supported by Gatehouse: the Host header sent to an SRV target would be the record's target name; not implemented")]
     [InlineData("""{"name":"u","client_certificate":{"id":"0c2f4e6a-8b0d-4f1e-9a3c-5b7d9e1f2a4c"}}""", "client_certificate", "not supported by Gatehouse: there is no certificates entity (no client certificate towards upstreams)")]
     public void What_Gatehouse_does_not_do_yet_is_refused_naming_the_field(string json, string field, string message)
     {

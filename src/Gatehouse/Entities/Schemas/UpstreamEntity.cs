@@ -70,16 +70,11 @@ public static class UpstreamEntity
                 // :: what the data plane does not do yet (issue 12): refused, never accepted and ignored
                 new ConditionalCheck("algorithm", a => a is JsonValue v && v.TryGetValue<string>(out var s) && !supportsAlgorithm(s), "algorithm",
                     a => "not supported by Gatehouse yet: algorithm '" + a!.GetValue<string>() + "' (the balancer is not implemented)"),
-                // the proxy does not see the consumer a plugin authenticated (Plugins sits above Proxy)
-                new ConditionalCheck("hash_on", h => Is(h, "consumer"), "hash_on",
-                    _ => "not supported by Gatehouse yet: hash_on 'consumer' (the balancer does not see the authenticated consumer)"),
-                new ConditionalCheck("hash_fallback", h => Is(h, "consumer"), "hash_fallback",
-                    _ => "not supported by Gatehouse yet: hash_fallback 'consumer' (the balancer does not see the authenticated consumer)"),
                 // the health checker probes over tcp, http and https only
                 new ConditionalCheck("healthchecks", h => UpstreamHealthchecks.EnabledBy(h).Count > 0 && UpstreamHealthchecks.UnsupportedActiveType(h) is not null,
                     "healthchecks", h => "not supported by Gatehouse yet: health checks of active.type '" + UpstreamHealthchecks.UnsupportedActiveType(h) + "'"),
                 new NotSupportedCheck("client_certificate", "there is no certificates entity (no client certificate towards upstreams)"),
-                new NotSupportedCheck("use_srv_name", "SRV records are not resolved"),
+                new NotSupportedCheck("use_srv_name", "the Host header sent to an SRV target would be the record's target name; not implemented"),
             ],
             // Kong's shorthands keep algorithm and hash_on consistent: least-connections and latency reset hash_on;
             // hash_on none means round-robin, any other hash_on means consistent-hashing

@@ -41,6 +41,9 @@ public sealed class ProxyContext
     public LocalResponse? LocalResponse { get; private set; }
     /// <summary>Status received from the upstream, if it answered.</summary>
     public int? UpstreamStatus { get; internal set; }
+    /// <summary>The consumer an authentication plugin identified (<c>kong.client.authenticate</c>), for what the proxy
+    /// itself needs of it: an upstream's <c>hash_on: consumer</c>.</summary>
+    public Guid? AuthenticatedConsumerId { get; set; }
     /// <summary>The failure that ended the request, if any (handler exception, upstream error).</summary>
     public Exception? Error { get; internal set; }
     /// <summary>True when the request body was read whole before forwarding (route.request_buffering): the upstream

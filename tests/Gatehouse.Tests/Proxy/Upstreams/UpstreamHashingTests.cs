@@ -70,6 +70,28 @@ public sealed class UpstreamHashingTests : IAsyncLifetime
         Assert.True(used > 1, "30 keys over 3 targets used only one");
     }
 
+    /// <summary>hash_on consumer: the consumer key-auth identified is the key (Kong's authenticated consumer id);
+    /// without one (anonymous requests are refused by key-auth here), hash_fallback's header is.</summary>
+    [Fact]
+    public async Task Hash_on_consumer_sticks_each_authenticated_consumer_to_one_target()
+    {
+        await using var gw = await StartAsync("""{"name":"c.internal","hash_on":"consumer","hash_fallback":"header","hash_fallback_header":"x-t"}""");
+        await gw.CreateAsync("/services/svc/plugins", """{"name":"key-auth"}""");
+        for (var k = 0; k < 30; k++)
+        {
+            await gw.CreateAsync("/consumers", $$"""{"username":"user-{{k}}"}""");
+            await gw.CreateAsync($"/consumers/user-{k}/key-auth", $$"""{"key":"key-{{k}}"}""");
+        }
+        var used = await TargetsUsed(gw, 30, 4, k =>
+        {
+            var m = new HttpRequestMessage(HttpMethod.Get, "/a");
+            m.Headers.Add("apikey", $"key-{k}");
+            m.Headers.Add("x-t", "one value for all"); // the fallback would send every consumer to one target
+            return m;
+        });
+        Assert.True(used > 1, "30 consumers over 3 targets used only one: the consumer was not the key");
+    }
+
     [Fact]
     public async Task Hash_on_query_arg_then_fallback_header()
     {
