@@ -27,6 +27,7 @@ internal static class UpstreamEndpoints
         endpoints.Map("/upstreams/{upstreams}/targets/{targets}", Handler(TargetMethods, Target)).WithOrder(-1);
         endpoints.Map("/upstreams/{upstreams}/targets/all", Handler("GET, HEAD, OPTIONS", AllTargets)).WithOrder(-1);
         endpoints.Map("/upstreams/{upstreams}/health", Handler("GET, HEAD, OPTIONS", Health));
+        endpoints.Map("/upstreams/{upstreams}/targets/{targets}/health", Handler("GET, HEAD, OPTIONS", TargetHealth));
         foreach (var state in (string[])["healthy", "unhealthy"])
         {
             endpoints.Map($"/upstreams/{{upstreams}}/targets/{{targets}}/{state}", Handler("OPTIONS, PUT", SetHealth));
@@ -134,16 +135,32 @@ internal static class UpstreamEndpoints
         var upstreamId = EntityJson.Guid(upstream, "id");
         var data = new JsonArray();
         // Kong lists the newest target first
-        foreach (var row in (await TargetsOf(dao, upstreamId, ctx.RequestAborted)).Reverse())
-        {
-            var target = row.DeepClone().AsObject();
-            var resolved = balanced?.Targets.FirstOrDefault(t => t.Model.Id == EntityJson.Guid(row, "id"));
-            // a target the balancer could not resolve has no address: Kong's DNS_ERROR
-            target["health"] = resolved is null ? UpstreamHealthView.DnsError : UpstreamHealthView.OfTarget(balanced!, resolved);
-            target["data"] = resolved is null ? null : TargetStatus(balanced!, resolved, healthWords: true);
-            data.Add(target);
-        }
+        foreach (var row in (await TargetsOf(dao, upstreamId, ctx.RequestAborted)).Reverse()) data.Add(HealthEntry(row, balanced));
         return AdminResponses.Json(new JsonObject { ["data"] = data, ["next"] = null, ["node_id"] = nodeId });
+    }
+
+    /// <summary><c>GET /upstreams/{u}/targets/{t}/health</c> (Gatehouse's; Kong 3.9 lists health only per upstream):
+    /// the target's entry of <c>/upstreams/{u}/health</c>, with the node id.</summary>
+    private static async Task<IResult> TargetHealth(HttpContext ctx)
+    {
+        var dao = ctx.RequestServices.GetRequiredService<EntityDao>();
+        if (await FindTarget(ctx, dao) is not var (upstream, row)) return AdminResponses.NotFound();
+        var name = EntityJson.String(upstream, "name") ?? "";
+        var balanced = ctx.RequestServices.GetService<ProxySnapshotProvider>()?.Current.Upstreams.GetValueOrDefault(name);
+        var entry = HealthEntry(row, balanced);
+        entry["node_id"] = ctx.RequestServices.GetService<AdminNodeInfo>()?.NodeId.ToString();
+        return AdminResponses.Json(entry);
+    }
+
+    /// <summary>A target with its <c>health</c> word and its addresses as the proxy balances them now.</summary>
+    private static JsonObject HealthEntry(JsonObject row, BalancedUpstream? balanced)
+    {
+        var target = row.DeepClone().AsObject();
+        var resolved = balanced?.Targets.FirstOrDefault(t => t.Model.Id == EntityJson.Guid(row, "id"));
+        // a target the balancer could not resolve has no address: Kong's DNS_ERROR
+        target["health"] = resolved is null ? UpstreamHealthView.DnsError : UpstreamHealthView.OfTarget(balanced!, resolved);
+        target["data"] = resolved is null ? null : TargetStatus(balanced!, resolved, healthWords: true);
+        return target;
     }
 
     /// <summary>Kong's <c>getTargetStatus</c>: host, port, dns source, weights (unavailable: the unhealthy addresses'

@@ -87,6 +87,14 @@ public sealed class UpstreamHealthCheckTests
         Assert.Equal(100, down["data"]!["weight"]!["unavailable"]!.GetValue<long>());
         Assert.Equal(0, down["data"]!["weight"]!["available"]!.GetValue<long>());
         Assert.Equal("HEALTHY", byTarget[$"127.0.0.1:{a.Port}"]["health"]!.GetValue<string>());
+        // one target's health: its entry of the list, by host:port or by id; a target elsewhere is 404
+        var (oneStatus, one) = await gw.GetAsync($"/upstreams/hc.internal/targets/127.0.0.1:{b.Port}/health");
+        Assert.Equal(200, oneStatus);
+        Assert.Equal(down.ToJsonString(), one!.AsObject().Where(kv => kv.Key != "node_id")
+            .Aggregate(new JsonObject(), (o, kv) => { o[kv.Key] = kv.Value?.DeepClone(); return o; }).ToJsonString());
+        Assert.False(string.IsNullOrEmpty((string?)one["node_id"]));
+        Assert.Equal("UNHEALTHY", (string?)(await gw.GetAsync($"/upstreams/hc.internal/targets/{down["id"]}/health")).Body!["health"]);
+        Assert.Equal(404, (await gw.GetAsync("/upstreams/hc.internal/targets/127.0.0.1:1/health")).Status);
         var before = b.Requests;
         await ProxyManyAsync(gw, 10);
         Assert.Equal(before, b.Requests);
