@@ -70,6 +70,32 @@ public sealed class UpstreamHashingTests : IAsyncLifetime
         Assert.True(used > 1, "30 keys over 3 targets used only one");
     }
 
+    /// <summary>1,000 distinct keys spread over the ring by weight (Kong gives a target ring points in proportion to its
+    /// weight): 300:100:0 sends about three quarters to the first and none to the weight-0 target.</summary>
+    [Fact]
+    public async Task A_thousand_keys_spread_by_weight_over_the_ring()
+    {
+        await using var gw = await UpstreamGateway.StartAsync(false);
+        await gw.CreateAsync("/upstreams", """{"name":"w.internal","hash_on":"header","hash_on_header":"x-user"}""");
+        int[] weights = [300, 100, 0];
+        for (var i = 0; i < 3; i++)
+            await gw.CreateAsync("/upstreams/w.internal/targets", $$"""{"target":"127.0.0.1:{{_echoes[i].Port}}","weight":{{weights[i]}}}""");
+        await gw.CreateAsync("/services", """{"name":"svc","host":"w.internal"}""");
+        await gw.CreateAsync("/services/svc/routes", """{"paths":["/"]}""");
+        for (var k = 0; k < 1000; k++)
+        {
+            using var m = new HttpRequestMessage(HttpMethod.Get, "/a");
+            m.Headers.Add("x-user", $"user-{k}");
+            using var response = await gw.Proxy.SendAsync(m);
+            Assert.True(response.IsSuccessStatusCode);
+        }
+        var counts = Counts();
+        Assert.Equal(1000, counts.Sum());
+        Assert.Equal(0, counts[2]);
+        // 480 of 640 ring points: 0.75, with the spread of a hash over 1,000 keys
+        Assert.InRange(counts[0] / 1000.0, 0.62, 0.88);
+    }
+
     /// <summary>hash_on consumer: the consumer key-auth identified is the key (Kong's authenticated consumer id);
     /// without one (anonymous requests are refused by key-auth here), hash_fallback's header is.</summary>
     [Fact]
