@@ -30,8 +30,8 @@ internal static class UpstreamEndpoints
         endpoints.Map("/upstreams/{upstreams}/targets/{targets}/health", Handler("GET, HEAD, OPTIONS", TargetHealth));
         foreach (var state in (string[])["healthy", "unhealthy"])
         {
-            endpoints.Map($"/upstreams/{{upstreams}}/targets/{{targets}}/{state}", Handler("OPTIONS, PUT", SetHealth));
-            endpoints.Map($"/upstreams/{{upstreams}}/targets/{{targets}}/{{address}}/{state}", Handler("OPTIONS, PUT", SetHealth));
+            endpoints.Map($"/upstreams/{{upstreams}}/targets/{{targets}}/{state}", Handler("OPTIONS, PUT, POST", SetHealth));
+            endpoints.Map($"/upstreams/{{upstreams}}/targets/{{targets}}/{{address}}/{state}", Handler("OPTIONS, PUT, POST", SetHealth));
         }
     }
 

@@ -117,6 +117,9 @@ public sealed class UpstreamHealthCheckTests
         Assert.Equal(400, unknown);
         Assert.Equal("target not found", unknownBody!["message"]!.GetValue<string>());
         Assert.Equal(404, (await gw.SendAsync(HttpMethod.Put, "/upstreams/hc.internal/targets/10.9.9.9:1/healthy")).Status);
+        // POST as older Kong versions (and the docs written for them) send it
+        Assert.Equal(204, (await gw.SendAsync(HttpMethod.Post, address + "/unhealthy")).Status);
+        Assert.Equal("UNHEALTHY", await TargetHealthAsync(gw, b));
 
         // a connect failure is a passive TCP failure: a dead target goes down after one try (the retry serves it)
         await b.DisposeAsync();
