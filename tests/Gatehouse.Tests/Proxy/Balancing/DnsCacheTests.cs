@@ -75,7 +75,7 @@ public sealed class DnsCacheTests : IDisposable
         _server.SetA("svc.test", 10, First);
         var cache = Cache();
         DnsResult? changed = null;
-        cache.Changed += r => changed = r;
+        cache.Changed += r => Volatile.Write(ref changed, r);
         await cache.ResolveAsync("svc.test");
 
         _server.Hold();
@@ -92,6 +92,8 @@ public sealed class DnsCacheTests : IDisposable
 
         _server.Release();
         await Until(() => cache.TryGetCached("svc.test") is { Stale: false } r && r.Addresses[0].Address.Equals(Second));
+        // Changed is raised on the lookup's thread just after the answer is stored: wait for it, do not race it
+        await Until(() => Volatile.Read(ref changed) is not null);
         Assert.Equal(Second, changed?.Addresses[0].Address);
     }
 
