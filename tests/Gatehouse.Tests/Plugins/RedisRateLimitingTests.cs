@@ -62,7 +62,7 @@ public sealed class RedisRateLimitingTests
         await using var gw = await PluginGateway.StartAsync();
         await gw.ServiceAndRouteAsync("tolerant", "/tolerant");
         await gw.ServiceAndRouteAsync("strict", "/strict");
-        var deadPort = RedisServer.FreePort();
+        var deadPort = Infrastructure.EchoUpstream.ClosedPort();
         await gw.CreateAsync("/routes/tolerant-route/plugins", new
         {
             name = "rate-limiting",

@@ -25,7 +25,7 @@ internal sealed class RedisServer : IDisposable
     public static async Task<RedisServer> StartAsync()
     {
         var dir = new TempDir();
-        var port = FreePort();
+        var port = Infrastructure.EchoUpstream.FreePort();
         var info = new ProcessStartInfo("redis-server")
         {
             RedirectStandardOutput = true,
@@ -80,14 +80,6 @@ internal sealed class RedisServer : IDisposable
         try { return await CommandAsync("PING") == "+PONG"; }
         catch (SocketException) { return false; }
         catch (IOException) { return false; }
-    }
-
-    /// <summary>A loopback port nothing listens on at the time of the call.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public void Dispose()

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Wasm;
@@ -17,17 +16,10 @@ public sealed class UpstreamPeerVisibilityTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _echo.DisposeAsync();
 
-    private static int ClosedPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
-
     /// <summary>An upstream over a target that refuses connections and the echo server (by name), with one retry.</summary>
     private async Task<int> UpstreamWithARefusingTarget(UpstreamGateway gw)
     {
-        var closed = ClosedPort();
+        var closed = EchoUpstream.ClosedPort();
         await gw.CreateAsync("/upstreams", """{"name":"backend.internal"}""");
         await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"127.0.0.1:{{closed}}"}""");
         await gw.CreateAsync("/upstreams/backend.internal/targets", $$"""{"target":"echo.test:{{_echo.Port}}"}""");
