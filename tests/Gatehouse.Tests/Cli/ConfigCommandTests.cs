@@ -1,6 +1,7 @@
 using Gatehouse.Cli;
 using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Wasm;
+using static Gatehouse.Tests.Cli.CliRun;
 
 namespace Gatehouse.Tests.Cli;
 
@@ -22,14 +23,6 @@ public sealed class ConfigCommandTests : IDisposable
         var path = Path.Combine(_dir, name);
         File.WriteAllText(path, text);
         return path;
-    }
-
-    private static async Task<(int Code, string Out, string Err)> RunAsync(IReadOnlyDictionary<string, string?> env, params string[] args)
-    {
-        var output = new SyncWriter();
-        var error = new SyncWriter();
-        var code = await GatehouseCli.InvokeAsync(args, new CliContext(output, error, env));
-        return (code, output.ToString(), error.ToString());
     }
 
     private string ChainFile() => Write("kong.yml", """

@@ -3,22 +3,13 @@ using Gatehouse.Cli;
 using Gatehouse.Hosting;
 using Gatehouse.Proxy;
 using Gatehouse.Tests.Infrastructure;
+using static Gatehouse.Tests.Cli.CliRun;
 
 namespace Gatehouse.Tests.Cli;
 
 /// <summary>The CLI run in-process with captured writers and a controlled environment.</summary>
 public sealed class GatehouseCliTests
 {
-    private static readonly Dictionary<string, string?> NoEnv = new();
-
-    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var output = new SyncWriter();
-        var error = new SyncWriter();
-        var code = await GatehouseCli.InvokeAsync(args, new CliContext(output, error, NoEnv));
-        return (code, output.ToString(), error.ToString());
-    }
-
     private static string WriteConf(string text)
     {
         var dir = Directory.CreateTempSubdirectory("gatehouse-cli-").FullName;

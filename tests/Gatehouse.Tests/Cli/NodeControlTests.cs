@@ -4,6 +4,7 @@ using Gatehouse.Cli;
 using Gatehouse.Hosting;
 using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Store;
+using static Gatehouse.Tests.Cli.CliRun;
 
 namespace Gatehouse.Tests.Cli;
 
@@ -11,16 +12,6 @@ namespace Gatehouse.Tests.Cli;
 /// node id kept under the prefix.</summary>
 public sealed class NodeControlTests
 {
-    private static readonly Dictionary<string, string?> NoEnv = new();
-
-    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var output = new SyncWriter();
-        var error = new SyncWriter();
-        var code = await GatehouseCli.InvokeAsync(args, new CliContext(output, error, NoEnv));
-        return (code, output.ToString(), error.ToString());
-    }
-
     private static string Yml(EchoUpstream upstream, string path) => $"""
         _format_version: "3.0"
         services:
