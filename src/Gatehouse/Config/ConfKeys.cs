@@ -22,6 +22,28 @@ internal static class ConfKeys
         ["ssl_cert_key"] = (o, v) => o with { SslCertKey = NullIfEmpty(v) },
         ["database"] = (o, v) => o with { Database = Database(v) },
         ["sqlite_path"] = (o, v) => o with { SqlitePath = NullIfEmpty(v) },
+        // database = postgres (PostgresOptions); pg_ro_* name a read replica
+        ["pg_host"] = (o, v) => o with { Postgres = o.Postgres with { Host = NonEmpty(v) } },
+        ["pg_port"] = (o, v) => o with { Postgres = o.Postgres with { Port = Port(v) } },
+        ["pg_user"] = (o, v) => o with { Postgres = o.Postgres with { User = NonEmpty(v) } },
+        ["pg_password"] = (o, v) => o with { Postgres = o.Postgres with { Password = NullIfEmpty(v) } },
+        ["pg_database"] = (o, v) => o with { Postgres = o.Postgres with { Database = NonEmpty(v) } },
+        ["pg_schema"] = (o, v) => o with { Postgres = o.Postgres with { Schema = NullIfEmpty(v) } },
+        ["pg_ssl"] = (o, v) => o with { Postgres = o.Postgres with { Ssl = Bool(v) } },
+        ["pg_ssl_verify"] = (o, v) => o with { Postgres = o.Postgres with { SslVerify = Bool(v) } },
+        ["pg_timeout"] = (o, v) => o with { Postgres = o.Postgres with { Timeout = Milliseconds(v) } },
+        ["pg_max_concurrent_queries"] = (o, v) => o with { Postgres = o.Postgres with { MaxConcurrentQueries = Count(v, min: 0) } },
+        ["pg_pool_size"] = (o, v) => o with { Postgres = o.Postgres with { PoolSize = Count(v, min: 1) } },
+        ["pg_ro_host"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { Host = NullIfEmpty(v) } } },
+        ["pg_ro_port"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { Port = Port(v) } } },
+        ["pg_ro_user"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { User = NullIfEmpty(v) } } },
+        ["pg_ro_password"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { Password = NullIfEmpty(v) } } },
+        ["pg_ro_database"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { Database = NullIfEmpty(v) } } },
+        ["pg_ro_schema"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { Schema = NullIfEmpty(v) } } },
+        ["pg_ro_ssl"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { Ssl = Bool(v) } } },
+        ["pg_ro_ssl_verify"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { SslVerify = Bool(v) } } },
+        ["pg_ro_timeout"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { Timeout = Milliseconds(v) } } },
+        ["pg_ro_max_concurrent_queries"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { MaxConcurrentQueries = Count(v, min: 0) } } },
         ["declarative_config"] = (o, v) => o with { DeclarativeConfig = NullIfEmpty(v) },
         ["log_level"] = (o, v) => o with { LogLevel = LogLevel(v) },
         ["proxy_access_log"] = (o, v) => o with { ProxyAccessLog = Off(v) ? null : NonEmpty(v) },
@@ -110,6 +132,17 @@ internal static class ConfKeys
             ? TimeSpan.FromSeconds(n)
             : throw new FormatException($"'{v}' is not a number of seconds (0 or more)");
 
+    private static int Port(string v) =>
+        int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is > 0 and <= 65535
+            ? n : throw new FormatException($"'{v}' is not a port (1-65535)");
+
+    private static int Count(string v, int min) =>
+        int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min
+            ? n : throw new FormatException($"'{v}' is not a whole number of {min} or more");
+
+    /// <summary>Kong's pg_timeout: a number of milliseconds above 0.</summary>
+    private static TimeSpan Milliseconds(string v) => TimeSpan.FromMilliseconds(Count(v, min: 1));
+
     private static bool Off(string v) => v.Equals("off", StringComparison.OrdinalIgnoreCase);
 
     private static string NonEmpty(string v) =>
@@ -138,8 +171,8 @@ internal static class ConfKeys
     {
         "sqlite" => DatabaseKind.Sqlite,
         "off" => DatabaseKind.Off,
-        "postgres" => throw new FormatException("'postgres' is not supported yet (use sqlite or off)"),
-        _ => throw new FormatException($"'{v}' is not a database (sqlite or off)"),
+        "postgres" => DatabaseKind.Postgres,
+        _ => throw new FormatException($"'{v}' is not a database (sqlite, postgres or off)"),
     };
 
     private static string LogLevel(string v)

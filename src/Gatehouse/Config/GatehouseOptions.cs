@@ -32,6 +32,8 @@ public sealed record GatehouseOptions
     public DatabaseKind Database { get; init; } = DatabaseKind.Sqlite;
     /// <summary>Path of the SQLite file; defaults to &lt;prefix&gt;/gatehouse.db.</summary>
     public string? SqlitePath { get; init; }
+    /// <summary>Kong's <c>pg_*</c> and <c>pg_ro_*</c> keys, used when <see cref="Database"/> is postgres.</summary>
+    public PostgresOptions Postgres { get; init; } = new();
     public string? DeclarativeConfig { get; init; }
     public string LogLevel { get; init; } = "notice";
     /// <summary>Null when off; "stdout"/"stderr" or a file path otherwise.</summary>

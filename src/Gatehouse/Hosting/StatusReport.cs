@@ -72,7 +72,7 @@ public sealed partial class StatusReport(GatewayCounters counters, GatehouseOpti
             await store.PageAsync(registry.Schemas[0], new PageQuery(1), ct);
             return true;
         }
-        catch (Microsoft.Data.Sqlite.SqliteException e)
+        catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or System.Net.Sockets.SocketException)
         {
             LogUnreachable(logger, e.Message);
             return false;

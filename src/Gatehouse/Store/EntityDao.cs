@@ -163,7 +163,11 @@ public sealed class EntityDao
     {
         if (ReadOnly) return DaoResult.Fail(DbError.OperationUnsupported(verb, schema.Name));
         await _writeGate.WaitAsync(ct);
-        try { return await action(); }
+        try
+        {
+            await using var clusterLock = await _store.LockWritesAsync(ct);
+            return await action();
+        }
         finally { _writeGate.Release(); }
     }
 

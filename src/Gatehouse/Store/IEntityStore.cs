@@ -5,8 +5,7 @@ namespace Gatehouse.Store;
 
 /// <summary>
 /// Schema-driven persistence of entities as JSON documents. Knows nothing about validation or Kong errors
-/// (the <see cref="EntityDao"/> does); a PostgreSQL implementation can be added without touching the
-/// Admin API or the router. Implementations must be safe for concurrent calls.
+/// (the <see cref="EntityDao"/> does): SQLite and PostgreSQL behave the same behind it. Implementations must be safe for concurrent calls.
 /// </summary>
 public interface IEntityStore
 {
@@ -29,6 +28,10 @@ public interface IEntityStore
     Task<StoreWriteOutcome> UpdateAsync(EntitySchema schema, JsonObject entity, CancellationToken ct);
 
     Task<bool> DeleteAsync(EntitySchema schema, Guid id, CancellationToken ct);
+
+    /// <summary>Serializes the DAO's writes (a constraint check, then its write) with those of every other process
+    /// sharing the database, until the returned handle is disposed. A store only one process uses returns at once.</summary>
+    Task<IAsyncDisposable> LockWritesAsync(CancellationToken ct);
 
     /// <summary>Atomically replaces every row of every listed entity (declarative configuration).</summary>
     Task ReplaceAllAsync(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> entities, CancellationToken ct);

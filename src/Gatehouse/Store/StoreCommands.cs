@@ -80,7 +80,7 @@ public static class StoreCommands
             stdout.WriteLine(ran.Count == 0 ? "Database is already up-to-date" : $"{ran.Count} migrations processed");
             return 0;
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or NotSupportedException or UnauthorizedAccessException)
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException or NotSupportedException or UnauthorizedAccessException)
         {
             stderr.WriteLine($"Error: {e.Message}");
             return 1;

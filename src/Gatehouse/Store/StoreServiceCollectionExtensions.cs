@@ -2,6 +2,7 @@ using Gatehouse.Config;
 using Gatehouse.Entities;
 using Gatehouse.Model;
 using Gatehouse.Store.Declarative;
+using Gatehouse.Store.Postgres;
 using Gatehouse.Store.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -39,6 +40,7 @@ public static class StoreServiceCollectionExtensions
     {
         DatabaseKind.Off => SqliteEntityStore.InMemory(registry, time),
         DatabaseKind.Sqlite => SqliteEntityStore.ForFile(options.EffectiveSqlitePath, registry, time),
-        _ => throw new NotSupportedException($"database = {options.Database.ToString().ToLowerInvariant()} is not supported yet"),
+        DatabaseKind.Postgres => new PostgresEntityStore(new PostgresConnections(options.Postgres), registry, time),
+        _ => throw new NotSupportedException($"database = {options.Database.ToString().ToLowerInvariant()} is not supported"),
     };
 }

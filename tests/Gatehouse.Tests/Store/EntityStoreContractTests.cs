@@ -3,20 +3,27 @@ using Gatehouse.Hosting;
 using Gatehouse.Entities;
 using Gatehouse.Entities.Schemas;
 using Gatehouse.Store;
+using Gatehouse.Store.Postgres;
 using Gatehouse.Store.Sqlite;
+using Gatehouse.Tests.Store.Postgres;
 
 namespace Gatehouse.Tests.Store;
 
-/// <summary>The same contract checks against every <see cref="IEntityStore"/> flavour (SQLite file, DB-less memory).</summary>
+/// <summary>The same contract checks against every <see cref="IEntityStore"/> flavour (SQLite file, DB-less memory,
+/// PostgreSQL on a real server).</summary>
 public sealed class EntityStoreContractTests : IDisposable
 {
     private readonly TempDir _dir = new();
 
-    public static TheoryData<string> Stores => ["file", "memory"];
+    public static TheoryData<string> Stores => ["file", "memory", "postgres"];
 
-    private SqliteEntityStore Create(string kind) => kind == "file"
-        ? SqliteEntityStore.ForFile(_dir.File("store.db"), GatehouseEntities.Default, TimeProvider.System)
-        : SqliteEntityStore.InMemory(GatehouseEntities.Default, TimeProvider.System);
+    private async Task<IEntityStore> Create(string kind) => kind switch
+    {
+        "file" => SqliteEntityStore.ForFile(_dir.File("store.db"), GatehouseEntities.Default, TimeProvider.System),
+        "memory" => SqliteEntityStore.InMemory(GatehouseEntities.Default, TimeProvider.System),
+        _ => new PostgresEntityStore(new PostgresConnections(await (await PostgresServer.SharedAsync()).CreateDatabaseAsync()),
+            GatehouseEntities.Default, TimeProvider.System),
+    };
 
     private static JsonObject Service(string name, params string[] tags)
     {
@@ -29,7 +36,8 @@ public sealed class EntityStoreContractTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task Crud_unique_tags_and_foreign_filter(string kind)
     {
-        using var store = Create(kind);
+        var store = await Create(kind);
+        using var _ = (IDisposable)store;
         var ct = CancellationToken.None;
         Assert.Equal(GatehouseEntities.Default.Schemas.Count, (await store.MigrateAsync(ct)).Count); // one table per entity
         Assert.Empty(await store.MigrateAsync(ct));
@@ -73,7 +81,8 @@ public sealed class EntityStoreContractTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task Replace_all_is_atomic(string kind)
     {
-        using var store = Create(kind);
+        var store = await Create(kind);
+        using var _ = (IDisposable)store;
         var ct = CancellationToken.None;
         await store.MigrateAsync(ct);
         await store.InsertAsync(ServiceEntity.Schema, Service("old"), ct);

@@ -81,7 +81,7 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
     public Task<JsonObject?> SelectByUniqueAsync(EntitySchema schema, string field, string value, CancellationToken ct)
     {
         var def = schema.Field(field) ?? throw new ArgumentException($"unknown field {field}", nameof(field));
-        return Locked(conn => SelectOne(conn, $"SELECT doc FROM \"{schema.Name}\" WHERE \"{SqliteDdl.Column(def)}\" = $v", value, ct));
+        return Locked(conn => SelectOne(conn, $"SELECT doc FROM \"{schema.Name}\" WHERE \"{EntityColumns.Column(def)}\" = $v", value, ct));
     }
 
     public Task<EntityPage> PageAsync(EntitySchema schema, PageQuery query, CancellationToken ct) => Locked(async conn =>
@@ -92,7 +92,7 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
         if (query.Foreign is { } fk)
         {
             var def = schema.Field(fk.Field) ?? throw new ArgumentException($"unknown field {fk.Field}", nameof(query));
-            where.Add($"\"{SqliteDdl.Column(def)}\" = $fk");
+            where.Add($"\"{EntityColumns.Column(def)}\" = $fk");
             cmd.Parameters.AddWithValue("$fk", Key(fk.Id));
         }
         if (query.Tags is { } tags) where.Add(TagClause(cmd, tags));
@@ -139,6 +139,15 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
             return true;
         });
 
+    /// <summary>One process owns a SQLite file: the DAO's own gate is enough.</summary>
+    public Task<IAsyncDisposable> LockWritesAsync(CancellationToken ct) => Task.FromResult<IAsyncDisposable>(NoLock.Instance);
+
+    private sealed class NoLock : IAsyncDisposable
+    {
+        public static readonly NoLock Instance = new();
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
     public void Dispose()
     {
         _keepAlive?.Dispose();
@@ -148,7 +157,7 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
     private static async Task<StoreWriteOutcome> Write(SqliteConnection conn, SqliteTransaction? tx, EntitySchema schema,
         JsonObject entity, bool insert, CancellationToken ct)
     {
-        var indexed = SqliteDdl.IndexedFields(schema).ToList();
+        var indexed = EntityColumns.IndexedFields(schema).ToList();
         using var cmd = conn.CreateCommand();
         cmd.Transaction = tx;
         var columns = new List<string> { "id", "doc" };
@@ -156,8 +165,8 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
         cmd.Parameters.AddWithValue("$doc", entity.ToJsonString());
         for (var i = 0; i < indexed.Count; i++)
         {
-            columns.Add(SqliteDdl.Column(indexed[i]));
-            cmd.Parameters.AddWithValue("$c" + i, (object?)ColumnValue(entity, indexed[i]) ?? DBNull.Value);
+            columns.Add(EntityColumns.Column(indexed[i]));
+            cmd.Parameters.AddWithValue("$c" + i, (object?)EntityColumns.Value(entity, indexed[i]) ?? DBNull.Value);
         }
         var names = columns.Select(c => $"\"{c}\"").ToList();
         var values = new List<string> { "$id", "$doc" };
@@ -176,11 +185,6 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
         }
     }
 
-    private static string? ColumnValue(JsonObject entity, FieldDefinition field) => field.Type switch
-    {
-        FieldType.Foreign => EntityJson.ForeignId(entity, field.Name) is { } g ? Key(g) : null,
-        _ => entity[field.Name] switch { null => null, JsonValue v when v.TryGetValue<string>(out var s) => s, var n => n.ToJsonString() },
-    };
 
     private static string TagClause(SqliteCommand cmd, TagFilter tags)
     {

@@ -1,0 +1,84 @@
+using Gatehouse.Config;
+using Npgsql;
+
+namespace Gatehouse.Store.Postgres;
+
+/// <summary>
+/// Npgsql data sources (pooled connections) for the <c>pg_*</c> server and, when <c>pg_ro_host</c> is set, the read
+/// replica that serves reads. <c>pg_max_concurrent_queries</c> bounds the queries in flight on each.
+/// </summary>
+public sealed class PostgresConnections : IAsyncDisposable
+{
+    private readonly SemaphoreSlim? _writeSlots;
+    private readonly SemaphoreSlim? _readSlots;
+
+    public PostgresConnections(PostgresOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+        Primary = Build(options);
+        _writeSlots = Slots(options.MaxConcurrentQueries);
+        if (options.ReadReplica() is { } replica)
+        {
+            ReadReplica = Build(replica);
+            _readSlots = Slots(replica.MaxConcurrentQueries);
+        }
+    }
+
+    public PostgresOptions Options { get; }
+    public NpgsqlDataSource Primary { get; }
+    public NpgsqlDataSource? ReadReplica { get; }
+
+    /// <summary>Where "host:port/database" of the primary, for messages.</summary>
+    public string Describe() => $"{Options.Host}:{Options.Port}/{Options.Database}";
+
+    /// <summary>Runs <paramref name="action"/> on a pooled connection of the primary (or of the replica for reads).</summary>
+    public async Task<T> RunAsync<T>(bool read, Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)
+    {
+        var source = read && ReadReplica is not null ? ReadReplica : Primary;
+        var slots = read && ReadReplica is not null ? _readSlots : _writeSlots;
+        if (slots is not null) await slots.WaitAsync(ct);
+        try
+        {
+            await using var conn = await source.OpenConnectionAsync(ct);
+            return await action(conn);
+        }
+        finally
+        {
+            slots?.Release();
+        }
+    }
+
+    internal static string ConnectionString(PostgresOptions o)
+    {
+        var timeoutSeconds = (int)Math.Max(1, Math.Ceiling(o.Timeout.TotalSeconds));
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = o.Host,
+            Port = o.Port,
+            Username = o.User,
+            Password = o.Password,
+            Database = o.Database,
+            Timeout = timeoutSeconds,
+            CommandTimeout = timeoutSeconds,
+            MaxPoolSize = o.PoolSize,
+            // pg_ssl off: plain TCP; on: TLS required; pg_ssl_verify: chain and host name checked (Kong's behaviour)
+            SslMode = !o.Ssl ? SslMode.Disable : o.SslVerify ? SslMode.VerifyFull : SslMode.Require,
+            ApplicationName = "gatehouse",
+        };
+        if (o.Schema is not null) builder.SearchPath = o.Schema;
+        return builder.ConnectionString;
+    }
+
+    private static NpgsqlDataSource Build(PostgresOptions o) => NpgsqlDataSource.Create(ConnectionString(o));
+
+    private static SemaphoreSlim? Slots(int max) => max > 0 ? new SemaphoreSlim(max, max) : null;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Primary.DisposeAsync();
+        if (ReadReplica is not null) await ReadReplica.DisposeAsync();
+        _writeSlots?.Dispose();
+        _readSlots?.Dispose();
+    }
+}
