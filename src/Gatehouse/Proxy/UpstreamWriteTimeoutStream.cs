@@ -22,11 +22,15 @@ internal sealed class UpstreamWriteTimeoutStream(Stream inner, TimeSpan writeTim
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override int Read(byte[] buffer, int offset, int count) => Received(inner.Read(buffer, offset, count), count);
-    public override int Read(Span<byte> buffer) => Received(inner.Read(buffer), buffer.Length);
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    public override int Read(Span<byte> buffer) => _answered ? inner.Read(buffer) : Received(inner.Read(buffer), buffer.Length);
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) =>
+    // once the upstream has sent a byte, reads pass straight through (no state machine on the steady path)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) =>
+        _answered ? inner.ReadAsync(buffer, ct) : FirstReadAsync(buffer, ct);
+
+    private async ValueTask<int> FirstReadAsync(Memory<byte> buffer, CancellationToken ct) =>
         Received(await inner.ReadAsync(buffer, ct).ConfigureAwait(false), buffer.Length);
 
     private int Received(int read, int asked)
