@@ -19,9 +19,18 @@ internal static class NextUpstream
         if (context.UpstreamStatus is not null || context.HttpContext.Response.HasStarted) return false;
         // the connection could not be opened (refused, unreachable, connect_timeout): nothing was sent
         if (UpstreamConnectException.IsIn(exception)) return true;
-        if (error is not (ForwarderError.Request or ForwarderError.RequestTimedOut or ForwarderError.RequestBodyDestination))
+        if (error is not (ForwarderError.Request or ForwarderError.RequestTimedOut or ForwarderError.RequestBodyDestination)
+            || IsInvalidResponse(exception))
             return false;
         return bodyResendable && !IsNonIdempotent(context.HttpContext.Request.Method);
+    }
+
+    /// <summary>The upstream answered something that is not an HTTP response head (nginx's invalid_header).</summary>
+    private static bool IsInvalidResponse(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse }) return true;
+        return false;
     }
 
     /// <summary>nginx's NGX_HTTP_POST | NGX_HTTP_LOCK | NGX_HTTP_PATCH; its parser knows methods in upper case only.</summary>

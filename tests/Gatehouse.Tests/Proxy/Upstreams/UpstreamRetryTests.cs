@@ -150,6 +150,20 @@ public sealed class UpstreamRetryTests
         Assert.Equal(1, good.Requests);
     }
 
+    /// <summary>nginx's invalid_header is not among Kong's next-upstream cases: the answer is 502, from one try.</summary>
+    [Fact]
+    public async Task A_GET_answered_with_an_invalid_header_is_not_retried()
+    {
+        using var failing = new ScriptedUpstream();
+        for (var i = 0; i < 2; i++) _ = failing.Answer(s => s.SendAsync("NOT-HTTP garbage\r\n\r\n"u8.ToArray()));
+        using var good = new ScriptedUpstream();
+        await using var gw = await StartAsync(failing, good, retries: 3);
+        var statuses = new[] { await SendAsync(gw, HttpMethod.Get), await SendAsync(gw, HttpMethod.Get) };
+        Assert.Equal([200, 502], statuses.Order());
+        Assert.Equal(1, failing.Requests);
+        Assert.Equal(1, good.Requests);
+    }
+
     [Fact]
     public async Task Retries_0_sends_each_request_to_one_target_only()
     {
