@@ -24,13 +24,13 @@ internal static partial class ProxyLog
     [LoggerMessage(1005, LogLevel.Debug, "client error {Error} for {Method} {Path}: {Reason}")]
     private static partial void ClientErrorCore(ILogger logger, string error, string method, string path, string reason);
 
-    [LoggerMessage(1006, LogLevel.Warning, "could not connect to {Peer} of upstream {Upstream}; retrying on another peer (retry {Retry})")]
-    private static partial void RetryingPeerCore(ILogger logger, string peer, string upstream, int retry);
+    [LoggerMessage(1006, LogLevel.Warning, "try on {Peer} of upstream {Upstream} failed ({Error}); retrying on another peer (retry {Retry})")]
+    private static partial void RetryingPeerCore(ILogger logger, string peer, string upstream, string error, int retry);
 
-    /// <summary>A balanced try's connection failed and the request goes to another peer.</summary>
-    public static void RetryingPeer(ILogger logger, LogRateLimiter limiter, string peer, string upstream, int retry)
+    /// <summary>A balanced try failed (connect, send, or awaiting the response header) and the request goes to another peer.</summary>
+    public static void RetryingPeer(ILogger logger, LogRateLimiter limiter, string peer, string upstream, string error, int retry)
     {
-        if (limiter.Admit(logger, LogLevel.Warning, 1006)) RetryingPeerCore(logger, peer, upstream, retry);
+        if (limiter.Admit(logger, LogLevel.Warning, 1006)) RetryingPeerCore(logger, peer, upstream, error, retry);
     }
 
     /// <summary>A failure on the upstream side (refused, reset, timed out, bad response): an error, with its cause.</summary>

@@ -152,7 +152,7 @@ public sealed class ProxyRequestHandler
                 if (requestBody is null || context.LocalResponse is not null) return;
             }
             error = target.Upstream is { } upstream
-                ? await SendBalancedAsync(context, target, upstream)
+                ? await SendBalancedAsync(context, target, upstream, requestBody, bodyResendable: requestBody is not null || !canHaveBody)
                 : await _forwarder.SendAsync(http, target.DestinationPrefix, _connector.Invoker, target.RequestConfig, _transformer);
             if (error == ForwarderError.NoAvailableDestinations) return;
             if (error == ForwarderError.None && filter is not null && context.LocalResponse is null)
@@ -180,12 +180,13 @@ public sealed class ProxyRequestHandler
     }
 
     /// <summary>
-    /// A service whose host names an upstream: each try goes to the peer the balancer picks, and a try whose connection
-    /// could not be opened (refused, unreachable, connect_timeout) is retried on another peer up to service.retries
-    /// times, as Kong does. Nothing of the request was sent on such a try, so the body is still unread. Any other
-    /// failure ends the request. No peer at all: Kong's 503 (<see cref="ForwarderError.NoAvailableDestinations"/>).
+    /// A service whose host names an upstream: each try goes to the peer the balancer picks, and a failed try moves on
+    /// to another peer up to service.retries times when <see cref="NextUpstream"/> allows it (nginx's
+    /// proxy_next_upstream error timeout); a held body (<paramref name="heldBody"/>) is sent again from its start.
+    /// Any other failure ends the request. No peer at all: Kong's 503 (<see cref="ForwarderError.NoAvailableDestinations"/>).
     /// </summary>
-    private async ValueTask<ForwarderError> SendBalancedAsync(ProxyContext context, UpstreamTarget target, BalancedUpstream upstream)
+    private async ValueTask<ForwarderError> SendBalancedAsync(ProxyContext context, UpstreamTarget target, BalancedUpstream upstream,
+        SpillBuffer? heldBody, bool bodyResendable)
     {
         var http = context.HttpContext;
         // the key is computed once per request, as Kong's balancer does on the first try
@@ -211,19 +212,21 @@ public sealed class ProxyRequestHandler
             }
             finally { balancer.Finished(peer.Peer, _time.GetElapsedTime(started)); }
             if (upstream.Checker is { } checker) PassiveHealthReport.Report(checker, peer.Peer, error, context);
-            if (error != ForwarderError.Request || attempt >= target.Service.Retries || http.Response.HasStarted
-                || !UpstreamConnectException.IsIn(http.Features.Get<IForwarderErrorFeature>()?.Exception))
-                return error;
+            if (error == ForwarderError.None || attempt >= target.Service.Retries) return error;
+            var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;
+            if (!NextUpstream.Allows(context, error, exception, bodyResendable)) return error;
             (tried ??= []).Add(peer.Peer);
             (context.EarlierTries ??= []).Add(new PeerTry(peer.Peer, context.PeerStartedAtMs,
-                UpstreamErrors.ToResponse(error, http.Features.Get<IForwarderErrorFeature>()?.Exception)?.StatusCode ?? StatusCodes.Status502BadGateway));
-            // no peer left (the others down or weight 0): this try's failure answers (502; 504 for a connect timeout)
+                UpstreamErrors.ToResponse(error, exception)?.StatusCode ?? StatusCodes.Status502BadGateway));
+            // no peer left (the others down or weight 0): this try's failure answers (502; 504 for a timeout)
             if (upstream.Pick(hashKey, tried) is not { } next) return error;
-            ProxyLog.RetryingPeer(_logger, _logLimiter, peer.Peer.Endpoint, upstream.Upstream.Name, attempt + 1);
+            ProxyLog.RetryingPeer(_logger, _logLimiter, peer.Peer.Endpoint, upstream.Upstream.Name,
+                exception?.Message ?? error.ToString(), attempt + 1);
             peer = next;
-            // YARP marked the response as a 502 and recorded its error: the next try starts clean
+            // YARP marked the response as a 502/504 and recorded its error: the next try starts clean
             http.Response.StatusCode = StatusCodes.Status200OK;
             http.Features.Set<IForwarderErrorFeature>(null);
+            if (heldBody is not null) http.Request.Body = heldBody.OpenCompleted();
         }
     }
 

@@ -7,7 +7,8 @@ namespace Gatehouse.Proxy;
 /// <summary>
 /// route.request_buffering (nginx's proxy_request_buffering on): the request body is read to its end before the
 /// upstream is contacted, held in a <see cref="SpillBuffer"/> (memory, then a temporary file; no size limit, as
-/// Kong's client_max_body_size 0), and sent with Content-Length, also when the client sent it chunked.
+/// Kong's client_max_body_size 0), and sent with Content-Length, also when the client sent it chunked. The buffer
+/// keeps the body until the request ends, so a retry on the next peer sends it again (<see cref="NextUpstream"/>).
 /// </summary>
 internal static class RequestBuffering
 {
@@ -39,7 +40,7 @@ internal static class RequestBuffering
         body.Complete();
         http.Request.Headers.Remove(HeaderNames.TransferEncoding);
         http.Request.Headers.ContentLength = body.Length;
-        http.Request.Body = body.AsReadStream();
+        http.Request.Body = body.OpenCompleted();
         context.RequestBodyBuffered = true;
         return body;
     }

@@ -26,7 +26,8 @@ internal sealed class SpillBuffer : IAsyncDisposable
     // file mode: appends go to the file (after whatever is still in memory), in [_fileRead, _fileCommitted)
     private bool _fileMode;
     private long _fileRead, _fileCommitted;
-    private bool _completed;
+    private bool _completed, _consumed;
+    private volatile bool _disposed;
     private Exception? _failure;
     private TaskCompletionSource? _dataWaiter, _spaceWaiter;
 
@@ -122,6 +123,7 @@ internal sealed class SpillBuffer : IAsyncDisposable
             int take;
             lock (_lock)
             {
+                _consumed = true;
                 if (_memoryBytes > 0)
                 {
                     var head = _memory.Peek();
@@ -163,8 +165,21 @@ internal sealed class SpillBuffer : IAsyncDisposable
         }
     }
 
-    /// <summary>The whole buffer as a read-once stream (request_buffering: the body YARP sends upstream).</summary>
+    /// <summary>The whole buffer as a read-once stream (each read consumes: the appender may reuse the space).</summary>
     public Stream AsReadStream() => new Reader(this);
+
+    /// <summary>A stream over the whole of a completed buffer that leaves the bytes in place, so that each one opened
+    /// reads the body again from its start (request_buffering: a retry on the next peer resends the body).
+    /// Only for a buffer that <see cref="ReadAsync"/> never read.</summary>
+    public Stream OpenCompleted()
+    {
+        lock (_lock)
+        {
+            if (!_completed || _consumed || _disposed)
+                throw new InvalidOperationException("only a completed, unread buffer can be read again");
+            return new CompletedReader(this, [.. _memory], _tailLength, _fileCommitted);
+        }
+    }
 
     public ValueTask DisposeAsync()
     {
@@ -174,6 +189,7 @@ internal sealed class SpillBuffer : IAsyncDisposable
             _tail = null;
             _memoryBytes = 0;
             _file?.Dispose();
+            _disposed = true;
             _failure ??= new ObjectDisposedException(nameof(SpillBuffer));
             Signal(ref _spaceWaiter);
         }
@@ -222,6 +238,55 @@ internal sealed class SpillBuffer : IAsyncDisposable
     {
         waiter?.TrySetResult();
         waiter = null;
+    }
+
+    /// <summary>Reads the memory segments in order (the last one up to the tail's length), then the file; its own
+    /// position, nothing released.</summary>
+    private sealed class CompletedReader(SpillBuffer buffer, byte[][] segments, int tailLength, long fileLength) : Stream
+    {
+        private int _segment, _offset;
+        private long _filePosition;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+        {
+            if (destination.Length == 0) return 0;
+            ObjectDisposedException.ThrowIf(buffer._disposed, buffer);
+            while (_segment < segments.Length)
+            {
+                var segment = segments[_segment];
+                var end = _segment == segments.Length - 1 ? tailLength : segment.Length;
+                var take = Math.Min(destination.Length, end - _offset);
+                if (take > 0)
+                {
+                    segment.AsSpan(_offset, take).CopyTo(destination.Span);
+                    _offset += take;
+                    return take;
+                }
+                _segment++;
+                _offset = 0;
+            }
+            if (_filePosition >= fileLength) return 0;
+            var length = (int)Math.Min(destination.Length, fileLength - _filePosition);
+            var read = await RandomAccess.ReadAsync(buffer._file!, destination[..length], _filePosition, cancellationToken);
+            _filePosition += read;
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] array, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(array.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] array, int offset, int count) =>
+            ReadAsync(array.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => buffer.Length;
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] array, int offset, int count) => throw new NotSupportedException();
     }
 
     private sealed class Reader(SpillBuffer buffer) : Stream

@@ -5,10 +5,16 @@ namespace Gatehouse.Proxy;
 /// service's <c>write_timeout</c> (Kong: the time allowed for one write to the upstream) on every write. A write
 /// that does not complete in time aborts the connection with a <see cref="TimeoutException"/>, which the proxy
 /// answers with Kong's 504. One reusable timer source per connection: no allocation per write on the steady path.
+/// <para>A new connection that the upstream closes before sending a single byte is an error here, not an end of
+/// stream: SocketsHttpHandler would take that end for a keep-alive connection closed while idle and silently send a
+/// body-less request again, up to 3 more times, on the same address. nginx counts it as a failed try, and retries it
+/// on the next peer only as service.retries and <see cref="NextUpstream"/> allow. A connection that has answered
+/// before keeps the handler's retry (nginx does not count a failure on a cached connection as a try either).</para>
 /// </summary>
 internal sealed class UpstreamWriteTimeoutStream(Stream inner, TimeSpan writeTimeout) : Stream
 {
     private CancellationTokenSource _timer = new();
+    private bool _answered;
 
     public override bool CanRead => inner.CanRead;
     public override bool CanSeek => false;
@@ -16,10 +22,23 @@ internal sealed class UpstreamWriteTimeoutStream(Stream inner, TimeSpan writeTim
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-    public override int Read(Span<byte> buffer) => inner.Read(buffer);
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => inner.ReadAsync(buffer, offset, count, ct);
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => inner.ReadAsync(buffer, ct);
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    public override int Read(Span<byte> buffer) => _answered ? inner.Read(buffer) : Received(inner.Read(buffer), buffer.Length);
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+    // once the upstream has sent a byte, reads pass straight through (no state machine on the steady path)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) =>
+        _answered ? inner.ReadAsync(buffer, ct) : FirstReadAsync(buffer, ct);
+
+    private async ValueTask<int> FirstReadAsync(Memory<byte> buffer, CancellationToken ct) =>
+        Received(await inner.ReadAsync(buffer, ct).ConfigureAwait(false), buffer.Length);
+
+    private int Received(int read, int asked)
+    {
+        if (read > 0) _answered = true;
+        else if (!_answered && asked > 0) throw new IOException("the upstream closed the connection without sending a response");
+        return read;
+    }
 
     public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
     public override void Write(ReadOnlySpan<byte> buffer) => WriteAsync(buffer.ToArray()).AsTask().GetAwaiter().GetResult();

@@ -13,6 +13,7 @@ public sealed class ScriptedUpstream : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Queue<(Func<Socket, Task> Respond, TaskCompletionSource<Received> Done)> _script = new();
     private TaskCompletionSource<string>? _head;
+    private int _requests;
 
     public ScriptedUpstream()
     {
@@ -22,6 +23,9 @@ public sealed class ScriptedUpstream : IDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>Request heads received so far.</summary>
+    public int Requests => Volatile.Read(ref _requests);
 
     public sealed record Received(string Head, byte[] Body);
 
@@ -59,6 +63,7 @@ public sealed class ScriptedUpstream : IDisposable
             {
                 var head = await reader.LineBlockAsync();
                 if (head is null) return;
+                Interlocked.Increment(ref _requests);
                 _head?.TrySetResult(head);
                 var body = await ReadBodyAsync(reader, head);
                 (Func<Socket, Task> Respond, TaskCompletionSource<Received> Done) step;

@@ -36,6 +36,21 @@ public sealed class ProxyErrorTests : IAsyncLifetime
         Assert.StartsWith("application/json", response.Content.Headers.ContentType!.ToString());
     }
 
+    /// <summary>An upstream that closes a new connection without a byte of response: one try and Kong's 502. The
+    /// HTTP client took that close for an idle keep-alive connection's and sent the GET again, 3 more times.</summary>
+    [Fact]
+    public async Task ClosedWithoutResponseAnswers502AfterOneTry()
+    {
+        using var upstream = new ScriptedUpstream();
+        for (var i = 0; i < 4; i++)
+            _ = upstream.Answer(s => { s.Shutdown(SocketShutdown.Both); return Task.CompletedTask; });
+        var service = Service("127.0.0.1", upstream.Port) with { Retries = 5 };
+        _gateway.Publish(Of([service], [Route(service, "r", paths: ["/"])]));
+        using var response = await _gateway.Client.GetAsync("/x");
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal(1, upstream.Requests);
+    }
+
     [Fact]
     public async Task ConnectTimeoutAnswers504()
     {

@@ -64,6 +64,39 @@ public sealed class SpillBufferTests : IDisposable
         Assert.False(Directory.Exists(_dir));
     }
 
+    /// <summary>request_buffering's body is sent again on a retry: each stream over the completed buffer reads it
+    /// whole, from memory and the file, and leaves it in place.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1_000)]
+    [InlineData(SpillBuffer.MemoryLimit)]
+    [InlineData(300_001)]
+    public async Task A_completed_buffer_can_be_read_whole_again_and_again(int length)
+    {
+        var body = Pattern(length, 5);
+        await using var buffer = new SpillBuffer(_dir, long.MaxValue);
+        for (var at = 0; at < body.Length; at += 7_000) await buffer.AppendAsync(body.AsMemory(at, Math.Min(7_000, body.Length - at)));
+        buffer.Complete();
+        for (var pass = 0; pass < 3; pass++)
+        {
+            using var copy = new MemoryStream();
+            await buffer.OpenCompleted().CopyToAsync(copy, 5_000);
+            Assert.True(body.AsSpan().SequenceEqual(copy.ToArray()), $"pass {pass}");
+        }
+        Assert.Equal(length > SpillBuffer.MemoryLimit, buffer.SpilledBytes > 0);
+    }
+
+    [Fact]
+    public async Task Only_a_completed_unread_buffer_can_be_read_again()
+    {
+        await using var buffer = new SpillBuffer(_dir, long.MaxValue);
+        await buffer.AppendAsync(new byte[10]);
+        Assert.Throws<InvalidOperationException>(() => buffer.OpenCompleted());
+        buffer.Complete();
+        Assert.Equal(10, await buffer.ReadAsync(new byte[20]));
+        Assert.Throws<InvalidOperationException>(() => buffer.OpenCompleted());
+    }
+
     [Fact]
     public async Task A_failed_reader_makes_the_waiting_appender_throw()
     {

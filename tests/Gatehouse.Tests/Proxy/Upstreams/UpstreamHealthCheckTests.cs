@@ -137,7 +137,10 @@ public sealed class UpstreamHealthCheckTests
         await using var b = await ProbeTarget.StartAsync();
         await using var gw = await UpstreamGateway.StartAsync(false);
         await SetUpAsync(gw, """{"name":"hc.internal","healthchecks":{"passive":{"unhealthy":{"timeouts":1}}}}""", a, b);
-        var (patched, _) = await gw.SendAsync(HttpMethod.Patch, "/services/svc", """{"read_timeout":200}""");
+        // both targets have answered once before the 200 ms read_timeout applies (a first answer is slow on a busy machine)
+        Assert.All(await ProxyManyAsync(gw, 2), s => Assert.Equal(200, s));
+        // no retries: each failed try answers (with retries, the other target would answer the retried GET)
+        var (patched, _) = await gw.SendAsync(HttpMethod.Patch, "/services/svc", """{"read_timeout":200,"retries":0}""");
         Assert.Equal(200, patched);
         b.Behaviour = ProbeBehaviour.Hang;
         var statuses = await ProxyManyAsync(gw, 4);
