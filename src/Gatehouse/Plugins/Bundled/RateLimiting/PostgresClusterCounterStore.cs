@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Gatehouse.Store.Postgres;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -13,7 +14,7 @@ namespace Gatehouse.Plugins.Bundled.RateLimiting;
 /// two nodes flushing the same rows cannot deadlock). Expired rows (<c>ttl</c> = the window's end) are deleted by a
 /// flush at most once a second (Kong: a trigger on insert).
 /// </summary>
-public sealed class PostgresClusterCounterStore : IClusterCounterStore
+public sealed partial class PostgresClusterCounterStore : IClusterCounterStore
 {
     private const string Select = """
         SELECT COALESCE(m.value, 0)
@@ -36,6 +37,7 @@ public sealed class PostgresClusterCounterStore : IClusterCounterStore
     private readonly bool _ownsConnections;
     private readonly TimeProvider _time;
     private readonly ClusterIncrementQueue _increments;
+    private readonly ILogger _logger;
     private long _nextCleanup;
 
     /// <param name="ownsConnections">True when this store made <paramref name="db"/> (no PostgreSQL entity store in
@@ -46,7 +48,8 @@ public sealed class PostgresClusterCounterStore : IClusterCounterStore
         _db = db ?? throw new ArgumentNullException(nameof(db));
         _ownsConnections = ownsConnections;
         _time = time ?? throw new ArgumentNullException(nameof(time));
-        _increments = new ClusterIncrementQueue(FlushAsync, "postgres", loggers.CreateLogger("Gatehouse.Plugins.RateLimiting"));
+        _logger = loggers.CreateLogger("Gatehouse.Plugins.RateLimiting");
+        _increments = new ClusterIncrementQueue(FlushAsync, "postgres", _logger);
     }
 
     public Task<long[]> GetAsync(IReadOnlyList<ClusterCounterKey> keys, CancellationToken cancel)
@@ -95,9 +98,17 @@ public sealed class PostgresClusterCounterStore : IClusterCounterStore
             }
             if (cleanup)
             {
-                // Outside the upserts' transaction: its row locks never meet another node's.
-                await using var delete = new NpgsqlCommand(DeleteExpired, conn);
-                await delete.ExecuteNonQueryAsync().ConfigureAwait(false);
+                // Outside the upserts' transaction: its row locks never meet another node's. The increments are
+                // committed, so a failure here is only logged (the next cleanup deletes what this one left).
+                try
+                {
+                    await using var delete = new NpgsqlCommand(DeleteExpired, conn);
+                    await delete.ExecuteNonQueryAsync().ConfigureAwait(false);
+                }
+                catch (DbException e)
+                {
+                    LogCleanupFailure(_logger, e.Message);
+                }
                 Interlocked.Exchange(ref _nextCleanup, now + 1);
             }
             return true;
@@ -114,6 +125,9 @@ public sealed class PostgresClusterCounterStore : IClusterCounterStore
         _increments.Drain(TimeSpan.FromSeconds(5)); // let queued increments reach the database
         if (_ownsConnections) _db.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "cluster policy: could not delete expired postgres counters: {Reason}")]
+    private static partial void LogCleanupFailure(ILogger logger, string reason);
 
     /// <summary>One total order of rows, the same on every node.</summary>
     private sealed class KeyOrder : IComparer<ClusterCounterKey>
