@@ -40,7 +40,9 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
         }
         await Exec(conn, tx, "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, executed_at bigint NOT NULL)", ct);
         var ran = new List<string>();
-        foreach (var (name, statements) in _registry.Schemas.Select(s => ("create_" + s.Name, PostgresDdl.CreateTable(s).ToList())))
+        var migrations = _registry.Schemas.Select(s => ("create_" + s.Name, (IReadOnlyList<string>)PostgresDdl.CreateTable(s).ToList()))
+            .Concat(PostgresPluginMigrations.All);
+        foreach (var (name, statements) in migrations)
         {
             await using (var check = new NpgsqlCommand("SELECT 1 FROM schema_migrations WHERE name = @n", conn, tx))
             {

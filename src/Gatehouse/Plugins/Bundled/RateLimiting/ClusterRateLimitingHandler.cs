@@ -1,7 +1,7 @@
+using System.Data.Common;
 using System.Text.Json.Nodes;
 using Gatehouse.Model;
 using Gatehouse.Proxy.Pipeline;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Plugins.Bundled.RateLimiting;
@@ -9,7 +9,7 @@ namespace Gatehouse.Plugins.Bundled.RateLimiting;
 /// <summary>
 /// rate-limiting with <c>policy = cluster</c> (Kong 3.x, database nodes only): the windows' counts are read from the
 /// gateway database on each request and, when the request is allowed, incremented after it
-/// (<see cref="ClusterCounterStore"/>), keyed as Kong's <c>ratelimiting_metrics</c> rows by the plugin's route and
+/// (<see cref="IClusterCounterStore"/>: SQLite or PostgreSQL, as the node's <c>database</c>), keyed as Kong's <c>ratelimiting_metrics</c> rows by the plugin's route and
 /// service, so gateways sharing the database share the limit. A database failure proxies the request unlimited when
 /// <c>fault_tolerant</c>, else answers 500.
 /// </summary>
@@ -48,7 +48,7 @@ internal sealed partial class ClusterRateLimitingHandler : PluginHandler
         {
             used = await _services.Counters.Cluster.GetAsync(keys, kong.Context.HttpContext.RequestAborted).ConfigureAwait(false);
         }
-        catch (SqliteException e)
+        catch (DbException e)
         {
             LogReadFailure(_logger, e.Message);
             return _faultTolerant ? PhaseOutcome.Continue : kong.Response.Exit(500, "An unexpected error occurred");
@@ -66,6 +66,6 @@ internal sealed partial class ClusterRateLimitingHandler : PluginHandler
         return _rules.Answer(kong, now, used, exceeded);
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "failed to get usage from the cluster (sqlite) counters: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "failed to get usage from the cluster counters: {Reason}")]
     private static partial void LogReadFailure(ILogger logger, string reason);
 }

@@ -14,13 +14,13 @@ public sealed class RateLimitCounters : IDisposable
     private readonly ConcurrentDictionary<Key, Counter> _counters = new();
     private long _creations;
 
-    public RateLimitCounters(ClusterCounterStore cluster) => Cluster = cluster ?? throw new ArgumentNullException(nameof(cluster));
+    public RateLimitCounters(IClusterCounterStore cluster) => Cluster = cluster ?? throw new ArgumentNullException(nameof(cluster));
 
     /// <summary>The <c>redis</c> policy's shared counters.</summary>
     public RedisCounterStore Redis { get; } = new();
 
     /// <summary>The <c>cluster</c> policy's counters in the gateway database.</summary>
-    public ClusterCounterStore Cluster { get; }
+    public IClusterCounterStore Cluster { get; }
 
     public void Dispose()
     {

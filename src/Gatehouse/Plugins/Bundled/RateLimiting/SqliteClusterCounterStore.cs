@@ -1,17 +1,16 @@
-using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Plugins.Bundled.RateLimiting;
 
 /// <summary>
-/// rate-limiting's <c>cluster</c> policy store: Kong's <c>ratelimiting_metrics</c> table (identifier, period, window
-/// start, service id, route id → value, expiry) in the gateway's SQLite file, so every gateway using that file counts
-/// one limit. Reads are one SELECT per request on a pooled connection. Increments go, as Kong's timer does, after the
-/// request: they are queued without a lock and one writer folds whatever is queued into a single upsert transaction.
-/// The table is created on first use; expired rows are dropped by the writer.
+/// rate-limiting's <c>cluster</c> policy store with <c>database = sqlite</c>: Kong's <c>ratelimiting_metrics</c> table
+/// (identifier, period, window start, service id, route id → value, expiry) in the gateway's SQLite file, so every
+/// gateway using that file counts one limit. Reads are one SELECT per request on a pooled connection; increments go
+/// through <see cref="ClusterIncrementQueue"/>, each flush one upsert transaction. The table is created on first use;
+/// expired rows are dropped by the flush.
 /// </summary>
-public sealed partial class ClusterCounterStore : IDisposable
+public sealed class SqliteClusterCounterStore : IClusterCounterStore
 {
     private const string Table = """
         CREATE TABLE IF NOT EXISTS ratelimiting_metrics (
@@ -22,19 +21,16 @@ public sealed partial class ClusterCounterStore : IDisposable
 
     private readonly string? _connectionString;
     private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-    private readonly ConcurrentQueue<(ClusterCounterKey Key, long Expiry)> _increments = new();
-    private Task _writer = Task.CompletedTask;
-    private int _writing;
+    private readonly ClusterIncrementQueue _increments;
     private volatile bool _tableReady;
 
     /// <param name="sqlitePath">The gateway's SQLite file; null on nodes without one (the policy is then refused
     /// by the schema, and any use fails).</param>
-    public ClusterCounterStore(string? sqlitePath, TimeProvider time, ILoggerFactory loggers)
+    public SqliteClusterCounterStore(string? sqlitePath, TimeProvider time, ILoggerFactory loggers)
     {
         ArgumentNullException.ThrowIfNull(loggers);
         _time = time ?? throw new ArgumentNullException(nameof(time));
-        _logger = loggers.CreateLogger("Gatehouse.Plugins.RateLimiting");
+        _increments = new ClusterIncrementQueue(FlushAsync, "sqlite", loggers.CreateLogger("Gatehouse.Plugins.RateLimiting"));
         _connectionString = sqlitePath is null ? null : new SqliteConnectionStringBuilder
         {
             DataSource = sqlitePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 5,
@@ -61,40 +57,9 @@ public sealed partial class ClusterCounterStore : IDisposable
         return result;
     }
 
-    /// <summary>Queues +1 on <paramref name="key"/> (lock-free) and starts the writer unless it is running;
-    /// <paramref name="expiry"/> (Unix seconds) ends the row's life.</summary>
-    public void Increment(ClusterCounterKey key, long expiry)
-    {
-        _increments.Enqueue((key, expiry));
-        if (Interlocked.Exchange(ref _writing, 1) == 0) _writer = Task.Run(WriteAsync);
-    }
+    public void Increment(ClusterCounterKey key, long expiry) => _increments.Add(key, expiry);
 
-    /// <summary>Folds everything queued into one transaction, until the queue stays empty.</summary>
-    private async Task WriteAsync()
-    {
-        while (true)
-        {
-            var batch = new Dictionary<ClusterCounterKey, (long Delta, long Expiry)>();
-            while (_increments.TryDequeue(out var item))
-                batch[item.Key] = batch.TryGetValue(item.Key, out var b) ? (b.Delta + 1, item.Expiry) : (1, item.Expiry);
-            if (batch.Count > 0)
-            {
-                try
-                {
-                    await FlushAsync(batch).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is SqliteException or InvalidOperationException or IOException)
-                {
-                    LogWriteFailure(_logger, batch.Count, e.Message); // dropped, as Kong's failed timer increment
-                }
-            }
-            Volatile.Write(ref _writing, 0);
-            // An increment queued after the drain either started a new writer or is ours to pick up.
-            if (_increments.IsEmpty || Interlocked.Exchange(ref _writing, 1) == 1) return;
-        }
-    }
-
-    private async Task FlushAsync(Dictionary<ClusterCounterKey, (long Delta, long Expiry)> batch)
+    private async Task FlushAsync(IReadOnlyDictionary<ClusterCounterKey, ClusterIncrement> batch)
     {
         await EnsureTableAsync().ConfigureAwait(false);
         await using var conn = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
@@ -151,19 +116,9 @@ public sealed partial class ClusterCounterStore : IDisposable
 
     public void Dispose()
     {
-        try
-        {
-            Volatile.Read(ref _writer).Wait(TimeSpan.FromSeconds(5)); // let queued increments reach the database
-        }
-        catch (AggregateException) { } // already logged by the writer, or nothing more can be done on shutdown
+        _increments.Drain(TimeSpan.FromSeconds(5)); // let queued increments reach the database
         if (_connectionString is null) return;
         using var conn = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(conn);
     }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "cluster policy: could not increment {Count} sqlite counter(s): {Reason}")]
-    private static partial void LogWriteFailure(ILogger logger, int count, string reason);
 }
-
-/// <summary>One <c>ratelimiting_metrics</c> row: Kong's primary key (null route/service as the zero UUID).</summary>
-public readonly record struct ClusterCounterKey(string Identifier, string Period, long WindowStart, Guid ServiceId, Guid RouteId);
