@@ -68,7 +68,9 @@ public sealed class PostgresConnections : IAsyncDisposable
     internal Exception Unavailable(NpgsqlDataSource source, Exception e)
     {
         source.Clear();
-        var where = source == Primary ? Describe() : $"{Options.ReadReplica()?.Host}:{Options.ReadReplica()?.Port}/{Options.ReadReplica()?.Database} (read replica)";
+        var where = source == Primary || Options.ReadReplica() is not { } replica
+            ? Describe()
+            : $"{replica.Host}:{replica.Port}/{replica.Database} (read replica)";
         return PostgresUnavailability.Translate(where, e);
     }
 

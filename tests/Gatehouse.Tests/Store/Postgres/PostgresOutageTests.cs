@@ -28,15 +28,22 @@ public sealed class PostgresOutageTests
         await using var a = await GatewayProcess.StartInAsync(dirA.Path, pg.ConfLines(db), admin: true);
         using var adminA = new HttpClient { BaseAddress = a.AdminUri };
         await CreateRouteAsync(adminA, "known", echo);
+        await CreateRouteAsync(adminA, "keyed", echo); // key-auth: consumers and credentials come from the published configuration
+        Assert.Equal(201, (await SendAsync(adminA, HttpMethod.Post, "/routes/keyed-route/plugins", new { name = "key-auth" })).Status);
+        Assert.Equal(201, (await SendAsync(adminA, HttpMethod.Post, "/consumers", new { username = "alice" })).Status);
+        Assert.Equal(201, (await SendAsync(adminA, HttpMethod.Post, "/consumers/alice/key-auth", new { key = "alice-key" })).Status);
         await using var b = await GatewayProcess.StartInAsync(dirB.Path, pg.ConfLines(db).Replace($"pg_port = {pg.Port}", $"pg_port = {relay.Port}"), admin: true);
         using var adminB = new HttpClient { BaseAddress = b.AdminUri };
         using var proxyA = new HttpClient { BaseAddress = a.ProxyUri };
         using var proxyB = new HttpClient { BaseAddress = b.ProxyUri };
         Assert.Equal(HttpStatusCode.OK, (await proxyA.GetAsync("/known")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await proxyB.GetAsync("/known")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await proxyB.GetAsync("/keyed")).StatusCode);
 
         using var stopLoad = new CancellationTokenSource();
-        var load = new[] { proxyA, proxyA, proxyB, proxyB }.Select(client => LoadAsync(client, "/known", stopLoad.Token)).ToArray();
+        var load = new[] { proxyA, proxyB }
+            .SelectMany(client => new[] { LoadAsync(client, "/known", null, stopLoad.Token), LoadAsync(client, "/keyed", "alice-key", stopLoad.Token) })
+            .ToArray();
 
         await pg.StopAsync();
         var outageStarted = DateTime.UtcNow;
@@ -54,7 +61,7 @@ public sealed class PostgresOutageTests
             Assert.Equal("known", (string?)JsonNode.Parse(await read.Content.ReadAsStringAsync())!["name"]);
             var routes = await admin.GetAsync("/routes");
             Assert.Equal("snapshot", routes.Headers.GetValues(SourceHeader).Single());
-            Assert.Single(JsonNode.Parse(await routes.Content.ReadAsStringAsync())!["data"]!.AsArray());
+            Assert.Equal(2, JsonNode.Parse(await routes.Content.ReadAsStringAsync())!["data"]!.AsArray().Count);
         }
         var left = Outage - (DateTime.UtcNow - outageStarted);
         if (left > TimeSpan.Zero) await Task.Delay(left); // the outage lasts as long as the issue says, under load
@@ -73,7 +80,7 @@ public sealed class PostgresOutageTests
         Assert.True(await ReachableAsync(adminB));
         var routesB = await adminB.GetAsync("/routes");
         Assert.Equal("database", routesB.Headers.GetValues(SourceHeader).Single());
-        Assert.Equal(2, JsonNode.Parse(await routesB.Content.ReadAsStringAsync())!["data"]!.AsArray().Count);
+        Assert.Equal(3, JsonNode.Parse(await routesB.Content.ReadAsStringAsync())!["data"]!.AsArray().Count);
         var (created, _) = await SendAsync(adminB, HttpMethod.Post, "/services", new { name = "accepted", url = echo.BaseUri.ToString() });
         Assert.Equal(201, created);
 
@@ -152,8 +159,9 @@ public sealed class PostgresOutageTests
 
     private sealed record LoadResult(int Ok, List<string> Failures);
 
-    /// <summary>Proxies requests one after another until stopped; every answer but 200 is a failure.</summary>
-    private static async Task<LoadResult> LoadAsync(HttpClient proxy, string path, CancellationToken stop)
+    /// <summary>Proxies requests one after another until stopped (with <paramref name="apiKey"/> as key-auth's
+    /// <c>apikey</c> header when given); every answer but 200 is a failure.</summary>
+    private static async Task<LoadResult> LoadAsync(HttpClient proxy, string path, string? apiKey, CancellationToken stop)
     {
         var ok = 0;
         var failures = new List<string>();
@@ -161,13 +169,15 @@ public sealed class PostgresOutageTests
         {
             try
             {
-                using var response = await proxy.GetAsync(path, CancellationToken.None);
+                using var request = new HttpRequestMessage(HttpMethod.Get, path);
+                if (apiKey is not null) request.Headers.Add("apikey", apiKey);
+                using var response = await proxy.SendAsync(request, CancellationToken.None);
                 if (response.StatusCode == HttpStatusCode.OK) ok++;
-                else failures.Add($"{DateTime.UtcNow:O} {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                else failures.Add($"{DateTime.UtcNow:O} {path} {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
             }
             catch (HttpRequestException e)
             {
-                failures.Add($"{DateTime.UtcNow:O} {e.Message}");
+                failures.Add($"{DateTime.UtcNow:O} {path} {e.Message}");
             }
         }
         return new LoadResult(ok, failures);
