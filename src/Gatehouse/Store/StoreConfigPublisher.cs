@@ -37,9 +37,10 @@ public sealed partial class StoreConfigPublisher
         {
             var rows = new Dictionary<EntitySchema, IReadOnlyList<JsonObject>>();
             foreach (var schema in _registry.Schemas) rows[schema] = await _store.ListAllAsync(schema, ct);
+            var document = _snapshot?.Serialize(rows);
             var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1);
             _publisher.Publish(config);
-            _snapshot?.Record(rows);
+            if (document is not null) _snapshot!.Record(document);
             LogPublished(config.Version, config.Services.Length, config.Routes.Length);
             return config;
         }

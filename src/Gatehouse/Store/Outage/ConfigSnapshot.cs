@@ -21,8 +21,8 @@ public sealed partial class ConfigSnapshot : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<ConfigSnapshot> _logger;
     private readonly SemaphoreSlim _loadGate = new(1, 1);
-    private byte[]? _document; // the serialized rows of the last publish (what the file holds)
-    private byte[]? _loadedDocument; // what _store holds
+    private Document? _document; // the rows of the last publish (what the file holds)
+    private Document? _loadedDocument; // what _store holds
     private SqliteEntityStore? _store;
 
     public ConfigSnapshot(string prefix, EntityRegistry registry, TimeProvider time, ILogger<ConfigSnapshot> logger)
@@ -38,23 +38,42 @@ public sealed partial class ConfigSnapshot : IDisposable
     public string Path { get; }
 
     /// <summary>When the rows held were published (read from the database).</summary>
-    public DateTimeOffset? PublishedAt { get; private set; }
+    public DateTimeOffset? PublishedAt => Volatile.Read(ref _document)?.PublishedAt;
 
-    /// <summary>Keeps and persists the rows just published. Called by the publisher, one publish at a time; a failing
-    /// disk write is logged, never fails the publish.</summary>
-    public void Record(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows)
+    /// <summary>The document that <see cref="Record"/> keeps: called before the rows are handed to the published
+    /// configuration, whose readers (proxy threads) must not race with this one.</summary>
+    public Document Serialize(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows)
     {
+        ArgumentNullException.ThrowIfNull(rows);
         var now = _time.GetUtcNow();
-        var entities = new JsonObject();
-        foreach (var (schema, list) in rows) entities[schema.Name] = new JsonArray(list.Select(r => (JsonNode)r.DeepClone()).ToArray());
-        var document = JsonSerializer.SerializeToUtf8Bytes(new JsonObject
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            ["format"] = Format,
-            ["published_at"] = now.ToString("O"),
-            ["entities"] = entities,
-        });
+            writer.WriteStartObject();
+            writer.WriteNumber("format", Format);
+            writer.WriteString("published_at", now);
+            writer.WriteStartObject("entities");
+            foreach (var (schema, list) in rows)
+            {
+                writer.WriteStartArray(schema.Name);
+                foreach (var row in list) row.WriteTo(writer);
+                writer.WriteEndArray();
+            }
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+        return new Document(buffer.ToArray(), now);
+    }
+
+    /// <summary>Serialized rows and when they were read from the database.</summary>
+    public sealed record Document(byte[] Bytes, DateTimeOffset PublishedAt);
+
+    /// <summary>Keeps and persists a document of <see cref="Serialize"/> once its rows are published. Called by the
+    /// publisher, one publish at a time; a failing disk write is logged, never fails the publish.</summary>
+    public void Record(Document document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
         Volatile.Write(ref _document, document);
-        PublishedAt = now;
         try
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
@@ -63,7 +82,7 @@ public sealed partial class ConfigSnapshot : IDisposable
             if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             using (var file = new FileStream(temp, options))
             {
-                file.Write(document);
+                file.Write(document.Bytes);
                 file.Flush(flushToDisk: true);
             }
             File.Move(temp, Path, overwrite: true);
@@ -79,10 +98,9 @@ public sealed partial class ConfigSnapshot : IDisposable
     public IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>>? Load()
     {
         if (!File.Exists(Path)) return null;
-        var document = File.ReadAllBytes(Path);
-        var (rows, publishedAt) = Parse(document);
-        Volatile.Write(ref _document, document);
-        PublishedAt = publishedAt;
+        var bytes = File.ReadAllBytes(Path);
+        var (rows, publishedAt) = Parse(bytes);
+        Volatile.Write(ref _document, new Document(bytes, publishedAt));
         return rows;
     }
 
@@ -102,7 +120,7 @@ public sealed partial class ConfigSnapshot : IDisposable
             }
             if (!ReferenceEquals(_loadedDocument, document))
             {
-                await _store.ReplaceAllAsync(Parse(document).Rows, ct);
+                await _store.ReplaceAllAsync(Parse(document.Bytes).Rows, ct);
                 _loadedDocument = document;
             }
             return _store;
