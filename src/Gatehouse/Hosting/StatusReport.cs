@@ -68,10 +68,10 @@ public sealed partial class StatusReport(GatewayCounters counters, GatehouseOpti
         var store = services.GetService<IEntityStore>();
         var registry = services.GetService<EntityRegistry>();
         if (store is null || registry is null) return false; // a host built without its store has no database to reach
-        // a shared database: ask it, never the snapshot that answers the Admin API's reads during an outage
-        if (store is OutageTolerantEntityStore shared) return await shared.ProbeAsync(registry.Schemas[0], ct);
         try
         {
+            // a shared database: ask it, never the snapshot that answers the Admin API's reads during an outage
+            if (store is OutageTolerantEntityStore shared) return await shared.ProbeAsync(registry.Schemas[0], ct);
             await store.PageAsync(registry.Schemas[0], new PageQuery(1), ct);
             return true;
         }

@@ -51,7 +51,11 @@ internal sealed partial class StoreInitializer : IHostedService
             LogDeclarativeLoaded(path);
             return;
         }
-        await _publisher.PublishAsync(cancellationToken);
+        try { await _publisher.PublishAsync(cancellationToken); }
+        catch (DatabaseUnavailableException e) when (_snapshotStart is not null)
+        {
+            await _snapshotStart.StartAsync(e, cancellationToken); // gone between the migrations and the first read
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
