@@ -5,6 +5,7 @@ using Gatehouse.Model;
 using Gatehouse.Plugins;
 using Gatehouse.Proxy;
 using Gatehouse.Store;
+using Gatehouse.Store.Outage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -86,6 +87,8 @@ public sealed class GatewayHost : IAsyncDisposable
         var counters = app.Services.GetRequiredService<GatewayCounters>();
         var guard = app.Services.GetRequiredService<AdminGuard>();
         var metrics = app.Services.GetRequiredService<Plugins.Bundled.Prometheus.PrometheusMetrics>();
+        // database = postgres: Admin answers say where their data comes from, and a write during an outage is a 503
+        var outage = includeAdmin && app.Services.GetService<OutageTolerantEntityStore>() is { } tolerant ? new AdminDatabaseOutage(tolerant) : null;
         // resolved at the first scrape so the wasm runtime keeps its place in the start sequence
         var wasmMetrics = new Lazy<WasmMetricsExporter>(
             () => new(app.Services.GetService<WasmFilterRuntime>()), LazyThreadSafetyMode.ExecutionAndPublication);
@@ -103,7 +106,11 @@ public sealed class GatewayHost : IAsyncDisposable
             try
             {
                 if (!await guard.AdmitAsync(http, kind)) return; // Host, Origin/CORS, admin_token
-                if (kind != ListenerKind.Status) await next(http); // the Admin API's endpoints
+                if (kind != ListenerKind.Status)
+                {
+                    if (outage is null) await next(http); // the Admin API's endpoints
+                    else await outage.InvokeAsync(http, next);
+                }
                 else if (http.Request.Path.Equals(StatusEndpoint.Path, StringComparison.Ordinal)) await StatusEndpoint.WriteAsync(http);
                 else if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal))
                 {

@@ -5,6 +5,7 @@ using Gatehouse.Config;
 using Gatehouse.Entities;
 using Gatehouse.Store;
 using Gatehouse.Store.Declarative;
+using Gatehouse.Store.Outage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -69,6 +70,8 @@ public sealed partial class StatusReport(GatewayCounters counters, GatehouseOpti
         if (store is null || registry is null) return false; // a host built without its store has no database to reach
         try
         {
+            // a shared database: ask it, never the snapshot that answers the Admin API's reads during an outage
+            if (store is OutageTolerantEntityStore shared) return await shared.ProbeAsync(registry.Schemas[0], ct);
             await store.PageAsync(registry.Schemas[0], new PageQuery(1), ct);
             return true;
         }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Gatehouse.Entities;
 using Gatehouse.Model;
+using Gatehouse.Store.Outage;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Store;
@@ -16,10 +17,13 @@ public sealed partial class StoreConfigPublisher
     private readonly GatewayConfigPublisher _publisher;
     private readonly ILogger<StoreConfigPublisher> _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ConfigSnapshot? _snapshot;
 
+    /// <param name="snapshot">Keeps the rows of every publish for outages (database = postgres only).</param>
     public StoreConfigPublisher(IEntityStore store, EntityRegistry registry, GatewayConfigPublisher publisher,
-        ILogger<StoreConfigPublisher> logger)
+        ILogger<StoreConfigPublisher> logger, ConfigSnapshot? snapshot = null)
     {
+        _snapshot = snapshot;
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
         _publisher = publisher ?? throw new ArgumentNullException(nameof(publisher));
@@ -33,6 +37,26 @@ public sealed partial class StoreConfigPublisher
         {
             var rows = new Dictionary<EntitySchema, IReadOnlyList<JsonObject>>();
             foreach (var schema in _registry.Schemas) rows[schema] = await _store.ListAllAsync(schema, ct);
+            var document = _snapshot?.Serialize(rows);
+            var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1);
+            _publisher.Publish(config);
+            if (document is not null) _snapshot!.Record(document);
+            LogPublished(config.Version, config.Services.Length, config.Routes.Length);
+            return config;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Publishes rows that did not come from the store now (the persisted snapshot of a node starting while
+    /// the database is unreachable).</summary>
+    public async Task<GatewayConfig> PublishRowsAsync(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
             var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1);
             _publisher.Publish(config);
             LogPublished(config.Version, config.Services.Length, config.Routes.Length);

@@ -1,5 +1,6 @@
 using Gatehouse.Config;
 using Gatehouse.Store.Declarative;
+using Gatehouse.Store.Outage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -17,10 +18,13 @@ internal sealed partial class StoreInitializer : IHostedService
     private readonly DeclarativeConfigService _declarative;
     private readonly StoreConfigPublisher _publisher;
     private readonly ILogger<StoreInitializer> _logger;
+    private readonly SnapshotStart? _snapshotStart;
 
+    /// <param name="snapshotStart">database = postgres: what to do when the database is unreachable at start.</param>
     public StoreInitializer(GatehouseOptions options, IEntityStore store, DeclarativeConfigService declarative,
-        StoreConfigPublisher publisher, ILogger<StoreInitializer> logger)
+        StoreConfigPublisher publisher, ILogger<StoreInitializer> logger, SnapshotStart? snapshotStart = null)
     {
+        _snapshotStart = snapshotStart;
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _declarative = declarative ?? throw new ArgumentNullException(nameof(declarative));
@@ -30,7 +34,14 @@ internal sealed partial class StoreInitializer : IHostedService
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        foreach (var name in await _store.MigrateAsync(cancellationToken)) LogMigrated(name);
+        IReadOnlyList<string> migrated;
+        try { migrated = await _store.MigrateAsync(cancellationToken); }
+        catch (DatabaseUnavailableException e) when (_snapshotStart is not null)
+        {
+            await _snapshotStart.StartAsync(e, cancellationToken); // serves the persisted snapshot, or fails the start
+            return;
+        }
+        foreach (var name in migrated) LogMigrated(name);
         if (_options.Database == DatabaseKind.Off && _options.DeclarativeConfig is { } path)
         {
             var result = await _declarative.ApplyAsync(await File.ReadAllBytesAsync(path, cancellationToken), cancellationToken);
@@ -40,7 +51,11 @@ internal sealed partial class StoreInitializer : IHostedService
             LogDeclarativeLoaded(path);
             return;
         }
-        await _publisher.PublishAsync(cancellationToken);
+        try { await _publisher.PublishAsync(cancellationToken); }
+        catch (DatabaseUnavailableException e) when (_snapshotStart is not null)
+        {
+            await _snapshotStart.StartAsync(e, cancellationToken); // gone between the migrations and the first read
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -2,10 +2,12 @@ using Gatehouse.Config;
 using Gatehouse.Entities;
 using Gatehouse.Model;
 using Gatehouse.Store.Declarative;
+using Gatehouse.Store.Outage;
 using Gatehouse.Store.Postgres;
 using Gatehouse.Store.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Store;
 
@@ -25,6 +27,7 @@ public static class StoreServiceCollectionExtensions
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<GatewayConfigPublisher>();
+        if (options.Database == DatabaseKind.Postgres) AddOutageTolerance(services, options);
         services.TryAddSingleton<IEntityStore>(sp => CreateStore(options, sp.GetRequiredService<EntityRegistry>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<StoreConfigPublisher>();
         services.TryAddSingleton(sp => new EntityDao(sp.GetRequiredService<IEntityStore>(), sp.GetRequiredService<EntityRegistry>(),
@@ -33,7 +36,29 @@ public static class StoreServiceCollectionExtensions
         services.TryAddSingleton<DeclarativeConfigService>();
         services.TryAddSingleton<AdminNodeInfo>();
         services.AddHostedService<StoreInitializer>();
+        AddOutageMonitor(services, options);
         return services;
+    }
+
+    /// <summary>A shared database can go away: the node keeps its last published rows (memory and prefix), serves Admin
+    /// reads from them meanwhile, and watches for the database's return (docs/cluster.md).</summary>
+    private static void AddOutageTolerance(IServiceCollection services, GatehouseOptions options)
+    {
+        services.TryAddSingleton(sp => new ConfigSnapshot(options.Prefix, sp.GetRequiredService<EntityRegistry>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ConfigSnapshot>>()));
+        services.TryAddSingleton(sp => new OutageTolerantEntityStore(
+            CreateStore(options, sp.GetRequiredService<EntityRegistry>(), sp.GetRequiredService<TimeProvider>()),
+            sp.GetRequiredService<ConfigSnapshot>(), sp.GetRequiredService<ILogger<OutageTolerantEntityStore>>()));
+        services.TryAddSingleton<IEntityStore>(sp => sp.GetRequiredService<OutageTolerantEntityStore>());
+        services.TryAddSingleton<DatabaseMonitor>();
+        services.TryAddSingleton<SnapshotStart>();
+    }
+
+    /// <summary>Starts the monitor after the initializer (the first publish, or the snapshot start).</summary>
+    private static void AddOutageMonitor(IServiceCollection services, GatehouseOptions options)
+    {
+        if (options.Database == DatabaseKind.Postgres)
+            services.AddHostedService(sp => sp.GetRequiredService<DatabaseMonitor>());
     }
 
     internal static IEntityStore CreateStore(GatehouseOptions options, EntityRegistry registry, TimeProvider time) => options.Database switch

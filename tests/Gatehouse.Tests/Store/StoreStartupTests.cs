@@ -29,10 +29,17 @@ public sealed class StoreStartupTests
     }
 
     [Fact]
-    public async Task Postgres_is_refused_clearly()
+    public async Task Postgres_unreachable_without_a_persisted_snapshot_stops_the_start_clearly()
     {
-        var error = await Assert.ThrowsAsync<NotSupportedException>(() =>
-            AdminTestHost.StartAsync(new GatehouseOptions { Database = DatabaseKind.Postgres }));
-        Assert.Contains("postgres", error.Message);
+        using var dir = new TempDir();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => AdminTestHost.StartAsync(new GatehouseOptions
+        {
+            Database = DatabaseKind.Postgres,
+            Prefix = dir.Path,
+            Postgres = new PostgresOptions { Host = "127.0.0.1", Port = Infrastructure.EchoUpstream.ClosedPort() },
+        }));
+        Assert.Contains("database postgres 127.0.0.1:", error.Message);
+        Assert.Contains("is unreachable", error.Message);
+        Assert.Contains("no configuration snapshot to start from (" + dir.File("config_snapshot.json"), error.Message);
     }
 }

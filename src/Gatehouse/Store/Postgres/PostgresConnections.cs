@@ -32,7 +32,8 @@ public sealed class PostgresConnections : IAsyncDisposable
     /// <summary>Where "host:port/database" of the primary, for messages.</summary>
     public string Describe() => $"{Options.Host}:{Options.Port}/{Options.Database}";
 
-    /// <summary>Runs <paramref name="action"/> on a pooled connection of the primary (or of the replica for reads).</summary>
+    /// <summary>Runs <paramref name="action"/> on a pooled connection of the primary (or of the replica for reads).
+    /// A failure to reach the server is a <see cref="Outage.DatabaseUnavailableException"/>.</summary>
     public async Task<T> RunAsync<T>(bool read, Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)
     {
         var source = read && ReadReplica is not null ? ReadReplica : Primary;
@@ -43,10 +44,34 @@ public sealed class PostgresConnections : IAsyncDisposable
             await using var conn = await source.OpenConnectionAsync(ct);
             return await action(conn);
         }
+        catch (Exception e) when (!ct.IsCancellationRequested && PostgresUnavailability.IsUnavailable(e))
+        {
+            throw Unavailable(source, e);
+        }
         finally
         {
             slots?.Release();
         }
+    }
+
+    /// <summary>Opens a connection of the primary that the caller keeps (a session lock), failures translated as in <see cref="RunAsync"/>.</summary>
+    public async Task<NpgsqlConnection> OpenPrimaryAsync(CancellationToken ct)
+    {
+        try { return await Primary.OpenConnectionAsync(ct); }
+        catch (Exception e) when (!ct.IsCancellationRequested && PostgresUnavailability.IsUnavailable(e))
+        {
+            throw Unavailable(Primary, e);
+        }
+    }
+
+    /// <summary>The translated failure; the pool's idle connections are dropped, as a restarted server has closed them all.</summary>
+    internal Exception Unavailable(NpgsqlDataSource source, Exception e)
+    {
+        source.Clear();
+        var where = source == Primary || Options.ReadReplica() is not { } replica
+            ? Describe()
+            : $"{replica.Host}:{replica.Port}/{replica.Database} (read replica)";
+        return PostgresUnavailability.Translate(where, e);
     }
 
     internal static string ConnectionString(PostgresOptions o)

@@ -140,11 +140,16 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
     /// across every node sharing the database, not only within this process.</summary>
     public async Task<IAsyncDisposable> LockWritesAsync(CancellationToken ct)
     {
-        var conn = await _db.Primary.OpenConnectionAsync(ct);
+        var conn = await _db.OpenPrimaryAsync(ct);
         try
         {
             await Exec(conn, null, $"SELECT pg_advisory_lock({WriteLockKey})", ct);
             return new AdvisoryLock(conn);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && PostgresUnavailability.IsUnavailable(e))
+        {
+            await conn.DisposeAsync();
+            throw _db.Unavailable(_db.Primary, e);
         }
         catch
         {
