@@ -43,8 +43,8 @@ public static class PluginServiceCollectionExtensions
         var loggers = sp.GetRequiredService<ILoggerFactory>();
         if (options?.Database != DatabaseKind.Postgres)
             return new SqliteClusterCounterStore(options?.Database == DatabaseKind.Sqlite ? options.EffectiveSqlitePath : null, time, loggers);
-        return sp.GetService<IEntityStore>() is PostgresEntityStore store
-            ? new PostgresClusterCounterStore(store.Connections, ownsConnections: false, time, loggers)
+        return sp.GetService<PostgresConnections>() is { } shared
+            ? new PostgresClusterCounterStore(shared, ownsConnections: false, time, loggers)
             : new PostgresClusterCounterStore(new PostgresConnections(options.Postgres), ownsConnections: true, time, loggers);
     }
 }

@@ -44,10 +44,12 @@ public static class StoreServiceCollectionExtensions
     /// reads from them meanwhile, and watches for the database's return (docs/cluster.md).</summary>
     private static void AddOutageTolerance(IServiceCollection services, GatehouseOptions options)
     {
+        // one pool per node, shared by the entity store and whatever else talks to the database (cluster counters)
+        services.TryAddSingleton(_ => new PostgresConnections(options.Postgres));
         services.TryAddSingleton(sp => new ConfigSnapshot(options.Prefix, sp.GetRequiredService<EntityRegistry>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ConfigSnapshot>>()));
         services.TryAddSingleton(sp => new OutageTolerantEntityStore(
-            CreateStore(options, sp.GetRequiredService<EntityRegistry>(), sp.GetRequiredService<TimeProvider>()),
+            new PostgresEntityStore(sp.GetRequiredService<PostgresConnections>(), sp.GetRequiredService<EntityRegistry>(), sp.GetRequiredService<TimeProvider>()),
             sp.GetRequiredService<ConfigSnapshot>(), sp.GetRequiredService<ILogger<OutageTolerantEntityStore>>()));
         services.TryAddSingleton<IEntityStore>(sp => sp.GetRequiredService<OutageTolerantEntityStore>());
         services.TryAddSingleton<DatabaseMonitor>();

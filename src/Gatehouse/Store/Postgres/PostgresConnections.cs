@@ -99,8 +99,12 @@ public sealed class PostgresConnections : IAsyncDisposable
 
     private static SemaphoreSlim? Slots(int max) => max > 0 ? new SemaphoreSlim(max, max) : null;
 
+    private int _disposed;
+
+    /// <summary>Idempotent: the store that uses these connections and the DI container may both dispose them.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await Primary.DisposeAsync();
         if (ReadReplica is not null) await ReadReplica.DisposeAsync();
         _writeSlots?.Dispose();
