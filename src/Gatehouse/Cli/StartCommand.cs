@@ -16,12 +16,19 @@ internal static class StartCommand
         var conf = ConfOptions.Conf();
         var prefix = ConfOptions.Prefix();
         var example = new Option<bool>("--example") { Description = "Run the shipped DB-less example (route /demo with a Wasm filter chain)" };
-        var command = new Command("start", "Start the gateway (proxy, Admin API and status listeners)") { conf, prefix, example };
-        command.SetAction((parse, ct) => RunAsync(cli, parse.GetValue(conf), parse.GetValue(prefix), parse.GetValue(example), ct));
+        var runMigrations = new Option<bool>("--run-migrations")
+        {
+            Description = "database = postgres: run any new migrations (bootstrap an empty database) before starting; " +
+                "without it a database that is not up to date stops the start (Kong's start)",
+        };
+        var command = new Command("start", "Start the gateway (proxy, Admin API and status listeners)") { conf, prefix, example, runMigrations };
+        command.SetAction((parse, ct) => RunAsync(cli, parse.GetValue(conf), parse.GetValue(prefix), parse.GetValue(example), ct,
+            parse.GetValue(runMigrations)));
         return command;
     }
 
-    internal static async Task<int> RunAsync(CliContext cli, string? confPath, string? prefix, bool example, CancellationToken ct)
+    internal static async Task<int> RunAsync(CliContext cli, string? confPath, string? prefix, bool example, CancellationToken ct,
+        bool runMigrations = false)
     {
         var options = Load(cli, confPath, prefix, example);
         if (options is null) return 1;
@@ -53,7 +60,7 @@ internal static class StartCommand
         GatewayHost? host = null;
         try
         {
-            host = GatewayHost.Create(options);
+            host = GatewayHost.Create(options, new GatewayHostOptions { RunMigrations = runMigrations });
             await host.StartAsync(ct);
         }
         catch (Exception e) when (IsStartFailure(e))

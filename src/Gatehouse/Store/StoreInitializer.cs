@@ -6,9 +6,10 @@ using Microsoft.Extensions.Logging;
 namespace Gatehouse.Store;
 
 /// <summary>
-/// Runs before the listeners accept traffic: migrates the database (SQLite) or loads
+/// Runs before the listeners accept traffic: migrates the database (SQLite; PostgreSQL only when
+/// <see cref="StoreStartupOptions.RunMigrations"/>, else it checks the schema is up to date as Kong's start does) or loads
 /// <c>declarative_config</c> (DB-less), then publishes the first <see cref="Model.GatewayConfig"/>.
-/// A bad declarative file stops the start, as in Kong.
+/// A bad declarative file, or a database this binary cannot use, stops the start, as in Kong.
 /// </summary>
 internal sealed partial class StoreInitializer : IHostedService
 {
@@ -17,10 +18,12 @@ internal sealed partial class StoreInitializer : IHostedService
     private readonly DeclarativeConfigService _declarative;
     private readonly StoreConfigPublisher _publisher;
     private readonly ILogger<StoreInitializer> _logger;
+    private readonly StoreStartupOptions _startup;
 
     public StoreInitializer(GatehouseOptions options, IEntityStore store, DeclarativeConfigService declarative,
-        StoreConfigPublisher publisher, ILogger<StoreInitializer> logger)
+        StoreConfigPublisher publisher, ILogger<StoreInitializer> logger, StoreStartupOptions startup)
     {
+        _startup = startup ?? throw new ArgumentNullException(nameof(startup));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _declarative = declarative ?? throw new ArgumentNullException(nameof(declarative));
@@ -30,7 +33,13 @@ internal sealed partial class StoreInitializer : IHostedService
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        foreach (var name in await _store.MigrateAsync(cancellationToken)) LogMigrated(name);
+        var state = await MigrationState.ReadAsync(_store, cancellationToken);
+        if (state.UnknownMessage() is { } unknown) throw new InvalidOperationException(unknown);
+        if (_options.Database == DatabaseKind.Postgres && !_startup.RunMigrations)
+        {
+            if (state.StartRefusal() is { } refusal) throw new InvalidOperationException(refusal);
+        }
+        else foreach (var name in await _store.MigrateAsync(cancellationToken)) LogMigrated(name);
         if (_options.Database == DatabaseKind.Off && _options.DeclarativeConfig is { } path)
         {
             var result = await _declarative.ApplyAsync(await File.ReadAllBytesAsync(path, cancellationToken), cancellationToken);
@@ -54,3 +63,7 @@ internal sealed partial class StoreInitializer : IHostedService
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "loaded declarative configuration from {Path}")]
     private partial void LogDeclarativeLoaded(string path);
 }
+
+/// <summary>Whether a node on PostgreSQL runs pending migrations at start. <c>gatehouse start</c> does only with
+/// <c>--run-migrations</c> (Kong's start); hosts built in-process (tests, embedding) do by default.</summary>
+public sealed record StoreStartupOptions(bool RunMigrations);

@@ -40,7 +40,7 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
         }
         await Exec(conn, tx, "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, executed_at bigint NOT NULL)", ct);
         var ran = new List<string>();
-        foreach (var (name, statements) in _registry.Schemas.Select(s => ("create_" + s.Name, PostgresDdl.CreateTable(s).ToList())))
+        foreach (var (name, statements) in _registry.Schemas.Select(s => (MigrationName(s), PostgresDdl.CreateTable(s).ToList())))
         {
             await using (var check = new NpgsqlCommand("SELECT 1 FROM schema_migrations WHERE name = @n", conn, tx))
             {
@@ -56,6 +56,33 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
         }
         await tx.CommitAsync(ct);
         return (IReadOnlyList<string>)ran;
+    }, ct);
+
+    private static string MigrationName(EntitySchema schema) => "create_" + schema.Name;
+
+    public IReadOnlyList<string> Migrations => [.. _registry.Schemas.Select(MigrationName)];
+
+    public Task<IReadOnlyList<ExecutedMigration>?> ExecutedMigrationsAsync(CancellationToken ct) => _db.RunAsync(read: false, async conn =>
+    {
+        // to_regclass resolves through the search path, so pg_schema is honoured
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('schema_migrations') IS NOT NULL", conn))
+            if (await exists.ExecuteScalarAsync(ct) is not true) return null;
+        await using var cmd = new NpgsqlCommand("SELECT name, executed_at FROM schema_migrations ORDER BY executed_at, name", conn);
+        var list = new List<ExecutedMigration>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) list.Add(new ExecutedMigration(reader.GetString(0), DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(1))));
+        return (IReadOnlyList<ExecutedMigration>?)list;
+    }, ct);
+
+    /// <summary>Drops the tables under the migration lock, so a node migrating at the same time waits for the reset.</summary>
+    public Task ResetAsync(CancellationToken ct) => _db.RunAsync(read: false, async conn =>
+    {
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await Exec(conn, tx, $"SELECT pg_advisory_xact_lock({MigrationLockKey})", ct);
+        foreach (var schema in _registry.Schemas) await Exec(conn, tx, $"DROP TABLE IF EXISTS \"{schema.Name}\" CASCADE", ct);
+        await Exec(conn, tx, "DROP TABLE IF EXISTS schema_migrations", ct);
+        await tx.CommitAsync(ct);
+        return true;
     }, ct);
 
     public Task<JsonObject?> SelectAsync(EntitySchema schema, Guid id, CancellationToken ct) => _db.RunAsync(read: true, async conn =>
