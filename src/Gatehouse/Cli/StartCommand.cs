@@ -103,9 +103,10 @@ internal static class StartCommand
         return options is not null && example ? Defaults.ExampleConfig.Apply(options) : options;
     }
 
-    /// <summary>Failures that mean "this configuration cannot start" (bad filters, ports, files, certificates),
+    /// <summary>Failures that mean "this configuration cannot start" (bad filters, ports, files, certificates, a database
+    /// that cannot be reached or is not migrated),
     /// reported as one line and exit code 1; anything else is a bug and propagates.</summary>
     private static bool IsStartFailure(Exception e) =>
         e is Wasm.WasmStartupException or IOException or UnauthorizedAccessException or InvalidOperationException
-            or System.Security.Cryptography.CryptographicException;
+            or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException or TimeoutException;
 }
