@@ -1,3 +1,5 @@
+using Gatehouse.Cli;
+using Gatehouse.Hosting;
 using Gatehouse.Tests.Infrastructure;
 using static Gatehouse.Tests.Cli.CliRun;
 
@@ -57,6 +59,27 @@ public sealed class StartMigrationCheckTests : IDisposable
         var (code, output, _) = await RunAsync("migrations", "list", "-c", db.ConfPath);
         Assert.Equal(0, code);
         Assert.Contains("create_services", output);
+    }
+
+    /// <summary>Kong's restart takes --run-migrations too (no node runs in the prefix: restart is a start).</summary>
+    [Fact]
+    public async Task Restart_takes_run_migrations_as_start_does()
+    {
+        var db = await MigrationDatabase.CreateAsync("postgres", _dir);
+        var refused = await RunAsync("restart", "-c", db.ConfPath);
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("Database needs bootstrapping", refused.Err);
+
+        var started = new TaskCompletionSource<GatewayHost>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var error = new SyncWriter();
+        var cli = new CliContext(new SyncWriter(), error, NoEnv) { OnStarted = h => started.TrySetResult(h) };
+        var run = GatehouseCli.InvokeAsync(["restart", "-c", db.ConfPath, "--run-migrations"], cli, stop.Token);
+        await Task.WhenAny(started.Task, run);
+        Assert.True(started.Task.IsCompleted, error.ToString());
+        stop.Cancel();
+        Assert.Equal(0, await run);
+        Assert.Equal(0, (await RunAsync("migrations", "list", "-c", db.ConfPath)).Code);
     }
 
     [Theory]
