@@ -5,7 +5,7 @@ using Gatehouse.Proxy;
 
 namespace Gatehouse.Cli;
 
-/// <summary><c>gatehouse start [-c CONF] [-p PREFIX]</c>: runs the gateway until SIGTERM/SIGQUIT/SIGINT (or the
+/// <summary><c>gatehouse start [-c CONF] [-p PREFIX] [--run-migrations]</c>: runs the gateway until SIGTERM/SIGQUIT/SIGINT (or the
 /// invocation is cancelled), then drains in-flight requests and exits 0; SIGHUP reloads (<see cref="GatewayReloader"/>).
 /// A bad configuration, or a live node already holding the prefix's pid file, exits 1 before listening. Writes
 /// <c>&lt;prefix&gt;/pids/gatehouse.pid</c> (removed at a clean exit) and keeps the node id in <c>&lt;prefix&gt;/gatehouse.id</c>.</summary>
