@@ -64,6 +64,11 @@ public sealed class DbImportExportTests : IDisposable
           - username: alice
             keyauth_credentials:
               - key: alice-key
+            basicauth_credentials:
+              - username: alice-basic
+                password: s3cret
+            acls:
+              - group: admins
         plugins:
           - name: key-auth
             route: users-route
@@ -89,14 +94,16 @@ public sealed class DbImportExportTests : IDisposable
         Assert.True(code == 0, error);
         var exported = await File.ReadAllTextAsync(first);
         foreach (var expected in new[] { "billing", "billing-route", "billing-chain", "x-billing", "rate-limiting", "users-route",
-                     "users.example", "alice", "alice-key", "key-auth", "users.internal", "10.0.0.1:80", "10.0.0.2:80", "team-a" })
+                     "users.example", "alice", "alice-key", "alice-basic", "admins", "key-auth", "users.internal", "10.0.0.1:80", "10.0.0.2:80", "team-a" })
             Assert.Contains(expected, exported);
         var parsed = await RunAsync("config", "parse", first, "-c", db.ConfPath);
         Assert.True(parsed.Code == 0, parsed.Err);
-        Assert.Equal("parse successful: 2 services, 2 routes, 1 consumers, 2 plugins, 1 keyauth_credentials, 0 basicauth_credentials, " +
-            "0 acls, 1 filter_chains, 1 upstreams, 2 targets\n", parsed.Out);
+        Assert.Equal("parse successful: 2 services, 2 routes, 1 consumers, 2 plugins, 1 keyauth_credentials, 1 basicauth_credentials, " +
+            "1 acls, 1 filter_chains, 1 upstreams, 2 targets\n", parsed.Out);
 
+        Assert.DoesNotContain("s3cret", exported); // stored hashed, exported with _transform: false
         // the export imported into an empty database exports the same file: ids, timestamps and every field survive
+        // (the hashed password is not hashed again)
         var other = await BootstrappedAsync(kind);
         (code, _, error) = await RunAsync("config", "db_import", first, "-c", other.ConfPath);
         Assert.True(code == 0, error);
