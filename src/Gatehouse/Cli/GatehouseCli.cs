@@ -1,12 +1,11 @@
 using System.CommandLine;
 using Gatehouse.Hosting;
-using Gatehouse.Store;
 
 namespace Gatehouse.Cli;
 
 /// <summary>
 /// The <c>gatehouse</c> command line (System.CommandLine 2.0): start, stop, quit, reload, restart, check,
-/// config parse|init, migrations up, health, version. <see cref="InvokeAsync"/> is what Main calls and what tests call with captured writers.
+/// config parse|init|db_import|db_export, migrations bootstrap|up|finish|list|reset|status, health, version. <see cref="InvokeAsync"/> is what Main calls and what tests call with captured writers.
 /// </summary>
 public static class GatehouseCli
 {
@@ -22,7 +21,7 @@ public static class GatehouseCli
             NodeControlCommands.Restart(cli),
             NodeControlCommands.Check(cli),
             ConfigCommand.Create(cli),
-            Migrations(cli),
+            MigrationsCommand.Create(cli),
             HealthCommand.Create(cli),
             Version(cli),
         };
@@ -50,18 +49,6 @@ public static class GatehouseCli
             Error = cli.Error,
             ProcessTerminationTimeout = null,
         }, cancellationToken);
-    }
-
-    private static Command Migrations(CliContext cli)
-    {
-        var conf = ConfOptions.Conf();
-        var up = new Command("up", "Create or upgrade the database schema") { conf };
-        up.SetAction(async (p, ct) =>
-        {
-            var options = ConfOptions.Load(cli, p.GetValue(conf), null);
-            return options is null ? 1 : await StoreCommands.MigrateUpAsync(options, GatehouseEntities.Default, cli.Out, cli.Error);
-        });
-        return new Command("migrations", "Database schema management") { up };
     }
 
     private static Command Version(CliContext cli)

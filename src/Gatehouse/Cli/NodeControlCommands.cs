@@ -79,8 +79,9 @@ internal static class NodeControlCommands
             Description = "Seconds to wait for the running node to stop before it is killed",
             DefaultValueFactory = _ => 60,
         };
+        var runMigrations = new Option<bool>("--run-migrations") { Description = "As start's: run any new migrations before starting (database = postgres)" };
         var command = new Command("restart", "Stop the node running in the prefix (as stop), then start one in this process " +
-            "(as start)") { conf, prefix, timeout };
+            "(as start)") { conf, prefix, timeout, runMigrations };
         command.SetAction(async (p, ct) =>
         {
             var options = ConfOptions.Load(cli, p.GetValue(conf), p.GetValue(prefix));
@@ -88,7 +89,7 @@ internal static class NodeControlCommands
             if (PidFile.RunningPid(options.Prefix) is not null)
                 await SignalAndWaitAsync(cli, options.Prefix, ProcessSignals.Term, TimeSpan.Zero,
                     TimeSpan.FromSeconds(Math.Max(p.GetValue(timeout), 1)), "Gatehouse stopped", ct);
-            return await StartCommand.RunAsync(cli, p.GetValue(conf), p.GetValue(prefix), example: false, ct);
+            return await StartCommand.RunAsync(cli, p.GetValue(conf), p.GetValue(prefix), example: false, ct, p.GetValue(runMigrations));
         });
         return command;
     }

@@ -5,7 +5,7 @@ using Gatehouse.Proxy;
 
 namespace Gatehouse.Cli;
 
-/// <summary><c>gatehouse start [-c CONF] [-p PREFIX]</c>: runs the gateway until SIGTERM/SIGQUIT/SIGINT (or the
+/// <summary><c>gatehouse start [-c CONF] [-p PREFIX] [--run-migrations]</c>: runs the gateway until SIGTERM/SIGQUIT/SIGINT (or the
 /// invocation is cancelled), then drains in-flight requests and exits 0; SIGHUP reloads (<see cref="GatewayReloader"/>).
 /// A bad configuration, or a live node already holding the prefix's pid file, exits 1 before listening. Writes
 /// <c>&lt;prefix&gt;/pids/gatehouse.pid</c> (removed at a clean exit) and keeps the node id in <c>&lt;prefix&gt;/gatehouse.id</c>.</summary>
@@ -16,12 +16,19 @@ internal static class StartCommand
         var conf = ConfOptions.Conf();
         var prefix = ConfOptions.Prefix();
         var example = new Option<bool>("--example") { Description = "Run the shipped DB-less example (route /demo with a Wasm filter chain)" };
-        var command = new Command("start", "Start the gateway (proxy, Admin API and status listeners)") { conf, prefix, example };
-        command.SetAction((parse, ct) => RunAsync(cli, parse.GetValue(conf), parse.GetValue(prefix), parse.GetValue(example), ct));
+        var runMigrations = new Option<bool>("--run-migrations")
+        {
+            Description = "database = postgres: run any new migrations (bootstrap an empty database) before starting; " +
+                "without it a database that is not up to date stops the start (Kong's start)",
+        };
+        var command = new Command("start", "Start the gateway (proxy, Admin API and status listeners)") { conf, prefix, example, runMigrations };
+        command.SetAction((parse, ct) => RunAsync(cli, parse.GetValue(conf), parse.GetValue(prefix), parse.GetValue(example), ct,
+            parse.GetValue(runMigrations)));
         return command;
     }
 
-    internal static async Task<int> RunAsync(CliContext cli, string? confPath, string? prefix, bool example, CancellationToken ct)
+    internal static async Task<int> RunAsync(CliContext cli, string? confPath, string? prefix, bool example, CancellationToken ct,
+        bool runMigrations = false)
     {
         var options = Load(cli, confPath, prefix, example);
         if (options is null) return 1;
@@ -53,7 +60,7 @@ internal static class StartCommand
         GatewayHost? host = null;
         try
         {
-            host = GatewayHost.Create(options);
+            host = GatewayHost.Create(options, new GatewayHostOptions { RunMigrations = runMigrations });
             await host.StartAsync(ct);
         }
         catch (Exception e) when (IsStartFailure(e))
@@ -96,9 +103,10 @@ internal static class StartCommand
         return options is not null && example ? Defaults.ExampleConfig.Apply(options) : options;
     }
 
-    /// <summary>Failures that mean "this configuration cannot start" (bad filters, ports, files, certificates),
+    /// <summary>Failures that mean "this configuration cannot start" (bad filters, ports, files, certificates, a database
+    /// that cannot be reached or is not migrated),
     /// reported as one line and exit code 1; anything else is a bug and propagates.</summary>
     private static bool IsStartFailure(Exception e) =>
         e is Wasm.WasmStartupException or IOException or UnauthorizedAccessException or InvalidOperationException
-            or System.Security.Cryptography.CryptographicException;
+            or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException or TimeoutException;
 }

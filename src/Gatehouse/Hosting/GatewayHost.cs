@@ -71,6 +71,7 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<GatewayReloader>();
         builder.Services.AddGatehouseProxy(options);
         builder.Services.AddSingleton<AdminGuard>();
+        builder.Services.AddSingleton(new StoreStartupOptions(hostOptions.RunMigrations));
         if (hostOptions.IncludeStoreAndAdmin) builder.Services.AddGatehouseStore(options);
         builder.Services.AddGatehousePlugins(options); // issue 5: before any other plan contributor (Wasm filter chains)
         builder.Services.AddGatehouseWasm(options); // issue 4: after store/plugins (filters run last)

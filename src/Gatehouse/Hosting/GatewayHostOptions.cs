@@ -9,6 +9,9 @@ public sealed record GatewayHostOptions
 {
     /// <summary>Registers the store (<c>AddGatehouseStore</c>) and maps the Admin API (<c>MapAdminApi</c>).</summary>
     public bool IncludeStoreAndAdmin { get; init; } = true;
+    /// <summary>On PostgreSQL, run pending migrations at start. <c>gatehouse start</c> sets it from
+    /// <c>--run-migrations</c> (Kong's start does not migrate); in-process hosts migrate by default.</summary>
+    public bool RunMigrations { get; init; } = true;
     /// <summary>Extra registrations (e.g. <c>IPhasePlanContributor</c>s), applied after the defaults.</summary>
     public Action<IServiceCollection>? ConfigureServices { get; init; }
     /// <summary>Replaces the console logger setup (tests capture or silence logs).</summary>

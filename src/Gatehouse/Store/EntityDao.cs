@@ -116,6 +116,36 @@ public sealed class EntityDao
             return DaoResult.Ok(existing);
         }, ct);
 
+    /// <summary>
+    /// Kong's <c>config db_import</c>: creates or replaces each entity by primary key, parents first, keeping what is
+    /// already stored and not in <paramref name="entities"/> (an import adds, it does not wipe). The entities are the
+    /// declarative loader's (validated, transformed); unique, cache-key and foreign-key constraints are checked against
+    /// the database. Stops at the first conflict, leaving what was written before it (as Kong's import). One new
+    /// configuration is published at the end.
+    /// </summary>
+    public Task<DaoResult> ImportAsync(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> entities, CancellationToken ct) =>
+        Write(_registry.Schemas[0], "create", async () =>
+        {
+            var written = 0;
+            foreach (var schema in _registry.Schemas.Where(entities.ContainsKey))
+                foreach (var entity in entities[schema])
+                {
+                    var id = EntityJson.Guid(entity, "id");
+                    var error = await CheckConstraints(schema, entity, id, ct);
+                    if (error is null)
+                    {
+                        var outcome = await _store.SelectAsync(schema, id, ct) is not null
+                            ? await _store.UpdateAsync(schema, entity, ct) : await _store.InsertAsync(schema, entity, ct);
+                        if (outcome != StoreWriteOutcome.Ok) error = (await Outcome(outcome, schema, entity, id)).Error;
+                    }
+                    // name the entity that could not be written: the file may hold many of its kind
+                    if (error is not null) return DaoResult.Fail(error with { Message = $"{schema.Name} {id}: {error.Message}" });
+                    written++;
+                }
+            await _publisher.PublishAsync(ct);
+            return DaoResult.Ok(new JsonObject { ["imported"] = written });
+        }, ct);
+
     private async Task DeleteCascading(EntitySchema schema, Guid id, CancellationToken ct)
     {
         foreach (var (child, field) in _registry.ReferencesTo(schema).Where(r => r.Field.OnDelete == OnDelete.Cascade))

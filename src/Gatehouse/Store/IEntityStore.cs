@@ -9,8 +9,20 @@ namespace Gatehouse.Store;
 /// </summary>
 public interface IEntityStore
 {
-    /// <summary>Creates or upgrades the storage schema; idempotent. Returns the migrations it ran.</summary>
+    /// <summary>Creates or upgrades the storage schema; idempotent. Returns the migrations it ran. Safe when several
+    /// processes migrate one database at once: each migration runs once, and a schema is never half created.</summary>
     Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct);
+
+    /// <summary>The migrations this binary knows, in the order they run (what <see cref="MigrateAsync"/> would run on
+    /// an empty database).</summary>
+    IReadOnlyList<string> Migrations { get; }
+
+    /// <summary>The migrations recorded in the database, oldest first; null when it was never bootstrapped (no
+    /// migrations table).</summary>
+    Task<IReadOnlyList<ExecutedMigration>?> ExecutedMigrationsAsync(CancellationToken ct);
+
+    /// <summary>Drops every table this store created, the migrations table included (<c>migrations reset</c>).</summary>
+    Task ResetAsync(CancellationToken ct);
 
     Task<JsonObject?> SelectAsync(EntitySchema schema, Guid id, CancellationToken ct);
 
@@ -36,6 +48,9 @@ public interface IEntityStore
     /// <summary>Atomically replaces every row of every listed entity (declarative configuration).</summary>
     Task ReplaceAllAsync(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> entities, CancellationToken ct);
 }
+
+/// <summary>A migration recorded in the database: its name and when it ran.</summary>
+public sealed record ExecutedMigration(string Name, DateTimeOffset ExecutedAt);
 
 /// <summary>A page request: size, the last key of the previous page, and optional filters.</summary>
 public sealed record PageQuery(int Size, Guid? After = null, TagFilter? Tags = null, ForeignFilter? Foreign = null);

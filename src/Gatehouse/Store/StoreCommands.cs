@@ -59,32 +59,77 @@ public static class StoreCommands
         return 0;
     }
 
-    /// <summary>`gatehouse migrations up`: creates or upgrades the database schema.</summary>
-    public static async Task<int> MigrateUpAsync(GatehouseOptions options, EntityRegistry registry, TextWriter stdout, TextWriter stderr)
+    /// <summary>`gatehouse config db_import FILE` (Kong's): parses the file as the node would, then creates or replaces
+    /// each of its entities in the database (<see cref="EntityDao.ImportAsync"/>); what the database holds besides is kept.</summary>
+    public static async Task<int> DbImportAsync(string path, DeclarativeLoader loader, EntityDao dao, TextWriter stdout, TextWriter stderr,
+        CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(loader);
+        ArgumentNullException.ThrowIfNull(dao);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        if (options.Database == DatabaseKind.Off)
+        if (await UpToDateRefusalAsync(dao.Store, stderr, ct)) return 1;
+        byte[] content;
+        try { content = await File.ReadAllBytesAsync(path, ct); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
-            stderr.WriteLine("Error: migrations are not needed when database = off");
+            stderr.WriteLine($"Error: cannot read {path}: {e.Message}");
             return 1;
         }
+        var result = loader.Load(content);
+        foreach (var warning in result.Warnings) stderr.WriteLine($"warning: {warning}");
+        if (!result.IsValid)
+        {
+            stderr.WriteLine("Error: Failed parsing:\n" + DeclarativeReport.Describe(result.Error!));
+            return 1;
+        }
+        stdout.WriteLine("parse successful, beginning import");
+        var imported = await dao.ImportAsync(result.Entities!, ct);
+        if (imported.Error is { } error)
+        {
+            stderr.WriteLine("Error: Failed importing:\n" + error.Message);
+            return 1;
+        }
+        stdout.WriteLine("import successful");
+        return 0;
+    }
+
+    /// <summary>`gatehouse config db_export [FILE]` (Kong's): the database as a declarative file; an existing file is
+    /// not overwritten.</summary>
+    public static async Task<int> DbExportAsync(string path, DeclarativeConfigService declarative, IEntityStore store, TextWriter stderr,
+        CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(declarative);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (File.Exists(path))
+        {
+            stderr.WriteLine($"Error: {path} already exists. Will not overwrite it.");
+            return 1;
+        }
+        if (await UpToDateRefusalAsync(store, stderr, ct)) return 1;
+        var yaml = await declarative.ExportYamlAsync(ct);
         try
         {
-            var store = StoreServiceCollectionExtensions.CreateStore(options, registry, TimeProvider.System);
-            using var _ = store as IDisposable;
-            var ran = await store.MigrateAsync(CancellationToken.None);
-            foreach (var name in ran) stdout.WriteLine($"migrating core: {name} executed");
-            stdout.WriteLine(ran.Count == 0 ? "Database is already up-to-date" : $"{ran.Count} migrations processed");
-            return 0;
+            await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+            await using var writer = new StreamWriter(file);
+            await writer.WriteAsync(yaml.AsMemory(), ct);
         }
-        catch (Exception e) when (e is System.Data.Common.DbException or IOException or NotSupportedException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"Error: {e.Message}");
+            stderr.WriteLine($"Error: cannot write {path}: {e.Message}");
             return 1;
         }
+        return 0;
+    }
+
+    /// <summary>True (and says why) when the database cannot be used as it is: never bootstrapped, new migrations, or
+    /// migrated by a newer Gatehouse.</summary>
+    private static async Task<bool> UpToDateRefusalAsync(IEntityStore store, TextWriter stderr, CancellationToken ct)
+    {
+        if ((await MigrationState.ReadAsync(store, ct)).Refusal() is not { } refusal) return false;
+        stderr.WriteLine("Error: " + refusal);
+        return true;
     }
 
     /// <summary>The example written by <see cref="InitDeclarative"/>; it is valid (tested).</summary>

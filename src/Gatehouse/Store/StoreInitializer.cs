@@ -7,9 +7,10 @@ using Microsoft.Extensions.Logging;
 namespace Gatehouse.Store;
 
 /// <summary>
-/// Runs before the listeners accept traffic: migrates the database (SQLite) or loads
+/// Runs before the listeners accept traffic: migrates the database (SQLite; PostgreSQL only when
+/// <see cref="StoreStartupOptions.RunMigrations"/>, else it checks the schema is up to date as Kong's start does) or loads
 /// <c>declarative_config</c> (DB-less), then publishes the first <see cref="Model.GatewayConfig"/>.
-/// A bad declarative file stops the start, as in Kong.
+/// A bad declarative file, or a database this binary cannot use, stops the start, as in Kong.
 /// </summary>
 internal sealed partial class StoreInitializer : IHostedService
 {
@@ -19,11 +20,13 @@ internal sealed partial class StoreInitializer : IHostedService
     private readonly StoreConfigPublisher _publisher;
     private readonly ILogger<StoreInitializer> _logger;
     private readonly SnapshotStart? _snapshotStart;
+    private readonly StoreStartupOptions _startup;
 
     /// <param name="snapshotStart">database = postgres: what to do when the database is unreachable at start.</param>
     public StoreInitializer(GatehouseOptions options, IEntityStore store, DeclarativeConfigService declarative,
-        StoreConfigPublisher publisher, ILogger<StoreInitializer> logger, SnapshotStart? snapshotStart = null)
+        StoreConfigPublisher publisher, ILogger<StoreInitializer> logger, StoreStartupOptions startup, SnapshotStart? snapshotStart = null)
     {
+        _startup = startup ?? throw new ArgumentNullException(nameof(startup));
         _snapshotStart = snapshotStart;
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _store = store ?? throw new ArgumentNullException(nameof(store));
@@ -34,14 +37,12 @@ internal sealed partial class StoreInitializer : IHostedService
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        IReadOnlyList<string> migrated;
-        try { migrated = await _store.MigrateAsync(cancellationToken); }
+        try { await CheckOrMigrateAsync(cancellationToken); }
         catch (DatabaseUnavailableException e) when (_snapshotStart is not null)
         {
             await _snapshotStart.StartAsync(e, cancellationToken); // serves the persisted snapshot, or fails the start
             return;
         }
-        foreach (var name in migrated) LogMigrated(name);
         if (_options.Database == DatabaseKind.Off && _options.DeclarativeConfig is { } path)
         {
             var result = await _declarative.ApplyAsync(await File.ReadAllBytesAsync(path, cancellationToken), cancellationToken);
@@ -58,6 +59,19 @@ internal sealed partial class StoreInitializer : IHostedService
         }
     }
 
+    /// <summary>Kong's start: a PostgreSQL database must already be bootstrapped and up to date (unless
+    /// --run-migrations); SQLite is migrated (ours). A database with migrations this binary does not know stops it.</summary>
+    private async Task CheckOrMigrateAsync(CancellationToken ct)
+    {
+        var state = await MigrationState.ReadAsync(_store, ct);
+        if (state.UnknownMessage() is { } unknown) throw new InvalidOperationException(unknown);
+        if (_options.Database == DatabaseKind.Postgres && !_startup.RunMigrations)
+        {
+            if (state.StartRefusal() is { } refusal) throw new InvalidOperationException(refusal);
+        }
+        else foreach (var name in await _store.MigrateAsync(ct)) LogMigrated(name);
+    }
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "database migration {Name} executed")]
@@ -69,3 +83,7 @@ internal sealed partial class StoreInitializer : IHostedService
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "loaded declarative configuration from {Path}")]
     private partial void LogDeclarativeLoaded(string path);
 }
+
+/// <summary>Whether a node on PostgreSQL runs pending migrations at start. <c>gatehouse start</c> does only with
+/// <c>--run-migrations</c> (Kong's start); hosts built in-process (tests, embedding) do by default.</summary>
+public sealed record StoreStartupOptions(bool RunMigrations);

@@ -26,6 +26,7 @@ public static class StoreServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(options);
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(new StoreStartupOptions(RunMigrations: true));
         services.TryAddSingleton<GatewayConfigPublisher>();
         if (options.Database == DatabaseKind.Postgres) AddOutageTolerance(services, options);
         services.TryAddSingleton<IEntityStore>(sp => CreateStore(options, sp.GetRequiredService<EntityRegistry>(), sp.GetRequiredService<TimeProvider>()));

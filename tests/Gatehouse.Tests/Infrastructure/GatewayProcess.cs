@@ -53,27 +53,28 @@ internal sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>With <paramref name="extraConf"/> lines, in <paramref name="dir"/> (kept, so a restart finds what the
-    /// last process left: pid file, node id, database).</summary>
-    public static Task<GatewayProcess> StartInAsync(string dir, string extraConf, bool admin = false) =>
-        StartAsync(dir, admin, extraConf, ownsDir: false);
+    /// last process left: pid file, node id, database). <paramref name="startArgs"/> follow <c>start -c CONF</c>
+    /// (e.g. <c>--run-migrations</c>).</summary>
+    public static Task<GatewayProcess> StartInAsync(string dir, string extraConf, bool admin = false, params string[] startArgs) =>
+        StartAsync(dir, admin, extraConf, ownsDir: false, startArgs);
 
     /// <summary>On a SQLite store in <paramref name="dir"/> (kept, so a restart finds what the last process left).</summary>
     public static Task<GatewayProcess> StartSqliteAsync(string dir) => StartAsync(dir, admin: true, "database = sqlite", ownsDir: false);
 
     /// <summary>Starts with fresh ports, again when the ones picked were taken meanwhile (they are bound and released to
     /// find free ones, so another socket may grab one first).</summary>
-    private static async Task<GatewayProcess> StartAsync(string dir, bool admin, string conf, bool ownsDir)
+    private static async Task<GatewayProcess> StartAsync(string dir, bool admin, string conf, bool ownsDir, string[]? startArgs = null)
     {
         for (var attempt = 1; ; attempt++)
         {
-            try { return await StartOnceAsync(dir, admin, conf, ownsDir); }
+            try { return await StartOnceAsync(dir, admin, conf, ownsDir, startArgs ?? []); }
             catch (AddressInUseException) when (attempt < 3) { }
         }
     }
 
     private sealed class AddressInUseException(string message) : Exception(message);
 
-    private static async Task<GatewayProcess> StartOnceAsync(string dir, bool admin, string extraConf, bool ownsDir)
+    private static async Task<GatewayProcess> StartOnceAsync(string dir, bool admin, string extraConf, bool ownsDir, string[] startArgs)
     {
         var proxyPort = EchoUpstream.FreePort();
         int? adminPort = admin ? EchoUpstream.FreePort() : null;
@@ -91,7 +92,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = new Process
         {
-            StartInfo = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "gatehouse.dll"), "start", "-c", conf])
+            StartInfo = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "gatehouse.dll"), "start", "-c", conf, .. startArgs])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,

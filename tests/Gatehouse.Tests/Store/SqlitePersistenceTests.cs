@@ -30,23 +30,6 @@ public sealed class SqlitePersistenceTests
     }
 
     [Fact]
-    public async Task Migrations_run_once_and_are_recorded()
-    {
-        using var dir = new TempDir();
-        var options = new GatehouseOptions { SqlitePath = dir.File("gh.db") };
-        var out1 = new StringWriter();
-        Assert.Equal(0, await StoreCommands.MigrateUpAsync(options, GatehouseEntities.Default, out1, TextWriter.Null));
-        Assert.Contains("create_services", out1.ToString());
-        Assert.Contains("create_routes", out1.ToString());
-        var out2 = new StringWriter();
-        Assert.Equal(0, await StoreCommands.MigrateUpAsync(options, GatehouseEntities.Default, out2, TextWriter.Null));
-        Assert.Contains("up-to-date", out2.ToString());
-        Assert.True(File.Exists(options.EffectiveSqlitePath));
-        var err = new StringWriter();
-        Assert.Equal(1, await StoreCommands.MigrateUpAsync(options with { Database = DatabaseKind.Off }, GatehouseEntities.Default, TextWriter.Null, err));
-    }
-
-    [Fact]
     public async Task Every_change_publishes_a_higher_version_with_typed_models()
     {
         using var dir = new TempDir();

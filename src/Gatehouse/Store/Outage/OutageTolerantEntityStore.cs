@@ -76,6 +76,12 @@ public sealed partial class OutageTolerantEntityStore : IEntityStore, IAsyncDisp
 
     public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct) => Write(s => s.MigrateAsync(ct));
 
+    public IReadOnlyList<string> Migrations => _database.Migrations;
+
+    public Task<IReadOnlyList<ExecutedMigration>?> ExecutedMigrationsAsync(CancellationToken ct) => Write(s => s.ExecutedMigrationsAsync(ct));
+
+    public Task ResetAsync(CancellationToken ct) => Write(async s => { await s.ResetAsync(ct); return true; });
+
     public Task<JsonObject?> SelectAsync(EntitySchema schema, Guid id, CancellationToken ct) => Read(s => s.SelectAsync(schema, id, ct), ct);
 
     public Task<JsonObject?> SelectByUniqueAsync(EntitySchema schema, string field, string value, CancellationToken ct) =>

@@ -40,9 +40,7 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
         }
         await Exec(conn, tx, "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, executed_at bigint NOT NULL)", ct);
         var ran = new List<string>();
-        var migrations = _registry.Schemas.Select(s => ("create_" + s.Name, (IReadOnlyList<string>)PostgresDdl.CreateTable(s).ToList()))
-            .Concat(PostgresPluginMigrations.All);
-        foreach (var (name, statements) in migrations)
+        foreach (var (name, statements) in AllMigrations())
         {
             await using (var check = new NpgsqlCommand("SELECT 1 FROM schema_migrations WHERE name = @n", conn, tx))
             {
@@ -58,6 +56,38 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
         }
         await tx.CommitAsync(ct);
         return (IReadOnlyList<string>)ran;
+    }, ct);
+
+    private static string MigrationName(EntitySchema schema) => "create_" + schema.Name;
+
+    /// <summary>One table per entity, then the bundled plugins' own tables (<see cref="PostgresPluginMigrations"/>).</summary>
+    private IEnumerable<(string Name, IReadOnlyList<string> Statements)> AllMigrations() =>
+        _registry.Schemas.Select(s => (MigrationName(s), (IReadOnlyList<string>)PostgresDdl.CreateTable(s).ToList()))
+            .Concat(PostgresPluginMigrations.All);
+
+    public IReadOnlyList<string> Migrations => [.. AllMigrations().Select(m => m.Name)];
+
+    public Task<IReadOnlyList<ExecutedMigration>?> ExecutedMigrationsAsync(CancellationToken ct) => _db.RunAsync(read: false, async conn =>
+    {
+        // to_regclass resolves through the search path, so pg_schema is honoured
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('schema_migrations') IS NOT NULL", conn))
+            if (await exists.ExecuteScalarAsync(ct) is not true) return null;
+        await using var cmd = new NpgsqlCommand("SELECT name, executed_at FROM schema_migrations ORDER BY executed_at, name", conn);
+        var list = new List<ExecutedMigration>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) list.Add(new ExecutedMigration(reader.GetString(0), DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(1))));
+        return (IReadOnlyList<ExecutedMigration>?)list;
+    }, ct);
+
+    /// <summary>Drops the tables under the migration lock, so a node migrating at the same time waits for the reset.</summary>
+    public Task ResetAsync(CancellationToken ct) => _db.RunAsync(read: false, async conn =>
+    {
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await Exec(conn, tx, $"SELECT pg_advisory_xact_lock({MigrationLockKey})", ct);
+        foreach (var schema in _registry.Schemas) await Exec(conn, tx, $"DROP TABLE IF EXISTS \"{schema.Name}\" CASCADE", ct);
+        await Exec(conn, tx, "DROP TABLE IF EXISTS schema_migrations", ct);
+        await tx.CommitAsync(ct);
+        return true;
     }, ct);
 
     public Task<JsonObject?> SelectAsync(EntitySchema schema, Guid id, CancellationToken ct) => _db.RunAsync(read: true, async conn =>

@@ -51,17 +51,20 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
         return new SqliteEntityStore(cs.ToString(), inMemory: true, registry, time);
     }
 
+    /// <summary>All pending migrations in one immediate (write-locking) transaction: another process migrating the
+    /// same file waits, then finds them recorded; a failure leaves no half schema.</summary>
     public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct) => Locked(async conn =>
     {
-        await Exec(conn, null, SqliteMigrations.MigrationsTable, ct);
+        using var tx = conn.BeginTransaction(deferred: false);
+        await Exec(conn, tx, SqliteMigrations.MigrationsTable, ct);
         var ran = new List<string>();
         foreach (var migration in SqliteMigrations.For(_registry))
         {
             using var check = conn.CreateCommand();
+            check.Transaction = tx;
             check.CommandText = "SELECT 1 FROM schema_migrations WHERE name = $n";
             check.Parameters.AddWithValue("$n", migration.Name);
             if (await check.ExecuteScalarAsync(ct) is not null) continue;
-            using var tx = conn.BeginTransaction();
             foreach (var sql in migration.Statements) await Exec(conn, tx, sql, ct);
             using var record = conn.CreateCommand();
             record.Transaction = tx;
@@ -69,10 +72,35 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
             record.Parameters.AddWithValue("$n", migration.Name);
             record.Parameters.AddWithValue("$t", _time.GetUtcNow().ToUnixTimeSeconds());
             await record.ExecuteNonQueryAsync(ct);
-            tx.Commit();
             ran.Add(migration.Name);
         }
+        tx.Commit();
         return (IReadOnlyList<string>)ran;
+    });
+
+    public IReadOnlyList<string> Migrations => [.. SqliteMigrations.For(_registry).Select(m => m.Name)];
+
+    public Task<IReadOnlyList<ExecutedMigration>?> ExecutedMigrationsAsync(CancellationToken ct) => Locked(async conn =>
+    {
+        using var exists = conn.CreateCommand();
+        exists.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+        if (await exists.ExecuteScalarAsync(ct) is null) return null;
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT name, executed_at FROM schema_migrations ORDER BY executed_at, rowid";
+        var list = new List<ExecutedMigration>();
+        using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) list.Add(new ExecutedMigration(reader.GetString(0), DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(1))));
+        return (IReadOnlyList<ExecutedMigration>?)list;
+    });
+
+    public Task ResetAsync(CancellationToken ct) => Locked(async conn =>
+    {
+        using var tx = conn.BeginTransaction();
+        // children first is not needed (no SQL foreign keys); every table this store may have created
+        foreach (var schema in _registry.Schemas) await Exec(conn, tx, $"DROP TABLE IF EXISTS \"{schema.Name}\"", ct);
+        await Exec(conn, tx, "DROP TABLE IF EXISTS schema_migrations", ct);
+        tx.Commit();
+        return true;
     });
 
     public Task<JsonObject?> SelectAsync(EntitySchema schema, Guid id, CancellationToken ct) =>

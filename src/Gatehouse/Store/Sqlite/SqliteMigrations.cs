@@ -3,8 +3,8 @@ using Gatehouse.Entities;
 namespace Gatehouse.Store.Sqlite;
 
 /// <summary>
-/// The ordered list of schema migrations. Each runs once, inside a transaction, and is recorded in
-/// <c>schema_migrations</c>. Every registered entity gets its table from its schema ("create_&lt;name&gt;"),
+/// The ordered list of schema migrations. Each runs once and is recorded in
+/// <c>schema_migrations</c>; the pending ones run together in one transaction. Every registered entity gets its table from its schema ("create_&lt;name&gt;"),
 /// so a new entity needs no migration code; later changes to an existing table append explicit entries.
 /// </summary>
 internal static class SqliteMigrations
