@@ -7,6 +7,8 @@ using Gatehouse.Hosting;
 using Gatehouse.Model;
 using Gatehouse.Store;
 using Gatehouse.Tests.Infrastructure;
+using Gatehouse.Tests.Store;
+using Gatehouse.Tests.Store.Postgres;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +33,14 @@ internal sealed class AdminTestHost : IAsyncDisposable
 
     public static Task<AdminTestHost> StartSqliteAsync(string dbPath) =>
         StartAsync(new GatehouseOptions { Database = DatabaseKind.Sqlite, SqlitePath = dbPath });
+
+    /// <summary>A host on a fresh empty store: a SQLite file in <paramref name="dir"/>, or a new schema of the
+    /// shared PostgreSQL server's Admin test database (a schema per test is far cheaper than a database).</summary>
+    public static async Task<AdminTestHost> StartOnAsync(AdminStore store, TempDir dir) => store switch
+    {
+        AdminStore.Postgres => await StartAsync(new GatehouseOptions { Database = DatabaseKind.Postgres, Postgres = await PostgresTestDatabase.FreshSchemaAsync() }),
+        _ => await StartSqliteAsync(dir.File("gh.db")),
+    };
 
     public static async Task<AdminTestHost> StartAsync(GatehouseOptions options)
     {
