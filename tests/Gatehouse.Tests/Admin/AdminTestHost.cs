@@ -36,10 +36,13 @@ internal sealed class AdminTestHost : IAsyncDisposable
 
     /// <summary>A host on a fresh empty store: a SQLite file in <paramref name="dir"/>, or a new schema of the
     /// shared PostgreSQL server's Admin test database (a schema per test is far cheaper than a database).</summary>
-    public static async Task<AdminTestHost> StartOnAsync(AdminStore store, TempDir dir) => store switch
+    public static async Task<AdminTestHost> StartOnAsync(AdminStore store, TempDir dir) => await StartAsync(await FreshStoreAsync(store, dir));
+
+    /// <summary>Options naming a fresh empty store of that kind; start twice on them to see what persisted.</summary>
+    public static async Task<GatehouseOptions> FreshStoreAsync(AdminStore store, TempDir dir) => store switch
     {
-        AdminStore.Postgres => await StartAsync(new GatehouseOptions { Database = DatabaseKind.Postgres, Postgres = await PostgresTestDatabase.FreshSchemaAsync() }),
-        _ => await StartSqliteAsync(dir.File("gh.db")),
+        AdminStore.Postgres => new GatehouseOptions { Database = DatabaseKind.Postgres, Postgres = await PostgresTestDatabase.FreshSchemaAsync() },
+        _ => new GatehouseOptions { Database = DatabaseKind.Sqlite, SqlitePath = dir.File("gh.db") },
     };
 
     public static async Task<AdminTestHost> StartAsync(GatehouseOptions options)
