@@ -29,10 +29,11 @@ public sealed class StoreStartupTests
     }
 
     [Fact]
-    public async Task Postgres_is_refused_clearly()
+    public async Task Postgres_without_a_reachable_server_stops_the_start_naming_it()
     {
-        var error = await Assert.ThrowsAsync<NotSupportedException>(() =>
-            AdminTestHost.StartAsync(new GatehouseOptions { Database = DatabaseKind.Postgres }));
-        Assert.Contains("postgres", error.Message);
+        var port = Infrastructure.EchoUpstream.ClosedPort();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            AdminTestHost.StartAsync(new GatehouseOptions { Database = DatabaseKind.Postgres, Postgres = new PostgresOptions { Port = port } }));
+        Assert.StartsWith($"cannot use the PostgreSQL server at 127.0.0.1:{port}/kong", error.Message);
     }
 }
