@@ -1,4 +1,6 @@
+using Gatehouse.Config;
 using Gatehouse.Tests.Store;
+using Gatehouse.Tests.Store.Postgres;
 
 namespace Gatehouse.Tests.Admin;
 
@@ -25,5 +27,17 @@ public abstract class AdminStoreTests : IAsyncLifetime
     {
         await _host.DisposeAsync();
         _dir.Dispose();
+    }
+}
+
+/// <summary>For gateway helpers that take a <c>configure</c> callback: the options change that puts a gateway on a
+/// fresh store of that kind (SQLite: the helper's own file, unchanged).</summary>
+internal static class AdminStores
+{
+    public static async Task<Func<GatehouseOptions, GatehouseOptions>> ConfigureAsync(AdminStore store)
+    {
+        if (store == AdminStore.Sqlite) return o => o;
+        var postgres = await PostgresTestDatabase.FreshSchemaAsync();
+        return o => o with { Database = DatabaseKind.Postgres, Postgres = postgres };
     }
 }
