@@ -40,12 +40,13 @@ public sealed class GatehouseCliTests
     }
 
     [Fact]
-    public async Task StartWithPostgresSaysNotSupportedYet()
+    public async Task StartWithAnUnreachablePostgresFailsNamingTheServer()
     {
-        var conf = WriteConf("prefix = {dir}\ndatabase = postgres\n");
+        var port = Infrastructure.EchoUpstream.ClosedPort();
+        var conf = WriteConf($"prefix = {{dir}}\nproxy_listen = 127.0.0.1:0\nadmin_listen = off\ndatabase = postgres\npg_port = {port}\n");
         var (code, _, error) = await RunAsync("start", "--conf", conf);
         Assert.Equal(1, code);
-        Assert.Contains("database: 'postgres' is not supported yet", error);
+        Assert.Contains($"error: cannot start: cannot use the PostgreSQL server at 127.0.0.1:{port}/kong", error);
     }
 
     [Fact]
