@@ -189,11 +189,14 @@ public sealed class PostgresConfKeyTests
         await using var connections = new PostgresConnections(Conf(server.ConfLines(db) + keys).Postgres);
         var inFlight = 0;
         var most = 0;
+        var full = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => connections.RunAsync(read, async conn =>
         {
             var now = Interlocked.Increment(ref inFlight);
             InterlockedMax(ref most, now);
-            await using var cmd = new NpgsqlCommand("SELECT pg_sleep(0.1)", conn);
+            if (now >= bound) full.TrySetResult();
+            await full.Task; // the first ones hold their slots until the bound is reached: it is, whatever the load
+            await using var cmd = new NpgsqlCommand("SELECT pg_sleep(0.05)", conn);
             await cmd.ExecuteNonQueryAsync();
             Interlocked.Decrement(ref inFlight);
             return true;
@@ -211,9 +214,13 @@ public sealed class PostgresConfKeyTests
         var server = await PostgresServer.SharedAsync();
         var db = (await server.CreateDatabaseAsync()).Database;
         await using var connections = new PostgresConnections(Conf(server.ConfLines(db) + keys).Postgres);
+        var holding = 0;
+        var full = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => connections.RunAsync(read, async conn =>
         {
-            await using var cmd = new NpgsqlCommand("SELECT pg_sleep(0.1)", conn);
+            if (Interlocked.Increment(ref holding) >= bound) full.TrySetResult();
+            await full.Task; // each holds its open connection until the pool has opened as many as it may
+            await using var cmd = new NpgsqlCommand("SELECT pg_sleep(0.05)", conn);
             return await cmd.ExecuteNonQueryAsync();
         }, CancellationToken.None)));
         Assert.Equal(bound, await Scalar<long>(server, "postgres",
