@@ -44,6 +44,14 @@ internal static class ConfKeys
         ["pg_ro_ssl_verify"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { SslVerify = Bool(v) } } },
         ["pg_ro_timeout"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { Timeout = Milliseconds(v) } } },
         ["pg_ro_max_concurrent_queries"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { MaxConcurrentQueries = Count(v, min: 0) } } },
+        ["pg_semaphore_timeout"] = (o, v) => o with { Postgres = o.Postgres with { SemaphoreTimeout = Milliseconds(v) } },
+        ["pg_ro_semaphore_timeout"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { SemaphoreTimeout = Milliseconds(v) } } },
+        ["pg_ro_pool_size"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { PoolSize = Count(v, min: 1) } } },
+        // Kong 3.9's other pg keys: not implemented, so setting them stops the start (docs/cluster.md)
+        ["pg_keepalive_timeout"] = (_, _) => throw NotImplementedPgKey("idle pooled connections are closed after 300 s"),
+        ["pg_ro_keepalive_timeout"] = (_, _) => throw NotImplementedPgKey("idle pooled connections are closed after 300 s"),
+        ["pg_backlog"] = (_, _) => throw NotImplementedPgKey("a query waits for a pooled connection until pg_timeout"),
+        ["pg_ro_backlog"] = (_, _) => throw NotImplementedPgKey("a query waits for a pooled connection until pg_ro_timeout"),
         ["declarative_config"] = (o, v) => o with { DeclarativeConfig = NullIfEmpty(v) },
         ["log_level"] = (o, v) => o with { LogLevel = LogLevel(v) },
         ["proxy_access_log"] = (o, v) => o with { ProxyAccessLog = Off(v) ? null : NonEmpty(v) },
@@ -78,6 +86,8 @@ internal static class ConfKeys
             ? throw new FormatException("'on' is not supported by Gatehouse (it resolves as Kong's default client, new_dns_client = off)")
             : o,
     };
+
+    private static FormatException NotImplementedPgKey(string instead) => new($"not supported by Gatehouse ({instead})");
 
     /// <summary>nginx's size syntax: bytes, or a number with k/K, m/M or g/G (1024-based).</summary>
     internal static long NginxSize(string v)

@@ -19,6 +19,9 @@ public sealed record PostgresOptions
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMilliseconds(5000);
     /// <summary><c>pg_max_concurrent_queries</c>: queries in flight at once on this node; 0 = no limit.</summary>
     public int MaxConcurrentQueries { get; init; }
+    /// <summary><c>pg_semaphore_timeout</c>: how long a query waits for a <c>pg_max_concurrent_queries</c> slot
+    /// before it fails (Kong: milliseconds, default 60000).</summary>
+    public TimeSpan SemaphoreTimeout { get; init; } = TimeSpan.FromMilliseconds(60000);
     /// <summary><c>pg_pool_size</c>: most pooled connections (Kong: per worker; here per node). Default 256.</summary>
     public int PoolSize { get; init; } = 256;
 
@@ -39,6 +42,8 @@ public sealed record PostgresOptions
         SslVerify = ReadOnly.SslVerify ?? SslVerify,
         Timeout = ReadOnly.Timeout ?? Timeout,
         MaxConcurrentQueries = ReadOnly.MaxConcurrentQueries ?? MaxConcurrentQueries,
+        PoolSize = ReadOnly.PoolSize ?? PoolSize,
+        SemaphoreTimeout = ReadOnly.SemaphoreTimeout ?? SemaphoreTimeout,
         ReadOnly = new(),
     };
 }
@@ -56,4 +61,6 @@ public sealed record PostgresReadReplicaKeys
     public bool? SslVerify { get; init; }
     public TimeSpan? Timeout { get; init; }
     public int? MaxConcurrentQueries { get; init; }
+    public int? PoolSize { get; init; }
+    public TimeSpan? SemaphoreTimeout { get; init; }
 }

@@ -11,6 +11,8 @@ namespace Gatehouse.Store;
 public sealed class EntityDao
 {
     private readonly IEntityStore _store;
+    /// <summary>The store with reads on the primary: every read inside a write (a stale replica must not break constraints).</summary>
+    private readonly IEntityStore _writes;
     private readonly EntityRegistry _registry;
     private readonly StoreConfigPublisher _publisher;
     private readonly TimeProvider _time;
@@ -19,6 +21,7 @@ public sealed class EntityDao
     public EntityDao(IEntityStore store, EntityRegistry registry, StoreConfigPublisher publisher, TimeProvider time, bool readOnly)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
+        _writes = store.Primary;
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
         _publisher = publisher ?? throw new ArgumentNullException(nameof(publisher));
         _time = time ?? throw new ArgumentNullException(nameof(time));
@@ -31,9 +34,11 @@ public sealed class EntityDao
     public EntityRegistry Registry => _registry;
 
     /// <summary>Finds by id, or by the endpoint key when <paramref name="key"/> is not a UUID.</summary>
-    public Task<JsonObject?> SelectAsync(EntitySchema schema, string key, CancellationToken ct) =>
-        Guid.TryParse(key, out var id) ? _store.SelectAsync(schema, id, ct)
-        : schema.EndpointKey is { } ek ? _store.SelectByUniqueAsync(schema, ek, key, ct)
+    public Task<JsonObject?> SelectAsync(EntitySchema schema, string key, CancellationToken ct) => Find(_store, schema, key, ct);
+
+    private static Task<JsonObject?> Find(IEntityStore store, EntitySchema schema, string key, CancellationToken ct) =>
+        Guid.TryParse(key, out var id) ? store.SelectAsync(schema, id, ct)
+        : schema.EndpointKey is { } ek ? store.SelectByUniqueAsync(schema, ek, key, ct)
         : Task.FromResult<JsonObject?>(null);
 
     public Task<DaoResult> InsertAsync(EntitySchema schema, JsonObject input, CancellationToken ct) =>
@@ -44,21 +49,21 @@ public sealed class EntityDao
             var now = _time.GetUtcNow();
             data["created_at"] ??= AutoTimestamp.For(schema, "created_at", now);
             data["updated_at"] = AutoTimestamp.For(schema, "updated_at", now); // Kong: a given created_at is kept on insert, updated_at is always the write's time
-            if (await ForeignKeyResolver.ResolveAsync(_store, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
+            if (await ForeignKeyResolver.ResolveAsync(_writes, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Insert);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
             var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
             var id = EntityJson.Guid(entity, "id");
-            if (await _store.SelectAsync(schema, id, ct) is not null) return DaoResult.Fail(DbError.PrimaryKeyViolation(id));
+            if (await _writes.SelectAsync(schema, id, ct) is not null) return DaoResult.Fail(DbError.PrimaryKeyViolation(id));
             if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
-            return await Outcome(await _store.InsertAsync(schema, entity, ct), schema, entity, id);
+            return await Outcome(await _writes.InsertAsync(schema, entity, ct), schema, entity, id);
         }, ct);
 
     /// <summary>PUT: creates or fully replaces the entity addressed by id or endpoint key.</summary>
     public Task<DaoResult> UpsertAsync(EntitySchema schema, string key, JsonObject input, CancellationToken ct) =>
         Write(schema, "create", async () =>
         {
-            var existing = await SelectAsync(schema, key, ct);
+            var existing = await Find(_writes, schema, key, ct);
             var data = Clone(input);
             if (Guid.TryParse(key, out var keyId)) data["id"] = keyId.ToString();
             else if (schema.EndpointKey is { } ek)
@@ -71,14 +76,14 @@ public sealed class EntityDao
             if (existing?["created_at"] is { } created) data["created_at"] = created.DeepClone();
             else data["created_at"] ??= AutoTimestamp.For(schema, "created_at", now);
             data["updated_at"] = AutoTimestamp.For(schema, "updated_at", now);
-            if (await ForeignKeyResolver.ResolveAsync(_store, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
+            if (await ForeignKeyResolver.ResolveAsync(_writes, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Upsert);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
             var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
             var id = EntityJson.Guid(entity, "id");
             if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
-            var exists = existing is not null || await _store.SelectAsync(schema, id, ct) is not null;
-            var outcome = exists ? await _store.UpdateAsync(schema, entity, ct) : await _store.InsertAsync(schema, entity, ct);
+            var exists = existing is not null || await _writes.SelectAsync(schema, id, ct) is not null;
+            var outcome = exists ? await _writes.UpdateAsync(schema, entity, ct) : await _writes.InsertAsync(schema, entity, ct);
             return await Outcome(outcome, schema, entity, id);
         }, ct);
 
@@ -86,30 +91,30 @@ public sealed class EntityDao
     public Task<DaoResult> UpdateAsync(EntitySchema schema, string key, JsonObject input, CancellationToken ct) =>
         Write(schema, "update", async () =>
         {
-            var existing = await SelectAsync(schema, key, ct);
+            var existing = await Find(_writes, schema, key, ct);
             if (existing is null) return DaoResult.Fail(new DbError(DbErrorCode.NotFound, "not found"));
             var data = Clone(existing);
             foreach (var (k, v) in input) data[k] = RecordMerge.Merge(schema.Field(k), data, data[k], v); // records merge, as Kong
             data["id"] = existing["id"]?.DeepClone();
             data["updated_at"] = AutoTimestamp.NotBefore(schema, "updated_at", _time.GetUtcNow(), existing["updated_at"]);
-            if (await ForeignKeyResolver.ResolveAsync(_store, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
+            if (await ForeignKeyResolver.ResolveAsync(_writes, _registry, schema, data, ct) is { } unresolved) return DaoResult.Fail(unresolved);
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Update);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
             var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
             var id = EntityJson.Guid(entity, "id");
             if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
-            return await Outcome(await _store.UpdateAsync(schema, entity, ct), schema, entity, id);
+            return await Outcome(await _writes.UpdateAsync(schema, entity, ct), schema, entity, id);
         }, ct);
 
     /// <summary>DELETE: succeeds when missing; refuses while restricting references exist; cascades otherwise.</summary>
     public Task<DaoResult> DeleteAsync(EntitySchema schema, string key, CancellationToken ct) =>
         Write(schema, "delete", async () =>
         {
-            var existing = await SelectAsync(schema, key, ct);
+            var existing = await Find(_writes, schema, key, ct);
             if (existing is null) return DaoResult.Ok(null);
             var id = EntityJson.Guid(existing, "id");
             foreach (var (child, field) in _registry.ReferencesTo(schema).Where(r => r.Field.OnDelete == OnDelete.Restrict))
-                if ((await _store.PageAsync(child, new PageQuery(1, Foreign: new ForeignFilter(field.Name, id)), ct)).Items.Count > 0)
+                if ((await _writes.PageAsync(child, new PageQuery(1, Foreign: new ForeignFilter(field.Name, id)), ct)).Items.Count > 0)
                     return DaoResult.Fail(DbError.ReferencedBy(child.Name, schema.Name));
             await DeleteCascading(schema, id, ct);
             await _publisher.PublishAsync(ct);
@@ -149,9 +154,9 @@ public sealed class EntityDao
     private async Task DeleteCascading(EntitySchema schema, Guid id, CancellationToken ct)
     {
         foreach (var (child, field) in _registry.ReferencesTo(schema).Where(r => r.Field.OnDelete == OnDelete.Cascade))
-            foreach (var row in (await _store.PageAsync(child, new PageQuery(int.MaxValue - 1, Foreign: new ForeignFilter(field.Name, id)), ct)).Items)
+            foreach (var row in (await _writes.PageAsync(child, new PageQuery(int.MaxValue - 1, Foreign: new ForeignFilter(field.Name, id)), ct)).Items)
                 await DeleteCascading(child, EntityJson.Guid(row, "id"), ct);
-        await _store.DeleteAsync(schema, id, ct);
+        await _writes.DeleteAsync(schema, id, ct);
     }
 
     private async Task<DbError?> CheckConstraints(EntitySchema schema, JsonObject entity, Guid id, CancellationToken ct)
@@ -159,15 +164,15 @@ public sealed class EntityDao
         foreach (var field in schema.UniqueFields)
         {
             if (EntityJson.String(entity, field.Name) is not { } value) continue;
-            var other = await _store.SelectByUniqueAsync(schema, field.Name, value, ct);
+            var other = await _writes.SelectByUniqueAsync(schema, field.Name, value, ct);
             if (other is not null && EntityJson.Guid(other, "id") != id) return DbError.UniqueViolation(field.Name, entity[field.Name]);
         }
-        if (await CacheKeyConstraint.FindConflictAsync(_store, schema, entity, id, ct) is { } conflict) return conflict;
+        if (await CacheKeyConstraint.FindConflictAsync(_writes, schema, entity, id, ct) is { } conflict) return conflict;
         foreach (var field in schema.ForeignFields)
         {
             if (EntityJson.ForeignId(entity, field.Name) is not { } fid) continue;
             if (_registry.ByName(field.Reference!) is not { } target) continue; // entity not implemented yet
-            if (await _store.SelectAsync(target, fid, ct) is null) return DbError.ForeignKeyViolation(field.Name, fid, target.Name);
+            if (await _writes.SelectAsync(target, fid, ct) is null) return DbError.ForeignKeyViolation(field.Name, fid, target.Name);
         }
         return null;
     }

@@ -9,6 +9,10 @@ namespace Gatehouse.Store;
 /// </summary>
 public interface IEntityStore
 {
+    /// <summary>The same store with reads on the primary server: what the DAO reads inside a write. Only a store with
+    /// a read replica (pg_ro_*) returns another view.</summary>
+    IEntityStore Primary => this;
+
     /// <summary>Creates or upgrades the storage schema; idempotent. Returns the migrations it ran. Safe when several
     /// processes migrate one database at once: each migration runs once, and a schema is never half created.</summary>
     Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct);

@@ -7,6 +7,8 @@ using Gatehouse.Hosting;
 using Gatehouse.Model;
 using Gatehouse.Store;
 using Gatehouse.Tests.Infrastructure;
+using Gatehouse.Tests.Store;
+using Gatehouse.Tests.Store.Postgres;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +33,17 @@ internal sealed class AdminTestHost : IAsyncDisposable
 
     public static Task<AdminTestHost> StartSqliteAsync(string dbPath) =>
         StartAsync(new GatehouseOptions { Database = DatabaseKind.Sqlite, SqlitePath = dbPath });
+
+    /// <summary>A host on a fresh empty store: a SQLite file in <paramref name="dir"/>, or a new schema of the
+    /// shared PostgreSQL server's Admin test database (a schema per test is far cheaper than a database).</summary>
+    public static async Task<AdminTestHost> StartOnAsync(AdminStore store, TempDir dir) => await StartAsync(await FreshStoreAsync(store, dir));
+
+    /// <summary>Options naming a fresh empty store of that kind; start twice on them to see what persisted.</summary>
+    public static async Task<GatehouseOptions> FreshStoreAsync(AdminStore store, TempDir dir) => store switch
+    {
+        AdminStore.Postgres => new GatehouseOptions { Database = DatabaseKind.Postgres, Postgres = await PostgresTestDatabase.FreshSchemaAsync() },
+        _ => new GatehouseOptions { Database = DatabaseKind.Sqlite, SqlitePath = dir.File("gh.db") },
+    };
 
     public static async Task<AdminTestHost> StartAsync(GatehouseOptions options)
     {

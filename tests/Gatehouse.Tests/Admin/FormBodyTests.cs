@@ -4,7 +4,7 @@ using Gatehouse.Tests.Store;
 
 namespace Gatehouse.Tests.Admin;
 
-public sealed class FormBodyTests : SqliteAdminTests
+public class FormBodyTests : AdminStoreTests
 {
     [Fact]
     public async Task Urlencoded_service_and_route_with_kong_conventions()
@@ -78,4 +78,10 @@ public sealed class FormBodyTests : SqliteAdminTests
         Assert.Equal(7, (int)patched!["retries"]!);
         Assert.Equal(81, (int)patched["port"]!);
     }
+}
+
+/// <summary>Every test of <see cref="FormBodyTests"/> on PostgreSQL.</summary>
+public sealed class FormBodyTestsOnPostgres : FormBodyTests
+{
+    private protected override AdminStore Store => AdminStore.Postgres;
 }

@@ -9,7 +9,7 @@ namespace Gatehouse.Tests.Admin;
 /// <c>kong/api/endpoints.lua</c> + <c>kong/db/dao/init.lua</c> (tag filter), <c>kong/api/routes/tags.lua</c>,
 /// <c>kong/api/routes/kong.lua</c> (<c>/endpoints</c>, <c>/schemas/plugins/validate</c>), <c>kong/api/arguments.lua</c>.
 /// </summary>
-public sealed class KongAdminDifferencesTests : SqliteAdminTests
+public class KongAdminDifferencesTests : AdminStoreTests
 {
     private const string Form = "application/x-www-form-urlencoded";
 
@@ -271,4 +271,10 @@ public sealed class KongAdminDifferencesTests : SqliteAdminTests
         Assert.Equal(201, s2);
         Assert.Equal(["naïve"], parts!["tags"]!.AsArray().Select(t => (string)t!));
     }
+}
+
+/// <summary>Every test of <see cref="KongAdminDifferencesTests"/> on PostgreSQL.</summary>
+public sealed class KongAdminDifferencesTestsOnPostgres : KongAdminDifferencesTests
+{
+    private protected override AdminStore Store => AdminStore.Postgres;
 }

@@ -8,22 +8,14 @@ namespace Gatehouse.Tests.Admin;
 /// Admin API behaviours found to differ from Kong 3.x when driving the published executable by hand
 /// (docs/kong-compatibility.md); each case failed before its fix.
 /// </summary>
-public sealed class KongCompatibilityTests : IAsyncLifetime
+public class KongCompatibilityTests : AdminStoreTests
 {
-    private readonly TempDir _dir = new();
-    private AdminTestHost _host = null!;
     private string _svcId = "";
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _host = await AdminTestHost.StartSqliteAsync(_dir.File("gh.db"));
+        await base.InitializeAsync();
         _svcId = (string)(await _host.PostAsync("/services", new { name = "svc", url = "http://up.test" })).Body!["id"]!;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        _dir.Dispose();
     }
 
     [Fact]
@@ -169,4 +161,10 @@ public sealed class KongCompatibilityTests : IAsyncLifetime
         Assert.Null(viaForm["path"]);
         Assert.Equal(_svcId, (string?)viaForm["id"]);
     }
+}
+
+/// <summary>Every test of <see cref="KongCompatibilityTests"/> on PostgreSQL.</summary>
+public sealed class KongCompatibilityTestsOnPostgres : KongCompatibilityTests
+{
+    private protected override AdminStore Store => AdminStore.Postgres;
 }

@@ -3,7 +3,7 @@ using Gatehouse.Tests.Store;
 
 namespace Gatehouse.Tests.Admin;
 
-public sealed class PagingAndTagsTests : SqliteAdminTests
+public class PagingAndTagsTests : AdminStoreTests
 {
     [Fact]
     public async Task Pages_through_250_services_without_duplicates()
@@ -91,4 +91,10 @@ public sealed class PagingAndTagsTests : SqliteAdminTests
         Assert.Equal(200, status);
         return [.. body!["data"]!.AsArray().Select(e => (string)e!["name"]!).Order(StringComparer.Ordinal)];
     }
+}
+
+/// <summary>Every test of <see cref="PagingAndTagsTests"/> on PostgreSQL.</summary>
+public sealed class PagingAndTagsTestsOnPostgres : PagingAndTagsTests
+{
+    private protected override AdminStore Store => AdminStore.Postgres;
 }

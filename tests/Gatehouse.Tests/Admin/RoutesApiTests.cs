@@ -3,22 +3,14 @@ using Gatehouse.Tests.Store;
 
 namespace Gatehouse.Tests.Admin;
 
-public sealed class RoutesApiTests : IAsyncLifetime
+public class RoutesApiTests : AdminStoreTests
 {
-    private readonly TempDir _dir = new();
-    private AdminTestHost _host = null!;
     private string _serviceId = "";
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _host = await AdminTestHost.StartSqliteAsync(_dir.File("gh.db"));
+        await base.InitializeAsync();
         _serviceId = (string)(await _host.PostAsync("/services", new { name = "svc", url = "http://up.test" })).Body!["id"]!;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        _dir.Dispose();
     }
 
     [Fact]
@@ -162,4 +154,10 @@ public sealed class RoutesApiTests : IAsyncLifetime
         null => "",
         _ => node.ToString(),
     };
+}
+
+/// <summary>Every test of <see cref="RoutesApiTests"/> on PostgreSQL.</summary>
+public sealed class RoutesApiTestsOnPostgres : RoutesApiTests
+{
+    private protected override AdminStore Store => AdminStore.Postgres;
 }

@@ -3,7 +3,7 @@ using Gatehouse.Tests.Store;
 
 namespace Gatehouse.Tests.Admin;
 
-public sealed class ServicesApiTests : SqliteAdminTests
+public class ServicesApiTests : AdminStoreTests
 {
     [Fact]
     public async Task Create_get_patch_put_delete_round_trip()
@@ -216,4 +216,10 @@ public sealed class ServicesApiTests : SqliteAdminTests
             (string?)badBody!["fields"]!["@entity"]![0]);
         Assert.Empty((await _host.GetAsync("/routes")).Body!["data"]!.AsArray());
     }
+}
+
+/// <summary>Every test of <see cref="ServicesApiTests"/> on PostgreSQL.</summary>
+public sealed class ServicesApiTestsOnPostgres : ServicesApiTests
+{
+    private protected override AdminStore Store => AdminStore.Postgres;
 }

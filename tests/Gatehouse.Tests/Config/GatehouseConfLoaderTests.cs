@@ -87,7 +87,7 @@ public sealed class GatehouseConfLoaderTests
 
     [Theory]
     [InlineData("log_level = loud", "log_level:")]
-    [InlineData("database = postgres", "database: 'postgres' is not supported yet")]
+    [InlineData("pg_port = 0", "pg_port: '0' is not a port (1-65535)")]
     [InlineData("database = mysql", "database:")]
     [InlineData("proxy_listen = nowhere", "proxy_listen:")]
     [InlineData("proxy_listen = 127.0.0.1:99999", "proxy_listen:")]
@@ -181,8 +181,8 @@ public sealed class GatehouseConfLoaderTests
     [Fact]
     public void BadEnvironmentValueNamesTheKey()
     {
-        var result = Load("", new Dictionary<string, string?> { ["GATEHOUSE_DATABASE"] = "postgres" });
-        Assert.Equal(["database: 'postgres' is not supported yet (use sqlite or off)"], result.Errors);
+        var result = Load("", new Dictionary<string, string?> { ["GATEHOUSE_DATABASE"] = "mysql" });
+        Assert.Equal(["database: 'mysql' is not a database (sqlite, postgres or off)"], result.Errors);
     }
 
     [Fact]

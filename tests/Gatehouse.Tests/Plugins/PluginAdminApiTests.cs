@@ -1,16 +1,19 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Gatehouse.Tests.Admin;
 
 namespace Gatehouse.Tests.Plugins;
 
-/// <summary>The plugins, consumers and credential endpoints against real SQLite: defaults, Kong's errors, and
+/// <summary>The plugins, consumers and credential endpoints against real SQLite (and PostgreSQL: the subclass below): defaults, Kong's errors, and
 /// that refused writes store nothing.</summary>
-public sealed class PluginAdminApiTests : IAsyncLifetime
+public class PluginAdminApiTests : IAsyncLifetime
 {
     private PluginGateway _gw = null!;
 
-    public async Task InitializeAsync() => _gw = await PluginGateway.StartAsync();
+    private protected virtual AdminStore Store => AdminStore.Sqlite;
+
+    public async Task InitializeAsync() => _gw = await PluginGateway.StartAsync(configure: await AdminStores.ConfigureAsync(Store));
     public async Task DisposeAsync() => await _gw.DisposeAsync();
 
     [Fact]
@@ -159,4 +162,10 @@ public sealed class PluginAdminApiTests : IAsyncLifetime
         Assert.Equal(204, (await _gw.SendAsync(HttpMethod.Delete, "/consumers/alice")).Status);
         Assert.Empty((await _gw.GetAsync("/key-auths")).Body!["data"]!.AsArray());
     }
+}
+
+/// <summary>Every test of <see cref="PluginAdminApiTests"/> on PostgreSQL.</summary>
+public sealed class PluginAdminApiTestsOnPostgres : PluginAdminApiTests
+{
+    private protected override AdminStore Store => AdminStore.Postgres;
 }

@@ -3,7 +3,9 @@ using Gatehouse.Entities;
 using Gatehouse.Entities.Schemas;
 using Gatehouse.Model;
 using Gatehouse.Store;
+using Gatehouse.Store.Postgres;
 using Gatehouse.Store.Sqlite;
+using Gatehouse.Tests.Store.Postgres;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gatehouse.Tests.Store;
@@ -28,11 +30,16 @@ public sealed class EntityDaoGenericTests : IDisposable
 
     private readonly TempDir _dir = new();
 
-    [Fact]
-    public async Task Cascade_unique_and_foreign_checks_for_a_new_entity()
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task Cascade_unique_and_foreign_checks_for_a_new_entity(string kind)
     {
         var registry = new EntityRegistry([ServiceEntity.Schema, RouteEntity.Schema, Widgets]);
-        using var store = SqliteEntityStore.ForFile(_dir.File("w.db"), registry, TimeProvider.System);
+        var store = kind == "sqlite"
+            ? (IEntityStore)SqliteEntityStore.ForFile(_dir.File("w.db"), registry, TimeProvider.System)
+            : new PostgresEntityStore(new PostgresConnections(await PostgresTestDatabase.FreshSchemaAsync()), registry, TimeProvider.System);
+        using var disposeStore = (IDisposable)store;
         await store.MigrateAsync(CancellationToken.None);
         var publisher = new GatewayConfigPublisher();
         var dao = new EntityDao(store, registry, new StoreConfigPublisher(store, registry, publisher, NullLogger<StoreConfigPublisher>.Instance),

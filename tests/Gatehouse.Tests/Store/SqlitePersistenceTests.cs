@@ -7,18 +7,22 @@ namespace Gatehouse.Tests.Store;
 
 public sealed class SqlitePersistenceTests
 {
-    [Fact]
-    public async Task State_survives_restart_with_a_new_store_on_the_same_file()
+    [Theory]
+    [InlineData(AdminStore.Sqlite)]
+    [InlineData(AdminStore.Postgres)]
+    public async Task State_survives_restart_with_a_new_store_on_the_same_file(AdminStore kind)
     {
         using var dir = new TempDir();
-        var db = dir.File("nested/dir/gh.db");
+        var options = kind == AdminStore.Sqlite
+            ? new GatehouseOptions { Database = DatabaseKind.Sqlite, SqlitePath = dir.File("nested/dir/gh.db") }
+            : await AdminTestHost.FreshStoreAsync(kind, dir);
         string serviceId;
-        await using (var first = await AdminTestHost.StartSqliteAsync(db))
+        await using (var first = await AdminTestHost.StartAsync(options))
         {
             serviceId = (string)(await first.PostAsync("/services", new { name = "persist", url = "http://p.test:81" })).Body!["id"]!;
             Assert.Equal(201, (await first.PostAsync("/services/persist/routes", new { name = "pr", paths = new[] { "/p" } })).Status);
         }
-        await using var second = await AdminTestHost.StartSqliteAsync(db);
+        await using var second = await AdminTestHost.StartAsync(options);
         var (status, svc) = await second.GetAsync("/services/persist");
         Assert.Equal(200, status);
         Assert.Equal(serviceId, (string?)svc!["id"]);
@@ -29,11 +33,13 @@ public sealed class SqlitePersistenceTests
         Assert.Equal(409, (await second.PostAsync("/services", new { name = "persist", host = "x.test" })).Status);
     }
 
-    [Fact]
-    public async Task Every_change_publishes_a_higher_version_with_typed_models()
+    [Theory]
+    [InlineData(AdminStore.Sqlite)]
+    [InlineData(AdminStore.Postgres)]
+    public async Task Every_change_publishes_a_higher_version_with_typed_models(AdminStore kind)
     {
         using var dir = new TempDir();
-        await using var host = await AdminTestHost.StartSqliteAsync(dir.File("gh.db"));
+        await using var host = await AdminTestHost.StartOnAsync(kind, dir);
         var versions = new List<long>();
         host.Publisher.Published += c => versions.Add(c.Version);
         var start = host.Publisher.Current.Version;

@@ -1,12 +1,15 @@
 using System.Text.Json.Nodes;
+using Gatehouse.Tests.Admin;
 using Gatehouse.Tests.Infrastructure;
 using Xunit;
 
 namespace Gatehouse.Tests.Wasm;
 
-/// <summary>The filter_chains Admin API (Kong §1.3, §1.4, §2) on the real gateway with SQLite and real filters.</summary>
-public sealed class FilterChainAdminTests : IAsyncLifetime
+/// <summary>The filter_chains Admin API (Kong §1.3, §1.4, §2) on the real gateway with SQLite (and PostgreSQL: the subclass below) and real filters.</summary>
+public class FilterChainAdminTests : IAsyncLifetime
 {
+    private protected virtual AdminStore Store => AdminStore.Sqlite;
+
     private readonly string _filters = WasmPaths.MixedFilters();
     private EchoUpstream _upstream = null!;
     private WasmGateway _gw = null!;
@@ -16,7 +19,7 @@ public sealed class FilterChainAdminTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _upstream = await EchoUpstream.StartAsync();
-        _gw = await WasmGateway.StartAsync(dbless: false, filtersPath: _filters);
+        _gw = await WasmGateway.StartAsync(dbless: false, filtersPath: _filters, configure: await AdminStores.ConfigureAsync(Store));
         (_serviceId, _routeId) = await _gw.ServiceAndRouteAsync("svc", _upstream.Port);
     }
 
@@ -190,4 +193,10 @@ public sealed class FilterChainAdminTests : IAsyncLifetime
         var (_, root) = await _gw.GetAsync("/");
         Assert.Equal(5, root!["configuration"]!["wasm_modules_parsed"]!.AsArray().Count);
     }
+}
+
+/// <summary>Every test of <see cref="FilterChainAdminTests"/> on PostgreSQL.</summary>
+public sealed class FilterChainAdminTestsOnPostgres : FilterChainAdminTests
+{
+    private protected override AdminStore Store => AdminStore.Postgres;
 }

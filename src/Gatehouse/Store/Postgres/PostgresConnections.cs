@@ -11,6 +11,7 @@ public sealed class PostgresConnections : IAsyncDisposable
 {
     private readonly SemaphoreSlim? _writeSlots;
     private readonly SemaphoreSlim? _readSlots;
+    private readonly TimeSpan _readSlotTimeout;
 
     public PostgresConnections(PostgresOptions options)
     {
@@ -22,6 +23,7 @@ public sealed class PostgresConnections : IAsyncDisposable
         {
             ReadReplica = Build(replica);
             _readSlots = Slots(replica.MaxConcurrentQueries);
+            _readSlotTimeout = replica.SemaphoreTimeout;
         }
     }
 
@@ -29,16 +31,24 @@ public sealed class PostgresConnections : IAsyncDisposable
     public NpgsqlDataSource Primary { get; }
     public NpgsqlDataSource? ReadReplica { get; }
 
-    /// <summary>Where "host:port/database" of the primary, for messages.</summary>
-    public string Describe() => $"{Options.Host}:{Options.Port}/{Options.Database}";
+    /// <summary>Where "host:port/database" of the primary (or of the replica), for messages.</summary>
+    public string Describe(bool replica = false) => replica && Options.ReadReplica() is { } r ? Where(r) : Where(Options);
+
+    private static string Where(PostgresOptions o) => $"{o.Host}:{o.Port}/{o.Database}";
 
     /// <summary>Runs <paramref name="action"/> on a pooled connection of the primary (or of the replica for reads).
     /// A failure to reach the server is a <see cref="Outage.DatabaseUnavailableException"/>.</summary>
     public async Task<T> RunAsync<T>(bool read, Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)
     {
         var source = read && ReadReplica is not null ? ReadReplica : Primary;
-        var slots = read && ReadReplica is not null ? _readSlots : _writeSlots;
-        if (slots is not null) await slots.WaitAsync(ct);
+        var replica = read && ReadReplica is not null;
+        var slots = replica ? _readSlots : _writeSlots;
+        if (slots is not null && !await slots.WaitAsync(replica ? _readSlotTimeout : Options.SemaphoreTimeout, ct))
+        {
+            throw new TimeoutException(replica
+                ? $"no pg_ro_max_concurrent_queries slot was free within pg_ro_semaphore_timeout ({_readSlotTimeout.TotalMilliseconds} ms)"
+                : $"no pg_max_concurrent_queries slot was free within pg_semaphore_timeout ({Options.SemaphoreTimeout.TotalMilliseconds} ms)");
+        }
         try
         {
             await using var conn = await source.OpenConnectionAsync(ct);

@@ -20,17 +20,73 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
     private readonly PostgresConnections _db;
     private readonly EntityRegistry _registry;
     private readonly TimeProvider _time;
+    /// <summary>Reads go to the pg_ro_* replica (when one is set); false for <see cref="Primary"/>.</summary>
+    private readonly bool _readsOnReplica;
 
     public PostgresEntityStore(PostgresConnections db, EntityRegistry registry, TimeProvider time)
+        : this(db, registry, time, readsOnReplica: true)
+    {
+    }
+
+    private PostgresEntityStore(PostgresConnections db, EntityRegistry registry, TimeProvider time, bool readsOnReplica)
     {
         _db = db ?? throw new ArgumentNullException(nameof(db));
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
         _time = time ?? throw new ArgumentNullException(nameof(time));
+        _readsOnReplica = readsOnReplica && db.ReadReplica is not null;
+        Primary = _readsOnReplica ? new PostgresEntityStore(db, registry, time, readsOnReplica: false) : this;
     }
 
     public PostgresConnections Connections => _db;
 
-    public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct) => _db.RunAsync(read: false, async conn =>
+    /// <summary>This store with every read on the primary: the DAO's checks inside a write (existence, uniqueness,
+    /// foreign keys) must see the committed rows, which a lagging replica may not have yet.</summary>
+    public IEntityStore Primary { get; }
+
+    /// <summary>The first contact with the server at start: a server that cannot be reached (host, port, password,
+    /// database, TLS) is reported in one line naming it, not as a driver stack trace.</summary>
+    public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct)
+    {
+        IReadOnlyList<string> ran;
+        try
+        {
+            ran = await Migrate(ct);
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            throw new InvalidOperationException(
+                $"cannot use the PostgreSQL server at {_db.Describe()} (pg_host, pg_port, pg_user, pg_password, pg_database, pg_ssl): {Reason(e)}", e);
+        }
+        if (_db.ReadReplica is null) return ran;
+        try
+        {
+            // the replica serves every read from now on: a bad pg_ro_* setting stops the start, as a bad pg_* one does
+            await _db.RunAsync(read: true, async conn => { await Exec(conn, null, "SELECT 1", ct); return true; }, ct);
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            throw new InvalidOperationException(
+                $"cannot use the PostgreSQL read replica at {_db.Describe(replica: true)} (pg_ro_host, pg_ro_port, pg_ro_user, pg_ro_password, pg_ro_database, pg_ro_ssl): {Reason(e)}", e);
+        }
+        return ran;
+    }
+
+    private static bool IsUnreachable(Exception e) =>
+        e is NpgsqlException or TimeoutException or System.Security.Authentication.AuthenticationException;
+
+    /// <summary>The innermost message that says what went wrong (Npgsql wraps socket and TLS errors).</summary>
+    private static string Reason(Exception e)
+    {
+        var messages = new List<string>();
+        for (var x = e; x is not null; x = x.InnerException)
+        {
+            var message = x.Message.TrimEnd('.');
+            if (!messages.Contains(message)) messages.Add(message);
+        }
+        return string.Join(": ", messages);
+    }
+
+    private Task<IReadOnlyList<string>> Migrate(CancellationToken ct) => _db.RunAsync(read: false, async conn =>
     {
         await using var tx = await conn.BeginTransactionAsync(ct);
         await Exec(conn, tx, $"SELECT pg_advisory_xact_lock({MigrationLockKey})", ct);
@@ -90,7 +146,7 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
         return true;
     }, ct);
 
-    public Task<JsonObject?> SelectAsync(EntitySchema schema, Guid id, CancellationToken ct) => _db.RunAsync(read: true, async conn =>
+    public Task<JsonObject?> SelectAsync(EntitySchema schema, Guid id, CancellationToken ct) => _db.RunAsync(read: _readsOnReplica, async conn =>
     {
         await using var cmd = new NpgsqlCommand($"SELECT doc FROM \"{schema.Name}\" WHERE id = @v", conn);
         cmd.Parameters.AddWithValue("v", id);
@@ -100,7 +156,7 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
     public Task<JsonObject?> SelectByUniqueAsync(EntitySchema schema, string field, string value, CancellationToken ct)
     {
         var def = schema.Field(field) ?? throw new ArgumentException($"unknown field {field}", nameof(field));
-        return _db.RunAsync(read: true, async conn =>
+        return _db.RunAsync(read: _readsOnReplica, async conn =>
         {
             await using var cmd = new NpgsqlCommand($"SELECT doc FROM \"{schema.Name}\" WHERE \"{EntityColumns.Column(def)}\" = @v", conn);
             cmd.Parameters.AddWithValue("v", value);
@@ -108,7 +164,7 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
         }, ct);
     }
 
-    public Task<EntityPage> PageAsync(EntitySchema schema, PageQuery query, CancellationToken ct) => _db.RunAsync(read: true, async conn =>
+    public Task<EntityPage> PageAsync(EntitySchema schema, PageQuery query, CancellationToken ct) => _db.RunAsync(read: _readsOnReplica, async conn =>
     {
         await using var cmd = new NpgsqlCommand { Connection = conn };
         var where = new List<string>();
@@ -134,7 +190,7 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
         return new EntityPage(items, EntityJson.Guid(items[^1], "id"));
     }, ct);
 
-    public Task<IReadOnlyList<JsonObject>> ListAllAsync(EntitySchema schema, CancellationToken ct) => _db.RunAsync(read: true, async conn =>
+    public Task<IReadOnlyList<JsonObject>> ListAllAsync(EntitySchema schema, CancellationToken ct) => _db.RunAsync(read: _readsOnReplica, async conn =>
     {
         await using var cmd = new NpgsqlCommand($"SELECT doc FROM \"{schema.Name}\" ORDER BY id", conn);
         return (IReadOnlyList<JsonObject>)await ReadDocs(cmd, ct);

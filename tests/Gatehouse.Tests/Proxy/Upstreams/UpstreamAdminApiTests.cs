@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Gatehouse.Tests.Admin;
 using Gatehouse.Tests.Infrastructure;
 
 namespace Gatehouse.Tests.Proxy.Upstreams;
@@ -17,10 +18,12 @@ public sealed class UpstreamAdminApiTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _echo.DisposeAsync();
 
-    [Fact]
-    public async Task Upstream_CRUD_with_Kongs_fields_and_errors()
+    [Theory]
+    [InlineData(AdminStore.Sqlite)]
+    [InlineData(AdminStore.Postgres)]
+    public async Task Upstream_CRUD_with_Kongs_fields_and_errors(AdminStore store)
     {
-        await using var gw = await UpstreamGateway.StartAsync(false);
+        await using var gw = await UpstreamGateway.StartAsync(false, configure: await AdminStores.ConfigureAsync(store));
         var created = await gw.CreateAsync("/upstreams", """{"name":"backend.internal","tags":["t1"]}""");
         foreach (var field in (string[])["id", "created_at", "updated_at", "name", "algorithm", "hash_on", "hash_fallback", "hash_on_header",
                      "hash_fallback_header", "hash_on_cookie", "hash_on_cookie_path", "hash_on_query_arg", "hash_fallback_query_arg",
@@ -58,10 +61,12 @@ public sealed class UpstreamAdminApiTests : IAsyncLifetime
         Assert.Equal(404, (await gw.GetAsync("/upstreams/backend.internal")).Status);
     }
 
-    [Fact]
-    public async Task Schemas_of_upstreams_and_targets_are_served_and_validate()
+    [Theory]
+    [InlineData(AdminStore.Sqlite)]
+    [InlineData(AdminStore.Postgres)]
+    public async Task Schemas_of_upstreams_and_targets_are_served_and_validate(AdminStore store)
     {
-        await using var gw = await UpstreamGateway.StartAsync(false);
+        await using var gw = await UpstreamGateway.StartAsync(false, configure: await AdminStores.ConfigureAsync(store));
         var (status, body) = await gw.GetAsync("/schemas/upstreams");
         Assert.Equal(200, status);
         Assert.Contains("healthchecks", body!.ToJsonString());
@@ -73,10 +78,12 @@ public sealed class UpstreamAdminApiTests : IAsyncLifetime
         Assert.Equal("value should be between 0 and 65535", badBody!["fields"]!["weight"]!.GetValue<string>());
     }
 
-    [Fact]
-    public async Task Targets_under_their_upstream_by_id_or_host_and_port()
+    [Theory]
+    [InlineData(AdminStore.Sqlite)]
+    [InlineData(AdminStore.Postgres)]
+    public async Task Targets_under_their_upstream_by_id_or_host_and_port(AdminStore store)
     {
-        await using var gw = await UpstreamGateway.StartAsync(false);
+        await using var gw = await UpstreamGateway.StartAsync(false, configure: await AdminStores.ConfigureAsync(store));
         await gw.CreateAsync("/upstreams", """{"name":"a.internal"}""");
         await gw.CreateAsync("/upstreams", """{"name":"b.internal"}""");
         var t = await gw.CreateAsync("/upstreams/a.internal/targets", """{"target":"10.0.0.1"}""");
@@ -120,10 +127,13 @@ public sealed class UpstreamAdminApiTests : IAsyncLifetime
         Assert.Equal(404, (await gw.SendAsync(HttpMethod.Delete, "/upstreams/a.internal/targets/10.0.0.1:8000")).Status);
     }
 
-    [Fact]
-    public async Task Health_endpoints_in_Kongs_shape_with_health_checks_off()
+    [Theory]
+    [InlineData(AdminStore.Sqlite)]
+    [InlineData(AdminStore.Postgres)]
+    public async Task Health_endpoints_in_Kongs_shape_with_health_checks_off(AdminStore store)
     {
-        await using var gw = await UpstreamGateway.StartAsync(false, new Dictionary<string, IPAddress> { ["echo.local"] = IPAddress.Loopback });
+        await using var gw = await UpstreamGateway.StartAsync(false, new Dictionary<string, IPAddress> { ["echo.local"] = IPAddress.Loopback },
+            configure: await AdminStores.ConfigureAsync(store));
         await gw.CreateAsync("/upstreams", """{"name":"a.internal"}""");
         await gw.CreateAsync("/upstreams/a.internal/targets", $$"""{"target":"127.0.0.1:{{_echo.Port}}"}""");
         await gw.CreateAsync("/upstreams/a.internal/targets", """{"target":"echo.local:81","weight":0}""");

@@ -20,30 +20,51 @@ internal sealed class PostgresServer : IAsyncDisposable
 
     private readonly string _dir;
     private readonly string _bin;
+    private readonly bool _ssl;
     private Process? _process;
 
-    private PostgresServer(string dir, string bin, int port)
+    private PostgresServer(string dir, string bin, int port, string? password, bool ssl)
     {
         _dir = dir;
         _bin = bin;
         Port = port;
+        Password = password;
+        _ssl = ssl;
     }
 
     public int Port { get; }
+    /// <summary>Set: the server asks every client for it (scram-sha-256); null: trust authentication.</summary>
+    public string? Password { get; }
+    /// <summary>The self-signed certificate the server presents when started with TLS (CN=localhost).</summary>
+    public string CertificateFile => Path.Combine(_dir, "server.crt");
     public bool Running => _process is { HasExited: false };
 
     /// <summary>The server the whole test run shares; stopped when the test process exits.</summary>
     public static Task<PostgresServer> SharedAsync() => Shared.Value;
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <param name="password">require this password of every client (scram-sha-256) instead of trusting them</param>
+    /// <param name="ssl">ssl = on with a self-signed certificate made by openssl (no client trusts it)</param>
+    public static async Task<PostgresServer> StartAsync(string? password = null, bool ssl = false)
     {
         var bin = FindBinaries();
         var dir = Path.Combine(Path.GetTempPath(), "gatehouse-pg-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var data = Path.Combine(dir, "data");
+        var auth = new List<string> { "--auth=trust" };
+        if (password is not null)
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, "pwfile"), password + "\n");
+            auth = ["--auth=scram-sha-256", "--pwfile=" + Path.Combine(dir, "pwfile")];
+        }
+        if (ssl)
+        {
+            Run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                "-keyout", Path.Combine(dir, "server.key"), "-out", Path.Combine(dir, "server.crt"));
+            Run("chmod", "600", Path.Combine(dir, "server.key")); // postgres refuses a key others can read
+        }
         if (IsRoot()) Run("chown", "-R", "postgres:postgres", dir);
-        await RunAsPostgresAsync(Path.Combine(bin, "initdb"), "-D", data, "-U", User, "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C");
-        var server = new PostgresServer(dir, bin, Infrastructure.EchoUpstream.FreePort());
+        await RunAsPostgresAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", User, .. auth, "--no-sync", "-E", "UTF8", "--locale=C"]);
+        var server = new PostgresServer(dir, bin, Infrastructure.EchoUpstream.FreePort(), password, ssl);
         await server.StartProcessAsync();
         return server;
     }
@@ -74,20 +95,25 @@ internal sealed class PostgresServer : IAsyncDisposable
     }
 
     public PostgresOptions Options(string database) =>
-        new() { Host = "127.0.0.1", Port = Port, User = User, Database = database, PoolSize = 20 };
+        new() { Host = "127.0.0.1", Port = Port, User = User, Password = Password, Database = database, PoolSize = 20 };
 
     /// <summary>gatehouse.conf lines that point a gateway at <paramref name="database"/>.</summary>
     public string ConfLines(string database) =>
-        $"database = postgres\npg_host = 127.0.0.1\npg_port = {Port}\npg_user = {User}\npg_database = {database}\n";
+        $"database = postgres\npg_host = 127.0.0.1\npg_port = {Port}\npg_user = {User}\npg_database = {database}\n"
+        + (Password is null ? "" : $"pg_password = {Password}\n");
 
     public string ConnectionString(string database) =>
-        new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = User, Database = database, Pooling = false }.ConnectionString;
+        new NpgsqlConnectionStringBuilder
+        {
+            Host = "127.0.0.1", Port = Port, Username = User, Password = Password, Database = database, Pooling = false, SslMode = SslMode.Disable,
+        }.ConnectionString;
 
     private async Task StartProcessAsync()
     {
         var info = StartInfo(Path.Combine(_bin, "postgres"), "-D", Path.Combine(_dir, "data"), "-p", Port.ToString(CultureInfo.InvariantCulture),
             "-k", _dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-            "-c", "full_page_writes=off", "-c", "max_connections=400", "-c", "shared_buffers=32MB");
+            "-c", "full_page_writes=off", "-c", "max_connections=400", "-c", "shared_buffers=32MB",
+            "-c", "ssl=" + (_ssl ? "on" : "off"), "-c", "ssl_cert_file=" + CertificateFile, "-c", "ssl_key_file=" + Path.Combine(_dir, "server.key"));
         _process = Process.Start(info) ?? throw new InvalidOperationException("postgres did not start");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
