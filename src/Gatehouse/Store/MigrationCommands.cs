@@ -90,11 +90,11 @@ public sealed class MigrationCommands
             _out.WriteLine(MigrationState.NeedsBootstrapMessage);
             return 3;
         }
-        _out.WriteLine($"Executed migrations:\ncore: {string.Join(", ", state.Executed.Select(m => m.Name))}");
+        _out.WriteLine("Executed migrations:\n" + BySubsystem(state.Executed.Select(m => m.Name)));
         if (state.UnknownMessage() is { } unknown) return Fail(unknown);
         if (state.New.Count > 0)
         {
-            _out.WriteLine($"\nNew migrations available:\ncore: {string.Join(", ", state.New)}");
+            _out.WriteLine("\nNew migrations available:\n" + BySubsystem(state.New));
             _out.WriteLine("\nRun 'gatehouse migrations up' to proceed");
             return 5;
         }
@@ -143,14 +143,28 @@ public sealed class MigrationCommands
         _out.WriteLine("Database successfully reset");
     }
 
-    /// <summary>Kong's run_migrations report.</summary>
+    /// <summary>Kong's run_migrations report, per subsystem: "core", or a plugin's name for its own tables
+    /// (migrations named "plugin/name").</summary>
     private void Report(IReadOnlyList<string> ran)
     {
-        _out.WriteLine($"migrating core on database '{_database}'...");
-        foreach (var name in ran) _out.WriteLine($"core migrated up to: {name} (executed)");
+        foreach (var group in ran.GroupBy(Subsystem))
+        {
+            _out.WriteLine($"migrating {group.Key} on database '{_database}'...");
+            foreach (var name in group) _out.WriteLine($"{group.Key} migrated up to: {ShortName(name)} (executed)");
+        }
         _out.WriteLine($"{ran.Count} migration{(ran.Count == 1 ? "" : "s")} processed");
         _out.WriteLine($"{ran.Count} executed");
     }
+
+    /// <summary>"core", or the plugin whose own table a migration named "plugin/name" creates.</summary>
+    private static string Subsystem(string name) =>
+        name.IndexOf('/', StringComparison.Ordinal) is > 0 and var slash ? name[..slash] : "core";
+
+    private static string ShortName(string name) => name[(name.IndexOf('/', StringComparison.Ordinal) + 1)..];
+
+    /// <summary>Kong's list: one line per subsystem, "core: a, b" then "rate-limiting: c".</summary>
+    private static string BySubsystem(IEnumerable<string> names) =>
+        string.Join("\n", names.GroupBy(Subsystem).Select(g => $"{g.Key}: {string.Join(", ", g.Select(ShortName))}"));
 
     private int Fail(string message)
     {

@@ -25,7 +25,7 @@ public sealed class PostgresClusterRateLimitingTests(ITestOutputHelper output)
         await using var upstream = await EchoUpstream.StartAsync();
         using var dirA = new TempDir();
         using var dirB = new TempDir();
-        await using var a = await GatewayProcess.StartInAsync(dirA.Path, server.ConfLines(database), admin: true);
+        await using var a = await GatewayProcess.StartInAsync(dirA.Path, server.ConfLines(database), admin: true, "--run-migrations");
         using var adminA = new HttpClient { BaseAddress = a.AdminUri };
         await CreateAsync(adminA, "/services", new { name = "shared", url = $"http://127.0.0.1:{upstream.Port}" });
         var routeId = (string)(await CreateAsync(adminA, "/services/shared/routes", new { name = "shared-route", paths = new[] { "/shared" } }))["id"]!;
@@ -43,7 +43,7 @@ public sealed class PostgresClusterRateLimitingTests(ITestOutputHelper output)
             VALUES ('old', 'second', now() - interval '1 hour', gen_random_uuid(), gen_random_uuid(), 7, now() - interval '1 hour')
             """);
         // The second node starts on the same database, so it loads the same route and plugin.
-        await using var b = await GatewayProcess.StartInAsync(dirB.Path, server.ConfLines(database), admin: true);
+        await using var b = await GatewayProcess.StartInAsync(dirB.Path, server.ConfLines(database), admin: true, "--run-migrations");
         using var proxyA = new HttpClient { BaseAddress = a.ProxyUri };
         using var proxyB = new HttpClient { BaseAddress = b.ProxyUri };
 

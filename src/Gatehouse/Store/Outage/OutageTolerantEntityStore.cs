@@ -78,6 +78,32 @@ public sealed partial class OutageTolerantEntityStore : IEntityStore, IAsyncDisp
 
     public IReadOnlyList<string> Migrations => _database.Migrations;
 
+    /// <summary>The DAO's reads inside a write: on the primary server (never the replica, never the snapshot), a
+    /// failure to reach it marking the database unreachable as any other call does.</summary>
+    public IEntityStore Primary => ReferenceEquals(_database.Primary, _database) ? this : _primaryView ??= new PrimaryView(this);
+
+    private PrimaryView? _primaryView;
+
+    private sealed class PrimaryView(OutageTolerantEntityStore outer) : IEntityStore
+    {
+        private IEntityStore Db => outer._database.Primary;
+        public IReadOnlyList<string> Migrations => Db.Migrations;
+        public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct) => outer.Write(_ => Db.MigrateAsync(ct));
+        public Task<IReadOnlyList<ExecutedMigration>?> ExecutedMigrationsAsync(CancellationToken ct) => outer.Write(_ => Db.ExecutedMigrationsAsync(ct));
+        public Task ResetAsync(CancellationToken ct) => outer.Write(async _ => { await Db.ResetAsync(ct); return true; });
+        public Task<JsonObject?> SelectAsync(EntitySchema schema, Guid id, CancellationToken ct) => outer.Write(_ => Db.SelectAsync(schema, id, ct));
+        public Task<JsonObject?> SelectByUniqueAsync(EntitySchema schema, string field, string value, CancellationToken ct) =>
+            outer.Write(_ => Db.SelectByUniqueAsync(schema, field, value, ct));
+        public Task<EntityPage> PageAsync(EntitySchema schema, PageQuery query, CancellationToken ct) => outer.Write(_ => Db.PageAsync(schema, query, ct));
+        public Task<IReadOnlyList<JsonObject>> ListAllAsync(EntitySchema schema, CancellationToken ct) => outer.Write(_ => Db.ListAllAsync(schema, ct));
+        public Task<StoreWriteOutcome> InsertAsync(EntitySchema schema, JsonObject entity, CancellationToken ct) => outer.Write(_ => Db.InsertAsync(schema, entity, ct));
+        public Task<StoreWriteOutcome> UpdateAsync(EntitySchema schema, JsonObject entity, CancellationToken ct) => outer.Write(_ => Db.UpdateAsync(schema, entity, ct));
+        public Task<bool> DeleteAsync(EntitySchema schema, Guid id, CancellationToken ct) => outer.Write(_ => Db.DeleteAsync(schema, id, ct));
+        public Task<IAsyncDisposable> LockWritesAsync(CancellationToken ct) => outer.Write(_ => Db.LockWritesAsync(ct));
+        public Task ReplaceAllAsync(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> entities, CancellationToken ct) =>
+            outer.Write(async _ => { await Db.ReplaceAllAsync(entities, ct); return true; });
+    }
+
     public Task<IReadOnlyList<ExecutedMigration>?> ExecutedMigrationsAsync(CancellationToken ct) => Write(s => s.ExecutedMigrationsAsync(ct));
 
     public Task ResetAsync(CancellationToken ct) => Write(async s => { await s.ResetAsync(ct); return true; });

@@ -43,35 +43,42 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
     /// foreign keys) must see the committed rows, which a lagging replica may not have yet.</summary>
     public IEntityStore Primary { get; }
 
-    /// <summary>The first contact with the server at start: a server that cannot be reached (host, port, password,
-    /// database, TLS) is reported in one line naming it, not as a driver stack trace.</summary>
-    public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct)
+    /// <summary>Migrates (<c>migrations up</c>, <c>start --run-migrations</c>); see <see cref="FirstContactAsync{T}"/>.</summary>
+    public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct) => FirstContactAsync(() => Migrate(ct), ct);
+
+    /// <summary>
+    /// What a start or a <c>migrations</c> command does first. A server that refuses the settings (password, database,
+    /// a certificate pg_ssl_verify rejects) is reported in one line naming it and the keys, not as a driver stack
+    /// trace; a server that cannot be reached at all stays a <see cref="Outage.DatabaseUnavailableException"/> (a node
+    /// may then start on its persisted snapshot). With a read replica, it is contacted too: a replica that cannot be
+    /// used stops the start, as a bad pg_* setting does.
+    /// </summary>
+    private async Task<T> FirstContactAsync<T>(Func<Task<T>> primary, CancellationToken ct)
     {
-        IReadOnlyList<string> ran;
+        T result;
         try
         {
-            ran = await Migrate(ct);
+            result = await primary();
         }
-        catch (Exception e) when (IsUnreachable(e))
+        catch (Exception e) when (IsDriverError(e))
         {
             throw new InvalidOperationException(
                 $"cannot use the PostgreSQL server at {_db.Describe()} (pg_host, pg_port, pg_user, pg_password, pg_database, pg_ssl): {Reason(e)}", e);
         }
-        if (_db.ReadReplica is null) return ran;
+        if (_db.ReadReplica is null) return result;
         try
         {
-            // the replica serves every read from now on: a bad pg_ro_* setting stops the start, as a bad pg_* one does
             await _db.RunAsync(read: true, async conn => { await Exec(conn, null, "SELECT 1", ct); return true; }, ct);
         }
-        catch (Exception e) when (IsUnreachable(e))
+        catch (Exception e) when (IsDriverError(e) || e is Outage.DatabaseUnavailableException)
         {
             throw new InvalidOperationException(
                 $"cannot use the PostgreSQL read replica at {_db.Describe(replica: true)} (pg_ro_host, pg_ro_port, pg_ro_user, pg_ro_password, pg_ro_database, pg_ro_ssl): {Reason(e)}", e);
         }
-        return ran;
+        return result;
     }
 
-    private static bool IsUnreachable(Exception e) =>
+    private static bool IsDriverError(Exception e) =>
         e is NpgsqlException or TimeoutException or System.Security.Authentication.AuthenticationException;
 
     /// <summary>The innermost message that says what went wrong (Npgsql wraps socket and TLS errors).</summary>
@@ -123,7 +130,10 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
 
     public IReadOnlyList<string> Migrations => [.. AllMigrations().Select(m => m.Name)];
 
-    public Task<IReadOnlyList<ExecutedMigration>?> ExecutedMigrationsAsync(CancellationToken ct) => _db.RunAsync(read: false, async conn =>
+    public Task<IReadOnlyList<ExecutedMigration>?> ExecutedMigrationsAsync(CancellationToken ct) =>
+        FirstContactAsync(() => ExecutedMigrations(ct), ct);
+
+    private Task<IReadOnlyList<ExecutedMigration>?> ExecutedMigrations(CancellationToken ct) => _db.RunAsync(read: false, async conn =>
     {
         // to_regclass resolves through the search path, so pg_schema is honoured
         await using (var exists = new NpgsqlCommand("SELECT to_regclass('schema_migrations') IS NOT NULL", conn))

@@ -16,6 +16,8 @@ internal static class PostgresUnavailability
         // 08: connection exception; 57P01-57P03: admin/crash shutdown, cannot connect now; 53300: too many connections
         PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
             || pg.SqlState is "57P01" or "57P02" or "57P03" or "53300",
+        // a certificate the server presents and pg_ssl_verify rejects is a misconfiguration, not an outage
+        NpgsqlException { InnerException: System.Security.Authentication.AuthenticationException } => false,
         NpgsqlException => true, // Npgsql's own (not the server's): connecting, reading or writing the socket failed
         TimeoutException or SocketException or IOException => true,
         _ => false,

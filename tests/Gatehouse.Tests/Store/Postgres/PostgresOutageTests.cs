@@ -25,14 +25,14 @@ public sealed class PostgresOutageTests
         await using var relay = TcpRelay.Start(pg.Port); // node B reaches the database through it: B alone can be cut off
         using var dirA = new TempDir();
         using var dirB = new TempDir();
-        await using var a = await GatewayProcess.StartInAsync(dirA.Path, pg.ConfLines(db), admin: true);
+        await using var a = await GatewayProcess.StartInAsync(dirA.Path, pg.ConfLines(db), admin: true, "--run-migrations");
         using var adminA = new HttpClient { BaseAddress = a.AdminUri };
         await CreateRouteAsync(adminA, "known", echo);
         await CreateRouteAsync(adminA, "keyed", echo); // key-auth: consumers and credentials come from the published configuration
         Assert.Equal(201, (await SendAsync(adminA, HttpMethod.Post, "/routes/keyed-route/plugins", new { name = "key-auth" })).Status);
         Assert.Equal(201, (await SendAsync(adminA, HttpMethod.Post, "/consumers", new { username = "alice" })).Status);
         Assert.Equal(201, (await SendAsync(adminA, HttpMethod.Post, "/consumers/alice/key-auth", new { key = "alice-key" })).Status);
-        await using var b = await GatewayProcess.StartInAsync(dirB.Path, pg.ConfLines(db).Replace($"pg_port = {pg.Port}", $"pg_port = {relay.Port}"), admin: true);
+        await using var b = await GatewayProcess.StartInAsync(dirB.Path, pg.ConfLines(db).Replace($"pg_port = {pg.Port}", $"pg_port = {relay.Port}"), admin: true, "--run-migrations");
         using var adminB = new HttpClient { BaseAddress = b.AdminUri };
         using var proxyA = new HttpClient { BaseAddress = a.ProxyUri };
         using var proxyB = new HttpClient { BaseAddress = b.ProxyUri };
@@ -97,7 +97,7 @@ public sealed class PostgresOutageTests
         var db = (await pg.CreateDatabaseAsync()).Database;
         await using var echo = await EchoUpstream.StartAsync();
         using var dir = new TempDir();
-        await using (var first = await GatewayProcess.StartInAsync(dir.Path, pg.ConfLines(db), admin: true))
+        await using (var first = await GatewayProcess.StartInAsync(dir.Path, pg.ConfLines(db), admin: true, "--run-migrations"))
         {
             using var admin = new HttpClient { BaseAddress = first.AdminUri };
             await CreateRouteAsync(admin, "known", echo);
@@ -108,7 +108,7 @@ public sealed class PostgresOutageTests
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(snapshot)); // rows hold credentials
         await pg.StopAsync();
 
-        await using var node = await GatewayProcess.StartInAsync(dir.Path, pg.ConfLines(db), admin: true);
+        await using var node = await GatewayProcess.StartInAsync(dir.Path, pg.ConfLines(db), admin: true, "--run-migrations");
         using var adminNode = new HttpClient { BaseAddress = node.AdminUri };
         using var proxy = new HttpClient { BaseAddress = node.ProxyUri };
         Assert.Contains($"postgres 127.0.0.1:{pg.Port}/{db} is unreachable", node.Output.ToString(), StringComparison.Ordinal);
