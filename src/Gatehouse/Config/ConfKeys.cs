@@ -44,6 +44,9 @@ internal static class ConfKeys
         ["pg_ro_ssl_verify"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { SslVerify = Bool(v) } } },
         ["pg_ro_timeout"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { Timeout = Milliseconds(v) } } },
         ["pg_ro_max_concurrent_queries"] = (o, v) => o with { Postgres = o.Postgres with { ReadOnly = o.Postgres.ReadOnly with { MaxConcurrentQueries = Count(v, min: 0) } } },
+        // change propagation between nodes sharing a PostgreSQL database (Store/Postgres/PostgresClusterEvents)
+        ["db_update_frequency"] = (o, v) => o with { DbUpdateFrequency = Seconds(v) is { Ticks: > 0 } f ? f : throw new FormatException($"'{v}' must be a number of seconds above 0") },
+        ["db_update_propagation"] = (o, v) => o with { DbUpdatePropagation = Seconds(v) },
         ["declarative_config"] = (o, v) => o with { DeclarativeConfig = NullIfEmpty(v) },
         ["log_level"] = (o, v) => o with { LogLevel = LogLevel(v) },
         ["proxy_access_log"] = (o, v) => o with { ProxyAccessLog = Off(v) ? null : NonEmpty(v) },

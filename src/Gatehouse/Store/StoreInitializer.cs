@@ -40,7 +40,7 @@ internal sealed partial class StoreInitializer : IHostedService
             LogDeclarativeLoaded(path);
             return;
         }
-        await _publisher.PublishAsync(cancellationToken);
+        await _publisher.ReloadAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

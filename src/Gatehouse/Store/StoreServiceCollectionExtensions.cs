@@ -6,6 +6,7 @@ using Gatehouse.Store.Postgres;
 using Gatehouse.Store.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Store;
 
@@ -33,7 +34,34 @@ public static class StoreServiceCollectionExtensions
         services.TryAddSingleton<DeclarativeConfigService>();
         services.TryAddSingleton<AdminNodeInfo>();
         services.AddHostedService<StoreInitializer>();
+        AddCluster(services, options);
         return services;
+    }
+
+    /// <summary>How this node hears of other nodes' changes and lists them: only PostgreSQL is shared by several nodes.
+    /// Registered after <see cref="StoreInitializer"/>, so the listeners start once the first configuration is served.</summary>
+    private static void AddCluster(IServiceCollection services, GatehouseOptions options)
+    {
+        if (options.Database != DatabaseKind.Postgres)
+        {
+            services.TryAddSingleton<IClusterEvents, NoOtherNodes>();
+            services.TryAddSingleton<IClusterNodes, ThisNodeOnly>();
+            return;
+        }
+        static PostgresConnections Connections(IServiceProvider sp) => ((PostgresEntityStore)sp.GetRequiredService<IEntityStore>()).Connections;
+        services.TryAddSingleton<IClusterEvents>(sp => new PostgresClusterEvents(Connections(sp), sp.GetRequiredService<AdminNodeInfo>()));
+        services.TryAddSingleton(sp => new PostgresClusterNodes(Connections(sp), sp.GetRequiredService<AdminNodeInfo>(),
+            sp.GetRequiredService<StoreConfigPublisher>(), sp.GetRequiredService<GatewayConfigPublisher>(), options,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PostgresClusterNodes>>()));
+        services.TryAddSingleton<IClusterNodes>(sp => sp.GetRequiredService<PostgresClusterNodes>());
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresClusterNodes>());
+        services.AddHostedService(sp =>
+        {
+            var publisher = sp.GetRequiredService<StoreConfigPublisher>();
+            return new PostgresChangeListener(Connections(sp), sp.GetRequiredService<AdminNodeInfo>().NodeId, options.DbUpdateFrequency,
+                options.DbUpdatePropagation, ct => publisher.ReloadAsync(ct), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<PostgresChangeListener>>());
+        });
     }
 
     internal static IEntityStore CreateStore(GatehouseOptions options, EntityRegistry registry, TimeProvider time) => options.Database switch
