@@ -74,8 +74,9 @@ internal sealed partial class PostgresChangeListener : BackgroundService
                 while (true) await conn.WaitAsync(stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { return; }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or IOException)
+            catch (Exception e)
             {
+                // whatever broke the connection, listening must resume: a failure escaping a hosted service stops the node
                 LogListenLost(e, retry.TotalMilliseconds);
                 try { await Task.Delay(retry, _time, stop); }
                 catch (OperationCanceledException) { return; }
@@ -108,8 +109,9 @@ internal sealed partial class PostgresChangeListener : BackgroundService
                 Interlocked.Increment(ref _polls);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { return; }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception e)
             {
+                // polling must go on whatever failed (a failure escaping a hosted service stops the node)
                 if (!failed) LogPollFailed(e);
                 failed = true;
             }

@@ -68,8 +68,9 @@ internal sealed partial class PostgresClusterNodes : BackgroundService, ICluster
                     failed = false;
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { return; }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+                catch (Exception e)
                 {
+                    // the heartbeat must go on whatever failed (a failure escaping a hosted service stops the node)
                     if (!failed) LogHeartbeatFailed(e);
                     failed = true;
                 }
