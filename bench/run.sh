@@ -16,6 +16,8 @@ export BENCH_ROOT
 source "$BENCH_ROOT/bench/lib/common.sh"
 # shellcheck source=lib/servers.sh
 source "$BENCH_ROOT/bench/lib/servers.sh"
+# shellcheck source=lib/postgres.sh
+source "$BENCH_ROOT/bench/lib/postgres.sh"
 # shellcheck source=lib/measure.sh
 source "$BENCH_ROOT/bench/lib/measure.sh"
 # shellcheck source=lib/soak.sh

@@ -29,7 +29,7 @@ start_upstream_once() {
 
 # setup_scenario ID: starts what the scenario measures, checks it, fills the S_* maps.
 setup_scenario() {
-  local id=$1 kind ports proxy admin dir env rc=0
+  local id=$1 kind ports proxy admin dir env database rc=0
   kind=$(python3 "$BENCH_TOOLS/scenarios.py" kind "$id") || die "unknown scenario $id"
   S_SCRIPT[$id]=$(python3 "$BENCH_TOOLS/scenarios.py" script "$id")
   S_ENV[$id]=""
@@ -48,6 +48,8 @@ setup_scenario() {
       ;;
     gatehouse)
       if [[ -z $GATEHOUSE_BIN ]]; then na "$id" "${GATEHOUSE_UNAVAILABLE:-no gatehouse binary}"; return 0; fi
+      database=$(python3 "$BENCH_TOOLS/scenarios.py" database "$id")
+      if [[ $database == postgres ]] && ! start_postgres_once; then na "$id" "$SERVER_ERROR"; return 0; fi
       read -r proxy admin <<<"$(alloc_ports 2)"
       dir="$BENCH_TMP/$id"
       mkdir -p "$dir"
@@ -56,6 +58,10 @@ setup_scenario() {
       if ((rc)); then na "$id" "config generation failed: $(tail -n 1 "$dir/prepare.err")"; return 0; fi
       S_ENV[$id]=$(tr '\n' ' ' <<<"$env")
       if ! start_gatehouse "$dir" "$proxy" "$admin"; then na "$id" "$SERVER_ERROR"; return 0; fi
+      if [[ $database == postgres ]] && ! python3 "$BENCH_TOOLS/pg_seed.py" --admin "127.0.0.1:$admin" --proxy "127.0.0.1:$proxy" \
+           --upstream-port "$UPSTREAM_PORT" --pg-port "$BENCH_PG_PORT" --pg-user "$BENCH_PG_USER" >"$dir/seed.log" 2>&1; then
+        na "$id" "seeding PostgreSQL failed: $(tail -n 1 "$dir/seed.log")"; stop_tree "$SERVER_PID"; return 0
+      fi
       S_PID[$id]=$SERVER_PID
       S_READY[$id]=$SERVER_READY_S
       S_URL[$id]="http://127.0.0.1:$proxy/"

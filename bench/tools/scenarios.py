@@ -42,6 +42,7 @@ class Scenario:
     in_full_run: bool = True
     upstream_targets: int = 0       # > 0: the service balances over an upstream entity of this many targets
     check_interval: int = 0         # active health checks every N s (healthy and unhealthy); 0: off
+    database: str = "off"           # "postgres": the config is written through the Admin API into PostgreSQL
 
     @property
     def wasm(self) -> bool:
@@ -52,6 +53,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("direct", "direct", "wrk -> upstream nginx (the ceiling of this box)"),
     Scenario("nginx", "nginx", "nginx 1 worker, proxy_pass, keepalive 256 (the proxy to beat)", "direct"),
     Scenario("G1", "gatehouse", "1 service, 1 route, no plugins, no filters", "nginx"),
+    Scenario("G1-pg", "gatehouse", "G1 on PostgreSQL (database = postgres; the proxy path must not touch the "
+             "database)", "G1", database="postgres"),
     Scenario("G2", "gatehouse", f"{G2_ROUTES:,} routes (distinct prefix paths and hosts), "
              f"traffic over {G2_HOT_ROUTES} of them", "G1",
              routes=G2_ROUTES, hot_routes=G2_HOT_ROUTES, wrk_script="g2.lua"),
@@ -99,7 +102,7 @@ def get(scenario_id: str) -> Scenario:
 
 
 def _main(argv: list[str]) -> int:
-    """Tiny CLI for run.sh: `full` (ids of a full run), `all`, `kind ID`, `script ID`, `upstream-addresses`, `idle-targets`,
+    """Tiny CLI for run.sh: `full` (ids of a full run), `all`, `kind ID`, `script ID`, `database ID`, `upstream-addresses`, `idle-targets`,
     `describe`."""
     if not argv:
         print(_main.__doc__)
@@ -115,6 +118,8 @@ def _main(argv: list[str]) -> int:
         print(UPSTREAM_ADDRESSES)
     elif cmd == "idle-targets":
         print(IDLE_TARGETS)
+    elif cmd == "database":
+        print(get(argv[1]).database)
     elif cmd == "script":
         print(get(argv[1]).wrk_script)
     elif cmd == "describe":

@@ -22,6 +22,7 @@ public static class AdminApiExtensions
         PluginEndpoints.Map(endpoints); // issue 5
         WasmAdminEndpoints.Map(endpoints); // issue 4
         UpstreamEndpoints.Map(endpoints); // issue 12
+        ClusteringEndpoints.Map(endpoints); // issue 13
         TagEndpoints.Map(endpoints);
         EndpointList.Map(endpoints);
         foreach (var schema in registry.Schemas) EntityEndpoints.Map(endpoints, schema, registry);

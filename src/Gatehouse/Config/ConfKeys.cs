@@ -52,6 +52,9 @@ internal static class ConfKeys
         ["pg_ro_keepalive_timeout"] = (_, _) => throw NotImplementedPgKey("idle pooled connections are closed after 300 s"),
         ["pg_backlog"] = (_, _) => throw NotImplementedPgKey("a query waits for a pooled connection until pg_timeout"),
         ["pg_ro_backlog"] = (_, _) => throw NotImplementedPgKey("a query waits for a pooled connection until pg_ro_timeout"),
+        // change propagation between nodes sharing a PostgreSQL database (Store/Postgres/PostgresClusterEvents)
+        ["db_update_frequency"] = (o, v) => o with { DbUpdateFrequency = Seconds(v) is { Ticks: > 0 } f ? f : throw new FormatException($"'{v}' must be a number of seconds above 0") },
+        ["db_update_propagation"] = (o, v) => o with { DbUpdatePropagation = Seconds(v) },
         ["declarative_config"] = (o, v) => o with { DeclarativeConfig = NullIfEmpty(v) },
         ["log_level"] = (o, v) => o with { LogLevel = LogLevel(v) },
         ["proxy_access_log"] = (o, v) => o with { ProxyAccessLog = Off(v) ? null : NonEmpty(v) },

@@ -34,6 +34,12 @@ public sealed record GatehouseOptions
     public string? SqlitePath { get; init; }
     /// <summary>Kong's <c>pg_*</c> and <c>pg_ro_*</c> keys, used when <see cref="Database"/> is postgres.</summary>
     public PostgresOptions Postgres { get; init; } = new();
+    /// <summary>Kong's <c>db_update_frequency</c> (default 5 s): how often a node sharing a PostgreSQL database polls
+    /// <c>cluster_events</c> for changes other nodes made (the fallback behind LISTEN/NOTIFY).</summary>
+    public TimeSpan DbUpdateFrequency { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Kong's <c>db_update_propagation</c> (default 0): how long a node waits after hearing of another node's
+    /// change before it reads the database (replication delay of a <c>pg_ro_*</c> replica elsewhere).</summary>
+    public TimeSpan DbUpdatePropagation { get; init; } = TimeSpan.Zero;
     public string? DeclarativeConfig { get; init; }
     public string LogLevel { get; init; } = "notice";
     /// <summary>Null when off; "stdout"/"stderr" or a file path otherwise.</summary>

@@ -56,7 +56,7 @@ public sealed class EntityDao
             var id = EntityJson.Guid(entity, "id");
             if (await _writes.SelectAsync(schema, id, ct) is not null) return DaoResult.Fail(DbError.PrimaryKeyViolation(id));
             if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
-            return await Outcome(await _writes.InsertAsync(schema, entity, ct), schema, entity, id);
+            return Outcome(await _writes.InsertAsync(schema, entity, ct), schema, entity, id);
         }, ct);
 
     /// <summary>PUT: creates or fully replaces the entity addressed by id or endpoint key.</summary>
@@ -84,7 +84,7 @@ public sealed class EntityDao
             if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
             var exists = existing is not null || await _writes.SelectAsync(schema, id, ct) is not null;
             var outcome = exists ? await _writes.UpdateAsync(schema, entity, ct) : await _writes.InsertAsync(schema, entity, ct);
-            return await Outcome(outcome, schema, entity, id);
+            return Outcome(outcome, schema, entity, id);
         }, ct);
 
     /// <summary>PATCH: top-level fields of the input replace the stored ones (arrays wholesale).</summary>
@@ -103,7 +103,7 @@ public sealed class EntityDao
             var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
             var id = EntityJson.Guid(entity, "id");
             if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
-            return await Outcome(await _writes.UpdateAsync(schema, entity, ct), schema, entity, id);
+            return Outcome(await _writes.UpdateAsync(schema, entity, ct), schema, entity, id);
         }, ct);
 
     /// <summary>DELETE: succeeds when missing; refuses while restricting references exist; cascades otherwise.</summary>
@@ -117,7 +117,6 @@ public sealed class EntityDao
                 if ((await _writes.PageAsync(child, new PageQuery(1, Foreign: new ForeignFilter(field.Name, id)), ct)).Items.Count > 0)
                     return DaoResult.Fail(DbError.ReferencedBy(child.Name, schema.Name));
             await DeleteCascading(schema, id, ct);
-            await _publisher.PublishAsync(ct);
             return DaoResult.Ok(existing);
         }, ct);
 
@@ -139,15 +138,14 @@ public sealed class EntityDao
                     var error = await CheckConstraints(schema, entity, id, ct);
                     if (error is null)
                     {
-                        var outcome = await _store.SelectAsync(schema, id, ct) is not null
-                            ? await _store.UpdateAsync(schema, entity, ct) : await _store.InsertAsync(schema, entity, ct);
-                        if (outcome != StoreWriteOutcome.Ok) error = (await Outcome(outcome, schema, entity, id)).Error;
+                        var outcome = await _writes.SelectAsync(schema, id, ct) is not null
+                            ? await _writes.UpdateAsync(schema, entity, ct) : await _writes.InsertAsync(schema, entity, ct);
+                        if (outcome != StoreWriteOutcome.Ok) error = Outcome(outcome, schema, entity, id).Error;
                     }
                     // name the entity that could not be written: the file may hold many of its kind
                     if (error is not null) return DaoResult.Fail(error with { Message = $"{schema.Name} {id}: {error.Message}" });
                     written++;
                 }
-            await _publisher.PublishAsync(ct);
             return DaoResult.Ok(new JsonObject { ["imported"] = written });
         }, ct);
 
@@ -177,12 +175,11 @@ public sealed class EntityDao
         return null;
     }
 
-    private async Task<DaoResult> Outcome(StoreWriteOutcome outcome, EntitySchema schema, JsonObject entity, Guid id)
+    private static DaoResult Outcome(StoreWriteOutcome outcome, EntitySchema schema, JsonObject entity, Guid id)
     {
         switch (outcome)
         {
             case StoreWriteOutcome.Ok:
-                await _publisher.PublishAsync(CancellationToken.None);
                 return DaoResult.Ok(entity);
             case StoreWriteOutcome.PrimaryKeyViolation:
                 return DaoResult.Fail(DbError.PrimaryKeyViolation(id));
@@ -200,8 +197,12 @@ public sealed class EntityDao
         await _writeGate.WaitAsync(ct);
         try
         {
-            await using var clusterLock = await _store.LockWritesAsync(ct);
-            return await action();
+            DaoResult result;
+            await using (await _store.LockWritesAsync(ct)) result = await action();
+            // published (and announced to the other nodes) once the cluster-wide lock is released: a full reload
+            // must not hold up every node's writes
+            if (result is { Error: null, Entity: not null }) await _publisher.PublishAsync(CancellationToken.None);
+            return result;
         }
         finally { _writeGate.Release(); }
     }

@@ -38,6 +38,16 @@ public interface IEntityStore
 
     Task<IReadOnlyList<JsonObject>> ListAllAsync(EntitySchema schema, CancellationToken ct);
 
+    /// <summary>Every row of every listed entity as of one moment, so a published configuration never holds half a
+    /// change. The default reads table by table: right for a store whose writes this process serializes with its
+    /// reloads (SQLite); a store other processes write must override it (PostgreSQL: one REPEATABLE READ transaction).</summary>
+    async Task<IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>>> SnapshotAsync(IEnumerable<EntitySchema> schemas, CancellationToken ct)
+    {
+        var rows = new Dictionary<EntitySchema, IReadOnlyList<JsonObject>>();
+        foreach (var schema in schemas) rows[schema] = await ListAllAsync(schema, ct);
+        return rows;
+    }
+
     Task<StoreWriteOutcome> InsertAsync(EntitySchema schema, JsonObject entity, CancellationToken ct);
 
     /// <summary>Replaces the row with the same id.</summary>

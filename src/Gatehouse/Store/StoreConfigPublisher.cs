@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json.Nodes;
 using Gatehouse.Entities;
 using Gatehouse.Model;
@@ -7,41 +9,57 @@ using Microsoft.Extensions.Logging;
 namespace Gatehouse.Store;
 
 /// <summary>
-/// Reads the whole configuration from the store and publishes it as a new <see cref="GatewayConfig"/> with
-/// a higher version. Called after every successful change, whatever its source (Admin API, declarative).
+/// Reads the whole configuration from the store (one consistent snapshot) and publishes it as a new
+/// <see cref="GatewayConfig"/> with a higher version. <see cref="PublishAsync"/> follows this node's own changes
+/// (Admin API, declarative) and tells the other nodes; <see cref="ReloadAsync"/> follows theirs, or starts the node.
 /// </summary>
 public sealed partial class StoreConfigPublisher
 {
     private readonly IEntityStore _store;
     private readonly EntityRegistry _registry;
     private readonly GatewayConfigPublisher _publisher;
+    private readonly IClusterEvents _cluster;
     private readonly ILogger<StoreConfigPublisher> _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConfigSnapshot? _snapshot;
+    private string _hash = "";
 
     /// <param name="snapshot">Keeps the rows of every publish for outages (database = postgres only).</param>
     public StoreConfigPublisher(IEntityStore store, EntityRegistry registry, GatewayConfigPublisher publisher,
-        ILogger<StoreConfigPublisher> logger, ConfigSnapshot? snapshot = null)
+        ILogger<StoreConfigPublisher> logger, IClusterEvents? cluster = null, ConfigSnapshot? snapshot = null)
     {
         _snapshot = snapshot;
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
         _publisher = publisher ?? throw new ArgumentNullException(nameof(publisher));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _cluster = cluster ?? new NoOtherNodes();
     }
 
+    /// <summary>MD5 (lower-case hex) of the entities last published: equal on nodes that serve the same rows.</summary>
+    public string ConfigurationHash => Volatile.Read(ref _hash);
+
+    /// <summary>After a change this node committed: publishes it, then tells the other nodes. A failure to tell them
+    /// is logged, not thrown (the change is committed and served here); they see it at their next reload.</summary>
     public async Task<GatewayConfig> PublishAsync(CancellationToken ct)
+    {
+        var config = await ReloadAsync(ct);
+        try { await _cluster.AnnounceChangeAsync(ct); }
+        catch (Exception e) when (e is not OperationCanceledException) { LogAnnounceFailed(e); }
+        return config;
+    }
+
+    /// <summary>Re-reads everything (one consistent read) and publishes it, telling nobody. With a
+    /// <see cref="ConfigSnapshot"/>, the rows are also kept for outages (memory and prefix).</summary>
+    public async Task<GatewayConfig> ReloadAsync(CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
         try
         {
-            var rows = new Dictionary<EntitySchema, IReadOnlyList<JsonObject>>();
-            foreach (var schema in _registry.Schemas) rows[schema] = await _store.ListAllAsync(schema, ct);
+            var rows = await _store.SnapshotAsync(_registry.Schemas, ct);
             var document = _snapshot?.Serialize(rows);
-            var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1);
-            _publisher.Publish(config);
+            var config = Publish(rows);
             if (document is not null) _snapshot!.Record(document);
-            LogPublished(config.Version, config.Services.Length, config.Routes.Length);
             return config;
         }
         finally
@@ -55,20 +73,36 @@ public sealed partial class StoreConfigPublisher
     public async Task<GatewayConfig> PublishRowsAsync(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
-        try
+        try { return Publish(rows); }
+        finally { _gate.Release(); }
+    }
+
+    private GatewayConfig Publish(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows)
+    {
+        var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1);
+        Volatile.Write(ref _hash, HashOf(_registry, rows));
+        _publisher.Publish(config);
+        LogPublished(config.Version, config.Services.Length, config.Routes.Length);
+        return config;
+    }
+
+    private static string HashOf(EntityRegistry registry, IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows)
+    {
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        foreach (var schema in registry.Schemas)
         {
-            var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1);
-            _publisher.Publish(config);
-            LogPublished(config.Version, config.Services.Length, config.Routes.Length);
-            return config;
+            if (!rows.TryGetValue(schema, out var list)) continue;
+            md5.AppendData(Encoding.UTF8.GetBytes(schema.Name + "\n"));
+            foreach (var row in list) md5.AppendData(Encoding.UTF8.GetBytes(row.ToJsonString() + "\n"));
         }
-        finally
-        {
-            _gate.Release();
-        }
+        return Convert.ToHexStringLower(md5.GetHashAndReset());
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information,
         Message = "published gateway configuration version {Version} ({Services} services, {Routes} routes)")]
     private partial void LogPublished(long version, int services, int routes);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning,
+        Message = "the change is served by this node, but telling the other nodes failed; they see it at their next reload")]
+    private partial void LogAnnounceFailed(Exception error);
 }

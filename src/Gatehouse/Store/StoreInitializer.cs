@@ -52,7 +52,7 @@ internal sealed partial class StoreInitializer : IHostedService
             LogDeclarativeLoaded(path);
             return;
         }
-        try { await _publisher.PublishAsync(cancellationToken); }
+        try { await _publisher.ReloadAsync(cancellationToken); }
         catch (DatabaseUnavailableException e) when (_snapshotStart is not null)
         {
             await _snapshotStart.StartAsync(e, cancellationToken); // gone between the migrations and the first read

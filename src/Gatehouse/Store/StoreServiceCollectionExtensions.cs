@@ -38,6 +38,7 @@ public static class StoreServiceCollectionExtensions
         services.TryAddSingleton<AdminNodeInfo>();
         services.AddHostedService<StoreInitializer>();
         AddOutageMonitor(services, options);
+        AddCluster(services, options);
         return services;
     }
 
@@ -62,6 +63,32 @@ public static class StoreServiceCollectionExtensions
     {
         if (options.Database == DatabaseKind.Postgres)
             services.AddHostedService(sp => sp.GetRequiredService<DatabaseMonitor>());
+    }
+
+    /// <summary>How this node hears of other nodes' changes and lists them: only PostgreSQL is shared by several nodes.
+    /// Registered after <see cref="StoreInitializer"/>, so the listeners start once the first configuration is served.</summary>
+    private static void AddCluster(IServiceCollection services, GatehouseOptions options)
+    {
+        if (options.Database != DatabaseKind.Postgres)
+        {
+            services.TryAddSingleton<IClusterEvents, NoOtherNodes>();
+            services.TryAddSingleton<IClusterNodes, ThisNodeOnly>();
+            return;
+        }
+        static PostgresConnections Connections(IServiceProvider sp) => sp.GetRequiredService<PostgresConnections>();
+        services.TryAddSingleton<IClusterEvents>(sp => new PostgresClusterEvents(Connections(sp), sp.GetRequiredService<AdminNodeInfo>()));
+        services.TryAddSingleton(sp => new PostgresClusterNodes(Connections(sp), sp.GetRequiredService<AdminNodeInfo>(),
+            sp.GetRequiredService<StoreConfigPublisher>(), sp.GetRequiredService<GatewayConfigPublisher>(), options,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PostgresClusterNodes>>()));
+        services.TryAddSingleton<IClusterNodes>(sp => sp.GetRequiredService<PostgresClusterNodes>());
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresClusterNodes>());
+        services.AddHostedService(sp =>
+        {
+            var publisher = sp.GetRequiredService<StoreConfigPublisher>();
+            return new PostgresChangeListener(Connections(sp), sp.GetRequiredService<AdminNodeInfo>().NodeId, options.DbUpdateFrequency,
+                options.DbUpdatePropagation, ct => publisher.ReloadAsync(ct), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<PostgresChangeListener>>());
+        });
     }
 
     internal static IEntityStore CreateStore(GatehouseOptions options, EntityRegistry registry, TimeProvider time) => options.Database switch

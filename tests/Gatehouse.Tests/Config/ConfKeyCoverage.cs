@@ -37,6 +37,10 @@ internal static class ConfKeyCoverage
         ["wasm"] = ["FilterChainDbLessTests.With_wasm_off_config_with_chains_is_rejected_and_endpoints_answer_400"],
         ["wasm_filters_path"] = ["WasmFilterCatalogTests.Discovers_top_level_wasm_files_sorted_by_name"],
         ["wasm_filters"] = ["WasmFilterCatalogTests.Selection_by_bundled_user_names_and_off"],
+        // change propagation between nodes on PostgreSQL: the poll finds a change whose notification was lost
+        ["db_update_frequency"] = ["ClusterPropagationTests.A_change_without_notification_is_served_after_the_next_db_update_frequency_poll",
+            "ChangeListenerTests.A_change_whose_notification_was_lost_is_found_by_the_poll", "ClusterSettingsTests.Db_update_keys_default_to_kongs_and_take_seconds"],
+        ["db_update_propagation"] = ["ClusterSettingsTests.Db_update_propagation_delays_each_reload_by_its_value"],
         ["node_id"] = ["NodeControlTests.Node_id_is_kept_under_the_prefix_across_restarts_and_node_id_wins"],
         ["plugins"] = ["PluginsKeyTests.Only_listed_plugins_are_available", "PluginsKeyTests.Off_and_bundled_as_Kong",
             "PluginsKeyTests.A_declarative_file_naming_a_plugin_not_listed_fails_the_start"],

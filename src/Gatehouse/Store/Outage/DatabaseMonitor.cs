@@ -75,7 +75,7 @@ public sealed partial class DatabaseMonitor : BackgroundService
                 await _store.Database.MigrateAsync(ct);
                 _migrateOnReturn = false;
             }
-            var config = await _publisher.PublishAsync(ct);
+            var config = await _publisher.ReloadAsync(ct); // other nodes need not hear of it: nothing changed
             _store.MarkReachable();
             LogResynced(config.Version);
             return true;

@@ -78,6 +78,10 @@ public sealed partial class OutageTolerantEntityStore : IEntityStore, IAsyncDisp
 
     public IReadOnlyList<string> Migrations => _database.Migrations;
 
+    /// <summary>A reload's consistent read: always the database (the snapshot is what it refreshes).</summary>
+    public Task<IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>>> SnapshotAsync(IEnumerable<EntitySchema> schemas, CancellationToken ct) =>
+        Write(s => s.SnapshotAsync(schemas, ct));
+
     /// <summary>The DAO's reads inside a write: on the primary server (never the replica, never the snapshot), a
     /// failure to reach it marking the database unreachable as any other call does.</summary>
     public IEntityStore Primary => ReferenceEquals(_database.Primary, _database) ? this : _primaryView ??= new PrimaryView(this);

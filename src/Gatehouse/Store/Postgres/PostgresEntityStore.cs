@@ -206,6 +206,22 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
         return (IReadOnlyList<JsonObject>)await ReadDocs(cmd, ct);
     }, ct);
 
+    /// <summary>One REPEATABLE READ transaction on the primary for every table: a node never publishes half of another
+    /// node's change, and never a replica's older state after hearing of a change (pg_ro_* serves the other reads).</summary>
+    public Task<IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>>> SnapshotAsync(IEnumerable<EntitySchema> schemas, CancellationToken ct) =>
+        _db.RunAsync(read: false, async conn =>
+        {
+            await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+            var rows = new Dictionary<EntitySchema, IReadOnlyList<JsonObject>>();
+            foreach (var schema in schemas)
+            {
+                await using var cmd = new NpgsqlCommand($"SELECT doc FROM \"{schema.Name}\" ORDER BY id", conn, tx);
+                rows[schema] = await ReadDocs(cmd, ct);
+            }
+            await tx.CommitAsync(ct);
+            return (IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>>)rows;
+        }, ct);
+
     public Task<StoreWriteOutcome> InsertAsync(EntitySchema schema, JsonObject entity, CancellationToken ct) =>
         _db.RunAsync(read: false, conn => Write(conn, null, schema, entity, insert: true, ct), ct);
 
