@@ -68,7 +68,9 @@ public sealed class SqlitePersistenceTests
         Assert.Empty(host.Publisher.Current.Routes);
         await host.PostAsync("/services", new { host = "bad:port:x" }); // rejected: no publish
 
-        Assert.Equal(4, versions.Count);
-        Assert.Equal(Enumerable.Range(1, 4).Select(i => start + i), versions);
+        // a PostgreSQL node also re-reads once when its change listener (re)connects, whenever that lands
+        if (kind == AdminStore.Sqlite) Assert.Equal(4, versions.Count);
+        else Assert.InRange(versions.Count, 4, 5);
+        Assert.Equal(Enumerable.Range(1, versions.Count).Select(i => start + i), versions);
     }
 }

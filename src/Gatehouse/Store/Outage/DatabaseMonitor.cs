@@ -21,10 +21,15 @@ public sealed partial class DatabaseMonitor : BackgroundService
     private readonly StoreConfigPublisher _publisher;
     private readonly EntityRegistry _registry;
     private readonly ILogger<DatabaseMonitor> _logger;
+    private readonly bool _runMigrations;
     private volatile bool _migrateOnReturn;
 
-    public DatabaseMonitor(OutageTolerantEntityStore store, StoreConfigPublisher publisher, EntityRegistry registry, ILogger<DatabaseMonitor> logger)
+    /// <param name="startup">whether the start migrates (<c>--run-migrations</c>): a node that started on its snapshot
+    /// does, when the database returns, what its start would have done.</param>
+    public DatabaseMonitor(OutageTolerantEntityStore store, StoreConfigPublisher publisher, EntityRegistry registry, ILogger<DatabaseMonitor> logger,
+        StoreStartupOptions? startup = null)
     {
+        _runMigrations = startup?.RunMigrations ?? true;
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _publisher = publisher ?? throw new ArgumentNullException(nameof(publisher));
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
@@ -34,7 +39,7 @@ public sealed partial class DatabaseMonitor : BackgroundService
     /// <summary>The start found the database unreachable and published the persisted snapshot instead.</summary>
     internal void StartedOnSnapshot(DatabaseUnavailableException e)
     {
-        _migrateOnReturn = true;
+        _migrateOnReturn = _runMigrations;
         _store.MarkUnreachable(e);
     }
 

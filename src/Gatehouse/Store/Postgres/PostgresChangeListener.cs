@@ -48,7 +48,7 @@ internal sealed partial class PostgresChangeListener : BackgroundService
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         try { await _db.RunAsync(read: false, async conn => { await PostgresClusterTables.EnsureAsync(conn, cancellationToken); return true; }, cancellationToken); }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException) { LogTablesNotCreated(e); } // the listener retries
+        catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException) { LogTablesNotCreated(e); } // the listener retries
         await base.StartAsync(cancellationToken);
     }
 

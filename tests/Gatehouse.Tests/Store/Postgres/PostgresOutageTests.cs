@@ -78,8 +78,9 @@ public sealed class PostgresOutageTests
         relay.Restore(); // B finds the database by itself and serves what A wrote meanwhile
         await EventuallyAsync(async () => (await proxyB.GetAsync("/after")).StatusCode == HttpStatusCode.OK);
         Assert.True(await ReachableAsync(adminB));
+        // the change listener may have re-read first; Admin reads say "database" once the monitor has resynced too
+        await EventuallyAsync(async () => (await adminB.GetAsync("/routes")).Headers.GetValues(SourceHeader).Single() == "database");
         var routesB = await adminB.GetAsync("/routes");
-        Assert.Equal("database", routesB.Headers.GetValues(SourceHeader).Single());
         Assert.Equal(3, JsonNode.Parse(await routesB.Content.ReadAsStringAsync())!["data"]!.AsArray().Count);
         var (created, _) = await SendAsync(adminB, HttpMethod.Post, "/services", new { name = "accepted", url = echo.BaseUri.ToString() });
         Assert.Equal(201, created);
