@@ -17,6 +17,9 @@ internal static class PostgresClusterTables
     /// <summary>How long an event row is kept: far longer than any poll window, short enough to keep the table small.</summary>
     public static readonly TimeSpan EventLifetime = TimeSpan.FromHours(1);
 
+    /// <summary>The tables <see cref="EnsureAsync"/> creates (what <c>migrations reset</c> drops).</summary>
+    public static IReadOnlyList<string> Tables { get; } = ["cluster_events", "cluster_nodes"];
+
     private const long CreateLockKey = 0x6761_7465_0003;
 
     public static async Task EnsureAsync(NpgsqlConnection conn, CancellationToken ct)

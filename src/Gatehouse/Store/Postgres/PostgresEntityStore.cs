@@ -150,7 +150,9 @@ public sealed class PostgresEntityStore : IEntityStore, IAsyncDisposable, IDispo
     {
         await using var tx = await conn.BeginTransactionAsync(ct);
         await Exec(conn, tx, $"SELECT pg_advisory_xact_lock({MigrationLockKey})", ct);
-        foreach (var schema in _registry.Schemas) await Exec(conn, tx, $"DROP TABLE IF EXISTS \"{schema.Name}\" CASCADE", ct);
+        // everything Gatehouse keeps in the database: entities, plugins' own tables, the nodes' cluster tables
+        var tables = _registry.Schemas.Select(s => s.Name).Concat(PostgresPluginMigrations.Tables).Concat(PostgresClusterTables.Tables);
+        foreach (var table in tables) await Exec(conn, tx, $"DROP TABLE IF EXISTS \"{table}\" CASCADE", ct);
         await Exec(conn, tx, "DROP TABLE IF EXISTS schema_migrations", ct);
         await tx.CommitAsync(ct);
         return true;

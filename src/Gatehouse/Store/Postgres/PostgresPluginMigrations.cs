@@ -8,6 +8,9 @@ namespace Gatehouse.Store.Postgres;
 /// </summary>
 internal static class PostgresPluginMigrations
 {
+    /// <summary>The tables these migrations create (what <c>migrations reset</c> drops).</summary>
+    public static IReadOnlyList<string> Tables { get; } = ["ratelimiting_metrics"];
+
     public static IReadOnlyList<(string Name, IReadOnlyList<string> Statements)> All { get; } =
     [
         ("rate-limiting/000_base_rate_limiting",
