@@ -120,6 +120,12 @@ last_lines() {
 start_gatehouse() {
   local dir=$1 proxy_port=$2 admin_port=$3 t0=$SECONDS
   [[ -n $GATEHOUSE_BIN ]] || { SERVER_ERROR=$GATEHOUSE_UNAVAILABLE; return 1; }
+  # on PostgreSQL a node starts only on a bootstrapped database (as Kong); bootstrap is a no-op the second time
+  if grep -q '^database = postgres' "$dir/gatehouse.conf" \
+     && ! "$GATEHOUSE_BIN" migrations bootstrap -c "$dir/gatehouse.conf" >"$dir/migrations.log" 2>&1; then
+    SERVER_ERROR="gatehouse migrations bootstrap failed: $(last_lines "$dir/migrations.log")"
+    return 1
+  fi
   taskset -c "$BENCH_SUT_CPU" "$GATEHOUSE_BIN" start -c "$dir/gatehouse.conf" >"$dir/gatehouse.log" 2>&1 &
   SERVER_PID=$!
   track_pid "$SERVER_PID"
