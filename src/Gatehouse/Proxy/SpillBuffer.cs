@@ -242,7 +242,31 @@ internal sealed class SpillBuffer : IAsyncDisposable
 
     /// <summary>Reads the memory segments in order (the last one up to the tail's length), then the file; its own
     /// position, nothing released.</summary>
-    private sealed class CompletedReader(SpillBuffer buffer, byte[][] segments, int tailLength, long fileLength) : Stream
+    /// <summary>What both readers share: a forward-only, read-only stream of the buffer's body; each gives ReadAsync.</summary>
+    private abstract class ReadOnlyBodyStream(SpillBuffer buffer) : Stream
+    {
+        protected SpillBuffer Buffer { get; } = buffer;
+
+        public abstract override ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default);
+
+        public override Task<int> ReadAsync(byte[] array, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(array.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] array, int offset, int count) =>
+            ReadAsync(array.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => Buffer.Length;
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] array, int offset, int count) => throw new NotSupportedException();
+    }
+
+    private sealed class CompletedReader(SpillBuffer buffer, byte[][] segments, int tailLength, long fileLength) : ReadOnlyBodyStream(buffer)
     {
         private int _segment, _offset;
         private long _filePosition;
@@ -250,7 +274,7 @@ internal sealed class SpillBuffer : IAsyncDisposable
         public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
         {
             if (destination.Length == 0) return 0;
-            ObjectDisposedException.ThrowIf(buffer._disposed, buffer);
+            ObjectDisposedException.ThrowIf(Buffer._disposed, Buffer);
             while (_segment < segments.Length)
             {
                 var segment = segments[_segment];
@@ -267,48 +291,16 @@ internal sealed class SpillBuffer : IAsyncDisposable
             }
             if (_filePosition >= fileLength) return 0;
             var length = (int)Math.Min(destination.Length, fileLength - _filePosition);
-            var read = await RandomAccess.ReadAsync(buffer._file!, destination[..length], _filePosition, cancellationToken);
+            var read = await RandomAccess.ReadAsync(Buffer._file!, destination[..length], _filePosition, cancellationToken);
             _filePosition += read;
             return read;
         }
-
-        public override Task<int> ReadAsync(byte[] array, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(array.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] array, int offset, int count) =>
-            ReadAsync(array.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => buffer.Length;
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] array, int offset, int count) => throw new NotSupportedException();
     }
 
-    private sealed class Reader(SpillBuffer buffer) : Stream
+    private sealed class Reader(SpillBuffer buffer) : ReadOnlyBodyStream(buffer)
     {
         public override ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default) =>
-            destination.Length == 0 ? ValueTask.FromResult(0) : buffer.ReadAsync(destination, cancellationToken);
-
-        public override Task<int> ReadAsync(byte[] array, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(array.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] array, int offset, int count) =>
-            ReadAsync(array.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => buffer.Length;
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] array, int offset, int count) => throw new NotSupportedException();
+            destination.Length == 0 ? ValueTask.FromResult(0) : Buffer.ReadAsync(destination, cancellationToken);
     }
 }
 

@@ -19,23 +19,27 @@ public static class StoreCommands
         ArgumentNullException.ThrowIfNull(loader);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
+        if (LoadFile(path, loader, stderr, $"Error: failed parsing declarative configuration {path}:\n") is not { } result) return 1;
+        stdout.WriteLine($"parse successful: {string.Join(", ", result.Entities!.Select(kv => $"{kv.Value.Count} {kv.Key.Name}"))}");
+        return 0;
+    }
+
+    /// <summary>Reads and parses a declarative file; warnings (how it was read) go to stderr. Null, with the reason on
+    /// stderr (after <paramref name="failedParsing"/> for a file that does not parse), when it cannot be used.</summary>
+    private static DeclarativeResult? LoadFile(string path, DeclarativeLoader loader, TextWriter stderr, string failedParsing)
+    {
         byte[] content;
         try { content = File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             stderr.WriteLine($"Error: cannot read {path}: {e.Message}");
-            return 1;
+            return null;
         }
         var result = loader.Load(content);
         foreach (var warning in result.Warnings) stderr.WriteLine($"warning: {warning}");
-        if (!result.IsValid)
-        {
-            stderr.WriteLine($"Error: failed parsing declarative configuration {path}:");
-            stderr.WriteLine(DeclarativeReport.Describe(result.Error!));
-            return 1;
-        }
-        stdout.WriteLine($"parse successful: {string.Join(", ", result.Entities!.Select(kv => $"{kv.Value.Count} {kv.Key.Name}"))}");
-        return 0;
+        if (result.IsValid) return result;
+        stderr.WriteLine(failedParsing + DeclarativeReport.Describe(result.Error!));
+        return null;
     }
 
     /// <summary>`gatehouse config init [FILE]`: writes an example kong.yml (default ./kong.yml).</summary>
@@ -69,20 +73,7 @@ public static class StoreCommands
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         if (await UpToDateRefusalAsync(dao.Store, stderr, ct)) return 1;
-        byte[] content;
-        try { content = await File.ReadAllBytesAsync(path, ct); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            stderr.WriteLine($"Error: cannot read {path}: {e.Message}");
-            return 1;
-        }
-        var result = loader.Load(content);
-        foreach (var warning in result.Warnings) stderr.WriteLine($"warning: {warning}");
-        if (!result.IsValid)
-        {
-            stderr.WriteLine("Error: Failed parsing:\n" + DeclarativeReport.Describe(result.Error!));
-            return 1;
-        }
+        if (LoadFile(path, loader, stderr, "Error: Failed parsing:\n") is not { } result) return 1;
         stdout.WriteLine("parse successful, beginning import");
         var imported = await dao.ImportAsync(result.Entities!, ct);
         if (imported.Error is { } error)
