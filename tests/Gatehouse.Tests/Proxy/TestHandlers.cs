@@ -114,7 +114,22 @@ internal sealed class CaptureAndLogHandler : IAccessHandler, ILogHandler
     public ValueTask OnLogAsync(ProxyContext context)
     {
         Logged.Enqueue((context.HttpContext.Request.Path.Value!, context.HttpContext.Response.StatusCode, context.Error is not null));
+        _logged.Release();
         return ValueTask.CompletedTask;
+    }
+
+    private readonly SemaphoreSlim _logged = new(0);
+
+    /// <summary>The log phase runs after the answer has reached the client: waits (10 s at most) for a matching entry.</summary>
+    public async Task<bool> HasLoggedAsync(Func<(string Path, int Status, bool HadError), bool> match)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!Logged.Any(match))
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || !await _logged.WaitAsync(left)) return Logged.Any(match);
+        }
+        return true;
     }
 }
 
