@@ -74,6 +74,7 @@ internal static class EntityEndpoints
                 if (AdminPaging.TryParse(ctx.Request.Query, ctx.Request.QueryString.Value, scope, out var query) is { } error)
                     return AdminResponses.Error(error);
                 var page = await dao.Store.PageAsync(schema, query, ct);
+                foreach (var row in page.Items) await dao.ShowAsync(schema, row, ct);
                 return AdminResponses.Json(AdminPaging.Response(page.Items, page.Last, ctx.Request.Path, ctx.Request.Query, scope is not null));
             case "POST":
                 if (dao.ReadOnly) return AdminResponses.Error(DbError.OperationUnsupported("create", schema.Name));
@@ -100,7 +101,9 @@ internal static class EntityEndpoints
         switch (method)
         {
             case "GET" or "HEAD":
-                return existing is null ? AdminResponses.NotFound() : AdminResponses.Json(existing);
+                if (existing is null) return AdminResponses.NotFound();
+                await dao.ShowAsync(schema, existing, ct);
+                return AdminResponses.Json(existing);
             case "DELETE":
                 if (existing is null) return AdminResponses.NoContent();
                 var deleted = await dao.DeleteAsync(schema, key, ct);
