@@ -71,6 +71,23 @@ internal sealed class ChildNames(EntityRegistry registry, TimeProvider time)
         return null;
     }
 
+    /// <summary>The parent of the child whose key is <paramref name="key"/> (Kong: a certificate addressed by one of
+    /// its SNIs), or null.</summary>
+    public async Task<JsonObject?> FindParentAsync(IEntityStore store, EntitySchema schema, string key, CancellationToken ct)
+    {
+        if (schema.ChildNames is not { } list) return null;
+        var row = await store.SelectByUniqueAsync(registry.ByName(list.Child)!, list.ChildKey, key, ct);
+        return row is not null && EntityJson.ForeignId(row, list.ChildForeign) is { } parent ? await store.SelectAsync(schema, parent, ct) : null;
+    }
+
+    /// <summary>Kong's PUT by child key: the key joins the list the input gives (a list of one when none).</summary>
+    public static void Include(EntitySchema schema, JsonObject data, string key)
+    {
+        if (schema.ChildNames is not { } list) return;
+        if (data[list.Field] is not JsonArray names) data[list.Field] = names = [];
+        if (!names.Any(n => n is JsonValue v && v.TryGetValue<string>(out var s) && s == key)) names.Add(key);
+    }
+
     /// <summary>Adds the children's names, sorted, to a parent read from the store.</summary>
     public async Task ShowAsync(IEntityStore store, EntitySchema schema, JsonObject parent, CancellationToken ct)
     {

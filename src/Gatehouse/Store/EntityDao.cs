@@ -38,9 +38,10 @@ public sealed class EntityDao
     /// <summary>Finds by id, or by the endpoint key when <paramref name="key"/> is not a UUID.</summary>
     public Task<JsonObject?> SelectAsync(EntitySchema schema, string key, CancellationToken ct) => Find(_store, schema, key, ct);
 
-    private static Task<JsonObject?> Find(IEntityStore store, EntitySchema schema, string key, CancellationToken ct) =>
+    private Task<JsonObject?> Find(IEntityStore store, EntitySchema schema, string key, CancellationToken ct) =>
         Guid.TryParse(key, out var id) ? store.SelectAsync(schema, id, ct)
         : schema.EndpointKey is { } ek ? store.SelectByUniqueAsync(schema, ek, key, ct)
+        : schema.ChildNames is not null ? _childNames.FindParentAsync(store, schema, key, ct)
         : Task.FromResult<JsonObject?>(null);
 
     /// <summary>Adds what Kong's DAO shows beside the stored fields (a certificate's <c>snis</c>) to a row read for a client.</summary>
@@ -72,6 +73,12 @@ public sealed class EntityDao
             var existing = await Find(_writes, schema, key, ct);
             var data = Clone(input);
             if (Guid.TryParse(key, out var keyId)) data["id"] = keyId.ToString();
+            else if (schema.ChildNames is not null)
+            {
+                // Kong's PUT /certificates/{sni}: the certificate of that SNI, or a new one listing it
+                data["id"] = existing?["id"]?.DeepClone() ?? Guid.NewGuid().ToString();
+                ChildNames.Include(schema, data, key);
+            }
             else if (schema.EndpointKey is { } ek)
             {
                 data[ek] = key;
@@ -86,7 +93,8 @@ public sealed class EntityDao
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Upsert);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
             var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
-            var names = ChildNames.Detach(schema, entity, input);
+            // PUT replaces: no list means no children (Kong's Admin API sends null)
+            var names = ChildNames.Detach(schema, entity, input) ?? (schema.ChildNames is null ? null : []);
             var id = EntityJson.Guid(entity, "id");
             if (await CheckConstraints(schema, entity, id, names, ct) is { } error) return DaoResult.Fail(error);
             var exists = existing is not null || await _writes.SelectAsync(schema, id, ct) is not null;

@@ -47,6 +47,37 @@ public class CertificatesApiTests : AdminStoreTests
         Assert.Empty((await _host.GetAsync("/snis")).Body!["data"]!.AsArray());
     }
 
+    /// <summary>Kong's <c>/certificates/{sni}</c>: a certificate addressed by one of its SNIs; PUT replaces the list
+    /// (keeping the SNI of the URL), or creates a certificate with that SNI; an unknown SNI is "SNI not found".</summary>
+    [Fact]
+    public async Task A_certificate_is_addressed_by_one_of_its_snis()
+    {
+        var id = await CreateAsync(Rsa, "one.test", "two.test");
+        Assert.Equal(id, (string?)(await _host.GetAsync("/certificates/two.test")).Body!["id"]);
+        var (missing, body) = await _host.GetAsync("/certificates/none.test");
+        Assert.Equal(404, missing);
+        Assert.Equal("SNI not found", (string?)body!["message"]);
+        Assert.Equal(404, (await _host.SendAsync(HttpMethod.Patch, "/certificates/none.test", new { tags = new[] { "x" } })).Status);
+        Assert.Equal(404, (await _host.SendAsync(HttpMethod.Delete, "/certificates/none.test")).Status);
+
+        var (putStatus, put) = await _host.SendAsync(HttpMethod.Put, "/certificates/one.test", new { cert = Ecdsa.Cert, key = Ecdsa.Key, snis = new[] { "three.test" } });
+        Assert.Equal(200, putStatus);
+        Assert.Equal(id, (string?)put!["id"]);
+        Assert.Equal(["one.test", "three.test"], Names(put["snis"]));
+        Assert.Equal(404, (await _host.GetAsync("/snis/two.test")).Status);
+
+        var (newStatus, created) = await _host.SendAsync(HttpMethod.Put, "/certificates/new.test", new { cert = Rsa.Cert, key = Rsa.Key });
+        Assert.Equal(200, newStatus);
+        Assert.NotEqual(id, (string?)created!["id"]);
+        Assert.Equal(["new.test"], Names(created["snis"]));
+        // PUT by id without snis replaces the list with none
+        var (_, replaced) = await _host.SendAsync(HttpMethod.Put, $"/certificates/{id}", new { cert = Rsa.Cert, key = Rsa.Key });
+        Assert.Empty(replaced!["snis"]!.AsArray());
+
+        Assert.Equal(204, (await _host.SendAsync(HttpMethod.Delete, "/certificates/new.test")).Status);
+        Assert.Equal(404, (await _host.GetAsync("/snis/new.test")).Status);
+    }
+
     [Fact]
     public async Task Nested_snis_are_created_under_their_certificate_and_deleted_with_it()
     {
