@@ -74,6 +74,7 @@ internal static class EntityEndpoints
                 if (AdminPaging.TryParse(ctx.Request.Query, ctx.Request.QueryString.Value, scope, out var query) is { } error)
                     return AdminResponses.Error(error);
                 var page = await dao.Store.PageAsync(schema, query, ct);
+                foreach (var row in page.Items) await dao.ShowAsync(schema, row, ct);
                 return AdminResponses.Json(AdminPaging.Response(page.Items, page.Last, ctx.Request.Path, ctx.Request.Query, scope is not null));
             case "POST":
                 if (dao.ReadOnly) return AdminResponses.Error(DbError.OperationUnsupported("create", schema.Name));
@@ -100,12 +101,15 @@ internal static class EntityEndpoints
         switch (method)
         {
             case "GET" or "HEAD":
-                return existing is null ? AdminResponses.NotFound() : AdminResponses.Json(existing);
+                if (existing is null) return NotFound(dao, schema, key);
+                await dao.ShowAsync(schema, existing, ct);
+                return AdminResponses.Json(existing);
             case "DELETE":
-                if (existing is null) return AdminResponses.NoContent();
+                if (existing is null) return ByChildKey(schema, key) ? NotFound(dao, schema, key) : AdminResponses.NoContent();
                 var deleted = await dao.DeleteAsync(schema, key, ct);
                 return deleted.Error is { } e ? AdminResponses.Error(e) : AdminResponses.NoContent();
         }
+        if (method == "PATCH" && existing is null && ByChildKey(schema, key)) return NotFound(dao, schema, key);
         var body = await AdminBodyReader.ReadAsync(ctx.Request, schema, ct);
         if (body.Error is not null) return body.Error;
         if (scope is not null) body.Value![scope.Field] = new JsonObject { ["id"] = scope.Id.ToString() };
@@ -140,6 +144,15 @@ internal static class EntityEndpoints
         var linked = await dao.UpdateAsync(schema, EntityJson.Guid(child, "id").ToString(), link, ct);
         return linked.Error is { } e ? AdminResponses.Error(e) : AdminResponses.Json(created.Entity!);
     }
+
+    /// <summary>A certificate addressed by an SNI name (Kong's <c>/certificates/{sni}</c>).</summary>
+    private static bool ByChildKey(EntitySchema schema, string key) => schema.ChildNames is not null && !Guid.TryParse(key, out _);
+
+    /// <summary>Kong answers "SNI not found" when no certificate has the SNI named in the URL.</summary>
+    private static IResult NotFound(EntityDao dao, EntitySchema schema, string key) =>
+        ByChildKey(schema, key) && dao.Registry.ByName(schema.ChildNames!.Child) is { } child
+            ? AdminResponses.Message(child.SingularName.ToUpperInvariant() + " not found", StatusCodes.Status404NotFound)
+            : AdminResponses.NotFound();
 
     private static IResult Written(DaoResult result, int status) =>
         result.Error is { } error ? AdminResponses.Error(error) : AdminResponses.Json(result.Entity!, status);

@@ -23,7 +23,9 @@ public sealed class EntityRegistry
             // :: filter chains (issue 4)
             FilterChainEntity.Create(filters),
             // :: upstreams and targets (issue 12)
-            UpstreamEntity.Create(supportsAlgorithm ?? (a => a == "round-robin")), TargetEntity.Schema]);
+            UpstreamEntity.Create(supportsAlgorithm ?? (a => a == "round-robin")), TargetEntity.Schema,
+            // :: certificates, SNIs and CA certificates (issue 14)
+            CertificateEntity.Schema, SniEntity.Schema, CaCertificateEntity.Schema]);
 
     public EntityRegistry(IReadOnlyList<EntitySchema> schemas)
     {

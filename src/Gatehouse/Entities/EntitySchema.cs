@@ -35,6 +35,9 @@ public sealed record EntitySchema
     /// <summary>Transforms a validated entity before storage, given the client's input (e.g. hashing a password
     /// only when one was sent, as Kong's basic-auth DAO does).</summary>
     public Func<JsonObject, JsonObject, JsonObject>? BeforeWrite { get; init; }
+    /// <summary>A transient field listing child entities by their key (Kong's certificate <c>snis</c>): never stored;
+    /// the DAO creates or replaces the children from it and returns the children's names in it.</summary>
+    public ChildNameList? ChildNames { get; init; }
 
     public FieldDefinition? Field(string name)
     {
@@ -50,3 +53,7 @@ public sealed record EntitySchema
     public string? EndpointKeyValue(JsonObject entity) =>
         EndpointKey is not null && entity[EndpointKey] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 }
+
+/// <summary>The transient <paramref name="Field"/> of a parent lists its <paramref name="Child"/> rows by
+/// <paramref name="ChildKey"/>; each child points at the parent through <paramref name="ChildForeign"/>.</summary>
+public sealed record ChildNameList(string Field, string Child, string ChildKey, string ChildForeign);

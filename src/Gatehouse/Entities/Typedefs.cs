@@ -57,6 +57,24 @@ public static class Typedefs
         Custom = v => PathValidation.ValidatePath(v.GetValue<string>()),
     };
 
+    /// <summary>Kong's <c>wildcard_host</c> (route and certificate SNIs): a hostname, one '*' leftmost or rightmost.</summary>
+    public static FieldDefinition WildcardHost(string name) => new(name, FieldType.String)
+    {
+        Custom = v => HostValidation.ValidateSni(v.GetValue<string>()),
+    };
+
+    /// <summary>Kong's <c>typedefs.certificate</c>: a PEM X.509 certificate that parses.</summary>
+    public static FieldDefinition Certificate(string name) => new(name, FieldType.String)
+    {
+        Custom = v => PemValidation.ValidateCertificate(v.GetValue<string>()),
+    };
+
+    /// <summary>Kong's <c>typedefs.key</c>: a PEM private key that parses.</summary>
+    public static FieldDefinition Key(string name) => new(name, FieldType.String)
+    {
+        Custom = v => PemValidation.ValidateKey(v.GetValue<string>()),
+    };
+
     public static FieldDefinition Foreign(string name, string reference, OnDelete onDelete = OnDelete.Restrict) =>
         new(name, FieldType.Foreign) { Reference = reference, OnDelete = onDelete };
 

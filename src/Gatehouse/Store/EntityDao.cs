@@ -17,6 +17,7 @@ public sealed class EntityDao
     private readonly StoreConfigPublisher _publisher;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly ChildNames _childNames;
 
     public EntityDao(IEntityStore store, EntityRegistry registry, StoreConfigPublisher publisher, TimeProvider time, bool readOnly)
     {
@@ -26,6 +27,7 @@ public sealed class EntityDao
         _publisher = publisher ?? throw new ArgumentNullException(nameof(publisher));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         ReadOnly = readOnly;
+        _childNames = new ChildNames(registry, time);
     }
 
     /// <summary>True in DB-less mode: the configuration only changes through POST /config.</summary>
@@ -36,10 +38,14 @@ public sealed class EntityDao
     /// <summary>Finds by id, or by the endpoint key when <paramref name="key"/> is not a UUID.</summary>
     public Task<JsonObject?> SelectAsync(EntitySchema schema, string key, CancellationToken ct) => Find(_store, schema, key, ct);
 
-    private static Task<JsonObject?> Find(IEntityStore store, EntitySchema schema, string key, CancellationToken ct) =>
+    private Task<JsonObject?> Find(IEntityStore store, EntitySchema schema, string key, CancellationToken ct) =>
         Guid.TryParse(key, out var id) ? store.SelectAsync(schema, id, ct)
         : schema.EndpointKey is { } ek ? store.SelectByUniqueAsync(schema, ek, key, ct)
+        : schema.ChildNames is not null ? _childNames.FindParentAsync(store, schema, key, ct)
         : Task.FromResult<JsonObject?>(null);
+
+    /// <summary>Adds what Kong's DAO shows beside the stored fields (a certificate's <c>snis</c>) to a row read for a client.</summary>
+    public Task ShowAsync(EntitySchema schema, JsonObject row, CancellationToken ct) => _childNames.ShowAsync(_store, schema, row, ct);
 
     public Task<DaoResult> InsertAsync(EntitySchema schema, JsonObject input, CancellationToken ct) =>
         Write(schema, "create", async () =>
@@ -53,10 +59,11 @@ public sealed class EntityDao
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Insert);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
             var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
+            var names = ChildNames.Detach(schema, entity, input) ?? (schema.ChildNames is null ? null : []);
             var id = EntityJson.Guid(entity, "id");
             if (await _writes.SelectAsync(schema, id, ct) is not null) return DaoResult.Fail(DbError.PrimaryKeyViolation(id));
-            if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
-            return Outcome(await _writes.InsertAsync(schema, entity, ct), schema, entity, id);
+            if (await CheckConstraints(schema, entity, id, names, ct) is { } error) return DaoResult.Fail(error);
+            return await Finish(await _writes.InsertAsync(schema, entity, ct), schema, entity, id, names, ct);
         }, ct);
 
     /// <summary>PUT: creates or fully replaces the entity addressed by id or endpoint key.</summary>
@@ -66,6 +73,12 @@ public sealed class EntityDao
             var existing = await Find(_writes, schema, key, ct);
             var data = Clone(input);
             if (Guid.TryParse(key, out var keyId)) data["id"] = keyId.ToString();
+            else if (schema.ChildNames is not null)
+            {
+                // Kong's PUT /certificates/{sni}: the certificate of that SNI, or a new one listing it
+                data["id"] = existing?["id"]?.DeepClone() ?? Guid.NewGuid().ToString();
+                ChildNames.Include(schema, data, key);
+            }
             else if (schema.EndpointKey is { } ek)
             {
                 data[ek] = key;
@@ -80,11 +93,13 @@ public sealed class EntityDao
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Upsert);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
             var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
+            // PUT replaces: no list means no children (Kong's Admin API sends null)
+            var names = ChildNames.Detach(schema, entity, input) ?? (schema.ChildNames is null ? null : []);
             var id = EntityJson.Guid(entity, "id");
-            if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
+            if (await CheckConstraints(schema, entity, id, names, ct) is { } error) return DaoResult.Fail(error);
             var exists = existing is not null || await _writes.SelectAsync(schema, id, ct) is not null;
             var outcome = exists ? await _writes.UpdateAsync(schema, entity, ct) : await _writes.InsertAsync(schema, entity, ct);
-            return Outcome(outcome, schema, entity, id);
+            return await Finish(outcome, schema, entity, id, names, ct);
         }, ct);
 
     /// <summary>PATCH: top-level fields of the input replace the stored ones (arrays wholesale).</summary>
@@ -101,9 +116,10 @@ public sealed class EntityDao
             var validated = EntityValidator.Validate(schema, data, ValidationContext.Update);
             if (!validated.IsValid) return DaoResult.Fail(DbError.SchemaViolation(validated.Errors!));
             var entity = schema.BeforeWrite is { } transform ? transform(validated.Entity!, input) : validated.Entity!;
+            var names = ChildNames.Detach(schema, entity, input);
             var id = EntityJson.Guid(entity, "id");
-            if (await CheckConstraints(schema, entity, id, ct) is { } error) return DaoResult.Fail(error);
-            return Outcome(await _writes.UpdateAsync(schema, entity, ct), schema, entity, id);
+            if (await CheckConstraints(schema, entity, id, names, ct) is { } error) return DaoResult.Fail(error);
+            return await Finish(await _writes.UpdateAsync(schema, entity, ct), schema, entity, id, names, ct);
         }, ct);
 
     /// <summary>DELETE: succeeds when missing; refuses while restricting references exist; cascades otherwise.</summary>
@@ -155,6 +171,18 @@ public sealed class EntityDao
             foreach (var row in (await _writes.PageAsync(child, new PageQuery(int.MaxValue - 1, Foreign: new ForeignFilter(field.Name, id)), ct)).Items)
                 await DeleteCascading(child, EntityJson.Guid(row, "id"), ct);
         await _writes.DeleteAsync(schema, id, ct);
+    }
+
+    private async Task<DbError?> CheckConstraints(EntitySchema schema, JsonObject entity, Guid id, IReadOnlyList<string>? names, CancellationToken ct) =>
+        await _childNames.CheckAsync(_writes, schema, names, id, ct) ?? await CheckConstraints(schema, entity, id, ct);
+
+    /// <summary>The write's result; on success the parent's children follow its transient name list.</summary>
+    private async Task<DaoResult> Finish(StoreWriteOutcome outcome, EntitySchema schema, JsonObject entity, Guid id,
+        IReadOnlyList<string>? names, CancellationToken ct)
+    {
+        var result = Outcome(outcome, schema, entity, id);
+        if (result.Error is not null || schema.ChildNames is null) return result;
+        return await _childNames.SyncAsync(_writes, schema, entity, names, ct) is { } error ? DaoResult.Fail(error) : result;
     }
 
     private async Task<DbError?> CheckConstraints(EntitySchema schema, JsonObject entity, Guid id, CancellationToken ct)

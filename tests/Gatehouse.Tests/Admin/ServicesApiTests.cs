@@ -107,9 +107,9 @@ public class ServicesApiTests : AdminStoreTests
     [InlineData("""{"host":"a.test","protocol":"https","tls_verify":true}""", "tls_verify", "not supported by Gatehouse: upstream certificates are not verified")]
     [InlineData("""{"host":"a.test","protocol":"https","tls_verify_depth":2}""", "tls_verify_depth", "not supported by Gatehouse: upstream certificates are not verified")]
     [InlineData("""{"host":"a.test","protocol":"https","ca_certificates":["4f3e5c1a-1b2c-4d5e-8f90-123456789abc"]}""", "ca_certificates",
-        "not supported by Gatehouse: there is no ca_certificates entity (upstream certificates are not verified)")]
+        "not supported by Gatehouse: upstream certificates are not verified yet")]
     [InlineData("""{"host":"a.test","protocol":"https","client_certificate":{"id":"4f3e5c1a-1b2c-4d5e-8f90-123456789abc"}}""", "client_certificate",
-        "not supported by Gatehouse: there is no certificates entity (no client certificate towards upstreams)")]
+        "not supported by Gatehouse: no client certificate is presented to upstreams yet")]
     [InlineData("""{"url":"not a url"}""", "host", "required field missing")]
     [InlineData("""{"url":"http://example.com:abc/"}""", "port", "expected an integer")]
     [InlineData("""{"url":12}""", "url", "expected a string")]

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Gatehouse.Cli;
 using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Wasm;
@@ -67,6 +68,32 @@ public sealed class ConfigCommandTests : IDisposable
         var (badCode, badOut, badError) = await RunAsync(env, "config", "parse", bad, "-p", Path.Combine(_dir, "p2"));
         Assert.NotEqual(0, badCode);
         Assert.Contains("value should be between 0 and 65535", badOut + badError);
+    }
+
+    /// <summary>Certificates with nested SNIs and CA certificates parse (they stopped at "unknown field"); an SNI with a
+    /// misplaced wildcard is Kong's error.</summary>
+    [Fact]
+    public async Task Parse_reads_certificates_snis_and_ca_certificates()
+    {
+        var pair = TestCertificates.Ecdsa();
+        var ca = TestCertificates.Ca();
+        var node = new JsonObject
+        {
+            ["_format_version"] = "3.0",
+            ["certificates"] = new JsonArray(new JsonObject
+            {
+                ["cert"] = pair.Cert, ["key"] = pair.Key,
+                ["snis"] = new JsonArray(new JsonObject { ["name"] = "*.tls.test" }),
+            }),
+            ["ca_certificates"] = new JsonArray(new JsonObject { ["cert"] = ca.Cert }),
+        };
+        var env = new Dictionary<string, string?> { ["GATEHOUSE_DATABASE"] = "off" };
+        var (code, _, error) = await RunAsync(env, "config", "parse", Write("tls.yml", node.ToJsonString()), "-p", Path.Combine(_dir, "p1"));
+        Assert.True(code == 0, error);
+        node["certificates"]![0]!["snis"]![0]!["name"] = "a.*.tls.test";
+        var (badCode, badOut, badError) = await RunAsync(env, "config", "parse", Write("bad.yml", node.ToJsonString()), "-p", Path.Combine(_dir, "p2"));
+        Assert.NotEqual(0, badCode);
+        Assert.Contains("wildcard must be leftmost or rightmost character", badOut + badError);
     }
 
     [Fact]

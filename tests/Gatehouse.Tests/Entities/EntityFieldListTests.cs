@@ -51,6 +51,13 @@ public sealed class EntityFieldListTests
         ["filter_chains"] = Metadata("created_at", "updated_at"),
         ["upstreams"] = new(Metadata("created_at", "updated_at")) { ["client_certificate"] = "refused when set (NotSupportedCheck)" },
         ["targets"] = Metadata("updated_at"),
+        // issue 14: stored in the model for the TLS work to come; the data plane does not read them yet (docs/tls.md)
+        ["certificates"] = new(Metadata("created_at", "updated_at"))
+        {
+            ["snis"] = "transient (Kong's DAO): written as snis rows, which reach the model as SniModel",
+        },
+        ["snis"] = Metadata("created_at", "updated_at"),
+        ["ca_certificates"] = Metadata("created_at", "updated_at"),
     };
 
     private static Dictionary<string, string> Metadata(params string[] fields) =>
@@ -98,6 +105,15 @@ public sealed class EntityFieldListTests
             """,
         ["targets"] = $$"""
             {"id":"{{Id}}","created_at":1,"updated_at":2,"upstream":{"id":"{{OtherId}}"},"target":"10.0.0.1:81","weight":7,"tags":["t"]}
+            """,
+        ["certificates"] = $$"""
+            {"id":"{{Id}}","created_at":1,"updated_at":2,"cert":"c","key":"k","cert_alt":"ca","key_alt":"ka","tags":["t"],"snis":["a.test"]}
+            """,
+        ["snis"] = $$"""
+            {"id":"{{Id}}","created_at":1,"updated_at":2,"name":"a.test","certificate":{"id":"{{OtherId}}"},"tags":["t"]}
+            """,
+        ["ca_certificates"] = $$"""
+            {"id":"{{Id}}","created_at":1,"updated_at":2,"cert":"c","cert_digest":"d","tags":["t"]}
             """,
     };
 

@@ -44,10 +44,10 @@ public static partial class ServiceEntity
             new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "tls_verify_depth", ConditionalCheck.MustBeNull),
             new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "ca_certificates", ConditionalCheck.MustBeNull),
             // upstream TLS: certificates are not verified and none is presented (Proxy/UpstreamConnector)
-            new NotSupportedCheck("client_certificate", "there is no certificates entity (no client certificate towards upstreams)"),
+            new NotSupportedCheck("client_certificate", "no client certificate is presented to upstreams yet"),
             new NotSupportedCheck("tls_verify", "upstream certificates are not verified"),
             new NotSupportedCheck("tls_verify_depth", "upstream certificates are not verified"),
-            new NotSupportedCheck("ca_certificates", "there is no ca_certificates entity (upstream certificates are not verified)"),
+            new NotSupportedCheck("ca_certificates", "upstream certificates are not verified yet"),
         ],
         Shorthands = [new ShorthandField("url", FieldType.String, ExpandUrl)],
     };
