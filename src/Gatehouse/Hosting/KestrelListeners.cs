@@ -7,6 +7,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Gatehouse.Model;
 
 namespace Gatehouse.Hosting;
 
@@ -36,14 +38,19 @@ internal static class KestrelListeners
         kestrel.Limits.KeepAliveTimeout = options.KeepaliveTimeout;
         X509Certificate2? certificate = null;
         X509Certificate2 Certificate() => certificate ??= X509Certificate2.CreateFromPemFile(options.SslCert!, options.SslCertKey);
+        // a bad ssl_cert stops the start, not the first handshake
+        if (options.ProxyListen.Concat(options.AdminListen).Concat(options.StatusListen).Any(l => l.Ssl)) Certificate();
         var proxyProtocol = new ProxyProtocolMiddleware(options.ClientHeaderTimeout);
-        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, Certificate, counters, proxyProtocol);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, Certificate, counters, proxyProtocol);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, Certificate, counters, proxyProtocol);
+        // proxy listeners present the certificate of the client's SNI (Kong's snis); Admin and status only ssl_cert
+        var snis = new SniCertificates(() => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current,
+            () => options.SslCert is null ? null : Certificate());
+        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, counters, proxyProtocol);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => Certificate(), counters, proxyProtocol);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => Certificate(), counters, proxyProtocol);
     }
 
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,
-        Func<X509Certificate2> certificate, GatewayCounters counters, ProxyProtocolMiddleware proxyProtocol)
+        Func<string?, X509Certificate2?> certificate, GatewayCounters counters, ProxyProtocolMiddleware proxyProtocol)
     {
         foreach (var address in addresses)
         {
@@ -62,14 +69,13 @@ internal static class KestrelListeners
                 if (address.ProxyProtocol) listen.Use(next => connection => proxyProtocol.OnConnectionAsync(connection, next));
                 if (address.Ssl)
                 {
-                    var cert = certificate();
                     listen.UseHttps(new HttpsConnectionAdapterOptions
                     {
                         // Kestrel exposes no SNI on the request: keep the name the client asked for on the connection
                         ServerCertificateSelector = (connection, name) =>
                         {
                             if (connection is not null && name is not null) connection.Items[ListenerKinds.SniItemKey] = name;
-                            return cert;
+                            return certificate(name);
                         },
                     });
                 }

@@ -1,7 +1,7 @@
 namespace Gatehouse.Model;
 
 /// <summary>A Kong certificate: PEM certificate (chain) and private key, with the optional alternative pair of the other
-/// key type (RSA and ECDSA). Stored and validated; not yet presented in handshakes (issue 14 item 2).</summary>
+/// key type (RSA and ECDSA). Presented by proxy TLS listeners to clients whose server name matches one of its SNIs (cert_alt is refused).</summary>
 public sealed record CertificateModel
 {
     public required Guid Id { get; init; }

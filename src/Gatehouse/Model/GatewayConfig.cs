@@ -27,7 +27,7 @@ public sealed record GatewayConfig
     /// <summary>Upstreams and their targets (issue 12).</summary>
     public ImmutableArray<UpstreamModel> Upstreams { get; init; } = [];
     public ImmutableArray<TargetModel> Targets { get; init; } = [];
-    /// <summary>Certificates, their SNIs and CA certificates (issue 14): stored, not yet used in handshakes.</summary>
+    /// <summary>Certificates and their SNIs (proxy TLS handshakes pick by SNI: Hosting/SniCertificates) and CA certificates.</summary>
     public ImmutableArray<CertificateModel> Certificates { get; init; } = [];
     public ImmutableArray<SniModel> Snis { get; init; } = [];
     public ImmutableArray<CaCertificateModel> CaCertificates { get; init; } = [];

@@ -25,7 +25,7 @@ public sealed class CertificatesDeclarativeTests : IAsyncLifetime
         ["certificates"] = new JsonArray(
             new JsonObject
             {
-                ["id"] = CertId, ["cert"] = Rsa.Cert, ["key"] = Rsa.Key, ["cert_alt"] = Ecdsa.Cert, ["key_alt"] = Ecdsa.Key,
+                ["id"] = CertId, ["cert"] = Rsa.Cert, ["key"] = Rsa.Key,
                 ["tags"] = new JsonArray("tls"),
                 ["snis"] = new JsonArray(new JsonObject { ["name"] = "b.example.test" }, new JsonObject { ["name"] = "*.example.test", ["tags"] = new JsonArray("w") }),
             }),
@@ -51,7 +51,7 @@ public sealed class CertificatesDeclarativeTests : IAsyncLifetime
     {
         var (_, cert) = await _host.GetAsync($"/certificates/{CertId}");
         Assert.Equal(["*.example.test", "a.example.test", "b.example.test"], cert!["snis"]!.AsArray().Select(n => (string)n!));
-        Assert.Equal(Ecdsa.Key, (string?)cert["key_alt"]);
+        Assert.Null(cert["key_alt"]);
         var (status, wildcard) = await _host.GetAsync("/snis/*.example.test");
         Assert.Equal(200, status);
         Assert.Equal(CertId, (string?)wildcard!["certificate"]!["id"]);
@@ -69,7 +69,7 @@ public sealed class CertificatesDeclarativeTests : IAsyncLifetime
     {
         var before = await SnapshotAsync();
         var yaml = (string)(await _host.GetAsync("/config")).Body!["config"]!;
-        foreach (var expected in new[] { "cert_alt:", "key_alt:", "cert_digest:", "ca_certificates:", "snis:", "*.example.test", CertId })
+        foreach (var expected in new[] { "cert_digest:", "ca_certificates:", "snis:", "*.example.test", CertId })
             Assert.Contains(expected, yaml);
 
         var (status, body) = await _host.SendRawAsync(HttpMethod.Post, "/config", Encoding.UTF8.GetBytes(yaml), "application/x-yaml");

@@ -40,6 +40,9 @@ public static class CertificateEntity
                     ? "certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), "
                       + "the provided certificates were both of the same type"
                     : null),
+            // after Kong's checks (they report first): a valid alternative pair could never be presented
+            new NotSupportedCheck("cert_alt", "a handshake presents one certificate per SNI (.NET's certificate selection " +
+                "sees the server name, not the client's signature algorithms, so it cannot choose between an RSA and an ECDSA pair)"),
         ],
     };
 

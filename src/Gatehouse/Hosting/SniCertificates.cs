@@ -1,0 +1,70 @@
+using System.Collections.Frozen;
+using System.Security.Cryptography.X509Certificates;
+using Gatehouse.Model;
+
+namespace Gatehouse.Hosting;
+
+/// <summary>
+/// The certificate a proxy TLS handshake presents, chosen from the published configuration's <c>snis</c> as Kong's
+/// certificate phase does: the SNI named exactly as the client's server name; else the wildcard with the first label
+/// replaced (<c>*.example.com</c> for <c>a.example.com</c>); else the one with the last label replaced
+/// (<c>example.*</c>); else the listener's default (<c>ssl_cert</c>). Follows configuration changes without a restart:
+/// the lookup is rebuilt when a new configuration is published, parsing again only certificates that changed.
+/// </summary>
+internal sealed class SniCertificates
+{
+    private readonly Func<GatewayConfig> _config;
+    private readonly Func<X509Certificate2?> _default;
+    private Lookup? _lookup;
+
+    public SniCertificates(Func<GatewayConfig> config, Func<X509Certificate2?> defaultCertificate)
+    {
+        _config = config ?? throw new ArgumentNullException(nameof(config));
+        _default = defaultCertificate ?? throw new ArgumentNullException(nameof(defaultCertificate));
+    }
+
+    public X509Certificate2? Select(string? serverName)
+    {
+        var lookup = Current();
+        if (!string.IsNullOrEmpty(serverName))
+        {
+            var name = serverName.TrimEnd('.').ToLowerInvariant();
+            if (lookup.ByName.TryGetValue(name, out var exact)) return exact;
+            var firstDot = name.IndexOf('.');
+            if (firstDot > 0 && lookup.ByName.TryGetValue(string.Concat("*", name.AsSpan(firstDot)), out var prefix)) return prefix;
+            var lastDot = name.LastIndexOf('.');
+            if (lastDot > 0 && lookup.ByName.TryGetValue(string.Concat(name.AsSpan(0, lastDot), ".*"), out var suffix)) return suffix;
+        }
+        return _default();
+    }
+
+    private Lookup Current()
+    {
+        var config = _config();
+        var lookup = Volatile.Read(ref _lookup);
+        if (lookup is not null && ReferenceEquals(lookup.Config, config)) return lookup;
+        var built = Build(config, lookup);
+        Interlocked.CompareExchange(ref _lookup, built, lookup);
+        return built;
+    }
+
+    private static Lookup Build(GatewayConfig config, Lookup? previous)
+    {
+        var parsed = new Dictionary<Guid, (CertificateModel Model, X509Certificate2 Certificate)>();
+        foreach (var model in config.Certificates)
+        {
+            // unchanged PEM: keep the parsed certificate (and its private key) of the previous configuration
+            parsed[model.Id] = previous is not null && previous.Parsed.TryGetValue(model.Id, out var known)
+                && known.Model.Cert == model.Cert && known.Model.Key == model.Key
+                ? (model, known.Certificate)
+                : (model, X509Certificate2.CreateFromPem(model.Cert, model.Key));
+        }
+        var byName = config.Snis
+            .Where(s => parsed.ContainsKey(s.CertificateId))
+            .ToFrozenDictionary(s => s.Name.ToLowerInvariant(), s => parsed[s.CertificateId].Certificate, StringComparer.Ordinal);
+        return new Lookup(config, parsed, byName);
+    }
+
+    private sealed record Lookup(GatewayConfig Config, Dictionary<Guid, (CertificateModel Model, X509Certificate2 Certificate)> Parsed,
+        FrozenDictionary<string, X509Certificate2> ByName);
+}
