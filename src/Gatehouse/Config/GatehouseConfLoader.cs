@@ -68,8 +68,9 @@ public static class GatehouseConfLoader
     {
         var ssl = o.ProxyListen.Concat(o.AdminListen).Concat(o.StatusListen).Any(l => l.Ssl);
         if (!ssl) return;
+        if (o.SslCert is null && o.SslCertKey is null) return; // Kong's self-signed default (Hosting/DefaultCertificate)
         if (o.SslCert is null || o.SslCertKey is null)
-            errors.Add("ssl_cert: an 'ssl' listener needs both ssl_cert and ssl_cert_key");
+            errors.Add("ssl_cert: ssl_cert and ssl_cert_key go together (set neither for a self-signed default under the prefix)");
         else
         {
             if (!File.Exists(o.SslCert)) errors.Add($"ssl_cert: file '{o.SslCert}' does not exist");

@@ -37,13 +37,16 @@ internal static class KestrelListeners
         kestrel.Limits.RequestHeadersTimeout = options.ClientHeaderTimeout;
         kestrel.Limits.KeepAliveTimeout = options.KeepaliveTimeout;
         X509Certificate2? certificate = null;
-        X509Certificate2 Certificate() => certificate ??= X509Certificate2.CreateFromPemFile(options.SslCert!, options.SslCertKey);
+        // ssl_cert, or Kong's self-signed default generated under the prefix when it is not set
+        X509Certificate2 Certificate() => certificate ??= options.SslCert is { } cert
+            ? X509Certificate2.CreateFromPemFile(cert, options.SslCertKey)
+            : DefaultCertificate.LoadOrCreate(options.Prefix);
         // a bad ssl_cert stops the start, not the first handshake
         if (options.ProxyListen.Concat(options.AdminListen).Concat(options.StatusListen).Any(l => l.Ssl)) Certificate();
         var proxyProtocol = new ProxyProtocolMiddleware(options.ClientHeaderTimeout);
         // proxy listeners present the certificate of the client's SNI (Kong's snis); Admin and status only ssl_cert
         var snis = new SniCertificates(() => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current,
-            () => options.SslCert is null ? null : Certificate());
+            Certificate);
         Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, counters, proxyProtocol);
         Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => Certificate(), counters, proxyProtocol);
         Add(kestrel, options.StatusListen, ListenerKind.Status, _ => Certificate(), counters, proxyProtocol);

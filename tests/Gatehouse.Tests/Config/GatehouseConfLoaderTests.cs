@@ -95,7 +95,7 @@ public sealed class GatehouseConfLoaderTests
     [InlineData("wasm = maybe", "wasm:")]
     [InlineData("inline_io = sometimes", "inline_io:")]
     [InlineData("wasm_filters = off, user", "wasm_filters:")]
-    [InlineData("proxy_listen = 127.0.0.1:8443 ssl", "ssl_cert:")]
+    [InlineData("proxy_listen = 127.0.0.1:8443 ssl\nssl_cert = /some/cert.pem", "ssl_cert: ssl_cert and ssl_cert_key go together")]
     [InlineData("just a line", "line 1:")]
     [InlineData("proxy_listen = 127.0.0.1:8000 reusport", "proxy_listen: unknown flag 'reusport' in '127.0.0.1:8000 reusport'")]
     [InlineData("admin_listen = 127.0.0.1:8001 default_server", "admin_listen: unknown flag 'default_server'")]

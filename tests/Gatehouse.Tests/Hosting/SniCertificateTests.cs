@@ -113,6 +113,33 @@ public sealed class SniCertificateTests : IAsyncDisposable
         Assert.Equal("CN=second.test", await PresentedAsync(proxyPort, "api.test"));
     }
 
+    /// <summary>Kong's default: with no ssl_cert, ssl listeners present a self-signed certificate for localhost generated
+    /// under the prefix (key readable by the owner only), and the next start reuses it.</summary>
+    [Fact]
+    public async Task Without_ssl_cert_a_self_signed_default_is_generated_under_the_prefix_and_kept_across_restarts()
+    {
+        string thumbprint;
+        await using (var gateway = await GatewayFixture.StartAsync(configure: o => o with { Prefix = _dir, ProxyListen = [ListenAddress.Parse("127.0.0.1:0 ssl")] }))
+        {
+            Assert.Equal("CN=localhost, O=Gatehouse", await PresentedAsync(gateway, "any.test"));
+            thumbprint = await ThumbprintAsync(gateway.ProxyUri.Port);
+        }
+        var key = Path.Combine(_dir, "ssl", "gatehouse-default.key");
+        Assert.True(File.Exists(Path.Combine(_dir, "ssl", "gatehouse-default.crt")));
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
+        await using (var again = await GatewayFixture.StartAsync(configure: o => o with { Prefix = _dir, ProxyListen = [ListenAddress.Parse("127.0.0.1:0 ssl")] }))
+            Assert.Equal(thumbprint, await ThumbprintAsync(again.ProxyUri.Port));
+    }
+
+    private static async Task<string> ThumbprintAsync(int port)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, port);
+        await using var tls = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" });
+        return tls.RemoteCertificate!.GetCertHashString();
+    }
+
     private static HttpRequestMessage Json(HttpMethod method, string path, object body) => new(method, path)
     {
         Content = new StringContent(System.Text.Json.JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"),
