@@ -20,6 +20,7 @@ internal static class ConfKeys
         ["admin_token"] = (o, v) => o with { AdminToken = AdminAccess.Token(v) },
         ["ssl_cert"] = (o, v) => o with { SslCert = NullIfEmpty(v) },
         ["ssl_cert_key"] = (o, v) => o with { SslCertKey = NullIfEmpty(v) },
+        ["ssl_protocols"] = (o, v) => o with { SslProtocols = TlsProtocols(v) },
         ["database"] = (o, v) => o with { Database = Database(v) },
         ["sqlite_path"] = (o, v) => o with { SqlitePath = NullIfEmpty(v) },
         // database = postgres (PostgresOptions); pg_ro_* name a read replica
@@ -193,6 +194,23 @@ internal static class ConfKeys
         var l = v.ToLowerInvariant();
         return GatehouseLogLevels.IsValid(l) ? l
             : throw new FormatException($"'{v}' is not a log level ({string.Join(", ", GatehouseLogLevels.Names)})");
+    }
+
+    /// <summary>Kong's <c>ssl_protocols</c>: space-separated nginx names. TLS 1.0 and 1.1 are refused: the platform's
+    /// OpenSSL policy disables them, so a listener could not honour them.</summary>
+    private static System.Security.Authentication.SslProtocols TlsProtocols(string v)
+    {
+        var result = System.Security.Authentication.SslProtocols.None;
+        foreach (var name in v.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            result |= name switch
+            {
+                "TLSv1.2" => System.Security.Authentication.SslProtocols.Tls12,
+                "TLSv1.3" => System.Security.Authentication.SslProtocols.Tls13,
+                "TLSv1" or "TLSv1.1" or "SSLv2" or "SSLv3" => throw new FormatException(
+                    $"'{name}' is not supported by Gatehouse (.NET on this platform's OpenSSL offers TLSv1.2 and TLSv1.3 only)"),
+                _ => throw new FormatException($"'{name}' is not a TLS protocol (TLSv1.2, TLSv1.3)"),
+            };
+        return result != System.Security.Authentication.SslProtocols.None ? result : throw new FormatException("expected TLSv1.2 and/or TLSv1.3");
     }
 
     private static IReadOnlySet<string> HeaderTokens(string v)

@@ -29,6 +29,9 @@ public sealed record GatehouseOptions
     public string? AdminToken { get; init; }
     public string? SslCert { get; init; }
     public string? SslCertKey { get; init; }
+    /// <summary>Kong's <c>ssl_protocols</c> (default <c>TLSv1.2 TLSv1.3</c>): what every <c>ssl</c> listener negotiates.</summary>
+    public System.Security.Authentication.SslProtocols SslProtocols { get; init; } =
+        System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
     public DatabaseKind Database { get; init; } = DatabaseKind.Sqlite;
     /// <summary>Path of the SQLite file; defaults to &lt;prefix&gt;/gatehouse.db.</summary>
     public string? SqlitePath { get; init; }

@@ -47,13 +47,14 @@ internal static class KestrelListeners
         // proxy listeners present the certificate of the client's SNI (Kong's snis); Admin and status only ssl_cert
         var snis = new SniCertificates(() => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current,
             Certificate);
-        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, counters, proxyProtocol);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => Certificate(), counters, proxyProtocol);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => Certificate(), counters, proxyProtocol);
+        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, options.SslProtocols, counters, proxyProtocol);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => Certificate(), options.SslProtocols, counters, proxyProtocol);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => Certificate(), options.SslProtocols, counters, proxyProtocol);
     }
 
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,
-        Func<string?, X509Certificate2?> certificate, GatewayCounters counters, ProxyProtocolMiddleware proxyProtocol)
+        Func<string?, X509Certificate2?> certificate, System.Security.Authentication.SslProtocols sslProtocols, GatewayCounters counters,
+        ProxyProtocolMiddleware proxyProtocol)
     {
         foreach (var address in addresses)
         {
@@ -74,6 +75,7 @@ internal static class KestrelListeners
                 {
                     listen.UseHttps(new HttpsConnectionAdapterOptions
                     {
+                        SslProtocols = sslProtocols,
                         // Kestrel exposes no SNI on the request: keep the name the client asked for on the connection
                         ServerCertificateSelector = (connection, name) =>
                         {

@@ -96,6 +96,8 @@ public sealed class GatehouseConfLoaderTests
     [InlineData("inline_io = sometimes", "inline_io:")]
     [InlineData("wasm_filters = off, user", "wasm_filters:")]
     [InlineData("proxy_listen = 127.0.0.1:8443 ssl\nssl_cert = /some/cert.pem", "ssl_cert: ssl_cert and ssl_cert_key go together")]
+    [InlineData("ssl_protocols = TLSv1.1 TLSv1.2", "ssl_protocols: 'TLSv1.1' is not supported by Gatehouse")]
+    [InlineData("ssl_protocols = TLSv9", "ssl_protocols: 'TLSv9' is not a TLS protocol")]
     [InlineData("just a line", "line 1:")]
     [InlineData("proxy_listen = 127.0.0.1:8000 reusport", "proxy_listen: unknown flag 'reusport' in '127.0.0.1:8000 reusport'")]
     [InlineData("admin_listen = 127.0.0.1:8001 default_server", "admin_listen: unknown flag 'default_server'")]

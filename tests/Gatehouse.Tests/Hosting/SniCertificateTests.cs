@@ -131,6 +131,34 @@ public sealed class SniCertificateTests : IAsyncDisposable
             Assert.Equal(thumbprint, await ThumbprintAsync(again.ProxyUri.Port));
     }
 
+    /// <summary>Kong's ssl_protocols: a listener limited to TLSv1.3 refuses a client that offers only TLS 1.2; the
+    /// default (TLSv1.2 TLSv1.3) takes both.</summary>
+    [Fact]
+    public async Task Ssl_protocols_limits_what_the_listeners_negotiate()
+    {
+        var conf = GatehouseConfLoader.LoadText("ssl_protocols = TLSv1.3\n", new Dictionary<string, string?>());
+        var tls13Only = conf.Options!.SslProtocols;
+        await using (var gateway = await GatewayFixture.StartAsync(configure: o => o with
+        {
+            Prefix = _dir, ProxyListen = [ListenAddress.Parse("127.0.0.1:0 ssl")], SslProtocols = tls13Only,
+        }))
+        {
+            Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, await NegotiatedAsync(gateway.ProxyUri.Port, System.Security.Authentication.SslProtocols.Tls13));
+            await Assert.ThrowsAnyAsync<Exception>(() => NegotiatedAsync(gateway.ProxyUri.Port, System.Security.Authentication.SslProtocols.Tls12));
+        }
+        await using var byDefault = await GatewayFixture.StartAsync(configure: o => o with { Prefix = _dir, ProxyListen = [ListenAddress.Parse("127.0.0.1:0 ssl")] });
+        Assert.Equal(System.Security.Authentication.SslProtocols.Tls12, await NegotiatedAsync(byDefault.ProxyUri.Port, System.Security.Authentication.SslProtocols.Tls12));
+    }
+
+    private static async Task<System.Security.Authentication.SslProtocols> NegotiatedAsync(int port, System.Security.Authentication.SslProtocols offered)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, port);
+        await using var tls = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost", EnabledSslProtocols = offered });
+        return tls.SslProtocol;
+    }
+
     private static async Task<string> ThumbprintAsync(int port)
     {
         using var tcp = new TcpClient();
