@@ -21,6 +21,9 @@ internal static class ConfKeys
         ["ssl_cert"] = (o, v) => o with { SslCert = NullIfEmpty(v) },
         ["ssl_cert_key"] = (o, v) => o with { SslCertKey = NullIfEmpty(v) },
         ["ssl_protocols"] = (o, v) => o with { SslProtocols = TlsProtocols(v) },
+        // resolved together once every key is read (GatehouseConfLoader): ssl_ciphers only counts with custom
+        ["ssl_cipher_suite"] = (o, v) => o with { SslCipherSuiteName = NonEmpty(v) },
+        ["ssl_ciphers"] = (o, v) => o with { SslCiphers = v is "" or "NONE" ? null : v },
         ["database"] = (o, v) => o with { Database = Database(v) },
         ["sqlite_path"] = (o, v) => o with { SqlitePath = NullIfEmpty(v) },
         // database = postgres (PostgresOptions); pg_ro_* name a read replica

@@ -57,11 +57,38 @@ public static class GatehouseConfLoader
             catch (FormatException e) { errors.Add($"{key}: {e.Message}"); }
         }
         // :: Step 4: cross-key checks
+        options = ResolveCipherSuites(options, errors);
         CheckSsl(options, errors);
         if (options.Wasm && options.WasmFiltersPath is { } p && !Directory.Exists(p) && !File.Exists(p))
             errors.Add($"wasm_filters_path: '{p}' is not a valid directory");
         options = options with { Raw = values };
         return new ConfLoadResult(errors.Count == 0 ? options : null, warnings, errors);
+    }
+
+    /// <summary>ssl_cipher_suite with ssl_ciphers (only for custom, else refused rather than ignored) and, for modern,
+    /// TLS 1.3 only, as Kong's conf loader derives them.</summary>
+    private static GatehouseOptions ResolveCipherSuites(GatehouseOptions o, List<string> errors)
+    {
+        if (o.SslCiphers is not null && o.SslCipherSuiteName != "custom")
+        {
+            errors.Add($"ssl_ciphers: only used with ssl_cipher_suite = custom (ssl_cipher_suite is {o.SslCipherSuiteName})");
+            return o;
+        }
+        TlsCipherSuites suites;
+        try { suites = TlsCipherSuites.Resolve(o.SslCipherSuiteName, o.SslCiphers); }
+        catch (FormatException e)
+        {
+            errors.Add((o.SslCipherSuiteName == "custom" ? "ssl_ciphers: " : "ssl_cipher_suite: ") + e.Message);
+            return o;
+        }
+        if (suites.OnlyProtocols is not { } only) return o with { CipherSuites = suites };
+        var protocols = o.SslProtocols & only;
+        if (protocols == System.Security.Authentication.SslProtocols.None)
+        {
+            errors.Add($"ssl_cipher_suite: {suites.Name} needs TLSv1.3 in ssl_protocols");
+            return o;
+        }
+        return o with { CipherSuites = suites, SslProtocols = protocols };
     }
 
     private static void CheckSsl(GatehouseOptions o, List<string> errors)

@@ -32,6 +32,11 @@ public sealed record GatehouseOptions
     /// <summary>Kong's <c>ssl_protocols</c> (default <c>TLSv1.2 TLSv1.3</c>): what every <c>ssl</c> listener negotiates.</summary>
     public System.Security.Authentication.SslProtocols SslProtocols { get; init; } =
         System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
+    /// <summary>Kong's <c>ssl_cipher_suite</c> and <c>ssl_ciphers</c> as given; <see cref="CipherSuites"/> is what they mean.</summary>
+    public string SslCipherSuiteName { get; init; } = "intermediate";
+    public string? SslCiphers { get; init; }
+    /// <summary>The cipher suites every <c>ssl</c> listener accepts (resolved by the conf loader).</summary>
+    public TlsCipherSuites CipherSuites { get; init; } = TlsCipherSuites.Default;
     public DatabaseKind Database { get; init; } = DatabaseKind.Sqlite;
     /// <summary>Path of the SQLite file; defaults to &lt;prefix&gt;/gatehouse.db.</summary>
     public string? SqlitePath { get; init; }

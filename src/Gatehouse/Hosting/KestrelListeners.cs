@@ -47,14 +47,14 @@ internal static class KestrelListeners
         // proxy listeners present the certificate of the client's SNI (Kong's snis); Admin and status only ssl_cert
         var snis = new SniCertificates(() => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current,
             Certificate);
-        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, options.SslProtocols, counters, proxyProtocol);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => Certificate(), options.SslProtocols, counters, proxyProtocol);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => Certificate(), options.SslProtocols, counters, proxyProtocol);
+        var tls = new ListenerTls(options.SslProtocols, options.CipherSuites.Policy());
+        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => Certificate(), tls, counters, proxyProtocol);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => Certificate(), tls, counters, proxyProtocol);
     }
 
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,
-        Func<string?, X509Certificate2?> certificate, System.Security.Authentication.SslProtocols sslProtocols, GatewayCounters counters,
-        ProxyProtocolMiddleware proxyProtocol)
+        Func<string?, X509Certificate2?> certificate, ListenerTls tls, GatewayCounters counters, ProxyProtocolMiddleware proxyProtocol)
     {
         foreach (var address in addresses)
         {
@@ -75,7 +75,9 @@ internal static class KestrelListeners
                 {
                     listen.UseHttps(new HttpsConnectionAdapterOptions
                     {
-                        SslProtocols = sslProtocols,
+                        SslProtocols = tls.Protocols,
+                        // ssl_cipher_suite / ssl_ciphers: the TLS 1.2 suites accepted (TLS 1.3's are all safe)
+                        OnAuthenticate = tls.CipherSuites is null ? null : (_, ssl) => ssl.CipherSuitesPolicy = tls.CipherSuites,
                         // Kestrel exposes no SNI on the request: keep the name the client asked for on the connection
                         ServerCertificateSelector = (connection, name) =>
                         {
@@ -119,6 +121,9 @@ internal static class KestrelListeners
             : throw new InvalidOperationException($"cannot resolve listen address '{host}'");
     }
 }
+
+/// <summary>What every <c>ssl</c> listener negotiates: <c>ssl_protocols</c> and the policy of <c>ssl_cipher_suite</c>.</summary>
+internal sealed record ListenerTls(System.Security.Authentication.SslProtocols Protocols, System.Net.Security.CipherSuitesPolicy? CipherSuites);
 
 /// <summary>A Kestrel endpoint that carries its listen entry, so the socket factory can apply the entry's flags even
 /// when several entries share one address (port 0).</summary>

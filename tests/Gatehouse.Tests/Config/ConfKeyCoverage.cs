@@ -23,6 +23,8 @@ internal static class ConfKeyCoverage
         ["admin_token"] = ["AdminExposureTests.AdminTokenIsRequiredOnEveryRequest", "AdminExposureTests.HealthCommandCarriesTheConfsAdminToken"],
         ["ssl_cert"] = ["GatewayHostTests.TlsListenerNegotiatesH2AndRoutesBySni", "SniCertificateTests.Without_ssl_cert_a_self_signed_default_is_generated_under_the_prefix_and_kept_across_restarts"],
         ["ssl_protocols"] = ["SniCertificateTests.Ssl_protocols_limits_what_the_listeners_negotiate", "GatehouseConfLoaderTests.BadValuesAreErrorsNamingTheKey"],
+        ["ssl_cipher_suite"] = ["SniCertificateTests.Ssl_cipher_suite_limits_the_TLS_1_2_suites_a_listener_accepts", "GatehouseConfLoaderTests.BadValuesAreErrorsNamingTheKey"],
+        ["ssl_ciphers"] = ["SniCertificateTests.Ssl_cipher_suite_limits_the_TLS_1_2_suites_a_listener_accepts", "GatehouseConfLoaderTests.BadValuesAreErrorsNamingTheKey"],
         ["ssl_cert_key"] = ["GatewayHostTests.TlsListenerNegotiatesH2AndRoutesBySni"],
         ["database"] = ["StoreStartupTests.Sqlite_start_migrates_and_publishes_an_empty_first_config", "StoreStartupTests.Postgres_unreachable_without_a_persisted_snapshot_stops_the_start_clearly",
             "DbLessConfigTests.Writes_are_405_operation_unsupported"],

@@ -150,6 +150,43 @@ public sealed class SniCertificateTests : IAsyncDisposable
         Assert.Equal(System.Security.Authentication.SslProtocols.Tls12, await NegotiatedAsync(byDefault.ProxyUri.Port, System.Security.Authentication.SslProtocols.Tls12));
     }
 
+    /// <summary>Kong's ssl_cipher_suite: intermediate (the default) takes Mozilla's AEAD suites and refuses a TLS 1.2
+    /// client offering only a CBC suite; custom takes exactly ssl_ciphers; modern is TLS 1.3 only.</summary>
+    [Theory]
+    [InlineData("", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256")]
+    [InlineData("ssl_cipher_suite = custom\nssl_ciphers = ECDHE-RSA-AES128-SHA256\n", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")]
+    [InlineData("ssl_cipher_suite = modern\n", null, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // a client cipher policy is a Linux/macOS feature
+    public async Task Ssl_cipher_suite_limits_the_TLS_1_2_suites_a_listener_accepts(string conf, string? accepted, string refused)
+    {
+        var loaded = GatehouseConfLoader.LoadText(conf, new Dictionary<string, string?>());
+        Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors));
+        await using var gateway = await GatewayFixture.StartAsync(configure: o => o with
+        {
+            Prefix = _dir, ProxyListen = [ListenAddress.Parse("127.0.0.1:0 ssl")],
+            SslProtocols = loaded.Options!.SslProtocols, CipherSuites = loaded.Options.CipherSuites,
+        });
+        if (accepted is not null)
+            Assert.Equal(Enum.Parse<TlsCipherSuite>(accepted), await Tls12SuiteAsync(gateway.ProxyUri.Port, Enum.Parse<TlsCipherSuite>(accepted)));
+        await Assert.ThrowsAnyAsync<Exception>(() => Tls12SuiteAsync(gateway.ProxyUri.Port, Enum.Parse<TlsCipherSuite>(refused)));
+        Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, await NegotiatedAsync(gateway.ProxyUri.Port, System.Security.Authentication.SslProtocols.Tls13));
+    }
+
+    /// <summary>A TLS 1.2 handshake offering only <paramref name="offered"/>; the suite negotiated.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static async Task<TlsCipherSuite> Tls12SuiteAsync(int port, TlsCipherSuite offered)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, port);
+        await using var tls = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost", EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12,
+            CipherSuitesPolicy = new CipherSuitesPolicy([offered]),
+        });
+        return tls.NegotiatedCipherSuite;
+    }
+
     private static async Task<System.Security.Authentication.SslProtocols> NegotiatedAsync(int port, System.Security.Authentication.SslProtocols offered)
     {
         using var tcp = new TcpClient();
