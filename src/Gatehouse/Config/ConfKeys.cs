@@ -20,6 +20,10 @@ internal static class ConfKeys
         ["admin_token"] = (o, v) => o with { AdminToken = AdminAccess.Token(v) },
         ["ssl_cert"] = (o, v) => o with { SslCert = NullIfEmpty(v) },
         ["ssl_cert_key"] = (o, v) => o with { SslCertKey = NullIfEmpty(v) },
+        ["admin_ssl_cert"] = (o, v) => o with { AdminSslCert = NullIfEmpty(v) },
+        ["admin_ssl_cert_key"] = (o, v) => o with { AdminSslCertKey = NullIfEmpty(v) },
+        ["status_ssl_cert"] = (o, v) => o with { StatusSslCert = NullIfEmpty(v) },
+        ["status_ssl_cert_key"] = (o, v) => o with { StatusSslCertKey = NullIfEmpty(v) },
         ["ssl_protocols"] = (o, v) => o with { SslProtocols = TlsProtocols(v) },
         // resolved together once every key is read (GatehouseConfLoader): ssl_ciphers only counts with custom
         ["ssl_cipher_suite"] = (o, v) => o with { SslCipherSuiteName = NonEmpty(v) },

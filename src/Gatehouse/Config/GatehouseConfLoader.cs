@@ -93,15 +93,27 @@ public static class GatehouseConfLoader
 
     private static void CheckSsl(GatehouseOptions o, List<string> errors)
     {
-        var ssl = o.ProxyListen.Concat(o.AdminListen).Concat(o.StatusListen).Any(l => l.Ssl);
-        if (!ssl) return;
-        if (o.SslCert is null && o.SslCertKey is null) return; // Kong's self-signed default (Hosting/DefaultCertificate)
-        if (o.SslCert is null || o.SslCertKey is null)
-            errors.Add("ssl_cert: ssl_cert and ssl_cert_key go together (set neither for a self-signed default under the prefix)");
+        CheckPair(o.ProxyListen.Concat(o.AdminListen).Concat(o.StatusListen), "ssl_cert", o.SslCert, o.SslCertKey, errors);
+        CheckPair(o.AdminListen, "admin_ssl_cert", o.AdminSslCert, o.AdminSslCertKey, errors);
+        CheckPair(o.StatusListen, "status_ssl_cert", o.StatusSslCert, o.StatusSslCertKey, errors);
+    }
+
+    /// <summary>A certificate/key pair: both or neither (neither: the self-signed default, Hosting/DefaultCertificate),
+    /// files that exist, and only where a listener with <c>ssl</c> uses it (set otherwise, it would be ignored).</summary>
+    private static void CheckPair(IEnumerable<ListenAddress> listeners, string key, string? cert, string? certKey, List<string> errors)
+    {
+        if (cert is null && certKey is null) return;
+        if (!listeners.Any(l => l.Ssl))
+        {
+            if (key != "ssl_cert") errors.Add($"{key}: set, but no {key.Replace("_ssl_cert", "", StringComparison.Ordinal)}_listen entry has 'ssl'");
+            return;
+        }
+        if (cert is null || certKey is null)
+            errors.Add($"{key}: {key} and {key}_key go together (set neither for a self-signed default under the prefix)");
         else
         {
-            if (!File.Exists(o.SslCert)) errors.Add($"ssl_cert: file '{o.SslCert}' does not exist");
-            if (!File.Exists(o.SslCertKey)) errors.Add($"ssl_cert_key: file '{o.SslCertKey}' does not exist");
+            if (!File.Exists(cert)) errors.Add($"{key}: file '{cert}' does not exist");
+            if (!File.Exists(certKey)) errors.Add($"{key}_key: file '{certKey}' does not exist");
         }
     }
 

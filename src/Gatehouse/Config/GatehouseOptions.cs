@@ -29,6 +29,12 @@ public sealed record GatehouseOptions
     public string? AdminToken { get; init; }
     public string? SslCert { get; init; }
     public string? SslCertKey { get; init; }
+    /// <summary>Kong's <c>admin_ssl_cert</c>/<c>_key</c> and <c>status_ssl_cert</c>/<c>_key</c>: what the Admin API and status
+    /// listeners with <c>ssl</c> present; unset, the self-signed default (not ssl_cert, as Kong).</summary>
+    public string? AdminSslCert { get; init; }
+    public string? AdminSslCertKey { get; init; }
+    public string? StatusSslCert { get; init; }
+    public string? StatusSslCertKey { get; init; }
     /// <summary>Kong's <c>ssl_protocols</c> (default <c>TLSv1.2 TLSv1.3</c>): what every <c>ssl</c> listener negotiates.</summary>
     public System.Security.Authentication.SslProtocols SslProtocols { get; init; } =
         System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;

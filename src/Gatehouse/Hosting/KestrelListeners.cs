@@ -36,21 +36,26 @@ internal static class KestrelListeners
         // client_body_timeout (60 s between two reads).
         kestrel.Limits.RequestHeadersTimeout = options.ClientHeaderTimeout;
         kestrel.Limits.KeepAliveTimeout = options.KeepaliveTimeout;
-        X509Certificate2? certificate = null;
-        // ssl_cert, or Kong's self-signed default generated under the prefix when it is not set
-        X509Certificate2 Certificate() => certificate ??= options.SslCert is { } cert
-            ? X509Certificate2.CreateFromPemFile(cert, options.SslCertKey)
-            : DefaultCertificate.LoadOrCreate(options.Prefix);
-        // a bad ssl_cert stops the start, not the first handshake
-        if (options.ProxyListen.Concat(options.AdminListen).Concat(options.StatusListen).Any(l => l.Ssl)) Certificate();
+        // each plane's pair (ssl_cert, admin_ssl_cert, status_ssl_cert), or Kong's self-signed default generated under the
+        // prefix when it is not set; loaded at start so a bad file stops the start, not the first handshake
+        var defaultCertificate = new Lazy<X509Certificate2>(() => DefaultCertificate.LoadOrCreate(options.Prefix));
+        Func<X509Certificate2> Pair(IReadOnlyList<ListenAddress> listeners, string? cert, string? key)
+        {
+            if (!listeners.Any(l => l.Ssl)) return () => throw new InvalidOperationException("no ssl listener");
+            var loaded = cert is not null ? X509Certificate2.CreateFromPemFile(cert, key) : defaultCertificate.Value;
+            return () => loaded;
+        }
+        var proxyCertificate = Pair(options.ProxyListen, options.SslCert, options.SslCertKey);
+        var adminCertificate = Pair(options.AdminListen, options.AdminSslCert, options.AdminSslCertKey);
+        var statusCertificate = Pair(options.StatusListen, options.StatusSslCert, options.StatusSslCertKey);
         var proxyProtocol = new ProxyProtocolMiddleware(options.ClientHeaderTimeout);
-        // proxy listeners present the certificate of the client's SNI (Kong's snis); Admin and status only ssl_cert
+        // proxy listeners present the certificate of the client's SNI (Kong's snis), else ssl_cert; Admin and status their own
         var snis = new SniCertificates(() => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current,
-            Certificate);
+            proxyCertificate);
         var tls = new ListenerTls(options.SslProtocols, options.CipherSuites.Policy());
         Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => Certificate(), tls, counters, proxyProtocol);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => Certificate(), tls, counters, proxyProtocol);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => adminCertificate(), tls, counters, proxyProtocol);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => statusCertificate(), tls, counters, proxyProtocol);
     }
 
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,

@@ -105,6 +105,8 @@ public sealed class GatehouseConfLoaderTests
     [InlineData("ssl_cipher_suite = fips", "ssl_cipher_suite: 'fips' is not supported by Gatehouse")]
     [InlineData("ssl_cipher_suite = strong", "ssl_cipher_suite: Undefined cipher suite strong")]
     [InlineData("ssl_cipher_suite = modern\nssl_protocols = TLSv1.2", "ssl_cipher_suite: modern needs TLSv1.3 in ssl_protocols")]
+    [InlineData("admin_ssl_cert = /some/cert.pem\nadmin_ssl_cert_key = /some/key.pem", "admin_ssl_cert: set, but no admin_listen entry has 'ssl'")]
+    [InlineData("status_listen = 127.0.0.1:8100 ssl\nstatus_ssl_cert = /some/cert.pem", "status_ssl_cert: status_ssl_cert and status_ssl_cert_key go together")]
     [InlineData("just a line", "line 1:")]
     [InlineData("proxy_listen = 127.0.0.1:8000 reusport", "proxy_listen: unknown flag 'reusport' in '127.0.0.1:8000 reusport'")]
     [InlineData("admin_listen = 127.0.0.1:8001 default_server", "admin_listen: unknown flag 'default_server'")]

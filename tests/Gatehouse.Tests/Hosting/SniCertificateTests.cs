@@ -196,6 +196,37 @@ public sealed class SniCertificateTests : IAsyncDisposable
         return tls.SslProtocol;
     }
 
+    /// <summary>Kong's admin_ssl_cert and status_ssl_cert: each plane presents its own pair; unset, the self-signed
+    /// default (not the proxy's ssl_cert).</summary>
+    [Fact]
+    public async Task Admin_and_status_listeners_present_their_own_certificates()
+    {
+        async Task<(string Cert, string Key)> Write(string name)
+        {
+            var pair = TestCertificates.Rsa("CN=" + name);
+            var (cert, key) = (Path.Combine(_dir, name + ".crt"), Path.Combine(_dir, name + ".key"));
+            await File.WriteAllTextAsync(cert, pair.Cert);
+            await File.WriteAllTextAsync(key, pair.Key);
+            return (cert, key);
+        }
+        var proxy = await Write("proxy.test");
+        var admin = await Write("admin.test");
+        var text = $"proxy_listen = 127.0.0.1:0 ssl\nadmin_listen = 127.0.0.1:0 ssl\nstatus_listen = 127.0.0.1:0 ssl\n" +
+            $"ssl_cert = {proxy.Cert}\nssl_cert_key = {proxy.Key}\nadmin_ssl_cert = {admin.Cert}\nadmin_ssl_cert_key = {admin.Key}\n";
+        var loaded = GatehouseConfLoader.LoadText(text, new Dictionary<string, string?>());
+        Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors));
+        var options = loaded.Options! with { Prefix = _dir, Database = DatabaseKind.Off, LogLevel = "error", ProxyAccessLog = null };
+        await using var host = Gatehouse.Hosting.GatewayHost.Create(options, new Gatehouse.Hosting.GatewayHostOptions
+        {
+            ConfigureLogging = l => l.ClearProviders(),
+            ShutdownTimeout = TimeSpan.FromSeconds(5),
+        });
+        await host.StartAsync();
+        Assert.Equal("CN=proxy.test", await PresentedAsync(host.Addresses(Gatehouse.Proxy.ListenerKind.Proxy)[0].Port, "any.test"));
+        Assert.Equal("CN=admin.test", await PresentedAsync(host.Addresses(Gatehouse.Proxy.ListenerKind.Admin)[0].Port, "any.test"));
+        Assert.Equal("CN=localhost, O=Gatehouse", await PresentedAsync(host.Addresses(Gatehouse.Proxy.ListenerKind.Status)[0].Port, "any.test"));
+    }
+
     private static async Task<string> ThumbprintAsync(int port)
     {
         using var tcp = new TcpClient();
