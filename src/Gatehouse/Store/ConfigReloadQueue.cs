@@ -65,6 +65,6 @@ public sealed partial class ConfigReloadQueue : IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Error, Message = "reloading the configuration from the database failed")]
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Error, Message = "reloading the configuration from the database failed")]
     private partial void LogReloadFailed(Exception error);
 }

@@ -102,7 +102,7 @@ public sealed partial class StoreConfigPublisher
         Message = "published gateway configuration version {Version} ({Services} services, {Routes} routes)")]
     private partial void LogPublished(long version, int services, int routes);
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Warning,
         Message = "the change is served by this node, but telling the other nodes failed; they see it at their next reload")]
     private partial void LogAnnounceFailed(Exception error);
 }

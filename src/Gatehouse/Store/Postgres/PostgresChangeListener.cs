@@ -154,19 +154,19 @@ internal sealed partial class PostgresChangeListener : BackgroundService
         await _reloads.DisposeAsync();
     }
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "listening for configuration changes of other nodes on {Database}")]
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Information, Message = "listening for configuration changes of other nodes on {Database}")]
     private partial void LogListening(string database);
 
-    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Warning,
         Message = "the connection listening for other nodes' changes failed; retrying in {RetryMs} ms (polling continues meanwhile)")]
     private partial void LogListenLost(Exception error, double retryMs);
 
-    [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "polling cluster_events failed; other nodes' changes are read when it works again")]
+    [LoggerMessage(EventId = 2115, Level = LogLevel.Warning, Message = "polling cluster_events failed; other nodes' changes are read when it works again")]
     private partial void LogPollFailed(Exception error);
 
-    [LoggerMessage(EventId = 2106, Level = LogLevel.Debug, Message = "poll of cluster_events found changes of other nodes")]
+    [LoggerMessage(EventId = 2116, Level = LogLevel.Debug, Message = "poll of cluster_events found changes of other nodes")]
     private partial void LogPollFoundChanges();
 
-    [LoggerMessage(EventId = 2107, Level = LogLevel.Warning, Message = "could not create the cluster tables at start; the listener retries")]
+    [LoggerMessage(EventId = 2117, Level = LogLevel.Warning, Message = "could not create the cluster tables at start; the listener retries")]
     private partial void LogTablesNotCreated(Exception error);
 }

@@ -106,6 +106,6 @@ internal sealed partial class PostgresClusterNodes : BackgroundService, ICluster
         return true;
     }, ct);
 
-    [LoggerMessage(EventId = 2108, Level = LogLevel.Warning, Message = "writing this node's heartbeat to cluster_nodes failed; retrying every db_update_frequency")]
+    [LoggerMessage(EventId = 2118, Level = LogLevel.Warning, Message = "writing this node's heartbeat to cluster_nodes failed; retrying every db_update_frequency")]
     private partial void LogHeartbeatFailed(Exception error);
 }
