@@ -39,23 +39,21 @@ internal static class KestrelListeners
         // each plane's pair (ssl_cert, admin_ssl_cert, status_ssl_cert), or Kong's self-signed default generated under the
         // prefix when it is not set; loaded at start so a bad file stops the start, not the first handshake
         var defaultCertificate = new Lazy<X509Certificate2>(() => DefaultCertificate.LoadOrCreate(options.Prefix));
-        Func<X509Certificate2> Pair(IReadOnlyList<ListenAddress> listeners, string? cert, string? key)
-        {
-            if (!listeners.Any(l => l.Ssl)) return () => throw new InvalidOperationException("no ssl listener");
-            var loaded = cert is not null ? X509Certificate2.CreateFromPemFile(cert, key) : defaultCertificate.Value;
-            return () => loaded;
-        }
-        var proxyCertificate = Pair(options.ProxyListen, options.SslCert, options.SslCertKey);
-        var adminCertificate = Pair(options.AdminListen, options.AdminSslCert, options.AdminSslCertKey);
-        var statusCertificate = Pair(options.StatusListen, options.StatusSslCert, options.StatusSslCertKey);
+        X509Certificate2? Load(IReadOnlyList<ListenAddress> listeners, string? cert, string? key) =>
+            !listeners.Any(l => l.Ssl) ? null
+            : cert is not null ? X509Certificate2.CreateFromPemFile(cert, key)
+            : defaultCertificate.Value;
+        var proxyCertificate = Load(options.ProxyListen, options.SslCert, options.SslCertKey);
+        var adminCertificate = Load(options.AdminListen, options.AdminSslCert, options.AdminSslCertKey);
+        var statusCertificate = Load(options.StatusListen, options.StatusSslCert, options.StatusSslCertKey);
         var proxyProtocol = new ProxyProtocolMiddleware(options.ClientHeaderTimeout);
         // proxy listeners present the certificate of the client's SNI (Kong's snis), else ssl_cert; Admin and status their own
         var snis = new SniCertificates(() => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current,
             proxyCertificate);
         var tls = new ListenerTls(options.SslProtocols, options.CipherSuites.Policy());
         Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => adminCertificate(), tls, counters, proxyProtocol);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => statusCertificate(), tls, counters, proxyProtocol);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => adminCertificate, tls, counters, proxyProtocol);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => statusCertificate, tls, counters, proxyProtocol);
     }
 
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,

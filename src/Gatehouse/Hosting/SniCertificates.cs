@@ -14,13 +14,14 @@ namespace Gatehouse.Hosting;
 internal sealed class SniCertificates
 {
     private readonly Func<GatewayConfig> _config;
-    private readonly Func<X509Certificate2?> _default;
+    private readonly X509Certificate2? _default;
     private Lookup? _lookup;
 
-    public SniCertificates(Func<GatewayConfig> config, Func<X509Certificate2?> defaultCertificate)
+    /// <param name="defaultCertificate">ssl_cert (or the self-signed default): what a name no SNI matches gets</param>
+    public SniCertificates(Func<GatewayConfig> config, X509Certificate2? defaultCertificate)
     {
         _config = config ?? throw new ArgumentNullException(nameof(config));
-        _default = defaultCertificate ?? throw new ArgumentNullException(nameof(defaultCertificate));
+        _default = defaultCertificate;
     }
 
     public X509Certificate2? Select(string? serverName)
@@ -35,7 +36,7 @@ internal sealed class SniCertificates
             var lastDot = name.LastIndexOf('.');
             if (lastDot > 0 && lookup.ByName.TryGetValue(string.Concat(name.AsSpan(0, lastDot), ".*"), out var suffix)) return suffix;
         }
-        return _default();
+        return _default;
     }
 
     private Lookup Current()
