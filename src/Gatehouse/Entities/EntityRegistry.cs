@@ -25,7 +25,9 @@ public sealed class EntityRegistry
             // :: upstreams and targets (issue 12)
             UpstreamEntity.Create(supportsAlgorithm ?? (a => a == "round-robin")), TargetEntity.Schema,
             // :: certificates, SNIs and CA certificates (issue 14)
-            CertificateEntity.Schema, SniEntity.Schema, CaCertificateEntity.Schema]);
+            CertificateEntity.Schema, SniEntity.Schema, CaCertificateEntity.Schema,
+            // :: key sets and keys (issue 14)
+            KeySetEntity.Schema, KeyEntity.Schema]);
 
     public EntityRegistry(IReadOnlyList<EntitySchema> schemas)
     {

@@ -31,4 +31,7 @@ public sealed record GatewayConfig
     public ImmutableArray<CertificateModel> Certificates { get; init; } = [];
     public ImmutableArray<SniModel> Snis { get; init; } = [];
     public ImmutableArray<CaCertificateModel> CaCertificates { get; init; } = [];
+    /// <summary>Key sets and keys (issue 14): stored and validated; no bundled plugin reads them.</summary>
+    public ImmutableArray<KeySetModel> KeySets { get; init; } = [];
+    public ImmutableArray<KeyModel> Keys { get; init; } = [];
 }

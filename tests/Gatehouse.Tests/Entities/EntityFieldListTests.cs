@@ -58,6 +58,9 @@ public sealed class EntityFieldListTests
         },
         ["snis"] = Metadata("created_at", "updated_at"),
         ["ca_certificates"] = Metadata("created_at", "updated_at"),
+        // issue 14: stored and validated as Kong OSS; no bundled plugin reads keys (docs/tls.md)
+        ["key_sets"] = Metadata("created_at", "updated_at"),
+        ["keys"] = Metadata("created_at", "updated_at"),
     };
 
     private static Dictionary<string, string> Metadata(params string[] fields) =>
@@ -114,6 +117,12 @@ public sealed class EntityFieldListTests
             """,
         ["ca_certificates"] = $$"""
             {"id":"{{Id}}","created_at":1,"updated_at":2,"cert":"c","cert_digest":"d","tags":["t"]}
+            """,
+        ["key_sets"] = $$"""
+            {"id":"{{Id}}","created_at":1,"updated_at":2,"name":"ks","tags":["t"]}
+            """,
+        ["keys"] = $$"""
+            {"id":"{{Id}}","created_at":1,"updated_at":2,"set":{"id":"{{OtherId}}"},"name":"k","kid":"kid","jwk":"{}","pem":{"private_key":"pr","public_key":"pu"},"tags":["t"]}
             """,
     };
 
