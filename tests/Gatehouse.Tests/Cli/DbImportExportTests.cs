@@ -99,7 +99,7 @@ public sealed class DbImportExportTests : IDisposable
         var parsed = await RunAsync("config", "parse", first, "-c", db.ConfPath);
         Assert.True(parsed.Code == 0, parsed.Err);
         Assert.Equal("parse successful: 2 services, 2 routes, 1 consumers, 2 plugins, 1 keyauth_credentials, 1 basicauth_credentials, " +
-            "1 acls, 1 filter_chains, 1 upstreams, 2 targets, 0 certificates, 0 snis, 0 ca_certificates\n", parsed.Out);
+            "1 acls, 1 filter_chains, 1 upstreams, 2 targets, 0 certificates, 0 snis, 0 ca_certificates, 0 key_sets, 0 keys\n", parsed.Out);
 
         Assert.DoesNotContain("s3cret", exported); // stored hashed, exported with _transform: false
         // the export imported into an empty database exports the same file: ids, timestamps and every field survive
