@@ -173,6 +173,8 @@ internal static class KongOnlyConfKeys
     {
         if (!All.TryGetValue(key, out var k))
         {
+            // Kong injects no directive whose value is NONE (parse_nginx_directives): that is not setting it
+            if (value.Length == 0 || value.Equals("NONE", StringComparison.OrdinalIgnoreCase)) return null;
             // a misspelt known key under these prefixes would land here too
             var hint = ClosestConfKey.Find(key, ConfKeys.All.Keys.Concat(All.Keys)) is { } near ? $" (did you mean {near}?)" : "";
             return key.StartsWith("nginx_", StringComparison.Ordinal)

@@ -86,6 +86,8 @@ public sealed class KongConfKeyPolicyTests : IDisposable
             e => Assert.Equal("vault_env_prefix: not supported by Gatehouse (Gatehouse has no vaults); remove it", e));
         Assert.EndsWith("remove it (did you mean nginx_worker_processes?)",
             Assert.Single(Load("nginx_worker_processe = 2").Errors), StringComparison.Ordinal);
+        // NONE: Kong injects nothing, as if unset
+        Assert.True(Load("nginx_http_gzip = NONE\nnginx_proxy_proxy_buffering =").IsValid);
         var implemented = Load("nginx_http_keepalive_timeout = 10s\nnginx_admin_client_max_body_size = 1m");
         Assert.True(implemented.IsValid, string.Join("; ", implemented.Errors));
         Assert.Equal(TimeSpan.FromSeconds(10), implemented.Options!.KeepaliveTimeout);
