@@ -10,8 +10,9 @@ na() { S_STATUS[$1]=na; S_REASON[$1]=$2; log "$1: not available — $2"; }
 
 # preflight ID HOSTPORT [ADMIN] [TARGETS]: runs bench/tools/preflight.py; notes kept for the report.
 preflight() {
-  local id=$1 out rc=0
-  out=$(python3 "$BENCH_TOOLS/preflight.py" "$id" --proxy "$2" ${3:+--admin "$3"} ${4:+--targets "$4"} 2>&1) || rc=$?
+  local id=$1 out rc=0 tls=
+  [[ $(python3 "$BENCH_TOOLS/scenarios.py" tls "$id") == 1 ]] && tls=--tls
+  out=$(python3 "$BENCH_TOOLS/preflight.py" "$id" --proxy "$2" ${3:+--admin "$3"} ${4:+--targets "$4"} $tls 2>&1) || rc=$?
   if ((rc)); then na "$id" "$(tail -n 1 <<<"$out")"; return 1; fi
   S_NOTE[$id]=$(grep '^note:' <<<"$out" | sed 's/^note: //' | tr '\n' ' ')
   return 0
@@ -29,10 +30,14 @@ start_upstream_once() {
 
 # setup_scenario ID: starts what the scenario measures, checks it, fills the S_* maps.
 setup_scenario() {
-  local id=$1 kind ports proxy admin dir env database rc=0
+  local id=$1 kind ports proxy admin dir env database rc=0 scheme=http tls_dir=
   kind=$(python3 "$BENCH_TOOLS/scenarios.py" kind "$id") || die "unknown scenario $id"
   S_SCRIPT[$id]=$(python3 "$BENCH_TOOLS/scenarios.py" script "$id")
   S_ENV[$id]=""
+  if [[ $(python3 "$BENCH_TOOLS/scenarios.py" tls "$id") == 1 ]]; then
+    if ! ensure_bench_cert; then na "$id" "$SERVER_ERROR"; return 0; fi
+    scheme=https tls_dir=$BENCH_TLS_DIR
+  fi
   case $kind in
     direct)
       S_PID[$id]=$UPSTREAM_PID
@@ -41,9 +46,9 @@ setup_scenario() {
       ;;
     nginx)
       proxy=$(alloc_ports 1)
-      if ! start_nginx_proxy "$proxy" "$UPSTREAM_PORT"; then na "$id" "$SERVER_ERROR"; return 0; fi
+      if ! start_nginx_proxy "$proxy" "$UPSTREAM_PORT" "$tls_dir" "$id"; then na "$id" "$SERVER_ERROR"; return 0; fi
       S_PID[$id]=$SERVER_PID
-      S_URL[$id]="http://127.0.0.1:$proxy/"
+      S_URL[$id]="$scheme://127.0.0.1:$proxy/"
       preflight "$id" "127.0.0.1:$proxy" || { stop_tree "$SERVER_PID"; return 0; }
       ;;
     gatehouse)
@@ -54,7 +59,8 @@ setup_scenario() {
       dir="$BENCH_TMP/$id"
       mkdir -p "$dir"
       env=$(python3 "$BENCH_TOOLS/prepare.py" "$id" --dir "$dir" --upstream-port "$UPSTREAM_PORT" \
-            --proxy-port "$proxy" --admin-port "$admin" --filters-src "$BENCH_FILTERS_DIR" 2>"$dir/prepare.err") || rc=$?
+            --proxy-port "$proxy" --admin-port "$admin" --filters-src "$BENCH_FILTERS_DIR" --tls-dir "$tls_dir" \
+            2>"$dir/prepare.err") || rc=$?
       if ((rc)); then na "$id" "config generation failed: $(tail -n 1 "$dir/prepare.err")"; return 0; fi
       S_ENV[$id]=$(tr '\n' ' ' <<<"$env")
       if ! start_gatehouse "$dir" "$proxy" "$admin"; then na "$id" "$SERVER_ERROR"; return 0; fi
@@ -64,7 +70,7 @@ setup_scenario() {
       fi
       S_PID[$id]=$SERVER_PID
       S_READY[$id]=$SERVER_READY_S
-      S_URL[$id]="http://127.0.0.1:$proxy/"
+      S_URL[$id]="$scheme://127.0.0.1:$proxy/"
       preflight "$id" "127.0.0.1:$proxy" "127.0.0.1:$admin" "$dir/targets.txt" || { stop_tree "$SERVER_PID"; return 0; }
       ;;
   esac

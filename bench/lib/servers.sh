@@ -68,20 +68,51 @@ $listens    location / { return 200 \"hello\\n\"; }
   }"
 }
 
+# start_nginx_proxy PORT UPSTREAM_PORT [TLS_DIR NAME]: the baseline proxy; with TLS_DIR, downstream HTTPS with its
+# cert.pem/key.pem as Kong 3.9's listener sets it up (TLSv1.2 TLSv1.3, Kong's intermediate suites, server
+# preference) but without session resumption, as Gatehouse (docs/tls.md): every new connection is a full handshake.
 start_nginx_proxy() {
-  start_nginx nginx-proxy "$BENCH_SUT_CPU" "$1" "  upstream bench_upstream {
+  local tls=
+  if [[ -n ${3:-} ]]; then
+    tls="ssl;
+    ssl_certificate $3/cert.pem;
+    ssl_certificate_key $3/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+    ssl_prefer_server_ciphers on;
+    ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;
+    ssl_session_cache off;
+    ssl_session_tickets off"
+  fi
+  start_nginx "${4:-nginx-proxy}" "$BENCH_SUT_CPU" "$1" "  upstream bench_upstream {
     server 127.0.0.1:$2;
     keepalive 256;
     keepalive_requests 1000000;
   }
   server {
-    listen 127.0.0.1:$1 backlog=4096;
+    listen 127.0.0.1:$1 backlog=4096 $tls;
     location / {
       proxy_pass http://bench_upstream;
       proxy_http_version 1.1;
       proxy_set_header Connection \"\";
     }
   }"
+}
+
+# ensure_bench_cert: the run's certificate for the tls scenarios, generated once (RSA 2048, CN=localhost, self-signed)
+# into $BENCH_TMP/tls; sets BENCH_TLS_DIR, or SERVER_ERROR.
+BENCH_TLS_DIR=
+ensure_bench_cert() {
+  [[ -n $BENCH_TLS_DIR ]] && return 0
+  local dir="$BENCH_TMP/tls"
+  mkdir -p "$dir"
+  if ! openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 2 \
+       -keyout "$dir/key.pem" -out "$dir/cert.pem" >"$dir/openssl.log" 2>&1; then
+    SERVER_ERROR="openssl could not generate the run's certificate: $(tail -n 1 "$dir/openssl.log")"
+    return 1
+  fi
+  BENCH_TLS_DIR=$dir
+  log "certificate for the tls scenarios: $dir/cert.pem (RSA 2048)"
 }
 
 # publish_gatehouse: sets GATEHOUSE_BIN, or GATEHOUSE_UNAVAILABLE with the reason.

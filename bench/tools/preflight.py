@@ -4,12 +4,13 @@ or the plugins visibly ran. A failed check makes the scenario "not available" (e
 line on stderr) instead of producing numbers for something else (e.g. fast 404s).
 Notes that do not fail the scenario go to stdout as `note: ...`.
 
-usage: preflight.py ID --proxy HOST:PORT [--admin HOST:PORT] [--targets FILE]
+usage: preflight.py ID --proxy HOST:PORT [--admin HOST:PORT] [--targets FILE] [--tls]
 """
 from __future__ import annotations
 
 import argparse
 import http.client
+import ssl
 import json
 import sys
 import time
@@ -19,6 +20,7 @@ from scenarios import Scenario
 
 BODY_1K = b"abcdefghijklmnop" * 64
 HELLO = b"hello\n"
+TLS_HOSTS: set[str] = set()  # --tls: the proxy's HOST:PORT speaks HTTPS (the Admin API stays plain HTTP)
 
 
 class CheckFailed(Exception):
@@ -28,7 +30,9 @@ class CheckFailed(Exception):
 def request(hostport: str, method: str, path: str, headers: dict[str, str] | None = None,
             body: bytes | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
     host, port = hostport.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    # tls scenarios: the run's self-signed certificate, so no verification
+    conn = (http.client.HTTPSConnection(host, int(port), timeout=10, context=ssl._create_unverified_context()) if hostport in TLS_HOSTS
+            else http.client.HTTPConnection(host, int(port), timeout=10))
     try:
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
@@ -136,7 +140,10 @@ def main() -> int:
     p.add_argument("--proxy", required=True)
     p.add_argument("--admin")
     p.add_argument("--targets")
+    p.add_argument("--tls", action="store_true", help="the proxy speaks HTTPS (self-signed certificate, not verified)")
     a = p.parse_args()
+    if a.tls:
+        TLS_HOSTS.add(a.proxy)
     try:
         run(scenarios.get(a.id), a.proxy, a.admin, a.targets)
     except CheckFailed as e:

@@ -124,6 +124,12 @@ def goals(rows: dict[str, Row]) -> list[tuple[str, str, str]]:
     if rows.get("G1") and rows.get("nginx") and rows["G1"].valid and rows["nginx"].valid:
         p99 = rows["G1"].p99_ms - rows["nginx"].p99_ms
     out.append(("G1 p99 ≤ nginx p99 + 1 ms", fmt(p99, suffix=" ms over nginx"), verdict(p99, lambda v: v <= 1.0)))
+    t1 = ratio(rows, "T1", "nginx-tls")
+    out.append(("T1 ≥ 0.6 × nginx-tls requests/s (downstream TLS, keep-alive)", fmt(t1, suffix="×"), verdict(t1, lambda v: v >= 0.6)))
+    hs = rows.get("T1-hs")
+    hs_ratio = ratio(rows, "T1-hs", "nginx-tls-hs")
+    out.append(("T1-hs: full TLS handshakes/s beside nginx-tls-hs (a figure, no goal)",
+                (f"{hs.rps:,.0f}/s, " if hs and hs.valid else "") + fmt(hs_ratio, suffix="× nginx"), "info" if hs_ratio is not None else "n/a"))
     for sid, bound in (("G2", 0.95), ("W2", 0.9), ("P2", 0.85), ("U1", 0.95), ("G1-pg", 0.98)):
         v = ratio(rows, sid, "G1")
         out.append((f"{sid} ≥ {bound} × G1 requests/s", fmt(v, suffix="×"), verdict(v, lambda x, b=bound: x >= b)))

@@ -43,6 +43,7 @@ class Scenario:
     upstream_targets: int = 0       # > 0: the service balances over an upstream entity of this many targets
     check_interval: int = 0         # active health checks every N s (healthy and unhealthy); 0: off
     database: str = "off"           # "postgres": the config is written through the Admin API into PostgreSQL
+    tls: bool = False               # downstream HTTPS with the run's certificate (RSA 2048, generated once per run)
 
     @property
     def wasm(self) -> bool:
@@ -70,6 +71,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("W10", "gatehouse", "G1 + ten filters loaded and chained (ten copies of bench-headers "
              "under distinct names); for the RSS goal", "G1",
              chain=TEN_FILTERS, expect_header=("x-bench", 10)),
+    # T1 (issue #14): G1 over TLS against nginx with the same certificate; the -hs pair opens a new TLS connection
+    # per request (Connection: close), so requests/s is full handshakes/s: neither side resumes sessions.
+    Scenario("nginx-tls", "nginx", "nginx over TLS: `nginx` with downstream HTTPS (the run's RSA 2048 certificate), "
+             "keep-alive", "nginx", tls=True),
+    Scenario("T1", "gatehouse", "G1 over TLS: downstream HTTPS with keep-alive, plain HTTP upstream", "nginx-tls", tls=True),
+    Scenario("nginx-tls-hs", "nginx", "nginx-tls with a new TLS connection per request (full handshakes: session "
+             "cache and tickets off)", "nginx-tls", tls=True, wrk_script="close.lua"),
+    Scenario("T1-hs", "gatehouse", "T1 with a new TLS connection per request (full handshakes: Gatehouse does not "
+             "resume sessions)", "nginx-tls-hs", tls=True, wrk_script="close.lua"),
     Scenario("U1", "gatehouse", f"G1 over an upstream of {UPSTREAM_ADDRESSES} targets, round-robin, "
              f"active health checks every {U1_CHECK_INTERVAL} s", "G1",
              upstream_targets=UPSTREAM_ADDRESSES, check_interval=U1_CHECK_INTERVAL),
@@ -102,7 +112,7 @@ def get(scenario_id: str) -> Scenario:
 
 
 def _main(argv: list[str]) -> int:
-    """Tiny CLI for run.sh: `full` (ids of a full run), `all`, `kind ID`, `script ID`, `database ID`, `upstream-addresses`, `idle-targets`,
+    """Tiny CLI for run.sh: `full` (ids of a full run), `all`, `kind ID`, `script ID`, `database ID`, `tls ID`, `upstream-addresses`, `idle-targets`,
     `describe`."""
     if not argv:
         print(_main.__doc__)
@@ -120,11 +130,13 @@ def _main(argv: list[str]) -> int:
         print(IDLE_TARGETS)
     elif cmd == "database":
         print(get(argv[1]).database)
+    elif cmd == "tls":
+        print(1 if get(argv[1]).tls else 0)
     elif cmd == "script":
         print(get(argv[1]).wrk_script)
     elif cmd == "describe":
         for s in SCENARIOS:
-            print(f"{s.id:7} {s.what}")
+            print(f"{s.id:12} {s.what}")
     else:
         print(f"unknown command {cmd}", file=sys.stderr)
         return 2

@@ -30,24 +30,23 @@ public static class GatehouseConfLoader
         ArgumentNullException.ThrowIfNull(environment);
         var errors = new List<string>();
         var warnings = new List<string>();
-        // :: Step 1: file entries, last one wins (as in kong.conf)
+        // :: Step 1: file entries, last one wins (as in kong.conf); keys Gatehouse does not apply are kept aside
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var notApplied = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var entry in ConfFileReader.Parse(text, errors))
         {
-            if (!ConfKeys.All.ContainsKey(entry.Key))
-            {
-                warnings.Add($"line {entry.Line}: unknown configuration key '{entry.Key}' ignored");
-                continue;
-            }
-            values[entry.Key] = entry.Value;
+            if (ConfKeys.All.ContainsKey(entry.Key)) values[entry.Key] = entry.Value;
+            else if (KongOnlyConfKeys.All.ContainsKey(entry.Key) || KongOnlyConfKeys.IsDynamic(entry.Key)) notApplied[entry.Key] = entry.Value;
+            else errors.Add(UnknownKey(entry));
         }
-        // :: Step 2: environment overrides, GATEHOUSE_ before KONG_
+        // :: Step 2: environment overrides, GATEHOUSE_ before KONG_, for the keys Kong reads from its environment:
+        // its own keys and those under its injected-directive prefixes; other variables are no setting and stay ignored
         foreach (var key in ConfKeys.All.Keys)
-        {
-            var env = Lookup(environment, "GATEHOUSE_" + key.ToUpperInvariant())
-                      ?? Lookup(environment, "KONG_" + key.ToUpperInvariant());
-            if (env is not null) values[key] = env.Trim();
-        }
+            if (EnvironmentValue(environment, key) is { } env) values[key] = env;
+        foreach (var key in KongOnlyConfKeys.All.Keys.Concat(DynamicKeysIn(environment)))
+            if (EnvironmentValue(environment, key) is { } env) notApplied[key] = env;
+        foreach (var (key, value) in notApplied)
+            if (KongOnlyConfKeys.Check(key, value) is { } error) errors.Add(error);
         if (prefixOverride is not null) values["prefix"] = prefixOverride;
         // :: Step 3: apply each key; every bad value is reported with its key
         var options = new GatehouseOptions();
@@ -116,6 +115,25 @@ public static class GatehouseConfLoader
             if (!File.Exists(certKey)) errors.Add($"{key}_key: file '{certKey}' does not exist");
         }
     }
+
+    /// <summary>A key neither Gatehouse nor Kong 3.9 knows: most likely a typo, so the start stops (Kong would drop it
+    /// silently) and names the nearest known key.</summary>
+    private static string UnknownKey(ConfEntry entry)
+    {
+        var hint = ClosestConfKey.Find(entry.Key, ConfKeys.All.Keys.Concat(KongOnlyConfKeys.All.Keys));
+        return $"line {entry.Line}: unknown configuration key '{entry.Key}'" + (hint is null ? "" : $" (did you mean {hint}?)");
+    }
+
+    private static string? EnvironmentValue(IReadOnlyDictionary<string, string?> environment, string key) =>
+        (Lookup(environment, "GATEHOUSE_" + key.ToUpperInvariant()) ?? Lookup(environment, "KONG_" + key.ToUpperInvariant()))?.Trim();
+
+    /// <summary>Keys under Kong's injected-directive prefixes named by GATEHOUSE_*/KONG_* variables (KONG_NGINX_HTTP_GZIP).</summary>
+    private static IEnumerable<string> DynamicKeysIn(IReadOnlyDictionary<string, string?> environment) => environment.Keys
+        .Select(name => name.StartsWith("GATEHOUSE_", StringComparison.OrdinalIgnoreCase) ? name["GATEHOUSE_".Length..]
+            : name.StartsWith("KONG_", StringComparison.OrdinalIgnoreCase) ? name["KONG_".Length..] : null)
+        .OfType<string>().Select(k => k.ToLowerInvariant())
+        .Where(k => KongOnlyConfKeys.IsDynamic(k) && !ConfKeys.All.ContainsKey(k) && !KongOnlyConfKeys.All.ContainsKey(k))
+        .Distinct(StringComparer.Ordinal).ToArray();
 
     private static string? Lookup(IReadOnlyDictionary<string, string?> env, string name) =>
         env.TryGetValue(name, out var v) && v is not null ? v : null;

@@ -167,11 +167,11 @@ public sealed class GatehouseConfLoaderTests
     }
 
     [Fact]
-    public void UnknownKeysAreWarnings()
+    public void UnknownKeysStopTheStart() // they were warnings; the policy is in KongConfKeyPolicyTests
     {
-        var result = Load("nginx_worker_processes = 2\nlog_level = warn");
-        Assert.True(result.IsValid);
-        Assert.Equal(["line 1: unknown configuration key 'nginx_worker_processes' ignored"], result.Warnings);
+        var result = Load("log_levle = warn\nlog_level = warn");
+        Assert.False(result.IsValid);
+        Assert.Equal(["line 1: unknown configuration key 'log_levle' (did you mean log_level?)"], result.Errors);
     }
 
     [Fact]
