@@ -52,6 +52,15 @@ public sealed class UpstreamTlsTests : IAsyncDisposable
         // tls_verify off: Kong's default, anything is accepted
         await PatchAsync($"/services/{service}", new JsonObject { ["tls_verify"] = false });
         Assert.Equal((HttpStatusCode.OK, "client=none"), await GetAsync("wrong.test"));
+
+        // as Kong's check_ca_reference: a CA a service lists is not deleted
+        var (refused, error) = await AdminCalls.SendAsync(_admin!, HttpMethod.Delete, $"/ca_certificates/{caId}");
+        Assert.Equal(400, refused);
+        Assert.Equal(19, (int?)error?["code"]);
+        Assert.Equal("referenced by others", (string?)error?["name"]);
+        Assert.Equal($"ca certificate {caId} is still referenced by services (id = {service})", (string?)error?["message"]);
+        await PatchAsync($"/services/{service}", new JsonObject { ["ca_certificates"] = null });
+        Assert.Equal(204, (await AdminCalls.SendAsync(_admin!, HttpMethod.Delete, $"/ca_certificates/{caId}")).Status);
     }
 
     [Fact]

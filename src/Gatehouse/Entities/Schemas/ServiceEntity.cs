@@ -33,7 +33,7 @@ public static partial class ServiceEntity
             Typedefs.Foreign("client_certificate", "certificates"),
             Typedefs.Bool("tls_verify", null),
             new FieldDefinition("tls_verify_depth", FieldType.Integer) { Between = (0, 64) },
-            new FieldDefinition("ca_certificates", FieldType.Array) { Elements = Typedefs.Uuid("ca_certificate") },
+            new FieldDefinition("ca_certificates", FieldType.Array) { Elements = Typedefs.Uuid("ca_certificate"), ElementsReference = "ca_certificates" },
             Typedefs.Bool("enabled", true, required: true),
         ],
         Checks =
