@@ -110,6 +110,44 @@ public sealed class UpstreamTlsTests : IAsyncDisposable
         Assert.Equal((HttpStatusCode.OK, "client=CN=upstream-client.test"), await GetAsync("upstream.test"));
     }
 
+    /// <summary>A rejected certificate is a TCP failure for passive health checks, and (nothing having been sent) the
+    /// balancer tries another target even for a POST, as nginx's <c>proxy_next_upstream error</c>.</summary>
+    [Fact]
+    public async Task A_rejected_certificate_counts_as_a_tcp_failure_and_the_next_target_is_tried()
+    {
+        var ca = TestCertificates.Ca("CN=Pool CA");
+        var stranger = TestCertificates.Ca("CN=Stranger CA");
+        await using var good = await TlsUpstream.StartAsync(TestCertificates.Issued(ca, "upstream.test"));
+        await using var bad = await TlsUpstream.StartAsync(TestCertificates.Issued(stranger, "upstream.test"));
+        await StartAsync();
+        var caId = await CreateAsync("/ca_certificates", new JsonObject { ["cert"] = ca.Cert });
+        await CreateAsync("/upstreams", new JsonObject
+        {
+            ["name"] = "hc.test",
+            ["healthchecks"] = JsonNode.Parse("""{"passive":{"unhealthy":{"tcp_failures":2}}}"""),
+        });
+        await CreateAsync("/upstreams/hc.test/targets", new JsonObject { ["target"] = $"127.0.0.1:{good.Port}" });
+        await CreateAsync("/upstreams/hc.test/targets", new JsonObject { ["target"] = $"127.0.0.1:{bad.Port}" });
+        var service = await CreateAsync("/services", new JsonObject
+        {
+            ["url"] = "https://hc.test", ["tls_verify"] = true, ["ca_certificates"] = new JsonArray(caId),
+        });
+        await CreateAsync($"/services/{service}/routes", new JsonObject { ["paths"] = new JsonArray("/t"), ["preserve_host"] = true });
+
+        for (var i = 0; i < 6; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/t") { Content = new StringContent("body") };
+            request.Headers.Host = "upstream.test";
+            using var response = await _proxy!.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        var (_, health) = await AdminCalls.SendAsync(_admin!, HttpMethod.Get, "/upstreams/hc.test/health");
+        string? Health(int port) => health!["data"]!.AsArray()
+            .FirstOrDefault(t => (string?)t!["target"] == $"127.0.0.1:{port}")?["health"]?.GetValue<string>();
+        Assert.Equal("UNHEALTHY", Health(bad.Port));
+        Assert.Equal("HEALTHY", Health(good.Port));
+    }
+
     /// <summary>nginx_proxy_proxy_ssl_verify turns verification on for services whose tls_verify is null, against
     /// nginx_proxy_proxy_ssl_trusted_certificate when a service lists no ca_certificates.</summary>
     [Fact]
