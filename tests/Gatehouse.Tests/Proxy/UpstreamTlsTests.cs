@@ -191,6 +191,26 @@ public sealed class UpstreamTlsTests : IAsyncDisposable
         Assert.Equal(0, connector.ProfileCount);
     }
 
+    /// <summary>A request that took a profile's invoker from an older snapshot still goes out after the profile was
+    /// retired (and its invoker disposed): through the profile's current invoker, never a disposed one.</summary>
+    [Fact]
+    public async Task A_retired_invoker_sends_through_the_current_one_of_its_profile()
+    {
+        var ca = TestCertificates.Ca("CN=Direct CA");
+        await using var upstream = await TlsUpstream.StartAsync(TestCertificates.Issued(ca, "upstream.test"));
+        using var connector = new UpstreamConnector();
+        var profile = new UpstreamTlsProfile(true, 1, ca.Cert, null, null);
+        var held = connector.For(profile);
+        connector.Retain(new HashSet<UpstreamTlsProfile>());
+        Assert.Equal(0, connector.ProfileCount);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"https://127.0.0.1:{upstream.Port}/");
+        request.Headers.Host = "upstream.test";
+        using var response = await held.SendAsync(request, CancellationToken.None);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, connector.ProfileCount);
+    }
+
     private async Task StartAsync(Func<GatehouseOptions, GatehouseOptions>? configure = null)
     {
         var options = new GatehouseOptions
