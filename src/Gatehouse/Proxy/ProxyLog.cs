@@ -22,6 +22,9 @@ internal static partial class ProxyLog
     [LoggerMessage(1012, LogLevel.Error, "upstream TLS: client certificate {CertificateId} for service {ServiceId} does not exist; none is presented")]
     public static partial void UnknownClientCertificate(ILogger logger, Guid certificateId, Guid serviceId);
 
+    [LoggerMessage(1013, LogLevel.Error, "upstream TLS: the client certificate cannot be loaded; none is presented")]
+    public static partial void ClientCertificateUnusable(ILogger logger, Exception exception);
+
     [LoggerMessage(1003, LogLevel.Error, "log handler {Handler} failed")]
     public static partial void LogHandlerFailed(ILogger logger, Exception exception, string handler);
 

@@ -41,8 +41,16 @@ public sealed class UpstreamConnector : IDisposable
 
     /// <summary>The invoker of <paramref name="profile"/>, built on first use and kept until <see cref="Retain"/>
     /// drops the profile.</summary>
-    public HttpMessageInvoker For(UpstreamTlsProfile profile) =>
-        profile == UpstreamTlsProfile.None ? Invoker : _profiles.GetOrAdd(profile, p => new ProfileInvoker(this, p, CreateHandler(SslOptions(p))));
+    public HttpMessageInvoker For(UpstreamTlsProfile profile)
+    {
+        if (profile == UpstreamTlsProfile.None) return Invoker;
+        if (_profiles.TryGetValue(profile, out var existing)) return existing;
+        var created = new ProfileInvoker(this, profile, CreateHandler(SslOptions(profile)));
+        var winner = _profiles.GetOrAdd(profile, created);
+        // a concurrent caller built the same profile first: ours was never handed out
+        if (!ReferenceEquals(winner, created)) created.Retire();
+        return winner;
+    }
 
     /// <summary>Disposes the invokers of profiles no longer in the configuration, each once its last request in
     /// flight has been sent (connections already carrying a response finish first: a disposed pool closes them when
@@ -63,10 +71,18 @@ public sealed class UpstreamConnector : IDisposable
         if (profile.ClientCertificatePem is { } pem && profile.ClientKeyPem is { } key)
         {
             // the entity's cert may carry its chain after the leaf: sent along, as nginx does
-            var leaf = X509Certificate2.CreateFromPem(pem, key);
-            var chain = new X509Certificate2Collection();
-            chain.ImportFromPem(pem);
-            options.ClientCertificateContext = SslStreamCertificateContext.Create(leaf, new X509Certificate2Collection(chain.Skip(1).ToArray()), offline: true);
+            try
+            {
+                var leaf = X509Certificate2.CreateFromPem(pem, key);
+                var chain = new X509Certificate2Collection();
+                chain.ImportFromPem(pem);
+                options.ClientCertificateContext = SslStreamCertificateContext.Create(leaf, new X509Certificate2Collection(chain.Skip(1).ToArray()), offline: true);
+            }
+            catch (System.Security.Cryptography.CryptographicException e)
+            {
+                // the certificates entity validated the pair; if it still cannot be loaded, Kong logs and presents none
+                ProxyLog.ClientCertificateUnusable(_logger, e);
+            }
         }
         if (!profile.Verify)
         {
