@@ -80,6 +80,10 @@ internal static class ConfKeys
         // Kong injects nginx_http_* as http-block directives; Kestrel's limits are likewise server-wide
         ["nginx_http_client_header_timeout"] = (o, v) => o with { ClientHeaderTimeout = NginxTime(v) },
         ["nginx_http_keepalive_timeout"] = (o, v) => o with { KeepaliveTimeout = NginxTime(v) },
+        // nginx's proxy_ssl_* in Kong's proxy server block: the upstream TLS defaults of https services (docs/tls.md)
+        ["nginx_proxy_proxy_ssl_verify"] = (o, v) => o with { ProxySslVerify = Bool(v) },
+        ["nginx_proxy_proxy_ssl_trusted_certificate"] = (o, v) => o with { ProxySslTrustedCertificate = TrustedCertificateFile(v) },
+        ["nginx_proxy_proxy_ssl_verify_depth"] = (o, v) => o with { ProxySslVerifyDepth = Count(v, min: 0) },
         ["mem_cache_size"] = (o, v) => o with { MemCacheSize = NginxSize(v) is > 0 and var size ? size : throw new FormatException($"'{v}' must be a size above 0") },
         // Kong's DNS client settings for upstream target names (DnsOptions)
         ["dns_resolver"] = (o, v) => o with { Dns = o.Dns with { Resolvers = DnsResolvers(v) } },
@@ -163,6 +167,18 @@ internal static class ConfKeys
 
     /// <summary>Kong's pg_timeout: a number of milliseconds above 0.</summary>
     private static TimeSpan Milliseconds(string v) => TimeSpan.FromMilliseconds(Count(v, min: 1));
+
+    /// <summary>A PEM file of at least one certificate, read now so a bad path stops the start as nginx does.</summary>
+    private static string? TrustedCertificateFile(string v)
+    {
+        if (v.Length == 0) return null;
+        if (!File.Exists(v)) throw new FormatException($"file '{v}' does not exist");
+        var certificates = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        try { certificates.ImportFromPemFile(v); }
+        catch (System.Security.Cryptography.CryptographicException e) { throw new FormatException($"'{v}' is not a PEM certificate file: {e.Message}"); }
+        foreach (var c in certificates) c.Dispose();
+        return certificates.Count > 0 ? v : throw new FormatException($"'{v}' holds no PEM certificate");
+    }
 
     private static bool Off(string v) => v.Equals("off", StringComparison.OrdinalIgnoreCase);
 

@@ -19,6 +19,7 @@ public enum DbErrorCode
     OperationUnsupported = 12,
     ForeignKeysUnresolved = 13,
     DeclarativeConfig = 14,
+    ReferencedByOthers = 19,
 }
 
 /// <summary>
@@ -46,6 +47,7 @@ public sealed record DbError(DbErrorCode Code, string Message, JsonNode? Fields 
         DbErrorCode.OperationUnsupported => "operation unsupported",
         DbErrorCode.ForeignKeysUnresolved => "foreign keys unresolved",
         DbErrorCode.DeclarativeConfig => "invalid declarative configuration",
+        DbErrorCode.ReferencedByOthers => "referenced by others",
         _ => "unknown",
     };
 
@@ -95,6 +97,10 @@ public sealed record DbError(DbErrorCode Code, string Message, JsonNode? Fields 
     public static DbError ReferencedBy(string referencing, string referenced) =>
         new(DbErrorCode.ForeignKeyViolation, $"an existing '{referencing}' entity references this '{referenced}' entity",
             new JsonObject { ["@referenced_by"] = referencing });
+
+    /// <summary>Kong's <c>referenced_by_others</c>: a row another one names by id in an array (a service's
+    /// ca_certificates) is not deleted.</summary>
+    public static DbError ReferencedByOthers(string message) => new(DbErrorCode.ReferencedByOthers, message);
 
     public static DbError OperationUnsupported(string verb, string entity) =>
         new(DbErrorCode.OperationUnsupported, $"cannot {verb} '{entity}' entities when not using a database");

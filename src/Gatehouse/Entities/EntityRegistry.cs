@@ -42,6 +42,10 @@ public sealed class EntityRegistry
     public EntitySchema? ByAdminName(string name) => Schemas.FirstOrDefault(s => s.AdminApiName == name);
 
     /// <summary>Foreign fields of other entities that point at <paramref name="parent"/>.</summary>
+    /// <summary>Top-level arrays whose elements are ids of <paramref name="parent"/> rows (<see cref="FieldDefinition.ElementsReference"/>).</summary>
+    public IEnumerable<(EntitySchema Child, FieldDefinition Field)> ArrayReferencesTo(EntitySchema parent) =>
+        from s in Schemas from f in s.Fields where f.Type == FieldType.Array && f.ElementsReference == parent.Name select (s, f);
+
     public IEnumerable<(EntitySchema Child, FieldDefinition Field)> ReferencesTo(EntitySchema parent) =>
         from s in Schemas from f in s.ForeignFields where f.Reference == parent.Name select (s, f);
 }

@@ -51,6 +51,9 @@ public sealed record FieldDefinition(string Name, FieldType Type)
     public IReadOnlyList<EntityCheck> RecordChecks { get; init; } = [];
     /// <summary>Referenced entity name for <see cref="FieldType.Foreign"/> fields.</summary>
     public string? Reference { get; init; }
+    /// <summary>For an array of ids naming rows of this entity (a service's <c>ca_certificates</c>): such a row is not
+    /// deleted while an array names it (Kong's <c>check_ca_reference</c>). Kong does not check the ids at write.</summary>
+    public string? ElementsReference { get; init; }
     /// <summary>What happens to referencing rows when the referenced row is deleted.</summary>
     public OnDelete OnDelete { get; init; } = OnDelete.Restrict;
     public string? Description { get; init; }

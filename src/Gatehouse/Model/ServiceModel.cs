@@ -24,6 +24,10 @@ public sealed record ServiceModel
     public bool Enabled { get; init; } = true;
     public bool? TlsVerify { get; init; }
     public int? TlsVerifyDepth { get; init; }
+    /// <summary>Ids of the CA certificates that make the trust store when verifying the upstream (empty: the global one).</summary>
+    public IReadOnlyList<Guid> CaCertificateIds { get; init; } = [];
+    /// <summary>The certificate presented to the upstream when it asks for one (mTLS).</summary>
+    public Guid? ClientCertificateId { get; init; }
     public IReadOnlyList<string> Tags { get; init; } = [];
     public long CreatedAt { get; init; }
     public long UpdatedAt { get; init; }

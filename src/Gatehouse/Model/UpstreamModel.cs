@@ -22,6 +22,8 @@ public sealed record UpstreamModel
     /// <summary>Host header sent to the targets instead of the target's own host (Kong's <c>host_header</c>).</summary>
     public string? HostHeader { get; init; }
     public bool UseSrvName { get; init; }
+    /// <summary>Presented to the upstream's targets when the service has no client_certificate of its own (Kong's fallback).</summary>
+    public Guid? ClientCertificateId { get; init; }
     /// <summary>The <c>healthchecks</c> record as JSON, every default filled in (the health checker reads it).</summary>
     public string HealthchecksJson { get; init; } = "{}";
     /// <summary><c>healthchecks.threshold</c>: the percentage of weight that must be healthy for the upstream to take

@@ -19,10 +19,19 @@ internal static class NextUpstream
         if (context.UpstreamStatus is not null || context.HttpContext.Response.HasStarted) return false;
         // the connection could not be opened (refused, unreachable, connect_timeout): nothing was sent
         if (UpstreamConnectException.IsIn(exception)) return true;
+        // the TLS handshake failed (certificate rejected, client certificate demanded): nothing was sent either
+        if (IsHandshakeFailure(exception)) return true;
         if (error is not (ForwarderError.Request or ForwarderError.RequestTimedOut or ForwarderError.RequestBodyDestination)
             || IsInvalidResponse(exception))
             return false;
         return bodyResendable && !IsNonIdempotent(context.HttpContext.Request.Method);
+    }
+
+    private static bool IsHandshakeFailure(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is System.Security.Authentication.AuthenticationException) return true;
+        return false;
     }
 
     /// <summary>The upstream answered something that is not an HTTP response head (nginx's invalid_header).</summary>

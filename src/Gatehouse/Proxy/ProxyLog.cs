@@ -13,6 +13,18 @@ internal static partial class ProxyLog
     [LoggerMessage(1002, LogLevel.Error, "upstream error {Error} for {Method} {Path} to {Destination}")]
     private static partial void UpstreamErrorCore(ILogger logger, Exception? exception, string error, string method, string path, string destination);
 
+    [LoggerMessage(1010, LogLevel.Error, "upstream TLS: the certificate of {Host} is rejected: {Reason}")]
+    public static partial void UpstreamCertificateRejected(ILogger logger, string host, string reason);
+
+    [LoggerMessage(1011, LogLevel.Critical, "upstream TLS: CA certificate {CaCertificateId} of service {ServiceId} does not exist; the global trust store applies")]
+    public static partial void UnknownCaCertificate(ILogger logger, Guid caCertificateId, Guid serviceId);
+
+    [LoggerMessage(1012, LogLevel.Error, "upstream TLS: client certificate {CertificateId} for service {ServiceId} does not exist; none is presented")]
+    public static partial void UnknownClientCertificate(ILogger logger, Guid certificateId, Guid serviceId);
+
+    [LoggerMessage(1013, LogLevel.Error, "upstream TLS: the client certificate cannot be loaded; none is presented")]
+    public static partial void ClientCertificateUnusable(ILogger logger, Exception exception);
+
     [LoggerMessage(1003, LogLevel.Error, "log handler {Handler} failed")]
     public static partial void LogHandlerFailed(ILogger logger, Exception exception, string handler);
 

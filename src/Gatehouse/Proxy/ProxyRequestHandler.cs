@@ -153,7 +153,7 @@ public sealed class ProxyRequestHandler
             }
             error = target.Upstream is { } upstream
                 ? await SendBalancedAsync(context, target, upstream, requestBody, bodyResendable: requestBody is not null || !canHaveBody)
-                : await _forwarder.SendAsync(http, target.DestinationPrefix, _connector.Invoker, target.RequestConfig, _transformer);
+                : await _forwarder.SendAsync(http, target.DestinationPrefix, target.Invoker ?? _connector.Invoker, target.RequestConfig, _transformer);
             if (error == ForwarderError.NoAvailableDestinations) return;
             if (error == ForwarderError.None && filter is not null && context.LocalResponse is null)
                 await filter.CompleteAsync(http.RequestAborted);
@@ -208,7 +208,7 @@ public sealed class ProxyRequestHandler
             ForwarderError error;
             try
             {
-                error = await _forwarder.SendAsync(http, peer.DestinationPrefix(target.Tls), _connector.Invoker, target.RequestConfig, _transformer);
+                error = await _forwarder.SendAsync(http, peer.DestinationPrefix(target.Tls), target.Invoker ?? _connector.Invoker, target.RequestConfig, _transformer);
             }
             finally { balancer.Finished(peer.Peer, _time.GetElapsedTime(started)); }
             if (upstream.Checker is { } checker) PassiveHealthReport.Report(checker, peer.Peer, error, context);

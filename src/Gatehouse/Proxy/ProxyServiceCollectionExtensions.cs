@@ -14,6 +14,7 @@ public static class ProxyServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new ProxySettings(options));
         services.TryAddSingleton<ProxyWasm.Runtime.LogRateLimiter>();
+        services.TryAddSingleton(UpstreamTlsDefaults.From(options));
         services.TryAddSingleton<UpstreamConnector>();
         services.TryAddSingleton<AccessLogWriter>();
         services.TryAddSingleton(sp => new Balancing.Dns.DnsCache(Balancing.Dns.DnsSettings.From(options.Dns),

@@ -2,6 +2,8 @@ using System.Collections.Frozen;
 using Gatehouse.Model;
 using Gatehouse.Proxy.Pipeline;
 using Gatehouse.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gatehouse.Proxy;
 
@@ -20,18 +22,43 @@ public sealed class ProxySnapshot
 
     /// <param name="upstreams">the balanced upstreams by name (<see cref="BalancedUpstream.BuildAll"/>); a service
     /// whose host names one balances over its targets</param>
+    /// <param name="connector">gives each TLS service the invoker of its <see cref="UpstreamTlsProfile"/>; null: every
+    /// service uses the shared one</param>
     public ProxySnapshot(GatewayConfig config, Router router, CompiledPipeline pipeline,
-        FrozenDictionary<string, BalancedUpstream>? upstreams = null)
+        FrozenDictionary<string, BalancedUpstream>? upstreams = null, UpstreamConnector? connector = null, ILogger? logger = null)
     {
         Config = config;
         Router = router;
         Pipeline = pipeline;
         Upstreams = upstreams ?? FrozenDictionary<string, BalancedUpstream>.Empty;
-        _targets = config.Services.ToFrozenDictionary(s => s.Id, s => new UpstreamTarget(s, Upstreams.GetValueOrDefault(s.Host)));
+        var profiles = new HashSet<UpstreamTlsProfile>();
+        Func<ServiceModel, BalancedUpstream?, HttpMessageInvoker?> invokerOf = (_, _) => null;
+        if (connector is not null)
+        {
+            var certificates = config.Certificates.ToDictionary(c => c.Id);
+            var caCertificates = config.CaCertificates.ToDictionary(c => c.Id);
+            invokerOf = (service, upstream) =>
+            {
+                var profile = UpstreamTlsProfile.For(service, upstream?.Upstream, connector.Defaults,
+                    certificates.GetValueOrDefault, caCertificates.GetValueOrDefault, logger ?? NullLogger.Instance);
+                if (profile == UpstreamTlsProfile.None) return null;
+                profiles.Add(profile);
+                return connector.For(profile);
+            };
+        }
+        _targets = config.Services.ToFrozenDictionary(s => s.Id, s =>
+        {
+            var upstream = Upstreams.GetValueOrDefault(s.Host);
+            return new UpstreamTarget(s, upstream, invokerOf(s, upstream));
+        });
+        TlsProfiles = profiles;
         _byRouteIndex = config.Routes
             .Select(r => (r, pipeline.For(r), r.ServiceId is { } id ? _targets.GetValueOrDefault(id) : null))
             .ToArray();
     }
+
+    /// <summary>The upstream TLS profiles this snapshot's services use (other than <see cref="UpstreamTlsProfile.None"/>).</summary>
+    public IReadOnlySet<UpstreamTlsProfile> TlsProfiles { get; }
 
     /// <summary>The upstreams of <see cref="Config"/> as this snapshot balances them, by name.</summary>
     public FrozenDictionary<string, BalancedUpstream> Upstreams { get; }

@@ -24,6 +24,7 @@ public sealed class ProxySnapshotProvider : IDisposable
     private readonly DnsCache _dns;
     private readonly TimeProvider _time;
     private readonly UpstreamHealthCheckers _checkers;
+    private readonly UpstreamConnector? _connector;
 
     /// <summary>How long building a snapshot waits for target names that have no cached answer yet. A name still
     /// unanswered then has no peers (DNS_ERROR) until its answer lands, which rebuilds its upstream.</summary>
@@ -31,8 +32,9 @@ public sealed class ProxySnapshotProvider : IDisposable
 
     public ProxySnapshotProvider(GatewayConfigPublisher publisher, IEnumerable<IPhasePlanContributor> contributors,
         ILogger<ProxySnapshotProvider> logger, DnsCache dns, TimeProvider? time = null,
-        ILoggerFactory? loggers = null)
+        ILoggerFactory? loggers = null, UpstreamConnector? connector = null)
     {
+        _connector = connector;
         ArgumentNullException.ThrowIfNull(dns);
         _dns = dns;
         _time = time ?? TimeProvider.System;
@@ -61,6 +63,8 @@ public sealed class ProxySnapshotProvider : IDisposable
             {
                 var snapshot = Compile(config);
                 Volatile.Write(ref _current, snapshot);
+                // after the swap: a profile no longer used by the new snapshot is disposed once its requests are sent
+                _connector?.Retain(snapshot.TlsProfiles);
                 _logger.LogDebug("configuration {Version} compiled: {Routes} routes", config.Version, snapshot.Router.Count);
             }
             catch (Exception e)
@@ -75,7 +79,7 @@ public sealed class ProxySnapshotProvider : IDisposable
     private ProxySnapshot Compile(GatewayConfig config)
     {
         var snapshot = new ProxySnapshot(config, Router.Build(config, _logger), CompiledPipeline.Compile(config, _contributors),
-            BuildUpstreams(config));
+            BuildUpstreams(config), _connector, _logger);
         _checkers.Retain(config.Upstreams);
         return snapshot;
     }
@@ -131,8 +135,10 @@ public sealed class ProxySnapshotProvider : IDisposable
             var current = Current;
             try
             {
-                var snapshot = new ProxySnapshot(current.Config, current.Router, current.Pipeline, BuildUpstreams(current.Config));
+                var snapshot = new ProxySnapshot(current.Config, current.Router, current.Pipeline, BuildUpstreams(current.Config),
+                    _connector, _logger);
                 Volatile.Write(ref _current, snapshot);
+                _connector?.Retain(snapshot.TlsProfiles);
             }
             catch (Exception e)
             {

@@ -26,11 +26,16 @@ public sealed class UpstreamTarget
     /// assumes when a request carries none.</summary>
     internal bool HasDefaultConnect { get; }
 
-    public UpstreamTarget(ServiceModel service, BalancedUpstream? upstream = null)
+    /// <summary>The invoker of the service's upstream TLS profile (verification, trust, client certificate); null:
+    /// the connector's shared one (no verification, no client certificate).</summary>
+    public HttpMessageInvoker? Invoker { get; }
+
+    public UpstreamTarget(ServiceModel service, BalancedUpstream? upstream = null, HttpMessageInvoker? invoker = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         Service = service;
         Upstream = upstream;
+        Invoker = invoker;
         var tls = Tls = service.Protocol is "https" or "grpcs";
         var scheme = tls ? "https" : "http";
         var host = service.Host.Contains(':') && !service.Host.StartsWith('[') ? $"[{service.Host}]" : service.Host;

@@ -132,6 +132,7 @@ public sealed class EntityDao
             foreach (var (child, field) in _registry.ReferencesTo(schema).Where(r => r.Field.OnDelete == OnDelete.Restrict))
                 if ((await _writes.PageAsync(child, new PageQuery(1, Foreign: new ForeignFilter(field.Name, id)), ct)).Items.Count > 0)
                     return DaoResult.Fail(DbError.ReferencedBy(child.Name, schema.Name));
+            if (await ArrayReference(schema, id, ct) is { } referenced) return DaoResult.Fail(referenced);
             await DeleteCascading(schema, id, ct);
             return DaoResult.Ok(existing);
         }, ct);
@@ -164,6 +165,19 @@ public sealed class EntityDao
                 }
             return DaoResult.Ok(new JsonObject { ["imported"] = written });
         }, ct);
+
+    /// <summary>Kong's check before deleting a CA certificate: the first row whose id array names it, as
+    /// "ca certificate &lt;id&gt; is still referenced by services (id = &lt;id&gt;)".</summary>
+    private async Task<DbError?> ArrayReference(EntitySchema schema, Guid id, CancellationToken ct)
+    {
+        var text = id.ToString();
+        foreach (var (child, field) in _registry.ArrayReferencesTo(schema))
+            foreach (var row in (await _writes.PageAsync(child, new PageQuery(int.MaxValue - 1), ct)).Items)
+                if (row[field.Name] is System.Text.Json.Nodes.JsonArray ids && ids.Any(e => string.Equals((string?)e, text, StringComparison.OrdinalIgnoreCase)))
+                    return DbError.ReferencedByOthers(
+                        $"{schema.Name.TrimEnd('s').Replace('_', ' ')} {text} is still referenced by {child.Name} (id = {EntityJson.Guid(row, "id")})");
+        return null;
+    }
 
     private async Task DeleteCascading(EntitySchema schema, Guid id, CancellationToken ct)
     {

@@ -103,13 +103,6 @@ public class ServicesApiTests : AdminStoreTests
     [InlineData("""{"host":"a.test","protocol":"ws"}""", "protocol", "ws and wss services are not supported by Gatehouse (WebSocket upgrade requests are proxied through http and https services)")]
     [InlineData("""{"host":"a.test","protocol":"wss"}""", "protocol", "ws and wss services are not supported by Gatehouse (WebSocket upgrade requests are proxied through http and https services)")]
     [InlineData("""{"host":"a.test","tls_verify":true}""", "tls_verify", "value must be null")]
-    // issue 11: accepted and ignored before (upstream certificates are not verified, none is presented)
-    [InlineData("""{"host":"a.test","protocol":"https","tls_verify":true}""", "tls_verify", "not supported by Gatehouse: upstream certificates are not verified")]
-    [InlineData("""{"host":"a.test","protocol":"https","tls_verify_depth":2}""", "tls_verify_depth", "not supported by Gatehouse: upstream certificates are not verified")]
-    [InlineData("""{"host":"a.test","protocol":"https","ca_certificates":["4f3e5c1a-1b2c-4d5e-8f90-123456789abc"]}""", "ca_certificates",
-        "not supported by Gatehouse: upstream certificates are not verified yet")]
-    [InlineData("""{"host":"a.test","protocol":"https","client_certificate":{"id":"4f3e5c1a-1b2c-4d5e-8f90-123456789abc"}}""", "client_certificate",
-        "not supported by Gatehouse: no client certificate is presented to upstreams yet")]
     [InlineData("""{"url":"not a url"}""", "host", "required field missing")]
     [InlineData("""{"url":"http://example.com:abc/"}""", "port", "expected an integer")]
     [InlineData("""{"url":12}""", "url", "expected a string")]

@@ -63,6 +63,9 @@ internal static class ConfKeyCoverage
         ["dns_stale_ttl"] = ["DnsConfKeysTests.Values_reach_the_dns_cache_settings", "DnsCacheTests.The_stale_answer_is_served_at_once_while_the_refresh_waits_for_the_server"],
         ["dns_not_found_ttl"] = ["DnsConfKeysTests.Values_reach_the_dns_cache_settings", "UpstreamDnsTests.A_name_that_starts_resolving_gets_traffic_after_dns_not_found_ttl"],
         ["dns_error_ttl"] = ["DnsConfKeysTests.Values_reach_the_dns_cache_settings", "DnsCacheTests.A_failed_lookup_is_cached_for_dns_error_ttl"],
+        ["nginx_proxy_proxy_ssl_verify"] = ["UpstreamTlsTests.Nginx_proxy_ssl_keys_verify_services_without_tls_verify_against_the_global_trust_store"],
+        ["nginx_proxy_proxy_ssl_trusted_certificate"] = ["UpstreamTlsTests.Nginx_proxy_ssl_keys_verify_services_without_tls_verify_against_the_global_trust_store"],
+        ["nginx_proxy_proxy_ssl_verify_depth"] = ["UpstreamTlsTests.Nginx_proxy_ssl_keys_verify_services_without_tls_verify_against_the_global_trust_store"],
         ["dns_no_sync"] = ["DnsConfKeysTests.Values_reach_the_dns_cache_settings", "DnsCacheTests.Concurrent_lookups_of_one_name_share_one_query_unless_dns_no_sync"],
         // refused: setting them stops the start
         ["dns_cache_size"] = ["DnsConfKeysTests.Kong_dns_keys_Gatehouse_does_not_implement_stop_the_start"],

@@ -107,7 +107,6 @@ public sealed class UpstreamSchemaTests
     [Theory]
     [InlineData("""{"name":"u","healthchecks":{"active":{"type":"grpcs","healthy":{"interval":5}}}}""", "healthchecks", "not supported by Gatehouse yet: health checks of active.type 'grpcs'")]
     [InlineData("""{"name":"u","use_srv_name":true}""", "use_srv_name", "not supported by Gatehouse: the Host header sent to an SRV target would be the record's target name; not implemented")]
-    [InlineData("""{"name":"u","client_certificate":{"id":"0c2f4e6a-8b0d-4f1e-9a3c-5b7d9e1f2a4c"}}""", "client_certificate", "not supported by Gatehouse: no client certificate is presented to upstreams yet")]
     public void What_Gatehouse_does_not_do_yet_is_refused_naming_the_field(string json, string field, string message)
     {
         var result = Validate(Upstreams, json);

@@ -25,6 +25,28 @@ internal static class TestCertificates
         return new PemPair(cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
+    /// <summary>A certificate issued by <paramref name="issuer"/> (a CA pair): a server leaf for <paramref name="dnsName"/>
+    /// (subjectAltName), or with <paramref name="ca"/> an intermediate CA.</summary>
+    public static PemPair Issued(PemPair issuer, string dnsName, bool ca = false)
+    {
+        using var issuerCert = X509Certificate2.CreateFromPem(issuer.Cert, issuer.Key);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=" + dnsName, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(ca, false, 0, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        if (!ca)
+        {
+            var names = new SubjectAlternativeNameBuilder();
+            names.AddDnsName(dnsName);
+            request.CertificateExtensions.Add(names.Build());
+        }
+        var serial = new byte[12];
+        RandomNumberGenerator.Fill(serial);
+        serial[0] &= 0x7f;
+        using var cert = request.Create(issuerCert, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(20), serial);
+        return new PemPair(cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
+    }
+
     private static PemPair Leaf(AsymmetricAlgorithm key, string subject)
     {
         using (key)

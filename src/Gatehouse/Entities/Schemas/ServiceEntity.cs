@@ -33,7 +33,7 @@ public static partial class ServiceEntity
             Typedefs.Foreign("client_certificate", "certificates"),
             Typedefs.Bool("tls_verify", null),
             new FieldDefinition("tls_verify_depth", FieldType.Integer) { Between = (0, 64) },
-            new FieldDefinition("ca_certificates", FieldType.Array) { Elements = Typedefs.Uuid("ca_certificate") },
+            new FieldDefinition("ca_certificates", FieldType.Array) { Elements = Typedefs.Uuid("ca_certificate"), ElementsReference = "ca_certificates" },
             Typedefs.Bool("enabled", true, required: true),
         ],
         Checks =
@@ -43,11 +43,6 @@ public static partial class ServiceEntity
             new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "tls_verify", ConditionalCheck.MustBeNull),
             new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "tls_verify_depth", ConditionalCheck.MustBeNull),
             new ConditionalCheck("protocol", p => !OneOf(p, TlsProtocols), "ca_certificates", ConditionalCheck.MustBeNull),
-            // upstream TLS: certificates are not verified and none is presented (Proxy/UpstreamConnector)
-            new NotSupportedCheck("client_certificate", "no client certificate is presented to upstreams yet"),
-            new NotSupportedCheck("tls_verify", "upstream certificates are not verified"),
-            new NotSupportedCheck("tls_verify_depth", "upstream certificates are not verified"),
-            new NotSupportedCheck("ca_certificates", "upstream certificates are not verified yet"),
         ],
         Shorthands = [new ShorthandField("url", FieldType.String, ExpandUrl)],
     };
@@ -72,6 +67,8 @@ public static partial class ServiceEntity
             Enabled = r.Bool("enabled"),
             TlsVerify = r.BoolOrNull("tls_verify"),
             TlsVerifyDepth = r.IntOrNull("tls_verify_depth"),
+            CaCertificateIds = [.. r.Strings("ca_certificates").Select(id => System.Guid.TryParse(id, out var g) ? g : System.Guid.Empty)],
+            ClientCertificateId = r.ForeignId("client_certificate"),
             Tags = r.Strings("tags"),
             CreatedAt = r.LongOrNull("created_at") ?? 0,
             UpdatedAt = r.LongOrNull("updated_at") ?? 0,

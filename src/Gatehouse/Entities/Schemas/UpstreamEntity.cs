@@ -73,7 +73,6 @@ public static class UpstreamEntity
                 // the health checker probes over tcp, http and https only
                 new ConditionalCheck("healthchecks", h => UpstreamHealthchecks.EnabledBy(h).Count > 0 && UpstreamHealthchecks.UnsupportedActiveType(h) is not null,
                     "healthchecks", h => "not supported by Gatehouse yet: health checks of active.type '" + UpstreamHealthchecks.UnsupportedActiveType(h) + "'"),
-                new NotSupportedCheck("client_certificate", "no client certificate is presented to upstreams yet"),
                 new NotSupportedCheck("use_srv_name", "the Host header sent to an SRV target would be the record's target name; not implemented"),
             ],
             // Kong's shorthands keep algorithm and hash_on consistent: least-connections and latency reset hash_on;
@@ -111,6 +110,7 @@ public static class UpstreamEntity
             Slots = r.Int("slots"),
             HostHeader = r.String("host_header"),
             UseSrvName = r.Bool("use_srv_name"),
+            ClientCertificateId = r.ForeignId("client_certificate"),
             HealthchecksJson = (e["healthchecks"] ?? schema.Field("healthchecks")!.Default)?.ToJsonString() ?? "{}",
             HealthThreshold = EntityJson.TryNumber(e["healthchecks"]?["threshold"], out var threshold) ? threshold : 0,
             Tags = r.Strings("tags"),
