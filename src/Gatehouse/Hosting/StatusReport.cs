@@ -61,6 +61,21 @@ public sealed partial class StatusReport(GatewayCounters counters, GatehouseOpti
         return body;
     }
 
+    /// <summary>The node's figures for <c>/metrics</c>: the same counters as <see cref="BuildAsync"/>; the datastore
+    /// is reachable DB-less (Kong's off connector always connects).</summary>
+    internal async Task<Plugins.Bundled.Prometheus.NodeFigures> NodeFiguresAsync(CancellationToken ct)
+    {
+        var reachable = options.Database == DatabaseKind.Off || await DatabaseReachableAsync(ct);
+        var active = counters.ConnectionsActive;
+        var reading = counters.ConnectionsReading;
+        var writing = counters.ActiveRequests;
+        var accepted = counters.ConnectionsAccepted;
+        var nodeId = services.GetService<AdminNodeInfo>()?.NodeId.ToString() ?? "";
+        return new(nodeId, GatehouseVersion.Kong, accepted, accepted, active, reading, writing,
+            Math.Max(0, active - reading - writing), counters.TotalRequests, reachable,
+            Environment.ProcessId, GC.GetTotalMemory(false), Environment.WorkingSet);
+    }
+
     /// <summary>A real read of the store (a page of one row of the first entity); a failing open or query is
     /// unreachable, as Kong's connect failure.</summary>
     private async Task<bool> DatabaseReachableAsync(CancellationToken ct)
