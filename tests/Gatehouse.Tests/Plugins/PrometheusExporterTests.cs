@@ -1,7 +1,12 @@
 using System.Globalization;
 using System.Net;
-using System.Text.Json.Nodes;
+using System.Text;
+using Gatehouse.Config;
+using Gatehouse.Hosting;
+using Gatehouse.Proxy;
 using Gatehouse.Tests.Infrastructure;
+using Gatehouse.Tests.Store;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Tests.Plugins;
 
@@ -222,5 +227,40 @@ public sealed class PrometheusExporterTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.MethodNotAllowed, admin.StatusCode);
         using var status = await _scraper.PostAsync(new Uri(_gw.StatusUri, "/metrics"), null);
         Assert.Equal(HttpStatusCode.MethodNotAllowed, status.StatusCode);
+    }
+
+    private static async Task<GatewayHost> StartHostAsync(GatehouseOptions options)
+    {
+        var host = GatewayHost.Create(options with
+        {
+            ProxyListen = [ListenAddress.Parse("127.0.0.1:0")],
+            AdminListen = [ListenAddress.Parse("127.0.0.1:0")],
+            StatusListen = [ListenAddress.Parse("127.0.0.1:0")],
+            ProxyAccessLog = null,
+            LogLevel = "error",
+        }, new GatewayHostOptions { ConfigureLogging = l => l.ClearProviders(), ShutdownTimeout = TimeSpan.FromSeconds(2) });
+        await host.StartAsync();
+        return host;
+    }
+
+    [Fact]
+    public async Task Datastore_reachable_comes_from_a_real_query_and_is_1_db_less()
+    {
+        using var dir = new TempDir();
+        var db = dir.File("gh.db");
+        using var client = new HttpClient();
+        await using (var host = await StartHostAsync(new GatehouseOptions { Prefix = dir.Path, SqlitePath = db }))
+        {
+            var status = host.Addresses(ListenerKind.Status).Single();
+            Assert.Equal(1, Value(await client.GetStringAsync(new Uri(status, "/metrics")), "kong_datastore_reachable"));
+            // the file is no longer a database (the store opens it for every query)
+            await File.WriteAllBytesAsync(db, Encoding.ASCII.GetBytes(new string('x', 8192)));
+            Assert.Equal(0, Value(await client.GetStringAsync(new Uri(status, "/metrics")), "kong_datastore_reachable"));
+            Assert.Equal(0, Value(await client.GetStringAsync(new Uri(host.Addresses(ListenerKind.Admin).Single(), "/metrics")), "kong_datastore_reachable"));
+        }
+        var yml = dir.File("kong.yml");
+        await File.WriteAllTextAsync(yml, "_format_version: \"3.0\"\n");
+        await using var dbLess = await StartHostAsync(new GatehouseOptions { Prefix = dir.Path, Database = DatabaseKind.Off, DeclarativeConfig = yml });
+        Assert.Equal(1, Value(await client.GetStringAsync(new Uri(dbLess.Addresses(ListenerKind.Status).Single(), "/metrics")), "kong_datastore_reachable"));
     }
 }
