@@ -99,7 +99,7 @@ public sealed class GatewayHost : IAsyncDisposable
         app.UseRouting();
         if (includeAdmin) app.MapAdminApi();
         app.Map(StatusEndpoint.Path, StatusEndpoint.WriteAsync); // the Admin API's /status: the same one as status_listen
-        if (includeAdmin) app.Map(MetricsEndpoint.Path, metrics.WriteAsync); // Kong's prometheus api.lua: /metrics on the Admin API too
+        if (includeAdmin && metrics.Served) app.Map(MetricsEndpoint.Path, metrics.WriteAsync); // Kong's prometheus api.lua: /metrics on the Admin API too
 
         async Task OtherPlanesAsync(HttpContext http, ListenerKind kind, RequestDelegate next)
         {
@@ -113,7 +113,7 @@ public sealed class GatewayHost : IAsyncDisposable
                     else await outage.InvokeAsync(http, next);
                 }
                 else if (http.Request.Path.Equals(StatusEndpoint.Path, StringComparison.Ordinal)) await StatusEndpoint.WriteAsync(http);
-                else if (http.Request.Path.Equals(MetricsEndpoint.Path, StringComparison.Ordinal)) await metrics.WriteAsync(http);
+                else if (metrics.Served && http.Request.Path.Equals(MetricsEndpoint.Path, StringComparison.Ordinal)) await metrics.WriteAsync(http);
                 else http.Response.StatusCode = StatusCodes.Status404NotFound;
             }
             finally { counters.End(http); }

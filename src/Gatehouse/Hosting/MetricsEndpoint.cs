@@ -1,5 +1,6 @@
 using Gatehouse.Admin;
 using Gatehouse.Config;
+using Gatehouse.Plugins;
 using Gatehouse.Plugins.Bundled.Prometheus;
 using Gatehouse.Proxy;
 using Gatehouse.Wasm;
@@ -10,10 +11,14 @@ namespace Gatehouse.Hosting;
 
 /// <summary><c>GET /metrics</c>, the same answer on admin_listen and status_listen as Kong serves it on both: the
 /// prometheus plugin's families with the node's figures now (<see cref="StatusReport"/>'s, the ones <c>/status</c>
-/// reports), then the Proxy-Wasm filter metrics and Gatehouse's Wasm host figures.</summary>
+/// reports), then the Proxy-Wasm filter metrics and Gatehouse's Wasm host figures. Served only while the prometheus
+/// plugin is loaded (conf <c>plugins</c>): Kong's routes come from the plugin's api.lua and status_api.lua.</summary>
 internal sealed class MetricsEndpoint(IServiceProvider services)
 {
     public const string Path = "/metrics";
+
+    /// <summary>False when conf <c>plugins</c> leaves prometheus out: no <c>/metrics</c> on any listener.</summary>
+    public bool Served { get; } = services.GetService<PluginCatalog>()?.Find("prometheus") is not null;
 
     private readonly PrometheusMetrics _metrics = services.GetRequiredService<PrometheusMetrics>();
     private readonly StatusReport _report = services.GetRequiredService<StatusReport>();

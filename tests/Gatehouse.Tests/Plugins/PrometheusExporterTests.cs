@@ -263,4 +263,15 @@ public sealed class PrometheusExporterTests : IAsyncLifetime
         await using var dbLess = await StartHostAsync(new GatehouseOptions { Prefix = dir.Path, Database = DatabaseKind.Off, DeclarativeConfig = yml });
         Assert.Equal(1, Value(await client.GetStringAsync(new Uri(dbLess.Addresses(ListenerKind.Status).Single(), "/metrics")), "kong_datastore_reachable"));
     }
+
+    [Fact]
+    public async Task Without_the_prometheus_plugin_loaded_no_listener_serves_metrics()
+    {
+        await using var gw = await PluginGateway.StartAsync(configure: o => o with { Plugins = ["key-auth"] });
+        using var admin = await gw.Admin.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.NotFound, admin.StatusCode);
+        using var status = await _scraper.GetAsync(new Uri(gw.StatusUri, "/metrics"));
+        Assert.Equal(HttpStatusCode.NotFound, status.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await gw.Admin.GetAsync("/status")).StatusCode);
+    }
 }
