@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Gatehouse.Hosting;
@@ -68,6 +69,7 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(counters);
         builder.Services.AddSingleton<StatusReport>();
+        builder.Services.TryAddSingleton<AdminNodeInfo>(); // node_id of /metrics, also without the store
         builder.Services.AddSingleton<GatewayReloader>();
         builder.Services.AddGatehouseProxy(options);
         builder.Services.AddSingleton<AdminGuard>();
@@ -87,12 +89,9 @@ public sealed class GatewayHost : IAsyncDisposable
         var proxy = app.Services.GetRequiredService<ProxyRequestHandler>();
         var counters = app.Services.GetRequiredService<GatewayCounters>();
         var guard = app.Services.GetRequiredService<AdminGuard>();
-        var metrics = app.Services.GetRequiredService<Plugins.Bundled.Prometheus.PrometheusMetrics>();
+        var metrics = new MetricsEndpoint(app.Services);
         // database = postgres: Admin answers say where their data comes from, and a write during an outage is a 503
         var outage = includeAdmin && app.Services.GetService<OutageTolerantEntityStore>() is { } tolerant ? new AdminDatabaseOutage(tolerant) : null;
-        // resolved at the first scrape so the wasm runtime keeps its place in the start sequence
-        var wasmMetrics = new Lazy<WasmMetricsExporter>(
-            () => new(app.Services.GetService<WasmFilterRuntime>()), LazyThreadSafetyMode.ExecutionAndPublication);
         // the proxy plane goes straight to its handler (which counts itself) without an async frame of its own here
         app.Use(next => http => ListenerKinds.Of(http) is var kind && kind == ListenerKind.Proxy
             ? proxy.InvokeAsync(http)
@@ -100,6 +99,7 @@ public sealed class GatewayHost : IAsyncDisposable
         app.UseRouting();
         if (includeAdmin) app.MapAdminApi();
         app.Map(StatusEndpoint.Path, StatusEndpoint.WriteAsync); // the Admin API's /status: the same one as status_listen
+        if (includeAdmin && metrics.Served) app.Map(MetricsEndpoint.Path, metrics.WriteAsync); // Kong's prometheus api.lua: /metrics on the Admin API too
 
         async Task OtherPlanesAsync(HttpContext http, ListenerKind kind, RequestDelegate next)
         {
@@ -113,11 +113,7 @@ public sealed class GatewayHost : IAsyncDisposable
                     else await outage.InvokeAsync(http, next);
                 }
                 else if (http.Request.Path.Equals(StatusEndpoint.Path, StringComparison.Ordinal)) await StatusEndpoint.WriteAsync(http);
-                else if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal))
-                {
-                    await metrics.WriteAsync(http, app.Services.GetService<ProxySnapshotProvider>()?.Current); // issue 5: prometheus, then the Wasm filter metrics (Kong 3.9)
-                    await wasmMetrics.Value.WriteAsync(http);
-                }
+                else if (metrics.Served && http.Request.Path.Equals(MetricsEndpoint.Path, StringComparison.Ordinal)) await metrics.WriteAsync(http);
                 else http.Response.StatusCode = StatusCodes.Status404NotFound;
             }
             finally { counters.End(http); }

@@ -27,7 +27,7 @@ public sealed partial class StatusReport(GatewayCounters counters, GatehouseOpti
     {
         var body = new JsonObject();
         if (options.Database != DatabaseKind.Off)
-            body["database"] = new JsonObject { ["reachable"] = await DatabaseReachableAsync(ct) };
+            body["database"] = new JsonObject { ["reachable"] = await DatabaseReachableAsync("/status", ct) };
         var active = counters.ConnectionsActive;
         var reading = counters.ConnectionsReading;
         var writing = counters.ActiveRequests;
@@ -61,9 +61,24 @@ public sealed partial class StatusReport(GatewayCounters counters, GatehouseOpti
         return body;
     }
 
+    /// <summary>The node's figures for <c>/metrics</c>: the same counters as <see cref="BuildAsync"/>; the datastore
+    /// is reachable DB-less (Kong's off connector always connects).</summary>
+    internal async Task<Plugins.Bundled.Prometheus.NodeFigures> NodeFiguresAsync(CancellationToken ct)
+    {
+        var reachable = options.Database == DatabaseKind.Off || await DatabaseReachableAsync("/metrics", ct);
+        var active = counters.ConnectionsActive;
+        var reading = counters.ConnectionsReading;
+        var writing = counters.ActiveRequests;
+        var accepted = counters.ConnectionsAccepted;
+        var nodeId = services.GetService<AdminNodeInfo>()?.NodeId.ToString() ?? "";
+        return new(nodeId, GatehouseVersion.Kong, accepted, accepted, active, reading, writing,
+            Math.Max(0, active - reading - writing), counters.TotalRequests, reachable,
+            Environment.ProcessId, GC.GetTotalMemory(false), Environment.WorkingSet);
+    }
+
     /// <summary>A real read of the store (a page of one row of the first entity); a failing open or query is
     /// unreachable, as Kong's connect failure.</summary>
-    private async Task<bool> DatabaseReachableAsync(CancellationToken ct)
+    private async Task<bool> DatabaseReachableAsync(string endpoint, CancellationToken ct)
     {
         var store = services.GetService<IEntityStore>();
         var registry = services.GetService<EntityRegistry>();
@@ -77,13 +92,13 @@ public sealed partial class StatusReport(GatewayCounters counters, GatehouseOpti
         }
         catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or System.Net.Sockets.SocketException)
         {
-            LogUnreachable(logger, e.Message);
+            LogUnreachable(logger, endpoint, e.Message);
             return false;
         }
     }
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "failed to query the database during /status endpoint check: {Reason}")]
-    private static partial void LogUnreachable(ILogger logger, string reason);
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "failed to query the database during {Endpoint} endpoint check: {Reason}")]
+    private static partial void LogUnreachable(ILogger logger, string endpoint, string reason);
 }
 
 /// <summary>Kong's <c>unit</c> and <c>scale</c> query arguments of <c>/status</c> (its <c>bytes_to_str</c>): bytes as a

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using ProxyWasm.Abi;
+using ProxyWasm.Runtime;
 using ProxyWasm.Shared;
 
 namespace Gatehouse.Wasm;
@@ -19,12 +20,14 @@ namespace Gatehouse.Wasm;
 public sealed class WasmMetricsExporter
 {
     private readonly MetricsRegistry? _registry;
+    private readonly WasmFilterRuntime? _runtime;
     private readonly Dictionary<string, (string Label, Regex Pattern)[]> _patterns = new(StringComparer.Ordinal);
 
     /// <summary>Label patterns are read once: meta.json files are loaded at start only.</summary>
     public WasmMetricsExporter(WasmFilterRuntime? runtime)
     {
         _registry = runtime?.Host?.Metrics;
+        _runtime = runtime;
         if (runtime is null) return;
         foreach (var filter in runtime.Catalog.Filters)
             if (filter.Metadata?["metrics"]?["label_patterns"] is JsonArray items)
@@ -37,9 +40,53 @@ public sealed class WasmMetricsExporter
     {
         ArgumentNullException.ThrowIfNull(http);
         if (_registry is null) return;
-        var text = Render(_registry.Snapshot());
+        var text = Render(_registry.Snapshot()) + RenderHost();
         if (text.Length > 0) await http.Response.WriteAsync(text, http.RequestAborted);
     }
+
+    /// <summary>Gatehouse's own Wasm host figures (docs/metrics.md): VMs and their linear memory per filter now,
+    /// callback durations, traps and deadline hits since start.</summary>
+    public string RenderHost()
+    {
+        if (_runtime?.Host is not { } host) return "";
+        var sb = new StringBuilder();
+        var memory = _runtime.Plugins?.LinearMemoryByFilter() ?? [];
+        Family(sb, "gatehouse_wasm_vms", "gauge", "Wasm VMs (instances) of each filter now");
+        foreach (var (filter, vms, _) in memory) Line(sb, "gatehouse_wasm_vms", $"filter=\"{Escape(filter)}\"", vms);
+        Family(sb, "gatehouse_memory_wasm_linear_bytes", "gauge", "Linear memory bytes of each filter's Wasm VMs now");
+        foreach (var (filter, _, bytes) in memory) Line(sb, "gatehouse_memory_wasm_linear_bytes", $"filter=\"{Escape(filter)}\"", bytes);
+        var stats = host.FilterStats.All();
+        Family(sb, "gatehouse_wasm_traps_total", "counter", "Guest callbacks that failed their VM other than by the deadline (trap, memory limit, exit)");
+        foreach (var (filter, s) in stats) Line(sb, "gatehouse_wasm_traps_total", $"filter=\"{Escape(filter)}\"", s.Traps);
+        Family(sb, "gatehouse_wasm_deadline_hits_total", "counter", "Guest callbacks stopped by their deadline");
+        foreach (var (filter, s) in stats) Line(sb, "gatehouse_wasm_deadline_hits_total", $"filter=\"{Escape(filter)}\"", s.DeadlineHits);
+        // FilterStats.FailOpenSkips is not exported: Gatehouse runs every filter fail-closed, so it would always be 0
+        const string duration = "gatehouse_wasm_callback_duration_ms";
+        Family(sb, duration, "histogram", "Duration of guest callbacks per filter and Proxy-Wasm callback, in milliseconds");
+        var bounds = FilterStats.CallbackBucketsMs;
+        foreach (var (filter, s) in stats)
+        foreach (var (callback, buckets, count, sumMs) in s.Callbacks())
+        {
+            var labels = $"filter=\"{Escape(filter)}\",callback=\"{Escape(callback)}\"";
+            long cumulative = 0;
+            for (var i = 0; i < buckets.Length; i++)
+            {
+                cumulative += buckets[i];
+                var le = i < bounds.Count ? bounds[i].ToString(CultureInfo.InvariantCulture) : "+Inf";
+                sb.Append(duration).Append("_bucket{").Append(labels).Append(",le=\"").Append(le).Append("\"} ")
+                    .Append(cumulative.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            }
+            sb.Append(duration).Append("_sum{").Append(labels).Append("} ").Append(sumMs.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            sb.Append(duration).Append("_count{").Append(labels).Append("} ").Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private static void Family(StringBuilder sb, string name, string type, string help) =>
+        sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n').Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+
+    private static void Line(StringBuilder sb, string name, string labels, long value) =>
+        sb.Append(name).Append('{').Append(labels).Append("} ").Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
 
     /// <summary>The exposition text of <paramref name="metrics"/>.</summary>
     public string Render(IReadOnlyList<MetricSnapshot> metrics)

@@ -123,6 +123,7 @@ internal sealed class StreamContext : ContextBase
     {
         if (TerminalOutcome is not null) return;
         var outcome = Vm.Config.FailPolicy == FailPolicy.FailOpen ? FilterOutcome.Continue : FilterOutcome.Failure(reason);
+        if (Vm.Config.FailPolicy == FailPolicy.FailOpen && !Vm.IsScratch) Vm.Stats.RecordFailOpen();
         TerminalOutcome = outcome;
         var waiting = Waiting;
         Waiting = null;

@@ -44,6 +44,9 @@ public sealed class WasmHost : IDisposable
     /// <summary>Filter-defined metrics, for export (e.g. Prometheus).</summary>
     public MetricsRegistry Metrics { get; } = new();
 
+    /// <summary>The host's own per-filter figures (callback durations, traps, deadline hits, fail-open skips).</summary>
+    public FilterStatsRegistry FilterStats { get; } = new();
+
     /// <summary>Functions filters may call with <c>proxy_call_foreign_function</c>.</summary>
     public ForeignFunctionRegistry ForeignFunctions { get; } = new();
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ProxyWasm.Abi;
 using ProxyWasm.Contexts;
@@ -38,6 +39,7 @@ internal sealed partial class WasmVm : IDisposable
         Config = config;
         _onDeath = onDeath;
         Logger = host.CreateFilterLogger(config.Name);
+        Stats = host.FilterStats.For(config.Name);
         Store = new Store(host.Engine, this);
         Store.SetLimits(memorySize: config.Limits.MaxMemoryBytes);
         Store.SetEpochDeadlineCallback(_ => OnEpochDeadline());
@@ -58,6 +60,9 @@ internal sealed partial class WasmVm : IDisposable
     public FilterModule Module { get; }
 
     public FilterPluginConfig Config { get; }
+
+    /// <summary>The filter's host figures, shared by all its VMs (a scratch VM records nothing).</summary>
+    public FilterStats Stats { get; }
 
     public AbiVersion Abi => Module.AbiVersion;
 
@@ -149,6 +154,7 @@ internal sealed partial class WasmVm : IDisposable
         _lastStderr = null;
         ArmDeadline();
         int result = defaultResult;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             result = body(state);
@@ -157,7 +163,11 @@ internal sealed partial class WasmVm : IDisposable
         catch (Exception ex)
         {
             if (_inInitialization && IsCleanExit(ex)) ok = true;
-            else Kill($"{callback}: {Describe(ex)}");
+            else
+            {
+                if (!IsScratch) Stats.RecordFailure(IsDeadline(ex));
+                Kill($"{callback}: {Describe(ex)}");
+            }
         }
         finally
         {
@@ -165,6 +175,7 @@ internal sealed partial class WasmVm : IDisposable
             Current = null;
             Effective = null;
         }
+        if (!IsScratch) Stats.RecordCallback(callback, Stopwatch.GetTimestamp() - started);
         SettleTouched();
         return result;
     }
@@ -378,6 +389,13 @@ internal sealed partial class WasmVm : IDisposable
         => ex is ProcExitException { Code: 0 }
            || ex.InnerException is ProcExitException { Code: 0 }
            || (ex is WasmtimeException { ExitCode: 0 });
+
+    private static bool IsDeadline(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+            if (e is DeadlineExceededException) return true;
+        return false;
+    }
 
     private static string Describe(Exception ex)
     {

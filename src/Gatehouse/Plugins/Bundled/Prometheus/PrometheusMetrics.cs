@@ -5,25 +5,45 @@ using Prometheus;
 
 namespace Gatehouse.Plugins.Bundled.Prometheus;
 
-/// <summary>The prometheus plugin's metrics in a private registry (no ambient default registry), with Kong's
-/// metric names; exported on the status listener's <c>/metrics</c>.</summary>
+/// <summary>
+/// Kong 3.9's prometheus exporter families (names, help texts, label names and buckets of its exporter.lua) in
+/// private registries (no ambient default registry), plus Gatehouse's process memory gauges. Traffic families are
+/// filled by the plugin's log phase and exported only while a prometheus plugin is enabled (Kong's
+/// <c>local_only</c>); node families are set at each scrape from <see cref="NodeFigures"/> and always exported.
+/// docs/metrics.md lists every family.
+/// </summary>
 public sealed class PrometheusMetrics
 {
-    private static readonly double[] LatencyBuckets = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 2000, 5000, 10000, 30000, 60000];
-    private readonly CollectorRegistry _registry = global::Prometheus.Metrics.NewCustomRegistry();
+    /// <summary>Kong's <c>KONG_LATENCY_BUCKETS</c> (kong_kong_latency_ms).</summary>
+    public static IReadOnlyList<double> KongLatencyBuckets { get; } = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000];
+    /// <summary>Kong's <c>UPSTREAM_LATENCY_BUCKETS</c> (kong_upstream_latency_ms and kong_request_latency_ms).</summary>
+    public static IReadOnlyList<double> UpstreamLatencyBuckets { get; } = [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000];
+
+    private readonly CollectorRegistry _traffic = global::Prometheus.Metrics.NewCustomRegistry();
+    private readonly CollectorRegistry _node = global::Prometheus.Metrics.NewCustomRegistry();
 
     public PrometheusMetrics()
     {
-        var factory = global::Prometheus.Metrics.WithCustomRegistry(_registry);
-        Requests = factory.CreateCounter("kong_http_requests_total", "HTTP status codes per consumer/service/route in Kong",
-            "service", "route", "code", "source", "consumer");
-        RequestLatency = Histogram(factory, "kong_request_latency_ms", "Total latency incurred during requests for each service/route in Kong");
-        UpstreamLatency = Histogram(factory, "kong_upstream_latency_ms", "Latency added by upstream response for each service/route in Kong");
-        KongLatency = Histogram(factory, "kong_kong_latency_ms", "Latency added by Kong and enabled plugins for each service/route in Kong");
-        Bandwidth = factory.CreateCounter("kong_bandwidth_bytes", "Total bandwidth (ingress/egress) throughput in bytes", "service", "route", "direction");
-        UpstreamTargetHealth = factory.CreateGauge("kong_upstream_target_health",
+        var traffic = global::Prometheus.Metrics.WithCustomRegistry(_traffic);
+        Requests = traffic.CreateCounter("kong_http_requests_total", "HTTP status codes per consumer/service/route in Kong",
+            "service", "route", "code", "source", "workspace", "consumer");
+        KongLatency = Histogram(traffic, "kong_kong_latency_ms", "Latency added by Kong and enabled plugins for each service/route in Kong", KongLatencyBuckets);
+        UpstreamLatency = Histogram(traffic, "kong_upstream_latency_ms", "Latency added by upstream response for each service/route in Kong", UpstreamLatencyBuckets);
+        RequestLatency = Histogram(traffic, "kong_request_latency_ms", "Total latency incurred during requests for each service/route in Kong", UpstreamLatencyBuckets);
+        Bandwidth = traffic.CreateCounter("kong_bandwidth_bytes", "Total bandwidth (ingress/egress) throughput in bytes",
+            "service", "route", "direction", "workspace", "consumer");
+
+        var node = global::Prometheus.Metrics.WithCustomRegistry(_node);
+        _connections = node.CreateGauge("kong_nginx_connections_total", "Number of connections by subsystem", "node_id", "subsystem", "state");
+        _nginxRequests = node.CreateGauge("kong_nginx_requests_total", "Number of requests total", "node_id", "subsystem");
+        _datastoreReachable = node.CreateGauge("kong_datastore_reachable", "Datastore reachable from Kong, 0 is unreachable");
+        _nodeInfo = node.CreateGauge("kong_node_info", "Kong Node metadata information", "node_id", "version");
+        UpstreamTargetHealth = node.CreateGauge("kong_upstream_target_health",
             "Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.",
             "upstream", "target", "address", "state", "subsystem");
+        // Kong's kong_memory_workers_lua_vms_bytes has no Lua VM to measure here: the .NET process's figures instead
+        _managedHeap = node.CreateGauge("gatehouse_memory_managed_heap_bytes", "Bytes allocated on the .NET managed heap of the Gatehouse process", "node_id", "pid");
+        _workingSet = node.CreateGauge("gatehouse_memory_working_set_bytes", "Physical memory mapped to the Gatehouse process (Wasm linear memories included)", "node_id", "pid");
     }
 
     public Counter Requests { get; }
@@ -34,17 +54,76 @@ public sealed class PrometheusMetrics
     /// <summary>Kong's <c>kong_upstream_target_health</c>: set at each scrape from the upstreams' health now.</summary>
     public Gauge UpstreamTargetHealth { get; }
 
+    private readonly Gauge _connections;
+    private readonly Gauge _nginxRequests;
+    private readonly Gauge _datastoreReachable;
+    private readonly Gauge _nodeInfo;
+    private readonly Gauge _managedHeap;
+    private readonly Gauge _workingSet;
+
     private static readonly string[] HealthStates = ["healthchecks_off", "healthy", "unhealthy", "dns_error"];
     private readonly Lock _healthLock = new();
 
-    /// <summary>Writes the text exposition format; <paramref name="snapshot"/> (the proxy's configuration now) gives
-    /// the upstream health gauges.</summary>
-    public async Task WriteAsync(HttpContext http, ProxySnapshot? snapshot = null)
+    /// <summary>Writes the text exposition format; <paramref name="snapshot"/> (the proxy's configuration now) says
+    /// whether a prometheus plugin is enabled and gives the upstream health gauges; <paramref name="node"/> the
+    /// node's figures now.</summary>
+    public async Task WriteAsync(HttpContext http, ProxySnapshot? snapshot, NodeFigures node)
     {
         ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(node);
+        SetNode(node);
         SetUpstreamHealth(snapshot);
         http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-        await _registry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted);
+        using var buffer = new MemoryStream();
+        if (snapshot is not null && snapshot.Config.Plugins.Any(p => p.Enabled && p.Name == "prometheus"))
+            await _traffic.CollectAndExportAsTextAsync(buffer, http.RequestAborted);
+        await _node.CollectAndExportAsTextAsync(buffer, http.RequestAborted);
+        await http.Response.WriteAsync(WithoutEmptyFamilies(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length)),
+            http.RequestAborted);
+    }
+
+    /// <summary>Drops the <c># HELP</c>/<c># TYPE</c> lines of families without a series (prometheus-net writes them
+    /// for a labelled family nothing has recorded yet): Kong's exporter writes a family only with its first series,
+    /// so a family whose flag is off is absent, not empty.</summary>
+    internal static string WithoutEmptyFamilies(string text)
+    {
+        var lines = text.Split('\n');
+        var kept = new System.Text.StringBuilder(text.Length);
+        var header = new List<string>();
+        foreach (var line in lines)
+        {
+            if (line.Length == 0) continue;
+            if (line.StartsWith('#'))
+            {
+                if (line.StartsWith("# HELP ", StringComparison.Ordinal)) header.Clear();
+                header.Add(line);
+                continue;
+            }
+            foreach (var h in header) kept.Append(h).Append('\n');
+            header.Clear();
+            kept.Append(line).Append('\n');
+        }
+        return kept.ToString();
+    }
+
+    /// <summary>Kong's scrape-time gauges: nginx's stub_status counters (from the listeners' counters), datastore
+    /// reachability, node info, and the process's memory.</summary>
+    private void SetNode(NodeFigures node)
+    {
+        var id = node.NodeId;
+        _connections.WithLabels(id, "http", "accepted").Set(node.ConnectionsAccepted);
+        _connections.WithLabels(id, "http", "handled").Set(node.ConnectionsHandled);
+        _connections.WithLabels(id, "http", "total").Set(node.TotalRequests);
+        _connections.WithLabels(id, "http", "active").Set(node.ConnectionsActive);
+        _connections.WithLabels(id, "http", "reading").Set(node.ConnectionsReading);
+        _connections.WithLabels(id, "http", "writing").Set(node.ConnectionsWriting);
+        _connections.WithLabels(id, "http", "waiting").Set(node.ConnectionsWaiting);
+        _nginxRequests.WithLabels(id, "http").Set(node.TotalRequests);
+        _datastoreReachable.Set(node.DatastoreReachable ? 1 : 0);
+        _nodeInfo.WithLabels(id, node.Version).Set(1);
+        var pid = node.Pid.ToString(CultureInfo.InvariantCulture);
+        _managedHeap.WithLabels(id, pid).Set(node.ManagedHeapBytes);
+        _workingSet.WithLabels(id, pid).Set(node.WorkingSetBytes);
     }
 
     /// <summary>As Kong's exporter: when any enabled prometheus plugin has <c>upstream_health_metrics</c>, every
@@ -81,6 +160,23 @@ public sealed class PrometheusMetrics
             UpstreamTargetHealth.WithLabels(upstream, target, address, s, "http").Set(s == state ? 1 : 0);
     }
 
-    private static Histogram Histogram(IMetricFactory factory, string name, string help) =>
-        factory.CreateHistogram(name, help, ["service", "route"], new HistogramConfiguration { Buckets = LatencyBuckets });
+    private static Histogram Histogram(IMetricFactory factory, string name, string help, IReadOnlyList<double> buckets) =>
+        factory.CreateHistogram(name, help, ["service", "route", "workspace"], new HistogramConfiguration { Buckets = [.. buckets] });
 }
+
+/// <summary>The node's figures at one scrape, gathered by the host (the listeners' counters are nginx's
+/// stub_status equivalents, as <c>/status</c> reports them).</summary>
+public sealed record NodeFigures(
+    string NodeId,
+    string Version,
+    long ConnectionsAccepted,
+    long ConnectionsHandled,
+    long ConnectionsActive,
+    long ConnectionsReading,
+    long ConnectionsWriting,
+    long ConnectionsWaiting,
+    long TotalRequests,
+    bool DatastoreReachable,
+    int Pid,
+    long ManagedHeapBytes,
+    long WorkingSetBytes);
