@@ -25,6 +25,27 @@ internal static class TestCertificates
         return new PemPair(cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
+    /// <summary>A certificate signed by <paramref name="issuer"/> (a <see cref="Ca"/> or another issued CA): a CA itself
+    /// when <paramref name="ca"/>, else a leaf with the given DNS and URI subject alternative names.</summary>
+    public static PemPair Issued(PemPair issuer, string subject, bool ca = false, string[]? dns = null, string[]? uris = null)
+    {
+        using var issuerCert = X509Certificate2.CreateFromPem(issuer.Cert, issuer.Key);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(ca, false, 0, true));
+        if (dns is not null || uris is not null)
+        {
+            var names = new SubjectAlternativeNameBuilder();
+            foreach (var name in dns ?? []) names.AddDnsName(name);
+            foreach (var uri in uris ?? []) names.AddUri(new Uri(uri));
+            request.CertificateExtensions.Add(names.Build());
+        }
+        var serial = RandomNumberGenerator.GetBytes(12);
+        serial[0] &= 0x7f;
+        using var cert = request.Create(issuerCert, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(20), serial);
+        return new PemPair(cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
+    }
+
     private static PemPair Leaf(AsymmetricAlgorithm key, string subject)
     {
         using (key)
