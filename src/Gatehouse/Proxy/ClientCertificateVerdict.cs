@@ -14,11 +14,12 @@ internal sealed class ClientCertificateVerdict
 {
     internal const string ItemKey = "gatehouse.client_certificate";
 
-    private ClientCertificateVerdict(X509Certificate2? certificate, string verify, string? refusal)
+    private ClientCertificateVerdict(X509Certificate2? certificate, string verify, string? refusal, bool succeeded = false)
     {
         Certificate = certificate;
         Verify = verify;
         Refusal = refusal;
+        Succeeded = succeeded;
     }
 
     /// <summary>The certificate the client sent, verified or not.</summary>
@@ -27,14 +28,13 @@ internal sealed class ClientCertificateVerdict
     public string Verify { get; }
     /// <summary>nginx's message for the 400 every request on this connection gets, or null.</summary>
     public string? Refusal { get; }
-    public bool Succeeded => Refusal is null && ReferenceEquals(Verify, SuccessText);
-
-    private const string SuccessText = "SUCCESS";
+    /// <summary>The certificate verified (<c>SUCCESS</c>): Proxy-Wasm's <c>connection.mtls</c>.</summary>
+    public bool Succeeded { get; }
 
     public static ClientCertificateVerdict None(bool required) =>
         new(null, "NONE", required ? ProxyMessages.NoClientCertificate : null);
 
-    public static ClientCertificateVerdict Success(X509Certificate2 certificate) => new(certificate, SuccessText, null);
+    public static ClientCertificateVerdict Success(X509Certificate2 certificate) => new(certificate, "SUCCESS", null, succeeded: true);
 
     public static ClientCertificateVerdict Failed(X509Certificate2 certificate, string reason, bool refused) =>
         new(certificate, "FAILED:" + reason, refused ? ProxyMessages.ClientCertificateError : null);

@@ -97,6 +97,18 @@ public sealed class ClientCertificateTests : IAsyncLifetime
         Assert.Equal(200, (await GetAsync(gateway, _stranger)).Status);
         Assert.Equal(200, (await GetAsync(gateway, _trusted)).Status);
         Assert.Equal(200, (await GetAsync(gateway, null)).Status);
+        // an unknown issuer is all optional_no_ca forgives: an expired certificate is still refused
+        var expired = await GetAsync(gateway, ExpiredSelfSigned());
+        Assert.Equal(400, expired.Status);
+        Assert.Contains("The SSL certificate error", expired.Body);
+    }
+
+    private static PemPair ExpiredSelfSigned()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=expired.test", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-30), DateTimeOffset.UtcNow.AddDays(-1));
+        return new PemPair(cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
     [Fact]
