@@ -84,6 +84,10 @@ internal static class ConfKeys
         ["nginx_proxy_proxy_ssl_verify"] = (o, v) => o with { ProxySslVerify = Bool(v) },
         ["nginx_proxy_proxy_ssl_trusted_certificate"] = (o, v) => o with { ProxySslTrustedCertificate = TrustedCertificateFile(v) },
         ["nginx_proxy_proxy_ssl_verify_depth"] = (o, v) => o with { ProxySslVerifyDepth = Count(v, min: 0) },
+        // nginx's ssl_verify_client / ssl_client_certificate / ssl_verify_depth for the proxy's ssl listeners (docs/tls.md)
+        ["nginx_proxy_ssl_verify_client"] = (o, v) => o with { ClientCertificates = o.ClientCertificates with { Verify = ClientCertificateOptions.ParseVerify(v) } },
+        ["nginx_proxy_ssl_client_certificate"] = (o, v) => o with { ClientCertificates = o.ClientCertificates with { CaFile = NullIfEmpty(v) } },
+        ["nginx_proxy_ssl_verify_depth"] = (o, v) => o with { ClientCertificates = o.ClientCertificates with { Depth = Count(v, min: 0) } },
         ["mem_cache_size"] = (o, v) => o with { MemCacheSize = NginxSize(v) is > 0 and var size ? size : throw new FormatException($"'{v}' must be a size above 0") },
         // Kong's DNS client settings for upstream target names (DnsOptions)
         ["dns_resolver"] = (o, v) => o with { Dns = o.Dns with { Resolvers = DnsResolvers(v) } },

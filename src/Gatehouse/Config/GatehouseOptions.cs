@@ -43,6 +43,8 @@ public sealed record GatehouseOptions
     public string? SslCiphers { get; init; }
     /// <summary>The cipher suites every <c>ssl</c> listener accepts (resolved by the conf loader).</summary>
     public TlsCipherSuites CipherSuites { get; init; } = TlsCipherSuites.Default;
+    /// <summary>Client certificates on proxy <c>ssl</c> listeners (<c>nginx_proxy_ssl_verify_client</c> and its siblings).</summary>
+    public ClientCertificateOptions ClientCertificates { get; init; } = new();
     public DatabaseKind Database { get; init; } = DatabaseKind.Sqlite;
     /// <summary>Path of the SQLite file; defaults to &lt;prefix&gt;/gatehouse.db.</summary>
     public string? SqlitePath { get; init; }

@@ -48,16 +48,19 @@ internal static class KestrelListeners
         var statusCertificate = Load(options.StatusListen, options.StatusSslCert, options.StatusSslCertKey);
         var proxyProtocol = new ProxyProtocolMiddleware(options.ClientHeaderTimeout);
         // proxy listeners present the certificate of the client's SNI (Kong's snis), else ssl_cert; Admin and status their own
-        var snis = new SniCertificates(() => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current,
-            proxyCertificate);
+        Func<GatewayConfig> config = () => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current;
+        var snis = new SniCertificates(config, proxyCertificate);
         var tls = new ListenerTls(options.SslProtocols, options.CipherSuites.Policy());
-        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => adminCertificate, tls, counters, proxyProtocol);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => statusCertificate, tls, counters, proxyProtocol);
+        // nginx_proxy_ssl_verify_client: proxy listeners only (Kong injects it into the proxy server block)
+        var clientCertificates = options.ProxyListen.Any(l => l.Ssl) ? ClientCertificateVerifier.Create(options.ClientCertificates, config) : null;
+        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol, clientCertificates);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => adminCertificate, tls, counters, proxyProtocol, null);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => statusCertificate, tls, counters, proxyProtocol, null);
     }
 
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,
-        Func<string?, X509Certificate2?> certificate, ListenerTls tls, GatewayCounters counters, ProxyProtocolMiddleware proxyProtocol)
+        Func<string?, X509Certificate2?> certificate, ListenerTls tls, GatewayCounters counters, ProxyProtocolMiddleware proxyProtocol,
+        ClientCertificateVerifier? clientCertificates)
     {
         foreach (var address in addresses)
         {
@@ -76,7 +79,7 @@ internal static class KestrelListeners
                 if (address.ProxyProtocol) listen.Use(next => connection => proxyProtocol.OnConnectionAsync(connection, next));
                 if (address.Ssl)
                 {
-                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    var https = new HttpsConnectionAdapterOptions
                     {
                         SslProtocols = tls.Protocols,
                         // ssl_cipher_suite / ssl_ciphers: the TLS 1.2 suites accepted (TLS 1.3's are all safe)
@@ -87,7 +90,15 @@ internal static class KestrelListeners
                             if (connection is not null && name is not null) connection.Items[ListenerKinds.SniItemKey] = name;
                             return certificate(name);
                         },
-                    });
+                    };
+                    clientCertificates?.Configure(https);
+                    listen.UseHttps(https);
+                    if (clientCertificates is not null)
+                        listen.Use(next => connection =>
+                        {
+                            clientCertificates.Record(connection);
+                            return next(connection);
+                        });
                 }
                 // after TLS (its ALPN result is known): HTTP/1.x input is observed for the "reading" phase
                 listen.Use(next => connection =>

@@ -9,12 +9,15 @@ namespace Gatehouse.Proxy;
 /// the phase moves only on HTTP/1.x connections, whose input is observed by Hosting's <c>ActivityPipeReader</c>
 /// (HTTP/2 multiplexes streams on one connection, so it has no per-connection reading phase).
 /// </summary>
-internal sealed class ConnectionActivity(ListenerKind kind, GatewayCounters counters)
+internal sealed class ConnectionActivity(ListenerKind kind, GatewayCounters counters, long number)
 {
     private const int Idle = 0, Reading = 1, InRequest = 2;
     private int _phase;
 
     public ListenerKind Kind { get; } = kind;
+
+    /// <summary>The connection's accept number, as nginx's connection counter (Proxy-Wasm's <c>connection.id</c>).</summary>
+    public long Number { get; } = number;
 
     public static ConnectionActivity? Of(HttpContext http) =>
         http.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ListenerKinds.ItemKey, out var v) == true ? v as ConnectionActivity : null;

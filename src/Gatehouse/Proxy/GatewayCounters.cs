@@ -43,9 +43,9 @@ public sealed class GatewayCounters
 
     internal ConnectionActivity Opened(ListenerKind kind)
     {
-        Interlocked.Increment(ref _accepted);
+        var number = Interlocked.Increment(ref _accepted);
         Interlocked.Increment(ref _connections);
-        return new ConnectionActivity(kind, this);
+        return new ConnectionActivity(kind, this, number);
     }
 
     internal void Closed(ConnectionActivity connection)

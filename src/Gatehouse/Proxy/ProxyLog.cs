@@ -36,6 +36,10 @@ internal static partial class ProxyLog
     [LoggerMessage(1005, LogLevel.Debug, "client error {Error} for {Method} {Path}: {Reason}")]
     private static partial void ClientErrorCore(ILogger logger, string error, string method, string path, string reason);
 
+    // nginx logs "client SSL certificate verify error" (or "client sent no required SSL certificate") at info
+    [LoggerMessage(1007, LogLevel.Information, "client certificate refused ({Verify}): answered 400 \"{Message}\"")]
+    public static partial void ClientCertificateRefused(ILogger logger, string message, string verify);
+
     [LoggerMessage(1006, LogLevel.Warning, "try on {Peer} of upstream {Upstream} failed ({Error}); retrying on another peer (retry {Retry})")]
     private static partial void RetryingPeerCore(ILogger logger, string peer, string upstream, string error, int retry);
 

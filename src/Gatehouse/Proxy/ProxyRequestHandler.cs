@@ -66,6 +66,15 @@ public sealed class ProxyRequestHandler
                 await LocalResponseWriter.WriteAsync(context, _settings, runHandlers: false);
                 return;
             }
+            // nginx refuses the requests of a connection whose client certificate ssl_verify_client rejected, before Kong runs
+            if (_settings.VerifiesClientCertificates && ClientCertificateVerdict.Of(http) is { Refusal: { } certificateRefusal } verdict)
+            {
+                ProxyLog.ClientCertificateRefused(_logger, certificateRefusal, verdict.Verify);
+                context.Plan = PhasePlan.Empty;
+                context.Exit(StatusCodes.Status400BadRequest, certificateRefusal);
+                await LocalResponseWriter.WriteAsync(context, _settings, runHandlers: false);
+                return;
+            }
             if (await RequestPhasesAsync(context, snapshot) == PhaseOutcome.Continue)
                 await ForwardAsync(context);
             // :: Step 7: answer locally when a handler or the gateway decided so

@@ -18,6 +18,7 @@ public sealed class ProxySettings
         ServerToken = "gatehouse/" + GatehouseVersion.Current;
         ViaToken = "1.1 " + ServerToken;
         AllowDebugHeader = options.AllowDebugHeader;
+        VerifiesClientCertificates = options.ClientCertificates.Verify != ClientCertificateVerify.Off && options.ProxyListen.Any(l => l.Ssl);
         RequestTempDirectory = Path.Combine(options.Prefix, "client_body_temp");
         ResponseTempDirectory = Path.Combine(options.Prefix, "proxy_temp");
     }
@@ -28,6 +29,10 @@ public sealed class ProxySettings
     public string ResponseTempDirectory { get; }
 
     public bool AllowDebugHeader { get; }
+
+    /// <summary>nginx_proxy_ssl_verify_client is not off on an ssl proxy listener: requests check the connection's
+    /// <see cref="ClientCertificateVerdict"/> (no lookup otherwise).</summary>
+    public bool VerifiesClientCertificates { get; }
 
     public bool Has(ProxyHeaders flag) => (Headers & flag) != 0;
 }

@@ -61,7 +61,7 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
     /// The Envoy request/connection attributes that come straight from the request (computed on read, typed as Envoy
     /// types them): <c>request.id</c> (X-Request-Id, else the gateway's request id, as <c>ngx.request_id</c>),
     /// <c>request.protocol</c>, <c>request.time</c> (when the gateway began the request), <c>source.address/port</c>
-    /// (the client), <c>destination.address/port</c> (the listener). Request path/method/headers and the response's
+    /// (the client), <c>destination.address/port</c> (the listener), the <c>connection.*</c> of <see cref="ConnectionProperties"/>. Request path/method/headers and the response's
     /// code/headers are the host library's built-ins; the other Envoy attributes are not found.
     /// </summary>
     private byte[]? EnvoyAttribute(string path, PropertyEncoding encoding)
@@ -73,12 +73,16 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             "request.id" => PropertyValues.String(NgxVariables.Get(context, "request_id")!),
             "request.protocol" => PropertyValues.String(http.Request.Protocol),
             "request.time" => PropertyValues.Timestamp(RequestTime(), encoding),
-            "source.address" => connection.RemoteIpAddress is { } remote
-                ? PropertyValues.String(new System.Net.IPEndPoint(remote, connection.RemotePort).ToString()) : null,
-            "source.port" => connection.RemoteIpAddress is null ? null : PropertyValues.Int64(connection.RemotePort, encoding),
-            "destination.address" => connection.LocalIpAddress is { } local
-                ? PropertyValues.String(new System.Net.IPEndPoint(local, connection.LocalPort).ToString()) : null,
-            "destination.port" => connection.LocalIpAddress is null ? null : PropertyValues.Int64(connection.LocalPort, encoding),
+            // ngx_wasm_module: $remote_addr and $remote_port, text (the address without its port)
+            "source.address" => connection.RemoteIpAddress is { } remote ? PropertyValues.String(remote.ToString()) : null,
+            "source.port" => connection.RemoteIpAddress is null ? null
+                : PropertyValues.String(connection.RemotePort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            // the listener's address and port, text as source.* (ngx_wasm_module maps these to $proxy_protocol_addr/port,
+            // the PROXY header's client: not the destination; docs/kong-wasm-differences.md)
+            "destination.address" => connection.LocalIpAddress is { } local ? PropertyValues.String(local.ToString()) : null,
+            "destination.port" => connection.LocalIpAddress is null ? null
+                : PropertyValues.String(connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            _ when path.StartsWith(ConnectionProperties.Prefix, StringComparison.Ordinal) => ConnectionProperties.Get(http, path),
             // ngx_wasm_module: the peer of the current try, split at its last ':' (text, IPv6 in brackets); not found
             // before a peer is chosen. Gatehouse knows the peer of balanced services (a service host that is an upstream)
             "upstream.address" => context.Peer is { } peer

@@ -25,23 +25,28 @@ internal static class TestCertificates
         return new PemPair(cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
-    /// <summary>A certificate issued by <paramref name="issuer"/> (a CA pair): a server leaf for <paramref name="dnsName"/>
-    /// (subjectAltName), or with <paramref name="ca"/> an intermediate CA.</summary>
-    public static PemPair Issued(PemPair issuer, string dnsName, bool ca = false)
+    /// <summary>A server leaf for <paramref name="dnsName"/> (its CN and subjectAltName) issued by <paramref name="issuer"/>,
+    /// or with <paramref name="ca"/> an intermediate CA named so.</summary>
+    public static PemPair IssuedFor(PemPair issuer, string dnsName, bool ca = false) =>
+        Issued(issuer, "CN=" + dnsName, ca, dns: ca ? null : [dnsName]);
+
+    /// <summary>A certificate signed by <paramref name="issuer"/> (a <see cref="Ca"/> or another issued CA): a CA itself
+    /// when <paramref name="ca"/>, else a leaf with the given DNS and URI subject alternative names.</summary>
+    public static PemPair Issued(PemPair issuer, string subject, bool ca = false, string[]? dns = null, string[]? uris = null)
     {
         using var issuerCert = X509Certificate2.CreateFromPem(issuer.Cert, issuer.Key);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=" + dnsName, key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(ca, false, 0, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        if (!ca)
+        if (dns is not null || uris is not null)
         {
             var names = new SubjectAlternativeNameBuilder();
-            names.AddDnsName(dnsName);
+            foreach (var name in dns ?? []) names.AddDnsName(name);
+            foreach (var uri in uris ?? []) names.AddUri(new Uri(uri));
             request.CertificateExtensions.Add(names.Build());
         }
-        var serial = new byte[12];
-        RandomNumberGenerator.Fill(serial);
+        var serial = RandomNumberGenerator.GetBytes(12);
         serial[0] &= 0x7f;
         using var cert = request.Create(issuerCert, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(20), serial);
         return new PemPair(cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());

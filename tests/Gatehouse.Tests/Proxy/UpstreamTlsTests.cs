@@ -27,7 +27,7 @@ public sealed class UpstreamTlsTests : IAsyncDisposable
     {
         var ca = TestCertificates.Ca("CN=Upstream CA");
         var other = TestCertificates.Ca("CN=Other CA");
-        await using var upstream = await TlsUpstream.StartAsync(TestCertificates.Issued(ca, "upstream.test"));
+        await using var upstream = await TlsUpstream.StartAsync(TestCertificates.IssuedFor(ca, "upstream.test"));
         await StartAsync();
         var service = await ServiceAsync(upstream.Port, new JsonObject { ["tls_verify"] = true });
 
@@ -67,8 +67,8 @@ public sealed class UpstreamTlsTests : IAsyncDisposable
     public async Task Tls_verify_depth_limits_the_intermediates_as_nginx_counts_them()
     {
         var root = TestCertificates.Ca("CN=Root CA");
-        var intermediate = TestCertificates.Issued(root, "Intermediate CA", ca: true);
-        await using var upstream = await TlsUpstream.StartAsync(TestCertificates.Issued(intermediate, "upstream.test"), [intermediate]);
+        var intermediate = TestCertificates.IssuedFor(root, "Intermediate CA", ca: true);
+        await using var upstream = await TlsUpstream.StartAsync(TestCertificates.IssuedFor(intermediate, "upstream.test"), [intermediate]);
         await StartAsync();
         var rootId = await CreateAsync("/ca_certificates", new JsonObject { ["cert"] = root.Cert });
         var service = await ServiceAsync(upstream.Port, new JsonObject
@@ -117,8 +117,8 @@ public sealed class UpstreamTlsTests : IAsyncDisposable
     {
         var ca = TestCertificates.Ca("CN=Pool CA");
         var stranger = TestCertificates.Ca("CN=Stranger CA");
-        await using var good = await TlsUpstream.StartAsync(TestCertificates.Issued(ca, "upstream.test"));
-        await using var bad = await TlsUpstream.StartAsync(TestCertificates.Issued(stranger, "upstream.test"));
+        await using var good = await TlsUpstream.StartAsync(TestCertificates.IssuedFor(ca, "upstream.test"));
+        await using var bad = await TlsUpstream.StartAsync(TestCertificates.IssuedFor(stranger, "upstream.test"));
         await StartAsync();
         var caId = await CreateAsync("/ca_certificates", new JsonObject { ["cert"] = ca.Cert });
         await CreateAsync("/upstreams", new JsonObject
@@ -155,8 +155,8 @@ public sealed class UpstreamTlsTests : IAsyncDisposable
     {
         var ca = TestCertificates.Ca("CN=Global CA");
         var unknown = TestCertificates.Ca("CN=Unknown CA");
-        await using var trusted = await TlsUpstream.StartAsync(TestCertificates.Issued(ca, "upstream.test"));
-        await using var untrusted = await TlsUpstream.StartAsync(TestCertificates.Issued(unknown, "upstream.test"));
+        await using var trusted = await TlsUpstream.StartAsync(TestCertificates.IssuedFor(ca, "upstream.test"));
+        await using var untrusted = await TlsUpstream.StartAsync(TestCertificates.IssuedFor(unknown, "upstream.test"));
         var file = Path.Combine(_dir, "trusted.pem");
         await File.WriteAllTextAsync(file, ca.Cert);
         var conf = GatehouseConfLoader.LoadText(
@@ -197,7 +197,7 @@ public sealed class UpstreamTlsTests : IAsyncDisposable
     public async Task A_retired_invoker_sends_through_the_current_one_of_its_profile()
     {
         var ca = TestCertificates.Ca("CN=Direct CA");
-        await using var upstream = await TlsUpstream.StartAsync(TestCertificates.Issued(ca, "upstream.test"));
+        await using var upstream = await TlsUpstream.StartAsync(TestCertificates.IssuedFor(ca, "upstream.test"));
         using var connector = new UpstreamConnector();
         var profile = new UpstreamTlsProfile(true, 1, ca.Cert, null, null);
         var held = connector.For(profile);
