@@ -9,6 +9,8 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using ProxyWasm.Http;
+using ProxyWasm.Runtime;
 
 namespace Gatehouse.Wasm;
 
@@ -28,10 +30,12 @@ internal static class ConnectionProperties
     private const string CertificatesItemKey = "gatehouse.connection_certificates";
 
     /// <summary>The property's bytes, or null (not found).</summary>
-    public static byte[]? Get(HttpContext http, string path) => path switch
+    /// <remarks>Typed values follow the filter's encoding as every typed property does: <c>connection.id</c> an integer
+    /// and <c>connection.mtls</c> a bool (Envoy's 8 bytes / one byte, ngx_wasm_module's text); the rest are strings.</remarks>
+    public static byte[]? Get(HttpContext http, string path, PropertyEncoding encoding) => path switch
     {
-        "connection.id" => ConnectionActivity.Of(http) is { } activity ? Text(activity.Number.ToString(CultureInfo.InvariantCulture)) : null,
-        "connection.mtls" => Tls(http) is null ? null : Text(ClientCertificateVerdict.Of(http)?.Succeeded == true ? "true" : "false"),
+        "connection.id" => ConnectionActivity.Of(http) is { } activity ? PropertyValues.Int64(activity.Number, encoding) : null,
+        "connection.mtls" => Tls(http) is null ? null : PropertyValues.Bool(ClientCertificateVerdict.Of(http)?.Succeeded == true, encoding),
         "connection.requested_server_name" => Tls(http) is null ? null : Text(ListenerKinds.Sni(http)),
         "connection.tls_version" => Tls(http)?.Protocol switch
         {

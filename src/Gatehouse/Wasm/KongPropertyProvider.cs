@@ -73,16 +73,14 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             "request.id" => PropertyValues.String(NgxVariables.Get(context, "request_id")!),
             "request.protocol" => PropertyValues.String(http.Request.Protocol),
             "request.time" => PropertyValues.Timestamp(RequestTime(), encoding),
-            // ngx_wasm_module: $remote_addr and $remote_port, text (the address without its port)
-            "source.address" => connection.RemoteIpAddress is { } remote ? PropertyValues.String(remote.ToString()) : null,
-            "source.port" => connection.RemoteIpAddress is null ? null
-                : PropertyValues.String(connection.RemotePort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            // the listener's address and port, text as source.* (ngx_wasm_module maps these to $proxy_protocol_addr/port,
-            // the PROXY header's client: not the destination; docs/kong-wasm-differences.md)
-            "destination.address" => connection.LocalIpAddress is { } local ? PropertyValues.String(local.ToString()) : null,
-            "destination.port" => connection.LocalIpAddress is null ? null
-                : PropertyValues.String(connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            _ when path.StartsWith(ConnectionProperties.Prefix, StringComparison.Ordinal) => ConnectionProperties.Get(http, path),
+            // the client and the listener, in the conventions of the filter's encoding: Envoy's (binary) "ip:port" and an
+            // integer port; ngx_wasm_module's (text) $remote_addr / $remote_port, the address without its port.
+            // (ngx_wasm_module maps destination.* to the PROXY header's client, not the destination: docs/kong-wasm-differences.md)
+            "source.address" => connection.RemoteIpAddress is { } remote ? Address(remote, connection.RemotePort, encoding) : null,
+            "source.port" => connection.RemoteIpAddress is null ? null : PropertyValues.Int64(connection.RemotePort, encoding),
+            "destination.address" => connection.LocalIpAddress is { } local ? Address(local, connection.LocalPort, encoding) : null,
+            "destination.port" => connection.LocalIpAddress is null ? null : PropertyValues.Int64(connection.LocalPort, encoding),
+            _ when path.StartsWith(ConnectionProperties.Prefix, StringComparison.Ordinal) => ConnectionProperties.Get(http, path, encoding),
             // ngx_wasm_module: the peer of the current try, split at its last ':' (text, IPv6 in brackets); not found
             // before a peer is chosen. Gatehouse knows the peer of balanced services (a service host that is an upstream)
             "upstream.address" => context.Peer is { } peer
@@ -92,6 +90,9 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             _ => null,
         };
     }
+
+    private static byte[] Address(System.Net.IPAddress address, int port, PropertyEncoding encoding) =>
+        PropertyValues.String(encoding == PropertyEncoding.Text ? address.ToString() : new System.Net.IPEndPoint(address, port).ToString());
 
     private DateTimeOffset RequestTime()
     {
