@@ -33,11 +33,7 @@ public sealed class EntityFieldListTests
     /// <summary>Schema fields the data plane does not read, and why. Anything else must reach the model.</summary>
     private static readonly Dictionary<string, Dictionary<string, string>> NotInModel = new()
     {
-        ["services"] = new()
-        {
-            ["client_certificate"] = "refused when set (NotSupportedCheck)",
-            ["ca_certificates"] = "refused when set (NotSupportedCheck)",
-        },
+        ["services"] = new(),
         ["routes"] = new()
         {
             ["sources"] = "Kong allows it on stream routes (tcp, tls, udp) only, which the data plane does not serve",
@@ -49,7 +45,7 @@ public sealed class EntityFieldListTests
         ["basicauth_credentials"] = Metadata("created_at", "updated_at", "tags"),
         ["acls"] = Metadata("created_at", "updated_at", "tags"),
         ["filter_chains"] = Metadata("created_at", "updated_at"),
-        ["upstreams"] = new(Metadata("created_at", "updated_at")) { ["client_certificate"] = "refused when set (NotSupportedCheck)" },
+        ["upstreams"] = Metadata("created_at", "updated_at"),
         ["targets"] = Metadata("updated_at"),
         // issue 14: stored in the model for the TLS work to come; the data plane does not read them yet (docs/tls.md)
         ["certificates"] = new(Metadata("created_at", "updated_at"))
