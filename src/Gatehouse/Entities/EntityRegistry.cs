@@ -25,7 +25,9 @@ public sealed class EntityRegistry
             // :: upstreams and targets (issue 12)
             UpstreamEntity.Create(supportsAlgorithm ?? (a => a == "round-robin")), TargetEntity.Schema,
             // :: certificates, SNIs and CA certificates (issue 14)
-            CertificateEntity.Schema, SniEntity.Schema, CaCertificateEntity.Schema]);
+            CertificateEntity.Schema, SniEntity.Schema, CaCertificateEntity.Schema,
+            // :: vaults for references in referenceable fields (issue 14)
+            VaultEntity.Schema]);
 
     public EntityRegistry(IReadOnlyList<EntitySchema> schemas)
     {

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Gatehouse.Model;
 
 namespace Gatehouse.Hosting;
@@ -49,7 +50,7 @@ internal static class KestrelListeners
         var proxyProtocol = new ProxyProtocolMiddleware(options.ClientHeaderTimeout);
         // proxy listeners present the certificate of the client's SNI (Kong's snis), else ssl_cert; Admin and status their own
         var snis = new SniCertificates(() => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current,
-            proxyCertificate);
+            proxyCertificate, () => kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<SniCertificates>());
         var tls = new ListenerTls(options.SslProtocols, options.CipherSuites.Policy());
         Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol);
         Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => adminCertificate, tls, counters, proxyProtocol);

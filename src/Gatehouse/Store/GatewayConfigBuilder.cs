@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using Gatehouse.Config;
 using Gatehouse.Entities;
+using Gatehouse.Entities.Schemas;
 using Gatehouse.Model;
 
 namespace Gatehouse.Store;
@@ -7,17 +9,27 @@ namespace Gatehouse.Store;
 /// <summary>
 /// Turns stored entity documents into the immutable typed <see cref="GatewayConfig"/>. Each entity's
 /// conversion lives next to its schema (<see cref="EntitySchema.AddToConfig"/>), so this stays generic.
+/// Vault references in referenceable fields are resolved here, on copies of the rows (the rows themselves, which the
+/// Admin API and exports read, keep the references): plugins, certificates and every other consumer of the
+/// configuration see values, built once per configuration, never per request.
 /// </summary>
 public static class GatewayConfigBuilder
 {
-    public static GatewayConfig Build(EntityRegistry registry, IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, long version)
+    /// <param name="vaults">the node's env vault (conf keys and environment); null: references are not resolved
+    /// (tests that build configurations without a node)</param>
+    /// <param name="unresolved">told of each reference that did not resolve (its field becomes empty, as Kong)</param>
+    public static GatewayConfig Build(EntityRegistry registry, IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, long version,
+        VaultResolver? vaults = null, Action<UnresolvedReference>? unresolved = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(rows);
+        var resolver = vaults is null ? null
+            : vaults.WithNamed(registry.ByName(VaultEntity.Schema.Name) is { } vaultSchema && rows.TryGetValue(vaultSchema, out var vaultRows)
+                ? VaultEntity.Named(vaultRows) : []);
         var config = new GatewayConfig { Version = version };
         foreach (var schema in registry.Schemas)
             if (schema.AddToConfig is { } add && rows.TryGetValue(schema, out var list))
-                config = add(config, list);
+                config = add(config, resolver is null ? list : [.. list.Select(row => ReferenceResolver.Resolve(schema, row, resolver, unresolved ?? (_ => { })))]);
         return config;
     }
 }
