@@ -31,4 +31,6 @@ public sealed record GatewayConfig
     public ImmutableArray<CertificateModel> Certificates { get; init; } = [];
     public ImmutableArray<SniModel> Snis { get; init; } = [];
     public ImmutableArray<CaCertificateModel> CaCertificates { get; init; } = [];
+    /// <summary>Named vaults: what references in referenceable fields resolve with (Store/GatewayConfigBuilder).</summary>
+    public ImmutableArray<VaultModel> Vaults { get; init; } = [];
 }

@@ -77,6 +77,21 @@ public class VaultsApiTests : AdminStoreTests
         }
     }
 
+    /// <summary>Kong's schema dump marks the fields that take references.</summary>
+    [Fact]
+    public async Task The_schema_dump_marks_referenceable_fields_and_vaults_has_a_schema()
+    {
+        var (_, certificates) = await _host.GetAsync("/schemas/certificates");
+        bool Referenceable(JsonNode schema, string name) =>
+            schema["fields"]!.AsArray().Single(f => f!.AsObject().ContainsKey(name))![name]!["referenceable"] is { } r && (bool)r;
+        Assert.True(Referenceable(certificates!, "key"));
+        Assert.True(Referenceable(certificates!, "cert_alt"));
+        Assert.False(Referenceable(certificates!, "tags"));
+        var (status, vaults) = await _host.GetAsync("/schemas/vaults");
+        Assert.Equal(200, status);
+        Assert.True(vaults!["fields"]!.AsArray().Single(f => f!.AsObject().ContainsKey("prefix"))!["prefix"]!["unique"]!.GetValue<bool>());
+    }
+
     /// <summary>Not a reference (Kong's <c>is_reference</c>: <c>{vault://</c> … <c>}</c>): the value's own validation
     /// answers. A reference in a field Kong does not mark referenceable is just a string, checked as one.</summary>
     [Fact]

@@ -58,6 +58,7 @@ public sealed class EntityFieldListTests
         },
         ["snis"] = Metadata("created_at", "updated_at"),
         ["ca_certificates"] = Metadata("created_at", "updated_at"),
+        ["vaults"] = Metadata("created_at", "updated_at", "description", "tags"),
     };
 
     private static Dictionary<string, string> Metadata(params string[] fields) =>
@@ -114,6 +115,10 @@ public sealed class EntityFieldListTests
             """,
         ["ca_certificates"] = $$"""
             {"id":"{{Id}}","created_at":1,"updated_at":2,"cert":"c","cert_digest":"d","tags":["t"]}
+            """,
+        ["vaults"] = $$"""
+            {"id":"{{Id}}","created_at":1,"updated_at":2,"prefix":"my-env","name":"env","description":"d",
+            "config":{"prefix":"APP_"},"tags":["t"]}
             """,
     };
 

@@ -1,12 +1,12 @@
 using System.Text.Json.Nodes;
 using Gatehouse.Config;
+using Gatehouse.Model;
 
 namespace Gatehouse.Entities.Schemas;
 
 /// <summary>Kong 3.9's <c>vaults</c>: a named configuration of a vault strategy (<c>name</c>; <c>env</c> is the one
-/// Gatehouse bundles), addressed in references and at <c>/vaults/{prefix}</c> by its unique <c>prefix</c>. The data
-/// plane does not keep them as models: the configuration builder reads their rows to resolve references
-/// (<see cref="Named"/>).</summary>
+/// Gatehouse bundles), addressed in references and at <c>/vaults/{prefix}</c> by its unique <c>prefix</c>. The
+/// configuration builder adds them first and resolves the other entities' references with them.</summary>
 public static class VaultEntity
 {
     public static EntitySchema Schema { get; } = new()
@@ -14,6 +14,7 @@ public static class VaultEntity
         Name = "vaults",
         SingularName = "vault",
         EndpointKey = "prefix",
+        AddToConfig = (config, rows) => config with { Vaults = [.. rows.Select(ToModel)] },
         Fields =
         [
             Typedefs.Id(),
@@ -51,10 +52,15 @@ public static class VaultEntity
         ],
     };
 
-    /// <summary>The vaults as references use them.</summary>
-    public static IEnumerable<NamedVault> Named(IEnumerable<JsonObject> rows) =>
-        rows.Select(row => new NamedVault(
-            EntityJson.String(row, "prefix") ?? "",
-            EntityJson.String(row, "name") ?? "",
-            row["config"] is JsonObject config ? EntityJson.String(config, "prefix") : null));
+    public static VaultModel ToModel(JsonObject e)
+    {
+        var r = new EntityReader(Schema, e);
+        return new()
+        {
+            Id = r.Guid("id"),
+            Prefix = r.RequiredString("prefix"),
+            Name = r.RequiredString("name"),
+            EnvPrefix = e["config"] is JsonObject config ? EntityJson.String(config, "prefix") : null,
+        };
+    }
 }
