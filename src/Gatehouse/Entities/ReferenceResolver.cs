@@ -65,6 +65,16 @@ public static class ReferenceResolver
         }
     }
 
+    /// <summary>False for schemas with no referenceable field anywhere (routes, services, …): their rows are not scanned.
+    /// A field chosen from the row (a plugin's config) may be referenceable.</summary>
+    public static bool MayHoldReferences(EntitySchema schema) => schema.Fields.Any(MayHoldReferences);
+
+    private static bool MayHoldReferences(FieldDefinition field) =>
+        field.Referenceable || field.ResolveFrom is not null
+        || field.Fields.Any(MayHoldReferences)
+        || (field.Elements is { } e && MayHoldReferences(e))
+        || (field.Values is { } v && MayHoldReferences(v));
+
     /// <summary>Cheap pre-check: any string in the row that looks like a reference.</summary>
     private static bool HoldsReference(JsonNode? node) => node switch
     {

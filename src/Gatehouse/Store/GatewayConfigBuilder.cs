@@ -31,7 +31,7 @@ public static class GatewayConfigBuilder
         foreach (var schema in registry.Schemas)
         {
             if (schema == vaultSchema || schema.AddToConfig is not { } add || !rows.TryGetValue(schema, out var list)) continue;
-            config = add(config, resolver is null ? list
+            config = add(config, resolver is null || !ReferenceResolver.MayHoldReferences(schema) ? list
                 : [.. list.Select(row => ReferenceResolver.Resolve(schema, row, resolver, unresolved ?? (_ => { })))]);
         }
         return config;
