@@ -17,6 +17,23 @@ public sealed class VaultConfTests
         Assert.Equal("{vault://env/pg-pass}", loaded.Options.Raw["pg_password"]);
     }
 
+    /// <summary>End to end: a PostgreSQL server that asks for a password gets the one the reference names, and a node
+    /// started that way serves the Admin API on it.</summary>
+    [Fact]
+    public async Task Pg_password_from_an_env_vault_reference_reaches_a_server_that_asks_for_a_password()
+    {
+        await using var server = await Gatehouse.Tests.Store.Postgres.PostgresServer.StartAsync(password: "vault-pw");
+        var db = (await server.CreateDatabaseAsync()).Database;
+        var conf = server.ConfLines(db).Replace("pg_password = vault-pw", "pg_password = {vault://env/gh-pg-secret}", StringComparison.Ordinal);
+        Assert.Contains("{vault://env/gh-pg-secret}", conf, StringComparison.Ordinal);
+        var loaded = GatehouseConfLoader.LoadText(conf, new Dictionary<string, string?> { ["GH_PG_SECRET"] = "vault-pw" });
+        Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors));
+        await using var host = await Gatehouse.Tests.Admin.AdminTestHost.StartAsync(loaded.Options!);
+        Assert.Equal(201, (await host.PostAsync("/services", new { name = "s", url = "http://s.test" })).Status);
+        var (_, root) = await host.GetAsync("/");
+        Assert.DoesNotContain("vault-pw", root!.ToJsonString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_reference_that_does_not_resolve_stops_the_start_naming_the_key()
     {
