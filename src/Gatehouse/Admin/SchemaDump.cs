@@ -26,6 +26,7 @@ internal static class SchemaDump
         if (f.Auto) o["auto"] = true;
         if (f.Unique) o["unique"] = true;
         if (f.Uuid) o["uuid"] = true;
+        if (f.Referenceable) o["referenceable"] = true;
         // A record's empty default means "from its fields' defaults", which Kong's records do without a default
         // (its dumps never show "default":{}).
         if (f.Default is not null && !(f.Type == FieldType.Record && f.Default is JsonObject { Count: 0 })) o["default"] = f.Default.DeepClone();

@@ -28,6 +28,9 @@ internal static class ConfKeys
         // resolved together once every key is read (GatehouseConfLoader): ssl_ciphers only counts with custom
         ["ssl_cipher_suite"] = (o, v) => o with { SslCipherSuiteName = NonEmpty(v) },
         ["ssl_ciphers"] = (o, v) => o with { SslCiphers = v is "" or "NONE" ? null : v },
+        // vault references (Config/VaultResolver): env is the one bundled vault
+        ["vaults"] = (o, v) => o with { EnvVaultLoaded = Vaults(v) },
+        ["vault_env_prefix"] = (o, v) => o with { VaultEnvPrefix = NullIfEmpty(v) },
         ["database"] = (o, v) => o with { Database = Database(v) },
         ["sqlite_path"] = (o, v) => o with { SqlitePath = NullIfEmpty(v) },
         // database = postgres (PostgresOptions); pg_ro_* name a read replica
@@ -190,6 +193,18 @@ internal static class ConfKeys
         v.Length == 0 ? throw new FormatException("value must not be empty") : v;
 
     private static string? NullIfEmpty(string v) => v.Length == 0 ? null : v;
+
+    /// <summary>Kong's <c>vaults</c>: <c>bundled</c> and <c>env</c> load the env vault, <c>off</c> none; Kong's other
+    /// vaults are Enterprise ones Gatehouse does not have.</summary>
+    private static bool Vaults(string v)
+    {
+        var names = List(v);
+        if (names.Count == 0 || names[0] == "off") return false;
+        foreach (var name in names)
+            if (name is not ("bundled" or VaultResolver.EnvStrategy or "off"))
+                throw new FormatException($"vault '{name}' is not installed (Gatehouse bundles the env vault only)");
+        return true;
+    }
 
     private static IReadOnlyList<string> List(string v) =>
         v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -48,10 +48,17 @@ public static class GatehouseConfLoader
         foreach (var (key, value) in notApplied)
             if (KongOnlyConfKeys.Check(key, value) is { } error) errors.Add(error);
         if (prefixOverride is not null) values["prefix"] = prefixOverride;
-        // :: Step 3: apply each key; every bad value is reported with its key
+        // :: Step 3: apply each key (a vault reference resolved first); every bad value is reported with its key
         var options = new GatehouseOptions();
-        foreach (var (key, value) in values)
+        var vaults = ConfVaults(values, environment);
+        foreach (var (key, raw) in values)
         {
+            var value = raw;
+            if (VaultReference.IsReference(raw) && !vaults.TryResolve(raw, out value, out var vaultError))
+            {
+                errors.Add($"failed to dereference '{raw}': {vaultError} for config option '{key}'");
+                continue;
+            }
             try { options = ConfKeys.All[key](options, value); }
             catch (FormatException e) { errors.Add($"{key}: {e.Message}"); }
         }
@@ -134,6 +141,19 @@ public static class GatehouseConfLoader
         .OfType<string>().Select(k => k.ToLowerInvariant())
         .Where(k => KongOnlyConfKeys.IsDynamic(k) && !ConfKeys.All.ContainsKey(k) && !KongOnlyConfKeys.All.ContainsKey(k))
         .Distinct(StringComparer.Ordinal).ToArray();
+
+    /// <summary>The env vault as conf values see it (Kong's conf loader: vault_* keys, no vaults entities).</summary>
+    private static VaultResolver ConfVaults(Dictionary<string, string> values, IReadOnlyDictionary<string, string?> environment)
+    {
+        var conf = new GatehouseOptions();
+        foreach (var key in (string[])["vaults", "vault_env_prefix"])
+            if (values.TryGetValue(key, out var v) && !VaultReference.IsReference(v))
+            {
+                try { conf = ConfKeys.All[key](conf, v); }
+                catch (FormatException) { } // reported with the key when every key is applied
+            }
+        return new VaultResolver(name => Lookup(environment, name), conf.VaultEnvPrefix, conf.EnvVaultLoaded);
+    }
 
     private static string? Lookup(IReadOnlyDictionary<string, string?> env, string name) =>
         env.TryGetValue(name, out var v) && v is not null ? v : null;

@@ -101,6 +101,10 @@ public sealed record GatehouseOptions
     public IReadOnlyList<string> Plugins { get; init; } = ["bundled"];
     /// <summary>Kong's <c>dns_*</c> keys: how upstream target names are resolved (Proxy/Balancing/Dns/DnsCache).</summary>
     public DnsOptions Dns { get; init; } = new();
+    /// <summary>Kong's <c>vaults</c>: false when <c>off</c> (Gatehouse bundles the <c>env</c> vault only).</summary>
+    public bool EnvVaultLoaded { get; init; } = true;
+    /// <summary>Kong's <c>vault_env_prefix</c>: prepended to the variable name of <c>{vault://env/…}</c> references.</summary>
+    public string? VaultEnvPrefix { get; init; }
     /// <summary>Every key/value after overrides, for the sanitized dump in GET /.</summary>
     public IReadOnlyDictionary<string, string> Raw { get; init; } = new Dictionary<string, string>();
 

@@ -54,7 +54,6 @@ internal static class KongOnlyConfKeys
         Any("admin_gui_access_log", NoGui),
         Any("admin_gui_error_log", NoGui),
         // :: features Gatehouse does not have
-        Only("vaults", "off", "Gatehouse has no vaults, so {vault://…} references are not resolved"),
         Only("port_maps", "", "X-Forwarded-Port is the port the client connected to"),
         Only("host_ports", "", "X-Forwarded-Port is the port the client connected to"),
         Only("anonymous_reports", "off", "Gatehouse sends no usage reports"),
@@ -180,7 +179,7 @@ internal static class KongOnlyConfKeys
             var hint = ClosestConfKey.Find(key, ConfKeys.All.Keys.Concat(All.Keys)) is { } near ? $" (did you mean {near}?)" : "";
             return key.StartsWith("nginx_", StringComparison.Ordinal)
                 ? $"{key}: not supported by Gatehouse (an nginx directive Kong injects; Gatehouse runs on Kestrel, not nginx, and implements only the nginx_* keys listed in docs/gateway-core.md); remove it{hint}"
-                : $"{key}: not supported by Gatehouse ({(key.StartsWith("vault_", StringComparison.Ordinal) ? "Gatehouse has no vaults" : "Gatehouse runs no external plugin servers")}); remove it{hint}";
+                : $"{key}: not supported by Gatehouse ({(key.StartsWith("vault_", StringComparison.Ordinal) ? "Gatehouse has the env vault only, whose one key is vault_env_prefix" : "Gatehouse runs no external plugin servers")}); remove it{hint}";
         }
         return k.Kind switch
         {

@@ -27,7 +27,9 @@ public sealed class EntityRegistry
             // :: certificates, SNIs and CA certificates (issue 14)
             CertificateEntity.Schema, SniEntity.Schema, CaCertificateEntity.Schema,
             // :: key sets and keys (issue 14)
-            KeySetEntity.Schema, KeyEntity.Schema]);
+            KeySetEntity.Schema, KeyEntity.Schema,
+            // :: vaults for references in referenceable fields (issue 14)
+            VaultEntity.Schema]);
 
     public EntityRegistry(IReadOnlyList<EntitySchema> schemas)
     {

@@ -40,7 +40,7 @@ public static class EntityValidator
 
         foreach (var check in schema.Checks)
         {
-            if (check.Sources.Any(errors.ContainsKey)) continue;
+            if (check.Sources.Any(errors.ContainsKey) || FieldValidator.ReadsReference(check, schema.Fields, entity)) continue;
             if (check.Evaluate(entity) is { } failure) FieldValidator.AddEntityError(errors, failure);
         }
         return errors.Count > 0 ? new ValidationResult(null, errors) : new ValidationResult(entity, null);

@@ -57,6 +57,10 @@ public sealed record FieldDefinition(string Name, FieldType Type)
     /// <summary>What happens to referencing rows when the referenced row is deleted.</summary>
     public OnDelete OnDelete { get; init; } = OnDelete.Restrict;
     public string? Description { get; init; }
+    /// <summary>Kong's <c>referenceable</c>: a string field that may hold a vault reference instead of its value (the
+    /// value's own validators are skipped for it, as Kong does); resolved when the configuration is built
+    /// (<see cref="ReferenceResolver"/>), never stored or shown resolved.</summary>
+    public bool Referenceable { get; init; }
     /// <summary>A field whose definition depends on the rest of the input (Kong's plugin <c>config</c>, chosen by
     /// <c>name</c>): resolved before validation; null keeps this definition.</summary>
     public Func<JsonObject, FieldDefinition?>? ResolveFrom { get; init; }

@@ -19,6 +19,7 @@ internal static class FieldValidator
         if (field.MustBeNull) return field.Err ?? "value must be null";
         var typeError = CheckType(field, value, out normalized);
         if (typeError is not null) return typeError;
+        if (IsReference(field, normalized)) return null; // Kong: a reference is checked when it is resolved
         return RunValidators(field, normalized!);
     }
 
@@ -133,12 +134,22 @@ internal static class FieldValidator
         }
         if (errors.Count == 0)
             foreach (var check in checks)
-                if (check.Evaluate(result) is { } failure)
+                if (!ReadsReference(check, fields, result) && check.Evaluate(result) is { } failure)
                     AddEntityError(errors, failure);
         if (errors.Count > 0) return errors;
         normalized = result;
         return null;
     }
+
+    /// <summary>A referenceable string field holding a vault reference.</summary>
+    internal static bool IsReference(FieldDefinition field, JsonNode? value) =>
+        field.Referenceable && value is JsonValue v && v.TryGetValue<string>(out var s) && Config.VaultReference.IsReference(s);
+
+    /// <summary>Kong skips an entity check when one of its fields holds a reference (the value is unknown until it is
+    /// resolved); Gatehouse's own refusals (<see cref="NotSupportedCheck"/>) still apply.</summary>
+    internal static bool ReadsReference(EntityCheck check, IReadOnlyList<FieldDefinition> fields, JsonObject entity) =>
+        check is not NotSupportedCheck
+        && check.Sources.Any(name => fields.FirstOrDefault(f => f.Name == name) is { } f && IsReference(f, entity[name]));
 
     internal static void AddEntityError(JsonObject errors, CheckFailure failure)
     {

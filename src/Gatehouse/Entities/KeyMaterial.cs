@@ -54,6 +54,8 @@ public static class KeyMaterial
     {
         var publicPem = EntityJson.String(pem.AsObject(), "public_key");
         var privatePem = EntityJson.String(pem.AsObject(), "private_key");
+        // a vault reference is checked when it is resolved, as Kong's
+        if (Config.VaultReference.IsReference(publicPem) || Config.VaultReference.IsReference(privatePem)) return null;
         using var publicKey = publicPem is null ? null : Load(publicPem, isPrivate: false, out _);
         if (publicPem is not null && publicKey is null) return Unsupported(publicPem) ?? "could not load public key";
         var reason = "";

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Gatehouse.Model;
 
 namespace Gatehouse.Hosting;
@@ -49,7 +50,8 @@ internal static class KestrelListeners
         var proxyProtocol = new ProxyProtocolMiddleware(options.ClientHeaderTimeout);
         // proxy listeners present the certificate of the client's SNI (Kong's snis), else ssl_cert; Admin and status their own
         Func<GatewayConfig> config = () => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current;
-        var snis = new SniCertificates(config, proxyCertificate);
+        var snis = new SniCertificates(config, proxyCertificate,
+            () => kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<SniCertificates>());
         var tls = new ListenerTls(options.SslProtocols, options.CipherSuites.Policy());
         // nginx_proxy_ssl_verify_client: proxy listeners only (Kong injects it into the proxy server block)
         var clientCertificates = options.ProxyListen.Any(l => l.Ssl) ? ClientCertificateVerifier.Create(options.ClientCertificates, config) : null;

@@ -1,6 +1,8 @@
 using System.Collections.Frozen;
 using System.Security.Cryptography.X509Certificates;
+using System.Security.Cryptography;
 using Gatehouse.Model;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Hosting;
 
@@ -10,18 +12,23 @@ namespace Gatehouse.Hosting;
 /// replaced (<c>*.example.com</c> for <c>a.example.com</c>); else the one with the last label replaced
 /// (<c>example.*</c>); else the listener's default (<c>ssl_cert</c>). Follows configuration changes without a restart:
 /// the lookup is rebuilt when a new configuration is published, parsing again only certificates that changed.
+/// A certificate whose PEM does not load (a vault reference that did not resolve, or resolved to something that is not
+/// PEM) is left out and logged: its SNIs get the default certificate, the handshake does not fail.
 /// </summary>
-internal sealed class SniCertificates
+internal sealed partial class SniCertificates
 {
     private readonly Func<GatewayConfig> _config;
     private readonly X509Certificate2? _default;
+    private readonly Func<ILogger> _logger;
     private Lookup? _lookup;
 
     /// <param name="defaultCertificate">ssl_cert (or the self-signed default): what a name no SNI matches gets</param>
-    public SniCertificates(Func<GatewayConfig> config, X509Certificate2? defaultCertificate)
+    /// <param name="logger">asked for when a certificate does not load (the host's services exist by then)</param>
+    public SniCertificates(Func<GatewayConfig> config, X509Certificate2? defaultCertificate, Func<ILogger>? logger = null)
     {
         _config = config ?? throw new ArgumentNullException(nameof(config));
         _default = defaultCertificate;
+        _logger = logger ?? (() => Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     }
 
     public X509Certificate2? Select(string? serverName)
@@ -49,22 +56,30 @@ internal sealed class SniCertificates
         return built;
     }
 
-    private static Lookup Build(GatewayConfig config, Lookup? previous)
+    private Lookup Build(GatewayConfig config, Lookup? previous)
     {
         var parsed = new Dictionary<Guid, (CertificateModel Model, X509Certificate2 Certificate)>();
         foreach (var model in config.Certificates)
         {
             // unchanged PEM: keep the parsed certificate (and its private key) of the previous configuration
-            parsed[model.Id] = previous is not null && previous.Parsed.TryGetValue(model.Id, out var known)
-                && known.Model.Cert == model.Cert && known.Model.Key == model.Key
-                ? (model, known.Certificate)
-                : (model, X509Certificate2.CreateFromPem(model.Cert, model.Key));
+            if (previous is not null && previous.Parsed.TryGetValue(model.Id, out var known)
+                && known.Model.Cert == model.Cert && known.Model.Key == model.Key)
+            {
+                parsed[model.Id] = (model, known.Certificate);
+                continue;
+            }
+            try { parsed[model.Id] = (model, X509Certificate2.CreateFromPem(model.Cert, model.Key)); }
+            catch (Exception e) when (e is CryptographicException or ArgumentException) { LogUnusable(_logger(), model.Id, e.Message); }
         }
         var byName = config.Snis
             .Where(s => parsed.ContainsKey(s.CertificateId))
             .ToFrozenDictionary(s => s.Name.ToLowerInvariant(), s => parsed[s.CertificateId].Certificate, StringComparer.Ordinal);
         return new Lookup(config, parsed, byName);
     }
+
+    [LoggerMessage(EventId = 1220, Level = LogLevel.Error,
+        Message = "certificate {Id} cannot be loaded ({Reason}); its SNIs get the default certificate")]
+    private static partial void LogUnusable(ILogger logger, Guid id, string reason);
 
     private sealed record Lookup(GatewayConfig Config, Dictionary<Guid, (CertificateModel Model, X509Certificate2 Certificate)> Parsed,
         FrozenDictionary<string, X509Certificate2> ByName);

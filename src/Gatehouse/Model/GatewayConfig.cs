@@ -34,4 +34,6 @@ public sealed record GatewayConfig
     /// <summary>Key sets and keys (issue 14): stored and validated; no bundled plugin reads them.</summary>
     public ImmutableArray<KeySetModel> KeySets { get; init; } = [];
     public ImmutableArray<KeyModel> Keys { get; init; } = [];
+    /// <summary>Named vaults: what references in referenceable fields resolve with (Store/GatewayConfigBuilder).</summary>
+    public ImmutableArray<VaultModel> Vaults { get; init; } = [];
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Gatehouse.Config;
 using Gatehouse.Entities;
 using Gatehouse.Model;
 using Gatehouse.Store.Outage;
@@ -22,12 +23,16 @@ public sealed partial class StoreConfigPublisher
     private readonly ILogger<StoreConfigPublisher> _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConfigSnapshot? _snapshot;
+    private readonly VaultResolver? _vaults;
     private string _hash = "";
 
     /// <param name="snapshot">Keeps the rows of every publish for outages (database = postgres only).</param>
+    /// <param name="vaults">Resolves vault references in the published configuration; null leaves them as they are.</param>
     public StoreConfigPublisher(IEntityStore store, EntityRegistry registry, GatewayConfigPublisher publisher,
-        ILogger<StoreConfigPublisher> logger, IClusterEvents? cluster = null, ConfigSnapshot? snapshot = null)
+        ILogger<StoreConfigPublisher> logger, IClusterEvents? cluster = null, ConfigSnapshot? snapshot = null,
+        VaultResolver? vaults = null)
     {
+        _vaults = vaults;
         _snapshot = snapshot;
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
@@ -79,7 +84,8 @@ public sealed partial class StoreConfigPublisher
 
     private GatewayConfig Publish(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows)
     {
-        var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1);
+        var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1, _vaults,
+            u => LogUnresolvedReference(u.Entity, u.Id, u.Field, u.Reference, u.Error));
         Volatile.Write(ref _hash, HashOf(_registry, rows));
         _publisher.Publish(config);
         LogPublished(config.Version, config.Services.Length, config.Routes.Length);
@@ -101,6 +107,10 @@ public sealed partial class StoreConfigPublisher
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information,
         Message = "published gateway configuration version {Version} ({Services} services, {Routes} routes)")]
     private partial void LogPublished(long version, int services, int routes);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning,
+        Message = "unable to resolve reference {Reference} of {Entity} {Id} field {Field} ({Error}); the field is empty, as Kong")]
+    private partial void LogUnresolvedReference(string entity, string? id, string field, string reference, string error);
 
     [LoggerMessage(EventId = 2112, Level = LogLevel.Warning,
         Message = "the change is served by this node, but telling the other nodes failed; they see it at their next reload")]

@@ -27,6 +27,7 @@ public static class StoreServiceCollectionExtensions
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new StoreStartupOptions(RunMigrations: true));
+        services.TryAddSingleton(VaultResolver.ForNode(options)); // the configuration builder resolves references with it
         services.TryAddSingleton<GatewayConfigPublisher>();
         if (options.Database == DatabaseKind.Postgres) AddOutageTolerance(services, options);
         services.TryAddSingleton<IEntityStore>(sp => CreateStore(options, sp.GetRequiredService<EntityRegistry>(), sp.GetRequiredService<TimeProvider>()));

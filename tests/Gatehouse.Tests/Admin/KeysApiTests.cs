@@ -167,6 +167,18 @@ public class KeysApiTests : AdminStoreTests
         return (string)body!["id"]!;
     }
 
+    [Fact]
+    public async Task Jwk_and_pem_take_vault_references_stored_and_shown_as_given()
+    {
+        // Kong marks them referenceable: the reference is checked when it is resolved (docs/vaults.md), not at write
+        var jwkId = await CreateKeyAsync(new { kid = "v1", jwk = "{vault://env/gatehouse-test-jwk}" });
+        var pemId = await CreateKeyAsync(new { kid = "v2", pem = new { private_key = "{vault://env/gatehouse-test-pem}" } });
+        Assert.Equal("{vault://env/gatehouse-test-jwk}", (string?)(await _host.GetAsync("/keys/" + jwkId)).Body!["jwk"]);
+        Assert.Equal("{vault://env/gatehouse-test-pem}", (string?)(await _host.GetAsync("/keys/" + pemId)).Body!["pem"]!["private_key"]);
+        // not a reference: still checked as a key
+        Assert.Equal("could not load public key", await PemErrorAsync(new { public_key = "{vault:/env/x}" }));
+    }
+
     private async Task<string> CreateKeyAsync(object key)
     {
         var (status, body) = await _host.PostAsync("/keys", key);

@@ -78,6 +78,11 @@ public sealed class DbImportExportTests : IDisposable
               - target: 10.0.0.1:80
                 weight: 50
               - target: 10.0.0.2:80
+        vaults:
+          - prefix: app-env
+            name: env
+            config:
+              prefix: APP_
         """;
 
     [Theory]
@@ -94,12 +99,12 @@ public sealed class DbImportExportTests : IDisposable
         Assert.True(code == 0, error);
         var exported = await File.ReadAllTextAsync(first);
         foreach (var expected in new[] { "billing", "billing-route", "billing-chain", "x-billing", "rate-limiting", "users-route",
-                     "users.example", "alice", "alice-key", "alice-basic", "admins", "key-auth", "users.internal", "10.0.0.1:80", "10.0.0.2:80", "team-a" })
+                     "users.example", "alice", "alice-key", "alice-basic", "admins", "key-auth", "users.internal", "10.0.0.1:80", "10.0.0.2:80", "team-a", "app-env", "APP_" })
             Assert.Contains(expected, exported);
         var parsed = await RunAsync("config", "parse", first, "-c", db.ConfPath);
         Assert.True(parsed.Code == 0, parsed.Err);
         Assert.Equal("parse successful: 2 services, 2 routes, 1 consumers, 2 plugins, 1 keyauth_credentials, 1 basicauth_credentials, " +
-            "1 acls, 1 filter_chains, 1 upstreams, 2 targets, 0 certificates, 0 snis, 0 ca_certificates, 0 key_sets, 0 keys\n", parsed.Out);
+            "1 acls, 1 filter_chains, 1 upstreams, 2 targets, 0 certificates, 0 snis, 0 ca_certificates, 0 key_sets, 0 keys, 1 vaults\n", parsed.Out);
 
         Assert.DoesNotContain("s3cret", exported); // stored hashed, exported with _transform: false
         // the export imported into an empty database exports the same file: ids, timestamps and every field survive

@@ -33,6 +33,8 @@ internal static class ConfKeyCoverage
         ["status_ssl_cert"] = ["SniCertificateTests.Admin_and_status_listeners_present_their_own_certificates", "GatehouseConfLoaderTests.BadValuesAreErrorsNamingTheKey"],
         ["status_ssl_cert_key"] = ["SniCertificateTests.Admin_and_status_listeners_present_their_own_certificates", "GatehouseConfLoaderTests.BadValuesAreErrorsNamingTheKey"],
         ["ssl_cert_key"] = ["GatewayHostTests.TlsListenerNegotiatesH2AndRoutesBySni"],
+        ["vaults"] = ["VaultConfTests.Vault_env_prefix_and_vaults_off_apply_to_conf_references"],
+        ["vault_env_prefix"] = ["VaultConfTests.Vault_env_prefix_and_vaults_off_apply_to_conf_references"],
         ["database"] = ["StoreStartupTests.Sqlite_start_migrates_and_publishes_an_empty_first_config", "StoreStartupTests.Postgres_unreachable_without_a_persisted_snapshot_stops_the_start_clearly",
             "DbLessConfigTests.Writes_are_405_operation_unsupported"],
         ["sqlite_path"] = ["StoreStartupTests.Sqlite_start_migrates_and_publishes_an_empty_first_config",

@@ -22,13 +22,12 @@ public sealed class KongConfKeyPolicyTests : IDisposable
     [Fact]
     public void A_Kong_key_Gatehouse_does_not_implement_stops_the_start_naming_it_and_what_to_do()
     {
-        var result = Load("lua_ssl_verify_depth = 2\nanonymous_reports = on\nvaults = bundled\nlog_level = warn\nssl_session_tickets = off");
+        var result = Load("lua_ssl_verify_depth = 2\nanonymous_reports = on\nlog_level = warn\nssl_session_tickets = off");
         Assert.False(result.IsValid);
         Assert.Equal(
         [
             "lua_ssl_verify_depth: not supported by Gatehouse (certificate chains are not limited in depth); remove it",
             "anonymous_reports: 'on' is not supported by Gatehouse (Gatehouse sends no usage reports); remove it or set it to 'off'",
-            "vaults: 'bundled' is not supported by Gatehouse (Gatehouse has no vaults, so {vault://…} references are not resolved); remove it or set it to 'off'",
             "ssl_session_tickets: not supported by Gatehouse (" + "the TLS listeners do not resume sessions: .NET's OpenSSL server keeps no session " +
                 "cache and issues no tickets once a cipher suite policy (ssl_cipher_suite) is applied); remove it",
         ], result.Errors);
@@ -79,11 +78,11 @@ public sealed class KongConfKeyPolicyTests : IDisposable
     [Fact]
     public void Injected_nginx_directives_stop_the_start_unless_Gatehouse_implements_them()
     {
-        var result = Load("nginx_http_gzip = on\nnginx_proxy_proxy_buffering = off\nvault_env_prefix = X_\nnginx_http_keepalive_timeout = 10s");
+        var result = Load("nginx_http_gzip = on\nnginx_proxy_proxy_buffering = off\nvault_hcv_host = vault.test\nnginx_http_keepalive_timeout = 10s");
         Assert.Collection(result.Errors,
             e => Assert.StartsWith("nginx_http_gzip: not supported by Gatehouse (an nginx directive Kong injects;", e, StringComparison.Ordinal),
             e => Assert.StartsWith("nginx_proxy_proxy_buffering: not supported by Gatehouse (an nginx directive Kong injects;", e, StringComparison.Ordinal),
-            e => Assert.Equal("vault_env_prefix: not supported by Gatehouse (Gatehouse has no vaults); remove it", e));
+            e => Assert.Equal("vault_hcv_host: not supported by Gatehouse (Gatehouse has the env vault only, whose one key is vault_env_prefix); remove it", e));
         Assert.EndsWith("remove it (did you mean nginx_worker_processes?)",
             Assert.Single(Load("nginx_worker_processe = 2").Errors), StringComparison.Ordinal);
         // NONE: Kong injects nothing, as if unset

@@ -57,6 +57,7 @@ public sealed class EntityFieldListTests
         // issue 14: stored and validated as Kong OSS; no bundled plugin reads keys (docs/tls.md)
         ["key_sets"] = Metadata("created_at", "updated_at"),
         ["keys"] = Metadata("created_at", "updated_at"),
+        ["vaults"] = Metadata("created_at", "updated_at", "description", "tags"),
     };
 
     private static Dictionary<string, string> Metadata(params string[] fields) =>
@@ -119,6 +120,10 @@ public sealed class EntityFieldListTests
             """,
         ["keys"] = $$"""
             {"id":"{{Id}}","created_at":1,"updated_at":2,"set":{"id":"{{OtherId}}"},"name":"k","kid":"kid","jwk":"{}","pem":{"private_key":"pr","public_key":"pu"},"tags":["t"]}
+            """,
+        ["vaults"] = $$"""
+            {"id":"{{Id}}","created_at":1,"updated_at":2,"prefix":"my-env","name":"env","description":"d",
+            "config":{"prefix":"APP_"},"tags":["t"]}
             """,
     };
 

@@ -23,14 +23,14 @@ public static class KeyEntity
             Typedefs.Foreign("set", "key_sets", OnDelete.Cascade) with { Description = "The id of the Key Set with which to associate the key." },
             new FieldDefinition("name", FieldType.String) { Unique = true, Description = "The name to associate with the given keys." },
             new FieldDefinition("kid", FieldType.String) { Required = true, Description = "A unique identifier for a key." },
-            // Kong: referenceable (a JWK string, validated by the entity check below)
-            new FieldDefinition("jwk", FieldType.String) { Description = "A JSON Web Key represented as a string." },
+            // a JWK string, validated by the entity check below (a vault reference is checked when resolved, as Kong)
+            new FieldDefinition("jwk", FieldType.String) { Referenceable = true, Description = "A JSON Web Key represented as a string." },
             new FieldDefinition("pem", FieldType.Record)
             {
                 Fields =
                 [
-                    new FieldDefinition("private_key", FieldType.String), // Kong: referenceable
-                    new FieldDefinition("public_key", FieldType.String), // Kong: referenceable
+                    new FieldDefinition("private_key", FieldType.String) { Referenceable = true },
+                    new FieldDefinition("public_key", FieldType.String) { Referenceable = true },
                 ],
                 RecordChecks = [new AtLeastOneOfCheck(["private_key", "public_key"])],
                 Custom = KeyMaterial.ValidatePem,

@@ -20,13 +20,14 @@ public sealed class HttpLogPlugin : GatehousePlugin
     [
         PluginFields.String("http_endpoint", required: true) with
         {
+            Referenceable = true,
             Custom = v => Uri.TryCreate(v.GetValue<string>(), UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? null : "missing host in url",
         },
         PluginFields.String("method", "POST") with { OneOf = ["POST", "PUT", "PATCH"] },
         PluginFields.String("content_type", "application/json") with { OneOf = ["application/json", "application/json; charset=utf-8"] },
         PluginFields.Integer("timeout", 10000),
         PluginFields.Integer("keepalive", 60000),
-        new FieldDefinition("headers", FieldType.Map) { Keys = new("header", FieldType.String), Values = new("value", FieldType.String) },
+        new FieldDefinition("headers", FieldType.Map) { Keys = new("header", FieldType.String), Values = new("value", FieldType.String) { Referenceable = true } },
         new FieldDefinition("queue", FieldType.Record)
         {
             Required = true, Default = new JsonObject(),

@@ -23,8 +23,9 @@ internal sealed record RedisSettings(string Host, int Port, string? Username, st
         [
             PluginFields.String("host"),
             PluginFields.Integer("port", 6379) with { Between = (0, 65535) },
-            PluginFields.String("username"),
-            PluginFields.String("password"),
+            // Kong: referenceable (vault references resolved when the configuration is built)
+            PluginFields.String("username") with { Referenceable = true },
+            PluginFields.String("password") with { Referenceable = true },
             PluginFields.Integer("database", 0),
             PluginFields.Integer("timeout", 2000) with { Between = (0, int.MaxValue) },
             PluginFields.Bool("ssl", false),
@@ -38,8 +39,9 @@ internal sealed record RedisSettings(string Host, int Port, string? Username, st
     [
         PluginFields.String("redis_host"),
         new FieldDefinition("redis_port", FieldType.Integer) { Between = (0, 65535) },
-        PluginFields.String("redis_username"),
-        PluginFields.String("redis_password"),
+        // Kong's shorthands write these into the referenceable redis.username/password
+        PluginFields.String("redis_username") with { Referenceable = true },
+        PluginFields.String("redis_password") with { Referenceable = true },
         new FieldDefinition("redis_database", FieldType.Integer),
         new FieldDefinition("redis_timeout", FieldType.Integer) { Between = (0, int.MaxValue) },
         new FieldDefinition("redis_ssl", FieldType.Boolean),
