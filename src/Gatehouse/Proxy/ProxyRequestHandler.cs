@@ -29,11 +29,13 @@ public sealed class ProxyRequestHandler
     private readonly GatewayCounters _counters;
     private readonly Action<IPhaseHandler, Exception> _logHandlerFailed;
     private readonly ProxyWasm.Runtime.LogRateLimiter _logLimiter;
+    private readonly RequestDebug _requestDebug;
 
     public ProxyRequestHandler(ProxySnapshotProvider snapshots, IHttpForwarder forwarder, UpstreamConnector connector,
         ProxySettings settings, AccessLogWriter accessLog, TimeProvider time, GatewayCounters counters,
-        ProxyWasm.Runtime.LogRateLimiter logLimiter, ILogger<ProxyRequestHandler> logger)
+        ProxyWasm.Runtime.LogRateLimiter logLimiter, RequestDebug requestDebug, ILogger<ProxyRequestHandler> logger)
     {
+        _requestDebug = requestDebug ?? throw new ArgumentNullException(nameof(requestDebug));
         _snapshots = snapshots ?? throw new ArgumentNullException(nameof(snapshots));
         _forwarder = forwarder ?? throw new ArgumentNullException(nameof(forwarder));
         _connector = connector ?? throw new ArgumentNullException(nameof(connector));
@@ -95,6 +97,7 @@ public sealed class ProxyRequestHandler
             try
             {
                 await PhaseRunner.LogAsync(context.Plan, context, _logHandlerFailed);
+                if (context.Debug is { } debug) _requestDebug.WriteLog(debug, context);
                 _accessLog.Write(context);
             }
             finally { _counters.End(http); }
@@ -107,11 +110,28 @@ public sealed class ProxyRequestHandler
         // the path every later step sees (router, upstream, plugins, filters); nginx answers 400 before Kong runs
         if (!TryNormalizePath(http, out var path)) return context.Exit(StatusCodes.Status400BadRequest, ProxyMessages.BadRequest);
         context.RequestPath = path;
+        // Kong's request debugging: decided (and its request headers removed) before rewrite
+        if (_requestDebug.Enabled) context.Debug = _requestDebug.Begin(http);
         // :: Step 2: rewrite, before routing (global handlers only)
         if (await PhaseRunner.RewriteAsync(snapshot.Pipeline.Global, context) == PhaseOutcome.ShortCircuit)
             return PhaseOutcome.ShortCircuit;
+        if (context.Debug is { } debug)
+        {
+            // Kong's access span holds the router and the access handlers
+            debug.Enter("access");
+            try { return await RouteAndAccessAsync(context, snapshot, path); }
+            finally { debug.Leave(); }
+        }
+        return await RouteAndAccessAsync(context, snapshot, path);
+    }
+
+    private async ValueTask<PhaseOutcome> RouteAndAccessAsync(ProxyContext context, ProxySnapshot snapshot, string path)
+    {
+        var http = context.HttpContext;
         // :: Step 3: route
+        context.Debug?.Enter("router");
         var match = snapshot.Router.Match(ToRouteRequest(http, path));
+        context.Debug?.Leave();
         if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
         context.Match = match;
         context.UpstreamPath = match.UpstreamPath;
@@ -200,7 +220,9 @@ public sealed class ProxyRequestHandler
         var http = context.HttpContext;
         // the key is computed once per request, as Kong's balancer does on the first try
         var hashKey = upstream.HashKeys.Hashes ? upstream.HashKeys.KeyFor(context) : null;
+        context.Debug?.Enter("balancer");
         var peer = upstream.Pick(hashKey, null);
+        context.Debug?.Leave();
         if (peer is null)
         {
             context.Exit(StatusCodes.Status503ServiceUnavailable, ProxyMessages.NoPeer);
@@ -228,7 +250,10 @@ public sealed class ProxyRequestHandler
             (context.EarlierTries ??= []).Add(new PeerTry(peer.Peer, context.PeerStartedAtMs,
                 UpstreamErrors.ToResponse(error, exception)?.StatusCode ?? StatusCodes.Status502BadGateway));
             // no peer left (the others down or weight 0): this try's failure answers (502; 504 for a timeout)
-            if (upstream.Pick(hashKey, tried) is not { } next) return error;
+            context.Debug?.Enter("balancer");
+            var next = upstream.Pick(hashKey, tried);
+            context.Debug?.Leave();
+            if (next is null) return error;
             ProxyLog.RetryingPeer(_logger, _logLimiter, peer.Peer.Endpoint, upstream.Upstream.Name,
                 exception?.Message ?? error.ToString(), attempt + 1);
             peer = next;
