@@ -4,6 +4,8 @@ using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Gatehouse.Config;
 using Gatehouse.Proxy;
+using Gatehouse.Proxy.Pipeline;
+using Microsoft.Extensions.Logging;
 using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Wasm;
 using Xunit;
@@ -18,7 +20,7 @@ namespace Gatehouse.Tests.Proxy;
 /// </summary>
 public sealed class RequestDebugTests : IAsyncLifetime
 {
-    private readonly string _filters = WasmPaths.MixedFilters();
+    private readonly string _filters = WithExamples(WasmPaths.MixedFilters(), "require-header", "body-rewrite");
     private readonly LogCapture _log = new();
     private EchoUpstream _upstream = null!;
     private WasmGateway _gw = null!;
@@ -37,6 +39,10 @@ public sealed class RequestDebugTests : IAsyncLifetime
         await Created("/plugins", $$$"""{"name":"response_transformer","route":{"id":"{{{routeId}}}"},"config":"{\"append\":{\"headers\":[\"X-Filtered:yes\"]}}"}""");
         var (_, authRouteId) = await _gw.ServiceAndRouteAsync("auth", _upstream.Port);
         await Created("/plugins", $$$"""{"name":"key-auth","route":{"id":"{{{authRouteId}}}"}}""");
+        var (_, denyRouteId) = await _gw.ServiceAndRouteAsync("deny", _upstream.Port);
+        await Created("/plugins", $$$"""{"name":"require-header","route":{"id":"{{{denyRouteId}}}"},"config":{"header":"x-api-key"}}""");
+        var (_, bodyRouteId) = await _gw.ServiceAndRouteAsync("body", _upstream.Port);
+        await Created("/plugins", $$$"""{"name":"body-rewrite","route":{"id":"{{{bodyRouteId}}}"},"config":{"append":"REWRITTEN"}}""");
     }
 
     public async Task DisposeAsync()
@@ -51,6 +57,14 @@ public sealed class RequestDebugTests : IAsyncLifetime
     {
         var (status, body) = await _gw.PostAsync(path, json);
         Assert.True(status == 201, body?.ToJsonString());
+    }
+
+    private static string WithExamples(string dir, params string[] names)
+    {
+        foreach (var name in names)
+            foreach (var ext in new[] { ".wasm", ".meta.json" })
+                File.Copy(Path.Combine(WasmPaths.Examples, name + ext), Path.Combine(dir, name + ext));
+        return dir;
     }
 
     /// <summary>An IPv4 address of this machine that is not loopback: a connection to it comes from it.</summary>
@@ -179,6 +193,15 @@ public sealed class RequestDebugTests : IAsyncLifetime
             Assert.NotNull(child["header_filter"]);
             Assert.Null(child["upstream"]);
         }
+        // a Proxy-Wasm filter's local response in on_request_headers
+        using (var response = await _gw.Proxy.SendAsync(Debug("/deny")))
+        {
+            Assert.Equal(401, (int)response.StatusCode);
+            var child = Output(response)!["child"]!;
+            Assert.NotNull(child["access"]!["child"]!["filters"]!["child"]!["require-header"]!["child"]!["on_request_headers"]);
+            Assert.NotNull(child["header_filter"]);
+            Assert.Null(child["upstream"]);
+        }
         // no route: the router's 404
         using (var response = await _gw.Proxy.SendAsync(Debug("/nowhere")))
         {
@@ -214,6 +237,18 @@ public sealed class RequestDebugTests : IAsyncLifetime
         var markerId = Output(marker)!["request_id"]!.GetValue<string>();
         await WaitForLogAsync(markerId);
         Assert.Single(_log.Entries, e => e.Message.StartsWith("[request-debug] output:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Response_body_filters_are_timed_in_body_filter()
+    {
+        using var response = await _gw.Proxy.SendAsync(Debug("/body", log: true));
+        Assert.EndsWith("REWRITTEN", await response.Content.ReadAsStringAsync()); // the filter ran on the body
+        Assert.Null(Output(response)!["child"]!["body_filter"]); // the header leaves before the body
+        var line = await WaitForLogAsync(Output(response)!["request_id"]!.GetValue<string>());
+        var logged = JsonNode.Parse(line["[request-debug] output: ".Length..])!;
+        Assert.NotNull(logged["child"]!["body_filter"]!["child"]!["filters"]!["child"]!["body-rewrite"]!["child"]!["on_response_body"]);
+        AssertNested(logged, "$");
     }
 
     private async Task<string> WaitForLogAsync(string requestId)
@@ -284,5 +319,91 @@ public sealed class RequestDebugConfTests : IAsyncLifetime
         using var response = await DebugAsync(gw);
         Assert.Equal(200, (int)response.StatusCode);
         Assert.False(response.Headers.Contains(RequestDebug.OutputHeader));
+    }
+}
+
+/// <summary>The size limits of the output (Kong's): a header of 2 KB or more to a non-loopback client is truncated and
+/// the output goes to the log instead, in 3 KB parts when longer.</summary>
+public sealed class RequestDebugOutputTests
+{
+    private static (RequestDebug Debug, LogCapture Log) Create()
+    {
+        var log = new LogCapture();
+        var factory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(log));
+        return (new RequestDebug(new GatehouseOptions(), factory.CreateLogger<RequestDebug>()), log);
+    }
+
+    private static (ProxyContext Context, RequestDebugTrace Trace) LargeTrace(IPAddress client)
+    {
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Connection.RemoteIpAddress = client;
+        http.Request.Headers[RequestDebug.DebugHeader] = "*";
+        http.Request.Headers[RequestDebug.TokenHeader] = "wrong";
+        var context = new ProxyContext(http, TimeProvider.System);
+        var (debug, _) = Create();
+        var trace = debug.Begin(http)!;
+        // enough spans for an output over 3 KB
+        trace.Enter("access");
+        for (var i = 0; i < 120; i++) { trace.Enter("span-" + i); trace.Leave(); }
+        trace.Leave();
+        return (context, trace);
+    }
+
+    [Fact]
+    public void Large_output_to_a_loopback_client_is_whole()
+    {
+        var (context, trace) = LargeTrace(IPAddress.Loopback);
+        RequestDebug.AddOutputHeader(trace, context);
+        var output = JsonNode.Parse(context.HttpContext.Response.Headers[RequestDebug.OutputHeader].ToString())!;
+        Assert.Equal(120, output["child"]!["access"]!["child"]!.AsObject().Count);
+        Assert.False(trace.Log);
+    }
+
+    [Fact]
+    public void Large_output_to_another_client_is_truncated_and_logged_in_parts()
+    {
+        var (debug, log) = Create();
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Connection.RemoteIpAddress = IPAddress.Parse("192.0.2.7");
+        http.Request.Headers[RequestDebug.DebugHeader] = "*";
+        http.Request.Headers[RequestDebug.TokenHeader] = debug.Token;
+        var context = new ProxyContext(http, TimeProvider.System);
+        var trace = debug.Begin(http)!;
+        Assert.Empty(http.Request.Headers); // removed: never forwarded
+        trace.Enter("access");
+        for (var i = 0; i < 120; i++) { trace.Enter("span-" + i); trace.Leave(); }
+        trace.Leave();
+        RequestDebug.AddOutputHeader(trace, context);
+        var header = JsonNode.Parse(context.HttpContext.Response.Headers[RequestDebug.OutputHeader].ToString())!;
+        Assert.True(header["truncated"]!.GetValue<bool>());
+        Assert.Equal(trace.RequestId, header["request_id"]!.GetValue<string>());
+        Assert.True(trace.Log);
+        debug.WriteLog(trace, context);
+        var parts = log.Entries.Select(e => e.Message).Where(m => m.StartsWith("[request-debug] parts: ", StringComparison.Ordinal)).ToList();
+        Assert.True(parts.Count >= 2, string.Join("\n", parts));
+        var json = string.Concat(parts.Select((p, i) =>
+        {
+            var prefix = $"[request-debug] parts: {i + 1}/{parts.Count} output: ";
+            Assert.StartsWith(prefix, p);
+            return p[prefix.Length..];
+        }));
+        Assert.Equal(120, JsonNode.Parse(json)!["child"]!["access"]!["child"]!.AsObject().Count);
+    }
+
+    [Fact]
+    public void Wrong_token_from_another_client_gives_no_trace_but_the_headers_are_removed()
+    {
+        var (debug, _) = Create();
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Connection.RemoteIpAddress = IPAddress.Parse("192.0.2.7");
+        http.Request.Headers[RequestDebug.DebugHeader] = "*";
+        http.Request.Headers[RequestDebug.TokenHeader] = "wrong";
+        http.Request.Headers[RequestDebug.LogHeader] = "true";
+        Assert.Null(debug.Begin(http));
+        Assert.Empty(http.Request.Headers);
+        // an IPv4-mapped loopback peer (dual-stack listener) is loopback
+        http.Connection.RemoteIpAddress = IPAddress.Loopback.MapToIPv6();
+        http.Request.Headers[RequestDebug.DebugHeader] = "*";
+        Assert.NotNull(debug.Begin(http));
     }
 }

@@ -48,18 +48,26 @@ public sealed class RequestDebugTrace
     /// <summary>Upstream time to first byte and streaming, in ms (Kong's <c>upstream</c> span, measured, not entered).</summary>
     private (long FirstByteMs, long? StreamingMs)? _upstream;
 
+    // a duplex stream (gRPC, HTTP/2) may read the request body while the response phases run: the lock keeps the
+    // tree whole (only debugged requests take it)
     public void Enter(string name)
     {
-        _open.Push(_current);
-        _current = _current.Child(name);
-        _current.StartedAt = Stopwatch.GetTimestamp();
+        lock (_open)
+        {
+            _open.Push(_current);
+            _current = _current.Child(name);
+            _current.StartedAt = Stopwatch.GetTimestamp();
+        }
     }
 
     public void Leave()
     {
-        if (_open.Count == 0) return;
-        _current.TotalMs += Stopwatch.GetElapsedTime(_current.StartedAt).TotalMilliseconds;
-        _current = _open.Pop();
+        lock (_open)
+        {
+            if (_open.Count == 0) return;
+            _current.TotalMs += Stopwatch.GetElapsedTime(_current.StartedAt).TotalMilliseconds;
+            _current = _open.Pop();
+        }
     }
 
     /// <summary>Opens the spans of one handler in <paramref name="phase"/>: <c>plugins.&lt;name&gt;</c> for a plugin,
@@ -103,6 +111,11 @@ public sealed class RequestDebugTrace
     /// <summary>Kong's output JSON: <c>child</c> (the spans), <c>request_id</c>, <c>total_time_without_upstream</c>.
     /// Spans still open (a phase cut short by an exception) are closed and marked <c>dangling</c>, as Kong does.</summary>
     public string ToJson()
+    {
+        lock (_open) return WriteJson();
+    }
+
+    private string WriteJson()
     {
         var dangling = false;
         while (_open.Count > 0)
