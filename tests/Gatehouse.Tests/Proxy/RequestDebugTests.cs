@@ -25,6 +25,8 @@ public sealed class RequestDebugTests : IAsyncLifetime
     private EchoUpstream _upstream = null!;
     private WasmGateway _gw = null!;
     private HttpClient _remote = null!;
+    private string _correlationId = "";
+    private string _keyAuthId = "";
 
     public async Task InitializeAsync()
     {
@@ -35,10 +37,10 @@ public sealed class RequestDebugTests : IAsyncLifetime
             logging: _log.Install);
         _remote = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = _gw.Host.Addresses(ListenerKind.Proxy)[1] };
         var (_, routeId) = await _gw.ServiceAndRouteAsync("svc", _upstream.Port);
-        await Created("/plugins", $$$"""{"name":"correlation-id","route":{"id":"{{{routeId}}}"}}""");
+        _correlationId = await Created("/plugins", $$$"""{"name":"correlation-id","route":{"id":"{{{routeId}}}"}}""");
         await Created("/plugins", $$$"""{"name":"response_transformer","route":{"id":"{{{routeId}}}"},"config":"{\"append\":{\"headers\":[\"X-Filtered:yes\"]}}"}""");
         var (_, authRouteId) = await _gw.ServiceAndRouteAsync("auth", _upstream.Port);
-        await Created("/plugins", $$$"""{"name":"key-auth","route":{"id":"{{{authRouteId}}}"}}""");
+        _keyAuthId = await Created("/plugins", $$$"""{"name":"key-auth","route":{"id":"{{{authRouteId}}}"}}""");
         var (_, denyRouteId) = await _gw.ServiceAndRouteAsync("deny", _upstream.Port);
         await Created("/plugins", $$$"""{"name":"require-header","route":{"id":"{{{denyRouteId}}}"},"config":{"header":"x-api-key"}}""");
         var (_, bodyRouteId) = await _gw.ServiceAndRouteAsync("body", _upstream.Port);
@@ -53,10 +55,11 @@ public sealed class RequestDebugTests : IAsyncLifetime
         Directory.Delete(_filters, true);
     }
 
-    private async Task Created(string path, string json)
+    private async Task<string> Created(string path, string json)
     {
         var (status, body) = await _gw.PostAsync(path, json);
         Assert.True(status == 201, body?.ToJsonString());
+        return body!["id"]!.GetValue<string>();
     }
 
     private static string WithExamples(string dir, params string[] names)
@@ -119,10 +122,11 @@ public sealed class RequestDebugTests : IAsyncLifetime
         Assert.NotNull(child["rewrite"]);
         var access = child["access"]!;
         Assert.NotNull(access["child"]!["router"]);
-        Assert.NotNull(access["child"]!["plugins"]!["child"]!["correlation-id"]);
+        // Kong's plugins.<name>.<instance id>
+        Assert.NotNull(access["child"]!["plugins"]!["child"]!["correlation-id"]!["child"]![_correlationId]);
         Assert.NotNull(access["child"]!["filters"]!["child"]!["response_transformer"]!["child"]!["on_request_headers"]);
         var headerFilter = child["header_filter"]!;
-        Assert.NotNull(headerFilter["child"]!["plugins"]!["child"]!["correlation-id"]);
+        Assert.NotNull(headerFilter["child"]!["plugins"]!["child"]!["correlation-id"]!["child"]![_correlationId]);
         Assert.NotNull(headerFilter["child"]!["filters"]!["child"]!["response_transformer"]!["child"]!["on_response_headers"]);
         var upstream = child["upstream"]!;
         Assert.Equal(Time(upstream), Time(upstream["child"]!["time_to_first_byte"]));
@@ -189,7 +193,7 @@ public sealed class RequestDebugTests : IAsyncLifetime
         {
             Assert.Equal(401, (int)response.StatusCode);
             var child = Output(response)!["child"]!;
-            Assert.NotNull(child["access"]!["child"]!["plugins"]!["child"]!["key-auth"]);
+            Assert.NotNull(child["access"]!["child"]!["plugins"]!["child"]!["key-auth"]!["child"]![_keyAuthId]);
             Assert.NotNull(child["header_filter"]);
             Assert.Null(child["upstream"]);
         }

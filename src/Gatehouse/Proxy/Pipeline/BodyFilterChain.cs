@@ -61,7 +61,7 @@ internal sealed class BodyFilterChain
             if (debug is null) outcome = await _filters[i](_context, chunk);
             else
             {
-                var opened = debug.EnterHandler(_handlers[i], _phase);
+                var opened = debug.EnterHandler(_handlers[i], _phase, _context);
                 try { outcome = await _filters[i](_context, chunk); }
                 finally { debug.LeaveHandler(opened); }
             }

@@ -48,7 +48,7 @@ internal static class PhaseRunner
         debug?.Enter("log");
         foreach (var h in plan.Log)
         {
-            var opened = debug?.EnterHandler(h, "log") ?? 0;
+            var opened = debug?.EnterHandler(h, "log", context) ?? 0;
             try { await h.OnLogAsync(context); }
             catch (Exception e) { onError(h, e); }
             finally { debug?.LeaveHandler(opened); }
@@ -63,7 +63,7 @@ internal static class PhaseRunner
         {
             foreach (var h in plan.Rewrite)
             {
-                var opened = debug.EnterHandler(h, "rewrite");
+                var opened = debug.EnterHandler(h, "rewrite", context);
                 try { if (await h.OnRewriteAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit; }
                 finally { debug.LeaveHandler(opened); }
             }
@@ -76,7 +76,7 @@ internal static class PhaseRunner
     {
         foreach (var h in plan.Access)
         {
-            var opened = debug.EnterHandler(h, "access");
+            var opened = debug.EnterHandler(h, "access", context);
             try { if (await h.OnAccessAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit; }
             finally { debug.LeaveHandler(opened); }
         }
@@ -91,7 +91,7 @@ internal static class PhaseRunner
         {
             foreach (var h in plan.ResponseHeaders)
             {
-                var opened = debug.EnterHandler(h, "header_filter");
+                var opened = debug.EnterHandler(h, "header_filter", context);
                 try { await h.OnResponseHeadersAsync(context); }
                 finally { debug.LeaveHandler(opened); }
             }

@@ -70,17 +70,20 @@ public sealed class RequestDebugTrace
         }
     }
 
-    /// <summary>Opens the spans of one handler in <paramref name="phase"/>: <c>plugins.&lt;name&gt;</c> for a plugin,
+    /// <summary>Opens the spans of one handler in <paramref name="phase"/>: <c>plugins.&lt;name&gt;.&lt;id&gt;</c> for a plugin (when an instance applies),
     /// <c>filters.&lt;name&gt;.&lt;callback&gt;</c> for a Proxy-Wasm filter; nothing for core steps. Returns how many
     /// were opened, for <see cref="LeaveHandler"/>.</summary>
-    internal int EnterHandler(IPhaseHandler handler, string phase)
+    internal int EnterHandler(IPhaseHandler handler, string phase, ProxyContext context)
     {
         switch (handler.Kind)
         {
             case "plugin":
+                // Kong lists only the plugins that apply, each by instance id
+                if (handler.DebugInstance(context) is not { } id) return 0;
                 Enter("plugins");
                 Enter(handler.Name);
-                return 2;
+                Enter(id);
+                return 3;
             case "filter":
                 Enter("filters");
                 Enter(handler.Name);
