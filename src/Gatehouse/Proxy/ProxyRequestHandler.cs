@@ -115,32 +115,26 @@ public sealed class ProxyRequestHandler
         // :: Step 2: rewrite, before routing (global handlers only)
         if (await PhaseRunner.RewriteAsync(snapshot.Pipeline.Global, context) == PhaseOutcome.ShortCircuit)
             return PhaseOutcome.ShortCircuit;
-        if (context.Debug is { } debug)
+        // Kong's access span (request debugging) holds the router and the access handlers
+        context.Debug?.Enter("access");
+        UpstreamTarget? target;
+        try
         {
-            // Kong's access span holds the router and the access handlers
-            debug.Enter("access");
-            try { return await RouteAndAccessAsync(context, snapshot, path); }
-            finally { debug.Leave(); }
+            // :: Step 3: route
+            context.Debug?.Enter("router");
+            var match = snapshot.Router.Match(ToRouteRequest(http, path));
+            context.Debug?.Leave();
+            if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
+            context.Match = match;
+            context.UpstreamPath = match.UpstreamPath;
+            (var plan, target) = snapshot.For(match.Route);
+            context.Plan = plan;
+            if (HttpsRedirect.Check(context) is { } redirect) return context.Exit(redirect);
+            // :: Step 4: access
+            if (await PhaseRunner.AccessAsync(context.Plan, context) == PhaseOutcome.ShortCircuit)
+                return PhaseOutcome.ShortCircuit;
         }
-        return await RouteAndAccessAsync(context, snapshot, path);
-    }
-
-    private async ValueTask<PhaseOutcome> RouteAndAccessAsync(ProxyContext context, ProxySnapshot snapshot, string path)
-    {
-        var http = context.HttpContext;
-        // :: Step 3: route
-        context.Debug?.Enter("router");
-        var match = snapshot.Router.Match(ToRouteRequest(http, path));
-        context.Debug?.Leave();
-        if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
-        context.Match = match;
-        context.UpstreamPath = match.UpstreamPath;
-        var (plan, target) = snapshot.For(match.Route);
-        context.Plan = plan;
-        if (HttpsRedirect.Check(context) is { } redirect) return context.Exit(redirect);
-        // :: Step 4: access
-        if (await PhaseRunner.AccessAsync(context.Plan, context) == PhaseOutcome.ShortCircuit)
-            return PhaseOutcome.ShortCircuit;
+        finally { context.Debug?.Leave(); }
         // :: Step 5: a route without service cannot be proxied (a filter may have set its own target: kong.service.target)
         context.Target ??= target;
         if (context.Target is null) return context.Exit(StatusCodes.Status503ServiceUnavailable, ProxyMessages.NoService);
