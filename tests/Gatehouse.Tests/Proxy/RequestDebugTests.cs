@@ -43,6 +43,10 @@ public sealed class RequestDebugTests : IAsyncLifetime
         _keyAuthId = await Created("/plugins", $$$"""{"name":"key-auth","route":{"id":"{{{authRouteId}}}"}}""");
         var (_, denyRouteId) = await _gw.ServiceAndRouteAsync("deny", _upstream.Port);
         await Created("/plugins", $$$"""{"name":"require-header","route":{"id":"{{{denyRouteId}}}"},"config":{"header":"x-api-key"}}""");
+        await Created("/upstreams", """{"name":"balanced-up"}""");
+        await Created("/upstreams/balanced-up/targets", $$"""{"target":"127.0.0.1:{{_upstream.Port}}"}""");
+        await Created("/services", """{"name":"balanced","host":"balanced-up","protocol":"http"}""");
+        await Created("/services/balanced/routes", """{"paths":["/balanced"]}""");
         var (_, bodyRouteId) = await _gw.ServiceAndRouteAsync("body", _upstream.Port);
         await Created("/plugins", $$$"""{"name":"body-rewrite","route":{"id":"{{{bodyRouteId}}}"},"config":{"append":"REWRITTEN"}}""");
     }
@@ -253,6 +257,18 @@ public sealed class RequestDebugTests : IAsyncLifetime
         var logged = JsonNode.Parse(line["[request-debug] output: ".Length..])!;
         Assert.NotNull(logged["child"]!["body_filter"]!["child"]!["filters"]!["child"]!["body-rewrite"]!["child"]!["on_response_body"]);
         AssertNested(logged, "$");
+    }
+
+    [Fact]
+    public async Task A_service_over_an_upstream_has_the_balancer_span()
+    {
+        using var response = await _gw.Proxy.SendAsync(Debug("/balanced"));
+        Assert.Equal(200, (int)response.StatusCode);
+        var child = Output(response)!["child"]!;
+        Assert.NotNull(child["balancer"]!["total_time"]);
+        Assert.NotNull(child["upstream"]);
+        using var direct = await _gw.Proxy.SendAsync(Debug("/svc"));
+        Assert.Null(Output(direct)!["child"]!["balancer"]); // a service on a host: no peer selection
     }
 
     private async Task<string> WaitForLogAsync(string requestId)
