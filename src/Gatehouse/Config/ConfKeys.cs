@@ -71,6 +71,8 @@ internal static class ConfKeys
         ["proxy_access_log"] = (o, v) => o with { ProxyAccessLog = Off(v) ? null : NonEmpty(v) },
         ["headers"] = (o, v) => o with { Headers = HeaderTokens(v) },
         ["allow_debug_header"] = (o, v) => o with { AllowDebugHeader = Bool(v) },
+        ["request_debug"] = (o, v) => o with { RequestDebug = Bool(v) },
+        ["request_debug_token"] = (o, v) => o with { RequestDebugToken = NullIfEmpty(v) },
         ["inline_io"] = (o, v) => o with { InlineIo = Bool(v) },
         ["wasm"] = (o, v) => o with { Wasm = Bool(v) },
         ["wasm_filters_path"] = (o, v) => o with { WasmFiltersPath = NullIfEmpty(v) },

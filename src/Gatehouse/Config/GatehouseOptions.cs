@@ -69,6 +69,10 @@ public sealed record GatehouseOptions
     /// <summary>Kong's allow_debug_header: when on, a request with <c>Gatehouse-Debug: 1</c> (or <c>Kong-Debug: 1</c>)
     /// gets Gatehouse-Route-Id/-Name and Gatehouse-Service-Id/-Name response headers.</summary>
     public bool AllowDebugHeader { get; init; }
+    /// <summary>Kong's request_debug (on by default): X-Kong-Request-Debug timings (Proxy/RequestDebug).</summary>
+    public bool RequestDebug { get; init; } = true;
+    /// <summary>Kong's request_debug_token; null: a random UUID per start.</summary>
+    public string? RequestDebugToken { get; init; }
     /// <summary>Upstream TLS defaults, as Kong's injected nginx directives <c>nginx_proxy_proxy_ssl_verify</c> (services
     /// whose tls_verify is null), <c>nginx_proxy_proxy_ssl_trusted_certificate</c> (the trust store of services without
     /// ca_certificates; none: nothing is trusted) and <c>nginx_proxy_proxy_ssl_verify_depth</c> (nginx's default 1).</summary>

@@ -81,8 +81,6 @@ internal static class KongOnlyConfKeys
         Any("untrusted_lua", "Gatehouse runs no Lua code (no serverless functions)"),
         Any("untrusted_lua_sandbox_requires", "Gatehouse runs no Lua code (no serverless functions)"),
         Any("untrusted_lua_sandbox_environment", "Gatehouse runs no Lua code (no serverless functions)"),
-        Only("request_debug", "off", "Gatehouse has no X-Kong-Request-Debug output"),
-        Any("request_debug_token", "used only with request_debug, which must be off"),
         Only("opentelemetry_tracing", "off", "Gatehouse has no tracing instrumentation"),
         Only("tracing_instrumentations", "off", "Gatehouse has no tracing instrumentation"),
         Any("opentelemetry_tracing_sampling_rate", "used only with tracing, which must be off"),

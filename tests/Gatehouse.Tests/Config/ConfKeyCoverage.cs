@@ -45,6 +45,8 @@ internal static class ConfKeyCoverage
         ["proxy_access_log"] = ["AccessLogTests.WritesOneJsonLinePerRequest", "AccessLogTests.OffWritesNothing"],
         ["headers"] = ["ForwardingTests.HeadersOffRemovesInformationalHeaders", "ForwardingTests.RequestIdHeaderGoesUpstreamAndBackWhenEnabled"],
         ["allow_debug_header"] = ["ConfKeyEffectTests.Debug_headers_answer_only_when_allow_debug_header_is_on"],
+        ["request_debug"] = ["RequestDebugConfTests.Request_debug_off_gives_no_output_and_no_token_file", "RequestDebugConfTests.Request_debug_token_from_the_conf_is_written_to_the_prefix"],
+        ["request_debug_token"] = ["RequestDebugConfTests.Request_debug_token_from_the_conf_is_written_to_the_prefix", "RequestDebugTests.Non_loopback_client_needs_the_token_written_to_the_prefix"],
         ["inline_io"] = ["ForwardingTests.ProxiesWithInlineIoOffToo"],
         ["wasm"] = ["FilterChainDbLessTests.With_wasm_off_config_with_chains_is_rejected_and_endpoints_answer_400"],
         ["wasm_filters_path"] = ["WasmFilterCatalogTests.Discovers_top_level_wasm_files_sorted_by_name"],
