@@ -13,10 +13,10 @@ internal static class DefaultCertificate
     public static (string Cert, string Key) Paths(string prefix) =>
         (Path.Combine(prefix, "ssl", "gatehouse-default.crt"), Path.Combine(prefix, "ssl", "gatehouse-default.key"));
 
-    public static X509Certificate2 LoadOrCreate(string prefix)
+    public static TlsCredential LoadOrCreate(string prefix)
     {
         var (certPath, keyPath) = Paths(prefix);
-        if (File.Exists(certPath) && File.Exists(keyPath)) return X509Certificate2.CreateFromPemFile(certPath, keyPath);
+        if (File.Exists(certPath) && File.Exists(keyPath)) return TlsCredential.FromPemFile(certPath, keyPath);
         Directory.CreateDirectory(Path.GetDirectoryName(certPath)!);
         using var key = RSA.Create(2048);
         var request = new CertificateRequest("CN=localhost, O=Gatehouse", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
@@ -29,7 +29,7 @@ internal static class DefaultCertificate
         var keyPem = key.ExportPkcs8PrivateKeyPem();
         WriteAtomically(keyPath, keyPem, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         WriteAtomically(certPath, certificate.ExportCertificatePem(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        return X509Certificate2.CreateFromPemFile(certPath, keyPath);
+        return TlsCredential.FromPemFile(certPath, keyPath);
     }
 
     private static void WriteAtomically(string path, string text, UnixFileMode mode)

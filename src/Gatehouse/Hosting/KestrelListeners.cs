@@ -39,10 +39,10 @@ internal static class KestrelListeners
         kestrel.Limits.KeepAliveTimeout = options.KeepaliveTimeout;
         // each plane's pair (ssl_cert, admin_ssl_cert, status_ssl_cert), or Kong's self-signed default generated under the
         // prefix when it is not set; loaded at start so a bad file stops the start, not the first handshake
-        var defaultCertificate = new Lazy<X509Certificate2>(() => DefaultCertificate.LoadOrCreate(options.Prefix));
-        X509Certificate2? Load(IReadOnlyList<ListenAddress> listeners, string? cert, string? key) =>
+        var defaultCertificate = new Lazy<TlsCredential>(() => DefaultCertificate.LoadOrCreate(options.Prefix));
+        TlsCredential? Load(IReadOnlyList<ListenAddress> listeners, string? cert, string? key) =>
             !listeners.Any(l => l.Ssl) ? null
-            : cert is not null ? X509Certificate2.CreateFromPemFile(cert, key)
+            : cert is not null ? TlsCredential.FromPemFile(cert, key)
             : defaultCertificate.Value;
         var proxyCertificate = Load(options.ProxyListen, options.SslCert, options.SslCertKey);
         var adminCertificate = Load(options.AdminListen, options.AdminSslCert, options.AdminSslCertKey);
@@ -50,19 +50,24 @@ internal static class KestrelListeners
         var proxyProtocol = new ProxyProtocolMiddleware(options.ClientHeaderTimeout);
         // proxy listeners present the certificate of the client's SNI (Kong's snis), else ssl_cert; Admin and status their own
         Func<GatewayConfig> config = () => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current;
-        var snis = new SniCertificates(config, proxyCertificate,
+        var snis = new SniCertificates(config, proxyCertificate is null ? null : new TlsCredentialPair(proxyCertificate, null),
             () => kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<SniCertificates>());
         var tls = new ListenerTls(options.SslProtocols, options.CipherSuites.Policy());
+        // the ClientHello is read only where a certificate may have an alternative pair: the proxy's ssl listeners
+        var clientHello = new ClientHelloMiddleware(HandshakeTimeout, tls);
         // nginx_proxy_ssl_verify_client: proxy listeners only (Kong injects it into the proxy server block)
         var clientCertificates = options.ProxyListen.Any(l => l.Ssl) ? ClientCertificateVerifier.Create(options.ClientCertificates, config) : null;
-        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol, clientCertificates);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => adminCertificate, tls, counters, proxyProtocol, null);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => statusCertificate, tls, counters, proxyProtocol, null);
+        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol, clientHello, clientCertificates);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, (_, _) => adminCertificate, tls, counters, proxyProtocol, null, null);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, (_, _) => statusCertificate, tls, counters, proxyProtocol, null, null);
     }
 
+    /// <summary>Kestrel's default TLS handshake timeout, kept: the ClientHello must arrive within it too.</summary>
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,
-        Func<string?, X509Certificate2?> certificate, ListenerTls tls, GatewayCounters counters, ProxyProtocolMiddleware proxyProtocol,
-        ClientCertificateVerifier? clientCertificates)
+        Func<string?, EcdsaCurves, TlsCredential?> certificate, ListenerTls tls, GatewayCounters counters, ProxyProtocolMiddleware proxyProtocol,
+        ClientHelloMiddleware? clientHello, ClientCertificateVerifier? clientCertificates)
     {
         foreach (var address in addresses)
         {
@@ -81,20 +86,9 @@ internal static class KestrelListeners
                 if (address.ProxyProtocol) listen.Use(next => connection => proxyProtocol.OnConnectionAsync(connection, next));
                 if (address.Ssl)
                 {
-                    var https = new HttpsConnectionAdapterOptions
-                    {
-                        SslProtocols = tls.Protocols,
-                        // ssl_cipher_suite / ssl_ciphers: the TLS 1.2 suites accepted (TLS 1.3's are all safe)
-                        OnAuthenticate = tls.CipherSuites is null ? null : (_, ssl) => ssl.CipherSuitesPolicy = tls.CipherSuites,
-                        // Kestrel exposes no SNI on the request: keep the name the client asked for on the connection
-                        ServerCertificateSelector = (connection, name) =>
-                        {
-                            if (connection is not null && name is not null) connection.Items[ListenerKinds.SniItemKey] = name;
-                            return certificate(name);
-                        },
-                    };
-                    clientCertificates?.Configure(https);
-                    listen.UseHttps(https);
+                    if (clientHello is not null) listen.Use(next => connection => clientHello.OnConnectionAsync(connection, next));
+                    var handshake = new ListenerHandshake(certificate, tls, listen.Protocols, clientCertificates);
+                    listen.UseHttps(new TlsHandshakeCallbackOptions { OnConnection = handshake.OnConnection, HandshakeTimeout = HandshakeTimeout });
                     if (clientCertificates is not null)
                         listen.Use(next => connection =>
                         {
@@ -140,6 +134,59 @@ internal static class KestrelListeners
 
 /// <summary>What every <c>ssl</c> listener negotiates: <c>ssl_protocols</c> and the policy of <c>ssl_cipher_suite</c>.</summary>
 internal sealed record ListenerTls(System.Security.Authentication.SslProtocols Protocols, System.Net.Security.CipherSuitesPolicy? CipherSuites);
+
+/// <summary>
+/// One <c>ssl</c> listener's handshake settings: the certificate chosen for the client's server name (and, on proxy
+/// listeners, its ClientHello), with ssl_protocols, the TLS 1.2 suites, ALPN and the client-certificate request.
+/// The options are built once per certificate and reused by every handshake that presents it (building a certificate
+/// context per handshake is what the selector callback costs).
+/// </summary>
+internal sealed class ListenerHandshake
+{
+    private readonly Func<string?, EcdsaCurves, TlsCredential?> _certificate;
+    private readonly ListenerTls _tls;
+    private readonly List<System.Net.Security.SslApplicationProtocol> _alpn;
+    private readonly ClientCertificateVerifier? _clientCertificates;
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<TlsCredential, System.Net.Security.SslServerAuthenticationOptions> _options = new();
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<TlsCredential, System.Net.Security.SslServerAuthenticationOptions>.CreateValueCallback _build;
+
+    public ListenerHandshake(Func<string?, EcdsaCurves, TlsCredential?> certificate, ListenerTls tls, HttpProtocols protocols,
+        ClientCertificateVerifier? clientCertificates)
+    {
+        _certificate = certificate;
+        _tls = tls;
+        _alpn = protocols == HttpProtocols.Http1AndHttp2
+            ? [System.Net.Security.SslApplicationProtocol.Http2, System.Net.Security.SslApplicationProtocol.Http11]
+            : [System.Net.Security.SslApplicationProtocol.Http11];
+        _clientCertificates = clientCertificates;
+        _build = Build;
+    }
+
+    public ValueTask<System.Net.Security.SslServerAuthenticationOptions> OnConnection(TlsHandshakeCallbackContext context)
+    {
+        var connection = context.Connection;
+        var name = context.ClientHelloInfo.ServerName;
+        // Kestrel exposes no SNI on the request: keep the name the client asked for on the connection
+        if (!string.IsNullOrEmpty(name)) connection.Items[ListenerKinds.SniItemKey] = name;
+        var accepted = connection.Items.TryGetValue(ClientHelloMiddleware.ItemKey, out var verdict) && verdict is EcdsaCurves curves
+            ? curves : EcdsaCurves.None;
+        var credential = _certificate(string.IsNullOrEmpty(name) ? null : name, accepted)
+            ?? throw new System.Security.Authentication.AuthenticationException("no certificate for this listener");
+        return ValueTask.FromResult(_options.GetValue(credential, _build));
+    }
+
+    private System.Net.Security.SslServerAuthenticationOptions Build(TlsCredential credential) => new()
+    {
+        ServerCertificateContext = credential.Context,
+        EnabledSslProtocols = _tls.Protocols,
+        // ssl_cipher_suite / ssl_ciphers: the TLS 1.2 suites accepted (TLS 1.3's are all safe)
+        CipherSuitesPolicy = _tls.CipherSuites,
+        ApplicationProtocols = _alpn,
+        CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+        ClientCertificateRequired = _clientCertificates is not null,
+        RemoteCertificateValidationCallback = _clientCertificates is null ? null : _clientCertificates.Validate,
+    };
+}
 
 /// <summary>A Kestrel endpoint that carries its listen entry, so the socket factory can apply the entry's flags even
 /// when several entries share one address (port 0).</summary>
