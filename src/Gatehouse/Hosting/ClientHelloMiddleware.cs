@@ -6,9 +6,9 @@ using Microsoft.AspNetCore.Connections;
 namespace Gatehouse.Hosting;
 
 /// <summary>
-/// On proxy <c>ssl</c> listeners, before the handshake: peeks at the client's ClientHello (nothing is consumed; the TLS
+/// On <c>ssl</c> listeners, before the handshake: peeks at the client's ClientHello (nothing is consumed; the TLS
 /// layer reads the same bytes) and keeps on the connection which ECDSA curves the client can verify, so the certificate
-/// choice can present a certificate's ECDSA or RSA pair as OpenSSL does (<see cref="TlsCredentialPair"/>). A hello
+/// choice can present a certificate's ECDSA or RSA pair (<c>cert_alt</c>, the default's two) as OpenSSL does (<see cref="TlsCredentialPair"/>). A hello
 /// that is fragmented, malformed or not TLS leaves no verdict (the RSA pair is presented) and goes on to the handshake,
 /// which fails it or not as before; a client that sends nothing within the handshake timeout is closed.
 /// </summary>

@@ -39,10 +39,10 @@ internal static class KestrelListeners
         kestrel.Limits.KeepAliveTimeout = options.KeepaliveTimeout;
         // each plane's pair (ssl_cert, admin_ssl_cert, status_ssl_cert), or Kong's self-signed default generated under the
         // prefix when it is not set; loaded at start so a bad file stops the start, not the first handshake
-        var defaultCertificate = new Lazy<TlsCredential>(() => DefaultCertificate.LoadOrCreate(options.Prefix));
-        TlsCredential? Load(IReadOnlyList<ListenAddress> listeners, string? cert, string? key) =>
+        var defaultCertificate = new Lazy<TlsCredentialPair>(() => DefaultCertificate.LoadOrCreate(options.Prefix));
+        TlsCredentialPair? Load(IReadOnlyList<ListenAddress> listeners, string? cert, string? key) =>
             !listeners.Any(l => l.Ssl) ? null
-            : cert is not null ? TlsCredential.FromPemFile(cert, key)
+            : cert is not null ? new TlsCredentialPair(TlsCredential.FromPemFile(cert, key), null)
             : defaultCertificate.Value;
         var proxyCertificate = Load(options.ProxyListen, options.SslCert, options.SslCertKey);
         var adminCertificate = Load(options.AdminListen, options.AdminSslCert, options.AdminSslCertKey);
@@ -50,16 +50,16 @@ internal static class KestrelListeners
         var proxyProtocol = new ProxyProtocolMiddleware(options.ClientHeaderTimeout);
         // proxy listeners present the certificate of the client's SNI (Kong's snis), else ssl_cert; Admin and status their own
         Func<GatewayConfig> config = () => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current;
-        var snis = new SniCertificates(config, proxyCertificate is null ? null : new TlsCredentialPair(proxyCertificate, null),
+        var snis = new SniCertificates(config, proxyCertificate,
             () => kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<SniCertificates>());
         var tls = new ListenerTls(options.SslProtocols, options.CipherSuites.Policy());
-        // the ClientHello is read only where a certificate may have an alternative pair: the proxy's ssl listeners
+        // the ClientHello tells which of a certificate's pairs (cert_alt, or the default's RSA and ECDSA) to present
         var clientHello = new ClientHelloMiddleware(HandshakeTimeout, tls);
         // nginx_proxy_ssl_verify_client: proxy listeners only (Kong injects it into the proxy server block)
         var clientCertificates = options.ProxyListen.Any(l => l.Ssl) ? ClientCertificateVerifier.Create(options.ClientCertificates, config) : null;
         Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol, clientHello, clientCertificates);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, (_, _) => adminCertificate, tls, counters, proxyProtocol, null, null);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, (_, _) => statusCertificate, tls, counters, proxyProtocol, null, null);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, (_, accepted) => adminCertificate?.Choose(accepted), tls, counters, proxyProtocol, clientHello, null);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, (_, accepted) => statusCertificate?.Choose(accepted), tls, counters, proxyProtocol, clientHello, null);
     }
 
     /// <summary>Kestrel's default TLS handshake timeout, kept: the ClientHello must arrive within it too.</summary>
@@ -67,7 +67,7 @@ internal static class KestrelListeners
 
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,
         Func<string?, EcdsaCurves, TlsCredential?> certificate, ListenerTls tls, GatewayCounters counters, ProxyProtocolMiddleware proxyProtocol,
-        ClientHelloMiddleware? clientHello, ClientCertificateVerifier? clientCertificates)
+        ClientHelloMiddleware clientHello, ClientCertificateVerifier? clientCertificates)
     {
         foreach (var address in addresses)
         {
@@ -86,7 +86,7 @@ internal static class KestrelListeners
                 if (address.ProxyProtocol) listen.Use(next => connection => proxyProtocol.OnConnectionAsync(connection, next));
                 if (address.Ssl)
                 {
-                    if (clientHello is not null) listen.Use(next => connection => clientHello.OnConnectionAsync(connection, next));
+                    listen.Use(next => connection => clientHello.OnConnectionAsync(connection, next));
                     var handshake = new ListenerHandshake(certificate, tls, listen.Protocols, clientCertificates);
                     listen.UseHttps(new TlsHandshakeCallbackOptions { OnConnection = handshake.OnConnection, HandshakeTimeout = HandshakeTimeout });
                     if (clientCertificates is not null)

@@ -168,6 +168,31 @@ public sealed class AlternativeCertificateTests : IAsyncDisposable
         Assert.Equal("CN=rsa.alt.test", await OpensslSubjectAsync(port, "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256"));
     }
 
+    /// <summary>Kong's two defaults: with no ssl_cert, an RSA and an ECDSA self-signed pair are generated under the
+    /// prefix and presented by key type, on the proxy and on the status listener alike.</summary>
+    [Fact]
+    public async Task Without_ssl_cert_the_default_has_an_RSA_and_an_ECDSA_pair_chosen_by_key_type()
+    {
+        var text = "proxy_listen = 127.0.0.1:0 ssl\nadmin_listen = off\nstatus_listen = 127.0.0.1:0 ssl\n";
+        var loaded = GatehouseConfLoader.LoadText(text, new Dictionary<string, string?>());
+        Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors));
+        var options = loaded.Options! with { Prefix = _dir, Database = DatabaseKind.Off, LogLevel = "error", ProxyAccessLog = null };
+        await using var host = Gatehouse.Hosting.GatewayHost.Create(options, new Gatehouse.Hosting.GatewayHostOptions
+        {
+            ConfigureLogging = l => l.ClearProviders(),
+            ShutdownTimeout = TimeSpan.FromSeconds(5),
+        });
+        await host.StartAsync();
+        Assert.True(File.Exists(Path.Combine(_dir, "ssl", "gatehouse-default-ecdsa.crt")));
+        Assert.True(File.Exists(Path.Combine(_dir, "ssl", "gatehouse-default-ecdsa.key")));
+        foreach (var kind in new[] { Gatehouse.Proxy.ListenerKind.Proxy, Gatehouse.Proxy.ListenerKind.Status })
+        {
+            var port = host.Addresses(kind)[0].Port;
+            Assert.Equal("ECDSA", await OpensslPeerSignatureAsync(port, "-tls1_3"));
+            Assert.Equal("RSA-PSS", await OpensslPeerSignatureAsync(port, "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256"));
+        }
+    }
+
     private async Task<GatewayFixture> StartWithAlternativeAsync(bool ecdsaFirst)
     {
         var (first, second) = ecdsaFirst ? (EcdsaPair, RsaPair) : (RsaPair, EcdsaPair);
@@ -218,9 +243,26 @@ public sealed class AlternativeCertificateTests : IAsyncDisposable
         return tls.RemoteCertificate!.Subject;
     }
 
+    /// <summary>The "Peer signature type" openssl s_client reports (ECDSA, RSA-PSS, ...).</summary>
+    private static async Task<string> OpensslPeerSignatureAsync(int port, params string[] options)
+    {
+        var stdout = await OpensslAsync(port, options);
+        var line = stdout.Split('\n').FirstOrDefault(l => l.StartsWith("Peer signature type: ", StringComparison.Ordinal));
+        Assert.True(line is not null, "no peer signature type: " + stdout);
+        return line["Peer signature type: ".Length..].Trim();
+    }
+
     /// <summary>openssl s_client, which can restrict the signature schemes it offers (.NET's client cannot): the
     /// subject of the certificate the gateway presented.</summary>
     private static async Task<string> OpensslSubjectAsync(int port, params string[] options)
+    {
+        var stdout = await OpensslAsync(port, options);
+        var subject = stdout.Split('\n').FirstOrDefault(l => l.StartsWith("subject=", StringComparison.Ordinal));
+        Assert.True(subject is not null, "no certificate: " + stdout);
+        return subject["subject=".Length..].Replace(" ", "", StringComparison.Ordinal);
+    }
+
+    private static async Task<string> OpensslAsync(int port, string[] options)
     {
         var start = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (var a in (string[])["s_client", "-connect", $"127.0.0.1:{port}", "-servername", Name, .. options]) start.ArgumentList.Add(a);
@@ -229,9 +271,7 @@ public sealed class AlternativeCertificateTests : IAsyncDisposable
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
-        var subject = stdout.Split('\n').FirstOrDefault(l => l.StartsWith("subject=", StringComparison.Ordinal));
-        Assert.True(subject is not null, $"no certificate (openssl exit {process.ExitCode}): {await stderr}");
-        return subject["subject=".Length..].Replace(" ", "", StringComparison.Ordinal);
+        return stdout + await stderr;
     }
 
     private static HttpRequestMessage Json(HttpMethod method, string path, object body) => new(method, path)
