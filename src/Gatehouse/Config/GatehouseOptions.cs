@@ -75,6 +75,11 @@ public sealed record GatehouseOptions
     public bool ProxySslVerify { get; init; }
     public string? ProxySslTrustedCertificate { get; init; }
     public int ProxySslVerifyDepth { get; init; } = 1;
+    /// <summary>Kong's <c>client_ssl</c>: present a client certificate to https upstreams whose service (and upstream)
+    /// names none — <c>client_ssl_cert</c>/<c>client_ssl_cert_key</c> (PEM files), else the self-signed default.</summary>
+    public bool ClientSsl { get; init; }
+    public string? ClientSslCert { get; init; }
+    public string? ClientSslCertKey { get; init; }
     /// <summary>Ours (no Kong equivalent): run request handling on the socket I/O threads, one event loop per core
     /// like nginx's workers, instead of handing every read and upstream completion to the .NET thread pool. On by
     /// default: it removes one or two thread switches per request (see bench/NOTES.md); a handler that blocks holds

@@ -71,6 +71,8 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<StatusReport>();
         builder.Services.TryAddSingleton<AdminNodeInfo>(); // node_id of /metrics, also without the store
         builder.Services.AddSingleton<GatewayReloader>();
+        // client_ssl without client_ssl_cert presents the self-signed default, as Kong presents kong-default.crt
+        builder.Services.AddSingleton(Proxy.UpstreamTlsDefaults.From(options, () => DefaultCertificate.PemPair(options.Prefix)));
         builder.Services.AddGatehouseProxy(options);
         builder.Services.AddSingleton<AdminGuard>();
         builder.Services.AddSingleton(new StoreStartupOptions(hostOptions.RunMigrations));
