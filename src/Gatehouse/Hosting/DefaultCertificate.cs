@@ -16,13 +16,15 @@ internal static class DefaultCertificate
         (Path.Combine(prefix, "ssl", name + ".crt"), Path.Combine(prefix, "ssl", name + ".key"));
 
     public static TlsCredentialPair LoadOrCreate(string prefix) => new(
-        LoadOrCreate(Paths(prefix), () => RSA.Create(2048)),
-        LoadOrCreate(Paths(prefix, "gatehouse-default-ecdsa"), () => ECDsa.Create(ECCurve.NamedCurves.nistP256)));
+        TlsCredential.FromPemFile(EnsureCreated(Paths(prefix), NewRsaKey)),
+        TlsCredential.FromPemFile(EnsureCreated(Paths(prefix, "gatehouse-default-ecdsa"), () => ECDsa.Create(ECCurve.NamedCurves.nistP256))));
 
-    private static TlsCredential LoadOrCreate((string Cert, string Key) paths, Func<AsymmetricAlgorithm> newKey)
+    private static AsymmetricAlgorithm NewRsaKey() => RSA.Create(2048);
+
+    private static (string Cert, string Key) EnsureCreated((string Cert, string Key) paths, Func<AsymmetricAlgorithm> newKey)
     {
         var (certPath, keyPath) = paths;
-        if (File.Exists(certPath) && File.Exists(keyPath)) return TlsCredential.FromPemFile(certPath, keyPath);
+        if (File.Exists(certPath) && File.Exists(keyPath)) return paths;
         Directory.CreateDirectory(Path.GetDirectoryName(certPath)!);
         using var key = newKey();
         var request = key switch
@@ -40,14 +42,13 @@ internal static class DefaultCertificate
         var keyPem = key.ExportPkcs8PrivateKeyPem();
         WriteAtomically(keyPath, keyPem, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         WriteAtomically(certPath, certificate.ExportCertificatePem(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        return TlsCredential.FromPemFile(certPath, keyPath);
+        return paths;
     }
 
-    /// <summary>The default's PEM text (generated first when absent), for client_ssl.</summary>
+    /// <summary>The default RSA pair's PEM text (generated first when absent), for client_ssl.</summary>
     public static (string Cert, string Key) PemPair(string prefix)
     {
-        LoadOrCreate(prefix).Dispose();
-        var (certPath, keyPath) = Paths(prefix);
+        var (certPath, keyPath) = EnsureCreated(Paths(prefix), NewRsaKey);
         return (File.ReadAllText(certPath), File.ReadAllText(keyPath));
     }
 

@@ -44,6 +44,8 @@ internal sealed class TlsCredential
     public static TlsCredential FromPemFile(string certPath, string? keyPath) =>
         FromPem(File.ReadAllText(certPath), File.ReadAllText(keyPath ?? certPath));
 
+    public static TlsCredential FromPemFile((string Cert, string Key) paths) => FromPemFile(paths.Cert, paths.Key);
+
     private static EcdsaCurves CurveOf(ECDsa key) => key.ExportParameters(false).Curve.Oid.Value switch
     {
         "1.2.840.10045.3.1.7" => EcdsaCurves.P256,
