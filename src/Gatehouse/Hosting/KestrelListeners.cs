@@ -21,6 +21,8 @@ namespace Gatehouse.Hosting;
 /// HTTP/1.1 <c>Upgrade: h2c</c> dance is not supported; list a second proxy_listen entry for HTTP/1.1 clients.
 /// Cleartext without <c>http2</c> → HTTP/1.1.
 /// <c>proxy_protocol</c>: every connection must start with a PROXY protocol header (<see cref="ProxyProtocolMiddleware"/>).
+/// <c>ssl</c>: the ClientHello is peeked first (<see cref="ClientHelloMiddleware"/>), then the handshake takes its options
+/// from <see cref="ListenerHandshake"/> (certificate by SNI and key type, prepared once per certificate).
 /// Socket flags (<see cref="ListenSocketFactory"/>): <c>backlog=N</c>, <c>reuseport</c>, <c>ipv6only=on|off</c>;
 /// <c>bind</c> is accepted with no further effect because Kestrel always binds each listen entry's own socket
 /// (nginx binds one wildcard socket per port unless <c>bind</c> is given).
@@ -134,59 +136,6 @@ internal static class KestrelListeners
 
 /// <summary>What every <c>ssl</c> listener negotiates: <c>ssl_protocols</c> and the policy of <c>ssl_cipher_suite</c>.</summary>
 internal sealed record ListenerTls(System.Security.Authentication.SslProtocols Protocols, System.Net.Security.CipherSuitesPolicy? CipherSuites);
-
-/// <summary>
-/// One <c>ssl</c> listener's handshake settings: the certificate chosen for the client's server name (and, on proxy
-/// listeners, its ClientHello), with ssl_protocols, the TLS 1.2 suites, ALPN and the client-certificate request.
-/// The options are built once per certificate and reused by every handshake that presents it (building a certificate
-/// context per handshake is what the selector callback costs).
-/// </summary>
-internal sealed class ListenerHandshake
-{
-    private readonly Func<string?, EcdsaCurves, TlsCredential?> _certificate;
-    private readonly ListenerTls _tls;
-    private readonly List<System.Net.Security.SslApplicationProtocol> _alpn;
-    private readonly ClientCertificateVerifier? _clientCertificates;
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<TlsCredential, System.Net.Security.SslServerAuthenticationOptions> _options = new();
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<TlsCredential, System.Net.Security.SslServerAuthenticationOptions>.CreateValueCallback _build;
-
-    public ListenerHandshake(Func<string?, EcdsaCurves, TlsCredential?> certificate, ListenerTls tls, HttpProtocols protocols,
-        ClientCertificateVerifier? clientCertificates)
-    {
-        _certificate = certificate;
-        _tls = tls;
-        _alpn = protocols == HttpProtocols.Http1AndHttp2
-            ? [System.Net.Security.SslApplicationProtocol.Http2, System.Net.Security.SslApplicationProtocol.Http11]
-            : [System.Net.Security.SslApplicationProtocol.Http11];
-        _clientCertificates = clientCertificates;
-        _build = Build;
-    }
-
-    public ValueTask<System.Net.Security.SslServerAuthenticationOptions> OnConnection(TlsHandshakeCallbackContext context)
-    {
-        var connection = context.Connection;
-        var name = context.ClientHelloInfo.ServerName;
-        // Kestrel exposes no SNI on the request: keep the name the client asked for on the connection
-        if (!string.IsNullOrEmpty(name)) connection.Items[ListenerKinds.SniItemKey] = name;
-        var accepted = connection.Items.TryGetValue(ClientHelloMiddleware.ItemKey, out var verdict) && verdict is EcdsaCurves curves
-            ? curves : EcdsaCurves.None;
-        var credential = _certificate(string.IsNullOrEmpty(name) ? null : name, accepted)
-            ?? throw new System.Security.Authentication.AuthenticationException("no certificate for this listener");
-        return ValueTask.FromResult(_options.GetValue(credential, _build));
-    }
-
-    private System.Net.Security.SslServerAuthenticationOptions Build(TlsCredential credential) => new()
-    {
-        ServerCertificateContext = credential.Context,
-        EnabledSslProtocols = _tls.Protocols,
-        // ssl_cipher_suite / ssl_ciphers: the TLS 1.2 suites accepted (TLS 1.3's are all safe)
-        CipherSuitesPolicy = _tls.CipherSuites,
-        ApplicationProtocols = _alpn,
-        CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
-        ClientCertificateRequired = _clientCertificates is not null,
-        RemoteCertificateValidationCallback = _clientCertificates is null ? null : _clientCertificates.Validate,
-    };
-}
 
 /// <summary>A Kestrel endpoint that carries its listen entry, so the socket factory can apply the entry's flags even
 /// when several entries share one address (port 0).</summary>
