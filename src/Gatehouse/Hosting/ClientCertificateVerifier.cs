@@ -53,17 +53,13 @@ internal sealed class ClientCertificateVerifier
         return new ClientCertificateVerifier(options, anchors, config);
     }
 
-    /// <summary>Ask for a certificate without letting Kestrel refuse the handshake over it; verify it in the handshake,
-    /// where the intermediates the client sent are known (Kestrel's callback does not see the connection: the verdict
-    /// waits beside the certificate until <see cref="Record"/> moves it onto the connection).</summary>
-    public void Configure(HttpsConnectionAdapterOptions https)
+    /// <summary>The handshake's certificate check (the listener asks for a certificate): never refuses the handshake;
+    /// verifies the certificate where the intermediates the client sent are known (the callback does not see the
+    /// connection: the verdict waits beside the certificate until <see cref="Record"/> moves it onto the connection).</summary>
+    public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, System.Net.Security.SslPolicyErrors errors)
     {
-        https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
-        https.ClientCertificateValidation = (certificate, chain, _) =>
-        {
-            _pending.AddOrUpdate(certificate, Verify(certificate, chain));
-            return true;
-        };
+        if (certificate is X509Certificate2 sent) _pending.AddOrUpdate(sent, Verify(sent, chain));
+        return true;
     }
 
     /// <summary>After the handshake: the verdict of the certificate the connection presented (none, if it sent none).</summary>

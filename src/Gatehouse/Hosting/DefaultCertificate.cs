@@ -5,21 +5,34 @@ namespace Gatehouse.Hosting;
 
 /// <summary>
 /// The certificate of <c>ssl</c> listeners when <c>ssl_cert</c> is not set, as Kong's: self-signed for
-/// <c>localhost</c>, generated once under the prefix (<c>ssl/gatehouse-default.crt</c> and <c>.key</c>, the key readable
-/// by the owner only) and reused by later starts, so clients that pinned it keep working across restarts.
+/// <c>localhost</c>, an RSA pair and an ECDSA (P-256) pair presented as a certificate's alternative pairs are
+/// (<see cref="TlsCredentialPair"/>), generated once under the prefix (<c>ssl/gatehouse-default.crt</c>/<c>.key</c> and
+/// <c>ssl/gatehouse-default-ecdsa.crt</c>/<c>.key</c>, keys readable by the owner only) and reused by later starts, so
+/// clients that pinned them keep working across restarts.
 /// </summary>
 internal static class DefaultCertificate
 {
-    public static (string Cert, string Key) Paths(string prefix) =>
-        (Path.Combine(prefix, "ssl", "gatehouse-default.crt"), Path.Combine(prefix, "ssl", "gatehouse-default.key"));
+    public static (string Cert, string Key) Paths(string prefix, string name = "gatehouse-default") =>
+        (Path.Combine(prefix, "ssl", name + ".crt"), Path.Combine(prefix, "ssl", name + ".key"));
 
-    public static X509Certificate2 LoadOrCreate(string prefix)
+    public static TlsCredentialPair LoadOrCreate(string prefix) => new(
+        TlsCredential.FromPemFile(EnsureCreated(Paths(prefix), NewRsaKey)),
+        TlsCredential.FromPemFile(EnsureCreated(Paths(prefix, "gatehouse-default-ecdsa"), () => ECDsa.Create(ECCurve.NamedCurves.nistP256))));
+
+    private static AsymmetricAlgorithm NewRsaKey() => RSA.Create(2048);
+
+    private static (string Cert, string Key) EnsureCreated((string Cert, string Key) paths, Func<AsymmetricAlgorithm> newKey)
     {
-        var (certPath, keyPath) = Paths(prefix);
-        if (File.Exists(certPath) && File.Exists(keyPath)) return X509Certificate2.CreateFromPemFile(certPath, keyPath);
+        var (certPath, keyPath) = paths;
+        if (File.Exists(certPath) && File.Exists(keyPath)) return paths;
         Directory.CreateDirectory(Path.GetDirectoryName(certPath)!);
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost, O=Gatehouse", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var key = newKey();
+        var request = key switch
+        {
+            RSA rsa => new CertificateRequest("CN=localhost, O=Gatehouse", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
+            ECDsa ecdsa => new CertificateRequest("CN=localhost, O=Gatehouse", ecdsa, HashAlgorithmName.SHA256),
+            _ => throw new ArgumentException("RSA or ECDSA", nameof(newKey)),
+        };
         var names = new SubjectAlternativeNameBuilder();
         names.AddDnsName("localhost");
         request.CertificateExtensions.Add(names.Build());
@@ -29,14 +42,13 @@ internal static class DefaultCertificate
         var keyPem = key.ExportPkcs8PrivateKeyPem();
         WriteAtomically(keyPath, keyPem, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         WriteAtomically(certPath, certificate.ExportCertificatePem(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        return X509Certificate2.CreateFromPemFile(certPath, keyPath);
+        return paths;
     }
 
-    /// <summary>The default's PEM text (generated first when absent), for client_ssl.</summary>
+    /// <summary>The default RSA pair's PEM text (generated first when absent), for client_ssl.</summary>
     public static (string Cert, string Key) PemPair(string prefix)
     {
-        LoadOrCreate(prefix).Dispose();
-        var (certPath, keyPath) = Paths(prefix);
+        var (certPath, keyPath) = EnsureCreated(Paths(prefix), NewRsaKey);
         return (File.ReadAllText(certPath), File.ReadAllText(keyPath));
     }
 

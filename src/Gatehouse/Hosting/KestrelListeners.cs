@@ -21,6 +21,8 @@ namespace Gatehouse.Hosting;
 /// HTTP/1.1 <c>Upgrade: h2c</c> dance is not supported; list a second proxy_listen entry for HTTP/1.1 clients.
 /// Cleartext without <c>http2</c> → HTTP/1.1.
 /// <c>proxy_protocol</c>: every connection must start with a PROXY protocol header (<see cref="ProxyProtocolMiddleware"/>).
+/// <c>ssl</c>: the ClientHello is peeked first (<see cref="ClientHelloMiddleware"/>), then the handshake takes its options
+/// from <see cref="ListenerHandshake"/> (certificate by SNI and key type, prepared once per certificate).
 /// Socket flags (<see cref="ListenSocketFactory"/>): <c>backlog=N</c>, <c>reuseport</c>, <c>ipv6only=on|off</c>;
 /// <c>bind</c> is accepted with no further effect because Kestrel always binds each listen entry's own socket
 /// (nginx binds one wildcard socket per port unless <c>bind</c> is given).
@@ -39,10 +41,10 @@ internal static class KestrelListeners
         kestrel.Limits.KeepAliveTimeout = options.KeepaliveTimeout;
         // each plane's pair (ssl_cert, admin_ssl_cert, status_ssl_cert), or Kong's self-signed default generated under the
         // prefix when it is not set; loaded at start so a bad file stops the start, not the first handshake
-        var defaultCertificate = new Lazy<X509Certificate2>(() => DefaultCertificate.LoadOrCreate(options.Prefix));
-        X509Certificate2? Load(IReadOnlyList<ListenAddress> listeners, string? cert, string? key) =>
+        var defaultCertificate = new Lazy<TlsCredentialPair>(() => DefaultCertificate.LoadOrCreate(options.Prefix));
+        TlsCredentialPair? Load(IReadOnlyList<ListenAddress> listeners, string? cert, string? key) =>
             !listeners.Any(l => l.Ssl) ? null
-            : cert is not null ? X509Certificate2.CreateFromPemFile(cert, key)
+            : cert is not null ? new TlsCredentialPair(TlsCredential.FromPemFile(cert, key), null)
             : defaultCertificate.Value;
         var proxyCertificate = Load(options.ProxyListen, options.SslCert, options.SslCertKey);
         var adminCertificate = Load(options.AdminListen, options.AdminSslCert, options.AdminSslCertKey);
@@ -53,16 +55,21 @@ internal static class KestrelListeners
         var snis = new SniCertificates(config, proxyCertificate,
             () => kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<SniCertificates>());
         var tls = new ListenerTls(options.SslProtocols, options.CipherSuites.Policy());
+        // the ClientHello tells which of a certificate's pairs (cert_alt, or the default's RSA and ECDSA) to present
+        var clientHello = new ClientHelloMiddleware(HandshakeTimeout, tls);
         // nginx_proxy_ssl_verify_client: proxy listeners only (Kong injects it into the proxy server block)
         var clientCertificates = options.ProxyListen.Any(l => l.Ssl) ? ClientCertificateVerifier.Create(options.ClientCertificates, config) : null;
-        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol, clientCertificates);
-        Add(kestrel, options.AdminListen, ListenerKind.Admin, _ => adminCertificate, tls, counters, proxyProtocol, null);
-        Add(kestrel, options.StatusListen, ListenerKind.Status, _ => statusCertificate, tls, counters, proxyProtocol, null);
+        Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol, clientHello, clientCertificates);
+        Add(kestrel, options.AdminListen, ListenerKind.Admin, (_, accepted) => adminCertificate?.Choose(accepted), tls, counters, proxyProtocol, clientHello, null);
+        Add(kestrel, options.StatusListen, ListenerKind.Status, (_, accepted) => statusCertificate?.Choose(accepted), tls, counters, proxyProtocol, clientHello, null);
     }
 
+    /// <summary>Kestrel's default TLS handshake timeout, kept: the ClientHello must arrive within it too.</summary>
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+
     private static void Add(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, ListenerKind kind,
-        Func<string?, X509Certificate2?> certificate, ListenerTls tls, GatewayCounters counters, ProxyProtocolMiddleware proxyProtocol,
-        ClientCertificateVerifier? clientCertificates)
+        Func<string?, EcdsaCurves, TlsCredential?> certificate, ListenerTls tls, GatewayCounters counters, ProxyProtocolMiddleware proxyProtocol,
+        ClientHelloMiddleware clientHello, ClientCertificateVerifier? clientCertificates)
     {
         foreach (var address in addresses)
         {
@@ -81,20 +88,9 @@ internal static class KestrelListeners
                 if (address.ProxyProtocol) listen.Use(next => connection => proxyProtocol.OnConnectionAsync(connection, next));
                 if (address.Ssl)
                 {
-                    var https = new HttpsConnectionAdapterOptions
-                    {
-                        SslProtocols = tls.Protocols,
-                        // ssl_cipher_suite / ssl_ciphers: the TLS 1.2 suites accepted (TLS 1.3's are all safe)
-                        OnAuthenticate = tls.CipherSuites is null ? null : (_, ssl) => ssl.CipherSuitesPolicy = tls.CipherSuites,
-                        // Kestrel exposes no SNI on the request: keep the name the client asked for on the connection
-                        ServerCertificateSelector = (connection, name) =>
-                        {
-                            if (connection is not null && name is not null) connection.Items[ListenerKinds.SniItemKey] = name;
-                            return certificate(name);
-                        },
-                    };
-                    clientCertificates?.Configure(https);
-                    listen.UseHttps(https);
+                    listen.Use(next => connection => clientHello.OnConnectionAsync(connection, next));
+                    var handshake = new ListenerHandshake(certificate, tls, listen.Protocols, clientCertificates);
+                    listen.UseHttps(new TlsHandshakeCallbackOptions { OnConnection = handshake.OnConnection, HandshakeTimeout = HandshakeTimeout });
                     if (clientCertificates is not null)
                         listen.Use(next => connection =>
                         {

@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using System.Security.Cryptography.X509Certificates;
 using System.Security.Cryptography;
 using Gatehouse.Model;
 using Microsoft.Extensions.Logging;
@@ -12,26 +11,31 @@ namespace Gatehouse.Hosting;
 /// replaced (<c>*.example.com</c> for <c>a.example.com</c>); else the one with the last label replaced
 /// (<c>example.*</c>); else the listener's default (<c>ssl_cert</c>). Follows configuration changes without a restart:
 /// the lookup is rebuilt when a new configuration is published, parsing again only certificates that changed.
+/// A certificate with an alternative pair (<c>cert_alt</c>/<c>key_alt</c>) presents its ECDSA pair to clients whose
+/// ClientHello can verify it and its RSA pair to the others (<see cref="TlsCredentialPair"/>, docs/tls.md).
 /// A certificate whose PEM does not load (a vault reference that did not resolve, or resolved to something that is not
 /// PEM) is left out and logged: its SNIs get the default certificate, the handshake does not fail.
 /// </summary>
 internal sealed partial class SniCertificates
 {
     private readonly Func<GatewayConfig> _config;
-    private readonly X509Certificate2? _default;
+    private readonly TlsCredentialPair? _default;
     private readonly Func<ILogger> _logger;
     private Lookup? _lookup;
 
     /// <param name="defaultCertificate">ssl_cert (or the self-signed default): what a name no SNI matches gets</param>
     /// <param name="logger">asked for when a certificate does not load (the host's services exist by then)</param>
-    public SniCertificates(Func<GatewayConfig> config, X509Certificate2? defaultCertificate, Func<ILogger>? logger = null)
+    public SniCertificates(Func<GatewayConfig> config, TlsCredentialPair? defaultCertificate, Func<ILogger>? logger = null)
     {
         _config = config ?? throw new ArgumentNullException(nameof(config));
         _default = defaultCertificate;
         _logger = logger ?? (() => Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     }
 
-    public X509Certificate2? Select(string? serverName)
+    /// <param name="accepted">the ECDSA curves the client's hello can verify (<see cref="EcdsaCurves.None"/> when unknown)</param>
+    public TlsCredential? Select(string? serverName, EcdsaCurves accepted) => Find(serverName)?.Choose(accepted);
+
+    private TlsCredentialPair? Find(string? serverName)
     {
         var lookup = Current();
         if (!string.IsNullOrEmpty(serverName))
@@ -58,17 +62,22 @@ internal sealed partial class SniCertificates
 
     private Lookup Build(GatewayConfig config, Lookup? previous)
     {
-        var parsed = new Dictionary<Guid, (CertificateModel Model, X509Certificate2 Certificate)>();
+        var parsed = new Dictionary<Guid, (CertificateModel Model, TlsCredentialPair Certificate)>();
         foreach (var model in config.Certificates)
         {
             // unchanged PEM: keep the parsed certificate (and its private key) of the previous configuration
             if (previous is not null && previous.Parsed.TryGetValue(model.Id, out var known)
-                && known.Model.Cert == model.Cert && known.Model.Key == model.Key)
+                && known.Model.Cert == model.Cert && known.Model.Key == model.Key
+                && known.Model.CertAlt == model.CertAlt && known.Model.KeyAlt == model.KeyAlt)
             {
                 parsed[model.Id] = (model, known.Certificate);
                 continue;
             }
-            try { parsed[model.Id] = (model, X509Certificate2.CreateFromPem(model.Cert, model.Key)); }
+            try
+            {
+                var alternative = model.CertAlt is not null && model.KeyAlt is not null ? TlsCredential.FromPem(model.CertAlt, model.KeyAlt) : null;
+                parsed[model.Id] = (model, new TlsCredentialPair(TlsCredential.FromPem(model.Cert, model.Key), alternative));
+            }
             catch (Exception e) when (e is CryptographicException or ArgumentException) { LogUnusable(_logger(), model.Id, e.Message); }
         }
         var byName = config.Snis
@@ -81,6 +90,6 @@ internal sealed partial class SniCertificates
         Message = "certificate {Id} cannot be loaded ({Reason}); its SNIs get the default certificate")]
     private static partial void LogUnusable(ILogger logger, Guid id, string reason);
 
-    private sealed record Lookup(GatewayConfig Config, Dictionary<Guid, (CertificateModel Model, X509Certificate2 Certificate)> Parsed,
-        FrozenDictionary<string, X509Certificate2> ByName);
+    private sealed record Lookup(GatewayConfig Config, Dictionary<Guid, (CertificateModel Model, TlsCredentialPair Certificate)> Parsed,
+        FrozenDictionary<string, TlsCredentialPair> ByName);
 }

@@ -1,7 +1,8 @@
 namespace Gatehouse.Model;
 
 /// <summary>A Kong certificate: PEM certificate (chain) and private key, with the optional alternative pair of the other
-/// key type (RSA and ECDSA). Presented by proxy TLS listeners to clients whose server name matches one of its SNIs (cert_alt is refused).</summary>
+/// key type (RSA and ECDSA). Presented by proxy TLS listeners to clients whose server name matches one of its SNIs: the ECDSA pair to clients
+/// that can verify it, the RSA pair to the others.</summary>
 public sealed record CertificateModel
 {
     public required Guid Id { get; init; }

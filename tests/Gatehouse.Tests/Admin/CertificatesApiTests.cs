@@ -148,11 +148,14 @@ public class CertificatesApiTests : AdminStoreTests
     }
 
     [Fact]
-    public async Task The_alternative_pair_is_checked_as_Kong_and_then_refused_as_a_pair_Gatehouse_cannot_present()
+    public async Task A_valid_alternative_pair_is_stored_and_returned_and_the_pair_is_checked_as_Kong()
     {
-        var (refused, pair) = await _host.PostAsync("/certificates", new { cert = Rsa.Cert, key = Rsa.Key, cert_alt = Ecdsa.Cert, key_alt = Ecdsa.Key });
-        Assert.Equal(400, refused);
-        Assert.StartsWith("not supported by Gatehouse: a handshake presents one certificate per SNI", (string?)pair!["fields"]!["cert_alt"]);
+        var (created, pair) = await _host.PostAsync("/certificates", new { cert = Rsa.Cert, key = Rsa.Key, cert_alt = Ecdsa.Cert, key_alt = Ecdsa.Key });
+        Assert.Equal(201, created);
+        var (got, read) = await _host.GetAsync($"/certificates/{pair!["id"]}");
+        Assert.Equal(200, got);
+        Assert.Equal(Ecdsa.Cert, (string?)read!["cert_alt"]);
+        Assert.Equal(Ecdsa.Key, (string?)read["key_alt"]);
         // a chain: the leaf first, then what signs it (Kong's cert field takes one)
         var chain = Rsa.Cert + "\n" + TestCertificates.Ca().Cert;
         Assert.Equal(201, (await _host.PostAsync("/certificates", new { cert = chain, key = Rsa.Key })).Status);

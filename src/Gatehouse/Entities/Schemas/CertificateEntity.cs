@@ -6,7 +6,8 @@ namespace Gatehouse.Entities.Schemas;
 /// <summary>Kong 3.9's <c>certificates</c>: a PEM certificate and its private key, optionally an alternative pair of the
 /// other key type, checked to match as Kong does. <c>snis</c> is Kong's transient list: the DAO writes it as
 /// <c>snis</c> rows and returns the certificate's SNI names (<see cref="EntitySchema.ChildNames"/>). Stored, validated
-/// and exported; not yet presented in TLS handshakes.</summary>
+/// and exported; presented by proxy TLS handshakes (Hosting/SniCertificates; the alternative pair to clients that
+/// can verify its key type).</summary>
 public static class CertificateEntity
 {
     public static EntitySchema Schema { get; } = new()
@@ -40,9 +41,6 @@ public static class CertificateEntity
                     ? "certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), "
                       + "the provided certificates were both of the same type"
                     : null),
-            // after Kong's checks (they report first): a valid alternative pair could never be presented
-            new NotSupportedCheck("cert_alt", "a handshake presents one certificate per SNI (.NET's certificate selection " +
-                "sees the server name, not the client's signature algorithms, so it cannot choose between an RSA and an ECDSA pair)"),
         ],
     };
 
