@@ -73,6 +73,17 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
         var connection = http.Connection;
         return path switch
         {
+            // ngx_wasm_module maps the request attributes onto nginx variables; with its encoding the filter gets exactly
+            // those: $request_uri, $uri (normalised), $scheme, $request_method, $args (not found without a query),
+            // the X-Request-Id header alone, and — its mapping, kept for filters written against it — $hostname
+            // (the machine's name) for request.host
+            "request.path" when encoding == PropertyEncoding.Text => Ngx("request_uri"),
+            "request.url_path" when encoding == PropertyEncoding.Text => Ngx("uri"),
+            "request.host" when encoding == PropertyEncoding.Text => Ngx("hostname"),
+            "request.scheme" when encoding == PropertyEncoding.Text => Ngx("scheme"),
+            "request.method" when encoding == PropertyEncoding.Text => Ngx("request_method"),
+            "request.query" when encoding == PropertyEncoding.Text => Ngx("args"),
+            "request.id" when encoding == PropertyEncoding.Text => Header(http, "X-Request-Id"),
             "request.id" => PropertyValues.String(NgxVariables.Get(context, "request_id")!),
             "request.protocol" => PropertyValues.String(http.Request.Protocol),
             "request.time" => PropertyValues.Timestamp(RequestTime(), encoding),

@@ -23,6 +23,8 @@ public sealed class PropertyEncodingTests : IAsyncLifetime
     [
         "request.referer", "request.useragent", "request.size", "request.duration", "request.is_subrequest", "request.time",
         "source.address", "source.port", "upstream.address", "kong.node.memory_stats", "kong.configuration.role",
+        "request.path", "request.url_path", "request.host", "request.scheme", "request.method", "request.query", "request.id",
+        "request.protocol",
     ];
 
     private readonly string _filters = WasmPaths.CopyFilters(Path.Combine(WasmPaths.Repo, "filters", "test"), "phases");
@@ -68,11 +70,13 @@ public sealed class PropertyEncodingTests : IAsyncLifetime
     private async Task<(Func<string, string> Reported, int BodyLength)> SendAsync(string path, bool withHeadersAndBody)
     {
         // without: a GET with no Content-Length (a POST without content still sends "Content-Length: 0", size 0)
-        var request = new HttpRequestMessage(withHeadersAndBody ? HttpMethod.Post : HttpMethod.Get, new Uri(_gateway.ProxyUri, path));
+        var request = new HttpRequestMessage(withHeadersAndBody ? HttpMethod.Post : HttpMethod.Get,
+            new Uri(_gateway.ProxyUri, withHeadersAndBody ? path + "/Ab/c?special_arg=true&x=%20" : path));
         if (withHeadersAndBody)
         {
             request.Headers.TryAddWithoutValidation("Referer", "a-referer");
             request.Headers.TryAddWithoutValidation("User-Agent", "a-user-agent");
+            request.Headers.TryAddWithoutValidation("X-Request-Id", "id123");
             request.Content = new StringContent("hello");
         }
         using var response = await _gateway.Client.SendAsync(request);
@@ -108,6 +112,16 @@ public sealed class PropertyEncodingTests : IAsyncLifetime
         Assert.Equal("0", reported("response.size"));
         Assert.Equal("!status=1", reported("upstream.address")); // no balanced upstream: no peer, as ngx without an upstream
         Assert.Equal("traditional", reported("kong.configuration.role"));
+        // ngx_wasm_module's variables: $request_uri as sent, $uri (the normalised path: ngx.uri),
+        // $hostname (the machine's name, ngx_wasm_module's mapping of request.host), $args
+        Assert.Equal("/ngx/Ab/c?special_arg=true&x=%20", reported("request.path"));
+        Assert.Equal("/ngx/Ab/c", reported("request.url_path"));
+        Assert.Equal(Environment.MachineName, reported("request.host"));
+        Assert.Equal("http", reported("request.scheme"));
+        Assert.Equal("POST", reported("request.method"));
+        Assert.Equal("special_arg=true&x=%20", reported("request.query"));
+        Assert.Equal("id123", reported("request.id"));
+        Assert.Equal("HTTP/1.1", reported("request.protocol"));
         // in the log phase the whole body went out
         await _logs.WaitForAsync(m => m.Contains($"property:response.size={bodyLength}", StringComparison.Ordinal));
         Assert.True(bodyLength > 0);
@@ -125,6 +139,12 @@ public sealed class PropertyEncodingTests : IAsyncLifetime
         Assert.Matches(@"^127\.0\.0\.1:\d+$", reported("source.address"));
         Assert.Equal(200, Int64(reported("response.code")));
         Assert.Equal(0, Int64(reported("response.size")));
+        // Envoy's: the request's own path (raw, no normalisation), its Host, its query
+        Assert.Equal("/envoy/Ab/c?special_arg=true&x=%20", reported("request.path"));
+        Assert.Equal("/envoy/Ab/c", reported("request.url_path"));
+        Assert.Equal($"127.0.0.1:{_gateway.ProxyUri.Port}", reported("request.host"));
+        Assert.Equal("special_arg=true&x=%20", reported("request.query"));
+        Assert.Equal("id123", reported("request.id"));
         var hex = Convert.ToHexString(BitConverter.GetBytes((long)bodyLength)); // little-endian on every supported platform
         await _logs.WaitForAsync(m => m.Contains("property:response.size=hex:" + hex, StringComparison.OrdinalIgnoreCase));
     }
@@ -139,6 +159,14 @@ public sealed class PropertyEncodingTests : IAsyncLifetime
             Assert.Equal("!status=1", reported("request.size"));
             Assert.Equal("!status=1", reported("request.useragent")); // HttpClient sends no User-Agent of its own
         }
+        // ngx_wasm_module: X-Request-Id only; Envoy: the gateway's id. Without a query both answer "" (ngx_wasm_module:
+        // not found; docs/proxy-wasm-conformance.md)
+        var (ngx, _) = await SendAsync("/ngx", withHeadersAndBody: false);
+        Assert.Equal("!status=1", ngx("request.id"));
+        Assert.Equal("", ngx("request.query"));
+        var (envoy, _) = await SendAsync("/envoy", withHeadersAndBody: false);
+        Assert.NotEqual("!status=1", envoy("request.id"));
+        Assert.Equal("", envoy("request.query"));
     }
 
     [Fact]
