@@ -24,7 +24,7 @@ public sealed class PropertyEncodingTests : IAsyncLifetime
         "request.referer", "request.useragent", "request.size", "request.duration", "request.is_subrequest", "request.time",
         "source.address", "source.port", "upstream.address", "kong.node.memory_stats", "kong.configuration.role",
         "request.path", "request.url_path", "request.host", "request.scheme", "request.method", "request.query", "request.id",
-        "request.protocol",
+        "request.protocol", "plugin_root_id",
     ];
 
     private readonly string _filters = WasmPaths.CopyFilters(Path.Combine(WasmPaths.Repo, "filters", "test"), "phases");
@@ -122,6 +122,7 @@ public sealed class PropertyEncodingTests : IAsyncLifetime
         Assert.Equal("special_arg=true&x=%20", reported("request.query"));
         Assert.Equal("id123", reported("request.id"));
         Assert.Equal("HTTP/1.1", reported("request.protocol"));
+        Assert.Matches(@"^\d+$", reported("plugin_root_id")); // the root context's id, as ngx_wasm_module (no meta.json root_id)
         // in the log phase the whole body went out
         await _logs.WaitForAsync(m => m.Contains($"property:response.size={bodyLength}", StringComparison.Ordinal));
         Assert.True(bodyLength > 0);
@@ -145,6 +146,7 @@ public sealed class PropertyEncodingTests : IAsyncLifetime
         Assert.Equal($"127.0.0.1:{_gateway.ProxyUri.Port}", reported("request.host"));
         Assert.Equal("special_arg=true&x=%20", reported("request.query"));
         Assert.Equal("id123", reported("request.id"));
+        Assert.Equal("", reported("plugin_root_id")); // Envoy's: the configured root_id, "" by default
         var hex = Convert.ToHexString(BitConverter.GetBytes((long)bodyLength)); // little-endian on every supported platform
         await _logs.WaitForAsync(m => m.Contains("property:response.size=hex:" + hex, StringComparison.OrdinalIgnoreCase));
     }
