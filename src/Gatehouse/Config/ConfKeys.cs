@@ -71,6 +71,8 @@ internal static class ConfKeys
         ["proxy_access_log"] = (o, v) => o with { ProxyAccessLog = Off(v) ? null : NonEmpty(v) },
         ["headers"] = (o, v) => o with { Headers = HeaderTokens(v) },
         ["allow_debug_header"] = (o, v) => o with { AllowDebugHeader = Bool(v) },
+        ["request_debug"] = (o, v) => o with { RequestDebug = Bool(v) },
+        ["request_debug_token"] = (o, v) => o with { RequestDebugToken = NullIfEmpty(v) },
         ["inline_io"] = (o, v) => o with { InlineIo = Bool(v) },
         ["wasm"] = (o, v) => o with { Wasm = Bool(v) },
         ["wasm_filters_path"] = (o, v) => o with { WasmFiltersPath = NullIfEmpty(v) },
@@ -86,6 +88,9 @@ internal static class ConfKeys
         // nginx's proxy_ssl_* in Kong's proxy server block: the upstream TLS defaults of https services (docs/tls.md)
         ["nginx_proxy_proxy_ssl_verify"] = (o, v) => o with { ProxySslVerify = Bool(v) },
         ["nginx_proxy_proxy_ssl_trusted_certificate"] = (o, v) => o with { ProxySslTrustedCertificate = TrustedCertificateFile(v) },
+        ["client_ssl"] = (o, v) => o with { ClientSsl = Bool(v) },
+        ["client_ssl_cert"] = (o, v) => o with { ClientSslCert = NullIfEmpty(v) },
+        ["client_ssl_cert_key"] = (o, v) => o with { ClientSslCertKey = NullIfEmpty(v) },
         ["nginx_proxy_proxy_ssl_verify_depth"] = (o, v) => o with { ProxySslVerifyDepth = Count(v, min: 0) },
         // nginx's ssl_verify_client / ssl_client_certificate / ssl_verify_depth for the proxy's ssl listeners (docs/tls.md)
         ["nginx_proxy_ssl_verify_client"] = (o, v) => o with { ClientCertificates = o.ClientCertificates with { Verify = ClientCertificateOptions.ParseVerify(v) } },

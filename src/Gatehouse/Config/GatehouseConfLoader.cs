@@ -102,6 +102,22 @@ public static class GatehouseConfLoader
         CheckPair(o.ProxyListen.Concat(o.AdminListen).Concat(o.StatusListen), "ssl_cert", o.SslCert, o.SslCertKey, errors);
         CheckPair(o.AdminListen, "admin_ssl_cert", o.AdminSslCert, o.AdminSslCertKey, errors);
         CheckPair(o.StatusListen, "status_ssl_cert", o.StatusSslCert, o.StatusSslCertKey, errors);
+        if (!o.ClientSsl)
+        {
+            if (o.ClientSslCert is not null || o.ClientSslCertKey is not null)
+                errors.Add("client_ssl_cert: set, but client_ssl is off (nothing would present it)");
+        }
+        else if (o.ClientSslCert is null != (o.ClientSslCertKey is null))
+            // Kong's messages
+            errors.Add(o.ClientSslCert is null ? "client_ssl_cert must be specified" : "client_ssl_cert_key must be specified");
+        else if (o.ClientSslCert is not null)
+        {
+            try { System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(o.ClientSslCert, o.ClientSslCertKey).Dispose(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                errors.Add($"client_ssl_cert: failed loading certificate from {o.ClientSslCert} with key {o.ClientSslCertKey}: {e.Message}");
+            }
+        }
     }
 
     /// <summary>A certificate/key pair: both or neither (neither: the self-signed default, Hosting/DefaultCertificate),

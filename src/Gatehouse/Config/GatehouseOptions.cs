@@ -69,12 +69,21 @@ public sealed record GatehouseOptions
     /// <summary>Kong's allow_debug_header: when on, a request with <c>Gatehouse-Debug: 1</c> (or <c>Kong-Debug: 1</c>)
     /// gets Gatehouse-Route-Id/-Name and Gatehouse-Service-Id/-Name response headers.</summary>
     public bool AllowDebugHeader { get; init; }
+    /// <summary>Kong's request_debug (on by default): X-Kong-Request-Debug timings (Proxy/RequestDebug).</summary>
+    public bool RequestDebug { get; init; } = true;
+    /// <summary>Kong's request_debug_token; null: a random UUID per start.</summary>
+    public string? RequestDebugToken { get; init; }
     /// <summary>Upstream TLS defaults, as Kong's injected nginx directives <c>nginx_proxy_proxy_ssl_verify</c> (services
     /// whose tls_verify is null), <c>nginx_proxy_proxy_ssl_trusted_certificate</c> (the trust store of services without
     /// ca_certificates; none: nothing is trusted) and <c>nginx_proxy_proxy_ssl_verify_depth</c> (nginx's default 1).</summary>
     public bool ProxySslVerify { get; init; }
     public string? ProxySslTrustedCertificate { get; init; }
     public int ProxySslVerifyDepth { get; init; } = 1;
+    /// <summary>Kong's <c>client_ssl</c>: present a client certificate to https upstreams whose service (and upstream)
+    /// names none — <c>client_ssl_cert</c>/<c>client_ssl_cert_key</c> (PEM files), else the self-signed default.</summary>
+    public bool ClientSsl { get; init; }
+    public string? ClientSslCert { get; init; }
+    public string? ClientSslCertKey { get; init; }
     /// <summary>Ours (no Kong equivalent): run request handling on the socket I/O threads, one event loop per core
     /// like nginx's workers, instead of handing every read and upstream completion to the .NET thread pool. On by
     /// default: it removes one or two thread switches per request (see bench/NOTES.md); a handler that blocks holds

@@ -39,7 +39,6 @@ internal static class KongOnlyConfKeys
     private const string NoResumption = "the TLS listeners do not resume sessions: .NET's OpenSSL server keeps no session " +
         "cache and issues no tickets once a cipher suite policy (ssl_cipher_suite) is applied";
     private const string NoNginxTls = "Gatehouse's TLS listeners are configured by the ssl_* keys, not nginx directives";
-    private const string NoGlobalClientCert = "no global client certificate is presented to upstreams; give the service or its upstream a client_certificate";
 
     public static readonly IReadOnlyDictionary<string, KongOnlyKey> All = new KongOnlyKey[]
     {
@@ -82,8 +81,6 @@ internal static class KongOnlyConfKeys
         Any("untrusted_lua", "Gatehouse runs no Lua code (no serverless functions)"),
         Any("untrusted_lua_sandbox_requires", "Gatehouse runs no Lua code (no serverless functions)"),
         Any("untrusted_lua_sandbox_environment", "Gatehouse runs no Lua code (no serverless functions)"),
-        Only("request_debug", "off", "Gatehouse has no X-Kong-Request-Debug output"),
-        Any("request_debug_token", "used only with request_debug, which must be off"),
         Only("opentelemetry_tracing", "off", "Gatehouse has no tracing instrumentation"),
         Only("tracing_instrumentations", "off", "Gatehouse has no tracing instrumentation"),
         Any("opentelemetry_tracing_sampling_rate", "used only with tracing, which must be off"),
@@ -91,9 +88,6 @@ internal static class KongOnlyConfKeys
         Only("wasm_dynamic_module", "", "the Wasm engine is part of Gatehouse, not an nginx module"),
         Only("declarative_config_string", "", "give the declarative configuration as a file (declarative_config)"),
         // :: upstream connections and TLS as a client
-        Only("client_ssl", "off", NoGlobalClientCert),
-        Only("client_ssl_cert", "", NoGlobalClientCert),
-        Only("client_ssl_cert_key", "", NoGlobalClientCert),
         No("upstream_keepalive_pool_size", "idle upstream connections are not bounded by count"),
         No("upstream_keepalive_max_requests", "an upstream connection is not closed after a number of requests"),
         Only("upstream_keepalive_idle_timeout", "60", "idle upstream connections are closed after 60 s, Kong's default"),

@@ -32,6 +32,14 @@ internal static class DefaultCertificate
         return X509Certificate2.CreateFromPemFile(certPath, keyPath);
     }
 
+    /// <summary>The default's PEM text (generated first when absent), for client_ssl.</summary>
+    public static (string Cert, string Key) PemPair(string prefix)
+    {
+        LoadOrCreate(prefix).Dispose();
+        var (certPath, keyPath) = Paths(prefix);
+        return (File.ReadAllText(certPath), File.ReadAllText(keyPath));
+    }
+
     private static void WriteAtomically(string path, string text, UnixFileMode mode)
     {
         var temp = path + ".tmp";

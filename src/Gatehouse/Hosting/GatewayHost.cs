@@ -71,6 +71,8 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<StatusReport>();
         builder.Services.TryAddSingleton<AdminNodeInfo>(); // node_id of /metrics, also without the store
         builder.Services.AddSingleton<GatewayReloader>();
+        // client_ssl without client_ssl_cert presents the self-signed default, as Kong presents kong-default.crt
+        builder.Services.AddSingleton(Proxy.UpstreamTlsDefaults.From(options, () => DefaultCertificate.PemPair(options.Prefix)));
         builder.Services.AddGatehouseProxy(options);
         builder.Services.AddSingleton<AdminGuard>();
         builder.Services.AddSingleton(new StoreStartupOptions(hostOptions.RunMigrations));
@@ -121,7 +123,12 @@ public sealed class GatewayHost : IAsyncDisposable
     }
 
     /// <summary>Starts the hosted services (the store publishes its first configuration) and then the listeners.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        RequestDebugTokenFile.Apply(Options.Prefix, _app.Services.GetRequiredService<RequestDebug>(),
+            _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<RequestDebug>());
+        return _app.StartAsync(cancellationToken);
+    }
 
     /// <summary>Stops accepting, lets in-flight requests finish (up to the shutdown timeout), then stops.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);

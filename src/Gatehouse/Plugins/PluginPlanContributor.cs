@@ -38,7 +38,7 @@ public sealed class PluginPlanContributor : IPhasePlanContributor
             var candidates = Applicable(byScope, route?.Id, service?.Id)
                 .Select(i => new PluginSlot.Candidate(
                     PluginSlot.Rank(i.Model.RouteId is not null, i.Model.ServiceId is not null, i.Model.ConsumerId is not null),
-                    i.Model.ConsumerId, i.Handler, i.Model.Protocols.ToHashSet(StringComparer.Ordinal)))
+                    i.Model.ConsumerId, i.Handler, i.Model.Protocols.ToHashSet(StringComparer.Ordinal), i.Model.Id.ToString()))
                 .ToList();
             if (candidates.Count > 0) slots.Add(new PluginSlot(plugin, candidates));
         }

@@ -24,16 +24,20 @@ internal sealed class PluginSlot
     /// <summary>The instance for this request's consumer (or none identified), or null when none applies. As in
     /// Kong, the most specific instance is chosen first and then skipped if the request's protocol is not among
     /// its <c>protocols</c> (no fallback to a less specific instance).</summary>
-    public PluginHandler? Resolve(Kong kong)
+    public PluginHandler? Resolve(Kong kong) => ResolveCandidate(kong)?.Handler;
+
+    /// <summary>The instance <see cref="Resolve"/> picks, with its id (request debugging names it).</summary>
+    public Candidate? ResolveCandidate(Kong kong)
     {
         var consumer = kong.Consumer?.Id;
         foreach (var c in _candidates)
             if (c.ConsumerId is null || c.ConsumerId == consumer)
-                return c.AllProtocols || c.Protocols.Contains(kong.Protocol) ? c.Handler : null;
+                return c.AllProtocols || c.Protocols.Contains(kong.Protocol) ? c : null;
         return null;
     }
 
-    internal sealed record Candidate(int Rank, Guid? ConsumerId, PluginHandler Handler, IReadOnlySet<string> Protocols)
+    /// <param name="Id">the plugin entity's id, as text once (request debugging's span name)</param>
+    internal sealed record Candidate(int Rank, Guid? ConsumerId, PluginHandler Handler, IReadOnlySet<string> Protocols, string Id)
     {
         /// <summary>http, https, grpc and grpcs all listed: no per-request check needed.</summary>
         public bool AllProtocols { get; } = Protocols.Contains("http") && Protocols.Contains("https") && Protocols.Contains("grpc") && Protocols.Contains("grpcs");

@@ -10,6 +10,10 @@ internal abstract class PluginStep(PluginSlot slot) : IPhaseHandler
 
     public string Kind => "plugin";
     public PluginSlot Slot { get; } = slot;
+
+    /// <summary>The id of the instance that applies to this request (Kong's <c>plugins.&lt;name&gt;.&lt;id&gt;</c> span);
+    /// null when none does, and the step then does nothing.</summary>
+    public string? DebugInstance(ProxyContext context) => Slot.ResolveCandidate(Kong.For(context))?.Id;
     protected (Kong Kong, PluginHandler? Handler) Resolve(ProxyContext context)
     {
         var kong = Kong.For(context);

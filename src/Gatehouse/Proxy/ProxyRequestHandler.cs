@@ -29,11 +29,13 @@ public sealed class ProxyRequestHandler
     private readonly GatewayCounters _counters;
     private readonly Action<IPhaseHandler, Exception> _logHandlerFailed;
     private readonly ProxyWasm.Runtime.LogRateLimiter _logLimiter;
+    private readonly RequestDebug _requestDebug;
 
     public ProxyRequestHandler(ProxySnapshotProvider snapshots, IHttpForwarder forwarder, UpstreamConnector connector,
         ProxySettings settings, AccessLogWriter accessLog, TimeProvider time, GatewayCounters counters,
-        ProxyWasm.Runtime.LogRateLimiter logLimiter, ILogger<ProxyRequestHandler> logger)
+        ProxyWasm.Runtime.LogRateLimiter logLimiter, RequestDebug requestDebug, ILogger<ProxyRequestHandler> logger)
     {
+        _requestDebug = requestDebug ?? throw new ArgumentNullException(nameof(requestDebug));
         _snapshots = snapshots ?? throw new ArgumentNullException(nameof(snapshots));
         _forwarder = forwarder ?? throw new ArgumentNullException(nameof(forwarder));
         _connector = connector ?? throw new ArgumentNullException(nameof(connector));
@@ -95,6 +97,7 @@ public sealed class ProxyRequestHandler
             try
             {
                 await PhaseRunner.LogAsync(context.Plan, context, _logHandlerFailed);
+                if (context.Debug is { } debug) _requestDebug.WriteLog(debug, context);
                 _accessLog.Write(context);
             }
             finally { _counters.End(http); }
@@ -107,20 +110,31 @@ public sealed class ProxyRequestHandler
         // the path every later step sees (router, upstream, plugins, filters); nginx answers 400 before Kong runs
         if (!TryNormalizePath(http, out var path)) return context.Exit(StatusCodes.Status400BadRequest, ProxyMessages.BadRequest);
         context.RequestPath = path;
+        // Kong's request debugging: decided (and its request headers removed) before rewrite
+        if (_requestDebug.Enabled) context.Debug = _requestDebug.Begin(http);
         // :: Step 2: rewrite, before routing (global handlers only)
         if (await PhaseRunner.RewriteAsync(snapshot.Pipeline.Global, context) == PhaseOutcome.ShortCircuit)
             return PhaseOutcome.ShortCircuit;
-        // :: Step 3: route
-        var match = snapshot.Router.Match(ToRouteRequest(http, path));
-        if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
-        context.Match = match;
-        context.UpstreamPath = match.UpstreamPath;
-        var (plan, target) = snapshot.For(match.Route);
-        context.Plan = plan;
-        if (HttpsRedirect.Check(context) is { } redirect) return context.Exit(redirect);
-        // :: Step 4: access
-        if (await PhaseRunner.AccessAsync(context.Plan, context) == PhaseOutcome.ShortCircuit)
-            return PhaseOutcome.ShortCircuit;
+        // Kong's access span (request debugging) holds the router and the access handlers
+        context.Debug?.Enter("access");
+        UpstreamTarget? target;
+        try
+        {
+            // :: Step 3: route
+            context.Debug?.Enter("router");
+            var match = snapshot.Router.Match(ToRouteRequest(http, path));
+            context.Debug?.Leave();
+            if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
+            context.Match = match;
+            context.UpstreamPath = match.UpstreamPath;
+            (var plan, target) = snapshot.For(match.Route);
+            context.Plan = plan;
+            if (HttpsRedirect.Check(context) is { } redirect) return context.Exit(redirect);
+            // :: Step 4: access
+            if (await PhaseRunner.AccessAsync(context.Plan, context) == PhaseOutcome.ShortCircuit)
+                return PhaseOutcome.ShortCircuit;
+        }
+        finally { context.Debug?.Leave(); }
         // :: Step 5: a route without service cannot be proxied (a filter may have set its own target: kong.service.target)
         context.Target ??= target;
         if (context.Target is null) return context.Exit(StatusCodes.Status503ServiceUnavailable, ProxyMessages.NoService);
@@ -200,7 +214,9 @@ public sealed class ProxyRequestHandler
         var http = context.HttpContext;
         // the key is computed once per request, as Kong's balancer does on the first try
         var hashKey = upstream.HashKeys.Hashes ? upstream.HashKeys.KeyFor(context) : null;
+        context.Debug?.Enter("balancer");
         var peer = upstream.Pick(hashKey, null);
+        context.Debug?.Leave();
         if (peer is null)
         {
             context.Exit(StatusCodes.Status503ServiceUnavailable, ProxyMessages.NoPeer);
@@ -228,7 +244,10 @@ public sealed class ProxyRequestHandler
             (context.EarlierTries ??= []).Add(new PeerTry(peer.Peer, context.PeerStartedAtMs,
                 UpstreamErrors.ToResponse(error, exception)?.StatusCode ?? StatusCodes.Status502BadGateway));
             // no peer left (the others down or weight 0): this try's failure answers (502; 504 for a timeout)
-            if (upstream.Pick(hashKey, tried) is not { } next) return error;
+            context.Debug?.Enter("balancer");
+            var next = upstream.Pick(hashKey, tried);
+            context.Debug?.Leave();
+            if (next is null) return error;
             ProxyLog.RetryingPeer(_logger, _logLimiter, peer.Peer.Endpoint, upstream.Upstream.Name,
                 exception?.Message ?? error.ToString(), attempt + 1);
             peer = next;

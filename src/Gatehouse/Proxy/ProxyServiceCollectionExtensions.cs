@@ -13,6 +13,7 @@ public static class ProxyServiceCollectionExtensions
         services.AddHttpForwarder();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new ProxySettings(options));
+        services.TryAddSingleton<RequestDebug>();
         services.TryAddSingleton<ProxyWasm.Runtime.LogRateLimiter>();
         services.TryAddSingleton(UpstreamTlsDefaults.From(options));
         services.TryAddSingleton<UpstreamConnector>();

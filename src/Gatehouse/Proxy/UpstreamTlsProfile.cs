@@ -44,15 +44,27 @@ public sealed record UpstreamTlsProfile(bool Verify, int Depth, string? TrustedP
             if (certificate(cid) is { } c) (clientCert, clientKey) = (c.Cert, c.Key);
             else ProxyLog.UnknownClientCertificate(logger, cid, service.Id);
         }
+        // client_ssl: nginx's proxy_ssl_certificate in Kong's https locations (not @grpc), overridden per request
+        if (clientCert is null && service.Protocol == "https" && defaults.ClientCertificatePem is { } globalCert)
+            (clientCert, clientKey) = (globalCert, defaults.ClientKeyPem);
         return verify
             ? new UpstreamTlsProfile(true, service.TlsVerifyDepth ?? defaults.Depth, trusted, clientCert, clientKey)
             : clientCert is null ? None : new UpstreamTlsProfile(false, 0, null, clientCert, clientKey);
     }
 }
 
-/// <summary>The global upstream TLS settings (gatehouse.conf's nginx_proxy_proxy_ssl_* keys).</summary>
-public sealed record UpstreamTlsDefaults(bool Verify, int Depth, string? TrustedCertificateFile)
+/// <summary>The global upstream TLS settings (gatehouse.conf's nginx_proxy_proxy_ssl_* keys, and client_ssl's
+/// certificate: PEM text, null when client_ssl is off).</summary>
+public sealed record UpstreamTlsDefaults(bool Verify, int Depth, string? TrustedCertificateFile,
+    string? ClientCertificatePem = null, string? ClientKeyPem = null)
 {
-    public static UpstreamTlsDefaults From(GatehouseOptions options) =>
-        new(options.ProxySslVerify, options.ProxySslVerifyDepth, options.ProxySslTrustedCertificate);
+    /// <param name="defaultClientPair">client_ssl without client_ssl_cert: the self-signed default's PEM pair (Kong
+    /// presents kong-default.crt)</param>
+    public static UpstreamTlsDefaults From(GatehouseOptions options, Func<(string Cert, string Key)>? defaultClientPair = null)
+    {
+        (string Cert, string Key)? client = !options.ClientSsl ? null
+            : options.ClientSslCert is { } cert && options.ClientSslCertKey is { } key ? (File.ReadAllText(cert), File.ReadAllText(key))
+            : defaultClientPair?.Invoke();
+        return new(options.ProxySslVerify, options.ProxySslVerifyDepth, options.ProxySslTrustedCertificate, client?.Cert, client?.Key);
+    }
 }

@@ -175,6 +175,19 @@ public sealed class GatehouseConfLoaderTests
     }
 
     [Fact]
+    public void Client_ssl_files_go_together_exist_and_need_client_ssl_on()
+    {
+        Assert.Equal(["client_ssl_cert: set, but client_ssl is off (nothing would present it)"],
+            Load("client_ssl_cert = /nowhere/c.pem").Errors);
+        Assert.Equal(["client_ssl_cert_key must be specified"], Load("client_ssl = on\nclient_ssl_cert = /nowhere/c.pem").Errors);
+        Assert.Equal(["client_ssl_cert must be specified"], Load("client_ssl = on\nclient_ssl_cert_key = /nowhere/k.pem").Errors);
+        Assert.StartsWith("client_ssl_cert: failed loading certificate from /nowhere/c.pem",
+            Assert.Single(Load("client_ssl = on\nclient_ssl_cert = /nowhere/c.pem\nclient_ssl_cert_key = /nowhere/k.pem").Errors));
+        var on = Load("client_ssl = on");
+        Assert.True(on.IsValid && on.Options!.ClientSsl); // the self-signed default is presented
+    }
+
+    [Fact]
     public void EnvironmentOverridesFileAndGatehouseWinsOverKong()
     {
         var env = new Dictionary<string, string?>

@@ -110,6 +110,34 @@ public sealed class UpstreamTlsTests : IAsyncDisposable
         Assert.Equal((HttpStatusCode.OK, "client=CN=upstream-client.test"), await GetAsync("upstream.test"));
     }
 
+    /// <summary>Kong's client_ssl: https services whose service and upstream name no client_certificate present
+    /// client_ssl_cert (else the self-signed default under the prefix); a service's own certificate still wins.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Client_ssl_presents_the_global_certificate_to_services_without_their_own(bool withFiles)
+    {
+        await using var upstream = await TlsUpstream.StartAsync(TestCertificates.Rsa("CN=upstream.test"), requireClientCertificate: true);
+        var global = TestCertificates.Ecdsa("CN=global-client.test");
+        string conf = "client_ssl = on\n";
+        if (withFiles)
+        {
+            await File.WriteAllTextAsync(Path.Combine(_dir, "client.crt"), global.Cert);
+            await File.WriteAllTextAsync(Path.Combine(_dir, "client.key"), global.Key);
+            conf += $"client_ssl_cert = {Path.Combine(_dir, "client.crt")}\nclient_ssl_cert_key = {Path.Combine(_dir, "client.key")}\n";
+        }
+        var loaded = GatehouseConfLoader.LoadText(conf, new Dictionary<string, string?>());
+        Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors));
+        await StartAsync(o => o with { ClientSsl = true, ClientSslCert = loaded.Options!.ClientSslCert, ClientSslCertKey = loaded.Options!.ClientSslCertKey });
+        var service = await ServiceAsync(upstream.Port, new JsonObject());
+        Assert.Equal((HttpStatusCode.OK, withFiles ? "client=CN=global-client.test" : "client=CN=localhost, O=Gatehouse"), await GetAsync("upstream.test"));
+
+        var own = TestCertificates.Rsa("CN=own-client.test");
+        var ownId = await CreateAsync("/certificates", new JsonObject { ["cert"] = own.Cert, ["key"] = own.Key });
+        await PatchAsync($"/services/{service}", new JsonObject { ["client_certificate"] = new JsonObject { ["id"] = ownId } });
+        Assert.Equal((HttpStatusCode.OK, "client=CN=own-client.test"), await GetAsync("upstream.test"));
+    }
+
     /// <summary>A rejected certificate is a TCP failure for passive health checks, and (nothing having been sent) the
     /// balancer tries another target even for a POST, as nginx's <c>proxy_next_upstream error</c>.</summary>
     [Fact]

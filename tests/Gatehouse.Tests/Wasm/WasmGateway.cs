@@ -24,7 +24,7 @@ internal sealed class WasmGateway : IAsyncDisposable
     public HttpClient Proxy { get; }
 
     public static async Task<WasmGateway> StartAsync(bool dbless, bool wasm = true, string? filtersPath = null,
-        Func<GatehouseOptions, GatehouseOptions>? configure = null)
+        Func<GatehouseOptions, GatehouseOptions>? configure = null, Action<ILoggingBuilder>? logging = null)
     {
         var prefix = Directory.CreateTempSubdirectory("gatehouse-wasm-gw-").FullName;
         var options = new GatehouseOptions
@@ -42,7 +42,7 @@ internal sealed class WasmGateway : IAsyncDisposable
         options = configure?.Invoke(options) ?? options;
         var host = GatewayHost.Create(options, new GatewayHostOptions
         {
-            ConfigureLogging = l => l.ClearProviders(),
+            ConfigureLogging = logging ?? (l => l.ClearProviders()),
             ShutdownTimeout = TimeSpan.FromSeconds(5),
         });
         try { await host.StartAsync(); }

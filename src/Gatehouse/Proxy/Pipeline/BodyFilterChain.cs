@@ -16,11 +16,18 @@ internal sealed class BodyFilterChain
     private readonly ProxyContext _context;
     private readonly IReadOnlyList<Func<ProxyContext, BodyChunk, ValueTask<BodyOutcome>>> _filters;
     private readonly ArrayBufferWriter<byte>?[] _buffers;
+    private readonly IReadOnlyList<IPhaseHandler> _handlers;
+    private readonly string _phase;
 
-    public BodyFilterChain(ProxyContext context, IReadOnlyList<Func<ProxyContext, BodyChunk, ValueTask<BodyOutcome>>> filters)
+    /// <param name="handlers">the handlers behind <paramref name="filters"/>, same order (for request debugging)</param>
+    /// <param name="phase">the span name of request debugging: Kong's <c>body_filter</c>, or ours <c>request_body</c></param>
+    public BodyFilterChain(ProxyContext context, IReadOnlyList<Func<ProxyContext, BodyChunk, ValueTask<BodyOutcome>>> filters,
+        IReadOnlyList<IPhaseHandler> handlers, string phase)
     {
         _context = context;
         _filters = filters;
+        _handlers = handlers;
+        _phase = phase;
         _buffers = new ArrayBufferWriter<byte>?[filters.Count];
     }
 
@@ -28,7 +35,17 @@ internal sealed class BodyFilterChain
     /// Pushes one chunk (or the end of stream) through; returns what leaves the last filter (maybe empty). The result
     /// may share memory with <paramref name="data"/> or with a filter's buffer: consume it before the next push.
     /// </summary>
-    public async ValueTask<ReadOnlyMemory<byte>> PushAsync(ReadOnlyMemory<byte> data, bool endOfStream)
+    public ValueTask<ReadOnlyMemory<byte>> PushAsync(ReadOnlyMemory<byte> data, bool endOfStream) =>
+        _context.Debug is { } debug ? TimedPushAsync(debug, data, endOfStream) : RunAsync(data, endOfStream, null);
+
+    private async ValueTask<ReadOnlyMemory<byte>> TimedPushAsync(RequestDebugTrace debug, ReadOnlyMemory<byte> data, bool endOfStream)
+    {
+        debug.Enter(_phase);
+        try { return await RunAsync(data, endOfStream, debug); }
+        finally { debug.Leave(); }
+    }
+
+    private async ValueTask<ReadOnlyMemory<byte>> RunAsync(ReadOnlyMemory<byte> data, bool endOfStream, RequestDebugTrace? debug)
     {
         for (var i = 0; i < _filters.Count; i++)
         {
@@ -40,7 +57,14 @@ internal sealed class BodyFilterChain
                 data = buffered.WrittenMemory;
             }
             var chunk = new BodyChunk(data, endOfStream, seen);
-            var outcome = await _filters[i](_context, chunk);
+            BodyOutcome outcome;
+            if (debug is null) outcome = await _filters[i](_context, chunk);
+            else
+            {
+                var opened = debug.EnterHandler(_handlers[i], _phase, _context);
+                try { outcome = await _filters[i](_context, chunk); }
+                finally { debug.LeaveHandler(opened); }
+            }
             if (outcome == BodyOutcome.Buffer && !endOfStream)
             {
                 buffered = _buffers[i] ??= new ArrayBufferWriter<byte>();

@@ -14,6 +14,10 @@ public interface IPhaseHandler
     /// <summary>What kind of step this is in diagnostics such as <c>GET /routes/{r}/plan</c>: "plugin", "filter" or
     /// "core" (the default).</summary>
     string Kind => "core";
+
+    /// <summary>Request debugging only: the configured instance this handler runs as for this request (a plugin's
+    /// id), or null when none applies. Not called for other requests.</summary>
+    string? DebugInstance(ProxyContext context) => null;
 }
 
 /// <summary>Rewrite phase: before routing; only handlers of the global plan run here (Kong: global plugins only).</summary>

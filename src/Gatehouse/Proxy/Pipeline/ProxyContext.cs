@@ -49,6 +49,8 @@ public sealed class ProxyContext
     /// <summary>True when the request body was read whole before forwarding (route.request_buffering): the upstream
     /// gets it with Content-Length even when body handlers changed it.</summary>
     internal bool RequestBodyBuffered { get; set; }
+    /// <summary>The timings of a request that asked for request debugging (<see cref="RequestDebug"/>); null otherwise.</summary>
+    public RequestDebugTrace? Debug { get; internal set; }
     /// <summary>Bytes of response body sent to the client so far (counted when access logging is on or a log handler,
     /// plugin or filter, may read it).</summary>
     public long ResponseBodyBytes { get; internal set; }

@@ -25,5 +25,7 @@ public sealed class ProxyTimings
     /// <summary>Whole request so far (or until <see cref="End"/>).</summary>
     public long TotalMs => Ms(Start, End == 0 ? Now() : End);
 
+    public TimeSpan Elapsed(long from, long to) => _time.GetElapsedTime(from, to);
+
     private long Ms(long from, long to) => (long)_time.GetElapsedTime(from, to).TotalMilliseconds;
 }

@@ -25,7 +25,7 @@ internal sealed class RequestBodyFilterStream : Stream
         _inner = inner;
         _context = context;
         _plan = plan;
-        _chain = new BodyFilterChain(context, plan.RequestBodyFilters);
+        _chain = new BodyFilterChain(context, plan.RequestBodyFilters, plan.RequestBody, "request_body");
         _remaining = context.HttpContext.Request.ContentLength;
     }
 

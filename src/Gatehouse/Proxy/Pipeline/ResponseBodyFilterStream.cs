@@ -22,7 +22,7 @@ internal sealed class ResponseBodyFilterStream : ResponseBodyStream
     public ResponseBodyFilterStream(Stream inner, ProxyContext context, PhasePlan plan) : base(inner)
     {
         _context = context;
-        _chain = new BodyFilterChain(context, plan.ResponseBodyFilters);
+        _chain = new BodyFilterChain(context, plan.ResponseBodyFilters, plan.ResponseBody, "body_filter");
     }
 
     /// <summary>Length of the body this stream will be given (the upstream's or the local answer's Content-Length),
