@@ -158,7 +158,7 @@ public sealed class ProxyRequestHandler
         ResponseBodyFilterStream? filter = null;
         if (context.Plan.HasBodyHandlers)
             http.Response.Body = filter = new ResponseBodyFilterStream(downstream, context, context.Plan);
-        else if (_accessLog.Enabled)
+        else if (_accessLog.Enabled || context.Plan.Log.Count > 0) // log handlers read the body size (response.size)
             http.Response.Body = new CountingStream(downstream, context);
         var canHaveBody = http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false;
         if (context.Plan.ReadsRequestBody && canHaveBody)

@@ -5,7 +5,7 @@ namespace Gatehouse.Wasm;
 
 /// <summary>Kong's <c>FILTER_META_SCHEMA</c> (§1.2): <c>config_schema</c> must be a usable JSON schema and
 /// <c>metrics.label_patterns</c> an array of <c>{label, pattern}</c> string records; plus Gatehouse's extensions
-/// <c>root_id</c> and <c>vm_id</c> (strings).</summary>
+/// <c>root_id</c> and <c>vm_id</c> (strings) and <c>property_encoding</c> (<see cref="FilterPropertyEncoding"/>).</summary>
 internal static class FilterMetadataCheck
 {
     private static readonly HashSet<string> Types = ["array", "boolean", "integer", "null", "number", "object", "string"];
@@ -15,6 +15,8 @@ internal static class FilterMetadataCheck
     {
         foreach (var key in new[] { "root_id", "vm_id" })
             if (meta[key] is { } id && !IsString(id)) return $"property {key} validation failed: wrong type: expected string";
+        if (meta[FilterPropertyEncoding.Key] is { } encoding && !FilterPropertyEncoding.TryParse(encoding, out _))
+            return $"property {FilterPropertyEncoding.Key} validation failed: expected one of: {FilterPropertyEncoding.Envoy}, {FilterPropertyEncoding.Ngx}";
         if (meta["config_schema"] is { } schema)
         {
             if (schema is not JsonObject obj) return "property config_schema validation failed: wrong type: expected object";

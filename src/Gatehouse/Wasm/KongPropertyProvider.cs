@@ -1,5 +1,6 @@
 using System.Text;
 using Gatehouse.Proxy.Pipeline;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using ProxyWasm.Http;
 using ProxyWasm.Runtime;
@@ -61,8 +62,10 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
     /// The Envoy request/connection attributes that come straight from the request (computed on read, typed as Envoy
     /// types them): <c>request.id</c> (X-Request-Id, else the gateway's request id, as <c>ngx.request_id</c>),
     /// <c>request.protocol</c>, <c>request.time</c> (when the gateway began the request), <c>source.address/port</c>
-    /// (the client), <c>destination.address/port</c> (the listener), the <c>connection.*</c> of <see cref="ConnectionProperties"/>. Request path/method/headers and the response's
-    /// code/headers are the host library's built-ins; the other Envoy attributes are not found.
+    /// (the client), <c>destination.address/port</c> (the listener), the <c>connection.*</c> of <see cref="ConnectionProperties"/>,
+    /// <c>request.referer/useragent/size/duration/is_subrequest</c>, <c>response.size</c>, <c>upstream.address/port</c>.
+    /// Request path/method/headers and the response's code/headers are the host library's built-ins; the other Envoy
+    /// attributes are not found (docs/proxy-wasm-conformance.md).
     /// </summary>
     private byte[]? EnvoyAttribute(string path, PropertyEncoding encoding)
     {
@@ -70,6 +73,17 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
         var connection = http.Connection;
         return path switch
         {
+            // ngx_wasm_module maps the request attributes onto nginx variables; with its encoding the filter gets exactly
+            // those: $request_uri, $uri (normalised), $scheme, $request_method, $args (not found without a query),
+            // the X-Request-Id header alone, and — its mapping, kept for filters written against it — $hostname
+            // (the machine's name) for request.host
+            "request.path" when encoding == PropertyEncoding.Text => Ngx("request_uri"),
+            "request.url_path" when encoding == PropertyEncoding.Text => Ngx("uri"),
+            "request.host" when encoding == PropertyEncoding.Text => Ngx("hostname"),
+            "request.scheme" when encoding == PropertyEncoding.Text => Ngx("scheme"),
+            "request.method" when encoding == PropertyEncoding.Text => Ngx("request_method"),
+            "request.query" when encoding == PropertyEncoding.Text => Ngx("args"),
+            "request.id" when encoding == PropertyEncoding.Text => Header(http, "X-Request-Id"),
             "request.id" => PropertyValues.String(NgxVariables.Get(context, "request_id")!),
             "request.protocol" => PropertyValues.String(http.Request.Protocol),
             "request.time" => PropertyValues.Timestamp(RequestTime(), encoding),
@@ -81,15 +95,35 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             "destination.address" => connection.LocalIpAddress is { } local ? Address(local, connection.LocalPort, encoding) : null,
             "destination.port" => connection.LocalIpAddress is null ? null : PropertyValues.Int64(connection.LocalPort, encoding),
             _ when path.StartsWith(ConnectionProperties.Prefix, StringComparison.Ordinal) => ConnectionProperties.Get(http, path, encoding),
-            // ngx_wasm_module: the peer of the current try, split at its last ':' (text, IPv6 in brackets); not found
-            // before a peer is chosen. Gatehouse knows the peer of balanced services (a service host that is an upstream)
+            // ngx_wasm_module: the peer of the current try, split at its last ':' (IPv6 in brackets), port as text;
+            // Envoy: "ip:port" and an integer port. Not found before a peer is chosen. Gatehouse knows the peer of
+            // balanced services (a service host that is an upstream)
             "upstream.address" => context.Peer is { } peer
-                ? PropertyValues.String(peer.Peer.Endpoint[..peer.Peer.Endpoint.LastIndexOf(':')]) : null,
-            "upstream.port" => context.Peer is { } current
-                ? PropertyValues.String(current.Peer.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)) : null,
+                ? PropertyValues.String(encoding == PropertyEncoding.Text ? peer.Peer.Endpoint[..peer.Peer.Endpoint.LastIndexOf(':')] : peer.Peer.Endpoint)
+                : null,
+            "upstream.port" => context.Peer is { } current ? PropertyValues.Int64(current.Peer.Port, encoding) : null,
+            // request headers by name, as ngx_wasm_module ($http_referer / $http_user_agent); not found without them
+            "request.referer" => Header(http, "Referer"),
+            "request.useragent" => Header(http, "User-Agent"),
+            // ngx: $content_length (the header as sent); Envoy: the body size, from Content-Length; not found without it
+            "request.size" when encoding == PropertyEncoding.Text => Ngx("content_length"),
+            "request.size" => http.Request.ContentLength is { } length ? PropertyValues.Int64(length, encoding) : null,
+            // ngx: $request_time (sec.msec since the request began); Envoy: a duration in nanoseconds
+            "request.duration" when encoding == PropertyEncoding.Text => Ngx("request_time"),
+            "request.duration" => PropertyValues.Int64(NgxVariables.Elapsed(context).Ticks * 100, encoding),
+            // ngx_wasm_module's; Gatehouse has no subrequests
+            "request.is_subrequest" => PropertyValues.Bool(false, encoding),
+            // ngx: $body_bytes_sent, the body bytes sent to the client so far (0 before the body goes out)
+            "response.size" when encoding == PropertyEncoding.Text => Ngx("body_bytes_sent"),
+            "response.size" => PropertyValues.Int64(context.ResponseBodyBytes, encoding),
             _ => null,
         };
     }
+
+    private byte[]? Ngx(string variable) => NgxVariables.Get(context, variable) is { } text ? PropertyValues.String(text) : null;
+
+    private static byte[]? Header(HttpContext http, string name) =>
+        http.Request.Headers.TryGetValue(name, out var values) && values.Count > 0 ? Encoding.Latin1.GetBytes(values.ToString()) : null;
 
     private static byte[] Address(System.Net.IPAddress address, int port, PropertyEncoding encoding) =>
         PropertyValues.String(encoding == PropertyEncoding.Text ? address.ToString() : new System.Net.IPEndPoint(address, port).ToString());
@@ -97,7 +131,7 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
     private DateTimeOffset RequestTime()
     {
         var time = context.HttpContext.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
-        return time.GetUtcNow() - time.GetElapsedTime(context.Timings.Start);
+        return time.GetUtcNow() - NgxVariables.Elapsed(context);
     }
 
     private string? Get(string path)
@@ -122,6 +156,7 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             "kong.router.service" => context.Service is { } service ? KongEntityJson.Service(service) : null,
             "kong.response.source" => ResponseSource(),
             "kong.node.id" => context.HttpContext.RequestServices.GetService<Config.AdminNodeInfo>()?.NodeId.ToString(),
+            "kong.node.memory_stats" => MemoryStats(),
             _ when path.StartsWith(ConfigurationPrefix, StringComparison.Ordinal) => Configuration(path[ConfigurationPrefix.Length..]),
             _ when path.StartsWith(NgxVariables.Prefix, StringComparison.Ordinal) => NgxVariables.Get(context, path[NgxVariables.Prefix.Length..]),
             _ => null,
@@ -136,6 +171,20 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
         : context.LocalResponse is not null ? "exit"
         : context.UpstreamStatus is not null ? "service"
         : "error";
+
+    /// <summary><c>kong.node.memory_stats</c>: Kong's <c>kong.node.get_memory_stats()</c> JSON (bytes). Kong lists one Lua
+    /// VM per nginx worker and its shared dicts; Gatehouse has one process and no shared dicts, so one entry (this
+    /// process's pid and its managed heap, what a GC-collected VM has allocated) and an empty <c>lua_shared_dicts</c>.</summary>
+    private static string MemoryStats() =>
+        new System.Text.Json.Nodes.JsonObject
+        {
+            ["workers_lua_vms"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            {
+                ["http_allocated_gc"] = GC.GetTotalMemory(false),
+                ["pid"] = Environment.ProcessId,
+            }),
+            ["lua_shared_dicts"] = new System.Text.Json.Nodes.JsonObject(),
+        }.ToJsonString();
 
     /// <summary><c>kong.configuration.&lt;key&gt;</c>: the settings as <c>GET /</c> echoes them (read-only); secrets
     /// (passwords, keys) are not found rather than given to filters.</summary>

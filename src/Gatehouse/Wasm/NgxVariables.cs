@@ -1,6 +1,7 @@
 using System.Globalization;
 using Gatehouse.Proxy.Pipeline;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gatehouse.Wasm;
 
@@ -47,11 +48,27 @@ internal static class NgxVariables
             "upstream_host" => Proxy.GatehouseTransformer.UpstreamHost(context),
             // the peers tried, "ip:port[, ip:port…]" (balanced services; a service whose host is not an upstream: not found)
             "upstream_addr" => Proxy.PeerTries.UpstreamAddr(context),
+            // $content_length: the request header as sent; $request_time: sec.msec since the request began;
+            // $body_bytes_sent: the response body bytes sent so far
+            "content_length" => Header(request.Headers, name),
+            "request_time" => SecondsAndMilliseconds(Elapsed(context)),
+            "body_bytes_sent" => context.ResponseBodyBytes.ToString(CultureInfo.InvariantCulture),
             "status" => http.Response.HasStarted || context.UpstreamStatus is not null
                 ? http.Response.StatusCode.ToString(CultureInfo.InvariantCulture) : null,
             _ when name.StartsWith(HeaderPrefix, StringComparison.Ordinal) => Header(request.Headers, name[HeaderPrefix.Length..]),
             _ => null,
         };
+    }
+
+    /// <summary>Time since the gateway began the request (the clock the request's timings use).</summary>
+    public static TimeSpan Elapsed(ProxyContext context) =>
+        (context.HttpContext.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetElapsedTime(context.Timings.Start);
+
+    /// <summary>nginx's <c>%T.%03M</c>: whole seconds, a dot, milliseconds.</summary>
+    private static string SecondsAndMilliseconds(TimeSpan elapsed)
+    {
+        var ms = (long)elapsed.TotalMilliseconds;
+        return string.Create(CultureInfo.InvariantCulture, $"{ms / 1000}.{ms % 1000:D3}");
     }
 
     /// <summary>Writable variables: <c>ngx.upstream_uri</c> (the path sent upstream; a query after <c>?</c> is

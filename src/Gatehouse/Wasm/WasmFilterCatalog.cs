@@ -96,6 +96,7 @@ public sealed class WasmFilterCatalog
         }
         var rootId = meta?["root_id"]?.GetValue<string>() ?? "";
         var vmId = meta?["vm_id"]?.GetValue<string>() ?? "";
+        FilterPropertyEncoding.TryParse(meta?[FilterPropertyEncoding.Key], out var encoding);
         if (meta?["config_schema"] is JsonObject schema)
         {
             var json = (JsonObject)schema.DeepClone();
@@ -103,13 +104,13 @@ public sealed class WasmFilterCatalog
             return new WasmFilterInfo(name, path)
             {
                 Metadata = meta, ConfigSchemaJson = json, HasConfigSchema = true, ConfigSchema = FilterConfigSchema.From(json),
-                RootId = rootId, VmId = vmId,
+                RootId = rootId, VmId = vmId, PropertyEncoding = encoding,
             };
         }
         return new WasmFilterInfo(name, path)
         {
             Metadata = meta, ConfigSchemaJson = FilterConfigSchema.DefaultJson(), ConfigSchema = FilterConfigSchema.Default,
-            RootId = rootId, VmId = vmId,
+            RootId = rootId, VmId = vmId, PropertyEncoding = encoding,
         };
     }
 }

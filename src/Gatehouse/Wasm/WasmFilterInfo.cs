@@ -18,4 +18,6 @@ public sealed record WasmFilterInfo(string Name, string Path)
     /// <summary>Gatehouse extension (meta.json <c>vm_id</c>): answered as <c>plugin_vm_id</c>; filters with the same
     /// vm_id share key/value data and queues (default "": shared by every filter that names none).</summary>
     public string VmId { get; init; } = "";
+    /// <summary>Gatehouse extension (meta.json <c>property_encoding</c>): how typed property values reach the filter.</summary>
+    public ProxyWasm.Runtime.PropertyEncoding PropertyEncoding { get; init; } = ProxyWasm.Runtime.PropertyEncoding.Binary;
 }

@@ -104,7 +104,7 @@ public sealed class WasmFilterRuntime : IDisposable
     }
 
     /// <summary>The identity and configuration a VM of <paramref name="filter"/> starts with: its name, the
-    /// meta.json <c>root_id</c>/<c>vm_id</c> (Gatehouse extension, Envoy's fields), and the config bytes.</summary>
+    /// meta.json <c>root_id</c>/<c>vm_id</c> (Gatehouse extension, Envoy's fields), its <c>property_encoding</c>, and the config bytes.</summary>
     internal FilterPluginConfig PluginConfig(string filter, string configuration)
     {
         var info = Catalog.ByName(filter);
@@ -113,6 +113,7 @@ public sealed class WasmFilterRuntime : IDisposable
             Name = filter,
             RootId = info?.RootId ?? "",
             VmId = info?.VmId ?? "",
+            PropertyEncoding = info?.PropertyEncoding ?? PropertyEncoding.Binary,
             Configuration = System.Text.Encoding.UTF8.GetBytes(configuration),
         };
     }

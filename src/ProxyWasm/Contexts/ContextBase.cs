@@ -70,6 +70,9 @@ internal abstract class ContextBase
         switch (path)
         {
             case "plugin_name": value = Encoding.UTF8.GetBytes(Vm.Config.Name); return true;
+            // ngx_wasm_module answers the root context's id (decimal); with its encoding and no configured root id, so do we
+            case "plugin_root_id" when Vm.Config.PropertyEncoding == PropertyEncoding.Text && Vm.Config.RootId.Length == 0:
+                value = Encoding.ASCII.GetBytes(Root.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)); return true;
             case "plugin_root_id": value = Encoding.UTF8.GetBytes(Vm.Config.RootId); return true;
             case "plugin_vm_id": value = Encoding.UTF8.GetBytes(Vm.Config.VmId); return true;
         }

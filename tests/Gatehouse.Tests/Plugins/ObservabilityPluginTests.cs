@@ -44,6 +44,21 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task File_log_response_size_is_the_body_sent_with_the_access_log_off()
+    {
+        // no access log: the log handler alone must make the body bytes counted
+        await using var gw = await PluginGateway.StartAsync(configure: o => o with { ProxyAccessLog = null });
+        await gw.ServiceAndRouteAsync("svc", "/api");
+        var path = Path.Combine(gw.Prefix, "sizes.log");
+        await gw.CreateAsync("/routes/svc-route/plugins", new { name = "file-log", config = new { path } });
+        using var response = await gw.Proxy.GetAsync("/api/sized");
+        var body = await response.Content.ReadAsByteArrayAsync();
+        await WaitUntil(() => File.Exists(path) && File.ReadAllLines(path).Length == 1);
+        Assert.True(body.Length > 0);
+        Assert.Equal(body.Length, (long)JsonNode.Parse(File.ReadAllLines(path)[0])!["response"]!["size"]!);
+    }
+
+    [Fact]
     public async Task Http_log_sends_batches_to_the_endpoint()
     {
         var received = new ConcurrentQueue<string>();

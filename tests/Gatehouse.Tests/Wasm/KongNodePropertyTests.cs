@@ -52,6 +52,18 @@ public sealed class KongNodePropertyTests : IAsyncLifetime
         Assert.Equal((200, GatehouseVersion.Kong), await Property("version"));
     }
 
+    [Fact]
+    public async Task Memory_stats_is_Kongs_json_shape_with_this_process()
+    {
+        var (status, body) = await Property("node.memory_stats");
+        Assert.Equal(200, status);
+        var stats = System.Text.Json.Nodes.JsonNode.Parse(body)!.AsObject();
+        var vm = Assert.Single(stats["workers_lua_vms"]!.AsArray())!;
+        Assert.Equal(Environment.ProcessId, vm["pid"]!.GetValue<int>()); // the gateway runs in the test process
+        Assert.True(vm["http_allocated_gc"]!.GetValue<long>() > 0);
+        Assert.Empty(stats["lua_shared_dicts"]!.AsObject());
+    }
+
     [Theory]
     [InlineData("configuration.log_level", 200, "error")]
     [InlineData("configuration.database", 200, "sqlite")]

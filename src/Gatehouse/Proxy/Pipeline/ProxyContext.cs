@@ -51,7 +51,8 @@ public sealed class ProxyContext
     internal bool RequestBodyBuffered { get; set; }
     /// <summary>The timings of a request that asked for request debugging (<see cref="RequestDebug"/>); null otherwise.</summary>
     public RequestDebugTrace? Debug { get; internal set; }
-    /// <summary>Bytes of response body sent to the client (counted when access logging is on).</summary>
+    /// <summary>Bytes of response body sent to the client so far (counted when access logging is on or a log handler,
+    /// plugin or filter, may read it).</summary>
     public long ResponseBodyBytes { get; internal set; }
 
     /// <summary>Short-circuits with the given answer; return the result from a request-side handler.</summary>

@@ -35,6 +35,8 @@ public sealed class UpstreamPeerVisibilityTests : IAsyncLifetime
     public async Task Filters_read_the_chosen_peer_and_the_host_sent()
     {
         var filters = WasmPaths.CopyFilters(Path.Combine(WasmPaths.Repo, "filters", "test"), "phases");
+        // ngx_wasm_module's encoding: the address without its port, the port as text
+        File.WriteAllText(Path.Combine(filters, "phases.meta.json"), """{"property_encoding":"ngx_wasm_module"}""");
         try
         {
             await using var gw = await Start(o => o with { Wasm = true, WasmFiltersPath = filters });
@@ -65,6 +67,38 @@ public sealed class UpstreamPeerVisibilityTests : IAsyncLifetime
             // begins on the refusing target and is retried on the echo server
             Assert.Contains($"127.0.0.1:{closed}, 127.0.0.1:{_echo.Port}", seen);
             Assert.Subset(new HashSet<string> { $"127.0.0.1:{_echo.Port}", $"127.0.0.1:{closed}, 127.0.0.1:{_echo.Port}" }, seen);
+        }
+        finally
+        {
+            Directory.Delete(filters, true);
+        }
+    }
+
+    [Fact]
+    public async Task Filters_in_Envoys_encoding_read_the_peer_as_ip_port_and_an_integer_port()
+    {
+        var filters = WasmPaths.CopyFilters(Path.Combine(WasmPaths.Repo, "filters", "test"), "phases");
+        try
+        {
+            await using var gw = await Start(o => o with { Wasm = true, WasmFiltersPath = filters });
+            await UpstreamWithARefusingTarget(gw);
+            var config = new JsonObject
+            {
+                ["response_headers"] = new JsonArray(
+                    new JsonObject { ["action"] = "get_property", ["name"] = "upstream.address" },
+                    new JsonObject { ["action"] = "get_property", ["name"] = "upstream.port" }),
+            };
+            var chain = new JsonObject { ["filters"] = new JsonArray(new JsonObject { ["name"] = "phases", ["config"] = config.ToJsonString() }) };
+            var (status, body) = await gw.PostAsync("/services/svc/filter-chains", chain.ToJsonString());
+            Assert.True(status == 201, body?.ToJsonString());
+
+            using var response = await gw.Proxy.GetAsync("/p");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            string Reported(string name) => response.Headers.GetValues("x-property-" + name).Single();
+            Assert.Equal($"127.0.0.1:{_echo.Port}", Reported("upstream.address"));
+            var port = Reported("upstream.port");
+            Assert.StartsWith("hex:", port);
+            Assert.Equal(_echo.Port, System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(Convert.FromHexString(port[4..])));
         }
         finally
         {
