@@ -46,6 +46,8 @@ internal sealed partial class SniCertificates
             if (firstDot > 0 && lookup.ByName.TryGetValue(string.Concat("*", name.AsSpan(firstDot)), out var prefix)) return prefix;
             var lastDot = name.LastIndexOf('.');
             if (lastDot > 0 && lookup.ByName.TryGetValue(string.Concat(name.AsSpan(0, lastDot), ".*"), out var suffix)) return suffix;
+            // Kong's DEFAULT_SNI: an SNI named "*" serves every server name no other SNI matches (not a hello without one)
+            if (lookup.ByName.TryGetValue("*", out var any)) return any;
         }
         return _default;
     }

@@ -44,6 +44,16 @@ public sealed class SniCertificateTests : IAsyncDisposable
         Assert.Equal("CN=suffix.test", await PresentedAsync(gateway, "shop.example.org"));
         Assert.Equal("CN=default.test", await PresentedAsync(gateway, "other.test"));
 
+        // Kong's DEFAULT_SNI: an SNI named "*" takes every server name the others do not match
+        var catchAll = Certificate(TestCertificates.Rsa("CN=catch-all.test"));
+        gateway.Publish(Of([], []) with
+        {
+            Certificates = [exact.Model, catchAll.Model],
+            Snis = [Sni("a.test", exact), Sni("*", catchAll)],
+        });
+        Assert.Equal("CN=exact.test", await PresentedAsync(gateway, "a.test"));
+        Assert.Equal("CN=catch-all.test", await PresentedAsync(gateway, "other.test"));
+
         // rotation: the same name now points at another certificate, served from the next handshake on
         var rotated = Certificate(TestCertificates.Ecdsa("CN=rotated.test"));
         gateway.Publish(Of([], []) with { Certificates = [rotated.Model], Snis = [Sni("a.test", rotated)] });
