@@ -30,6 +30,7 @@ public static class PluginServiceCollectionExtensions
         services.TryAddSingleton<LogSinks>();
         services.TryAddSingleton<PrometheusMetrics>();
         services.TryAddSingleton(new ProxyCacheStore(options?.MemCacheSize ?? ProxyCacheStore.DefaultCapacity));
+        services.TryAddSingleton<Bundled.OpenTelemetry.SpanExporters>();
         services.TryAddSingleton<PluginServices>();
         services.AddSingleton<IPhasePlanContributor, PluginPlanContributor>();
         return services;

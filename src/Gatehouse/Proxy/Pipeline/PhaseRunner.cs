@@ -1,11 +1,15 @@
+using Gatehouse.Proxy.Tracing;
+
 namespace Gatehouse.Proxy.Pipeline;
 
 /// <summary>Runs the handlers of one phase in order. Exceptions propagate to the proxy, which answers 500 and
-/// still runs the log phase.</summary>
+/// still runs the log phase. A traced request (<see cref="ProxyContext.Trace"/>) gets one span per plugin or filter
+/// step (<see cref="StepSpans"/>); an untraced one takes the plain loop.</summary>
 internal static class PhaseRunner
 {
     public static async ValueTask<PhaseOutcome> RewriteAsync(PhasePlan plan, ProxyContext context)
     {
+        if (context.Trace is { } trace) return await TracedAsync(plan.Rewrite, context, trace, "rewrite", static (h, c) => h.OnRewriteAsync(c));
         foreach (var h in plan.Rewrite)
             if (await h.OnRewriteAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
         return PhaseOutcome.Continue;
@@ -13,6 +17,7 @@ internal static class PhaseRunner
 
     public static async ValueTask<PhaseOutcome> AccessAsync(PhasePlan plan, ProxyContext context)
     {
+        if (context.Trace is { } trace) return await TracedAsync(plan.Access, context, trace, "access", static (h, c) => h.OnAccessAsync(c));
         foreach (var h in plan.Access)
             if (await h.OnAccessAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
         return PhaseOutcome.Continue;
@@ -20,7 +25,33 @@ internal static class PhaseRunner
 
     public static async ValueTask ResponseHeadersAsync(PhasePlan plan, ProxyContext context)
     {
+        if (context.Trace is { } trace)
+        {
+            foreach (var h in plan.ResponseHeaders)
+            {
+                var span = StepSpans.Open(trace, h, "header_filter");
+                try { await h.OnResponseHeadersAsync(context); }
+                catch (Exception e) { StepSpans.Failed(span, e); throw; }
+                finally { StepSpans.Close(trace, span, context, PhaseOutcome.Continue); }
+            }
+            return;
+        }
         foreach (var h in plan.ResponseHeaders) await h.OnResponseHeadersAsync(context);
+    }
+
+    private static async ValueTask<PhaseOutcome> TracedAsync<THandler>(IReadOnlyList<THandler> handlers, ProxyContext context,
+        RequestTrace trace, string phase, Func<THandler, ProxyContext, ValueTask<PhaseOutcome>> run) where THandler : IPhaseHandler
+    {
+        foreach (var h in handlers)
+        {
+            var span = StepSpans.Open(trace, h, phase);
+            var outcome = PhaseOutcome.Continue;
+            try { outcome = await run(h, context); }
+            catch (Exception e) { StepSpans.Failed(span, e); throw; }
+            finally { StepSpans.Close(trace, span, context, outcome); }
+            if (outcome == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
+        }
+        return PhaseOutcome.Continue;
     }
 
     public static async ValueTask RequestTrailersAsync(PhasePlan plan, ProxyContext context)
@@ -40,5 +71,51 @@ internal static class PhaseRunner
             try { await h.OnLogAsync(context); }
             catch (Exception e) { onError(h, e); }
         }
+    }
+}
+
+/// <summary>
+/// The span of one step: Kong's <c>kong.&lt;phase&gt;.plugin.&lt;name&gt;</c> for a plugin, ours
+/// <c>gatehouse.wasm.&lt;filter&gt;</c> for a Proxy-Wasm filter callback (with the filter, the callback and its outcome:
+/// continue, local_response or trap). Core steps get none.
+/// </summary>
+internal static class StepSpans
+{
+    public static TraceSpan? Open(RequestTrace trace, IPhaseHandler handler, string phase)
+    {
+        TraceSpan? span = handler.Kind switch
+        {
+            "plugin" => trace.Open($"kong.{phase}.plugin.{handler.Name}"),
+            "filter" => trace.Open($"gatehouse.wasm.{handler.Name}"),
+            _ => null,
+        };
+        if (span is not null && handler.Kind == "filter")
+        {
+            span.Set("gatehouse.filter.name", handler.Name);
+            span.Set("gatehouse.filter.callback", phase switch
+            {
+                "access" => "on_request_headers",
+                "header_filter" => "on_response_headers",
+                _ => phase,
+            });
+            span.Set("gatehouse.phase", phase);
+        }
+        trace.Current = span;
+        return span;
+    }
+
+    public static void Failed(TraceSpan? span, Exception e)
+    {
+        if (span is not null) span.Error ??= e.Message;
+    }
+
+    public static void Close(RequestTrace trace, TraceSpan? span, ProxyContext context, PhaseOutcome outcome)
+    {
+        trace.Current = null;
+        if (span is null) return;
+        RequestTrace.Close(span);
+        if (span.Name.StartsWith("gatehouse.wasm.", StringComparison.Ordinal))
+            span.Set("gatehouse.filter.outcome", span.Error is not null ? "trap"
+                : outcome == PhaseOutcome.ShortCircuit ? "local_response" : "continue");
     }
 }
