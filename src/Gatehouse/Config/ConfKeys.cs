@@ -71,6 +71,13 @@ internal static class ConfKeys
         ["proxy_access_log"] = (o, v) => o with { ProxyAccessLog = Off(v) ? null : NonEmpty(v) },
         ["headers"] = (o, v) => o with { Headers = HeaderTokens(v) },
         ["allow_debug_header"] = (o, v) => o with { AllowDebugHeader = Bool(v) },
+        // the opentelemetry plugin (docs/observability.md)
+        ["tracing_instrumentations"] = (o, v) => o with { TracingInstrumentations = Instrumentations(v) },
+        ["tracing_sampling_rate"] = (o, v) => o with
+        {
+            TracingSamplingRate = double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var rate) && rate is >= 0 and <= 1
+                ? rate : throw new FormatException($"'{v}' must be a number between 0 and 1"),
+        },
         ["inline_io"] = (o, v) => o with { InlineIo = Bool(v) },
         ["wasm"] = (o, v) => o with { Wasm = Bool(v) },
         ["wasm_filters_path"] = (o, v) => o with { WasmFiltersPath = NullIfEmpty(v) },
@@ -204,6 +211,14 @@ internal static class ConfKeys
             if (name is not ("bundled" or VaultResolver.EnvStrategy or "off"))
                 throw new FormatException($"vault '{name}' is not installed (Gatehouse bundles the env vault only)");
         return true;
+    }
+
+    /// <summary>Validated now so that a wrong value stops the start naming the key.</summary>
+    private static IReadOnlyList<string> Instrumentations(string v)
+    {
+        var steps = List(v);
+        Config.TracingInstrumentations.Parse(steps);
+        return steps;
     }
 
     private static IReadOnlyList<string> List(string v) =>

@@ -69,6 +69,11 @@ public sealed record GatehouseOptions
     /// <summary>Kong's allow_debug_header: when on, a request with <c>Gatehouse-Debug: 1</c> (or <c>Kong-Debug: 1</c>)
     /// gets Gatehouse-Route-Id/-Name and Gatehouse-Service-Id/-Name response headers.</summary>
     public bool AllowDebugHeader { get; init; }
+    /// <summary>Kong's <c>tracing_instrumentations</c> (default off: the opentelemetry plugin only propagates).</summary>
+    public IReadOnlyList<string> TracingInstrumentations { get; init; } = ["off"];
+    /// <summary>Kong's <c>tracing_sampling_rate</c> (default 0.01): the opentelemetry plugin's rate when its
+    /// <c>sampling_rate</c> is unset.</summary>
+    public double TracingSamplingRate { get; init; } = 0.01;
     /// <summary>Upstream TLS defaults, as Kong's injected nginx directives <c>nginx_proxy_proxy_ssl_verify</c> (services
     /// whose tls_verify is null), <c>nginx_proxy_proxy_ssl_trusted_certificate</c> (the trust store of services without
     /// ca_certificates; none: nothing is trusted) and <c>nginx_proxy_proxy_ssl_verify_depth</c> (nginx's default 1).</summary>

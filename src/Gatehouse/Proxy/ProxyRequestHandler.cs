@@ -1,3 +1,4 @@
+using Gatehouse.Config;
 using Gatehouse.Proxy.Pipeline;
 using Gatehouse.Proxy.Tracing;
 using Gatehouse.Routing;
@@ -54,7 +55,7 @@ public sealed class ProxyRequestHandler
         _counters.Begin(http);
         var snapshot = _snapshots.Current;
         var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global, Upstreams = snapshot.Upstreams };
-        if (snapshot.TracesRequests) context.Trace = new Tracing.RequestTrace();
+        if (snapshot.TracesRequests && _settings.TracedSteps != TracedSteps.None) context.Trace = new RequestTrace(_settings.TracedSteps);
         http.Features.Set(context);
         var originalBody = http.Response.Body;
         var originalRequestBody = http.Request.Body;
@@ -114,7 +115,7 @@ public sealed class ProxyRequestHandler
         if (await PhaseRunner.RewriteAsync(snapshot.Pipeline.Global, context) == PhaseOutcome.ShortCircuit)
             return PhaseOutcome.ShortCircuit;
         // :: Step 3: route
-        var routerSpan = context.Trace?.Open("kong.router");
+        var routerSpan = context.Trace is { } trace && trace.Traces(TracedSteps.Router) ? trace.Open("kong.router") : null;
         var match = snapshot.Router.Match(ToRouteRequest(http, path));
         if (routerSpan is not null) Tracing.RequestTrace.Close(routerSpan);
         if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);

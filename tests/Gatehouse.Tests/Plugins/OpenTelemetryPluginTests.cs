@@ -20,7 +20,11 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _filters = WasmPaths.CopyFilters(WasmPaths.Examples, "add-headers", "require-header");
-        _gw = await PluginGateway.StartAsync(configure: o => o with { Wasm = true, WasmFiltersPath = _filters });
+        // every span, and a global rate of 0 (each instance here sets its sampling_rate unless a test says otherwise)
+        _gw = await PluginGateway.StartAsync(configure: o => o with
+        {
+            Wasm = true, WasmFiltersPath = _filters, TracingInstrumentations = ["all"], TracingSamplingRate = 0,
+        });
         _collector = await OtlpReceiver.StartAsync();
         await _gw.ServiceAndRouteAsync("svc", "/api");
     }
@@ -200,6 +204,52 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         // the family is on /metrics
         using var scrape = await _gw.Admin.GetAsync("/metrics");
         Assert.Contains("gatehouse_opentelemetry_spans_dropped_total{reason=\"export_failed\"}", await scrape.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Tracing_sampling_rate_is_the_rate_of_an_instance_without_sampling_rate()
+    {
+        // the fixture's tracing_sampling_rate is 0
+        await AddPlugin(new { traces_endpoint = _collector.TracesUrl });
+        for (var i = 0; i < 5; i++) Assert.EndsWith("-00", EchoedHeader((await Get("/api/zero")).Echo!, "traceparent"));
+        await using var gw = await PluginGateway.StartAsync(configure: o => o with { TracingInstrumentations = ["all"], TracingSamplingRate = 1 });
+        await gw.ServiceAndRouteAsync("svc", "/api");
+        await gw.CreateAsync("/plugins", new { name = "opentelemetry", config = new { traces_endpoint = _collector.TracesUrl, queue = new { max_coalescing_delay = 0.05 } } });
+        using var response = await gw.Proxy.GetAsync("/api/one");
+        Assert.EndsWith("-01", EchoedHeader(JsonNode.Parse(await response.Content.ReadAsStringAsync())!, "traceparent"));
+        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        Assert.EndsWith("/api/one", (string)Assert.Single(_collector.Spans, s => s.Name == "kong").Attributes["http.url"]);
+    }
+
+    [Fact]
+    public async Task Tracing_instrumentations_off_only_propagates_and_exports_nothing()
+    {
+        await using (var gw = await PluginGateway.StartAsync(configure: o => o with { TracingSamplingRate = 1 }))
+        {
+            await gw.ServiceAndRouteAsync("svc", "/api");
+            await gw.CreateAsync("/plugins", new { name = "opentelemetry", config = new
+            {
+                traces_endpoint = _collector.TracesUrl, http_response_header_for_traceid = "x-trace-id",
+                propagation = new { extract = new[] { "w3c" }, inject = new[] { "w3c" }, default_format = "w3c" },
+            } });
+            using var response = await gw.Proxy.GetAsync("/api/off");
+            var traceparent = EchoedHeader(JsonNode.Parse(await response.Content.ReadAsStringAsync())!, "traceparent");
+            Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-01$", traceparent);
+            Assert.Equal(traceparent.Split('-')[1], response.Headers.GetValues("x-trace-id").Single());
+        } // stopping the gateway sends whatever its queues hold
+        Assert.Empty(_collector.Spans);
+    }
+
+    [Fact]
+    public async Task Tracing_instrumentations_lists_the_steps_that_get_spans()
+    {
+        await using (var gw = await PluginGateway.StartAsync(configure: o => o with { TracingSamplingRate = 1, TracingInstrumentations = ["router", "balancer"] }))
+        {
+            await gw.ServiceAndRouteAsync("svc", "/api");
+            await gw.CreateAsync("/plugins", new { name = "opentelemetry", config = new { traces_endpoint = _collector.TracesUrl } });
+            (await gw.Proxy.GetAsync("/api/some")).Dispose();
+        } // stopping the gateway sends whatever its queues hold
+        Assert.Equal(["kong", "kong.balancer", "kong.router"], _collector.Spans.Select(s => s.Name).Order().ToArray());
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using Gatehouse.Config;
 using Gatehouse.Proxy.Tracing;
 
 namespace Gatehouse.Proxy.Pipeline;
@@ -85,8 +86,13 @@ internal static class StepSpans
     {
         TraceSpan? span = handler.Kind switch
         {
-            "plugin" => trace.Open($"kong.{phase}.plugin.{handler.Name}"),
-            "filter" => trace.Open($"gatehouse.wasm.{handler.Name}"),
+            "plugin" when trace.Traces(phase switch
+            {
+                "rewrite" => TracedSteps.PluginRewrite,
+                "access" => TracedSteps.PluginAccess,
+                _ => TracedSteps.PluginHeaderFilter,
+            }) => trace.Open($"kong.{phase}.plugin.{handler.Name}"),
+            "filter" when trace.Traces(TracedSteps.WasmFilters) => trace.Open($"gatehouse.wasm.{handler.Name}"),
             _ => null,
         };
         if (span is not null && handler.Kind == "filter")

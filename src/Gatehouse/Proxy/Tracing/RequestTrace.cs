@@ -1,3 +1,4 @@
+using Gatehouse.Config;
 using System.Diagnostics;
 
 namespace Gatehouse.Proxy.Tracing;
@@ -42,11 +43,15 @@ public sealed class RequestTrace
 {
     private readonly List<TraceSpan> _spans = [];
 
-    public RequestTrace()
+    public RequestTrace(TracedSteps steps)
     {
+        Steps = steps;
         Root = Open("kong", null, ActivityKind.Server);
     }
 
+    /// <summary>Which steps get spans (<c>tracing_instrumentations</c>).</summary>
+    public TracedSteps Steps { get; }
+    public bool Traces(TracedSteps step) => (Steps & step) != 0;
     /// <summary>Kong's request span, <c>kong</c>.</summary>
     public TraceSpan Root { get; }
     /// <summary>Every span in the order opened (root first, so a parent always comes before its children).</summary>
@@ -70,9 +75,11 @@ public sealed class RequestTrace
 
     public static void Close(TraceSpan span) => span.End = DateTime.UtcNow;
 
-    /// <summary>The span of the first upstream try, made ahead of it.</summary>
-    public TraceSpan PrepareBalancer()
+    /// <summary>The span of the first upstream try, made ahead of it; null when balancer spans are off (Kong then
+    /// injects the request span).</summary>
+    public TraceSpan? PrepareBalancer()
     {
+        if (!Traces(TracedSteps.Balancer)) return null;
         if (PreparedBalancer is null)
         {
             PreparedBalancer = new TraceSpan("kong.balancer", Root, ActivityKind.Client);
@@ -82,8 +89,9 @@ public sealed class RequestTrace
     }
 
     /// <summary>A balancer span for one try: the prepared one for the first, a new one after.</summary>
-    public TraceSpan BeginTry()
+    public TraceSpan? BeginTry()
     {
+        if (!Traces(TracedSteps.Balancer)) return null;
         if (PreparedBalancer is { Start.Ticks: 0 } prepared)
         {
             prepared.Start = DateTime.UtcNow;

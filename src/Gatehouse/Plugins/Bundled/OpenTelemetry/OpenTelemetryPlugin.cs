@@ -19,8 +19,6 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
 {
     /// <summary>Kong's formats (kong/observability/tracing/propagation/utils.lua).</summary>
     private static readonly string[] KongFormats = ["w3c", "b3", "b3-single", "jaeger", "ot", "aws", "gcp", "datadog", "instana"];
-    /// <summary>Used when sampling_rate is unset: Kong's default tracing_sampling_rate (the conf key is not implemented).</summary>
-    internal const double DefaultSamplingRate = 0.01;
 
     public override string Name => TracingPlugin.Name;
     public override int Priority => 14;
@@ -121,7 +119,7 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             TimeSpan.FromMilliseconds(ConfigRead.Long(config, "read_timeout") ?? 5000));
         var exporters = context.Services.SpanExporters;
         return new Handler(exporters.For(settings), new SpanMaker(exporters.Source), Propagation(config),
-            ConfigRead.Number(config, "sampling_rate") ?? DefaultSamplingRate, ConfigRead.String(config, "http_response_header_for_traceid"));
+            ConfigRead.Number(config, "sampling_rate") ?? exporters.DefaultSamplingRate, ConfigRead.String(config, "http_response_header_for_traceid"));
     }
 
     private static KeyValuePair<string, string>[] Pairs(JsonNode? map) =>
@@ -160,14 +158,26 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         /// try's span (whose id the upstream receives as its parent), inject.</summary>
         public override ValueTask<PhaseOutcome> AccessAsync(Kong kong)
         {
-            if (kong.Context.Trace is not { } trace) return ValueTask.FromResult(PhaseOutcome.Continue);
             var headers = kong.Request.Headers;
             var extracted = propagation.Extract(headers);
             propagation.Clear(headers);
-            Begin(trace, extracted);
-            var balancer = spans.Make(trace.PrepareBalancer(), trace.Sampled);
-            propagation.Inject(headers, balancer.TraceId, balancer.SpanId, trace.Sampled, extracted);
-            if (traceIdHeader is not null) kong.Response.SetHeader(traceIdHeader, balancer.TraceId.ToHexString(), deferred: true);
+            ActivityTraceId traceId;
+            ActivitySpanId parent;
+            bool sampled;
+            if (kong.Context.Trace is { } trace)
+            {
+                Begin(trace, extracted);
+                // the upstream's parent: the first try's span, or the request's when balancer spans are off (Kong's rule)
+                var injected = trace.PrepareBalancer() is { } balancer ? spans.Make(balancer, trace.Sampled) : trace.Root.Activity!;
+                (traceId, parent, sampled) = (injected.TraceId, injected.SpanId, trace.Sampled);
+            }
+            else
+            {
+                // tracing_instrumentations off: Kong only propagates, from a span that is never exported
+                (traceId, parent, sampled) = (extracted?.TraceId ?? ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), Decide(extracted));
+            }
+            propagation.Inject(headers, traceId, parent, sampled, extracted);
+            if (traceIdHeader is not null) kong.Response.SetHeader(traceIdHeader, traceId.ToHexString(), deferred: true);
             return ValueTask.FromResult(PhaseOutcome.Continue);
         }
 
@@ -188,10 +198,13 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             return ValueTask.CompletedTask;
         }
 
+        private bool Decide(ExtractedContext? extracted) =>
+            extracted?.Sampled ?? (samplingRate >= 1 || (samplingRate > 0 && Random.Shared.NextDouble() < samplingRate));
+
         private void Begin(RequestTrace trace, ExtractedContext? extracted)
         {
             // the client's decision wins (parent-based), else the rate
-            trace.Sampled = extracted?.Sampled ?? (samplingRate >= 1 || (samplingRate > 0 && Random.Shared.NextDouble() < samplingRate));
+            trace.Sampled = Decide(extracted);
             spans.MakeRoot(trace.Root, extracted, trace.Sampled);
         }
     }

@@ -34,13 +34,16 @@ public sealed class SpanExporters : IDisposable
     private readonly ILoggerFactory _loggers;
     private readonly Lazy<(ActivitySource Source, ActivityListener Listener)> _source = new(CreateSource);
 
-    public SpanExporters(PrometheusMetrics metrics, ILoggerFactory loggers)
+    /// <param name="defaultSamplingRate"><c>tracing_sampling_rate</c>: the rate of instances without <c>sampling_rate</c></param>
+    public SpanExporters(PrometheusMetrics metrics, ILoggerFactory loggers, double defaultSamplingRate = 0.01)
     {
+        DefaultSamplingRate = defaultSamplingRate;
         _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
         _loggers = loggers ?? throw new ArgumentNullException(nameof(loggers));
     }
 
     internal ActivitySource Source => _source.Value.Source;
+    public double DefaultSamplingRate { get; }
 
     internal SpanQueue For(SpanExportSettings settings) =>
         _queues.GetOrAdd(settings.Key, _ => new Lazy<SpanQueue>(() => new SpanQueue(settings, _metrics, _loggers.CreateLogger<SpanQueue>()))).Value;
@@ -85,6 +88,7 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
     private readonly CancellationTokenSource _stop = new();
     private readonly TracerProvider _provider;
     private readonly Task _loop;
+    private int _disposed;
 
     public SpanQueue(SpanExportSettings settings, PrometheusMetrics metrics, ILogger logger)
         : base(new OtlpTraceExporter(ExporterOptions(settings)))
@@ -179,21 +183,22 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
         OpenTelemetryLog.ExportFailed(_logger, null, _settings.Endpoint.Host, count);
     }
 
+    /// <summary>What is queued is still sent (up to the timeout), then the loop ends.</summary>
     protected override bool OnShutdown(int timeoutMilliseconds)
     {
-        _stop.Cancel();
         _channel.Writer.TryComplete();
-        return base.OnShutdown(timeoutMilliseconds);
+        var drained = _loop.Wait(timeoutMilliseconds);
+        if (!drained) _stop.Cancel();
+        return base.OnShutdown(timeoutMilliseconds) && drained;
     }
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing && !_stop.IsCancellationRequested)
+        // the provider shuts this processor down (draining the queue) and disposes it again
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _stop.Cancel();
-            _channel.Writer.TryComplete();
             _provider.Dispose();
-            _stop.Dispose();
+            _stop.Cancel();
         }
         base.Dispose(disposing);
     }
