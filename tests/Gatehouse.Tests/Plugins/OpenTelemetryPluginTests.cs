@@ -20,6 +20,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _filters = WasmPaths.CopyFilters(WasmPaths.Examples, "add-headers", "require-header");
+        File.Copy(Path.Combine(WasmPaths.Repo, "filters", "test", "chaos.wasm"), Path.Combine(_filters, "chaos.wasm"));
         // every span, and a global rate of 0 (each instance here sets its sampling_rate unless a test says otherwise)
         _gw = await PluginGateway.StartAsync(configure: o => o with
         {
@@ -126,6 +127,23 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         Assert.Equal("local_response", filter.Attributes["gatehouse.filter.outcome"]);
         Assert.Equal(401L, Assert.Single(_collector.Spans, s => s.Name == "kong").Attributes["http.status_code"]);
         Assert.DoesNotContain(_collector.Spans, s => s.Name == "kong.balancer");
+    }
+
+    [Fact]
+    public async Task A_filter_that_traps_has_the_trap_outcome_and_an_error_status()
+    {
+        await AddPlugin(Config());
+        await _gw.CreateAsync("/routes/svc-route/filter-chains", new { filters = new[] { new { name = "chaos" } } });
+        var (status, _) = await Get("/api/trap", ("x-chaos", "trap"));
+        Assert.Equal(500, status);
+        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        var filter = Assert.Single(_collector.Spans, s => s.Name == "gatehouse.wasm.chaos"
+            && (string)s.Attributes["gatehouse.filter.callback"] == "on_request_headers");
+        Assert.Equal("trap", filter.Attributes["gatehouse.filter.outcome"]);
+        Assert.Equal(2, filter.StatusCode); // STATUS_CODE_ERROR
+        var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
+        Assert.Equal(500L, root.Attributes["http.status_code"]);
+        Assert.Equal(2, root.StatusCode);
     }
 
     [Fact]
