@@ -31,7 +31,7 @@ public static class PluginServiceCollectionExtensions
         services.TryAddSingleton<PrometheusMetrics>();
         services.TryAddSingleton(new ProxyCacheStore(options?.MemCacheSize ?? ProxyCacheStore.DefaultCapacity));
         services.TryAddSingleton(sp => new Bundled.OpenTelemetry.SpanExporters(sp.GetRequiredService<PrometheusMetrics>(),
-            sp.GetRequiredService<ILoggerFactory>(), options?.TracingSamplingRate ?? 0.01));
+            sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>(), options?.TracingSamplingRate ?? 0.01));
         services.TryAddSingleton<PluginServices>();
         services.AddSingleton<IPhasePlanContributor, PluginPlanContributor>();
         return services;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gatehouse.Plugins.Bundled.OpenTelemetry;
 using Gatehouse.Plugins.Bundled.Prometheus;
 using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Wasm;
@@ -144,6 +145,28 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
         Assert.Equal(500L, root.Attributes["http.status_code"]);
         Assert.Equal(2, root.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_exporter_unused_for_the_retire_time_is_closed_and_the_one_in_use_stays()
+    {
+        var time = new ManualTime(DateTimeOffset.UnixEpoch.AddYears(56));
+        await using var gw = await PluginGateway.StartAsync(s => s.AddSingleton<TimeProvider>(time),
+            o => o with { TracingInstrumentations = ["all"], TracingSamplingRate = 1 });
+        await gw.ServiceAndRouteAsync("svc", "/api");
+        var exporters = gw.Host.Services.GetRequiredService<SpanExporters>();
+        var plugin = await gw.CreateAsync("/plugins", new { name = "opentelemetry", config = new { traces_endpoint = _collector.TracesUrl } });
+        Assert.Equal(1, exporters.Count);
+        var changed = new { config = new { traces_endpoint = _collector.TracesUrl, headers = new Dictionary<string, string> { ["authorization"] = "Bearer second" } } };
+        Assert.Equal(200, (await gw.SendAsync(HttpMethod.Patch, $"/plugins/{plugin["id"]}", changed)).Status);
+        Assert.Equal(2, exporters.Count); // requests on the older snapshot may still use the first
+
+        time.Advance(SpanExporters.RetireAfter + TimeSpan.FromSeconds(1));
+        Assert.Equal(200, (await gw.SendAsync(HttpMethod.Patch, $"/plugins/{plugin["id"]}", new { tags = new[] { "b" } })).Status);
+        Assert.Equal(1, exporters.Count);
+        Assert.Equal(200, (int)(await gw.Proxy.GetAsync("/api/after")).StatusCode);
+        await gw.DisposeAsync(); // sends what the queue holds
+        Assert.Contains("Bearer second", _collector.Authorization);
     }
 
     [Fact]

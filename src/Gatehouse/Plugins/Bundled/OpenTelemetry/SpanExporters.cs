@@ -22,21 +22,26 @@ internal sealed record SpanExportSettings(Uri Endpoint, IReadOnlyList<KeyValuePa
 }
 
 /// <summary>
-/// The span exporters of the opentelemetry plugin instances, one per distinct export setting, alive for the
-/// process. Also owns the <see cref="ActivitySource"/> spans are made from and its listener, registered when the
+/// The span exporters of the opentelemetry plugin instances, one per distinct export setting. An exporter no
+/// configuration build asked for during <see cref="RetireAfter"/> (its plugin changed or was deleted) is closed at the
+/// next build, after sending what it holds (requests on an older snapshot may still add spans meanwhile). Also owns the <see cref="ActivitySource"/> spans are made from and its listener, registered when the
 /// first instance is built (a gateway without the plugin has none).
 /// </summary>
 public sealed class SpanExporters : IDisposable
 {
     internal const string SourceName = "Gatehouse.OpenTelemetry";
-    private readonly ConcurrentDictionary<string, Lazy<SpanQueue>> _queues = new(StringComparer.Ordinal);
+    public static readonly TimeSpan RetireAfter = TimeSpan.FromMinutes(10);
+    private readonly ConcurrentDictionary<string, Entry> _queues = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private long _generation;
     private readonly PrometheusMetrics _metrics;
     private readonly ILoggerFactory _loggers;
     private readonly Lazy<(ActivitySource Source, ActivityListener Listener)> _source = new(CreateSource);
 
     /// <param name="defaultSamplingRate"><c>tracing_sampling_rate</c>: the rate of instances without <c>sampling_rate</c></param>
-    public SpanExporters(PrometheusMetrics metrics, ILoggerFactory loggers, double defaultSamplingRate = 0.01)
+    public SpanExporters(PrometheusMetrics metrics, ILoggerFactory loggers, TimeProvider time, double defaultSamplingRate = 0.01)
     {
+        _time = time ?? throw new ArgumentNullException(nameof(time));
         DefaultSamplingRate = defaultSamplingRate;
         _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
         _loggers = loggers ?? throw new ArgumentNullException(nameof(loggers));
@@ -45,8 +50,43 @@ public sealed class SpanExporters : IDisposable
     internal ActivitySource Source => _source.Value.Source;
     public double DefaultSamplingRate { get; }
 
-    internal SpanQueue For(SpanExportSettings settings) =>
-        _queues.GetOrAdd(settings.Key, _ => new Lazy<SpanQueue>(() => new SpanQueue(settings, _metrics, _loggers.CreateLogger<SpanQueue>()))).Value;
+    /// <summary>The exporters now open.</summary>
+    public int Count => _queues.Count;
+
+    internal SpanQueue For(SpanExportSettings settings)
+    {
+        var entry = _queues.GetOrAdd(settings.Key, _ => new Entry(new Lazy<SpanQueue>(() => new SpanQueue(settings, _metrics, _loggers.CreateLogger<SpanQueue>()))));
+        Volatile.Write(ref entry.Generation, Volatile.Read(ref _generation));
+        return entry.Queue.Value;
+    }
+
+    /// <summary>A configuration build starts (the plugin plan contributor's).</summary>
+    public long BeginGeneration() => Interlocked.Increment(ref _generation);
+
+    /// <summary>A configuration build ended: an exporter it did not ask for is marked unused, and one unused for
+    /// <see cref="RetireAfter"/> is removed and closed in the background.</summary>
+    public void EndGeneration(long generation)
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (key, entry) in _queues)
+        {
+            if (Volatile.Read(ref entry.Generation) >= generation)
+            {
+                entry.UnusedSince = null;
+                continue;
+            }
+            entry.UnusedSince ??= now;
+            if (now - entry.UnusedSince < RetireAfter || !_queues.TryRemove(KeyValuePair.Create(key, entry))) continue;
+            if (entry.Queue.IsValueCreated) _ = Task.Run(entry.Queue.Value.Dispose);
+        }
+    }
+
+    private sealed class Entry(Lazy<SpanQueue> queue)
+    {
+        public Lazy<SpanQueue> Queue { get; } = queue;
+        public long Generation;
+        public DateTimeOffset? UnusedSince { get; set; }
+    }
 
     private static (ActivitySource, ActivityListener) CreateSource()
     {
@@ -63,8 +103,8 @@ public sealed class SpanExporters : IDisposable
 
     public void Dispose()
     {
-        foreach (var queue in _queues.Values)
-            if (queue.IsValueCreated) queue.Value.Dispose();
+        foreach (var entry in _queues.Values)
+            if (entry.Queue.IsValueCreated) entry.Queue.Value.Dispose();
         if (_source.IsValueCreated)
         {
             _source.Value.Listener.Dispose();
