@@ -293,6 +293,27 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         Assert.Equal(["kong", "kong.balancer", "kong.router"], _collector.Spans.Select(s => s.Name).Order().ToArray());
     }
 
+    [Fact]
+    public async Task A_collector_that_never_answers_fills_the_queue_and_further_spans_are_dropped_without_waiting()
+    {
+        // accepts connections and never answers: the exporter's one batch waits while the queue (1 span) fills
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var held = new List<System.Net.Sockets.TcpClient>();
+        _ = Task.Run(async () => { while (true) held.Add(await silent.AcceptTcpClientAsync()); });
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        await AddPlugin(new { traces_endpoint = $"http://127.0.0.1:{port}/v1/traces", sampling_rate = 1.0,
+            queue = new { max_batch_size = 1, max_entries = 1 } });
+        var metrics = _gw.Host.Services.GetRequiredService<PrometheusMetrics>();
+        var before = metrics.OpenTelemetrySpansDropped.WithLabels("queue_full").Value;
+        // one request has at least 4 spans (kong, router, the plugin's access, balancer): one in the exporter, one queued
+        var (status, _) = await Get("/api/slow-collector");
+        Assert.Equal(200, status);
+        // the log phase may end just after the client has its answer
+        await WaitUntil(() => metrics.OpenTelemetrySpansDropped.WithLabels("queue_full").Value - before >= 2);
+        foreach (var client in held.ToArray()) client.Dispose();
+    }
+
     [Theory]
     [InlineData("""{"traces_endpoint":"http://c/v1/traces","logs_endpoint":"http://c/v1/logs"}""", "logs_endpoint", "logs export is not implemented")]
     [InlineData("""{"traces_endpoint":"http://c/v1/traces","header_type":"jaeger"}""", "header_type", "header_type 'jaeger' is not implemented")]
