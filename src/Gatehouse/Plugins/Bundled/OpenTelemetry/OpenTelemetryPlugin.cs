@@ -188,13 +188,17 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             if (kong.Context.Trace is not { } trace) return ValueTask.CompletedTask;
             if (trace.Root.Activity is null) Begin(trace, null);
             if (!trace.Sampled) return ValueTask.CompletedTask;
+            // children first, the request span last (the order they ended in): a collector that has the request span
+            // has the whole trace
             foreach (var span in trace.Spans)
             {
-                if (span.End == default) continue; // never ran (a prepared try the request did not reach)
+                if (span == trace.Root || span.End == default) continue; // End unset: a prepared try never reached
                 var activity = span.Activity ?? spans.Make(span, sampled: true);
                 SpanMaker.Finish(activity, span);
                 queue.OnEnd(activity);
             }
+            SpanMaker.Finish(trace.Root.Activity!, trace.Root);
+            queue.OnEnd(trace.Root.Activity!);
             return ValueTask.CompletedTask;
         }
 
