@@ -73,6 +73,13 @@ internal static class ConfKeys
         ["allow_debug_header"] = (o, v) => o with { AllowDebugHeader = Bool(v) },
         ["request_debug"] = (o, v) => o with { RequestDebug = Bool(v) },
         ["request_debug_token"] = (o, v) => o with { RequestDebugToken = NullIfEmpty(v) },
+        // the opentelemetry plugin (docs/observability.md)
+        ["tracing_instrumentations"] = (o, v) => o with { TracingInstrumentations = Instrumentations(v) },
+        ["tracing_sampling_rate"] = (o, v) => o with
+        {
+            TracingSamplingRate = double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var rate) && rate is >= 0 and <= 1
+                ? rate : throw new FormatException($"'{v}' must be a number between 0 and 1"),
+        },
         ["inline_io"] = (o, v) => o with { InlineIo = Bool(v) },
         ["wasm"] = (o, v) => o with { Wasm = Bool(v) },
         ["wasm_filters_path"] = (o, v) => o with { WasmFiltersPath = NullIfEmpty(v) },
@@ -209,6 +216,14 @@ internal static class ConfKeys
             if (name is not ("bundled" or VaultResolver.EnvStrategy or "off"))
                 throw new FormatException($"vault '{name}' is not installed (Gatehouse bundles the env vault only)");
         return true;
+    }
+
+    /// <summary>Validated now so that a wrong value stops the start naming the key.</summary>
+    private static IReadOnlyList<string> Instrumentations(string v)
+    {
+        var steps = List(v);
+        Config.TracingInstrumentations.Parse(steps);
+        return steps;
     }
 
     private static IReadOnlyList<string> List(string v) =>

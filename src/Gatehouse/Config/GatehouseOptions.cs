@@ -73,6 +73,11 @@ public sealed record GatehouseOptions
     public bool RequestDebug { get; init; } = true;
     /// <summary>Kong's request_debug_token; null: a random UUID per start.</summary>
     public string? RequestDebugToken { get; init; }
+    /// <summary>Kong's <c>tracing_instrumentations</c> (default off: the opentelemetry plugin only propagates).</summary>
+    public IReadOnlyList<string> TracingInstrumentations { get; init; } = ["off"];
+    /// <summary>Kong's <c>tracing_sampling_rate</c> (default 0.01): the opentelemetry plugin's rate when its
+    /// <c>sampling_rate</c> is unset.</summary>
+    public double TracingSamplingRate { get; init; } = 0.01;
     /// <summary>Upstream TLS defaults, as Kong's injected nginx directives <c>nginx_proxy_proxy_ssl_verify</c> (services
     /// whose tls_verify is null), <c>nginx_proxy_proxy_ssl_trusted_certificate</c> (the trust store of services without
     /// ca_certificates; none: nothing is trusted) and <c>nginx_proxy_proxy_ssl_verify_depth</c> (nginx's default 1).</summary>

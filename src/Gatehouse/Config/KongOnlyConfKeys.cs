@@ -81,10 +81,8 @@ internal static class KongOnlyConfKeys
         Any("untrusted_lua", "Gatehouse runs no Lua code (no serverless functions)"),
         Any("untrusted_lua_sandbox_requires", "Gatehouse runs no Lua code (no serverless functions)"),
         Any("untrusted_lua_sandbox_environment", "Gatehouse runs no Lua code (no serverless functions)"),
-        Only("opentelemetry_tracing", "off", "Gatehouse has no tracing instrumentation"),
-        Only("tracing_instrumentations", "off", "Gatehouse has no tracing instrumentation"),
-        Any("opentelemetry_tracing_sampling_rate", "used only with tracing, which must be off"),
-        Any("tracing_sampling_rate", "used only with tracing, which must be off"),
+        Only("opentelemetry_tracing", "off", "Kong's deprecated name: set tracing_instrumentations"),
+        Any("opentelemetry_tracing_sampling_rate", "Kong's deprecated name: set tracing_sampling_rate"),
         Only("wasm_dynamic_module", "", "the Wasm engine is part of Gatehouse, not an nginx module"),
         Only("declarative_config_string", "", "give the declarative configuration as a file (declarative_config)"),
         // :: upstream connections and TLS as a client

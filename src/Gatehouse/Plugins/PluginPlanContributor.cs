@@ -71,9 +71,11 @@ public sealed class PluginPlanContributor : IPhasePlanContributor
     private Compiled Compile(GatewayConfig config)
     {
         var generation = _services.LogSinks.BeginGeneration();
+        var spanGeneration = _services.SpanExporters.BeginGeneration();
         if (config.Plugins.IsDefaultOrEmpty)
         {
             _services.LogSinks.EndGeneration(generation);
+            _services.SpanExporters.EndGeneration(spanGeneration);
             return new Compiled([]);
         }
         var consumers = new ConsumerIndex(config);
@@ -96,6 +98,7 @@ public sealed class PluginPlanContributor : IPhasePlanContributor
             }
         }
         _services.LogSinks.EndGeneration(generation);
+        _services.SpanExporters.EndGeneration(spanGeneration);
         return new Compiled(byName);
     }
 

@@ -30,6 +30,8 @@ public static class PluginServiceCollectionExtensions
         services.TryAddSingleton<LogSinks>();
         services.TryAddSingleton<PrometheusMetrics>();
         services.TryAddSingleton(new ProxyCacheStore(options?.MemCacheSize ?? ProxyCacheStore.DefaultCapacity));
+        services.TryAddSingleton(sp => new Bundled.OpenTelemetry.SpanExporters(sp.GetRequiredService<PrometheusMetrics>(),
+            sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>(), options?.TracingSamplingRate ?? 0.01));
         services.TryAddSingleton<PluginServices>();
         services.AddSingleton<IPhasePlanContributor, PluginPlanContributor>();
         return services;

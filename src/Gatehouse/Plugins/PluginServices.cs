@@ -11,11 +11,12 @@ namespace Gatehouse.Plugins;
 public sealed class PluginServices
 {
     public PluginServices(TimeProvider time, ILoggerFactory loggers, RateLimitCounters counters, LogSinks logSinks,
-        PrometheusMetrics metrics, ProxyCacheStore cache)
+        PrometheusMetrics metrics, ProxyCacheStore cache, Bundled.OpenTelemetry.SpanExporters spanExporters)
     {
         LogSinks = logSinks ?? throw new ArgumentNullException(nameof(logSinks));
         Metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
         Cache = cache ?? throw new ArgumentNullException(nameof(cache));
+        SpanExporters = spanExporters ?? throw new ArgumentNullException(nameof(spanExporters));
         Time = time ?? throw new ArgumentNullException(nameof(time));
         Loggers = loggers ?? throw new ArgumentNullException(nameof(loggers));
         Counters = counters ?? throw new ArgumentNullException(nameof(counters));
@@ -27,4 +28,6 @@ public sealed class PluginServices
     public LogSinks LogSinks { get; }
     public PrometheusMetrics Metrics { get; }
     public ProxyCacheStore Cache { get; }
+    /// <summary>The opentelemetry plugin's exporters (one per distinct export setting).</summary>
+    public Bundled.OpenTelemetry.SpanExporters SpanExporters { get; }
 }

@@ -1,4 +1,6 @@
+using Gatehouse.Config;
 using Gatehouse.Proxy.Pipeline;
+using Gatehouse.Proxy.Tracing;
 using Gatehouse.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -55,6 +57,7 @@ public sealed class ProxyRequestHandler
         _counters.Begin(http);
         var snapshot = _snapshots.Current;
         var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global, Upstreams = snapshot.Upstreams };
+        if (snapshot.TracesRequests && _settings.TracedSteps != TracedSteps.None) context.Trace = new RequestTrace(_settings.TracedSteps);
         http.Features.Set(context);
         var originalBody = http.Response.Body;
         var originalRequestBody = http.Request.Body;
@@ -94,6 +97,7 @@ public sealed class ProxyRequestHandler
             if (!ReferenceEquals(http.Request.Body, originalRequestBody)) http.Request.Body = originalRequestBody;
             // :: Step 8: log phase, then the access log line
             context.Timings.End = context.Timings.Now();
+            if (context.Trace is { } trace) RequestSpan.End(trace, context);
             try
             {
                 await PhaseRunner.LogAsync(context.Plan, context, _logHandlerFailed);
@@ -122,7 +126,9 @@ public sealed class ProxyRequestHandler
         {
             // :: Step 3: route
             context.Debug?.Enter("router");
+            var routerSpan = context.Trace is { } trace && trace.Traces(TracedSteps.Router) ? trace.Open("kong.router") : null;
             var match = snapshot.Router.Match(ToRouteRequest(http, path));
+            if (routerSpan is not null) Tracing.RequestTrace.Close(routerSpan);
             context.Debug?.Leave();
             if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
             context.Match = match;
@@ -176,7 +182,7 @@ public sealed class ProxyRequestHandler
             }
             error = target.Upstream is { } upstream
                 ? await SendBalancedAsync(context, target, upstream, requestBody, bodyResendable: requestBody is not null || !canHaveBody)
-                : await _forwarder.SendAsync(http, target.DestinationPrefix, target.Invoker ?? _connector.Invoker, target.RequestConfig, _transformer);
+                : await SendDirectAsync(context, target);
             if (error == ForwarderError.NoAvailableDestinations) return;
             if (error == ForwarderError.None && filter is not null && context.LocalResponse is null)
                 await filter.CompleteAsync(http.RequestAborted);
@@ -200,6 +206,15 @@ public sealed class ProxyRequestHandler
             context.Peer?.DestinationPrefix(target.Tls) ?? target.DestinationPrefix);
         if (UpstreamErrors.ToResponse(error, exception) is { } answer && !http.Response.HasStarted)
             context.Exit(answer);
+    }
+
+    /// <summary>A service on a host and port: one try (one <c>kong.balancer</c> span when traced).</summary>
+    private async ValueTask<ForwarderError> SendDirectAsync(ProxyContext context, UpstreamTarget target)
+    {
+        var span = context.Trace?.BeginTry();
+        var error = await _forwarder.SendAsync(context.HttpContext, target.DestinationPrefix, target.Invoker ?? _connector.Invoker, target.RequestConfig, _transformer);
+        if (span is not null) RequestSpan.EndTry(span, context, target.DestinationPrefix, 1, error);
+        return error;
     }
 
     /// <summary>
@@ -230,12 +245,17 @@ public sealed class ProxyRequestHandler
             var balancer = upstream.Balancer!;
             balancer.Started(peer.Peer);
             var started = _time.GetTimestamp();
-            ForwarderError error;
+            var span = context.Trace?.BeginTry();
+            ForwarderError error = ForwarderError.Request;
             try
             {
                 error = await _forwarder.SendAsync(http, peer.DestinationPrefix(target.Tls), target.Invoker ?? _connector.Invoker, target.RequestConfig, _transformer);
             }
-            finally { balancer.Finished(peer.Peer, _time.GetElapsedTime(started)); }
+            finally
+            {
+                balancer.Finished(peer.Peer, _time.GetElapsedTime(started));
+                if (span is not null) RequestSpan.EndTry(span, context, peer.DestinationPrefix(target.Tls), attempt + 1, error);
+            }
             if (upstream.Checker is { } checker) PassiveHealthReport.Report(checker, peer.Peer, error, context);
             if (error == ForwarderError.None || attempt >= target.Service.Retries) return error;
             var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;

@@ -21,6 +21,7 @@ public sealed class ProxySettings
         VerifiesClientCertificates = options.ClientCertificates.Verify != ClientCertificateVerify.Off && options.ProxyListen.Any(l => l.Ssl);
         RequestTempDirectory = Path.Combine(options.Prefix, "client_body_temp");
         ResponseTempDirectory = Path.Combine(options.Prefix, "proxy_temp");
+        TracedSteps = TracingInstrumentations.Parse(options.TracingInstrumentations);
     }
 
     /// <summary>Where buffered request bodies beyond memory go (nginx's client_body_temp under the prefix).</summary>
@@ -29,6 +30,9 @@ public sealed class ProxySettings
     public string ResponseTempDirectory { get; }
 
     public bool AllowDebugHeader { get; }
+
+    /// <summary><c>tracing_instrumentations</c>: the steps that get spans when an opentelemetry plugin is configured.</summary>
+    public TracedSteps TracedSteps { get; }
 
     /// <summary>nginx_proxy_ssl_verify_client is not off on an ssl proxy listener: requests check the connection's
     /// <see cref="ClientCertificateVerdict"/> (no lookup otherwise).</summary>

@@ -15,6 +15,8 @@ public sealed class ProxySnapshot
     public GatewayConfig Config { get; }
     public Router Router { get; }
     public CompiledPipeline Pipeline { get; }
+    /// <summary>An enabled opentelemetry plugin exists: requests record their spans (<see cref="Tracing.RequestTrace"/>).</summary>
+    public bool TracesRequests { get; }
     private readonly FrozenDictionary<Guid, UpstreamTarget> _targets;
     // plan and target per route, in Config.Routes order: a matched route finds both with one array read (dictionary
     // lookups over 10,000 routes cost a cache miss or two per request, bench/NOTES.md)
@@ -31,6 +33,7 @@ public sealed class ProxySnapshot
         Router = router;
         Pipeline = pipeline;
         Upstreams = upstreams ?? FrozenDictionary<string, BalancedUpstream>.Empty;
+        TracesRequests = !config.Plugins.IsDefaultOrEmpty && config.Plugins.Any(p => p.Enabled && p.Name == Tracing.TracingPlugin.Name);
         var profiles = new HashSet<UpstreamTlsProfile>();
         Func<ServiceModel, BalancedUpstream?, HttpMessageInvoker?> invokerOf = (_, _) => null;
         if (connector is not null)

@@ -178,12 +178,14 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
     {
         WasmRequestState.Of(context)!.Failed = true;
         WasmLog.FilterFailed(logger, logLimiter, Name, step, error);
+        if (context.Trace?.Current is { } span) span.Error = error ?? step + " failed";
     }
 
     private PhaseOutcome Fail(ProxyContext context, WasmRequestState state, string step, string? error)
     {
         state.Failed = true;
         WasmLog.FilterFailed(logger, logLimiter, Name, step, error);
+        if (context.Trace?.Current is { } span) span.Error = error ?? step + " failed";
         return context.Exit(500, "An unexpected error occurred");
     }
 

@@ -31,6 +31,7 @@ public static class BundledPlugins
         new RequestTransformerPlugin(), // 801
         new ResponseTransformerPlugin(),// 800
         new ProxyCachePlugin(),         // 100
+        new OpenTelemetry.OpenTelemetryPlugin(), // 14
         new PrometheusPlugin(),         // 13
         new HttpLogPlugin(),            // 12
         new FileLogPlugin(),            // 9

@@ -1,22 +1,29 @@
+using Gatehouse.Config;
+using Gatehouse.Proxy.Tracing;
+
 namespace Gatehouse.Proxy.Pipeline;
 
 /// <summary>Runs the handlers of one phase in order. Exceptions propagate to the proxy, which answers 500 and
-/// still runs the log phase. A request with a <see cref="ProxyContext.Debug"/> trace takes the timed loops
-/// (Kong's phase, <c>plugins</c> and our <c>filters</c> spans); every other request the plain ones.</summary>
+/// still runs the log phase. A request with a <see cref="ProxyContext.Debug"/> trace (Kong's request debugging: the
+/// phase, <c>plugins</c> and our <c>filters</c> timings) or a <see cref="ProxyContext.Trace"/> (the opentelemetry
+/// plugin: one span per plugin or filter step, <see cref="StepSpans"/>) takes the instrumented loop, which serves both;
+/// every other request the plain one.</summary>
 internal static class PhaseRunner
 {
     public static async ValueTask<PhaseOutcome> RewriteAsync(PhasePlan plan, ProxyContext context)
     {
-        if (context.Debug is { } debug) return await TimedRewriteAsync(plan, context, debug);
+        if (context.Debug is not null || context.Trace is not null)
+            return await InstrumentedAsync(plan.Rewrite, context, "rewrite", debugPhase: true, static (h, c) => h.OnRewriteAsync(c));
         foreach (var h in plan.Rewrite)
             if (await h.OnRewriteAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
         return PhaseOutcome.Continue;
     }
 
-    /// <summary>The access handlers; the caller has the <c>access</c> span open (the router runs in it, as in Kong).</summary>
+    /// <summary>The access handlers; the caller has the <c>access</c> debug span open (the router runs in it, as in Kong).</summary>
     public static async ValueTask<PhaseOutcome> AccessAsync(PhasePlan plan, ProxyContext context)
     {
-        if (context.Debug is { } debug) return await TimedAccessAsync(plan, context, debug);
+        if (context.Debug is not null || context.Trace is not null)
+            return await InstrumentedAsync(plan.Access, context, "access", debugPhase: false, static (h, c) => h.OnAccessAsync(c));
         foreach (var h in plan.Access)
             if (await h.OnAccessAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
         return PhaseOutcome.Continue;
@@ -24,9 +31,12 @@ internal static class PhaseRunner
 
     public static async ValueTask ResponseHeadersAsync(PhasePlan plan, ProxyContext context)
     {
-        if (context.Debug is { } debug)
+        if (context.Debug is not null || context.Trace is not null)
         {
-            await TimedResponseHeadersAsync(plan, context, debug);
+            await InstrumentedAsync(plan.ResponseHeaders, context, "header_filter", debugPhase: true,
+                static async (h, c) => { await h.OnResponseHeadersAsync(c); return PhaseOutcome.Continue; });
+            // Kong sets the request-debug output header right after header_filter
+            if (context.Debug is { } debug) RequestDebug.AddOutputHeader(debug, context);
             return;
         }
         foreach (var h in plan.ResponseHeaders) await h.OnResponseHeadersAsync(context);
@@ -56,47 +66,82 @@ internal static class PhaseRunner
         debug?.Leave();
     }
 
-    private static async ValueTask<PhaseOutcome> TimedRewriteAsync(PhasePlan plan, ProxyContext context, RequestDebugTrace debug)
+    /// <param name="debugPhase">open the phase's own debug span (access has it open already, around the router)</param>
+    private static async ValueTask<PhaseOutcome> InstrumentedAsync<THandler>(IReadOnlyList<THandler> handlers, ProxyContext context,
+        string phase, bool debugPhase, Func<THandler, ProxyContext, ValueTask<PhaseOutcome>> run) where THandler : IPhaseHandler
     {
-        debug.Enter("rewrite");
+        var debug = context.Debug;
+        var trace = context.Trace;
+        if (debugPhase) debug?.Enter(phase);
         try
         {
-            foreach (var h in plan.Rewrite)
+            foreach (var h in handlers)
             {
-                var opened = debug.EnterHandler(h, "rewrite", context);
-                try { if (await h.OnRewriteAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit; }
-                finally { debug.LeaveHandler(opened); }
+                var opened = debug?.EnterHandler(h, phase, context) ?? 0;
+                var span = trace is null ? null : StepSpans.Open(trace, h, phase);
+                var outcome = PhaseOutcome.Continue;
+                try { outcome = await run(h, context); }
+                catch (Exception e) { StepSpans.Failed(span, e); throw; }
+                finally
+                {
+                    if (trace is not null) StepSpans.Close(trace, span, context, outcome);
+                    debug?.LeaveHandler(opened);
+                }
+                if (outcome == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
             }
             return PhaseOutcome.Continue;
         }
-        finally { debug.Leave(); }
+        finally { if (debugPhase) debug?.Leave(); }
     }
+}
 
-    private static async ValueTask<PhaseOutcome> TimedAccessAsync(PhasePlan plan, ProxyContext context, RequestDebugTrace debug)
+/// <summary>
+/// The span of one step: Kong's <c>kong.&lt;phase&gt;.plugin.&lt;name&gt;</c> for a plugin, ours
+/// <c>gatehouse.wasm.&lt;filter&gt;</c> for a Proxy-Wasm filter callback (with the filter, the callback and its outcome:
+/// continue, local_response or trap). Core steps get none.
+/// </summary>
+internal static class StepSpans
+{
+    public static TraceSpan? Open(RequestTrace trace, IPhaseHandler handler, string phase)
     {
-        foreach (var h in plan.Access)
+        TraceSpan? span = handler.Kind switch
         {
-            var opened = debug.EnterHandler(h, "access", context);
-            try { if (await h.OnAccessAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit; }
-            finally { debug.LeaveHandler(opened); }
-        }
-        return PhaseOutcome.Continue;
-    }
-
-    /// <summary>The header_filter span, then the output header (Kong sets it right after header_filter).</summary>
-    private static async ValueTask TimedResponseHeadersAsync(PhasePlan plan, ProxyContext context, RequestDebugTrace debug)
-    {
-        debug.Enter("header_filter");
-        try
-        {
-            foreach (var h in plan.ResponseHeaders)
+            "plugin" when trace.Traces(phase switch
             {
-                var opened = debug.EnterHandler(h, "header_filter", context);
-                try { await h.OnResponseHeadersAsync(context); }
-                finally { debug.LeaveHandler(opened); }
-            }
+                "rewrite" => TracedSteps.PluginRewrite,
+                "access" => TracedSteps.PluginAccess,
+                _ => TracedSteps.PluginHeaderFilter,
+            }) => trace.Open($"kong.{phase}.plugin.{handler.Name}"),
+            "filter" when trace.Traces(TracedSteps.WasmFilters) => trace.Open($"gatehouse.wasm.{handler.Name}"),
+            _ => null,
+        };
+        if (span is not null && handler.Kind == "filter")
+        {
+            span.Set("gatehouse.filter.name", handler.Name);
+            span.Set("gatehouse.filter.callback", phase switch
+            {
+                "access" => "on_request_headers",
+                "header_filter" => "on_response_headers",
+                _ => phase,
+            });
+            span.Set("gatehouse.phase", phase);
         }
-        finally { debug.Leave(); }
-        RequestDebug.AddOutputHeader(debug, context);
+        trace.Current = span;
+        return span;
+    }
+
+    public static void Failed(TraceSpan? span, Exception e)
+    {
+        if (span is not null) span.Error ??= e.Message;
+    }
+
+    public static void Close(RequestTrace trace, TraceSpan? span, ProxyContext context, PhaseOutcome outcome)
+    {
+        trace.Current = null;
+        if (span is null) return;
+        RequestTrace.Close(span);
+        if (span.Name.StartsWith("gatehouse.wasm.", StringComparison.Ordinal))
+            span.Set("gatehouse.filter.outcome", span.Error is not null ? "trap"
+                : outcome == PhaseOutcome.ShortCircuit ? "local_response" : "continue");
     }
 }

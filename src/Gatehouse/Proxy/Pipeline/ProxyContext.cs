@@ -86,5 +86,8 @@ public sealed class ProxyContext
     /// <summary>The Wasm filter chain's state of this request (<c>Wasm.WasmRequestState</c>), created in access.</summary>
     internal object? FilterState { get; set; }
 
+    /// <summary>The request's spans when the snapshot traces requests; null otherwise.</summary>
+    public Tracing.RequestTrace? Trace { get; internal set; }
+
     internal void ReplaceLocalResponse(LocalResponse? response) => LocalResponse = response;
 }

@@ -38,6 +38,8 @@ public sealed class PrometheusMetrics
         _nginxRequests = node.CreateGauge("kong_nginx_requests_total", "Number of requests total", "node_id", "subsystem");
         _datastoreReachable = node.CreateGauge("kong_datastore_reachable", "Datastore reachable from Kong, 0 is unreachable");
         _nodeInfo = node.CreateGauge("kong_node_info", "Kong Node metadata information", "node_id", "version");
+        OpenTelemetrySpansDropped = node.CreateCounter("gatehouse_opentelemetry_spans_dropped_total",
+            "Spans the opentelemetry plugin dropped: its queue was full (queue_full) or the collector did not take a batch (export_failed)", "reason");
         UpstreamTargetHealth = node.CreateGauge("kong_upstream_target_health",
             "Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.",
             "upstream", "target", "address", "state", "subsystem");
@@ -53,6 +55,8 @@ public sealed class PrometheusMetrics
     public Counter Bandwidth { get; }
     /// <summary>Kong's <c>kong_upstream_target_health</c>: set at each scrape from the upstreams' health now.</summary>
     public Gauge UpstreamTargetHealth { get; }
+    /// <summary>The opentelemetry plugin's dropped spans, by reason (docs/metrics.md).</summary>
+    public Counter OpenTelemetrySpansDropped { get; }
 
     private readonly Gauge _connections;
     private readonly Gauge _nginxRequests;

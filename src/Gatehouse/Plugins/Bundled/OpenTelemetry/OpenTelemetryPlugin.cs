@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Gatehouse.Entities;
+using Gatehouse.Proxy.Pipeline;
+using Gatehouse.Proxy.Tracing;
+
+namespace Gatehouse.Plugins.Bundled.OpenTelemetry;
+
+/// <summary>
+/// Kong's opentelemetry plugin (priority 14), traces only: the request's spans (<see cref="RequestTrace"/>: the
+/// request, the router, each plugin step, each Proxy-Wasm filter callback, each upstream try) are exported over
+/// OTLP/HTTP protobuf by the OpenTelemetry SDK's exporter through a bounded queue (<see cref="SpanQueue"/>). The trace
+/// context is extracted from the client and injected to the upstream (<see cref="TracePropagation"/>). What is not
+/// implemented (logs export, the jaeger/ot/aws/gcp/datadog/instana formats, queue retries) is refused when written.
+/// docs/observability.md.
+/// </summary>
+public sealed class OpenTelemetryPlugin : GatehousePlugin
+{
+    /// <summary>Kong's formats (kong/observability/tracing/propagation/utils.lua).</summary>
+    private static readonly string[] KongFormats = ["w3c", "b3", "b3-single", "jaeger", "ot", "aws", "gcp", "datadog", "instana"];
+
+    public override string Name => TracingPlugin.Name;
+    public override int Priority => 14;
+    public override IReadOnlyList<string> Protocols { get; } = ["grpc", "grpcs", "http", "https"];
+
+    public override IReadOnlyList<FieldDefinition> ConfigFields { get; } =
+    [
+        Url("traces_endpoint"),
+        Url("endpoint"), // Kong's deprecated shorthand for traces_endpoint
+        Url("logs_endpoint") with { Custom = _ => "logs export is not implemented by Gatehouse's opentelemetry plugin (traces only)" },
+        new FieldDefinition("headers", FieldType.Map) { Keys = new("header", FieldType.String), Values = new("value", FieldType.String) { Referenceable = true } },
+        new FieldDefinition("resource_attributes", FieldType.Map)
+        {
+            Keys = new("key", FieldType.String) { Required = true },
+            Values = new("value", FieldType.String) { Required = true, Custom = v => v.GetValue<string>().Length == 0 ? "required field missing" : null },
+        },
+        new FieldDefinition("queue", FieldType.Record)
+        {
+            Required = true, Default = new JsonObject(),
+            Fields =
+            [
+                PluginFields.Integer("max_batch_size", 200) with { Between = (1, 1_000_000) },
+                PluginFields.Number("max_coalescing_delay", 1) with { Required = true, Custom = Between(0, 3600) },
+                PluginFields.Integer("max_entries", 10000) with { Between = (1, 1_000_000) },
+                NoRetry("max_retry_time", 60),
+                NoRetry("initial_retry_delay", 0.01),
+                NoRetry("max_retry_delay", 60),
+            ],
+        },
+        new FieldDefinition("batch_span_count", FieldType.Integer) { Between = (1, 1_000_000) },
+        new FieldDefinition("batch_flush_delay", FieldType.Integer) { Between = (0, 3600) },
+        PluginFields.Integer("connect_timeout", 1000) with { Between = (0, int.MaxValue) },
+        PluginFields.Integer("send_timeout", 5000) with { Between = (0, int.MaxValue) },
+        PluginFields.Integer("read_timeout", 5000) with { Between = (0, int.MaxValue) },
+        PluginFields.String("http_response_header_for_traceid"),
+        PluginFields.String("header_type", "preserve") with
+        {
+            OneOf = ["preserve", "ignore", .. KongFormats],
+            Custom = v => v.GetValue<string>() is var t && t is "preserve" or "ignore" || TracePropagation.Implemented.Contains(t) ? null : NotImplemented("header_type", t),
+        },
+        PluginFields.Number("sampling_rate") with { Custom = Between(0, 1) },
+        new FieldDefinition("propagation", FieldType.Record)
+        {
+            Required = true, Default = new JsonObject { ["default_format"] = "w3c" },
+            Fields =
+            [
+                Formats("extract", [.. KongFormats.Where(f => f != "b3-single")]),
+                new FieldDefinition("clear", FieldType.Array) { Elements = new("clear", FieldType.String) },
+                Formats("inject", ["preserve", .. KongFormats]),
+                PluginFields.String("default_format", "w3c", required: true) with { OneOf = KongFormats, Custom = Implemented("default_format") },
+            ],
+        },
+    ];
+
+    public override IReadOnlyList<EntityCheck> ConfigChecks { get; } = [new AtLeastOneOfCheck(["traces_endpoint", "endpoint", "logs_endpoint"])];
+
+    private static FieldDefinition Url(string name) => PluginFields.String(name) with
+    {
+        Referenceable = true,
+        Custom = v => Uri.TryCreate(v.GetValue<string>(), UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? null : "missing host in url",
+    };
+
+    private static FieldDefinition Formats(string name, string[] kong) => new(name, FieldType.Array)
+    {
+        Elements = new FieldDefinition(name, FieldType.String) { OneOf = kong, Custom = Implemented("propagation." + name) },
+    };
+
+    private static Func<JsonNode, string?> Implemented(string field) => v =>
+        v.GetValue<string>() is var f && (f == "preserve" || TracePropagation.Implemented.Contains(f)) ? null : NotImplemented(field, f);
+
+    private static string NotImplemented(string field, string value) => string.Create(CultureInfo.InvariantCulture,
+        $"{field} '{value}' is not implemented by Gatehouse (implemented: {string.Join(", ", TracePropagation.Implemented)})");
+
+    /// <summary>A batch the collector refuses is dropped, not retried: only the default may be written.</summary>
+    private static FieldDefinition NoRetry(string name, double @default) => PluginFields.Number(name, @default) with
+    {
+        Required = true,
+        Custom = v => Math.Abs(v.GetValue<double>() - @default) < 1e-9 ? null
+            : "queue retries are not implemented by Gatehouse's opentelemetry plugin (a refused batch is dropped and counted)",
+    };
+
+    private static Func<JsonNode, string?> Between(double min, double max) => v =>
+        v.GetValue<double>() is var d && d >= min && d <= max
+            ? null
+            : string.Create(CultureInfo.InvariantCulture, $"value should be between {min} and {max}");
+
+    public override PluginHandler Create(JsonObject config, PluginBuildContext context)
+    {
+        var queue = ConfigRead.Record(config, "queue") ?? [];
+        var endpoint = ConfigRead.String(config, "traces_endpoint") ?? ConfigRead.String(config, "endpoint")
+            ?? throw new InvalidOperationException("opentelemetry: no traces_endpoint");
+        var settings = new SpanExportSettings(new Uri(endpoint), Pairs(config["headers"]), Pairs(config["resource_attributes"]),
+            (int)(ConfigRead.Long(config, "batch_span_count") ?? ConfigRead.Long(queue, "max_batch_size") ?? 200),
+            TimeSpan.FromSeconds(ConfigRead.Long(config, "batch_flush_delay") ?? ConfigRead.Number(queue, "max_coalescing_delay") ?? 1),
+            (int)(ConfigRead.Long(queue, "max_entries") ?? 10000),
+            TimeSpan.FromMilliseconds(ConfigRead.Long(config, "connect_timeout") ?? 1000),
+            TimeSpan.FromMilliseconds(ConfigRead.Long(config, "send_timeout") ?? 5000),
+            TimeSpan.FromMilliseconds(ConfigRead.Long(config, "read_timeout") ?? 5000));
+        var exporters = context.Services.SpanExporters;
+        return new Handler(exporters.For(settings), new SpanMaker(exporters.Source), Propagation(config),
+            ConfigRead.Number(config, "sampling_rate") ?? exporters.DefaultSamplingRate, ConfigRead.String(config, "http_response_header_for_traceid"));
+    }
+
+    private static KeyValuePair<string, string>[] Pairs(JsonNode? map) =>
+        (map as JsonObject)?.Select(p => new KeyValuePair<string, string>(p.Key, p.Value?.GetValue<string>() ?? "")).ToArray() ?? [];
+
+    /// <summary>Kong's rule: without propagation.extract and .inject, the deprecated header_type decides (preserve:
+    /// extract any, inject the format found; ignore: extract nothing, inject default_format; a format: extract any,
+    /// inject the format found and that one).</summary>
+    private static TracePropagation Propagation(JsonObject config)
+    {
+        var propagation = ConfigRead.Record(config, "propagation") ?? [];
+        var defaultFormat = ConfigRead.String(propagation, "default_format") ?? "w3c";
+        var clear = Strings(propagation["clear"]);
+        var extract = propagation["extract"] is JsonArray ? Strings(propagation["extract"]) : null;
+        var inject = propagation["inject"] is JsonArray ? Strings(propagation["inject"]) : null;
+        if (extract is null && inject is null)
+        {
+            var headerType = ConfigRead.String(config, "header_type") ?? "preserve";
+            (extract, inject) = headerType switch
+            {
+                "ignore" => ([], [defaultFormat]),
+                "preserve" => (["w3c", "b3"], ["preserve"]),
+                _ => ((string[])["w3c", "b3"], (string[])["preserve", headerType]),
+            };
+        }
+        return new TracePropagation(extract ?? [], clear, inject ?? [], defaultFormat);
+    }
+
+    private static string[] Strings(JsonNode? array) =>
+        (array as JsonArray)?.Select(n => n?.GetValue<string>() ?? "").ToArray() ?? [];
+
+    private sealed class Handler(SpanQueue queue, SpanMaker spans, TracePropagation propagation, double samplingRate, string? traceIdHeader)
+        : PluginHandler
+    {
+        /// <summary>Kong's access handler: extract, decide sampling, make the request span and the first upstream
+        /// try's span (whose id the upstream receives as its parent), inject.</summary>
+        public override ValueTask<PhaseOutcome> AccessAsync(Kong kong)
+        {
+            var headers = kong.Request.Headers;
+            var extracted = propagation.Extract(headers);
+            propagation.Clear(headers);
+            ActivityTraceId traceId;
+            ActivitySpanId parent;
+            bool sampled;
+            if (kong.Context.Trace is { } trace)
+            {
+                Begin(trace, extracted);
+                // the upstream's parent: the first try's span, or the request's when balancer spans are off (Kong's rule)
+                var injected = trace.PrepareBalancer() is { } balancer ? spans.Make(balancer, trace.Sampled) : trace.Root.Activity!;
+                (traceId, parent, sampled) = (injected.TraceId, injected.SpanId, trace.Sampled);
+            }
+            else
+            {
+                // tracing_instrumentations off: Kong only propagates, from a span that is never exported
+                (traceId, parent, sampled) = (extracted?.TraceId ?? ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), Decide(extracted));
+            }
+            propagation.Inject(headers, traceId, parent, sampled, extracted);
+            if (traceIdHeader is not null) kong.Response.SetHeader(traceIdHeader, traceId.ToHexString(), deferred: true);
+            return ValueTask.FromResult(PhaseOutcome.Continue);
+        }
+
+        /// <summary>The request's spans go to the queue (a request the plugin's access step did not see, e.g. one an
+        /// authentication plugin refused, gets a fresh trace).</summary>
+        public override ValueTask LogAsync(Kong kong)
+        {
+            if (kong.Context.Trace is not { } trace) return ValueTask.CompletedTask;
+            if (trace.Root.Activity is null) Begin(trace, null);
+            if (!trace.Sampled) return ValueTask.CompletedTask;
+            // children first, the request span last (the order they ended in): a collector that has the request span
+            // has the whole trace
+            foreach (var span in trace.Spans)
+            {
+                if (span == trace.Root || span.End == default) continue; // End unset: a prepared try never reached
+                var activity = span.Activity ?? spans.Make(span, sampled: true);
+                SpanMaker.Finish(activity, span);
+                queue.OnEnd(activity);
+            }
+            SpanMaker.Finish(trace.Root.Activity!, trace.Root);
+            queue.OnEnd(trace.Root.Activity!);
+            return ValueTask.CompletedTask;
+        }
+
+        private bool Decide(ExtractedContext? extracted) =>
+            extracted?.Sampled ?? (samplingRate >= 1 || (samplingRate > 0 && Random.Shared.NextDouble() < samplingRate));
+
+        private void Begin(RequestTrace trace, ExtractedContext? extracted)
+        {
+            // the client's decision wins (parent-based), else the rate
+            trace.Sampled = Decide(extracted);
+            spans.MakeRoot(trace.Root, extracted, trace.Sampled);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using Gatehouse.Proxy.Tracing;
+
+namespace Gatehouse.Plugins.Bundled.OpenTelemetry;
+
+/// <summary>
+/// Gives recorded spans their identity: an <see cref="Activity"/> of the plugin's own source, parented explicitly
+/// (the root on the extracted context, or on a new trace id; every other span on its recorded parent), never left
+/// as <see cref="Activity.Current"/> (the request's async flow must not see it).
+/// </summary>
+internal sealed class SpanMaker(ActivitySource source)
+{
+    public void MakeRoot(TraceSpan root, ExtractedContext? extracted, bool sampled)
+    {
+        var flags = sampled ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None;
+        // a new trace has a parent context with no span id: the span has the trace id and no parent
+        var parent = extracted is not null
+            ? new ActivityContext(extracted.TraceId, extracted.SpanId, flags, extracted.TraceState, isRemote: true)
+            : new ActivityContext(ActivityTraceId.CreateRandom(), default, flags);
+        root.Activity = Start(root, parent);
+    }
+
+    public Activity Make(TraceSpan span, bool sampled)
+    {
+        if (span.Activity is { } made) return made;
+        var parent = span.Parent?.Activity ?? throw new InvalidOperationException($"span {span.Name}: parent has no identity");
+        var context = new ActivityContext(parent.TraceId, parent.SpanId, sampled ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None);
+        span.Activity = Start(span, context);
+        return span.Activity;
+    }
+
+    private Activity Start(TraceSpan span, ActivityContext parent)
+    {
+        var previous = Activity.Current;
+        var activity = source.CreateActivity(span.Name, span.Kind, parent, idFormat: ActivityIdFormat.W3C)
+            ?? throw new InvalidOperationException("the opentelemetry source has no listener");
+        activity.Start();
+        Activity.Current = previous;
+        return activity;
+    }
+
+    /// <summary>Times, attributes and status as recorded.</summary>
+    public static void Finish(Activity activity, TraceSpan span)
+    {
+        activity.SetStartTime(span.Start);
+        activity.SetEndTime(span.End);
+        foreach (var (key, value) in span.Attributes) activity.SetTag(key, value);
+        if (span.Error is not null) activity.SetStatus(ActivityStatusCode.Error, span.Error);
+    }
+}

@@ -1,0 +1,108 @@
+using Gatehouse.Config;
+using System.Diagnostics;
+
+namespace Gatehouse.Proxy.Tracing;
+
+/// <summary>
+/// One span of a request's trace as the proxy records it: names and times only. The span's identity (an
+/// <see cref="System.Diagnostics.Activity"/>) is made by the exporter (the opentelemetry plugin) when it first needs it:
+/// the root once the trace context is extracted, the first balancer span when it is injected, the rest at export.
+/// </summary>
+public sealed class TraceSpan
+{
+    private List<KeyValuePair<string, object?>>? _attributes;
+
+    internal TraceSpan(string name, TraceSpan? parent, ActivityKind kind)
+    {
+        Name = name;
+        Parent = parent;
+        Kind = kind;
+    }
+
+    public string Name { get; }
+    public TraceSpan? Parent { get; }
+    public ActivityKind Kind { get; }
+    public DateTime Start { get; internal set; }
+    /// <summary><see cref="DateTime.MinValue"/> while open.</summary>
+    public DateTime End { get; internal set; }
+    /// <summary>Set when the step failed; the span's status is then Error with this description.</summary>
+    public string? Error { get; set; }
+    public IReadOnlyList<KeyValuePair<string, object?>> Attributes => _attributes ?? (IReadOnlyList<KeyValuePair<string, object?>>)[];
+    /// <summary>The span's identity once the exporter made it.</summary>
+    public Activity? Activity { get; set; }
+
+    public void Set(string key, object? value) => (_attributes ??= []).Add(new(key, value));
+}
+
+/// <summary>
+/// The spans of one request (Kong's <c>ngx.ctx.KONG_SPANS</c>), recorded only when the snapshot has an enabled
+/// opentelemetry plugin (<see cref="ProxySnapshot.TracesRequests"/>); otherwise the request has none and every
+/// instrumentation point is one null check.
+/// </summary>
+public sealed class RequestTrace
+{
+    private readonly List<TraceSpan> _spans = [];
+
+    public RequestTrace(TracedSteps steps)
+    {
+        Steps = steps;
+        Root = Open("kong", null, ActivityKind.Server);
+    }
+
+    /// <summary>Which steps get spans (<c>tracing_instrumentations</c>).</summary>
+    public TracedSteps Steps { get; }
+    public bool Traces(TracedSteps step) => (Steps & step) != 0;
+    /// <summary>Kong's request span, <c>kong</c>.</summary>
+    public TraceSpan Root { get; }
+    /// <summary>Every span in the order opened (root first, so a parent always comes before its children).</summary>
+    public IReadOnlyList<TraceSpan> Spans => _spans;
+    /// <summary>The span the first upstream try will use, made before the try so its id can be injected (Kong's
+    /// prepared balancer span).</summary>
+    public TraceSpan? PreparedBalancer { get; private set; }
+    /// <summary>The step span open now (a plugin or filter step), for the step to note its failure in.</summary>
+    public TraceSpan? Current { get; set; }
+    /// <summary>Decided by the exporter (sampling); unsampled traces are propagated but not exported.</summary>
+    public bool Sampled { get; set; } = true;
+    /// <summary>The exporter's per-request state (the extracted context, the injected format).</summary>
+    public object? ExporterState { get; set; }
+
+    public TraceSpan Open(string name, TraceSpan? parent = null, ActivityKind kind = ActivityKind.Internal)
+    {
+        var span = new TraceSpan(name, parent ?? (_spans.Count == 0 ? null : Root), kind) { Start = DateTime.UtcNow };
+        _spans.Add(span);
+        return span;
+    }
+
+    public static void Close(TraceSpan span) => span.End = DateTime.UtcNow;
+
+    /// <summary>The span of the first upstream try, made ahead of it; null when balancer spans are off (Kong then
+    /// injects the request span).</summary>
+    public TraceSpan? PrepareBalancer()
+    {
+        if (!Traces(TracedSteps.Balancer)) return null;
+        if (PreparedBalancer is null)
+        {
+            PreparedBalancer = new TraceSpan("kong.balancer", Root, ActivityKind.Client);
+            _spans.Add(PreparedBalancer);
+        }
+        return PreparedBalancer;
+    }
+
+    /// <summary>A balancer span for one try: the prepared one for the first, a new one after.</summary>
+    public TraceSpan? BeginTry()
+    {
+        if (!Traces(TracedSteps.Balancer)) return null;
+        if (PreparedBalancer is { Start.Ticks: 0 } prepared)
+        {
+            prepared.Start = DateTime.UtcNow;
+            return prepared;
+        }
+        return Open("kong.balancer", Root, ActivityKind.Client);
+    }
+}
+
+/// <summary>The plugin whose presence turns request tracing on.</summary>
+public static class TracingPlugin
+{
+    public const string Name = "opentelemetry";
+}
