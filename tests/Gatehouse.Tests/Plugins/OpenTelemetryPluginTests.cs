@@ -61,6 +61,31 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         return ((int)response.StatusCode, response.Content.Headers.ContentType?.MediaType == "application/json" ? JsonNode.Parse(text) : null);
     }
 
+    /// <summary>A request debugged (X-Kong-Request-Debug from loopback) on a traced route gets both: the debug output
+    /// with its plugin and filter timings, and the plugin and filter spans (one instrumented loop serves both).</summary>
+    [Fact]
+    public async Task A_debugged_request_is_traced_too()
+    {
+        await AddPlugin(Config());
+        await _gw.CreateAsync("/routes/svc-route/plugins", new { name = "correlation-id", config = new { } });
+        await _gw.CreateAsync("/routes/svc-route/filter-chains", JsonNode.Parse("""
+            {"filters":[{"name":"add-headers","config":{"request":{"add":{"x-filter":"1"}}}}]}
+            """)!.ToJsonString());
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/debugged");
+        request.Headers.TryAddWithoutValidation("X-Kong-Request-Debug", "*");
+        using var response = await _gw.Proxy.SendAsync(request);
+        Assert.Equal(200, (int)response.StatusCode);
+        var output = JsonNode.Parse(response.Headers.GetValues("X-Kong-Request-Debug-Output").Single())!.ToJsonString();
+        Assert.Contains("correlation-id", output);
+        Assert.Contains("add-headers", output);
+
+        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        string[] names = [.. _collector.Spans.Select(s => s.Name)];
+        Assert.Contains("kong.access.plugin.correlation-id", names);
+        Assert.Contains("gatehouse.wasm.add-headers", names);
+    }
+
     [Fact]
     public async Task A_request_through_two_plugins_and_two_filters_exports_Kongs_span_tree()
     {
