@@ -15,7 +15,7 @@ public sealed class EntityRegistry
     /// <param name="supportsAlgorithm">which upstream algorithms the data plane balances with (the host asks the
     /// balancers); null: round-robin only</param>
     public static EntityRegistry Create(IReadOnlyList<IPluginSchemaSource> plugins, IFilterSchemaSource filters,
-        Func<string, bool>? supportsAlgorithm = null) =>
+        Func<string, bool>? supportsAlgorithm = null, bool envVaultLoaded = true) =>
         new([ServiceEntity.Schema, RouteEntity.Schema,
             // :: plugins and consumers (issue 5)
             ConsumerEntity.Schema, PluginEntity.Create(plugins),
@@ -29,7 +29,7 @@ public sealed class EntityRegistry
             // :: key sets and keys (issue 14)
             KeySetEntity.Schema, KeyEntity.Schema,
             // :: vaults for references in referenceable fields (issue 14)
-            VaultEntity.Schema]);
+            envVaultLoaded ? VaultEntity.Schema : VaultEntity.Create(envLoaded: false)]);
 
     public EntityRegistry(IReadOnlyList<EntitySchema> schemas)
     {

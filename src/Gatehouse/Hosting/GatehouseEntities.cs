@@ -19,12 +19,13 @@ public static class GatehouseEntities
     public static EntityRegistry Default { get; } = Create(PluginCatalog.Bundled, FilterPluginSchema.None);
 
     /// <exception cref="WasmStartupException">a filter is named like a plugin</exception>
-    public static EntityRegistry Create(PluginCatalog plugins, FilterPluginSchema filters)
+    /// <param name="envVaultLoaded">conf <c>vaults</c> loads the env vault (off: a vault naming it is refused)</param>
+    public static EntityRegistry Create(PluginCatalog plugins, FilterPluginSchema filters, bool envVaultLoaded = true)
     {
         ArgumentNullException.ThrowIfNull(plugins);
         ArgumentNullException.ThrowIfNull(filters);
         CheckNames(plugins, filters.Names);
-        return EntityRegistry.Create([plugins, filters], filters, BalancerSupports);
+        return EntityRegistry.Create([plugins, filters], filters, BalancerSupports, envVaultLoaded);
     }
 
     /// <summary>Whether the balancers implement <paramref name="algorithm"/> (an upstream naming another one is refused):
@@ -46,7 +47,8 @@ public static class GatehouseEntities
         ArgumentNullException.ThrowIfNull(services);
         CheckNames(Instance<PluginCatalog>(services) ?? PluginCatalog.Bundled, (Instance<WasmFilterCatalog>(services) ?? WasmFilterCatalog.Off).Names);
         services.Replace(ServiceDescriptor.Singleton(sp =>
-            Create(sp.GetRequiredService<PluginCatalog>(), sp.GetService<FilterPluginSchema>() ?? FilterPluginSchema.None)));
+            Create(sp.GetRequiredService<PluginCatalog>(), sp.GetService<FilterPluginSchema>() ?? FilterPluginSchema.None,
+                sp.GetService<Config.GatehouseOptions>()?.EnvVaultLoaded ?? true)));
         return services;
     }
 

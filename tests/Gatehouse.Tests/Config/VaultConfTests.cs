@@ -62,6 +62,32 @@ public sealed class VaultConfTests
             Assert.Single(GatehouseConfLoader.LoadText("vaults = bundled,hcv\n", env).Errors));
     }
 
+    /// <summary>With <c>vaults = off</c> the node has no env vault: a vault entity naming it is refused as every strategy
+    /// the node does not load (Kong's "vault 'env' is not installed"), on a real node's Admin API.</summary>
+    [Fact]
+    public async Task With_vaults_off_a_vault_entity_naming_env_is_refused()
+    {
+        using var dir = new Gatehouse.Tests.Store.TempDir();
+        foreach (var (loaded, expected) in new[] { (false, 400), (true, 201) })
+        {
+            await using var host = Gatehouse.Hosting.GatewayHost.Create(new GatehouseOptions
+            {
+                Prefix = dir.Path,
+                ProxyListen = [ListenAddress.Parse("127.0.0.1:0")],
+                AdminListen = [ListenAddress.Parse("127.0.0.1:0")],
+                Database = DatabaseKind.Off,
+                EnvVaultLoaded = loaded,
+                ProxyAccessLog = null,
+            }, new Gatehouse.Hosting.GatewayHostOptions());
+            await host.StartAsync();
+            using var admin = new HttpClient { BaseAddress = host.Addresses(Gatehouse.Proxy.ListenerKind.Admin)[0] };
+            var (status, body) = await Gatehouse.Tests.Infrastructure.AdminCalls.SendAsync(admin, HttpMethod.Post, "/config",
+                new System.Text.Json.Nodes.JsonObject { ["config"] = "_format_version: '3.0'\nvaults:\n- prefix: my-env\n  name: env\n" });
+            Assert.True(status == expected, $"{status} {body}");
+            if (!loaded) Assert.Contains("vault 'env' is not installed", System.Text.RegularExpressions.Regex.Unescape(body!.ToJsonString()), StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData("{vault://env/db-pass}", "DB_PASS")]
     [InlineData("{vault://env/db-pass#2}", "DB_PASS_PREVIOUS")]

@@ -9,7 +9,12 @@ namespace Gatehouse.Entities.Schemas;
 /// configuration builder adds them first and resolves the other entities' references with them.</summary>
 public static class VaultEntity
 {
-    public static EntitySchema Schema { get; } = new()
+    /// <summary>The schema of a node that loads the env vault (Kong's <c>vaults = bundled</c>).</summary>
+    public static EntitySchema Schema { get; } = Create(envLoaded: true);
+
+    /// <param name="envLoaded">whether the node loads the env vault (conf <c>vaults</c>); when it does not, a vault
+    /// naming it is Kong's "vault 'env' is not installed", as every other strategy</param>
+    public static EntitySchema Create(bool envLoaded) => new()
     {
         Name = "vaults",
         SingularName = "vault",
@@ -29,7 +34,7 @@ public static class VaultEntity
             new FieldDefinition("name", FieldType.String)
             {
                 Required = true,
-                Custom = v => v.GetValue<string>() == VaultResolver.EnvStrategy ? null : $"vault '{v.GetValue<string>()}' is not installed",
+                Custom = v => envLoaded && v.GetValue<string>() == VaultResolver.EnvStrategy ? null : $"vault '{v.GetValue<string>()}' is not installed",
                 Description = "The name of the Vault that's going to be added.",
             },
             new FieldDefinition("description", FieldType.String) { Description = "The description of the Vault entity." },
