@@ -27,4 +27,11 @@ public static class PluginFields
 
     public static FieldDefinition StringSet(string name, params string[] @default) =>
         Strings(name, @default) with { Type = FieldType.Set };
+
+    /// <summary>Kong's <c>between</c> for a number field, as a custom check (the schema engine's <c>Between</c> takes
+    /// integers).</summary>
+    public static Func<JsonNode, string?> Between(double min, double max) => v =>
+        v.GetValue<double>() is var d && d >= min && d <= max
+            ? null
+            : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"value should be between {min} and {max}");
 }

@@ -37,17 +37,12 @@ public sealed class HttpLogPlugin : GatehousePlugin
                 PluginFields.Number("max_coalescing_delay", 1) with { Required = true, Between = (0, 3600) },
                 PluginFields.Integer("max_entries", 10000) with { Between = (1, 1_000_000) },
                 PluginFields.Number("max_retry_time", 60) with { Required = true },
-                PluginFields.Number("initial_retry_delay", 0.01) with { Required = true, Custom = Between(0.001, 1_000_000) },
-                PluginFields.Number("max_retry_delay", 60) with { Required = true, Custom = Between(0.001, 1_000_000) },
+                PluginFields.Number("initial_retry_delay", 0.01) with { Required = true, Custom = PluginFields.Between(0.001, 1_000_000) },
+                PluginFields.Number("max_retry_delay", 60) with { Required = true, Custom = PluginFields.Between(0.001, 1_000_000) },
             ],
         },
     ];
 
-    /// <summary>Kong's <c>between</c> for a number field (the schema engine's <c>Between</c> takes integers).</summary>
-    private static Func<JsonNode, string?> Between(double min, double max) => v =>
-        v.GetValue<double>() is var d && d >= min && d <= max
-            ? null
-            : string.Create(CultureInfo.InvariantCulture, $"value should be between {min} and {max}");
 
     public override PluginHandler Create(JsonObject config, PluginBuildContext context)
     {

@@ -41,7 +41,7 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             Fields =
             [
                 PluginFields.Integer("max_batch_size", 200) with { Between = (1, 1_000_000) },
-                PluginFields.Number("max_coalescing_delay", 1) with { Required = true, Custom = Between(0, 3600) },
+                PluginFields.Number("max_coalescing_delay", 1) with { Required = true, Custom = PluginFields.Between(0, 3600) },
                 PluginFields.Integer("max_entries", 10000) with { Between = (1, 1_000_000) },
                 NoRetry("max_retry_time", 60),
                 NoRetry("initial_retry_delay", 0.01),
@@ -59,7 +59,7 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             OneOf = ["preserve", "ignore", .. KongFormats],
             Custom = v => v.GetValue<string>() is var t && t is "preserve" or "ignore" || TracePropagation.Implemented.Contains(t) ? null : NotImplemented("header_type", t),
         },
-        PluginFields.Number("sampling_rate") with { Custom = Between(0, 1) },
+        PluginFields.Number("sampling_rate") with { Custom = PluginFields.Between(0, 1) },
         new FieldDefinition("propagation", FieldType.Record)
         {
             Required = true, Default = new JsonObject { ["default_format"] = "w3c" },
@@ -100,10 +100,6 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             : "queue retries are not implemented by Gatehouse's opentelemetry plugin (a refused batch is dropped and counted)",
     };
 
-    private static Func<JsonNode, string?> Between(double min, double max) => v =>
-        v.GetValue<double>() is var d && d >= min && d <= max
-            ? null
-            : string.Create(CultureInfo.InvariantCulture, $"value should be between {min} and {max}");
 
     public override PluginHandler Create(JsonObject config, PluginBuildContext context)
     {
