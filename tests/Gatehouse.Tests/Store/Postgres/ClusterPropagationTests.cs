@@ -44,7 +44,17 @@ public sealed class ClusterPropagationTests(ITestOutputHelper output) : IDisposa
         var database = (await server.CreateDatabaseAsync()).Database;
         var conf = server.ConfLines(database) + extraConf;
         // both start at once: migrations and cluster tables are created under advisory locks
-        var started = await Task.WhenAll(GatewayProcess.StartInAsync(_dirA.Path, conf, admin: true, "--run-migrations"), GatewayProcess.StartInAsync(_dirB.Path, conf, admin: true, "--run-migrations"));
+        Task<GatewayProcess>[] starts =
+            [GatewayProcess.StartInAsync(_dirA.Path, conf, admin: true, "--run-migrations"), GatewayProcess.StartInAsync(_dirB.Path, conf, admin: true, "--run-migrations")];
+        GatewayProcess[] started;
+        try { started = await Task.WhenAll(starts); }
+        catch
+        {
+            // one node failed to start: stop the other, or its process outlives the test
+            foreach (var start in starts)
+                if (start.IsCompletedSuccessfully) await start.Result.DisposeAsync();
+            throw;
+        }
         return (new Node(started[0], Client(started[0].AdminUri!), Client(started[0].ProxyUri)),
             new Node(started[1], Client(started[1].AdminUri!), Client(started[1].ProxyUri)), database);
     }
