@@ -81,24 +81,11 @@ internal sealed class ClientCertificateVerifier
     {
         if (sent is null) return ClientCertificateVerdict.None(_options.Verify == ClientCertificateVerify.On);
         var leaf = sent as X509Certificate2 ?? new X509Certificate2(sent);
-        using var chain = new X509Chain();
-        var policy = chain.ChainPolicy;
-        policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        policy.CustomTrustStore.AddRange(Anchors());
-        policy.RevocationMode = X509RevocationMode.NoCheck; // nginx checks no revocation without ssl_crl / ssl_ocsp
-        policy.DisableCertificateDownloads = true;
-        policy.ApplicationPolicy.Add(ClientAuthentication); // OpenSSL's purpose check: a certificate with EKU must allow clientAuth
-        // the intermediates the client sent (SslStream keeps them in its chain's extra store)
-        if (sentChain is not null)
+        // a certificate with an extended key usage must allow clientAuth (OpenSSL's purpose check)
+        using var chain = TrustChain.Build(leaf, sentChain, Anchors(), ClientAuthentication, out var trusted);
+        if (trusted)
         {
-            policy.ExtraStore.AddRange(sentChain.ChainPolicy.ExtraStore);
-            foreach (var element in sentChain.ChainElements)
-                if (!element.Certificate.RawDataMemory.Span.SequenceEqual(leaf.RawDataMemory.Span)) policy.ExtraStore.Add(element.Certificate);
-        }
-        if (chain.Build(leaf))
-        {
-            // levels: 0 the client's certificate, the last the trust anchor; the ones between are intermediates
-            return chain.ChainElements.Count - 2 > _options.Depth
+            return TrustChain.Intermediates(chain) > _options.Depth
                 ? ClientCertificateVerdict.Failed(leaf, "certificate chain too long", refused: true)
                 : ClientCertificateVerdict.Success(leaf);
         }

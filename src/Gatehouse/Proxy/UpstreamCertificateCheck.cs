@@ -20,25 +20,15 @@ internal static class UpstreamCertificateCheck
         if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
             return "certificate does not match the host name";
         using var leaf = new X509Certificate2(certificate);
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.CustomTrustStore.AddRange(trust);
-        // the intermediates the upstream sent
-        if (presented is not null)
-        {
-            chain.ChainPolicy.ExtraStore.AddRange(presented.ChainPolicy.ExtraStore);
-            foreach (var element in presented.ChainElements) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-        }
-        if (!chain.Build(leaf))
+        using var chain = TrustChain.Build(leaf, presented, trust, purpose: null, out var trusted);
+        if (!trusted)
         {
             var status = chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct();
             return trust.Count == 0
                 ? "no trusted CA certificates (the service has no ca_certificates and nginx_proxy_proxy_ssl_trusted_certificate is not set)"
                 : "certificate chain not trusted: " + string.Join("; ", status);
         }
-        // elements run leaf .. trust anchor; a trusted leaf alone is a chain of one
-        var intermediates = Math.Max(0, chain.ChainElements.Count - 2);
+        var intermediates = TrustChain.Intermediates(chain);
         return intermediates > depth
             ? $"certificate chain too long: {intermediates} intermediate CA certificates, verify depth {depth}"
             : null;
