@@ -131,26 +131,7 @@ public sealed class AlternativeCertificateTests : IAsyncDisposable
     [Fact]
     public async Task An_alternative_pair_written_through_the_Admin_API_is_served_and_its_rotation_applies_on_the_next_handshake()
     {
-        var defaultPair = TestCertificates.Rsa("CN=default.test");
-        await File.WriteAllTextAsync(Path.Combine(_dir, "cert.pem"), defaultPair.Cert);
-        await File.WriteAllTextAsync(Path.Combine(_dir, "key.pem"), defaultPair.Key);
-        var options = new GatehouseOptions
-        {
-            Prefix = _dir,
-            ProxyListen = [ListenAddress.Parse("127.0.0.1:0 ssl")],
-            AdminListen = [ListenAddress.Parse("127.0.0.1:0")],
-            Database = DatabaseKind.Sqlite,
-            SslCert = Path.Combine(_dir, "cert.pem"),
-            SslCertKey = Path.Combine(_dir, "key.pem"),
-            LogLevel = "error",
-            ProxyAccessLog = null,
-        };
-        await using var host = Gatehouse.Hosting.GatewayHost.Create(options, new Gatehouse.Hosting.GatewayHostOptions
-        {
-            ConfigureLogging = l => l.ClearProviders(),
-            ShutdownTimeout = TimeSpan.FromSeconds(5),
-        });
-        await host.StartAsync();
+        await using var host = await TlsTestHosts.StartOnSqliteAsync(_dir);
         var port = host.Addresses(Gatehouse.Proxy.ListenerKind.Proxy)[0].Port;
         using var admin = new HttpClient { BaseAddress = host.Addresses(Gatehouse.Proxy.ListenerKind.Admin)[0] };
 
@@ -174,15 +155,7 @@ public sealed class AlternativeCertificateTests : IAsyncDisposable
     public async Task Without_ssl_cert_the_default_has_an_RSA_and_an_ECDSA_pair_chosen_by_key_type()
     {
         var text = "proxy_listen = 127.0.0.1:0 ssl\nadmin_listen = off\nstatus_listen = 127.0.0.1:0 ssl\n";
-        var loaded = GatehouseConfLoader.LoadText(text, new Dictionary<string, string?>());
-        Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors));
-        var options = loaded.Options! with { Prefix = _dir, Database = DatabaseKind.Off, LogLevel = "error", ProxyAccessLog = null };
-        await using var host = Gatehouse.Hosting.GatewayHost.Create(options, new Gatehouse.Hosting.GatewayHostOptions
-        {
-            ConfigureLogging = l => l.ClearProviders(),
-            ShutdownTimeout = TimeSpan.FromSeconds(5),
-        });
-        await host.StartAsync();
+        await using var host = await TlsTestHosts.StartFromConfAsync(text, _dir);
         Assert.True(File.Exists(Path.Combine(_dir, "ssl", "gatehouse-default-ecdsa.crt")));
         Assert.True(File.Exists(Path.Combine(_dir, "ssl", "gatehouse-default-ecdsa.key")));
         foreach (var kind in new[] { Gatehouse.Proxy.ListenerKind.Proxy, Gatehouse.Proxy.ListenerKind.Status })
@@ -208,14 +181,12 @@ public sealed class AlternativeCertificateTests : IAsyncDisposable
 
     private async Task<GatewayFixture> StartAsync()
     {
-        var defaultPair = TestCertificates.Rsa("CN=default.test");
-        await File.WriteAllTextAsync(Path.Combine(_dir, "cert.pem"), defaultPair.Cert);
-        await File.WriteAllTextAsync(Path.Combine(_dir, "key.pem"), defaultPair.Key);
+        var (cert, key) = await TlsTestHosts.WriteDefaultCertificateAsync(_dir);
         return await GatewayFixture.StartAsync(configure: o => o with
         {
             ProxyListen = [ListenAddress.Parse("127.0.0.1:0 ssl")],
-            SslCert = Path.Combine(_dir, "cert.pem"),
-            SslCertKey = Path.Combine(_dir, "key.pem"),
+            SslCert = cert,
+            SslCertKey = key,
         });
     }
 

@@ -19,14 +19,12 @@ public sealed class SniCertificateTests : IAsyncDisposable
     [Fact]
     public async Task The_handshake_presents_the_certificate_of_the_matching_sni_and_follows_changes()
     {
-        var defaultPair = TestCertificates.Rsa("CN=default.test");
-        await File.WriteAllTextAsync(Path.Combine(_dir, "cert.pem"), defaultPair.Cert);
-        await File.WriteAllTextAsync(Path.Combine(_dir, "key.pem"), defaultPair.Key);
+        var (cert, key) = await TlsTestHosts.WriteDefaultCertificateAsync(_dir);
         await using var gateway = await GatewayFixture.StartAsync(configure: o => o with
         {
             ProxyListen = [ListenAddress.Parse("127.0.0.1:0 ssl")],
-            SslCert = Path.Combine(_dir, "cert.pem"),
-            SslCertKey = Path.Combine(_dir, "key.pem"),
+            SslCert = cert,
+            SslCertKey = key,
         });
         var exact = Certificate(TestCertificates.Rsa("CN=exact.test"));
         var wildcard = Certificate(TestCertificates.Ecdsa("CN=wildcard.test"));
@@ -66,26 +64,7 @@ public sealed class SniCertificateTests : IAsyncDisposable
     [Fact]
     public async Task Certificates_written_through_the_Admin_API_are_served_and_rotate_under_load_without_a_failed_handshake()
     {
-        var defaultPair = TestCertificates.Rsa("CN=default.test");
-        await File.WriteAllTextAsync(Path.Combine(_dir, "cert.pem"), defaultPair.Cert);
-        await File.WriteAllTextAsync(Path.Combine(_dir, "key.pem"), defaultPair.Key);
-        var options = new GatehouseOptions
-        {
-            Prefix = _dir,
-            ProxyListen = [ListenAddress.Parse("127.0.0.1:0 ssl")],
-            AdminListen = [ListenAddress.Parse("127.0.0.1:0")],
-            Database = DatabaseKind.Sqlite,
-            SslCert = Path.Combine(_dir, "cert.pem"),
-            SslCertKey = Path.Combine(_dir, "key.pem"),
-            LogLevel = "error",
-            ProxyAccessLog = null,
-        };
-        await using var host = Gatehouse.Hosting.GatewayHost.Create(options, new Gatehouse.Hosting.GatewayHostOptions
-        {
-            ConfigureLogging = l => l.ClearProviders(),
-            ShutdownTimeout = TimeSpan.FromSeconds(5),
-        });
-        await host.StartAsync();
+        await using var host = await TlsTestHosts.StartOnSqliteAsync(_dir);
         var proxyPort = host.Addresses(Gatehouse.Proxy.ListenerKind.Proxy)[0].Port;
         using var admin = new HttpClient { BaseAddress = host.Addresses(Gatehouse.Proxy.ListenerKind.Admin)[0] };
 
@@ -223,15 +202,7 @@ public sealed class SniCertificateTests : IAsyncDisposable
         var admin = await Write("admin.test");
         var text = $"proxy_listen = 127.0.0.1:0 ssl\nadmin_listen = 127.0.0.1:0 ssl\nstatus_listen = 127.0.0.1:0 ssl\n" +
             $"ssl_cert = {proxy.Cert}\nssl_cert_key = {proxy.Key}\nadmin_ssl_cert = {admin.Cert}\nadmin_ssl_cert_key = {admin.Key}\n";
-        var loaded = GatehouseConfLoader.LoadText(text, new Dictionary<string, string?>());
-        Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors));
-        var options = loaded.Options! with { Prefix = _dir, Database = DatabaseKind.Off, LogLevel = "error", ProxyAccessLog = null };
-        await using var host = Gatehouse.Hosting.GatewayHost.Create(options, new Gatehouse.Hosting.GatewayHostOptions
-        {
-            ConfigureLogging = l => l.ClearProviders(),
-            ShutdownTimeout = TimeSpan.FromSeconds(5),
-        });
-        await host.StartAsync();
+        await using var host = await TlsTestHosts.StartFromConfAsync(text, _dir);
         Assert.Equal("CN=proxy.test", await PresentedAsync(host.Addresses(Gatehouse.Proxy.ListenerKind.Proxy)[0].Port, "any.test"));
         Assert.Equal("CN=admin.test", await PresentedAsync(host.Addresses(Gatehouse.Proxy.ListenerKind.Admin)[0].Port, "any.test"));
         Assert.Equal("CN=localhost, O=Gatehouse", await PresentedAsync(host.Addresses(Gatehouse.Proxy.ListenerKind.Status)[0].Port, "any.test"));
