@@ -15,7 +15,9 @@ namespace Gatehouse.Tests.Hosting;
 /// database reachability from a real query, Kong's DB-less shape, honest .NET memory names with Kong's unit/scale.</summary>
 public sealed class StatusTests
 {
-    private static async Task<GatewayHost> StartAsync(GatehouseOptions options)
+    /// <summary>A started host of <paramref name="options"/> with proxy, Admin API and status listeners on free
+    /// loopback ports (also the prometheus tests').</summary>
+    internal static async Task<GatewayHost> StartAsync(GatehouseOptions options)
     {
         var host = GatewayHost.Create(options with
         {

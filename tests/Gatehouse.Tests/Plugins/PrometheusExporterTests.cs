@@ -229,27 +229,13 @@ public sealed class PrometheusExporterTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.MethodNotAllowed, status.StatusCode);
     }
 
-    private static async Task<GatewayHost> StartHostAsync(GatehouseOptions options)
-    {
-        var host = GatewayHost.Create(options with
-        {
-            ProxyListen = [ListenAddress.Parse("127.0.0.1:0")],
-            AdminListen = [ListenAddress.Parse("127.0.0.1:0")],
-            StatusListen = [ListenAddress.Parse("127.0.0.1:0")],
-            ProxyAccessLog = null,
-            LogLevel = "error",
-        }, new GatewayHostOptions { ConfigureLogging = l => l.ClearProviders(), ShutdownTimeout = TimeSpan.FromSeconds(2) });
-        await host.StartAsync();
-        return host;
-    }
-
     [Fact]
     public async Task Datastore_reachable_comes_from_a_real_query_and_is_1_db_less()
     {
         using var dir = new TempDir();
         var db = dir.File("gh.db");
         using var client = new HttpClient();
-        await using (var host = await StartHostAsync(new GatehouseOptions { Prefix = dir.Path, SqlitePath = db }))
+        await using (var host = await Gatehouse.Tests.Hosting.StatusTests.StartAsync(new GatehouseOptions { Prefix = dir.Path, SqlitePath = db }))
         {
             var status = host.Addresses(ListenerKind.Status).Single();
             Assert.Equal(1, Value(await client.GetStringAsync(new Uri(status, "/metrics")), "kong_datastore_reachable"));
@@ -260,7 +246,7 @@ public sealed class PrometheusExporterTests : IAsyncLifetime
         }
         var yml = dir.File("kong.yml");
         await File.WriteAllTextAsync(yml, "_format_version: \"3.0\"\n");
-        await using var dbLess = await StartHostAsync(new GatehouseOptions { Prefix = dir.Path, Database = DatabaseKind.Off, DeclarativeConfig = yml });
+        await using var dbLess = await Gatehouse.Tests.Hosting.StatusTests.StartAsync(new GatehouseOptions { Prefix = dir.Path, Database = DatabaseKind.Off, DeclarativeConfig = yml });
         Assert.Equal(1, Value(await client.GetStringAsync(new Uri(dbLess.Addresses(ListenerKind.Status).Single(), "/metrics")), "kong_datastore_reachable"));
     }
 
