@@ -45,6 +45,15 @@ internal sealed class AdminTestHost : IAsyncDisposable
         _ => new GatehouseOptions { Database = DatabaseKind.Sqlite, SqlitePath = dir.File("gh.db") },
     };
 
+    /// <summary>A DB-less host loading <paramref name="declarative"/> (YAML or JSON text), written to <c>kong.yml</c> in
+    /// <paramref name="dir"/>.</summary>
+    public static async Task<AdminTestHost> StartDbLessAsync(string declarative, TempDir dir)
+    {
+        var file = dir.File("kong.yml");
+        await File.WriteAllTextAsync(file, declarative);
+        return await StartAsync(new GatehouseOptions { Database = DatabaseKind.Off, DeclarativeConfig = file });
+    }
+
     public static async Task<AdminTestHost> StartAsync(GatehouseOptions options)
     {
         var builder = WebApplication.CreateSlimBuilder();

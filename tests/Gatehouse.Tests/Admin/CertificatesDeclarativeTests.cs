@@ -33,12 +33,7 @@ public sealed class CertificatesDeclarativeTests : IAsyncLifetime
         ["ca_certificates"] = new JsonArray(new JsonObject { ["cert"] = Ca.Cert, ["tags"] = new JsonArray("ca") }),
     };
 
-    public async Task InitializeAsync()
-    {
-        var file = _dir.File("kong.yml");
-        await File.WriteAllTextAsync(file, Config().ToJsonString()); // JSON is YAML
-        _host = await AdminTestHost.StartAsync(new GatehouseOptions { Database = DatabaseKind.Off, DeclarativeConfig = file });
-    }
+    public async Task InitializeAsync() => _host = await AdminTestHost.StartDbLessAsync(Config().ToJsonString(), _dir); // JSON is YAML
 
     public async Task DisposeAsync()
     {

@@ -26,12 +26,7 @@ public sealed class DbLessConfigTests : IAsyncLifetime
     private readonly TempDir _dir = new();
     private AdminTestHost _host = null!;
 
-    public async Task InitializeAsync()
-    {
-        var file = _dir.File("kong.yml");
-        await File.WriteAllTextAsync(file, GoodYaml);
-        _host = await AdminTestHost.StartAsync(new GatehouseOptions { Database = DatabaseKind.Off, DeclarativeConfig = file });
-    }
+    public async Task InitializeAsync() => _host = await AdminTestHost.StartDbLessAsync(GoodYaml, _dir);
 
     public async Task DisposeAsync()
     {

@@ -35,12 +35,7 @@ public sealed class KeysDeclarativeTests : IAsyncLifetime
             new JsonObject { ["kid"] = "loose", ["pem"] = new JsonObject { ["public_key"] = Pem.Public } }),
     };
 
-    public async Task InitializeAsync()
-    {
-        var file = _dir.File("kong.yml");
-        await File.WriteAllTextAsync(file, Config().ToJsonString()); // JSON is YAML
-        _host = await AdminTestHost.StartAsync(new GatehouseOptions { Database = DatabaseKind.Off, DeclarativeConfig = file });
-    }
+    public async Task InitializeAsync() => _host = await AdminTestHost.StartDbLessAsync(Config().ToJsonString(), _dir); // JSON is YAML
 
     public async Task DisposeAsync()
     {
