@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Gatehouse.Entities;
 using Gatehouse.Proxy.Pipeline;
 using Gatehouse.Proxy.Tracing;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Plugins.Bundled.OpenTelemetry;
 
@@ -11,15 +12,13 @@ namespace Gatehouse.Plugins.Bundled.OpenTelemetry;
 /// Kong's opentelemetry plugin (priority 14), traces only: the request's spans (<see cref="RequestTrace"/>: the
 /// request, the router, each plugin step, each Proxy-Wasm filter callback, each upstream try) are exported over
 /// OTLP/HTTP protobuf by the OpenTelemetry SDK's exporter through a bounded queue (<see cref="SpanQueue"/>). The trace
-/// context is extracted from the client and injected to the upstream (<see cref="TracePropagation"/>). What is not
-/// implemented (logs export, the jaeger/ot/aws/gcp/datadog/instana formats, queue retries) is refused when written.
+/// context is extracted from the client and injected to the upstream in every format of Kong's
+/// (<see cref="TracePropagation"/>); sampling is Kong's, by trace id (<see cref="TraceIdSampler"/>). What is not
+/// implemented (logs export, queue retries) is refused when written.
 /// docs/observability.md.
 /// </summary>
 public sealed class OpenTelemetryPlugin : GatehousePlugin
 {
-    /// <summary>Kong's formats (kong/observability/tracing/propagation/utils.lua).</summary>
-    private static readonly string[] KongFormats = ["w3c", "b3", "b3-single", "jaeger", "ot", "aws", "gcp", "datadog", "instana"];
-
     public override string Name => TracingPlugin.Name;
     public override int Priority => 14;
     public override IReadOnlyList<string> Protocols { get; } = ["grpc", "grpcs", "http", "https"];
@@ -54,21 +53,17 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         PluginFields.Integer("send_timeout", 5000) with { Between = (0, int.MaxValue) },
         PluginFields.Integer("read_timeout", 5000) with { Between = (0, int.MaxValue) },
         PluginFields.String("http_response_header_for_traceid"),
-        PluginFields.String("header_type", "preserve") with
-        {
-            OneOf = ["preserve", "ignore", .. KongFormats],
-            Custom = v => v.GetValue<string>() is var t && t is "preserve" or "ignore" || TracePropagation.Implemented.Contains(t) ? null : NotImplemented("header_type", t),
-        },
+        PluginFields.String("header_type", "preserve") with { OneOf = ["preserve", "ignore", .. TracePropagation.Formats] },
         PluginFields.Number("sampling_rate") with { Custom = PluginFields.Between(0, 1) },
         new FieldDefinition("propagation", FieldType.Record)
         {
             Required = true, Default = new JsonObject { ["default_format"] = "w3c" },
             Fields =
             [
-                Formats("extract", [.. KongFormats.Where(f => f != "b3-single")]),
+                Formats("extract", [.. TracePropagation.Formats.Where(f => f != "b3-single")]), // b3's extractor reads both
                 new FieldDefinition("clear", FieldType.Array) { Elements = new("clear", FieldType.String) },
-                Formats("inject", ["preserve", .. KongFormats]),
-                PluginFields.String("default_format", "w3c", required: true) with { OneOf = KongFormats, Custom = Implemented("default_format") },
+                Formats("inject", ["preserve", .. TracePropagation.Formats]),
+                PluginFields.String("default_format", "w3c", required: true) with { OneOf = [.. TracePropagation.Formats] },
             ],
         },
     ];
@@ -83,14 +78,8 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
 
     private static FieldDefinition Formats(string name, string[] kong) => new(name, FieldType.Array)
     {
-        Elements = new FieldDefinition(name, FieldType.String) { OneOf = kong, Custom = Implemented("propagation." + name) },
+        Elements = new FieldDefinition(name, FieldType.String) { OneOf = kong },
     };
-
-    private static Func<JsonNode, string?> Implemented(string field) => v =>
-        v.GetValue<string>() is var f && (f == "preserve" || TracePropagation.Implemented.Contains(f)) ? null : NotImplemented(field, f);
-
-    private static string NotImplemented(string field, string value) => string.Create(CultureInfo.InvariantCulture,
-        $"{field} '{value}' is not implemented by Gatehouse (implemented: {string.Join(", ", TracePropagation.Implemented)})");
 
     /// <summary>A batch the collector refuses is dropped, not retried: only the default may be written.</summary>
     private static FieldDefinition NoRetry(string name, double @default) => PluginFields.Number(name, @default) with
@@ -114,41 +103,43 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             TimeSpan.FromMilliseconds(ConfigRead.Long(config, "send_timeout") ?? 5000),
             TimeSpan.FromMilliseconds(ConfigRead.Long(config, "read_timeout") ?? 5000));
         var exporters = context.Services.SpanExporters;
-        return new Handler(exporters.For(settings), new SpanMaker(exporters.Source), Propagation(config),
-            ConfigRead.Number(config, "sampling_rate") ?? exporters.DefaultSamplingRate, ConfigRead.String(config, "http_response_header_for_traceid"));
+        var propagation = Propagation(config, context.Services.Loggers.CreateLogger<TracePropagation>());
+        return new Handler(exporters.For(settings), new SpanMaker(exporters.Source), propagation,
+            ConfigRead.Number(config, "sampling_rate") ?? exporters.DefaultSamplingRate, exporters.DefaultSamplingRate,
+            ConfigRead.String(config, "http_response_header_for_traceid"));
     }
 
     private static KeyValuePair<string, string>[] Pairs(JsonNode? map) =>
         (map as JsonObject)?.Select(p => new KeyValuePair<string, string>(p.Key, p.Value?.GetValue<string>() ?? "")).ToArray() ?? [];
 
-    /// <summary>Kong's rule: without propagation.extract and .inject, the deprecated header_type decides (preserve:
-    /// extract any, inject the format found; ignore: extract nothing, inject default_format; a format: extract any,
-    /// inject the format found and that one).</summary>
-    private static TracePropagation Propagation(JsonObject config)
+    /// <summary>Kong's rule (get_plugin_params): when none of propagation.extract, .clear, .inject is set, the
+    /// deprecated header_type decides (preserve: extract every format, inject the one found; ignore: extract nothing,
+    /// inject default_format; a format: extract every format, inject the one found and that one).</summary>
+    internal static TracePropagation Propagation(JsonObject config, ILogger logger)
     {
         var propagation = ConfigRead.Record(config, "propagation") ?? [];
         var defaultFormat = ConfigRead.String(propagation, "default_format") ?? "w3c";
         var clear = Strings(propagation["clear"]);
-        var extract = propagation["extract"] is JsonArray ? Strings(propagation["extract"]) : null;
-        var inject = propagation["inject"] is JsonArray ? Strings(propagation["inject"]) : null;
-        if (extract is null && inject is null)
+        var extract = Strings(propagation["extract"]);
+        var inject = Strings(propagation["inject"]);
+        if (propagation["extract"] is null && propagation["clear"] is null && propagation["inject"] is null)
         {
             var headerType = ConfigRead.String(config, "header_type") ?? "preserve";
             (extract, inject) = headerType switch
             {
-                "ignore" => ([], [defaultFormat]),
-                "preserve" => (["w3c", "b3"], ["preserve"]),
-                _ => ((string[])["w3c", "b3"], (string[])["preserve", headerType]),
+                "ignore" => ((string[])[], (string[])[defaultFormat]),
+                "preserve" => ([.. TracePropagation.HeaderTypeExtract], ["preserve"]),
+                _ => ([.. TracePropagation.HeaderTypeExtract], ["preserve", headerType]),
             };
         }
-        return new TracePropagation(extract ?? [], clear, inject ?? [], defaultFormat);
+        return new TracePropagation(extract, clear, inject, defaultFormat, logger);
     }
 
     private static string[] Strings(JsonNode? array) =>
         (array as JsonArray)?.Select(n => n?.GetValue<string>() ?? "").ToArray() ?? [];
 
-    private sealed class Handler(SpanQueue queue, SpanMaker spans, TracePropagation propagation, double samplingRate, string? traceIdHeader)
-        : PluginHandler
+    private sealed class Handler(SpanQueue queue, SpanMaker spans, TracePropagation propagation, double samplingRate,
+        double globalSamplingRate, string? traceIdHeader) : PluginHandler
     {
         /// <summary>Kong's access handler: extract, decide sampling, make the request span and the first upstream
         /// try's span (whose id the upstream receives as its parent), inject.</summary>
@@ -157,32 +148,33 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             var headers = kong.Request.Headers;
             var extracted = propagation.Extract(headers);
             propagation.Clear(headers);
-            ActivityTraceId traceId;
-            ActivitySpanId parent;
-            bool sampled;
+            InjectContext injection;
             if (kong.Context.Trace is { } trace)
             {
-                Begin(trace, extracted);
+                Begin(trace, extracted, samplingRate);
                 // the upstream's parent: the first try's span, or the request's when balancer spans are off (Kong's rule)
                 var injected = trace.PrepareBalancer() is { } balancer ? spans.Make(balancer, trace.Sampled) : trace.Root.Activity!;
-                (traceId, parent, sampled) = (injected.TraceId, injected.SpanId, trace.Sampled);
+                injection = new InjectContext(TraceIds.From(injected.TraceId), TraceIds.From(injected.SpanId),
+                    injected.ParentSpanId == default ? null : TraceIds.From(injected.ParentSpanId), trace.Sampled, extracted);
             }
             else
             {
-                // tracing_instrumentations off: Kong only propagates, from a span that is never exported
-                (traceId, parent, sampled) = (extracted?.TraceId ?? ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), Decide(extracted));
+                // tracing_instrumentations off: Kong only propagates, from a span never exported, and says "not sampled"
+                var traceId = extracted?.TraceId ?? TraceIds.From(ActivityTraceId.CreateRandom());
+                var span = TraceIds.From(ActivitySpanId.CreateRandom());
+                injection = new InjectContext(traceId, span, extracted?.SpanId ?? extracted?.ParentId, Sampled: false, extracted);
             }
-            propagation.Inject(headers, traceId, parent, sampled, extracted);
-            if (traceIdHeader is not null) kong.Response.SetHeader(traceIdHeader, traceId.ToHexString(), deferred: true);
+            propagation.Inject(headers, injection);
+            if (traceIdHeader is not null) kong.Response.SetHeader(traceIdHeader, injection.TraceId.ToString("x32", CultureInfo.InvariantCulture), deferred: true);
             return ValueTask.FromResult(PhaseOutcome.Continue);
         }
 
         /// <summary>The request's spans go to the queue (a request the plugin's access step did not see, e.g. one an
-        /// authentication plugin refused, gets a fresh trace).</summary>
+        /// authentication plugin refused, gets a fresh trace, sampled at tracing_sampling_rate as Kong's request span).</summary>
         public override ValueTask LogAsync(Kong kong)
         {
             if (kong.Context.Trace is not { } trace) return ValueTask.CompletedTask;
-            if (trace.Root.Activity is null) Begin(trace, null);
+            if (trace.Root.Activity is null) Begin(trace, null, globalSamplingRate);
             if (!trace.Sampled) return ValueTask.CompletedTask;
             // children first, the request span last (the order they ended in): a collector that has the request span
             // has the whole trace
@@ -198,14 +190,13 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             return ValueTask.CompletedTask;
         }
 
-        private bool Decide(ExtractedContext? extracted) =>
-            extracted?.Sampled ?? (samplingRate >= 1 || (samplingRate > 0 && Random.Shared.NextDouble() < samplingRate));
-
-        private void Begin(RequestTrace trace, ExtractedContext? extracted)
+        /// <summary>The request span in the client's trace (or a new one), sampled as Kong decides: a client that said
+        /// "not sampled" wins, otherwise the trace id and the rate (<see cref="TraceIdSampler"/>).</summary>
+        private void Begin(RequestTrace trace, ExtractedContext? extracted, double rate)
         {
-            // the client's decision wins (parent-based), else the rate
-            trace.Sampled = Decide(extracted);
-            spans.MakeRoot(trace.Root, extracted, trace.Sampled);
+            var traceId = extracted?.TraceId is { } id ? TraceIds.ToActivity(id) : ActivityTraceId.CreateRandom();
+            trace.Sampled = TraceIdSampler.Decide(extracted?.Sampled, traceId, rate);
+            spans.MakeRoot(trace.Root, traceId, extracted?.RequestParent, trace.Sampled);
         }
     }
 }

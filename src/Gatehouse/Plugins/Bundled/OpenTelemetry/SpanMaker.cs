@@ -10,14 +10,16 @@ namespace Gatehouse.Plugins.Bundled.OpenTelemetry;
 /// </summary>
 internal sealed class SpanMaker(ActivitySource source)
 {
-    public void MakeRoot(TraceSpan root, ExtractedContext? extracted, bool sampled)
+    /// <summary>The request span, in <paramref name="traceId"/> (the client's or a new one) under the client's span
+    /// when it sent one.</summary>
+    public void MakeRoot(TraceSpan root, ActivityTraceId traceId, ActivitySpanId? parent, bool sampled)
     {
         var flags = sampled ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None;
-        // a new trace has a parent context with no span id: the span has the trace id and no parent
-        var parent = extracted is not null
-            ? new ActivityContext(extracted.TraceId, extracted.SpanId, flags, extracted.TraceState, isRemote: true)
-            : new ActivityContext(ActivityTraceId.CreateRandom(), default, flags);
-        root.Activity = Start(root, parent);
+        // no parent: a context with no span id gives the span the trace id and no parent
+        var context = parent is { } id
+            ? new ActivityContext(traceId, id, flags, isRemote: true)
+            : new ActivityContext(traceId, default, flags);
+        root.Activity = Start(root, context);
     }
 
     public Activity Make(TraceSpan span, bool sampled)
