@@ -9,14 +9,16 @@ namespace Gatehouse.Tests.Plugins;
 
 /// <summary>
 /// The opentelemetry plugin through the real proxy, with real Proxy-Wasm filters, exporting with the SDK's OTLP/HTTP
-/// exporter to a real collector (<see cref="OtlpReceiver"/>): the span tree and Kong's attribute names, w3c and b3
-/// propagation both ways, sampling, a collector that is down, and the refusals of what is not implemented.
+/// exporter to a real collector (<see cref="OtlpReceiver"/>) and a real upstream (<see cref="EchoUpstream"/>): the span
+/// tree and Kong's attribute names, propagation both ways in each of Kong's formats, Kong's trace-id sampling, a
+/// collector that is down, and the refusals of what is not implemented.
 /// </summary>
 public sealed class OpenTelemetryPluginTests : IAsyncLifetime
 {
     private PluginGateway _gw = null!;
     private OtlpReceiver _collector = null!;
     private string _filters = null!;
+    private readonly LogCapture _log = new();
 
     public async Task InitializeAsync()
     {
@@ -25,8 +27,8 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         // every span, and a global rate of 0 (each instance here sets its sampling_rate unless a test says otherwise)
         _gw = await PluginGateway.StartAsync(configure: o => o with
         {
-            Wasm = true, WasmFiltersPath = _filters, TracingInstrumentations = ["all"], TracingSamplingRate = 0,
-        });
+            Wasm = true, WasmFiltersPath = _filters, TracingInstrumentations = ["all"], TracingSamplingRate = 0, LogLevel = "warn",
+        }, logging: _log.Install);
         _collector = await OtlpReceiver.StartAsync();
         await _gw.ServiceAndRouteAsync("svc", "/api");
     }
@@ -239,6 +241,164 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         Assert.Equal("", EchoedHeader(echo!, "traceparent"));
     }
 
+    private const string Trace = "4e2d8c1f0a9b7e6d5c4b3a2918070605";
+    private const string Trace8 = "5c4b3a2918070605"; // its last 8 bytes, Kong's 64-bit form
+    private const string Parent = "a1b2c3d4e5f60718";
+
+    private static string Dec(string hex) => ulong.Parse(hex, System.Globalization.NumberStyles.AllowHexSpecifier).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>What a client sends in each format (the trace, its span <see cref="Parent"/>, sampled), and the trace id
+    /// Kong makes of it (a 64-bit id is padded).</summary>
+    private static ((string, string)[] Headers, string TraceId) ClientContext(string format) => format switch
+    {
+        "w3c" => ([("traceparent", $"00-{Trace}-{Parent}-01")], Trace),
+        "b3" => ([("X-B3-TraceId", Trace8), ("X-B3-SpanId", Parent), ("X-B3-Sampled", "1")], "0000000000000000" + Trace8),
+        "b3-single" => ([("b3", $"{Trace}-{Parent}-1")], Trace),
+        "jaeger" => ([("uber-trace-id", $"{Trace}:{Parent}:0:1"), ("uberctx-user", "ann%20b")], Trace),
+        "ot" => ([("ot-tracer-traceid", Trace), ("ot-tracer-spanid", Parent), ("ot-tracer-sampled", "1"), ("ot-baggage-k", "v")], Trace),
+        "aws" => ([("X-Amzn-Trace-Id", $"Root=1-{Trace[..8]}-{Trace[8..]};Parent={Parent};Sampled=1")], Trace),
+        "gcp" => ([("X-Cloud-Trace-Context", $"{Trace}/{Dec(Parent)};o=1")], Trace),
+        "datadog" => ([("x-datadog-trace-id", Dec(Trace8)), ("x-datadog-parent-id", Dec(Parent)), ("x-datadog-sampling-priority", "1")], "0000000000000000" + Trace8),
+        "instana" => ([("x-instana-t", Trace), ("x-instana-s", Parent), ("x-instana-l", "1")], Trace),
+        _ => throw new ArgumentOutOfRangeException(nameof(format)),
+    };
+
+    /// <summary>What the upstream must receive in each format: the trace at the client's size, the balancer try as the
+    /// span, the request span as its parent where the format has one, sampled, the baggage passed on.</summary>
+    private static Dictionary<string, string> Injected(string format, string trace, string balancer, string root) => format switch
+    {
+        "w3c" => new() { ["traceparent"] = $"00-{trace}-{balancer}-01" },
+        "b3" => new() { ["x-b3-traceid"] = trace[16..], ["x-b3-spanid"] = balancer, ["x-b3-parentspanid"] = root, ["x-b3-sampled"] = "1" },
+        "b3-single" => new() { ["b3"] = $"{trace}-{balancer}-1-{root}" },
+        "jaeger" => new() { ["uber-trace-id"] = $"{trace}:{balancer}:{root}:01", ["uberctx-user"] = "ann%20b" },
+        "ot" => new() { ["ot-tracer-traceid"] = trace, ["ot-tracer-spanid"] = balancer, ["ot-tracer-sampled"] = "1", ["ot-baggage-k"] = "v" },
+        "aws" => new() { ["x-amzn-trace-id"] = $"Root=1-{trace[..8]}-{trace[8..]};Parent={balancer};Sampled=1" },
+        "gcp" => new() { ["x-cloud-trace-context"] = $"{trace}/{Dec(balancer)};o=1" },
+        "datadog" => new() { ["x-datadog-trace-id"] = Dec(trace[16..]), ["x-datadog-parent-id"] = Dec(balancer), ["x-datadog-sampling-priority"] = "1" },
+        "instana" => new() { ["x-instana-t"] = trace, ["x-instana-s"] = balancer, ["x-instana-l"] = "1" },
+        _ => throw new ArgumentOutOfRangeException(nameof(format)),
+    };
+
+    private static readonly string[] FormatNames = ["w3c", "b3", "b3-single", "jaeger", "ot", "aws", "gcp", "datadog", "instana"];
+    public static TheoryData<string> KongFormats => [.. FormatNames];
+
+    [Theory]
+    [MemberData(nameof(KongFormats))]
+    public async Task Each_format_from_the_client_is_the_parent_and_is_injected_back_to_the_upstream(string format)
+    {
+        // preserve: the upstream gets the client's format (b3 read from its single header: b3-single)
+        await AddPlugin(Config(propagation: new { extract = new[] { format == "b3-single" ? "b3" : format }, inject = new[] { "preserve" }, default_format = "w3c" }));
+        var (headers, traceId) = ClientContext(format);
+        var (status, echo) = await Get($"/api/{format}", headers);
+        Assert.Equal(200, status);
+        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
+        Assert.Equal(traceId, root.TraceId);
+        Assert.Equal(Parent, root.ParentSpanId);
+        var balancer = Assert.Single(_collector.Spans, s => s.Name == "kong.balancer");
+        foreach (var (name, value) in Injected(format, traceId, balancer.SpanId, root.SpanId))
+            Assert.True(value == EchoedHeader(echo!, name), $"{name}: expected {value}, got {EchoedHeader(echo!, name)}");
+        if (format != "w3c") Assert.Equal("", EchoedHeader(echo!, "traceparent"));
+    }
+
+    [Fact]
+    public async Task A_new_trace_is_injected_in_every_format_at_each_formats_default_size()
+    {
+        await AddPlugin(Config(propagation: new { inject = FormatNames, default_format = "w3c" }));
+        var (_, echo) = await Get("/api/all-formats");
+        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
+        Assert.Equal("", root.ParentSpanId);
+        var balancer = Assert.Single(_collector.Spans, s => s.Name == "kong.balancer");
+        var expected = new Dictionary<string, string>
+        {
+            ["traceparent"] = $"00-{root.TraceId}-{balancer.SpanId}-01",
+            ["x-b3-traceid"] = root.TraceId, ["x-b3-spanid"] = balancer.SpanId, ["x-b3-parentspanid"] = root.SpanId, ["x-b3-sampled"] = "1",
+            ["b3"] = $"{root.TraceId}-{balancer.SpanId}-1-{root.SpanId}",
+            ["uber-trace-id"] = $"{root.TraceId}:{balancer.SpanId}:{root.SpanId}:01",
+            ["ot-tracer-traceid"] = root.TraceId[16..], ["ot-tracer-spanid"] = balancer.SpanId, ["ot-tracer-sampled"] = "1", // ot: 64 bits
+            ["x-amzn-trace-id"] = $"Root=1-{root.TraceId[..8]}-{root.TraceId[8..]};Parent={balancer.SpanId};Sampled=1",
+            ["x-cloud-trace-context"] = $"{root.TraceId}/{Dec(balancer.SpanId)};o=1",
+            ["x-datadog-trace-id"] = Dec(root.TraceId[16..]), ["x-datadog-parent-id"] = Dec(balancer.SpanId), ["x-datadog-sampling-priority"] = "1",
+            ["x-instana-t"] = root.TraceId, ["x-instana-s"] = balancer.SpanId, ["x-instana-l"] = "1",
+        };
+        foreach (var (name, value) in expected)
+            Assert.True(value == EchoedHeader(echo!, name), $"{name}: expected {value}, got {EchoedHeader(echo!, name)}");
+    }
+
+    [Theory]
+    [InlineData("w3c", "traceparent", "00-" + Trace + "-0000000000000000-01", "invalid W3C trace context parent ID; ignoring.")]
+    [InlineData("jaeger", "uber-trace-id", Trace + ":" + Parent, "invalid jaeger uber-trace-id header; ignoring.")]
+    [InlineData("aws", "x-amzn-trace-id", "Root=1-" + Trace + ";Parent=" + Parent, "invalid aws header trace id; ignoring.")]
+    [InlineData("gcp", "x-cloud-trace-context", Trace + "/" + Parent, "invalid GCP header; ignoring.")]
+    [InlineData("datadog", "x-datadog-sampling-priority", "high", "x-datadog-sampling-priority header invalid; ignoring.")]
+    public async Task An_invalid_header_is_ignored_with_Kongs_warning_and_a_new_trace_begins(string format, string header, string value, string warning)
+    {
+        await AddPlugin(Config(propagation: new { extract = new[] { format }, inject = new[] { "preserve" }, default_format = "w3c" }));
+        var (status, echo) = await Get($"/api/invalid-{format}", (header, value), ("x-datadog-trace-id", Dec(Trace8)));
+        Assert.Equal(200, status);
+        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
+        Assert.Equal("", root.ParentSpanId);
+        Assert.DoesNotContain(Trace8, root.TraceId);
+        var balancer = Assert.Single(_collector.Spans, s => s.Name == "kong.balancer");
+        Assert.Equal($"00-{root.TraceId}-{balancer.SpanId}-01", EchoedHeader(echo!, "traceparent")); // nothing found: default_format
+        Assert.Contains(_log.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.EndsWith(warning, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Header_type_extracts_every_format_in_Kongs_order_and_injects_the_one_found_and_its_own()
+    {
+        await AddPlugin(new { traces_endpoint = _collector.TracesUrl, sampling_rate = 1.0, header_type = "datadog", queue = new { max_coalescing_delay = 0.05 } });
+        // b3 comes before jaeger in Kong's order
+        var (_, echo) = await Get("/api/header-type", ("uber-trace-id", $"{Trace}:{Parent}:0:1"), ("x-b3-traceid", Trace8), ("x-b3-spanid", Parent));
+        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
+        Assert.Equal("0000000000000000" + Trace8, root.TraceId);
+        var balancer = Assert.Single(_collector.Spans, s => s.Name == "kong.balancer");
+        Assert.Equal(Trace8, EchoedHeader(echo!, "x-b3-traceid"));
+        Assert.Equal(balancer.SpanId, EchoedHeader(echo!, "x-b3-spanid"));
+        Assert.Equal(Dec(Trace8), EchoedHeader(echo!, "x-datadog-trace-id"));
+        Assert.Equal($"{Trace}:{Parent}:0:1", EchoedHeader(echo!, "uber-trace-id")); // not injected: passed on as sent
+    }
+
+    /// <summary>Kong's sampler: the trace id's first 8 bytes (little-endian) below rate × 2^64. At 0.5 these two
+    /// differ only in the byte that decides; a client's "sampled" does not bypass the rate, its "not sampled" wins.</summary>
+    [Fact]
+    public async Task Sampling_is_decided_by_the_trace_id_so_the_same_trace_gets_the_same_decision()
+    {
+        const string sampled = "ffffffffffffff7f0000000000000001";   // 2^63 - 1 < 2^63
+        const string unsampled = "00000000000000800000000000000001"; // 2^63, not below
+        await AddPlugin(Config(sampling: 0.5));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.EndsWith("-01", EchoedHeader((await Get("/api/s", ("traceparent", $"00-{sampled}-{Parent}-01"))).Echo!, "traceparent"));
+            Assert.EndsWith("-00", EchoedHeader((await Get("/api/u", ("traceparent", $"00-{unsampled}-{Parent}-01"))).Echo!, "traceparent"));
+        }
+        // a client that says "not sampled" wins over the rate
+        Assert.EndsWith("-00", EchoedHeader((await Get("/api/n", ("traceparent", $"00-{sampled}-{Parent}-00"))).Echo!, "traceparent"));
+        await WaitUntil(() => _collector.Spans.Count(s => s.Name == "kong") >= 3);
+        await Task.Delay(300);
+        Assert.All(_collector.Spans, s => Assert.Equal(sampled, s.TraceId));
+        Assert.Equal(3, _collector.Spans.Count(s => s.Name == "kong"));
+    }
+
+    [Fact]
+    public async Task A_rate_of_one_half_samples_about_half_of_many_trace_ids_each_as_the_sampler_decides()
+    {
+        await AddPlugin(Config(sampling: 0.5, propagation: new { extract = new[] { "w3c" }, inject = new[] { "w3c" }, default_format = "w3c" }));
+        var count = 0;
+        for (var i = 0; i < 200; i++)
+        {
+            var trace = System.Diagnostics.ActivityTraceId.CreateRandom();
+            var (_, echo) = await Get("/api/many", ("traceparent", $"00-{trace.ToHexString()}-{Parent}-01"));
+            var decided = EchoedHeader(echo!, "traceparent").EndsWith("-01", StringComparison.Ordinal);
+            Assert.Equal(TraceIdSampler.Sample(trace, 0.5), decided);
+            if (decided) count++;
+        }
+        Assert.InRange(count, 70, 130); // binomial(200, 0.5): beyond ±30 is < 1 in 10^4
+    }
+
     [Fact]
     public async Task Sampling_rate_0_exports_nothing_but_still_propagates_an_unsampled_context()
     {
@@ -348,6 +508,8 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
     [InlineData("""{"traces_endpoint":"http://c/v1/traces","logs_endpoint":"http://c/v1/logs"}""", "logs_endpoint", "logs export is not implemented")]
     [InlineData("""{"traces_endpoint":"http://c/v1/traces","queue":{"max_retry_time":5}}""", "queue", "queue retries are not implemented")]
     [InlineData("""{"headers":{"a":"b"}}""", null, "at least one of these fields must be non-empty")]
+    [InlineData("""{"traces_endpoint":"http://c/v1/traces","propagation":{"extract":["b3-single"],"default_format":"w3c"}}""", "propagation", "expected one of")]
+    [InlineData("""{"traces_endpoint":"http://c/v1/traces","propagation":{"inject":["zipkin"],"default_format":"w3c"}}""", "propagation", "expected one of")]
     public async Task What_is_not_implemented_is_refused_naming_the_field(string config, string? field, string message)
     {
         var (status, body) = await _gw.PostAsync("/plugins", JsonNode.Parse($$"""{"name":"opentelemetry","config":{{config}}}""")!);
