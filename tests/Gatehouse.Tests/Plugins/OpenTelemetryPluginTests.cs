@@ -399,6 +399,25 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         Assert.InRange(count, 70, 130); // binomial(200, 0.5): beyond ±30 is < 1 in 10^4
     }
 
+    /// <summary>A request refused before the plugin's access step (key-auth, priority 1250) never had the plugin's
+    /// decision: as Kong's request span, it is sampled at tracing_sampling_rate (0 here), not at sampling_rate (1).</summary>
+    [Fact]
+    public async Task A_request_refused_before_the_plugins_access_step_is_sampled_at_tracing_sampling_rate()
+    {
+        await AddPlugin(Config(sampling: 1));
+        await _gw.ServiceAndRouteAsync("svc2", "/locked");
+        await _gw.CreateAsync("/routes/svc2-route/plugins", new { name = "key-auth", config = new { } });
+        var (status, _) = await Get("/locked/refused");
+        Assert.Equal(401, status);
+        // a marker through the same instance and queue after it: had the refused request been exported, its spans
+        // would come first
+        var (_, marked) = await Get("/api/marker");
+        Assert.EndsWith("-01", EchoedHeader(marked!, "traceparent"));
+        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
+        Assert.EndsWith("/api/marker", (string)root.Attributes["http.url"]);
+    }
+
     [Fact]
     public async Task Sampling_rate_0_exports_nothing_but_still_propagates_an_unsampled_context()
     {
