@@ -63,7 +63,7 @@ internal sealed partial class TraceExtractors(ILogger logger)
         var single = Get(headers, "b3");
         if (single is null && Get(headers, "tracestate") is { } state && state.StartsWith("b3=", StringComparison.Ordinal) && state.Length > 3)
             single = state[3..];
-        if (single is null && !B3Headers.Any(h => headers.ContainsKey(h))) return null;
+        if (single is null && !AnyPresent(headers, B3Headers)) return null;
 
         string? trace = null, span = null, parent = null, flags = null;
         bool? sampled = null;
@@ -271,6 +271,12 @@ internal sealed partial class TraceExtractors(ILogger logger)
             TraceId = trace.Length == 0 ? null : NonZero(trace), TraceIdSize = TraceIds.HexSize(trace.Length),
             SpanId = span.Length == 0 ? null : NonZeroSpan(span), Sampled = level is not null && level.StartsWith('1'),
         };
+    }
+
+    private static bool AnyPresent(IHeaderDictionary headers, string[] names)
+    {
+        foreach (var name in names) if (headers.ContainsKey(name)) return true;
+        return false;
     }
 
     /// <summary>Kong's <c>%s</c>: space, tab, newline, vertical tab, form feed, carriage return.</summary>
