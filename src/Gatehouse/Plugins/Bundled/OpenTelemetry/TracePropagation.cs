@@ -20,9 +20,6 @@ internal sealed class TracePropagation(IReadOnlyList<string> extract, IReadOnlyL
 
     private readonly TraceExtractors _extractors = new(logger);
 
-    public IReadOnlyList<string> ExtractFormats => extract;
-    public IReadOnlyList<string> InjectFormats => inject;
-
     public ExtractedContext? Extract(IHeaderDictionary headers)
     {
         foreach (var format in extract)
