@@ -17,8 +17,6 @@ internal sealed class FilterCallbackSpans : IFilterCallbackObserver
     private readonly string _spanName;
     private readonly string _filter;
     private readonly FilterEntryOrigin _origin;
-    private readonly string? _chainId;
-    private readonly string? _pluginId;
     private TraceSpan? _open;
     private TraceSpan? _requestBody, _responseBody;
     private int _requestBodyCalls, _responseBodyCalls;
@@ -32,8 +30,6 @@ internal sealed class FilterCallbackSpans : IFilterCallbackObserver
         _filter = filter;
         _spanName = "gatehouse.wasm." + filter;
         _origin = origin;
-        _chainId = origin.ChainId?.ToString();
-        _pluginId = origin.PluginId?.ToString();
     }
 
     public void Started(FilterCallback callback)
@@ -70,9 +66,9 @@ internal sealed class FilterCallbackSpans : IFilterCallbackObserver
         span.Set("gatehouse.filter.callback", Callback(callback));
         span.Set("gatehouse.phase", _phase);
         span.Set("gatehouse.filter_chain.scope", _origin.Scope);
-        if (_chainId is not null) span.Set("gatehouse.filter_chain.id", _chainId);
+        if (_origin.ChainIdText is { } chainId) span.Set("gatehouse.filter_chain.id", chainId);
         if (_origin.ChainName is not null) span.Set("gatehouse.filter_chain.name", _origin.ChainName);
-        if (_pluginId is not null) span.Set("gatehouse.filter.plugin_id", _pluginId);
+        if (_origin.PluginIdText is { } pluginId) span.Set("gatehouse.filter.plugin_id", pluginId);
         return span;
     }
 
