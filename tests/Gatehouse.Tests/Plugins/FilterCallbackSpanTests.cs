@@ -187,6 +187,22 @@ public sealed class FilterCallbackSpanTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_service_chain_without_a_name_is_told_by_its_scope_and_id()
+    {
+        var chain = await _gw.CreateAsync("/services/svc/filter-chains", JsonNode.Parse("""{"filters":[{"name":"add-headers","config":{"request":{"add":{"x-a":"1"}}}}]}""")!.ToJsonString());
+        using var response = await _gw.Proxy.GetAsync("/api/service");
+        Assert.Equal(200, (int)response.StatusCode);
+        var spans = await FilterSpans();
+        Assert.Equal(2, spans.Count);
+        Assert.All(spans, s =>
+        {
+            Assert.Equal("service", s.Attributes["gatehouse.filter_chain.scope"]);
+            Assert.Equal((string)chain["id"]!, s.Attributes["gatehouse.filter_chain.id"]);
+            Assert.False(s.Attributes.ContainsKey("gatehouse.filter_chain.name"));
+        });
+    }
+
+    [Fact]
     public async Task Without_wasm_filters_in_tracing_instrumentations_filters_get_no_spans()
     {
         await using var gw = await PluginGateway.StartAsync(configure: o => o with
