@@ -101,6 +101,7 @@ public sealed class ProxyRequestHandler
             try
             {
                 await PhaseRunner.LogAsync(context.Plan, context, _logHandlerFailed);
+                context.Trace?.Complete(); // after the log phase: filters' on_log spans are exported too
                 if (context.Debug is { } debug) _requestDebug.WriteLog(debug, context);
                 _accessLog.Write(context);
             }

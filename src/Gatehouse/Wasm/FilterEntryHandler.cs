@@ -13,7 +13,7 @@ namespace Gatehouse.Wasm;
 /// exports the callback, so a headers-only filter keeps bodies streaming untouched (and Content-Length intact).
 /// </summary>
 internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain, int index, WasmGatewayLimits limits, ILogger logger,
-    ProxyWasm.Runtime.LogRateLimiter logLimiter)
+    ProxyWasm.Runtime.LogRateLimiter logLimiter, IReadOnlyList<FilterEntryOrigin>? origins = null)
     : IAccessHandler, IResponseHeadersHandler, ILogHandler
 {
     public string Name => chain[index].Plugin.Config.Name;
@@ -38,11 +38,14 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
             {
                 if (!chain[i].TryAcquire()) return Fail(context, state, "request_headers", "filter entry was released");
                 state.Leases[i] = chain[i];
-                state.Contexts[i] = await chain[i].Plugin.CreateHttpContextAsync(state.Stream, context.HttpContext.RequestAborted);
+                var http = await chain[i].Plugin.CreateHttpContextAsync(state.Stream, context.HttpContext.RequestAborted);
+                if (context.Trace is { } trace && trace.Traces(Config.TracedSteps.WasmFilters))
+                    http.Observer = new FilterCallbackSpans(trace, chain[i].Plugin.Config.Name, origins is not null && i < origins.Count ? origins[i] : FilterEntryOrigin.Unknown);
+                state.Contexts[i] = http;
             }
         }
-        if (state.Failed || state.Contexts[index] is not { } http) return PhaseOutcome.Continue;
-        var outcome = await http.OnRequestHeadersAsync(false);
+        if (state.Failed || state.Contexts[index] is not { } entry) return PhaseOutcome.Continue;
+        var outcome = await entry.OnRequestHeadersAsync(false);
         if (index == chain.Count - 1) state.RestoreClientForwardingHeaders(context.HttpContext.Request.Headers);
         return outcome.Kind switch
         {
@@ -178,14 +181,12 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
     {
         WasmRequestState.Of(context)!.Failed = true;
         WasmLog.FilterFailed(logger, logLimiter, Name, step, error);
-        if (context.Trace?.Current is { } span) span.Error = error ?? step + " failed";
     }
 
     private PhaseOutcome Fail(ProxyContext context, WasmRequestState state, string step, string? error)
     {
         state.Failed = true;
         WasmLog.FilterFailed(logger, logLimiter, Name, step, error);
-        if (context.Trace?.Current is { } span) span.Error = error ?? step + " failed";
         return context.Exit(500, "An unexpected error occurred");
     }
 

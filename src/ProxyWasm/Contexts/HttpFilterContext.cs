@@ -31,6 +31,14 @@ public sealed class HttpFilterContext : IDisposable
     /// <summary>Guest context id (unique within the VM).</summary>
     public int ContextId => _stream.Id;
 
+    /// <summary>Told about every guest callback made on this context from now on (set before the first phase;
+    /// null: none).</summary>
+    public IFilterCallbackObserver? Observer
+    {
+        get => _stream.Observer;
+        set => _stream.Observer = value;
+    }
+
     /// <summary>True once the VM serving this request failed (further phases return the failure outcome).</summary>
     public bool IsFailed => _stream.TerminalOutcome is not null;
 
@@ -69,7 +77,11 @@ public sealed class HttpFilterContext : IDisposable
             if (_stream.TerminalOutcome is { } terminal) { _vm.Forget(_stream); return new(terminal); }
             if (_stream.Deleted || _stream.PendingDone) return new(FilterOutcome.Continue);
             _vm.CancelHttpCallsOf(_stream);
+            var observer = _vm.Exports.OnDone is null ? null : _stream.Observer;
+            observer?.Started(FilterCallback.Done);
             int done = _vm.CallFunc(_stream, "proxy_on_done", _vm.Exports.OnDone, _stream.Id, 1, out var ok);
+            observer?.Ended(FilterCallback.Done, !ok ? FilterCallbackOutcome.Trap : done != 0 ? FilterCallbackOutcome.Continue : FilterCallbackOutcome.Pause,
+                ok ? null : _vm.DeathReason);
             if (!ok) return new(_stream.TerminalOutcome ?? FilterOutcome.Failure(_vm.DeathReason ?? "VM failed"));
             if (done != 0) _vm.FinishStream(_stream);
             else _stream.PendingDone = true;
@@ -95,33 +107,70 @@ public sealed class HttpFilterContext : IDisposable
             s.Phase = phase;
             s.ContinueRequested = false;
             if (phase == FilterPhase.ResponseBody) s.ResponseHeadersSent = true;
-            int eos = endOfStream ? 1 : 0;
-            var x = _vm.Exports;
-            bool v01 = _vm.Abi == Abi.AbiVersion.V0_1_0;
-            bool ok;
-            int action = phase switch
-            {
-                FilterPhase.RequestHeaders when v01 => _vm.CallFunc(s, "proxy_on_request_headers", x.OnRequestHeaders01, s.Id, size, 0, out ok),
-                FilterPhase.RequestHeaders => _vm.CallFunc(s, "proxy_on_request_headers", x.OnRequestHeaders, s.Id, size, eos, 0, out ok),
-                FilterPhase.RequestBody => _vm.CallFunc(s, "proxy_on_request_body", x.OnRequestBody, s.Id, size, eos, 0, out ok),
-                FilterPhase.RequestTrailers => _vm.CallFunc(s, "proxy_on_request_trailers", x.OnRequestTrailers, s.Id, size, 0, out ok),
-                FilterPhase.ResponseHeaders when v01 => _vm.CallFunc(s, "proxy_on_response_headers", x.OnResponseHeaders01, s.Id, size, 0, out ok),
-                FilterPhase.ResponseHeaders => _vm.CallFunc(s, "proxy_on_response_headers", x.OnResponseHeaders, s.Id, size, eos, 0, out ok),
-                FilterPhase.ResponseBody => _vm.CallFunc(s, "proxy_on_response_body", x.OnResponseBody, s.Id, size, eos, 0, out ok),
-                _ => _vm.CallFunc(s, "proxy_on_response_trailers", x.OnResponseTrailers, s.Id, size, 0, out ok),
-            };
-            if (!ok) return new(s.TerminalOutcome ?? FilterOutcome.Failure(_vm.DeathReason ?? "VM failed"));
-            if (s.PendingLocalResponse is { } local)
-            {
-                s.PendingLocalResponse = null;
-                return new(FilterOutcome.Local(local)); // return value ignored after a local response (cpp-host)
-            }
-            if (s.CloseRequested) return new(FilterOutcome.Closed);
-            if (action == 0 || s.ContinueRequested) return new(FilterOutcome.Continue);
-            if (phase is FilterPhase.RequestBody or FilterPhase.ResponseBody && !endOfStream) return new(FilterOutcome.BufferBody);
-            s.Waiting = new TaskCompletionSource<FilterOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-            return new(s.Waiting.Task);
+            var observer = s.Observer is { } o && _vm.Exports.Exports(phase) ? o : null;
+            if (observer is null) return Invoke(s, phase, endOfStream, size, out _);
+            var callback = Callback(phase);
+            observer.Started(callback);
+            var result = Invoke(s, phase, endOfStream, size, out var ok);
+            observer.Ended(callback, Observed(result, ok), ok ? null : _vm.DeathReason ?? "VM failed");
+            return result;
         }
+    }
+
+    /// <summary>The callback's outcome as a tracer reports it: a paused phase (or a buffering body step) is a
+    /// pause; a failed call is a trap (also under fail-open, where the request goes on).</summary>
+    private static FilterCallbackOutcome Observed(ValueTask<FilterOutcome> result, bool ok)
+    {
+        if (!ok) return FilterCallbackOutcome.Trap;
+        if (!result.IsCompleted) return FilterCallbackOutcome.Pause;
+        return result.Result.Kind switch
+        {
+            FilterOutcomeKind.BufferBody => FilterCallbackOutcome.Pause,
+            FilterOutcomeKind.LocalResponse => FilterCallbackOutcome.LocalResponse,
+            FilterOutcomeKind.Closed => FilterCallbackOutcome.Close,
+            FilterOutcomeKind.Failed => FilterCallbackOutcome.Trap,
+            _ => FilterCallbackOutcome.Continue,
+        };
+    }
+
+    private static FilterCallback Callback(FilterPhase phase) => phase switch
+    {
+        FilterPhase.RequestHeaders => FilterCallback.RequestHeaders,
+        FilterPhase.RequestBody => FilterCallback.RequestBody,
+        FilterPhase.RequestTrailers => FilterCallback.RequestTrailers,
+        FilterPhase.ResponseHeaders => FilterCallback.ResponseHeaders,
+        FilterPhase.ResponseBody => FilterCallback.ResponseBody,
+        _ => FilterCallback.ResponseTrailers,
+    };
+
+    /// <summary>Gate held: one header/body/trailer callback and what the embedder must do next.</summary>
+    private ValueTask<FilterOutcome> Invoke(StreamContext s, FilterPhase phase, bool endOfStream, int size, out bool ok)
+    {
+        int eos = endOfStream ? 1 : 0;
+        var x = _vm.Exports;
+        bool v01 = _vm.Abi == Abi.AbiVersion.V0_1_0;
+        int action = phase switch
+        {
+            FilterPhase.RequestHeaders when v01 => _vm.CallFunc(s, "proxy_on_request_headers", x.OnRequestHeaders01, s.Id, size, 0, out ok),
+            FilterPhase.RequestHeaders => _vm.CallFunc(s, "proxy_on_request_headers", x.OnRequestHeaders, s.Id, size, eos, 0, out ok),
+            FilterPhase.RequestBody => _vm.CallFunc(s, "proxy_on_request_body", x.OnRequestBody, s.Id, size, eos, 0, out ok),
+            FilterPhase.RequestTrailers => _vm.CallFunc(s, "proxy_on_request_trailers", x.OnRequestTrailers, s.Id, size, 0, out ok),
+            FilterPhase.ResponseHeaders when v01 => _vm.CallFunc(s, "proxy_on_response_headers", x.OnResponseHeaders01, s.Id, size, 0, out ok),
+            FilterPhase.ResponseHeaders => _vm.CallFunc(s, "proxy_on_response_headers", x.OnResponseHeaders, s.Id, size, eos, 0, out ok),
+            FilterPhase.ResponseBody => _vm.CallFunc(s, "proxy_on_response_body", x.OnResponseBody, s.Id, size, eos, 0, out ok),
+            _ => _vm.CallFunc(s, "proxy_on_response_trailers", x.OnResponseTrailers, s.Id, size, 0, out ok),
+        };
+        if (!ok) return new(s.TerminalOutcome ?? FilterOutcome.Failure(_vm.DeathReason ?? "VM failed"));
+        if (s.PendingLocalResponse is { } local)
+        {
+            s.PendingLocalResponse = null;
+            return new(FilterOutcome.Local(local)); // return value ignored after a local response (cpp-host)
+        }
+        if (s.CloseRequested) return new(FilterOutcome.Closed);
+        if (action == 0 || s.ContinueRequested) return new(FilterOutcome.Continue);
+        if (phase is FilterPhase.RequestBody or FilterPhase.ResponseBody && !endOfStream) return new(FilterOutcome.BufferBody);
+        s.Waiting = new TaskCompletionSource<FilterOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        return new(s.Waiting.Task);
     }
 
     /// <summary>

@@ -56,6 +56,9 @@ internal sealed class StreamContext : ContextBase
 
     public int PendingHttpCalls { get; set; }
 
+    /// <summary>The embedder's tracer of this context's callbacks (null: not traced).</summary>
+    public IFilterCallbackObserver? Observer { get; set; }
+
     public bool IsRequestSide => Phase is FilterPhase.RequestHeaders or FilterPhase.RequestBody or FilterPhase.RequestTrailers;
 
     public override IHeaderMap? GetMap(MapType type) => type switch

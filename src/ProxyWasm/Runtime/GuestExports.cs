@@ -41,6 +41,18 @@ internal sealed class GuestExports
         OnDelete = instance.GetAction<int>("proxy_on_delete");
     }
 
+    /// <summary>Whether the instance has the callback of an HTTP phase (the host calls only those).</summary>
+    public bool Exports(Contexts.FilterPhase phase) => phase switch
+    {
+        Contexts.FilterPhase.RequestHeaders => OnRequestHeaders is not null || OnRequestHeaders01 is not null,
+        Contexts.FilterPhase.RequestBody => OnRequestBody is not null,
+        Contexts.FilterPhase.RequestTrailers => OnRequestTrailers is not null,
+        Contexts.FilterPhase.ResponseHeaders => OnResponseHeaders is not null || OnResponseHeaders01 is not null,
+        Contexts.FilterPhase.ResponseBody => OnResponseBody is not null,
+        Contexts.FilterPhase.ResponseTrailers => OnResponseTrailers is not null,
+        _ => false,
+    };
+
     public Func<int, int>? Allocate { get; }
     public Action? Initialize { get; }
     public Func<int, int, int>? Main { get; }

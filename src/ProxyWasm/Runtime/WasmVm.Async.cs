@@ -105,10 +105,14 @@ internal sealed partial class WasmVm : IQueueOwner
         int body = response.Failed ? 0 : response.Body.Length;
         int trailers = response.Failed ? 0 : response.Trailers.Count;
         var fn = Exports.OnHttpCallResponse;
+        var observer = fn is null ? null : origin?.Observer;
+        var waiting = origin?.Waiting;
+        observer?.Started(FilterCallback.HttpCallResponse);
+        bool ok = true;
         if (fn is not null)
         {
             Call(root, "proxy_on_http_call_response", (Fn: fn, Root: root.Id, Token: (int)call.Token, H: headers, B: body, T: trailers),
-                static s => { s.Fn(s.Root, s.Token, s.H, s.B, s.T); return 0; }, 0, out _);
+                static s => { s.Fn(s.Root, s.Token, s.H, s.B, s.T); return 0; }, 0, out ok);
         }
         root.EndCallResponse();
         if (origin is not null && !IsDead)
@@ -116,6 +120,28 @@ internal sealed partial class WasmVm : IQueueOwner
             Touch(origin);
             SettleTouched();
         }
+        // after settling: the outcome is what became of the phase the call paused
+        observer?.Ended(FilterCallback.HttpCallResponse, CallResponseOutcome(origin!, waiting, ok), ok ? null : DeathReason ?? "VM failed");
+    }
+
+    /// <summary>What the response callback did to the context that dispatched the call: the paused phase it resumed
+    /// (or answered, or closed), or still paused; a local response or close asked for an unpaused context.</summary>
+    private static FilterCallbackOutcome CallResponseOutcome(StreamContext origin, TaskCompletionSource<FilterOutcome>? waiting, bool ok)
+    {
+        if (!ok) return FilterCallbackOutcome.Trap;
+        if (origin.Waiting is not null && ReferenceEquals(origin.Waiting, waiting)) return FilterCallbackOutcome.Pause;
+        if (waiting is { Task.IsCompletedSuccessfully: true })
+        {
+            return waiting.Task.Result.Kind switch
+            {
+                FilterOutcomeKind.LocalResponse => FilterCallbackOutcome.LocalResponse,
+                FilterOutcomeKind.Closed => FilterCallbackOutcome.Close,
+                FilterOutcomeKind.Failed => FilterCallbackOutcome.Trap,
+                _ => FilterCallbackOutcome.Continue,
+            };
+        }
+        if (origin.PendingLocalResponse is not null) return FilterCallbackOutcome.LocalResponse;
+        return origin.CloseRequested ? FilterCallbackOutcome.Close : FilterCallbackOutcome.Continue;
     }
 
     /// <summary>Cancels the callouts a stream context issued (local response, end of request).</summary>

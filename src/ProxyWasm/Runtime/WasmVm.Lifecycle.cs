@@ -114,9 +114,19 @@ internal sealed partial class WasmVm
         context.PendingDone = false;
         context.Phase = FilterPhase.Done;
         CancelHttpCallsOf(context);
-        if (CallVoid(context, "proxy_on_log", Exports.OnLog, context.Id))
-            CallVoid(context, "proxy_on_delete", Exports.OnDelete, context.Id);
+        if (CallObserved(context, FilterCallback.Log, "proxy_on_log", Exports.OnLog))
+            CallObserved(context, FilterCallback.Delete, "proxy_on_delete", Exports.OnDelete);
         _contexts.Remove(context.Id);
+    }
+
+    /// <summary>A void tail callback, told to the context's observer when the module exports it.</summary>
+    private bool CallObserved(StreamContext context, FilterCallback callback, string name, Action<int>? fn)
+    {
+        var observer = fn is null ? null : context.Observer;
+        observer?.Started(callback);
+        var ok = CallVoid(context, name, fn, context.Id);
+        observer?.Ended(callback, ok ? FilterCallbackOutcome.Continue : FilterCallbackOutcome.Trap, ok ? null : DeathReason ?? "VM failed");
+        return ok;
     }
 
     /// <summary>Forgets a context whose callbacks must not run any more (failed VM or disposed mid-request).</summary>

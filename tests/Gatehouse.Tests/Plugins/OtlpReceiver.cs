@@ -9,7 +9,7 @@ namespace Gatehouse.Tests.Plugins;
 
 /// <summary>A span as the collector received it (ids in lower hex, empty parent for a root).</summary>
 internal sealed record ReceivedSpan(string TraceId, string SpanId, string ParentSpanId, string Name, int Kind,
-    IReadOnlyDictionary<string, object> Attributes, int StatusCode, string StatusMessage);
+    IReadOnlyDictionary<string, object> Attributes, int StatusCode, string StatusMessage, ulong StartNanos = 0, ulong EndNanos = 0);
 
 /// <summary>
 /// A real OTLP/HTTP collector: Kestrel on 127.0.0.1:0 taking <c>POST /v1/traces</c> with an
@@ -69,6 +69,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     {
         string trace = "", span = "", parent = "", name = "", statusMessage = "";
         int kind = 0, statusCode = 0;
+        ulong start = 0, end = 0;
         foreach (var (field, value) in Fields(data))
         {
             switch (field)
@@ -78,6 +79,8 @@ internal sealed class OtlpReceiver : IAsyncDisposable
                 case 4: parent = Convert.ToHexStringLower((byte[])value); break;
                 case 5: name = Encoding.UTF8.GetString((byte[])value); break;
                 case 6: kind = (int)(ulong)value; break;
+                case 7: start = (ulong)value; break; // start_time_unix_nano (fixed64)
+                case 8: end = (ulong)value; break;
                 case 15:
                     foreach (var (sf, sv) in Fields((byte[])value))
                     {
@@ -87,7 +90,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
                     break;
             }
         }
-        return new ReceivedSpan(trace, span, parent, name, kind, Attributes(data, attributeField: 9), statusCode, statusMessage);
+        return new ReceivedSpan(trace, span, parent, name, kind, Attributes(data, attributeField: 9), statusCode, statusMessage, start, end);
     }
 
     /// <summary>The KeyValue list in <paramref name="attributeField"/>: AnyValue string (1), bool (2), int (3), double (4).</summary>

@@ -84,7 +84,7 @@ internal static class PhaseRunner
                 catch (Exception e) { StepSpans.Failed(span, e); throw; }
                 finally
                 {
-                    if (trace is not null) StepSpans.Close(trace, span, context, outcome);
+                    if (trace is not null) StepSpans.Close(trace, span);
                     debug?.LeaveHandler(opened);
                 }
                 if (outcome == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
@@ -96,9 +96,8 @@ internal static class PhaseRunner
 }
 
 /// <summary>
-/// The span of one step: Kong's <c>kong.&lt;phase&gt;.plugin.&lt;name&gt;</c> for a plugin, ours
-/// <c>gatehouse.wasm.&lt;filter&gt;</c> for a Proxy-Wasm filter callback (with the filter, the callback and its outcome:
-/// continue, local_response or trap). Core steps get none.
+/// The span of one step: Kong's <c>kong.&lt;phase&gt;.plugin.&lt;name&gt;</c> for a plugin. Core steps get none; a
+/// Proxy-Wasm filter's spans are its callbacks' (<c>Wasm/FilterCallbackSpans</c>), timed around each guest call.
 /// </summary>
 internal static class StepSpans
 {
@@ -112,20 +111,8 @@ internal static class StepSpans
                 "access" => TracedSteps.PluginAccess,
                 _ => TracedSteps.PluginHeaderFilter,
             }) => trace.Open($"kong.{phase}.plugin.{handler.Name}"),
-            "filter" when trace.Traces(TracedSteps.WasmFilters) => trace.Open($"gatehouse.wasm.{handler.Name}"),
             _ => null,
         };
-        if (span is not null && handler.Kind == "filter")
-        {
-            span.Set("gatehouse.filter.name", handler.Name);
-            span.Set("gatehouse.filter.callback", phase switch
-            {
-                "access" => "on_request_headers",
-                "header_filter" => "on_response_headers",
-                _ => phase,
-            });
-            span.Set("gatehouse.phase", phase);
-        }
         trace.Current = span;
         return span;
     }
@@ -135,13 +122,10 @@ internal static class StepSpans
         if (span is not null) span.Error ??= e.Message;
     }
 
-    public static void Close(RequestTrace trace, TraceSpan? span, ProxyContext context, PhaseOutcome outcome)
+    public static void Close(RequestTrace trace, TraceSpan? span)
     {
         trace.Current = null;
         if (span is null) return;
         RequestTrace.Close(span);
-        if (span.Name.StartsWith("gatehouse.wasm.", StringComparison.Ordinal))
-            span.Set("gatehouse.filter.outcome", span.Error is not null ? "trap"
-                : outcome == PhaseOutcome.ShortCircuit ? "local_response" : "continue");
     }
 }

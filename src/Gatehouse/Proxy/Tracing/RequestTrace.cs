@@ -31,7 +31,18 @@ public sealed class TraceSpan
     /// <summary>The span's identity once the exporter made it.</summary>
     public Activity? Activity { get; set; }
 
-    public void Set(string key, object? value) => (_attributes ??= []).Add(new(key, value));
+    /// <summary>Sets an attribute (a second value of the same key replaces the first).</summary>
+    public void Set(string key, object? value)
+    {
+        var attributes = _attributes ??= [];
+        for (var i = 0; i < attributes.Count; i++)
+        {
+            if (attributes[i].Key != key) continue;
+            attributes[i] = new(key, value);
+            return;
+        }
+        attributes.Add(new(key, value));
+    }
 }
 
 /// <summary>
@@ -66,11 +77,29 @@ public sealed class RequestTrace
     /// <summary>The exporter's per-request state (the extracted context, the injected format).</summary>
     public object? ExporterState { get; set; }
 
+    /// <summary>The exporter, handed the trace once the log phase is over (<see cref="Complete"/>), so the spans of
+    /// log-phase steps (filters' <c>on_log</c>) are in it.</summary>
+    public ITraceSink? Sink { get; set; }
+
+    /// <summary>Opens a span. Thread-safe: a filter's <c>on_http_call_response</c> arrives on a pool thread while the
+    /// request may run another step. A span opened after <see cref="Complete"/> is recorded nowhere.</summary>
     public TraceSpan Open(string name, TraceSpan? parent = null, ActivityKind kind = ActivityKind.Internal)
     {
-        var span = new TraceSpan(name, parent ?? (_spans.Count == 0 ? null : Root), kind) { Start = DateTime.UtcNow };
-        _spans.Add(span);
-        return span;
+        lock (_spans)
+        {
+            var span = new TraceSpan(name, parent ?? (_spans.Count == 0 ? null : Root), kind) { Start = DateTime.UtcNow };
+            if (!_completed) _spans.Add(span);
+            return span;
+        }
+    }
+
+    private bool _completed;
+
+    /// <summary>End of the log phase: no span is added any more; the sink (if the exporter set one) exports.</summary>
+    public void Complete()
+    {
+        lock (_spans) _completed = true;
+        Sink?.Export(this);
     }
 
     public static void Close(TraceSpan span) => span.End = DateTime.UtcNow;
@@ -83,7 +112,7 @@ public sealed class RequestTrace
         if (PreparedBalancer is null)
         {
             PreparedBalancer = new TraceSpan("kong.balancer", Root, ActivityKind.Client);
-            _spans.Add(PreparedBalancer);
+            lock (_spans) _spans.Add(PreparedBalancer);
         }
         return PreparedBalancer;
     }
@@ -99,6 +128,12 @@ public sealed class RequestTrace
         }
         return Open("kong.balancer", Root, ActivityKind.Client);
     }
+}
+
+/// <summary>Exports a request's finished trace (the opentelemetry plugin).</summary>
+public interface ITraceSink
+{
+    void Export(RequestTrace trace);
 }
 
 /// <summary>The plugin whose presence turns request tracing on.</summary>

@@ -139,7 +139,7 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         (array as JsonArray)?.Select(n => n?.GetValue<string>() ?? "").ToArray() ?? [];
 
     private sealed class Handler(SpanQueue queue, SpanMaker spans, TracePropagation propagation, double samplingRate,
-        double globalSamplingRate, string? traceIdHeader) : PluginHandler
+        double globalSamplingRate, string? traceIdHeader) : PluginHandler, ITraceSink
     {
         /// <summary>Kong's access handler: extract, decide sampling, make the request span and the first upstream
         /// try's span (whose id the upstream receives as its parent), inject.</summary>
@@ -169,13 +169,19 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             return ValueTask.FromResult(PhaseOutcome.Continue);
         }
 
-        /// <summary>The request's spans go to the queue (a request the plugin's access step did not see, e.g. one an
-        /// authentication plugin refused, gets a fresh trace, sampled at tracing_sampling_rate as Kong's request span).</summary>
+        /// <summary>The request's spans go to the queue once the log phase is over (<see cref="Export"/>: the filters'
+        /// <c>on_log</c> runs after the plugins). A request the plugin's access step did not see, e.g. one an
+        /// authentication plugin refused, gets a fresh trace, sampled at tracing_sampling_rate as Kong's request span.</summary>
         public override ValueTask LogAsync(Kong kong)
         {
             if (kong.Context.Trace is not { } trace) return ValueTask.CompletedTask;
             if (trace.Root.Activity is null) Begin(trace, null, globalSamplingRate);
-            if (!trace.Sampled) return ValueTask.CompletedTask;
+            if (trace.Sampled) trace.Sink = this;
+            return ValueTask.CompletedTask;
+        }
+
+        public void Export(RequestTrace trace)
+        {
             // children first, the request span last (the order they ended in): a collector that has the request span
             // has the whole trace
             foreach (var span in trace.Spans)
@@ -187,7 +193,6 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             }
             SpanMaker.Finish(trace.Root.Activity!, trace.Root);
             queue.OnEnd(trace.Root.Activity!);
-            return ValueTask.CompletedTask;
         }
 
         /// <summary>The request span in the client's trace (or a new one), sampled as Kong decides: a client that said
