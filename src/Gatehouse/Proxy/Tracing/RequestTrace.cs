@@ -23,8 +23,14 @@ public sealed class TraceSpan
     public TraceSpan? Parent { get; }
     public ActivityKind Kind { get; }
     public DateTime Start { get; internal set; }
-    /// <summary><see cref="DateTime.MinValue"/> while open.</summary>
-    public DateTime End { get; internal set; }
+    /// <summary><see cref="DateTime.MinValue"/> while open. Written last, with release semantics: a span another thread
+    /// ends (an HTTP call answered while the request goes on) is read whole by whoever sees it ended.</summary>
+    public DateTime End
+    {
+        get => new(Volatile.Read(ref _endTicks), DateTimeKind.Utc);
+        internal set => Volatile.Write(ref _endTicks, value.Ticks);
+    }
+    private long _endTicks;
     /// <summary>Set when the step failed; the span's status is then Error with this description.</summary>
     public string? Error { get; set; }
     public IReadOnlyList<KeyValuePair<string, object?>> Attributes => _attributes ?? (IReadOnlyList<KeyValuePair<string, object?>>)[];
