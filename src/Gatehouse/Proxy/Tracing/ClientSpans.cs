@@ -43,6 +43,12 @@ public static class ClientSpans
         RequestTrace.Close(span);
     }
 
+    /// <summary>After an upstream try: the <c>kong.dns</c> span of the lookup its new connection made, if any.</summary>
+    public static void AfterTry(RequestTrace? trace)
+    {
+        if (trace?.DnsProbe?.Take() is { } lookup) AddDnsLookup(trace, lookup);
+    }
+
     /// <summary>A finished <c>kong.dns</c> (CLIENT) span for one lookup, made on the request's thread from what the
     /// connection recorded (<see cref="DnsLookupProbe"/>).</summary>
     public static void AddDnsLookup(RequestTrace trace, DnsLookup lookup)

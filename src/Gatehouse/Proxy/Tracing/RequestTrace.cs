@@ -69,6 +69,8 @@ public sealed class RequestTrace
     public TraceSpan? Current { get; set; }
     /// <summary>Decided by the exporter (sampling); unsampled traces are propagated but not exported.</summary>
     public bool Sampled { get; set; } = true;
+    /// <summary>Where a new upstream connection records the name lookup it made (<c>dns_query</c>), read after each try.</summary>
+    public DnsLookupProbe? DnsProbe { get; set; }
     /// <summary>The exporter's per-request state (the extracted context, the injected format).</summary>
     public object? ExporterState { get; set; }
 
