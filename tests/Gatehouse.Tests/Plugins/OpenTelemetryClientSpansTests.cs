@@ -47,7 +47,8 @@ public sealed class OpenTelemetryClientSpansTests : IAsyncLifetime
                     name = "phases",
                     config = JsonNode.Parse($$$"""
                         {"log_phases": false, "request_headers": {"action": "http_call", "upstream": "{{{upstream}}}",
-                         "method": "POST", "path": "/called?q=1", "timeout_ms": 2000, "then": "respond"}}
+                         "method": "POST", "path": "/called?q=1", "headers": {"user-agent": "phases-test"}, "timeout_ms": 2000,
+                         "then": "respond"}}
                         """)!.ToJsonString(),
                 },
             },
@@ -83,6 +84,7 @@ public sealed class OpenTelemetryClientSpansTests : IAsyncLifetime
         Assert.Equal("POST", call.Attributes["http.method"]);
         Assert.Equal($"http://127.0.0.1:{gw.Upstream.Port}/called?q=1", call.Attributes["http.url"]);
         Assert.Equal("1.1", call.Attributes["http.flavor"]);
+        Assert.Equal("phases-test", call.Attributes["http.user_agent"]);
         Assert.Equal(200L, call.Attributes["http.status_code"]);
         Assert.NotEqual(2, call.StatusCode);
         var filter = Assert.Single(spans, s => s.Name == "gatehouse.wasm.phases" && (string)s.Attributes["gatehouse.filter.callback"] == "on_request_headers");
@@ -171,9 +173,9 @@ public sealed class OpenTelemetryClientSpansTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_cluster_rate_limited_request_has_a_database_query_span_on_postgres()
+    public async Task A_cluster_rate_limited_request_has_a_database_query_span_on_postgres_with_the_error_status_when_it_fails()
     {
-        var server = await PostgresServer.SharedAsync();
+        await using var server = await PostgresServer.StartAsync();
         var database = await server.CreateDatabaseAsync();
         await using var gw = await PluginGateway.StartAsync(configure: o => o with
         {
@@ -189,6 +191,14 @@ public sealed class OpenTelemetryClientSpansTests : IAsyncLifetime
         Assert.Equal("postgres", query.Attributes["db.system"]);
         Assert.Contains("ratelimiting_metrics", (string)query.Attributes["db.statement"]);
         Assert.Equal(Assert.Single(spans, s => s.Name == "kong").SpanId, query.ParentSpanId); // plugin spans off
+        Assert.NotEqual(2, query.StatusCode);
+
+        // the database is down: the read fails (fault_tolerant proxies the request), its span says so
+        await server.StopAsync();
+        using (var response = await gw.Proxy.GetAsync("/api/limited-pg-down")) Assert.Equal(200, (int)response.StatusCode);
+        var failed = Assert.Single(await TraceOf("/api/limited-pg-down"), s => s.Name == "kong.database.query");
+        Assert.Equal(2, failed.StatusCode);
+        Assert.NotEqual("", failed.StatusMessage);
     }
 
     [Fact]
