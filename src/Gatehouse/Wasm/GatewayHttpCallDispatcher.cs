@@ -29,14 +29,18 @@ internal sealed class GatewayHttpCallDispatcher : IHttpCallDispatcher, IDisposab
 
     public bool IsKnownUpstream(string upstream) => Resolve(upstream) is not null;
 
-    public async Task<HttpCallResponse> SendAsync(HttpCallRequest request, CancellationToken cancellationToken)
+    public Task<HttpCallResponse> SendAsync(HttpCallRequest request, CancellationToken cancellationToken)
     {
         var baseUri = Resolve(request.Upstream);
         // Kong's http_client span, for a call made on behalf of a traced request (opened here, on the dispatching thread)
         var span = request.Origin is AspNetHttpStream { Context.Trace: { } trace }
             ? ClientSpans.OpenHttpCall(trace, request.Header(":method") ?? "GET", CallUrl(request, baseUri), request.Header("user-agent"))
             : null;
-        if (span is null) return await SendCoreAsync(request, baseUri, cancellationToken);
+        return span is null ? SendCoreAsync(request, baseUri, cancellationToken) : SendTracedAsync(request, baseUri, span, cancellationToken);
+    }
+
+    private async Task<HttpCallResponse> SendTracedAsync(HttpCallRequest request, Uri? baseUri, TraceSpan span, CancellationToken cancellationToken)
+    {
         HttpCallResponse? response = null;
         try
         {
