@@ -69,6 +69,32 @@ public sealed class CalloutTests
         Assert.Equal(plugin.Vms[0].Root!.Id, Metric(t, "last_root"));
     }
 
+    /// <summary>The embedder learns which request a call is made for (the gateway's http_client span): the stream whose
+    /// callback dispatched it; a call from a tick has none.</summary>
+    [Fact]
+    public async Task A_call_names_the_request_it_is_made_for_and_a_call_from_a_tick_names_none()
+    {
+        var dispatcher = new FakeDispatcher(r => Task.FromResult(HttpCallResponse.Ok(200, "x"u8.ToArray())));
+        using (var t = new TestHost(dispatcher))
+        {
+            using var plugin = t.Plugin("callout.wat");
+            var stream = new InMemoryHttpStream();
+            using var http = plugin.CreateHttpContext(stream);
+            await http.OnRequestHeadersAsync(true).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(2, dispatcher.Requests.Count);
+            Assert.All(dispatcher.Requests, r => Assert.Same(stream, r.Origin));
+        }
+        var ticks = new FakeDispatcher(r => Task.FromResult(HttpCallResponse.Ok(200, "x"u8.ToArray())));
+        using (var t = new TestHost(ticks))
+        {
+            using var plugin = t.Plugin("callout.wat", "T");
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (Metric(t, "responses") < 2 && DateTime.UtcNow < deadline) await Task.Delay(5);
+            Assert.NotEmpty(ticks.Requests);
+            Assert.All(ticks.Requests, r => Assert.Null(r.Origin));
+        }
+    }
+
     [Fact]
     public async Task Ending_the_request_cancels_its_pending_calls()
     {

@@ -13,13 +13,19 @@ public enum TracedSteps
     PluginHeaderFilter = 32,
     /// <summary>Ours: one span per Proxy-Wasm filter callback.</summary>
     WasmFilters = 64,
-    All = Request | Router | Balancer | PluginRewrite | PluginAccess | PluginHeaderFilter | WasmFilters,
+    /// <summary>Kong's <c>http_client</c>: one span per Proxy-Wasm <c>dispatch_http_call</c> made for a request.</summary>
+    HttpClient = 128,
+    /// <summary>Kong's <c>dns_query</c>: one span per service host name resolved for a request.</summary>
+    DnsQuery = 256,
+    /// <summary>Kong's <c>db_query</c>: one span per database query made for a request.</summary>
+    DbQuery = 512,
+    All = Request | Router | Balancer | PluginRewrite | PluginAccess | PluginHeaderFilter | WasmFilters | HttpClient | DnsQuery | DbQuery,
 }
 
 /// <summary>Kong's <c>tracing_instrumentations</c> values: <c>off</c> (Kong's default: the opentelemetry plugin only
 /// propagates), <c>all</c>, or a list of <c>request</c>, <c>router</c>, <c>balancer</c>, <c>plugin_rewrite</c>,
-/// <c>plugin_access</c>, <c>plugin_header_filter</c> and Gatehouse's <c>wasm_filters</c>. Kong's <c>db_query</c>,
-/// <c>dns_query</c> and <c>http_client</c> are not implemented and stop the start.</summary>
+/// <c>plugin_access</c>, <c>plugin_header_filter</c>, <c>http_client</c>, <c>dns_query</c>, <c>db_query</c> and
+/// Gatehouse's <c>wasm_filters</c>.</summary>
 public static class TracingInstrumentations
 {
     public static TracedSteps Parse(IReadOnlyList<string> values)
@@ -39,7 +45,9 @@ public static class TracingInstrumentations
                 "plugin_access" => TracedSteps.PluginAccess,
                 "plugin_header_filter" => TracedSteps.PluginHeaderFilter,
                 "wasm_filters" => TracedSteps.WasmFilters,
-                "db_query" or "dns_query" or "http_client" => throw new FormatException($"'{value}' is not implemented by Gatehouse (implemented: off, all, request, router, balancer, plugin_rewrite, plugin_access, plugin_header_filter, wasm_filters)"),
+                "http_client" => TracedSteps.HttpClient,
+                "dns_query" => TracedSteps.DnsQuery,
+                "db_query" => TracedSteps.DbQuery,
                 "off" or "all" => throw new FormatException($"'{value}' cannot be combined with other values"),
                 _ => throw new FormatException($"invalid tracing type: {value}"),
             };

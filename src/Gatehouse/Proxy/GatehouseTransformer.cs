@@ -46,6 +46,9 @@ internal sealed class GatehouseTransformer : HttpTransformer
         ForwardedHeaders.Apply(httpContext, proxyRequest, context, _settings);
         // Options is created on first use: a per-request dictionary only for services that differ from the defaults
         if (!target.HasDefaultConnect) proxyRequest.Options.Set(ConnectSettings.Key, target.Connect);
+        // a service host name is resolved by the connection (upstream peers are addresses, resolved off the request)
+        if (target.Upstream is null && context.Trace is { } trace && trace.Traces(Config.TracedSteps.DnsQuery))
+            proxyRequest.Options.Set(Tracing.DnsLookupProbe.Key, trace.DnsProbe ??= new());
         if (context.Plan.HasRequestBodyHandlers && !context.RequestBodyBuffered && proxyRequest.Content is not null)
             proxyRequest.Content.Headers.ContentLength = null;
         context.Timings.UpstreamStart = context.Timings.Now();

@@ -215,6 +215,7 @@ public sealed class ProxyRequestHandler
         var span = context.Trace?.BeginTry();
         var error = await _forwarder.SendAsync(context.HttpContext, target.DestinationPrefix, target.Invoker ?? _connector.Invoker, target.RequestConfig, _transformer);
         if (span is not null) RequestSpan.EndTry(span, context, target.DestinationPrefix, 1, error);
+        ClientSpans.AfterTry(context.Trace);
         return error;
     }
 

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using Gatehouse.Proxy.Tracing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -127,6 +129,11 @@ public sealed class UpstreamConnector : IDisposable
     private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
     {
         var settings = context.InitialRequestMessage.Options.TryGetValue(ConnectSettings.Key, out var s) ? s : ConnectSettings.Default;
+        // a traced request (dns_query) that needs a new connection to a host name: the lookup is made here, timed,
+        // and the addresses it gave are connected to (as the socket would after its own lookup)
+        var traced = context.InitialRequestMessage.Options.TryGetValue(DnsLookupProbe.Key, out var probe)
+            && Uri.CheckHostName(context.DnsEndPoint.Host) == UriHostNameType.Dns
+            ? await TracedLookup.ResolveAsync(context.DnsEndPoint, ct) : null;
         Exception? last = null;
         for (var attempt = 0; attempt <= settings.Retries; attempt++)
         {
@@ -135,7 +142,9 @@ public sealed class UpstreamConnector : IDisposable
             var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
-                await socket.ConnectAsync(context.DnsEndPoint, timeout.Token);
+                if (traced is { Addresses: { } addresses }) await socket.ConnectAsync(addresses, context.DnsEndPoint.Port, timeout.Token);
+                else await socket.ConnectAsync(context.DnsEndPoint, timeout.Token);
+                traced?.Report(probe!, (socket.RemoteEndPoint as IPEndPoint)?.Address);
                 return new UpstreamWriteTimeoutStream(new NetworkStream(socket, ownsSocket: true), settings.WriteTimeout);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
@@ -149,7 +158,36 @@ public sealed class UpstreamConnector : IDisposable
                 last = e;
             }
         }
+        traced?.Report(probe!, null);
         throw new UpstreamConnectException(context.DnsEndPoint.ToString(), last!);
+    }
+
+    /// <summary>One lookup made for a traced request's new connection; reported to its <see cref="DnsLookupProbe"/>
+    /// once the connection is made (with the address connected to) or failed.</summary>
+    private sealed class TracedLookup(DnsEndPoint name, DateTime start, DateTime end, IPAddress[]? addresses, string? error)
+    {
+        public IPAddress[]? Addresses => addresses;
+
+        public static async ValueTask<TracedLookup> ResolveAsync(DnsEndPoint name, CancellationToken ct)
+        {
+            var start = DateTime.UtcNow;
+            try
+            {
+                var addresses = await Dns.GetHostAddressesAsync(name.Host, ct);
+                return new TracedLookup(name, start, DateTime.UtcNow, addresses.Length > 0 ? addresses : null, addresses.Length > 0 ? null : "no address");
+            }
+            catch (SocketException e)
+            {
+                // the connect below meets the same failure through its own lookup, as without tracing
+                return new TracedLookup(name, start, DateTime.UtcNow, null, e.Message);
+            }
+        }
+
+        public void Report(DnsLookupProbe probe, IPAddress? connected)
+        {
+            var address = connected is { IsIPv4MappedToIPv6: true } ? connected.MapToIPv4() : connected ?? addresses?[0];
+            probe.Record(new DnsLookup(name.Host, name.Port, error is null ? address?.ToString() : null, error, start, end));
+        }
     }
 
     public void Dispose()

@@ -22,6 +22,8 @@ internal sealed class AspNetHttpStream : IHttpStreamHost
         ResponseHeaders = new AspNetHeaderMap(context.HttpContext, response: true);
     }
 
+    /// <summary>The proxied request (its trace gets the spans of the HTTP calls its filters make).</summary>
+    public ProxyContext Context => _context;
     public IHeaderMap RequestHeaders { get; }
     public IHeaderMap RequestTrailers => _requestTrailers ??= new AspNetTrailerMap(_context.HttpContext, response: false);
     public IHeaderMap ResponseHeaders { get; }

@@ -1,5 +1,6 @@
 using System.Net;
 using Gatehouse.Model;
+using Gatehouse.Proxy.Tracing;
 using ProxyWasm.Http;
 
 namespace Gatehouse.Wasm;
@@ -28,9 +29,42 @@ internal sealed class GatewayHttpCallDispatcher : IHttpCallDispatcher, IDisposab
 
     public bool IsKnownUpstream(string upstream) => Resolve(upstream) is not null;
 
-    public async Task<HttpCallResponse> SendAsync(HttpCallRequest request, CancellationToken cancellationToken)
+    public Task<HttpCallResponse> SendAsync(HttpCallRequest request, CancellationToken cancellationToken)
     {
-        if (Resolve(request.Upstream) is not { } baseUri) return HttpCallResponse.Failure("resolver failure");
+        var baseUri = Resolve(request.Upstream);
+        // Kong's http_client span, for a call made on behalf of a traced request (opened here, on the dispatching thread)
+        var span = request.Origin is AspNetHttpStream { Context.Trace: { } trace }
+            ? ClientSpans.OpenHttpCall(trace, request.Header(":method") ?? "GET", CallUrl(request, baseUri), request.Header("user-agent"))
+            : null;
+        return span is null ? SendCoreAsync(request, baseUri, cancellationToken) : SendTracedAsync(request, baseUri, span, cancellationToken);
+    }
+
+    private async Task<HttpCallResponse> SendTracedAsync(HttpCallRequest request, Uri? baseUri, TraceSpan span, CancellationToken cancellationToken)
+    {
+        HttpCallResponse? response = null;
+        try
+        {
+            response = await SendCoreAsync(request, baseUri, cancellationToken);
+            return response;
+        }
+        finally
+        {
+            // a call the VM cancelled (the request ended) throws: its span says so
+            ClientSpans.EndHttpCall(span, response is { Failed: false } ok ? StatusOf(ok) : null,
+                response is null ? "cancelled" : response.Failed ? response.FailureReason : null);
+        }
+    }
+
+    private static int? StatusOf(HttpCallResponse response) =>
+        response.Headers.Count > 0 && int.TryParse(response.Headers[0].Value, System.Globalization.CultureInfo.InvariantCulture, out var status) ? status : null;
+
+    /// <summary>Kong's <c>http.url</c>: scheme, the authority the filter named, path.</summary>
+    private static string CallUrl(HttpCallRequest request, Uri? baseUri) =>
+        string.Concat(baseUri?.Scheme ?? "http", "://", request.Header(":authority") ?? request.Upstream, request.Header(":path") ?? "/");
+
+    private async Task<HttpCallResponse> SendCoreAsync(HttpCallRequest request, Uri? baseUri, CancellationToken cancellationToken)
+    {
+        if (baseUri is null) return HttpCallResponse.Failure("resolver failure");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(request.Timeout);
         using var message = new HttpRequestMessage(new HttpMethod(request.Header(":method") ?? "GET"), new Uri(baseUri, request.Header(":path") ?? "/"));

@@ -13,6 +13,11 @@ public sealed record HttpCallRequest(
     IReadOnlyList<KeyValuePair<string, string>> Trailers,
     TimeSpan Timeout)
 {
+    /// <summary>The request the call is made for: the stream whose callback dispatched it while that request waits
+    /// on the filter (the callback runs, or the filter is paused). Null for a call from a root context (a tick) or
+    /// from a callback running while the request has moved on.</summary>
+    public IHttpStreamHost? Origin { get; internal set; }
+
     /// <summary>First value of a header (case-insensitive), e.g. <c>:path</c>.</summary>
     public string? Header(string name)
         => Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;

@@ -49,6 +49,8 @@ internal sealed partial class WasmVm : IQueueOwner
         if (dispatcher is null || !dispatcher.IsKnownUpstream(request.Upstream)) return WasmResult.BadArgument;
         token = _nextToken++;
         var call = new PendingHttpCall(token, active.Root, active.Stream, new CancellationTokenSource());
+        // on behalf of the request only while it waits on this filter: its thread touches nothing of it meanwhile
+        if (active.Stream is { } stream && (ReferenceEquals(Current, stream) || stream.Waiting is not null)) request.Origin = stream.Host;
         Task<HttpCallResponse> task;
         try
         {

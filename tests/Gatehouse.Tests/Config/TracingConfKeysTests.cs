@@ -23,11 +23,13 @@ public sealed class TracingConfKeysTests
         Assert.Equal(TracedSteps.Request | TracedSteps.Router | TracedSteps.PluginAccess, TracingInstrumentations.Parse(options.TracingInstrumentations));
         Assert.Equal(0.5, options.TracingSamplingRate);
         Assert.Equal(TracedSteps.All, TracingInstrumentations.Parse(Load("tracing_instrumentations = all").Options!.TracingInstrumentations));
+        Assert.Equal(TracedSteps.Request | TracedSteps.HttpClient | TracedSteps.DnsQuery | TracedSteps.DbQuery,
+            TracingInstrumentations.Parse(Load("tracing_instrumentations = http_client, dns_query, db_query").Options!.TracingInstrumentations));
+        Assert.True(TracedSteps.All.HasFlag(TracedSteps.HttpClient | TracedSteps.DnsQuery | TracedSteps.DbQuery));
     }
 
     [Theory]
-    [InlineData("tracing_instrumentations = dns_query", "tracing_instrumentations", "'dns_query' is not implemented")]
-    [InlineData("tracing_instrumentations = db_query,router", "tracing_instrumentations", "'db_query' is not implemented")]
+    [InlineData("tracing_instrumentations = all,db_query", "tracing_instrumentations", "'all' cannot be combined")]
     [InlineData("tracing_instrumentations = nope", "tracing_instrumentations", "invalid tracing type: nope")]
     [InlineData("tracing_sampling_rate = 2", "tracing_sampling_rate", "between 0 and 1")]
     public void Wrong_values_stop_the_start_naming_the_key(string conf, string key, string message)

@@ -23,8 +23,14 @@ public sealed class TraceSpan
     public TraceSpan? Parent { get; }
     public ActivityKind Kind { get; }
     public DateTime Start { get; internal set; }
-    /// <summary><see cref="DateTime.MinValue"/> while open.</summary>
-    public DateTime End { get; internal set; }
+    /// <summary><see cref="DateTime.MinValue"/> while open. Written last, with release semantics: a span another thread
+    /// ends (an HTTP call answered while the request goes on) is read whole by whoever sees it ended.</summary>
+    public DateTime End
+    {
+        get => new(Volatile.Read(ref _endTicks), DateTimeKind.Utc);
+        internal set => Volatile.Write(ref _endTicks, value.Ticks);
+    }
+    private long _endTicks;
     /// <summary>Set when the step failed; the span's status is then Error with this description.</summary>
     public string? Error { get; set; }
     public IReadOnlyList<KeyValuePair<string, object?>> Attributes => _attributes ?? (IReadOnlyList<KeyValuePair<string, object?>>)[];
@@ -74,6 +80,8 @@ public sealed class RequestTrace
     public TraceSpan? Current { get; set; }
     /// <summary>Decided by the exporter (sampling); unsampled traces are propagated but not exported.</summary>
     public bool Sampled { get; set; } = true;
+    /// <summary>Where a new upstream connection records the name lookup it made (<c>dns_query</c>), read after each try.</summary>
+    public DnsLookupProbe? DnsProbe { get; set; }
     /// <summary>The exporter's per-request state (the extracted context, the injected format).</summary>
     public object? ExporterState { get; set; }
 

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Text.Json.Nodes;
 using Gatehouse.Model;
 using Gatehouse.Proxy.Pipeline;
+using Gatehouse.Proxy.Tracing;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Plugins.Bundled.RateLimiting;
@@ -44,12 +45,16 @@ internal sealed partial class ClusterRateLimitingHandler : PluginHandler
             expiries[i] = end;
         }
         long[] used;
+        var store = _services.Counters.Cluster;
+        var span = ClientSpans.OpenDbQuery(kong.Context.Trace, store.DbSystem, store.ReadStatement);
         try
         {
-            used = await _services.Counters.Cluster.GetAsync(keys, kong.Context.HttpContext.RequestAborted).ConfigureAwait(false);
+            used = await store.GetAsync(keys, kong.Context.HttpContext.RequestAborted).ConfigureAwait(false);
+            ClientSpans.End(span);
         }
         catch (DbException e)
         {
+            ClientSpans.End(span, e.Message);
             LogReadFailure(_logger, e.Message);
             return _faultTolerant ? PhaseOutcome.Continue : kong.Response.Exit(500, "An unexpected error occurred");
         }

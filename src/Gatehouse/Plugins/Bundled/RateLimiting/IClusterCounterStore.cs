@@ -12,6 +12,12 @@ public interface IClusterCounterStore : IDisposable
     /// <see cref="System.Data.Common.DbException"/>.</summary>
     Task<long[]> GetAsync(IReadOnlyList<ClusterCounterKey> keys, CancellationToken cancel);
 
+    /// <summary>The database, as Kong's <c>db.system</c> span attribute names it (<c>kong.db.strategy</c>).</summary>
+    string DbSystem { get; }
+
+    /// <summary>The statement <see cref="GetAsync"/> runs (the <c>db.statement</c> of its span).</summary>
+    string ReadStatement { get; }
+
     /// <summary>Queues +1 on <paramref name="key"/> (lock-free); <paramref name="expiry"/> (Unix seconds, the window's
     /// end) is when the row may be deleted.</summary>
     void Increment(ClusterCounterKey key, long expiry);

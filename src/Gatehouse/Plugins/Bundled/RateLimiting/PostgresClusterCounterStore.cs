@@ -70,6 +70,10 @@ public sealed partial class PostgresClusterCounterStore : IClusterCounterStore
         }, cancel);
     }
 
+    public string DbSystem => "postgres";
+
+    public string ReadStatement => Select;
+
     public void Increment(ClusterCounterKey key, long expiry) => _increments.Add(key, expiry);
 
     private async Task FlushAsync(IReadOnlyDictionary<ClusterCounterKey, ClusterIncrement> batch)

@@ -19,6 +19,11 @@ public sealed class SqliteClusterCounterStore : IClusterCounterStore
           PRIMARY KEY (identifier, period, period_date, service_id, route_id))
         """;
 
+    private const string Select = """
+        SELECT value FROM ratelimiting_metrics WHERE identifier = $i AND period = $p AND period_date = $d
+          AND service_id = $s AND route_id = $r
+        """;
+
     private readonly string? _connectionString;
     private readonly TimeProvider _time;
     private readonly ClusterIncrementQueue _increments;
@@ -44,10 +49,7 @@ public sealed class SqliteClusterCounterStore : IClusterCounterStore
         await EnsureTableAsync().ConfigureAwait(false);
         await using var conn = await OpenAsync(cancel).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
-        cmd.CommandText = """
-            SELECT value FROM ratelimiting_metrics WHERE identifier = $i AND period = $p AND period_date = $d
-              AND service_id = $s AND route_id = $r
-            """;
+        cmd.CommandText = Select;
         var result = new long[keys.Count];
         for (var i = 0; i < keys.Count; i++)
         {
@@ -56,6 +58,11 @@ public sealed class SqliteClusterCounterStore : IClusterCounterStore
         }
         return result;
     }
+
+    public string DbSystem => "sqlite";
+
+    /// <summary>One SELECT per window (run once per limit of the request).</summary>
+    public string ReadStatement => Select;
 
     public void Increment(ClusterCounterKey key, long expiry) => _increments.Add(key, expiry);
 
