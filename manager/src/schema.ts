@@ -27,7 +27,7 @@ export function defaults(fields: Fields): Record<string, Json> {
   for (const [name, def] of fields) {
     if (def.auto) continue
     if (def.type === 'record') value[name] = defaults(entries(def.fields))
-    else if (def.default !== undefined) value[name] = structuredClone(def.default)
+    else if (def.default !== undefined) value[name] = JSON.parse(JSON.stringify(def.default))
     else value[name] = null
   }
   return value
