@@ -70,7 +70,12 @@ public sealed class ManagerBrowserTests(ManagerBrowser browser, ITestOutputHelpe
         await ManagerBrowser.ShotAsync(page, "plugin-form");
         await page.ClickAsync("button:text-is('Create')");
         await page.WaitForURLAsync(new Regex("/plugins/[0-9a-f-]{36}$"));
+        var pluginUrl = page.Url;
         await EchoAsync(gateway, "/ui/hello", e => (string?)e["headers"]?["x-from-plugin"] == "yes");
+        // its edit form is the plugin's own, filled with what was saved
+        await page.ClickAsync("a:text-is('Edit')");
+        await page.WaitForSelectorAsync("[id='f-config.add.headers']");
+        Assert.Equal("x-from-plugin:yes", await page.InputValueAsync("[id='f-config.add.headers']"));
 
         // a filter chain: add-headers (form from its meta.json schema) then request-counter
         await page.GotoAsync(routeUrl);
@@ -114,6 +119,17 @@ public sealed class ManagerBrowserTests(ManagerBrowser browser, ITestOutputHelpe
         await page.WaitForSelectorAsync("[data-phase='access']");
         Assert.Equal(["add-headers"], await PlanFiltersAsync(page, phase));
         Assert.Contains("request-counter", await page.InnerTextAsync(".disabled-list"));
+
+        // a plugin disabled through its edit form leaves the plan and is listed with the reason
+        await page.GotoAsync(pluginUrl + "/edit");
+        await page.Locator("#f-enabled").UncheckAsync();
+        await page.ClickAsync("button:text-is('Save')");
+        await page.WaitForURLAsync(new Regex("/plugins/[0-9a-f-]{36}$"));
+        await page.GotoAsync(routeUrl + "/plan");
+        await page.WaitForSelectorAsync("[data-phase='access']");
+        Assert.DoesNotContain("request-transformer", await page.InnerTextAsync("[data-phase='access']"));
+        Assert.Contains("request-transformer: plugin disabled", await page.InnerTextAsync(".disabled-list"));
+        await EchoAsync(gateway, "/ui/hello", e => e["headers"]?["x-from-plugin"] is null);
 
         // the lists the run produced, for the README
         await page.GotoAsync(Ui(gateway, "/routes"));
