@@ -39,7 +39,7 @@ services:
       - name: plain
         paths: ["/plain"]
 YML
-printf '%s\n' "prefix = $tmp/prefix" "proxy_listen = 127.0.0.1:$proxy" "admin_listen = 127.0.0.1:$admin" "database = off" \
+printf '%s\n' "prefix = $tmp/prefix" "proxy_listen = 127.0.0.1:$proxy" "admin_listen = 127.0.0.1:$admin" "admin_gui_listen = off" "database = off" \
   "declarative_config = $tmp/kong.yml" "log_level = error" "proxy_access_log = off" "wasm = on" \
   "wasm_filters_path = $tmp/filters" >"$tmp/gatehouse.conf"
 dotnet "$dll" start -c "$tmp/gatehouse.conf" >"$tmp/logs/gatehouse.out" 2>&1 &

@@ -48,7 +48,7 @@ services:
             filters: [{name: chaos}]
 YML
 {
-  echo "prefix = $tmp/prefix"; echo "proxy_listen = 127.0.0.1:$proxy"; echo "admin_listen = 127.0.0.1:$admin"
+  echo "prefix = $tmp/prefix"; echo "proxy_listen = 127.0.0.1:$proxy"; echo "admin_listen = 127.0.0.1:$admin"; echo "admin_gui_listen = off"
   echo "database = off"; echo "declarative_config = $tmp/kong.yml"; echo "log_level = error"
   echo "proxy_access_log = off"; echo "wasm = on"; echo "wasm_filters_path = $tmp/filters"
   tr ';' '\n' <<<"${ISO_CONF_EXTRA:-}" | sed 's/^ *//' | grep -v '^$' || true

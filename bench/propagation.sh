@@ -34,6 +34,7 @@ for node in a b; do
 prefix = $dir/prefix
 proxy_listen = 127.0.0.1:${proxy[$node]}
 admin_listen = 127.0.0.1:${admin[$node]}
+admin_gui_listen = off
 database = postgres
 pg_host = 127.0.0.1
 pg_port = $BENCH_PG_PORT

@@ -110,6 +110,7 @@ def gatehouse_conf(s: Scenario, d: str, proxy_port: int, admin_port: int, tls_di
              f"prefix = {os.path.join(d, 'prefix')}",
              f"proxy_listen = 127.0.0.1:{proxy_port}{' ssl' if s.tls else ''}",
              f"admin_listen = 127.0.0.1:{admin_port}",
+             "admin_gui_listen = off",
              *database_lines(s, d),
              "log_level = warn",
              "proxy_access_log = off",

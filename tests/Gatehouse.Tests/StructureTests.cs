@@ -25,6 +25,7 @@ public sealed partial class StructureTests
         ["Proxy"],
         ["Plugins", "Wasm"],
         ["Admin"],
+        ["Manager"],
         ["Hosting"],
         ["Cli"],
     ];

@@ -14,7 +14,7 @@ namespace Gatehouse.Admin;
 /// <list type="number">
 /// <item>Host: one the listener answers to (<see cref="HostAllowList"/>), else 421: defeats DNS rebinding.</item>
 /// <item>Origin (Admin API): a browser's cross-site request is answered only for admin_gui_url/admin_gui_origin
-/// origins; any other foreign origin gets 403 before anything runs, so a page cannot even send a form POST.</item>
+/// origins and the Gatehouse Manager's own (<see cref="ManagerBinding"/>); any other foreign origin gets 403 before anything runs, so a page cannot even send a form POST.</item>
 /// <item>CORS (Admin API): for an allowed origin, Kong's headers (origin echoed, credentials) plus Vary: Origin; its
 /// preflight is answered here (204), before the token, as browsers send preflights without credentials.</item>
 /// <item>admin_token (Admin API, when set): <c>Kong-Admin-Token</c> or <c>Authorization: Bearer</c>, compared in
@@ -30,12 +30,14 @@ public sealed partial class AdminGuard
     private readonly HostAllowList _statusHosts;
     private readonly HashSet<string> _origins;
     private readonly byte[]? _tokenHash;
+    private readonly ManagerBinding _manager;
     private readonly LogRateLimiter _limiter;
     private readonly ILogger<AdminGuard> _logger;
 
-    public AdminGuard(GatehouseOptions options, LogRateLimiter limiter, ILogger<AdminGuard> logger)
+    public AdminGuard(GatehouseOptions options, LogRateLimiter limiter, ILogger<AdminGuard> logger, ManagerBinding manager)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _manager = manager ?? throw new ArgumentNullException(nameof(manager));
         _limiter = limiter ?? throw new ArgumentNullException(nameof(limiter));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _adminHosts = new HostAllowList(options.AdminListen, options);
@@ -50,18 +52,25 @@ public sealed partial class AdminGuard
     {
         ArgumentNullException.ThrowIfNull(http);
         var request = http.Request;
-        if (!(kind == ListenerKind.Status ? _statusHosts : _adminHosts).IsAllowed(request.Host))
+        var hostAllowed = kind switch
+        {
+            ListenerKind.Status => _statusHosts.IsAllowed(request.Host),
+            ListenerKind.Manager => _manager.AllowsHost(request.Host),
+            _ => _adminHosts.IsAllowed(request.Host),
+        };
+        if (!hostAllowed)
             return await RefuseAsync(http, StatusCodes.Status421MisdirectedRequest,
                 "Host not allowed (see admin_allowed_hosts)", "host");
-        if (kind == ListenerKind.Status) return true;
+        // the Manager's static pages hold no data: the Admin API they call checks Origin and admin_token
+        if (kind is ListenerKind.Status or ListenerKind.Manager) return true;
 
         // with CORS on, every answer depends on Origin (caches must not serve one origin's answer to another)
-        if (_origins.Count > 0) http.Response.Headers.Vary = "Origin";
+        if (_origins.Count > 0 || _manager.Enabled) http.Response.Headers.Vary = "Origin";
         var origin = request.Headers.Origin;
         if (!StringValues.IsNullOrEmpty(origin))
         {
             var normalized = origin.Count == 1 ? AdminAccess.TryParseOrigin(origin[0]) : null;
-            if (normalized is not null && _origins.Contains(normalized))
+            if (normalized is not null && (_origins.Contains(normalized) || _manager.AllowsOrigin(normalized)))
             {
                 var headers = http.Response.Headers;
                 headers.AccessControlAllowOrigin = origin[0];

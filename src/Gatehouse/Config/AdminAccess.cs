@@ -12,6 +12,11 @@ public static partial class AdminAccess
             ? uri
             : throw new FormatException($"'{item}' is not a URL (expected <scheme>://<host>[:<port>][<path>], scheme http or https)")).ToArray();
 
+    internal static Uri ApiUrl(string item) =>
+        TryHttpUri(item, out var uri) && uri.Query.Length == 0 && uri.Fragment.Length == 0
+            ? uri
+            : throw new FormatException($"'{item}' is not a URL (expected <scheme>://<host>[:<port>][<path>], scheme http or https)");
+
     internal static IReadOnlyList<string> Origins(IReadOnlyList<string> items) => items.Select(item =>
         TryHttpUri(item, out var uri) && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.Fragment.Length == 0
             ? Origin(uri)

@@ -14,6 +14,8 @@ internal static class ConfKeys
         ["proxy_listen"] = (o, v) => o with { ProxyListen = Listen(v, allowOff: true) },
         ["admin_listen"] = (o, v) => o with { AdminListen = Listen(v, allowOff: true) },
         ["status_listen"] = (o, v) => o with { StatusListen = Listen(v, allowOff: true) },
+        ["admin_gui_listen"] = (o, v) => o with { AdminGuiListen = Listen(v, allowOff: true) },
+        ["admin_gui_api_url"] = (o, v) => o with { AdminGuiApiUrl = v is "" or "NONE" ? null : AdminAccess.ApiUrl(v) },
         ["admin_gui_url"] = (o, v) => o with { AdminGuiUrl = AdminAccess.GuiUrls(List(v)) },
         ["admin_gui_origin"] = (o, v) => o with { AdminGuiOrigin = AdminAccess.Origins(List(v)) },
         ["admin_allowed_hosts"] = (o, v) => o with { AdminAllowedHosts = AdminAccess.AllowedHosts(List(v)) },

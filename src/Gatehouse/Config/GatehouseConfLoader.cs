@@ -6,6 +6,10 @@ namespace Gatehouse.Config;
 /// </summary>
 public static class GatehouseConfLoader
 {
+    /// <summary>Kong's admin_gui_listen default is 0.0.0.0:8002 and 0.0.0.0:8445 ssl; Gatehouse's Manager listens on
+    /// loopback only unless told otherwise, as its Admin API does.</summary>
+    public const string DefaultAdminGuiListen = "127.0.0.1:8002";
+
     /// <summary>Loads from a file (null: defaults only) and the given environment (null: the process environment).</summary>
     public static ConfLoadResult Load(string? path, IReadOnlyDictionary<string, string?>? environment = null,
         string? prefixOverride = null)
@@ -64,6 +68,11 @@ public static class GatehouseConfLoader
         }
         // :: Step 4: cross-key checks
         options = ResolveCipherSuites(options, errors);
+        // Kong's default admin_gui_listen (here loopback only), when the Admin API it talks to listens
+        if (!values.ContainsKey("admin_gui_listen") && options.AdminListen.Count > 0)
+            options = options with { AdminGuiListen = [ListenAddress.Parse(DefaultAdminGuiListen)] };
+        if (options.AdminGuiListen.Any(l => l.Ssl))
+            errors.Add("admin_gui_listen: 'ssl' is not supported (the Gatehouse Manager listens in cleartext; put a TLS proxy in front of it)");
         CheckSsl(options, errors);
         if (options.Wasm && options.WasmFiltersPath is { } p && !Directory.Exists(p) && !File.Exists(p))
             errors.Add($"wasm_filters_path: '{p}' is not a valid directory");

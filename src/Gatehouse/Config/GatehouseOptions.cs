@@ -14,6 +14,12 @@ public sealed record GatehouseOptions
     public IReadOnlyList<ListenAddress> AdminListen { get; init; } = [ListenAddress.Parse("127.0.0.1:8001")];
     /// <summary>Empty when off (the default).</summary>
     public IReadOnlyList<ListenAddress> StatusListen { get; init; } = [];
+    /// <summary>Kong's admin_gui_listen: where the Gatehouse Manager (the web UI) is served. Empty (off) in this record;
+    /// the conf loader applies Kong's default, <c>127.0.0.1:8002</c> when the Admin API listens.</summary>
+    public IReadOnlyList<ListenAddress> AdminGuiListen { get; init; } = [];
+    /// <summary>Kong's admin_gui_api_url: the Admin API the Manager's pages call, when it is not this node's admin_listen
+    /// on the host the browser used. Null: <c>&lt;page scheme&gt;://&lt;page host&gt;:&lt;admin_listen port&gt;</c>.</summary>
+    public Uri? AdminGuiApiUrl { get; init; }
     /// <summary>Kong's admin_gui_url (Kong Manager's addresses): their origins may call the Admin API cross-site (CORS),
     /// their hosts are accepted in Host. Empty by default.</summary>
     public IReadOnlyList<Uri> AdminGuiUrl { get; init; } = [];

@@ -30,7 +30,8 @@ internal static class KongOnlyConfKeys
     private static KongOnlyKey No(string name, string reason) => new(name, KongOnlyKind.Refused, [], reason);
 
     private const string NoStream = "Gatehouse has no stream (TCP/TLS) proxy; stream_listen must be off";
-    private const string NoGui = "Gatehouse has no Kong Manager; admin_gui_listen must be off";
+    private const string GuiLog = "the Gatehouse Manager (admin_gui_listen) writes no log of its own";
+    private const string GuiTls = "the Gatehouse Manager listens in cleartext only (admin_gui_listen without 'ssl')";
     private const string NoHybrid = "used only in hybrid mode; Gatehouse nodes are traditional (role = traditional)";
     private const string ErrorLog = "Gatehouse writes its error log to standard output";
     private const string NoTrustedIps = "no client is trusted (trusted_ips = NONE), so the client address is never read from a header";
@@ -50,8 +51,8 @@ internal static class KongOnlyConfKeys
         Only("status_access_log", "off", "the status API writes no access log"),
         Any("proxy_stream_access_log", NoStream),
         Any("proxy_stream_error_log", NoStream),
-        Any("admin_gui_access_log", NoGui),
-        Any("admin_gui_error_log", NoGui),
+        Any("admin_gui_access_log", GuiLog),
+        Any("admin_gui_error_log", GuiLog),
         // :: features Gatehouse does not have
         Only("port_maps", "", "X-Forwarded-Port is the port the client connected to"),
         Only("host_ports", "", "X-Forwarded-Port is the port the client connected to"),
@@ -64,12 +65,10 @@ internal static class KongOnlyConfKeys
         Only("error_template_plain", "", "Gatehouse answers its own errors with Kong's JSON body"),
         No("error_default_type", "Gatehouse answers its own errors with Kong's JSON body whatever the Accept header"),
         Only("stream_listen", "off", NoStream),
-        Only("admin_gui_listen", "off", NoGui),
-        Any("admin_gui_ssl_cert", NoGui),
-        Any("admin_gui_ssl_cert_key", NoGui),
-        Any("admin_gui_path", NoGui),
-        Any("admin_gui_api_url", NoGui),
-        Any("admin_gui_csp_header", NoGui),
+        Only("admin_gui_ssl_cert", "", GuiTls),
+        Only("admin_gui_ssl_cert_key", "", GuiTls),
+        Only("admin_gui_path", "/", "the Gatehouse Manager is served at the root of admin_gui_listen"),
+        Only("admin_gui_csp_header", "off", "the Gatehouse Manager always sends its own fixed Content-Security-Policy"),
         Only("role", "traditional", "Gatehouse has no hybrid mode (control plane / data plane)"),
         Any("cluster_listen", NoHybrid), Any("cluster_control_plane", NoHybrid), Any("cluster_cert", NoHybrid),
         Any("cluster_cert_key", NoHybrid), Any("cluster_mtls", NoHybrid), Any("cluster_ca_cert", NoHybrid),

@@ -6,6 +6,7 @@ using Gatehouse.Plugins;
 using Gatehouse.Proxy;
 using Gatehouse.Store;
 using Gatehouse.Store.Outage;
+using Gatehouse.Manager;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -74,7 +75,9 @@ public sealed class GatewayHost : IAsyncDisposable
         // client_ssl without client_ssl_cert presents the self-signed default, as Kong presents kong-default.crt
         builder.Services.AddSingleton(Proxy.UpstreamTlsDefaults.From(options, () => DefaultCertificate.PemPair(options.Prefix)));
         builder.Services.AddGatehouseProxy(options);
+        builder.Services.AddSingleton<ManagerBinding>();
         builder.Services.AddSingleton<AdminGuard>();
+        builder.Services.AddSingleton<ManagerSite>();
         builder.Services.AddSingleton(new StoreStartupOptions(hostOptions.RunMigrations));
         if (hostOptions.IncludeStoreAndAdmin) builder.Services.AddGatehouseStore(options);
         builder.Services.AddGatehousePlugins(options); // issue 5: before any other plan contributor (Wasm filter chains)
@@ -91,6 +94,7 @@ public sealed class GatewayHost : IAsyncDisposable
         var proxy = app.Services.GetRequiredService<ProxyRequestHandler>();
         var counters = app.Services.GetRequiredService<GatewayCounters>();
         var guard = app.Services.GetRequiredService<AdminGuard>();
+        var manager = app.Services.GetRequiredService<ManagerSite>();
         var metrics = new MetricsEndpoint(app.Services);
         // database = postgres: Admin answers say where their data comes from, and a write during an outage is a 503
         var outage = includeAdmin && app.Services.GetService<OutageTolerantEntityStore>() is { } tolerant ? new AdminDatabaseOutage(tolerant) : null;
@@ -109,7 +113,8 @@ public sealed class GatewayHost : IAsyncDisposable
             try
             {
                 if (!await guard.AdmitAsync(http, kind)) return; // Host, Origin/CORS, admin_token
-                if (kind != ListenerKind.Status)
+                if (kind == ListenerKind.Manager) await manager.ServeAsync(http);
+                else if (kind != ListenerKind.Status)
                 {
                     if (outage is null) await next(http); // the Admin API's endpoints
                     else await outage.InvokeAsync(http, next);
@@ -123,11 +128,13 @@ public sealed class GatewayHost : IAsyncDisposable
     }
 
     /// <summary>Starts the hosted services (the store publishes its first configuration) and then the listeners.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default)
+    public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         RequestDebugTokenFile.Apply(Options.Prefix, _app.Services.GetRequiredService<RequestDebug>(),
             _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<RequestDebug>());
-        return _app.StartAsync(cancellationToken);
+        await _app.StartAsync(cancellationToken);
+        // the Manager's origin (CORS) and its kconfig.js need the ports the system chose for port 0
+        _app.Services.GetRequiredService<ManagerBinding>().Bind(Addresses(ListenerKind.Manager), Addresses(ListenerKind.Admin));
     }
 
     /// <summary>Stops accepting, lets in-flight requests finish (up to the shutdown timeout), then stops.</summary>
@@ -148,14 +155,16 @@ public sealed class GatewayHost : IAsyncDisposable
         {
             ListenerKind.Proxy => Options.ProxyListen,
             ListenerKind.Admin => Options.AdminListen,
+            ListenerKind.Manager => Options.AdminGuiListen,
             _ => Options.StatusListen,
         };
-        // Kestrel lists addresses in the order endpoints were added: proxy, admin, status
+        // Kestrel lists addresses in the order endpoints were added: proxy, admin, status, manager
         var skip = kind switch
         {
             ListenerKind.Proxy => 0,
             ListenerKind.Admin => Options.ProxyListen.Count,
-            _ => Options.ProxyListen.Count + Options.AdminListen.Count,
+            ListenerKind.Status => Options.ProxyListen.Count + Options.AdminListen.Count,
+            _ => Options.ProxyListen.Count + Options.AdminListen.Count + Options.StatusListen.Count,
         };
         return bound.Skip(skip).Take(wanted.Count).Select(a => new Uri(a.Replace("[::]", "localhost", StringComparison.Ordinal))).ToArray();
     }

@@ -62,6 +62,8 @@ internal static class KestrelListeners
         Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol, clientHello, clientCertificates);
         Add(kestrel, options.AdminListen, ListenerKind.Admin, (_, accepted) => adminCertificate?.Choose(accepted), tls, counters, proxyProtocol, clientHello, null);
         Add(kestrel, options.StatusListen, ListenerKind.Status, (_, accepted) => statusCertificate?.Choose(accepted), tls, counters, proxyProtocol, clientHello, null);
+        // the Gatehouse Manager (admin_gui_listen): cleartext only, the conf loader refuses 'ssl'
+        Add(kestrel, options.AdminGuiListen, ListenerKind.Manager, (_, _) => null, tls, counters, proxyProtocol, clientHello, null);
     }
 
     /// <summary>Kestrel's default TLS handshake timeout, kept: the ClientHello must arrive within it too.</summary>

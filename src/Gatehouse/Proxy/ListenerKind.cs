@@ -5,7 +5,7 @@ namespace Gatehouse.Proxy;
 
 /// <summary>Which plane a Kestrel listener serves. Stamped on each connection (its <see cref="ConnectionActivity"/>) by
 /// the listener's connection middleware, read once per request to branch before any routing middleware.</summary>
-public enum ListenerKind { Proxy, Admin, Status }
+public enum ListenerKind { Proxy, Admin, Status, Manager }
 
 public static class ListenerKinds
 {

@@ -16,6 +16,7 @@ public sealed class PluginsKeyTests
     {
         ProxyListen = [ListenAddress.Parse("127.0.0.1:0")],
         AdminListen = [ListenAddress.Parse("127.0.0.1:0")],
+        AdminGuiListen = [],
         ProxyAccessLog = null,
         LogLevel = "error",
     }, new GatewayHostOptions { ConfigureLogging = l => l.ClearProviders(), ShutdownTimeout = TimeSpan.FromSeconds(2) });

@@ -43,7 +43,7 @@ internal static class TlsTestHosts
     {
         var loaded = GatehouseConfLoader.LoadText(confText, new Dictionary<string, string?>());
         Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors));
-        return StartAsync(loaded.Options! with { Prefix = dir, Database = DatabaseKind.Off, LogLevel = "error", ProxyAccessLog = null });
+        return StartAsync(loaded.Options! with { AdminGuiListen = [], Prefix = dir, Database = DatabaseKind.Off, LogLevel = "error", ProxyAccessLog = null });
     }
 
     private static async Task<GatewayHost> StartAsync(GatehouseOptions options)

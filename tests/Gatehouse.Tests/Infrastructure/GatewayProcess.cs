@@ -85,6 +85,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
             admin_listen = {(adminPort is { } port ? $"127.0.0.1:{port}" : "off")}
             proxy_access_log = off
             log_level = error
+            admin_gui_listen = off
             {extraConf}
 
             """);

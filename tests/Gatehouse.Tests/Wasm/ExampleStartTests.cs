@@ -18,7 +18,7 @@ public sealed class ExampleStartTests
         var conf = Path.Combine(dir, "gatehouse.conf");
         // Listeners on port 0 (the shipped kong.yml points /demo at 127.0.0.1:8001, the default admin port; whatever
         // answers there, the chain's response headers are added, also to a 502).
-        File.WriteAllText(conf, $"prefix = {dir}\nproxy_listen = 127.0.0.1:0\nadmin_listen = 127.0.0.1:0\nproxy_access_log = off\nlog_level = error\n");
+        File.WriteAllText(conf, $"prefix = {dir}\nproxy_listen = 127.0.0.1:0\nadmin_listen = 127.0.0.1:0\nadmin_gui_listen = off\nproxy_access_log = off\nlog_level = error\n");
         var started = new TaskCompletionSource<GatewayHost>(TaskCreationOptions.RunContinuationsAsynchronously);
         var cli = new CliContext(new SyncWriter(), new SyncWriter(), NoEnv) { OnStarted = h => started.SetResult(h) };
         using var stop = new CancellationTokenSource();
