@@ -18,6 +18,8 @@ internal sealed class FilterCallbackSpans : IFilterCallbackObserver
     private readonly string _filter;
     private readonly FilterEntryOrigin _origin;
     private TraceSpan? _open;
+    // the step span open around this callback (a plugin's, or none), restored when it ends
+    private TraceSpan? _outer;
     private TraceSpan? _requestBody, _responseBody;
     private int _requestBodyCalls, _responseBodyCalls;
     private FilterCallbackOutcome _requestBodyOutcome, _responseBodyOutcome;
@@ -38,12 +40,16 @@ internal sealed class FilterCallbackSpans : IFilterCallbackObserver
         if (callback == FilterCallback.RequestBody) _open = _requestBody ??= Open(callback);
         else if (callback == FilterCallback.ResponseBody) _open = _responseBody ??= Open(callback);
         else _open = Open(callback);
+        // what the callback asks of others (a dispatch_http_call: kong.internal.request) is its child
+        _outer = _trace.Current;
+        _trace.Current = _open;
     }
 
     public void Ended(FilterCallback callback, FilterCallbackOutcome outcome, string? error)
     {
         if (_open is not { } span) return;
         _open = null;
+        _trace.Current = _outer;
         RequestTrace.Close(span);
         if (callback == FilterCallback.RequestBody)
         {
