@@ -50,8 +50,8 @@ public sealed class TotalSizePropertyTests : IAsyncLifetime
             var config = new JsonObject
             {
                 ["log_phases"] = false,
-                ["request_headers"] = new JsonArray(Read("request.total_size"), denied),
-                ["response_headers"] = new JsonArray(Read("response.total_size")),
+                ["request_headers"] = new JsonArray(Read("request.total_size"), Read("ngx.request_length"), denied),
+                ["response_headers"] = new JsonArray(Read("response.total_size"), Read("ngx.bytes_sent")),
                 ["log"] = new JsonArray(Read("request.total_size"), Read("response.total_size"),
                     new JsonObject { ["action"] = "log", ["message"] = "log-done" }),
             };
@@ -101,6 +101,9 @@ public sealed class TotalSizePropertyTests : IAsyncLifetime
             // on_request_headers: the head only, the body is not read yet (ngx: "request.total_size: 187 at RequestHeaders")
             Assert.Equal(Text(ngx[i].HeadLength), responses[i].Header("x-property-request.total_size"));
             Assert.Equal("0", responses[i].Header("x-property-response.total_size")); // nothing sent yet
+            // the nginx variables themselves, as ngx.<var>
+            Assert.Equal(Text(ngx[i].HeadLength), responses[i].Header("x-property-ngx.request_length"));
+            Assert.Equal("0", responses[i].Header("x-property-ngx.bytes_sent"));
             Assert.Equal((Text(ngx[i].Length), Text(responses[i].Length)), logged[i]);
         }
         Assert.Equal(envoy.HeadLength, Int64(responses[2].Header("x-property-request.total_size")));
