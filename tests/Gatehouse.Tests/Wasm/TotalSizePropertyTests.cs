@@ -1,10 +1,13 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Gatehouse.Config;
 using Gatehouse.Model;
+using Gatehouse.Proxy;
 using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Plugins;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,9 +35,18 @@ public sealed class TotalSizePropertyTests : IAsyncLifetime
     {
         File.Copy(Path.Combine(_filters, "phases.wasm"), Path.Combine(_filters, "phases_ngx.wasm"));
         await File.WriteAllTextAsync(Path.Combine(_filters, "phases_ngx.meta.json"), """{"property_encoding":"ngx_wasm_module"}""");
+        var certificate = TestCertificates.Rsa("CN=sizes.test");
+        await File.WriteAllTextAsync(Path.Combine(_filters, "server.pem"), certificate.Cert);
+        await File.WriteAllTextAsync(Path.Combine(_filters, "server.key"), certificate.Key);
         _upstream = await EchoUpstream.StartAsync();
+        // HTTP/1.1, h2c, and HTTPS (HTTP/1.1)
         _gateway = await GatewayFixture.StartAsync(
-            configure: o => o with { Wasm = true, WasmFiltersPath = _filters, ProxyAccessLog = null, LogLevel = "info" },
+            configure: o => o with
+            {
+                Wasm = true, WasmFiltersPath = _filters, ProxyAccessLog = null, LogLevel = "info",
+                ProxyListen = [ListenAddress.Parse("127.0.0.1:0"), ListenAddress.Parse("127.0.0.1:0 http2"), ListenAddress.Parse("127.0.0.1:0 ssl")],
+                SslCert = Path.Combine(_filters, "server.pem"), SslCertKey = Path.Combine(_filters, "server.key"),
+            },
             services: s => s.AddSingleton<ILoggerProvider>(_logs));
         var service = TestConfig.Service(_upstream);
         RouteModel[] routes =
@@ -179,6 +191,21 @@ public sealed class TotalSizePropertyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Over_TLS_the_bytes_are_the_decrypted_requests_and_responses()
+    {
+        var get = Request("GET /ngx/tls HTTP/1.1\r\nHost: sizes.test\r\n\r\n");
+        var post = Request("POST /ngx/tls HTTP/1.1\r\nHost: sizes.test\r\nContent-Length: 4\r\n\r\n", "ping");
+        using var client = await RawClient.ConnectAsync(_gateway.Host.Addresses(ListenerKind.Proxy)[2], tls: true);
+        await client.WriteAsync(get.Bytes);
+        var first = await client.ReadResponseAsync();
+        await client.WriteAsync(post.Bytes);
+        var second = await client.ReadResponseAsync();
+        var logged = await LogReadsAsync(2);
+        Assert.Equal((Text(get.Length), Text(first.Length)), logged[0]);
+        Assert.Equal((Text(post.Length), Text(second.Length)), logged[1]);
+    }
+
+    [Fact]
     public async Task Over_HTTP2_both_are_not_found()
     {
         using var client = _gateway.CreateClient(HttpVersion.Version20);
@@ -235,21 +262,28 @@ public sealed class TotalSizePropertyTests : IAsyncLifetime
     private sealed class RawClient : IDisposable
     {
         private readonly TcpClient _tcp;
-        private readonly NetworkStream _stream;
+        private readonly Stream _stream;
         private readonly List<byte> _pending = [];
 
-        private RawClient(TcpClient tcp)
+        private RawClient(TcpClient tcp, Stream stream)
         {
             _tcp = tcp;
-            _stream = tcp.GetStream();
-            _stream.ReadTimeout = 10_000;
+            _stream = stream;
         }
 
-        public static async Task<RawClient> ConnectAsync(Uri proxy)
+        /// <param name="tls">TLS without ALPN (HTTP/1.1); the test certificate is not verified</param>
+        public static async Task<RawClient> ConnectAsync(Uri proxy, bool tls = false)
         {
             var tcp = new TcpClient();
             await tcp.ConnectAsync(IPAddress.Loopback, proxy.Port);
-            return new RawClient(tcp);
+            if (!tls) return new RawClient(tcp, tcp.GetStream());
+            var ssl = new SslStream(tcp.GetStream());
+            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "sizes.test",
+                RemoteCertificateValidationCallback = delegate { return true; },
+            });
+            return new RawClient(tcp, ssl);
         }
 
         public Task WriteAsync(byte[] bytes) => _stream.WriteAsync(bytes).AsTask();
