@@ -82,6 +82,7 @@ run_scenarios() {
   fi
   for id in "$@"; do setup_scenario "$id"; done
   measure "$@"
+  after_runs "$@"
   write_status "$@"
   for id in "$@"; do [[ ${S_STATUS[$id]} == ok ]] && retire "$id"; done
   local flag= suffix

@@ -1,9 +1,11 @@
 # shellcheck shell=bash
 # Scenario set-up (server + pre-flight check) and measurement (wrk + /proc accounting).
 # Per-scenario state lives in these maps, keyed by scenario id:
-declare -A S_STATUS=() S_REASON=() S_PID=() S_URL=() S_ENV=() S_SCRIPT=() S_READY=() S_NOTE=()
+declare -A S_STATUS=() S_REASON=() S_PID=() S_URL=() S_ENV=() S_SCRIPT=() S_READY=() S_NOTE=() S_ADMIN=()
 UPSTREAM_PORT=
 UPSTREAM_PID=
+OTLP_PORT=
+OTLP_ERROR=
 RAW_COLUMNS="scenario phase rep requests duration_us p50_us p99_us max_us err_connect err_read err_write err_status err_timeout cpu_ticks clk_tck hwm_kb rss_kb others_ticks"
 
 na() { S_STATUS[$1]=na; S_REASON[$1]=$2; log "$1: not available — $2"; }
@@ -12,7 +14,8 @@ na() { S_STATUS[$1]=na; S_REASON[$1]=$2; log "$1: not available — $2"; }
 preflight() {
   local id=$1 out rc=0 tls=
   [[ $(python3 "$BENCH_TOOLS/scenarios.py" tls "$id") == 1 ]] && tls=--tls
-  out=$(python3 "$BENCH_TOOLS/preflight.py" "$id" --proxy "$2" ${3:+--admin "$3"} ${4:+--targets "$4"} $tls 2>&1) || rc=$?
+  out=$(python3 "$BENCH_TOOLS/preflight.py" "$id" --proxy "$2" ${3:+--admin "$3"} ${4:+--targets "$4"} \
+        ${OTLP_PORT:+--otlp "127.0.0.1:$OTLP_PORT"} $tls 2>&1) || rc=$?
   if ((rc)); then na "$id" "$(tail -n 1 <<<"$out")"; return 1; fi
   S_NOTE[$id]=$(grep '^note:' <<<"$out" | sed 's/^note: //' | tr '\n' ' ')
   return 0
@@ -26,6 +29,29 @@ start_upstream_once() {
   start_upstream "$UPSTREAM_PORT" "$addresses" || die "$SERVER_ERROR"
   UPSTREAM_PID=$SERVER_PID
   log "upstream nginx on 127.0.0.1-$addresses:$UPSTREAM_PORT (core $BENCH_LOAD_CPU), pid $UPSTREAM_PID"
+}
+
+# start_otlp_receiver_once: the O1 scenarios' receiver, shared by them (each exports on its own path).
+start_otlp_receiver_once() {
+  [[ -n $OTLP_PORT ]] && return 0
+  [[ -n $OTLP_ERROR ]] && { SERVER_ERROR=$OTLP_ERROR; return 1; }
+  local port
+  port=$(alloc_ports 1)
+  if ! start_otlp_receiver "$port"; then OTLP_ERROR=$SERVER_ERROR; return 1; fi
+  OTLP_PORT=$port
+  log "OTLP receiver on 127.0.0.1:$OTLP_PORT (core $BENCH_LOAD_CPU), pid $SERVER_PID"
+}
+
+# after_runs IDS...: notes from bench/tools/preflight.py --after for the scenarios that export spans (what the
+# receiver took, the spans the gateway dropped), added to their pre-flight notes.
+after_runs() {
+  local id out
+  for id in "$@"; do
+    [[ ${S_STATUS[$id]} == ok && $(python3 "$BENCH_TOOLS/scenarios.py" otlp "$id") == 1 ]] || continue
+    out=$(python3 "$BENCH_TOOLS/preflight.py" "$id" --after --admin "${S_ADMIN[$id]}" --otlp "127.0.0.1:$OTLP_PORT" 2>&1)
+    S_NOTE[$id]+=" $(grep '^note:' <<<"$out" | sed 's/^note: //' | tr '\n' ' ')"
+    log "$id: $(tr '\n' ' ' <<<"$out")"
+  done
 }
 
 # setup_scenario ID: starts what the scenario measures, checks it, fills the S_* maps.
@@ -55,11 +81,15 @@ setup_scenario() {
       if [[ -z $GATEHOUSE_BIN ]]; then na "$id" "${GATEHOUSE_UNAVAILABLE:-no gatehouse binary}"; return 0; fi
       database=$(python3 "$BENCH_TOOLS/scenarios.py" database "$id")
       if [[ $database == postgres ]] && ! start_postgres_once; then na "$id" "$SERVER_ERROR"; return 0; fi
+      if [[ $(python3 "$BENCH_TOOLS/scenarios.py" otlp "$id") == 1 ]] && ! start_otlp_receiver_once; then
+        na "$id" "$SERVER_ERROR"; return 0
+      fi
       read -r proxy admin <<<"$(alloc_ports 2)"
       dir="$BENCH_TMP/$id"
       mkdir -p "$dir"
       env=$(python3 "$BENCH_TOOLS/prepare.py" "$id" --dir "$dir" --upstream-port "$UPSTREAM_PORT" \
             --proxy-port "$proxy" --admin-port "$admin" --filters-src "$BENCH_FILTERS_DIR" --tls-dir "$tls_dir" \
+            ${OTLP_PORT:+--otlp-port "$OTLP_PORT"} \
             2>"$dir/prepare.err") || rc=$?
       if ((rc)); then na "$id" "config generation failed: $(tail -n 1 "$dir/prepare.err")"; return 0; fi
       S_ENV[$id]=$(tr '\n' ' ' <<<"$env")
@@ -69,6 +99,7 @@ setup_scenario() {
         na "$id" "seeding PostgreSQL failed: $(tail -n 1 "$dir/seed.log")"; stop_tree "$SERVER_PID"; return 0
       fi
       S_PID[$id]=$SERVER_PID
+      S_ADMIN[$id]="127.0.0.1:$admin"
       S_READY[$id]=$SERVER_READY_S
       S_URL[$id]="$scheme://127.0.0.1:$proxy/"
       preflight "$id" "127.0.0.1:$proxy" "127.0.0.1:$admin" "$dir/targets.txt" || { stop_tree "$SERVER_PID"; return 0; }

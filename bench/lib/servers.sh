@@ -68,6 +68,20 @@ $listens    location / { return 200 \"hello\\n\"; }
   }"
 }
 
+# start_otlp_receiver PORT: the O1 scenarios' OTLP/HTTP receiver (bench/tools/otlp_receiver.py), on the upstream's
+# core: like the upstream it is the gateway's peer, not part of it. Answers POST .../v1/traces with 200.
+start_otlp_receiver() {
+  local port=$1 dir="$BENCH_TMP/otlp-receiver"
+  mkdir -p "$dir"
+  taskset -c "$BENCH_LOAD_CPU" python3 "$BENCH_TOOLS/otlp_receiver.py" --port "$port" >"$dir/stdout.log" 2>&1 &
+  SERVER_PID=$!
+  track_pid "$SERVER_PID"
+  if ! wait_port "$port" "$SERVER_PID" 10; then
+    SERVER_ERROR="the OTLP receiver did not start: $(tail -n 3 "$dir/stdout.log" | tr '\n' ' ')"
+    return 1
+  fi
+}
+
 # start_nginx_proxy PORT UPSTREAM_PORT [TLS_DIR NAME]: the baseline proxy; with TLS_DIR, downstream HTTPS with its
 # cert.pem/key.pem as Kong 3.9's listener sets it up (TLSv1.2 TLSv1.3, Kong's intermediate suites, server
 # preference) but without session resumption, as Gatehouse (docs/tls.md): every new connection is a full handshake.

@@ -4,7 +4,8 @@ or the plugins visibly ran. A failed check makes the scenario "not available" (e
 line on stderr) instead of producing numbers for something else (e.g. fast 404s).
 Notes that do not fail the scenario go to stdout as `note: ...`.
 
-usage: preflight.py ID --proxy HOST:PORT [--admin HOST:PORT] [--targets FILE] [--tls]
+usage: preflight.py ID --proxy HOST:PORT [--admin HOST:PORT] [--targets FILE] [--tls] [--otlp HOST:PORT]
+       preflight.py ID --after --admin HOST:PORT --otlp HOST:PORT   (after the runs: notes on what was exported)
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import argparse
 import http.client
 import ssl
 import json
+import os
+import re
 import sys
 import time
 
@@ -109,7 +112,87 @@ def check_upstream_health(s: Scenario, admin: str | None) -> None:
         time.sleep(0.5)
 
 
-def run(s: Scenario, proxy: str, admin: str | None, targets: str | None) -> None:
+# The exporter sends a batch after at most queue.max_coalescing_delay (Kong's default 1 s): wait a few of those.
+OTLP_WAIT_S = 6.0
+OTLP_SETTLE_S = 1.5  # then this long for a trace that should not come
+
+
+def receiver(otlp: str, what: str, path: str, since: int | None = None) -> dict:
+    query = f"/{what}?path={path}" + (f"&since={since}" if since is not None else "")
+    status, _, body = request(otlp, "GET", query)
+    if status != 200:
+        raise CheckFailed(f"the OTLP receiver answered {status} to GET {query}")
+    return json.loads(body)
+
+
+def traceparent(flags: str) -> tuple[str, str]:
+    trace_id = os.urandom(16).hex()
+    return trace_id, f"00-{trace_id}-{os.urandom(8).hex()}-{flags}"
+
+
+def check_otlp(s: Scenario, proxy: str, otlp: str | None) -> None:
+    """The spans really reach the receiver: a request whose traceparent says sampled (flags 01) is exported under its
+    trace id whatever the rate (the client's decision wins), with more than the request span (tracing_instrumentations
+    = all); one saying not sampled (00) is not. At sampling_rate 1.0 every request without a traceparent is exported
+    too, each under its own new trace id."""
+    if not otlp:
+        raise CheckFailed(f"{s.id} needs --otlp (the bench's OTLP receiver)")
+    since = receiver(otlp, "stats", s.otlp_path)["posts"]
+    sampled, sampled_header = traceparent("01")
+    unsampled, unsampled_header = traceparent("00")
+    expect(proxy, "GET", "/", 200, {"traceparent": unsampled_header})
+    plain = 10 if s.otel_sampling >= 1 else 0
+    for _ in range(plain):
+        expect(proxy, "GET", "/", 200)
+    expect(proxy, "GET", "/", 200, {"traceparent": sampled_header})  # last: its spans are the last to be queued
+    deadline = time.monotonic() + OTLP_WAIT_S
+    while True:
+        got = receiver(otlp, "traces", s.otlp_path, since)
+        traces = got["traces"]
+        if sampled in traces and len(traces) >= 1 + plain:
+            break
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"the OTLP receiver got {got['posts'] - since} post(s) on {s.otlp_path} with {len(traces)} "
+                              f"trace(s) in {OTLP_WAIT_S:.0f} s: expected the sampled request's trace {sampled}"
+                              + (f" and {plain} more" if plain else "") + ": spans do not reach the receiver")
+        time.sleep(0.2)
+    time.sleep(OTLP_SETTLE_S)  # a trace sent late would come within one coalescing delay
+    traces = receiver(otlp, "traces", s.otlp_path, since)["traces"]
+    if unsampled in traces:
+        raise CheckFailed(f"a request whose traceparent says not sampled (flags 00) was exported (trace {unsampled})")
+    names = traces[sampled]
+    if len(names) < 3:
+        raise CheckFailed(f"the sampled request's trace has {len(names)} span(s) ({', '.join(names)}): expected the "
+                          "request, router, plugin and filter spans of tracing_instrumentations = all")
+    if plain and len(traces) != 1 + plain:
+        raise CheckFailed(f"at sampling_rate {s.otel_sampling}, {len(traces) - 1} of {plain} requests without a "
+                          "traceparent were exported, expected all")
+    print(f"note: a sampled request exported {len(names)} spans ({', '.join(sorted(set(names)))})")
+
+
+def after_runs(s: Scenario, admin: str | None, otlp: str | None) -> None:
+    """Notes once the runs are over: what reached the receiver, and the spans the gateway dropped (its bounded queue
+    full, or a batch the receiver did not take). Drops mean the measured cost is understated."""
+    if otlp:
+        st = receiver(otlp, "stats", s.otlp_path)
+        print(f"note: the OTLP receiver took {st['posts']:,} batches ({st['bytes'] / 1e6:,.1f} MB) on {s.otlp_path}")
+    if admin:
+        status, _, body = request(admin, "GET", "/metrics")
+        if status != 200:
+            print(f"note: GET /metrics answered {status}: spans dropped unknown")
+            return
+        drops = {m.group(1): float(m.group(2)) for m in
+                 re.finditer(r'^gatehouse_opentelemetry_spans_dropped_total\{reason="([^"]+)"\} (\S+)$', body.decode(), re.M)}
+        if drops:
+            print("note: **spans dropped** by the gateway: " + ", ".join(f"{v:,.0f} {k}" for k, v in sorted(drops.items()))
+                  + " (the export did not keep up: the cost is understated)")
+        else:
+            print("note: no span dropped (gatehouse_opentelemetry_spans_dropped_total absent)")
+
+
+def run(s: Scenario, proxy: str, admin: str | None, targets: str | None, otlp: str | None = None) -> None:
+    if s.otlp:
+        check_otlp(s, proxy, otlp)
     if s.routes > 1:
         check_g2(proxy, targets or "")
         return
@@ -137,15 +220,22 @@ def run(s: Scenario, proxy: str, admin: str | None, targets: str | None) -> None
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("id")
-    p.add_argument("--proxy", required=True)
+    p.add_argument("--proxy")
     p.add_argument("--admin")
     p.add_argument("--targets")
+    p.add_argument("--otlp", help="the bench's OTLP receiver (O1 scenarios)")
+    p.add_argument("--after", action="store_true", help="after the runs: notes only (O1 scenarios)")
     p.add_argument("--tls", action="store_true", help="the proxy speaks HTTPS (self-signed certificate, not verified)")
     a = p.parse_args()
     if a.tls:
         TLS_HOSTS.add(a.proxy)
     try:
-        run(scenarios.get(a.id), a.proxy, a.admin, a.targets)
+        if a.after:
+            after_runs(scenarios.get(a.id), a.admin, a.otlp)
+            return 0
+        if not a.proxy:
+            p.error("--proxy is required")
+        run(scenarios.get(a.id), a.proxy, a.admin, a.targets, a.otlp)
     except CheckFailed as e:
         print(f"pre-flight check failed: {e}", file=sys.stderr)
         return 1

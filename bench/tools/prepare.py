@@ -8,7 +8,7 @@
 and prints `KEY=value` lines (the wrk environment) on stdout for run.sh. Exit code 3 with a
 one-line reason on stderr means "scenario not available" (e.g. a filter module is missing).
 
-usage: prepare.py ID --dir DIR --upstream-port N --proxy-port N --admin-port N --filters-src DIR
+usage: prepare.py ID --dir DIR --upstream-port N --proxy-port N --admin-port N --filters-src DIR [--otlp-port N]
 """
 from __future__ import annotations
 
@@ -58,9 +58,22 @@ def upstream_lines(name: str, upstream_port: int, targets: int, interval: int) -
     return out
 
 
-def kong_yml(s: Scenario, upstream_port: int) -> str:
+def otel_lines(s: Scenario, otlp_port: int) -> list[str]:
+    """O1: a global opentelemetry plugin (Kong's defaults otherwise: batches of 200 spans, 1 s coalescing) exporting to
+    the bench's receiver, on the scenario's own path."""
+    return ["plugins:", f"  - name: {q('opentelemetry')}", "    config:",
+            f"      traces_endpoint: {q(f'http://127.0.0.1:{otlp_port}{s.otlp_path}')}",
+            f"      sampling_rate: {s.otel_sampling}"]
+
+
+def kong_yml(s: Scenario, upstream_port: int, otlp_port: int = 0) -> str:
     host = f"127.0.0.1:{upstream_port}"
     head = ['_format_version: "3.0"']
+    if s.otlp:
+        if not otlp_port:
+            print(f"{s.id} needs the bench's OTLP receiver (--otlp-port)", file=sys.stderr)
+            raise SystemExit(3)
+        head += otel_lines(s, otlp_port)
     if s.upstream_targets:
         head += upstream_lines(scenarios.U1_UPSTREAM, upstream_port, s.upstream_targets, s.check_interval)
         host = scenarios.U1_UPSTREAM
@@ -117,6 +130,8 @@ def gatehouse_conf(s: Scenario, d: str, proxy_port: int, admin_port: int, tls_di
              f"wasm = {'on' if s.wasm else 'off'}"]
     if s.tls:
         lines += [f"ssl_cert = {os.path.join(tls_dir, 'cert.pem')}", f"ssl_cert_key = {os.path.join(tls_dir, 'key.pem')}"]
+    if s.otlp:
+        lines.append("tracing_instrumentations = all")
     if s.wasm:
         lines.append(f"wasm_filters_path = {os.path.join(d, 'filters')}")
     extra = os.environ.get("BENCH_GATEHOUSE_CONF_EXTRA", "").strip()
@@ -144,6 +159,7 @@ def main() -> int:
     p.add_argument("--proxy-port", type=int, required=True)
     p.add_argument("--admin-port", type=int, required=True)
     p.add_argument("--filters-src", required=True)
+    p.add_argument("--otlp-port", type=int, default=0, help="the bench's OTLP/HTTP receiver, for the O1 scenarios")
     p.add_argument("--tls-dir", default="", help="holds cert.pem and key.pem (the run's certificate), for tls scenarios")
     a = p.parse_args()
     s = scenarios.get(a.id)
@@ -157,7 +173,7 @@ def main() -> int:
     if s.chain:
         copy_filters(s, a.dir, a.filters_src)
     with open(os.path.join(a.dir, "kong.yml"), "w") as f:
-        f.write(kong_yml(s, a.upstream_port))
+        f.write(kong_yml(s, a.upstream_port, a.otlp_port))
     with open(os.path.join(a.dir, "gatehouse.conf"), "w") as f:
         f.write(gatehouse_conf(s, a.dir, a.proxy_port, a.admin_port, a.tls_dir))
     targets = os.path.join(a.dir, "targets.txt")

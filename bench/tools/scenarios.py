@@ -26,6 +26,10 @@ U1_CHECK_INTERVAL = 1
 # bench/health-idle.sh: the idle cost of active checks over an upstream of this many targets.
 IDLE_TARGETS = 100
 
+# O1 / O1-low: the opentelemetry plugin exports to the bench's local OTLP/HTTP receiver (tools/otlp_receiver.py), each
+# scenario on its own path so the pre-flight can tell their posts apart.
+OTLP_TRACES_PATH = "/{id}/v1/traces"
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -44,6 +48,16 @@ class Scenario:
     check_interval: int = 0         # active health checks every N s (healthy and unhealthy); 0: off
     database: str = "off"           # "postgres": the config is written through the Admin API into PostgreSQL
     tls: bool = False               # downstream HTTPS with the run's certificate (RSA 2048, generated once per run)
+    otel_sampling: float | None = None  # a global opentelemetry plugin at this sampling_rate, tracing_instrumentations = all
+
+    @property
+    def otlp(self) -> bool:
+        """Exports spans to the bench's OTLP receiver."""
+        return self.otel_sampling is not None
+
+    @property
+    def otlp_path(self) -> str:
+        return OTLP_TRACES_PATH.format(id=self.id)
 
     @property
     def wasm(self) -> bool:
@@ -62,6 +76,13 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("W1", "gatehouse", "G1 + one filter that does nothing (noop)", "G1", chain=("noop",)),
     Scenario("W2", "gatehouse", "G1 + one filter adding 2 request headers, 1 response header",
              "G1", chain=("bench-headers",), expect_header=("x-bench", 1)),
+    # O1 (issue #15): W2 + a global opentelemetry plugin with every instrumentation on, exporting to a local OTLP/HTTP
+    # receiver; its cost is the requests/s ratio to W2 in the same run.
+    Scenario("O1", "gatehouse", "W2 + global opentelemetry plugin, sampling_rate 1.0, tracing_instrumentations = all, "
+             "exporting to a local OTLP/HTTP receiver", "W2", chain=("bench-headers",), expect_header=("x-bench", 1),
+             otel_sampling=1.0),
+    Scenario("O1-low", "gatehouse", "O1 at sampling_rate 0.01", "W2", chain=("bench-headers",),
+             expect_header=("x-bench", 1), otel_sampling=0.01),
     Scenario("W4", "gatehouse", "G1 + a chain of four W2 filters", "G1",
              chain=("bench-headers",) * 4, expect_header=("x-bench", 4)),
     Scenario("WB", "gatehouse", "G1 + one filter that reads and rewrites a 1 KiB request body",
@@ -112,7 +133,7 @@ def get(scenario_id: str) -> Scenario:
 
 
 def _main(argv: list[str]) -> int:
-    """Tiny CLI for run.sh: `full` (ids of a full run), `all`, `kind ID`, `script ID`, `database ID`, `tls ID`, `upstream-addresses`, `idle-targets`,
+    """Tiny CLI for run.sh: `full` (ids of a full run), `all`, `kind ID`, `script ID`, `database ID`, `tls ID`, `otlp ID`, `upstream-addresses`, `idle-targets`,
     `describe`."""
     if not argv:
         print(_main.__doc__)
@@ -132,6 +153,8 @@ def _main(argv: list[str]) -> int:
         print(get(argv[1]).database)
     elif cmd == "tls":
         print(1 if get(argv[1]).tls else 0)
+    elif cmd == "otlp":
+        print(1 if get(argv[1]).otlp else 0)
     elif cmd == "script":
         print(get(argv[1]).wrk_script)
     elif cmd == "describe":

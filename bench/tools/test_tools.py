@@ -4,13 +4,19 @@ arithmetic and verdicts; the soak fit.   Run: python3 -m unittest discover -s be
 """
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
+import urllib.request
 
+import otlp_receiver
+import preflight
 import prepare
 import report
 import scenarios
@@ -38,6 +44,17 @@ class ScenarioTableTests(unittest.TestCase):
             readme = f.read()
         for s in scenarios.SCENARIOS:
             self.assertRegex(readme, rf"\n\| {re.escape(s.id)} \|", s.id)
+
+    def test_o1_pair_is_w2_plus_the_plugin_at_two_rates_in_the_full_run(self):
+        w2 = scenarios.get("W2")
+        for sid, rate in (("O1", 1.0), ("O1-low", 0.01)):
+            s = scenarios.get(sid)
+            self.assertTrue(s.in_full_run and s.otlp, sid)
+            self.assertEqual(("W2", w2.chain, w2.expect_header, w2.wrk_script, rate),
+                             (s.compare_to, s.chain, s.expect_header, s.wrk_script, s.otel_sampling))
+        self.assertEqual(["O1", "O1-low"], [s.id for s in scenarios.SCENARIOS if s.otlp])
+        self.assertNotEqual(scenarios.get("O1").otlp_path, scenarios.get("O1-low").otlp_path)
+        self.assertTrue(scenarios.get("O1").otlp_path.endswith("/v1/traces"))
 
     def test_ten_filters_are_ten_distinct_modules_of_bench_headers(self):
         w10 = scenarios.get("W10")
@@ -91,6 +108,18 @@ class PrepareTests(unittest.TestCase):
         self.assertIn(f"wasm_filters_path = {os.path.join(d, 'filters')}", w1)
         for key in ("database = off", "log_level = warn", "proxy_access_log = off", "proxy_listen = 127.0.0.1:1"):
             self.assertIn(key, w1)
+
+    def test_o1_adds_a_global_opentelemetry_plugin_to_w2_and_turns_every_instrumentation_on(self):
+        w2, o1 = prepare.kong_yml(scenarios.get("W2"), 9999), prepare.kong_yml(scenarios.get("O1-low"), 9999, 4318)
+        self.assertIn('plugins:\n  - name: "opentelemetry"\n    config:\n'
+                      '      traces_endpoint: "http://127.0.0.1:4318/O1-low/v1/traces"\n      sampling_rate: 0.01\n', o1)
+        self.assertEqual(w2.replace('"bench-w2"', '"bench-o1-low"'), re.sub(r"plugins:\n(    .*\n|  - .*\n)+", "", o1))
+        with tempfile.TemporaryDirectory() as d:
+            self.assertIn("tracing_instrumentations = all\n", prepare.gatehouse_conf(scenarios.get("O1"), d, 1, 2))
+            self.assertNotIn("tracing_instrumentations", prepare.gatehouse_conf(scenarios.get("W2"), d, 1, 2))
+        self.assertNotIn("opentelemetry", w2)
+        with self.assertRaises(SystemExit):  # no receiver: not available
+            prepare.kong_yml(scenarios.get("O1"), 9999)
 
     def test_p2_has_both_plugins_and_the_consumer_key(self):
         yml = prepare.kong_yml(scenarios.get("P2"), 1)
@@ -159,10 +188,166 @@ class ReportTests(unittest.TestCase):
         self.assertIn("PASS (untrustworthy: quick run)", report.render(rows, raw, "t", standard=False))
         self.assertNotIn("untrustworthy", report.render(rows, raw, "t", standard=True))
 
+    def test_o1_goals_are_ratios_to_w2_of_the_same_run_and_o1_is_not_a_filter_cost(self):
+        raw = [raw_row("G1", 1, 10000, ticks=100), raw_row("W2", 1, 10000, ticks=100),
+               raw_row("O1", 1, 8500, ticks=100), raw_row("O1-low", 1, 9900, ticks=101)]
+        rows = report.build_rows(raw, [ok("G1"), ok("W2"), ok("O1"), ok("O1-low")])
+        goals = {g: (m, v) for g, m, v in report.goals(rows)}
+        self.assertEqual(("0.85× (CPU/request 1.18× W2's)", "FAIL"),
+                         goals["O1 ≥ 0.9 × W2 requests/s (opentelemetry at sampling 1: ≤ 10 % cost)"])
+        self.assertEqual("PASS", goals["O1-low ≥ 0.98 × W2 requests/s (opentelemetry at sampling 0.01: ≤ 2 % cost)"][1])
+        text = report.render(rows, raw, "t", standard=True)
+        self.assertIn("| 0.85 × W2 |", text)
+        self.assertIn("| W2 | 1 |", text)
+        self.assertNotIn("| O1 | 1 |", text)  # not in the per-filter table
+
+    def test_o1_goals_are_na_without_w2(self):
+        rows = report.build_rows([raw_row("O1", 1, 8500)], [ok("O1")])
+        self.assertEqual("n/a", {g: v for g, _, v in report.goals(rows)}[
+            "O1 ≥ 0.9 × W2 requests/s (opentelemetry at sampling 1: ≤ 10 % cost)"])
+
     def test_rss_goal_uses_w10_peak(self):
         rows = report.build_rows([raw_row("W10", 1, 100, hwm_kb=160 * 1024)], [ok("W10")])
         verdicts = {g: v for g, _, v in report.goals(rows)}
         self.assertEqual("FAIL", verdicts["RSS with ten filters loaded ≤ 150 MB (W10 peak)"])
+
+
+def pb_field(number: int, value: bytes) -> bytes:
+    """A protobuf LEN field (test helper: enough for OTLP's nesting)."""
+    def varint(n: int) -> bytes:
+        out = b""
+        while True:
+            out += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+            n >>= 7
+            if not n:
+                return out
+    return varint(number << 3 | 2) + varint(len(value)) + value
+
+
+def otlp_body(trace_id: bytes, names: list[str]) -> bytes:
+    """ExportTraceServiceRequest with one resource, one scope, a span per name (plus a varint field, kind = 6)."""
+    spans = b"".join(pb_field(2, pb_field(1, trace_id) + pb_field(2, b"\x01" * 8) + pb_field(5, n.encode()) + b"\x30\x02")
+                     for n in names)
+    return pb_field(1, pb_field(1, pb_field(1, b"attrs")) + pb_field(2, pb_field(1, pb_field(1, b"scope")) + spans))
+
+
+class Receiver:
+    """otlp_receiver.py's server in a thread, on a free port."""
+
+    def __enter__(self):
+        otlp_receiver.Handler.store = otlp_receiver.Store()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), otlp_receiver.Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.hostport = f"127.0.0.1:{self.server.server_address[1]}"
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def post(self, path: str, body: bytes, chunked: bool = False) -> int:
+        import http.client
+        c = http.client.HTTPConnection(*self.hostport.split(":"))
+        try:
+            c.request("POST", path, body=iter([body[:5], body[5:]]) if chunked else body,
+                      headers={"Content-Type": "application/x-protobuf"}, encode_chunked=chunked)
+            r = c.getresponse()
+            r.read()
+            return r.status
+        finally:
+            c.close()
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(f"http://{self.hostport}{path}") as r:
+            return json.loads(r.read())
+
+
+class OtlpReceiverTests(unittest.TestCase):
+    def test_posts_are_answered_200_counted_per_path_and_their_spans_decoded(self):
+        a, b = bytes(range(16)), bytes(range(16, 32))
+        with Receiver() as r:
+            self.assertEqual(200, r.post("/O1/v1/traces", otlp_body(a, ["kong", "kong.router"])))
+            self.assertEqual(200, r.post("/O1/v1/traces", otlp_body(b, ["kong"]), chunked=True))
+            self.assertEqual(200, r.post("/O1-low/v1/traces", otlp_body(b, ["kong"])))
+            self.assertEqual(404, r.post("/O1/v1/logs", b"x"))
+            self.assertEqual(2, r.get("/stats?path=/O1/v1/traces")["posts"])
+            self.assertEqual({a.hex(): ["kong", "kong.router"], b.hex(): ["kong"]},
+                             r.get("/traces?path=/O1/v1/traces")["traces"])
+            self.assertEqual({b.hex(): ["kong"]}, r.get("/traces?path=/O1/v1/traces&since=1")["traces"])
+
+
+class FakeTracingGateway:
+    """Stands in for Gatehouse in the O1 pre-flight: answers `hello` with one x-bench header and exports a trace per
+    request to the receiver as `export(traceparent)` decides (None: nothing)."""
+
+    def __init__(self, receiver: Receiver, path: str, export):
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802
+                trace = export(self.headers.get("traceparent"))
+                if trace is not None:
+                    receiver.post(path, otlp_body(trace, ["kong", "kong.router", "kong.wasm.bench-headers"]))
+                self.send_response(200)
+                self.send_header("x-bench", "1")
+                self.send_header("Content-Length", "6")
+                self.end_headers()
+                self.wfile.write(b"hello\n")
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.hostport = f"127.0.0.1:{outer.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def parent_based(rate_one: bool):
+    """A gateway deciding like the opentelemetry plugin: the traceparent's sampled flag, else the rate (1 or 0)."""
+    def decide(header):
+        if header:
+            _, trace, _, flags = header.split("-")
+            return bytes.fromhex(trace) if flags == "01" else None
+        return os.urandom(16) if rate_one else None
+    return decide
+
+
+class OtlpPreflightTests(unittest.TestCase):
+    def setUp(self):
+        self.saved = preflight.OTLP_WAIT_S, preflight.OTLP_SETTLE_S
+        preflight.OTLP_WAIT_S, preflight.OTLP_SETTLE_S = 1.0, 0.2
+
+    def tearDown(self):
+        preflight.OTLP_WAIT_S, preflight.OTLP_SETTLE_S = self.saved
+
+    def check(self, sid: str, export) -> None:
+        s = scenarios.get(sid)
+        with Receiver() as r:
+            gw = FakeTracingGateway(r, s.otlp_path, export)
+            try:
+                preflight.check_otlp(s, gw.hostport, r.hostport)
+            finally:
+                gw.close()
+
+    def test_a_parent_based_gateway_passes_at_both_rates(self):
+        self.check("O1", parent_based(rate_one=True))
+        self.check("O1-low", parent_based(rate_one=False))
+
+    def test_nothing_exported_fails(self):
+        with self.assertRaisesRegex(preflight.CheckFailed, "spans do not reach the receiver"):
+            self.check("O1-low", lambda header: None)
+
+    def test_an_unsampled_traceparent_that_is_exported_fails(self):
+        with self.assertRaisesRegex(preflight.CheckFailed, "not sampled \\(flags 00\\) was exported"):
+            self.check("O1-low", lambda header: bytes.fromhex(header.split("-")[1]))
+
+    def test_at_rate_one_requests_without_traceparent_must_be_exported(self):
+        with self.assertRaisesRegex(preflight.CheckFailed, "spans do not reach the receiver"):
+            self.check("O1", parent_based(rate_one=False))
 
 
 class SoakFitTests(unittest.TestCase):

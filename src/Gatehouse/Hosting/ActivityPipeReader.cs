@@ -1,14 +1,18 @@
 using Gatehouse.Proxy;
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 
 namespace Gatehouse.Hosting;
 
 /// <summary>An HTTP/1.x connection's input, passed through unchanged, telling its <see cref="ConnectionActivity"/>
-/// when bytes arrive (the start of nginx's "reading" phase). No allocation per read: the await path uses pooled
-/// builders.</summary>
+/// when bytes arrive (the start of nginx's "reading" phase) and how many Kestrel consumed (the request's bytes, as
+/// nginx's <c>$request_length</c>: what arrived but is not consumed yet, e.g. a pipelined next request, is not
+/// counted). No allocation per read: the await path uses pooled builders.</summary>
 internal sealed class ActivityPipeReader(PipeReader inner, ConnectionActivity activity) : PipeReader
 {
+    private ReadOnlySequence<byte> _buffer; // the last read's, until it is advanced past
+
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         var pending = inner.ReadAsync(cancellationToken);
@@ -35,12 +39,27 @@ internal sealed class ActivityPipeReader(PipeReader inner, ConnectionActivity ac
 
     private void Note(in ReadResult result)
     {
+        _buffer = result.Buffer;
         if (!result.Buffer.IsEmpty) activity.BytesReceived();
     }
 
-    public override void AdvanceTo(SequencePosition consumed) => inner.AdvanceTo(consumed);
+    public override void AdvanceTo(SequencePosition consumed)
+    {
+        Count(consumed);
+        inner.AdvanceTo(consumed);
+    }
 
-    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined) => inner.AdvanceTo(consumed, examined);
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        Count(consumed);
+        inner.AdvanceTo(consumed, examined);
+    }
+
+    private void Count(SequencePosition consumed)
+    {
+        if (!_buffer.IsEmpty) activity.Consumed(_buffer.Slice(_buffer.Start, consumed).Length);
+        _buffer = default;
+    }
 
     public override void CancelPendingRead() => inner.CancelPendingRead();
 
@@ -49,10 +68,51 @@ internal sealed class ActivityPipeReader(PipeReader inner, ConnectionActivity ac
     public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
 }
 
-/// <summary>A transport whose input is observed by an <see cref="ActivityPipeReader"/>.</summary>
-internal sealed class ActivityDuplexPipe(IDuplexPipe inner, ConnectionActivity activity) : IDuplexPipe
+/// <summary>An HTTP/1.x connection's output, passed through unchanged, counting the bytes Kestrel writes (the
+/// response's bytes, as nginx's <c>$bytes_sent</c>).</summary>
+internal sealed class CountingPipeWriter(PipeWriter inner, ConnectionActivity activity) : PipeWriter
 {
-    public PipeReader Input { get; } = new ActivityPipeReader(inner.Input, activity);
+    public override void Advance(int bytes)
+    {
+        activity.Wrote(bytes);
+        inner.Advance(bytes);
+    }
 
-    public PipeWriter Output => inner.Output;
+    public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+    public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+
+    public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+    {
+        activity.Wrote(source.Length);
+        return inner.WriteAsync(source, cancellationToken);
+    }
+
+    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+
+    public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+    public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+
+    public override long UnflushedBytes => inner.UnflushedBytes;
+
+    public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+    public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+}
+
+/// <summary>A transport whose input is observed by an <see cref="ActivityPipeReader"/> and whose output is counted by a
+/// <see cref="CountingPipeWriter"/>.</summary>
+internal sealed class ActivityDuplexPipe : IDuplexPipe
+{
+    public ActivityDuplexPipe(IDuplexPipe inner, ConnectionActivity activity)
+    {
+        Input = new ActivityPipeReader(inner.Input, activity);
+        Output = new CountingPipeWriter(inner.Output, activity);
+        activity.CountWireBytes();
+    }
+
+    public PipeReader Input { get; }
+
+    public PipeWriter Output { get; }
 }

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 
 namespace Gatehouse.Proxy;
 
@@ -8,11 +10,18 @@ namespace Gatehouse.Proxy;
 /// application yet), or in a request. Stored in the connection's items by the listener's connection middleware;
 /// the phase moves only on HTTP/1.x connections, whose input is observed by Hosting's <c>ActivityPipeReader</c>
 /// (HTTP/2 multiplexes streams on one connection, so it has no per-connection reading phase).
+/// On HTTP/1.x it also counts the request's and the response's bytes on the wire (nginx's <c>$request_length</c> and
+/// <c>$bytes_sent</c>): the transport wrappers add what Kestrel consumes and writes; one request at a time per
+/// connection, so the current request's marks live here (no allocation per request).
 /// </summary>
 internal sealed class ConnectionActivity(ListenerKind kind, GatewayCounters counters, long number)
 {
     private const int Idle = 0, Reading = 1, InRequest = 2;
     private int _phase;
+    // HTTP/1.x wire bytes since the connection opened (plaintext, after TLS), and the current request's marks
+    private long _consumed, _written;
+    private long _requestStart, _headEnd, _responseStart;
+    private bool _requestStartKnown = true;
 
     public ListenerKind Kind { get; } = kind;
 
@@ -28,12 +37,63 @@ internal sealed class ConnectionActivity(ListenerKind kind, GatewayCounters coun
         if (Volatile.Read(ref _phase) == Idle && Interlocked.CompareExchange(ref _phase, Reading, Idle) == Idle) counters.ReadingStarted();
     }
 
+    /// <summary>The transport wrappers are installed: this HTTP/1.x connection's bytes are counted.</summary>
+    public bool CountsWireBytes { get; private set; }
+
+    public void CountWireBytes() => CountsWireBytes = true;
+
+    /// <summary>Kestrel consumed bytes of the input (a request head, or body bytes as they are read).</summary>
+    public void Consumed(long bytes) => _consumed += bytes;
+
+    /// <summary>Kestrel wrote bytes of a response.</summary>
+    public void Wrote(long bytes) => _written += bytes;
+
+    /// <summary>nginx's <c>$request_length</c>: the current request's bytes consumed so far — the request line and
+    /// headers, then the body as it is read (with its chunked framing). Null when not counted (HTTP/2, HTTP/3), or when
+    /// the request before it on this connection left a chunked body unread (where its bytes end is unknown).</summary>
+    public long? RequestBytes => CountsWireBytes && _requestStartKnown ? Volatile.Read(ref _consumed) - _requestStart : null;
+
+    /// <summary>nginx's <c>$bytes_sent</c>: the current response's bytes written so far (status line, headers, body and
+    /// its framing). Null when not counted.</summary>
+    public long? ResponseBytes => CountsWireBytes ? Volatile.Read(ref _written) - _responseStart : null;
+
     public void RequestStarted()
     {
         if (Interlocked.Exchange(ref _phase, InRequest) == Reading) counters.ReadingEnded();
+        if (!CountsWireBytes) return;
+        // Kestrel has consumed this request's head and nothing of its body; the response has not begun
+        _headEnd = _consumed;
+        _responseStart = _written;
     }
 
-    public void RequestEnded() => Interlocked.CompareExchange(ref _phase, Idle, InRequest);
+    /// <summary>The request is over: where the next one's bytes begin. A body left unread is drained by Kestrel
+    /// before the next request: with a Content-Length its remaining bytes are known; a chunked one's only when it was
+    /// read to its end.</summary>
+    public void RequestEnded(HttpContext http)
+    {
+        Interlocked.CompareExchange(ref _phase, Idle, InRequest);
+        if (!CountsWireBytes) return;
+        long? unread = UnreadBodyBytes(http);
+        _requestStartKnown = unread.HasValue;
+        _requestStart = _consumed + unread.GetValueOrDefault();
+    }
+
+    private long? UnreadBodyBytes(HttpContext http)
+    {
+        var request = http.Request;
+        if (http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false) return 0;
+        if (request.ContentLength is { } length) return Math.Max(0, length - (_consumed - _headEnd));
+        // chunked: read to its end, the body reader answers completed at once; asking an unread one whose client
+        // waits for "100 Continue" would send that interim response after the final one
+        if (request.Headers.ContainsKey(HeaderNames.Expect)) return null;
+        try
+        {
+            if (!request.BodyReader.TryRead(out var result)) return null;
+            request.BodyReader.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
+            return result.IsCompleted && result.Buffer.IsEmpty ? 0 : null;
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or BadHttpRequestException) { return null; }
+    }
 
     public void Closed()
     {

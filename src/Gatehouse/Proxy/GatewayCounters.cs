@@ -37,7 +37,7 @@ public sealed class GatewayCounters
 
     internal void End(HttpContext http)
     {
-        ConnectionActivity.Of(http)?.RequestEnded();
+        ConnectionActivity.Of(http)?.RequestEnded(http);
         Interlocked.Decrement(ref _active);
     }
 

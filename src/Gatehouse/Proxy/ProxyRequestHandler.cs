@@ -100,6 +100,7 @@ public sealed class ProxyRequestHandler
             if (context.Trace is { } trace) RequestSpan.End(trace, context);
             try
             {
+                if (context.Plan.Log.Count > 0) await CompleteResponseAsync(http);
                 await PhaseRunner.LogAsync(context.Plan, context, _logHandlerFailed);
                 context.Trace?.Complete(); // after the log phase: filters' on_log spans are exported too
                 if (context.Debug is { } debug) _requestDebug.WriteLog(debug, context);
@@ -107,6 +108,21 @@ public sealed class ProxyRequestHandler
             }
             finally { _counters.End(http); }
         }
+    }
+
+    /// <summary>nginx logs a request once its response is sent: on HTTP/1.x its last bytes (a chunked body's end) are
+    /// written before the log handlers run, so the bytes they see sent (<c>response.total_size</c>) are all of them.
+    /// Kestrel would write them when the request returns; an upgraded connection is left alone.</summary>
+    private static async ValueTask CompleteResponseAsync(HttpContext http)
+    {
+        if (http.Response.StatusCode == StatusCodes.Status101SwitchingProtocols || http.RequestAborted.IsCancellationRequested
+            || ConnectionActivity.Of(http) is not { CountsWireBytes: true }) return;
+        // Kestrel's own feature: restoring Response.Body installed wrappers whose completion would only flush
+        var body = http.Features.Get<IHttpResponseBodyFeature>();
+        while (body is StreamResponseBodyFeature { PriorFeature: { } prior }) body = prior;
+        if (body is null) return;
+        try { await body.CompleteAsync(); }
+        catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException) { }
     }
 
     private async ValueTask<PhaseOutcome> RequestPhasesAsync(ProxyContext context, ProxySnapshot snapshot)
