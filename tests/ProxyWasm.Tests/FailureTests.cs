@@ -69,18 +69,20 @@ public sealed class FailureTests
     }
 
     [Fact]
-    public async Task Concurrent_requests_each_lease_their_own_vm_up_to_the_cap_then_share()
+    public async Task Concurrent_requests_share_the_pools_vms_with_distinct_contexts_and_no_vm_is_added()
     {
         using var t = new TestHost();
-        using var plugin = t.Plugin("trap.wat", "", pool: 1, limits: TestHost.Relaxed with { MaxVmsPerPlugin = 3 });
+        using var plugin = t.Plugin("trap.wat", "", pool: 2);
         var contexts = new List<HttpFilterContext>();
-        for (int i = 0; i < 5; i++) contexts.Add(await plugin.CreateHttpContextAsync(new InMemoryHttpStream()));
-        Assert.Equal(3, contexts.Take(3).Select(c => c.Vm).Distinct().Count());
-        Assert.Equal(3, plugin.LiveVmCount); // the 4th and 5th share (degraded isolation, nothing refused)
+        for (int i = 0; i < 10; i++) contexts.Add(await plugin.CreateHttpContextAsync(new InMemoryHttpStream()));
+        Assert.Equal(2, contexts.Select(c => c.Vm).Distinct().Count());
+        Assert.Equal(10, contexts.Select(c => (c.Vm, c.ContextId)).Distinct().Count());
+        Assert.All(contexts.GroupBy(c => c.Vm), g => Assert.Equal(5, g.Count())); // the least loaded VM is picked
+        Assert.Equal(2, plugin.LiveVmCount);
         Assert.All(contexts, c => Assert.False(c.IsFailed));
         foreach (var c in contexts) c.Dispose();
-        using var again = await plugin.CreateHttpContextAsync(new InMemoryHttpStream());
-        Assert.Equal(3, plugin.VmsCreated); // returned VMs are reused
+        Assert.Equal(2, plugin.VmsCreated);
+        Assert.All(plugin.Vms, vm => Assert.Equal(1, vm.LiveContextCount)); // only the root remains
     }
 
     [Fact]
