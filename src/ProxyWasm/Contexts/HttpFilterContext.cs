@@ -79,13 +79,14 @@ public sealed class HttpFilterContext : IDisposable
     {
         for (int attempt = 1; ; attempt++)
         {
-            if (_stream.Orphaned) await MoveToLiveVmAsync().ConfigureAwait(false);
+            // a context moved to a live VM comes back with that VM's gate held, so its callback runs before any other
+            if (!_stream.Orphaned) await _stream.Vm.Gate.EnterAsync().ConfigureAwait(false);
+            else await MoveToLiveVmAsync().ConfigureAwait(false);
             var vm = _stream.Vm;
-            await vm.Gate.EnterAsync().ConfigureAwait(false);
             ValueTask<FilterOutcome> result;
             try
             {
-                // the new VM died too before this callback could run: take yet another (bounded)
+                // the VM died in another request's callback while this one waited for it: move (bounded)
                 if (_stream.Orphaned && attempt < FilterPlugin.MaxOpenAttempts) continue;
                 if (_stream.Orphaned) _stream.Fail(vm.DeathReason ?? "VM failed");
                 result = phase == FilterPhase.Done ? DoneLocked() : PhaseLocked(phase, endOfStream);
@@ -100,7 +101,8 @@ public sealed class HttpFilterContext : IDisposable
 
     /// <summary>
     /// The VM this request's context was on died in another request's callback: create a fresh context for this
-    /// request on a live VM (<c>proxy_on_context_create</c>), keeping what it already did downstream.
+    /// request on a live VM (<c>proxy_on_context_create</c>), keeping what it already did downstream. Returns with
+    /// the new VM's gate held.
     /// </summary>
     private async ValueTask MoveToLiveVmAsync()
     {
@@ -108,9 +110,10 @@ public sealed class HttpFilterContext : IDisposable
         if (_plugin is null)
         {
             orphan.Fail(orphan.Vm.DeathReason ?? "VM failed");
+            await orphan.Vm.Gate.EnterAsync().ConfigureAwait(false);
             return;
         }
-        var fresh = await _plugin.OpenStreamAsync(orphan.Host, orphan, CancellationToken.None).ConfigureAwait(false);
+        var fresh = await _plugin.OpenStreamAsync(orphan.Host, orphan, holdGate: true, CancellationToken.None).ConfigureAwait(false);
         _stream = fresh;
         _plugin.Return(orphan.Vm);
     }

@@ -16,9 +16,13 @@ namespace ProxyWasm.Runtime;
 /// </summary>
 public sealed class FilterPlugin : IDisposable
 {
-    /// <summary>Picks of a VM for a context before giving up: a VM picked may die (another request's trap) before
-    /// the context is created on it; then another is taken.</summary>
-    internal const int MaxOpenAttempts = 4;
+    /// <summary>
+    /// Picks of a VM for one context before giving up: a VM picked may die (another request's trap) before the context
+    /// is created on it, or before the first callback of a context moved to it runs; then another is taken. Each such
+    /// death is another request's failing callback, so under a trap storm a request moves about once per trap it
+    /// witnesses: the bound is generous, and only stops a request from chasing VMs that die for other reasons.
+    /// </summary>
+    internal const int MaxOpenAttempts = 64;
 
     private readonly WasmHost _host;
     private readonly Lock _gate = new();
@@ -121,7 +125,7 @@ public sealed class FilterPlugin : IDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var opening = OpenStreamAsync(stream, null, cancellationToken);
+        var opening = OpenStreamAsync(stream, null, holdGate: false, cancellationToken);
         return opening.IsCompletedSuccessfully
             ? new(new HttpFilterContext(opening.Result, this))
             : WrapAsync(opening);
@@ -139,28 +143,34 @@ public sealed class FilterPlugin : IDisposable
 
     /// <summary>
     /// Picks a VM (leased: counted in its <see cref="WasmVm.Leases"/> until <see cref="Return"/>) and creates a stream
-    /// context on it under its gate; <paramref name="orphan"/> is the context it replaces after a VM death. A VM
-    /// killed between the pick and the creation (another request's trap) is given back and another is taken, at
-    /// most <see cref="MaxOpenAttempts"/> times; then the context is created failed (fail policy).
+    /// context on it under its gate; <paramref name="orphan"/> is the context it replaces after a VM death, and with
+    /// <paramref name="holdGate"/> the gate stays held for the caller's callback. A VM killed between the pick and the
+    /// creation (another request's trap) is given back and another is taken, at most <see cref="MaxOpenAttempts"/>
+    /// times; then, or when no VM can be started, the context is created failed (fail policy).
     /// </summary>
-    internal async ValueTask<StreamContext> OpenStreamAsync(IHttpStreamHost host, StreamContext? orphan, CancellationToken cancellationToken)
+    internal async ValueTask<StreamContext> OpenStreamAsync(IHttpStreamHost host, StreamContext? orphan, bool holdGate, CancellationToken cancellationToken)
     {
         for (int attempt = 1; ; attempt++)
         {
             WasmVm? vm;
+            bool startFailed = false;
             lock (_gate) vm = PickLocked();
-            bool startedNow = vm is null;
-            vm ??= await StartForRequestAsync(cancellationToken).ConfigureAwait(false);
+            if (vm is null) (vm, startFailed) = await StartForRequestAsync(cancellationToken).ConfigureAwait(false);
             BeforeContextCreate?.Invoke(vm);
             await vm.Gate.EnterAsync().ConfigureAwait(false);
+            bool release = true;
             try
             {
-                // a VM that just failed to start is not retried: the filter does not start (fail policy)
-                if (!vm.IsDead || startedNow || attempt == MaxOpenAttempts) return vm.CreateStream(host, orphan);
+                if (!vm.IsDead || startFailed || attempt == MaxOpenAttempts)
+                {
+                    var context = vm.CreateStream(host, orphan);
+                    release = !holdGate;
+                    return context;
+                }
             }
             finally
             {
-                vm.Gate.Exit();
+                if (release) vm.Gate.Exit();
             }
             Return(vm);
         }
@@ -184,7 +194,7 @@ public sealed class FilterPlugin : IDisposable
     }
 
     /// <summary>No live VM (every one died and replacements are not up yet): start one now, within the start budget.</summary>
-    private async ValueTask<WasmVm> StartForRequestAsync(CancellationToken cancellationToken)
+    private async ValueTask<(WasmVm Vm, bool StartFailed)> StartForRequestAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -200,7 +210,7 @@ public sealed class FilterPlugin : IDisposable
                 else if (_budget.TryReserve(out wait, out first)) _starting++;
                 if (first) WasmLog.VmStartsPaced(_host.CreateFilterLogger(Config.Name), Config.Name, wait.TotalMilliseconds);
             }
-            if (vm is not null) return vm;
+            if (vm is not null) return (vm, false);
             if (wait > TimeSpan.Zero)
             {
                 await Task.Delay(wait, _host.TimeProvider, cancellationToken).ConfigureAwait(false);
@@ -208,7 +218,8 @@ public sealed class FilterPlugin : IDisposable
             }
             // a start runs guest code for up to StartDeadline (5 s): never on an embedder's event-loop thread
             if (!Thread.CurrentThread.IsThreadPoolThread) await Task.Yield();
-            return StartReserved(leased: true, out _); // a VM that failed to start is dead: its context fails (fail policy)
+            var fresh = StartReserved(leased: true, out bool started);
+            return (fresh, !started); // a VM that failed to start is dead: its context fails (fail policy)
         }
     }
 
