@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Wasm memory under concurrency (issue #16, goal 2): peak RSS (VmHWM) of a fresh gateway driven by wrk at each
 # connection count, with no filters and with a chain of three SDK/ABI filters (rust_headers, Kong's
-# response_transformer fixture — both Rust — and the AssemblyScript SDK's as_headers), for one or more builds.
+# response_transformer fixture — both Rust — and the AssemblyScript SDK's as_headers, without configuration: with one
+# it aborts in its second on_response_headers on a VM, docs/proxy-wasm-real-filters.md), for one or more builds.
 #
 #   bench/vm-memory.sh [LABEL=GATEHOUSE_BIN ...]     default: "this=<dotnet publish of this checkout>"
 #
 # Env: VMMEM_CONNECTIONS ("64 4000"), VMMEM_SECONDS (10), VMMEM_REPS (1), and bench/lib knobs (BENCH_SUT_CPU, …).
 # Every (build, chain, connections) run starts its own gateway (so each peak is that load's), pinned like
-# bench/run.sh (gateway core 0; nginx upstream and wrk core 1), waits 2 s after wrk, records VmHWM and req/s, and stops it.
-# The filter-attributable memory is the chain's peak minus the no-filter peak at the same connection count.
+# bench/run.sh (gateway core 0; nginx upstream and wrk core 1), samples VmRSS every 0.5 s while wrk runs (the RSS
+# under load: start-up peaks such as module compilation are excluded), records VmHWM and req/s, and stops it.
+# The filter-attributable memory is the chain's RSS under load minus the no-filter one at the same connection count.
 set -euo pipefail
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BENCH_ROOT
@@ -61,12 +63,11 @@ YML
               - name: response_transformer
                 config: '{"append":{"headers":["x-c:1"]}}'
               - name: as_headers
-                config: 'bench'
 YML
 }
 
 results="$BENCH_TMP/results.tsv"
-printf 'build\tchain\tconnections\trep\tpeak_rss_mb\trps\n' >"$results"
+printf 'build\tchain\tconnections\trep\tpeak_rss_mb\tload_rss_mb\tstart_rss_mb\trps\n' >"$results"
 for build in "${builds[@]}"; do
   label=${build%%=*} GATEHOUSE_BIN=${build#*=}
   for chain in none filters; do
@@ -86,16 +87,25 @@ for build in "${builds[@]}"; do
         check=$(curl -s -D - -o /dev/null "http://127.0.0.1:$proxy/x")
         grep -q '^HTTP/1.1 200' <<<"$check" || die "$label $chain: pre-flight: $(head -1 <<<"$check")"
         if [[ $chain == filters ]]; then
-          grep -qi '^x-c: 1' <<<"$check" && grep -qi '^x-as-config: bench' <<<"$check" && grep -qi '^x-b: 1' <<<"$check" \
+          grep -qi '^x-c: 1' <<<"$check" && grep -qi '^x-as-config: none' <<<"$check" && grep -qi '^x-b: 1' <<<"$check" \
             || die "$label: the filter chain did not run: $check"
         fi
-        out=$(taskset -c "$BENCH_LOAD_CPU" wrk -t1 -c"$conns" -d"${secs}s" --timeout 10s "http://127.0.0.1:$proxy/x" 2>&1)
+        start_rss=$(status_kb VmRSS "$gh")
+        taskset -c "$BENCH_LOAD_CPU" wrk -t1 -c"$conns" -d"${secs}s" --timeout 10s "http://127.0.0.1:$proxy/x" >"$dir/wrk.out" 2>&1 &
+        wrk_pid=$!
+        load_rss=0
+        while alive "$wrk_pid"; do # RSS sampled under load: start-up peaks (module compilation) are not the load's
+          rss=$(status_kb VmRSS "$gh"); ((rss > load_rss)) && load_rss=$rss
+          sleep 0.5
+        done
+        wait "$wrk_pid" || true
+        out=$(<"$dir/wrk.out")
         sleep 2
         hwm=$(status_kb VmHWM "$gh")
         rps=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<<"$out")
         errors=$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr '\n' ' ' || true)
-        printf '%s\t%s\t%s\t%s\t%.0f\t%s\n' "$label" "$chain" "$conns" "$rep" "$(echo "$hwm / 1024" | bc -l)" "${rps:-0}" >>"$results"
-        log "$label $chain c=$conns rep=$rep: peak RSS $((hwm / 1024)) MB, ${rps:-?} req/s ${errors}"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$chain" "$conns" "$rep" "$((hwm / 1024))" "$((load_rss / 1024))" "$((start_rss / 1024))" "${rps:-0}" >>"$results"
+        log "$label $chain c=$conns rep=$rep: RSS at start $((start_rss / 1024)) MB, max under load $((load_rss / 1024)) MB, peak (VmHWM) $((hwm / 1024)) MB, ${rps:-?} req/s ${errors}"
         stop_tree "$gh" || true   # (its kill -KILL of an already-ended process returns 1)
       done
     done
@@ -107,19 +117,22 @@ import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 med = {}
 for r in rows:
-    med.setdefault((r["build"], r["chain"], int(r["connections"])), []).append((float(r["peak_rss_mb"]), float(r["rps"])))
+    med.setdefault((r["build"], r["chain"], int(r["connections"])), []).append(r)
+def m(b, ch, c, k): return statistics.median(float(r[k]) for r in med[(b, ch, c)])
 builds = list(dict.fromkeys(r["build"] for r in rows))
 conns = sorted({int(r["connections"]) for r in rows})
-print("| build | connections | peak RSS, no filters (MB) | peak RSS, 3 filters (MB) | filter-attributable (MB) | req/s no filters | req/s 3 filters |")
+print("RSS under load = the largest VmRSS sampled every 0.5 s during the wrk run; peak = VmHWM (includes start-up).")
+print("| build | connections | RSS under load, no filters (MB) | RSS under load, 3 filters (MB) | filter-attributable (MB) | peak, no filters / 3 filters (MB) | req/s no filters / 3 filters |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 for b in builds:
     for c in conns:
-        none = statistics.median(x[0] for x in med[(b, "none", c)]); filt = statistics.median(x[0] for x in med[(b, "filters", c)])
-        rn = statistics.median(x[1] for x in med[(b, "none", c)]); rf = statistics.median(x[1] for x in med[(b, "filters", c)])
-        print(f"| {b} | {c} | {none:.0f} | {filt:.0f} | {filt - none:.0f} | {rn:.0f} | {rf:.0f} |")
+        none, filt = m(b, "none", c, "load_rss_mb"), m(b, "filters", c, "load_rss_mb")
+        print(f"| {b} | {c} | {none:.0f} | {filt:.0f} | {filt - none:.0f} | {m(b, 'none', c, 'peak_rss_mb'):.0f} / {m(b, 'filters', c, 'peak_rss_mb'):.0f} | "
+              f"{m(b, 'none', c, 'rps'):.0f} / {m(b, 'filters', c, 'rps'):.0f} |")
     lo, hi = conns[0], conns[-1]
     if lo != hi:
-        r = lambda ch, c: statistics.median(x[0] for x in med[(b, ch, c)])
+        r = lambda ch, c: m(b, ch, c, "load_rss_mb")
         print(f"| {b} | ratio {hi}/{lo} | {r('none', hi) / r('none', lo):.2f}× | {r('filters', hi) / r('filters', lo):.2f}× | "
               f"{(r('filters', hi) - r('none', hi)) / max(1, r('filters', lo) - r('none', lo)):.2f}× | | |")
 PY
+set +e # the EXIT trap stops the upstream; a kill of an already-ended process must not turn into a failure
