@@ -6,7 +6,7 @@
 #
 #   bench/vm-memory.sh [LABEL=GATEHOUSE_BIN ...]     default: "this=<dotnet publish of this checkout>"
 #
-# Env: VMMEM_CONNECTIONS ("64 4000"), VMMEM_SECONDS (10), VMMEM_REPS (1), and bench/lib knobs (BENCH_SUT_CPU, …).
+# Env: VMMEM_CONNECTIONS ("64 4000"), VMMEM_SECONDS (10), VMMEM_REPS (1), VMMEM_CHAINS ("none filters"), bench/lib knobs (BENCH_SUT_CPU, …).
 # Every (build, chain, connections) run starts its own gateway (so each peak is that load's), pinned like
 # bench/run.sh (gateway core 0; nginx upstream and wrk core 1), samples VmRSS every 0.5 s while wrk runs (the RSS
 # under load: start-up peaks such as module compilation are excluded), records VmHWM and req/s, and stops it.
@@ -67,10 +67,10 @@ YML
 }
 
 results="$BENCH_TMP/results.tsv"
-printf 'build\tchain\tconnections\trep\tpeak_rss_mb\tload_rss_mb\tstart_rss_mb\trps\n' >"$results"
+printf 'build\tchain\tconnections\trep\tpeak_rss_mb\tload_rss_mb\tstart_rss_mb\trps\tvms\tlinear_mb\n' >"$results"
 for build in "${builds[@]}"; do
   label=${build%%=*} GATEHOUSE_BIN=${build#*=}
-  for chain in none filters; do
+  for chain in ${VMMEM_CHAINS:-none filters}; do
     for conns in $conns_list; do
       for rep in $(seq 1 "$reps"); do
         dir="$BENCH_TMP/$label-$chain-$conns-$rep"
@@ -93,9 +93,14 @@ for build in "${builds[@]}"; do
         start_rss=$(status_kb VmRSS "$gh")
         taskset -c "$BENCH_LOAD_CPU" wrk -t1 -c"$conns" -d"${secs}s" --timeout 10s "http://127.0.0.1:$proxy/x" >"$dir/wrk.out" 2>&1 &
         wrk_pid=$!
-        load_rss=0
+        load_rss=0 vms=0 linear=0
         while alive "$wrk_pid"; do # RSS sampled under load: start-up peaks (module compilation) are not the load's
           rss=$(status_kb VmRSS "$gh"); ((rss > load_rss)) && load_rss=$rss
+          # the gateway's own figures: Wasm VMs and their linear memory, summed over the filters (docs/metrics.md)
+          read -r v l < <(curl -s --max-time 2 "http://127.0.0.1:$admin/metrics" \
+            | awk '/^gatehouse_wasm_vms\{/ { v += $2 } /^gatehouse_memory_wasm_linear_bytes\{/ { l += $2 } END { print v + 0, int(l / 1048576) }')
+          ((${v:-0} > vms)) && vms=$v
+          ((${l:-0} > linear)) && linear=$l
           sleep 0.5
         done
         wait "$wrk_pid" || true
@@ -104,8 +109,8 @@ for build in "${builds[@]}"; do
         hwm=$(status_kb VmHWM "$gh")
         rps=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<<"$out")
         errors=$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr '\n' ' ' || true)
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$chain" "$conns" "$rep" "$((hwm / 1024))" "$((load_rss / 1024))" "$((start_rss / 1024))" "${rps:-0}" >>"$results"
-        log "$label $chain c=$conns rep=$rep: RSS at start $((start_rss / 1024)) MB, max under load $((load_rss / 1024)) MB, peak (VmHWM) $((hwm / 1024)) MB, ${rps:-?} req/s ${errors}"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$chain" "$conns" "$rep" "$((hwm / 1024))" "$((load_rss / 1024))" "$((start_rss / 1024))" "${rps:-0}" "$vms" "$linear" >>"$results"
+        log "$label $chain c=$conns rep=$rep: RSS at start $((start_rss / 1024)) MB, max under load $((load_rss / 1024)) MB, peak (VmHWM) $((hwm / 1024)) MB, ${rps:-?} req/s, at most $vms Wasm VMs with $linear MB of linear memory ${errors}"
         stop_tree "$gh" || true   # (its kill -KILL of an already-ended process returns 1)
       done
     done
@@ -122,6 +127,10 @@ def m(b, ch, c, k): return statistics.median(float(r[k]) for r in med[(b, ch, c)
 builds = list(dict.fromkeys(r["build"] for r in rows))
 conns = sorted({int(r["connections"]) for r in rows})
 print("RSS under load = the largest VmRSS sampled every 0.5 s during the wrk run; peak = VmHWM (includes start-up).")
+if all((b, ch, c) in med for b in builds for ch in ("none", "filters") for c in conns) is False:
+    for (b, ch, c), rs in sorted(med.items()):
+        print(f"{b} {ch} c={c}: RSS under load {m(b, ch, c, 'load_rss_mb'):.0f} MB, Wasm VMs {m(b, ch, c, 'vms'):.0f}, linear {m(b, ch, c, 'linear_mb'):.0f} MB, {m(b, ch, c, 'rps'):.0f} req/s")
+    sys.exit(0)
 print("| build | connections | RSS under load, no filters (MB) | RSS under load, 3 filters (MB) | filter-attributable (MB) | peak, no filters / 3 filters (MB) | req/s no filters / 3 filters |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 for b in builds:
