@@ -30,8 +30,9 @@ public sealed class FailureTests
         using var plugin = t.Plugin("trap.wat", mode);
         var stream = new InMemoryHttpStream();
         using var http = plugin.CreateHttpContext(stream);
-        var other = plugin.CreateHttpContext(new InMemoryHttpStream()); // a concurrent request: it has a VM of its own
-        Assert.NotSame(http.Vm, other.Vm);
+        var other = plugin.CreateHttpContext(new InMemoryHttpStream()); // a concurrent request on the same VM
+        var vm = http.Vm;
+        Assert.Same(vm, other.Vm);
         var outcomes = new List<FilterOutcome>
         {
             await http.OnRequestHeadersAsync(false),
@@ -43,13 +44,17 @@ public sealed class FailureTests
         Assert.All(outcomes.Skip(failingPhase), o => Assert.Equal(FilterOutcomeKind.Failed, o.Kind));
         Assert.Contains("unreachable", outcomes[failingPhase].Error);
         Assert.True(http.IsFailed);
-        Assert.False(other.IsFailed); // the trap took down only the trapping request's VM
-        if (failingPhase > 0) Assert.Equal(FilterOutcome.Continue, await other.OnRequestHeadersAsync(false));
+        Assert.False(other.IsFailed); // the trap failed only the request whose callback trapped
+        if (failingPhase > 0)
+        {
+            Assert.Equal(FilterOutcome.Continue, await other.OnRequestHeadersAsync(false));
+            Assert.NotSame(vm, other.Vm); // on a fresh context of the replacement VM
+        }
         other.Dispose();
         using var next = plugin.CreateHttpContext(new InMemoryHttpStream());
         Assert.False(next.IsFailed);
         Assert.False(next.Vm.IsDead);
-        Assert.Same(other.Vm, next.Vm); // the returned healthy VM is reused, not restarted
+        Assert.NotSame(vm, next.Vm);
     }
 
     [Fact]
@@ -69,18 +74,20 @@ public sealed class FailureTests
     }
 
     [Fact]
-    public async Task Concurrent_requests_each_lease_their_own_vm_up_to_the_cap_then_share()
+    public async Task Concurrent_requests_share_the_pools_vms_with_distinct_contexts_and_no_vm_is_added()
     {
         using var t = new TestHost();
-        using var plugin = t.Plugin("trap.wat", "", pool: 1, limits: TestHost.Relaxed with { MaxVmsPerPlugin = 3 });
+        using var plugin = t.Plugin("trap.wat", "", pool: 2);
         var contexts = new List<HttpFilterContext>();
-        for (int i = 0; i < 5; i++) contexts.Add(await plugin.CreateHttpContextAsync(new InMemoryHttpStream()));
-        Assert.Equal(3, contexts.Take(3).Select(c => c.Vm).Distinct().Count());
-        Assert.Equal(3, plugin.LiveVmCount); // the 4th and 5th share (degraded isolation, nothing refused)
+        for (int i = 0; i < 10; i++) contexts.Add(await plugin.CreateHttpContextAsync(new InMemoryHttpStream()));
+        Assert.Equal(2, contexts.Select(c => c.Vm).Distinct().Count());
+        Assert.Equal(10, contexts.Select(c => (c.Vm, c.ContextId)).Distinct().Count());
+        Assert.All(contexts.GroupBy(c => c.Vm), g => Assert.Equal(5, g.Count())); // the least loaded VM is picked
+        Assert.Equal(2, plugin.LiveVmCount);
         Assert.All(contexts, c => Assert.False(c.IsFailed));
         foreach (var c in contexts) c.Dispose();
-        using var again = await plugin.CreateHttpContextAsync(new InMemoryHttpStream());
-        Assert.Equal(3, plugin.VmsCreated); // returned VMs are reused
+        Assert.Equal(2, plugin.VmsCreated);
+        Assert.All(plugin.Vms, vm => Assert.Equal(1, vm.LiveContextCount)); // only the root remains
     }
 
     [Fact]
@@ -303,15 +310,17 @@ public sealed class FailureTests
     }
 
     [Fact]
-    public async Task A_trap_on_one_vm_does_not_touch_requests_on_another()
+    public async Task A_vm_killed_outside_any_request_callback_moves_its_requests_to_a_live_vm()
     {
         using var t = new TestHost();
         using var plugin = t.Plugin("probe.wat", pool: 2);
         var a = plugin.CreateHttpContext(new InMemoryHttpStream());
         var b = plugin.CreateHttpContext(new InMemoryHttpStream());
         Assert.NotSame(a.Vm, b.Vm);
-        a.Vm.Kill("test: simulated trap");
-        Assert.Equal(FilterOutcomeKind.Failed, (await a.OnRequestHeadersAsync(true)).Kind);
+        var killed = a.Vm;
+        killed.Kill("test: simulated trap");
+        Assert.Equal(FilterOutcome.Continue, await a.OnRequestHeadersAsync(true)); // no request was at fault
+        Assert.NotSame(killed, a.Vm);
         Assert.Equal(FilterOutcome.Continue, await b.OnRequestHeadersAsync(true));
         a.Dispose();
         b.Dispose();

@@ -57,14 +57,15 @@ internal sealed class RootContext : ContextBase
     private void Tick()
     {
         if (Interlocked.Exchange(ref _ticking, 1) == 1) return;
-        try
-        {
-            Vm.RunTick(this);
-        }
-        finally
-        {
-            Volatile.Write(ref _ticking, 0);
-        }
+        var run = Vm.RunTickAsync(this);
+        if (run.IsCompletedSuccessfully) Volatile.Write(ref _ticking, 0);
+        else _ = EndTickAsync(run);
+    }
+
+    private async Task EndTickAsync(ValueTask run)
+    {
+        try { await run.ConfigureAwait(false); }
+        finally { Volatile.Write(ref _ticking, 0); }
     }
 
     public void StopTimer()

@@ -49,6 +49,13 @@ internal sealed class StreamContext : ContextBase
 
     public bool Deleted { get; set; }
 
+    /// <summary>
+    /// The VM died in another request's callback while this context was between phases: the guest state of this
+    /// context is gone, but the request is not at fault. Its next callback runs on a fresh context of a live VM
+    /// (<see cref="HttpFilterContext"/> re-creates it), as ngx_wasm_module does after recycling a trapped instance.
+    /// </summary>
+    public bool Orphaned { get; private set; }
+
     /// <summary><c>proxy_on_done</c> returned false: waiting for the guest's <c>proxy_done()</c>.</summary>
     public bool PendingDone { get; set; }
 
@@ -119,6 +126,21 @@ internal sealed class StreamContext : ContextBase
             }
         }
         if (PendingDone && DoneSignalled && !Deleted) Vm.FinishStream(this);
+    }
+
+    /// <summary>The VM died in another request's callback; see <see cref="Orphaned"/>.</summary>
+    public void Orphan()
+    {
+        if (TerminalOutcome is null) Orphaned = true;
+    }
+
+    /// <summary>A fresh context replacing an orphaned one keeps what the request already did downstream.</summary>
+    public void InheritFrom(StreamContext orphan)
+    {
+        Phase = orphan.Phase;
+        LocalResponseProduced = orphan.LocalResponseProduced;
+        ResponseHeadersSent = orphan.ResponseHeadersSent;
+        Observer = orphan.Observer;
     }
 
     /// <summary>The VM failed: no further callbacks; a paused phase completes with the failure outcome.</summary>

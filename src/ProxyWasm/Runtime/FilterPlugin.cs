@@ -4,27 +4,32 @@ using ProxyWasm.Http;
 namespace ProxyWasm.Runtime;
 
 /// <summary>
-/// A started filter entry: module + immutable <see cref="FilterPluginConfig"/> + a pool of VMs, each with this
-/// entry's root context. A request <em>leases</em> one VM for its whole life, alone: a trap kills only the VM of the
-/// request that caused it, so it fails that request only (ngx_wasm_module's isolation "stream" without paying an
-/// instantiation per request). The VM is discarded; the next request takes an idle VM or a fresh one instantiated
-/// from the already-compiled module (<c>proxy_on_vm_start</c> and <c>proxy_on_configure</c> recreate its root state).
-/// The pool grows with concurrency up to <see cref="WasmLimits.MaxVmsPerPlugin"/> (beyond it requests share VMs) and
-/// keeps <see cref="FilterPluginConfig.PoolSize"/> VMs warm. VM starts are paced by
-/// <see cref="WasmLimits.VmStartCpuShare"/>: a request that needs a new VM while the budget is spent waits for it.
+/// A started filter entry: module + immutable <see cref="FilterPluginConfig"/> + a bounded set of VMs
+/// (<see cref="FilterPluginConfig.PoolSize"/>, by default one per core), each with this entry's root context and the
+/// HTTP contexts of many concurrent requests (as Envoy's per-worker VMs and ngx_wasm_module's per-worker instances):
+/// memory does not grow with concurrency. A request gets its context on the least loaded live VM and keeps that VM
+/// for its whole life; a VM runs one callback at a time (<see cref="VmGate"/>: requests wait for it asynchronously).
+/// A trap kills the VM: only the request whose callback trapped fails; the other requests' contexts on it are
+/// re-created on a live VM at their next callback (<see cref="Contexts.StreamContext.Orphaned"/>); the VM is
+/// replaced in the background from the already-compiled module (<c>proxy_on_vm_start</c> and
+/// <c>proxy_on_configure</c> recreate its root state). VM starts are paced by <see cref="WasmLimits.VmStartCpuShare"/>.
 /// </summary>
 public sealed class FilterPlugin : IDisposable
 {
-    /// <summary>An idle VM above <see cref="FilterPluginConfig.PoolSize"/> unused this long is disposed (memory, ticks).</summary>
-    private static readonly TimeSpan IdleVmTimeout = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// Picks of a VM for one context before giving up: a VM picked may die (another request's trap) before the context
+    /// is created on it, or before the first callback of a context moved to it runs; then another is taken. Each such
+    /// death is another request's failing callback, so under a trap storm a request moves about once per trap it
+    /// witnesses: the bound is generous, and only stops a request from chasing VMs that die for other reasons.
+    /// </summary>
+    internal const int MaxOpenAttempts = 64;
 
     private readonly WasmHost _host;
     private readonly Lock _gate = new();
     private readonly List<WasmVm> _live = [];
-    private readonly List<WasmVm> _idle = []; // a stack: the most recently returned VM is last (warm caches)
     private readonly VmStartBudget _budget;
     private int _starting;
-    private int _shareNext;
+    private int _pickNext;
     private int _vmsCreated;
     private bool _toppingUp;
     private volatile bool _slowCalls;
@@ -47,11 +52,14 @@ public sealed class FilterPlugin : IDisposable
     /// <summary>VMs created so far, including replacements of failed ones (observability, tests).</summary>
     public int VmsCreated => Volatile.Read(ref _vmsCreated);
 
-    /// <summary>VMs currently alive (idle or leased).</summary>
+    /// <summary>VMs currently alive (at most <see cref="FilterPluginConfig.PoolSize"/>).</summary>
     public int LiveVmCount
     {
         get { lock (_gate) return _live.Count; }
     }
+
+    /// <summary>Test hook: runs after a VM was picked for a new context and before the context is created on it.</summary>
+    internal Action<WasmVm>? BeforeContextCreate { get; set; }
 
     /// <summary>
     /// True once a request-time callback of this plugin ran slow (2 ms of CPU: a runaway loop, or a guest far heavier
@@ -75,7 +83,7 @@ public sealed class FilterPlugin : IDisposable
         long bytes = 0;
         foreach (var vm in Vms)
         {
-            lock (vm.Gate)
+            using (vm.Gate.Hold())
             {
                 if (vm.IsDead || vm.Memory is not { } memory) continue;
                 vms++;
@@ -102,29 +110,29 @@ public sealed class FilterPlugin : IDisposable
                 vm.Dispose();
                 return result;
             }
-            lock (_gate)
-            {
-                _live.Add(vm);
-                _idle.Add(vm);
-            }
+            lock (_gate) _live.Add(vm);
         }
         return ConfigureResult.Ok;
     }
 
     /// <summary>
-    /// Creates the HTTP context of one request for this filter entry (<c>proxy_on_context_create</c>) on a VM leased
-    /// to it alone. Completes synchronously when an idle VM is ready; otherwise after starting one (possibly waiting
-    /// for the start budget). Dispose the context when the request ends: that returns the VM. If no VM can be
-    /// started the context fails on its first phase (per fail policy).
+    /// Creates the HTTP context of one request for this filter entry (<c>proxy_on_context_create</c>) on the least
+    /// loaded live VM. Completes synchronously when that VM is not running a callback; otherwise once it is free (or,
+    /// with no live VM, after starting one, possibly waiting for the start budget). Dispose the context when the
+    /// request ends. If no VM can be started the context fails on its first phase (per fail policy).
     /// </summary>
     public ValueTask<HttpFilterContext> CreateHttpContextAsync(IHttpStreamHost stream, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        WasmVm? vm;
-        lock (_gate) vm = PopIdle();
-        return vm is not null ? new(Open(vm, stream)) : LeaseSlowAsync(stream, cancellationToken);
+        var opening = OpenStreamAsync(stream, null, holdGate: false, cancellationToken);
+        return opening.IsCompletedSuccessfully
+            ? new(new HttpFilterContext(opening.Result, this))
+            : WrapAsync(opening);
     }
+
+    private async ValueTask<HttpFilterContext> WrapAsync(ValueTask<StreamContext> opening)
+        => new(await opening.ConfigureAwait(false), this);
 
     /// <summary>Synchronous <see cref="CreateHttpContextAsync"/> (blocks while VM starts are paced; tests and tools).</summary>
     public HttpFilterContext CreateHttpContext(IHttpStreamHost stream)
@@ -133,15 +141,60 @@ public sealed class FilterPlugin : IDisposable
         return pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
     }
 
-    private HttpFilterContext Open(WasmVm vm, IHttpStreamHost stream)
+    /// <summary>
+    /// Picks a VM (leased: counted in its <see cref="WasmVm.Leases"/> until <see cref="Return"/>) and creates a stream
+    /// context on it under its gate; <paramref name="orphan"/> is the context it replaces after a VM death, and with
+    /// <paramref name="holdGate"/> the gate stays held for the caller's callback. A VM killed between the pick and the
+    /// creation (another request's trap) is given back and another is taken, at most <see cref="MaxOpenAttempts"/>
+    /// times; then, or when no VM can be started, the context is created failed (fail policy).
+    /// </summary>
+    internal async ValueTask<StreamContext> OpenStreamAsync(IHttpStreamHost host, StreamContext? orphan, bool holdGate, CancellationToken cancellationToken)
     {
-        lock (vm.Gate)
+        for (int attempt = 1; ; attempt++)
         {
-            return new HttpFilterContext(vm, vm.CreateStream(stream), this);
+            WasmVm? vm;
+            bool startFailed = false;
+            lock (_gate) vm = PickLocked();
+            if (vm is null) (vm, startFailed) = await StartForRequestAsync(cancellationToken).ConfigureAwait(false);
+            BeforeContextCreate?.Invoke(vm);
+            await vm.Gate.EnterAsync().ConfigureAwait(false);
+            bool release = true;
+            try
+            {
+                if (!vm.IsDead || startFailed || attempt == MaxOpenAttempts)
+                {
+                    var context = vm.CreateStream(host, orphan);
+                    release = !holdGate;
+                    return context;
+                }
+            }
+            finally
+            {
+                if (release) vm.Gate.Exit();
+            }
+            Return(vm);
         }
     }
 
-    private async ValueTask<HttpFilterContext> LeaseSlowAsync(IHttpStreamHost stream, CancellationToken cancellationToken)
+    /// <summary>Gate held. The live VM with the fewest requests on it (ties: round-robin), leased; null if none.</summary>
+    private WasmVm? PickLocked()
+    {
+        int count = _live.Count;
+        if (count == 0) return null;
+        int first = (int)((uint)_pickNext++ % (uint)count);
+        WasmVm? best = null;
+        for (int i = 0; i < count; i++)
+        {
+            var vm = _live[(first + i) % count];
+            if (vm.IsDead) continue;
+            if (best is null || vm.Leases < best.Leases) best = vm;
+        }
+        if (best is not null) best.Leases++;
+        return best;
+    }
+
+    /// <summary>No live VM (every one died and replacements are not up yet): start one now, within the start budget.</summary>
+    private async ValueTask<(WasmVm Vm, bool StartFailed)> StartForRequestAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -150,16 +203,14 @@ public sealed class FilterPlugin : IDisposable
             lock (_gate)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                vm = PopIdle();
-                bool atCap = vm is null && _live.Count + _starting >= Config.Limits.MaxVmsPerPlugin;
-                if (atCap) vm = ShareLocked();
+                vm = PickLocked();
                 bool first = false;
                 if (vm is not null) wait = TimeSpan.Zero;
-                else if (atCap) wait = TimeSpan.FromMilliseconds(5); // every slot is still starting: wait for one
+                else if (_live.Count + _starting >= Config.PoolSize) wait = TimeSpan.FromMilliseconds(5); // every slot is starting
                 else if (_budget.TryReserve(out wait, out first)) _starting++;
                 if (first) WasmLog.VmStartsPaced(_host.CreateFilterLogger(Config.Name), Config.Name, wait.TotalMilliseconds);
             }
-            if (vm is not null) return Open(vm, stream);
+            if (vm is not null) return (vm, false);
             if (wait > TimeSpan.Zero)
             {
                 await Task.Delay(wait, _host.TimeProvider, cancellationToken).ConfigureAwait(false);
@@ -168,45 +219,14 @@ public sealed class FilterPlugin : IDisposable
             // a start runs guest code for up to StartDeadline (5 s): never on an embedder's event-loop thread
             if (!Thread.CurrentThread.IsThreadPoolThread) await Task.Yield();
             var fresh = StartReserved(leased: true, out bool started);
-            if (started) return Open(fresh, stream);
-            // the filter does not start any more (not caused by a request): share a live VM if there is one, else
-            // the context fails with the start error (fail policy)
-            lock (_gate) vm = ShareLocked();
-            return Open(vm ?? fresh, stream);
+            return (fresh, !started); // a VM that failed to start is dead: its context fails (fail policy)
         }
-    }
-
-    /// <summary>Gate held. The most recently returned idle VM, leased.</summary>
-    private WasmVm? PopIdle()
-    {
-        while (_idle.Count > 0)
-        {
-            var vm = _idle[^1];
-            _idle.RemoveAt(_idle.Count - 1);
-            if (vm.IsDead) continue;
-            vm.Leases = 1;
-            return vm;
-        }
-        return null;
-    }
-
-    /// <summary>Gate held. At the VM cap: requests share the live VMs round-robin (isolation degrades, nothing fails).</summary>
-    private WasmVm? ShareLocked()
-    {
-        for (int i = 0; i < _live.Count; i++)
-        {
-            var vm = _live[(int)((uint)_shareNext++ % (uint)_live.Count)];
-            if (vm.IsDead) continue;
-            vm.Leases++;
-            return vm;
-        }
-        return null;
     }
 
     /// <summary>
     /// Starts a VM for a start slot reserved under the gate (<see cref="_starting"/>), charging its CPU time to the
-    /// budget. Returns it leased or idle; when it failed to start, <paramref name="started"/> is false and the VM
-    /// returned is dead (its contexts fail with the start error).
+    /// budget. Returns it (leased if asked); when it failed to start, <paramref name="started"/> is false and the VM
+    /// returned is dead (a context created on it fails with the start error).
     /// </summary>
     private WasmVm StartReserved(bool leased, out bool started)
     {
@@ -219,18 +239,13 @@ public sealed class FilterPlugin : IDisposable
             result = ConfigureResult.Fail("instantiate", ex.Message); // host shutting down underneath us
         }
         cpu = ThreadCpuClock.NowNanoseconds() - cpu;
-        List<WasmVm>? stale = null;
         lock (_gate)
         {
             _starting--;
             _budget.Charge(cpu);
             started = result.Success && !_disposed;
-            if (started)
-            {
-                _live.Add(vm);
-                if (leased) vm.Leases = 1;
-                else Idle(vm, ref stale);
-            }
+            if (leased) vm.Leases = 1;
+            if (started) _live.Add(vm);
         }
         if (!started)
         {
@@ -239,42 +254,13 @@ public sealed class FilterPlugin : IDisposable
             return vm;
         }
         WasmLog.VmStarted(vm.Logger, Config.Name);
-        DisposeAll(stale);
         return vm;
     }
 
-    /// <summary>The request of a context leased on <paramref name="vm"/> ended: the VM goes back to the idle stack.</summary>
+    /// <summary>The request of a context on <paramref name="vm"/> ended (or moved to another VM).</summary>
     internal void Return(WasmVm vm)
     {
-        List<WasmVm>? stale = null;
-        lock (_gate)
-        {
-            // a dead VM already left _live (OnVmDeath); only idle VMs are ever trimmed, so a leased one is still live
-            if (--vm.Leases > 0 || vm.IsDead || _disposed) return;
-            Idle(vm, ref stale);
-        }
-        DisposeAll(stale);
-    }
-
-    /// <summary>Gate held. Pushes an idle VM; the oldest idle VM above the warm pool goes once unused for a minute.</summary>
-    private void Idle(WasmVm vm, ref List<WasmVm>? stale)
-    {
-        long now = _host.TimeProvider.GetTimestamp();
-        vm.IdleSince = now;
-        _idle.Add(vm);
-        if (_idle.Count > Config.PoolSize && _host.TimeProvider.GetElapsedTime(_idle[0].IdleSince, now) > IdleVmTimeout)
-        {
-            var old = _idle[0];
-            _idle.RemoveAt(0);
-            _live.Remove(old);
-            (stale ??= []).Add(old);
-        }
-    }
-
-    private static void DisposeAll(List<WasmVm>? vms)
-    {
-        if (vms is null) return;
-        foreach (var vm in vms) vm.Dispose();
+        lock (_gate) vm.Leases--;
     }
 
     private WasmVm NewVm()
@@ -284,16 +270,14 @@ public sealed class FilterPlugin : IDisposable
     }
 
     /// <summary>
-    /// Called under the dead VM's gate (a trap, a deadline, a failed start): forget it; if the warm pool fell below
-    /// <see cref="FilterPluginConfig.PoolSize"/>, start replacements off this thread so ticks go on and the next
-    /// request does not pay the start.
+    /// Called under the dead VM's gate (a trap, a deadline, a failed start): forget it and start a replacement off
+    /// this thread, so ticks go on and the next request does not pay the start.
     /// </summary>
     private void OnVmDeath(WasmVm dead)
     {
         lock (_gate)
         {
             if (_disposed || !_live.Remove(dead)) return; // a VM that never started is not replaced here
-            _idle.Remove(dead);
             if (_toppingUp || _live.Count + _starting >= Config.PoolSize) return;
             _toppingUp = true;
         }
@@ -314,10 +298,14 @@ public sealed class FilterPlugin : IDisposable
                     if (wait == TimeSpan.Zero) _starting++;
                 }
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, _host.TimeProvider).ConfigureAwait(false);
-                else if (StartReserved(leased: false, out bool started) is not null && !started)
+                else
                 {
-                    lock (_gate) _toppingUp = false; // the filter does not start: requests retry on demand
-                    return;
+                    StartReserved(leased: false, out bool started);
+                    if (!started)
+                    {
+                        lock (_gate) _toppingUp = false; // the filter does not start: requests retry on demand
+                        return;
+                    }
                 }
             }
         }
@@ -338,8 +326,7 @@ public sealed class FilterPlugin : IDisposable
             _disposed = true;
             all = [.. _live];
             _live.Clear();
-            _idle.Clear();
         }
-        DisposeAll(all);
+        foreach (var vm in all) vm.Dispose();
     }
 }

@@ -30,9 +30,9 @@ public sealed record FilterPluginConfig
     public FailPolicy FailPolicy { get; init; } = FailPolicy.FailClosed;
 
     /// <summary>
-    /// VMs (Store + Instance) started with the plugin and kept warm: each request leases one VM to itself, more are
-    /// started as concurrency needs (up to <see cref="WasmLimits.MaxVmsPerPlugin"/>), and idle ones above this count
-    /// are disposed once unused for a minute (checked when a VM is returned). Default: processor count.
+    /// VMs (Store + Instance) of this filter entry, started with it and kept at this count (a dead VM is replaced).
+    /// Each holds the HTTP contexts of many concurrent requests, so memory does not grow with concurrency; more VMs
+    /// let more callbacks of this entry run in parallel. Default: processor count (Envoy: one VM per worker thread).
     /// </summary>
     public int PoolSize { get; init; } = System.Environment.ProcessorCount;
 

@@ -49,14 +49,6 @@ public sealed record WasmLimits
     public TimeSpan DefaultHttpCallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Most VMs one plugin (filter entry) runs at once. Each request leases a VM to itself, so a trap fails only that
-    /// request; the pool grows with concurrent requests up to this cap (memory: each VM has its own linear memory).
-    /// Beyond it requests share the live VMs round-robin — nothing is refused, but a trap then also fails the
-    /// requests sharing its VM. 128: our choice (a C filter VM is ~0.2 MiB, a Rust one ~1–2 MiB).
-    /// </summary>
-    public int MaxVmsPerPlugin { get; init; } = 128;
-
-    /// <summary>
     /// CPU budget of VM starts (instantiate, <c>proxy_on_vm_start</c>, <c>proxy_on_configure</c>) per plugin, as a
     /// share of one core (token bucket holding one second's worth, charged each start's measured CPU time). Replaces
     /// the old "restarts per minute" guard (spec §2.7 "rate-limit crash loops"): a request that needs a new VM while
@@ -74,7 +66,6 @@ public sealed record WasmLimits
         if (MaxPairsBytes <= 0 || MaxPairsCount <= 0) throw new ArgumentOutOfRangeException(nameof(MaxPairsBytes), "pairs limits must be positive");
         if (MaxRandomBytes < 0 || MaxSharedValueBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxRandomBytes), "must be positive");
         if (!(SlowCallCpuShare > 0 && SlowCallCpuShare <= 1)) throw new ArgumentOutOfRangeException(nameof(SlowCallCpuShare), "must be in (0, 1]");
-        if (MaxVmsPerPlugin < 1) throw new ArgumentOutOfRangeException(nameof(MaxVmsPerPlugin), "must be at least 1");
         if (!(VmStartCpuShare > 0 && VmStartCpuShare <= 64)) throw new ArgumentOutOfRangeException(nameof(VmStartCpuShare), "must be a positive share of a core");
         if (DefaultHttpCallTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(DefaultHttpCallTimeout), "must be positive");
     }

@@ -17,28 +17,40 @@ internal sealed partial class WasmVm : IQueueOwner
 
     public int PendingHttpCallCount => _pendingCalls.Count;
 
-    /// <summary>Timer callback (thread pool): <c>proxy_on_tick(root)</c>.</summary>
-    public void RunTick(RootContext root)
+    /// <summary>Timer callback (thread pool): <c>proxy_on_tick(root)</c>, after the callback running on the VM.</summary>
+    public async ValueTask RunTickAsync(RootContext root)
     {
-        lock (Gate)
+        await Gate.EnterAsync().ConfigureAwait(false);
+        try
         {
             if (IsDead || !ReferenceEquals(Root, root)) return;
             CallVoid(root, "proxy_on_tick", Exports.OnTick, root.Id);
+        }
+        finally
+        {
+            Gate.Exit();
         }
     }
 
     /// <summary>Posts <c>proxy_on_queue_ready</c> to this VM (never re-entrantly from the enqueuing host call).</summary>
     public void NotifyQueueReady(int rootContextId, uint token)
     {
-        ThreadPool.UnsafeQueueUserWorkItem(static s =>
+        ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.vm.RunQueueReadyAsync(s.rootId, s.queue),
+            (vm: this, rootId: rootContextId, queue: token), preferLocal: false);
+    }
+
+    private async Task RunQueueReadyAsync(int rootId, uint queue)
+    {
+        await Gate.EnterAsync().ConfigureAwait(false);
+        try
         {
-            var (vm, rootId, queue) = s;
-            lock (vm.Gate)
-            {
-                if (vm.IsDead || !vm._contexts.TryGetValue(rootId, out var root)) return;
-                vm.CallVoid(root, "proxy_on_queue_ready", vm.Exports.OnQueueReady, rootId, (int)queue);
-            }
-        }, (this, rootContextId, token), preferLocal: false);
+            if (IsDead || !_contexts.TryGetValue(rootId, out var root)) return;
+            CallVoid(root, "proxy_on_queue_ready", Exports.OnQueueReady, rootId, (int)queue);
+        }
+        finally
+        {
+            Gate.Exit();
+        }
     }
 
     /// <summary><c>proxy_http_call</c>: starts the call through the embedder's dispatcher; the token is unique for the VM's life.</summary>
@@ -84,9 +96,14 @@ internal sealed partial class WasmVm : IQueueOwner
             response = HttpCallResponse.Failure("reset");
         }
         await Task.Yield(); // never deliver inline on the thread that issued the call
-        lock (Gate)
+        await Gate.EnterAsync().ConfigureAwait(false);
+        try
         {
             DeliverHttpCallResponse(call, response);
+        }
+        finally
+        {
+            Gate.Exit();
         }
     }
 

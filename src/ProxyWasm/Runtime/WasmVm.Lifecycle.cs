@@ -13,7 +13,7 @@ internal sealed partial class WasmVm
     /// </summary>
     public ConfigureResult Start()
     {
-        lock (Gate)
+        using (Gate.Hold())
         {
             _startupLog = [];
             try
@@ -93,9 +93,10 @@ internal sealed partial class WasmVm
     }
 
     /// <summary>Creates an HTTP context under the root: <c>proxy_on_context_create(id, root_id)</c>. Gate must be held.</summary>
-    public StreamContext CreateStream(IHttpStreamHost host)
+    public StreamContext CreateStream(IHttpStreamHost host, StreamContext? orphan = null)
     {
         var context = new StreamContext(this, NextContextId(), Root!, host);
+        if (orphan is not null) context.InheritFrom(orphan);
         if (IsDead)
         {
             context.Fail(DeathReason ?? "VM is not running");

@@ -8,10 +8,12 @@ namespace ProxyWasm.Runtime;
 
 /// <summary>
 /// One VM: a Wasmtime <see cref="Store"/> + <see cref="Instance"/> of a module, serving one filter entry.
-/// A VM runs one guest callback at a time: every host→guest call happens with <see cref="Gate"/> held, and the
-/// gate is never held across an await. Store data is this object, so host functions find the current context
-/// through <c>Caller.GetData()</c> (no ambient state). A trap kills the VM: its contexts fail and the owning
-/// plugin replaces it.
+/// A VM holds the HTTP contexts of many concurrent requests (each with its own context id, under one root context)
+/// and runs one guest callback at a time: every host→guest call happens with <see cref="Gate"/> held, and the gate
+/// is never held across an await. Store data is this object, so host functions find the current context through
+/// <c>Caller.GetData()</c> (no ambient state). A trap kills the VM: the request whose callback trapped fails, the
+/// other requests' contexts are orphaned (their next callback runs on a fresh context of another VM, see
+/// <see cref="Contexts.StreamContext.Orphaned"/>), and the owning plugin replaces it.
 /// </summary>
 internal sealed partial class WasmVm : IDisposable
 {
@@ -53,7 +55,7 @@ internal sealed partial class WasmVm : IDisposable
     public bool IsScratch { get; init; }
 
     /// <summary>Held for the duration of each synchronous guest call (never across awaits).</summary>
-    public Lock Gate { get; } = new();
+    public VmGate Gate { get; } = new();
 
     public WasmHost Host { get; }
 
@@ -87,7 +89,7 @@ internal sealed partial class WasmVm : IDisposable
     /// </summary>
     internal int? InvokeExport(ContextBase? context, string export, params ValueBox[] args)
     {
-        lock (Gate)
+        using (Gate.Hold())
         {
             var fn = Instance?.GetFunction(export) ?? throw new ArgumentException($"no export {export}");
             int result = Call(context, export, (fn, args), static s => s.fn.Invoke(s.args) is int i ? i : 0, 0, out var ok);
@@ -97,11 +99,8 @@ internal sealed partial class WasmVm : IDisposable
 
     public bool IsDead { get; private set; }
 
-    /// <summary>Requests holding this VM (the owning plugin's gate guards it): 1 normally, more only at the VM cap.</summary>
+    /// <summary>Requests with a context on this VM (the owning plugin's gate guards it): picks the least loaded VM.</summary>
     public int Leases { get; set; }
-
-    /// <summary>When the VM went back to the idle stack (<see cref="TimeProvider.GetTimestamp"/>; plugin gate).</summary>
-    public long IdleSince { get; set; }
 
     public string? DeathReason { get; private set; }
 
@@ -284,7 +283,13 @@ internal sealed partial class WasmVm : IDisposable
         _pacedFor += due;
     }
 
-    /// <summary>Marks the VM dead: contexts fail, timers stop, pending calls are cancelled, the owner is told.</summary>
+    /// <summary>
+    /// Marks the VM dead (a trap, a deadline, <c>proc_exit</c>): timers stop, pending calls are cancelled, the owner is
+    /// told. Only the request whose callback was running (<see cref="Current"/>) fails; the other requests' contexts
+    /// are orphaned — their next callback runs on a fresh context of a live VM (ngx_wasm_module recycles a trapped
+    /// instance the same way) — except a context paused in a phase (its pending state, e.g. an HTTP call, was in this
+    /// instance): that phase fails (fail policy).
+    /// </summary>
     public void Kill(string reason)
     {
         if (IsDead) return;
@@ -296,9 +301,12 @@ internal sealed partial class WasmVm : IDisposable
         _startupLog?.Add(reason);
         Root?.StopTimer();
         CancelAllHttpCalls();
+        var culprit = Current as StreamContext;
         foreach (var context in _contexts.Values)
         {
-            if (context is StreamContext s) s.Fail(reason);
+            if (context is not StreamContext s) continue;
+            if (ReferenceEquals(s, culprit) || s.Waiting is not null || Owner is null) s.Fail(reason);
+            else s.Orphan();
         }
         _contexts.Clear();
         _touched.Clear();
@@ -410,7 +418,7 @@ internal sealed partial class WasmVm : IDisposable
     /// <summary>Disposes the VM; <paramref name="reason"/> is what contexts still on it fail with (a failed start).</summary>
     public void Dispose(string? reason)
     {
-        lock (Gate)
+        using (Gate.Hold())
         {
             if (_disposed) return;
             if (reason is not null && !IsDead) DeathReason = reason;

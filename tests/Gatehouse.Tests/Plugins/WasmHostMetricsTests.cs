@@ -68,4 +68,26 @@ public sealed class WasmHostMetricsTests : IAsyncLifetime
         // the same on the Admin API
         Assert.Contains("gatehouse_wasm_traps_total{filter=\"chaos\"} 2", await _gw.Admin.GetStringAsync("/metrics"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Concurrent_requests_share_a_bounded_number_of_vms_and_a_trap_fails_only_its_own_request()
+    {
+        for (var i = 0; i < 500 && await ChaosAsync(null) != HttpStatusCode.OK; i++) await Task.Delay(20); // the chain is live
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
+        {
+            using var request = ProxyRequests.Get("/chaos");
+            if (i % 25 == 0) request.Headers.Add("x-chaos", "trap");
+            using var response = await _gw.Proxy.SendAsync(request);
+            var ran = response.Headers.TryGetValues("x-chaos", out var v) && v.Single() == "ok";
+            return (Trap: i % 25 == 0, Status: (int)response.StatusCode, Ran: ran);
+        }));
+        Assert.All(statuses.Where(s => s.Trap), s => Assert.Equal(500, s.Status));
+        Assert.All(statuses.Where(s => !s.Trap), s => Assert.Equal((200, true), (s.Status, s.Ran)));
+
+        using var status = new HttpClient();
+        var text = await status.GetStringAsync(new Uri(_gw.StatusUri, "/metrics"));
+        // one filter entry runs min(cores, 4) VMs however many requests are in flight (each VM holds many contexts)
+        Assert.InRange(Value(text, "gatehouse_wasm_vms{filter=\"chaos\"}") ?? -1, 1, Math.Min(Environment.ProcessorCount, 4));
+        Assert.Equal(8, Value(text, "gatehouse_wasm_traps_total{filter=\"chaos\"}"));
+    }
 }
