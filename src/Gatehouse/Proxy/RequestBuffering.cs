@@ -45,6 +45,30 @@ internal static class RequestBuffering
         return body;
     }
 
+    /// <summary>
+    /// route.request_buffering off with request-body handlers: the handlers run on the first reads before the upstream
+    /// is contacted (<see cref="RequestBodyFilterStream.PrimeAsync"/>). When the body ended before any output (a
+    /// handler held it, or it came whole), it is sent with Content-Length, also when the client sent it chunked;
+    /// otherwise it streams on, chunked. False when the client went away or a handler answered.
+    /// </summary>
+    public static async Task<bool> PrimeAsync(ProxyContext context, RequestBodyFilterStream body)
+    {
+        var http = context.HttpContext;
+        try { await body.PrimeAsync(http.RequestAborted); }
+        catch (Exception e) when (http.RequestAborted.IsCancellationRequested || context.LocalResponse is not null)
+        {
+            context.Error ??= http.RequestAborted.IsCancellationRequested ? e : null;
+            return false;
+        }
+        if (body.CompleteLength is { } length)
+        {
+            http.Request.Headers.Remove(HeaderNames.TransferEncoding);
+            http.Request.Headers.ContentLength = length;
+            context.RequestBodyBuffered = true;
+        }
+        return true;
+    }
+
     /// <summary>A body the server cannot read (bad chunk framing, …) is the client's fault: 400, as when the
     /// forwarder reads it unbuffered.</summary>
     private static async ValueTask<int> ReadClientAsync(HttpContext http, byte[] chunk)
