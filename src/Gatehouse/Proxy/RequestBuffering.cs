@@ -16,7 +16,7 @@ internal static class RequestBuffering
     public static async Task<SpillBuffer?> ReadAsync(ProxyContext context, string tempDirectory)
     {
         var http = context.HttpContext;
-        var body = new SpillBuffer(tempDirectory, long.MaxValue);
+        var body = new SpillBuffer(tempDirectory, long.MaxValue, http.Request.ContentLength);
         var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
