@@ -175,17 +175,20 @@ public sealed class ProxyRequestHandler
         // services always stream both ways, as Kong's @grpc location; HEAD has no body to hold; a gRPC-framed
         // request is one YARP completes itself right after the body (no held bytes may be left then).
         BufferedResponseStream? buffered = null;
+        Stream downstream = clientBody;
         if (route.ResponseBuffering && !target.IsGrpc && !HttpMethods.IsHead(http.Request.Method) && !IsGrpcFramed(http.Request))
-            http.Response.Body = buffered = new BufferedResponseStream(clientBody, _settings.ResponseTempDirectory, SpillLimits.ResponseFile, http.RequestAborted);
-        var downstream = http.Response.Body;
+            downstream = buffered = new BufferedResponseStream(clientBody, _settings.ResponseTempDirectory, SpillLimits.ResponseFile, http.RequestAborted);
         ResponseBodyFilterStream? filter = null;
         if (context.Plan.HasBodyHandlers)
-            http.Response.Body = filter = new ResponseBodyFilterStream(downstream, context, context.Plan);
+            downstream = filter = new ResponseBodyFilterStream(downstream, context, context.Plan);
         else if (_accessLog.Enabled || context.Plan.Log.Count > 0) // log handlers read the body size (response.size)
-            http.Response.Body = new CountingStream(downstream, context);
+            downstream = new CountingStream(downstream, context);
+        // set once: every assignment installs another response-body feature
+        if (!ReferenceEquals(downstream, clientBody)) http.Response.Body = downstream;
         var canHaveBody = http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false;
+        RequestBodyFilterStream? requestFilter = null;
         if (context.Plan.ReadsRequestBody && canHaveBody)
-            http.Request.Body = new RequestBodyFilterStream(http.Request.Body, context, context.Plan);
+            http.Request.Body = requestFilter = new RequestBodyFilterStream(http.Request.Body, context, context.Plan);
         SpillBuffer? requestBody = null;
         ForwarderError error;
         try
@@ -196,6 +199,11 @@ public sealed class ProxyRequestHandler
             {
                 requestBody = await RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory);
                 if (requestBody is null || context.LocalResponse is not null) return;
+            }
+            else if (requestFilter is not null && context.Plan.HasRequestBodyHandlers && !target.IsGrpc && !IsGrpcFramed(http.Request))
+            {
+                // a body the handlers hold to its end is sent with its length, as ngx_wasm_module's (gRPC streams on)
+                if (!await RequestBuffering.PrimeAsync(context, requestFilter) || context.LocalResponse is not null) return;
             }
             error = target.Upstream is { } upstream
                 ? await SendBalancedAsync(context, target, upstream, requestBody, bodyResendable: requestBody is not null || !canHaveBody)

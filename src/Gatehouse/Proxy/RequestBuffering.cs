@@ -16,7 +16,7 @@ internal static class RequestBuffering
     public static async Task<SpillBuffer?> ReadAsync(ProxyContext context, string tempDirectory)
     {
         var http = context.HttpContext;
-        var body = new SpillBuffer(tempDirectory, long.MaxValue);
+        var body = new SpillBuffer(tempDirectory, long.MaxValue, http.Request.ContentLength);
         var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
@@ -43,6 +43,30 @@ internal static class RequestBuffering
         http.Request.Body = body.OpenCompleted();
         context.RequestBodyBuffered = true;
         return body;
+    }
+
+    /// <summary>
+    /// route.request_buffering off with request-body handlers: the handlers run on the first reads before the upstream
+    /// is contacted (<see cref="RequestBodyFilterStream.PrimeAsync"/>). When the body ended before any output (a
+    /// handler held it, or it came whole), it is sent with Content-Length, also when the client sent it chunked;
+    /// otherwise it streams on, chunked. False when the client went away or a handler answered.
+    /// </summary>
+    public static async Task<bool> PrimeAsync(ProxyContext context, RequestBodyFilterStream body)
+    {
+        var http = context.HttpContext;
+        try { await body.PrimeAsync(http.RequestAborted); }
+        catch (Exception e) when (http.RequestAborted.IsCancellationRequested || context.LocalResponse is not null)
+        {
+            context.Error ??= http.RequestAborted.IsCancellationRequested ? e : null;
+            return false;
+        }
+        if (body.CompleteLength is { } length)
+        {
+            http.Request.Headers.Remove(HeaderNames.TransferEncoding);
+            http.Request.Headers.ContentLength = length;
+            context.RequestBodyBuffered = true;
+        }
+        return true;
     }
 
     /// <summary>A body the server cannot read (bad chunk framing, …) is the client's fault: 400, as when the

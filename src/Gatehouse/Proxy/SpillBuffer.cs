@@ -31,11 +31,17 @@ internal sealed class SpillBuffer : IAsyncDisposable
     private Exception? _failure;
     private TaskCompletionSource? _dataWaiter, _spaceWaiter;
 
-    public SpillBuffer(string tempDirectory, long fileLimit)
+    /// <param name="expectedLength">the body's length when known (a request's Content-Length): a body smaller than a
+    /// segment gets one segment of about its size, so a 1 KiB POST does not take (or, when the pool is empty,
+    /// allocate) 16 KiB</param>
+    public SpillBuffer(string tempDirectory, long fileLimit, long? expectedLength = null)
     {
         _tempDirectory = tempDirectory;
         _fileLimit = fileLimit;
+        _firstSegmentSize = expectedLength is > 0 and < SegmentSize ? (int)expectedLength.Value : SegmentSize;
     }
+
+    private readonly int _firstSegmentSize;
 
     /// <summary>Bytes appended so far.</summary>
     public long Length { get; private set; }
@@ -202,7 +208,7 @@ internal sealed class SpillBuffer : IAsyncDisposable
         {
             if (_tail is null || _tailLength == _tail.Length)
             {
-                _tail = ArrayPool<byte>.Shared.Rent(SegmentSize);
+                _tail = ArrayPool<byte>.Shared.Rent(Length == 0 && _memoryBytes == 0 ? _firstSegmentSize : SegmentSize);
                 _tailLength = 0;
                 _memory.Enqueue(_tail);
             }

@@ -22,6 +22,22 @@ public sealed class SpillBufferTests : IDisposable
     }
 
     [Theory]
+    [InlineData(1_000, 1_000)]
+    [InlineData(1_000, 90_000)] // a handler made the body longer than its Content-Length: more segments, then the file
+    [InlineData(100, 17)]
+    public async Task A_small_expected_length_sizes_the_first_segment_and_any_body_still_reads_back_whole(long expected, int actual)
+    {
+        var body = Pattern(actual, actual);
+        await using var buffer = new SpillBuffer(_dir, long.MaxValue, expected);
+        for (var at = 0; at < body.Length; at += 700) await buffer.AppendAsync(body.AsMemory(at, Math.Min(700, body.Length - at)));
+        buffer.Complete();
+        await using var reader = buffer.OpenCompleted();
+        var copy = new MemoryStream();
+        await reader.CopyToAsync(copy);
+        Assert.Equal(body, copy.ToArray());
+    }
+
+    [Theory]
     [InlineData(1, long.MaxValue)]
     [InlineData(2, 100_000)] // the file holds less than the body: the appender waits for the reader
     [InlineData(3, 7_000)]

@@ -15,7 +15,8 @@ internal sealed class BodyFilterChain
 {
     private readonly ProxyContext _context;
     private readonly IReadOnlyList<Func<ProxyContext, BodyChunk, ValueTask<BodyOutcome>>> _filters;
-    private readonly ArrayBufferWriter<byte>?[] _buffers;
+    // one per filter, created when a filter first buffers (most requests never do)
+    private ArrayBufferWriter<byte>?[]? _buffers;
     private readonly IReadOnlyList<IPhaseHandler> _handlers;
     private readonly string _phase;
 
@@ -28,7 +29,6 @@ internal sealed class BodyFilterChain
         _filters = filters;
         _handlers = handlers;
         _phase = phase;
-        _buffers = new ArrayBufferWriter<byte>?[filters.Count];
     }
 
     /// <summary>
@@ -49,7 +49,7 @@ internal sealed class BodyFilterChain
     {
         for (var i = 0; i < _filters.Count; i++)
         {
-            var buffered = _buffers[i];
+            var buffered = _buffers?[i];
             var seen = buffered?.WrittenCount ?? 0;
             if (buffered is not null && seen > 0)
             {
@@ -67,6 +67,7 @@ internal sealed class BodyFilterChain
             }
             if (outcome == BodyOutcome.Buffer && !endOfStream)
             {
+                _buffers ??= new ArrayBufferWriter<byte>?[_filters.Count];
                 buffered = _buffers[i] ??= new ArrayBufferWriter<byte>();
                 if (chunk.Replaced)
                 {

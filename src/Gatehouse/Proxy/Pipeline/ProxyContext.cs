@@ -46,8 +46,8 @@ public sealed class ProxyContext
     public Guid? AuthenticatedConsumerId { get; set; }
     /// <summary>The failure that ended the request, if any (handler exception, upstream error).</summary>
     public Exception? Error { get; internal set; }
-    /// <summary>True when the request body was read whole before forwarding (route.request_buffering): the upstream
-    /// gets it with Content-Length even when body handlers changed it.</summary>
+    /// <summary>True when the request body was read whole before forwarding (route.request_buffering, or held to its
+    /// end by request-body handlers): the upstream gets it with Content-Length even when body handlers changed it.</summary>
     internal bool RequestBodyBuffered { get; set; }
     /// <summary>The timings of a request that asked for request debugging (<see cref="RequestDebug"/>); null otherwise.</summary>
     public RequestDebugTrace? Debug { get; internal set; }

@@ -5,8 +5,11 @@ namespace Gatehouse.Proxy.Pipeline;
 /// <summary>
 /// Read-only stream put in place of <c>HttpRequest.Body</c> when a plan has request-body handlers: what the forwarder
 /// reads is the client body after every handler (each may replace or buffer it; Proxy-Wasm's on_request_body).
-/// The upstream request is then sent without Content-Length (chunked), since the length may change. Installed only for
-/// requests that can have a body; with a Content-Length, the read that completes it carries the end of stream.
+/// Installed only for requests that can have a body; with a Content-Length, the read that completes it carries the
+/// end of stream. Without request buffering, <see cref="PrimeAsync"/> runs the handlers before the upstream is
+/// contacted: a body the handlers hold to its end (or that arrives whole in the first read) is then sent with its
+/// exact Content-Length, as ngx_wasm_module's; one whose first output comes before its end goes out chunked, since a
+/// handler may still change its size.
 /// </summary>
 internal sealed class RequestBodyFilterStream : Stream
 {
@@ -19,6 +22,7 @@ internal sealed class RequestBodyFilterStream : Stream
     private byte[]? _readBuffer;
     private long? _remaining;
     private bool _done;
+    private bool _consumed;
 
     public RequestBodyFilterStream(Stream inner, ProxyContext context, PhasePlan plan)
     {
@@ -29,24 +33,39 @@ internal sealed class RequestBodyFilterStream : Stream
         _remaining = context.HttpContext.Request.ContentLength;
     }
 
+    /// <summary>The whole body after the handlers, in bytes, once <see cref="PrimeAsync"/> (or the reads) reached its
+    /// end before any of it was consumed; null while the length can still change.</summary>
+    public long? CompleteLength => _done && !_consumed ? _pending.Length : null;
+
+    /// <summary>Reads and runs the handlers until they give their first bytes or the body ends (the handlers hold a
+    /// body they buffer, so this reads all of it then). Nothing is consumed: the reads start from what it produced.</summary>
+    public async ValueTask PrimeAsync(CancellationToken cancellationToken)
+    {
+        while (_pending.IsEmpty && !_done) await FillAsync(cancellationToken);
+    }
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        while (_pending.IsEmpty && !_done)
-        {
-            // one read buffer for the stream's life: the chain copies what a filter keeps, and what it returns
-            // (_pending) is consumed before the next read
-            _readBuffer ??= new byte[ReadSize];
-            var read = await _inner.ReadAsync(_readBuffer.AsMemory(0, (int)Math.Min(ReadSize, _remaining ?? ReadSize)), cancellationToken);
-            _remaining -= read;
-            var endOfStream = read == 0 || _remaining <= 0;
-            _pending = await _chain.PushAsync(_readBuffer.AsMemory(0, read), endOfStream);
-            _done = endOfStream;
-            if (endOfStream && _plan.RequestTrailers.Count > 0) await TrailersAsync(read, cancellationToken);
-        }
+        while (_pending.IsEmpty && !_done) await FillAsync(cancellationToken);
+        _consumed = true;
         var count = Math.Min(buffer.Length, _pending.Length);
         _pending[..count].CopyTo(buffer);
         _pending = _pending[count..];
         return count;
+    }
+
+    private async ValueTask FillAsync(CancellationToken cancellationToken)
+    {
+        // one read buffer for the stream's life: the chain copies what a filter keeps, and what it returns
+        // (_pending) is consumed before the next read. A body of known length smaller than a read gets a buffer of
+        // its size (a 1 KiB POST must not cost 16 KiB); later reads ask for at most what remains.
+        _readBuffer ??= new byte[(int)Math.Min(ReadSize, Math.Max(1, _remaining ?? ReadSize))];
+        var read = await _inner.ReadAsync(_readBuffer.AsMemory(0, (int)Math.Min(_readBuffer.Length, _remaining ?? ReadSize)), cancellationToken);
+        _remaining -= read;
+        var endOfStream = read == 0 || _remaining <= 0;
+        _pending = await _chain.PushAsync(_readBuffer.AsMemory(0, read), endOfStream);
+        _done = endOfStream;
+        if (endOfStream && _plan.RequestTrailers.Count > 0) await TrailersAsync(read, cancellationToken);
     }
 
     /// <summary>After the body's end of stream: the trailers phase, when the client sent trailers. They are known
