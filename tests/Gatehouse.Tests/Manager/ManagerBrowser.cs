@@ -34,7 +34,8 @@ public sealed class ManagerBrowser : IAsyncLifetime
     public async Task<IPage> NewPageAsync(List<string> errors, int width = 1280, int height = 800)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
-        context.SetDefaultTimeout(10_000);
+        // generous: the test machine is shared and often loaded; every wait is on a condition
+        context.SetDefaultTimeout(30_000);
         var page = await context.NewPageAsync();
         page.Console += (_, message) =>
         {

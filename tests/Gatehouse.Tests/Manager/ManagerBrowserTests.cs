@@ -15,7 +15,7 @@ namespace Gatehouse.Tests.Manager;
 /// Issue 17 in a real browser: headless chromium drives the Gatehouse Manager of a real gateway (SQLite store, the
 /// example Proxy-Wasm filters, the echo upstream), and the effect is checked on proxied requests.
 /// </summary>
-public sealed class ManagerBrowserTests(ManagerBrowser browser, ITestOutputHelper output) : IClassFixture<ManagerBrowser>
+public sealed partial class ManagerBrowserTests(ManagerBrowser browser, ITestOutputHelper output) : IClassFixture<ManagerBrowser>
 {
     private static Task<PluginGateway> StartAsync(Func<GatehouseOptions, GatehouseOptions>? configure = null) =>
         PluginGateway.StartAsync(configure: o =>
