@@ -72,7 +72,7 @@ public sealed partial class ManagerBrowserTests
             Assert.Contains("none since start", await page.InnerTextAsync("section[data-filter='chaos'] ol.reloads"));
             Assert.Equal("1", (await page.InnerTextAsync("tr:has(strong:text-is('chaos')) td[data-label='traps']")).Trim());
             Assert.Contains("proxy_on_request_headers", await page.InnerTextAsync("section[data-filter='chaos'] ul.callbacks"));
-            await ManagerBrowser.ShotAsync(page, "filters");
+            await ManagerBrowser.ShotAsync(page, "filters-figures");
             Assert.Empty(errors);
         }
         finally
