@@ -46,6 +46,22 @@ public sealed class ManagerBrowser : IAsyncLifetime
         return page;
     }
 
+    /// <summary>Waits until the page's path matches <paramref name="pattern"/> (a regular expression), polling
+    /// <c>location.pathname</c>: the app moves with pushState, where Playwright's WaitForURL proved flaky on a loaded
+    /// machine. On timeout, fails with what the page shows.</summary>
+    public static async Task PathAsync(IPage page, string pattern)
+    {
+        try
+        {
+            await page.WaitForFunctionAsync("p => new RegExp(p).test(location.pathname)", pattern, new() { PollingInterval = 100, Timeout = 30_000 });
+        }
+        catch (TimeoutException)
+        {
+            var shown = await page.EvaluateAsync<string>("() => location.pathname + ': ' + (document.querySelector('main')?.innerText ?? '')");
+            throw new Xunit.Sdk.XunitException($"the page did not reach {pattern}; it shows {shown}");
+        }
+    }
+
     public static async Task ShotAsync(IPage page, string name)
     {
         if (!Screenshots) return;

@@ -23,7 +23,7 @@ public sealed partial class ManagerBrowserTests
         await page.GotoAsync(Ui(gateway, "/consumers/new"));
         await page.FillAsync("#f-username", "alice");
         await page.ClickAsync("button:text-is('Create')");
-        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/consumers/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/consumers/[0-9a-f-]{36}$");
 
         // a key and an ACL group: the key passes key-auth and acl
         await page.FillAsync("#key-auth-key", "alice-key");

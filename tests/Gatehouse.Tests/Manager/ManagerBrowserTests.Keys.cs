@@ -1,7 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 
 namespace Gatehouse.Tests.Manager;
 
@@ -20,7 +19,7 @@ public sealed partial class ManagerBrowserTests
         await page.GotoAsync(Ui(gateway, "/key-sets/new"));
         await page.FillAsync("#f-name", "ui-set");
         await page.ClickAsync("button:text-is('Create')");
-        await page.WaitForURLAsync(new Regex("/key-sets/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/key-sets/[0-9a-f-]{36}$");
         var setUrl = page.Url;
         var setId = setUrl[^36..];
         await page.ClickAsync("a:text-is('New key')");
@@ -36,7 +35,7 @@ public sealed partial class ManagerBrowserTests
         await page.FillAsync("[id='f-pem.private_key']", ec.ExportPkcs8PrivateKeyPem());
         await page.FillAsync("[id='f-pem.public_key']", ec.ExportSubjectPublicKeyInfoPem());
         await page.ClickAsync("button:text-is('Create')");
-        await page.WaitForURLAsync(new Regex("/keys/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/keys/[0-9a-f-]{36}$");
         var key = JsonNode.Parse(await gateway.Admin.GetStringAsync("/keys/ui-key"))!;
         Assert.Equal("kid-1", (string?)key["kid"]);
         Assert.Equal(setId, (string?)key["set"]?["id"]);
@@ -51,7 +50,7 @@ public sealed partial class ManagerBrowserTests
         await page.FillAsync("#f-jwk", "");
         await page.FillAsync("#f-tags", "signing");
         await page.ClickAsync("button:text-is('Save')");
-        await page.WaitForURLAsync(new Regex("/keys/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/keys/[0-9a-f-]{36}$");
         await EventuallyAsync(async () => (string?)JsonNode.Parse(await gateway.Admin.GetStringAsync("/keys/ui-key"))!["tags"]?[0] == "signing");
 
         // the set's page lists its key; deleting the set (two steps) deletes the key with it, as Kong's cascade
@@ -77,7 +76,7 @@ public sealed partial class ManagerBrowserTests
         await page.FillAsync("#f-name", "env");
         await page.FillAsync("[id='f-config.prefix']", "GH_");
         await page.ClickAsync("button:text-is('Create')");
-        await page.WaitForURLAsync(new Regex("/vaults/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/vaults/[0-9a-f-]{36}$");
         var vault = JsonNode.Parse(await gateway.Admin.GetStringAsync("/vaults/my-env"))!;
         Assert.Equal("GH_", (string?)vault["config"]?["prefix"]);
         await page.ClickAsync("a:text-is('Edit')");
@@ -87,7 +86,7 @@ public sealed partial class ManagerBrowserTests
         await ManagerBrowser.ShotAsync(page, "vault");
         await page.ClickAsync("button:text-is('Delete')");
         await page.ClickAsync("button:text-is('Confirm delete')");
-        await page.WaitForURLAsync(new Regex("/vaults$"));
+        await ManagerBrowser.PathAsync(page, "/vaults$");
         await page.WaitForSelectorAsync("td.empty");
         using (var gone = await gateway.Admin.GetAsync("/vaults/my-env"))
             Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);

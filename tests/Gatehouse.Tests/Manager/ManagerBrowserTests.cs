@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Gatehouse.Config;
 using Gatehouse.Proxy;
 using Gatehouse.Tests.Plugins;
@@ -54,12 +53,12 @@ public sealed partial class ManagerBrowserTests(ManagerBrowser browser, ITestOut
         await page.FillAsync("#f-name", "ui-service");
         await page.FillAsync("#f-url", $"http://127.0.0.1:{gateway.Upstream.Port}");
         await page.ClickAsync("button:text-is('Create')");
-        await page.WaitForURLAsync(new Regex("/services/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/services/[0-9a-f-]{36}$");
         await page.ClickAsync("a:text-is('New route')");
         await page.FillAsync("#f-name", "ui-route");
         await page.FillAsync("#f-paths", "/ui");
         await page.ClickAsync("button:text-is('Create')");
-        await page.WaitForURLAsync(new Regex("/routes/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/routes/[0-9a-f-]{36}$");
         var routeUrl = page.Url;
         await EchoAsync(gateway, "/ui/hello", _ => true);
 
@@ -69,7 +68,7 @@ public sealed partial class ManagerBrowserTests(ManagerBrowser browser, ITestOut
         await page.FillAsync("[id='f-config.add.headers']", "x-from-plugin:yes");
         await ManagerBrowser.ShotAsync(page, "plugin-form");
         await page.ClickAsync("button:text-is('Create')");
-        await page.WaitForURLAsync(new Regex("/plugins/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/plugins/[0-9a-f-]{36}$");
         var pluginUrl = page.Url;
         await EchoAsync(gateway, "/ui/hello", e => (string?)e["headers"]?["x-from-plugin"] == "yes");
         // its edit form is the plugin's own, filled with what was saved
@@ -88,7 +87,7 @@ public sealed partial class ManagerBrowserTests(ManagerBrowser browser, ITestOut
         await page.SelectOptionAsync("#add-filter", "request-counter");
         await page.ClickAsync("button:text-is('Add')");
         await page.ClickAsync("button:text-is('Create')");
-        await page.WaitForURLAsync(new Regex("/filter-chains/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/filter-chains/[0-9a-f-]{36}$");
         var echo = await EchoAsync(gateway, "/ui/hello", e => (string?)e["headers"]?["x-from-filter"] == "yes");
         Assert.Equal("yes", (string?)echo["headers"]!["x-from-plugin"]);
         var chainUrl = page.Url;
@@ -124,7 +123,7 @@ public sealed partial class ManagerBrowserTests(ManagerBrowser browser, ITestOut
         await page.GotoAsync(pluginUrl + "/edit");
         await page.Locator("#f-enabled").UncheckAsync();
         await page.ClickAsync("button:text-is('Save')");
-        await page.WaitForURLAsync(new Regex("/plugins/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/plugins/[0-9a-f-]{36}$");
         await page.GotoAsync(routeUrl + "/plan");
         await page.WaitForSelectorAsync("[data-phase='access']");
         Assert.DoesNotContain("request-transformer", await page.InnerTextAsync("[data-phase='access']"));
