@@ -20,6 +20,7 @@ internal sealed class EpochTicker : IDisposable
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _stop = new(false, spinCount: 0);
     private long _lastActivity = Environment.TickCount64;
+    private long _ticks;
 
     public EpochTicker(Engine engine, TimeSpan interval, TimeSpan idleInterval)
     {
@@ -38,6 +39,10 @@ internal sealed class EpochTicker : IDisposable
         if (Volatile.Read(ref _lastActivity) != now) Volatile.Write(ref _lastActivity, now);
     }
 
+    /// <summary>Ticks so far, counted right after each engine increment: a reader that sees the same count twice may
+    /// have missed at most the increment in progress, whose deadline check only starts a call's CPU stopwatch.</summary>
+    public long Ticks => Volatile.Read(ref _ticks);
+
     private void Run()
     {
         while (true)
@@ -46,6 +51,7 @@ internal sealed class EpochTicker : IDisposable
             // Wait returns true once Dispose asked to stop; false on timeout: one tick
             if (_stop.Wait(idle ? _idleInterval : _interval)) return;
             _engine.IncrementEpoch();
+            Interlocked.Increment(ref _ticks);
         }
     }
 
