@@ -129,6 +129,8 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
     private volatile bool _closing;
     private readonly SpanExportSettings _settings;
     private readonly PrometheusMetrics _metrics;
+    // looked up once: a full queue drops every span of every request, and a label lookup per drop would add to the load
+    private readonly global::Prometheus.Counter.Child _queueFull;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly TracerProvider _provider;
@@ -144,6 +146,7 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
     {
         _settings = settings;
         _metrics = metrics;
+        _queueFull = metrics.OpenTelemetrySpansDropped.WithLabels("queue_full");
         _logger = logger;
         // the provider gives the exporter its resource (service.name and the configured attributes); it listens to no source
         _provider = Sdk.CreateTracerProviderBuilder()
@@ -188,7 +191,7 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
         if (queued > _settings.MaxEntries || _closing)
         {
             Interlocked.Decrement(ref _queued);
-            _metrics.OpenTelemetrySpansDropped.WithLabels("queue_full").Inc();
+            _queueFull.Inc();
             return;
         }
         _spans.Enqueue(data);
