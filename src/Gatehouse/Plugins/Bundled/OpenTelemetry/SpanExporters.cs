@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Threading.Channels;
 using Gatehouse.Plugins.Bundled.Prometheus;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
@@ -116,31 +115,39 @@ public sealed class SpanExporters : IDisposable
 /// <summary>
 /// A bounded queue in front of the SDK's OTLP/HTTP protobuf exporter: a request only enqueues its spans (a full queue
 /// drops them, counted in <c>gatehouse_opentelemetry_spans_dropped_total{reason="queue_full"}</c>); one background
-/// loop sends batches of up to <c>queue.max_batch_size</c>, waiting at most <c>queue.max_coalescing_delay</c> for a
-/// batch to fill. A batch the collector does not take is dropped and counted (<c>reason="export_failed"</c>).
+/// loop sends batches of up to <c>queue.max_batch_size</c>, starting <c>queue.max_coalescing_delay</c> after the first
+/// span was queued, or as soon as a batch is full (Kong's queue). A batch the collector does not take is dropped and
+/// counted (<c>reason="export_failed"</c>). The loop is woken twice per batch at most (the first span, a full batch),
+/// never per span: a wake-up is a thread-pool hop, and on a busy gateway those cost more than the spans.
 /// </summary>
 internal sealed class SpanQueue : BaseExportProcessor<Activity>
 {
-    private readonly Channel<Activity> _channel;
+    private readonly ConcurrentQueue<Activity> _spans = new();
+    // spans reserved in the queue (counted before they are enqueued, so the bound holds under concurrent writers)
+    private int _queued;
+    private readonly SemaphoreSlim _wake = new(0);
+    private volatile bool _closing;
     private readonly SpanExportSettings _settings;
     private readonly PrometheusMetrics _metrics;
+    // looked up once: a full queue drops every span of every request, and a label lookup per drop would add to the load
+    private readonly global::Prometheus.Counter.Child _queueFull;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly TracerProvider _provider;
     private readonly Task _loop;
     private int _disposed;
+    private int _wakeups;
+
+    /// <summary>How many times the loop has woken (for the test that it is not once per span).</summary>
+    internal int Wakeups => Volatile.Read(ref _wakeups);
 
     public SpanQueue(SpanExportSettings settings, PrometheusMetrics metrics, ILogger logger)
         : base(new OtlpTraceExporter(ExporterOptions(settings)))
     {
         _settings = settings;
         _metrics = metrics;
+        _queueFull = metrics.OpenTelemetrySpansDropped.WithLabels("queue_full");
         _logger = logger;
-        _channel = Channel.CreateBounded<Activity>(new BoundedChannelOptions(settings.MaxEntries)
-        {
-            FullMode = BoundedChannelFullMode.Wait, // TryWrite answers false when full: the span is dropped, never waited for
-            SingleReader = true,
-        });
         // the provider gives the exporter its resource (service.name and the configured attributes); it listens to no source
         _provider = Sdk.CreateTracerProviderBuilder()
             .SetResourceBuilder(ResourceBuilder.CreateEmpty().AddAttributes(Resource(settings)))
@@ -180,33 +187,59 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
     /// <summary>Enqueues a finished span; never waits.</summary>
     protected override void OnExport(Activity data)
     {
-        if (!_channel.Writer.TryWrite(data)) _metrics.OpenTelemetrySpansDropped.WithLabels("queue_full").Inc();
+        var queued = Interlocked.Increment(ref _queued);
+        if (queued > _settings.MaxEntries || _closing)
+        {
+            Interlocked.Decrement(ref _queued);
+            _queueFull.Inc();
+            return;
+        }
+        _spans.Enqueue(data);
+        // the first span starts the coalescing delay; a full batch ends it
+        if (queued == 1 || queued == _settings.MaxBatchSize) _wake.Release();
     }
 
     private async Task LoopAsync()
     {
         var batch = new Activity[_settings.MaxBatchSize];
-        var reader = _channel.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(_stop.Token))
+            while (true)
             {
-                var count = 0;
-                using (var window = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
+                await _wake.WaitAsync(_stop.Token);
+                Interlocked.Increment(ref _wakeups);
+                if (Volatile.Read(ref _queued) == 0)
                 {
-                    window.CancelAfter(_settings.CoalescingDelay);
-                    while (count < batch.Length)
-                    {
-                        if (reader.TryRead(out var span)) { batch[count++] = span; continue; }
-                        try { if (!await reader.WaitToReadAsync(window.Token)) break; }
-                        catch (OperationCanceledException) { break; }
-                    }
+                    if (_closing) return;
+                    continue; // a wake-up whose spans an earlier round sent
                 }
-                Send(batch, count);
-                Array.Clear(batch, 0, count);
+                if (!_closing && Volatile.Read(ref _queued) < batch.Length)
+                {
+                    await _wake.WaitAsync(_settings.CoalescingDelay, _stop.Token);
+                    Interlocked.Increment(ref _wakeups);
+                }
+                SendQueued(batch);
+                if (_closing && Volatile.Read(ref _queued) == 0) return;
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested) { }
+    }
+
+    /// <summary>Sends what is queued, a batch at a time, until the queue is empty.</summary>
+    private void SendQueued(Activity[] batch)
+    {
+        while (true)
+        {
+            var count = 0;
+            while (count < batch.Length && _spans.TryDequeue(out var span))
+            {
+                batch[count++] = span;
+                Interlocked.Decrement(ref _queued);
+            }
+            if (count == 0) return;
+            Send(batch, count);
+            Array.Clear(batch, 0, count);
+        }
     }
 
     private void Send(Activity[] batch, int count)
@@ -226,7 +259,8 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
     /// <summary>What is queued is still sent (up to the timeout), then the loop ends.</summary>
     protected override bool OnShutdown(int timeoutMilliseconds)
     {
-        _channel.Writer.TryComplete();
+        _closing = true;
+        _wake.Release();
         var drained = _loop.Wait(timeoutMilliseconds);
         if (!drained) _stop.Cancel();
         return base.OnShutdown(timeoutMilliseconds) && drained;
