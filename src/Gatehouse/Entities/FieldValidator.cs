@@ -147,9 +147,22 @@ internal static class FieldValidator
 
     /// <summary>Kong skips an entity check when one of its fields holds a reference (the value is unknown until it is
     /// resolved); Gatehouse's own refusals (<see cref="NotSupportedCheck"/>) still apply.</summary>
-    internal static bool ReadsReference(EntityCheck check, IReadOnlyList<FieldDefinition> fields, JsonObject entity) =>
-        check is not NotSupportedCheck
-        && check.Sources.Any(name => fields.FirstOrDefault(f => f.Name == name) is { } f && IsReference(f, entity[name]));
+    internal static bool ReadsReference(EntityCheck check, IReadOnlyList<FieldDefinition> fields, JsonObject entity)
+    {
+        if (check is NotSupportedCheck) return false;
+        // runs for every check of every entity of a declarative file: look at the value first (almost never a
+        // reference), and find the field only then
+        var sources = check.Sources;
+        for (var s = 0; s < sources.Count; s++)
+        {
+            var name = sources[s];
+            if (!entity.TryGetPropertyValue(name, out var value) || value is not JsonValue v
+                || !v.TryGetValue<string>(out var text) || !Config.VaultReference.IsReference(text)) continue;
+            for (var i = 0; i < fields.Count; i++)
+                if (fields[i].Name == name) { if (fields[i].Referenceable) return true; break; }
+        }
+        return false;
+    }
 
     internal static void AddEntityError(JsonObject errors, CheckFailure failure)
     {
