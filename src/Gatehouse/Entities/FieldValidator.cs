@@ -145,6 +145,14 @@ internal static class FieldValidator
     internal static bool IsReference(FieldDefinition field, JsonNode? value) =>
         field.Referenceable && value is JsonValue v && v.TryGetValue<string>(out var s) && Config.VaultReference.IsReference(s);
 
+    /// <summary>Whether any referenceable field of <paramref name="entity"/> holds a vault reference.</summary>
+    internal static bool HoldsReference(IReadOnlyList<FieldDefinition> fields, JsonObject entity)
+    {
+        for (var i = 0; i < fields.Count; i++)
+            if (fields[i].Referenceable && entity.TryGetPropertyValue(fields[i].Name, out var value) && IsReference(fields[i], value)) return true;
+        return false;
+    }
+
     /// <summary>Kong skips an entity check when one of its fields holds a reference (the value is unknown until it is
     /// resolved); Gatehouse's own refusals (<see cref="NotSupportedCheck"/>) still apply.</summary>
     internal static bool ReadsReference(EntityCheck check, IReadOnlyList<FieldDefinition> fields, JsonObject entity)
