@@ -15,7 +15,7 @@ namespace Gatehouse.Store.Declarative;
 /// </summary>
 public sealed partial class DeclarativeConfigService
 {
-    /// <summary>From this size on, a load is followed by a compacting collection (see <see cref="ApplyAsync(ReadOnlyMemory{byte}, CancellationToken)"/>).</summary>
+    /// <summary>From this size on, a load is followed by a compacting collection (<see cref="CompactAfterLoad"/>).</summary>
     internal const int CompactAfterBytes = 1 << 20;
 
     private readonly ILogger _logger;
@@ -45,7 +45,14 @@ public sealed partial class DeclarativeConfigService
     public static string HashOf(ReadOnlySpan<byte> content) => Convert.ToHexStringLower(MD5.HashData(content));
 
     /// <summary>Validates and applies; returns the loaded entities or the declarative error.</summary>
-    public async Task<DeclarativeResult> ApplyAsync(ReadOnlyMemory<byte> content, CancellationToken ct)
+    public Task<DeclarativeResult> ApplyAsync(ReadOnlyMemory<byte> content, CancellationToken ct) => ApplyAsync(content, keepEntities: true, ct);
+
+    /// <summary>Validates and applies. With <paramref name="keepEntities"/> false the result carries no entities (only
+    /// validity, error and warnings): the validated rows are dropped as soon as they are stored, before the
+    /// configuration is read back and compiled, and a large load is followed by <see cref="CompactAfterLoad"/> here.
+    /// Callers that need the entities (POST /config answers with them) call <see cref="CompactAfterLoad"/> once they
+    /// are done with them.</summary>
+    public async Task<DeclarativeResult> ApplyAsync(ReadOnlyMemory<byte> content, bool keepEntities, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         var allocated = GC.GetTotalAllocatedBytes();
@@ -56,13 +63,14 @@ public sealed partial class DeclarativeConfigService
         try
         {
             await _store.ReplaceAllAsync(result.Entities!, ct);
+            if (!keepEntities) result = new DeclarativeResult(null, null) { Warnings = result.Warnings };
             var stored = Stopwatch.GetTimestamp();
             Volatile.Write(ref _hash, HashOf(content.Span));
             await _publisher.PublishAsync(ct);
             var published = Stopwatch.GetTimestamp();
             LogApplied(content.Length, Ms(started, published), Ms(started, loaded), Ms(loaded, stored), Ms(stored, published),
                 (GC.GetTotalAllocatedBytes() - allocated) >> 20);
-            if (content.Length >= CompactAfterBytes) Compact(published);
+            if (!keepEntities) CompactAfterLoad(content.Length);
             return result;
         }
         finally
@@ -74,12 +82,15 @@ public sealed partial class DeclarativeConfigService
     /// <summary>Parsing, validating, storing and publishing a large file leaves hundreds of MB of garbage (JSON trees,
     /// documents, rows read back) that the GC would otherwise keep committed: a node loaded with 100,000 routes held
     /// ~1.4 GB of RSS for ~0.2 GB of live objects. One blocking, compacting collection after such a load (it happens
-    /// at start-up and on a POST /config, never on the proxy path) gives that memory back to the system.</summary>
-    private void Compact(long published)
+    /// at start-up and on a POST /config, never on the proxy path) gives that memory back to the system. Run it once the
+    /// load's result is no longer referenced, or it keeps those rows.</summary>
+    public void CompactAfterLoad(int contentBytes)
     {
+        if (contentBytes < CompactAfterBytes) return;
+        var started = Stopwatch.GetTimestamp();
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        LogCompacted(Ms(published, Stopwatch.GetTimestamp()), GC.GetTotalMemory(false) >> 20);
+        LogCompacted(Ms(started, Stopwatch.GetTimestamp()), GC.GetTotalMemory(false) >> 20);
     }
 
     private static long Ms(long from, long to) => (long)Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
