@@ -7,7 +7,7 @@
 # For each gateway: the time from `gatehouse start` (DB-less, `declarative_config`) to the first `GET /status` 200
 # and a proxy port that accepts, the CPU it used until then, and VmHWM / VmRSS at that moment. Then a full
 # `POST /config` of G2-100k's own kong.yml to its Admin API (application/x-yaml): wall time, CPU, the largest VmRSS
-# sampled every 0.1 s during the upload and VmRSS after it. Then requests/s: BENCH_WARMUP s of warm-up each, then
+# sampled every 0.1 s during the upload (and the 5 s after it) and VmRSS 5 s after it. Then requests/s: BENCH_WARMUP s of warm-up each, then
 # BENCH_REPS rounds of BENCH_DURATION s, interleaved G1 G2 G2-100k G1 …, same cores and wrk settings as run.sh;
 # medians, and the ratios to G1 (goals: G2 ≥ 0.95 × G1, G2-100k ≥ 0.9 × G1; start-up and POST /config < 10 s and
 # RSS < 400 MB for 100,000 routes). Start-up and load times are wall clock: on a busy machine read the CPU column.
@@ -69,7 +69,7 @@ log "$big: POST /config of its kong.yml"
 read -r post_code post_s < <(curl -sS -o "$BENCH_TMP/post-body.json" -w '%{http_code} %{time_total}\n' --max-time 600 \
   -H 'Content-Type: application/x-yaml' --data-binary "@$BENCH_TMP/$big/kong.yml" "http://${admin[$big]}/config")
 cpu1=$(cpu_ticks "$bigpid")
-sleep 0.3
+sleep 5  # the gateway compacts its heap once the answer has left; "after" is read past that
 stop_tree "$sampler"
 post_peak=$(($(sort -n "$sampler_out" | tail -n 1) / 1024))
 post_after=$(($(status_kb VmRSS "$bigpid") / 1024))

@@ -16,7 +16,7 @@ namespace Gatehouse.Store.Declarative;
 public sealed partial class DeclarativeConfigService
 {
     /// <summary>From this size on, a load is followed by a compacting collection (<see cref="CompactAfterLoad"/>).</summary>
-    internal const int CompactAfterBytes = 1 << 20;
+    internal const int CompactAfterBytes = 256 << 10;
 
     private readonly ILogger _logger;
     private readonly IEntityStore _store;
