@@ -34,14 +34,16 @@ def route_lines(name: str, paths: list[str], hosts: list[str] | None, indent: st
     return lines
 
 
-def g2_route(i: int) -> tuple[str, str]:
-    """(host, prefix path) of route i of G2. Zero-padded so no path is a prefix of another."""
-    return f"r{i:05d}.bench.test", f"/r{i:05d}"
+def g2_route(i: int, routes: int = scenarios.G2_ROUTES) -> tuple[str, str]:
+    """(host, prefix path) of route i of G2 (or G2-100k). Zero-padded to one width (5 digits, more for a larger table)
+    so no path is a prefix of another."""
+    width = max(5, len(str(routes - 1)))
+    return f"r{i:0{width}d}.bench.test", f"/r{i:0{width}d}"
 
 
-def g2_hot() -> list[int]:
-    step = scenarios.G2_ROUTES // scenarios.G2_HOT_ROUTES
-    return [k * step + step // 2 for k in range(scenarios.G2_HOT_ROUTES)]
+def g2_hot(routes: int = scenarios.G2_ROUTES, hot: int = scenarios.G2_HOT_ROUTES) -> list[int]:
+    step = routes // hot
+    return [k * step + step // 2 for k in range(hot)]
 
 
 def upstream_lines(name: str, upstream_port: int, targets: int, interval: int) -> list[str]:
@@ -80,8 +82,8 @@ def kong_yml(s: Scenario, upstream_port: int, otlp_port: int = 0) -> str:
     out = head + ["services:", f"  - name: {q('bench')}", f"    url: {q(f'http://{host}')}", "    routes:"]
     if s.routes > 1:
         for i in range(s.routes):
-            host, path = g2_route(i)
-            out += route_lines(f"r{i:05d}", [path], [host], "      ")
+            host, path = g2_route(i, s.routes)
+            out += route_lines(path[1:], [path], [host], "      ")
         return "\n".join(out) + "\n"
     out += route_lines("bench", ["/"], None, "      ")
     if s.chain:
@@ -178,8 +180,8 @@ def main() -> int:
         f.write(gatehouse_conf(s, a.dir, a.proxy_port, a.admin_port, a.tls_dir))
     targets = os.path.join(a.dir, "targets.txt")
     with open(targets, "w") as f:
-        for i in (g2_hot() if s.routes > 1 else []):
-            host, path = g2_route(i)
+        for i in (g2_hot(s.routes, s.hot_routes) if s.routes > 1 else []):
+            host, path = g2_route(i, s.routes)
             f.write(f"{host} {path}\n")
     print(f"BENCH_TARGETS={targets}")
     print(f"BENCH_APIKEY={scenarios.API_KEY}")

@@ -12,6 +12,8 @@ API_KEY = "bench-key-0123456789"
 # G2: 10,000 routes; traffic is spread over HOT_ROUTES of them, evenly spaced through the table.
 G2_ROUTES = 10_000
 G2_HOT_ROUTES = 100
+# G2-100k (issue #16 goal 5): G2 with ten times the routes, same 100 hot ones spread through the table.
+G2_100K_ROUTES = 100_000
 
 # W10 / soak: ten filters loaded = ten distinct modules, each a copy of bench-headers under its
 # own name, so a host cannot share one compiled module between them.
@@ -73,6 +75,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("G2", "gatehouse", f"{G2_ROUTES:,} routes (distinct prefix paths and hosts), "
              f"traffic over {G2_HOT_ROUTES} of them", "G1",
              routes=G2_ROUTES, hot_routes=G2_HOT_ROUTES, wrk_script="g2.lua"),
+    Scenario("G2-100k", "gatehouse", f"G2 with {G2_100K_ROUTES:,} routes, traffic over {G2_HOT_ROUTES} of them", "G1",
+             routes=G2_100K_ROUTES, hot_routes=G2_HOT_ROUTES, wrk_script="g2.lua", in_full_run=False),
     Scenario("W1", "gatehouse", "G1 + one filter that does nothing (noop)", "G1", chain=("noop",)),
     Scenario("W2", "gatehouse", "G1 + one filter adding 2 request headers, 1 response header",
              "G1", chain=("bench-headers",), expect_header=("x-bench", 1)),

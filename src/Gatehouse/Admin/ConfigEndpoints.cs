@@ -54,14 +54,26 @@ internal static class ConfigEndpoints
                 body["fields"] = new JsonObject(nested.Where(p => p.Value is JsonValue).Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone())));
             return AdminResponses.Json(body, error.HttpStatus);
         }
+        CompactWhenSent(ctx.Response, declarative, content.Bytes!.Length);
         return await Task.Run(() =>
         {
+            // the rows are this load's own objects, referenced nowhere else: moved into the answer, not copied (a
+            // copy of 100,000 routes was ~300 MB more at the peak of a POST /config)
             var loaded = new JsonObject();
             foreach (var (schema, rows) in result.Entities!)
-                loaded[schema.Name] = new JsonObject(rows.Select(r => KeyValuePair.Create(EntityJson.String(r, "id")!, (JsonNode?)r.DeepClone())));
+                loaded[schema.Name] = new JsonObject(rows.Select(r => KeyValuePair.Create(EntityJson.String(r, "id")!, (JsonNode?)r)));
             return AdminResponses.Json(loaded, StatusCodes.Status201Created);
         }, ctx.RequestAborted);
     }
+
+    /// <summary>After the answer has left, when the loaded rows are garbage (a method of its own, so the callback
+    /// captures nothing that holds them).</summary>
+    private static void CompactWhenSent(HttpResponse response, DeclarativeConfigService declarative, int contentBytes) =>
+        response.OnCompleted(() =>
+        {
+            declarative.CompactAfterLoad(contentBytes);
+            return Task.CompletedTask;
+        });
 
     /// <summary><c>check_hash</c> and <c>flatten_errors</c>, from the query or the body's own members (Kong reads
     /// both from its merged request parameters, and takes them out of a configuration given as the JSON body).</summary>

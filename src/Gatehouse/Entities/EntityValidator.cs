@@ -38,9 +38,12 @@ public static class EntityValidator
             else entity[field.Name] = normalized;
         }
 
+        // the skip conditions are looked at only when they can hold: most entities have no errors so far and no reference
+        var mayHoldReference = FieldValidator.HoldsReference(schema.Fields, entity);
         foreach (var check in schema.Checks)
         {
-            if (check.Sources.Any(errors.ContainsKey) || FieldValidator.ReadsReference(check, schema.Fields, entity)) continue;
+            if ((errors.Count > 0 && check.Sources.Any(errors.ContainsKey))
+                || (mayHoldReference && FieldValidator.ReadsReference(check, schema.Fields, entity))) continue;
             if (check.Evaluate(entity) is { } failure) FieldValidator.AddEntityError(errors, failure);
         }
         return errors.Count > 0 ? new ValidationResult(null, errors) : new ValidationResult(entity, null);

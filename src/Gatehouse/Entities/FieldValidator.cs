@@ -145,11 +145,32 @@ internal static class FieldValidator
     internal static bool IsReference(FieldDefinition field, JsonNode? value) =>
         field.Referenceable && value is JsonValue v && v.TryGetValue<string>(out var s) && Config.VaultReference.IsReference(s);
 
+    /// <summary>Whether any referenceable field of <paramref name="entity"/> holds a vault reference.</summary>
+    internal static bool HoldsReference(IReadOnlyList<FieldDefinition> fields, JsonObject entity)
+    {
+        for (var i = 0; i < fields.Count; i++)
+            if (fields[i].Referenceable && entity.TryGetPropertyValue(fields[i].Name, out var value) && IsReference(fields[i], value)) return true;
+        return false;
+    }
+
     /// <summary>Kong skips an entity check when one of its fields holds a reference (the value is unknown until it is
     /// resolved); Gatehouse's own refusals (<see cref="NotSupportedCheck"/>) still apply.</summary>
-    internal static bool ReadsReference(EntityCheck check, IReadOnlyList<FieldDefinition> fields, JsonObject entity) =>
-        check is not NotSupportedCheck
-        && check.Sources.Any(name => fields.FirstOrDefault(f => f.Name == name) is { } f && IsReference(f, entity[name]));
+    internal static bool ReadsReference(EntityCheck check, IReadOnlyList<FieldDefinition> fields, JsonObject entity)
+    {
+        if (check is NotSupportedCheck) return false;
+        // runs for every check of every entity of a declarative file: look at the value first (almost never a
+        // reference), and find the field only then
+        var sources = check.Sources;
+        for (var s = 0; s < sources.Count; s++)
+        {
+            var name = sources[s];
+            if (!entity.TryGetPropertyValue(name, out var value) || value is not JsonValue v
+                || !v.TryGetValue<string>(out var text) || !Config.VaultReference.IsReference(text)) continue;
+            for (var i = 0; i < fields.Count; i++)
+                if (fields[i].Name == name) { if (fields[i].Referenceable) return true; break; }
+        }
+        return false;
+    }
 
     internal static void AddEntityError(JsonObject errors, CheckFailure failure)
     {

@@ -53,7 +53,7 @@ public sealed partial class GatewayReloader(GatehouseOptions running, IServicePr
                 LogRefused(logger, path, e.Message);
                 return false;
             }
-            var result = await declarative.ApplyAsync(content, ct);
+            var result = await declarative.ApplyAsync(content, keepEntities: false, ct);
             if (!result.IsValid)
             {
                 LogRefused(logger, path, DeclarativeReport.Describe(result.Error!));

@@ -7,7 +7,7 @@ namespace Gatehouse.Routing;
 /// <summary>
 /// The compiled, immutable router for one <see cref="GatewayConfig"/>. Routes are bucketed by host key: exact hosts in
 /// a hash table, <c>*.suffix</c> and <c>prefix.*</c> wildcards in hash tables probed once per dot of the request host,
-/// host-less routes in one set; each bucket indexes plain prefixes by length (<see cref="RouteSet"/>). Matching is
+/// host-less routes in one set; each bucket scans its few plain prefixes or, when it has many, indexes them by length (<see cref="RouteSet"/>). Matching is
 /// lock-free and its cost does not grow with the number of host or prefix routes; only regex routes sharing the
 /// request's host bucket are scanned. The best match is the lowest <see cref="CompiledRoute.Rank"/>.
 /// Routes whose service is disabled are left out, so they answer 404 as in Kong.

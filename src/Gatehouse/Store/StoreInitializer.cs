@@ -45,7 +45,7 @@ internal sealed partial class StoreInitializer : IHostedService
         }
         if (_options.Database == DatabaseKind.Off && _options.DeclarativeConfig is { } path)
         {
-            var result = await _declarative.ApplyAsync(await File.ReadAllBytesAsync(path, cancellationToken), cancellationToken);
+            var result = await _declarative.ApplyAsync(await File.ReadAllBytesAsync(path, cancellationToken), keepEntities: false, cancellationToken);
             foreach (var warning in result.Warnings) LogDeclarativeWarning(path, warning);
             if (!result.IsValid)
                 throw new InvalidOperationException($"error parsing declarative config file {path}:\n{DeclarativeReport.Describe(result.Error!)}");

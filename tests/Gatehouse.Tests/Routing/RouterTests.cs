@@ -32,6 +32,46 @@ public sealed class RouterTests
         Assert.Null(Match(router, "/svc4242/x", "other.test"));
     }
 
+    /// <summary>The host and path indexes (small sets scanned, large ones hashed by prefix) pick what a scan of every
+    /// route in Kong's priority order picks: hosts holding 1 to 40 routes, prefixes shared by routes of different
+    /// priorities (methods, longer paths), regex routes with regex_priority, wildcard hosts and host-less routes.</summary>
+    [Fact]
+    public void IndexedMatchEqualsAScanOfEveryRouteInPriorityOrder()
+    {
+        var r = new Random(16);
+        var routes = new List<RouteModel>();
+        for (var h = 0; h < 300; h++)
+        {
+            var count = h % 10 == 0 ? 40 : 1 + h % 4; // some sets above RouteSet.ScanLimit, most below
+            for (var k = 0; k < count; k++)
+            {
+                var host = r.Next(6) switch { 0 => $"*.h{h % 7}.test", 1 => $"h{h % 7}.*", _ => $"h{h}.test" };
+                var paths = r.Next(5) == 0 ? [$"~/p{r.Next(5)}/[0-9]+"] : new[] { $"/p{r.Next(5)}", $"/p{r.Next(5)}/{r.Next(3)}" }[..r.Next(1, 3)];
+                var route = Route(Svc, $"h{h}-{k}", paths: paths, hosts: r.Next(12) == 0 ? [] : [host],
+                    methods: r.Next(4) == 0 ? ["POST"] : null) with { RegexPriority = r.Next(3) };
+                routes.Add(route);
+            }
+        }
+        var router = Build([.. routes]);
+        var byPriority = routes.Select((route, i) => (Compiled: new CompiledRoute(route, Svc), Index: i))
+            .OrderByDescending(c => c.Compiled.Priority).ThenBy(c => c.Compiled.Route.CreatedAt).ThenBy(c => c.Index)
+            .Select(c => c.Compiled).ToArray();
+        var checkedMatches = 0;
+        for (var q = 0; q < 4000; q++)
+        {
+            var host = r.Next(4) switch { 0 => $"x.h{r.Next(7)}.test", 1 => $"h{r.Next(7)}.example", _ => $"h{r.Next(300)}.test" };
+            var path = r.Next(3) == 0 ? $"/p{r.Next(5)}/{r.Next(100)}" : $"/p{r.Next(5)}/{r.Next(3)}/x";
+            var method = r.Next(3) == 0 ? "POST" : "GET";
+            var request = new RouteRequest(method, host, null, path, new HeaderDictionary(), null, false);
+            var expected = byPriority.FirstOrDefault(c => c.TryMatch(request, out _));
+            var got = router.Match(request);
+            Assert.True(expected?.Route.Id == got?.Route.Route.Id,
+                $"{method} {host}{path}: expected {expected?.Route.Name ?? "none"}, got {got?.Route.Route.Name ?? "none"}");
+            if (got is not null) checkedMatches++;
+        }
+        Assert.True(checkedMatches > 1000, $"only {checkedMatches} requests matched a route");
+    }
+
     [Fact]
     public void SniIsCheckedOnTlsRequestsOnly()
     {

@@ -1,7 +1,11 @@
+using System.Diagnostics;
+using System.Runtime;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Gatehouse.Entities;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gatehouse.Store.Declarative;
 
@@ -9,8 +13,12 @@ namespace Gatehouse.Store.Declarative;
 /// DB-less configuration: validates a whole declarative file and swaps it in atomically (a bad file changes
 /// nothing), then publishes the new <see cref="Model.GatewayConfig"/>. Also exports the current state.
 /// </summary>
-public sealed class DeclarativeConfigService
+public sealed partial class DeclarativeConfigService
 {
+    /// <summary>From this size on, a load is followed by a compacting collection (<see cref="CompactAfterLoad"/>).</summary>
+    internal const int CompactAfterBytes = 256 << 10;
+
+    private readonly ILogger _logger;
     private readonly IEntityStore _store;
     private readonly EntityRegistry _registry;
     private readonly DeclarativeLoader _loader;
@@ -18,8 +26,10 @@ public sealed class DeclarativeConfigService
     private readonly SemaphoreSlim _gate = new(1, 1);
     private string _hash = new('0', 32);
 
-    public DeclarativeConfigService(IEntityStore store, EntityRegistry registry, DeclarativeLoader loader, StoreConfigPublisher publisher)
+    public DeclarativeConfigService(IEntityStore store, EntityRegistry registry, DeclarativeLoader loader, StoreConfigPublisher publisher,
+        ILogger<DeclarativeConfigService>? logger = null)
     {
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
         _loader = loader ?? throw new ArgumentNullException(nameof(loader));
@@ -35,16 +45,32 @@ public sealed class DeclarativeConfigService
     public static string HashOf(ReadOnlySpan<byte> content) => Convert.ToHexStringLower(MD5.HashData(content));
 
     /// <summary>Validates and applies; returns the loaded entities or the declarative error.</summary>
-    public async Task<DeclarativeResult> ApplyAsync(ReadOnlyMemory<byte> content, CancellationToken ct)
+    public Task<DeclarativeResult> ApplyAsync(ReadOnlyMemory<byte> content, CancellationToken ct) => ApplyAsync(content, keepEntities: true, ct);
+
+    /// <summary>Validates and applies. With <paramref name="keepEntities"/> false the result carries no entities (only
+    /// validity, error and warnings): the validated rows are dropped as soon as they are stored, before the
+    /// configuration is read back and compiled, and a large load is followed by <see cref="CompactAfterLoad"/> here.
+    /// Callers that need the entities (POST /config answers with them) call <see cref="CompactAfterLoad"/> once they
+    /// are done with them.</summary>
+    public async Task<DeclarativeResult> ApplyAsync(ReadOnlyMemory<byte> content, bool keepEntities, CancellationToken ct)
     {
+        var started = Stopwatch.GetTimestamp();
+        var allocated = GC.GetTotalAllocatedBytes();
         var result = _loader.Load(content.Span);
         if (!result.IsValid) return result;
+        var loaded = Stopwatch.GetTimestamp();
         await _gate.WaitAsync(ct);
         try
         {
             await _store.ReplaceAllAsync(result.Entities!, ct);
+            if (!keepEntities) result = new DeclarativeResult(null, null) { Warnings = result.Warnings };
+            var stored = Stopwatch.GetTimestamp();
             Volatile.Write(ref _hash, HashOf(content.Span));
             await _publisher.PublishAsync(ct);
+            var published = Stopwatch.GetTimestamp();
+            LogApplied(content.Length, Ms(started, published), Ms(started, loaded), Ms(loaded, stored), Ms(stored, published),
+                (GC.GetTotalAllocatedBytes() - allocated) >> 20);
+            if (!keepEntities) CompactAfterLoad(content.Length);
             return result;
         }
         finally
@@ -52,6 +78,30 @@ public sealed class DeclarativeConfigService
             _gate.Release();
         }
     }
+
+    /// <summary>Parsing, validating, storing and publishing a large file leaves hundreds of MB of garbage (JSON trees,
+    /// documents, rows read back) that the GC would otherwise keep committed: a node loaded with 100,000 routes held
+    /// ~1.4 GB of RSS for ~0.2 GB of live objects. One blocking, compacting collection after such a load (it happens
+    /// at start-up and on a POST /config, never on the proxy path) gives that memory back to the system. Run it once the
+    /// load's result is no longer referenced, or it keeps those rows.</summary>
+    public void CompactAfterLoad(int contentBytes)
+    {
+        if (contentBytes < CompactAfterBytes) return;
+        var started = Stopwatch.GetTimestamp();
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        LogCompacted(Ms(started, Stopwatch.GetTimestamp()), GC.GetTotalMemory(false) >> 20);
+    }
+
+    private static long Ms(long from, long to) => (long)Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
+
+    [LoggerMessage(EventId = 2120, Level = LogLevel.Information,
+        Message = "declarative configuration of {Bytes} bytes applied in {TotalMs} ms (parse and validate {LoadMs} ms, store {StoreMs} ms, publish {PublishMs} ms; {AllocatedMb} MB allocated)")]
+    private partial void LogApplied(int bytes, long totalMs, long loadMs, long storeMs, long publishMs, long allocatedMb);
+
+    [LoggerMessage(EventId = 2121, Level = LogLevel.Information,
+        Message = "compacted the heap after a large declarative configuration in {Ms} ms ({HeapMb} MB live)")]
+    private partial void LogCompacted(long ms, long heapMb);
 
     public Task<DeclarativeResult> ApplyAsync(string content, CancellationToken ct) => ApplyAsync(Encoding.UTF8.GetBytes(content), ct);
 

@@ -21,11 +21,15 @@ public sealed class DeclarativeLoader
 
     private readonly EntityRegistry _registry;
     private readonly TimeProvider _time;
+    /// <summary>The child entities that may be nested in each schema's records, computed once instead of per record.</summary>
+    private readonly Dictionary<EntitySchema, (EntitySchema Child, FieldDefinition Field)[]> _nestedChildren;
 
     public DeclarativeLoader(EntityRegistry registry, TimeProvider time)
     {
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
         _time = time ?? throw new ArgumentNullException(nameof(time));
+        _nestedChildren = new Dictionary<EntitySchema, (EntitySchema, FieldDefinition)[]>(ReferenceEqualityComparer.Instance);
+        foreach (var schema in registry.Schemas) _nestedChildren[schema] = [.. registry.ReferencesTo(schema)];
     }
 
     private sealed record Pending(JsonNode? Item, DeclarativeErrorCollector.Slot Slot, FieldDefinition? ParentField, Guid ParentId, string Seed);
@@ -108,9 +112,11 @@ public sealed class DeclarativeLoader
         if (item["_ignore"] is { } ignore && ignore is not JsonArray) fieldErrors["_ignore"] = "expected an array";
         item.Remove("_comment");
         item.Remove("_ignore");
+        var hadId = item["id"] is not null;
         var id = ResolveId(schema, item, p);
 
-        foreach (var (child, field) in _registry.ReferencesTo(schema))
+        var nestedChildren = _nestedChildren[schema];
+        foreach (var (child, field) in nestedChildren)
         {
             if (!item.TryGetPropertyValue(child.Name, out var nested)) continue;
             item.Remove(child.Name);
@@ -119,7 +125,17 @@ public sealed class DeclarativeLoader
             for (var i = 0; i < children.Count; i++)
                 pending[child].Add(new Pending(children[i], DeclarativeErrorCollector.Nested(p.Slot, child.Name, i), field, id, $"{id}:{i}"));
         }
-        var reported = item.DeepClone().AsObject();
+        // the record as an error report shows it; built only for a record with errors (a copy per record was a good
+        // part of a large file's garbage): the input without _comment, _ignore and nested children, with its id
+        JsonObject Reported()
+        {
+            var reported = original.DeepClone().AsObject();
+            reported.Remove("_comment");
+            reported.Remove("_ignore");
+            foreach (var (child, _) in nestedChildren) reported.Remove(child.Name);
+            if (!hadId && id != Guid.Empty) reported["id"] = id.ToString();
+            return reported;
+        }
         ResolveForeignKeys(schema, item, p, accepted, fieldErrors);
 
         var now = _time.GetUtcNow();
@@ -128,9 +144,9 @@ public sealed class DeclarativeLoader
         var result = EntityValidator.Validate(schema, item, ValidationContext.Insert);
         var allErrors = result.Errors ?? new JsonObject();
         foreach (var (k, v) in fieldErrors) allErrors[k] = v?.DeepClone();
-        if (allErrors.Count > 0) { errors.AddEntityErrors(p.Slot, schema, reported, allErrors); return; }
+        if (allErrors.Count > 0) { errors.AddEntityErrors(p.Slot, schema, Reported(), allErrors); return; }
         var entity = result.Entity!;
-        if (accepted[schema].Duplicate(entity) is { } duplicate) { errors.AddDuplicate(p.Slot, schema, reported, duplicate); return; }
+        if (accepted[schema].Duplicate(entity) is { } duplicate) { errors.AddDuplicate(p.Slot, schema, Reported(), duplicate); return; }
         // _transform: what an Admin API write does to the input (basic-auth: the password hashed with the consumer id)
         accepted[schema].Add(transform && schema.BeforeWrite is { } write ? write(entity, item) : entity);
     }
