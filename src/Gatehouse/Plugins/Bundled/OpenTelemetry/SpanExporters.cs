@@ -117,10 +117,15 @@ public sealed class SpanExporters : IDisposable
 /// A bounded queue in front of the SDK's OTLP/HTTP protobuf exporter: a request only enqueues its spans (a full queue
 /// drops them, counted in <c>gatehouse_opentelemetry_spans_dropped_total{reason="queue_full"}</c>); one background
 /// loop sends batches of up to <c>queue.max_batch_size</c>, waiting at most <c>queue.max_coalescing_delay</c> for a
-/// batch to fill. A batch the collector does not take is dropped and counted (<c>reason="export_failed"</c>).
+/// batch to fill. A batch the collector does not take is dropped and counted (<c>reason="export_failed"</c>). Closing
+/// (gateway stop, or the exporter retired) sends what is queued within the drain timeout; past it the export under way
+/// is cancelled (<c>export_failed</c>) and every span still queued, or offered after the close, is counted
+/// (<c>reason="shutdown"</c>): each span is exported or counted once.
 /// </summary>
 internal sealed class SpanQueue : BaseExportProcessor<Activity>
 {
+    /// <summary>After a drain timed out: how long the loop has to count the batch whose export was cancelled.</summary>
+    private static readonly TimeSpan CancelledExportGrace = TimeSpan.FromSeconds(2);
     private readonly Channel<Activity> _channel;
     private readonly SpanExportSettings _settings;
     private readonly PrometheusMetrics _metrics;
@@ -128,6 +133,12 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
     private readonly CancellationTokenSource _stop = new();
     private readonly TracerProvider _provider;
     private readonly Task _loop;
+    // spans accepted and neither exported nor counted dropped yet; settled by the loop per batch, or all at once when
+    // the drain gives up (then the loop counts nothing more: _abandoned, under _settle)
+    private long _unsettled;
+    private readonly Lock _settle = new();
+    private bool _abandoned;
+    private volatile bool _closed;
     private int _disposed;
 
     public SpanQueue(SpanExportSettings settings, PrometheusMetrics metrics, ILogger logger)
@@ -180,7 +191,15 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
     /// <summary>Enqueues a finished span; never waits.</summary>
     protected override void OnExport(Activity data)
     {
-        if (!_channel.Writer.TryWrite(data)) _metrics.OpenTelemetrySpansDropped.WithLabels("queue_full").Inc();
+        if (_closed)
+        {
+            _metrics.OpenTelemetrySpansDropped.WithLabels("shutdown").Inc();
+            return;
+        }
+        Interlocked.Increment(ref _unsettled);
+        if (_channel.Writer.TryWrite(data)) return;
+        Interlocked.Decrement(ref _unsettled);
+        _metrics.OpenTelemetrySpansDropped.WithLabels(_closed ? "shutdown" : "queue_full").Inc();
     }
 
     private async Task LoopAsync()
@@ -202,6 +221,8 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
                         catch (OperationCanceledException) { break; }
                     }
                 }
+                // the drain gave up: what was gathered stays unsettled, counted by OnShutdown
+                if (_stop.IsCancellationRequested) break;
                 Send(batch, count);
                 Array.Clear(batch, 0, count);
             }
@@ -218,18 +239,38 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
             OpenTelemetryLog.ExportFailed(_logger, e, _settings.Endpoint.Host, count);
             result = ExportResult.Failure;
         }
-        if (result == ExportResult.Success) return;
-        _metrics.OpenTelemetrySpansDropped.WithLabels("export_failed").Inc(count);
+        lock (_settle)
+        {
+            if (_abandoned) return; // counted when the drain gave up
+            Interlocked.Add(ref _unsettled, -count);
+            if (result == ExportResult.Success) return;
+            _metrics.OpenTelemetrySpansDropped.WithLabels("export_failed").Inc(count);
+        }
         OpenTelemetryLog.ExportFailed(_logger, null, _settings.Endpoint.Host, count);
     }
 
-    /// <summary>What is queued is still sent (up to the timeout), then the loop ends.</summary>
+    /// <summary>What is queued is still sent up to the timeout; then the export under way is cancelled (its batch
+    /// counts as export_failed) and what is left is counted dropped (shutdown).</summary>
     protected override bool OnShutdown(int timeoutMilliseconds)
     {
+        _closed = true;
         _channel.Writer.TryComplete();
-        var drained = _loop.Wait(timeoutMilliseconds);
-        if (!drained) _stop.Cancel();
-        return base.OnShutdown(timeoutMilliseconds) && drained;
+        if (_loop.Wait(timeoutMilliseconds)) return base.OnShutdown(timeoutMilliseconds);
+        _stop.Cancel(); // the loop sends no further batch
+        base.OnShutdown(0); // the exporter's shutdown cancels its request under way
+        _loop.Wait(CancelledExportGrace);
+        long left;
+        lock (_settle)
+        {
+            _abandoned = true;
+            left = Interlocked.Exchange(ref _unsettled, 0);
+        }
+        if (left > 0)
+        {
+            _metrics.OpenTelemetrySpansDropped.WithLabels("shutdown").Inc(left);
+            OpenTelemetryLog.DrainTimedOut(_logger, _settings.Endpoint.Host, left, timeoutMilliseconds);
+        }
+        return false;
     }
 
     protected override void Dispose(bool disposing)
@@ -248,4 +289,7 @@ internal static partial class OpenTelemetryLog
 {
     [LoggerMessage(Level = LogLevel.Warning, Message = "opentelemetry: {Count} spans to {Host} were dropped: the collector did not take them")]
     public static partial void ExportFailed(ILogger logger, Exception? exception, string host, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "opentelemetry: {Count} spans to {Host} were dropped: the exporter closed and its drain ended after {TimeoutMs} ms before they were sent")]
+    public static partial void DrainTimedOut(ILogger logger, string host, long count, int timeoutMs);
 }
