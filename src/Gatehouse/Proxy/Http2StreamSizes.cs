@@ -53,10 +53,10 @@ internal sealed class Http2StreamSizes
 /// and by the request's body reads, read by the request.</summary>
 internal sealed class Http2StreamBytes
 {
+    private const int StartedFlag = 1, EndedFlag = 2;
     private long _headerBlock, _bodyRead, _sent;
-    private readonly Lock _gate = new();
-    private bool _started, _ended;
-    private TaskCompletionSource? _written;
+    private int _state; // StartedFlag | EndedFlag, set once each
+    private TaskCompletionSource? _written; // made only when someone waits
 
     /// <summary>nginx's <c>$request_length</c> on HTTP/2: the header block, then the body as read.</summary>
     public long Received => Volatile.Read(ref _headerBlock) + Volatile.Read(ref _bodyRead);
@@ -71,31 +71,25 @@ internal sealed class Http2StreamBytes
     public void BodyRead(int bytes) => Interlocked.Add(ref _bodyRead, bytes);
 
     /// <summary>The application took the request.</summary>
-    public void Started()
-    {
-        lock (_gate) _started = true;
-    }
+    public void Started() => Interlocked.Or(ref _state, StartedFlag);
 
     /// <summary>The stream's last frame was written (or the stream reset); answers whether a request had started.</summary>
     public bool OutputEnded()
     {
-        lock (_gate)
-        {
-            _ended = true;
-            _written?.TrySetResult();
-            return _started;
-        }
+        var before = Interlocked.Or(ref _state, EndedFlag);
+        Volatile.Read(ref _written)?.TrySetResult();
+        return (before & StartedFlag) != 0;
     }
 
     /// <summary>Completes when the stream's last frame has been written to the connection.</summary>
     public Task WrittenAsync()
     {
-        lock (_gate)
-        {
-            if (_ended) return Task.CompletedTask;
-            _written ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _written.Task;
-        }
+        if ((Volatile.Read(ref _state) & EndedFlag) != 0) return Task.CompletedTask;
+        var made = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var written = Interlocked.CompareExchange(ref _written, made, null) ?? made;
+        // the end may have come between the check and the publication: it may not have seen the source
+        if ((Volatile.Read(ref _state) & EndedFlag) != 0) written.TrySetResult();
+        return written.Task;
     }
 }
 
