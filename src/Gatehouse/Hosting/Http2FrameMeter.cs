@@ -25,6 +25,8 @@ internal sealed class Http2FrameScanner(Http2StreamSizes sizes, bool inbound)
     private int _streamId;
     private long _fragment = -1; // inbound padded HEADERS: its fragment less the padding, known from the first payload byte
     private int _endsWithHeaders; // outbound: the stream whose HEADERS had END_STREAM and awaits its END_HEADERS
+    private int _lastOpened; // inbound: the highest stream a HEADERS frame opened (client stream ids only grow)
+    private bool _opens; // inbound: the current HEADERS frame opens its stream
 
     public void Scan(ReadOnlySpan<byte> data)
     {
@@ -41,7 +43,7 @@ internal sealed class Http2FrameScanner(Http2StreamSizes sizes, bool inbound)
             {
                 if (_fragment >= 0)
                 {
-                    sizes.HeaderBlockReceived(_streamId, Math.Max(0, _fragment - data[0]));
+                    sizes.HeaderBlockReceived(_streamId, Math.Max(0, _fragment - data[0]), _opens);
                     _fragment = -1;
                 }
                 var skip = (int)Math.Min(_payloadLeft, data.Length);
@@ -69,11 +71,13 @@ internal sealed class Http2FrameScanner(Http2StreamSizes sizes, bool inbound)
         if (_streamId == 0) return;
         if (inbound)
         {
-            if (type == Continuation) sizes.HeaderBlockReceived(_streamId, length);
+            if (type == Continuation) sizes.HeaderBlockReceived(_streamId, length, opensStream: false);
             if (type != Headers) return;
+            _opens = _streamId > _lastOpened;
+            if (_opens) _lastOpened = _streamId;
             long fragment = length - ((flags & Priority) != 0 ? 5 : 0);
             if ((flags & Padded) != 0 && length > 0) _fragment = fragment - 1; // less the padding, read next
-            else sizes.HeaderBlockReceived(_streamId, Math.Max(0, fragment));
+            else sizes.HeaderBlockReceived(_streamId, Math.Max(0, fragment), _opens);
             return;
         }
         switch (type)

@@ -19,9 +19,14 @@ internal sealed class Http2StreamSizes
     public Http2StreamBytes? Of(HttpContext http) =>
         http.Features.Get<IHttp2StreamIdFeature>() is { } id && _streams.TryGetValue(id.StreamId, out var stream) ? stream : null;
 
-    /// <summary>A fragment of a request header block (HEADERS or CONTINUATION) arrived on <paramref name="streamId"/>.</summary>
-    public void HeaderBlockReceived(int streamId, long bytes) =>
-        _streams.GetOrAdd(streamId, static _ => new Http2StreamBytes()).AddHeaderBlock(bytes);
+    /// <summary>A fragment of a request header block (HEADERS or CONTINUATION) arrived on <paramref name="streamId"/>;
+    /// <paramref name="opensStream"/>: the HEADERS frame of a new stream (a later one, e.g. request trailers, only adds
+    /// to a stream still known).</summary>
+    public void HeaderBlockReceived(int streamId, long bytes, bool opensStream)
+    {
+        if (opensStream) _streams.GetOrAdd(streamId, static _ => new Http2StreamBytes()).AddHeaderBlock(bytes);
+        else if (_streams.TryGetValue(streamId, out var stream)) stream.AddHeaderBlock(bytes);
+    }
 
     /// <summary>A HEADERS, CONTINUATION or DATA frame of <paramref name="streamId"/> was written whole.</summary>
     public void FrameSent(int streamId, long bytes, bool endsStream)
