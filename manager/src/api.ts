@@ -75,3 +75,15 @@ export function messageOf(answer: Answer): string {
   if (answer.status === 0) return answer.body.message
   return answer.body?.message ?? `HTTP ${answer.status}`
 }
+
+/** A text answer (e.g. Prometheus' /metrics): the status and the body as is. */
+export async function getText(path: string): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string> = {}
+  if (token.value) headers['Kong-Admin-Token'] = token.value
+  try {
+    const response = await fetch(apiBase() + path, { headers })
+    return { status: response.status, text: await response.text() }
+  } catch {
+    return { status: 0, text: '' }
+  }
+}

@@ -37,7 +37,16 @@ export const kinds: EntityKind[] = [
     columns: [c('name'), c('certificate'), c('tags')] },
   { path: 'ca_certificates', schema: 'ca_certificates', title: 'CA certificates', singular: 'CA certificate', nameField: 'id',
     columns: [c('id'), c('cert_digest'), c('tags')] },
+  { path: 'keys', schema: 'keys', title: 'Keys', singular: 'key', nameField: 'name',
+    columns: [c('name'), c('kid'), c('set'), c('tags')] },
+  { path: 'key-sets', schema: 'key_sets', title: 'Key sets', singular: 'key set', nameField: 'name',
+    columns: [c('name'), c('tags')] },
+  { path: 'vaults', schema: 'vaults', title: 'Vaults', singular: 'vault', nameField: 'prefix',
+    columns: [c('prefix'), c('name'), c('description'), c('tags')] },
 ]
+
+/** The Admin API collection of a schema name (a foreign key's reference): filter_chains → filter-chains, … */
+export const collectionOf = (schema: string): string => kinds.find((k) => k.schema === schema)?.path ?? schema
 
 export function kindOf(path: string): EntityKind {
   const kind = kinds.find((k) => k.path === path)

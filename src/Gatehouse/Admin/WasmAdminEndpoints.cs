@@ -93,11 +93,13 @@ internal static class WasmAdminEndpoints
     {
         if (ctx.Request.Method is not ("GET" or "HEAD")) return AdminResponses.MethodNotAllowed();
         var runtime = ctx.RequestServices.GetService<WasmFilterRuntime>();
+        var stats = runtime?.Host?.FilterStats.All().ToDictionary(s => s.Filter, s => s.Stats, StringComparer.Ordinal);
+        var vms = (runtime?.Plugins?.LinearMemoryByFilter() ?? []).ToDictionary(m => m.Filter, StringComparer.Ordinal);
         var data = new JsonArray();
         foreach (var f in catalog.Filters)
         {
             var module = runtime?.Modules.GetValueOrDefault(f.Name);
-            data.Add(new JsonObject
+            var item = new JsonObject
             {
                 ["name"] = f.Name,
                 ["path"] = f.Path,
@@ -107,8 +109,39 @@ internal static class WasmAdminEndpoints
                 ["metadata"] = f.Metadata?.DeepClone(),
                 ["status"] = module is null ? "not loaded" : runtime!.ReloadError(f.Name) is null ? "loaded" : "reload failed",
                 ["error"] = runtime?.ReloadError(f.Name),
-            });
+            };
+            if (module is not null) AddRuntimeFigures(item, f.Name, runtime!, stats!, vms);
+            data.Add(item);
         }
         return AdminResponses.Json(new JsonObject { ["enabled"] = catalog.Enabled, ["status"] = catalog.DisabledReason ?? "wasm support is enabled", ["data"] = data });
+    }
+
+    /// <summary>Gatehouse's figures of a loaded filter since start, the ones <c>/metrics</c> exports (all routes):
+    /// VMs and their linear memory now, traps, deadline hits, each guest callback's count and total duration; and
+    /// its recent hot-reload attempts.</summary>
+    private static void AddRuntimeFigures(JsonObject item, string filter, WasmFilterRuntime runtime,
+        Dictionary<string, ProxyWasm.Runtime.FilterStats> stats, Dictionary<string, (string Filter, int Vms, long Bytes)> vms)
+    {
+        var memory = vms.GetValueOrDefault(filter);
+        item["vms"] = memory.Vms;
+        item["linear_memory_bytes"] = memory.Bytes;
+        var s = stats.GetValueOrDefault(filter);
+        item["traps"] = s?.Traps ?? 0;
+        item["deadline_hits"] = s?.DeadlineHits ?? 0;
+        var callbacks = new JsonArray();
+        foreach (var (callback, _, count, sumMs) in s?.Callbacks() ?? [])
+            callbacks.Add(new JsonObject { ["callback"] = callback, ["count"] = count, ["sum_ms"] = Math.Round(sumMs, 3) });
+        item["callbacks"] = callbacks;
+        var reloads = new JsonArray();
+        foreach (var e in runtime.ReloadHistory.Of(filter))
+            reloads.Add(new JsonObject
+            {
+                ["at"] = e.At.ToUnixTimeMilliseconds() / 1000.0,
+                ["accepted"] = e.Accepted,
+                ["previous_hash"] = e.PreviousHash,
+                ["hash"] = e.NewHash,
+                ["error"] = e.Error,
+            });
+        item["reloads"] = reloads;
     }
 }

@@ -23,6 +23,8 @@ internal static class ConfKeys
         ["ssl_cert"] = (o, v) => o with { SslCert = NullIfEmpty(v) },
         ["ssl_cert_key"] = (o, v) => o with { SslCertKey = NullIfEmpty(v) },
         ["admin_ssl_cert"] = (o, v) => o with { AdminSslCert = NullIfEmpty(v) },
+        ["admin_gui_ssl_cert"] = (o, v) => o with { AdminGuiSslCert = NullIfEmpty(v) },
+        ["admin_gui_ssl_cert_key"] = (o, v) => o with { AdminGuiSslCertKey = NullIfEmpty(v) },
         ["admin_ssl_cert_key"] = (o, v) => o with { AdminSslCertKey = NullIfEmpty(v) },
         ["status_ssl_cert"] = (o, v) => o with { StatusSslCert = NullIfEmpty(v) },
         ["status_ssl_cert_key"] = (o, v) => o with { StatusSslCertKey = NullIfEmpty(v) },

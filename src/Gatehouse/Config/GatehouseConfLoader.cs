@@ -71,8 +71,6 @@ public static class GatehouseConfLoader
         // Kong's default admin_gui_listen (here loopback only), when the Admin API it talks to listens
         if (!values.ContainsKey("admin_gui_listen") && options.AdminListen.Count > 0)
             options = options with { AdminGuiListen = [ListenAddress.Parse(DefaultAdminGuiListen)] };
-        if (options.AdminGuiListen.Any(l => l.Ssl))
-            errors.Add("admin_gui_listen: 'ssl' is not supported (the Gatehouse Manager listens in cleartext; put a TLS proxy in front of it)");
         CheckSsl(options, errors);
         if (options.Wasm && options.WasmFiltersPath is { } p && !Directory.Exists(p) && !File.Exists(p))
             errors.Add($"wasm_filters_path: '{p}' is not a valid directory");
@@ -111,6 +109,7 @@ public static class GatehouseConfLoader
         CheckPair(o.ProxyListen.Concat(o.AdminListen).Concat(o.StatusListen), "ssl_cert", o.SslCert, o.SslCertKey, errors);
         CheckPair(o.AdminListen, "admin_ssl_cert", o.AdminSslCert, o.AdminSslCertKey, errors);
         CheckPair(o.StatusListen, "status_ssl_cert", o.StatusSslCert, o.StatusSslCertKey, errors);
+        CheckPair(o.AdminGuiListen, "admin_gui_ssl_cert", o.AdminGuiSslCert, o.AdminGuiSslCertKey, errors);
         if (!o.ClientSsl)
         {
             if (o.ClientSslCert is not null || o.ClientSslCertKey is not null)

@@ -41,6 +41,10 @@ public sealed record GatehouseOptions
     public string? AdminSslCertKey { get; init; }
     public string? StatusSslCert { get; init; }
     public string? StatusSslCertKey { get; init; }
+    /// <summary>Kong's <c>admin_gui_ssl_cert</c>/<c>_key</c>: what the Manager's admin_gui_listen entries with <c>ssl</c>
+    /// present; unset, the self-signed default (as Kong).</summary>
+    public string? AdminGuiSslCert { get; init; }
+    public string? AdminGuiSslCertKey { get; init; }
     /// <summary>Kong's <c>ssl_protocols</c> (default <c>TLSv1.2 TLSv1.3</c>): what every <c>ssl</c> listener negotiates.</summary>
     public System.Security.Authentication.SslProtocols SslProtocols { get; init; } =
         System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;

@@ -31,7 +31,6 @@ internal static class KongOnlyConfKeys
 
     private const string NoStream = "Gatehouse has no stream (TCP/TLS) proxy; stream_listen must be off";
     private const string GuiLog = "the Gatehouse Manager (admin_gui_listen) writes no log of its own";
-    private const string GuiTls = "the Gatehouse Manager listens in cleartext only (admin_gui_listen without 'ssl')";
     private const string NoHybrid = "used only in hybrid mode; Gatehouse nodes are traditional (role = traditional)";
     private const string ErrorLog = "Gatehouse writes its error log to standard output";
     private const string NoTrustedIps = "no client is trusted (trusted_ips = NONE), so the client address is never read from a header";
@@ -65,8 +64,6 @@ internal static class KongOnlyConfKeys
         Only("error_template_plain", "", "Gatehouse answers its own errors with Kong's JSON body"),
         No("error_default_type", "Gatehouse answers its own errors with Kong's JSON body whatever the Accept header"),
         Only("stream_listen", "off", NoStream),
-        Only("admin_gui_ssl_cert", "", GuiTls),
-        Only("admin_gui_ssl_cert_key", "", GuiTls),
         Only("admin_gui_path", "/", "the Gatehouse Manager is served at the root of admin_gui_listen"),
         Only("admin_gui_csp_header", "off", "the Gatehouse Manager always sends its own fixed Content-Security-Policy"),
         Only("role", "traditional", "Gatehouse has no hybrid mode (control plane / data plane)"),

@@ -39,7 +39,7 @@ internal static class KestrelListeners
         // client_body_timeout (60 s between two reads).
         kestrel.Limits.RequestHeadersTimeout = options.ClientHeaderTimeout;
         kestrel.Limits.KeepAliveTimeout = options.KeepaliveTimeout;
-        // each plane's pair (ssl_cert, admin_ssl_cert, status_ssl_cert), or Kong's self-signed default generated under the
+        // each plane's pair (ssl_cert, admin_ssl_cert, status_ssl_cert, admin_gui_ssl_cert), or Kong's self-signed default generated under the
         // prefix when it is not set; loaded at start so a bad file stops the start, not the first handshake
         var defaultCertificate = new Lazy<TlsCredentialPair>(() => DefaultCertificate.LoadOrCreate(options.Prefix));
         TlsCredentialPair? Load(IReadOnlyList<ListenAddress> listeners, string? cert, string? key) =>
@@ -49,6 +49,7 @@ internal static class KestrelListeners
         var proxyCertificate = Load(options.ProxyListen, options.SslCert, options.SslCertKey);
         var adminCertificate = Load(options.AdminListen, options.AdminSslCert, options.AdminSslCertKey);
         var statusCertificate = Load(options.StatusListen, options.StatusSslCert, options.StatusSslCertKey);
+        var managerCertificate = Load(options.AdminGuiListen, options.AdminGuiSslCert, options.AdminGuiSslCertKey);
         var proxyProtocol = new ProxyProtocolMiddleware(options.ClientHeaderTimeout);
         // proxy listeners present the certificate of the client's SNI (Kong's snis), else ssl_cert; Admin and status their own
         Func<GatewayConfig> config = () => kestrel.ApplicationServices.GetRequiredService<GatewayConfigPublisher>().Current;
@@ -62,8 +63,8 @@ internal static class KestrelListeners
         Add(kestrel, options.ProxyListen, ListenerKind.Proxy, snis.Select, tls, counters, proxyProtocol, clientHello, clientCertificates);
         Add(kestrel, options.AdminListen, ListenerKind.Admin, (_, accepted) => adminCertificate?.Choose(accepted), tls, counters, proxyProtocol, clientHello, null);
         Add(kestrel, options.StatusListen, ListenerKind.Status, (_, accepted) => statusCertificate?.Choose(accepted), tls, counters, proxyProtocol, clientHello, null);
-        // the Gatehouse Manager (admin_gui_listen): cleartext only, the conf loader refuses 'ssl'
-        Add(kestrel, options.AdminGuiListen, ListenerKind.Manager, (_, _) => null, tls, counters, proxyProtocol, clientHello, null);
+        // the Gatehouse Manager (admin_gui_listen): admin_gui_ssl_cert on its 'ssl' entries, as Kong
+        Add(kestrel, options.AdminGuiListen, ListenerKind.Manager, (_, accepted) => managerCertificate?.Choose(accepted), tls, counters, proxyProtocol, clientHello, null);
     }
 
     /// <summary>Kestrel's default TLS handshake timeout, kept: the ClientHello must arrive within it too.</summary>

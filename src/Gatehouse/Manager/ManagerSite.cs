@@ -102,8 +102,9 @@ public sealed class ManagerSite
         {
             json.WriteStartObject();
             json.WriteString("ADMIN_API_URL", _options.AdminGuiApiUrl?.ToString().TrimEnd('/') ?? "");
-            json.WriteString("ADMIN_API_PORT", _binding.AdminApi is { } api ? api.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) : "");
-            json.WriteString("ADMIN_API_SCHEME", _binding.AdminApi?.Scheme ?? request.Scheme);
+            var api = _binding.AdminApiFor(request.Scheme);
+            json.WriteString("ADMIN_API_PORT", api is null ? "" : api.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString("ADMIN_API_SCHEME", api?.Scheme ?? request.Scheme);
             // whether to ask for admin_token before the first call (its value is never sent to the page)
             json.WriteBoolean("ADMIN_TOKEN_REQUIRED", _options.AdminToken is not null);
             json.WriteString("DATABASE", _options.Database.ToString().ToLowerInvariant());

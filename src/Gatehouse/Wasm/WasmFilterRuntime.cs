@@ -53,6 +53,9 @@ public sealed class WasmFilterRuntime : IDisposable
     /// <summary>The last hot-reload failure of a filter, if its newest file was refused.</summary>
     public string? ReloadError(string filter) => _reloadErrors.GetValueOrDefault(filter);
 
+    /// <summary>Every filter's recent hot-reload attempts (accepted and refused).</summary>
+    public FilterReloadHistory ReloadHistory { get; } = new(TimeProvider.System);
+
     /// <summary>
     /// Hot reload (beyond Kong): compiles <paramref name="path"/> and, when every enabled config of
     /// <paramref name="inUse"/> passes the new module's own validation, makes it the filter's module for plans
@@ -65,7 +68,8 @@ public sealed class WasmFilterRuntime : IDisposable
         FilterModule candidate;
         try { candidate = Host.LoadModule(filter, path); }
         catch (ModuleLoadException e) { return Refuse(filter, null, "compile failed: " + e.Message); }
-        if (candidate.Hash == Modules[filter].Hash) { candidate.Dispose(); return null; }
+        var previousHash = Modules[filter].Hash;
+        if (candidate.Hash == previousHash) { candidate.Dispose(); return null; }
         foreach (var config in inUse.Distinct(StringComparer.Ordinal))
         {
             var result = Host.Validate(candidate, PluginConfig(filter, config));
@@ -77,11 +81,13 @@ public sealed class WasmFilterRuntime : IDisposable
             Volatile.Write(ref _modules, Modules.ToImmutableDictionary(StringComparer.Ordinal).SetItem(filter, candidate));
         }
         _reloadErrors.TryRemove(filter, out _);
+        ReloadHistory.Record(filter, accepted: true, previousHash, candidate.Hash, error: null);
         return null;
     }
 
     private string Refuse(string filter, FilterModule? candidate, string error)
     {
+        ReloadHistory.Record(filter, accepted: false, Modules[filter].Hash, candidate?.Hash, error);
         candidate?.Dispose();
         _reloadErrors[filter] = error;
         return error;

@@ -28,8 +28,25 @@ public sealed class FilterStats
     /// <summary>Streams that continued without the filter after its VM failed (fail-open).</summary>
     public long FailOpenSkips => Interlocked.Read(ref _failOpen);
 
-    internal void RecordCallback(string callback, long elapsedTicks) =>
-        _callbacks.GetOrAdd(callback, static _ => new CallbackTimes()).Record(elapsedTicks);
+    // The histograms of recent callback names, found by reference: the host passes string literals (interned), so a
+    // callback of a request costs a few reference compares instead of hashing its name. Replaced whole (copy on write);
+    // two threads adding at once may lose one entry, which is found in the dictionary the next time.
+    private (string Name, CallbackTimes Times)[] _byReference = [];
+    private const int MaxByReference = 32;
+
+    internal void RecordCallback(string callback, long elapsedTicks) => TimesOf(callback).Record(elapsedTicks);
+
+    private CallbackTimes TimesOf(string callback)
+    {
+        var known = Volatile.Read(ref _byReference);
+        foreach (var (name, times) in known)
+        {
+            if (ReferenceEquals(name, callback)) return times;
+        }
+        var found = _callbacks.GetOrAdd(callback, static _ => new CallbackTimes());
+        if (known.Length < MaxByReference) Volatile.Write(ref _byReference, [.. known, (callback, found)]);
+        return found;
+    }
 
     internal void RecordFailure(bool deadline)
     {

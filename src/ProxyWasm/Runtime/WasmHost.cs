@@ -38,6 +38,9 @@ public sealed class WasmHost : IDisposable
     /// <summary>Called as every guest call starts (keeps the epoch ticker at its busy rate).</summary>
     internal void NoteGuestCall() => _ticker.NoteActivity();
 
+    /// <summary>Epoch ticks so far (<see cref="EpochTicker.Ticks"/>).</summary>
+    internal long EpochTicks => _ticker.Ticks;
+
     /// <summary>Host settings.</summary>
     public WasmHostOptions Options { get; }
 

@@ -230,12 +230,27 @@ internal sealed partial class WasmVm : IDisposable
     {
         _checkCpuStart = -1;
         _pacedFor = TimeSpan.Zero;
-        Store.SetEpochDeadline(1);
+        // the store's deadline is "the epoch at arming + 1": while no tick came since the last arming it is still that,
+        // and re-arming would only cost a native call per callback. A tick in progress that the count does not show yet
+        // makes the deadline fire at once, which only starts the CPU stopwatch — as that tick would have.
+        var ticks = Host.EpochTicks;
+        if (ticks != _armedAtTick || _deadlineMoved)
+        {
+            Store.SetEpochDeadline(1);
+            _armedAtTick = ticks;
+            _deadlineMoved = false;
+        }
         Host.NoteGuestCall();
     }
 
+    private long _armedAtTick = -1;
+
+    // OnEpochDeadline ran (and set a new deadline relative to a later epoch): arm afresh on the next call
+    private bool _deadlineMoved;
+
     private ulong OnEpochDeadline()
     {
+        _deadlineMoved = true;
         long cpu = ThreadCpuClock.NowNanoseconds();
         long wall = System.Diagnostics.Stopwatch.GetTimestamp();
         if (_checkCpuStart < 0)

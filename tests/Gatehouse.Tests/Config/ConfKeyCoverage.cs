@@ -18,6 +18,8 @@ internal static class ConfKeyCoverage
         ["admin_listen"] = ["GatewayHostTests.PlanesAreSeparatedByListener"],
         ["status_listen"] = ["GatewayHostTests.PlanesAreSeparatedByListener", "AdminExposureTests.StatusListenerChecksHostToo"],
         ["admin_gui_listen"] = ["ManagerServingTests.Serves_the_app_its_assets_and_index_html_for_the_apps_own_paths", "ManagerServingTests.With_admin_gui_listen_off_nothing_listens_and_no_origin_is_allowed", "ManagerConfKeyTests.Admin_gui_listen_defaults_to_loopback_8002_when_the_admin_api_listens"],
+        ["admin_gui_ssl_cert"] = ["ManagerServingTests.With_ssl_the_manager_presents_admin_gui_ssl_cert_and_its_https_page_calls_an_https_admin_api", "ManagerConfKeyTests.Admin_gui_ssl_cert_goes_with_an_ssl_admin_gui_listen_and_files_that_exist"],
+        ["admin_gui_ssl_cert_key"] = ["ManagerServingTests.With_ssl_the_manager_presents_admin_gui_ssl_cert_and_its_https_page_calls_an_https_admin_api", "ManagerConfKeyTests.Admin_gui_ssl_cert_goes_with_an_ssl_admin_gui_listen_and_files_that_exist"],
         ["admin_gui_api_url"] = ["ManagerServingTests.Kconfig_names_the_admin_api_and_whether_a_token_is_needed_but_never_the_token", "ManagerConfKeyTests.Admin_gui_api_url_is_a_url"],
         ["admin_gui_url"] = ["AdminExposureTests.CorsAnswersOnlyTheAdminGuiOrigins", "AdminExposureTests.HostIsCheckedAgainstTheNamesTheAdminApiAnswersTo"],
         ["admin_gui_origin"] = ["AdminExposureTests.CorsAnswersOnlyTheAdminGuiOrigins", "AdminExposureTests.OriginsAreNormalisedAsBrowsersSendThem"],

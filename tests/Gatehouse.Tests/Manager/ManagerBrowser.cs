@@ -34,7 +34,8 @@ public sealed class ManagerBrowser : IAsyncLifetime
     public async Task<IPage> NewPageAsync(List<string> errors, int width = 1280, int height = 800)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
-        context.SetDefaultTimeout(10_000);
+        // generous: the test machine is shared and often loaded; every wait is on a condition
+        context.SetDefaultTimeout(30_000);
         var page = await context.NewPageAsync();
         page.Console += (_, message) =>
         {
@@ -43,6 +44,22 @@ public sealed class ManagerBrowser : IAsyncLifetime
         };
         page.PageError += (_, error) => { lock (errors) errors.Add(error); };
         return page;
+    }
+
+    /// <summary>Waits until the page's path matches <paramref name="pattern"/> (a regular expression), polling
+    /// <c>location.pathname</c>: the app moves with pushState, where Playwright's WaitForURL proved flaky on a loaded
+    /// machine. On timeout, fails with what the page shows.</summary>
+    public static async Task PathAsync(IPage page, string pattern)
+    {
+        try
+        {
+            await page.WaitForFunctionAsync("p => new RegExp(p).test(location.pathname)", pattern, new() { PollingInterval = 100, Timeout = 30_000 });
+        }
+        catch (TimeoutException)
+        {
+            var shown = await page.EvaluateAsync<string>("() => location.pathname + ': ' + (document.querySelector('main')?.innerText ?? '')");
+            throw new Xunit.Sdk.XunitException($"the page did not reach {pattern}; it shows {shown}");
+        }
     }
 
     public static async Task ShotAsync(IPage page, string name)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Gatehouse.Config;
 using Gatehouse.Proxy;
 using Gatehouse.Tests.Plugins;
@@ -15,7 +14,7 @@ namespace Gatehouse.Tests.Manager;
 /// Issue 17 in a real browser: headless chromium drives the Gatehouse Manager of a real gateway (SQLite store, the
 /// example Proxy-Wasm filters, the echo upstream), and the effect is checked on proxied requests.
 /// </summary>
-public sealed class ManagerBrowserTests(ManagerBrowser browser, ITestOutputHelper output) : IClassFixture<ManagerBrowser>
+public sealed partial class ManagerBrowserTests(ManagerBrowser browser, ITestOutputHelper output) : IClassFixture<ManagerBrowser>
 {
     private static Task<PluginGateway> StartAsync(Func<GatehouseOptions, GatehouseOptions>? configure = null) =>
         PluginGateway.StartAsync(configure: o =>
@@ -54,12 +53,12 @@ public sealed class ManagerBrowserTests(ManagerBrowser browser, ITestOutputHelpe
         await page.FillAsync("#f-name", "ui-service");
         await page.FillAsync("#f-url", $"http://127.0.0.1:{gateway.Upstream.Port}");
         await page.ClickAsync("button:text-is('Create')");
-        await page.WaitForURLAsync(new Regex("/services/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/services/[0-9a-f-]{36}$");
         await page.ClickAsync("a:text-is('New route')");
         await page.FillAsync("#f-name", "ui-route");
         await page.FillAsync("#f-paths", "/ui");
         await page.ClickAsync("button:text-is('Create')");
-        await page.WaitForURLAsync(new Regex("/routes/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/routes/[0-9a-f-]{36}$");
         var routeUrl = page.Url;
         await EchoAsync(gateway, "/ui/hello", _ => true);
 
@@ -69,7 +68,7 @@ public sealed class ManagerBrowserTests(ManagerBrowser browser, ITestOutputHelpe
         await page.FillAsync("[id='f-config.add.headers']", "x-from-plugin:yes");
         await ManagerBrowser.ShotAsync(page, "plugin-form");
         await page.ClickAsync("button:text-is('Create')");
-        await page.WaitForURLAsync(new Regex("/plugins/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/plugins/[0-9a-f-]{36}$");
         var pluginUrl = page.Url;
         await EchoAsync(gateway, "/ui/hello", e => (string?)e["headers"]?["x-from-plugin"] == "yes");
         // its edit form is the plugin's own, filled with what was saved
@@ -88,7 +87,7 @@ public sealed class ManagerBrowserTests(ManagerBrowser browser, ITestOutputHelpe
         await page.SelectOptionAsync("#add-filter", "request-counter");
         await page.ClickAsync("button:text-is('Add')");
         await page.ClickAsync("button:text-is('Create')");
-        await page.WaitForURLAsync(new Regex("/filter-chains/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/filter-chains/[0-9a-f-]{36}$");
         var echo = await EchoAsync(gateway, "/ui/hello", e => (string?)e["headers"]?["x-from-filter"] == "yes");
         Assert.Equal("yes", (string?)echo["headers"]!["x-from-plugin"]);
         var chainUrl = page.Url;
@@ -124,7 +123,7 @@ public sealed class ManagerBrowserTests(ManagerBrowser browser, ITestOutputHelpe
         await page.GotoAsync(pluginUrl + "/edit");
         await page.Locator("#f-enabled").UncheckAsync();
         await page.ClickAsync("button:text-is('Save')");
-        await page.WaitForURLAsync(new Regex("/plugins/[0-9a-f-]{36}$"));
+        await ManagerBrowser.PathAsync(page, "/plugins/[0-9a-f-]{36}$");
         await page.GotoAsync(routeUrl + "/plan");
         await page.WaitForSelectorAsync("[data-phase='access']");
         Assert.DoesNotContain("request-transformer", await page.InnerTextAsync("[data-phase='access']"));
@@ -217,21 +216,56 @@ public sealed class ManagerBrowserTests(ManagerBrowser browser, ITestOutputHelpe
         using (var posted = await gateway.Admin.PostAsync("/config", new StringContent(new JsonObject { ["config"] = config.ToJsonString() }.ToJsonString(), System.Text.Encoding.UTF8, "application/json")))
             Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
         var routeId = (string)JsonNode.Parse(await gateway.Admin.GetStringAsync("/routes/r0500"))!["id"]!;
-        async Task<long> TimeAsync(string path, string ready)
+        // Measured in the page (Navigation/Resource Timing): from navigation start (or the click, inside the app) to
+        // the DOM change that shows the page's data, seen by a MutationObserver installed before the app runs.
+        await page.AddInitScriptAsync("""
+            (() => {
+              window.__readyAt = null;
+              window.__readySelector = sessionStorage.getItem('gatehouse-ready');
+              const check = () => { if (window.__readySelector && window.__readyAt === null && document.querySelector(window.__readySelector)) window.__readyAt = performance.now(); };
+              new MutationObserver(check).observe(document, { childList: true, subtree: true, characterData: true });
+            })()
+            """);
+        const string Timings = """
+            () => {
+              const nav = performance.getEntriesByType('navigation')[0];
+              const fetches = performance.getEntriesByType('resource').filter(e => e.initiatorType === 'fetch' || e.initiatorType === 'script' || e.initiatorType === 'link')
+                .map(e => { const u = new URL(e.name); return `${u.pathname.replace(/^\/assets\//, '')}${u.search} ${e.startTime.toFixed(0)}-${e.responseEnd.toFixed(0)}`; });
+              return `${window.__readyAt.toFixed(0)} ms (DOMContentLoaded at ${nav.domContentLoadedEventEnd.toFixed(0)}; ${fetches.join(', ')})`;
+            }
+            """;
+        async Task<string> LoadAsync(string path, string ready)
         {
-            var watch = Stopwatch.StartNew();
+            await page.EvaluateAsync("s => sessionStorage.setItem('gatehouse-ready', s)", ready);
             await page.GotoAsync(Ui(gateway, path));
-            await page.WaitForSelectorAsync(ready);
-            return watch.ElapsedMilliseconds;
+            await page.WaitForFunctionAsync("() => window.__readyAt !== null");
+            return await page.EvaluateAsync<string>(Timings);
         }
+        await page.GotoAsync(Ui(gateway, "/"));
         foreach (var (path, ready) in new[]
         {
-            ("/routes", "tbody tr:nth-child(25) a"), ("/services", "td a:text-is('many')"), ($"/routes/{routeId}", "dd code:text-is('r0500')"),
-            ($"/routes/{routeId}/plan", "[data-phase='access']"), ("/", "text=Traffic"),
+            ("/routes", "tbody tr:nth-child(25) a"), ("/services", "tbody tr:nth-child(1) td a"), ($"/routes/{routeId}", "dl.props dd"),
+            ($"/routes/{routeId}/plan", "[data-phase='access']"), ("/", ".cards > section:nth-child(2) dl.props"),
         })
         {
-            await TimeAsync(path, ready); // warm: the first visit of a page compiles its script
-            output.WriteLine($"1,000 routes: {path} shown in {await TimeAsync(path, ready)} ms");
+            await LoadAsync(path, ready); // warm: the first visit of a page compiles its script
+            for (var run = 0; run < 3; run++) output.WriteLine($"1,000 routes: {path} loaded and shown in {await LoadAsync(path, ready)}");
+        }
+        // inside the app (no reload): from the click on a menu link until the data shows
+        foreach (var (link, ready) in new[] { ("/routes", "tbody tr:nth-child(25) a"), ("/services", "tbody tr:nth-child(1) td a"), ("/", ".cards > section:nth-child(2) dl.props") })
+        for (var run = 0; run < 3; run++)
+        {
+            await page.GotoAsync(Ui(gateway, "/filters"));
+            await page.WaitForSelectorAsync("h1:text-is('Filters')");
+            var ms = await page.EvaluateAsync<double>("""
+                ([link, ready]) => new Promise(resolve => {
+                  const start = performance.now();
+                  const observer = new MutationObserver(() => { if (document.querySelector(ready)) { observer.disconnect(); resolve(performance.now() - start); } });
+                  observer.observe(document, { childList: true, subtree: true, characterData: true });
+                  document.querySelector(`nav#nav a[href='${link}']`).click();
+                })
+                """, new[] { link, ready });
+            output.WriteLine($"1,000 routes: {link} shown {ms:F0} ms after the menu click");
         }
         await page.GotoAsync(Ui(gateway, "/routes"));
         await page.WaitForSelectorAsync("tbody tr:nth-child(25) a");

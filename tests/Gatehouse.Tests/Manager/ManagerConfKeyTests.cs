@@ -3,7 +3,8 @@ using Gatehouse.Config;
 namespace Gatehouse.Tests.Manager;
 
 /// <summary>Issue 17: Kong's admin_gui_* keys: admin_gui_listen (Kong's key, loopback default when the Admin API
-/// listens, <c>off</c>), admin_gui_api_url, and the admin_gui_* keys the Manager does not implement refused by name.</summary>
+/// listens, <c>off</c>, <c>ssl</c> with admin_gui_ssl_cert/_key), admin_gui_api_url, and the admin_gui_* keys the Manager
+/// does not implement refused by name.</summary>
 public sealed class ManagerConfKeyTests
 {
     private static ConfLoadResult Load(string text) => GatehouseConfLoader.LoadText(text, new Dictionary<string, string?>());
@@ -31,9 +32,6 @@ public sealed class ManagerConfKeyTests
     }
 
     [Theory]
-    [InlineData("admin_gui_listen = 127.0.0.1:8445 ssl", "admin_gui_listen: 'ssl' is not supported")]
-    [InlineData("admin_gui_ssl_cert = /tmp/x.crt", "admin_gui_ssl_cert: '/tmp/x.crt' is not supported")]
-    [InlineData("admin_gui_ssl_cert_key = /tmp/x.key", "admin_gui_ssl_cert_key: '/tmp/x.key' is not supported")]
     [InlineData("admin_gui_path = /manager", "admin_gui_path: '/manager' is not supported")]
     [InlineData("admin_gui_csp_header = on", "admin_gui_csp_header: 'on' is not supported")]
     public void The_admin_gui_keys_the_manager_does_not_implement_are_refused_by_name(string line, string error)
@@ -41,6 +39,21 @@ public sealed class ManagerConfKeyTests
         var result = Load(line + "\n");
         Assert.Null(result.Options);
         Assert.Contains(result.Errors, e => e.StartsWith(error, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("admin_gui_ssl_cert = /tmp/x.crt\nadmin_gui_ssl_cert_key = /tmp/x.key", "admin_gui_ssl_cert: set, but no admin_gui_listen entry has 'ssl'")]
+    [InlineData("admin_gui_listen = 127.0.0.1:8445 ssl\nadmin_gui_ssl_cert = /tmp/x.crt", "admin_gui_ssl_cert: admin_gui_ssl_cert and admin_gui_ssl_cert_key go together")]
+    [InlineData("admin_gui_listen = 127.0.0.1:8445 ssl\nadmin_gui_ssl_cert = /nonexistent/x.crt\nadmin_gui_ssl_cert_key = /nonexistent/x.key", "admin_gui_ssl_cert: file '/nonexistent/x.crt' does not exist")]
+    public void Admin_gui_ssl_cert_goes_with_an_ssl_admin_gui_listen_and_files_that_exist(string lines, string error)
+    {
+        var result = Load(lines + "\n");
+        Assert.Null(result.Options);
+        Assert.Contains(result.Errors, e => e.StartsWith(error, StringComparison.Ordinal));
+        // ssl alone: the self-signed default, as Kong
+        var ssl = Load("admin_gui_listen = 127.0.0.1:8445 ssl\n").Options!;
+        Assert.True(Assert.Single(ssl.AdminGuiListen).Ssl);
+        Assert.Null(ssl.AdminGuiSslCert);
     }
 
     [Theory]

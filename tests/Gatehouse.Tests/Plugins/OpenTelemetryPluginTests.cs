@@ -241,6 +241,41 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         Assert.Equal("", EchoedHeader(echo!, "traceparent"));
     }
 
+    /// <summary>A request the sampler leaves out records nothing: no span of it gets an identity (an Activity of the
+    /// plugin's source), none is exported, and the upstream still gets the trace with "not sampled" and a span of its
+    /// own; the same trace sampled (the control) does make them.</summary>
+    [Fact]
+    public async Task An_unsampled_request_makes_no_span_and_still_propagates()
+    {
+        await AddPlugin(Config(sampling: 1));
+        var unsampled = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
+        var sampled = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
+        var made = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == SpanExporters.SourceName,
+            Sample = static (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) =>
+                System.Diagnostics.ActivitySamplingResult.PropagationData,
+            ActivityStarted = a => made.AddOrUpdate(a.TraceId.ToHexString(), 1, (_, n) => n + 1),
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        for (var i = 0; i < 3; i++)
+        {
+            var (status, echo) = await Get("/api/unsampled", ("traceparent", $"00-{unsampled}-{Parent}-00"));
+            Assert.Equal(200, status);
+            Assert.Matches($"^00-{unsampled}-[0-9a-f]{{16}}-00$", EchoedHeader(echo!, "traceparent"));
+            Assert.DoesNotContain(Parent, EchoedHeader(echo!, "traceparent"));
+        }
+        var (_, control) = await Get("/api/sampled", ("traceparent", $"00-{sampled}-{Parent}-01"));
+        Assert.Matches($"^00-{sampled}-[0-9a-f]{{16}}-01$", EchoedHeader(control!, "traceparent"));
+        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong" && s.TraceId == sampled));
+
+        Assert.True(made.GetValueOrDefault(sampled) > 0, "the control request made no span: the listener sees nothing");
+        Assert.Equal(0, made.GetValueOrDefault(unsampled));
+        Assert.DoesNotContain(_collector.Spans, s => s.TraceId == unsampled);
+    }
+
     private const string Trace = "4e2d8c1f0a9b7e6d5c4b3a2918070605";
     private const string Trace8 = "5c4b3a2918070605"; // its last 8 bytes, Kong's 64-bit form
     private const string Parent = "a1b2c3d4e5f60718";

@@ -19,6 +19,10 @@ public sealed class TraceSpan
         Kind = kind;
     }
 
+    // room for the attributes most spans get (a filter callback's 8, a try's 5) without growing; the request span has
+    // about a dozen
+    private int AttributeCapacity => Parent is null ? 16 : 8;
+
     public string Name { get; }
     public TraceSpan? Parent { get; }
     public ActivityKind Kind { get; }
@@ -40,7 +44,7 @@ public sealed class TraceSpan
     /// <summary>Sets an attribute (a second value of the same key replaces the first).</summary>
     public void Set(string key, object? value)
     {
-        var attributes = _attributes ??= [];
+        var attributes = _attributes ??= new(AttributeCapacity);
         for (var i = 0; i < attributes.Count; i++)
         {
             if (attributes[i].Key != key) continue;

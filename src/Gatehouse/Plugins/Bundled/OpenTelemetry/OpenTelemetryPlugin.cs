@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Gatehouse.Config;
 using Gatehouse.Entities;
 using Gatehouse.Proxy.Pipeline;
 using Gatehouse.Proxy.Tracing;
@@ -149,13 +150,24 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             var extracted = propagation.Extract(headers);
             propagation.Clear(headers);
             InjectContext injection;
-            if (kong.Context.Trace is { } trace)
+            if (kong.Context.Trace is { } trace && Begin(trace, extracted, samplingRate))
             {
-                Begin(trace, extracted, samplingRate);
                 // the upstream's parent: the first try's span, or the request's when balancer spans are off (Kong's rule)
-                var injected = trace.PrepareBalancer() is { } balancer ? spans.Make(balancer, trace.Sampled) : trace.Root.Activity!;
+                var injected = trace.PrepareBalancer() is { } balancer ? spans.Make(balancer, sampled: true) : trace.Root.Activity!;
                 injection = new InjectContext(TraceIds.From(injected.TraceId), TraceIds.From(injected.SpanId),
-                    injected.ParentSpanId == default ? null : TraceIds.From(injected.ParentSpanId), trace.Sampled, extracted);
+                    injected.ParentSpanId == default ? null : TraceIds.From(injected.ParentSpanId), Sampled: true, extracted);
+            }
+            else if (kong.Context.Trace is { } unsampled)
+            {
+                // not sampled: the ids a recorded trace would have had (request span, first try under it), made without
+                // spans; the rest of the request records nothing (the trace is dropped here, every later step is one
+                // null check)
+                kong.Context.Trace = null;
+                var traceId = extracted?.TraceId ?? TraceIds.From(ActivityTraceId.CreateRandom());
+                var request = TraceIds.From(ActivitySpanId.CreateRandom());
+                injection = unsampled.Traces(TracedSteps.Balancer)
+                    ? new InjectContext(traceId, TraceIds.From(ActivitySpanId.CreateRandom()), request, Sampled: false, extracted)
+                    : new InjectContext(traceId, request, extracted?.SpanId ?? extracted?.ParentId, Sampled: false, extracted);
             }
             else
             {
@@ -175,8 +187,7 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         public override ValueTask LogAsync(Kong kong)
         {
             if (kong.Context.Trace is not { } trace) return ValueTask.CompletedTask;
-            if (trace.Root.Activity is null) Begin(trace, null, globalSamplingRate);
-            if (trace.Sampled) trace.Sink = this;
+            if (trace.Root.Activity is not null || Begin(trace, null, globalSamplingRate)) trace.Sink = this;
             return ValueTask.CompletedTask;
         }
 
@@ -184,24 +195,28 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         {
             // children first, the request span last (the order they ended in): a collector that has the request span
             // has the whole trace
+            var current = Activity.Current;
             foreach (var span in trace.Spans)
             {
                 if (span == trace.Root || span.End == default) continue; // End unset: a prepared try never reached
-                var activity = span.Activity ?? spans.Make(span, sampled: true);
+                var activity = span.Activity ?? spans.Make(span, sampled: true, restoreCurrent: false);
                 SpanMaker.Finish(activity, span);
                 queue.OnEnd(activity);
             }
+            Activity.Current = current;
             SpanMaker.Finish(trace.Root.Activity!, trace.Root);
             queue.OnEnd(trace.Root.Activity!);
         }
 
         /// <summary>The request span in the client's trace (or a new one), sampled as Kong decides: a client that said
         /// "not sampled" wins, otherwise the trace id and the rate (<see cref="TraceIdSampler"/>).</summary>
-        private void Begin(RequestTrace trace, ExtractedContext? extracted, double rate)
+        /// <returns>whether the trace is sampled; only a sampled trace gets its spans' identities (Activities)</returns>
+        private bool Begin(RequestTrace trace, ExtractedContext? extracted, double rate)
         {
             var traceId = extracted?.TraceId is { } id ? TraceIds.ToActivity(id) : ActivityTraceId.CreateRandom();
             trace.Sampled = TraceIdSampler.Decide(extracted?.Sampled, traceId, rate);
-            spans.MakeRoot(trace.Root, traceId, extracted?.RequestParent, trace.Sampled);
+            if (trace.Sampled) spans.MakeRoot(trace.Root, traceId, extracted?.RequestParent, sampled: true);
+            return trace.Sampled;
         }
     }
 }

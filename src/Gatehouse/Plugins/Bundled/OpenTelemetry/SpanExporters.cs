@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Threading.Channels;
 using Gatehouse.Plugins.Bundled.Prometheus;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
@@ -116,42 +115,51 @@ public sealed class SpanExporters : IDisposable
 /// <summary>
 /// A bounded queue in front of the SDK's OTLP/HTTP protobuf exporter: a request only enqueues its spans (a full queue
 /// drops them, counted in <c>gatehouse_opentelemetry_spans_dropped_total{reason="queue_full"}</c>); one background
-/// loop sends batches of up to <c>queue.max_batch_size</c>, waiting at most <c>queue.max_coalescing_delay</c> for a
-/// batch to fill. A batch the collector does not take is dropped and counted (<c>reason="export_failed"</c>). Closing
+/// loop sends batches of up to <c>queue.max_batch_size</c>, starting <c>queue.max_coalescing_delay</c> after the first
+/// span was queued, or as soon as a batch is full (Kong's queue). A batch the collector does not take is dropped and
+/// counted (<c>reason="export_failed"</c>). The loop is woken twice per batch at most (the first span, a full batch),
+/// never per span: a wake-up is a thread-pool hop, and on a busy gateway those cost more than the spans. Closing
 /// (gateway stop, or the exporter retired) sends what is queued within the drain timeout; past it the export under way
 /// is cancelled (<c>export_failed</c>) and every span still queued, or offered after the close, is counted
 /// (<c>reason="shutdown"</c>): each span is exported or counted once.
 /// </summary>
 internal sealed class SpanQueue : BaseExportProcessor<Activity>
 {
-    /// <summary>After a drain timed out: how long the loop has to count the batch whose export was cancelled.</summary>
-    private static readonly TimeSpan CancelledExportGrace = TimeSpan.FromSeconds(2);
-    private readonly Channel<Activity> _channel;
+    private readonly ConcurrentQueue<Activity> _spans = new();
+    // spans reserved in the queue (counted before they are enqueued, so the bound holds under concurrent writers)
+    private int _queued;
+    private readonly SemaphoreSlim _wake = new(0);
+    private volatile bool _closing;
     private readonly SpanExportSettings _settings;
     private readonly PrometheusMetrics _metrics;
-    private readonly ILogger _logger;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly TracerProvider _provider;
-    private readonly Task _loop;
+    // looked up once: a full queue drops every span of every request, and a label lookup per drop would add to the load
+    private readonly global::Prometheus.Counter.Child _queueFull;
+    private readonly global::Prometheus.Counter.Child _shutdown;
+    /// <summary>After a drain timed out: how long the loop has to count the batch whose export was cancelled.</summary>
+    private static readonly TimeSpan CancelledExportGrace = TimeSpan.FromSeconds(2);
     // spans accepted and neither exported nor counted dropped yet; settled by the loop per batch, or all at once when
     // the drain gives up (then the loop counts nothing more: _abandoned, under _settle)
     private long _unsettled;
     private readonly Lock _settle = new();
     private bool _abandoned;
-    private volatile bool _closed;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TracerProvider _provider;
+    private readonly Task _loop;
     private int _disposed;
+    private int _wakeups;
+
+    /// <summary>How many times the loop has woken (for the test that it is not once per span).</summary>
+    internal int Wakeups => Volatile.Read(ref _wakeups);
 
     public SpanQueue(SpanExportSettings settings, PrometheusMetrics metrics, ILogger logger)
         : base(new OtlpTraceExporter(ExporterOptions(settings)))
     {
         _settings = settings;
         _metrics = metrics;
+        _queueFull = metrics.OpenTelemetrySpansDropped.WithLabels("queue_full");
+        _shutdown = metrics.OpenTelemetrySpansDropped.WithLabels("shutdown");
         _logger = logger;
-        _channel = Channel.CreateBounded<Activity>(new BoundedChannelOptions(settings.MaxEntries)
-        {
-            FullMode = BoundedChannelFullMode.Wait, // TryWrite answers false when full: the span is dropped, never waited for
-            SingleReader = true,
-        });
         // the provider gives the exporter its resource (service.name and the configured attributes); it listens to no source
         _provider = Sdk.CreateTracerProviderBuilder()
             .SetResourceBuilder(ResourceBuilder.CreateEmpty().AddAttributes(Resource(settings)))
@@ -191,43 +199,67 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
     /// <summary>Enqueues a finished span; never waits.</summary>
     protected override void OnExport(Activity data)
     {
-        if (_closed)
+        if (_closing)
         {
-            _metrics.OpenTelemetrySpansDropped.WithLabels("shutdown").Inc();
+            _shutdown.Inc();
+            return;
+        }
+        var queued = Interlocked.Increment(ref _queued);
+        if (queued > _settings.MaxEntries)
+        {
+            Interlocked.Decrement(ref _queued);
+            _queueFull.Inc();
             return;
         }
         Interlocked.Increment(ref _unsettled);
-        if (_channel.Writer.TryWrite(data)) return;
-        Interlocked.Decrement(ref _unsettled);
-        _metrics.OpenTelemetrySpansDropped.WithLabels(_closed ? "shutdown" : "queue_full").Inc();
+        _spans.Enqueue(data);
+        // the first span starts the coalescing delay; a full batch ends it
+        if (queued == 1 || queued == _settings.MaxBatchSize) _wake.Release();
     }
 
     private async Task LoopAsync()
     {
         var batch = new Activity[_settings.MaxBatchSize];
-        var reader = _channel.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(_stop.Token))
+            while (true)
             {
-                var count = 0;
-                using (var window = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
+                await _wake.WaitAsync(_stop.Token);
+                Interlocked.Increment(ref _wakeups);
+                if (Volatile.Read(ref _queued) == 0)
                 {
-                    window.CancelAfter(_settings.CoalescingDelay);
-                    while (count < batch.Length)
-                    {
-                        if (reader.TryRead(out var span)) { batch[count++] = span; continue; }
-                        try { if (!await reader.WaitToReadAsync(window.Token)) break; }
-                        catch (OperationCanceledException) { break; }
-                    }
+                    if (_closing) return;
+                    continue; // a wake-up whose spans an earlier round sent
                 }
-                // the drain gave up: what was gathered stays unsettled, counted by OnShutdown
-                if (_stop.IsCancellationRequested) break;
-                Send(batch, count);
-                Array.Clear(batch, 0, count);
+                if (!_closing && Volatile.Read(ref _queued) < batch.Length)
+                {
+                    await _wake.WaitAsync(_settings.CoalescingDelay, _stop.Token);
+                    Interlocked.Increment(ref _wakeups);
+                }
+                SendQueued(batch);
+                if (_closing && Volatile.Read(ref _queued) == 0) return;
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested) { }
+    }
+
+    /// <summary>Sends what is queued, a batch at a time, until the queue is empty.</summary>
+    private void SendQueued(Activity[] batch)
+    {
+        while (true)
+        {
+            var count = 0;
+            // the drain gave up: what is left stays unsettled, counted by OnShutdown
+            if (_stop.IsCancellationRequested) return;
+            while (count < batch.Length && _spans.TryDequeue(out var span))
+            {
+                batch[count++] = span;
+                Interlocked.Decrement(ref _queued);
+            }
+            if (count == 0) return;
+            Send(batch, count);
+            Array.Clear(batch, 0, count);
+        }
     }
 
     private void Send(Activity[] batch, int count)
@@ -253,24 +285,28 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
     /// counts as export_failed) and what is left is counted dropped (shutdown).</summary>
     protected override bool OnShutdown(int timeoutMilliseconds)
     {
-        _closed = true;
-        _channel.Writer.TryComplete();
-        if (_loop.Wait(timeoutMilliseconds)) return base.OnShutdown(timeoutMilliseconds);
-        _stop.Cancel(); // the loop sends no further batch
-        base.OnShutdown(0); // the exporter's shutdown cancels its request under way
-        _loop.Wait(CancelledExportGrace);
+        _closing = true;
+        _wake.Release();
+        var drained = _loop.Wait(timeoutMilliseconds);
+        if (!drained)
+        {
+            _stop.Cancel(); // the loop sends no further batch
+            base.OnShutdown(0); // the exporter's shutdown cancels its request under way
+            _loop.Wait(CancelledExportGrace);
+        }
         long left;
         lock (_settle)
         {
             _abandoned = true;
+            // after a drain that timed out: what was still queued; after one that ended: a span queued as it ended
             left = Interlocked.Exchange(ref _unsettled, 0);
         }
         if (left > 0)
         {
-            _metrics.OpenTelemetrySpansDropped.WithLabels("shutdown").Inc(left);
+            _shutdown.Inc(left);
             OpenTelemetryLog.DrainTimedOut(_logger, _settings.Endpoint.Host, left, timeoutMilliseconds);
         }
-        return false;
+        return drained && base.OnShutdown(timeoutMilliseconds);
     }
 
     protected override void Dispose(bool disposing)

@@ -22,22 +22,24 @@ internal sealed class SpanMaker(ActivitySource source)
         root.Activity = Start(root, context);
     }
 
-    public Activity Make(TraceSpan span, bool sampled)
+    /// <param name="restoreCurrent">false when the caller makes several and restores <see cref="Activity.Current"/>
+    /// once itself (<see cref="Activity.Start"/> sets it, and each set of an async-local allocates)</param>
+    public Activity Make(TraceSpan span, bool sampled, bool restoreCurrent = true)
     {
         if (span.Activity is { } made) return made;
         var parent = span.Parent?.Activity ?? throw new InvalidOperationException($"span {span.Name}: parent has no identity");
         var context = new ActivityContext(parent.TraceId, parent.SpanId, sampled ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None);
-        span.Activity = Start(span, context);
+        span.Activity = Start(span, context, restoreCurrent);
         return span.Activity;
     }
 
-    private Activity Start(TraceSpan span, ActivityContext parent)
+    private Activity Start(TraceSpan span, ActivityContext parent, bool restoreCurrent = true)
     {
-        var previous = Activity.Current;
+        var previous = restoreCurrent ? Activity.Current : null;
         var activity = source.CreateActivity(span.Name, span.Kind, parent, idFormat: ActivityIdFormat.W3C)
             ?? throw new InvalidOperationException("the opentelemetry source has no listener");
         activity.Start();
-        Activity.Current = previous;
+        if (restoreCurrent) Activity.Current = previous;
         return activity;
     }
 
