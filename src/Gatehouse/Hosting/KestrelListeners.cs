@@ -101,11 +101,18 @@ internal static class KestrelListeners
                             return next(connection);
                         });
                 }
-                // after TLS (its ALPN result is known): HTTP/1.x input is observed for the "reading" phase
+                // after TLS (its ALPN result is known): HTTP/1.x input is observed for the "reading" phase and both
+                // directions counted; an HTTP/2 proxy connection's frames are scanned for per-stream counts
                 listen.Use(next => connection =>
                 {
-                    if (IsHttp1(connection, listen.Protocols) && connection.Items[ListenerKinds.ItemKey] is ConnectionActivity activity)
-                        connection.Transport = new ActivityDuplexPipe(connection.Transport, activity);
+                    if (connection.Items[ListenerKinds.ItemKey] is not ConnectionActivity activity) return next(connection);
+                    if (IsHttp1(connection, listen.Protocols)) connection.Transport = new ActivityDuplexPipe(connection.Transport, activity);
+                    else if (kind == ListenerKind.Proxy)
+                    {
+                        var streams = new Http2StreamSizes();
+                        connection.Transport = new Http2MeteredDuplexPipe(connection.Transport, streams);
+                        activity.CountHttp2Streams(streams);
+                    }
                     return next(connection);
                 });
             });

@@ -12,7 +12,8 @@ namespace Gatehouse.Proxy;
 /// (HTTP/2 multiplexes streams on one connection, so it has no per-connection reading phase).
 /// On HTTP/1.x it also counts the request's and the response's bytes on the wire (nginx's <c>$request_length</c> and
 /// <c>$bytes_sent</c>): the transport wrappers add what Kestrel consumes and writes; one request at a time per
-/// connection, so the current request's marks live here (no allocation per request).
+/// connection, so the current request's marks live here (no allocation per request). On an HTTP/2 proxy connection
+/// the same figures are per stream (<see cref="Http2StreamSizes"/>), as nginx counts them on HTTP/2.
 /// </summary>
 internal sealed class ConnectionActivity(ListenerKind kind, GatewayCounters counters, long number)
 {
@@ -42,24 +43,43 @@ internal sealed class ConnectionActivity(ListenerKind kind, GatewayCounters coun
 
     public void CountWireBytes() => CountsWireBytes = true;
 
+    /// <summary>An HTTP/2 connection's per-stream counts, when its frames are scanned (proxy listeners).</summary>
+    public Http2StreamSizes? Http2Streams { get; private set; }
+
+    public void CountHttp2Streams(Http2StreamSizes streams) => Http2Streams = streams;
+
     /// <summary>Kestrel consumed bytes of the input (a request head, or body bytes as they are read).</summary>
     public void Consumed(long bytes) => _consumed += bytes;
 
     /// <summary>Kestrel wrote bytes of a response.</summary>
     public void Wrote(long bytes) => _written += bytes;
 
-    /// <summary>nginx's <c>$request_length</c>: the current request's bytes consumed so far — the request line and
-    /// headers, then the body as it is read (with its chunked framing). Null when not counted (HTTP/2, HTTP/3), or when
-    /// the request before it on this connection left a chunked body unread (where its bytes end is unknown).</summary>
-    public long? RequestBytes => CountsWireBytes && _requestStartKnown ? Volatile.Read(ref _consumed) - _requestStart : null;
+    /// <summary>nginx's <c>$request_length</c>: on HTTP/1.x the current request's bytes consumed so far — the request
+    /// line and headers, then the body as it is read (with its chunked framing); on HTTP/2 the request's header block
+    /// as received (HPACK-compressed), then its body as read. Null when not counted (HTTP/3, non-proxy HTTP/2), or when
+    /// the request before it on this HTTP/1.x connection left a chunked body unread (where its bytes end is unknown).</summary>
+    public long? RequestBytes(HttpContext http) =>
+        Http2Streams is { } streams ? streams.Of(http)?.Received
+        : CountsWireBytes && _requestStartKnown ? Volatile.Read(ref _consumed) - _requestStart : null;
 
-    /// <summary>nginx's <c>$bytes_sent</c>: the current response's bytes written so far (status line, headers, body and
-    /// its framing). Null when not counted.</summary>
-    public long? ResponseBytes => CountsWireBytes ? Volatile.Read(ref _written) - _responseStart : null;
+    /// <summary>nginx's <c>$bytes_sent</c>: the current response's bytes written so far — on HTTP/1.x the status line,
+    /// headers, body and its framing; on HTTP/2 the stream's HEADERS, CONTINUATION and DATA frames. Null when not
+    /// counted.</summary>
+    public long? ResponseBytes(HttpContext http) =>
+        Http2Streams is { } streams ? streams.Of(http)?.Sent
+        : CountsWireBytes ? Volatile.Read(ref _written) - _responseStart : null;
 
-    public void RequestStarted()
+    public void RequestStarted(HttpContext http)
     {
         if (Interlocked.Exchange(ref _phase, InRequest) == Reading) counters.ReadingEnded();
+        if (Http2Streams?.Of(http) is { } stream)
+        {
+            stream.Started();
+            // the body is counted as the gateway reads it (nginx: as it is read, not as it arrives)
+            if (http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+                http.Request.Body = new Http2CountingRequestBody(http.Request.Body, stream);
+            return;
+        }
         if (!CountsWireBytes) return;
         // Kestrel has consumed this request's head and nothing of its body; the response has not begun
         _headEnd = _consumed;
@@ -72,6 +92,11 @@ internal sealed class ConnectionActivity(ListenerKind kind, GatewayCounters coun
     public void RequestEnded(HttpContext http)
     {
         Interlocked.CompareExchange(ref _phase, Idle, InRequest);
+        if (Http2Streams is { } streams)
+        {
+            streams.Remove(http);
+            return;
+        }
         if (!CountsWireBytes) return;
         long? unread = UnreadBodyBytes(http);
         _requestStartKnown = unread.HasValue;

@@ -32,7 +32,7 @@ public sealed class GatewayCounters
     {
         Interlocked.Increment(ref _total);
         Interlocked.Increment(ref _active);
-        ConnectionActivity.Of(http)?.RequestStarted();
+        ConnectionActivity.Of(http)?.RequestStarted(http);
     }
 
     internal void End(HttpContext http)

@@ -111,19 +111,30 @@ public sealed class ProxyRequestHandler
     }
 
     /// <summary>nginx logs a request once its response is sent: on HTTP/1.x its last bytes (a chunked body's end) are
-    /// written before the log handlers run, so the bytes they see sent (<c>response.total_size</c>) are all of them.
-    /// Kestrel would write them when the request returns; an upgraded connection is left alone.</summary>
+    /// written before the log handlers run, on HTTP/2 its stream's last frame, so the bytes they see sent
+    /// (<c>response.total_size</c>) are all of them. Kestrel would write them when the request returns (HTTP/2: its
+    /// frame writer writes them after the response completes, waited for here up to <see cref="LastFrameWait"/>);
+    /// an upgraded connection is left alone.</summary>
     private static async ValueTask CompleteResponseAsync(HttpContext http)
     {
         if (http.Response.StatusCode == StatusCodes.Status101SwitchingProtocols || http.RequestAborted.IsCancellationRequested
-            || ConnectionActivity.Of(http) is not { CountsWireBytes: true }) return;
+            || ConnectionActivity.Of(http) is not { } activity) return;
+        var stream = activity.Http2Streams?.Of(http);
+        if (!activity.CountsWireBytes && stream is null) return;
         // Kestrel's own feature: restoring Response.Body installed wrappers whose completion would only flush
         var body = http.Features.Get<IHttpResponseBodyFeature>();
         while (body is StreamResponseBodyFeature { PriorFeature: { } prior }) body = prior;
         if (body is null) return;
-        try { await body.CompleteAsync(); }
-        catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException) { }
+        try
+        {
+            await body.CompleteAsync();
+            // a client that grants no flow-control window holds the last frame back: the log phase does not wait for it long
+            if (stream is not null) await stream.WrittenAsync().WaitAsync(LastFrameWait, http.RequestAborted);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException or TimeoutException) { }
     }
+
+    private static readonly TimeSpan LastFrameWait = TimeSpan.FromSeconds(5);
 
     private async ValueTask<PhaseOutcome> RequestPhasesAsync(ProxyContext context, ProxySnapshot snapshot)
     {

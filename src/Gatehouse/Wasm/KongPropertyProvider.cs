@@ -64,7 +64,7 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
     /// <c>request.protocol</c>, <c>request.time</c> (when the gateway began the request), <c>source.address/port</c>
     /// (the client), <c>destination.address/port</c> (the listener), the <c>connection.*</c> of <see cref="ConnectionProperties"/>,
     /// <c>request.referer/useragent/size/duration/is_subrequest</c>, <c>response.size</c>, <c>upstream.address/port</c>,
-    /// <c>request.total_size</c> and <c>response.total_size</c> (HTTP/1.x wire bytes).
+    /// <c>request.total_size</c> and <c>response.total_size</c> (nginx's <c>$request_length</c> and <c>$bytes_sent</c>, HTTP/1.x and HTTP/2).
     /// Request path/method/headers and the response's code/headers are the host library's built-ins; the other Envoy
     /// attributes are not found (docs/proxy-wasm-conformance.md).
     /// </summary>
@@ -117,12 +117,12 @@ internal sealed class KongPropertyProvider(ProxyContext context) : IPropertyProv
             // ngx: $body_bytes_sent, the body bytes sent to the client so far (0 before the body goes out)
             "response.size" when encoding == PropertyEncoding.Text => Ngx("body_bytes_sent"),
             "response.size" => PropertyValues.Int64(context.ResponseBodyBytes, encoding),
-            // ngx: $request_length and $bytes_sent; Envoy: the same byte counts as integers. HTTP/1.x only (not found on
-            // HTTP/2 and HTTP/3); the response's are complete in the log phase
+            // ngx: $request_length and $bytes_sent; Envoy: the same byte counts as integers. HTTP/1.x and HTTP/2 (nginx's
+            // rules for each; not found on HTTP/3); the response's are complete in the log phase
             "request.total_size" when encoding == PropertyEncoding.Text => Ngx("request_length"),
-            "request.total_size" => Proxy.ConnectionActivity.Of(http)?.RequestBytes is { } received ? PropertyValues.Int64(received, encoding) : null,
+            "request.total_size" => Proxy.ConnectionActivity.Of(http)?.RequestBytes(http) is { } received ? PropertyValues.Int64(received, encoding) : null,
             "response.total_size" when encoding == PropertyEncoding.Text => Ngx("bytes_sent"),
-            "response.total_size" => Proxy.ConnectionActivity.Of(http)?.ResponseBytes is { } sent ? PropertyValues.Int64(sent, encoding) : null,
+            "response.total_size" => Proxy.ConnectionActivity.Of(http)?.ResponseBytes(http) is { } sent ? PropertyValues.Int64(sent, encoding) : null,
             _ => null,
         };
     }

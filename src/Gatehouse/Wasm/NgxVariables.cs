@@ -53,10 +53,10 @@ internal static class NgxVariables
             "content_length" => Header(request.Headers, name),
             "request_time" => SecondsAndMilliseconds(Elapsed(context)),
             "body_bytes_sent" => context.ResponseBodyBytes.ToString(CultureInfo.InvariantCulture),
-            // $request_length / $bytes_sent: the request's and the response's bytes on the wire so far (HTTP/1.x only:
-            // not found on HTTP/2 and HTTP/3, whose compressed framing gives no such figure)
-            "request_length" => Proxy.ConnectionActivity.Of(http)?.RequestBytes?.ToString(CultureInfo.InvariantCulture),
-            "bytes_sent" => Proxy.ConnectionActivity.Of(http)?.ResponseBytes?.ToString(CultureInfo.InvariantCulture),
+            // $request_length / $bytes_sent: the request's and the response's bytes so far, as nginx counts them on
+            // HTTP/1.x (wire bytes) and HTTP/2 (header block and body read; the stream's frames sent); not found on HTTP/3
+            "request_length" => Proxy.ConnectionActivity.Of(http)?.RequestBytes(http)?.ToString(CultureInfo.InvariantCulture),
+            "bytes_sent" => Proxy.ConnectionActivity.Of(http)?.ResponseBytes(http)?.ToString(CultureInfo.InvariantCulture),
             "status" => http.Response.HasStarted || context.UpstreamStatus is not null
                 ? http.Response.StatusCode.ToString(CultureInfo.InvariantCulture) : null,
             _ when name.StartsWith(HeaderPrefix, StringComparison.Ordinal) => Header(request.Headers, name[HeaderPrefix.Length..]),

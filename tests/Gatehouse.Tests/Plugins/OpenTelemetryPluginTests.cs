@@ -558,6 +558,47 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         foreach (var client in held.ToArray()) client.Dispose();
     }
 
+    [Fact]
+    public async Task A_drain_that_times_out_at_stop_counts_every_span_it_did_not_export()
+    {
+        // a collector that answers after 30 s: when the gateway stops, the first batch's export is still under way and
+        // the other batches are queued behind it, so the 5 s drain times out
+        await using var slow = await OtlpReceiver.StartAsync(answerDelay: TimeSpan.FromSeconds(30));
+        var traceIds = new System.Collections.Concurrent.ConcurrentDictionary<System.Diagnostics.ActivityTraceId, byte>();
+        var made = 0;
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == SpanExporters.SourceName,
+            ActivityStarted = a => { if (traceIds.ContainsKey(a.TraceId)) Interlocked.Increment(ref made); },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var gw = await PluginGateway.StartAsync(configure: o => o with { TracingInstrumentations = ["all"], TracingSamplingRate = 1 });
+        await gw.ServiceAndRouteAsync("svc", "/api");
+        await gw.CreateAsync("/plugins", new { name = "opentelemetry", config = new
+        {
+            traces_endpoint = slow.TracesUrl, queue = new { max_batch_size = 2, max_coalescing_delay = 0.05 },
+        } });
+        var metrics = gw.Host.Services.GetRequiredService<PrometheusMetrics>();
+        string[] reasons = ["queue_full", "export_failed", "shutdown"];
+        var before = reasons.Select(r => metrics.OpenTelemetrySpansDropped.WithLabels(r).Value).ToArray();
+        for (var i = 0; i < 5; i++)
+        {
+            var traceId = System.Diagnostics.ActivityTraceId.CreateRandom();
+            traceIds[traceId] = 0;
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/{i}");
+            request.Headers.Add("traceparent", $"00-{traceId.ToHexString()}-00f067aa0ba902b7-01");
+            using var response = await gw.Proxy.SendAsync(request);
+            Assert.Equal(200, (int)response.StatusCode);
+        }
+        await WaitUntil(() => slow.Exports >= 1);
+        await gw.DisposeAsync();
+        var dropped = reasons.Select((r, i) => metrics.OpenTelemetrySpansDropped.WithLabels(r).Value - before[i]).ToArray();
+        Assert.True(Volatile.Read(ref made) >= 5 * 4, $"{made} spans made");
+        Assert.Empty(slow.Spans); // none was exported
+        Assert.Equal(Volatile.Read(ref made), dropped.Sum()); // and every one is counted
+        Assert.True(dropped[2] > 0, "the queued spans count as shutdown");
+    }
+
     [Theory]
     [InlineData("""{"traces_endpoint":"http://c/v1/traces","logs_endpoint":"http://c/v1/logs"}""", "logs_endpoint", "logs export is not implemented")]
     [InlineData("""{"traces_endpoint":"http://c/v1/traces","queue":{"max_retry_time":5}}""", "queue", "queue retries are not implemented")]

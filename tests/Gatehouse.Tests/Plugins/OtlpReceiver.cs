@@ -29,8 +29,13 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     public IReadOnlyList<IReadOnlyDictionary<string, object>> Resources => [.. _resources];
     public ConcurrentQueue<string> ContentTypes { get; } = new();
     public ConcurrentQueue<string> Authorization { get; } = new();
+    /// <summary>Export requests that arrived (answered or not).</summary>
+    public int Exports => Volatile.Read(ref _exports);
+    private int _exports;
 
-    public static async Task<OtlpReceiver> StartAsync()
+    /// <param name="answerDelay">how long each export waits before it is read and answered (a slow collector); an
+    /// export the client cancels meanwhile is not recorded</param>
+    public static async Task<OtlpReceiver> StartAsync(TimeSpan? answerDelay = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -39,6 +44,8 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         var receiver = new OtlpReceiver(app);
         app.MapPost("/v1/traces", async (HttpContext http) =>
         {
+            Interlocked.Increment(ref receiver._exports);
+            if (answerDelay is { } delay) await Task.Delay(delay, http.RequestAborted);
             using var body = new MemoryStream();
             await http.Request.Body.CopyToAsync(body);
             receiver.ContentTypes.Enqueue(http.Request.ContentType ?? "");

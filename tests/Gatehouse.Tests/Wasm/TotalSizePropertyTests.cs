@@ -39,12 +39,13 @@ public sealed class TotalSizePropertyTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(_filters, "server.pem"), certificate.Cert);
         await File.WriteAllTextAsync(Path.Combine(_filters, "server.key"), certificate.Key);
         _upstream = await EchoUpstream.StartAsync();
-        // HTTP/1.1, h2c, and HTTPS (HTTP/1.1)
+        // HTTP/1.1, h2c, HTTPS (HTTP/1.1), and HTTPS with HTTP/2 by ALPN
         _gateway = await GatewayFixture.StartAsync(
             configure: o => o with
             {
                 Wasm = true, WasmFiltersPath = _filters, ProxyAccessLog = null, LogLevel = "info",
-                ProxyListen = [ListenAddress.Parse("127.0.0.1:0"), ListenAddress.Parse("127.0.0.1:0 http2"), ListenAddress.Parse("127.0.0.1:0 ssl")],
+                ProxyListen = [ListenAddress.Parse("127.0.0.1:0"), ListenAddress.Parse("127.0.0.1:0 http2"), ListenAddress.Parse("127.0.0.1:0 ssl"),
+                    ListenAddress.Parse("127.0.0.1:0 ssl http2")],
                 SslCert = Path.Combine(_filters, "server.pem"), SslCertKey = Path.Combine(_filters, "server.key"),
             },
             services: s => s.AddSingleton<ILoggerProvider>(_logs));
@@ -206,14 +207,80 @@ public sealed class TotalSizePropertyTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Over_HTTP2_both_are_not_found()
+    public async Task Over_h2c_each_stream_counts_its_header_block_and_body_read_and_its_frames_sent_as_nginx()
+    {
+        using var client = await RawH2Client.ConnectAsync(_gateway.Host.Addresses(ListenerKind.Proxy)[1], tls: false);
+        // GET: a padded HEADERS frame with a priority, continued in a CONTINUATION frame (nginx counts the fragments only)
+        var get = RawH2Client.HeaderBlock(("GET", "/ngx/h2?x=1"), ("x-pad", new string('p', 300)), ("user-agent", "raw-h2"));
+        await client.WriteFrameAsync(RawH2Client.Headers, RawH2Client.Padded | RawH2Client.Priority | RawH2Client.EndStream, 1,
+            [7, 0, 0, 0, 0, 15, .. get[..100], .. new byte[7]]);
+        await client.WriteFrameAsync(RawH2Client.Continuation, RawH2Client.EndHeaders, 1, get[100..]);
+        var first = await client.ReadResponseAsync(1);
+        var logged = await ReadsAsync(1);
+        Assert.Equal(200, first.Status);
+        Assert.Equal((get.Length, 0L, (long)get.Length, first.Length), (logged.HeadersRequest, logged.HeadersResponse, logged.LogRequest, logged.LogResponse));
+        // POST on the same connection: the body in two DATA frames, one padded (its padding is not body)
+        var post = RawH2Client.HeaderBlock(("POST", "/ngx/h2post"), ("content-length", "11"));
+        await client.WriteFrameAsync(RawH2Client.Headers, RawH2Client.EndHeaders, 3, post);
+        await client.WriteFrameAsync(RawH2Client.Data, RawH2Client.Padded, 3, [4, .. "hello"u8, 0, 0, 0, 0]);
+        await client.WriteFrameAsync(RawH2Client.Data, RawH2Client.EndStream, 3, " world"u8.ToArray());
+        var second = await client.ReadResponseAsync(3);
+        Assert.Contains("hello world", second.Body, StringComparison.Ordinal); // the upstream got the body
+        logged = await ReadsAsync(2);
+        // on_request_headers: the header block only, the body is not read yet
+        Assert.Equal((post.Length, 0L, post.Length + 11L, second.Length), (logged.HeadersRequest, logged.HeadersResponse, logged.LogRequest, logged.LogResponse));
+        // Envoy's encoding (little-endian int64): the same figures
+        var put = RawH2Client.HeaderBlock(("PUT", "/envoy/h2"), ("content-length", "3"));
+        await client.WriteFrameAsync(RawH2Client.Headers, RawH2Client.EndHeaders, 5, put);
+        await client.WriteFrameAsync(RawH2Client.Data, RawH2Client.EndStream, 5, "abc"u8.ToArray());
+        var third = await client.ReadResponseAsync(5);
+        logged = await ReadsAsync(3);
+        Assert.Equal((put.Length, 0L, put.Length + 3L, third.Length), (logged.HeadersRequest, logged.HeadersResponse, logged.LogRequest, logged.LogResponse));
+    }
+
+    [Fact]
+    public async Task Over_HTTP2_by_ALPN_a_body_filters_response_is_counted_as_the_frames_sent()
+    {
+        using var client = await RawH2Client.ConnectAsync(_gateway.Host.Addresses(ListenerKind.Proxy)[3], tls: true);
+        var get = RawH2Client.HeaderBlock(("GET", "/rewritten"), scheme: "https"); // Kestrel refuses a scheme unlike the transport's
+        await client.WriteFrameAsync(RawH2Client.Headers, RawH2Client.EndHeaders | RawH2Client.EndStream, 1, get);
+        var response = await client.ReadResponseAsync(1);
+        Assert.Equal("replaced by the filter, longer than nothing", response.Body);
+        var logged = await ReadsAsync(1);
+        Assert.Equal(((long)get.Length, response.Length), (logged.LogRequest, logged.LogResponse));
+    }
+
+    [Fact]
+    public async Task Over_HTTP2_with_HttpClient_the_body_read_adds_to_the_header_block()
     {
         using var client = _gateway.CreateClient(HttpVersion.Version20);
         using var response = await client.PostAsync("/ngx/h2", new StringContent("hello"));
         Assert.Equal(HttpVersion.Version20, response.Version);
-        Assert.Equal(NotFound, response.Headers.GetValues("x-property-request.total_size").Single());
-        Assert.Equal(NotFound, response.Headers.GetValues("x-property-response.total_size").Single());
-        Assert.Equal((NotFound, NotFound), (await LogReadsAsync(1))[0]);
+        var head = long.Parse(response.Headers.GetValues("x-property-request.total_size").Single(), CultureInfo.InvariantCulture);
+        Assert.InRange(head, 10, 400); // HPACK-compressed: far less than the headers' text
+        Assert.Equal("0", response.Headers.GetValues("x-property-response.total_size").Single());
+        var logged = (await LogReadsAsync(1))[0];
+        Assert.Equal(Text(head + 5), logged.Request);
+        Assert.InRange(long.Parse(logged.Response, CultureInfo.InvariantCulture), 9 + 9 + 5, 4096);
+    }
+
+    /// <summary>The figures of the <paramref name="count"/>-th request: what on_request_headers, on_response_headers and
+    /// on_log read (either encoding), from the filter's log.</summary>
+    private async Task<(long HeadersRequest, long HeadersResponse, long LogRequest, long LogResponse)> ReadsAsync(int count)
+    {
+        await _logs.WaitForAsync("log-done", count);
+        var messages = _logs.Messages;
+        var done = messages.Select((m, i) => (m, i)).Where(x => x.m == "log-done").Select(x => x.i).ToList();
+        var block = messages.Skip(count == 1 ? 0 : done[count - 2] + 1).Take(done[count - 1] - (count == 1 ? 0 : done[count - 2] + 1)).ToList();
+        long Figure(string message, string name)
+        {
+            var value = Value(message, name);
+            return value.StartsWith("hex:", StringComparison.Ordinal) ? Int64(value) : long.Parse(value, CultureInfo.InvariantCulture);
+        }
+        var requests = block.Where(m => m.StartsWith("property:request.total_size=", StringComparison.Ordinal)).ToList();
+        var responses = block.Where(m => m.StartsWith("property:response.total_size=", StringComparison.Ordinal)).ToList();
+        return (Figure(requests[0], "request.total_size"), Figure(responses[0], "response.total_size"),
+            Figure(requests[^1], "request.total_size"), Figure(responses[^1], "response.total_size"));
     }
 
     /// <summary>The (request, response) values each on_log read, in request order.</summary>
@@ -349,6 +416,125 @@ public sealed class TotalSizePropertyTests : IAsyncLifetime
                 if (match) return i;
             }
             return -1;
+        }
+
+        public void Dispose()
+        {
+            _stream.Dispose();
+            _tcp.Dispose();
+        }
+    }
+
+    private sealed record RawH2Response(int Status, string Body, long Length);
+
+    /// <summary>
+    /// A minimal HTTP/2 client writing frames byte by byte (prior knowledge, or TLS with ALPN h2) and counting each frame
+    /// of a stream's response: HEADERS, CONTINUATION and DATA, 9 bytes of frame header each plus the payload. Its header
+    /// blocks are HPACK literals without indexing or Huffman coding, so their lengths are known exactly.
+    /// </summary>
+    private sealed class RawH2Client : IDisposable
+    {
+        public const byte Data = 0x0, Headers = 0x1, RstStream = 0x3, Settings = 0x4, Continuation = 0x9;
+        public const byte EndStream = 0x1, EndHeaders = 0x4, Padded = 0x8, Priority = 0x20, Ack = 0x1;
+        private readonly TcpClient _tcp;
+        private readonly Stream _stream;
+
+        private RawH2Client(TcpClient tcp, Stream stream)
+        {
+            _tcp = tcp;
+            _stream = stream;
+        }
+
+        public static async Task<RawH2Client> ConnectAsync(Uri address, bool tls)
+        {
+            var tcp = new TcpClient();
+            await tcp.ConnectAsync(IPAddress.Loopback, address.Port);
+            Stream stream = tcp.GetStream();
+            if (tls)
+            {
+                var ssl = new SslStream(stream);
+                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = "sizes.test",
+                    ApplicationProtocols = [SslApplicationProtocol.Http2],
+                    RemoteCertificateValidationCallback = delegate { return true; },
+                });
+                Assert.Equal(SslApplicationProtocol.Http2, ssl.NegotiatedApplicationProtocol);
+                stream = ssl;
+            }
+            var client = new RawH2Client(tcp, stream);
+            await stream.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
+            await client.WriteFrameAsync(Settings, 0, 0, []);
+            return client;
+        }
+
+        /// <summary>A request's header block: the pseudo-headers, then <paramref name="headers"/>.</summary>
+        public static byte[] HeaderBlock((string Method, string Path) request, params (string Name, string Value)[] headers) =>
+            HeaderBlock(request, "http", headers);
+
+        public static byte[] HeaderBlock((string Method, string Path) request, string scheme, params (string Name, string Value)[] headers)
+        {
+            var block = new List<byte>();
+            (string, string)[] all = [(":method", request.Method), (":scheme", scheme), (":path", request.Path), (":authority", "sizes.test"), .. headers];
+            foreach (var (name, value) in all)
+            {
+                block.Add(0x00); // literal without indexing, new name
+                foreach (var text in new[] { name, value })
+                {
+                    Integer(block, text.Length);
+                    block.AddRange(Encoding.ASCII.GetBytes(text));
+                }
+            }
+            return [.. block];
+        }
+
+        private static void Integer(List<byte> block, int value) // 7-bit prefix, no Huffman
+        {
+            if (value < 127) { block.Add((byte)value); return; }
+            block.Add(127);
+            for (value -= 127; value >= 128; value >>= 7) block.Add((byte)(value % 128 + 128));
+            block.Add((byte)value);
+        }
+
+        public async Task WriteFrameAsync(byte type, byte flags, int streamId, byte[] payload)
+        {
+            var frame = new byte[9 + payload.Length];
+            frame[0] = (byte)(payload.Length >> 16);
+            frame[1] = (byte)(payload.Length >> 8);
+            frame[2] = (byte)payload.Length;
+            frame[3] = type;
+            frame[4] = flags;
+            BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(5), streamId);
+            payload.CopyTo(frame, 9);
+            await _stream.WriteAsync(frame);
+        }
+
+        /// <summary>Reads frames until <paramref name="streamId"/> ends; its status is read from the HPACK static
+        /// table's indexed :status (Kestrel's 200 is index 8).</summary>
+        public async Task<RawH2Response> ReadResponseAsync(int streamId)
+        {
+            long length = 0;
+            var status = 0;
+            var body = new List<byte>();
+            var header = new byte[9];
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            while (true)
+            {
+                await _stream.ReadExactlyAsync(header, timeout.Token);
+                var size = (header[0] << 16) | (header[1] << 8) | header[2];
+                var type = header[3];
+                var flags = header[4];
+                var id = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(5)) & 0x7fffffff;
+                var payload = new byte[size];
+                await _stream.ReadExactlyAsync(payload, timeout.Token);
+                if (type == Settings && (flags & Ack) == 0) await WriteFrameAsync(Settings, Ack, 0, []);
+                if (type == RstStream && id == streamId) throw new IOException($"stream {streamId} reset");
+                if (id != streamId || type is not (Headers or Continuation or Data)) continue;
+                length += 9 + size;
+                if (type == Headers && status == 0) status = payload[0] == 0x88 ? 200 : -1;
+                if (type == Data) body.AddRange(payload);
+                if ((flags & EndStream) != 0) return new RawH2Response(status, Encoding.UTF8.GetString([.. body]), length);
+            }
         }
 
         public void Dispose()

@@ -118,7 +118,10 @@ public sealed class SpanExporters : IDisposable
 /// loop sends batches of up to <c>queue.max_batch_size</c>, starting <c>queue.max_coalescing_delay</c> after the first
 /// span was queued, or as soon as a batch is full (Kong's queue). A batch the collector does not take is dropped and
 /// counted (<c>reason="export_failed"</c>). The loop is woken twice per batch at most (the first span, a full batch),
-/// never per span: a wake-up is a thread-pool hop, and on a busy gateway those cost more than the spans.
+/// never per span: a wake-up is a thread-pool hop, and on a busy gateway those cost more than the spans. Closing
+/// (gateway stop, or the exporter retired) sends what is queued within the drain timeout; past it the export under way
+/// is cancelled (<c>export_failed</c>) and every span still queued, or offered after the close, is counted
+/// (<c>reason="shutdown"</c>): each span is exported or counted once.
 /// </summary>
 internal sealed class SpanQueue : BaseExportProcessor<Activity>
 {
@@ -131,6 +134,14 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
     private readonly PrometheusMetrics _metrics;
     // looked up once: a full queue drops every span of every request, and a label lookup per drop would add to the load
     private readonly global::Prometheus.Counter.Child _queueFull;
+    private readonly global::Prometheus.Counter.Child _shutdown;
+    /// <summary>After a drain timed out: how long the loop has to count the batch whose export was cancelled.</summary>
+    private static readonly TimeSpan CancelledExportGrace = TimeSpan.FromSeconds(2);
+    // spans accepted and neither exported nor counted dropped yet; settled by the loop per batch, or all at once when
+    // the drain gives up (then the loop counts nothing more: _abandoned, under _settle)
+    private long _unsettled;
+    private readonly Lock _settle = new();
+    private bool _abandoned;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly TracerProvider _provider;
@@ -147,6 +158,7 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
         _settings = settings;
         _metrics = metrics;
         _queueFull = metrics.OpenTelemetrySpansDropped.WithLabels("queue_full");
+        _shutdown = metrics.OpenTelemetrySpansDropped.WithLabels("shutdown");
         _logger = logger;
         // the provider gives the exporter its resource (service.name and the configured attributes); it listens to no source
         _provider = Sdk.CreateTracerProviderBuilder()
@@ -187,13 +199,19 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
     /// <summary>Enqueues a finished span; never waits.</summary>
     protected override void OnExport(Activity data)
     {
+        if (_closing)
+        {
+            _shutdown.Inc();
+            return;
+        }
         var queued = Interlocked.Increment(ref _queued);
-        if (queued > _settings.MaxEntries || _closing)
+        if (queued > _settings.MaxEntries)
         {
             Interlocked.Decrement(ref _queued);
             _queueFull.Inc();
             return;
         }
+        Interlocked.Increment(ref _unsettled);
         _spans.Enqueue(data);
         // the first span starts the coalescing delay; a full batch ends it
         if (queued == 1 || queued == _settings.MaxBatchSize) _wake.Release();
@@ -231,6 +249,8 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
         while (true)
         {
             var count = 0;
+            // the drain gave up: what is left stays unsettled, counted by OnShutdown
+            if (_stop.IsCancellationRequested) return;
             while (count < batch.Length && _spans.TryDequeue(out var span))
             {
                 batch[count++] = span;
@@ -251,19 +271,42 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
             OpenTelemetryLog.ExportFailed(_logger, e, _settings.Endpoint.Host, count);
             result = ExportResult.Failure;
         }
-        if (result == ExportResult.Success) return;
-        _metrics.OpenTelemetrySpansDropped.WithLabels("export_failed").Inc(count);
+        lock (_settle)
+        {
+            if (_abandoned) return; // counted when the drain gave up
+            Interlocked.Add(ref _unsettled, -count);
+            if (result == ExportResult.Success) return;
+            _metrics.OpenTelemetrySpansDropped.WithLabels("export_failed").Inc(count);
+        }
         OpenTelemetryLog.ExportFailed(_logger, null, _settings.Endpoint.Host, count);
     }
 
-    /// <summary>What is queued is still sent (up to the timeout), then the loop ends.</summary>
+    /// <summary>What is queued is still sent up to the timeout; then the export under way is cancelled (its batch
+    /// counts as export_failed) and what is left is counted dropped (shutdown).</summary>
     protected override bool OnShutdown(int timeoutMilliseconds)
     {
         _closing = true;
         _wake.Release();
         var drained = _loop.Wait(timeoutMilliseconds);
-        if (!drained) _stop.Cancel();
-        return base.OnShutdown(timeoutMilliseconds) && drained;
+        if (!drained)
+        {
+            _stop.Cancel(); // the loop sends no further batch
+            base.OnShutdown(0); // the exporter's shutdown cancels its request under way
+            _loop.Wait(CancelledExportGrace);
+        }
+        long left;
+        lock (_settle)
+        {
+            _abandoned = true;
+            // after a drain that timed out: what was still queued; after one that ended: a span queued as it ended
+            left = Interlocked.Exchange(ref _unsettled, 0);
+        }
+        if (left > 0)
+        {
+            _shutdown.Inc(left);
+            OpenTelemetryLog.DrainTimedOut(_logger, _settings.Endpoint.Host, left, timeoutMilliseconds);
+        }
+        return drained && base.OnShutdown(timeoutMilliseconds);
     }
 
     protected override void Dispose(bool disposing)
@@ -282,4 +325,7 @@ internal static partial class OpenTelemetryLog
 {
     [LoggerMessage(Level = LogLevel.Warning, Message = "opentelemetry: {Count} spans to {Host} were dropped: the collector did not take them")]
     public static partial void ExportFailed(ILogger logger, Exception? exception, string host, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "opentelemetry: {Count} spans to {Host} were dropped: the exporter closed and its drain ended after {TimeoutMs} ms before they were sent")]
+    public static partial void DrainTimedOut(ILogger logger, string host, long count, int timeoutMs);
 }

@@ -39,7 +39,7 @@ public sealed class PrometheusMetrics
         _datastoreReachable = node.CreateGauge("kong_datastore_reachable", "Datastore reachable from Kong, 0 is unreachable");
         _nodeInfo = node.CreateGauge("kong_node_info", "Kong Node metadata information", "node_id", "version");
         OpenTelemetrySpansDropped = node.CreateCounter("gatehouse_opentelemetry_spans_dropped_total",
-            "Spans the opentelemetry plugin dropped: its queue was full (queue_full) or the collector did not take a batch (export_failed)", "reason");
+            "Spans the opentelemetry plugin dropped: its queue was full (queue_full), the collector did not take a batch (export_failed), or the exporter closed before sending them (shutdown)", "reason");
         UpstreamTargetHealth = node.CreateGauge("kong_upstream_target_health",
             "Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.",
             "upstream", "target", "address", "state", "subsystem");
