@@ -24,17 +24,15 @@ internal static partial class GcBudget
     {
         if (!OperatingSystem.IsLinux() || args is not ["start", ..]) return;
         if (Environment.GetEnvironmentVariable(Variable) is not null || Environment.GetEnvironmentVariable("COMPlus_GCgen0size") is not null) return;
-        byte[] cmdline, environ;
-        try
-        {
-            // byte for byte as this process got them: the apphost or `dotnet gatehouse.dll`, and its environment
-            cmdline = File.ReadAllBytes("/proc/self/cmdline");
-            environ = File.ReadAllBytes("/proc/self/environ");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
-        var argv = Split(cmdline);
-        var env = Split(environ);
-        env.Add(System.Text.Encoding.UTF8.GetBytes($"{Variable}={Gen0Size}"));
+        string cmdline;
+        try { cmdline = File.ReadAllText("/proc/self/cmdline"); }
+        catch (IOException) { return; }
+        catch (UnauthorizedAccessException) { return; }
+        // the arguments exactly as this process got them: the apphost, or `dotnet gatehouse.dll`
+        var argv = cmdline.TrimEnd('\0').Split('\0');
+        var env = new List<string>();
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables()) env.Add($"{e.Key}={e.Value}");
+        env.Add($"{Variable}={Gen0Size}");
         var argvPtrs = ToNative(argv);
         var envPtrs = ToNative(env);
         Exec("/proc/self/exe", argvPtrs, envPtrs); // returns only on failure
@@ -42,34 +40,16 @@ internal static partial class GcBudget
         Free(envPtrs);
     }
 
-    /// <summary>The NUL-terminated strings of a /proc file (an empty argument stays one).</summary>
-    private static List<byte[]> Split(byte[] block)
-    {
-        var strings = new List<byte[]>();
-        for (int start = 0, i = 0; i < block.Length; i++)
-        {
-            if (block[i] != 0) continue;
-            strings.Add(block[start..i]);
-            start = i + 1;
-        }
-        return strings;
-    }
-
-    private static nint[] ToNative(List<byte[]> strings)
+    private static nint[] ToNative(IReadOnlyList<string> strings)
     {
         var ptrs = new nint[strings.Count + 1]; // NULL-terminated, as execve wants
-        for (var i = 0; i < strings.Count; i++)
-        {
-            ptrs[i] = Marshal.AllocHGlobal(strings[i].Length + 1);
-            Marshal.Copy(strings[i], 0, ptrs[i], strings[i].Length);
-            Marshal.WriteByte(ptrs[i], strings[i].Length, 0);
-        }
+        for (var i = 0; i < strings.Count; i++) ptrs[i] = Marshal.StringToCoTaskMemUTF8(strings[i]);
         return ptrs;
     }
 
     private static void Free(nint[] ptrs)
     {
-        foreach (var p in ptrs) if (p != 0) Marshal.FreeHGlobal(p);
+        foreach (var p in ptrs) if (p != 0) Marshal.FreeCoTaskMem(p);
     }
 
     [LibraryImport("libc", EntryPoint = "execve", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
