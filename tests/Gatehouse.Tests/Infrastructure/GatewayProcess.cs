@@ -42,16 +42,14 @@ internal sealed class GatewayProcess : IAsyncDisposable
     public SyncWriter Output { get; }
 
     /// <summary>DB-less from <paramref name="kongYml"/>, with wasm filters from <paramref name="filtersDir"/> when given
-    /// and the Admin API when <paramref name="admin"/>, in a temporary prefix removed on dispose; <paramref name="environment"/>
-    /// adds variables to the process's environment.</summary>
-    public static async Task<GatewayProcess> StartDbLessAsync(string kongYml, string? filtersDir = null, bool admin = false,
-        IReadOnlyDictionary<string, string>? environment = null)
+    /// and the Admin API when <paramref name="admin"/>, in a temporary prefix removed on dispose.</summary>
+    public static async Task<GatewayProcess> StartDbLessAsync(string kongYml, string? filtersDir = null, bool admin = false)
     {
         var dir = Directory.CreateTempSubdirectory("gatehouse-proc-").FullName;
         var declarative = Path.Combine(dir, "kong.yml");
         await File.WriteAllTextAsync(declarative, kongYml);
         var wasm = filtersDir is null ? "wasm = off" : $"wasm = on\nwasm_filters_path = {filtersDir}";
-        return await StartAsync(dir, admin, $"database = off\ndeclarative_config = {declarative}\n{wasm}", ownsDir: true, environment: environment);
+        return await StartAsync(dir, admin, $"database = off\ndeclarative_config = {declarative}\n{wasm}", ownsDir: true);
     }
 
     /// <summary>With <paramref name="extraConf"/> lines, in <paramref name="dir"/> (kept, so a restart finds what the
@@ -65,20 +63,18 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
     /// <summary>Starts with fresh ports, again when the ones picked were taken meanwhile (they are bound and released to
     /// find free ones, so another socket may grab one first).</summary>
-    private static async Task<GatewayProcess> StartAsync(string dir, bool admin, string conf, bool ownsDir, string[]? startArgs = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+    private static async Task<GatewayProcess> StartAsync(string dir, bool admin, string conf, bool ownsDir, string[]? startArgs = null)
     {
         for (var attempt = 1; ; attempt++)
         {
-            try { return await StartOnceAsync(dir, admin, conf, ownsDir, startArgs ?? [], environment); }
+            try { return await StartOnceAsync(dir, admin, conf, ownsDir, startArgs ?? []); }
             catch (AddressInUseException) when (attempt < 3) { }
         }
     }
 
     private sealed class AddressInUseException(string message) : Exception(message);
 
-    private static async Task<GatewayProcess> StartOnceAsync(string dir, bool admin, string extraConf, bool ownsDir, string[] startArgs,
-        IReadOnlyDictionary<string, string>? environment)
+    private static async Task<GatewayProcess> StartOnceAsync(string dir, bool admin, string extraConf, bool ownsDir, string[] startArgs)
     {
         var proxyPort = EchoUpstream.FreePort();
         int? adminPort = admin ? EchoUpstream.FreePort() : null;
@@ -103,7 +99,6 @@ internal sealed class GatewayProcess : IAsyncDisposable
                 RedirectStandardError = true,
             },
         };
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) process.StartInfo.Environment[name] = value;
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
