@@ -63,6 +63,7 @@ public sealed partial class ManagerBrowserTests
         await page.WaitForSelectorAsync($"tr:has(td:text-is('{dead}')) .badge:text-is('UNHEALTHY')");
         await page.WaitForSelectorAsync($"tr:has(td:text-is('{live}')) .badge:text-is('HEALTHY')");
         Assert.Contains($"{dead} UNHEALTHY", await page.InnerTextAsync($"tr:has(td:text-is('{dead}')) td[data-label='addresses']"));
+        if (ManagerBrowser.Screenshots) await page.EvaluateAsync("() => document.querySelector('h2').scrollIntoView()");
         await ManagerBrowser.ShotAsync(page, "upstream");
 
         // delete the dead target from the page: gone from the Admin API and the page, the proxy still answers
@@ -104,6 +105,7 @@ public sealed partial class ManagerBrowserTests
 
         // the SNI on the certificate's page and in the SNIs list
         await page.WaitForSelectorAsync("td a:text-is('ui.example.test')");
+        if (ManagerBrowser.Screenshots) await page.EvaluateAsync("() => document.querySelector('h2').scrollIntoView()");
         await ManagerBrowser.ShotAsync(page, "certificate");
         await page.GotoAsync(Ui(gateway, "/snis"));
         await page.ClickAsync("td a:text-is('ui.example.test')");
