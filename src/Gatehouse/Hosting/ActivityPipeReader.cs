@@ -8,64 +8,15 @@ namespace Gatehouse.Hosting;
 /// <summary>An HTTP/1.x connection's input, passed through unchanged, telling its <see cref="ConnectionActivity"/>
 /// when bytes arrive (the start of nginx's "reading" phase) and how many Kestrel consumed (the request's bytes, as
 /// nginx's <c>$request_length</c>: what arrived but is not consumed yet, e.g. a pipelined next request, is not
-/// counted). No allocation per read: the await path uses pooled builders.</summary>
-internal sealed class ActivityPipeReader(PipeReader inner, ConnectionActivity activity) : PipeReader
+/// counted).</summary>
+internal sealed class ActivityPipeReader(PipeReader inner, ConnectionActivity activity) : ObservedPipeReader(inner)
 {
-    private ReadOnlySequence<byte> _buffer; // the last read's, until it is advanced past
-
-    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    protected override void OnRead(in ReadResult result)
     {
-        var pending = inner.ReadAsync(cancellationToken);
-        if (!pending.IsCompletedSuccessfully) return AwaitRead(pending);
-        var result = pending.Result;
-        Note(result);
-        return new ValueTask<ReadResult>(result);
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadResult> AwaitRead(ValueTask<ReadResult> pending)
-    {
-        var result = await pending.ConfigureAwait(false);
-        Note(result);
-        return result;
-    }
-
-    public override bool TryRead(out ReadResult result)
-    {
-        if (!inner.TryRead(out result)) return false;
-        Note(result);
-        return true;
-    }
-
-    private void Note(in ReadResult result)
-    {
-        _buffer = result.Buffer;
         if (!result.Buffer.IsEmpty) activity.BytesReceived();
     }
 
-    public override void AdvanceTo(SequencePosition consumed)
-    {
-        Count(consumed);
-        inner.AdvanceTo(consumed);
-    }
-
-    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
-    {
-        Count(consumed);
-        inner.AdvanceTo(consumed, examined);
-    }
-
-    private void Count(SequencePosition consumed)
-    {
-        if (!_buffer.IsEmpty) activity.Consumed(_buffer.Slice(_buffer.Start, consumed).Length);
-        _buffer = default;
-    }
-
-    public override void CancelPendingRead() => inner.CancelPendingRead();
-
-    public override void Complete(Exception? exception = null) => inner.Complete(exception);
-
-    public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+    protected override void OnConsumed(long bytes) => activity.Consumed(bytes);
 }
 
 /// <summary>An HTTP/1.x connection's output, passed through unchanged, counting the bytes Kestrel writes (the

@@ -105,67 +105,20 @@ internal sealed class Http2FrameScanner(Http2StreamSizes sizes, bool inbound)
 /// <summary>An HTTP/2 connection's input, passed through unchanged, scanned as it is read (before Kestrel handles a
 /// frame, so a request's header block is counted before the request starts). Each byte is scanned once: Kestrel
 /// reads again what it did not consume.</summary>
-internal sealed class Http2ScanningPipeReader(PipeReader inner, Http2FrameScanner scanner) : PipeReader
+internal sealed class Http2ScanningPipeReader(PipeReader inner, Http2FrameScanner scanner) : ObservedPipeReader(inner)
 {
-    private ReadOnlySequence<byte> _buffer; // the last read's, until it is advanced past
     private long _consumed, _scanned; // offsets in the connection's input
 
-    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    protected override void OnRead(in ReadResult result)
     {
-        var pending = inner.ReadAsync(cancellationToken);
-        if (!pending.IsCompletedSuccessfully) return AwaitRead(pending);
-        var result = pending.Result;
-        Scan(result);
-        return new ValueTask<ReadResult>(result);
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadResult> AwaitRead(ValueTask<ReadResult> pending)
-    {
-        var result = await pending.ConfigureAwait(false);
-        Scan(result);
-        return result;
-    }
-
-    public override bool TryRead(out ReadResult result)
-    {
-        if (!inner.TryRead(out result)) return false;
-        Scan(result);
-        return true;
-    }
-
-    private void Scan(in ReadResult result)
-    {
-        _buffer = result.Buffer;
+        var buffer = result.Buffer;
         var seen = _scanned - _consumed;
-        if (_buffer.Length <= seen) return;
-        foreach (var segment in _buffer.Slice(seen)) scanner.Scan(segment.Span);
-        _scanned = _consumed + _buffer.Length;
+        if (buffer.Length <= seen) return;
+        foreach (var segment in buffer.Slice(seen)) scanner.Scan(segment.Span);
+        _scanned = _consumed + buffer.Length;
     }
 
-    public override void AdvanceTo(SequencePosition consumed)
-    {
-        Consumed(consumed);
-        inner.AdvanceTo(consumed);
-    }
-
-    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
-    {
-        Consumed(consumed);
-        inner.AdvanceTo(consumed, examined);
-    }
-
-    private void Consumed(SequencePosition consumed)
-    {
-        if (!_buffer.IsEmpty) _consumed += _buffer.Slice(_buffer.Start, consumed).Length;
-        _buffer = default;
-    }
-
-    public override void CancelPendingRead() => inner.CancelPendingRead();
-
-    public override void Complete(Exception? exception = null) => inner.Complete(exception);
-
-    public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+    protected override void OnConsumed(long bytes) => _consumed += bytes;
 }
 
 /// <summary>An HTTP/2 connection's output, passed through unchanged, scanned as Kestrel writes it. Kestrel may advance
