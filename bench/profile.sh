@@ -7,8 +7,10 @@
 #   cpu       perf record -g with the runtime's perf map: top symbols (self) and DSOs
 #   alloc     dotnet-trace gc-verbose: sampled bytes by type and by first Gatehouse/ProxyWasm frame (bench/tools/allocprof)
 #   gc        dotnet-counters System.Runtime: allocation rate, collections, pause time
+#   switches  perf record of sched_switch (or BENCH_PROFILE_EVENT, e.g. sched:sched_wakeup: who wakes whom)
 #   syscalls  strace -c -f: system calls per request
 # Every mode also prints CPU µs and context switches per request over the profiled window.
+# BENCH_PROFILE_KEEP=FILE keeps the cpu mode's perf.data (its perf map stays in /tmp/perf-PID.map) for perf report.
 # Warm-up: BENCH_WARMUP seconds (default 15) of load before profiling. Needs perf / dotnet-trace / dotnet-counters /
 # strace for the matching mode (dotnet tools: `dotnet tool install -g dotnet-trace dotnet-counters`).
 set -uo pipefail
@@ -29,11 +31,11 @@ secs=${3:-10}
 [[ -n $id ]] || { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
 [[ $(python3 "$BENCH_TOOLS/scenarios.py" kind "$id" 2>/dev/null) == gatehouse ]] || die "$id is not a Gatehouse scenario"
 case $mode in
-  cpu) command -v perf >/dev/null || die "perf is not installed" ;;
+  cpu|switches) command -v perf >/dev/null || die "perf is not installed" ;;
   alloc) command -v dotnet-trace >/dev/null || die "dotnet-trace is not on PATH" ;;
   gc) command -v dotnet-counters >/dev/null || die "dotnet-counters is not on PATH" ;;
   syscalls) command -v strace >/dev/null || die "strace is not installed" ;;
-  *) die "unknown mode $mode (cpu, alloc, gc, syscalls)" ;;
+  *) die "unknown mode $mode (cpu, switches, alloc, gc, syscalls)" ;;
 esac
 
 ensure_tools
@@ -67,6 +69,7 @@ cpu0=$(cpu_ticks "$pid")
 cs0=$(switches)
 case $mode in
   cpu) perf record -F 999 -g -p "$pid" -o "$BENCH_TMP/perf.data" -- sleep "$secs" >/dev/null 2>&1 ;;
+  switches) perf record -e "${BENCH_PROFILE_EVENT:-sched:sched_switch}" -g -p "$pid" -o "$BENCH_TMP/perf.data" -- sleep "$secs" >/dev/null 2>&1 ;;
   alloc) dotnet-trace collect -p "$pid" --profile gc-verbose --duration "00:00:00:$(printf %02d "$secs")" \
            -o "$BENCH_TMP/alloc.nettrace" >/dev/null 2>&1 ;;
   gc) dotnet-counters collect -p "$pid" --counters System.Runtime --refresh-interval "$secs" \
@@ -92,9 +95,19 @@ case $mode in
     perf report -i "$BENCH_TMP/perf.data" --no-children --sort dso -g none -q 2>/dev/null | head -12
     echo "## top symbols (self)"
     perf report -i "$BENCH_TMP/perf.data" --no-children --sort sym -g none -q 2>/dev/null | head -40 | cut -c1-200
+    [[ -z ${BENCH_PROFILE_KEEP:-} ]] || cp "$BENCH_TMP/perf.data" "$BENCH_PROFILE_KEEP"
+    echo "## Gatehouse/ProxyWasm frames (inclusive: the frame and what it calls)"
+    perf report -i "$BENCH_TMP/perf.data" --children --sort sym -g none -q 2>/dev/null \
+      | grep -iE '\[(gatehouse|ProxyWasm)\]' | head -"${BENCH_PROFILE_FRAMES:-40}" | cut -c1-220
     ;;
   alloc)
     dotnet run -c Release --project "$BENCH_ROOT/bench/tools/allocprof" -- "$BENCH_TMP/alloc.nettrace" "Gatehouse|ProxyWasm"
+    ;;
+  switches)
+    [[ -z ${BENCH_PROFILE_KEEP:-} ]] || cp "$BENCH_TMP/perf.data" "$BENCH_PROFILE_KEEP"
+    echo "## context switches by the managed frames that led to them (caller chains, most frequent first)"
+    perf report -i "$BENCH_TMP/perf.data" --no-children --sort sym -g caller,0.5,callee,function,percent -q 2>/dev/null \
+      | grep -v '^$' | head -"${BENCH_PROFILE_FRAMES:-80}" | cut -c1-200
     ;;
   gc) cut -d, -f3- "$BENCH_TMP/counters.csv" | grep -E 'total_allocated|collections|pause.time|heap.size' ;;
   syscalls) head -20 "$BENCH_TMP/strace.txt" ;;

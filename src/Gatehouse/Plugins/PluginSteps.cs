@@ -14,6 +14,12 @@ internal abstract class PluginStep(PluginSlot slot) : IPhaseHandler
     /// <summary>The id of the instance that applies to this request (Kong's <c>plugins.&lt;name&gt;.&lt;id&gt;</c> span);
     /// null when none does, and the step then does nothing.</summary>
     public string? DebugInstance(ProxyContext context) => Slot.ResolveCandidate(Kong.For(context))?.Id;
+
+    private string? _spanName;
+
+    /// <summary>Made once: a step runs in one phase only (a race makes the same string twice, harmlessly).</summary>
+    public string TraceSpanName(string phase) => _spanName ??= $"kong.{phase}.plugin.{Name}";
+
     protected (Kong Kong, PluginHandler? Handler) Resolve(ProxyContext context)
     {
         var kong = Kong.For(context);

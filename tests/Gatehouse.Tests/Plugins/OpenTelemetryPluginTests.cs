@@ -434,6 +434,26 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         Assert.InRange(count, 70, 130); // binomial(200, 0.5): beyond ±30 is < 1 in 10^4
     }
 
+    /// <summary>A request with no trace context gets a new trace id, and the upstream is told that id with the decision
+    /// the sampler made on it: a service that samples by trace id at the same rate agrees with the gateway.</summary>
+    [Fact]
+    public async Task A_new_trace_is_propagated_with_the_id_its_sampling_decision_was_made_on()
+    {
+        await AddPlugin(Config(sampling: 0.5));
+        var decisions = new List<bool>();
+        for (var i = 0; i < 60; i++)
+        {
+            var (_, echo) = await Get("/api/new");
+            var parts = EchoedHeader(echo!, "traceparent").Split('-');
+            Assert.Equal(4, parts.Length);
+            var sampled = parts[3] == "01";
+            Assert.Equal(TraceIdSampler.Sample(System.Diagnostics.ActivityTraceId.CreateFromString(parts[1]), 0.5), sampled);
+            decisions.Add(sampled);
+        }
+        Assert.Contains(true, decisions);
+        Assert.Contains(false, decisions);
+    }
+
     /// <summary>A request refused before the plugin's access step (key-auth, priority 1250) never had the plugin's
     /// decision: as Kong's request span, it is sampled at tracing_sampling_rate (0 here), not at sampling_rate (1).</summary>
     [Fact]

@@ -406,6 +406,49 @@ public sealed class TracePropagationTests
         Assert.Equal(["keep"], headers.Keys);
     }
 
+    // --- ids
+
+    [Fact]
+    public void Ids_are_written_as_zero_padded_lower_case_hex_and_traceparent_in_one_string()
+    {
+        var rng = new Random(7);
+        for (var i = 0; i < 200; i++)
+        {
+            var trace = new UInt128((ulong)rng.NextInt64() >> (i % 64), (ulong)rng.NextInt64());
+            var span = (ulong)rng.NextInt64() >> (i % 64);
+            Assert.Equal(trace.ToString("x32", System.Globalization.CultureInfo.InvariantCulture), TraceIds.Hex(trace));
+            Assert.Equal(span.ToString("x16", System.Globalization.CultureInfo.InvariantCulture), TraceIds.Hex(span));
+            Assert.Equal($"00-{trace:x32}-{span:x16}-{(i % 2 == 0 ? "01" : "00")}", TraceIds.TraceParent(trace, span, i % 2 == 0));
+        }
+        Assert.NotEqual(UInt128.Zero, TraceIds.NewTraceId());
+        Assert.NotEqual(0UL, TraceIds.NewSpanId());
+    }
+
+    [Fact]
+    public void The_sampler_decides_the_same_on_an_id_held_as_kongs_bytes_as_on_its_activity_form()
+    {
+        for (var i = 0; i < 2_000; i++)
+        {
+            var id = ActivityTraceId.CreateRandom();
+            foreach (var rate in new[] { 0.5, 0.01, 0.9 })
+                Assert.Equal(TraceIdSampler.Sample(id, rate), TraceIdSampler.Sample(TraceIds.From(id), rate));
+        }
+    }
+
+    [Theory]
+    [InlineData("traceparent")]
+    [InlineData("X-B3-Sampled")]
+    [InlineData("x-datadog-trace-id")]
+    [InlineData("X-Instana-L")]
+    [InlineData("Uber-Trace-Id")]
+    public void A_request_is_only_searched_for_a_context_when_it_has_a_header_an_extractor_reads(string name)
+    {
+        var headers = new HeaderDictionary { ["Host"] = "h", ["User-Agent"] = "u", ["uberctx-k"] = "v" };
+        Assert.False(TraceExtractors.AnyContextHeader(headers));
+        headers[name] = "x";
+        Assert.True(TraceExtractors.AnyContextHeader(headers));
+    }
+
     // --- Kong's sampler
 
     [Theory]

@@ -18,6 +18,10 @@ public interface IPhaseHandler
     /// <summary>Request debugging only: the configured instance this handler runs as for this request (a plugin's
     /// id), or null when none applies. Not called for other requests.</summary>
     string? DebugInstance(ProxyContext context) => null;
+
+    /// <summary>The span a traced plugin step records in <paramref name="phase"/>: Kong's
+    /// <c>kong.&lt;phase&gt;.plugin.&lt;name&gt;</c>.</summary>
+    string TraceSpanName(string phase) => $"kong.{phase}.plugin.{Name}";
 }
 
 /// <summary>Rewrite phase: before routing; only handlers of the global plan run here (Kong: global plugins only).</summary>

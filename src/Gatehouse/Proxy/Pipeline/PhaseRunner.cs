@@ -71,12 +71,13 @@ internal static class PhaseRunner
         string phase, bool debugPhase, Func<THandler, ProxyContext, ValueTask<PhaseOutcome>> run) where THandler : IPhaseHandler
     {
         var debug = context.Debug;
-        var trace = context.Trace;
         if (debugPhase) debug?.Enter(phase);
         try
         {
             foreach (var h in handlers)
             {
+                // read per step: the opentelemetry plugin drops the trace of a request it does not sample
+                var trace = context.Trace;
                 var opened = debug?.EnterHandler(h, phase, context) ?? 0;
                 var span = trace is null ? null : StepSpans.Open(trace, h, phase);
                 var outcome = PhaseOutcome.Continue;
@@ -110,7 +111,7 @@ internal static class StepSpans
                 "rewrite" => TracedSteps.PluginRewrite,
                 "access" => TracedSteps.PluginAccess,
                 _ => TracedSteps.PluginHeaderFilter,
-            }) => trace.Open($"kong.{phase}.plugin.{handler.Name}"),
+            }) => trace.Open(handler.TraceSpanName(phase)),
             _ => null,
         };
         trace.Current = span;

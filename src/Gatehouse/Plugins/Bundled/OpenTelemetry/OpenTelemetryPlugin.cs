@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Gatehouse.Config;
 using Gatehouse.Entities;
@@ -150,34 +149,33 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             var extracted = propagation.Extract(headers);
             propagation.Clear(headers);
             InjectContext injection;
-            if (kong.Context.Trace is { } trace && Begin(trace, extracted, samplingRate))
+            var trace = kong.Context.Trace;
+            if (trace is null)
+            {
+                // tracing_instrumentations off: Kong only propagates, from a span never exported, and says "not sampled"
+                injection = new InjectContext(extracted?.TraceId ?? TraceIds.NewTraceId(), TraceIds.NewSpanId(),
+                    extracted?.SpanId ?? extracted?.ParentId, Sampled: false, extracted);
+            }
+            else if (Begin(trace, extracted, samplingRate, out var traceId))
             {
                 // the upstream's parent: the first try's span, or the request's when balancer spans are off (Kong's rule)
                 var injected = trace.PrepareBalancer() is { } balancer ? spans.Make(balancer, sampled: true) : trace.Root.Activity!;
-                injection = new InjectContext(TraceIds.From(injected.TraceId), TraceIds.From(injected.SpanId),
+                injection = new InjectContext(traceId, TraceIds.From(injected.SpanId),
                     injected.ParentSpanId == default ? null : TraceIds.From(injected.ParentSpanId), Sampled: true, extracted);
-            }
-            else if (kong.Context.Trace is { } unsampled)
-            {
-                // not sampled: the ids a recorded trace would have had (request span, first try under it), made without
-                // spans; the rest of the request records nothing (the trace is dropped here, every later step is one
-                // null check)
-                kong.Context.Trace = null;
-                var traceId = extracted?.TraceId ?? TraceIds.From(ActivityTraceId.CreateRandom());
-                var request = TraceIds.From(ActivitySpanId.CreateRandom());
-                injection = unsampled.Traces(TracedSteps.Balancer)
-                    ? new InjectContext(traceId, TraceIds.From(ActivitySpanId.CreateRandom()), request, Sampled: false, extracted)
-                    : new InjectContext(traceId, request, extracted?.SpanId ?? extracted?.ParentId, Sampled: false, extracted);
             }
             else
             {
-                // tracing_instrumentations off: Kong only propagates, from a span never exported, and says "not sampled"
-                var traceId = extracted?.TraceId ?? TraceIds.From(ActivityTraceId.CreateRandom());
-                var span = TraceIds.From(ActivitySpanId.CreateRandom());
-                injection = new InjectContext(traceId, span, extracted?.SpanId ?? extracted?.ParentId, Sampled: false, extracted);
+                // not sampled: the ids a recorded trace would have had (request span, first try under it), made without
+                // spans, in the trace the sampler decided on; the rest of the request records nothing (the trace is
+                // dropped here, every later step is one null check)
+                kong.Context.Trace = null;
+                var request = TraceIds.NewSpanId();
+                injection = trace.Traces(TracedSteps.Balancer)
+                    ? new InjectContext(traceId, TraceIds.NewSpanId(), request, Sampled: false, extracted)
+                    : new InjectContext(traceId, request, extracted?.SpanId ?? extracted?.ParentId, Sampled: false, extracted);
             }
             propagation.Inject(headers, injection);
-            if (traceIdHeader is not null) kong.Response.SetHeader(traceIdHeader, injection.TraceId.ToString("x32", CultureInfo.InvariantCulture), deferred: true);
+            if (traceIdHeader is not null) kong.Response.SetHeader(traceIdHeader, TraceIds.Hex(injection.TraceId), deferred: true);
             return ValueTask.FromResult(PhaseOutcome.Continue);
         }
 
@@ -187,7 +185,7 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         public override ValueTask LogAsync(Kong kong)
         {
             if (kong.Context.Trace is not { } trace) return ValueTask.CompletedTask;
-            if (trace.Root.Activity is not null || Begin(trace, null, globalSamplingRate)) trace.Sink = this;
+            if (trace.Root.Activity is not null || Begin(trace, null, globalSamplingRate, out _)) trace.Sink = this;
             return ValueTask.CompletedTask;
         }
 
@@ -211,11 +209,12 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         /// <summary>The request span in the client's trace (or a new one), sampled as Kong decides: a client that said
         /// "not sampled" wins, otherwise the trace id and the rate (<see cref="TraceIdSampler"/>).</summary>
         /// <returns>whether the trace is sampled; only a sampled trace gets its spans' identities (Activities)</returns>
-        private bool Begin(RequestTrace trace, ExtractedContext? extracted, double rate)
+        /// <param name="traceId">the trace the decision was made on, which the upstream is told</param>
+        private bool Begin(RequestTrace trace, ExtractedContext? extracted, double rate, out UInt128 traceId)
         {
-            var traceId = extracted?.TraceId is { } id ? TraceIds.ToActivity(id) : ActivityTraceId.CreateRandom();
+            traceId = extracted?.TraceId ?? TraceIds.NewTraceId();
             trace.Sampled = TraceIdSampler.Decide(extracted?.Sampled, traceId, rate);
-            if (trace.Sampled) spans.MakeRoot(trace.Root, traceId, extracted?.RequestParent, sampled: true);
+            if (trace.Sampled) spans.MakeRoot(trace.Root, TraceIds.ToActivity(traceId), extracted?.RequestParent, sampled: true);
             return trace.Sampled;
         }
     }

@@ -71,6 +71,59 @@ internal static class TraceIds
         return BinaryPrimitives.ReadUInt64BigEndian(bytes);
     }
 
+    /// <summary>A random non-zero trace id, as <see cref="ActivityTraceId.CreateRandom"/> makes one but without the
+    /// hex string an ActivityTraceId keeps (a request that is not sampled never needs it).</summary>
+    public static UInt128 NewTraceId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        UInt128 id;
+        do
+        {
+            Random.Shared.NextBytes(bytes);
+            id = BinaryPrimitives.ReadUInt128BigEndian(bytes);
+        } while (id == 0);
+        return id;
+    }
+
+    /// <summary>A random non-zero span id.</summary>
+    public static ulong NewSpanId()
+    {
+        ulong id;
+        do id = (ulong)Random.Shared.NextInt64() ^ ((ulong)Random.Shared.Next() << 63); while (id == 0);
+        return id;
+    }
+
+    /// <summary>32 lower-case hex digits (the id's 16 bytes, big-endian), as <c>ToString("x32")</c> without its slow
+    /// 128-bit formatting.</summary>
+    public static string Hex(UInt128 id)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt128BigEndian(bytes, id);
+        return Convert.ToHexStringLower(bytes);
+    }
+
+    /// <summary>16 lower-case hex digits.</summary>
+    public static string Hex(ulong id)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(bytes, id);
+        return Convert.ToHexStringLower(bytes);
+    }
+
+    /// <summary>W3C's <c>traceparent</c> value, <c>00-&lt;trace&gt;-&lt;span&gt;-&lt;flags&gt;</c>, made in one string.</summary>
+    public static string TraceParent(UInt128 trace, ulong span, bool sampled) =>
+        string.Create(55, (trace, span, sampled), static (chars, state) =>
+        {
+            Span<byte> bytes = stackalloc byte[16];
+            "00-".CopyTo(chars);
+            BinaryPrimitives.WriteUInt128BigEndian(bytes, state.trace);
+            Convert.TryToHexStringLower(bytes, chars[3..35], out _);
+            chars[35] = '-';
+            BinaryPrimitives.WriteUInt64BigEndian(bytes, state.span);
+            Convert.TryToHexStringLower(bytes[..8], chars[36..52], out _);
+            (state.sampled ? "-01" : "-00").CopyTo(chars[52..]);
+        });
+
     public static bool IsHex(ReadOnlySpan<char> s)
     {
         foreach (var c in s) if (!char.IsAsciiHexDigit(c)) return false;

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Numerics;
 using System.Text.RegularExpressions;
@@ -24,6 +25,24 @@ internal sealed partial class TraceExtractors(ILogger logger)
         "instana" => Instana(headers),
         _ => null,
     };
+
+    /// <summary>Every header an extractor reads (baggage only matters beside one of them).</summary>
+    private static readonly FrozenSet<string> ContextHeaders = new[]
+    {
+        "traceparent", "tracestate", "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags",
+        "uber-trace-id", "ot-tracer-sampled", "ot-tracer-traceid", "ot-tracer-spanid", "x-amzn-trace-id",
+        "x-cloud-trace-context", "x-datadog-sampling-priority", "x-datadog-trace-id", "x-datadog-parent-id",
+        "x-instana-t", "x-instana-s", "x-instana-l",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether the request has any header an extractor reads: one pass over the request's few headers instead
+    /// of a lookup per format and header name, since most requests carry no trace context at all.</summary>
+    public static bool AnyContextHeader(IHeaderDictionary headers)
+    {
+        foreach (var header in headers)
+            if (ContextHeaders.Contains(header.Key)) return true;
+        return false;
+    }
 
     /// <summary>The header's value (repeated headers joined by commas, which no format accepts), null when absent.</summary>
     private static string? Get(IHeaderDictionary headers, string name) =>

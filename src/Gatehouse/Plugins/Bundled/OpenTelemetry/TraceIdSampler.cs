@@ -20,11 +20,22 @@ internal static class TraceIdSampler
         return BinaryPrimitives.ReadUInt64LittleEndian(bytes) < Bound(rate);
     }
 
+    /// <summary><see cref="Sample(ActivityTraceId, double)"/> for an id held as Kong's 16 bytes (big-endian).</summary>
+    public static bool Sample(UInt128 traceId, double rate)
+    {
+        if (rate >= 1) return true;
+        if (rate <= 0) return false;
+        return BinaryPrimitives.ReverseEndianness((ulong)(traceId >> 64)) < Bound(rate);
+    }
+
     /// <summary>The first value not sampled at <paramref name="rate"/> (0 &lt; rate &lt; 1).</summary>
     public static ulong Bound(double rate) => (ulong)(rate * 18446744073709551616.0);
 
     /// <summary>Kong's decision for a request (get_sampling_decision): a parent that said "not sampled" wins; a parent
     /// that said "sampled", or none, leaves it to the rate.</summary>
     public static bool Decide(bool? parentSampled, ActivityTraceId traceId, double rate) =>
+        parentSampled != false && Sample(traceId, rate);
+
+    public static bool Decide(bool? parentSampled, UInt128 traceId, double rate) =>
         parentSampled != false && Sample(traceId, rate);
 }

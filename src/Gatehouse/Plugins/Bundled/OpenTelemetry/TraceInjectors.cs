@@ -12,15 +12,17 @@ internal static class TraceInjectors
 {
     public static void Inject(string format, IHeaderDictionary headers, in InjectContext context)
     {
-        var span = context.SpanId.ToString("x16", CultureInfo.InvariantCulture);
-        var parent = context.ParentId?.ToString("x16", CultureInfo.InvariantCulture);
         var sampled = context.Sampled;
         var from = context.From;
+        if (format == "w3c")
+        {
+            headers["traceparent"] = TraceIds.TraceParent(context.TraceId, context.SpanId, sampled);
+            return;
+        }
+        var span = TraceIds.Hex(context.SpanId);
+        var parent = context.ParentId is { } parentId ? TraceIds.Hex(parentId) : null;
         switch (format)
         {
-            case "w3c":
-                headers["traceparent"] = $"00-{Trace(context, 16)}-{span}-{(sampled ? "01" : "00")}";
-                break;
             case "b3":
                 headers["x-b3-traceid"] = Trace(context, 16, 8);
                 headers["x-b3-spanid"] = span;
@@ -66,9 +68,7 @@ internal static class TraceInjectors
     private static string Trace(in InjectContext context, int size, int other = 0)
     {
         var chosen = context.From?.TraceIdSize is var original && original == other && other != 0 ? other : size;
-        return chosen == 8
-            ? ((ulong)context.TraceId).ToString("x16", CultureInfo.InvariantCulture)
-            : context.TraceId.ToString("x32", CultureInfo.InvariantCulture);
+        return chosen == 8 ? TraceIds.Hex((ulong)context.TraceId) : TraceIds.Hex(context.TraceId);
     }
 
     /// <summary>The extracted baggage, whichever format carried it, each value URI-encoded (ngx.escape_uri).</summary>

@@ -22,6 +22,7 @@ internal sealed class TracePropagation(IReadOnlyList<string> extract, IReadOnlyL
 
     public ExtractedContext? Extract(IHeaderDictionary headers)
     {
+        if (extract.Count == 0 || !TraceExtractors.AnyContextHeader(headers)) return null;
         foreach (var format in extract)
             if (_extractors.Extract(format, headers) is { } found) return found;
         return null;
