@@ -8,13 +8,15 @@ namespace Gatehouse.Tests.Hosting;
 /// plugin, Manager off, never scraped) does not load the assemblies only other configurations use: prometheus-net
 /// (made at the first scrape or prometheus plugin), StackExchange.Redis (the first <c>redis</c>-policy request),
 /// DnsClient (the first name sent to a server), the OpenTelemetry SDK (the first opentelemetry plugin) and ASP.NET
-/// Core's static-files types (the first Manager request). Runs the real executable and reads its /proc/PID/maps;
+/// Core's static-files types (the first Manager request), and no file watcher (the host's appsettings reload, on files
+/// the gateway does not read). Runs the real executable and reads its /proc/PID/maps;
 /// the scrape is the control that the check sees an assembly once it is used.
 /// </summary>
 public sealed class LazyAssemblyTests
 {
     private static readonly string[] NotForG1 =
-        ["Prometheus.NetStandard.dll", "StackExchange.Redis.dll", "DnsClient.dll", "OpenTelemetry.dll", "Microsoft.AspNetCore.StaticFiles.dll"];
+        ["Prometheus.NetStandard.dll", "StackExchange.Redis.dll", "DnsClient.dll", "OpenTelemetry.dll", "Microsoft.AspNetCore.StaticFiles.dll",
+         "System.IO.FileSystem.Watcher.dll"];
 
     private static string Yml(int port) => $"""
         _format_version: "3.0"
