@@ -46,7 +46,9 @@ public sealed class GatewayHost : IAsyncDisposable
         hostOptions ??= new GatewayHostOptions();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
-            Args = [],
+            // the gateway reads gatehouse.conf, not appsettings*.json: no file watcher on them (a thread and
+            // System.IO.FileSystem.Watcher loaded for nothing; issue #16 goal 4)
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
             EnvironmentName = Environments.Production,
             ContentRootPath = AppContext.BaseDirectory,
         });

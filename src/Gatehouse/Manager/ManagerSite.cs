@@ -25,7 +25,10 @@ public sealed class ManagerSite
 
     private sealed record Asset(byte[] Body, string ContentType, string ETag, bool Immutable);
 
-    private readonly FrozenDictionary<string, Asset> _assets;
+    // read at the first Manager request: a node with admin_gui_listen = off never copies the UI into its heap nor
+    // loads the static-files types (issue #16 goal 4)
+    private readonly Lazy<FrozenDictionary<string, Asset>> _lazyAssets = new(LoadAssets);
+    private FrozenDictionary<string, Asset> Assets => _lazyAssets.Value;
     private readonly GatehouseOptions _options;
     private readonly ManagerBinding _binding;
 
@@ -33,11 +36,10 @@ public sealed class ManagerSite
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _binding = binding ?? throw new ArgumentNullException(nameof(binding));
-        _assets = LoadAssets();
     }
 
     /// <summary>True when the build embedded an index.html (a build without the UI serves a 503 naming the cause).</summary>
-    public bool HasUi => _assets.ContainsKey("/index.html");
+    public bool HasUi => Assets.ContainsKey("/index.html");
 
     public async Task ServeAsync(HttpContext http)
     {
@@ -60,10 +62,10 @@ public sealed class ManagerSite
             await WriteAsync(http, RuntimeConfig(request), "text/javascript; charset=utf-8", etag: null);
             return;
         }
-        if (!_assets.TryGetValue(path, out var asset))
+        if (!Assets.TryGetValue(path, out var asset))
         {
             // a missing file (a path with an extension, or under /assets/) is a 404; any other path is a page of the app
-            if (path.StartsWith("/assets/", StringComparison.Ordinal) || Path.HasExtension(path) || !_assets.TryGetValue("/index.html", out asset))
+            if (path.StartsWith("/assets/", StringComparison.Ordinal) || Path.HasExtension(path) || !Assets.TryGetValue("/index.html", out asset))
             {
                 response.StatusCode = HasUi ? StatusCodes.Status404NotFound : StatusCodes.Status503ServiceUnavailable;
                 response.ContentType = "text/plain; charset=utf-8";

@@ -21,13 +21,19 @@ internal sealed partial class FilterHotReloader(WasmFilterRuntime runtime, Gatew
     {
         var dirs = runtime.Catalog.Filters.Select(f => Path.GetDirectoryName(Path.GetFullPath(f.Path))!).Distinct().ToList();
         if (runtime.Host is null || dirs.Count == 0) return Task.CompletedTask;
-        var dir = dirs.FirstOrDefault(d => runtime.Catalog.Filters.Any(f => f.Path.StartsWith(d, StringComparison.Ordinal))) ?? dirs[0];
+        Watch(dirs.FirstOrDefault(d => runtime.Catalog.Filters.Any(f => f.Path.StartsWith(d, StringComparison.Ordinal))) ?? dirs[0]);
+        return Task.CompletedTask;
+    }
+
+    // apart from StartAsync, which every node runs: a node without filters does not load the watcher's assembly
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void Watch(string dir)
+    {
         _watcher = new FileSystemWatcher(dir, "*.wasm") { NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size };
         _watcher.Changed += (_, e) => Schedule(e.FullPath);
         _watcher.Created += (_, e) => Schedule(e.FullPath);
         _watcher.Renamed += (_, e) => Schedule(e.FullPath);
         _watcher.EnableRaisingEvents = true;
-        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)

@@ -66,6 +66,14 @@ public sealed class SpanExporters : IDisposable
     /// <see cref="RetireAfter"/> is removed and closed in the background.</summary>
     public void EndGeneration(long generation)
     {
+        // every build calls this: without an exporter, return before a method that names SpanQueue is jitted, so a
+        // gateway without the plugin does not load the OpenTelemetry SDK (issue #16 goal 4)
+        if (!_queues.IsEmpty) RetireUnused(generation);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void RetireUnused(long generation)
+    {
         var now = _time.GetUtcNow();
         foreach (var (key, entry) in _queues)
         {

@@ -19,51 +19,74 @@ public sealed class PrometheusMetrics
     /// <summary>Kong's <c>UPSTREAM_LATENCY_BUCKETS</c> (kong_upstream_latency_ms and kong_request_latency_ms).</summary>
     public static IReadOnlyList<double> UpstreamLatencyBuckets { get; } = [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000];
 
-    private readonly CollectorRegistry _traffic = global::Prometheus.Metrics.NewCustomRegistry();
-    private readonly CollectorRegistry _node = global::Prometheus.Metrics.NewCustomRegistry();
+    // The families and their registries are made at first use (a scrape, a prometheus plugin's log phase, a dropped
+    // span): a gateway that is never scraped and has no such plugin does not load prometheus-net (issue #16 goal 4).
+    private Families? _families;
 
-    public PrometheusMetrics()
+    private Families F
     {
-        var traffic = global::Prometheus.Metrics.WithCustomRegistry(_traffic);
-        Requests = traffic.CreateCounter("kong_http_requests_total", "HTTP status codes per consumer/service/route in Kong",
-            "service", "route", "code", "source", "workspace", "consumer");
-        KongLatency = Histogram(traffic, "kong_kong_latency_ms", "Latency added by Kong and enabled plugins for each service/route in Kong", KongLatencyBuckets);
-        UpstreamLatency = Histogram(traffic, "kong_upstream_latency_ms", "Latency added by upstream response for each service/route in Kong", UpstreamLatencyBuckets);
-        RequestLatency = Histogram(traffic, "kong_request_latency_ms", "Total latency incurred during requests for each service/route in Kong", UpstreamLatencyBuckets);
-        Bandwidth = traffic.CreateCounter("kong_bandwidth_bytes", "Total bandwidth (ingress/egress) throughput in bytes",
-            "service", "route", "direction", "workspace", "consumer");
-
-        var node = global::Prometheus.Metrics.WithCustomRegistry(_node);
-        _connections = node.CreateGauge("kong_nginx_connections_total", "Number of connections by subsystem", "node_id", "subsystem", "state");
-        _nginxRequests = node.CreateGauge("kong_nginx_requests_total", "Number of requests total", "node_id", "subsystem");
-        _datastoreReachable = node.CreateGauge("kong_datastore_reachable", "Datastore reachable from Kong, 0 is unreachable");
-        _nodeInfo = node.CreateGauge("kong_node_info", "Kong Node metadata information", "node_id", "version");
-        OpenTelemetrySpansDropped = node.CreateCounter("gatehouse_opentelemetry_spans_dropped_total",
-            "Spans the opentelemetry plugin dropped: its queue was full (queue_full), the collector did not take a batch (export_failed), or the exporter closed before sending them (shutdown)", "reason");
-        UpstreamTargetHealth = node.CreateGauge("kong_upstream_target_health",
-            "Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.",
-            "upstream", "target", "address", "state", "subsystem");
-        // Kong's kong_memory_workers_lua_vms_bytes has no Lua VM to measure here: the .NET process's figures instead
-        _managedHeap = node.CreateGauge("gatehouse_memory_managed_heap_bytes", "Bytes allocated on the .NET managed heap of the Gatehouse process", "node_id", "pid");
-        _workingSet = node.CreateGauge("gatehouse_memory_working_set_bytes", "Physical memory mapped to the Gatehouse process (Wasm linear memories included)", "node_id", "pid");
+        get
+        {
+            var families = Volatile.Read(ref _families);
+            return families ?? Interlocked.CompareExchange(ref _families, families = new Families(), null) ?? families;
+        }
     }
 
-    public Counter Requests { get; }
-    public Histogram RequestLatency { get; }
-    public Histogram UpstreamLatency { get; }
-    public Histogram KongLatency { get; }
-    public Counter Bandwidth { get; }
+    public Counter Requests => F.Requests;
+    public Histogram RequestLatency => F.RequestLatency;
+    public Histogram UpstreamLatency => F.UpstreamLatency;
+    public Histogram KongLatency => F.KongLatency;
+    public Counter Bandwidth => F.Bandwidth;
     /// <summary>Kong's <c>kong_upstream_target_health</c>: set at each scrape from the upstreams' health now.</summary>
-    public Gauge UpstreamTargetHealth { get; }
+    public Gauge UpstreamTargetHealth => F.UpstreamTargetHealth;
     /// <summary>The opentelemetry plugin's dropped spans, by reason (docs/metrics.md).</summary>
-    public Counter OpenTelemetrySpansDropped { get; }
+    public Counter OpenTelemetrySpansDropped => F.OpenTelemetrySpansDropped;
 
-    private readonly Gauge _connections;
-    private readonly Gauge _nginxRequests;
-    private readonly Gauge _datastoreReachable;
-    private readonly Gauge _nodeInfo;
-    private readonly Gauge _managedHeap;
-    private readonly Gauge _workingSet;
+    private sealed class Families
+    {
+        public readonly CollectorRegistry Traffic = global::Prometheus.Metrics.NewCustomRegistry();
+        public readonly CollectorRegistry Node = global::Prometheus.Metrics.NewCustomRegistry();
+
+        public Families()
+        {
+            var traffic = global::Prometheus.Metrics.WithCustomRegistry(Traffic);
+            Requests = traffic.CreateCounter("kong_http_requests_total", "HTTP status codes per consumer/service/route in Kong",
+                "service", "route", "code", "source", "workspace", "consumer");
+            KongLatency = Histogram(traffic, "kong_kong_latency_ms", "Latency added by Kong and enabled plugins for each service/route in Kong", KongLatencyBuckets);
+            UpstreamLatency = Histogram(traffic, "kong_upstream_latency_ms", "Latency added by upstream response for each service/route in Kong", UpstreamLatencyBuckets);
+            RequestLatency = Histogram(traffic, "kong_request_latency_ms", "Total latency incurred during requests for each service/route in Kong", UpstreamLatencyBuckets);
+            Bandwidth = traffic.CreateCounter("kong_bandwidth_bytes", "Total bandwidth (ingress/egress) throughput in bytes",
+                "service", "route", "direction", "workspace", "consumer");
+
+            var node = global::Prometheus.Metrics.WithCustomRegistry(Node);
+            Connections = node.CreateGauge("kong_nginx_connections_total", "Number of connections by subsystem", "node_id", "subsystem", "state");
+            NginxRequests = node.CreateGauge("kong_nginx_requests_total", "Number of requests total", "node_id", "subsystem");
+            DatastoreReachable = node.CreateGauge("kong_datastore_reachable", "Datastore reachable from Kong, 0 is unreachable");
+            NodeInfo = node.CreateGauge("kong_node_info", "Kong Node metadata information", "node_id", "version");
+            OpenTelemetrySpansDropped = node.CreateCounter("gatehouse_opentelemetry_spans_dropped_total",
+                "Spans the opentelemetry plugin dropped: its queue was full (queue_full), the collector did not take a batch (export_failed), or the exporter closed before sending them (shutdown)", "reason");
+            UpstreamTargetHealth = node.CreateGauge("kong_upstream_target_health",
+                "Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.",
+                "upstream", "target", "address", "state", "subsystem");
+            // Kong's kong_memory_workers_lua_vms_bytes has no Lua VM to measure here: the .NET process's figures instead
+            ManagedHeap = node.CreateGauge("gatehouse_memory_managed_heap_bytes", "Bytes allocated on the .NET managed heap of the Gatehouse process", "node_id", "pid");
+            WorkingSet = node.CreateGauge("gatehouse_memory_working_set_bytes", "Physical memory mapped to the Gatehouse process (Wasm linear memories included)", "node_id", "pid");
+        }
+
+        public Counter Requests { get; }
+        public Histogram RequestLatency { get; }
+        public Histogram UpstreamLatency { get; }
+        public Histogram KongLatency { get; }
+        public Counter Bandwidth { get; }
+        public Gauge UpstreamTargetHealth { get; }
+        public Counter OpenTelemetrySpansDropped { get; }
+        public Gauge Connections { get; }
+        public Gauge NginxRequests { get; }
+        public Gauge DatastoreReachable { get; }
+        public Gauge NodeInfo { get; }
+        public Gauge ManagedHeap { get; }
+        public Gauge WorkingSet { get; }
+    }
 
     private static readonly string[] HealthStates = ["healthchecks_off", "healthy", "unhealthy", "dns_error"];
     private readonly Lock _healthLock = new();
@@ -80,8 +103,8 @@ public sealed class PrometheusMetrics
         http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
         using var buffer = new MemoryStream();
         if (snapshot is not null && snapshot.Config.Plugins.Any(p => p.Enabled && p.Name == "prometheus"))
-            await _traffic.CollectAndExportAsTextAsync(buffer, http.RequestAborted);
-        await _node.CollectAndExportAsTextAsync(buffer, http.RequestAborted);
+            await F.Traffic.CollectAndExportAsTextAsync(buffer, http.RequestAborted);
+        await F.Node.CollectAndExportAsTextAsync(buffer, http.RequestAborted);
         await http.Response.WriteAsync(WithoutEmptyFamilies(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length)),
             http.RequestAborted);
     }
@@ -115,19 +138,20 @@ public sealed class PrometheusMetrics
     private void SetNode(NodeFigures node)
     {
         var id = node.NodeId;
-        _connections.WithLabels(id, "http", "accepted").Set(node.ConnectionsAccepted);
-        _connections.WithLabels(id, "http", "handled").Set(node.ConnectionsHandled);
-        _connections.WithLabels(id, "http", "total").Set(node.TotalRequests);
-        _connections.WithLabels(id, "http", "active").Set(node.ConnectionsActive);
-        _connections.WithLabels(id, "http", "reading").Set(node.ConnectionsReading);
-        _connections.WithLabels(id, "http", "writing").Set(node.ConnectionsWriting);
-        _connections.WithLabels(id, "http", "waiting").Set(node.ConnectionsWaiting);
-        _nginxRequests.WithLabels(id, "http").Set(node.TotalRequests);
-        _datastoreReachable.Set(node.DatastoreReachable ? 1 : 0);
-        _nodeInfo.WithLabels(id, node.Version).Set(1);
+        var f = F;
+        f.Connections.WithLabels(id, "http", "accepted").Set(node.ConnectionsAccepted);
+        f.Connections.WithLabels(id, "http", "handled").Set(node.ConnectionsHandled);
+        f.Connections.WithLabels(id, "http", "total").Set(node.TotalRequests);
+        f.Connections.WithLabels(id, "http", "active").Set(node.ConnectionsActive);
+        f.Connections.WithLabels(id, "http", "reading").Set(node.ConnectionsReading);
+        f.Connections.WithLabels(id, "http", "writing").Set(node.ConnectionsWriting);
+        f.Connections.WithLabels(id, "http", "waiting").Set(node.ConnectionsWaiting);
+        f.NginxRequests.WithLabels(id, "http").Set(node.TotalRequests);
+        f.DatastoreReachable.Set(node.DatastoreReachable ? 1 : 0);
+        f.NodeInfo.WithLabels(id, node.Version).Set(1);
         var pid = node.Pid.ToString(CultureInfo.InvariantCulture);
-        _managedHeap.WithLabels(id, pid).Set(node.ManagedHeapBytes);
-        _workingSet.WithLabels(id, pid).Set(node.WorkingSetBytes);
+        f.ManagedHeap.WithLabels(id, pid).Set(node.ManagedHeapBytes);
+        f.WorkingSet.WithLabels(id, pid).Set(node.WorkingSetBytes);
     }
 
     /// <summary>As Kong's exporter: when any enabled prometheus plugin has <c>upstream_health_metrics</c>, every

@@ -16,15 +16,25 @@ public sealed class RateLimitCounters : IDisposable
 
     public RateLimitCounters(IClusterCounterStore cluster) => Cluster = cluster ?? throw new ArgumentNullException(nameof(cluster));
 
+    // made at the first redis-policy request: a gateway without one does not load StackExchange.Redis (issue #16 goal 4)
+    private RedisCounterStore? _redis;
+
     /// <summary>The <c>redis</c> policy's shared counters.</summary>
-    public RedisCounterStore Redis { get; } = new();
+    public RedisCounterStore Redis
+    {
+        get
+        {
+            var redis = Volatile.Read(ref _redis);
+            return redis ?? Interlocked.CompareExchange(ref _redis, redis = new RedisCounterStore(), null) ?? redis;
+        }
+    }
 
     /// <summary>The <c>cluster</c> policy's counters in the gateway database.</summary>
     public IClusterCounterStore Cluster { get; }
 
     public void Dispose()
     {
-        Redis.Dispose();
+        Volatile.Read(ref _redis)?.Dispose();
         Cluster.Dispose();
     }
 

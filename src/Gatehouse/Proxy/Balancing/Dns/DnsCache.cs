@@ -22,8 +22,9 @@ public sealed class DnsCache : IDisposable
 
     private readonly DnsSettings _settings;
     private readonly HostsFile _hosts;
-    private readonly LookupClient? _client;
-    private readonly string? _clientError;
+    // made at the first name that needs a server: a gateway whose targets are IP addresses or hosts-file names never
+    // loads DnsClient (nor the network-information types it reads resolv.conf with; issue #16 goal 4)
+    private NameServers? _servers;
     private readonly ILogger _log;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
@@ -36,6 +37,20 @@ public sealed class DnsCache : IDisposable
         _log = log;
         _time = time ?? TimeProvider.System;
         _hosts = HostsFile.Load(settings.HostsFile);
+    }
+
+    /// <summary>The resolver client, or why there is none; kept apart from the constructor so that DnsClient's types
+    /// are loaded (and this method jitted) only when a name is first sent to a server.</summary>
+    private sealed class NameServers(LookupClient? client, string? error)
+    {
+        public LookupClient? Client { get; } = client;
+        public string? Error { get; } = error;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private NameServers CreateNameServers()
+    {
+        var settings = _settings;
         var options = settings.Resolvers.Count == 0
             ? new LookupClientOptions { AutoResolveNameServers = true }
             : new LookupClientOptions(settings.Resolvers.ToArray());
@@ -46,13 +61,13 @@ public sealed class DnsCache : IDisposable
         options.UseTcpFallback = true;
         try
         {
-            _client = new LookupClient(options);
+            return new NameServers(new LookupClient(options), null);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
         {
             // no usable name server (e.g. no resolv.conf): names outside the hosts file are lookup errors, not a crash
-            _clientError = e.Message;
             _log.LogWarning("DNS: no name server to ask ({Error}); only the hosts file and IP addresses resolve", e.Message);
+            return new NameServers(null, e.Message);
         }
     }
 
@@ -315,10 +330,16 @@ public sealed class DnsCache : IDisposable
     /// else the failure.</summary>
     private async Task<(IDnsQueryResponse?, string?)> AskAsync(string name, QueryType type, CancellationToken ct)
     {
-        if (_client is null) return (null, $"{type}: {_clientError}");
+        var servers = Volatile.Read(ref _servers);
+        if (servers is null)
+        {
+            servers = CreateNameServers();
+            servers = Interlocked.CompareExchange(ref _servers, servers, null) ?? servers;
+        }
+        if (servers.Client is null) return (null, $"{type}: {servers.Error}");
         try
         {
-            var response = await _client.QueryAsync(name, type, QueryClass.IN, ct).ConfigureAwait(false);
+            var response = await servers.Client.QueryAsync(name, type, QueryClass.IN, ct).ConfigureAwait(false);
             if (!response.HasError || response.Header.ResponseCode == DnsHeaderResponseCode.NotExistentDomain)
                 return (response, null);
             return (null, $"{type}: {response.ErrorMessage}");
