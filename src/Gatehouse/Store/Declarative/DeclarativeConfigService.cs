@@ -62,11 +62,15 @@ public sealed partial class DeclarativeConfigService
         await _gate.WaitAsync(ct);
         try
         {
-            await _store.ReplaceAllAsync(result.Entities!, ct);
+            // the rows as the store returns them, published without reading them back (StoredRows); with
+            // keepEntities false the validated rows are dropped as they are converted
+            Dictionary<EntitySchema, IReadOnlyList<JsonObject>>? rows = StoredRows.Of(_registry, result.Entities!, release: !keepEntities);
             if (!keepEntities) result = new DeclarativeResult(null, null) { Warnings = result.Warnings };
+            await _store.ReplaceAllAsync(rows, ct);
             var stored = Stopwatch.GetTimestamp();
             Volatile.Write(ref _hash, HashOf(content.Span));
-            await _publisher.PublishAsync(ct);
+            await _publisher.PublishStoredAsync(rows, ct);
+            rows = null;
             var published = Stopwatch.GetTimestamp();
             LogApplied(content.Length, Ms(started, published), Ms(started, loaded), Ms(loaded, stored), Ms(stored, published),
                 (GC.GetTotalAllocatedBytes() - allocated) >> 20);
