@@ -9,7 +9,9 @@ using Gatehouse.Model;
 using Gatehouse.Store;
 using Gatehouse.Store.Declarative;
 using Gatehouse.Store.Sqlite;
+using Gatehouse.Tests.Admin;
 using Gatehouse.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gatehouse.Tests.Store;
@@ -169,8 +171,29 @@ vaults:
 
         Assert.Equal(fromLoad.Version + 1, fromStore.Version);
         Assert.Equal(Dump(fromStore with { Version = 0 }), Dump(fromLoad with { Version = 0 }));
-        Assert.Equal(publisher.ConfigurationHash, hashFromLoad);
+        // the load's hash is the file's (not the MD5 of every row, which a reload computes)
+        Assert.Equal(declarative.ConfigurationHash, hashFromLoad);
         Assert.Equal(["tie-1", "tie-2"], fromLoad.Routes.Where(r => r.Paths.Contains("/tie")).Select(r => r.Name));
+    }
+
+    /// <summary>DB-less, the cluster status reports the loaded file's hash, the one <c>/status</c> reports, for a file
+    /// given at start and for each <c>POST /config</c>.</summary>
+    [Fact]
+    public async Task Db_less_cluster_status_reports_the_hash_of_the_loaded_file()
+    {
+        using var dir = new TempDir();
+        await using var host = await AdminTestHost.StartDbLessAsync(VariedYaml(), dir);
+        var declarative = host.Services.GetRequiredService<DeclarativeConfigService>();
+        var nodeId = (string)(await host.GetAsync("/")).Body!["node_id"]!;
+        var atStart = declarative.ConfigurationHash;
+        Assert.Equal(DeclarativeConfigService.HashOf(await File.ReadAllBytesAsync(dir.File("kong.yml"))), atStart);
+        Assert.Equal(atStart, (string)(await host.GetAsync("/clustering/status")).Body![nodeId]!["config_hash"]!);
+
+        var other = Encoding.UTF8.GetBytes("_format_version: \"3.0\"\nservices:\n  - name: only\n    url: http://127.0.0.1:9/\n");
+        Assert.Equal(201, (await host.SendRawAsync(HttpMethod.Post, "/config", other, "application/yaml")).Status);
+        var status = (await host.GetAsync("/clustering/status")).Body![nodeId]!;
+        Assert.Equal(DeclarativeConfigService.HashOf(other), (string)status["config_hash"]!);
+        Assert.Equal(host.Publisher.Current.Version, (long)status["config_version"]!);
     }
 
     private static IEnumerable<JsonValue> Leaves(JsonNode? node) => node switch
