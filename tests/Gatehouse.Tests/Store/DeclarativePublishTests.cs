@@ -29,7 +29,7 @@ public sealed class DeclarativePublishTests
     /// (same path, same priority: the router keeps the first); nested and top-level records; credentials that are
     /// transformed (basic-auth password); plugin configs with nested records, arrays and numbers; upstreams and targets
     /// with weights; a certificate with SNIs; a vault; tags.</summary>
-    private static string VariedYaml()
+    internal static string VariedYaml()
     {
         var pem = TestCertificates.Rsa("CN=varied.test");
         static string Indent(string text, int n) => string.Join("\n", text.Trim().Split('\n').Select(l => new string(' ', n) + l));
