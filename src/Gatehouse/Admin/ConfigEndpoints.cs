@@ -62,13 +62,30 @@ internal static class ConfigEndpoints
     /// <summary>The 201 answer: the loaded entities, by entity name then id, in load order.</summary>
     private sealed class LoadedEntities(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> entities) : IResult
     {
+        private IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>>? _entities = entities;
+        private readonly SegmentedJsonBody _body = new();
+
         public async Task ExecuteAsync(HttpContext ctx)
         {
-            using var body = new SegmentedJsonBody();
-            // written row by row into pooled segments, off the socket I/O thread: as one JsonObject turned into one
-            // string, 100,000 routes were a ~120 MB string and its doubling build buffer at the peak of the load
-            await Task.Run(() => WriteLoaded(entities, body), ctx.RequestAborted);
-            await body.SendAsync(ctx.Response, StatusCodes.Status201Created, AdminResponses.JsonType);
+            try
+            {
+                // written row by row into pooled segments, off the socket I/O thread: as one JsonObject turned into one
+                // string, 100,000 routes were a ~120 MB string and its doubling build buffer at the peak of the load
+                await Task.Run(Write, ctx.RequestAborted);
+                await _body.SendAsync(ctx.Response, StatusCodes.Status201Created, AdminResponses.JsonType);
+            }
+            finally
+            {
+                _body.Dispose();
+            }
+        }
+
+        /// <summary>Lets go of the rows once written: nothing else holds them, so they are garbage while the answer is
+        /// sent and when the heap is compacted after it (<see cref="CompactWhenSent"/>).</summary>
+        private void Write()
+        {
+            var rows = Interlocked.Exchange(ref _entities, null) ?? throw new InvalidOperationException("the answer is written once");
+            WriteLoaded(rows, _body);
         }
     }
 
