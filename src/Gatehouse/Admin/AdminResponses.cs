@@ -9,10 +9,14 @@ namespace Gatehouse.Admin;
 /// <summary>The Admin API's response shapes, in one place: entities, Kong errors and the fixed messages.</summary>
 internal static class AdminResponses
 {
-    private const string JsonType = "application/json; charset=utf-8";
+    internal const string JsonType = "application/json; charset=utf-8";
 
     /// <summary>Kong's cjson does not escape quotes, apostrophes or non-ASCII; neither do we.</summary>
     private static readonly JsonSerializerOptions Wire = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>What <see cref="Json"/> writes with, for an answer written with a <see cref="Utf8JsonWriter"/> of its own
+    /// (the serializer's default depth limit, 64, included).</summary>
+    internal static readonly JsonWriterOptions WireWriter = new() { Encoder = Wire.Encoder, MaxDepth = 64 };
 
     public static IResult Json(JsonNode body, int status = StatusCodes.Status200OK) =>
         Results.Text(body.ToJsonString(Wire), JsonType, statusCode: status);

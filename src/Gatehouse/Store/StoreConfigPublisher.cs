@@ -75,6 +75,32 @@ public sealed partial class StoreConfigPublisher
         }
     }
 
+    /// <summary>After a declarative load this node has just stored: publishes <paramref name="rows"/>, which must be what the
+    /// store now holds, as <see cref="ReloadAsync"/> would read them back (<see cref="Declarative.StoredRows"/>), then
+    /// tells the other nodes as <see cref="PublishAsync"/> does. Reading 100,000 rows back and parsing them again was
+    /// a good part of a large load's CPU and a second copy of the configuration at its peak.</summary>
+    /// <param name="hash">what identifies these rows, reported as <see cref="ConfigurationHash"/> (DB-less: the declarative
+    /// file's MD5, which <c>/status</c> reports too) instead of the MD5 of every row; null: the MD5 of every row</param>
+    public async Task<GatewayConfig> PublishStoredAsync(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash,
+        CancellationToken ct)
+    {
+        GatewayConfig config;
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var document = _snapshot?.Serialize(rows);
+            config = Publish(rows, hash);
+            if (document is not null) _snapshot!.Record(document);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        try { await _cluster.AnnounceChangeAsync(ct); }
+        catch (Exception e) when (e is not OperationCanceledException) { LogAnnounceFailed(e); }
+        return config;
+    }
+
     /// <summary>Publishes rows that did not come from the store now (the persisted snapshot of a node starting while
     /// the database is unreachable).</summary>
     public async Task<GatewayConfig> PublishRowsAsync(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, CancellationToken ct)
@@ -84,11 +110,11 @@ public sealed partial class StoreConfigPublisher
         finally { _gate.Release(); }
     }
 
-    private GatewayConfig Publish(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows)
+    private GatewayConfig Publish(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash = null)
     {
         var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1, _vaults,
             u => LogUnresolvedReference(u.Entity, u.Id, u.Field, u.Reference, u.Error));
-        Volatile.Write(ref _hash, HashOf(_registry, rows));
+        Volatile.Write(ref _hash, hash ?? HashOf(_registry, rows));
         _publisher.Publish(config);
         LogPublished(config.Version, config.Services.Length, config.Routes.Length);
         return config;

@@ -62,11 +62,18 @@ public sealed partial class DeclarativeConfigService
         await _gate.WaitAsync(ct);
         try
         {
-            await _store.ReplaceAllAsync(result.Entities!, ct);
+            // the rows as the store returns them, published without reading them back (StoredRows); with
+            // keepEntities false the validated rows are dropped as they are converted
+            Dictionary<EntitySchema, IReadOnlyList<JsonObject>>? rows = StoredRows.Of(_registry, result.Entities!, release: !keepEntities);
             if (!keepEntities) result = new DeclarativeResult(null, null) { Warnings = result.Warnings };
+            await _store.ReplaceAllAsync(rows, ct);
             var stored = Stopwatch.GetTimestamp();
-            Volatile.Write(ref _hash, HashOf(content.Span));
-            await _publisher.PublishAsync(ct);
+            var hash = HashOf(content.Span);
+            Volatile.Write(ref _hash, hash);
+            // the file's MD5 identifies this configuration: the store's hash of every row (an MD5 over the JSON of
+            // 100,000 rows) is not computed for it; the cluster status reports the same hash as /status
+            await _publisher.PublishStoredAsync(rows, hash, ct);
+            rows = null;
             var published = Stopwatch.GetTimestamp();
             LogApplied(content.Length, Ms(started, published), Ms(started, loaded), Ms(loaded, stored), Ms(stored, published),
                 (GC.GetTotalAllocatedBytes() - allocated) >> 20);
