@@ -84,6 +84,24 @@ public sealed class BufferingTests : IAsyncLifetime
         Assert.StartsWith("HTTP/1.1 200", await ReadHeadAsync(client));
     }
 
+    /// <summary>A held body of a request that asked <c>Expect: 100-continue</c> keeps YARP's content (its end is
+    /// awaited by YARP): framed the same, Content-Length of the held body.</summary>
+    [Fact]
+    public async Task Request_buffering_sends_the_body_of_an_expect_continue_request_with_content_length()
+    {
+        Publish(requestBuffering: true);
+        var received = _upstream.Answer(ScriptedUpstream.Ok);
+        using var client = await ConnectAsync();
+        await client.SendAsync(Encoding.ASCII.GetBytes(
+            "POST /up HTTP/1.1\r\nHost: a.test\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n"));
+        Assert.StartsWith("HTTP/1.1 100", await ReadHeadAsync(client));
+        await client.SendAsync("hello world"u8.ToArray());
+        var request = await received.WaitAsync(Hang);
+        Assert.Contains("\r\nContent-Length: 11\r\n", request.Head, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("hello world", Encoding.ASCII.GetString(request.Body));
+        Assert.StartsWith("HTTP/1.1 200", await ReadHeadAsync(client));
+    }
+
     [Fact]
     public async Task Request_buffering_holds_a_body_beyond_memory_in_a_temporary_file()
     {
