@@ -51,6 +51,12 @@ internal sealed class GatehouseTransformer : HttpTransformer
             proxyRequest.Options.Set(Tracing.DnsLookupProbe.Key, trace.DnsProbe ??= new());
         if (context.Plan.HasRequestBodyHandlers && !context.RequestBodyBuffered && proxyRequest.Content is not null)
             proxyRequest.Content.Headers.ContentLength = null;
+        // a body held whole in memory goes out with its head in one send (HeldBodyHandler swaps the content: YARP refuses
+        // a content replaced here). HTTP/1.x writes the content before it reads the response; with Expect: 100-continue
+        // it may not, so that request keeps YARP's content, whose end YARP awaits before the held body is released.
+        if (context.HeldRequestBody is { HeldInMemory: true } held && proxyRequest.Content is not null
+            && proxyRequest.Version.Major == 1 && httpContext.Request.Headers.Expect.Count == 0)
+            proxyRequest.Options.Set(HeldBodyHandler.Key, held);
         context.Timings.UpstreamStart = context.Timings.Now();
     }
 

@@ -42,6 +42,7 @@ internal static class RequestBuffering
         http.Request.Headers.ContentLength = body.Length;
         http.Request.Body = body.OpenCompleted();
         context.RequestBodyBuffered = true;
+        context.HeldRequestBody = body;
         return body;
     }
 

@@ -58,7 +58,8 @@ internal sealed class SpillBuffer : IAsyncDisposable
             int take = 0;
             lock (_lock)
             {
-                if (_failure is not null) throw new IOException("the buffered body's reader failed", _failure);
+                if (_failure is not null || _disposed)
+                    throw new IOException("the buffered body's reader failed", _failure ?? new ObjectDisposedException(nameof(SpillBuffer)));
                 if (_fileMode && _memoryBytes == 0 && _fileRead == _fileCommitted)
                 {
                     // the reader has caught up: back to memory, the file is reused from its start
@@ -187,6 +188,40 @@ internal sealed class SpillBuffer : IAsyncDisposable
         }
     }
 
+    /// <summary>True when the buffer is completed, never read by <see cref="ReadAsync"/>, and holds the whole body in
+    /// memory (nothing went to the temporary file): <see cref="WriteHeldAsync"/> can send it.</summary>
+    public bool HeldInMemory
+    {
+        get
+        {
+            lock (_lock) return _completed && !_consumed && !_disposed && !_fileMode && _fileCommitted == 0;
+        }
+    }
+
+    /// <summary>Writes a body <see cref="HeldInMemory"/> to <paramref name="destination"/> from its start, leaving it in
+    /// place (a retry sends it again): one write per memory segment, so a small body is one write.</summary>
+    public ValueTask WriteHeldAsync(Stream destination, CancellationToken cancellationToken)
+    {
+        byte[][] segments;
+        int tailLength;
+        lock (_lock)
+        {
+            if (!_completed || _consumed || _disposed || _fileMode || _fileCommitted != 0)
+                throw new InvalidOperationException("only a completed, unread body held in memory can be written");
+            if (_memory.Count == 0) return ValueTask.CompletedTask;
+            if (_memory.Count == 1) return destination.WriteAsync(_memory.Peek().AsMemory(0, _tailLength), cancellationToken);
+            segments = [.. _memory];
+            tailLength = _tailLength;
+        }
+        return WriteSegmentsAsync(destination, segments, tailLength, cancellationToken);
+    }
+
+    private static async ValueTask WriteSegmentsAsync(Stream destination, byte[][] segments, int tailLength, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < segments.Length; i++)
+            await destination.WriteAsync(segments[i].AsMemory(0, i == segments.Length - 1 ? tailLength : segments[i].Length), cancellationToken);
+    }
+
     public ValueTask DisposeAsync()
     {
         lock (_lock)
@@ -196,7 +231,7 @@ internal sealed class SpillBuffer : IAsyncDisposable
             _memoryBytes = 0;
             _file?.Dispose();
             _disposed = true;
-            _failure ??= new ObjectDisposedException(nameof(SpillBuffer));
+            // an appender still waiting wakes up and throws (no exception made here: every request disposes its buffer)
             Signal(ref _spaceWaiter);
         }
         return ValueTask.CompletedTask;

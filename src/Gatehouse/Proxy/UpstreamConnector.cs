@@ -109,7 +109,7 @@ public sealed class UpstreamConnector : IDisposable
         return options;
     }
 
-    private static SocketsHttpHandler CreateHandler(SslClientAuthenticationOptions ssl) => new()
+    private static HeldBodyHandler CreateHandler(SslClientAuthenticationOptions ssl) => new(new SocketsHttpHandler
     {
         UseProxy = false,
         AllowAutoRedirect = false,
@@ -124,7 +124,7 @@ public sealed class UpstreamConnector : IDisposable
         RequestHeaderEncodingSelector = HeaderEncoding.Upstream,
         ResponseHeaderEncodingSelector = HeaderEncoding.Upstream,
         SslOptions = ssl,
-    };
+    });
 
     private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
     {

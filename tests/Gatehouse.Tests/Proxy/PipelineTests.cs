@@ -156,6 +156,29 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.Null(echo.Header("transfer-encoding"));
     }
 
+    /// <summary>A request-body handler that passes the bytes on unchanged hands back a view of the reader's own buffer
+    /// (the client's bytes are read straight into it): every byte still arrives in order, whether the gateway reads the
+    /// body whole first (request_buffering) or the forwarder streams it, with a known length or chunked.</summary>
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    public async Task APassThroughRequestBodyHandlerKeepsEveryByteInOrder(bool requestBuffering, bool chunked)
+    {
+        var recorder = new RecordingRequestBodyHandler();
+        await using var gateway = await GatewayFixture.StartAsync(services: s => s.AddSingleton<IPhasePlanContributor>(new TestContributor(recorder)));
+        var service = Service(_upstream);
+        gateway.Publish(Of([service], [Route(service, "r", paths: ["/"]) with { RequestBuffering = requestBuffering }]));
+        var body = string.Concat(Enumerable.Range(0, 12_000).Select(i => $"{i % 997};")); // ~50 KB: several reads
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/upload") { Content = new StringContent(body, Encoding.ASCII, "text/plain") };
+        if (chunked) request.Headers.TransferEncodingChunked = true;
+        using var response = await gateway.Client.SendAsync(request);
+        Assert.Equal(body, (await response.EchoAsync()).Body);
+        Assert.Equal(body.Length, recorder.Calls.Sum(c => c.Size));
+        Assert.True(recorder.Calls.Last().End);
+    }
+
     [Fact]
     public async Task RequestBodyPhaseSkipsBodilessRequestsAndEndsWithTheLastByteOfAKnownLength()
     {

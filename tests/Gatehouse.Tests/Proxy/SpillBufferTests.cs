@@ -123,4 +123,93 @@ public sealed class SpillBufferTests : IDisposable
         buffer.Fail(new IOException("client gone"));
         await Assert.ThrowsAsync<IOException>(() => waiting);
     }
+
+    /// <summary>A body held in memory is written as it is, one write per segment (a small body: one write), as often
+    /// as asked (a retry sends it again); a body that went to the file is not "held in memory".</summary>
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(1_024, 1)]
+    [InlineData(40_000, 3)]
+    public async Task A_body_held_in_memory_is_written_whole_in_one_write_per_segment(int length, int writes)
+    {
+        var body = Pattern(length, 9);
+        await using var buffer = new SpillBuffer(_dir, long.MaxValue, length);
+        for (var at = 0; at < body.Length; at += 700) await buffer.AppendAsync(body.AsMemory(at, Math.Min(700, body.Length - at)));
+        Assert.False(buffer.HeldInMemory); // not completed yet
+        buffer.Complete();
+        Assert.True(buffer.HeldInMemory);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var sink = new WriteRecorder();
+            await buffer.WriteHeldAsync(sink, CancellationToken.None);
+            Assert.Equal(writes, sink.Writes);
+            Assert.True(body.AsSpan().SequenceEqual(sink.ToArray()), $"pass {pass}");
+        }
+        await using var reader = buffer.OpenCompleted(); // writing left it unread
+    }
+
+    [Fact]
+    public async Task A_spilled_or_read_body_is_not_held_in_memory()
+    {
+        await using var spilled = new SpillBuffer(_dir, long.MaxValue);
+        await spilled.AppendAsync(new byte[SpillBuffer.MemoryLimit + 1]);
+        spilled.Complete();
+        Assert.False(spilled.HeldInMemory);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => spilled.WriteHeldAsync(new MemoryStream(), CancellationToken.None).AsTask());
+        await using var read = new SpillBuffer(_dir, long.MaxValue);
+        await read.AppendAsync(new byte[10]);
+        read.Complete();
+        Assert.Equal(10, await read.ReadAsync(new byte[20]));
+        Assert.False(read.HeldInMemory);
+    }
+
+    /// <summary>The upstream content of a held body: the held bytes with their length, the replaced content's headers
+    /// but its Content-Length, and no flush of its own (the connection sends head and body together).</summary>
+    [Fact]
+    public async Task Held_body_content_writes_the_body_once_with_its_length_and_the_replaced_headers()
+    {
+        var body = Pattern(1_024, 3);
+        await using var buffer = new SpillBuffer(_dir, long.MaxValue, body.Length);
+        await buffer.AppendAsync(body);
+        buffer.Complete();
+        using var replaced = new ByteArrayContent([]);
+        replaced.Headers.TryAddWithoutValidation("Content-Type", "text/plain");
+        replaced.Headers.TryAddWithoutValidation("Content-Language", ["de", "en"]);
+        replaced.Headers.ContentLength = 99;
+        using var content = new HeldBodyContent(buffer, replaced);
+        Assert.Equal(1_024, content.Headers.ContentLength);
+        Assert.Equal("text/plain", content.Headers.ContentType!.ToString());
+        Assert.Equal(["de", "en"], content.Headers.ContentLanguage);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var sink = new WriteRecorder();
+            await content.CopyToAsync(sink);
+            Assert.Equal((1, 0), (sink.Writes, sink.Flushes));
+            Assert.Equal(body, sink.ToArray());
+        }
+    }
+
+    private sealed class WriteRecorder : MemoryStream
+    {
+        public int Writes { get; private set; }
+        public int Flushes { get; private set; }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Writes++;
+            return base.WriteAsync(buffer, cancellationToken);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            Writes++;
+            return base.WriteAsync(buffer, offset, count, cancellationToken);
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken)
+        {
+            Flushes++;
+            return base.FlushAsync(cancellationToken);
+        }
+    }
 }

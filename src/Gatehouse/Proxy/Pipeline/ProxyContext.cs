@@ -49,6 +49,9 @@ public sealed class ProxyContext
     /// <summary>True when the request body was read whole before forwarding (route.request_buffering, or held to its
     /// end by request-body handlers): the upstream gets it with Content-Length even when body handlers changed it.</summary>
     internal bool RequestBodyBuffered { get; set; }
+    /// <summary>The body route.request_buffering read whole (<see cref="RequestBuffering.ReadAsync"/>), until the request
+    /// ends; null otherwise.</summary>
+    internal SpillBuffer? HeldRequestBody { get; set; }
     /// <summary>The timings of a request that asked for request debugging (<see cref="RequestDebug"/>); null otherwise.</summary>
     public RequestDebugTrace? Debug { get; internal set; }
     /// <summary>Bytes of response body sent to the client so far (counted when access logging is on or a log handler,
