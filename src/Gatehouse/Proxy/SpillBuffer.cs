@@ -194,9 +194,11 @@ internal sealed class SpillBuffer : IAsyncDisposable
     {
         get
         {
-            lock (_lock) return _completed && !_consumed && !_disposed && !_fileMode && _fileCommitted == 0;
+            lock (_lock) return HeldInMemoryLocked;
         }
     }
+
+    private bool HeldInMemoryLocked => _completed && !_consumed && !_disposed && !_fileMode && _fileCommitted == 0;
 
     /// <summary>Writes a body <see cref="HeldInMemory"/> to <paramref name="destination"/> from its start, leaving it in
     /// place (a retry sends it again): one write per memory segment, so a small body is one write.</summary>
@@ -206,7 +208,7 @@ internal sealed class SpillBuffer : IAsyncDisposable
         int tailLength;
         lock (_lock)
         {
-            if (!_completed || _consumed || _disposed || _fileMode || _fileCommitted != 0)
+            if (!HeldInMemoryLocked)
                 throw new InvalidOperationException("only a completed, unread body held in memory can be written");
             if (_memory.Count == 0) return ValueTask.CompletedTask;
             if (_memory.Count == 1) return destination.WriteAsync(_memory.Peek().AsMemory(0, _tailLength), cancellationToken);

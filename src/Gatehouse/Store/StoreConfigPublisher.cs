@@ -48,13 +48,7 @@ public sealed partial class StoreConfigPublisher
 
     /// <summary>After a change this node committed: publishes it, then tells the other nodes. A failure to tell them
     /// is logged, not thrown (the change is committed and served here); they see it at their next reload.</summary>
-    public async Task<GatewayConfig> PublishAsync(CancellationToken ct)
-    {
-        var config = await ReloadAsync(ct);
-        try { await _cluster.AnnounceChangeAsync(ct); }
-        catch (Exception e) when (e is not OperationCanceledException) { LogAnnounceFailed(e); }
-        return config;
-    }
+    public async Task<GatewayConfig> PublishAsync(CancellationToken ct) => await AnnouncedAsync(await ReloadAsync(ct), ct);
 
     /// <summary>Re-reads everything (one consistent read) and publishes it, telling nobody. With a
     /// <see cref="ConfigSnapshot"/>, the rows are also kept for outages (memory and prefix).</summary>
@@ -63,11 +57,7 @@ public sealed partial class StoreConfigPublisher
         await _gate.WaitAsync(ct);
         try
         {
-            var rows = await _store.SnapshotAsync(_registry.Schemas, ct);
-            var document = _snapshot?.Serialize(rows);
-            var config = Publish(rows);
-            if (document is not null) _snapshot!.Record(document);
-            return config;
+            return PublishAndKeep(await _store.SnapshotAsync(_registry.Schemas, ct), hash: null);
         }
         finally
         {
@@ -86,16 +76,23 @@ public sealed partial class StoreConfigPublisher
     {
         GatewayConfig config;
         await _gate.WaitAsync(ct);
-        try
-        {
-            var document = _snapshot?.Serialize(rows);
-            config = Publish(rows, hash);
-            if (document is not null) _snapshot!.Record(document);
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        try { config = PublishAndKeep(rows, hash); }
+        finally { _gate.Release(); }
+        return await AnnouncedAsync(config, ct);
+    }
+
+    /// <summary>Publishes <paramref name="rows"/> and, with a <see cref="ConfigSnapshot"/>, keeps them for outages.</summary>
+    private GatewayConfig PublishAndKeep(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash)
+    {
+        var document = _snapshot?.Serialize(rows);
+        var config = Publish(rows, hash);
+        if (document is not null) _snapshot!.Record(document);
+        return config;
+    }
+
+    /// <summary>Tells the other nodes; a failure is logged, not thrown (the change is committed and served here).</summary>
+    private async Task<GatewayConfig> AnnouncedAsync(GatewayConfig config, CancellationToken ct)
+    {
         try { await _cluster.AnnounceChangeAsync(ct); }
         catch (Exception e) when (e is not OperationCanceledException) { LogAnnounceFailed(e); }
         return config;

@@ -481,8 +481,8 @@ public sealed class TracePropagationTests
     [InlineData(false, false)]
     public void A_parent_that_says_not_sampled_wins_and_one_that_says_sampled_leaves_it_to_the_rate(bool? parent, bool expected)
     {
-        var sampledAtHalf = ActivityTraceId.CreateFromString("7f000000000000000000000000000001");
-        var notSampledAtHalf = ActivityTraceId.CreateFromString("00000000000000ff0000000000000001");
+        var sampledAtHalf = TraceIds.TraceFromHex("7f000000000000000000000000000001");
+        var notSampledAtHalf = TraceIds.TraceFromHex("00000000000000ff0000000000000001");
         Assert.Equal(expected, TraceIdSampler.Decide(parent, sampledAtHalf, 0.5));
         Assert.False(TraceIdSampler.Decide(parent, notSampledAtHalf, 0.5));
     }

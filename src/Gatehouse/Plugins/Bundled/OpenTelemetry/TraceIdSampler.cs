@@ -11,16 +11,10 @@ namespace Gatehouse.Plugins.Bundled.OpenTelemetry;
 /// </summary>
 internal static class TraceIdSampler
 {
-    public static bool Sample(ActivityTraceId traceId, double rate)
-    {
-        if (rate >= 1) return true;
-        if (rate <= 0) return false;
-        Span<byte> bytes = stackalloc byte[16];
-        traceId.CopyTo(bytes);
-        return BinaryPrimitives.ReadUInt64LittleEndian(bytes) < Bound(rate);
-    }
+    public static bool Sample(ActivityTraceId traceId, double rate) => Sample(TraceIds.From(traceId), rate);
 
-    /// <summary><see cref="Sample(ActivityTraceId, double)"/> for an id held as Kong's 16 bytes (big-endian).</summary>
+    /// <summary>For an id held as Kong's 16 bytes (big-endian): its first 8 bytes read little-endian are the top 64 bits
+    /// with their bytes reversed.</summary>
     public static bool Sample(UInt128 traceId, double rate)
     {
         if (rate >= 1) return true;
@@ -33,9 +27,6 @@ internal static class TraceIdSampler
 
     /// <summary>Kong's decision for a request (get_sampling_decision): a parent that said "not sampled" wins; a parent
     /// that said "sampled", or none, leaves it to the rate.</summary>
-    public static bool Decide(bool? parentSampled, ActivityTraceId traceId, double rate) =>
-        parentSampled != false && Sample(traceId, rate);
-
     public static bool Decide(bool? parentSampled, UInt128 traceId, double rate) =>
         parentSampled != false && Sample(traceId, rate);
 }

@@ -23,14 +23,7 @@ public sealed class PrometheusMetrics
     // span): a gateway that is never scraped and has no such plugin does not load prometheus-net (issue #16 goal 4).
     private Families? _families;
 
-    private Families F
-    {
-        get
-        {
-            var families = Volatile.Read(ref _families);
-            return families ?? Interlocked.CompareExchange(ref _families, families = new Families(), null) ?? families;
-        }
-    }
+    private Families F => LazyInitializer.EnsureInitialized(ref _families, static () => new Families());
 
     public Counter Requests => F.Requests;
     public Histogram RequestLatency => F.RequestLatency;

@@ -20,14 +20,7 @@ public sealed class RateLimitCounters : IDisposable
     private RedisCounterStore? _redis;
 
     /// <summary>The <c>redis</c> policy's shared counters.</summary>
-    public RedisCounterStore Redis
-    {
-        get
-        {
-            var redis = Volatile.Read(ref _redis);
-            return redis ?? Interlocked.CompareExchange(ref _redis, redis = new RedisCounterStore(), null) ?? redis;
-        }
-    }
+    public RedisCounterStore Redis => LazyInitializer.EnsureInitialized(ref _redis, static () => new RedisCounterStore());
 
     /// <summary>The <c>cluster</c> policy's counters in the gateway database.</summary>
     public IClusterCounterStore Cluster { get; }

@@ -330,12 +330,7 @@ public sealed class DnsCache : IDisposable
     /// else the failure.</summary>
     private async Task<(IDnsQueryResponse?, string?)> AskAsync(string name, QueryType type, CancellationToken ct)
     {
-        var servers = Volatile.Read(ref _servers);
-        if (servers is null)
-        {
-            servers = CreateNameServers();
-            servers = Interlocked.CompareExchange(ref _servers, servers, null) ?? servers;
-        }
+        var servers = _servers ?? LazyInitializer.EnsureInitialized(ref _servers, CreateNameServers);
         if (servers.Client is null) return (null, $"{type}: {servers.Error}");
         try
         {
