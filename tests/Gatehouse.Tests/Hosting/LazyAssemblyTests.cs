@@ -18,19 +18,9 @@ public sealed class LazyAssemblyTests
         ["Prometheus.NetStandard.dll", "StackExchange.Redis.dll", "DnsClient.dll", "OpenTelemetry.dll", "Microsoft.AspNetCore.StaticFiles.dll",
          "System.IO.FileSystem.Watcher.dll"];
 
-    private static string Yml(int port) => $"""
-        _format_version: "3.0"
-        services:
-          - name: echo
-            url: http://127.0.0.1:{port}
-            routes:
-              - name: r
-                paths: ["/"]
-        """;
-
-    private static async Task<string[]> MappedAsync(int pid, IEnumerable<string> files)
+    private static async Task<string[]> MappedAsync(GatewayProcess gateway, IEnumerable<string> files)
     {
-        var maps = await File.ReadAllTextAsync($"/proc/{pid}/maps");
+        var maps = await gateway.MemoryMapsAsync();
         return files.Where(f => maps.Contains("/" + f, StringComparison.Ordinal)).ToArray();
     }
 
@@ -38,16 +28,16 @@ public sealed class LazyAssemblyTests
     public async Task A_g1_shaped_gateway_maps_none_of_the_assemblies_it_does_not_use_until_one_is_needed()
     {
         await using var upstream = await EchoUpstream.StartAsync();
-        await using var gateway = await GatewayProcess.StartDbLessAsync(Yml(upstream.Port), admin: true);
+        await using var gateway = await GatewayProcess.StartDbLessAsync(GatewayProcess.OneRouteYml(upstream.Port), admin: true);
         using var client = new HttpClient();
         for (var i = 0; i < 20; i++)
             Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync(new Uri(gateway.ProxyUri, "/x"))).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync(new Uri(gateway.AdminUri!, "/status"))).StatusCode);
-        Assert.Empty(await MappedAsync(gateway.Pid, NotForG1));
+        Assert.Empty(await MappedAsync(gateway, NotForG1));
 
         var scrape = await client.GetAsync(new Uri(gateway.AdminUri!, "/metrics"));
         Assert.Equal(System.Net.HttpStatusCode.OK, scrape.StatusCode);
         Assert.Contains("kong_nginx_connections_total", await scrape.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(["Prometheus.NetStandard.dll"], await MappedAsync(gateway.Pid, NotForG1));
+        Assert.Equal(["Prometheus.NetStandard.dll"], await MappedAsync(gateway, NotForG1));
     }
 }

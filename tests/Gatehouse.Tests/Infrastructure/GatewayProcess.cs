@@ -41,6 +41,20 @@ internal sealed class GatewayProcess : IAsyncDisposable
     /// <summary>What the process wrote to stdout and stderr.</summary>
     public SyncWriter Output { get; }
 
+    /// <summary>A kong.yml with one service at <c>http://127.0.0.1:<paramref name="port"/></c> and one route on <c>/</c>.</summary>
+    public static string OneRouteYml(int port) => $"""
+        _format_version: "3.0"
+        services:
+          - name: echo
+            url: http://127.0.0.1:{port}
+            routes:
+              - name: r
+                paths: ["/"]
+        """;
+
+    /// <summary>The process's <c>/proc/PID/maps</c>: which files (assemblies, native libraries) it has mapped.</summary>
+    public Task<string> MemoryMapsAsync() => File.ReadAllTextAsync($"/proc/{Pid}/maps");
+
     /// <summary>DB-less from <paramref name="kongYml"/>, with wasm filters from <paramref name="filtersDir"/> when given
     /// and the Admin API when <paramref name="admin"/>, in a temporary prefix removed on dispose.</summary>
     public static async Task<GatewayProcess> StartDbLessAsync(string kongYml, string? filtersDir = null, bool admin = false)

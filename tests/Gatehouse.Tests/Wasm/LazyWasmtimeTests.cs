@@ -11,19 +11,9 @@ namespace Gatehouse.Tests.Wasm;
 /// </summary>
 public sealed class LazyWasmtimeTests
 {
-    private static string Yml(int port) => $"""
-        _format_version: "3.0"
-        services:
-          - name: echo
-            url: http://127.0.0.1:{port}
-            routes:
-              - name: r
-                paths: ["/"]
-        """;
-
-    private static async Task<bool> MapsWasmtimeAsync(int pid)
+    private static async Task<bool> MapsWasmtimeAsync(GatewayProcess gateway)
     {
-        var maps = await File.ReadAllTextAsync($"/proc/{pid}/maps");
+        var maps = await gateway.MemoryMapsAsync();
         return maps.Contains("libwasmtime", StringComparison.Ordinal) || maps.Contains("Wasmtime.Dotnet.dll", StringComparison.Ordinal);
     }
 
@@ -37,9 +27,9 @@ public sealed class LazyWasmtimeTests
     public async Task Wasm_off_maps_no_wasmtime()
     {
         await using var upstream = await EchoUpstream.StartAsync();
-        await using var gateway = await GatewayProcess.StartDbLessAsync(Yml(upstream.Port));
+        await using var gateway = await GatewayProcess.StartDbLessAsync(GatewayProcess.OneRouteYml(upstream.Port));
         await AssertServesAsync(gateway);
-        Assert.False(await MapsWasmtimeAsync(gateway.Pid));
+        Assert.False(await MapsWasmtimeAsync(gateway));
     }
 
     [Fact]
@@ -50,15 +40,15 @@ public sealed class LazyWasmtimeTests
         var filters = WasmPaths.CopyFilters(Path.Combine(WasmPaths.Repo, "filters", "test"), "noop");
         try
         {
-            await using (var gateway = await GatewayProcess.StartDbLessAsync(Yml(upstream.Port), empty))
+            await using (var gateway = await GatewayProcess.StartDbLessAsync(GatewayProcess.OneRouteYml(upstream.Port), empty))
             {
                 await AssertServesAsync(gateway);
-                Assert.False(await MapsWasmtimeAsync(gateway.Pid));
+                Assert.False(await MapsWasmtimeAsync(gateway));
             }
-            await using (var gateway = await GatewayProcess.StartDbLessAsync(Yml(upstream.Port), filters))
+            await using (var gateway = await GatewayProcess.StartDbLessAsync(GatewayProcess.OneRouteYml(upstream.Port), filters))
             {
                 await AssertServesAsync(gateway);
-                Assert.True(await MapsWasmtimeAsync(gateway.Pid));
+                Assert.True(await MapsWasmtimeAsync(gateway));
             }
         }
         finally
