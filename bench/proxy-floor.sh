@@ -113,6 +113,18 @@ switches() {
   done
   echo "$total"
 }
+# sys_ticks PID...: stime (kernel CPU) summed over the processes (field 15 of /proc/PID/stat)
+sys_ticks() {
+  local total=0 pid rest f
+  for pid in "$@"; do
+    [[ -r /proc/$pid/stat ]] || continue
+    rest=$(<"/proc/$pid/stat") || continue
+    rest=${rest##*) }
+    read -r -a f <<<"$rest"
+    total=$((total + f[12]))
+  done
+  echo "$total"
+}
 # allocated ID: bytes the proxyfloor variant allocated so far (empty for the others)
 allocated() {
   case $1 in kestrel-direct|yarp|lean) curl -s --max-time 5 "${S_URL[$1]}_alloc" 2>/dev/null ;; esac
@@ -120,16 +132,17 @@ allocated() {
 
 # floor_run ID PHASE REP SECONDS: run_wrk (raw.tsv) plus switches and allocations (extra.tsv)
 floor_run() {
-  local id=$1 pids cs0 cs1 a0 a1
+  local id=$1 pids cs0 cs1 a0 a1 k0 k1
   pids=$(tree_pids "${S_PID[$id]}")
   a0=$(allocated "$id")
   # shellcheck disable=SC2086
-  cs0=$(switches $pids)
+  cs0=$(switches $pids) k0=$(sys_ticks $pids)
   if ! run_wrk "$@"; then retire "$id"; return 1; fi
   # shellcheck disable=SC2086
-  cs1=$(switches $pids)
+  cs1=$(switches $pids) k1=$(sys_ticks $pids)
   a1=$(allocated "$id")
-  printf '%s\t%s\t%s\t%s\t%s\n' "$id" "$2" "$3" "$((cs1 - cs0))" "$([[ -n $a0 && -n $a1 ]] && echo $((a1 - a0)))" >>"$BENCH_TMP/extra.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$2" "$3" "$((cs1 - cs0))" "$([[ -n $a0 && -n $a1 ]] && echo $((a1 - a0)))" \
+    "$((k1 - k0))" >>"$BENCH_TMP/extra.tsv"
 }
 
 # strace_pass ID: syscalls per request over one wrk run of FLOOR_STRACE_SECONDS under strace -c -f
@@ -199,7 +212,7 @@ for v in variants:
     runs = [r for r in raw if r["scenario"] == v]
     if not runs or status.get(v, {}).get("status") != "ok":
         continue
-    rps, cpu, cs, alloc, p99, others, bad = [], [], [], [], [], [], 0
+    rps, cpu, cs, alloc, p99, others, kernel, bad = [], [], [], [], [], [], [], 0
     for r in runs:
         n, secs = int(r["requests"]), int(r["duration_us"]) / 1e6
         errors = sum(int(r[k]) for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
@@ -213,20 +226,22 @@ for v in variants:
             cs.append(int(e[0]) / n)
             if len(e) > 1 and e[1]:
                 alloc.append(int(e[1]) / n)
+            if len(e) > 2 and e[2] and int(r["cpu_ticks"]):
+                kernel.append(100 * int(e[2]) / int(r["cpu_ticks"]))
     sc = sorted(calls.get(v, []), key=lambda x: -x[1])
     rows[v] = dict(rps=med(rps), cpu=med(cpu), cpu_lo=min(cpu), cpu_hi=max(cpu), cs=med(cs), alloc=med(alloc),
-                   p99=med(p99), others=max(others), bad=bad, n=len(runs),
+                   p99=med(p99), others=max(others), kernel=med(kernel), bad=bad, n=len(runs),
                    sys=sum(x[1] for x in sc) if sc else None, top=", ".join(f"{k} {x:.2f}" for k, x in sc[:6]))
 fmt = lambda x, f: "—" if x is None else format(x, f)
 print(f"# Proxy floor (bench/proxy-floor.sh), load average at end {loadavg}\n")
-print("| variant | runs | req/s (median) | CPU µs/request (median, min–max) | context switches/request | bytes allocated/request | syscalls/request (strace pass) | p99 ms | idle others max % core |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| variant | runs | req/s (median) | CPU µs/request (median, min–max) | kernel % of that CPU | context switches/request | bytes allocated/request | syscalls/request (strace pass) | p99 ms | idle others max % core |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for v, r in rows.items():
     print(f"| {v}{' (INVALID: errors)' if r['bad'] else ''} | {r['n']} | {r['rps']:,.0f} | {r['cpu']:.1f} ({r['cpu_lo']:.1f}–{r['cpu_hi']:.1f}) | "
-          f"{fmt(r['cs'], '.3f')} | {fmt(r['alloc'], ',.0f')} | {fmt(r['sys'], '.2f')} | {r['p99']:.2f} | {r['others']:.1f} |")
+          f"{fmt(r['kernel'], '.0f')} | {fmt(r['cs'], '.3f')} | {fmt(r['alloc'], ',.0f')} | {fmt(r['sys'], '.2f')} | {r['p99']:.2f} | {r['others']:.1f} |")
 for v in variants:
     if v not in rows:
-        print(f"| {v} | not available: {status.get(v, {}).get('reason', '?')} | | | | | | | |")
+        print(f"| {v} | not available: {status.get(v, {}).get('reason', '?')} | | | | | | | | |")
 print("\nSyscalls per request, largest first (strace -c -f; strace slows the server, the counts stay valid):\n")
 for v, r in rows.items():
     if r["top"]:
