@@ -13,7 +13,8 @@
 # Method of docs/benchmarks.md: each system under test pinned to core 0, the upstream nginx and wrk on core 1, wrk -t1
 # -c64 GET /; a warm-up per variant, then FLOOR_ROUNDS interleaved rounds; every variant must answer 200 "hello\n"
 # before it is measured. Per variant: req/s, CPU µs/request (utime+stime from /proc), context switches/request,
-# bytes allocated/request (the proxyfloor variants: their GET /_alloc) and, in a separate strace -c -f pass of
+# bytes allocated/request (the proxyfloor variants: their GET /_alloc; G1: GC.GetTotalAllocatedBytes through the tool's
+# startup hook, read on SIGWINCH) and, in a separate strace -c -f pass of
 # FLOOR_STRACE_SECONDS, syscalls/request. Everything started here is stopped on exit (also on error and Ctrl-C).
 # Knobs: FLOOR_ROUNDS (5), BENCH_DURATION (15 s per run), BENCH_WARMUP (10), BENCH_SETTLE (5), FLOOR_STRACE_SECONDS
 # (5; 0 skips the strace pass), FLOOR_TOOL (a built proxyfloor.dll; default: built here), BENCH_KEEP_TMP=1.
@@ -35,7 +36,7 @@ ALL_VARIANTS=(nginx-return kestrel-direct nginx yarp lean G1)
 VARIANTS=("$@")
 ((${#VARIANTS[@]})) || VARIANTS=("${ALL_VARIANTS[@]}")
 for v in "${VARIANTS[@]}"; do
-  [[ " ${ALL_VARIANTS[*]} " == *" $v "* ]] || { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; die "unknown variant $v"; }
+  [[ " ${ALL_VARIANTS[*]} " == *" $v "* ]] || { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; die "unknown variant $v"; }
 done
 if ((FLOOR_STRACE_SECONDS > 0)) && ! command -v strace >/dev/null; then
   log "strace is not installed: no syscall counts"
@@ -52,7 +53,8 @@ TOOL_DLL=
 TOOL_ERROR=
 build_tool() {
   if [[ -n $FLOOR_TOOL ]]; then
-    [[ -f $FLOOR_TOOL ]] && TOOL_DLL=$FLOOR_TOOL || TOOL_ERROR="FLOOR_TOOL=$FLOOR_TOOL does not exist"
+    # absolute: G1 loads it as a startup hook, which must be a full path
+    [[ -f $FLOOR_TOOL ]] && TOOL_DLL=$(realpath "$FLOOR_TOOL") || TOOL_ERROR="FLOOR_TOOL=$FLOOR_TOOL does not exist"
     return
   fi
   local out="$BENCH_TMP/proxyfloor" logf="$BENCH_TMP/proxyfloor-build.log"
@@ -85,7 +87,15 @@ own_variant() {
 setup_variant() {
   local id=$1 port
   case $id in
-    nginx|G1) setup_scenario "$id" ;;
+    nginx) setup_scenario "$id" ;;
+    G1)
+      # with the tool built, G1 loads its allocation hook (bench/tools/proxyfloor/AllocationHook.cs): bytes per request
+      if [[ -n $TOOL_DLL ]]; then
+        DOTNET_STARTUP_HOOKS=$TOOL_DLL PROXYFLOOR_ALLOC_FILE=$BENCH_TMP/G1.alloc setup_scenario "$id"
+      else
+        setup_scenario "$id"
+      fi
+      ;;
     nginx-return)
       port=$(alloc_ports 1)
       if ! start_nginx nginx-return "$BENCH_SUT_CPU" "$port" "  server {
@@ -125,9 +135,18 @@ sys_ticks() {
   done
   echo "$total"
 }
-# allocated ID: bytes the proxyfloor variant allocated so far (empty for the others)
+# allocated ID: bytes the variant allocated so far (the proxyfloor variants; G1 through the allocation hook; else empty)
 allocated() {
-  case $1 in kestrel-direct|yarp|lean) curl -s --max-time 5 "${S_URL[$1]}_alloc" 2>/dev/null ;; esac
+  local file=$BENCH_TMP/G1.alloc i
+  case $1 in
+    kestrel-direct|yarp|lean) curl -s --max-time 5 "${S_URL[$1]}_alloc" 2>/dev/null ;;
+    G1)
+      [[ -n $TOOL_DLL ]] || return 0
+      rm -f "$file"
+      kill -WINCH "${S_PID[$1]}" 2>/dev/null || return 0
+      for ((i = 0; i < 30; i++)); do [[ -s $file ]] && { cat "$file"; return 0; }; sleep 0.1; done
+      ;;
+  esac
 }
 
 # floor_run ID PHASE REP SECONDS: run_wrk (raw.tsv) plus switches and allocations (extra.tsv)
@@ -165,7 +184,7 @@ strace_pass() {
 }
 
 needs_tool=0
-for v in "${VARIANTS[@]}"; do [[ $v == kestrel-direct || $v == yarp || $v == lean ]] && needs_tool=1; done
+for v in "${VARIANTS[@]}"; do [[ $v == kestrel-direct || $v == yarp || $v == lean || $v == G1 ]] && needs_tool=1; done
 ((needs_tool)) && build_tool
 [[ " ${VARIANTS[*]} " == *" G1 "* ]] && publish_gatehouse
 for v in "${VARIANTS[@]}"; do setup_variant "$v"; done
