@@ -174,7 +174,9 @@ strace_pass() {
   track_pid "$st"
   sleep 1
   taskset -c "$BENCH_LOAD_CPU" wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"${FLOOR_STRACE_SECONDS}s" \
-    -s "$BENCH_LUA_DIR/static.lua" "${S_URL[$id]}" >"$wrk_out" 2>&1
+    -s "$BENCH_LUA_DIR/static.lua" "${S_URL[$id]}" >"$wrk_out" 2>&1 &
+  track_pid $!
+  wait $!
   kill -INT "$st" 2>/dev/null
   wait "$st" 2>/dev/null
   requests=$(sed -n 's/^BENCH_RESULT requests=\([0-9]*\).*/\1/p' "$wrk_out")
