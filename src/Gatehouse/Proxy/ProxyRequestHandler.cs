@@ -54,9 +54,9 @@ public sealed class ProxyRequestHandler
     public async Task InvokeAsync(HttpContext http)
     {
         // :: Step 1: one snapshot for the whole request
-        _counters.Begin(http);
+        var connection = _counters.Begin(http);
         var snapshot = _snapshots.Current;
-        var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global, Upstreams = snapshot.Upstreams };
+        var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global, Upstreams = snapshot.Upstreams, Connection = connection };
         if (snapshot.TracesRequests && _settings.TracedSteps != TracedSteps.None) context.Trace = new RequestTrace(_settings.TracedSteps);
         http.Features.Set(context);
         var originalBody = http.Response.Body;
@@ -106,7 +106,7 @@ public sealed class ProxyRequestHandler
                 if (context.Debug is { } debug) _requestDebug.WriteLog(debug, context);
                 _accessLog.Write(context);
             }
-            finally { _counters.End(http); }
+            finally { _counters.End(http, connection); }
         }
     }
 
@@ -155,7 +155,7 @@ public sealed class ProxyRequestHandler
             // :: Step 3: route
             context.Debug?.Enter("router");
             var routerSpan = context.Trace is { } trace && trace.Traces(TracedSteps.Router) ? trace.Open("kong.router") : null;
-            var match = snapshot.Router.Match(ToRouteRequest(http, path));
+            var match = snapshot.Router.Match(ToRouteRequest(context, path));
             if (routerSpan is not null) Tracing.RequestTrace.Close(routerSpan);
             context.Debug?.Leave();
             if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
@@ -244,8 +244,14 @@ public sealed class ProxyRequestHandler
             context.Exit(answer);
     }
 
-    /// <summary>A service on a host and port: one try (one <c>kong.balancer</c> span when traced).</summary>
-    private async ValueTask<ForwarderError> SendDirectAsync(ProxyContext context, UpstreamTarget target)
+    /// <summary>A service on a host and port: one try (one <c>kong.balancer</c> span when traced). Untraced, YARP's
+    /// task is returned as it is (no state machine of its own per request).</summary>
+    private ValueTask<ForwarderError> SendDirectAsync(ProxyContext context, UpstreamTarget target) =>
+        context.Trace is null
+            ? _forwarder.SendAsync(context.HttpContext, target.DestinationPrefix, target.Invoker ?? _connector.Invoker, target.RequestConfig, _transformer)
+            : SendDirectTracedAsync(context, target);
+
+    private async ValueTask<ForwarderError> SendDirectTracedAsync(ProxyContext context, UpstreamTarget target)
     {
         var span = context.Trace?.BeginTry();
         var error = await _forwarder.SendAsync(context.HttpContext, target.DestinationPrefix, target.Invoker ?? _connector.Invoker, target.RequestConfig, _transformer);
@@ -354,9 +360,10 @@ public sealed class ProxyRequestHandler
         catch (Exception inner) { ProxyLog.ResponseFailedAfterStart(_logger, inner); http.Abort(); }
     }
 
-    private static RouteRequest ToRouteRequest(HttpContext http, string path)
+    private static RouteRequest ToRouteRequest(ProxyContext context, string path)
     {
-        var (host, port) = RouteRequest.SplitHost(http.Request.Host.Value);
+        var http = context.HttpContext;
+        var (host, port) = context.SplitHost();
         var sni = http.Request.IsHttps ? ListenerKinds.Sni(http) : null;
         return new RouteRequest(http.Request.Method, host, port, path, http.Request.Headers, sni, http.Request.IsHttps);
     }
