@@ -35,13 +35,14 @@ internal sealed class GatehouseTransformer : HttpTransformer
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
         string destinationPrefix, CancellationToken cancellationToken)
     {
+        var context = httpContext.Features.Get<ProxyContext>()!;
+        var target = context.Target!;
+        // set before the base, which otherwise builds its own URI (strings and a Uri per request) only to be replaced
+        proxyRequest.RequestUri = UpstreamUri(destinationPrefix, context.UpstreamPath, httpContext.Request.QueryString,
+            context.Peer?.UriCache ?? target.UriCache);
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         var connection = httpContext.Request.Headers.Connection;
         if (connection.Count > 0) ConnectionHeaders.RemoveNamed(connection, proxyRequest);
-        var context = httpContext.Features.Get<ProxyContext>()!;
-        var target = context.Target!;
-        proxyRequest.RequestUri = UpstreamUri(destinationPrefix, context.UpstreamPath, httpContext.Request.QueryString,
-            context.Peer?.UriCache ?? target.UriCache);
         proxyRequest.Headers.Host = UpstreamHost(context);
         ForwardedHeaders.Apply(httpContext, proxyRequest, context, _settings);
         // Options is created on first use: a per-request dictionary only for services that differ from the defaults
