@@ -19,6 +19,17 @@ public sealed class UpstreamUriCacheTests
     }
 
     [Fact]
+    public void A_reused_uri_allocates_nothing()
+    {
+        var cache = new UpstreamUriCache();
+        var path = new string("/a".AsSpan()); // another string with the same text, as each request's path is
+        GatehouseTransformer.UpstreamUri("http://127.0.0.1:8080", "/a", QueryString.Empty, cache);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        GatehouseTransformer.UpstreamUri("http://127.0.0.1:8080", path, QueryString.Empty, cache);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Another_path_or_destination_gets_its_own_uri()
     {
         var cache = new UpstreamUriCache();
