@@ -54,9 +54,10 @@ public sealed class WasmBodyBufferingTests(ITestOutputHelper output)
         Assert.InRange(least, 0, 900);
     }
 
-    /// <summary>Bytes allocated per MiB buffered must not grow with the body: at 8 MiB within 2.5 × of 1 MiB (quadratic
-    /// buffering gives about 8 ×; the filter's body buffer is pooled, so a run whose arrays the shared pool no longer
-    /// held — other tests rent from it, a gen-2 GC trims it — allocates up to ~2 × what a run served by the pool does).
+    /// <summary>Bytes allocated per MiB buffered must not grow with the body: at 8 MiB within 4 × of 1 MiB (quadratic
+    /// buffering gives about 8 ×). The filter's body buffer is pooled: a run whose arrays the shared pool no longer held
+    /// (other tests rent from it, a gen-2 GC trims it) allocates its growth (~2 × the body, ~4 × when the filter's
+    /// append moves an 8 MiB body to a 16 MiB array) on top of the chain's ~2 ×, which a run served by the pool does not.
     /// <paramref name="run"/> pushes a body of the given size and answers what it allocated.</summary>
     private void AssertLinear(Func<int, long> run)
     {
@@ -66,7 +67,7 @@ public sealed class WasmBodyBufferingTests(ITestOutputHelper output)
         Assert.True(eight >= 8 * MiB, $"the measurement must see the buffered body ({eight} bytes)");
         double ratio = eight / 8.0 / one;
         output.WriteLine($"bytes allocated per MiB: {one} at 1 MiB, {eight / 8} at 8 MiB (ratio {ratio:0.00})");
-        Assert.True(ratio < 2.5, $"bytes allocated per MiB: {one} at 1 MiB, {eight / 8} at 8 MiB (ratio {ratio:0.00}; quadratic ≈ 8)");
+        Assert.True(ratio < 4, $"bytes allocated per MiB: {one} at 1 MiB, {eight / 8} at 8 MiB (ratio {ratio:0.00}; quadratic ≈ 8)");
     }
 
     [Fact]
