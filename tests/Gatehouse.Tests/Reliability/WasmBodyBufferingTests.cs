@@ -54,6 +54,29 @@ public sealed class WasmBodyBufferingTests(ITestOutputHelper output)
         Assert.InRange(least, 0, 900);
     }
 
+    [Fact]
+    public async Task The_filter_s_body_buffer_is_readable_until_the_log_phase_and_released_after_it()
+    {
+        using var host = new WasmHost();
+        var entry = Entry(host, Path.Combine(WasmPaths.Repo, "filters", "test", "bench-body.wasm"), "");
+        var http = new DefaultHttpContext();
+        http.Request.Method = "POST";
+        http.Request.ContentLength = 5;
+        var plan = new PhasePlan([], [entry], [new FilterRequestBodyHandler(entry)], [entry], [], [entry]);
+        var context = new ProxyContext(http, TimeProvider.System) { Plan = plan };
+        await entry.OnAccessAsync(context);
+        var stream = new RequestBodyFilterStream(new MemoryStream("hello"u8.ToArray()), context, plan);
+        var sink = new byte[64];
+        while (await stream.ReadAsync(sink) > 0) { }
+        var body = WasmRequestState.Of(context)!.Stream.RequestBody;
+        // after its callback, through the response phases (get_buffer_bytes on HttpRequestBody stays valid)
+        await entry.OnResponseHeadersAsync(context);
+        Assert.Equal("HELLO"u8.ToArray(), body.ToArray());
+        // the request's only filter context ended in the log phase: the pooled storage went back
+        await entry.OnLogAsync(context);
+        Assert.Equal(0, body.Length);
+    }
+
     /// <summary>Bytes allocated per MiB buffered must not grow with the body: at 8 MiB within 4 × of 1 MiB (quadratic
     /// buffering gives about 8 ×). The filter's body buffer is pooled: a run whose arrays the shared pool no longer held
     /// (other tests rent from it, a gen-2 GC trims it) allocates its growth (~2 × the body, ~4 × when the filter's
