@@ -98,7 +98,7 @@ public sealed class ProxyRequestHandler
             if (!ReferenceEquals(http.Request.Body, originalRequestBody)) http.Request.Body = originalRequestBody;
             // :: Step 8: log phase, then the access log line
             context.Timings.End = context.Timings.Now();
-            if (context.PendingTrace.IsPending) context.Trace = context.PendingTrace.Make(); // ended before access
+            if (context.PendingTrace.IsPending) context.Trace = context.PendingTrace.Make(context.Timings); // ended before access
             if (context.Trace is { } trace) RequestSpan.End(trace, context);
             try
             {
@@ -146,7 +146,7 @@ public sealed class ProxyRequestHandler
         context.RequestPath = path;
         // Kong's request debugging: decided (and its request headers removed) before rewrite
         if (_requestDebug.Enabled) context.Debug = _requestDebug.Begin(http);
-        if (context.PendingTrace.IsPending && snapshot.Pipeline.Global.Rewrite.Count > 0) context.Trace = context.PendingTrace.Make();
+        if (context.PendingTrace.IsPending && snapshot.Pipeline.Global.Rewrite.Count > 0) context.Trace = context.PendingTrace.Make(context.Timings);
         // :: Step 2: rewrite, before routing (global handlers only)
         if (await PhaseRunner.RewriteAsync(snapshot.Pipeline.Global, context) == PhaseOutcome.ShortCircuit)
             return PhaseOutcome.ShortCircuit;
@@ -158,9 +158,9 @@ public sealed class ProxyRequestHandler
             // :: Step 3: route
             context.Debug?.Enter("router");
             var routerSpan = context.Trace is { } trace && trace.Traces(TracedSteps.Router) ? trace.Open("kong.router") : null;
-            context.PendingTrace.RouterStarted();
+            context.PendingTrace.RouterStarted(context.Timings);
             var match = snapshot.Router.Match(ToRouteRequest(http, path));
-            context.PendingTrace.RouterEnded();
+            context.PendingTrace.RouterEnded(context.Timings);
             if (routerSpan is not null) Tracing.RequestTrace.Close(routerSpan);
             context.Debug?.Leave();
             if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
@@ -174,7 +174,7 @@ public sealed class ProxyRequestHandler
             if (context.PendingTrace.IsPending)
             {
                 if (plan.Access is [IUpfrontSampler sampler, ..] && sampler.LeavesOut(context)) context.PendingTrace.Drop();
-                else context.Trace = context.PendingTrace.Make();
+                else context.Trace = context.PendingTrace.Make(context.Timings);
             }
             if (await PhaseRunner.AccessAsync(context.Plan, context) == PhaseOutcome.ShortCircuit)
                 return PhaseOutcome.ShortCircuit;

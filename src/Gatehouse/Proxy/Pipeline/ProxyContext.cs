@@ -94,9 +94,5 @@ public sealed class ProxyContext
 
     /// <summary>The trace before it is made (<see cref="Tracing.PendingTrace"/>): a field, changed in place.</summary>
     internal Tracing.PendingTrace PendingTrace;
-
-    /// <summary>The sampling decision its owner took before its step ran (<see cref="Tracing.IUpfrontSampler"/>).</summary>
-    internal Tracing.UpfrontSampling? UpfrontSampling { get; set; }
-
     internal void ReplaceLocalResponse(LocalResponse? response) => LocalResponse = response;
 }

@@ -4,60 +4,76 @@ using Gatehouse.Proxy.Pipeline;
 namespace Gatehouse.Proxy.Tracing;
 
 /// <summary>
-/// A request's trace before anything of it is made: which steps to record, and when the request (Kong's <c>kong</c>
-/// span) and the router started and ended. The proxy makes the <see cref="RequestTrace"/> from it (<see cref="Make"/>)
-/// before the first step that could record a span, unless the sampler decided first that the request is not sampled
+/// A request's trace before anything of it is made: which steps to record, when the router ran, and a sampling
+/// decision taken early. The proxy makes the <see cref="RequestTrace"/> from it (<see cref="Make"/>) before the first
+/// step that could record a span, unless the sampler decided first that the request is not sampled
 /// (<see cref="IUpfrontSampler"/>): an unsampled request then makes nothing trace-shaped at all. A field of the
-/// request's context, so it costs no allocation.
+/// request's context, so it costs no allocation; times are the context's timestamps, turned into wall-clock time only
+/// when the trace is made.
 /// </summary>
 internal struct PendingTrace
 {
-    private DateTime _start, _routerStart, _routerEnd;
+    private long _routerStart, _routerEnd;
+    private bool _pending;
 
-    /// <summary>None once made or dropped (or when the request is not traced).</summary>
+    /// <summary>The steps the trace records (<c>tracing_instrumentations</c>); None when the request is not traced.</summary>
     public TracedSteps Steps { readonly get; private set; }
-    public readonly bool IsPending => Steps != TracedSteps.None;
+    /// <summary>Neither made nor left out yet.</summary>
+    public readonly bool IsPending => _pending;
+    /// <summary>The decision an <see cref="IUpfrontSampler"/> took before its step ran (null: none did), the trace id it
+    /// was taken on and what it extracted from the request (the sampler's own type); its step uses them.</summary>
+    public bool? Sampled { readonly get; private set; }
+    public UInt128 TraceId { readonly get; private set; }
+    public object? Extracted { readonly get; private set; }
 
     public void Begin(TracedSteps steps)
     {
         Steps = steps;
-        _start = DateTime.UtcNow;
+        _pending = true;
     }
 
-    public void RouterStarted()
+    public void RouterStarted(ProxyTimings timings)
     {
-        if ((Steps & TracedSteps.Router) != 0) _routerStart = DateTime.UtcNow;
+        if (_pending && (Steps & TracedSteps.Router) != 0) _routerStart = timings.Now();
     }
 
-    public void RouterEnded()
+    public void RouterEnded(ProxyTimings timings)
     {
-        if ((Steps & TracedSteps.Router) != 0) _routerEnd = DateTime.UtcNow;
+        if (_pending && (Steps & TracedSteps.Router) != 0) _routerEnd = timings.Now();
     }
 
-    /// <summary>The trace, with the spans it would have had so far (the request's, the router's).</summary>
-    public RequestTrace Make()
+    /// <summary>The trace, with the spans it would have had so far: the request's (from the request's start), the
+    /// router's.</summary>
+    public RequestTrace Make(ProxyTimings timings)
     {
-        var trace = new RequestTrace(Steps, _start);
-        if (_routerEnd != default) trace.Add("kong.router", _routerStart, _routerEnd);
-        Steps = TracedSteps.None;
+        _pending = false;
+        var now = timings.Now();
+        var wallNow = DateTime.UtcNow;
+        DateTime At(long timestamp) => wallNow - timings.Elapsed(timestamp, now);
+        var trace = new RequestTrace(Steps, At(timings.Start));
+        if (_routerEnd != 0) trace.Add("kong.router", At(_routerStart), At(_routerEnd));
         return trace;
     }
 
+    /// <summary>Records a sampler's early decision (<see cref="IUpfrontSampler"/>).</summary>
+    public void Decide(bool sampled, UInt128 traceId, object? extracted)
+    {
+        Sampled = sampled;
+        TraceId = traceId;
+        Extracted = extracted;
+    }
+
     /// <summary>The sampler left the request out: no trace is made.</summary>
-    public void Drop() => Steps = TracedSteps.None;
+    public void Drop() => _pending = false;
 }
 
 /// <summary>
 /// An access step that can take the request's sampling decision before it runs: the opentelemetry plugin when it is
 /// the first access step, so nothing that runs before it can change the request headers it extracts from. The
-/// decision (<see cref="UpfrontSampling"/>) is the one its step would take, and the step uses it.
+/// decision (<see cref="PendingTrace.Decide"/>) is the one its step would take, and the step uses it.
 /// </summary>
 internal interface IUpfrontSampler
 {
     /// <returns>whether the request is not sampled (it then records no trace)</returns>
     bool LeavesOut(ProxyContext context);
 }
-
-/// <summary>A sampling decision taken before the step that owns it ran: the trace id decided on, what the sampler
-/// extracted from the request (the exporter's own type), the decision, and the steps the trace would have recorded.</summary>
-internal readonly record struct UpfrontSampling(UInt128 TraceId, object? Extracted, bool Sampled, TracedSteps Steps);

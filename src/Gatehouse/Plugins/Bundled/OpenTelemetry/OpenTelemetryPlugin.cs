@@ -148,7 +148,7 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             var extracted = propagation.Extract(context.HttpContext.Request.Headers);
             var traceId = extracted?.TraceId ?? TraceIds.NewTraceId();
             var sampled = TraceIdSampler.Decide(extracted?.Sampled, traceId, samplingRate);
-            context.UpfrontSampling = new UpfrontSampling(traceId, extracted, sampled, context.PendingTrace.Steps);
+            context.PendingTrace.Decide(sampled, traceId, extracted);
             return !sampled;
         }
 
@@ -157,15 +157,15 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         public override ValueTask<PhaseOutcome> AccessAsync(Kong kong)
         {
             var headers = kong.Request.Headers;
-            var upfront = kong.Context.UpfrontSampling;
-            var extracted = upfront is { } decided ? (ExtractedContext?)decided.Extracted : propagation.Extract(headers);
+            ref var upfront = ref kong.Context.PendingTrace;
+            var extracted = upfront.Sampled is null ? propagation.Extract(headers) : (ExtractedContext?)upfront.Extracted;
             propagation.Clear(headers);
             InjectContext injection;
             var trace = kong.Context.Trace;
-            if (upfront is { Sampled: false } left)
+            if (upfront.Sampled == false)
             {
                 // left out before its trace was made (LeavesOut): propagated as below, nothing recorded
-                injection = Unsampled(left.TraceId, left.Steps, extracted);
+                injection = Unsampled(upfront.TraceId, upfront.Steps, extracted);
             }
             else if (trace is null)
             {
@@ -173,7 +173,7 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
                 injection = new InjectContext(extracted?.TraceId ?? TraceIds.NewTraceId(), TraceIds.NewSpanId(),
                     extracted?.SpanId ?? extracted?.ParentId, Sampled: false, extracted);
             }
-            else if (Begin(trace, extracted, samplingRate, upfront?.TraceId, out var traceId))
+            else if (Begin(trace, extracted, samplingRate, upfront.Sampled is null ? null : upfront.TraceId, out var traceId))
             {
                 // the upstream's parent: the first try's span, or the request's when balancer spans are off (Kong's rule)
                 var injected = trace.PrepareBalancer() is { } balancer ? spans.Make(balancer, sampled: true) : trace.Root.Activity!;
