@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Gatehouse.Config;
 using Gatehouse.Proxy.Pipeline;
 
@@ -11,9 +12,12 @@ namespace Gatehouse.Proxy.Tracing;
 /// request's context, so it costs no allocation; times are the context's timestamps, turned into wall-clock time only
 /// when the trace is made.
 /// </summary>
+[StructLayout(LayoutKind.Auto)] // every proxied request's context carries it: no padding for field order
 internal struct PendingTrace
 {
     private long _routerStart, _routerEnd;
+    // the decided trace id as two halves: a UInt128 field is 16-byte aligned and would pad the context
+    private ulong _traceHigh, _traceLow;
     private bool _pending;
 
     /// <summary>The steps the trace records (<c>tracing_instrumentations</c>); None when the request is not traced.</summary>
@@ -23,7 +27,7 @@ internal struct PendingTrace
     /// <summary>The decision an <see cref="IUpfrontSampler"/> took before its step ran (null: none did), the trace id it
     /// was taken on and what it extracted from the request (the sampler's own type); its step uses them.</summary>
     public bool? Sampled { readonly get; private set; }
-    public UInt128 TraceId { readonly get; private set; }
+    public readonly UInt128 TraceId => new(_traceHigh, _traceLow);
     public object? Extracted { readonly get; private set; }
 
     public void Begin(TracedSteps steps)
@@ -59,7 +63,8 @@ internal struct PendingTrace
     public void Decide(bool sampled, UInt128 traceId, object? extracted)
     {
         Sampled = sampled;
-        TraceId = traceId;
+        _traceHigh = (ulong)(traceId >> 64);
+        _traceLow = (ulong)traceId;
         Extracted = extracted;
     }
 
