@@ -75,20 +75,21 @@ internal static class FieldValidator
         if (value is JsonObject { Count: 0 }) { normalized = new JsonArray(); return null; }
         if (value is not JsonArray array) return isSet ? "expected a set" : "expected an array";
         var result = new JsonArray();
-        var errors = new List<JsonNode?>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var failed = false;
-        foreach (var element in array)
+        // one error per element, null for a valid one; made at the first failure (most arrays have none)
+        List<JsonNode?>? errors = null;
+        var seen = isSet ? new HashSet<string>(StringComparer.Ordinal) : null;
+        for (var i = 0; i < array.Count; i++)
         {
+            var element = array[i];
             JsonNode? norm = null;
             JsonNode? error = element is null ? "required field missing"
                 : field.Elements is null ? null : Validate(field.Elements, element, out norm);
             if (field.Elements is null) norm = element?.DeepClone();
-            errors.Add(error);
-            failed |= error is not null;
-            if (error is null && (!isSet || seen.Add(norm?.ToJsonString() ?? "null"))) result.Add(norm);
+            if (error is not null && errors is null) errors = [.. Enumerable.Repeat<JsonNode?>(null, i)];
+            errors?.Add(error);
+            if (error is null && (seen is null || seen.Add(norm?.ToJsonString() ?? "null"))) result.Add(norm);
         }
-        if (failed)
+        if (errors is not null)
         {
             while (errors.Count > 0 && errors[^1] is null) errors.RemoveAt(errors.Count - 1);
             return new JsonArray([.. errors]);
