@@ -32,7 +32,8 @@ public sealed class DeclarativeLoader
         foreach (var schema in registry.Schemas) _nestedChildren[schema] = [.. registry.ReferencesTo(schema)];
     }
 
-    private sealed record Pending(JsonNode? Item, DeclarativeErrorCollector.Slot Slot, FieldDefinition? ParentField, Guid ParentId, string Seed);
+    /// <summary>A record still to load: element <paramref name="Index"/> of <paramref name="Items"/> (a list of the file).</summary>
+    private sealed record Pending(JsonArray Items, int Index, DeclarativeErrorCollector.Slot Slot, FieldDefinition? ParentField, Guid ParentId, string Seed);
 
     /// <summary>Parses (YAML or JSON, strict UTF-8) then validates.</summary>
     public DeclarativeResult Load(ReadOnlySpan<byte> content) =>
@@ -66,7 +67,7 @@ public sealed class DeclarativeLoader
             if (!config.TryGetPropertyValue(schema.Name, out var list) || list is null) continue;
             if (list is not JsonArray items) { errors.AddTopLevel(schema.Name, "expected an array"); continue; }
             for (var i = 0; i < items.Count; i++)
-                pending[schema].Add(new Pending(items[i], errors.TopLevel(schema.Name, i), null, Guid.Empty, $"{i}"));
+                pending[schema].Add(new Pending(items, i, errors.TopLevel(schema.Name, i), null, Guid.Empty, $"{i}"));
         }
 
         var accepted = _registry.Schemas.ToDictionary(s => s, s => new AcceptedRows(s));
@@ -102,7 +103,11 @@ public sealed class DeclarativeLoader
     private void LoadItem(EntitySchema schema, Pending p, Dictionary<EntitySchema, List<Pending>> pending,
         Dictionary<EntitySchema, AcceptedRows> accepted, DeclarativeErrorCollector errors, bool transform)
     {
-        if (p.Item is not JsonObject item)
+        // taken out of the file's tree: once loaded (its row built, its errors copied), nothing refers to the record any
+        // more, so the input of a large file becomes garbage as it is loaded instead of staying whole to the end
+        var node = p.Items[p.Index];
+        p.Items[p.Index] = null;
+        if (node is not JsonObject item)
         {
             errors.AddEntityErrors(p.Slot, schema, new JsonObject(), new JsonObject { ["@entity"] = new JsonArray("expected a record") });
             return;
@@ -132,7 +137,7 @@ public sealed class DeclarativeLoader
             if (nested is null) continue;
             if (nested is not JsonArray children) { fieldErrors[child.Name] = "expected an array"; continue; }
             for (var i = 0; i < children.Count; i++)
-                pending[child].Add(new Pending(children[i], DeclarativeErrorCollector.Nested(p.Slot, child.Name, i), field, id, $"{id}:{i}"));
+                pending[child].Add(new Pending(children, i, DeclarativeErrorCollector.Nested(p.Slot, child.Name, i), field, id, $"{id}:{i}"));
         }
         // the record as an error report shows it: the input without _comment, _ignore and nested children, with its
         // id (appended when derived), i.e. the record before its references and timestamps were set
