@@ -269,4 +269,16 @@ public sealed class DeclarativeLoaderTests
         Assert.True(result.IsValid, result.Error?.Message);
         Assert.Equal(before, root.ToJsonString());
     }
+
+    /// <summary>RFC 4122 version 5 ids: the RFC's DNS example, and Kong's declarative namespace with a short name and a
+    /// long one (values from Python's uuid.uuid5).</summary>
+    [Theory]
+    [InlineData("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "www.example.com", "2ed6657d-e927-568b-95e1-2665a8aea6a2")]
+    [InlineData("fd02801f-0957-4a15-a55a-c8d9606f30b5", "routes:r00001", "74a02290-024f-59dd-a4fb-e164b757989b")]
+    [InlineData("fd02801f-0957-4a15-a55a-c8d9606f30b5", "long", "37a82ffd-abd8-5169-8ce2-3d2bb6ccb105")]
+    public void Generated_ids_are_uuid_v5(string ns, string name, string expected)
+    {
+        if (name == "long") name = "services:" + new string('ü', 300);
+        Assert.Equal(Guid.Parse(expected), Uuid5.Create(Guid.Parse(ns), name));
+    }
 }
