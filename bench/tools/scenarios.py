@@ -91,6 +91,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              chain=("bench-headers",) * 4, expect_header=("x-bench", 4)),
     Scenario("WB", "gatehouse", "G1 + one filter that reads and rewrites a 1 KiB request body",
              "G1", chain=("bench-body",), wrk_script="post-1k.lua"),
+    Scenario("G1-post", "gatehouse", "WB without its filter: G1 with WB's 1 KiB POST (for profile.sh: the POST's share of "
+             "WB's cost against the filter's)", "G1", wrk_script="post-1k.lua", in_full_run=False),
     Scenario("P2", "gatehouse", "G1 + key-auth + rate-limiting (local) plugins", "G1",
              plugins=True, wrk_script="apikey.lua"),
     Scenario("W10", "gatehouse", "G1 + ten filters loaded and chained (ten copies of bench-headers "

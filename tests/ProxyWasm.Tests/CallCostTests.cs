@@ -57,6 +57,82 @@ public sealed class CallCostTests
     }
 
     [Fact]
+    public async Task Header_callbacks_a_body_only_filter_does_not_export_do_not_count_the_headers()
+    {
+        // bench-body exports on_request_body only (benchmark WB): its header steps must not walk the embedder's header
+        // maps for an argument no callback receives (the gateway's maps enumerate ASP.NET's headers to count them)
+        using var h = new RealFilters.RealFilterHost(minimumLevel: Microsoft.Extensions.Logging.LogLevel.Warning);
+        var plugin = h.Start("filters/test/bench-body.wasm");
+        var stream = new CountingStream();
+        using var http = await plugin.CreateHttpContextAsync(stream);
+        Assert.Equal(FilterOutcome.Continue, await http.OnRequestHeadersAsync(false));
+        Assert.Equal(FilterOutcome.Continue, await http.OnResponseHeadersAsync(false));
+        Assert.Equal(0, stream.CountReads);
+        // an exported callback still gets its argument (on_request_body: the body's size) and runs
+        stream.RequestBody.Set("abc"u8);
+        Assert.Equal(FilterOutcome.Continue, await http.OnRequestBodyAsync(true));
+        Assert.Equal("ABC"u8.ToArray(), stream.RequestBody.ToArray());
+    }
+
+    /// <summary>An in-memory stream whose header maps count how often their size is asked.</summary>
+    private sealed class CountingStream : IHttpStreamHost
+    {
+        private readonly InMemoryHttpStream _inner = new("POST");
+        public CountingStream()
+        {
+            RequestHeaders = new CountingMap(this, _inner.RequestHeaders);
+            ResponseHeaders = new CountingMap(this, _inner.ResponseHeaders);
+        }
+        public int CountReads { get; set; }
+        public IHeaderMap RequestHeaders { get; }
+        public IHeaderMap RequestTrailers => _inner.RequestTrailers;
+        public IHeaderMap ResponseHeaders { get; }
+        public IHeaderMap ResponseTrailers => _inner.ResponseTrailers;
+        public BodyBuffer RequestBody => _inner.RequestBody;
+        public BodyBuffer ResponseBody => _inner.ResponseBody;
+        public IPropertyProvider? Properties => _inner.Properties;
+    }
+
+    private sealed class CountingMap(CountingStream owner, IHeaderMap inner) : IHeaderMap
+    {
+        public int Count
+        {
+            get
+            {
+                owner.CountReads++;
+                return inner.Count;
+            }
+        }
+        public bool TryGetValue(string name, out string value) => inner.TryGetValue(name, out value);
+        public void Add(string name, string value) => inner.Add(name, value);
+        public void Replace(string name, string value) => inner.Replace(name, value);
+        public void Remove(string name) => inner.Remove(name);
+        public void Clear() => inner.Clear();
+        public IEnumerator<KeyValuePair<string, string>> GetEnumerator() => inner.GetEnumerator();
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    [Fact]
+    public void A_body_buffer_released_and_filled_again_takes_its_storage_from_the_pool()
+    {
+        // per request the gateway fills a filter's body buffer and releases it at the request's end (WB: a 1 KiB body)
+        var body = new BodyBuffer();
+        var kib = new byte[1024];
+        kib.AsSpan().Fill((byte)'a');
+        Assert.Equal(0, LeastBytesPerBatch(() =>
+        {
+            body.Set(kib);
+            body.Splice(0, body.Length, kib); // the filter's replace-all, in place
+            body.Release();
+        }, 1_000));
+        // released: empty, and usable again
+        Assert.Equal(0, body.Length);
+        body.Append("xy"u8);
+        body.Splice(1, 0, "-"u8);
+        Assert.Equal("x-y"u8.ToArray(), body.ToArray());
+    }
+
+    [Fact]
     public async Task A_spinning_callback_after_many_quick_ones_within_a_tick_is_still_stopped_by_its_deadline()
     {
         using var t = new TestHost();

@@ -41,7 +41,7 @@ public sealed record EntitySchema
 
     public FieldDefinition? Field(string name)
     {
-        foreach (var f in Fields) if (f.Name == name) return f;
+        for (var i = 0; i < Fields.Count; i++) if (Fields[i].Name == name) return Fields[i]; // no enumerator: called per field of every row
         return null;
     }
 

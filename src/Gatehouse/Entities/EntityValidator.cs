@@ -25,18 +25,22 @@ public static class EntityValidator
         foreach (var (key, _) in data)
             if (schema.Field(key) is null && !errors.ContainsKey(key)) errors[key] = "unknown field";
 
-        var entity = new JsonObject();
+        // the entity's members gathered first, so that its dictionary is made once at its size (growing it field by
+        // field was a good part of what validating a large declarative file allocated); a default is read, never
+        // attached: the normalized value is always a new node
+        var members = new List<KeyValuePair<string, JsonNode?>>(schema.Fields.Count);
         foreach (var declared in schema.Fields)
         {
             var field = declared.ResolveFrom?.Invoke(data) ?? declared;
             var present = data.TryGetPropertyValue(field.Name, out var value);
-            if (!present && field.Auto) { entity[field.Name] = null; continue; } // supplied by the store
+            if (!present && field.Auto) { members.Add(new(field.Name, null)); continue; } // supplied by the store
             if (!present && context != ValidationContext.Update)
-                value = field.DefaultFrom is { } dynamicDefault ? dynamicDefault(data) : field.Default?.DeepClone();
+                value = field.DefaultFrom is { } dynamicDefault ? dynamicDefault(data) : field.Default;
             var error = FieldValidator.Validate(field, value, out var normalized);
             if (error is not null) errors[field.Name] = error;
-            else entity[field.Name] = normalized;
+            else members.Add(new(field.Name, normalized));
         }
+        var entity = new JsonObject(members);
 
         // the skip conditions are looked at only when they can hold: most entities have no errors so far and no reference
         var mayHoldReference = FieldValidator.HoldsReference(schema.Fields, entity);
@@ -49,8 +53,12 @@ public static class EntityValidator
         return errors.Count > 0 ? new ValidationResult(null, errors) : new ValidationResult(entity, null);
     }
 
+    /// <summary>The input with its shorthands expanded; the input itself when it has none (it is only read).</summary>
     private static JsonObject ExpandShorthands(EntitySchema schema, JsonObject input, JsonObject errors)
     {
+        var hasShorthand = false;
+        foreach (var shorthand in schema.Shorthands) hasShorthand |= input.ContainsKey(shorthand.Name);
+        if (!hasShorthand) return input;
         var data = new JsonObject();
         foreach (var (key, value) in input) data[key] = value?.DeepClone();
         foreach (var shorthand in schema.Shorthands)

@@ -12,6 +12,9 @@ namespace Gatehouse.Entities;
 /// </summary>
 internal static class FieldValidator
 {
+    /// <summary>A foreign field's record: its required id.</summary>
+    private static readonly FieldDefinition[] ForeignKeyFields = [Typedefs.Uuid("id") with { Required = true }];
+
     public static JsonNode? Validate(FieldDefinition field, JsonNode? value, out JsonNode? normalized)
     {
         normalized = null;
@@ -55,7 +58,7 @@ internal static class FieldValidator
             case FieldType.Record:
                 return CheckRecord(field.Fields, field.RecordChecks, value, out normalized);
             case FieldType.Foreign:
-                return CheckRecord([Typedefs.Uuid("id") with { Required = true }], [], value, out normalized);
+                return CheckRecord(ForeignKeyFields, [], value, out normalized);
             case FieldType.Json:
                 normalized = value.DeepClone();
                 return null;
@@ -72,19 +75,21 @@ internal static class FieldValidator
         if (value is JsonObject { Count: 0 }) { normalized = new JsonArray(); return null; }
         if (value is not JsonArray array) return isSet ? "expected a set" : "expected an array";
         var result = new JsonArray();
-        var errors = new List<JsonNode?>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var failed = false;
-        foreach (var element in array)
+        // one error per element, null for a valid one; made at the first failure (most arrays have none)
+        List<JsonNode?>? errors = null;
+        var seen = isSet ? new HashSet<string>(StringComparer.Ordinal) : null;
+        for (var i = 0; i < array.Count; i++)
         {
-            JsonNode? norm = element?.DeepClone();
+            var element = array[i];
+            JsonNode? norm = null;
             JsonNode? error = element is null ? "required field missing"
                 : field.Elements is null ? null : Validate(field.Elements, element, out norm);
-            errors.Add(error);
-            failed |= error is not null;
-            if (error is null && (!isSet || seen.Add(norm?.ToJsonString() ?? "null"))) result.Add(norm);
+            if (field.Elements is null) norm = element?.DeepClone();
+            if (error is not null && errors is null) errors = [.. Enumerable.Repeat<JsonNode?>(null, i)];
+            errors?.Add(error);
+            if (error is null && (seen is null || seen.Add(norm?.ToJsonString() ?? "null"))) result.Add(norm);
         }
-        if (failed)
+        if (errors is not null)
         {
             while (errors.Count > 0 && errors[^1] is null) errors.RemoveAt(errors.Count - 1);
             return new JsonArray([.. errors]);
@@ -103,8 +108,9 @@ internal static class FieldValidator
         foreach (var (key, v) in map)
         {
             JsonNode? error = field.Keys is null ? null : Validate(field.Keys, JsonValue.Create(key), out _);
-            JsonNode? norm = v?.DeepClone();
+            JsonNode? norm = null;
             if (error is null && field.Values is not null) error = Validate(field.Values with { Required = true }, v, out norm);
+            else norm = v?.DeepClone();
             if (error is not null) errors[key] = error;
             else result[key] = norm;
         }
@@ -127,7 +133,7 @@ internal static class FieldValidator
         foreach (var f in fields)
         {
             var present = obj.TryGetPropertyValue(f.Name, out var v);
-            if (!present && f.Default is not null) v = f.Default.DeepClone();
+            if (!present && f.Default is not null) v = f.Default; // read, never attached (the normalized value is new)
             var error = Validate(f, v, out var norm);
             if (error is not null) errors[f.Name] = error;
             else result[f.Name] = norm;
@@ -210,9 +216,17 @@ internal static class FieldValidator
             if (field.StartsWith is { } prefix && !text.StartsWith(prefix, StringComparison.Ordinal)) return $"should start with: {prefix}";
             foreach (var rule in field.MatchNone) if (rule.Pattern.IsMatch(text)) return rule.Error;
             if (field.Match is { } match && !match.Pattern.IsMatch(text)) return match.Error.Replace("%s", text, StringComparison.Ordinal);
-            if (field.MatchAny.Count > 0 && !field.MatchAny.Any(r => r.Pattern.IsMatch(text))) return field.MatchAny[0].Error;
+            if (field.MatchAny.Count > 0 && !MatchesAny(field.MatchAny, text)) return field.MatchAny[0].Error;
         }
         return field.Custom?.Invoke(value);
+    }
+
+    /// <summary>A loop, not <c>Any</c> with a lambda: the closure over <paramref name="text"/> was allocated for every
+    /// validated value.</summary>
+    private static bool MatchesAny(IReadOnlyList<PatternRule> rules, string text)
+    {
+        for (var i = 0; i < rules.Count; i++) if (rules[i].Pattern.IsMatch(text)) return true;
+        return false;
     }
 
     private static string Plain(JsonNode node) =>

@@ -61,6 +61,8 @@ internal static partial class PathValidation
     /// </summary>
     public static string Normalize(string path)
     {
+        // nearly every route path: nothing escaped, no dot segment (each segment of a path starting with / follows a /)
+        if (path.StartsWith('/') && !path.Contains('%') && !path.Contains("/.", StringComparison.Ordinal)) return path;
         var sb = new StringBuilder(path.Length);
         for (var i = 0; i < path.Length; i++)
         {

@@ -1,4 +1,5 @@
 using Gatehouse.Proxy.Pipeline;
+using Gatehouse.Proxy.Tracing;
 
 namespace Gatehouse.Plugins;
 
@@ -36,13 +37,16 @@ internal sealed class PluginRewriteStep(PluginSlot slot) : PluginStep(slot), IRe
     }
 }
 
-internal sealed class PluginAccessStep(PluginSlot slot) : PluginStep(slot), IAccessHandler
+internal sealed class PluginAccessStep(PluginSlot slot) : PluginStep(slot), IAccessHandler, IUpfrontSampler
 {
     public ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
     {
         var (kong, handler) = Resolve(context);
         return handler?.AccessAsync(kong) ?? ValueTask.FromResult(PhaseOutcome.Continue);
     }
+
+    /// <summary>The instance that applies to the request decides, if it is a sampler (the opentelemetry plugin).</summary>
+    public bool LeavesOut(ProxyContext context) => Resolve(context).Handler is IUpfrontSampler sampler && sampler.LeavesOut(context);
 }
 
 internal sealed class PluginHeaderStep(PluginSlot slot) : PluginStep(slot), IResponseHeadersHandler

@@ -57,7 +57,8 @@ public sealed class ProxyRequestHandler
         var connection = _counters.Begin(http);
         var snapshot = _snapshots.Current;
         var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global, Upstreams = snapshot.Upstreams, Connection = connection };
-        if (snapshot.TracesRequests && _settings.TracedSteps != TracedSteps.None) context.Trace = new RequestTrace(_settings.TracedSteps);
+        // the trace is made at the first step that could record a span, or never when the sampler leaves the request out first
+        if (snapshot.TracesRequests && _settings.TracedSteps != TracedSteps.None) context.PendingTrace.Begin(_settings.TracedSteps);
         http.Features.Set(context);
         var originalBody = http.Response.Body;
         var originalRequestBody = http.Request.Body;
@@ -104,6 +105,7 @@ public sealed class ProxyRequestHandler
             if (!ReferenceEquals(http.Request.Body, originalRequestBody)) http.Request.Body = originalRequestBody;
             // :: Step 8: log phase, then the access log line
             context.Timings.End = context.Timings.Now();
+            if (context.PendingTrace.IsPending) context.Trace = context.PendingTrace.Make(context.Timings); // ended before access
             if (context.Trace is { } trace) RequestSpan.End(trace, context);
             try
             {
@@ -151,6 +153,7 @@ public sealed class ProxyRequestHandler
         context.RequestPath = path;
         // Kong's request debugging: decided (and its request headers removed) before rewrite
         if (_requestDebug.Enabled) context.Debug = _requestDebug.Begin(http);
+        if (context.PendingTrace.IsPending && snapshot.Pipeline.Global.Rewrite.Count > 0) context.Trace = context.PendingTrace.Make(context.Timings);
         // :: Step 2: rewrite, before routing (global handlers only)
         if (await PhaseRunner.RewriteAsync(snapshot.Pipeline.Global, context) == PhaseOutcome.ShortCircuit)
             return PhaseOutcome.ShortCircuit;
@@ -162,7 +165,9 @@ public sealed class ProxyRequestHandler
             // :: Step 3: route
             context.Debug?.Enter("router");
             var routerSpan = context.Trace is { } trace && trace.Traces(TracedSteps.Router) ? trace.Open("kong.router") : null;
+            context.PendingTrace.RouterStarted(context.Timings);
             var match = snapshot.Router.Match(ToRouteRequest(context, path));
+            context.PendingTrace.RouterEnded(context.Timings);
             if (routerSpan is not null) Tracing.RequestTrace.Close(routerSpan);
             context.Debug?.Leave();
             if (match is null) return context.Exit(StatusCodes.Status404NotFound, ProxyMessages.NoRoute);
@@ -171,7 +176,13 @@ public sealed class ProxyRequestHandler
             (var plan, target) = snapshot.For(match.Route);
             context.Plan = plan;
             if (HttpsRedirect.Check(context) is { } redirect) return context.Exit(redirect);
-            // :: Step 4: access
+            // :: Step 4: access. The trace is made now, unless the first access step (nothing before it can change the
+            // headers it extracts from) decides first that the request is not sampled
+            if (context.PendingTrace.IsPending)
+            {
+                if (plan.Access is [IUpfrontSampler sampler, ..] && sampler.LeavesOut(context)) context.PendingTrace.Drop();
+                else context.Trace = context.PendingTrace.Make(context.Timings);
+            }
             if (await PhaseRunner.AccessAsync(context.Plan, context) == PhaseOutcome.ShortCircuit)
                 return PhaseOutcome.ShortCircuit;
         }

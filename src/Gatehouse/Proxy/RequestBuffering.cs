@@ -13,7 +13,7 @@ namespace Gatehouse.Proxy;
 internal static class RequestBuffering
 {
     /// <summary>The body, ready to be sent (the request now reads from it); null when the client went away.</summary>
-    public static async Task<SpillBuffer?> ReadAsync(ProxyContext context, string tempDirectory)
+    public static async ValueTask<SpillBuffer?> ReadAsync(ProxyContext context, string tempDirectory)
     {
         var http = context.HttpContext;
         var body = new SpillBuffer(tempDirectory, long.MaxValue, http.Request.ContentLength);

@@ -31,4 +31,11 @@ internal sealed class AspNetHttpStream : IHttpStreamHost
     public BodyBuffer RequestBody => _requestBody ??= new();
     public BodyBuffer ResponseBody => _responseBody ??= new();
     public IPropertyProvider? Properties => _properties ??= new KongPropertyProvider(_context);
+
+    /// <summary>Returns the body buffers' pooled storage (the request is over and no filter context can read them).</summary>
+    public void ReleaseBodies()
+    {
+        _requestBody?.Release();
+        _responseBody?.Release();
+    }
 }

@@ -53,12 +53,21 @@ internal sealed class WasmRequestState
         if (!Microsoft.Extensions.Primitives.StringValues.Equals(headers[ForwardedFor], _clientForwardedFor)) headers[ForwardedFor] = _clientForwardedFor;
     }
 
-    /// <summary>Disposes the entry's filter context and returns its plugin lease.</summary>
+    private bool _tailPending;
+
+    /// <summary>Disposes the entry's filter context and returns its plugin lease. Once every entry is released and
+    /// every context ended with it (no guest callback left that could read them), the body buffers go back to the
+    /// pool.</summary>
     public void Release(int index)
     {
-        Contexts[index]?.Dispose();
-        Contexts[index] = null;
+        if (Contexts[index] is { } http)
+        {
+            http.Dispose();
+            _tailPending |= !http.Ended;
+            Contexts[index] = null;
+        }
         Leases[index]?.Release();
         Leases[index] = null;
+        if (!_tailPending && Array.TrueForAll(Contexts, c => c is null)) Stream.ReleaseBodies();
     }
 }

@@ -186,7 +186,9 @@ public sealed class HttpFilterContext : IDisposable
         var x = vm.Exports;
         var h = s.Host;
         bool v01 = vm.Abi == Abi.AbiVersion.V0_1_0;
-        int action = phase switch
+        // a callback the module does not export continues at once, without counting the headers for its argument (the
+        // embedder's header map may have to walk its headers for that: a body-only filter must not pay it per request)
+        int action = !x.Exports(phase) ? Absent(vm, out ok) : phase switch
         {
             FilterPhase.RequestHeaders when v01 => vm.CallFunc(s, "proxy_on_request_headers", x.OnRequestHeaders01, s.Id, h.RequestHeaders.Count, 0, out ok),
             FilterPhase.RequestHeaders => vm.CallFunc(s, "proxy_on_request_headers", x.OnRequestHeaders, s.Id, h.RequestHeaders.Count, eos, 0, out ok),
@@ -208,6 +210,14 @@ public sealed class HttpFilterContext : IDisposable
         if (phase is FilterPhase.RequestBody or FilterPhase.ResponseBody && !endOfStream) return new(FilterOutcome.BufferBody);
         s.Waiting = new TaskCompletionSource<FilterOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         return new(s.Waiting.Task);
+    }
+
+    /// <summary>What <see cref="WasmVm.CallFunc(ContextBase?, string, Func{int, int}?, int, int, out bool)"/> answers
+    /// for a callback the module does not export: Continue, unless the VM is dead.</summary>
+    private static int Absent(WasmVm vm, out bool ok)
+    {
+        ok = !vm.IsDead;
+        return 0;
     }
 
     private ValueTask<FilterOutcome> DoneLocked()
@@ -238,7 +248,13 @@ public sealed class HttpFilterContext : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         var ending = EndAsync();
         if (!ending.IsCompletedSuccessfully) _ = ending.AsTask();
+        else Ended = _stream.Deleted;
     }
+
+    /// <summary>True when <see cref="Dispose"/> ended the context on the caller's thread: its done/log/delete tail ran
+    /// (or it was forgotten), so no guest callback of this request can read the stream's buffers any more. False when
+    /// the tail still runs in the background (a VM busy with another request, a filter holding its on_done).</summary>
+    public bool Ended { get; private set; }
 
     private async ValueTask EndAsync()
     {

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace ProxyWasm.Http;
 
 /// <summary>
@@ -5,6 +7,9 @@ namespace ProxyWasm.Http;
 /// accumulated while the filter asked to buffer). The embedder appends chunks; the filter reads and splices.
 /// One growth strategy for every mutation: capacity at least doubles when it must grow, and edits that fit are made
 /// in place, so appending a body chunk by chunk (embedder or guest) costs O(n) copies in total.
+/// Its storage is rented from <see cref="ArrayPool{T}.Shared"/>; the embedder gives it back with <see cref="Release"/>
+/// once nothing can read the buffer any more (no guest callback of the stream left, no view of <see cref="Memory"/>
+/// in use). A buffer never released is left to the GC, as any unreturned pooled array.
 /// </summary>
 public sealed class BodyBuffer
 {
@@ -40,6 +45,17 @@ public sealed class BodyBuffer
         Version++;
     }
 
+    /// <summary>Empties the buffer and returns its storage to the pool (embedder side, at the stream's end); the buffer
+    /// stays usable (it rents again on the next write).</summary>
+    public void Release()
+    {
+        var data = _data;
+        _data = [];
+        _length = 0;
+        Version++;
+        if (data.Length > 0) ArrayPool<byte>.Shared.Return(data);
+    }
+
     /// <summary>
     /// <c>new = old[0..start] + data + old[min(len, start+size)..]</c> — the general splice of spec §1.6
     /// (prepend = (0,0), append = start ≥ len, replace-all = (0, len)). <paramref name="data"/> must not be a view of
@@ -58,10 +74,15 @@ public sealed class BodyBuffer
         }
         else
         {
-            var grown = new byte[Math.Min(Array.MaxLength, Math.Max(newLength, Math.Max(16L, 2L * _data.Length)))];
+            // the first write rents what it needs (a body that arrives whole is held in a buffer of its size); growth
+            // at least doubles
+            long wanted = _data.Length == 0 ? Math.Max(newLength, 16L) : Math.Max(newLength, 2L * _data.Length);
+            var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, wanted));
             _data.AsSpan(0, s).CopyTo(grown);
             _data.AsSpan(e, tail).CopyTo(grown.AsSpan(s + data.Length));
+            var old = _data;
             _data = grown;
+            if (old.Length > 0) ArrayPool<byte>.Shared.Return(old);
         }
         data.CopyTo(_data.AsSpan(s));
         _length = (int)newLength;

@@ -48,7 +48,10 @@ internal static class TestCertificates
         }
         var serial = RandomNumberGenerator.GetBytes(12);
         serial[0] &= 0x7f;
-        using var cert = request.Create(issuerCert, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(20), serial);
+        // within the issuer's validity: a leaf issued by an intermediate made a second earlier must not outlive it
+        var notAfter = DateTimeOffset.UtcNow.AddDays(20);
+        if (notAfter > issuerCert.NotAfter) notAfter = issuerCert.NotAfter;
+        using var cert = request.Create(issuerCert, DateTimeOffset.UtcNow.AddDays(-1), notAfter, serial);
         return new PemPair(cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 

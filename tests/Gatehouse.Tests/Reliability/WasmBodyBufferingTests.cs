@@ -38,17 +38,59 @@ public sealed class WasmBodyBufferingTests(ITestOutputHelper output)
         AssertLinear(size => OnPoolThread(() => PushResponseBody(entry, Body(size))));
     }
 
-    /// <summary>Bytes allocated per MiB buffered must not grow with the body: at 8 MiB within 1.6 × of 1 MiB (quadratic
-    /// buffering gives about 8 ×). <paramref name="run"/> pushes a body of the given size and answers what it allocated.</summary>
+    [Fact]
+    public void A_small_request_body_rewritten_by_a_filter_costs_no_body_sized_allocation()
+    {
+        // benchmark WB: a 1 KiB body that arrives whole, held and rewritten by bench-body. The read buffer and the
+        // filter's body buffer are pooled (returned when the body was consumed / the request's filters ended), so a
+        // request allocates only its small objects; it was two 1 KiB arrays (read buffer, the filter's mirror).
+        using var host = new WasmHost();
+        var entry = Entry(host, Path.Combine(WasmPaths.Repo, "filters", "test", "bench-body.wasm"), "");
+        var body = Body(1024);
+        for (var i = 0; i < 20; i++) OnPoolThread(() => PushRequestBody(entry, body)); // JIT, pools filled
+        long least = long.MaxValue;
+        for (var i = 0; i < 10; i++) least = Math.Min(least, OnPoolThread(() => PushRequestBody(entry, body)));
+        output.WriteLine($"bytes allocated reading a 1 KiB body through bench-body: {least}");
+        Assert.InRange(least, 0, 900);
+    }
+
+    [Fact]
+    public async Task The_filter_s_body_buffer_is_readable_until_the_log_phase_and_released_after_it()
+    {
+        using var host = new WasmHost();
+        var entry = Entry(host, Path.Combine(WasmPaths.Repo, "filters", "test", "bench-body.wasm"), "");
+        var http = new DefaultHttpContext();
+        http.Request.Method = "POST";
+        http.Request.ContentLength = 5;
+        var plan = new PhasePlan([], [entry], [new FilterRequestBodyHandler(entry)], [entry], [], [entry]);
+        var context = new ProxyContext(http, TimeProvider.System) { Plan = plan };
+        await entry.OnAccessAsync(context);
+        var stream = new RequestBodyFilterStream(new MemoryStream("hello"u8.ToArray()), context, plan);
+        var sink = new byte[64];
+        while (await stream.ReadAsync(sink) > 0) { }
+        var body = WasmRequestState.Of(context)!.Stream.RequestBody;
+        // after its callback, through the response phases (get_buffer_bytes on HttpRequestBody stays valid)
+        await entry.OnResponseHeadersAsync(context);
+        Assert.Equal("HELLO"u8.ToArray(), body.ToArray());
+        // the request's only filter context ended in the log phase: the pooled storage went back
+        await entry.OnLogAsync(context);
+        Assert.Equal(0, body.Length);
+    }
+
+    /// <summary>Bytes allocated per MiB buffered must not grow with the body: at 8 MiB within 4 × of 1 MiB (quadratic
+    /// buffering gives about 8 ×). The filter's body buffer is pooled: a run whose arrays the shared pool no longer held
+    /// (other tests rent from it, a gen-2 GC trims it) allocates its growth (~2 × the body, ~4 × when the filter's
+    /// append moves an 8 MiB body to a 16 MiB array) on top of the chain's ~2 ×, which a run served by the pool does not.
+    /// <paramref name="run"/> pushes a body of the given size and answers what it allocated.</summary>
     private void AssertLinear(Func<int, long> run)
     {
         run(MiB); // JIT, VM memory growth
-        long one = Math.Min(run(MiB), run(MiB));
-        long eight = Math.Min(run(8 * MiB), run(8 * MiB));
+        long one = Math.Min(run(MiB), Math.Min(run(MiB), run(MiB)));
+        long eight = Math.Min(run(8 * MiB), Math.Min(run(8 * MiB), run(8 * MiB)));
         Assert.True(eight >= 8 * MiB, $"the measurement must see the buffered body ({eight} bytes)");
         double ratio = eight / 8.0 / one;
         output.WriteLine($"bytes allocated per MiB: {one} at 1 MiB, {eight / 8} at 8 MiB (ratio {ratio:0.00})");
-        Assert.True(ratio < 1.6, $"bytes allocated per MiB: {one} at 1 MiB, {eight / 8} at 8 MiB (ratio {ratio:0.00}; quadratic ≈ 8)");
+        Assert.True(ratio < 4, $"bytes allocated per MiB: {one} at 1 MiB, {eight / 8} at 8 MiB (ratio {ratio:0.00}; quadratic ≈ 8)");
     }
 
     [Fact]

@@ -218,4 +218,67 @@ public sealed class DeclarativeLoaderTests
         // a quoted "1" stays a string and "true-ish" is a plain string (only true/false are booleans)
         Assert.Equal(["1", "true-ish"], s["tags"]!.AsArray().Select(t => t!.GetValue<string>()));
     }
+
+    /// <summary>Records are completed in place (id, parent reference, timestamps): an error report still shows each
+    /// record as given, without its _comment and nested children and with its derived id appended.</summary>
+    [Fact]
+    public void Error_reports_show_records_as_given()
+    {
+        const string yaml = """
+            _format_version: "3.0"
+            services:
+              - name: s
+                host: s.test
+                _comment: kept out
+                routes:
+                  - name: nested
+                    paths: [relative]
+                    created_at: null
+            routes:
+              - name: top
+                service: s
+                paths: [/ok]
+                hosts: [1]
+            """;
+        var result = Loader.Load(yaml);
+        Assert.False(result.IsValid);
+        var entities = result.Error!.Extra!["flattened_errors"]!.AsArray()
+            .ToDictionary(e => e!["entity_name"]!.ToString(), e => e!["entity"]!.AsObject());
+        Assert.Equal(2, entities.Count);
+        string Shown(JsonObject entity)
+        {
+            Assert.Equal("id", entity.Last().Key); // derived, appended
+            Assert.True(Guid.TryParse(entity["id"]!.GetValue<string>(), out _));
+            var copy = entity.DeepClone().AsObject();
+            copy.Remove("id");
+            return copy.ToJsonString();
+        }
+        Assert.Equal("""{"name":"nested","paths":["relative"],"created_at":null}""", Shown(entities["nested"]));
+        Assert.Equal("""{"name":"top","service":"s","paths":["/ok"],"hosts":[1]}""", Shown(entities["top"]));
+    }
+
+    [Fact]
+    public void Loading_a_tree_leaves_it_as_given()
+    {
+        var root = JsonNode.Parse("""
+            {"_format_version":"3.0","services":[{"name":"s","host":"s.test","_comment":"c","routes":[{"paths":["/a"]}]}],
+             "routes":[{"name":"r","service":"s","paths":["/b"]}]}
+            """)!;
+        var before = root.ToJsonString();
+        var result = Loader.Load(root);
+        Assert.True(result.IsValid, result.Error?.Message);
+        Assert.Equal(before, root.ToJsonString());
+    }
+
+    /// <summary>RFC 4122 version 5 ids: the RFC's DNS example, and Kong's declarative namespace with a short name and a
+    /// long one (values from Python's uuid.uuid5).</summary>
+    [Theory]
+    [InlineData("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "www.example.com", "2ed6657d-e927-568b-95e1-2665a8aea6a2")]
+    [InlineData("fd02801f-0957-4a15-a55a-c8d9606f30b5", "routes:r00001", "74a02290-024f-59dd-a4fb-e164b757989b")]
+    [InlineData("fd02801f-0957-4a15-a55a-c8d9606f30b5", "long", "37a82ffd-abd8-5169-8ce2-3d2bb6ccb105")]
+    public void Generated_ids_are_uuid_v5(string ns, string name, string expected)
+    {
+        if (name == "long") name = "services:" + new string('ü', 300);
+        Assert.Equal(Guid.Parse(expected), Uuid5.Create(Guid.Parse(ns), name));
+    }
 }

@@ -18,8 +18,9 @@ namespace Gatehouse.Tests.Store;
 
 /// <summary>
 /// A DB-less load publishes the validated rows converted to what the store reads back (<see cref="StoredRows"/>), not
-/// the rows read back: these prove both give the same rows (text, order, and parsed values, not CLR-typed ones) and the
-/// same published configuration, for a configuration with every kind of value.
+/// the rows read back: these prove both give the same rows (text, order, and parsed values, not CLR-typed ones, except
+/// for the routes and services published as validated) and the same published configuration, for a configuration with
+/// every kind of value.
 /// </summary>
 public sealed class DeclarativePublishTests
 {
@@ -143,7 +144,12 @@ vaults:
         foreach (var (schema, rows) in readBack)
         {
             Assert.Equal(rows.Select(r => r.ToJsonString()), stored[schema].Select(r => r.ToJsonString()));
-            for (var i = 0; i < rows.Count; i++) Assert.Equal(Shape(rows[i]), Shape(stored[schema][i]));
+            // routes and services are published as validated (their conversions read kind-blind: the next test proves
+            // the published models equal); every other entity's rows are parsed values, as read back
+            if (StoredRows.PublishedAsValidated.Contains(schema.Name))
+                Assert.All(stored[schema], r => Assert.Contains(r, loaded.Entities![schema]));
+            else
+                for (var i = 0; i < rows.Count; i++) Assert.Equal(Shape(rows[i]), Shape(stored[schema][i]));
         }
         // the configuration exercises what it is meant to: routes out of load order, numbers of every form
         var routes = readBack[Registry.ByName("routes")!];

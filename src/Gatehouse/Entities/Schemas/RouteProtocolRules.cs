@@ -24,11 +24,13 @@ internal static class RouteProtocolRules
     public static string? ValidateProtocols(JsonNode value)
     {
         var protocols = Protocols(value);
-        var used = ExclusiveSets.Where(set => set.Any(protocols.Contains)).ToList();
-        if (used.Count > 1)
-            return "these sets are mutually exclusive: " + string.Join(", ", used.Select(s => "(" + EntityCheck.Quote(s) + ")"));
-        if (protocols.Any(StreamFamily.Contains)) return StreamRoutesUnsupported;
-        if (protocols.Any(WebSocketFamily.Contains)) return WebSocketRoutesUnsupported;
+        var usedSets = 0;
+        foreach (var set in ExclusiveSets) if (Intersects(set, protocols)) usedSets++;
+        if (usedSets > 1)
+            return "these sets are mutually exclusive: " + string.Join(", ", ExclusiveSets.Where(set => Intersects(set, protocols))
+                .Select(s => "(" + EntityCheck.Quote(s) + ")"));
+        if (Intersects(protocols, StreamFamily)) return StreamRoutesUnsupported;
+        if (Intersects(protocols, WebSocketFamily)) return WebSocketRoutesUnsupported;
         return null;
     }
 
@@ -38,7 +40,7 @@ internal static class RouteProtocolRules
     internal static string? PluginProtocolsCheck(JsonNode value)
     {
         var protocols = Protocols(value);
-        return protocols.Count > 0 && protocols.All(p => StreamFamily.Contains(p) || WebSocketFamily.Contains(p))
+        return protocols.Length > 0 && protocols.All(p => StreamFamily.Contains(p) || WebSocketFamily.Contains(p))
             ? "a plugin that runs only on stream or ws/wss protocols never runs on Gatehouse (it has no stream proxy and no ws/wss routes)"
             : null;
     }
@@ -50,7 +52,7 @@ internal static class RouteProtocolRules
     /// <summary>Kong picks the subschema from the first protocol listed; so do these checks.</summary>
     public static IReadOnlyList<EntityCheck> Checks { get; } =
     [
-        new ConditionalCheck("protocols", p => !Protocols(p).Any(SniProtocols.Contains), "snis", v => EntityCheck.IsSet(v) ? "length must be 0" : null)
+        new ConditionalCheck("protocols", p => !Intersects(Protocols(p), SniProtocols), "snis", v => EntityCheck.IsSet(v) ? "length must be 0" : null)
         {
             ThenErr = "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'",
         },
@@ -86,9 +88,23 @@ internal static class RouteProtocolRules
     private static ConditionalCheck Forbid(string[] family, string field, string error, Func<JsonNode?, bool>? isSet = null) =>
         new("protocols", p => InFamily(p, family), field, v => (isSet ?? EntityCheck.IsSet)(v) ? error : null);
 
+    /// <summary>Whether the two lists share a protocol; a loop (this runs for every route), not LINQ over delegates.</summary>
+    private static bool Intersects(string[] a, string[] b)
+    {
+        foreach (var x in a) if (Array.IndexOf(b, x) >= 0) return true;
+        return false;
+    }
+
     private static bool InFamily(JsonNode? protocols, string[] family) =>
         protocols is JsonArray { Count: > 0 } a && a[0] is JsonValue v && v.TryGetValue<string>(out var first) && family.Contains(first);
 
-    private static HashSet<string> Protocols(JsonNode? value) =>
-        value is JsonArray a ? [.. a.Select(x => x is JsonValue v && v.TryGetValue<string>(out var s) ? s : "")] : [];
+    /// <summary>The protocols listed (a validated set: no repeats); an array, not a set: each route check reads them, and
+    /// a list of one or two is scanned faster than a set is built.</summary>
+    private static string[] Protocols(JsonNode? value)
+    {
+        if (value is not JsonArray a) return [];
+        var protocols = new string[a.Count];
+        for (var i = 0; i < protocols.Length; i++) protocols[i] = a[i] is JsonValue v && v.TryGetValue<string>(out var s) ? s : "";
+        return protocols;
+    }
 }

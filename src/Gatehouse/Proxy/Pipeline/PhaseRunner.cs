@@ -14,8 +14,9 @@ internal static class PhaseRunner
     {
         if (context.Debug is not null || context.Trace is not null)
             return await InstrumentedAsync(plan.Rewrite, context, "rewrite", debugPhase: true, static (h, c) => h.OnRewriteAsync(c));
-        foreach (var h in plan.Rewrite)
-            if (await h.OnRewriteAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
+        var handlers = plan.Rewrite; // indexed: foreach over the list's interface would allocate an enumerator per request
+        for (var i = 0; i < handlers.Count; i++)
+            if (await handlers[i].OnRewriteAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
         return PhaseOutcome.Continue;
     }
 
@@ -24,8 +25,9 @@ internal static class PhaseRunner
     {
         if (context.Debug is not null || context.Trace is not null)
             return await InstrumentedAsync(plan.Access, context, "access", debugPhase: false, static (h, c) => h.OnAccessAsync(c));
-        foreach (var h in plan.Access)
-            if (await h.OnAccessAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
+        var handlers = plan.Access;
+        for (var i = 0; i < handlers.Count; i++)
+            if (await handlers[i].OnAccessAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
         return PhaseOutcome.Continue;
     }
 
@@ -39,25 +41,30 @@ internal static class PhaseRunner
             if (context.Debug is { } debug) RequestDebug.AddOutputHeader(debug, context);
             return;
         }
-        foreach (var h in plan.ResponseHeaders) await h.OnResponseHeadersAsync(context);
+        var handlers = plan.ResponseHeaders;
+        for (var i = 0; i < handlers.Count; i++) await handlers[i].OnResponseHeadersAsync(context);
     }
 
     public static async ValueTask RequestTrailersAsync(PhasePlan plan, ProxyContext context)
     {
-        foreach (var h in plan.RequestTrailers) await h.OnRequestTrailersAsync(context);
+        var handlers = plan.RequestTrailers;
+        for (var i = 0; i < handlers.Count; i++) await handlers[i].OnRequestTrailersAsync(context);
     }
 
     public static async ValueTask ResponseTrailersAsync(PhasePlan plan, ProxyContext context)
     {
-        foreach (var h in plan.ResponseTrailers) await h.OnResponseTrailersAsync(context);
+        var handlers = plan.ResponseTrailers;
+        for (var i = 0; i < handlers.Count; i++) await handlers[i].OnResponseTrailersAsync(context);
     }
 
     public static async ValueTask LogAsync(PhasePlan plan, ProxyContext context, Action<IPhaseHandler, Exception> onError)
     {
         var debug = context.Debug;
         debug?.Enter("log");
-        foreach (var h in plan.Log)
+        var handlers = plan.Log;
+        for (var i = 0; i < handlers.Count; i++)
         {
+            var h = handlers[i];
             var opened = debug?.EnterHandler(h, "log", context) ?? 0;
             try { await h.OnLogAsync(context); }
             catch (Exception e) { onError(h, e); }
@@ -74,8 +81,9 @@ internal static class PhaseRunner
         if (debugPhase) debug?.Enter(phase);
         try
         {
-            foreach (var h in handlers)
+            for (var i = 0; i < handlers.Count; i++)
             {
+                var h = handlers[i];
                 // read per step: the opentelemetry plugin drops the trace of a request it does not sample
                 var trace = context.Trace;
                 var opened = debug?.EnterHandler(h, phase, context) ?? 0;

@@ -100,5 +100,7 @@ public sealed class ProxyContext
     /// <summary>The request's spans when the snapshot traces requests; null otherwise.</summary>
     public Tracing.RequestTrace? Trace { get; internal set; }
 
+    /// <summary>The trace before it is made (<see cref="Tracing.PendingTrace"/>): a field, changed in place.</summary>
+    internal Tracing.PendingTrace PendingTrace;
     internal void ReplaceLocalResponse(LocalResponse? response) => LocalResponse = response;
 }

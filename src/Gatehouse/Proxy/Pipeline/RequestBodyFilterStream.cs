@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Proxy.Pipeline;
@@ -48,6 +49,7 @@ internal sealed class RequestBodyFilterStream : Stream
     {
         while (_pending.IsEmpty && !_done) await FillAsync(cancellationToken);
         _consumed = true;
+        if (_pending.IsEmpty) ReturnReadBuffer(); // the end, all of it consumed: nothing refers to the buffer now
         var count = Math.Min(buffer.Length, _pending.Length);
         _pending[..count].CopyTo(buffer);
         _pending = _pending[count..];
@@ -56,16 +58,25 @@ internal sealed class RequestBodyFilterStream : Stream
 
     private async ValueTask FillAsync(CancellationToken cancellationToken)
     {
-        // one read buffer for the stream's life: the chain copies what a filter keeps, and what it returns
-        // (_pending) is consumed before the next read. A body of known length smaller than a read gets a buffer of
-        // its size (a 1 KiB POST must not cost 16 KiB); later reads ask for at most what remains.
-        _readBuffer ??= new byte[(int)Math.Min(ReadSize, Math.Max(1, _remaining ?? ReadSize))];
+        // one pooled read buffer for the stream's life: the chain copies what a filter keeps, and what it returns
+        // (_pending) is consumed before the next read. A body of known length smaller than a read rents a buffer of
+        // about its size (a 1 KiB POST must not hold 16 KiB); later reads ask for at most what remains.
+        _readBuffer ??= ArrayPool<byte>.Shared.Rent((int)Math.Min(ReadSize, Math.Max(1, _remaining ?? ReadSize)));
         var read = await _inner.ReadAsync(_readBuffer.AsMemory(0, (int)Math.Min(_readBuffer.Length, _remaining ?? ReadSize)), cancellationToken);
         _remaining -= read;
         var endOfStream = read == 0 || _remaining <= 0;
         _pending = await _chain.PushAsync(_readBuffer.AsMemory(0, read), endOfStream);
         _done = endOfStream;
         if (endOfStream && _plan.RequestTrailers.Count > 0) await TrailersAsync(read, cancellationToken);
+    }
+
+    /// <summary>Back to the pool once the end of stream was read and consumed. A request that stops before (client gone,
+    /// a handler answered) leaves it to the GC: an unconsumed <see cref="_pending"/> may still point into it.</summary>
+    private void ReturnReadBuffer()
+    {
+        if (!_done || _readBuffer is not { } buffer) return;
+        _readBuffer = null;
+        ArrayPool<byte>.Shared.Return(buffer);
     }
 
     /// <summary>After the body's end of stream: the trailers phase, when the client sent trailers. They are known

@@ -64,10 +64,14 @@ public sealed class RequestTrace
 {
     private readonly List<TraceSpan> _spans = [];
 
-    public RequestTrace(TracedSteps steps)
+    public RequestTrace(TracedSteps steps) : this(steps, DateTime.UtcNow) { }
+
+    /// <param name="start">when the request started (a trace made after it, <see cref="PendingTrace"/>)</param>
+    public RequestTrace(TracedSteps steps, DateTime start)
     {
         Steps = steps;
-        Root = Open("kong", null, ActivityKind.Server);
+        Root = new TraceSpan("kong", null, ActivityKind.Server) { Start = start };
+        _spans.Add(Root);
     }
 
     /// <summary>Which steps get spans (<c>tracing_instrumentations</c>).</summary>
@@ -106,6 +110,13 @@ public sealed class RequestTrace
     }
 
     private bool _completed;
+
+    /// <summary>A span already ended, under the root (the router's, timed before the trace was made).</summary>
+    internal void Add(string name, DateTime start, DateTime end)
+    {
+        var span = new TraceSpan(name, Root, ActivityKind.Internal) { Start = start, End = end };
+        lock (_spans) _spans.Add(span);
+    }
 
     /// <summary>End of the log phase: no span is added any more; the sink (if the exporter set one) exports.</summary>
     public void Complete()

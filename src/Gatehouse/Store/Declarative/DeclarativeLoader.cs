@@ -32,31 +32,34 @@ public sealed class DeclarativeLoader
         foreach (var schema in registry.Schemas) _nestedChildren[schema] = [.. registry.ReferencesTo(schema)];
     }
 
-    private sealed record Pending(JsonNode? Item, DeclarativeErrorCollector.Slot Slot, FieldDefinition? ParentField, Guid ParentId, string Seed);
+    /// <summary>A record still to load: element <paramref name="Index"/> of <paramref name="Items"/> (a list of the file).</summary>
+    private sealed record Pending(JsonArray Items, int Index, DeclarativeErrorCollector.Slot Slot, FieldDefinition? ParentField, Guid ParentId, string Seed);
 
     /// <summary>Parses (YAML or JSON, strict UTF-8) then validates.</summary>
     public DeclarativeResult Load(ReadOnlySpan<byte> content) =>
-        DeclarativeParser.TryParse(content, out var root, out var error) ? Load(root) : ParseFailure(error!);
+        DeclarativeParser.TryParse(content, out var root, out var error) ? LoadOwned(root) : ParseFailure(error!);
 
     public DeclarativeResult Load(string content) =>
-        DeclarativeParser.TryParse(content, out var root, out var error) ? Load(root) : ParseFailure(error!);
+        DeclarativeParser.TryParse(content, out var root, out var error) ? LoadOwned(root) : ParseFailure(error!);
 
     /// <summary>A file that is not a configuration at all: Kong puts the reason in <c>fields.error</c>, and answers
     /// without <c>flattened_errors</c> (there is no entity to attach it to).</summary>
     public static DeclarativeResult ParseFailure(string error) => new(null, DeclarativeErrorCollector.Unparsable(
         "failed parsing declarative configuration: " + error));
 
-    public DeclarativeResult Load(JsonNode? root)
+    /// <summary>Validates <paramref name="root"/>, which stays as it was given (the load works on a copy).</summary>
+    public DeclarativeResult Load(JsonNode? root) => LoadOwned(root?.DeepClone());
+
+    /// <summary>Validates a tree that is this load's own: each record is checked and completed in place (its id, parent
+    /// reference and timestamps set, its nested children taken out) instead of on a copy, as a copy per record was a good
+    /// part of what a large file allocates.</summary>
+    private DeclarativeResult LoadOwned(JsonNode? root)
     {
         if (root is not JsonObject config) return ParseFailure("expected an object");
         var errors = new DeclarativeErrorCollector();
         var transform = CheckTopLevel(config, errors);
         List<string> warnings = [];
-        if (LegacyRoutePaths.Applies(EntityJson.String(config, "_format_version")))
-        {
-            config = config.DeepClone().AsObject(); // the caller's tree stays as it was given
-            warnings = LegacyRoutePaths.Migrate(config);
-        }
+        if (LegacyRoutePaths.Applies(EntityJson.String(config, "_format_version"))) warnings = LegacyRoutePaths.Migrate(config);
 
         var pending = _registry.Schemas.ToDictionary(s => s, _ => new List<Pending>());
         foreach (var schema in _registry.Schemas)
@@ -64,7 +67,7 @@ public sealed class DeclarativeLoader
             if (!config.TryGetPropertyValue(schema.Name, out var list) || list is null) continue;
             if (list is not JsonArray items) { errors.AddTopLevel(schema.Name, "expected an array"); continue; }
             for (var i = 0; i < items.Count; i++)
-                pending[schema].Add(new Pending(items[i], errors.TopLevel(schema.Name, i), null, Guid.Empty, $"{i}"));
+                pending[schema].Add(new Pending(items, i, errors.TopLevel(schema.Name, i), null, Guid.Empty, $"{i}"));
         }
 
         var accepted = _registry.Schemas.ToDictionary(s => s, s => new AcceptedRows(s));
@@ -100,19 +103,30 @@ public sealed class DeclarativeLoader
     private void LoadItem(EntitySchema schema, Pending p, Dictionary<EntitySchema, List<Pending>> pending,
         Dictionary<EntitySchema, AcceptedRows> accepted, DeclarativeErrorCollector errors, bool transform)
     {
-        if (p.Item is not JsonObject original)
+        // taken out of the file's tree: once loaded (its row built, its errors copied), nothing refers to the record any
+        // more, so the input of a large file becomes garbage as it is loaded instead of staying whole to the end
+        var node = p.Items[p.Index];
+        p.Items[p.Index] = null;
+        if (node is not JsonObject item)
         {
             errors.AddEntityErrors(p.Slot, schema, new JsonObject(), new JsonObject { ["@entity"] = new JsonArray("expected a record") });
             return;
         }
-        var item = original.DeepClone().AsObject();
+        // the record is completed in place (the tree is this load's own); what it held before each value set below is
+        // kept, so that an error report shows the record as given
+        var replaced = new List<(string Key, bool Existed, JsonNode? Before)>(4);
+        void Set(string key, JsonNode? value)
+        {
+            var existed = item.TryGetPropertyValue(key, out var before);
+            replaced.Add((key, existed, before));
+            item[key] = value; // detaches the value it replaces
+        }
         var fieldErrors = new JsonObject();
         // Kong gives every entity record these two, typed as at top level, and ignores them
         if (item["_comment"] is { } comment && !(comment is JsonValue cv && cv.TryGetValue<string>(out _))) fieldErrors["_comment"] = "expected a string";
         if (item["_ignore"] is { } ignore && ignore is not JsonArray) fieldErrors["_ignore"] = "expected an array";
         item.Remove("_comment");
         item.Remove("_ignore");
-        var hadId = item["id"] is not null;
         var id = ResolveId(schema, item, p);
 
         var nestedChildren = _nestedChildren[schema];
@@ -123,24 +137,25 @@ public sealed class DeclarativeLoader
             if (nested is null) continue;
             if (nested is not JsonArray children) { fieldErrors[child.Name] = "expected an array"; continue; }
             for (var i = 0; i < children.Count; i++)
-                pending[child].Add(new Pending(children[i], DeclarativeErrorCollector.Nested(p.Slot, child.Name, i), field, id, $"{id}:{i}"));
+                pending[child].Add(new Pending(children, i, DeclarativeErrorCollector.Nested(p.Slot, child.Name, i), field, id, $"{id}:{i}"));
         }
-        // the record as an error report shows it; built only for a record with errors (a copy per record was a good
-        // part of a large file's garbage): the input without _comment, _ignore and nested children, with its id
+        // the record as an error report shows it: the input without _comment, _ignore and nested children, with its
+        // id (appended when derived), i.e. the record before its references and timestamps were set
         JsonObject Reported()
         {
-            var reported = original.DeepClone().AsObject();
-            reported.Remove("_comment");
-            reported.Remove("_ignore");
-            foreach (var (child, _) in nestedChildren) reported.Remove(child.Name);
-            if (!hadId && id != Guid.Empty) reported["id"] = id.ToString();
-            return reported;
+            for (var i = replaced.Count - 1; i >= 0; i--)
+            {
+                var (key, existed, before) = replaced[i];
+                if (existed) item[key] = before;
+                else item.Remove(key);
+            }
+            return item;
         }
-        ResolveForeignKeys(schema, item, p, accepted, fieldErrors);
+        ResolveForeignKeys(schema, item, p, accepted, fieldErrors, Set);
 
         var now = _time.GetUtcNow();
-        item["created_at"] ??= AutoTimestamp.For(schema, "created_at", now);
-        item["updated_at"] ??= AutoTimestamp.For(schema, "updated_at", now);
+        if (item["created_at"] is null) Set("created_at", AutoTimestamp.For(schema, "created_at", now));
+        if (item["updated_at"] is null) Set("updated_at", AutoTimestamp.For(schema, "updated_at", now));
         var result = EntityValidator.Validate(schema, item, ValidationContext.Insert);
         var allErrors = result.Errors ?? new JsonObject();
         foreach (var (k, v) in fieldErrors) allErrors[k] = v?.DeepClone();
@@ -163,14 +178,14 @@ public sealed class DeclarativeLoader
     }
 
     private void ResolveForeignKeys(EntitySchema schema, JsonObject item, Pending p,
-        Dictionary<EntitySchema, AcceptedRows> accepted, JsonObject fieldErrors)
+        Dictionary<EntitySchema, AcceptedRows> accepted, JsonObject fieldErrors, Action<string, JsonNode?> set)
     {
         foreach (var field in schema.ForeignFields)
         {
             if (p.ParentField == field)
             {
                 if (item[field.Name] is not null) fieldErrors[field.Name] = "value must be null";
-                else item[field.Name] = new JsonObject { ["id"] = p.ParentId.ToString() };
+                else set(field.Name, new JsonObject { ["id"] = p.ParentId.ToString() });
                 continue;
             }
             if (item[field.Name] is not { } reference || _registry.ByName(field.Reference!) is not { } target) continue;
@@ -183,7 +198,7 @@ public sealed class DeclarativeLoader
             if (key is null) continue; // the validator reports the type error
             var found = accepted[target].Find(key);
             if (found is null) fieldErrors[field.Name] = $"invalid reference '{field.Name}: {key}' (no such entry in '{target.Name}')";
-            else item[field.Name] = new JsonObject { ["id"] = found["id"]!.DeepClone() };
+            else set(field.Name, new JsonObject { ["id"] = found["id"]!.DeepClone() });
         }
     }
 

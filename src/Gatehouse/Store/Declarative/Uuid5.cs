@@ -9,14 +9,18 @@ internal static class Uuid5
     /// <summary>Kong's "_entities" namespace for generated declarative ids.</summary>
     public static readonly Guid EntitiesNamespace = Guid.Parse("fd02801f-0957-4a15-a55a-c8d9606f30b5");
 
+    /// <summary>SHA-1 of the namespace's bytes and the name's UTF-8, on the stack for a usual name (one per record of a
+    /// declarative file without ids).</summary>
     public static Guid Create(Guid ns, string name)
     {
-        var nsBytes = ns.ToByteArray(bigEndian: true);
-        var nameBytes = Encoding.UTF8.GetBytes(name);
-        var hash = SHA1.HashData([.. nsBytes, .. nameBytes]);
-        var bytes = hash.AsSpan(0, 16).ToArray();
-        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x50);
-        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
-        return new Guid(bytes, bigEndian: true);
+        var length = 16 + Encoding.UTF8.GetByteCount(name);
+        Span<byte> input = length <= 256 ? stackalloc byte[length] : new byte[length];
+        ns.TryWriteBytes(input, bigEndian: true, out _);
+        Encoding.UTF8.GetBytes(name, input[16..]);
+        Span<byte> hash = stackalloc byte[SHA1.HashSizeInBytes];
+        SHA1.HashData(input, hash);
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x50);
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash[..16], bigEndian: true);
     }
 }

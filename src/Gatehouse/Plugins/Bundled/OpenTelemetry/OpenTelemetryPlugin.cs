@@ -139,24 +139,41 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         (array as JsonArray)?.Select(n => n?.GetValue<string>() ?? "").ToArray() ?? [];
 
     private sealed class Handler(SpanQueue queue, SpanMaker spans, TracePropagation propagation, double samplingRate,
-        double globalSamplingRate, string? traceIdHeader) : PluginHandler, ITraceSink
+        double globalSamplingRate, string? traceIdHeader) : PluginHandler, ITraceSink, IUpfrontSampler
     {
+        /// <summary>The decision <see cref="AccessAsync"/> would take, taken before the request's trace is made (this is
+        /// the first access step: the headers are the ones it will see), so that an unsampled request makes none.</summary>
+        public bool LeavesOut(ProxyContext context)
+        {
+            var extracted = propagation.Extract(context.HttpContext.Request.Headers);
+            var traceId = extracted?.TraceId ?? TraceIds.NewTraceId();
+            var sampled = TraceIdSampler.Decide(extracted?.Sampled, traceId, samplingRate);
+            context.PendingTrace.Decide(sampled, traceId, extracted);
+            return !sampled;
+        }
+
         /// <summary>Kong's access handler: extract, decide sampling, make the request span and the first upstream
         /// try's span (whose id the upstream receives as its parent), inject.</summary>
         public override ValueTask<PhaseOutcome> AccessAsync(Kong kong)
         {
             var headers = kong.Request.Headers;
-            var extracted = propagation.Extract(headers);
+            ref var upfront = ref kong.Context.PendingTrace;
+            var extracted = upfront.Sampled is null ? propagation.Extract(headers) : (ExtractedContext?)upfront.Extracted;
             propagation.Clear(headers);
             InjectContext injection;
             var trace = kong.Context.Trace;
-            if (trace is null)
+            if (upfront.Sampled == false)
+            {
+                // left out before its trace was made (LeavesOut): propagated as below, nothing recorded
+                injection = Unsampled(upfront.TraceId, upfront.Steps, extracted);
+            }
+            else if (trace is null)
             {
                 // tracing_instrumentations off: Kong only propagates, from a span never exported, and says "not sampled"
                 injection = new InjectContext(extracted?.TraceId ?? TraceIds.NewTraceId(), TraceIds.NewSpanId(),
                     extracted?.SpanId ?? extracted?.ParentId, Sampled: false, extracted);
             }
-            else if (Begin(trace, extracted, samplingRate, out var traceId))
+            else if (Begin(trace, extracted, samplingRate, upfront.Sampled is null ? null : upfront.TraceId, out var traceId))
             {
                 // the upstream's parent: the first try's span, or the request's when balancer spans are off (Kong's rule)
                 var injected = trace.PrepareBalancer() is { } balancer ? spans.Make(balancer, sampled: true) : trace.Root.Activity!;
@@ -165,18 +182,24 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             }
             else
             {
-                // not sampled: the ids a recorded trace would have had (request span, first try under it), made without
-                // spans, in the trace the sampler decided on; the rest of the request records nothing (the trace is
-                // dropped here, every later step is one null check)
+                // not sampled by the step itself (a trace made because another step ran first): the rest of the request
+                // records nothing (the trace is dropped here, every later step is one null check)
                 kong.Context.Trace = null;
-                var request = TraceIds.NewSpanId();
-                injection = trace.Traces(TracedSteps.Balancer)
-                    ? new InjectContext(traceId, TraceIds.NewSpanId(), request, Sampled: false, extracted)
-                    : new InjectContext(traceId, request, extracted?.SpanId ?? extracted?.ParentId, Sampled: false, extracted);
+                injection = Unsampled(traceId, trace.Steps, extracted);
             }
             propagation.Inject(headers, injection);
             if (traceIdHeader is not null) kong.Response.SetHeader(traceIdHeader, TraceIds.Hex(injection.TraceId), deferred: true);
             return ValueTask.FromResult(PhaseOutcome.Continue);
+        }
+
+        /// <summary>An unsampled request's propagation: the ids a recorded trace would have had (request span, first try
+        /// under it), made without spans, in the trace the sampler decided on.</summary>
+        private static InjectContext Unsampled(UInt128 traceId, TracedSteps steps, ExtractedContext? extracted)
+        {
+            var request = TraceIds.NewSpanId();
+            return (steps & TracedSteps.Balancer) != 0
+                ? new InjectContext(traceId, TraceIds.NewSpanId(), request, Sampled: false, extracted)
+                : new InjectContext(traceId, request, extracted?.SpanId ?? extracted?.ParentId, Sampled: false, extracted);
         }
 
         /// <summary>The request's spans go to the queue once the log phase is over (<see cref="Export"/>: the filters'
@@ -185,7 +208,7 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         public override ValueTask LogAsync(Kong kong)
         {
             if (kong.Context.Trace is not { } trace) return ValueTask.CompletedTask;
-            if (trace.Root.Activity is not null || Begin(trace, null, globalSamplingRate, out _)) trace.Sink = this;
+            if (trace.Root.Activity is not null || Begin(trace, null, globalSamplingRate, null, out _)) trace.Sink = this;
             return ValueTask.CompletedTask;
         }
 
@@ -210,9 +233,10 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         /// "not sampled" wins, otherwise the trace id and the rate (<see cref="TraceIdSampler"/>).</summary>
         /// <returns>whether the trace is sampled; only a sampled trace gets its spans' identities (Activities)</returns>
         /// <param name="traceId">the trace the decision was made on, which the upstream is told</param>
-        private bool Begin(RequestTrace trace, ExtractedContext? extracted, double rate, out UInt128 traceId)
+        /// <param name="decidedOn">the trace id an upfront decision (<see cref="LeavesOut"/>) was taken on</param>
+        private bool Begin(RequestTrace trace, ExtractedContext? extracted, double rate, UInt128? decidedOn, out UInt128 traceId)
         {
-            traceId = extracted?.TraceId ?? TraceIds.NewTraceId();
+            traceId = decidedOn ?? extracted?.TraceId ?? TraceIds.NewTraceId();
             trace.Sampled = TraceIdSampler.Decide(extracted?.Sampled, traceId, rate);
             if (trace.Sampled) spans.MakeRoot(trace.Root, TraceIds.ToActivity(traceId), extracted?.RequestParent, sampled: true);
             return trace.Sampled;

@@ -48,7 +48,11 @@ internal sealed class SpanMaker(ActivitySource source)
     {
         activity.SetStartTime(span.Start);
         activity.SetEndTime(span.End);
-        foreach (var (key, value) in span.Attributes) activity.SetTag(key, value);
+        // keys are unique already (TraceSpan.Set) and the Activity has no tags yet: AddTag, not SetTag's search of the
+        // tags so far; a null value is no tag (as SetTag); indexed, as a foreach over the list's interface allocates
+        var attributes = span.Attributes;
+        for (var i = 0; i < attributes.Count; i++)
+            if (attributes[i] is { Value: not null } attribute) activity.AddTag(attribute.Key, attribute.Value);
         if (span.Error is not null) activity.SetStatus(ActivityStatusCode.Error, span.Error);
     }
 }

@@ -23,20 +23,22 @@ internal sealed class TracePropagation(IReadOnlyList<string> extract, IReadOnlyL
     public ExtractedContext? Extract(IHeaderDictionary headers)
     {
         if (extract.Count == 0 || !TraceExtractors.AnyContextHeader(headers)) return null;
-        foreach (var format in extract)
-            if (_extractors.Extract(format, headers) is { } found) return found;
+        // indexed loops: foreach over a list's interface allocates an enumerator, per request here
+        for (var i = 0; i < extract.Count; i++)
+            if (_extractors.Extract(extract[i], headers) is { } found) return found;
         return null;
     }
 
     public void Clear(IHeaderDictionary headers)
     {
-        foreach (var name in clear) headers.Remove(name);
+        for (var i = 0; i < clear.Count; i++) headers.Remove(clear[i]);
     }
 
     public void Inject(IHeaderDictionary headers, in InjectContext context)
     {
-        foreach (var format in inject)
+        for (var i = 0; i < inject.Count; i++)
         {
+            var format = inject[i];
             var actual = format;
             if (format == "preserve")
             {

@@ -1,0 +1,84 @@
+using System.Runtime.InteropServices;
+using Gatehouse.Config;
+using Gatehouse.Proxy.Pipeline;
+
+namespace Gatehouse.Proxy.Tracing;
+
+/// <summary>
+/// A request's trace before anything of it is made: which steps to record, when the router ran, and a sampling
+/// decision taken early. The proxy makes the <see cref="RequestTrace"/> from it (<see cref="Make"/>) before the first
+/// step that could record a span, unless the sampler decided first that the request is not sampled
+/// (<see cref="IUpfrontSampler"/>): an unsampled request then makes nothing trace-shaped at all. A field of the
+/// request's context, so it costs no allocation; times are the context's timestamps, turned into wall-clock time only
+/// when the trace is made.
+/// </summary>
+[StructLayout(LayoutKind.Auto)] // every proxied request's context carries it: no padding for field order
+internal struct PendingTrace
+{
+    private long _routerStart, _routerEnd;
+    // the decided trace id as two halves: a UInt128 field is 16-byte aligned and would pad the context
+    private ulong _traceHigh, _traceLow;
+    private bool _pending;
+
+    /// <summary>The steps the trace records (<c>tracing_instrumentations</c>); None when the request is not traced.</summary>
+    public TracedSteps Steps { readonly get; private set; }
+    /// <summary>Neither made nor left out yet.</summary>
+    public readonly bool IsPending => _pending;
+    /// <summary>The decision an <see cref="IUpfrontSampler"/> took before its step ran (null: none did), the trace id it
+    /// was taken on and what it extracted from the request (the sampler's own type); its step uses them.</summary>
+    public bool? Sampled { readonly get; private set; }
+    public readonly UInt128 TraceId => new(_traceHigh, _traceLow);
+    public object? Extracted { readonly get; private set; }
+
+    public void Begin(TracedSteps steps)
+    {
+        Steps = steps;
+        _pending = true;
+    }
+
+    public void RouterStarted(ProxyTimings timings)
+    {
+        if (_pending && (Steps & TracedSteps.Router) != 0) _routerStart = timings.Now();
+    }
+
+    public void RouterEnded(ProxyTimings timings)
+    {
+        if (_pending && (Steps & TracedSteps.Router) != 0) _routerEnd = timings.Now();
+    }
+
+    /// <summary>The trace, with the spans it would have had so far: the request's (from the request's start), the
+    /// router's.</summary>
+    public RequestTrace Make(ProxyTimings timings)
+    {
+        _pending = false;
+        var now = timings.Now();
+        var wallNow = DateTime.UtcNow;
+        DateTime At(long timestamp) => wallNow - timings.Elapsed(timestamp, now);
+        var trace = new RequestTrace(Steps, At(timings.Start));
+        if (_routerEnd != 0) trace.Add("kong.router", At(_routerStart), At(_routerEnd));
+        return trace;
+    }
+
+    /// <summary>Records a sampler's early decision (<see cref="IUpfrontSampler"/>).</summary>
+    public void Decide(bool sampled, UInt128 traceId, object? extracted)
+    {
+        Sampled = sampled;
+        _traceHigh = (ulong)(traceId >> 64);
+        _traceLow = (ulong)traceId;
+        Extracted = extracted;
+    }
+
+    /// <summary>The sampler left the request out: no trace is made.</summary>
+    public void Drop() => _pending = false;
+}
+
+/// <summary>
+/// An access step that can take the request's sampling decision before it runs: the opentelemetry plugin when it is
+/// the first access step, so nothing that runs before it can change the request headers it extracts from. The
+/// decision (<see cref="PendingTrace.Decide"/>) is the one its step would take, and the step uses it.
+/// </summary>
+internal interface IUpfrontSampler
+{
+    /// <returns>whether the request is not sampled (it then records no trace)</returns>
+    bool LeavesOut(ProxyContext context);
+}
