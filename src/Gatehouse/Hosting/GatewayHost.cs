@@ -111,7 +111,7 @@ public sealed class GatewayHost : IAsyncDisposable
 
         async Task OtherPlanesAsync(HttpContext http, ListenerKind kind, RequestDelegate next)
         {
-            counters.Begin(http);
+            var connection = counters.Begin(http);
             try
             {
                 if (!await guard.AdmitAsync(http, kind)) return; // Host, Origin/CORS, admin_token
@@ -125,7 +125,7 @@ public sealed class GatewayHost : IAsyncDisposable
                 else if (metrics.Served && http.Request.Path.Equals(MetricsEndpoint.Path, StringComparison.Ordinal)) await metrics.WriteAsync(http);
                 else http.Response.StatusCode = StatusCodes.Status404NotFound;
             }
-            finally { counters.End(http); }
+            finally { counters.End(http, connection); }
         }
     }
 

@@ -48,6 +48,9 @@ public sealed class PeerEndpoint
     public string DestinationPrefix(bool tls) => _prefix[tls ? 1 : 0];
 
     public string HostHeader(bool tls) => _hostHeader[tls ? 1 : 0];
+
+    /// <summary>The last upstream URI sent to this peer (requests of this snapshot).</summary>
+    internal UpstreamUriCache UriCache { get; } = new();
 }
 
 /// <summary>

@@ -120,6 +120,27 @@ internal sealed class ConnectionActivity(ListenerKind kind, GatewayCounters coun
         catch (Exception e) when (e is InvalidOperationException or IOException or BadHttpRequestException) { return null; }
     }
 
+    /// <summary>X-Forwarded-Port's value: the port this connection was accepted on, as text, made once per connection.</summary>
+    public string LocalPortText(HttpContext http) =>
+        _localPort ??= http.Connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary><see cref="Routing.RouteRequest.SplitHost"/> of a Host header, kept for the connection's next requests,
+    /// which nearly always send the same one (the router and X-Forwarded-Host then take no new string). HTTP/2 streams
+    /// of one connection may ask concurrently: the entry is replaced whole.</summary>
+    public (string Host, int? Port) SplitHost(string? rawHost)
+    {
+        var last = Volatile.Read(ref _host);
+        if (last is not null && string.Equals(last.Raw, rawHost, StringComparison.Ordinal)) return (last.Host, last.Port);
+        var (host, port) = Routing.RouteRequest.SplitHost(rawHost);
+        Volatile.Write(ref _host, new SplitHostEntry(rawHost, host, port));
+        return (host, port);
+    }
+
+    private string? _localPort;
+    private SplitHostEntry? _host;
+
+    private sealed record SplitHostEntry(string? Raw, string Host, int? Port);
+
     public void Closed()
     {
         if (Interlocked.Exchange(ref _phase, Idle) == Reading) counters.ReadingEnded();

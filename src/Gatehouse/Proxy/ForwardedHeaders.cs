@@ -20,8 +20,9 @@ internal static class ForwardedHeaders
         Set(headers, "X-Real-IP", clientIp);
         Set(headers, "X-Forwarded-For", incomingXff.Length == 0 ? clientIp : incomingXff + ", " + clientIp);
         Set(headers, "X-Forwarded-Proto", http.Request.Scheme);
-        Set(headers, "X-Forwarded-Host", Routing.RouteRequest.SplitHost(http.Request.Host.Value).Host);
-        Set(headers, "X-Forwarded-Port", http.Connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Set(headers, "X-Forwarded-Host", context.SplitHost().Host);
+        Set(headers, "X-Forwarded-Port", context.Connection?.LocalPortText(http)
+            ?? http.Connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Set(headers, "X-Forwarded-Path", RawRequestTarget.Path(http)); // as received, as Kong: not re-encoded
         var prefix = context.Match?.StrippedPrefix;
         if (prefix is null) headers.Remove("X-Forwarded-Prefix");

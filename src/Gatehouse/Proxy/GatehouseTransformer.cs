@@ -14,7 +14,6 @@ namespace Gatehouse.Proxy;
 /// </summary>
 internal sealed class GatehouseTransformer : HttpTransformer
 {
-    private static readonly UriCreationOptions AsIs = new() { DangerousDisablePathAndQueryCanonicalization = true };
     private readonly ProxySettings _settings;
     private readonly ILogger _logger;
 
@@ -36,12 +35,14 @@ internal sealed class GatehouseTransformer : HttpTransformer
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
         string destinationPrefix, CancellationToken cancellationToken)
     {
+        var context = httpContext.Features.Get<ProxyContext>()!;
+        var target = context.Target!;
+        // set before the base, which otherwise builds its own URI (strings and a Uri per request) only to be replaced
+        proxyRequest.RequestUri = UpstreamUri(destinationPrefix, context.UpstreamPath, httpContext.Request.QueryString,
+            context.Peer?.UriCache ?? target.UriCache);
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         var connection = httpContext.Request.Headers.Connection;
         if (connection.Count > 0) ConnectionHeaders.RemoveNamed(connection, proxyRequest);
-        var context = httpContext.Features.Get<ProxyContext>()!;
-        var target = context.Target!;
-        proxyRequest.RequestUri = UpstreamUri(destinationPrefix, context.UpstreamPath, httpContext.Request.QueryString);
         proxyRequest.Headers.Host = UpstreamHost(context);
         ForwardedHeaders.Apply(httpContext, proxyRequest, context, _settings);
         // Options is created on first use: a per-request dictionary only for services that differ from the defaults
@@ -62,14 +63,14 @@ internal sealed class GatehouseTransformer : HttpTransformer
 
     /// <summary>The path is already in wire form (<see cref="Routing.UriNormalizer.Escape"/>) and the query is the
     /// client's: Uri must not canonicalise them again (YARP's MakeDestinationAddress re-encodes a decoded
-    /// PathString, which turned <c>%2F</c> into <c>%252F</c>).</summary>
-    internal static Uri UpstreamUri(string destinationPrefix, string? upstreamPath, QueryString query)
+    /// PathString, which turned <c>%2F</c> into <c>%252F</c>). Without a query the destination's last URI is reused
+    /// when it is the same (<see cref="UpstreamUriCache"/>).</summary>
+    internal static Uri UpstreamUri(string destinationPrefix, string? upstreamPath, QueryString query, UpstreamUriCache? cache = null)
     {
         var path = string.IsNullOrEmpty(upstreamPath) ? "/" : upstreamPath;
-        var target = query.HasValue
-            ? string.Concat(destinationPrefix, path, Routing.UriNormalizer.EscapeQuery(query.Value!))
-            : string.Concat(destinationPrefix, path);
-        return new Uri(target, AsIs);
+        if (query.HasValue)
+            return UpstreamUriCache.Create(string.Concat(destinationPrefix, path, Routing.UriNormalizer.EscapeQuery(query.Value!)));
+        return cache is not null ? cache.Get(destinationPrefix, path) : UpstreamUriCache.Create(string.Concat(destinationPrefix, path));
     }
 
     /// <summary>YARP copies the upstream's trailers to the client's (HTTP/2); then, when the plan has trailer

@@ -28,16 +28,19 @@ public sealed class GatewayCounters
     /// <summary>HTTP/1.x connections that have received part of a request header not yet taken into the application.</summary>
     public long ConnectionsReading => Interlocked.Read(ref _reading);
 
-    internal void Begin(HttpContext http)
+    /// <summary>A request begins; returns its connection's activity (null without one) for <see cref="End"/>.</summary>
+    internal ConnectionActivity? Begin(HttpContext http)
     {
         Interlocked.Increment(ref _total);
         Interlocked.Increment(ref _active);
-        ConnectionActivity.Of(http)?.RequestStarted(http);
+        var connection = ConnectionActivity.Of(http);
+        connection?.RequestStarted(http);
+        return connection;
     }
 
-    internal void End(HttpContext http)
+    internal void End(HttpContext http, ConnectionActivity? connection)
     {
-        ConnectionActivity.Of(http)?.RequestEnded(http);
+        connection?.RequestEnded(http);
         Interlocked.Decrement(ref _active);
     }
 

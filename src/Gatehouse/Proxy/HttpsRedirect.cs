@@ -15,7 +15,7 @@ internal static class HttpsRedirect
         var code = route.HttpsRedirectStatusCode;
         if (code is 301 or 302 or 307 or 308)
         {
-            var host = Routing.RouteRequest.SplitHost(http.Request.Host.Value).Host;
+            var host = context.SplitHost().Host;
             var location = "https://" + host + RawRequestTarget.PathAndQuery(http); // Kong: the request_uri as received
             return new LocalResponse(code, ReadOnlyMemory<byte>.Empty, [new("Location", location)]);
         }

@@ -54,9 +54,9 @@ public sealed class ProxyRequestHandler
     public async Task InvokeAsync(HttpContext http)
     {
         // :: Step 1: one snapshot for the whole request
-        _counters.Begin(http);
+        var connection = _counters.Begin(http);
         var snapshot = _snapshots.Current;
-        var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global, Upstreams = snapshot.Upstreams };
+        var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global, Upstreams = snapshot.Upstreams, Connection = connection };
         // the trace is made at the first step that could record a span, or never when the sampler leaves the request out first
         if (snapshot.TracesRequests && _settings.TracedSteps != TracedSteps.None) context.PendingTrace.Begin(_settings.TracedSteps);
         http.Features.Set(context);
@@ -82,7 +82,14 @@ public sealed class ProxyRequestHandler
                 return;
             }
             if (await RequestPhasesAsync(context, snapshot) == PhaseOutcome.Continue)
-                await ForwardAsync(context);
+            {
+                // :: Step 6: upstream, awaited in this frame (one async state machine per request, not one per step)
+                var forwarding = StartForwarding(context);
+                var error = NothingToReport;
+                try { error = await SendAsync(context, forwarding); }
+                finally { await EndForwardingAsync(context, forwarding); }
+                ReportForwardError(context, error);
+            }
             // :: Step 7: answer locally when a handler or the gateway decided so
             if (context.LocalResponse is not null && !http.Response.HasStarted)
                 await LocalResponseWriter.WriteAsync(context, _settings, runHandlers: true);
@@ -108,7 +115,7 @@ public sealed class ProxyRequestHandler
                 if (context.Debug is { } debug) _requestDebug.WriteLog(debug, context);
                 _accessLog.Write(context);
             }
-            finally { _counters.End(http); }
+            finally { _counters.End(http, connection); }
         }
     }
 
@@ -159,7 +166,7 @@ public sealed class ProxyRequestHandler
             context.Debug?.Enter("router");
             var routerSpan = context.Trace is { } trace && trace.Traces(TracedSteps.Router) ? trace.Open("kong.router") : null;
             context.PendingTrace.RouterStarted(context.Timings);
-            var match = snapshot.Router.Match(ToRouteRequest(http, path));
+            var match = snapshot.Router.Match(ToRouteRequest(context, path));
             context.PendingTrace.RouterEnded(context.Timings);
             if (routerSpan is not null) Tracing.RequestTrace.Close(routerSpan);
             context.Debug?.Leave();
@@ -186,9 +193,17 @@ public sealed class ProxyRequestHandler
         return PhaseOutcome.Continue;
     }
 
-    private async Task ForwardAsync(ProxyContext context)
+    /// <summary>The response (and request) body wrappers of one forwarded request, and the client's own response body.</summary>
+    private readonly record struct Forwarding(Stream ClientBody, BufferedResponseStream? Buffered, ResponseBodyFilterStream? Filter,
+        RequestBodyFilterStream? RequestFilter, bool CanHaveBody);
+
+    /// <summary>What <see cref="SendAsync"/> returns when there is nothing to report: no peer (answered 503 already), the
+    /// client went away while its body was read, or a body handler answered.</summary>
+    private const ForwarderError NothingToReport = ForwarderError.NoAvailableDestinations;
+
+    /// <summary>Step 6's set-up: response headers phase runs in the transformer, body phase through the stream.</summary>
+    private Forwarding StartForwarding(ProxyContext context)
     {
-        // :: Step 6: upstream; response headers phase runs in the transformer, body phase through the stream
         var http = context.HttpContext;
         var target = context.Target!;
         var route = context.Route!;
@@ -211,37 +226,92 @@ public sealed class ProxyRequestHandler
         RequestBodyFilterStream? requestFilter = null;
         if (context.Plan.ReadsRequestBody && canHaveBody)
             http.Request.Body = requestFilter = new RequestBodyFilterStream(http.Request.Body, context, context.Plan);
+        return new Forwarding(clientBody, buffered, filter, requestFilter, canHaveBody);
+    }
+
+    /// <summary>Sends the request upstream. A request whose body is read first (buffering, handlers that hold it) or
+    /// whose response goes through body handlers takes <see cref="SendWithBodyStepsAsync"/>; any other gets the
+    /// forwarder's own task.</summary>
+    private ValueTask<ForwarderError> SendAsync(ProxyContext context, Forwarding forwarding)
+    {
+        var target = context.Target!;
+        if (forwarding.Filter is not null || ReadsBodyFirst(context, forwarding) != BodyFirst.No)
+            return SendWithBodyStepsAsync(context, forwarding);
+        return target.Upstream is { } upstream
+            ? SendBalancedAsync(context, target, upstream, null, bodyResendable: !forwarding.CanHaveBody)
+            : SendDirectAsync(context, target);
+    }
+
+    private enum BodyFirst { No, Buffer, Prime }
+
+    private static BodyFirst ReadsBodyFirst(ProxyContext context, Forwarding forwarding)
+    {
+        var target = context.Target!;
+        // route.request_buffering (Kong's default): the whole body (after the body handlers) is read before the
+        // upstream is contacted, and sent with Content-Length
+        if (context.Route!.RequestBuffering && !target.IsGrpc && forwarding.CanHaveBody) return BodyFirst.Buffer;
+        // a body the handlers hold to its end is sent with its length, as ngx_wasm_module's (gRPC streams on)
+        if (forwarding.RequestFilter is not null && context.Plan.HasRequestBodyHandlers && !target.IsGrpc && !IsGrpcFramed(context.HttpContext.Request))
+            return BodyFirst.Prime;
+        return BodyFirst.No;
+    }
+
+    private async ValueTask<ForwarderError> SendWithBodyStepsAsync(ProxyContext context, Forwarding forwarding)
+    {
+        var http = context.HttpContext;
+        var target = context.Target!;
         SpillBuffer? requestBody = null;
-        ForwarderError error;
+        switch (ReadsBodyFirst(context, forwarding))
+        {
+            case BodyFirst.Buffer:
+                // kept on the context (HeldRequestBody) until EndForwardingAsync disposes it
+                requestBody = await RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory);
+                if (requestBody is null || context.LocalResponse is not null) return NothingToReport;
+                break;
+            case BodyFirst.Prime:
+                if (!await RequestBuffering.PrimeAsync(context, forwarding.RequestFilter!) || context.LocalResponse is not null) return NothingToReport;
+                break;
+        }
+        var error = target.Upstream is { } upstream
+            ? await SendBalancedAsync(context, target, upstream, requestBody, bodyResendable: requestBody is not null || !forwarding.CanHaveBody)
+            : await SendDirectAsync(context, target);
+        if (error == ForwarderError.None && forwarding.Filter is { } filter && context.LocalResponse is null)
+            await filter.CompleteAsync(http.RequestAborted);
+        return error;
+    }
+
+    /// <summary>After the send, whatever happened: the held response bytes go out, a buffered request body is released
+    /// and the client's own response body is back (a local answer written after this, error or failed response handler,
+    /// must not pass the wrappers twice). Synchronous unless bytes are held.</summary>
+    private ValueTask EndForwardingAsync(ProxyContext context, Forwarding forwarding)
+    {
+        if (forwarding.Buffered is { Engaged: true } || context.HeldRequestBody is not null)
+            return EndForwardingHeldAsync(context, forwarding);
+        RestoreClientBody(context.HttpContext, forwarding.ClientBody);
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask EndForwardingHeldAsync(ProxyContext context, Forwarding forwarding)
+    {
         try
         {
-            // route.request_buffering (Kong's default): the whole body (after the body handlers) is read before the
-            // upstream is contacted, and sent with Content-Length
-            if (route.RequestBuffering && !target.IsGrpc && canHaveBody)
-            {
-                requestBody = await RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory);
-                if (requestBody is null || context.LocalResponse is not null) return;
-            }
-            else if (requestFilter is not null && context.Plan.HasRequestBodyHandlers && !target.IsGrpc && !IsGrpcFramed(http.Request))
-            {
-                // a body the handlers hold to its end is sent with its length, as ngx_wasm_module's (gRPC streams on)
-                if (!await RequestBuffering.PrimeAsync(context, requestFilter) || context.LocalResponse is not null) return;
-            }
-            error = target.Upstream is { } upstream
-                ? await SendBalancedAsync(context, target, upstream, requestBody, bodyResendable: requestBody is not null || !canHaveBody)
-                : await SendDirectAsync(context, target);
-            if (error == ForwarderError.NoAvailableDestinations) return;
-            if (error == ForwarderError.None && filter is not null && context.LocalResponse is null)
-                await filter.CompleteAsync(http.RequestAborted);
+            if (forwarding.Buffered is { } buffered) await DrainAsync(context, buffered);
+            if (context.HeldRequestBody is { } requestBody) await requestBody.DisposeAsync();
         }
-        finally
-        {
-            if (buffered is not null) await DrainAsync(context, buffered);
-            if (requestBody is not null) await requestBody.DisposeAsync();
-            // a local answer written after this (error, failed response handler) must not pass the wrappers twice
-            if (!ReferenceEquals(http.Response.Body, clientBody)) http.Response.Body = clientBody;
-        }
-        if (error == ForwarderError.None) return;
+        finally { RestoreClientBody(context.HttpContext, forwarding.ClientBody); }
+    }
+
+    private static void RestoreClientBody(HttpContext http, Stream clientBody)
+    {
+        if (!ReferenceEquals(http.Response.Body, clientBody)) http.Response.Body = clientBody;
+    }
+
+    /// <summary>An upstream failure: logged, and answered (502/504…) when the response has not started.</summary>
+    private void ReportForwardError(ProxyContext context, ForwarderError error)
+    {
+        if (error is ForwarderError.None or NothingToReport) return;
+        var http = context.HttpContext;
+        var target = context.Target!;
         var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;
         context.Error ??= exception;
         if (UpstreamErrors.IsClientCaused(error))
@@ -255,8 +325,14 @@ public sealed class ProxyRequestHandler
             context.Exit(answer);
     }
 
-    /// <summary>A service on a host and port: one try (one <c>kong.balancer</c> span when traced).</summary>
-    private async ValueTask<ForwarderError> SendDirectAsync(ProxyContext context, UpstreamTarget target)
+    /// <summary>A service on a host and port: one try (one <c>kong.balancer</c> span when traced). Untraced, YARP's
+    /// task is returned as it is (no state machine of its own per request).</summary>
+    private ValueTask<ForwarderError> SendDirectAsync(ProxyContext context, UpstreamTarget target) =>
+        context.Trace is null
+            ? _forwarder.SendAsync(context.HttpContext, target.DestinationPrefix, target.Invoker ?? _connector.Invoker, target.RequestConfig, _transformer)
+            : SendDirectTracedAsync(context, target);
+
+    private async ValueTask<ForwarderError> SendDirectTracedAsync(ProxyContext context, UpstreamTarget target)
     {
         var span = context.Trace?.BeginTry();
         var error = await _forwarder.SendAsync(context.HttpContext, target.DestinationPrefix, target.Invoker ?? _connector.Invoker, target.RequestConfig, _transformer);
@@ -365,9 +441,10 @@ public sealed class ProxyRequestHandler
         catch (Exception inner) { ProxyLog.ResponseFailedAfterStart(_logger, inner); http.Abort(); }
     }
 
-    private static RouteRequest ToRouteRequest(HttpContext http, string path)
+    private static RouteRequest ToRouteRequest(ProxyContext context, string path)
     {
-        var (host, port) = RouteRequest.SplitHost(http.Request.Host.Value);
+        var http = context.HttpContext;
+        var (host, port) = context.SplitHost();
         var sni = http.Request.IsHttps ? ListenerKinds.Sni(http) : null;
         return new RouteRequest(http.Request.Method, host, port, path, http.Request.Headers, sni, http.Request.IsHttps);
     }

@@ -30,6 +30,9 @@ public sealed class UpstreamTarget
     /// the connector's shared one (no verification, no client certificate).</summary>
     public HttpMessageInvoker? Invoker { get; }
 
+    /// <summary>The last upstream URI sent to <see cref="DestinationPrefix"/> (requests of this snapshot).</summary>
+    internal UpstreamUriCache UriCache { get; } = new();
+
     public UpstreamTarget(ServiceModel service, BalancedUpstream? upstream = null, HttpMessageInvoker? invoker = null)
     {
         ArgumentNullException.ThrowIfNull(service);

@@ -89,6 +89,14 @@ public sealed class ProxyContext
     /// <summary>The Wasm filter chain's state of this request (<c>Wasm.WasmRequestState</c>), created in access.</summary>
     internal object? FilterState { get; set; }
 
+    /// <summary>The client connection's activity on a proxy listener (null on test hosts without one).</summary>
+    internal ConnectionActivity? Connection { get; init; }
+
+    /// <summary>The Host header split into lower-case host and port (<see cref="RouteRequest.SplitHost"/>), through the
+    /// connection's cache when there is one.</summary>
+    internal (string Host, int? Port) SplitHost() =>
+        Connection is { } connection ? connection.SplitHost(HttpContext.Request.Host.Value) : RouteRequest.SplitHost(HttpContext.Request.Host.Value);
+
     /// <summary>The request's spans when the snapshot traces requests; null otherwise.</summary>
     public Tracing.RequestTrace? Trace { get; internal set; }
 
