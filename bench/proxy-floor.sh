@@ -123,18 +123,6 @@ switches() {
   done
   echo "$total"
 }
-# sys_ticks PID...: stime (kernel CPU) summed over the processes (field 15 of /proc/PID/stat)
-sys_ticks() {
-  local total=0 pid rest f
-  for pid in "$@"; do
-    [[ -r /proc/$pid/stat ]] || continue
-    rest=$(<"/proc/$pid/stat") || continue
-    rest=${rest##*) }
-    read -r -a f <<<"$rest"
-    total=$((total + f[12]))
-  done
-  echo "$total"
-}
 # allocated ID: bytes the variant allocated so far (the proxyfloor variants; G1 through the allocation hook; else empty)
 allocated() {
   local file=$BENCH_TMP/G1.alloc i

@@ -122,17 +122,24 @@ init_tmp() {
 # ---- /proc accounting -----------------------------------------------------------------------
 CLK_TCK=$(getconf CLK_TCK)
 
-# cpu_ticks PID...: utime+stime summed over the processes (fields 14 and 15 of /proc/PID/stat,
-# counted after the ')' that ends the command name, which may contain spaces).
-cpu_ticks() {
-  local total=0 pid rest f
+# cpu_ticks PID...: utime+stime summed over the processes (fields 14 and 15 of /proc/PID/stat).
+cpu_ticks() { stat_ticks 1 "$@"; }
+
+# sys_ticks PID...: stime (kernel CPU) summed over the processes (field 15 of /proc/PID/stat).
+sys_ticks() { stat_ticks 0 "$@"; }
+
+# stat_ticks WITH_USER PID...: stime, plus utime when WITH_USER is 1, summed over the processes (fields counted
+# after the ')' that ends the command name, which may contain spaces).
+stat_ticks() {
+  local with_user=$1 total=0 pid rest f
+  shift
   for pid in "$@"; do
     [[ -r /proc/$pid/stat ]] || continue
     rest=$(<"/proc/$pid/stat") || continue
     rest=${rest##*) }
     # after "comm) ": state(3) ppid(4) ... utime(14) stime(15) => indexes 11 and 12 here
     read -r -a f <<<"$rest"
-    total=$((total + f[11] + f[12]))
+    total=$((total + f[12] + with_user * f[11]))
   done
   echo "$total"
 }
