@@ -235,8 +235,9 @@ public sealed class ProxyRequestHandler
     private ValueTask<ForwarderError> SendAsync(ProxyContext context, Forwarding forwarding)
     {
         var target = context.Target!;
-        if (forwarding.Filter is not null || ReadsBodyFirst(context, forwarding) != BodyFirst.No)
-            return SendWithBodyStepsAsync(context, forwarding);
+        var bodyFirst = ReadsBodyFirst(context, forwarding);
+        if (forwarding.Filter is not null || bodyFirst != BodyFirst.No)
+            return SendWithBodyStepsAsync(context, forwarding, bodyFirst);
         return target.Upstream is { } upstream
             ? SendBalancedAsync(context, target, upstream, null, bodyResendable: !forwarding.CanHaveBody)
             : SendDirectAsync(context, target);
@@ -256,12 +257,12 @@ public sealed class ProxyRequestHandler
         return BodyFirst.No;
     }
 
-    private async ValueTask<ForwarderError> SendWithBodyStepsAsync(ProxyContext context, Forwarding forwarding)
+    private async ValueTask<ForwarderError> SendWithBodyStepsAsync(ProxyContext context, Forwarding forwarding, BodyFirst bodyFirst)
     {
         var http = context.HttpContext;
         var target = context.Target!;
         SpillBuffer? requestBody = null;
-        switch (ReadsBodyFirst(context, forwarding))
+        switch (bodyFirst)
         {
             case BodyFirst.Buffer:
                 // kept on the context (HeldRequestBody) until EndForwardingAsync disposes it
