@@ -11,6 +11,8 @@
 #   syscalls  strace -c -f: system calls per request
 # Every mode also prints CPU µs and context switches per request over the profiled window.
 # BENCH_PROFILE_KEEP=FILE keeps the cpu mode's perf.data (its perf map stays in /tmp/perf-PID.map) for perf report.
+# BENCH_PROFILE_PAIR_DIR=DIR (cpu mode) also writes DIR/perf-SCENARIO.script.gz and .requests, for a pair of profiles:
+# `bench/tools/perf_pair.py DIR G1 W1` prints CPU µs per request by layer, assembly, owner and frame, and the differences.
 # Warm-up: BENCH_WARMUP seconds (default 15) of load before profiling. Needs perf / dotnet-trace / dotnet-counters /
 # strace for the matching mode (dotnet tools: `dotnet tool install -g dotnet-trace dotnet-counters`).
 set -uo pipefail
@@ -96,6 +98,11 @@ case $mode in
     echo "## top symbols (self)"
     perf report -i "$BENCH_TMP/perf.data" --no-children --sort sym -g none -q 2>/dev/null | head -40 | cut -c1-200
     [[ -z ${BENCH_PROFILE_KEEP:-} ]] || cp "$BENCH_TMP/perf.data" "$BENCH_PROFILE_KEEP"
+    if [[ -n ${BENCH_PROFILE_PAIR_DIR:-} ]]; then
+      mkdir -p "$BENCH_PROFILE_PAIR_DIR"
+      perf script -i "$BENCH_TMP/perf.data" -F comm,tid,ip,sym,dso 2>/dev/null | gzip >"$BENCH_PROFILE_PAIR_DIR/perf-$id.script.gz"
+      python3 -c "print(round(${rps:-0} * $secs))" >"$BENCH_PROFILE_PAIR_DIR/perf-$id.requests"
+    fi
     echo "## Gatehouse/ProxyWasm frames (inclusive: the frame and what it calls)"
     perf report -i "$BENCH_TMP/perf.data" --children --sort sym -g none -q 2>/dev/null \
       | grep -iE '\[(gatehouse|ProxyWasm)\]' | head -"${BENCH_PROFILE_FRAMES:-40}" | cut -c1-220

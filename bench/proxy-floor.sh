@@ -18,6 +18,9 @@
 # FLOOR_STRACE_SECONDS, syscalls/request. Everything started here is stopped on exit (also on error and Ctrl-C).
 # Knobs: FLOOR_ROUNDS (5), BENCH_DURATION (15 s per run), BENCH_WARMUP (10), BENCH_SETTLE (5), FLOOR_STRACE_SECONDS
 # (5; 0 skips the strace pass), FLOOR_TOOL (a built proxyfloor.dll; default: built here), BENCH_KEEP_TMP=1.
+# FLOOR_PERF_SECONDS (0: none) adds a `perf record -g` pass per variant after the strace pass (the runtime's perf map
+# on for every variant, so managed frames have names) and bench/tools/perf_pair.py's table: CPU µs per request by
+# frame, self and inclusive, for each variant and the difference between the last two named (e.g. `yarp G1`).
 set -uo pipefail
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +35,7 @@ source "$BENCH_ROOT/bench/lib/measure.sh"
 FLOOR_ROUNDS=${FLOOR_ROUNDS:-5}
 FLOOR_STRACE_SECONDS=${FLOOR_STRACE_SECONDS:-5}
 FLOOR_TOOL=${FLOOR_TOOL:-}
+FLOOR_PERF_SECONDS=${FLOOR_PERF_SECONDS:-0}
 ALL_VARIANTS=(nginx-return kestrel-direct nginx yarp lean G1)
 VARIANTS=("$@")
 ((${#VARIANTS[@]})) || VARIANTS=("${ALL_VARIANTS[@]}")
@@ -41,6 +45,12 @@ done
 if ((FLOOR_STRACE_SECONDS > 0)) && ! command -v strace >/dev/null; then
   log "strace is not installed: no syscall counts"
   FLOOR_STRACE_SECONDS=0
+fi
+
+if ((FLOOR_PERF_SECONDS > 0)); then
+  command -v perf >/dev/null || die "FLOOR_PERF_SECONDS needs perf"
+  # managed frames by name (the perf map needs W^X off to cover jitted code)
+  export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
 fi
 
 ensure_tools
@@ -173,6 +183,25 @@ strace_pass() {
   log "$id: strace pass, $requests requests"
 }
 
+# perf_pass ID: perf record -g over FLOOR_PERF_SECONDS of load; perf script text and the request count for perf_pair.py
+perf_pass() {
+  local id=$1 p pids=() wrk_out="$BENCH_TMP/perf-wrk-$1.txt" data="$BENCH_TMP/perf-$1.data" requests
+  for p in $(tree_pids "${S_PID[$id]}"); do pids+=("$p"); done
+  taskset -c "$BENCH_LOAD_CPU" wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$((FLOOR_PERF_SECONDS + 3))s" \
+    -s "$BENCH_LUA_DIR/static.lua" "${S_URL[$id]}" >"$wrk_out" 2>&1 &
+  track_pid $!
+  local wrk_pid=$!
+  sleep 1
+  perf record -e cpu-clock -F 999 -g -p "$(IFS=,; echo "${pids[*]}")" -o "$data" -- sleep "$FLOOR_PERF_SECONDS" >/dev/null 2>&1
+  wait "$wrk_pid"
+  requests=$(sed -n 's/^BENCH_RESULT requests=\([0-9]*\).*/\1/p' "$wrk_out")
+  [[ -n $requests && -s $data ]] || { log "$id: perf pass failed"; return 0; }
+  # the load ran FLOOR_PERF_SECONDS + 3 s; the recorded window's share of it
+  echo "$((requests * FLOOR_PERF_SECONDS / (FLOOR_PERF_SECONDS + 3)))" >"$BENCH_TMP/perf-$id.requests"
+  perf script -i "$data" -F comm,tid,ip,sym,dso 2>/dev/null | gzip >"$BENCH_TMP/perf-$id.script.gz"
+  log "$id: perf pass, ~$(cat "$BENCH_TMP/perf-$id.requests") requests recorded"
+}
+
 needs_tool=0
 for v in "${VARIANTS[@]}"; do [[ $v == kestrel-direct || $v == yarp || $v == lean || $v == G1 ]] && needs_tool=1; done
 ((needs_tool)) && build_tool
@@ -202,10 +231,22 @@ if ((FLOOR_STRACE_SECONDS > 0)); then
     settle
   done
 fi
+if ((FLOOR_PERF_SECONDS > 0)); then
+  for v in "${VARIANTS[@]}"; do
+    [[ ${S_STATUS[$v]:-} == ok ]] || continue
+    perf_pass "$v"
+    settle
+  done
+fi
 write_status "${VARIANTS[@]}"
 
 out=$BENCH_RESULTS_DIR/local/$(date -u +%F-%H%M%S)-proxy-floor.md
 mkdir -p "$(dirname "$out")"
 python3 "$BENCH_TOOLS/proxy_floor_report.py" "$BENCH_TMP" "$(cut -d' ' -f1-3 /proc/loadavg)" "${VARIANTS[@]}" >"$out" || die "report failed"
+if ((FLOOR_PERF_SECONDS > 0)); then
+  ran=()
+  for v in "${VARIANTS[@]}"; do [[ -s $BENCH_TMP/perf-$v.script.gz ]] && ran+=("$v"); done
+  ((${#ran[@]})) && python3 "$BENCH_TOOLS/perf_pair.py" "$BENCH_TMP" "${ran[@]}" >>"$out"
+fi
 cat "$out"
 log "written to $out"
