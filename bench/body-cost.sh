@@ -11,21 +11,11 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dll=${1:-$root/src/Gatehouse/bin/Release/net10.0/gatehouse.dll}
 reps=${BODY_REPS:-3}
-tmp=$(mktemp -d /tmp/gatehouse-body.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT INT TERM
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-up=$(free_port) proxy=$(free_port) admin=$(free_port)
-mkdir -p "$tmp/logs" "$tmp/filters" "$tmp/prefix"
-cat >"$tmp/nginx.conf" <<NGINX
-worker_processes 1; daemon off; pid $tmp/nginx.pid; error_log $tmp/logs/error.log;
-events { worker_connections 1024; }
-http { access_log off; client_max_body_size 0;
-  server { listen 127.0.0.1:$up; location / { return 200 "ok\n"; } } }
-NGINX
-nginx -p "$tmp" -c "$tmp/nginx.conf" >"$tmp/logs/nginx.out" 2>&1 &
-pids+=($!)
+# shellcheck source=lib/standalone.sh
+source "$root/bench/lib/standalone.sh"
+standalone_begin body
+standalone_nginx "" "access_log off; client_max_body_size 0;
+  server { listen 127.0.0.1:$up; location / { return 200 \"ok\\n\"; } }"
 cp "$root/filters/test/bench-body.wasm" "$tmp/filters/"
 cat >"$tmp/kong.yml" <<YML
 _format_version: "3.0"
@@ -39,15 +29,7 @@ services:
       - name: plain
         paths: ["/plain"]
 YML
-printf '%s\n' "prefix = $tmp/prefix" "proxy_listen = 127.0.0.1:$proxy" "admin_listen = 127.0.0.1:$admin" "admin_gui_listen = off" "database = off" \
-  "declarative_config = $tmp/kong.yml" "log_level = error" "proxy_access_log = off" "wasm = on" \
-  "wasm_filters_path = $tmp/filters" >"$tmp/gatehouse.conf"
-dotnet "$dll" start -c "$tmp/gatehouse.conf" >"$tmp/logs/gatehouse.out" 2>&1 &
-gh=$!
-pids+=($gh)
-for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$admin/status" >/dev/null 2>&1 && break; sleep 0.5; done
-tck=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$gh/stat"; }
+standalone_gateway "" "$dll"
 for mib in 1 4 7; do python3 -c "import base64,os,sys; sys.stdout.write(base64.b64encode(os.urandom($mib * 786432)).decode())" >"$tmp/body-$mib"; done
 upload() { curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "@$tmp/body-$2" -H 'content-type: text/plain' "http://127.0.0.1:$proxy/$1/x"; }
 upload plain 1 >/dev/null; upload buffered 1 >/dev/null   # warm-up

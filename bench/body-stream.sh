@@ -18,25 +18,17 @@ dll=${1:-$root/src/Gatehouse/bin/Release/net10.0/gatehouse.dll}
 secs=${BODY_SECS:-5}
 rounds=${BODY_ROUNDS:-3}
 routes=${BODY_ROUTES:-g1 w1 w2 post wb big bigf}
-tmp=$(mktemp -d /tmp/gatehouse-bodystream.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [[ -n ${BODY_KEEP:-} ]] || rm -rf "$tmp"; }
-trap cleanup EXIT INT TERM
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-up=$(free_port) proxy=$(free_port) admin=$(free_port)
-mkdir -p "$tmp/logs" "$tmp/filters" "$tmp/prefix" "$tmp/www"
+# shellcheck source=lib/standalone.sh
+source "$root/bench/lib/standalone.sh"
+STANDALONE_KEEP=${BODY_KEEP:-}
+standalone_begin bodystream
+mkdir -p "$tmp/www"
 chmod 755 "$tmp" "$tmp/www"   # nginx workers (nobody) serve the 1 MiB file
 head -c 1048576 /dev/zero | tr '\0' 'a' >"$tmp/www/1m"
-cat >"$tmp/nginx.conf" <<NGINX
-worker_processes 1; daemon off; pid $tmp/nginx.pid; error_log $tmp/logs/error.log;
-events { worker_connections 1024; }
-http { access_log off; client_max_body_size 0; keepalive_requests 1000000;
+standalone_nginx 1 "access_log off; client_max_body_size 0; keepalive_requests 1000000;
   server { listen 127.0.0.1:$up backlog=4096; root $tmp/www;
     location = /1m { }
-    location / { return 200 "hello\n"; } } }
-NGINX
-taskset -c 1 nginx -p "$tmp" -c "$tmp/nginx.conf" >"$tmp/logs/nginx.out" 2>&1 &
-pids+=($!)
+    location / { return 200 \"hello\\n\"; } }"
 for f in noop bench-headers bench-body; do cp "$root/filters/test/$f.wasm" "$tmp/filters/"; done
 cat >"$tmp/kong.yml" <<YML
 _format_version: "3.0"
@@ -55,13 +47,7 @@ services:
       - {name: big, paths: ["~/big\$"], strip_path: true}
       - {name: bigf, paths: ["~/bigf\$"], strip_path: true, filter_chains: [{name: bigf, filters: [{name: noop}]}]}
 YML
-printf '%s\n' "prefix = $tmp/prefix" "proxy_listen = 127.0.0.1:$proxy" "admin_listen = 127.0.0.1:$admin" "database = off" \
-  "declarative_config = $tmp/kong.yml" "log_level = error" "proxy_access_log = off" "wasm = on" \
-  "wasm_filters_path = $tmp/filters" >"$tmp/gatehouse.conf"
-taskset -c 0 dotnet "$dll" start -c "$tmp/gatehouse.conf" >"$tmp/logs/gatehouse.out" 2>&1 &
-gh=$!
-pids+=($gh)
-for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$admin/status" >/dev/null 2>&1 && break; sleep 0.5; done
+standalone_gateway 0 "$dll"
 cat >"$tmp/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = string.rep("abcdefghijklmnop", 64)
@@ -73,8 +59,6 @@ for r in g1 w1 w2 big bigf; do
 done
 [[ $(curl -s -X POST --data-binary abc "http://127.0.0.1:$proxy/wb") == "hello" ]] || { echo "route wb does not answer hello"; exit 1; }
 [[ $(curl -s "http://127.0.0.1:$proxy/bigf" | wc -c) == 1048576 ]] || { echo "route bigf does not return 1 MiB"; exit 1; }
-tck=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$gh/stat"; }
 # run ROUTE SECONDS: prints "requests cpu_ticks"
 run() {
   local route=$1 d=$2 script=get.lua conns=64 before after out

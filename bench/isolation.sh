@@ -13,22 +13,11 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dll=${1:-$root/src/Gatehouse/bin/Release/net10.0/gatehouse.dll}
 secs=${ISO_SECONDS:-10} reps=${ISO_REPS:-3} conns=${ISO_CONNECTIONS:-32} spinners=${ISO_SPINNERS:-1}
-tmp=$(mktemp -d /tmp/gatehouse-iso.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT INT TERM
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-up=$(free_port) proxy=$(free_port) admin=$(free_port)
-
-mkdir -p "$tmp/logs" "$tmp/filters" "$tmp/prefix"
-cat >"$tmp/nginx.conf" <<NGINX
-worker_processes 1; daemon off; pid $tmp/nginx.pid; error_log $tmp/logs/error.log;
-events { worker_connections 1024; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$up; location / { return 200 "hello\n"; } } }
-NGINX
-taskset -c 1 nginx -p "$tmp" -c "$tmp/nginx.conf" >"$tmp/logs/nginx.out" 2>&1 &
-pids+=($!)
+# shellcheck source=lib/standalone.sh
+source "$root/bench/lib/standalone.sh"
+standalone_begin iso
+standalone_nginx 1 "access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$up; location / { return 200 \"hello\\n\"; } }"
 cp "$root/filters/test/noop.wasm" "$root/filters/test/chaos.wasm" "$tmp/filters/"
 cat >"$tmp/kong.yml" <<YML
 _format_version: "3.0"
@@ -47,17 +36,9 @@ services:
           - name: spin-chain
             filters: [{name: chaos}]
 YML
-{
-  echo "prefix = $tmp/prefix"; echo "proxy_listen = 127.0.0.1:$proxy"; echo "admin_listen = 127.0.0.1:$admin"; echo "admin_gui_listen = off"
-  echo "database = off"; echo "declarative_config = $tmp/kong.yml"; echo "log_level = error"
-  echo "proxy_access_log = off"; echo "wasm = on"; echo "wasm_filters_path = $tmp/filters"
-  tr ';' '\n' <<<"${ISO_CONF_EXTRA:-}" | sed 's/^ *//' | grep -v '^$' || true
-} >"$tmp/gatehouse.conf"
-taskset -c 0 dotnet "$dll" start -c "$tmp/gatehouse.conf" >"$tmp/logs/gatehouse.out" 2>&1 &
-gh=$!
-pids+=($gh)
-tck=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$gh/stat"; }
+extra=()
+while IFS= read -r line; do [[ -n $line ]] && extra+=("$line"); done < <(tr ';' '\n' <<<"${ISO_CONF_EXTRA:-}" | sed 's/^ *//')
+standalone_gateway 0 "$dll" "${extra[@]}"
 # run LABEL ARGS...: one load run; appends the gateway's CPU ms per 10,000 main-route requests
 run() {
   local label=$1 before after line rps
@@ -68,7 +49,6 @@ run() {
   rps=$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line")
   echo "$label $line cpu_ms_per_10k=$(python3 -c "print(round(($after-$before)*1000/$tck/max(1,$rps*$secs)*10000, 1))")"
 }
-for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$admin/status" >/dev/null 2>&1 && break; sleep 0.5; done
 curl -fs "http://127.0.0.1:$proxy/w1" >/dev/null || { echo "gatehouse not ready"; tail "$tmp/logs/gatehouse.out"; exit 1; }
 load=(taskset -c 1 dotnet "$root/bench/tools/isoload/bin/Release/net10.0/isoload.dll")
 "${load[@]}" "http://127.0.0.1:$proxy/w1" "$conns" 3 >/dev/null   # warm-up
