@@ -224,20 +224,16 @@ for ((round = 1; round <= FLOOR_ROUNDS; round++)); do
     settle
   done
 done
-if ((FLOOR_STRACE_SECONDS > 0)); then
+# the passes that slow the server down, after the measured rounds
+for pass in strace perf; do
+  [[ $pass == strace ]] && ((FLOOR_STRACE_SECONDS == 0)) && continue
+  [[ $pass == perf ]] && ((FLOOR_PERF_SECONDS == 0)) && continue
   for v in "${VARIANTS[@]}"; do
     [[ ${S_STATUS[$v]:-} == ok ]] || continue
-    strace_pass "$v"
+    "${pass}_pass" "$v"
     settle
   done
-fi
-if ((FLOOR_PERF_SECONDS > 0)); then
-  for v in "${VARIANTS[@]}"; do
-    [[ ${S_STATUS[$v]:-} == ok ]] || continue
-    perf_pass "$v"
-    settle
-  done
-fi
+done
 write_status "${VARIANTS[@]}"
 
 out=$BENCH_RESULTS_DIR/local/$(date -u +%F-%H%M%S)-proxy-floor.md
