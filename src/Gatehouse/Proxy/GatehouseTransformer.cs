@@ -114,7 +114,8 @@ internal sealed class GatehouseTransformer : HttpTransformer
         // any, was never read (SocketsHttpHandler knows 204 has none), so the client gets the 204 as nginx sends it
         if (context.UpstreamStatus == StatusCodes.Status204NoContent) httpContext.Response.ContentLength = null;
         ResponseDecorator.Upstream(httpContext.Response, context, _settings);
-        if (httpContext.Response.Body is ResponseBodyFilterStream filter)
+        // the filter stream is there only for a plan with body handlers (StartForwarding): no feature lookup otherwise
+        if (context.Plan.HasBodyHandlers && httpContext.Response.Body is ResponseBodyFilterStream filter)
             filter.ExpectedLength = proxyResponse.Content.Headers.ContentLength;
         try
         {
