@@ -112,9 +112,17 @@ internal sealed class UpstreamWriteTimeoutStream(Stream inner, TimeSpan writeTim
         {
             if (_disposed || Volatile.Read(ref _armed) == 1) return;
             Volatile.Write(ref _armed, 1);
-            _timer ??= new Timer(static s => ((UpstreamWriteTimeoutStream)s!).OnTimer(), this, Timeout.Infinite, Timeout.Infinite);
+            _timer ??= NewTimer();
             _timer.Change(due, Timeout.InfiniteTimeSpan);
         }
+    }
+
+    /// <summary>Made by the connection's first write, without its request's execution context (the timer outlives
+    /// the request; the AsyncLocals of a request, its Activity, are not kept with the connection).</summary>
+    private Timer NewTimer()
+    {
+        using (ExecutionContext.SuppressFlow())
+            return new Timer(static s => ((UpstreamWriteTimeoutStream)s!).OnTimer(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
     private void OnTimer()

@@ -82,6 +82,28 @@ public sealed class UpstreamWriteTimeoutStreamTests
         Assert.False(socket.Closed);
     }
 
+    private static readonly AsyncLocal<object?> RequestState = new();
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference> FirstWriteInARequestAsync(UpstreamWriteTimeoutStream stream)
+    {
+        var state = new object();
+        RequestState.Value = state;
+        await stream.WriteAsync(Bytes); // sets the connection's timer
+        return new WeakReference(state);
+    }
+
+    [Fact]
+    public async Task The_connections_timer_does_not_keep_the_first_requests_execution_context()
+    {
+        await using var stream = new UpstreamWriteTimeoutStream(new SocketLikeStream(), TimeSpan.FromSeconds(30));
+        var state = await Task.Run(() => FirstWriteInARequestAsync(stream));
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(state.IsAlive);
+    }
+
     [Fact]
     public async Task The_callers_cancellation_cancels_the_write_as_such()
     {
