@@ -101,9 +101,10 @@ public sealed class GatewayHost : IAsyncDisposable
         // database = postgres: Admin answers say where their data comes from, and a write during an outage is a 503
         var outage = includeAdmin && app.Services.GetService<OutageTolerantEntityStore>() is { } tolerant ? new AdminDatabaseOutage(tolerant) : null;
         // the proxy plane goes straight to its handler (which counts itself) without an async frame of its own here
-        app.Use(next => http => ListenerKinds.Of(http) is var kind && kind == ListenerKind.Proxy
-            ? proxy.InvokeAsync(http)
-            : OtherPlanesAsync(http, kind, next));
+        // (the connection's activity is looked up once per request, here, and handed on)
+        app.Use(next => http => ConnectionActivity.Of(http) is var activity && activity?.Kind == ListenerKind.Proxy
+            ? proxy.InvokeAsync(http, activity)
+            : OtherPlanesAsync(http, activity?.Kind ?? ListenerKind.Admin, next));
         app.UseRouting();
         if (includeAdmin) app.MapAdminApi();
         app.Map(StatusEndpoint.Path, StatusEndpoint.WriteAsync); // the Admin API's /status: the same one as status_listen

@@ -124,22 +124,25 @@ internal sealed class ConnectionActivity(ListenerKind kind, GatewayCounters coun
     public string LocalPortText(HttpContext http) =>
         _localPort ??= http.Connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary><see cref="Routing.RouteRequest.SplitHost"/> of a Host header, kept for the connection's next requests,
-    /// which nearly always send the same one (the router and X-Forwarded-Host then take no new string). HTTP/2 streams
-    /// of one connection may ask concurrently: the entry is replaced whole.</summary>
-    public (string Host, int? Port) SplitHost(string? rawHost)
+    /// <summary><see cref="Routing.RouteRequest.SplitHost"/> of a request's <see cref="HttpRequest.Host"/>, kept for the
+    /// connection's next requests, which nearly always send the same one (the router and X-Forwarded-Host then take no
+    /// new string). Keyed by the raw Host header, of which <see cref="HttpRequest.Host"/> is a function (its IDN
+    /// decoding): a repeated Host is neither decoded nor split again. HTTP/2 streams of one connection may ask
+    /// concurrently: the entry is replaced whole.</summary>
+    public (string Host, int? Port) SplitHost(HttpRequest request)
     {
+        var raw = request.Headers.Host.ToString();
         var last = Volatile.Read(ref _host);
-        if (last is not null && string.Equals(last.Raw, rawHost, StringComparison.Ordinal)) return (last.Host, last.Port);
-        var (host, port) = Routing.RouteRequest.SplitHost(rawHost);
-        Volatile.Write(ref _host, new SplitHostEntry(rawHost, host, port));
+        if (last is not null && string.Equals(last.Raw, raw, StringComparison.Ordinal)) return (last.Host, last.Port);
+        var (host, port) = Routing.RouteRequest.SplitHost(request.Host.Value);
+        Volatile.Write(ref _host, new SplitHostEntry(raw, host, port));
         return (host, port);
     }
 
     private string? _localPort;
     private SplitHostEntry? _host;
 
-    private sealed record SplitHostEntry(string? Raw, string Host, int? Port);
+    private sealed record SplitHostEntry(string Raw, string Host, int? Port);
 
     public void Closed()
     {

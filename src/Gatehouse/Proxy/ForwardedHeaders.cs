@@ -15,24 +15,30 @@ internal static class ForwardedHeaders
     public static void Apply(HttpContext http, HttpRequestMessage request, ProxyContext context, ProxySettings settings)
     {
         var headers = request.Headers;
+        var incoming = http.Request.Headers;
         var clientIp = http.Connection.RemoteIpAddress?.ToString() ?? "";
-        var incomingXff = http.Request.Headers["X-Forwarded-For"].ToString();
-        Set(headers, "X-Real-IP", clientIp);
-        Set(headers, "X-Forwarded-For", incomingXff.Length == 0 ? clientIp : incomingXff + ", " + clientIp);
-        Set(headers, "X-Forwarded-Proto", http.Request.Scheme);
-        Set(headers, "X-Forwarded-Host", context.SplitHost().Host);
-        Set(headers, "X-Forwarded-Port", context.Connection?.LocalPortText(http)
+        var incomingXff = incoming["X-Forwarded-For"];
+        var xff = incomingXff.ToString();
+        Set(headers, incoming, "X-Real-IP", clientIp);
+        Set(headers, incomingXff.Count > 0, "X-Forwarded-For", xff.Length == 0 ? clientIp : xff + ", " + clientIp);
+        Set(headers, incoming, "X-Forwarded-Proto", http.Request.Scheme);
+        Set(headers, incoming, "X-Forwarded-Host", context.SplitHost().Host);
+        Set(headers, incoming, "X-Forwarded-Port", context.Connection?.LocalPortText(http)
             ?? http.Connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Set(headers, "X-Forwarded-Path", RawRequestTarget.Path(http)); // as received, as Kong: not re-encoded
+        Set(headers, incoming, "X-Forwarded-Path", RawRequestTarget.Path(http)); // as received, as Kong: not re-encoded
         var prefix = context.Match?.StrippedPrefix;
-        if (prefix is null) headers.Remove("X-Forwarded-Prefix");
-        else Set(headers, "X-Forwarded-Prefix", PrefixBytes(prefix));
+        if (prefix is null)
+        {
+            if (incoming.ContainsKey("X-Forwarded-Prefix")) headers.Remove("X-Forwarded-Prefix");
+        }
+        else Set(headers, incoming, "X-Forwarded-Prefix", PrefixBytes(prefix));
         if (settings.Has(ProxyHeaders.RequestId))
-            Set(headers, ProxyHeaderTokens.RequestIdHeader, http.TraceIdentifier);
+            Set(headers, incoming, ProxyHeaderTokens.RequestIdHeader, http.TraceIdentifier);
         if (settings.Has(ProxyHeaders.Via))
         {
-            var via = http.Request.Headers.Via.ToString();
-            Set(headers, "Via", via.Length == 0 ? settings.ViaToken : via + ", " + settings.ViaToken);
+            var incomingVia = incoming.Via;
+            var via = incomingVia.ToString();
+            Set(headers, incomingVia.Count > 0, "Via", via.Length == 0 ? settings.ViaToken : via + ", " + settings.ViaToken);
         }
     }
 
@@ -65,9 +71,16 @@ internal static class ForwardedHeaders
         _ => -1,
     };
 
-    private static void Set(System.Net.Http.Headers.HttpRequestHeaders headers, string name, string value)
+    /// <summary>Replaces a header the base transformer may have copied from the client's request. The outgoing headers
+    /// hold only what the client sent (copied before this runs), so a name the client did not send has nothing to
+    /// remove: the client's headers answer that cheaply (Kestrel: no lookup at all without unknown headers), the
+    /// outgoing ones would parse the name twice.</summary>
+    private static void Set(System.Net.Http.Headers.HttpRequestHeaders headers, IHeaderDictionary incoming, string name, string value) =>
+        Set(headers, incoming.ContainsKey(name), name, value);
+
+    private static void Set(System.Net.Http.Headers.HttpRequestHeaders headers, bool sent, string name, string value)
     {
-        headers.Remove(name);
+        if (sent) headers.Remove(name);
         headers.TryAddWithoutValidation(name, value);
     }
 }

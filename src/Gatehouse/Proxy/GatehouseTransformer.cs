@@ -1,6 +1,7 @@
 using Gatehouse.Proxy.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Gatehouse.Proxy;
@@ -43,6 +44,8 @@ internal sealed class GatehouseTransformer : HttpTransformer
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         var connection = httpContext.Request.Headers.Connection;
         if (connection.Count > 0) ConnectionHeaders.RemoveNamed(connection, proxyRequest);
+        // the client's Host, copied raw by the base, goes first: set_Host would otherwise parse it only to replace it
+        proxyRequest.Headers.Remove(HeaderNames.Host);
         proxyRequest.Headers.Host = UpstreamHost(context);
         ForwardedHeaders.Apply(httpContext, proxyRequest, context, _settings);
         // Options is created on first use: a per-request dictionary only for services that differ from the defaults
@@ -75,8 +78,17 @@ internal sealed class GatehouseTransformer : HttpTransformer
 
     /// <summary>YARP copies the upstream's trailers to the client's (HTTP/2); then, when the plan has trailer
     /// handlers and there are trailers, the response body's end of stream goes through the body handlers first and
-    /// the trailers phase runs, as Envoy calls on_response_body before on_response_trailers.</summary>
-    public override async ValueTask TransformResponseTrailersAsync(HttpContext httpContext, HttpResponseMessage proxyResponse,
+    /// the trailers phase runs, as Envoy calls on_response_body before on_response_trailers. An HTTP/1.x response has
+    /// no trailers (Kestrel offers no trailers feature there): nothing to copy nor run, not even a feature lookup.</summary>
+    public override ValueTask TransformResponseTrailersAsync(HttpContext httpContext, HttpResponseMessage proxyResponse,
+        CancellationToken cancellationToken)
+    {
+        var protocol = httpContext.Request.Protocol;
+        if (HttpProtocol.IsHttp11(protocol) || HttpProtocol.IsHttp10(protocol)) return ValueTask.CompletedTask;
+        return TransformTrailersAsync(httpContext, proxyResponse, cancellationToken);
+    }
+
+    private async ValueTask TransformTrailersAsync(HttpContext httpContext, HttpResponseMessage proxyResponse,
         CancellationToken cancellationToken)
     {
         await base.TransformResponseTrailersAsync(httpContext, proxyResponse, cancellationToken);
@@ -102,7 +114,8 @@ internal sealed class GatehouseTransformer : HttpTransformer
         // any, was never read (SocketsHttpHandler knows 204 has none), so the client gets the 204 as nginx sends it
         if (context.UpstreamStatus == StatusCodes.Status204NoContent) httpContext.Response.ContentLength = null;
         ResponseDecorator.Upstream(httpContext.Response, context, _settings);
-        if (httpContext.Response.Body is ResponseBodyFilterStream filter)
+        // the filter stream is there only for a plan with body handlers (StartForwarding): no feature lookup otherwise
+        if (context.Plan.HasBodyHandlers && httpContext.Response.Body is ResponseBodyFilterStream filter)
             filter.ExpectedLength = proxyResponse.Content.Headers.ContentLength;
         try
         {

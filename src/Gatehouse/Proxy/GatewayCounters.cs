@@ -31,11 +31,17 @@ public sealed class GatewayCounters
     /// <summary>A request begins; returns its connection's activity (null without one) for <see cref="End"/>.</summary>
     internal ConnectionActivity? Begin(HttpContext http)
     {
+        var connection = ConnectionActivity.Of(http);
+        Begin(http, connection);
+        return connection;
+    }
+
+    /// <summary>A request begins on a connection already looked up (<see cref="ConnectionActivity.Of"/>).</summary>
+    internal void Begin(HttpContext http, ConnectionActivity? connection)
+    {
         Interlocked.Increment(ref _total);
         Interlocked.Increment(ref _active);
-        var connection = ConnectionActivity.Of(http);
         connection?.RequestStarted(http);
-        return connection;
     }
 
     internal void End(HttpContext http, ConnectionActivity? connection)

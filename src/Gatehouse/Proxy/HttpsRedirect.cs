@@ -11,7 +11,7 @@ internal static class HttpsRedirect
     {
         var http = context.HttpContext;
         var route = context.Route!;
-        if (http.Request.IsHttps || route.Protocols.Contains("http") || !route.Protocols.Contains("https")) return null;
+        if (http.Request.IsHttps || Has(route.Protocols, "http") || !Has(route.Protocols, "https")) return null;
         var code = route.HttpsRedirectStatusCode;
         if (code is 301 or 302 or 307 or 308)
         {
@@ -23,5 +23,13 @@ internal static class HttpsRedirect
             ? [new("Connection", "Upgrade"), new("Upgrade", "TLS/1.2, HTTP/1.1")]
             : [];
         return LocalResponse.Message(StatusCodes.Status426UpgradeRequired, ProxyMessages.UseHttps, upgrade);
+    }
+
+    /// <summary>Contains, by index: LINQ's goes through the list's ICollection and the default comparer per request.</summary>
+    private static bool Has(IReadOnlyList<string> protocols, string protocol)
+    {
+        for (var i = 0; i < protocols.Count; i++)
+            if (string.Equals(protocols[i], protocol, StringComparison.Ordinal)) return true;
+        return false;
     }
 }

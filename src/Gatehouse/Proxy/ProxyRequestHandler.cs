@@ -51,10 +51,13 @@ public sealed class ProxyRequestHandler
         _logHandlerFailed = (h, e) => ProxyLog.LogHandlerFailed(_logger, e, h.Name);
     }
 
-    public async Task InvokeAsync(HttpContext http)
+    public Task InvokeAsync(HttpContext http) => InvokeAsync(http, ConnectionActivity.Of(http));
+
+    /// <summary>One request, on a connection whose activity the caller has already looked up.</summary>
+    internal async Task InvokeAsync(HttpContext http, ConnectionActivity? connection)
     {
         // :: Step 1: one snapshot for the whole request
-        var connection = _counters.Begin(http);
+        _counters.Begin(http, connection);
         var snapshot = _snapshots.Current;
         var context = new ProxyContext(http, _time) { Plan = snapshot.Pipeline.Global, Upstreams = snapshot.Upstreams, Connection = connection };
         // the trace is made at the first step that could record a span, or never when the sampler leaves the request out first

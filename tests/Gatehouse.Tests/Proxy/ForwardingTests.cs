@@ -47,6 +47,38 @@ public sealed class ForwardingTests : IAsyncLifetime
         Assert.Equal("?x=1", echo.Query);
     }
 
+    /// <summary>The gateway's forwarding headers replace whatever the client sent under those names, whatever their
+    /// case (one value each upstream, not the client's joined with the gateway's); a prefix the route does not strip
+    /// removes the client's X-Forwarded-Prefix.</summary>
+    [Fact]
+    public async Task ClientSentForwardingHeadersAreReplacedNotJoined()
+    {
+        var service = Service(_upstream);
+        var unstripped = Route(service, "kept", paths: ["/kept"]) with { StripPath = false };
+        _gateway.Publish(Of([service], [Route(service, "api", paths: ["/api"]), unstripped]));
+        foreach (var (path, prefix) in new[] { ("/api/items", "/api"), ("/kept/items", null) })
+        {
+            using var request = ProxyRequests.Get(path, "shop.test");
+            foreach (var (name, value) in new[]
+            {
+                ("x-real-ip", "10.9.9.9"), ("X-FORWARDED-PROTO", "https"), ("x-forwarded-host", "evil.test"),
+                ("X-Forwarded-Port", "1"), ("x-forwarded-path", "/evil"), ("X-Forwarded-prefix", "/evil"), ("via", "1.0 client"),
+            })
+                request.Headers.TryAddWithoutValidation(name, value);
+            using var response = await _gateway.Client.SendAsync(request);
+            var echo = await response.EchoAsync();
+            Assert.Equal("127.0.0.1", echo.Header("x-real-ip"));
+            Assert.Equal("http", echo.Header("x-forwarded-proto"));
+            Assert.Equal("shop.test", echo.Header("x-forwarded-host"));
+            Assert.Equal(_gateway.ProxyUri.Port.ToString(), echo.Header("x-forwarded-port"));
+            Assert.Equal(path, echo.Header("x-forwarded-path"));
+            Assert.Equal(prefix, echo.Header("x-forwarded-prefix"));
+            Assert.Equal("1.0 client, 1.1 gatehouse/" + GatehouseVersion.Current, echo.Header("via"));
+            Assert.Equal("127.0.0.1", echo.Header("x-forwarded-for"));
+            Assert.Equal($"127.0.0.1:{_upstream.Port}", echo.Header("host")); // the service's, once
+        }
+    }
+
     [Fact]
     public async Task ForwardsRequestBodyAndMethod()
     {

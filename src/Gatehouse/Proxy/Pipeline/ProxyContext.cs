@@ -95,7 +95,7 @@ public sealed class ProxyContext
     /// <summary>The Host header split into lower-case host and port (<see cref="RouteRequest.SplitHost"/>), through the
     /// connection's cache when there is one.</summary>
     internal (string Host, int? Port) SplitHost() =>
-        Connection is { } connection ? connection.SplitHost(HttpContext.Request.Host.Value) : RouteRequest.SplitHost(HttpContext.Request.Host.Value);
+        Connection is { } connection ? connection.SplitHost(HttpContext.Request) : RouteRequest.SplitHost(HttpContext.Request.Host.Value);
 
     /// <summary>The request's spans when the snapshot traces requests; null otherwise.</summary>
     public Tracing.RequestTrace? Trace { get; internal set; }
