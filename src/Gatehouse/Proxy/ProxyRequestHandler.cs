@@ -266,7 +266,7 @@ public sealed class ProxyRequestHandler
         {
             case BodyFirst.Buffer:
                 // kept on the context (HeldRequestBody) until EndForwardingAsync disposes it
-                requestBody = await RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory);
+                requestBody = await RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory, clientBody: forwarding.RequestFilter is null);
                 if (requestBody is null || context.LocalResponse is not null) return NothingToReport;
                 break;
             case BodyFirst.Prime:

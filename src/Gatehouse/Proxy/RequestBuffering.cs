@@ -13,7 +13,52 @@ namespace Gatehouse.Proxy;
 internal static class RequestBuffering
 {
     /// <summary>The body, ready to be sent (the request now reads from it); null when the client went away.</summary>
-    public static async ValueTask<SpillBuffer?> ReadAsync(ProxyContext context, string tempDirectory)
+    /// <param name="clientBody">true when <c>HttpRequest.Body</c> is still the server's own (no request-body handler
+    /// reads it): a small body that has already arrived whole is then taken from the server's buffer at once</param>
+    public static ValueTask<SpillBuffer?> ReadAsync(ProxyContext context, string tempDirectory, bool clientBody = false)
+    {
+        if (clientBody && TakeReceived(context.HttpContext, tempDirectory) is { } received)
+        {
+            Hold(context, received);
+            return ValueTask.FromResult<SpillBuffer?>(received);
+        }
+        return ReadToEndAsync(context, tempDirectory);
+    }
+
+    /// <summary>
+    /// An HTTP/1.x body with a Content-Length of at most <see cref="SpillBuffer.MemoryLimit"/> that the server has
+    /// already received whole (it usually comes in the head's packets): copied from the server's buffer into one pooled
+    /// array, with no read loop, read buffer or end-of-stream read. Null (nothing consumed) for any other body, which
+    /// <see cref="ReadToEndAsync"/> reads as before. HTTP/2 and HTTP/3 bodies are not taken: trailers may follow them.
+    /// </summary>
+    private static SpillBuffer? TakeReceived(HttpContext http, string tempDirectory)
+    {
+        var request = http.Request;
+        if (request.ContentLength is not (> 0 and <= SpillBuffer.MemoryLimit) || request.Headers.TransferEncoding.Count > 0
+            || !(HttpProtocol.IsHttp11(request.Protocol) || HttpProtocol.IsHttp10(request.Protocol)))
+            return null;
+        var reader = request.BodyReader;
+        System.IO.Pipelines.ReadResult result;
+        try
+        {
+            if (!reader.TryRead(out result)) return null;
+        }
+        catch
+        {
+            return null; // the read loop meets the same failure and answers it as always (400, client gone)
+        }
+        var received = result.Buffer;
+        if (received.Length != request.ContentLength)
+        {
+            reader.AdvanceTo(received.Start); // nothing consumed: the read loop starts from these bytes
+            return null;
+        }
+        var body = SpillBuffer.Holding(tempDirectory, received);
+        reader.AdvanceTo(received.End);
+        return body;
+    }
+
+    private static async ValueTask<SpillBuffer?> ReadToEndAsync(ProxyContext context, string tempDirectory)
     {
         var http = context.HttpContext;
         var body = new SpillBuffer(tempDirectory, long.MaxValue, http.Request.ContentLength);
@@ -40,10 +85,16 @@ internal static class RequestBuffering
         body.Complete();
         http.Request.Headers.Remove(HeaderNames.TransferEncoding);
         http.Request.Headers.ContentLength = body.Length;
-        http.Request.Body = body.OpenCompleted();
+        Hold(context, body);
+        return body;
+    }
+
+    /// <summary>The request reads from the completed body from now on; kept on the context until the request ends.</summary>
+    private static void Hold(ProxyContext context, SpillBuffer body)
+    {
+        context.HttpContext.Request.Body = body.OpenCompleted();
         context.RequestBodyBuffered = true;
         context.HeldRequestBody = body;
-        return body;
     }
 
     /// <summary>
