@@ -240,7 +240,8 @@ public sealed class ProxyRequestHandler
         {
             // a body read at once (received whole, RequestBuffering.TakeReceived): the forwarder's task is returned as
             // it is, with no state machine of our own around it
-            var read = RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory, clientBody: forwarding.RequestFilter is null);
+            var read = RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory, clientBody: forwarding.RequestFilter is null,
+                handlers: forwarding.RequestFilter);
             return read.IsCompletedSuccessfully ? SendBuffered(context, read.Result) : SendAfterReadAsync(context, read);
         }
         if (forwarding.Filter is not null || bodyFirst != BodyFirst.No)
@@ -287,7 +288,8 @@ public sealed class ProxyRequestHandler
         {
             case BodyFirst.Buffer:
                 // kept on the context (HeldRequestBody) until EndForwardingAsync disposes it
-                requestBody = await RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory, clientBody: forwarding.RequestFilter is null);
+                requestBody = await RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory, clientBody: forwarding.RequestFilter is null,
+                    handlers: forwarding.RequestFilter);
                 if (requestBody is null || context.LocalResponse is not null) return NothingToReport;
                 break;
             case BodyFirst.Prime:

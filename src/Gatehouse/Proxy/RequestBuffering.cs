@@ -15,14 +15,17 @@ internal static class RequestBuffering
     /// <summary>The body, ready to be sent (the request now reads from it); null when the client went away.</summary>
     /// <param name="clientBody">true when <c>HttpRequest.Body</c> is still the server's own (no request-body handler
     /// reads it): a small body that has already arrived whole is then taken from the server's buffer at once</param>
-    public static ValueTask<SpillBuffer?> ReadAsync(ProxyContext context, string tempDirectory, bool clientBody = false)
+    /// <param name="handlers">the request-body handlers' stream in place of <c>HttpRequest.Body</c>, if any: when they
+    /// make the whole body before any of it is read (a small body, or one they buffer), it is held as they made it</param>
+    public static ValueTask<SpillBuffer?> ReadAsync(ProxyContext context, string tempDirectory, bool clientBody = false,
+        RequestBodyFilterStream? handlers = null)
     {
         if (clientBody && TakeReceived(context.HttpContext, tempDirectory) is { } received)
         {
             Hold(context, received);
             return ValueTask.FromResult<SpillBuffer?>(received);
         }
-        return ReadToEndAsync(context, tempDirectory);
+        return ReadToEndAsync(context, tempDirectory, handlers);
     }
 
     /// <summary>
@@ -58,9 +61,29 @@ internal static class RequestBuffering
         return body;
     }
 
-    private static async ValueTask<SpillBuffer?> ReadToEndAsync(ProxyContext context, string tempDirectory)
+    private static async ValueTask<SpillBuffer?> ReadToEndAsync(ProxyContext context, string tempDirectory, RequestBodyFilterStream? handlers)
     {
         var http = context.HttpContext;
+        if (handlers is not null)
+        {
+            // the handlers run on the first reads (as the loop below would run them); a body they completed before any
+            // of it was read is held in one array, without the loop's read chunk, appends and end-of-stream read
+            try { await PrimeClientAsync(http, handlers); }
+            catch (Exception e) when (http.RequestAborted.IsCancellationRequested || context.LocalResponse is not null)
+            {
+                context.Error ??= http.RequestAborted.IsCancellationRequested ? e : null;
+                return null;
+            }
+            if (handlers.CompleteLength is <= SpillBuffer.MemoryLimit)
+            {
+                var whole = SpillBuffer.Holding(tempDirectory, new System.Buffers.ReadOnlySequence<byte>(handlers.CompleteBody));
+                handlers.ConsumeComplete();
+                http.Request.Headers.Remove(HeaderNames.TransferEncoding);
+                http.Request.Headers.ContentLength = whole.Length;
+                Hold(context, whole);
+                return whole;
+            }
+        }
         var body = new SpillBuffer(tempDirectory, long.MaxValue, http.Request.ContentLength);
         var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
@@ -119,6 +142,17 @@ internal static class RequestBuffering
             context.RequestBodyBuffered = true;
         }
         return true;
+    }
+
+    /// <summary>As <see cref="ReadClientAsync"/>, for the handlers' first reads.</summary>
+    private static async ValueTask PrimeClientAsync(HttpContext http, RequestBodyFilterStream handlers)
+    {
+        try { await handlers.PrimeAsync(http.RequestAborted); }
+        catch (Exception e) when (e is not BadHttpRequestException && e is not OperationCanceledException
+            && !http.RequestAborted.IsCancellationRequested && http.Features.Get<ProxyContext>()?.LocalResponse is null)
+        {
+            throw new BadHttpRequestException("invalid request body", StatusCodes.Status400BadRequest, e);
+        }
     }
 
     /// <summary>A body the server cannot read (bad chunk framing, …) is the client's fault: 400, as when the
