@@ -42,7 +42,7 @@ ALL_VARIANTS=(nginx-return kestrel-direct nginx yarp lean G1)
 VARIANTS=("$@")
 ((${#VARIANTS[@]})) || VARIANTS=("${ALL_VARIANTS[@]}")
 for v in "${VARIANTS[@]}"; do
-  [[ " ${ALL_VARIANTS[*]} " == *" $v "* ]] || { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; die "unknown variant $v"; }
+  [[ " ${ALL_VARIANTS[*]} " == *" $v "* ]] || { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; die "unknown variant $v"; }
 done
 if ((FLOOR_STRACE_SECONDS > 0)) && ! command -v strace >/dev/null; then
   log "strace is not installed: no syscall counts"
