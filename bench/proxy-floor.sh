@@ -21,6 +21,7 @@
 # FLOOR_PERF_SECONDS (0: none) adds a `perf record -g` pass per variant after the strace pass (the runtime's perf map
 # on for every variant, so managed frames have names) and bench/tools/perf_pair.py's table: CPU µs per request by
 # frame, self and inclusive, for each variant and the difference between the last two named (e.g. `yarp G1`).
+# FLOOR_LUA (default: each variant's GET) a wrk script of bench/lua for every variant, e.g. post-1k.lua (1 KiB POST).
 set -uo pipefail
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,11 +37,12 @@ FLOOR_ROUNDS=${FLOOR_ROUNDS:-5}
 FLOOR_STRACE_SECONDS=${FLOOR_STRACE_SECONDS:-5}
 FLOOR_TOOL=${FLOOR_TOOL:-}
 FLOOR_PERF_SECONDS=${FLOOR_PERF_SECONDS:-0}
+FLOOR_LUA=${FLOOR_LUA:-}
 ALL_VARIANTS=(nginx-return kestrel-direct nginx yarp lean G1)
 VARIANTS=("$@")
 ((${#VARIANTS[@]})) || VARIANTS=("${ALL_VARIANTS[@]}")
 for v in "${VARIANTS[@]}"; do
-  [[ " ${ALL_VARIANTS[*]} " == *" $v "* ]] || { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; die "unknown variant $v"; }
+  [[ " ${ALL_VARIANTS[*]} " == *" $v "* ]] || { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; die "unknown variant $v"; }
 done
 if ((FLOOR_STRACE_SECONDS > 0)) && ! command -v strace >/dev/null; then
   log "strace is not installed: no syscall counts"
@@ -172,7 +174,7 @@ strace_pass() {
   track_pid "$st"
   sleep 1
   taskset -c "$BENCH_LOAD_CPU" wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"${FLOOR_STRACE_SECONDS}s" \
-    -s "$BENCH_LUA_DIR/static.lua" "${S_URL[$id]}" >"$wrk_out" 2>&1 &
+    -s "$BENCH_LUA_DIR/${S_SCRIPT[$id]}" "${S_URL[$id]}" >"$wrk_out" 2>&1 &
   track_pid $!
   wait $!
   kill -INT "$st" 2>/dev/null
@@ -188,7 +190,7 @@ perf_pass() {
   local id=$1 p pids=() wrk_out="$BENCH_TMP/perf-wrk-$1.txt" data="$BENCH_TMP/perf-$1.data" requests
   for p in $(tree_pids "${S_PID[$id]}"); do pids+=("$p"); done
   taskset -c "$BENCH_LOAD_CPU" wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$((FLOOR_PERF_SECONDS + 3))s" \
-    -s "$BENCH_LUA_DIR/static.lua" "${S_URL[$id]}" >"$wrk_out" 2>&1 &
+    -s "$BENCH_LUA_DIR/${S_SCRIPT[$id]}" "${S_URL[$id]}" >"$wrk_out" 2>&1 &
   track_pid $!
   local wrk_pid=$!
   sleep 1
@@ -207,6 +209,11 @@ for v in "${VARIANTS[@]}"; do [[ $v == kestrel-direct || $v == yarp || $v == lea
 ((needs_tool)) && build_tool
 [[ " ${VARIANTS[*]} " == *" G1 "* ]] && publish_gatehouse
 for v in "${VARIANTS[@]}"; do setup_variant "$v"; done
+# FLOOR_LUA: one wrk script of bench/lua for every variant (e.g. post-1k.lua: a 1 KiB POST, as G1-post and WB send)
+if [[ -n $FLOOR_LUA ]]; then
+  [[ -f $BENCH_LUA_DIR/$FLOOR_LUA ]] || die "FLOOR_LUA=$FLOOR_LUA is not in bench/lua"
+  for v in "${VARIANTS[@]}"; do S_SCRIPT[$v]=$FLOOR_LUA; done
+fi
 
 init_raw
 : >"$BENCH_TMP/extra.tsv"

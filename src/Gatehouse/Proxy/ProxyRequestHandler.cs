@@ -239,6 +239,14 @@ public sealed class ProxyRequestHandler
     {
         var target = context.Target!;
         var bodyFirst = ReadsBodyFirst(context, forwarding);
+        if (bodyFirst == BodyFirst.Buffer && forwarding.Filter is null)
+        {
+            // a body read at once (received whole, RequestBuffering.TakeReceived): the forwarder's task is returned as
+            // it is, with no state machine of our own around it
+            var read = RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory, clientBody: forwarding.RequestFilter is null,
+                handlers: forwarding.RequestFilter);
+            return read.IsCompletedSuccessfully ? SendBuffered(context, read.Result) : SendAfterReadAsync(context, read);
+        }
         if (forwarding.Filter is not null || bodyFirst != BodyFirst.No)
             return SendWithBodyStepsAsync(context, forwarding, bodyFirst);
         return target.Upstream is { } upstream
@@ -260,6 +268,20 @@ public sealed class ProxyRequestHandler
         return BodyFirst.No;
     }
 
+    /// <summary>Sends a request whose body request buffering holds (kept on the context, HeldRequestBody, until
+    /// EndForwardingAsync disposes it); nothing when the client went away or a body handler answered.</summary>
+    private ValueTask<ForwarderError> SendBuffered(ProxyContext context, SpillBuffer? requestBody)
+    {
+        if (requestBody is null || context.LocalResponse is not null) return ValueTask.FromResult(NothingToReport);
+        var target = context.Target!;
+        return target.Upstream is { } upstream
+            ? SendBalancedAsync(context, target, upstream, requestBody, bodyResendable: true)
+            : SendDirectAsync(context, target);
+    }
+
+    private async ValueTask<ForwarderError> SendAfterReadAsync(ProxyContext context, ValueTask<SpillBuffer?> read) =>
+        await SendBuffered(context, await read);
+
     private async ValueTask<ForwarderError> SendWithBodyStepsAsync(ProxyContext context, Forwarding forwarding, BodyFirst bodyFirst)
     {
         var http = context.HttpContext;
@@ -269,7 +291,8 @@ public sealed class ProxyRequestHandler
         {
             case BodyFirst.Buffer:
                 // kept on the context (HeldRequestBody) until EndForwardingAsync disposes it
-                requestBody = await RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory);
+                requestBody = await RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory, clientBody: forwarding.RequestFilter is null,
+                    handlers: forwarding.RequestFilter);
                 if (requestBody is null || context.LocalResponse is not null) return NothingToReport;
                 break;
             case BodyFirst.Prime:
@@ -289,8 +312,11 @@ public sealed class ProxyRequestHandler
     /// must not pass the wrappers twice). Synchronous unless bytes are held.</summary>
     private ValueTask EndForwardingAsync(ProxyContext context, Forwarding forwarding)
     {
-        if (forwarding.Buffered is { Engaged: true } || context.HeldRequestBody is not null)
+        if (forwarding.Buffered is { Engaged: true })
             return EndForwardingHeldAsync(context, forwarding);
+        // a held request body alone is released at once (SpillBuffer.DisposeAsync completes synchronously)
+        if (context.HeldRequestBody is { } requestBody && requestBody.DisposeAsync() is { IsCompletedSuccessfully: false } disposing)
+            return EndForwardingHeldAsync(context, forwarding, disposing);
         RestoreClientBody(context.HttpContext, forwarding.ClientBody);
         return ValueTask.CompletedTask;
     }
@@ -302,6 +328,12 @@ public sealed class ProxyRequestHandler
             if (forwarding.Buffered is { } buffered) await DrainAsync(context, buffered);
             if (context.HeldRequestBody is { } requestBody) await requestBody.DisposeAsync();
         }
+        finally { RestoreClientBody(context.HttpContext, forwarding.ClientBody); }
+    }
+
+    private static async ValueTask EndForwardingHeldAsync(ProxyContext context, Forwarding forwarding, ValueTask disposing)
+    {
+        try { await disposing; }
         finally { RestoreClientBody(context.HttpContext, forwarding.ClientBody); }
     }
 

@@ -13,9 +13,77 @@ namespace Gatehouse.Proxy;
 internal static class RequestBuffering
 {
     /// <summary>The body, ready to be sent (the request now reads from it); null when the client went away.</summary>
-    public static async ValueTask<SpillBuffer?> ReadAsync(ProxyContext context, string tempDirectory)
+    /// <param name="clientBody">true when <c>HttpRequest.Body</c> is still the server's own (no request-body handler
+    /// reads it): a small body that has already arrived whole is then taken from the server's buffer at once</param>
+    /// <param name="handlers">the request-body handlers' stream in place of <c>HttpRequest.Body</c>, if any: when they
+    /// make the whole body before any of it is read (a small body, or one they buffer), it is held as they made it</param>
+    public static ValueTask<SpillBuffer?> ReadAsync(ProxyContext context, string tempDirectory, bool clientBody = false,
+        RequestBodyFilterStream? handlers = null)
+    {
+        if (clientBody && TakeReceived(context.HttpContext, tempDirectory) is { } received)
+        {
+            Hold(context, received);
+            return ValueTask.FromResult<SpillBuffer?>(received);
+        }
+        return ReadToEndAsync(context, tempDirectory, handlers);
+    }
+
+    /// <summary>
+    /// An HTTP/1.x body with a Content-Length of at most <see cref="SpillBuffer.MemoryLimit"/> that the server has
+    /// already received whole (it usually comes in the head's packets): copied from the server's buffer into one pooled
+    /// array, with no read loop, read buffer or end-of-stream read. Null (nothing consumed) for any other body, which
+    /// <see cref="ReadToEndAsync"/> reads as before. HTTP/2 and HTTP/3 bodies are not taken: trailers may follow them.
+    /// </summary>
+    private static SpillBuffer? TakeReceived(HttpContext http, string tempDirectory)
+    {
+        var request = http.Request;
+        if (request.ContentLength is not (> 0 and <= SpillBuffer.MemoryLimit) || request.Headers.TransferEncoding.Count > 0
+            || !(HttpProtocol.IsHttp11(request.Protocol) || HttpProtocol.IsHttp10(request.Protocol)))
+            return null;
+        var reader = request.BodyReader;
+        System.IO.Pipelines.ReadResult result;
+        try
+        {
+            if (!reader.TryRead(out result)) return null;
+        }
+        catch
+        {
+            return null; // the read loop meets the same failure and answers it as always (400, client gone)
+        }
+        var received = result.Buffer;
+        if (received.Length != request.ContentLength)
+        {
+            reader.AdvanceTo(received.Start); // nothing consumed: the read loop starts from these bytes
+            return null;
+        }
+        var body = SpillBuffer.Holding(tempDirectory, received);
+        reader.AdvanceTo(received.End);
+        return body;
+    }
+
+    private static async ValueTask<SpillBuffer?> ReadToEndAsync(ProxyContext context, string tempDirectory, RequestBodyFilterStream? handlers)
     {
         var http = context.HttpContext;
+        if (handlers is not null)
+        {
+            // the handlers run on the first reads (as the loop below would run them); a body they completed before any
+            // of it was read is held in one array, without the loop's read chunk, appends and end-of-stream read
+            try { await PrimeClientAsync(http, handlers); }
+            catch (Exception e) when (http.RequestAborted.IsCancellationRequested || context.LocalResponse is not null)
+            {
+                context.Error ??= http.RequestAborted.IsCancellationRequested ? e : null;
+                return null;
+            }
+            if (handlers.CompleteLength is <= SpillBuffer.MemoryLimit)
+            {
+                var whole = SpillBuffer.Holding(tempDirectory, new System.Buffers.ReadOnlySequence<byte>(handlers.CompleteBody));
+                handlers.ConsumeComplete();
+                http.Request.Headers.Remove(HeaderNames.TransferEncoding);
+                http.Request.Headers.ContentLength = whole.Length;
+                Hold(context, whole);
+                return whole;
+            }
+        }
         var body = new SpillBuffer(tempDirectory, long.MaxValue, http.Request.ContentLength);
         var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
@@ -40,10 +108,16 @@ internal static class RequestBuffering
         body.Complete();
         http.Request.Headers.Remove(HeaderNames.TransferEncoding);
         http.Request.Headers.ContentLength = body.Length;
-        http.Request.Body = body.OpenCompleted();
+        Hold(context, body);
+        return body;
+    }
+
+    /// <summary>The request reads from the completed body from now on; kept on the context until the request ends.</summary>
+    private static void Hold(ProxyContext context, SpillBuffer body)
+    {
+        context.HttpContext.Request.Body = body.OpenCompleted();
         context.RequestBodyBuffered = true;
         context.HeldRequestBody = body;
-        return body;
     }
 
     /// <summary>
@@ -68,6 +142,17 @@ internal static class RequestBuffering
             context.RequestBodyBuffered = true;
         }
         return true;
+    }
+
+    /// <summary>As <see cref="ReadClientAsync"/>, for the handlers' first reads.</summary>
+    private static async ValueTask PrimeClientAsync(HttpContext http, RequestBodyFilterStream handlers)
+    {
+        try { await handlers.PrimeAsync(http.RequestAborted); }
+        catch (Exception e) when (e is not BadHttpRequestException && e is not OperationCanceledException
+            && !http.RequestAborted.IsCancellationRequested && http.Features.Get<ProxyContext>()?.LocalResponse is null)
+        {
+            throw new BadHttpRequestException("invalid request body", StatusCodes.Status400BadRequest, e);
+        }
     }
 
     /// <summary>A body the server cannot read (bad chunk framing, …) is the client's fault: 400, as when the

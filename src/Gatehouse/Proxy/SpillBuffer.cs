@@ -43,6 +43,26 @@ internal sealed class SpillBuffer : IAsyncDisposable
 
     private readonly int _firstSegmentSize;
 
+    /// <summary>A completed buffer holding <paramref name="body"/> (at most <see cref="MemoryLimit"/> bytes) in one
+    /// pooled array: a small body received whole, with no appends.</summary>
+    public static SpillBuffer Holding(string tempDirectory, in ReadOnlySequence<byte> body)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(body.Length, MemoryLimit);
+        var length = (int)body.Length;
+        var buffer = new SpillBuffer(tempDirectory, 0, length);
+        if (length > 0)
+        {
+            var segment = ArrayPool<byte>.Shared.Rent(length);
+            body.CopyTo(segment);
+            buffer._memory.Enqueue(segment);
+            buffer._tail = segment;
+            buffer._tailLength = buffer._memoryBytes = length;
+        }
+        buffer.Length = length;
+        buffer._completed = true;
+        return buffer;
+    }
+
     /// <summary>Bytes appended so far.</summary>
     public long Length { get; private set; }
 

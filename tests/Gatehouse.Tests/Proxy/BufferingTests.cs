@@ -84,6 +84,76 @@ public sealed class BufferingTests : IAsyncLifetime
         Assert.StartsWith("HTTP/1.1 200", await ReadHeadAsync(client));
     }
 
+    /// <summary>A Content-Length body that came whole with its head is taken from the server's buffer at once
+    /// (<c>RequestBuffering.TakeReceived</c>): exactly its length, so the next request pipelined behind it in the same
+    /// packet is left in place and forwarded on its own, each with its own body and Content-Length.</summary>
+    [Fact]
+    public async Task Request_buffering_takes_a_body_received_whole_and_leaves_the_pipelined_request_behind_it()
+    {
+        Publish(requestBuffering: true);
+        var first = _upstream.Answer(ScriptedUpstream.Ok);
+        var second = _upstream.Answer(ScriptedUpstream.Ok);
+        using var client = await ConnectAsync();
+        var body = Pattern(1_024);
+        var packet = new MemoryStream();
+        packet.Write(Encoding.ASCII.GetBytes($"POST /one HTTP/1.1\r\nHost: a.test\r\nContent-Length: {body.Length}\r\n\r\n"));
+        packet.Write(body);
+        packet.Write(Encoding.ASCII.GetBytes("POST /two HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\nhello"));
+        await client.SendAsync(packet.ToArray());
+        var one = await first.WaitAsync(Hang);
+        Assert.StartsWith("POST /one ", one.Head);
+        Assert.Contains($"\r\nContent-Length: {body.Length}\r\n", one.Head, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(body, one.Body);
+        Assert.StartsWith("HTTP/1.1 200", await ReadHeadAsync(client));
+        var two = await second.WaitAsync(Hang);
+        Assert.StartsWith("POST /two ", two.Head);
+        Assert.Contains("\r\nContent-Length: 5\r\n", two.Head, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("hello", Encoding.ASCII.GetString(two.Body));
+        Assert.StartsWith("HTTP/1.1 200", await ReadHeadAsync(client));
+    }
+
+    /// <summary>A Content-Length body not all there when the request is handled (its head first, the body later in
+    /// parts), and one above the in-memory bound, are read to their end as before: the upstream gets every byte with
+    /// the client's Content-Length.</summary>
+    [Theory]
+    [InlineData(1_024, true)]
+    [InlineData(200_000, false)]
+    public async Task Request_buffering_reads_a_content_length_body_that_is_not_there_whole(int length, bool headFirst)
+    {
+        Publish(requestBuffering: true);
+        var received = _upstream.Answer(ScriptedUpstream.Ok);
+        using var client = await ConnectAsync();
+        var body = Pattern(length);
+        await client.SendAsync(Encoding.ASCII.GetBytes($"POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: {length}\r\n\r\n"));
+        if (headFirst) await Task.Delay(200); // the request is handled with none or part of its body received
+        await client.SendAsync(body.AsMemory(0, length / 3));
+        if (headFirst) await Task.Delay(100);
+        await client.SendAsync(body.AsMemory(length / 3));
+        var request = await received.WaitAsync(Hang);
+        Assert.Contains($"\r\nContent-Length: {length}\r\n", request.Head, StringComparison.OrdinalIgnoreCase);
+        Assert.True(body.AsSpan().SequenceEqual(request.Body));
+        Assert.StartsWith("HTTP/1.1 200", await ReadHeadAsync(client));
+    }
+
+    /// <summary>A client that sends part of its Content-Length body and leaves: nothing reaches the upstream.</summary>
+    [Fact]
+    public async Task Request_buffering_sends_nothing_upstream_for_a_body_the_client_abandoned()
+    {
+        Publish(requestBuffering: true);
+        using (var client = await ConnectAsync())
+        {
+            await client.SendAsync(Encoding.ASCII.GetBytes("POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1024\r\n\r\nonly this"));
+            await Task.Delay(200);
+            client.Shutdown(SocketShutdown.Both);
+        }
+        // a complete request on another connection afterwards: it is the first the upstream sees
+        var next = _upstream.Answer(ScriptedUpstream.Ok);
+        using var other = await ConnectAsync();
+        await other.SendAsync(Encoding.ASCII.GetBytes("POST /next HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nok"));
+        Assert.StartsWith("POST /next ", (await next.WaitAsync(Hang)).Head);
+        Assert.Equal(1, _upstream.Requests);
+    }
+
     /// <summary>A held body of a request that asked <c>Expect: 100-continue</c> keeps YARP's content (its end is
     /// awaited by YARP): framed the same, Content-Length of the held body.</summary>
     [Fact]

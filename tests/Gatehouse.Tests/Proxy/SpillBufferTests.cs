@@ -148,6 +148,63 @@ public sealed class SpillBufferTests : IDisposable
         await using var reader = buffer.OpenCompleted(); // writing left it unread
     }
 
+    /// <summary>A small body received whole (<c>SpillBuffer.Holding</c>, from the server's buffer, possibly in several
+    /// segments): completed and held in memory at once, written in one write as often as asked, readable again from its
+    /// start; more than the memory bound is refused.</summary>
+    [Theory]
+    [InlineData(1_024, 1)]
+    [InlineData(1_024, 3)]
+    [InlineData(SpillBuffer.MemoryLimit, 2)]
+    public async Task A_body_received_whole_is_held_in_one_array(int length, int parts)
+    {
+        var body = Pattern(length, 11);
+        var sequence = Sequence(body, parts);
+        await using var buffer = SpillBuffer.Holding(_dir, sequence);
+        Assert.Equal(length, buffer.Length);
+        Assert.True(buffer.HeldInMemory);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var sink = new WriteRecorder();
+            await buffer.WriteHeldAsync(sink, CancellationToken.None);
+            Assert.Equal(1, sink.Writes);
+            Assert.Equal(body, sink.ToArray());
+        }
+        for (var pass = 0; pass < 2; pass++)
+        {
+            await using var reader = buffer.OpenCompleted();
+            var copy = new MemoryStream();
+            await reader.CopyToAsync(copy);
+            Assert.Equal(body, copy.ToArray());
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => SpillBuffer.Holding(_dir, new System.Buffers.ReadOnlySequence<byte>(new byte[SpillBuffer.MemoryLimit + 1])));
+    }
+
+    private static System.Buffers.ReadOnlySequence<byte> Sequence(byte[] bytes, int parts)
+    {
+        if (parts == 1) return new System.Buffers.ReadOnlySequence<byte>(bytes);
+        var size = (bytes.Length + parts - 1) / parts;
+        Part? first = null, last = null;
+        for (var at = 0; at < bytes.Length; at += size)
+        {
+            var part = new Part(bytes.AsMemory(at, Math.Min(size, bytes.Length - at)));
+            if (last is null) first = part;
+            else last.Append(part);
+            last = part;
+        }
+        return new System.Buffers.ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
+    }
+
+    private sealed class Part : System.Buffers.ReadOnlySequenceSegment<byte>
+    {
+        public Part(ReadOnlyMemory<byte> memory) => Memory = memory;
+
+        public void Append(Part next)
+        {
+            next.RunningIndex = RunningIndex + Memory.Length;
+            Next = next;
+        }
+    }
+
     [Fact]
     public async Task A_spilled_or_read_body_is_not_held_in_memory()
     {

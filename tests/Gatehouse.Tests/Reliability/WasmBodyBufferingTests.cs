@@ -77,6 +77,31 @@ public sealed class WasmBodyBufferingTests(ITestOutputHelper output)
         Assert.Equal(0, body.Length);
     }
 
+    /// <summary>Request buffering through body handlers (<c>RequestBuffering.ReadToEndAsync</c>) holds the body the
+    /// handlers completed before any of it was read, as they made it: <c>CompleteBody</c> is the rewritten body, and once
+    /// consumed the stream reads as ended (nothing read twice).</summary>
+    [Fact]
+    public async Task A_body_the_handlers_completed_is_taken_whole_and_the_stream_then_reads_as_ended()
+    {
+        using var host = new WasmHost();
+        var entry = Entry(host, Path.Combine(WasmPaths.Repo, "filters", "test", "bench-body.wasm"), "");
+        var http = new DefaultHttpContext();
+        http.Request.Method = "POST";
+        http.Request.ContentLength = 5;
+        var plan = new PhasePlan([], [entry], [new FilterRequestBodyHandler(entry)], [entry], [], [entry]);
+        var context = new ProxyContext(http, TimeProvider.System) { Plan = plan };
+        await entry.OnAccessAsync(context);
+        var stream = new RequestBodyFilterStream(new MemoryStream("hello"u8.ToArray()), context, plan);
+        Assert.Throws<InvalidOperationException>(() => stream.CompleteBody);
+        await stream.PrimeAsync(CancellationToken.None);
+        Assert.Equal(5, stream.CompleteLength);
+        Assert.Equal("HELLO"u8.ToArray(), stream.CompleteBody.ToArray());
+        stream.ConsumeComplete();
+        Assert.Null(stream.CompleteLength);
+        Assert.Equal(0, await stream.ReadAsync(new byte[16]));
+        await entry.OnLogAsync(context);
+    }
+
     /// <summary>Bytes allocated per MiB buffered must not grow with the body: at 8 MiB within 4 × of 1 MiB (quadratic
     /// buffering gives about 8 ×). The filter's body buffer is pooled: a run whose arrays the shared pool no longer held
     /// (other tests rent from it, a gen-2 GC trims it) allocates its growth (~2 × the body, ~4 × when the filter's

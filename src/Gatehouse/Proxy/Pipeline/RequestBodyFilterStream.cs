@@ -38,6 +38,21 @@ internal sealed class RequestBodyFilterStream : Stream
     /// end before any of it was consumed; null while the length can still change.</summary>
     public long? CompleteLength => _done && !_consumed ? _pending.Length : null;
 
+    /// <summary>The whole body after the handlers once <see cref="CompleteLength"/> is known; valid until
+    /// <see cref="ConsumeComplete"/>.</summary>
+    public ReadOnlyMemory<byte> CompleteBody => CompleteLength is not null ? _pending
+        : throw new InvalidOperationException("the body is not complete, or was read");
+
+    /// <summary>The caller has taken <see cref="CompleteBody"/>: the stream now reads as ended, and its read buffer is
+    /// back in the pool.</summary>
+    public void ConsumeComplete()
+    {
+        _ = CompleteBody;
+        _consumed = true;
+        _pending = default;
+        ReturnReadBuffer();
+    }
+
     /// <summary>Reads and runs the handlers until they give their first bytes or the body ends (the handlers hold a
     /// body they buffer, so this reads all of it then). Nothing is consumed: the reads start from what it produced.</summary>
     public async ValueTask PrimeAsync(CancellationToken cancellationToken)
