@@ -10,6 +10,7 @@ internal abstract class PluginStep(PluginSlot slot) : IPhaseHandler
     public string Name => Slot.Name;
 
     public string Kind => "plugin";
+    public bool RecordsSpans => Slot.RecordsSpans;
     public PluginSlot Slot { get; } = slot;
 
     /// <summary>The id of the instance that applies to this request (Kong's <c>plugins.&lt;name&gt;.&lt;id&gt;</c> span);

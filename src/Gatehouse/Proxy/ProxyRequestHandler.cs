@@ -199,6 +199,9 @@ public sealed class ProxyRequestHandler
         var at = 0;
         while (at < access.Count && access[at] is not IUpfrontSampler { DecidesSampling: true }) at++;
         var sampler = at < access.Count ? (IUpfrontSampler)access[at] : null;
+        // a step ahead that records spans of its own needs the trace as it runs
+        for (var i = 0; i < at && sampler is not null; i++)
+            if (access[i].RecordsSpans) sampler = null;
         if (sampler is not null && at == 0 && sampler.LeavesOut(context, ahead: false)) pending.Drop();
         // request debugging takes the instrumented loop from the first step, which needs the trace
         else if (sampler is not null && at > 0 && context.Debug is null && sampler.LeavesOut(context, ahead: true)) pending.Defer(at);
