@@ -16,4 +16,9 @@ public abstract class PluginHandler
     public virtual ValueTask LogAsync(Kong kong) => ValueTask.CompletedTask;
 
     internal PluginPhases Phases => PluginPhasesOf.Get(GetType());
+
+    /// <summary>Records spans of its own in the request's trace (a store query, an HTTP call). Set it when a handler
+    /// does: the opentelemetry plugin then makes the trace before this step runs ahead of it, instead of deciding
+    /// sampling first (a request it would sample only at its own step would otherwise lack those spans).</summary>
+    internal virtual bool RecordsSpans => false;
 }

@@ -15,11 +15,17 @@ internal sealed class PluginSlot
         Plugin = plugin;
         _candidates = [.. candidates.OrderByDescending(c => c.Rank)];
         Phases = _candidates.Aggregate(PluginPhases.None, (p, c) => p | c.Handler.Phases);
+        DependsOnConsumer = _candidates.Any(c => c.ConsumerId is not null);
+        RecordsSpans = _candidates.Any(c => c.Handler.RecordsSpans);
     }
 
     public GatehousePlugin Plugin { get; }
     public string Name => Plugin.Name;
     public PluginPhases Phases { get; }
+    /// <summary>An instance is scoped to a consumer: which one runs is known only once authentication ran.</summary>
+    public bool DependsOnConsumer { get; }
+    /// <summary>An instance records spans of its own (<see cref="PluginHandler.RecordsSpans"/>).</summary>
+    public bool RecordsSpans { get; }
 
     /// <summary>The instance for this request's consumer (or none identified), or null when none applies. As in
     /// Kong, the most specific instance is chosen first and then skipped if the request's protocol is not among

@@ -10,6 +10,7 @@ internal abstract class PluginStep(PluginSlot slot) : IPhaseHandler
     public string Name => Slot.Name;
 
     public string Kind => "plugin";
+    public bool RecordsSpans => Slot.RecordsSpans;
     public PluginSlot Slot { get; } = slot;
 
     /// <summary>The id of the instance that applies to this request (Kong's <c>plugins.&lt;name&gt;.&lt;id&gt;</c> span);
@@ -45,8 +46,13 @@ internal sealed class PluginAccessStep(PluginSlot slot) : PluginStep(slot), IAcc
         return handler?.AccessAsync(kong) ?? ValueTask.FromResult(PhaseOutcome.Continue);
     }
 
-    /// <summary>The instance that applies to the request decides, if it is a sampler (the opentelemetry plugin).</summary>
-    public bool LeavesOut(ProxyContext context) => Resolve(context).Handler is IUpfrontSampler sampler && sampler.LeavesOut(context);
+    /// <summary>The opentelemetry plugin's step (its instances are samplers).</summary>
+    public bool DecidesSampling => Slot.Name == TracingPlugin.Name;
+
+    /// <summary>The instance that applies to the request decides, if it is a sampler; with steps ahead, only when which
+    /// instance applies cannot change with the consumer they authenticate.</summary>
+    public bool LeavesOut(ProxyContext context, bool ahead) =>
+        !(ahead && Slot.DependsOnConsumer) && Resolve(context).Handler is IUpfrontSampler sampler && sampler.LeavesOut(context, ahead);
 }
 
 internal sealed class PluginHeaderStep(PluginSlot slot) : PluginStep(slot), IResponseHeadersHandler

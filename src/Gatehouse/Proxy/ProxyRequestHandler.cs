@@ -179,13 +179,8 @@ public sealed class ProxyRequestHandler
             (var plan, target) = snapshot.For(match.Route);
             context.Plan = plan;
             if (HttpsRedirect.Check(context) is { } redirect) return context.Exit(redirect);
-            // :: Step 4: access. The trace is made now, unless the first access step (nothing before it can change the
-            // headers it extracts from) decides first that the request is not sampled
-            if (context.PendingTrace.IsPending)
-            {
-                if (plan.Access is [IUpfrontSampler sampler, ..] && sampler.LeavesOut(context)) context.PendingTrace.Drop();
-                else context.Trace = context.PendingTrace.Make(context.Timings);
-            }
+            // :: Step 4: access. The trace is made now, unless the sampler decides first that the request is not sampled
+            if (context.PendingTrace.IsPending) DecideUpfront(context, plan);
             if (await PhaseRunner.AccessAsync(context.Plan, context) == PhaseOutcome.ShortCircuit)
                 return PhaseOutcome.ShortCircuit;
         }
@@ -194,6 +189,30 @@ public sealed class ProxyRequestHandler
         context.Target ??= target;
         if (context.Target is null) return context.Exit(StatusCodes.Status503ServiceUnavailable, ProxyMessages.NoService);
         return PhaseOutcome.Continue;
+    }
+
+    /// <summary>Makes the request's trace before the access phase, or leaves it unmade: when the sampler is the first
+    /// access step (nothing before it can change the headers it extracts from) and leaves the request out; or when
+    /// steps run ahead of it and it leaves the request out on the headers as they are now, decides again before its
+    /// own step (<see cref="PendingTrace.Defer"/>, <see cref="PhaseRunner.AccessAsync"/>).</summary>
+    private static void DecideUpfront(ProxyContext context, PhasePlan plan)
+    {
+        ref var pending = ref context.PendingTrace;
+        var access = plan.Access;
+        var at = 0;
+        while (at < access.Count && access[at] is not IUpfrontSampler { DecidesSampling: true }) at++;
+        var sampler = at < access.Count ? (IUpfrontSampler)access[at] : null;
+        // a step ahead that records spans of its own needs the trace as it runs
+        for (var i = 0; i < at && sampler is not null; i++)
+            if (access[i].RecordsSpans) sampler = null;
+        if (sampler is not null && at == 0 && sampler.LeavesOut(context, ahead: false)) pending.Drop();
+        // request debugging takes the instrumented loop from the first step, which needs the trace
+        else if (sampler is not null && at > 0 && context.Debug is null && sampler.LeavesOut(context, ahead: true)) pending.Defer(at);
+        else
+        {
+            if (at > 0) pending.Undecide(); // the steps ahead may change the headers: the step decides as it runs
+            context.Trace = pending.Make(context.Timings);
+        }
     }
 
     /// <summary>The response (and request) body wrappers of one forwarded request, and the client's own response body.</summary>

@@ -480,8 +480,8 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         Assert.Equal($"00-{sampled}-{balancer.SpanId}-01", EchoedHeader(echo!, "traceparent"));
     }
 
-    /// <summary>key-auth (priority 1250) runs before the plugin in access, so the request's trace is made before it
-    /// runs (the plugin cannot decide first); the plugin still decides on the client's trace id: a request it leaves
+    /// <summary>key-auth (priority 1250) runs before the plugin in access; the plugin decides on the client's trace id
+    /// (before key-auth and again at its own step: <see cref="OpenTelemetryStepsAheadTests"/>): a request it leaves
     /// out exports nothing, one it samples has key-auth's step span.</summary>
     [Fact]
     public async Task A_step_ahead_of_the_plugin_is_traced_and_the_plugin_still_decides_on_its_trace_id()

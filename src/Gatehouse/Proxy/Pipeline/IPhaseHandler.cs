@@ -22,6 +22,11 @@ public interface IPhaseHandler
     /// <summary>The span a traced plugin step records in <paramref name="phase"/>: Kong's
     /// <c>kong.&lt;phase&gt;.plugin.&lt;name&gt;</c>.</summary>
     string TraceSpanName(string phase) => $"kong.{phase}.plugin.{Name}";
+
+    /// <summary>Records spans of its own in the request's trace besides its step span (a filter's callbacks, a plugin's
+    /// store query): the trace must exist before it runs, so sampling is not decided after it
+    /// (<see cref="Tracing.PendingTrace.Defer"/>).</summary>
+    bool RecordsSpans => Kind != "plugin";
 }
 
 /// <summary>Rewrite phase: before routing; only handlers of the global plan run here (Kong: global plugins only).</summary>

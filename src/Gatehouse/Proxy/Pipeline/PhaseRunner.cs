@@ -25,10 +25,35 @@ internal static class PhaseRunner
     {
         if (context.Debug is not null || context.Trace is not null)
             return await InstrumentedAsync(plan.Access, context, "access", debugPhase: false, static (h, c) => h.OnAccessAsync(c));
+        if (context.PendingTrace.AheadOfSampler > 0) return await AheadOfSamplerAsync(plan.Access, context);
         var handlers = plan.Access;
         for (var i = 0; i < handlers.Count; i++)
             if (await handlers[i].OnAccessAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
         return PhaseOutcome.Continue;
+    }
+
+    /// <summary>The sampler left the request out before the steps ahead of it ran (<see cref="PendingTrace.Defer"/>):
+    /// they run untraced, their start times kept; the sampler then decides again on the headers they may have changed.
+    /// Left out still, the rest runs untraced; sampled after all, the trace is made with the spans the steps ahead would
+    /// have had, and the rest is traced.</summary>
+    private static async ValueTask<PhaseOutcome> AheadOfSamplerAsync(IReadOnlyList<IAccessHandler> handlers, ProxyContext context)
+    {
+        var ahead = context.PendingTrace.AheadOfSampler;
+        var starts = new long[ahead];
+        for (var i = 0; i < ahead; i++)
+        {
+            starts[i] = context.Timings.Now();
+            if (await handlers[i].OnAccessAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
+        }
+        if (((IUpfrontSampler)handlers[ahead]).LeavesOut(context, ahead: false))
+        {
+            context.PendingTrace.Drop();
+            for (var i = ahead; i < handlers.Count; i++)
+                if (await handlers[i].OnAccessAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
+            return PhaseOutcome.Continue;
+        }
+        context.Trace = context.PendingTrace.Make(context.Timings, handlers, starts);
+        return await InstrumentedAsync(handlers, context, "access", debugPhase: false, static (h, c) => h.OnAccessAsync(c), from: ahead);
     }
 
     public static async ValueTask ResponseHeadersAsync(PhasePlan plan, ProxyContext context)
@@ -75,13 +100,13 @@ internal static class PhaseRunner
 
     /// <param name="debugPhase">open the phase's own debug span (access has it open already, around the router)</param>
     private static async ValueTask<PhaseOutcome> InstrumentedAsync<THandler>(IReadOnlyList<THandler> handlers, ProxyContext context,
-        string phase, bool debugPhase, Func<THandler, ProxyContext, ValueTask<PhaseOutcome>> run) where THandler : IPhaseHandler
+        string phase, bool debugPhase, Func<THandler, ProxyContext, ValueTask<PhaseOutcome>> run, int from = 0) where THandler : IPhaseHandler
     {
         var debug = context.Debug;
         if (debugPhase) debug?.Enter(phase);
         try
         {
-            for (var i = 0; i < handlers.Count; i++)
+            for (var i = from; i < handlers.Count; i++)
             {
                 var h = handlers[i];
                 // read per step: the opentelemetry plugin drops the trace of a request it does not sample

@@ -48,14 +48,25 @@ internal struct PendingTrace
 
     /// <summary>The trace, with the spans it would have had so far: the request's (from the request's start), the
     /// router's.</summary>
-    public RequestTrace Make(ProxyTimings timings)
+    public RequestTrace Make(ProxyTimings timings) => Make(timings, [], []);
+
+    /// <summary>The trace made in the access phase after the steps ahead of the sampler ran untraced
+    /// (<see cref="Defer"/>), with the spans the instrumented loop would have given them: a plugin step's from its
+    /// start to the next step's (the last one's to now).</summary>
+    /// <param name="starts">when each step ahead started</param>
+    public RequestTrace Make(ProxyTimings timings, IReadOnlyList<IAccessHandler> ahead, ReadOnlySpan<long> starts)
     {
         _pending = false;
+        AheadOfSampler = 0;
         var now = timings.Now();
         var wallNow = DateTime.UtcNow;
         DateTime At(long timestamp) => wallNow - timings.Elapsed(timestamp, now);
         var trace = new RequestTrace(Steps, At(timings.Start));
         if (_routerEnd != 0) trace.Add("kong.router", At(_routerStart), At(_routerEnd));
+        if (!trace.Traces(TracedSteps.PluginAccess)) return trace;
+        for (var i = 0; i < starts.Length; i++)
+            if (ahead[i].Kind == "plugin")
+                trace.Add(ahead[i].TraceSpanName("access"), At(starts[i]), At(i + 1 < starts.Length ? starts[i + 1] : now));
         return trace;
     }
 
@@ -68,17 +79,49 @@ internal struct PendingTrace
         Extracted = extracted;
     }
 
+    /// <summary>Forgets an early decision: the sampler's step decides itself, on the headers it then sees.</summary>
+    public void Undecide()
+    {
+        Sampled = null;
+        Extracted = null;
+    }
+
     /// <summary>The sampler left the request out: no trace is made.</summary>
-    public void Drop() => _pending = false;
+    public void Drop()
+    {
+        _pending = false;
+        AheadOfSampler = 0;
+    }
+
+    /// <summary>The sampler, <paramref name="ahead"/> steps into the access phase, left the request out on the headers
+    /// as they are before those steps run, and a request ended by one of them would not be sampled either. The steps
+    /// ahead run untraced (only their start times are kept); the sampler decides again before its own step, on the
+    /// headers they may have changed, and only a request it samples then gets its trace (<see cref="Make(ProxyTimings,
+    /// IReadOnlyList{IAccessHandler}, ReadOnlySpan{long})"/>).</summary>
+    public void Defer(int ahead)
+    {
+        _pending = false;
+        AheadOfSampler = ahead;
+    }
+
+    /// <summary>How many access steps run before the sampler decides again (<see cref="Defer"/>); 0: none.</summary>
+    public int AheadOfSampler { readonly get; private set; }
 }
 
 /// <summary>
-/// An access step that can take the request's sampling decision before it runs: the opentelemetry plugin when it is
-/// the first access step, so nothing that runs before it can change the request headers it extracts from. The
-/// decision (<see cref="PendingTrace.Decide"/>) is the one its step would take, and the step uses it.
+/// An access step that can take the request's sampling decision before it runs: the opentelemetry plugin. As the first
+/// access step nothing that runs before it can change the request headers it extracts from, and its decision
+/// (<see cref="PendingTrace.Decide"/>) is the one its step takes. With steps ahead of it (<c>ahead</c> in
+/// <see cref="LeavesOut"/>), the decision is taken again right before its step (<see cref="PendingTrace.Defer"/>).
 /// </summary>
 internal interface IUpfrontSampler
 {
+    /// <summary>Whether this step samples at all (a plugin step's instance may not be a sampler).</summary>
+    bool DecidesSampling { get; }
+
+    /// <param name="ahead">steps run before this one: the instance that applies must not depend on what they do (the
+    /// consumer), and a request one of them ends must not be sampled either (it would be traced at
+    /// <c>tracing_sampling_rate</c>)</param>
     /// <returns>whether the request is not sampled (it then records no trace)</returns>
-    bool LeavesOut(ProxyContext context);
+    bool LeavesOut(ProxyContext context, bool ahead);
 }

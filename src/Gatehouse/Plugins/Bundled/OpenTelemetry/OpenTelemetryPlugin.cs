@@ -141,15 +141,21 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
     private sealed class Handler(SpanQueue queue, SpanMaker spans, TracePropagation propagation, double samplingRate,
         double globalSamplingRate, string? traceIdHeader) : PluginHandler, ITraceSink, IUpfrontSampler
     {
-        /// <summary>The decision <see cref="AccessAsync"/> would take, taken before the request's trace is made (this is
-        /// the first access step: the headers are the ones it will see), so that an unsampled request makes none.</summary>
-        public bool LeavesOut(ProxyContext context)
+        public bool DecidesSampling => true;
+
+        /// <summary>The decision <see cref="AccessAsync"/> would take, taken before the request's trace is made, on the
+        /// headers as they are now, so that an unsampled request makes none. Taken again (before the step, after the
+        /// steps ahead of it: <see cref="PendingTrace.Defer"/>) it keeps the trace id drawn the first time. With steps
+        /// ahead, a request one of them ends is traced at tracing_sampling_rate from a fresh trace (<see cref="LogAsync"/>):
+        /// that draw is made now too, and the request is left out only when neither samples it.</summary>
+        public bool LeavesOut(ProxyContext context, bool ahead)
         {
+            ref var upfront = ref context.PendingTrace;
             var extracted = propagation.Extract(context.HttpContext.Request.Headers);
-            var traceId = extracted?.TraceId ?? TraceIds.NewTraceId();
+            var traceId = extracted?.TraceId ?? (upfront.Sampled is null ? TraceIds.NewTraceId() : upfront.TraceId);
             var sampled = TraceIdSampler.Decide(extracted?.Sampled, traceId, samplingRate);
-            context.PendingTrace.Decide(sampled, traceId, extracted);
-            return !sampled;
+            upfront.Decide(sampled, traceId, extracted);
+            return !sampled && !(ahead && TraceIdSampler.Decide(null, TraceIds.NewTraceId(), globalSamplingRate));
         }
 
         /// <summary>Kong's access handler: extract, decide sampling, make the request span and the first upstream
@@ -165,6 +171,7 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             if (upfront.Sampled == false)
             {
                 // left out before its trace was made (LeavesOut): propagated as below, nothing recorded
+                kong.Context.Trace = null;
                 injection = Unsampled(upfront.TraceId, upfront.Steps, extracted);
             }
             else if (trace is null)

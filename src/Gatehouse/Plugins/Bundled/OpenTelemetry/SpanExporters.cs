@@ -173,7 +173,10 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
             .SetResourceBuilder(ResourceBuilder.CreateEmpty().AddAttributes(Resource(settings)))
             .AddProcessor(this)
             .Build()!;
-        _loop = Task.Run(LoopAsync);
+        // a thread of its own, blocking between batches: the export is synchronous (the SDK's exporter), and a pool
+        // worker woken for each batch and each answer of the collector spins (sched_yield) before it sleeps again, on
+        // the core the requests run on (bench/NOTES.md, O1-low's thread-pool spin)
+        _loop = Task.Factory.StartNew(Loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     private static IEnumerable<KeyValuePair<string, object>> Resource(SpanExportSettings settings)
@@ -225,14 +228,14 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
         if (queued == 1 || queued == _settings.MaxBatchSize) _wake.Release();
     }
 
-    private async Task LoopAsync()
+    private void Loop()
     {
         var batch = new Activity[_settings.MaxBatchSize];
         try
         {
             while (true)
             {
-                await _wake.WaitAsync(_stop.Token);
+                _wake.Wait(_stop.Token);
                 Interlocked.Increment(ref _wakeups);
                 if (Volatile.Read(ref _queued) == 0)
                 {
@@ -241,7 +244,7 @@ internal sealed class SpanQueue : BaseExportProcessor<Activity>
                 }
                 if (!_closing && Volatile.Read(ref _queued) < batch.Length)
                 {
-                    await _wake.WaitAsync(_settings.CoalescingDelay, _stop.Token);
+                    _wake.Wait(_settings.CoalescingDelay, _stop.Token);
                     Interlocked.Increment(ref _wakeups);
                 }
                 SendQueued(batch);

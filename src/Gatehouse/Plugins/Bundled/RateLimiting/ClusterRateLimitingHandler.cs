@@ -16,6 +16,9 @@ namespace Gatehouse.Plugins.Bundled.RateLimiting;
 /// </summary>
 internal sealed partial class ClusterRateLimitingHandler : PluginHandler
 {
+    /// <summary>Its store's query span (<see cref="Proxy.Tracing.ClientSpans.OpenDbQuery"/>).</summary>
+    internal override bool RecordsSpans => true;
+
     private readonly PluginModel _plugin;
     private readonly PluginServices _services;
     private readonly RateLimitRules _rules;
