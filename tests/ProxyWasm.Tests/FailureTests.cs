@@ -221,6 +221,23 @@ public sealed class FailureTests
     }
 
     [Fact]
+    public async Task The_epoch_ticker_ticks_and_disposing_the_host_does_not_wait_out_its_sleep()
+    {
+        // the ticker sleeps between ticks; Dispose interrupts the sleep (a 30 s idle period must not hold it)
+        var host = new WasmHost(new WasmHostOptions
+        {
+            EpochInterval = TimeSpan.FromMilliseconds(10), IdleEpochInterval = TimeSpan.FromSeconds(30),
+        });
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (host.EpochTicks < 3 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.True(host.EpochTicks >= 3, $"only {host.EpochTicks} ticks");
+        await Task.Delay(TimeSpan.FromMilliseconds(1200)); // idle: the ticker is now in its 30 s sleep
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        host.Dispose();
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"Dispose took {watch.Elapsed.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
     public void The_idle_tick_period_cannot_be_shorter_than_the_busy_one() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new WasmHost(new WasmHostOptions
         {

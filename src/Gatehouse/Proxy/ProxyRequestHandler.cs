@@ -89,7 +89,14 @@ public sealed class ProxyRequestHandler
                 // :: Step 6: upstream, awaited in this frame (one async state machine per request, not one per step)
                 var forwarding = StartForwarding(context);
                 var error = NothingToReport;
-                try { error = await SendAsync(context, forwarding); }
+                try
+                {
+                    error = await SendAsync(context, forwarding);
+                    // the body handlers' end of stream, in this frame: a plan whose only body step is the response's
+                    // (every Proxy-Wasm SDK filter exports on_response_body) takes no extra async frame per request
+                    if (error == ForwarderError.None && forwarding.Filter is { } filter && context.LocalResponse is null)
+                        await filter.CompleteAsync(http.RequestAborted);
+                }
                 finally { await EndForwardingAsync(context, forwarding); }
                 ReportForwardError(context, error);
             }
@@ -112,7 +119,7 @@ public sealed class ProxyRequestHandler
             if (context.Trace is { } trace) RequestSpan.End(trace, context);
             try
             {
-                if (context.Plan.Log.Count > 0) await CompleteResponseAsync(http);
+                if (context.Plan.Log.Count > 0 && !IsWrittenWhole(context)) await CompleteResponseAsync(http);
                 await PhaseRunner.LogAsync(context.Plan, context, _logHandlerFailed);
                 context.Trace?.Complete(); // after the log phase: filters' on_log spans are exported too
                 if (context.Debug is { } debug) _requestDebug.WriteLog(debug, context);
@@ -144,6 +151,16 @@ public sealed class ProxyRequestHandler
             if (stream is not null) await stream.WrittenAsync().WaitAsync(LastFrameWait, http.RequestAborted);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException or TimeoutException) { }
+    }
+
+    /// <summary>An HTTP/1.x response with a Content-Length whose body was written to the last byte: Kestrel flushed
+    /// every write, and completing adds nothing to the wire (no chunked terminator), so the bytes the log handlers see
+    /// are final already (most proxied responses; completing would cost a feature walk and a state machine).</summary>
+    private static bool IsWrittenWhole(ProxyContext context)
+    {
+        var response = context.HttpContext.Response;
+        return response.HasStarted && response.ContentLength is { } length && length == context.ResponseBodyBytes
+            && (HttpProtocol.IsHttp11(context.HttpContext.Request.Protocol) || HttpProtocol.IsHttp10(context.HttpContext.Request.Protocol));
     }
 
     private static readonly TimeSpan LastFrameWait = TimeSpan.FromSeconds(5);
@@ -251,14 +268,14 @@ public sealed class ProxyRequestHandler
         return new Forwarding(clientBody, buffered, filter, requestFilter, canHaveBody);
     }
 
-    /// <summary>Sends the request upstream. A request whose body is read first (buffering, handlers that hold it) or
-    /// whose response goes through body handlers takes <see cref="SendWithBodyStepsAsync"/>; any other gets the
-    /// forwarder's own task.</summary>
+    /// <summary>Sends the request upstream. A request whose body is read first (request buffering: <see
+    /// cref="SendBuffered"/>; handlers that hold it: <see cref="SendPrimedAsync"/>) sends it once read; any other gets
+    /// the forwarder's own task (the response body handlers' end of stream is the caller's, after it).</summary>
     private ValueTask<ForwarderError> SendAsync(ProxyContext context, Forwarding forwarding)
     {
         var target = context.Target!;
         var bodyFirst = ReadsBodyFirst(context, forwarding);
-        if (bodyFirst == BodyFirst.Buffer && forwarding.Filter is null)
+        if (bodyFirst == BodyFirst.Buffer)
         {
             // a body read at once (received whole, RequestBuffering.TakeReceived): the forwarder's task is returned as
             // it is, with no state machine of our own around it
@@ -266,8 +283,8 @@ public sealed class ProxyRequestHandler
                 handlers: forwarding.RequestFilter);
             return read.IsCompletedSuccessfully ? SendBuffered(context, read.Result) : SendAfterReadAsync(context, read);
         }
-        if (forwarding.Filter is not null || bodyFirst != BodyFirst.No)
-            return SendWithBodyStepsAsync(context, forwarding, bodyFirst);
+        if (bodyFirst == BodyFirst.Prime)
+            return SendPrimedAsync(context, forwarding);
         return target.Upstream is { } upstream
             ? SendBalancedAsync(context, target, upstream, null, bodyResendable: !forwarding.CanHaveBody)
             : SendDirectAsync(context, target);
@@ -301,29 +318,15 @@ public sealed class ProxyRequestHandler
     private async ValueTask<ForwarderError> SendAfterReadAsync(ProxyContext context, ValueTask<SpillBuffer?> read) =>
         await SendBuffered(context, await read);
 
-    private async ValueTask<ForwarderError> SendWithBodyStepsAsync(ProxyContext context, Forwarding forwarding, BodyFirst bodyFirst)
+    /// <summary>Sends a request whose body the handlers hold to its end (<see cref="RequestBuffering.PrimeAsync"/>), with
+    /// its length; nothing when the client went away or a body handler answered.</summary>
+    private async ValueTask<ForwarderError> SendPrimedAsync(ProxyContext context, Forwarding forwarding)
     {
-        var http = context.HttpContext;
         var target = context.Target!;
-        SpillBuffer? requestBody = null;
-        switch (bodyFirst)
-        {
-            case BodyFirst.Buffer:
-                // kept on the context (HeldRequestBody) until EndForwardingAsync disposes it
-                requestBody = await RequestBuffering.ReadAsync(context, _settings.RequestTempDirectory, clientBody: forwarding.RequestFilter is null,
-                    handlers: forwarding.RequestFilter);
-                if (requestBody is null || context.LocalResponse is not null) return NothingToReport;
-                break;
-            case BodyFirst.Prime:
-                if (!await RequestBuffering.PrimeAsync(context, forwarding.RequestFilter!) || context.LocalResponse is not null) return NothingToReport;
-                break;
-        }
-        var error = target.Upstream is { } upstream
-            ? await SendBalancedAsync(context, target, upstream, requestBody, bodyResendable: requestBody is not null || !forwarding.CanHaveBody)
+        if (!await RequestBuffering.PrimeAsync(context, forwarding.RequestFilter!) || context.LocalResponse is not null) return NothingToReport;
+        return target.Upstream is { } upstream
+            ? await SendBalancedAsync(context, target, upstream, null, bodyResendable: !forwarding.CanHaveBody)
             : await SendDirectAsync(context, target);
-        if (error == ForwarderError.None && forwarding.Filter is { } filter && context.LocalResponse is null)
-            await filter.CompleteAsync(http.RequestAborted);
-        return error;
     }
 
     /// <summary>After the send, whatever happened: the held response bytes go out, a buffered request body is released

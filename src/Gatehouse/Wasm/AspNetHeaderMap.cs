@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Collections;
 using Gatehouse.Proxy.Pipeline;
 using Gatehouse.Routing;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 using ProxyWasm.Http;
 
 namespace Gatehouse.Wasm;
@@ -22,8 +24,7 @@ internal sealed class AspNetHeaderMap : IHeaderMap
     private readonly HttpContext _http;
     private readonly bool _response;
     private readonly ProxyContext? _proxy;
-    // Count is asked by every filter's headers callback; enumerating ASP.NET's headers through the interface boxes
-    // two enumerators, so the count is cached, dropped by this map's own edits (the dictionary may store an edit
+    // Count is asked by every filter's headers callback, so the count is cached, dropped by this map's own edits (the dictionary may store an edit
     // otherwise than asked, e.g. drop a lone empty value) and recomputed when the number of distinct names (O(1) in
     // Kestrel) shows that someone else changed the headers. A value appended behind the map's back to a name it
     // already has goes unseen until the next edit: Count is only num_headers; the pairs a filter reads are always
@@ -53,9 +54,18 @@ internal sealed class AspNetHeaderMap : IHeaderMap
         {
             var headers = Headers;
             if (_count >= 0 && headers.Count == _namesAtCount) return _count;
+            // one pair per value, as enumerated; read through CopyTo into a pooled array, since enumerating through
+            // the interface boxes Kestrel's enumerators (two objects per map and request)
+            var names = headers.Count;
             var count = PseudoCount;
-            foreach (var h in headers) count += h.Value.Count; // one pair per value, as enumerated
-            _namesAtCount = headers.Count;
+            var pairs = ArrayPool<KeyValuePair<string, StringValues>>.Shared.Rent(names);
+            try
+            {
+                headers.CopyTo(pairs, 0);
+                for (var i = 0; i < names; i++) count += pairs[i].Value.Count;
+            }
+            finally { ArrayPool<KeyValuePair<string, StringValues>>.Shared.Return(pairs, clearArray: true); }
+            _namesAtCount = names;
             return _count = count;
         }
     }

@@ -38,7 +38,9 @@ internal sealed class ResponseBodyFilterStream : ResponseBodyStream
         await EmitAsync(await _chain.PushAsync(buffer, endOfStream: last), last, cancellationToken);
     }
 
-    /// <summary>Sends the end-of-stream call through every handler and writes what remains.</summary>
+    /// <summary>Sends the end-of-stream call through every handler and writes what remains. A body of which bytes
+    /// were written needs no flush: the streams beneath (Kestrel's response body, <see cref="BufferedResponseStream"/>
+    /// over it) send every write; with nothing written, the flush sends the response head now.</summary>
     public async Task CompleteAsync(CancellationToken cancellationToken)
     {
         if (!_completed)
@@ -46,7 +48,7 @@ internal sealed class ResponseBodyFilterStream : ResponseBodyStream
             _completed = true;
             await EmitAsync(await _chain.PushAsync(ReadOnlyMemory<byte>.Empty, endOfStream: true), true, cancellationToken);
         }
-        await Inner.FlushAsync(cancellationToken);
+        if (!_written) await Inner.FlushAsync(cancellationToken);
     }
 
     private async ValueTask EmitAsync(ReadOnlyMemory<byte> data, bool endOfStream, CancellationToken ct)
