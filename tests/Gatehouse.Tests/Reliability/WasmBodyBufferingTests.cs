@@ -54,10 +54,10 @@ public sealed class WasmBodyBufferingTests(ITestOutputHelper output)
         Assert.InRange(least, 0, 900);
     }
 
-    [Fact]
-    public async Task The_filter_s_body_buffer_is_readable_until_the_log_phase_and_released_after_it()
+    /// <summary>A 5-byte POST "hello" through bench-body (which upper-cases the body), its access step run; the
+    /// request body stream the proxy would read, not read yet.</summary>
+    private static async Task<(FilterEntryHandler Entry, ProxyContext Context, RequestBodyFilterStream Stream)> HelloThroughBenchBodyAsync(WasmHost host)
     {
-        using var host = new WasmHost();
         var entry = Entry(host, Path.Combine(WasmPaths.Repo, "filters", "test", "bench-body.wasm"), "");
         var http = new DefaultHttpContext();
         http.Request.Method = "POST";
@@ -65,7 +65,14 @@ public sealed class WasmBodyBufferingTests(ITestOutputHelper output)
         var plan = new PhasePlan([], [entry], [new FilterRequestBodyHandler(entry)], [entry], [], [entry]);
         var context = new ProxyContext(http, TimeProvider.System) { Plan = plan };
         await entry.OnAccessAsync(context);
-        var stream = new RequestBodyFilterStream(new MemoryStream("hello"u8.ToArray()), context, plan);
+        return (entry, context, new RequestBodyFilterStream(new MemoryStream("hello"u8.ToArray()), context, plan));
+    }
+
+    [Fact]
+    public async Task The_filter_s_body_buffer_is_readable_until_the_log_phase_and_released_after_it()
+    {
+        using var host = new WasmHost();
+        var (entry, context, stream) = await HelloThroughBenchBodyAsync(host);
         var sink = new byte[64];
         while (await stream.ReadAsync(sink) > 0) { }
         var body = WasmRequestState.Of(context)!.Stream.RequestBody;
@@ -84,14 +91,7 @@ public sealed class WasmBodyBufferingTests(ITestOutputHelper output)
     public async Task A_body_the_handlers_completed_is_taken_whole_and_the_stream_then_reads_as_ended()
     {
         using var host = new WasmHost();
-        var entry = Entry(host, Path.Combine(WasmPaths.Repo, "filters", "test", "bench-body.wasm"), "");
-        var http = new DefaultHttpContext();
-        http.Request.Method = "POST";
-        http.Request.ContentLength = 5;
-        var plan = new PhasePlan([], [entry], [new FilterRequestBodyHandler(entry)], [entry], [], [entry]);
-        var context = new ProxyContext(http, TimeProvider.System) { Plan = plan };
-        await entry.OnAccessAsync(context);
-        var stream = new RequestBodyFilterStream(new MemoryStream("hello"u8.ToArray()), context, plan);
+        var (entry, context, stream) = await HelloThroughBenchBodyAsync(host);
         Assert.Throws<InvalidOperationException>(() => stream.CompleteBody);
         await stream.PrimeAsync(CancellationToken.None);
         Assert.Equal(5, stream.CompleteLength);
