@@ -121,6 +121,13 @@ class PrepareTests(unittest.TestCase):
         with self.assertRaises(SystemExit):  # no receiver: not available
             prepare.kong_yml(scenarios.get("O1"), 9999)
 
+    def test_only_reasons_with_spans_dropped_are_reported(self):
+        scrape = ('# TYPE gatehouse_opentelemetry_spans_dropped_total counter\n'
+                  'gatehouse_opentelemetry_spans_dropped_total{reason="queue_full"} 0\n'
+                  'gatehouse_opentelemetry_spans_dropped_total{reason="shutdown"} 0\n')
+        self.assertEqual({}, preflight.dropped_spans(scrape))
+        self.assertEqual({"queue_full": 12.0}, preflight.dropped_spans(scrape.replace('"queue_full"} 0', '"queue_full"} 12')))
+
     def test_p2_has_both_plugins_and_the_consumer_key(self):
         yml = prepare.kong_yml(scenarios.get("P2"), 1)
         for needle in ('name: "key-auth"', 'name: "rate-limiting"', 'policy: "local"', scenarios.API_KEY):
