@@ -4,6 +4,7 @@
 #   bench/run.sh                 every scenario; writes bench/results/<date>.md
 #   bench/run.sh W2 [G1 ...]     only these scenarios (profiling); table printed and kept in results/local/
 #   bench/run.sh soak            10-minute soak with ten filters at half of G1's rate
+#   bench/run.sh latency         G1's p99 against nginx's at half of nginx's saturating rate (~4 min)
 #   bench/run.sh list            the scenarios
 #
 # Quick smoke run: BENCH_DURATION=3 BENCH_WARMUP=1 BENCH_REPS=1 bench/run.sh
@@ -22,8 +23,10 @@ source "$BENCH_ROOT/bench/lib/postgres.sh"
 source "$BENCH_ROOT/bench/lib/measure.sh"
 # shellcheck source=lib/soak.sh
 source "$BENCH_ROOT/bench/lib/soak.sh"
+# shellcheck source=lib/latency.sh
+source "$BENCH_ROOT/bench/lib/latency.sh"
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # results_path STANDARD SUFFIX: where the markdown goes. Runs at the method's parameters
 # (STANDARD=1) go to bench/results/<date><SUFFIX>.md, keeping an existing file of that name
@@ -100,6 +103,7 @@ main() {
     -h|--help|help) usage ;;
     list) python3 "$BENCH_ROOT/bench/tools/scenarios.py" describe ;;
     soak) run_soak ;;
+    latency) run_latency ;;
     "") # shellcheck disable=SC2046
         run_scenarios full $(python3 "$BENCH_ROOT/bench/tools/scenarios.py" full) ;;
     *) run_scenarios subset "$@" ;;

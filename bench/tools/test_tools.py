@@ -15,6 +15,7 @@ import threading
 import unittest
 import urllib.request
 
+import latency
 import otlp_receiver
 import preflight
 import prepare
@@ -402,6 +403,53 @@ class SoakReportTests(unittest.TestCase):
         text = self.run_soak(0.0, status_errors=5)
         self.assertNotIn("| PASS |", text)
         self.assertIn("invalid (5 non-2xx", text)
+
+
+class LatencyReportTests(unittest.TestCase):
+    """latency.py: G1's p99 against nginx's at the same offered rate."""
+
+    def run_latency(self, g1_rps: int, g1_p99_us: int, nginx_p99_us: int = 2000, target: int = 10000) -> str:
+        with tempfile.TemporaryDirectory() as d:
+            raw, status, out = (os.path.join(d, n) for n in ("raw.tsv", "status.tsv", "out.md"))
+            rows = [raw_row("nginx", 1, 2 * target, phase="saturate"), raw_row("nginx", 1, target, phase="aim"),
+                    raw_row("G1", 1, 1, p99_us=99_000_000, phase="aim")]
+            for rep in (1, 2, 3):
+                rows += [raw_row("nginx", rep, target, p99_us=nginx_p99_us, phase="rate"),
+                         raw_row("G1", rep, g1_rps, p99_us=g1_p99_us, phase="rate")]
+            with open(raw, "w") as f:
+                f.write("\t".join(rows[0].keys()) + "\n")
+                f.writelines("\t".join(r.values()) + "\n" for r in rows)
+            with open(status, "w") as f:
+                f.write("scenario\tstatus\tready_s\treason\tnote\n")
+                f.writelines("\t".join(ok(sid).values()) + "\n" for sid in ("nginx", "G1"))
+            subprocess.run([sys.executable, os.path.join(BENCH, "tools", "latency.py"), "--raw", raw, "--status", status,
+                            "--target", str(target), "--out", out, "--standard"], check=True, capture_output=True)
+            with open(out) as f:
+                return f.read()
+
+    def goal_line(self, text: str) -> str:
+        return next(line for line in text.splitlines() if line.startswith("| G1 p99"))
+
+    def test_within_one_millisecond_of_nginx_at_the_offered_rate_passes(self):
+        line = self.goal_line(self.run_latency(10_000, 2_900))
+        self.assertIn("G1 2.90 ms, nginx 2.00 ms: +0.90 ms", line)
+        self.assertTrue(line.endswith("| PASS |"))
+
+    def test_more_than_one_millisecond_above_nginx_fails(self):
+        self.assertTrue(self.goal_line(self.run_latency(10_000, 3_100)).endswith("| FAIL |"))
+
+    def test_aiming_runs_do_not_count(self):
+        self.assertIn("| G1 | ok | 3 | 10,000 |", self.run_latency(10_000, 2_500))
+
+    def test_a_proxy_that_cannot_keep_up_with_the_offered_rate_fails_whatever_its_p99(self):
+        self.assertIn("FAIL (G1 delivered 80 % of the offered rate: saturated)", self.run_latency(8_000, 2_100))
+
+    def test_a_proxy_measured_faster_than_the_offered_rate_gets_no_verdict(self):
+        line = self.goal_line(self.run_latency(12_000, 2_100))
+        self.assertIn("invalid (G1 ran at 120 % of the offered rate", line)
+
+    def test_no_target_is_not_measured(self):
+        self.assertEqual(latency.verdict(0, None, None), ("—", "n/a (not measured)"))
 
 
 if __name__ == "__main__":
