@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# The whole test suite (README's second command): every xunit project in Gatehouse.sln, Release build.
-# Ends with one summary line "N passed, N failed, N skipped" summed over the test projects.
+# The whole test suite (README's second command): every xunit project in Gatehouse.sln, Release build, then the
+# benchmark tools' unit checks (bench/tools/test_tools.py: report arithmetic, verdicts, scenario configs).
+# Ends with one summary line "N passed, N failed, N skipped" summed over all of them.
 set -uo pipefail
 cd "$(dirname "$0")"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 dotnet test Gatehouse.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+python3 -m unittest discover -s bench/tools 2>&1 | tee -a "$log"
+py_rc=${PIPESTATUS[0]}
+((rc == 0)) && rc=$py_rc
 awk '/^[[:space:]]+Passed:[[:space:]]+[0-9]+/ {p+=$2} /^[[:space:]]+Failed:[[:space:]]+[0-9]+/ {f+=$2}
      /^[[:space:]]+Skipped:[[:space:]]+[0-9]+/ {s+=$2}
+     # unittest: "Ran N tests in T s", then "OK" or "FAILED (failures=F, errors=E, skipped=S)"
+     /^Ran [0-9]+ tests? in / {ran=$2}
+     /^(OK|FAILED)/ {n=split($0, kv, /[(,= )]+/); pf=0; ps=0
+       for (i=1; i<=n; i++) { if (kv[i]=="failures" || kv[i]=="errors") pf+=kv[i+1]; if (kv[i]=="skipped") ps+=kv[i+1] }
+       p+=ran-pf-ps; f+=pf; s+=ps}
      END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}' "$log"
 exit "$rc"
