@@ -21,35 +21,19 @@ internal sealed class ActivityPipeReader(PipeReader inner, ConnectionActivity ac
 
 /// <summary>An HTTP/1.x connection's output, passed through unchanged, counting the bytes Kestrel writes (the
 /// response's bytes, as nginx's <c>$bytes_sent</c>).</summary>
-internal sealed class CountingPipeWriter(PipeWriter inner, ConnectionActivity activity) : PipeWriter
+internal sealed class CountingPipeWriter(PipeWriter inner, ConnectionActivity activity) : DelegatingPipeWriter(inner)
 {
     public override void Advance(int bytes)
     {
         activity.Wrote(bytes);
-        inner.Advance(bytes);
+        Inner.Advance(bytes);
     }
-
-    public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
-
-    public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
 
     public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
         activity.Wrote(source.Length);
-        return inner.WriteAsync(source, cancellationToken);
+        return Inner.WriteAsync(source, cancellationToken);
     }
-
-    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
-
-    public override void CancelPendingFlush() => inner.CancelPendingFlush();
-
-    public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
-
-    public override long UnflushedBytes => inner.UnflushedBytes;
-
-    public override void Complete(Exception? exception = null) => inner.Complete(exception);
-
-    public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
 }
 
 /// <summary>A transport whose input is observed by an <see cref="ActivityPipeReader"/> and whose output is counted by a

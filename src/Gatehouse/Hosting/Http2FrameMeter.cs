@@ -123,7 +123,7 @@ internal sealed class Http2ScanningPipeReader(PipeReader inner, Http2FrameScanne
 
 /// <summary>An HTTP/2 connection's output, passed through unchanged, scanned as Kestrel writes it. Kestrel may advance
 /// through one buffer in several steps, so the buffer last given is tracked past each advance.</summary>
-internal sealed class Http2ScanningPipeWriter(PipeWriter inner, Http2FrameScanner scanner) : PipeWriter
+internal sealed class Http2ScanningPipeWriter(PipeWriter inner, Http2FrameScanner scanner) : DelegatingPipeWriter(inner)
 {
     private Memory<byte> _memory;
 
@@ -131,30 +131,18 @@ internal sealed class Http2ScanningPipeWriter(PipeWriter inner, Http2FrameScanne
     {
         scanner.Scan(_memory.Span[..bytes]);
         _memory = _memory[bytes..];
-        inner.Advance(bytes);
+        Inner.Advance(bytes);
     }
 
-    public override Memory<byte> GetMemory(int sizeHint = 0) => _memory = inner.GetMemory(sizeHint);
+    public override Memory<byte> GetMemory(int sizeHint = 0) => _memory = Inner.GetMemory(sizeHint);
 
-    public override Span<byte> GetSpan(int sizeHint = 0) => (_memory = inner.GetMemory(sizeHint)).Span;
+    public override Span<byte> GetSpan(int sizeHint = 0) => (_memory = Inner.GetMemory(sizeHint)).Span;
 
     public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
         scanner.Scan(source.Span);
-        return inner.WriteAsync(source, cancellationToken);
+        return Inner.WriteAsync(source, cancellationToken);
     }
-
-    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
-
-    public override void CancelPendingFlush() => inner.CancelPendingFlush();
-
-    public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
-
-    public override long UnflushedBytes => inner.UnflushedBytes;
-
-    public override void Complete(Exception? exception = null) => inner.Complete(exception);
-
-    public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
 }
 
 /// <summary>An HTTP/2 proxy connection's transport, both directions scanned into its <see cref="Http2StreamSizes"/>.</summary>
