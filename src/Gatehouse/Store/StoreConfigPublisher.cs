@@ -71,21 +71,24 @@ public sealed partial class StoreConfigPublisher
     /// a good part of a large load's CPU and a second copy of the configuration at its peak.</summary>
     /// <param name="hash">what identifies these rows, reported as <see cref="ConfigurationHash"/> (DB-less: the declarative
     /// file's MD5, which <c>/status</c> reports too) instead of the MD5 of every row; null: the MD5 of every row</param>
+    /// <param name="consume">the lists in <paramref name="rows"/> are the caller's own: with a <paramref name="hash"/>
+    /// and no outage snapshot (nothing reads the rows after their conversion), each row is let go of once converted
+    /// (<see cref="GatewayConfigBuilder.Build"/>): the lists are left with their slots cleared</param>
     public async Task<GatewayConfig> PublishStoredAsync(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash,
-        CancellationToken ct)
+        CancellationToken ct, bool consume = false)
     {
         GatewayConfig config;
         await _gate.WaitAsync(ct);
-        try { config = PublishAndKeep(rows, hash); }
+        try { config = PublishAndKeep(rows, hash, consume && hash is not null && _snapshot is null); }
         finally { _gate.Release(); }
         return await AnnouncedAsync(config, ct);
     }
 
     /// <summary>Publishes <paramref name="rows"/> and, with a <see cref="ConfigSnapshot"/>, keeps them for outages.</summary>
-    private GatewayConfig PublishAndKeep(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash)
+    private GatewayConfig PublishAndKeep(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash, bool consume = false)
     {
         var document = _snapshot?.Serialize(rows);
-        var config = Publish(rows, hash);
+        var config = Publish(rows, hash, consume);
         if (document is not null) _snapshot!.Record(document);
         return config;
     }
@@ -107,10 +110,10 @@ public sealed partial class StoreConfigPublisher
         finally { _gate.Release(); }
     }
 
-    private GatewayConfig Publish(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash = null)
+    private GatewayConfig Publish(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash = null, bool consume = false)
     {
         var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1, _vaults,
-            u => LogUnresolvedReference(u.Entity, u.Id, u.Field, u.Reference, u.Error));
+            u => LogUnresolvedReference(u.Entity, u.Id, u.Field, u.Reference, u.Error), consume);
         Volatile.Write(ref _hash, hash ?? HashOf(_registry, rows));
         _publisher.Publish(config);
         LogPublished(config.Version, config.Services.Length, config.Routes.Length);

@@ -9,6 +9,7 @@ using Gatehouse.Entities;
 using Gatehouse.Hosting;
 using Gatehouse.Store.Declarative;
 using Gatehouse.Tests.Store;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gatehouse.Tests.Admin;
 
@@ -52,5 +53,38 @@ public sealed class ConfigEndpointAnswerTests
         Assert.Equal(Enumerable.Range(0, 600).Select(i => $"r{i}"), routes.Select(p => (string)p.Value!["name"]!));
         Assert.All(routes, p => Assert.Equal(p.Key, (string)p.Value!["id"]!));
         Assert.Equal(600, host.Publisher.Current.Routes.Length);
+    }
+
+    /// <summary>The answer is written from the validated rows before they are stored: a record that fails late in a large
+    /// file still means no answer but the error, and the previous configuration stays (served, stored, hashed).</summary>
+    [Fact]
+    public async Task A_bad_record_at_the_end_of_a_large_file_leaves_the_previous_configuration()
+    {
+        using var dir = new TempDir();
+        const string previous = "_format_version: \"3.0\"\nservices:\n  - name: old\n    url: http://127.0.0.1:9/\n    routes:\n      - name: keep\n        paths: [\"/keep\"]\n";
+        await using var host = await AdminTestHost.StartDbLessAsync(previous, dir);
+        var declarative = host.Services.GetRequiredService<DeclarativeConfigService>();
+        var (version, hash) = (host.Publisher.Current.Version, declarative.ConfigurationHash);
+        var yaml = new StringBuilder("_format_version: \"3.0\"\nservices:\n  - name: s\n    url: http://127.0.0.1:9/\n    routes:\n");
+        for (var i = 0; i < 3000; i++) yaml.Append($"      - name: r{i}\n        paths: [\"/r{i}\"]\n");
+        yaml.Append("      - name: last\n        paths: [\"/last\"]\n        methods: 7\n");
+
+        var (status, body) = await host.SendRawAsync(HttpMethod.Post, "/config?flatten_errors=1", Encoding.UTF8.GetBytes(yaml.ToString()), "application/yaml");
+
+        Assert.Equal(400, status);
+        var flattened = Assert.Single(body!["flattened_errors"]!.AsArray())!;
+        Assert.Equal("last", (string?)flattened["entity_name"]);
+        Assert.Equal("methods", (string?)Assert.Single(flattened["errors"]!.AsArray())!["field"]);
+        Assert.Equal(version, host.Publisher.Current.Version);
+        Assert.Equal(["keep"], host.Publisher.Current.Routes.Select(r => r.Name));
+        Assert.Equal(hash, declarative.ConfigurationHash);
+        var (listed, routes) = await host.GetAsync("/routes");
+        Assert.Equal(200, listed);
+        Assert.Equal(["keep"], routes!["data"]!.AsArray().Select(r => (string)r!["name"]!));
+
+        // the same file without the bad record loads whole
+        yaml.Length -= "        methods: 7\n".Length;
+        Assert.Equal(201, (await host.SendRawAsync(HttpMethod.Post, "/config", Encoding.UTF8.GetBytes(yaml.ToString()), "application/yaml")).Status);
+        Assert.Equal(3001, host.Publisher.Current.Routes.Length);
     }
 }

@@ -182,6 +182,38 @@ vaults:
         Assert.Equal(["tie-1", "tie-2"], fromLoad.Routes.Where(r => r.Paths.Contains("/tie")).Select(r => r.Name));
     }
 
+    /// <summary>POST /config's way: the validated rows are handed out before anything is stored (the answer is written
+    /// from them), then let go of as they are compiled; what is published is still what a reload publishes.</summary>
+    [Fact]
+    public async Task A_load_that_hands_its_rows_out_first_publishes_what_a_reload_publishes()
+    {
+        using var store = SqliteEntityStore.InMemory(Registry, TimeProvider.System);
+        await store.MigrateAsync(default);
+        var gateway = new GatewayConfigPublisher();
+        var publisher = new StoreConfigPublisher(store, Registry, gateway, NullLogger<StoreConfigPublisher>.Instance);
+        var declarative = new DeclarativeConfigService(store, Registry, new DeclarativeLoader(Registry, TimeProvider.System), publisher);
+        var before = gateway.Current.Version;
+        string? handedOut = null;
+        var storedWhenHandedOut = -1;
+
+        var result = await declarative.ApplyAsync(Encoding.UTF8.GetBytes(VariedYaml()), rows =>
+        {
+            handedOut = string.Join("\n", rows.SelectMany(e => e.Value.Select(r => e.Key.Name + " " + r.ToJsonString())));
+            storedWhenHandedOut = Task.Run(() => store.ListAllAsync(Registry.ByName("routes")!, default)).Result.Count;
+            Assert.Equal(before, gateway.Current.Version);
+        }, default);
+
+        Assert.True(result.IsValid);
+        Assert.Null(result.Entities);
+        Assert.Equal(0, storedWhenHandedOut); // handed out before the store held anything
+        var expected = new DeclarativeLoader(Registry, TimeProvider.System).Load(Encoding.UTF8.GetBytes(VariedYaml())).Entities!;
+        Assert.Equal(expected.Sum(e => e.Value.Count), handedOut!.Split('\n').Length);
+        Assert.Contains("\"name\":\"tie-1\"", handedOut);
+        var fromLoad = gateway.Current;
+        var fromStore = await publisher.ReloadAsync(default);
+        Assert.Equal(Dump(fromStore with { Version = 0 }), Dump(fromLoad with { Version = 0 }));
+    }
+
     /// <summary>DB-less, the cluster status reports the loaded file's hash, the one <c>/status</c> reports, for a file
     /// given at start and for each <c>POST /config</c>.</summary>
     [Fact]
@@ -222,7 +254,7 @@ vaults:
     };
 
     /// <summary>Every public property of the published model, recursively (JSON nodes with their <see cref="Shape"/>).</summary>
-    private static string Dump(object? value, int depth = 0)
+    internal static string Dump(object? value, int depth = 0)
     {
         if (depth > 8) return "…";
         switch (value)

@@ -52,12 +52,25 @@ public sealed partial class DeclarativeConfigService
     /// configuration is read back and compiled, and a large load is followed by <see cref="CompactAfterLoad"/> here.
     /// Callers that need the entities (POST /config answers with them) call <see cref="CompactAfterLoad"/> once they
     /// are done with them.</summary>
-    public async Task<DeclarativeResult> ApplyAsync(ReadOnlyMemory<byte> content, bool keepEntities, CancellationToken ct)
+    public Task<DeclarativeResult> ApplyAsync(ReadOnlyMemory<byte> content, bool keepEntities, CancellationToken ct) =>
+        ApplyAsync(content, keepEntities, validated: null, compact: !keepEntities, ct);
+
+    /// <summary>Validates and applies; <paramref name="validated"/> is given the validated rows once the whole file is
+    /// valid, before anything is stored (POST /config writes its answer from them), and they are let go of afterwards:
+    /// the result carries no entities. The caller calls <see cref="CompactAfterLoad"/> once done with what it made of
+    /// them. Whatever fails after <paramref name="validated"/> ran (the store) leaves the previous configuration.</summary>
+    public Task<DeclarativeResult> ApplyAsync(ReadOnlyMemory<byte> content,
+        Action<IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>>> validated, CancellationToken ct) =>
+        ApplyAsync(content, keepEntities: false, validated ?? throw new ArgumentNullException(nameof(validated)), compact: false, ct);
+
+    private async Task<DeclarativeResult> ApplyAsync(ReadOnlyMemory<byte> content, bool keepEntities,
+        Action<IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>>>? validated, bool compact, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         var allocated = GC.GetTotalAllocatedBytes();
         var result = _loader.Load(content.Span);
         if (!result.IsValid) return result;
+        validated?.Invoke(result.Entities!);
         var loaded = Stopwatch.GetTimestamp();
         await _gate.WaitAsync(ct);
         try
@@ -71,13 +84,15 @@ public sealed partial class DeclarativeConfigService
             var hash = HashOf(content.Span);
             Volatile.Write(ref _hash, hash);
             // the file's MD5 identifies this configuration: the store's hash of every row (an MD5 over the JSON of
-            // 100,000 rows) is not computed for it; the cluster status reports the same hash as /status
-            await _publisher.PublishStoredAsync(rows, hash, ct);
+            // 100,000 rows) is not computed for it; the cluster status reports the same hash as /status. The rows
+            // are this load's own: each is let go of as its model is built, so that the rows of a large file, its
+            // models and the previous configuration are not all live at once (the peak of a load)
+            await _publisher.PublishStoredAsync(rows, hash, ct, consume: true);
             rows = null;
             var published = Stopwatch.GetTimestamp();
             LogApplied(content.Length, Ms(started, published), Ms(started, loaded), Ms(loaded, stored), Ms(stored, published),
                 (GC.GetTotalAllocatedBytes() - allocated) >> 20);
-            if (!keepEntities) CompactAfterLoad(content.Length);
+            if (compact) CompactAfterLoad(content.Length);
             return result;
         }
         finally
