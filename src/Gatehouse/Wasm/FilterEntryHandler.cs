@@ -11,9 +11,11 @@ namespace Gatehouse.Wasm;
 /// access phase ended before the chain attached (a plugin or the core answered). The body steps are filed in the
 /// plan through <see cref="FilterRequestBodyHandler"/>/<see cref="FilterResponseBodyHandler"/> only when the module
 /// exports the callback, so a headers-only filter keeps bodies streaming untouched (and Content-Length intact).
+/// The entries of one chain share a <see cref="WasmRequestStatePool"/>, from which the entry that runs first takes the
+/// request's state.
 /// </summary>
 internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain, int index, WasmGatewayLimits limits, ILogger logger,
-    ProxyWasm.Runtime.LogRateLimiter logLimiter, IReadOnlyList<FilterEntryOrigin>? origins = null)
+    ProxyWasm.Runtime.LogRateLimiter logLimiter, IReadOnlyList<FilterEntryOrigin>? origins = null, WasmRequestStatePool? states = null)
     : IAccessHandler, IResponseHeadersHandler, ILogHandler
 {
     public string Name => chain[index].Plugin.Config.Name;
@@ -38,7 +40,7 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
                 if (!GuestThread.StaysOn(chain[i].Plugin)) return AccessAsync(context);
             // Attach: every entry gets its context now (Kong creates the whole plan's contexts), so response
             // steps run for all filters even when one answers locally in on_request_headers.
-            state = WasmRequestState.Attach(context, chain.Count);
+            state = WasmRequestState.Attach(context, chain.Count, states);
             for (var i = 0; i < chain.Count; i++)
             {
                 if (!chain[i].TryAcquire()) return new(Fail(context, state, "request_headers", "filter entry was released"));
@@ -59,7 +61,7 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
         else
         {
             for (var i = 0; i < chain.Count; i++) await GuestThread.Leave(chain[i].Plugin);
-            state = WasmRequestState.Attach(context, chain.Count);
+            state = WasmRequestState.Attach(context, chain.Count, states);
             for (var i = 0; i < chain.Count; i++)
             {
                 if (!chain[i].TryAcquire()) return Fail(context, state, "request_headers", "filter entry was released");
