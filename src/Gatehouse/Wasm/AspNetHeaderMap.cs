@@ -21,9 +21,9 @@ namespace Gatehouse.Wasm;
 /// </summary>
 internal sealed class AspNetHeaderMap : IHeaderMap
 {
-    private readonly HttpContext _http;
-    private readonly bool _response;
-    private readonly ProxyContext? _proxy;
+    private HttpContext _http = null!;
+    private bool _response;
+    private ProxyContext? _proxy;
     // Count is asked by every filter's headers callback, so the count is cached, dropped by this map's own edits (the dictionary may store an edit
     // otherwise than asked, e.g. drop a lone empty value) and recomputed when the number of distinct names (O(1) in
     // Kestrel) shows that someone else changed the headers. A value appended behind the map's back to a name it
@@ -34,11 +34,27 @@ internal sealed class AspNetHeaderMap : IHeaderMap
 
     /// <param name="proxy">the proxied request whose upstream target a <c>:path</c> write changes; without it (a bare
     /// HttpContext) <c>:path</c> is ASP.NET's Path and QueryString</param>
-    public AspNetHeaderMap(HttpContext http, bool response, ProxyContext? proxy = null)
+    public AspNetHeaderMap(HttpContext http, bool response, ProxyContext? proxy = null) => Begin(http, response, proxy);
+
+    /// <summary>A map not over any request yet (<see cref="Begin"/> points it at one; kept by a pooled stream host).</summary>
+    internal AspNetHeaderMap() { }
+
+    /// <summary>Serves <paramref name="http"/>'s headers from now on (the cached count is the previous request's: dropped).</summary>
+    internal void Begin(HttpContext http, bool response, ProxyContext? proxy = null)
     {
         _http = http;
         _response = response;
         _proxy = proxy;
+        _count = -1;
+        _namesAtCount = 0;
+    }
+
+    /// <summary>Drops the request (its HttpContext is Kestrel's to reuse).</summary>
+    internal void End()
+    {
+        _http = null!;
+        _proxy = null;
+        _count = -1;
     }
 
     private IHeaderDictionary Headers => _response ? _http.Response.Headers : _http.Request.Headers;

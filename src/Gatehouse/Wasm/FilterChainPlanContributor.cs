@@ -56,9 +56,10 @@ internal sealed class FilterChainPlanContributor(WasmFilterRuntime runtime, Wasm
                 return;
             }
         }
+        var states = new WasmRequestStatePool(chain.Count);
         for (var i = 0; i < chain.Count; i++)
         {
-            var entry = new FilterEntryHandler(chain, i, limits, _logger, logLimiter, origins);
+            var entry = new FilterEntryHandler(chain, i, limits, _logger, logLimiter, origins, states);
             builder.Add(entry);
             var module = chain[i].Plugin.Module;
             if (module.ExportsRequestBody) builder.Add(new FilterRequestBodyHandler(entry));

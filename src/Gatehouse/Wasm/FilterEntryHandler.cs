@@ -11,9 +11,11 @@ namespace Gatehouse.Wasm;
 /// access phase ended before the chain attached (a plugin or the core answered). The body steps are filed in the
 /// plan through <see cref="FilterRequestBodyHandler"/>/<see cref="FilterResponseBodyHandler"/> only when the module
 /// exports the callback, so a headers-only filter keeps bodies streaming untouched (and Content-Length intact).
+/// The entries of one chain share a <see cref="WasmRequestStatePool"/>, from which the entry that runs first takes the
+/// request's state.
 /// </summary>
 internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain, int index, WasmGatewayLimits limits, ILogger logger,
-    ProxyWasm.Runtime.LogRateLimiter logLimiter, IReadOnlyList<FilterEntryOrigin>? origins = null)
+    ProxyWasm.Runtime.LogRateLimiter logLimiter, IReadOnlyList<FilterEntryOrigin>? origins = null, WasmRequestStatePool? states = null)
     : IAccessHandler, IResponseHeadersHandler, ILogHandler
 {
     public string Name => chain[index].Plugin.Config.Name;
@@ -22,30 +24,88 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
 
     private ProxyWasm.Runtime.FilterPlugin Plugin => chain[index].Plugin;
 
-    public async ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
+    /// <summary>
+    /// Synchronous when it can be (the common request): no pool hop is due, every context opens at once and the
+    /// guest's callback runs now (its VM's gate was free and the filter did not pause). Anything else continues on
+    /// the awaiting path from where it stands, so a busy VM, a paused filter or a slow plugin behave as before.
+    /// </summary>
+    public ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
+    {
+        var state = WasmRequestState.Of(context);
+        if (state is null)
+        {
+            // every entry's proxy_on_context_create runs now (this one's included): leave the event loop if any of
+            // them is a slow one
+            for (var i = 0; i < chain.Count; i++)
+                if (!GuestThread.StaysOn(chain[i].Plugin)) return AccessAsync(context);
+            // Attach: every entry gets its context now (Kong creates the whole plan's contexts), so response
+            // steps run for all filters even when one answers locally in on_request_headers.
+            state = WasmRequestState.Attach(context, chain.Count, states);
+            for (var i = 0; i < chain.Count; i++)
+            {
+                if (!chain[i].TryAcquire()) return new(Fail(context, state, "request_headers", "filter entry was released"));
+                state.Leases[i] = chain[i];
+                var creating = chain[i].Plugin.CreateHttpContextAsync(state.Stream, context.HttpContext.RequestAborted);
+                if (!creating.IsCompletedSuccessfully) return AttachRestAsync(context, state, i, creating);
+                Opened(context, state, i, creating.Result);
+            }
+        }
+        else if (!GuestThread.StaysOn(Plugin)) return AccessAsync(context);
+        return RequestHeaders(context, state);
+    }
+
+    private async ValueTask<PhaseOutcome> AccessAsync(ProxyContext context)
     {
         var state = WasmRequestState.Of(context);
         if (state is not null) await GuestThread.Leave(Plugin);
         else
         {
-            // every entry's proxy_on_context_create runs now (this one's included): leave the event loop if any of
-            // them is a slow one
             for (var i = 0; i < chain.Count; i++) await GuestThread.Leave(chain[i].Plugin);
-            // Attach: every entry gets its context now (Kong creates the whole plan's contexts), so response
-            // steps run for all filters even when one answers locally in on_request_headers.
-            state = WasmRequestState.Attach(context, chain.Count);
+            state = WasmRequestState.Attach(context, chain.Count, states);
             for (var i = 0; i < chain.Count; i++)
             {
                 if (!chain[i].TryAcquire()) return Fail(context, state, "request_headers", "filter entry was released");
                 state.Leases[i] = chain[i];
-                var http = await chain[i].Plugin.CreateHttpContextAsync(state.Stream, context.HttpContext.RequestAborted);
-                if (context.Trace is { } trace && trace.Traces(Config.TracedSteps.WasmFilters))
-                    http.Observer = new FilterCallbackSpans(trace, chain[i].Plugin.Config.Name, origins is not null && i < origins.Count ? origins[i] : FilterEntryOrigin.Unknown);
-                state.Contexts[i] = http;
+                Opened(context, state, i, await chain[i].Plugin.CreateHttpContextAsync(state.Stream, context.HttpContext.RequestAborted));
             }
         }
-        if (state.Failed || state.Contexts[index] is not { } entry) return PhaseOutcome.Continue;
-        var outcome = await entry.OnRequestHeadersAsync(false);
+        return await RequestHeaders(context, state);
+    }
+
+    /// <summary>Entry <paramref name="from"/>'s context is still opening (its plugin starts a VM, or the VM is busy):
+    /// the rest of the attach, then this entry's request headers, wait for it.</summary>
+    private async ValueTask<PhaseOutcome> AttachRestAsync(ProxyContext context, WasmRequestState state, int from,
+        ValueTask<ProxyWasm.Contexts.HttpFilterContext> creating)
+    {
+        Opened(context, state, from, await creating);
+        for (var i = from + 1; i < chain.Count; i++)
+        {
+            if (!chain[i].TryAcquire()) return Fail(context, state, "request_headers", "filter entry was released");
+            state.Leases[i] = chain[i];
+            Opened(context, state, i, await chain[i].Plugin.CreateHttpContextAsync(state.Stream, context.HttpContext.RequestAborted));
+        }
+        return await RequestHeaders(context, state);
+    }
+
+    private void Opened(ProxyContext context, WasmRequestState state, int i, ProxyWasm.Contexts.HttpFilterContext http)
+    {
+        if (context.Trace is { } trace && trace.Traces(Config.TracedSteps.WasmFilters))
+            http.Observer = new FilterCallbackSpans(trace, chain[i].Plugin.Config.Name, origins is not null && i < origins.Count ? origins[i] : FilterEntryOrigin.Unknown);
+        state.Contexts[i] = http;
+    }
+
+    private ValueTask<PhaseOutcome> RequestHeaders(ProxyContext context, WasmRequestState state)
+    {
+        if (state.Failed || state.Contexts[index] is not { } entry) return new(PhaseOutcome.Continue);
+        var running = entry.OnRequestHeadersAsync(false);
+        return running.IsCompletedSuccessfully ? new(AfterRequestHeaders(context, state, running.Result)) : RequestHeadersAsync(context, state, running);
+    }
+
+    private async ValueTask<PhaseOutcome> RequestHeadersAsync(ProxyContext context, WasmRequestState state, ValueTask<FilterOutcome> running) =>
+        AfterRequestHeaders(context, state, await running);
+
+    private PhaseOutcome AfterRequestHeaders(ProxyContext context, WasmRequestState state, FilterOutcome outcome)
+    {
         if (index == chain.Count - 1) state.RestoreClientForwardingHeaders(context.HttpContext.Request.Headers);
         return outcome.Kind switch
         {
@@ -84,22 +144,58 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
         return BodyOutcome.Continue;
     }
 
-    public async ValueTask OnResponseHeadersAsync(ProxyContext context)
+    /// <summary>Synchronous when the guest's callback runs now (see <see cref="OnAccessAsync"/>).</summary>
+    public ValueTask OnResponseHeadersAsync(ProxyContext context)
     {
-        if (Active(context) is not { } http) return;
+        if (Active(context) is not { } http) return default;
+        if (!GuestThread.StaysOn(Plugin)) return ResponseHeadersAsync(context, http);
+        var running = http.OnResponseHeadersAsync(false);
+        if (!running.IsCompletedSuccessfully) return AfterResponseHeadersAsync(context, running);
+        AfterResponseHeaders(context, running.Result);
+        return default;
+    }
+
+    private async ValueTask ResponseHeadersAsync(ProxyContext context, ProxyWasm.Contexts.HttpFilterContext http)
+    {
         await GuestThread.Leave(Plugin);
-        var outcome = await http.OnResponseHeadersAsync(false);
+        AfterResponseHeaders(context, await http.OnResponseHeadersAsync(false));
+    }
+
+    private async ValueTask AfterResponseHeadersAsync(ProxyContext context, ValueTask<FilterOutcome> running) =>
+        AfterResponseHeaders(context, await running);
+
+    private void AfterResponseHeaders(ProxyContext context, FilterOutcome outcome)
+    {
         if (outcome.Kind is FilterOutcomeKind.Failed or FilterOutcomeKind.Closed) MarkFailed(context, "response_headers", outcome.Error);
     }
 
-    public async ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, BodyChunk chunk)
+    /// <summary>Synchronous when the guest's callback runs now (see <see cref="OnAccessAsync"/>).</summary>
+    public ValueTask<BodyOutcome> OnResponseBodyAsync(ProxyContext context, BodyChunk chunk)
     {
-        if (Active(context) is not { } http) return BodyOutcome.Continue;
-        await GuestThread.Leave(Plugin);
-        var state = WasmRequestState.Of(context)!;
-        var body = state.Stream.ResponseBody;
+        if (Active(context) is not { } http) return new(BodyOutcome.Continue);
+        if (!GuestThread.StaysOn(Plugin)) return ResponseBodyAsync(context, http, chunk);
+        var body = WasmRequestState.Of(context)!.Stream.ResponseBody;
         int version = Mirror(body, chunk);
-        var outcome = await http.OnResponseBodyAsync(chunk.EndOfStream);
+        var running = http.OnResponseBodyAsync(chunk.EndOfStream);
+        return running.IsCompletedSuccessfully
+            ? new(AfterResponseBody(context, chunk, body, version, running.Result))
+            : AfterResponseBodyAsync(context, chunk, body, version, running);
+    }
+
+    private async ValueTask<BodyOutcome> ResponseBodyAsync(ProxyContext context, ProxyWasm.Contexts.HttpFilterContext http, BodyChunk chunk)
+    {
+        await GuestThread.Leave(Plugin);
+        var body = WasmRequestState.Of(context)!.Stream.ResponseBody;
+        int version = Mirror(body, chunk);
+        return AfterResponseBody(context, chunk, body, version, await http.OnResponseBodyAsync(chunk.EndOfStream));
+    }
+
+    private async ValueTask<BodyOutcome> AfterResponseBodyAsync(ProxyContext context, BodyChunk chunk, BodyBuffer body, int version,
+        ValueTask<FilterOutcome> running) =>
+        AfterResponseBody(context, chunk, body, version, await running);
+
+    private BodyOutcome AfterResponseBody(ProxyContext context, BodyChunk chunk, BodyBuffer body, int version, FilterOutcome outcome)
+    {
         if (outcome.Kind is FilterOutcomeKind.Failed or FilterOutcomeKind.Closed)
         {
             MarkFailed(context, "response_body", outcome.Error);
@@ -163,14 +259,40 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
         if (body.Version != version) chunk.Replace(body.Memory);
     }
 
-    public async ValueTask OnLogAsync(ProxyContext context)
+    /// <summary>Synchronous when the done/log/delete tail runs now (see <see cref="OnAccessAsync"/>); the entry is
+    /// released after it either way.</summary>
+    public ValueTask OnLogAsync(ProxyContext context)
     {
-        if (WasmRequestState.Of(context) is not { } state) return;
-        await GuestThread.Leave(Plugin); // on_done/on_log, or the tail Release runs for an unfinished context
+        if (WasmRequestState.Of(context) is not { } state) return default;
+        if (!GuestThread.StaysOn(Plugin)) return LogAsync(state); // on_done/on_log, or the tail Release runs for an unfinished context
+        ValueTask<FilterOutcome> done = default;
+        try
+        {
+            if (!state.Failed && state.Contexts[index] is { IsFailed: false } http) done = http.OnDoneAsync();
+        }
+        catch
+        {
+            state.Release(index);
+            throw;
+        }
+        if (!done.IsCompletedSuccessfully) return ReleaseAfterAsync(state, done);
+        state.Release(index);
+        return default;
+    }
+
+    private async ValueTask LogAsync(WasmRequestState state)
+    {
+        await GuestThread.Leave(Plugin);
         try
         {
             if (!state.Failed && state.Contexts[index] is { IsFailed: false } http) await http.OnDoneAsync();
         }
+        finally { state.Release(index); }
+    }
+
+    private async ValueTask ReleaseAfterAsync(WasmRequestState state, ValueTask<FilterOutcome> done)
+    {
+        try { await done; }
         finally { state.Release(index); }
     }
 

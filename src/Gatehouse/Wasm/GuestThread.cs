@@ -15,6 +15,9 @@ internal static class GuestThread
 {
     public static PoolHop Leave(ProxyWasm.Runtime.FilterPlugin plugin) => new(plugin.HasSlowCalls);
 
+    /// <summary>True when <see cref="Leave"/> would complete at once: the step may call the guest synchronously.</summary>
+    public static bool StaysOn(ProxyWasm.Runtime.FilterPlugin plugin) => Leave(plugin).IsCompleted;
+
     internal readonly struct PoolHop(bool hop) : ICriticalNotifyCompletion
     {
         public PoolHop GetAwaiter() => this;

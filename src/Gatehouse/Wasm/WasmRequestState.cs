@@ -6,25 +6,30 @@ namespace Gatehouse.Wasm;
 /// <summary>
 /// Per-request wasm state, kept in the request's <c>ProxyContext.FilterState</c>: the stream host, one filter context per
 /// plan entry, the leases taken on their plugins, and whether the chain is attached (its first filter ran in
-/// access) or failed (a trap: remaining steps are skipped, Kong §5.4).
+/// access) or failed (a trap: remaining steps are skipped, Kong §5.4). Taken from the chain's
+/// <see cref="WasmRequestStatePool"/> when it has one, and given back once the request is over for every entry.
 /// </summary>
 internal sealed class WasmRequestState
 {
-    public WasmRequestState(ProxyContext context, int entries)
+    private readonly WasmRequestStatePool? _pool;
+    private int _released;
+    private bool _tailPending;
+
+    public WasmRequestState(ProxyContext context, int entries) : this(entries, null) => Begin(context);
+
+    internal WasmRequestState(int entries, WasmRequestStatePool? pool)
     {
-        Stream = new AspNetHttpStream(context);
+        _pool = pool;
+        Stream = new AspNetHttpStream();
         Contexts = new HttpFilterContext?[entries];
         Leases = new SharedFilterPlugin?[entries];
-        var headers = context.HttpContext.Request.Headers;
-        _clientVia = headers.Via;
-        _clientForwardedFor = headers[ForwardedFor];
     }
 
     private const string ForwardedFor = "X-Forwarded-For";
 
     // the client's Via and X-Forwarded-For, before any filter ran (struct copies of the header values, no allocation)
-    private readonly Microsoft.Extensions.Primitives.StringValues _clientVia;
-    private readonly Microsoft.Extensions.Primitives.StringValues _clientForwardedFor;
+    private Microsoft.Extensions.Primitives.StringValues _clientVia;
+    private Microsoft.Extensions.Primitives.StringValues _clientForwardedFor;
 
     public AspNetHttpStream Stream { get; }
     public HttpFilterContext?[] Contexts { get; }
@@ -33,12 +38,29 @@ internal sealed class WasmRequestState
 
     public static WasmRequestState? Of(ProxyContext context) => context.FilterState as WasmRequestState;
 
-    public static WasmRequestState Attach(ProxyContext context, int entries)
+    public static WasmRequestState Attach(ProxyContext context, int entries, WasmRequestStatePool? pool = null)
     {
         if (Of(context) is { } existing) return existing;
-        var state = new WasmRequestState(context, entries);
+        WasmRequestState state;
+        if (pool is not null && pool.Entries == entries)
+        {
+            state = pool.Rent();
+            state.Begin(context);
+        }
+        else state = new WasmRequestState(context, entries);
         context.FilterState = state;
         return state;
+    }
+
+    private void Begin(ProxyContext context)
+    {
+        Stream.Begin(context);
+        Failed = false;
+        _released = 0;
+        _tailPending = false;
+        var headers = context.HttpContext.Request.Headers;
+        _clientVia = headers.Via;
+        _clientForwardedFor = headers[ForwardedFor];
     }
 
     /// <summary>
@@ -53,11 +75,9 @@ internal sealed class WasmRequestState
         if (!Microsoft.Extensions.Primitives.StringValues.Equals(headers[ForwardedFor], _clientForwardedFor)) headers[ForwardedFor] = _clientForwardedFor;
     }
 
-    private bool _tailPending;
-
-    /// <summary>Disposes the entry's filter context and returns its plugin lease. Once every entry is released and
-    /// every context ended with it (no guest callback left that could read them), the body buffers go back to the
-    /// pool.</summary>
+    /// <summary>Disposes the entry's filter context and returns its plugin lease (the log step of every entry calls it
+    /// once). Once every entry is released and every context ended with it (no guest callback left that could read
+    /// them), the body buffers go back to the pool, and this state to the chain's pool.</summary>
     public void Release(int index)
     {
         if (Contexts[index] is { } http)
@@ -68,6 +88,15 @@ internal sealed class WasmRequestState
         }
         Leases[index]?.Release();
         Leases[index] = null;
-        if (!_tailPending && Array.TrueForAll(Contexts, c => c is null)) Stream.ReleaseBodies();
+        _released++;
+        if (_tailPending || !Array.TrueForAll(Contexts, c => c is null)) return;
+        Stream.ReleaseBodies();
+        if (_released < Contexts.Length || _pool is null) return;
+        // every entry's log step ran: nothing of this request reads the state any more
+        var context = Stream.Context;
+        if (ReferenceEquals(context.FilterState, this)) context.FilterState = null;
+        Stream.End();
+        _clientVia = _clientForwardedFor = default;
+        _pool.Return(this);
     }
 }

@@ -21,13 +21,29 @@ internal static class PhaseRunner
     }
 
     /// <summary>The access handlers; the caller has the <c>access</c> debug span open (the router runs in it, as in Kong).</summary>
-    public static async ValueTask<PhaseOutcome> AccessAsync(PhasePlan plan, ProxyContext context)
+    /// <remarks>Like the other plain loops here, synchronous while every step completes at once (most steps of most
+    /// requests: a filter whose guest call ran now, a plugin that did not wait): the loop awaits from the first step
+    /// that did not.</remarks>
+    public static ValueTask<PhaseOutcome> AccessAsync(PhasePlan plan, ProxyContext context)
     {
         if (context.Debug is not null || context.Trace is not null)
-            return await InstrumentedAsync(plan.Access, context, "access", debugPhase: false, static (h, c) => h.OnAccessAsync(c));
-        if (context.PendingTrace.AheadOfSampler > 0) return await AheadOfSamplerAsync(plan.Access, context);
+            return InstrumentedAsync(plan.Access, context, "access", debugPhase: false, static (h, c) => h.OnAccessAsync(c));
+        if (context.PendingTrace.AheadOfSampler > 0) return AheadOfSamplerAsync(plan.Access, context);
         var handlers = plan.Access;
         for (var i = 0; i < handlers.Count; i++)
+        {
+            var step = handlers[i].OnAccessAsync(context);
+            if (!step.IsCompletedSuccessfully) return AccessFromAsync(handlers, context, i, step);
+            if (step.Result == PhaseOutcome.ShortCircuit) return new(PhaseOutcome.ShortCircuit);
+        }
+        return new(PhaseOutcome.Continue);
+    }
+
+    private static async ValueTask<PhaseOutcome> AccessFromAsync(IReadOnlyList<IAccessHandler> handlers, ProxyContext context, int from,
+        ValueTask<PhaseOutcome> step)
+    {
+        if (await step == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
+        for (var i = from + 1; i < handlers.Count; i++)
             if (await handlers[i].OnAccessAsync(context) == PhaseOutcome.ShortCircuit) return PhaseOutcome.ShortCircuit;
         return PhaseOutcome.Continue;
     }
@@ -56,18 +72,30 @@ internal static class PhaseRunner
         return await InstrumentedAsync(handlers, context, "access", debugPhase: false, static (h, c) => h.OnAccessAsync(c), from: ahead);
     }
 
-    public static async ValueTask ResponseHeadersAsync(PhasePlan plan, ProxyContext context)
+    public static ValueTask ResponseHeadersAsync(PhasePlan plan, ProxyContext context)
     {
-        if (context.Debug is not null || context.Trace is not null)
-        {
-            await InstrumentedAsync(plan.ResponseHeaders, context, "header_filter", debugPhase: true,
-                static async (h, c) => { await h.OnResponseHeadersAsync(c); return PhaseOutcome.Continue; });
-            // Kong sets the request-debug output header right after header_filter
-            if (context.Debug is { } debug) RequestDebug.AddOutputHeader(debug, context);
-            return;
-        }
+        if (context.Debug is not null || context.Trace is not null) return InstrumentedResponseHeadersAsync(plan, context);
         var handlers = plan.ResponseHeaders;
-        for (var i = 0; i < handlers.Count; i++) await handlers[i].OnResponseHeadersAsync(context);
+        for (var i = 0; i < handlers.Count; i++)
+        {
+            var step = handlers[i].OnResponseHeadersAsync(context);
+            if (!step.IsCompletedSuccessfully) return ResponseHeadersFromAsync(handlers, context, i, step);
+        }
+        return default;
+    }
+
+    private static async ValueTask InstrumentedResponseHeadersAsync(PhasePlan plan, ProxyContext context)
+    {
+        await InstrumentedAsync(plan.ResponseHeaders, context, "header_filter", debugPhase: true,
+            static async (h, c) => { await h.OnResponseHeadersAsync(c); return PhaseOutcome.Continue; });
+        // Kong sets the request-debug output header right after header_filter
+        if (context.Debug is { } debug) RequestDebug.AddOutputHeader(debug, context);
+    }
+
+    private static async ValueTask ResponseHeadersFromAsync(IReadOnlyList<IResponseHeadersHandler> handlers, ProxyContext context, int from, ValueTask step)
+    {
+        await step;
+        for (var i = from + 1; i < handlers.Count; i++) await handlers[i].OnResponseHeadersAsync(context);
     }
 
     public static async ValueTask RequestTrailersAsync(PhasePlan plan, ProxyContext context)
@@ -82,7 +110,37 @@ internal static class PhaseRunner
         for (var i = 0; i < handlers.Count; i++) await handlers[i].OnResponseTrailersAsync(context);
     }
 
-    public static async ValueTask LogAsync(PhasePlan plan, ProxyContext context, Action<IPhaseHandler, Exception> onError)
+    public static ValueTask LogAsync(PhasePlan plan, ProxyContext context, Action<IPhaseHandler, Exception> onError)
+    {
+        if (context.Debug is not null) return DebugLogAsync(plan, context, onError);
+        var handlers = plan.Log;
+        for (var i = 0; i < handlers.Count; i++)
+        {
+            ValueTask step;
+            try { step = handlers[i].OnLogAsync(context); }
+            catch (Exception e)
+            {
+                onError(handlers[i], e);
+                continue;
+            }
+            if (!step.IsCompletedSuccessfully) return LogFromAsync(handlers, context, onError, i, step);
+        }
+        return default;
+    }
+
+    private static async ValueTask LogFromAsync(IReadOnlyList<ILogHandler> handlers, ProxyContext context, Action<IPhaseHandler, Exception> onError,
+        int from, ValueTask step)
+    {
+        try { await step; }
+        catch (Exception e) { onError(handlers[from], e); }
+        for (var i = from + 1; i < handlers.Count; i++)
+        {
+            try { await handlers[i].OnLogAsync(context); }
+            catch (Exception e) { onError(handlers[i], e); }
+        }
+    }
+
+    private static async ValueTask DebugLogAsync(PhasePlan plan, ProxyContext context, Action<IPhaseHandler, Exception> onError)
     {
         var debug = context.Debug;
         debug?.Enter("log");

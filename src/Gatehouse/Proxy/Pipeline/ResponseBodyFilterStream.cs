@@ -29,14 +29,19 @@ internal sealed class ResponseBodyFilterStream : ResponseBodyStream
     /// when known.</summary>
     public long? ExpectedLength { get; set; }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    /// <remarks>No frame of its own when the handlers answer at once: the write beneath is the caller's to await.</remarks>
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (buffer.IsEmpty || _completed) return;
+        if (buffer.IsEmpty || _completed) return default;
         _received += buffer.Length;
         var last = _received == ExpectedLength;
         _completed = last;
-        await EmitAsync(await _chain.PushAsync(buffer, endOfStream: last), last, cancellationToken);
+        var pushing = _chain.PushAsync(buffer, endOfStream: last);
+        return pushing.IsCompletedSuccessfully ? Emit(pushing.Result, last, cancellationToken) : EmitAfterAsync(pushing, last, cancellationToken);
     }
+
+    private async ValueTask EmitAfterAsync(ValueTask<ReadOnlyMemory<byte>> pushing, bool endOfStream, CancellationToken ct) =>
+        await Emit(await pushing, endOfStream, ct);
 
     /// <summary>Sends the end-of-stream call through every handler and writes what remains. A body of which bytes
     /// were written needs no flush: the streams beneath (Kestrel's response body, <see cref="BufferedResponseStream"/>
@@ -46,18 +51,18 @@ internal sealed class ResponseBodyFilterStream : ResponseBodyStream
         if (!_completed)
         {
             _completed = true;
-            await EmitAsync(await _chain.PushAsync(ReadOnlyMemory<byte>.Empty, endOfStream: true), true, cancellationToken);
+            await Emit(await _chain.PushAsync(ReadOnlyMemory<byte>.Empty, endOfStream: true), true, cancellationToken);
         }
         if (!_written) await Inner.FlushAsync(cancellationToken);
     }
 
-    private async ValueTask EmitAsync(ReadOnlyMemory<byte> data, bool endOfStream, CancellationToken ct)
+    private ValueTask Emit(ReadOnlyMemory<byte> data, bool endOfStream, CancellationToken ct)
     {
         if (!_written) SetContentLength(data.Length, endOfStream);
-        if (data.IsEmpty) return;
+        if (data.IsEmpty) return default;
         _written = true;
         _context.ResponseBodyBytes += data.Length;
-        await Inner.WriteAsync(data, ct);
+        return Inner.WriteAsync(data, ct);
     }
 
     /// <summary>Before the first byte: at the end of stream the whole output is known (exact Content-Length); output
