@@ -61,13 +61,17 @@ internal static class PhaseRunner
         if (context.Debug is not null || context.Trace is not null)
         {
             await InstrumentedAsync(plan.ResponseHeaders, context, "header_filter", debugPhase: true,
-                static async (h, c) => { await h.OnResponseHeadersAsync(c); return PhaseOutcome.Continue; });
+                static async (h, c) => { await h.OnResponseHeadersAsync(c); return PhaseOutcome.Continue; }, skipBits: plan.ResponseHeadersSkipBits);
             // Kong sets the request-debug output header right after header_filter
             if (context.Debug is { } debug) RequestDebug.AddOutputHeader(debug, context);
             return;
         }
         var handlers = plan.ResponseHeaders;
-        for (var i = 0; i < handlers.Count; i++) await handlers[i].OnResponseHeadersAsync(context);
+        // a step the request passes over (ProxyContext.SkippedSteps) costs a test here, not a call into it
+        var skipped = context.SkippedSteps;
+        var skipBits = plan.ResponseHeadersSkipBits;
+        for (var i = 0; i < handlers.Count; i++)
+            if ((skipped & skipBits[i]) == 0) await handlers[i].OnResponseHeadersAsync(context);
     }
 
     public static async ValueTask RequestTrailersAsync(PhasePlan plan, ProxyContext context)
@@ -87,8 +91,11 @@ internal static class PhaseRunner
         var debug = context.Debug;
         debug?.Enter("log");
         var handlers = plan.Log;
+        var skipped = context.SkippedSteps;
+        var skipBits = plan.LogSkipBits;
         for (var i = 0; i < handlers.Count; i++)
         {
+            if ((skipped & skipBits[i]) != 0) continue;
             var h = handlers[i];
             var opened = debug?.EnterHandler(h, "log", context) ?? 0;
             try { await h.OnLogAsync(context); }
@@ -100,7 +107,8 @@ internal static class PhaseRunner
 
     /// <param name="debugPhase">open the phase's own debug span (access has it open already, around the router)</param>
     private static async ValueTask<PhaseOutcome> InstrumentedAsync<THandler>(IReadOnlyList<THandler> handlers, ProxyContext context,
-        string phase, bool debugPhase, Func<THandler, ProxyContext, ValueTask<PhaseOutcome>> run, int from = 0) where THandler : IPhaseHandler
+        string phase, bool debugPhase, Func<THandler, ProxyContext, ValueTask<PhaseOutcome>> run, int from = 0, ulong[]? skipBits = null)
+        where THandler : IPhaseHandler
     {
         var debug = context.Debug;
         if (debugPhase) debug?.Enter(phase);
@@ -108,6 +116,7 @@ internal static class PhaseRunner
         {
             for (var i = from; i < handlers.Count; i++)
             {
+                if (skipBits is not null && (context.SkippedSteps & skipBits[i]) != 0) continue;
                 var h = handlers[i];
                 // read per step: the opentelemetry plugin drops the trace of a request it does not sample
                 var trace = context.Trace;

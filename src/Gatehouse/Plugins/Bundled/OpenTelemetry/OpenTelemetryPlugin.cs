@@ -196,6 +196,9 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             }
             propagation.Inject(headers, injection);
             if (traceIdHeader is not null) kong.Response.SetHeader(traceIdHeader, TraceIds.Hex(injection.TraceId), deferred: true);
+            // nothing recorded: the log step would find no trace (the trace-id header above is applied by the header
+            // phase's deferred-headers step all the same), so the request passes over it
+            if (kong.Context.Trace is null) kong.SkipLaterPhases();
             return ValueTask.FromResult(PhaseOutcome.Continue);
         }
 
