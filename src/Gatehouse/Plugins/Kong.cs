@@ -14,12 +14,10 @@ public sealed class Kong
 {
     private List<KeyValuePair<string, string?>>? _pendingHeaders;
 
-    private Kong(ProxyContext context)
-    {
-        Context = context;
-        Request = new KongRequest(context.HttpContext, context);
-        Response = new KongResponse(this);
-    }
+    private KongRequest? _request;
+    private KongResponse? _response;
+
+    private Kong(ProxyContext context) => Context = context;
 
     /// <summary>The PDK of this request (created on first use).</summary>
     public static Kong For(ProxyContext context)
@@ -51,8 +49,10 @@ public sealed class Kong
     }
 
     public ProxyContext Context { get; }
-    public KongRequest Request { get; }
-    public KongResponse Response { get; }
+    // made on first use: most plugin steps of a request touch one of them or neither (e.g. an unsampled request's
+    // opentelemetry step only the request's headers)
+    public KongRequest Request => _request ??= new KongRequest(Context.HttpContext, Context);
+    public KongResponse Response => _response ??= new KongResponse(this);
     /// <summary><c>kong.ctx.shared</c>: data plugins share within this request.</summary>
     public IDictionary<string, object?> Ctx => Context.Shared;
     /// <summary>The request's protocol as plugins' <c>protocols</c> name it: http, https, grpc or grpcs.</summary>

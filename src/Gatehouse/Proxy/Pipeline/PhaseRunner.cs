@@ -7,7 +7,8 @@ namespace Gatehouse.Proxy.Pipeline;
 /// still runs the log phase. A request with a <see cref="ProxyContext.Debug"/> trace (Kong's request debugging: the
 /// phase, <c>plugins</c> and our <c>filters</c> timings) or a <see cref="ProxyContext.Trace"/> (the opentelemetry
 /// plugin: one span per plugin or filter step, <see cref="StepSpans"/>) takes the instrumented loop, which serves both;
-/// every other request the plain one.</summary>
+/// every other request the plain one. Both pass over the header_filter and log steps a request marked skipped
+/// (<see cref="ProxyContext.SkippedSteps"/>) without calling them.</summary>
 internal static class PhaseRunner
 {
     public static async ValueTask<PhaseOutcome> RewriteAsync(PhasePlan plan, ProxyContext context)

@@ -162,7 +162,7 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         /// try's span (whose id the upstream receives as its parent), inject.</summary>
         public override ValueTask<PhaseOutcome> AccessAsync(Kong kong)
         {
-            var headers = kong.Request.Headers;
+            var headers = kong.Context.HttpContext.Request.Headers; // kong.request's headers, without making the PDK's request object
             ref var upfront = ref kong.Context.PendingTrace;
             var extracted = upfront.Sampled is null ? propagation.Extract(headers) : (ExtractedContext?)upfront.Extracted;
             propagation.Clear(headers);
