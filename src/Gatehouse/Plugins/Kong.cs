@@ -14,12 +14,10 @@ public sealed class Kong
 {
     private List<KeyValuePair<string, string?>>? _pendingHeaders;
 
-    private Kong(ProxyContext context)
-    {
-        Context = context;
-        Request = new KongRequest(context.HttpContext, context);
-        Response = new KongResponse(this);
-    }
+    private KongRequest? _request;
+    private KongResponse? _response;
+
+    private Kong(ProxyContext context) => Context = context;
 
     /// <summary>The PDK of this request (created on first use).</summary>
     public static Kong For(ProxyContext context)
@@ -28,12 +26,33 @@ public sealed class Kong
         if (context.PluginState is Kong kong) return kong;
         kong = new Kong(context);
         context.PluginState = kong;
+        // nothing deferred yet: the header phase passes over DeferredHeadersStep until a plugin defers a header
+        context.SkippedSteps |= NoPendingHeaders;
         return kong;
     }
 
+    /// <summary>The <see cref="ProxyContext.SkippedSteps"/> bit of <see cref="DeferredHeadersStep"/>: no response header
+    /// is waiting for the response. Plugin slots take the bits below it (<see cref="PluginSlot.SkipBit"/>).</summary>
+    internal const ulong NoPendingHeaders = 1UL << 63;
+
+    /// <summary>The skip bit of the plugin access step running now (set by the step before it calls the plugin); 0 in
+    /// every other phase, where <see cref="SkipLaterPhases"/> does nothing.</summary>
+    internal ulong RunningAccessStep { get; set; }
+
+    /// <summary>The running plugin has nothing left to do for this request: its header_filter and log steps are not run
+    /// (the phase loops pass over them, <see cref="ProxyContext.SkippedSteps"/>). Honoured in the access phase only
+    /// (the phases after it run on the same route plan); its body_filter step still runs, since whether the response has
+    /// body steps was settled with the plan. A request with request debugging runs every step, as Kong reports them.</summary>
+    public void SkipLaterPhases()
+    {
+        if (Context.Debug is null) Context.SkippedSteps |= RunningAccessStep;
+    }
+
     public ProxyContext Context { get; }
-    public KongRequest Request { get; }
-    public KongResponse Response { get; }
+    // made on first use: most plugin steps of a request touch one of them or neither (e.g. an unsampled request's
+    // opentelemetry step only the request's headers)
+    public KongRequest Request => _request ??= new KongRequest(Context.HttpContext, Context);
+    public KongResponse Response => _response ??= new KongResponse(this);
     /// <summary><c>kong.ctx.shared</c>: data plugins share within this request.</summary>
     public IDictionary<string, object?> Ctx => Context.Shared;
     /// <summary>The request's protocol as plugins' <c>protocols</c> name it: http, https, grpc or grpcs.</summary>
@@ -73,7 +92,11 @@ public sealed class Kong
         Request.SetHeader("X-Anonymous-Consumer", anonymous ? "true" : null);
     }
 
-    internal void AddPendingHeader(string name, string? value) => (_pendingHeaders ??= []).Add(new(name, value));
+    internal void AddPendingHeader(string name, string? value)
+    {
+        (_pendingHeaders ??= []).Add(new(name, value));
+        Context.SkippedSteps &= ~NoPendingHeaders;
+    }
 
     /// <summary>Applies headers set before the response existed (kong.response.set_header in access).</summary>
     internal void ApplyPendingHeaders()

@@ -40,7 +40,7 @@ public sealed class PluginPlanContributor : IPhasePlanContributor
                     PluginSlot.Rank(i.Model.RouteId is not null, i.Model.ServiceId is not null, i.Model.ConsumerId is not null),
                     i.Model.ConsumerId, i.Handler, i.Model.Protocols.ToHashSet(StringComparer.Ordinal), i.Model.Id.ToString()))
                 .ToList();
-            if (candidates.Count > 0) slots.Add(new PluginSlot(plugin, candidates));
+            if (candidates.Count > 0) slots.Add(new PluginSlot(plugin, candidates, slots.Count));
         }
         if (slots.Count == 0) return;
         if (route is null) Add(builder, slots, PluginPhases.Rewrite, s => new PluginRewriteStep(s));

@@ -10,9 +10,11 @@ internal sealed class PluginSlot
 {
     private readonly Candidate[] _candidates;
 
-    public PluginSlot(GatehousePlugin plugin, IEnumerable<Candidate> candidates)
+    /// <param name="position">the slot's place among its plan's plugin slots (its <see cref="SkipBit"/>)</param>
+    public PluginSlot(GatehousePlugin plugin, IEnumerable<Candidate> candidates, int position = -1)
     {
         Plugin = plugin;
+        SkipBit = position is >= 0 and < 63 ? 1UL << position : 0;
         _candidates = [.. candidates.OrderByDescending(c => c.Rank)];
         Phases = _candidates.Aggregate(PluginPhases.None, (p, c) => p | c.Handler.Phases);
         DependsOnConsumer = _candidates.Any(c => c.ConsumerId is not null);
@@ -26,6 +28,10 @@ internal sealed class PluginSlot
     public bool DependsOnConsumer { get; }
     /// <summary>An instance records spans of its own (<see cref="PluginHandler.RecordsSpans"/>).</summary>
     public bool RecordsSpans { get; }
+    /// <summary>The <see cref="Proxy.Pipeline.ProxyContext.SkippedSteps"/> bit that passes over this slot's header_filter
+    /// and log steps (<see cref="Kong.SkipLaterPhases"/>); one per slot of a plan, bit 63 being
+    /// <see cref="Kong.NoPendingHeaders"/>. 0 (never skipped) past the 63rd slot.</summary>
+    public ulong SkipBit { get; }
 
     /// <summary>The instance for this request's consumer (or none identified), or null when none applies. As in
     /// Kong, the most specific instance is chosen first and then skipped if the request's protocol is not among

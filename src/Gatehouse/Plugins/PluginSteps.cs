@@ -11,6 +11,7 @@ internal abstract class PluginStep(PluginSlot slot) : IPhaseHandler
 
     public string Kind => "plugin";
     public bool RecordsSpans => Slot.RecordsSpans;
+    public ulong SkipBits => Slot.SkipBit;
     public PluginSlot Slot { get; } = slot;
 
     /// <summary>The id of the instance that applies to this request (Kong's <c>plugins.&lt;name&gt;.&lt;id&gt;</c> span);
@@ -22,9 +23,12 @@ internal abstract class PluginStep(PluginSlot slot) : IPhaseHandler
     /// <summary>Made once: a step runs in one phase only (a race makes the same string twice, harmlessly).</summary>
     public string TraceSpanName(string phase) => _spanName ??= $"kong.{phase}.plugin.{Name}";
 
-    protected (Kong Kong, PluginHandler? Handler) Resolve(ProxyContext context)
+    /// <param name="accessStep">the skip bit <see cref="Kong.SkipLaterPhases"/> marks while this step runs: the access
+    /// step's slot's, 0 in the other phases</param>
+    protected (Kong Kong, PluginHandler? Handler) Resolve(ProxyContext context, ulong accessStep = 0)
     {
         var kong = Kong.For(context);
+        kong.RunningAccessStep = accessStep;
         return (kong, Slot.Resolve(kong));
     }
 }
@@ -42,7 +46,7 @@ internal sealed class PluginAccessStep(PluginSlot slot) : PluginStep(slot), IAcc
 {
     public ValueTask<PhaseOutcome> OnAccessAsync(ProxyContext context)
     {
-        var (kong, handler) = Resolve(context);
+        var (kong, handler) = Resolve(context, Slot.SkipBit);
         return handler?.AccessAsync(kong) ?? ValueTask.FromResult(PhaseOutcome.Continue);
     }
 
@@ -87,6 +91,8 @@ internal sealed class DeferredHeadersStep : IResponseHeadersHandler
 {
     public static DeferredHeadersStep Instance { get; } = new();
     public string Name => "kong.response.set_header";
+    /// <summary>Passed over while no header is deferred (<see cref="Kong.NoPendingHeaders"/>).</summary>
+    public ulong SkipBits => Kong.NoPendingHeaders;
 
     public ValueTask OnResponseHeadersAsync(ProxyContext context)
     {

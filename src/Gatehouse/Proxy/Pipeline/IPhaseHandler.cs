@@ -27,6 +27,11 @@ public interface IPhaseHandler
     /// store query): the trace must exist before it runs, so sampling is not decided after it
     /// (<see cref="Tracing.PendingTrace.Defer"/>).</summary>
     bool RecordsSpans => Kind != "plugin";
+
+    /// <summary>The bits of <see cref="ProxyContext.SkippedSteps"/> that pass over this step in the header_filter and log
+    /// phases of a request that set any of them (a plugin with nothing left to do for that request:
+    /// <c>Plugins.Kong.SkipLaterPhases</c>); 0, the default: the step always runs. Read once per plan.</summary>
+    ulong SkipBits => 0;
 }
 
 /// <summary>Rewrite phase: before routing; only handlers of the global plan run here (Kong: global plugins only).</summary>

@@ -29,7 +29,14 @@ public sealed class PhasePlan
         ResponseHeaders = responseHeaders;
         ResponseBody = responseBody;
         Log = log;
+        ResponseHeadersSkipBits = [.. responseHeaders.Select(h => h.SkipBits)];
+        LogSkipBits = [.. log.Select(h => h.SkipBits)];
     }
+
+    /// <summary>Each header_filter and log step's <see cref="IPhaseHandler.SkipBits"/>, read once here: the phase loops
+    /// test a request's <see cref="ProxyContext.SkippedSteps"/> against them with no call into the step.</summary>
+    internal ulong[] ResponseHeadersSkipBits { get; }
+    internal ulong[] LogSkipBits { get; }
 
     public bool HasBodyHandlers => ResponseBody.Count > 0;
     public bool HasRequestBodyHandlers => RequestBody.Count > 0;

@@ -7,7 +7,8 @@ namespace Gatehouse.Proxy.Pipeline;
 /// still runs the log phase. A request with a <see cref="ProxyContext.Debug"/> trace (Kong's request debugging: the
 /// phase, <c>plugins</c> and our <c>filters</c> timings) or a <see cref="ProxyContext.Trace"/> (the opentelemetry
 /// plugin: one span per plugin or filter step, <see cref="StepSpans"/>) takes the instrumented loop, which serves both;
-/// every other request the plain one.</summary>
+/// every other request the plain one. Both pass over the header_filter and log steps a request marked skipped
+/// (<see cref="ProxyContext.SkippedSteps"/>) without calling them.</summary>
 internal static class PhaseRunner
 {
     public static async ValueTask<PhaseOutcome> RewriteAsync(PhasePlan plan, ProxyContext context)
@@ -76,10 +77,14 @@ internal static class PhaseRunner
     {
         if (context.Debug is not null || context.Trace is not null) return InstrumentedResponseHeadersAsync(plan, context);
         var handlers = plan.ResponseHeaders;
+        // a step the request passes over (ProxyContext.SkippedSteps, read per step: an earlier step may change it) costs
+        // a test here, not a call into it
+        var skipBits = plan.ResponseHeadersSkipBits;
         for (var i = 0; i < handlers.Count; i++)
         {
+            if ((context.SkippedSteps & skipBits[i]) != 0) continue;
             var step = handlers[i].OnResponseHeadersAsync(context);
-            if (!step.IsCompletedSuccessfully) return ResponseHeadersFromAsync(handlers, context, i, step);
+            if (!step.IsCompletedSuccessfully) return ResponseHeadersFromAsync(plan, context, i, step);
         }
         return default;
     }
@@ -87,15 +92,18 @@ internal static class PhaseRunner
     private static async ValueTask InstrumentedResponseHeadersAsync(PhasePlan plan, ProxyContext context)
     {
         await InstrumentedAsync(plan.ResponseHeaders, context, "header_filter", debugPhase: true,
-            static async (h, c) => { await h.OnResponseHeadersAsync(c); return PhaseOutcome.Continue; });
+            static async (h, c) => { await h.OnResponseHeadersAsync(c); return PhaseOutcome.Continue; }, skipBits: plan.ResponseHeadersSkipBits);
         // Kong sets the request-debug output header right after header_filter
         if (context.Debug is { } debug) RequestDebug.AddOutputHeader(debug, context);
     }
 
-    private static async ValueTask ResponseHeadersFromAsync(IReadOnlyList<IResponseHeadersHandler> handlers, ProxyContext context, int from, ValueTask step)
+    private static async ValueTask ResponseHeadersFromAsync(PhasePlan plan, ProxyContext context, int from, ValueTask step)
     {
         await step;
-        for (var i = from + 1; i < handlers.Count; i++) await handlers[i].OnResponseHeadersAsync(context);
+        var handlers = plan.ResponseHeaders;
+        var skipBits = plan.ResponseHeadersSkipBits;
+        for (var i = from + 1; i < handlers.Count; i++)
+            if ((context.SkippedSteps & skipBits[i]) == 0) await handlers[i].OnResponseHeadersAsync(context);
     }
 
     public static async ValueTask RequestTrailersAsync(PhasePlan plan, ProxyContext context)
@@ -114,8 +122,10 @@ internal static class PhaseRunner
     {
         if (context.Debug is not null) return DebugLogAsync(plan, context, onError);
         var handlers = plan.Log;
+        var skipBits = plan.LogSkipBits;
         for (var i = 0; i < handlers.Count; i++)
         {
+            if ((context.SkippedSteps & skipBits[i]) != 0) continue;
             ValueTask step;
             try { step = handlers[i].OnLogAsync(context); }
             catch (Exception e)
@@ -123,18 +133,21 @@ internal static class PhaseRunner
                 onError(handlers[i], e);
                 continue;
             }
-            if (!step.IsCompletedSuccessfully) return LogFromAsync(handlers, context, onError, i, step);
+            if (!step.IsCompletedSuccessfully) return LogFromAsync(plan, context, onError, i, step);
         }
         return default;
     }
 
-    private static async ValueTask LogFromAsync(IReadOnlyList<ILogHandler> handlers, ProxyContext context, Action<IPhaseHandler, Exception> onError,
+    private static async ValueTask LogFromAsync(PhasePlan plan, ProxyContext context, Action<IPhaseHandler, Exception> onError,
         int from, ValueTask step)
     {
+        var handlers = plan.Log;
+        var skipBits = plan.LogSkipBits;
         try { await step; }
         catch (Exception e) { onError(handlers[from], e); }
         for (var i = from + 1; i < handlers.Count; i++)
         {
+            if ((context.SkippedSteps & skipBits[i]) != 0) continue;
             try { await handlers[i].OnLogAsync(context); }
             catch (Exception e) { onError(handlers[i], e); }
         }
@@ -145,8 +158,11 @@ internal static class PhaseRunner
         var debug = context.Debug;
         debug?.Enter("log");
         var handlers = plan.Log;
+        var skipped = context.SkippedSteps;
+        var skipBits = plan.LogSkipBits;
         for (var i = 0; i < handlers.Count; i++)
         {
+            if ((skipped & skipBits[i]) != 0) continue;
             var h = handlers[i];
             var opened = debug?.EnterHandler(h, "log", context) ?? 0;
             try { await h.OnLogAsync(context); }
@@ -158,7 +174,8 @@ internal static class PhaseRunner
 
     /// <param name="debugPhase">open the phase's own debug span (access has it open already, around the router)</param>
     private static async ValueTask<PhaseOutcome> InstrumentedAsync<THandler>(IReadOnlyList<THandler> handlers, ProxyContext context,
-        string phase, bool debugPhase, Func<THandler, ProxyContext, ValueTask<PhaseOutcome>> run, int from = 0) where THandler : IPhaseHandler
+        string phase, bool debugPhase, Func<THandler, ProxyContext, ValueTask<PhaseOutcome>> run, int from = 0, ulong[]? skipBits = null)
+        where THandler : IPhaseHandler
     {
         var debug = context.Debug;
         if (debugPhase) debug?.Enter(phase);
@@ -166,6 +183,7 @@ internal static class PhaseRunner
         {
             for (var i = from; i < handlers.Count; i++)
             {
+                if (skipBits is not null && (context.SkippedSteps & skipBits[i]) != 0) continue;
                 var h = handlers[i];
                 // read per step: the opentelemetry plugin drops the trace of a request it does not sample
                 var trace = context.Trace;

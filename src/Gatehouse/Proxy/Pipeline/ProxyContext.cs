@@ -102,5 +102,10 @@ public sealed class ProxyContext
 
     /// <summary>The trace before it is made (<see cref="Tracing.PendingTrace"/>): a field, changed in place.</summary>
     internal Tracing.PendingTrace PendingTrace;
+    /// <summary>Steps of the header_filter and log phases this request passes over (<see cref="IPhaseHandler.SkipBits"/>,
+    /// <see cref="PhasePlan.ResponseHeadersSkipBits"/>): set by a plugin that has nothing left to do for the request in
+    /// its access step, e.g. the opentelemetry plugin on a request it did not sample. 0: every step runs.</summary>
+    internal ulong SkippedSteps;
+
     internal void ReplaceLocalResponse(LocalResponse? response) => LocalResponse = response;
 }

@@ -162,7 +162,7 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
         /// try's span (whose id the upstream receives as its parent), inject.</summary>
         public override ValueTask<PhaseOutcome> AccessAsync(Kong kong)
         {
-            var headers = kong.Request.Headers;
+            var headers = kong.Context.HttpContext.Request.Headers; // kong.request's headers, without making the PDK's request object
             ref var upfront = ref kong.Context.PendingTrace;
             var extracted = upfront.Sampled is null ? propagation.Extract(headers) : (ExtractedContext?)upfront.Extracted;
             propagation.Clear(headers);
@@ -196,6 +196,9 @@ public sealed class OpenTelemetryPlugin : GatehousePlugin
             }
             propagation.Inject(headers, injection);
             if (traceIdHeader is not null) kong.Response.SetHeader(traceIdHeader, TraceIds.Hex(injection.TraceId), deferred: true);
+            // nothing recorded: the log step would find no trace (the trace-id header above is applied by the header
+            // phase's deferred-headers step all the same), so the request passes over it
+            if (kong.Context.Trace is null) kong.SkipLaterPhases();
             return ValueTask.FromResult(PhaseOutcome.Continue);
         }
 
