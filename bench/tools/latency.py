@@ -97,11 +97,7 @@ def main() -> int:
             out.append(f"| {r['scenario']} | {r['phase']} | {r['rep']} | "
                        f"{int(r['requests']) / (int(r['duration_us']) / 1e6):,.0f} | {int(r['p50_us']) / 1000:.2f} | "
                        f"{int(r['p99_us']) / 1000:.2f} | {r['cpu_ticks']} |")
-    text = "\n".join(out) + "\n"
-    with open(a.out, "w") as f:
-        f.write(text)
-    sys.stdout.write(text)
-    return 0
+    return report.write_markdown(a.out, "\n".join(out) + "\n")
 
 
 if __name__ == "__main__":

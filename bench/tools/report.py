@@ -258,8 +258,12 @@ def main() -> int:
     p.add_argument("--standard", action="store_true")
     a = p.parse_args()
     raw = read_tsv(a.raw) if os.path.exists(a.raw) else []
-    text = render(build_rows(raw, read_tsv(a.status)), raw, a.title, a.standard)
-    with open(a.out, "w") as f:
+    return write_markdown(a.out, render(build_rows(raw, read_tsv(a.status)), raw, a.title, a.standard))
+
+
+def write_markdown(path: str, text: str) -> int:
+    """Writes a report to its file and to stdout (the scripts log it); the exit status of a report tool."""
+    with open(path, "w") as f:
         f.write(text)
     sys.stdout.write(text)
     return 0

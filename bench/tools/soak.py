@@ -106,11 +106,7 @@ def main() -> int:
 
 
 def write(path: str, lines: list[str]) -> int:
-    text = "\n".join(lines) + "\n"
-    with open(path, "w") as f:
-        f.write(text)
-    sys.stdout.write(text)
-    return 0
+    return report.write_markdown(path, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
