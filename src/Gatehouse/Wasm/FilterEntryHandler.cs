@@ -46,7 +46,7 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
                 if (!chain[i].TryAcquire()) return new(Fail(context, state, "request_headers", "filter entry was released"));
                 state.Leases[i] = chain[i];
                 var creating = chain[i].Plugin.CreateHttpContextAsync(state.Stream, context.HttpContext.RequestAborted);
-                if (!creating.IsCompletedSuccessfully) return AttachRestAsync(context, state, i, creating);
+                if (!creating.IsCompletedSuccessfully) return AttachRestAsync(context, state, i + 1, creating);
                 Opened(context, state, i, creating.Result);
             }
         }
@@ -61,24 +61,19 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
         else
         {
             for (var i = 0; i < chain.Count; i++) await GuestThread.Leave(chain[i].Plugin);
-            state = WasmRequestState.Attach(context, chain.Count, states);
-            for (var i = 0; i < chain.Count; i++)
-            {
-                if (!chain[i].TryAcquire()) return Fail(context, state, "request_headers", "filter entry was released");
-                state.Leases[i] = chain[i];
-                Opened(context, state, i, await chain[i].Plugin.CreateHttpContextAsync(state.Stream, context.HttpContext.RequestAborted));
-            }
+            return await AttachRestAsync(context, WasmRequestState.Attach(context, chain.Count, states), 0, null);
         }
         return await RequestHeaders(context, state);
     }
 
-    /// <summary>Entry <paramref name="from"/>'s context is still opening (its plugin starts a VM, or the VM is busy):
-    /// the rest of the attach, then this entry's request headers, wait for it.</summary>
-    private async ValueTask<PhaseOutcome> AttachRestAsync(ProxyContext context, WasmRequestState state, int from,
-        ValueTask<ProxyWasm.Contexts.HttpFilterContext> creating)
+    /// <summary>The attach from entry <paramref name="next"/> on, awaiting each context as it opens, then this entry's
+    /// request headers; <paramref name="opening"/> is entry <c>next - 1</c>'s context still opening (its plugin starts a
+    /// VM, or the VM is busy), when the synchronous attach stopped there.</summary>
+    private async ValueTask<PhaseOutcome> AttachRestAsync(ProxyContext context, WasmRequestState state, int next,
+        ValueTask<ProxyWasm.Contexts.HttpFilterContext>? opening)
     {
-        Opened(context, state, from, await creating);
-        for (var i = from + 1; i < chain.Count; i++)
+        if (opening is { } creating) Opened(context, state, next - 1, await creating);
+        for (var i = next; i < chain.Count; i++)
         {
             if (!chain[i].TryAcquire()) return Fail(context, state, "request_headers", "filter entry was released");
             state.Leases[i] = chain[i];
