@@ -17,6 +17,7 @@ import urllib.request
 
 import latency
 import otlp_receiver
+import pool_runs
 import preflight
 import prepare
 import report
@@ -454,3 +455,40 @@ class LatencyReportTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PoolRunsTests(unittest.TestCase):
+    HEAD = "- method: wrk -t1 -c64 --latency; 10 s warm-up then 3 × 10 s per scenario, interleaved\n"
+
+    @staticmethod
+    def row(sid, rep, rps, ticks, phase="run"):
+        return f"| {sid} | {phase} | {rep} | {rps:,} | 1.00 | 2.00 | {ticks} | 30 | 100.0 | 0 |\n"
+
+    def report(self, rounds):
+        return self.HEAD + "".join(self.row(*r) for r in rounds)
+
+    def test_medians_over_the_rounds_of_every_report_and_ratios_to_the_compared_row(self):
+        a = self.report([("nginx", 1, 40_000, 1000), ("G1", 1, 10_000, 1000), ("G1", 2, 20_000, 1000),
+                         ("G1", 0, 99_999, 1, "warmup")])
+        b = self.report([("nginx", 1, 40_000, 1000), ("G1", 1, 30_000, 1000)])
+        rows = {r["id"]: r for r in pool_runs.pool([a, b], {})}
+        self.assertEqual(3, rows["G1"]["rounds"])  # the warm-up row is not a round
+        self.assertEqual(20_000, rows["G1"]["rps"])
+        self.assertAlmostEqual(0.5, rows["G1"]["rps_ratio"])
+        # 1000 ticks = 10 s of CPU over 20,000 req/s × 10 s: 50 µs per request; nginx 25 µs
+        self.assertAlmostEqual(50.0, rows["G1"]["cpu_us"])
+        self.assertAlmostEqual(2.0, rows["G1"]["cpu_ratio"])
+
+    def test_same_counts_the_alias_rounds_in_the_row_and_as_the_reference(self):
+        a = self.report([("nginx", 1, 40_000, 1000), ("G1", 1, 10_000, 1000), ("G1-pg", 1, 30_000, 1000),
+                         ("G1-pg", 2, 30_000, 1000), ("W1", 1, 27_000, 1000)])
+        rows = {r["id"]: r for r in pool_runs.pool([a], {"G1-pg": "G1"})}
+        self.assertEqual(3, rows["G1"]["rounds"])
+        self.assertEqual(30_000, rows["G1"]["rps"])
+        self.assertAlmostEqual(0.9, rows["W1"]["rps_ratio"])
+        self.assertEqual(2, rows["G1-pg"]["rounds"])
+        self.assertIn("| G1 | 3 | 30,000 |", pool_runs.markdown(list(rows.values())))
+
+    def test_a_report_without_the_method_line_is_refused(self):
+        with self.assertRaises(ValueError):
+            pool_runs.rounds(self.row("G1", 1, 10_000, 1000))
