@@ -56,14 +56,13 @@ internal sealed class FilterEntryHandler(IReadOnlyList<SharedFilterPlugin> chain
 
     private async ValueTask<PhaseOutcome> AccessAsync(ProxyContext context)
     {
-        var state = WasmRequestState.Of(context);
-        if (state is not null) await GuestThread.Leave(Plugin);
-        else
+        if (WasmRequestState.Of(context) is { } state)
         {
-            for (var i = 0; i < chain.Count; i++) await GuestThread.Leave(chain[i].Plugin);
-            return await AttachRestAsync(context, WasmRequestState.Attach(context, chain.Count, states), 0, null);
+            await GuestThread.Leave(Plugin);
+            return await RequestHeaders(context, state);
         }
-        return await RequestHeaders(context, state);
+        for (var i = 0; i < chain.Count; i++) await GuestThread.Leave(chain[i].Plugin);
+        return await AttachRestAsync(context, WasmRequestState.Attach(context, chain.Count, states), 0, null);
     }
 
     /// <summary>The attach from entry <paramref name="next"/> on, awaiting each context as it opens, then this entry's
