@@ -11,15 +11,31 @@ namespace Gatehouse.Store;
 /// </summary>
 internal sealed class ConsumedRows : IReadOnlyList<JsonObject>
 {
-    private readonly IList<JsonObject> _rows;
+    private readonly Func<int, JsonObject?> _read;
+    private readonly Action<int> _release;
     private bool _enumerated;
 
     /// <param name="rows">the caller's own rows, which this clears: nothing else may read them afterwards</param>
-    public ConsumedRows(IList<JsonObject> rows) => _rows = rows ?? throw new ArgumentNullException(nameof(rows));
+    public ConsumedRows(IList<JsonObject> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        Count = rows.Count;
+        _read = i => rows[i];
+        _release = i => rows[i] = null!;
+    }
 
-    public int Count => _rows.Count;
+    /// <param name="rows">the caller's own rows, whose text this lets go of: nothing else may read them afterwards</param>
+    public ConsumedRows(JsonTextRows rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        Count = rows.Count;
+        _read = i => rows[i];
+        _release = rows.Release;
+    }
 
-    public JsonObject this[int index] => _rows[index] ?? throw new InvalidOperationException("this row has been consumed");
+    public int Count { get; }
+
+    public JsonObject this[int index] => _read(index) ?? throw new InvalidOperationException("this row has been consumed");
 
     public IEnumerator<JsonObject> GetEnumerator()
     {
@@ -30,10 +46,10 @@ internal sealed class ConsumedRows : IReadOnlyList<JsonObject>
 
     private IEnumerator<JsonObject> Consume()
     {
-        for (var i = 0; i < _rows.Count; i++)
+        for (var i = 0; i < Count; i++)
         {
-            var row = _rows[i];
-            _rows[i] = null!;
+            var row = this[i];
+            _release(i);
             yield return row;
         }
     }

@@ -34,7 +34,12 @@ public static class GatewayConfigBuilder
         foreach (var schema in registry.Schemas)
         {
             if (schema == vaultSchema || schema.AddToConfig is not { } add || !rows.TryGetValue(schema, out var list)) continue;
-            if (consume && list is IList<JsonObject> owned) list = new ConsumedRows(owned);
+            if (consume) list = list switch
+            {
+                JsonTextRows text => new ConsumedRows(text),
+                IList<JsonObject> owned => new ConsumedRows(owned),
+                _ => list,
+            };
             config = add(config, resolver is null || !ReferenceResolver.MayHoldReferences(schema) ? list
                 : [.. list.Select(row => ReferenceResolver.Resolve(schema, row, resolver, unresolved ?? (_ => { })))]);
         }

@@ -77,7 +77,7 @@ public sealed partial class DeclarativeConfigService
         {
             // the rows as the store returns them, published without reading them back (StoredRows); with
             // keepEntities false the validated rows are dropped as they are converted
-            Dictionary<EntitySchema, IReadOnlyList<JsonObject>>? rows = StoredRows.Of(_registry, result.Entities!, release: !keepEntities);
+            Dictionary<EntitySchema, IReadOnlyList<JsonObject>>? rows = StoredRows.Of(_registry, result.Entities!);
             if (!keepEntities) result = new DeclarativeResult(null, null) { Warnings = result.Warnings };
             await _store.ReplaceAllAsync(rows, ct);
             var stored = Stopwatch.GetTimestamp();
