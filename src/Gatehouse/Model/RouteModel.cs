@@ -17,8 +17,11 @@ public sealed record RouteModel
     /// <summary>Prefix paths, or regexes when they start with '~'.</summary>
     public IReadOnlyList<string> Paths { get; init; } = [];
     /// <summary>Header name (lower case) → accepted values (a value starting with "~*" is a regex).</summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<string>> Headers { get; init; } =
-        new Dictionary<string, IReadOnlyList<string>>();
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Headers { get; init; } = NoHeaders;
+
+    /// <summary>One empty header map shared by every route without headers (most routes; one each was 8 MB for 100,000).</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> NoHeaders { get; } =
+        System.Collections.ObjectModel.ReadOnlyDictionary<string, IReadOnlyList<string>>.Empty;
     public IReadOnlyList<string> Snis { get; init; } = [];
     public bool StripPath { get; init; } = true;
     public bool PreserveHost { get; init; }

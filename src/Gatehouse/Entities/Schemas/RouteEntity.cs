@@ -90,7 +90,7 @@ public static class RouteEntity
             Headers = e["headers"] is JsonObject h
                 ? h.ToDictionary(p => p.Key.ToLowerInvariant(),
                     p => (IReadOnlyList<string>)[.. (p.Value as JsonArray ?? []).Select(x => x?.GetValue<string>() ?? "")])
-                : new Dictionary<string, IReadOnlyList<string>>(),
+                : RouteModel.NoHeaders,
             Snis = r.Strings("snis"),
             StripPath = r.Bool("strip_path"),
             PreserveHost = r.Bool("preserve_host"),
