@@ -169,9 +169,16 @@ public sealed class ConsistentHashingBalancerTests
         BalancerPeer[] tried = [peers[1]];
         var keys = Enumerable.Range(0, 100).Select(Key).ToArray();
         foreach (var k in keys) { ring.Pick(k, null); ring.Pick(k, tried); }
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var round = 0; round < 100; round++)
-            foreach (var k in keys) { ring.Pick(k, null); ring.Pick(k, tried); ring.Pick(null, null); }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // the fewest bytes of three passes: the runtime may allocate on this thread once while tiering Pick up
+        // (seen as 3 KB in one pass when the whole suite ran); an allocation per pick shows in every pass
+        var fewest = long.MaxValue;
+        for (var pass = 0; pass < 3; pass++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var round = 0; round < 100; round++)
+                foreach (var k in keys) { ring.Pick(k, null); ring.Pick(k, tried); ring.Pick(null, null); }
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, fewest);
     }
 }
