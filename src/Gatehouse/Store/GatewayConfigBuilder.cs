@@ -20,7 +20,7 @@ public static class GatewayConfigBuilder
     /// (configurations built without a node)</param>
     /// <param name="unresolved">told of each reference that did not resolve (its field becomes empty, as Kong)</param>
     /// <param name="consume">the lists in <paramref name="rows"/> are the caller's own and are read by nothing else
-    /// afterwards: each row is let go of once converted (<see cref="ConsumedRows"/>), so that a large configuration's
+    /// afterwards: each row of a <see cref="JsonTextRows"/> list is let go of once converted (<see cref="ConsumedRows"/>), so that a large configuration's
     /// rows and its models are not all live at once</param>
     public static GatewayConfig Build(EntityRegistry registry, IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, long version,
         VaultResolver? vaults = null, Action<UnresolvedReference>? unresolved = null, bool consume = false)
@@ -34,12 +34,7 @@ public static class GatewayConfigBuilder
         foreach (var schema in registry.Schemas)
         {
             if (schema == vaultSchema || schema.AddToConfig is not { } add || !rows.TryGetValue(schema, out var list)) continue;
-            if (consume) list = list switch
-            {
-                JsonTextRows text => new ConsumedRows(text),
-                IList<JsonObject> owned => new ConsumedRows(owned),
-                _ => list,
-            };
+            if (consume && list is JsonTextRows owned) list = new ConsumedRows(owned);
             config = add(config, resolver is null || !ReferenceResolver.MayHoldReferences(schema) ? list
                 : [.. list.Select(row => ReferenceResolver.Resolve(schema, row, resolver, unresolved ?? (_ => { })))]);
         }

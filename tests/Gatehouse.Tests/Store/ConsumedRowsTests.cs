@@ -16,13 +16,14 @@ public sealed class ConsumedRowsTests
     [Fact]
     public void Each_row_is_let_go_of_once_read_and_the_rows_are_read_once()
     {
-        JsonObject[] rows = [new() { ["n"] = 1 }, new() { ["n"] = 2 }];
+        var rows = JsonTextRows.Of([new() { ["id"] = "a", ["n"] = 1 }, new() { ["id"] = "b", ["n"] = 2 }]);
         var consumed = new ConsumedRows(rows);
         var seen = new List<int>();
         foreach (var row in consumed)
         {
             seen.Add((int)row["n"]!);
-            Assert.Null(rows[seen.Count - 1]); // cleared as soon as it is handed out
+            var handedOut = seen.Count - 1;
+            Assert.Throws<InvalidOperationException>(() => rows[handedOut]); // let go of as soon as it is handed out
         }
         Assert.Equal([1, 2], seen);
         Assert.Equal(2, consumed.Count);
