@@ -30,8 +30,28 @@ public static class EntityJson
 
     public static Guid Guid(JsonObject e, string field) => System.Guid.Parse(String(e, field) ?? throw new InvalidOperationException($"{field} missing"));
 
-    public static IReadOnlyList<string> Strings(JsonObject e, string field) =>
-        e[field] is JsonArray a ? [.. a.Select(x => x?.GetValue<string>() ?? "")] : [];
+    public static IReadOnlyList<string> Strings(JsonObject e, string field) => StringsOf(e[field] as JsonArray);
+
+    /// <summary>The strings of <paramref name="array"/> (a null element as ""), exactly sized (an empty one shared); an
+    /// element equal to one of <paramref name="known"/> is that string instance, not a copy.</summary>
+    public static IReadOnlyList<string> StringsOf(JsonArray? array, IReadOnlyList<string>? known = null)
+    {
+        if (array is not { Count: > 0 }) return [];
+        var strings = new string[array.Count];
+        for (var i = 0; i < strings.Length; i++)
+        {
+            var value = array[i]?.GetValue<string>() ?? "";
+            strings[i] = known is null ? value : Shared(known, value);
+        }
+        return strings;
+    }
+
+    private static string Shared(IReadOnlyList<string> known, string value)
+    {
+        foreach (var k in known)
+            if (k == value) return k;
+        return value;
+    }
 
     /// <summary>The entity as the Admin API returns it: every field of <paramref name="schema"/> in its order, an
     /// absent one as null, as UTF-8 JSON. Written from the schema's field list, so a new field cannot be left out.</summary>

@@ -88,8 +88,7 @@ public static class RouteEntity
             Hosts = r.Strings("hosts"),
             Paths = r.Strings("paths"),
             Headers = e["headers"] is JsonObject h
-                ? h.ToDictionary(p => p.Key.ToLowerInvariant(),
-                    p => (IReadOnlyList<string>)[.. (p.Value as JsonArray ?? []).Select(x => x?.GetValue<string>() ?? "")])
+                ? h.ToDictionary(p => p.Key.ToLowerInvariant(), p => EntityJson.StringsOf(p.Value as JsonArray))
                 : RouteModel.NoHeaders,
             Snis = r.Strings("snis"),
             StripPath = r.Bool("strip_path"),
