@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite (README's second command): every xunit project in Gatehouse.sln, Release build, then the
 # benchmark tools' unit checks (bench/tools/test_tools.py: report arithmetic, verdicts, scenario configs).
-# Ends with one summary line "N passed, N failed, N skipped" summed over all of them.
+# Ends with the failed tests (name, message, first stack lines), then one summary line
+# "N passed, N failed, N skipped" summed over all of them.
 set -uo pipefail
 cd "$(dirname "$0")"
 log="$(mktemp)"
@@ -11,6 +12,10 @@ rc=${PIPESTATUS[0]}
 python3 -m unittest discover -s bench/tools 2>&1 | tee -a "$log"
 py_rc=${PIPESTATUS[0]}
 ((rc == 0)) && rc=$py_rc
+# CI keeps only the tail of the output: repeat each failed test's name, message and first stack lines just above
+# the summary line so a failure on another machine can be read from that tail.
+awk '/^[[:space:]]+Failed [^:[:space:]]/ {n=16; print "----- failed:"} /^(FAIL|ERROR): / {n=12; print "----- failed:"}
+     n > 0 {print; n--}' "$log"
 awk '/^[[:space:]]+Passed:[[:space:]]+[0-9]+/ {p+=$2} /^[[:space:]]+Failed:[[:space:]]+[0-9]+/ {f+=$2}
      /^[[:space:]]+Skipped:[[:space:]]+[0-9]+/ {s+=$2}
      # unittest: "Ran N tests in T s", then "OK" or "FAILED (failures=F, errors=E, skipped=S)"
