@@ -14,6 +14,10 @@ public sealed record GatewayConfig
 
     /// <summary>Monotonic version; a higher value is newer.</summary>
     public long Version { get; init; }
+    /// <summary>Whether routes and services carry their Admin API JSON (<see cref="RouteModel.Document"/>), which only
+    /// a Wasm filter reads (<c>kong.router.route</c>/<c>service</c>). False on a node with <c>wasm = off</c>: 100,000
+    /// routes' documents were 52 MB that nothing could read. Set before the entities are added (Store/GatewayConfigBuilder).</summary>
+    public bool EntityDocuments { get; init; } = true;
     public ImmutableArray<ServiceModel> Services { get; init; } = [];
     public ImmutableArray<RouteModel> Routes { get; init; } = [];
     // :: plugins and consumers (issue 5)

@@ -8,7 +8,7 @@ public sealed record ServiceModel
 {
     public required Guid Id { get; init; }
     /// <summary>The entity as the Admin API returns it (UTF-8 JSON, every field of its schema; Kong's
-    /// <c>kong.router.service</c>). Empty for a model not built from a stored entity.</summary>
+    /// <c>kong.router.service</c>). Empty for a model not built from a stored entity, and on a node with <c>wasm = off</c> (<see cref="GatewayConfig.EntityDocuments"/>).</summary>
     public ReadOnlyMemory<byte> Document { get; init; }
     public string? Name { get; init; }
     /// <summary>http, https, grpc, grpcs, tcp, tls, tls_passthrough, udp, ws, wss.</summary>

@@ -22,12 +22,14 @@ public static class GatewayConfigBuilder
     /// <param name="consume">the lists in <paramref name="rows"/> are the caller's own and are read by nothing else
     /// afterwards: each row of a <see cref="JsonTextRows"/> list is let go of once converted (<see cref="ConsumedRows"/>), so that a large configuration's
     /// rows and its models are not all live at once</param>
+    /// <param name="entityDocuments">routes and services carry their Admin API JSON for Wasm filters
+    /// (<see cref="GatewayConfig.EntityDocuments"/>); false on a node where no filter runs</param>
     public static GatewayConfig Build(EntityRegistry registry, IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, long version,
-        VaultResolver? vaults = null, Action<UnresolvedReference>? unresolved = null, bool consume = false)
+        VaultResolver? vaults = null, Action<UnresolvedReference>? unresolved = null, bool consume = false, bool entityDocuments = true)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(rows);
-        var config = new GatewayConfig { Version = version };
+        var config = new GatewayConfig { Version = version, EntityDocuments = entityDocuments };
         var vaultSchema = registry.ByName(VaultEntity.Schema.Name);
         if (vaultSchema?.AddToConfig is { } addVaults && rows.TryGetValue(vaultSchema, out var vaultRows)) config = addVaults(config, vaultRows);
         var resolver = vaults?.WithNamed(config.Vaults.Select(v => new NamedVault(v.Prefix, v.Name, v.EnvPrefix)));

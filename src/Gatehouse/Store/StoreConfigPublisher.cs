@@ -26,14 +26,18 @@ public sealed partial class StoreConfigPublisher
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConfigSnapshot? _snapshot;
     private readonly VaultResolver? _vaults;
+    private readonly bool _entityDocuments;
     private string _hash = "";
 
     /// <param name="snapshot">Keeps the rows of every publish for outages (database = postgres only).</param>
     /// <param name="vaults">Resolves vault references in the published configuration; null leaves them as they are.</param>
+    /// <param name="options">The node's conf: with <c>wasm = off</c> no filter runs, so routes and services are published
+    /// without the JSON only filters read (<see cref="GatewayConfig.EntityDocuments"/>); null: with it.</param>
     public StoreConfigPublisher(IEntityStore store, EntityRegistry registry, GatewayConfigPublisher publisher,
         ILogger<StoreConfigPublisher> logger, IClusterEvents? cluster = null, ConfigSnapshot? snapshot = null,
-        VaultResolver? vaults = null)
+        VaultResolver? vaults = null, GatehouseOptions? options = null)
     {
+        _entityDocuments = options?.Wasm ?? true;
         _vaults = vaults;
         _snapshot = snapshot;
         _store = store ?? throw new ArgumentNullException(nameof(store));
@@ -113,7 +117,7 @@ public sealed partial class StoreConfigPublisher
     private GatewayConfig Publish(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash = null, bool consume = false)
     {
         var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1, _vaults,
-            u => LogUnresolvedReference(u.Entity, u.Id, u.Field, u.Reference, u.Error), consume);
+            u => LogUnresolvedReference(u.Entity, u.Id, u.Field, u.Reference, u.Error), consume, _entityDocuments);
         Volatile.Write(ref _hash, hash ?? HashOf(_registry, rows));
         _publisher.Publish(config);
         LogPublished(config.Version, config.Services.Length, config.Routes.Length);

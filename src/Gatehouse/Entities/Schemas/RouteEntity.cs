@@ -10,7 +10,7 @@ public static class RouteEntity
     {
         Name = "routes",
         SingularName = "route",
-        AddToConfig = (config, rows) => config with { Routes = [.. rows.Select(ToModel)] },
+        AddToConfig = (config, rows) => config with { Routes = [.. rows.Select(row => ToModel(row, config.EntityDocuments))] },
         Fields =
         [
             Typedefs.Id(),
@@ -75,13 +75,14 @@ public static class RouteEntity
     };
 
     /// <summary>Defaults come from the schema (<see cref="EntityReader"/>).</summary>
-    public static RouteModel ToModel(JsonObject e)
+    /// <param name="document">whether the model carries the route's Admin API JSON (<see cref="RouteModel.Document"/>)</param>
+    public static RouteModel ToModel(JsonObject e, bool document = true)
     {
         var r = new EntityReader(Schema, e);
         return new()
         {
             Id = r.Guid("id"),
-            Document = EntityJson.Document(Schema, e),
+            Document = document ? EntityJson.Document(Schema, e) : default,
             Name = r.String("name"),
             Protocols = r.Strings("protocols"),
             Methods = r.Strings("methods"),

@@ -14,7 +14,7 @@ public static partial class ServiceEntity
     {
         Name = "services",
         SingularName = "service",
-        AddToConfig = (config, rows) => config with { Services = [.. rows.Select(ToModel)] },
+        AddToConfig = (config, rows) => config with { Services = [.. rows.Select(row => ToModel(row, config.EntityDocuments))] },
         Fields =
         [
             Typedefs.Id(),
@@ -48,13 +48,14 @@ public static partial class ServiceEntity
     };
 
     /// <summary>Defaults come from the schema (<see cref="EntityReader"/>).</summary>
-    public static ServiceModel ToModel(JsonObject e)
+    /// <param name="document">whether the model carries the service's Admin API JSON (<see cref="ServiceModel.Document"/>)</param>
+    public static ServiceModel ToModel(JsonObject e, bool document = true)
     {
         var r = new EntityReader(Schema, e);
         return new()
         {
             Id = r.Guid("id"),
-            Document = EntityJson.Document(Schema, e),
+            Document = document ? EntityJson.Document(Schema, e) : default,
             Name = r.String("name"),
             Protocol = r.RequiredString("protocol"),
             Host = r.String("host") ?? "",
