@@ -53,8 +53,12 @@ public sealed class OpenTelemetrySpanQueueTests : IAsyncLifetime
         using var queue = Queue(batch: 50, TimeSpan.FromMinutes(5), new PrometheusMetrics());
         for (var i = 0; i < 100; i++) queue.OnEnd(Span($"s{i}"));
         await WaitForSpans(100); // two full batches, long before the five minutes
-        Assert.InRange(_collector.ContentTypes.Count, 2, 3);
-        Assert.True(queue.Wakeups <= 4, $"{queue.Wakeups} wake-ups for two batches");
+        var posts = _collector.ContentTypes.Count;
+        Assert.InRange(posts, 2, 3);
+        // a round wakes at most twice (its first span, then a full batch or the delay's end); a wake-up whose spans an
+        // earlier round already sent (the producer and the loop interleave) costs one more, empty, wake-up. Per span it
+        // would be ~100; the suite once saw 5 with two POSTs
+        Assert.True(queue.Wakeups <= 2 * posts + 2, $"{queue.Wakeups} wake-ups for {posts} batches");
     }
 
     [Fact]
