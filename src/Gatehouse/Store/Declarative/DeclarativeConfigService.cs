@@ -71,6 +71,9 @@ public sealed partial class DeclarativeConfigService
         var result = _loader.Load(content.Span);
         if (!result.IsValid) return result;
         validated?.Invoke(result.Entities!);
+        // the file's tree, each record's validation and the rows' trees are garbage now, much of it promoted while the tree
+        // was whole: given back here, before the store and the models add theirs, it is not under the load's peak
+        if (content.Length >= CompactAfterBytes) Compact();
         var loaded = Stopwatch.GetTimestamp();
         await _gate.WaitAsync(ct);
         try
@@ -110,9 +113,14 @@ public sealed partial class DeclarativeConfigService
     {
         if (contentBytes < CompactAfterBytes) return;
         var started = Stopwatch.GetTimestamp();
+        Compact();
+        LogCompacted(Ms(started, Stopwatch.GetTimestamp()), GC.GetTotalMemory(false) >> 20);
+    }
+
+    private static void Compact()
+    {
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        LogCompacted(Ms(started, Stopwatch.GetTimestamp()), GC.GetTotalMemory(false) >> 20);
     }
 
     private static long Ms(long from, long to) => (long)Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
