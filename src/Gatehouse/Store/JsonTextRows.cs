@@ -37,7 +37,7 @@ public sealed class JsonTextRows : IReadOnlyList<JsonObject>
     public JsonObject this[int index] => JsonNode.Parse(_rows[index].Json ?? throw new InvalidOperationException("this row has been let go of"))!.AsObject();
 
     /// <summary>Row <paramref name="index"/>'s UTF-8 JSON text, not parsed (a store writes it as the row's document).</summary>
-    public ReadOnlySpan<byte> TextAt(int index) => _rows[index].Json ?? throw new InvalidOperationException("this row has been let go of");
+    public ReadOnlyMemory<byte> TextAt(int index) => _rows[index].Json ?? throw new InvalidOperationException("this row has been let go of");
 
     /// <summary>The <c>id</c> of row <paramref name="index"/>, without parsing it.</summary>
     public string IdAt(int index) => _rows[index].Id;

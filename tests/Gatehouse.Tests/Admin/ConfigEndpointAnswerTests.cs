@@ -7,6 +7,7 @@ using Gatehouse.Admin;
 using Gatehouse.Config;
 using Gatehouse.Entities;
 using Gatehouse.Hosting;
+using Gatehouse.Store;
 using Gatehouse.Store.Declarative;
 using Gatehouse.Tests.Store;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,6 +34,11 @@ public sealed class ConfigEndpointAnswerTests
 
         Assert.Equal(expected, Encoding.UTF8.GetString(written.WrittenSpan));
         Assert.Contains("ü-tag", expected); // unescaped, as Kong's cjson
+        // a load's rows are text, written without a tree each; rows given as trees write the same bytes
+        Assert.All(loaded.Entities!.Values, rows => Assert.IsType<JsonTextRows>(rows));
+        var fromTrees = new ArrayBufferWriter<byte>();
+        ConfigEndpoints.WriteLoaded(loaded.Entities!.ToDictionary(e => e.Key, e => (IReadOnlyList<JsonObject>)[.. e.Value]), fromTrees);
+        Assert.Equal(expected, Encoding.UTF8.GetString(fromTrees.WrittenSpan));
     }
 
     [Fact]

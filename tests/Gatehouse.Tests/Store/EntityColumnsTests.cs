@@ -28,7 +28,7 @@ public sealed class EntityColumnsTests
             var text = (JsonTextRows)rows;
             for (var r = 0; r < text.Count; r++)
             {
-                EntityColumns.Values(text.TextAt(r), indexed, values);
+                EntityColumns.Values(text.TextAt(r).Span, indexed, values);
                 var tree = text[r];
                 for (var i = 0; i < indexed.Length; i++, compared++) Assert.Equal(EntityColumns.Value(tree, indexed[i]), values[i]);
             }

@@ -180,7 +180,7 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
                     var columns = new string?[indexed.Length];
                     for (var r = 0; r < text.Count; r++)
                     {
-                        var json = text.TextAt(r);
+                        var json = text.TextAt(r).Span;
                         id.Value = text.IdAt(r);
                         doc.Value = Encoding.UTF8.GetString(json);
                         EntityColumns.Values(json, indexed, columns);
