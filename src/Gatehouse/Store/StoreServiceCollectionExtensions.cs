@@ -94,7 +94,7 @@ public static class StoreServiceCollectionExtensions
 
     internal static IEntityStore CreateStore(GatehouseOptions options, EntityRegistry registry, TimeProvider time) => options.Database switch
     {
-        DatabaseKind.Off => SqliteEntityStore.InMemory(registry, time),
+        DatabaseKind.Off => SqliteEntityStore.Temporary(registry, time),
         DatabaseKind.Sqlite => SqliteEntityStore.ForFile(options.EffectiveSqlitePath, registry, time),
         DatabaseKind.Postgres => new PostgresEntityStore(new PostgresConnections(options.Postgres), registry, time),
         _ => throw new NotSupportedException($"database = {options.Database.ToString().ToLowerInvariant()} is not supported"),

@@ -15,12 +15,13 @@ public sealed class EntityStoreContractTests : IDisposable
 {
     private readonly TempDir _dir = new();
 
-    public static TheoryData<string> Stores => ["file", "memory", "postgres"];
+    public static TheoryData<string> Stores => ["file", "memory", "temporary", "postgres"];
 
     private async Task<IEntityStore> Create(string kind) => kind switch
     {
         "file" => SqliteEntityStore.ForFile(_dir.File("store.db"), GatehouseEntities.Default, TimeProvider.System),
         "memory" => SqliteEntityStore.InMemory(GatehouseEntities.Default, TimeProvider.System),
+        "temporary" => SqliteEntityStore.Temporary(GatehouseEntities.Default, TimeProvider.System),
         _ => new PostgresEntityStore(new PostgresConnections(await (await PostgresServer.SharedAsync()).CreateDatabaseAsync()),
             GatehouseEntities.Default, TimeProvider.System),
     };
@@ -141,6 +142,22 @@ public sealed class EntityStoreContractTests : IDisposable
         var both = await store.PageAsync(ServiceEntity.Schema, new PageQuery(10, Tags: new TagFilter(["x", "y"], true)), ct);
         Assert.Equal(aId, EntityJson.Guid(Assert.Single(both.Items), "id"));
         Assert.Equal(StoreWriteOutcome.UniqueViolation, await store.InsertAsync(ServiceEntity.Schema, Service("b"), ct));
+    }
+
+    /// <summary>DB-less mode stores its rows in a temporary database (pages beyond a small cache in a file SQLite deleted
+    /// as it opened it), not in memory: 100,000 routes' rows were ~85 MB of a gateway's RSS in a memory database.</summary>
+    [Fact]
+    public async Task Db_less_mode_stores_in_a_temporary_database_of_its_own()
+    {
+        var options = new Gatehouse.Config.GatehouseOptions { Database = Gatehouse.Config.DatabaseKind.Off };
+        using var first = (SqliteEntityStore)StoreServiceCollectionExtensions.CreateStore(options, GatehouseEntities.Default, TimeProvider.System);
+        using var second = (SqliteEntityStore)StoreServiceCollectionExtensions.CreateStore(options, GatehouseEntities.Default, TimeProvider.System);
+        Assert.Equal("", first.DataSource);
+        await first.MigrateAsync(default);
+        await second.MigrateAsync(default);
+        await first.InsertAsync(ServiceEntity.Schema, Service("only-in-first"), default);
+        Assert.Single(await first.ListAllAsync(ServiceEntity.Schema, default));
+        Assert.Empty(await second.ListAllAsync(ServiceEntity.Schema, default)); // each its own database
     }
 
     public void Dispose() => _dir.Dispose();

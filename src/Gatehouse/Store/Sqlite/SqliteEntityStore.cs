@@ -6,27 +6,30 @@ using Microsoft.Data.Sqlite;
 namespace Gatehouse.Store.Sqlite;
 
 /// <summary>
-/// <see cref="IEntityStore"/> on SQLite: a file for the default database mode, or a private in-memory
-/// database for DB-less mode (the declarative configuration is loaded into it, so reads, paging and tag
-/// filters behave the same in both modes). Calls are serialized: the Admin API is not a hot path and
-/// SQLite allows one writer anyway.
+/// <see cref="IEntityStore"/> on SQLite: a file for the default database mode, or a private temporary database for
+/// DB-less mode (the declarative configuration is loaded into it, so reads, paging and tag filters behave the same in
+/// both modes). Calls are serialized: the Admin API is not a hot path and SQLite allows one writer anyway.
 /// </summary>
 public sealed class SqliteEntityStore : IEntityStore, IDisposable
 {
     private readonly string _connectionString;
     private readonly SqliteConnection? _keepAlive;
+    private readonly bool _onlyConnection;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly TimeProvider _time;
     private readonly EntityRegistry _registry;
 
-    private SqliteEntityStore(string connectionString, bool inMemory, EntityRegistry registry, TimeProvider time)
+    /// <param name="keepOpen">one connection stays open as long as the store: a shared-cache memory database lives as long
+    /// as one connection to it is open, a temporary one is that connection's own</param>
+    /// <param name="onlyConnection">every call uses the open connection (a temporary database has no other)</param>
+    private SqliteEntityStore(string connectionString, bool keepOpen, EntityRegistry registry, TimeProvider time, bool onlyConnection = false)
     {
         _connectionString = connectionString;
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
         _time = time ?? throw new ArgumentNullException(nameof(time));
-        if (inMemory)
+        _onlyConnection = onlyConnection;
+        if (keepOpen)
         {
-            // A shared-cache memory database lives as long as one connection to it is open.
             _keepAlive = new SqliteConnection(connectionString);
             _keepAlive.Open();
         }
@@ -38,8 +41,20 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
         var cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false };
-        return new SqliteEntityStore(cs.ToString(), inMemory: false, registry, time);
+        return new SqliteEntityStore(cs.ToString(), keepOpen: false, registry, time);
     }
+
+    /// <summary>DB-less mode's store: a private temporary database (SQLite's empty file name), whose pages beyond a small
+    /// cache are written to a file SQLite deletes as it opens it, so the rows are in the OS's page cache, not in the
+    /// process: 100,000 routes' rows were ~85 MB of the gateway's RSS in a memory database. Gone when the store is.</summary>
+    public static SqliteEntityStore Temporary(EntityRegistry registry, TimeProvider time)
+    {
+        var cs = new SqliteConnectionStringBuilder { DataSource = "", Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false };
+        return new SqliteEntityStore(cs.ToString(), keepOpen: true, registry, time, onlyConnection: true);
+    }
+
+    /// <summary>What the store's connections open: a path, a memory database's name, or "" (a temporary database).</summary>
+    internal string DataSource => new SqliteConnectionStringBuilder(_connectionString).DataSource;
 
     public static SqliteEntityStore InMemory(EntityRegistry registry, TimeProvider time)
     {
@@ -49,7 +64,7 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
             Mode = SqliteOpenMode.Memory,
             Cache = SqliteCacheMode.Shared,
         };
-        return new SqliteEntityStore(cs.ToString(), inMemory: true, registry, time);
+        return new SqliteEntityStore(cs.ToString(), keepOpen: true, registry, time);
     }
 
     /// <summary>All pending migrations in one immediate (write-locking) transaction: another process migrating the
@@ -306,6 +321,7 @@ public sealed class SqliteEntityStore : IEntityStore, IDisposable
         await _gate.WaitAsync();
         try
         {
+            if (_onlyConnection) return await action(_keepAlive!);
             using var conn = new SqliteConnection(_connectionString);
             await conn.OpenAsync();
             return await action(conn);
