@@ -70,10 +70,11 @@ public sealed partial class DeclarativeConfigService
         var allocated = GC.GetTotalAllocatedBytes();
         var result = _loader.Load(content.Span);
         if (!result.IsValid) return result;
-        validated?.Invoke(result.Entities!);
         // the file's tree, each record's validation and the rows' trees are garbage now, much of it promoted while the tree
-        // was whole: given back here, before the store and the models add theirs, it is not under the load's peak
+        // was whole: given back here, before the store and the models add theirs, it is not under the load's peak; what
+        // the caller makes of the rows (POST /config's answer: ~55 MB for 100,000 routes) is made after it, not on top
         if (content.Length >= CompactAfterBytes) Compact();
+        validated?.Invoke(result.Entities!);
         var loaded = Stopwatch.GetTimestamp();
         await _gate.WaitAsync(ct);
         try
