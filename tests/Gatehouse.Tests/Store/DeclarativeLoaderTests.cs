@@ -157,6 +157,63 @@ public sealed class DeclarativeLoaderTests
         Assert.Equal("b.test", (string?)Rows(result, GatehouseEntities.Default.ByName("services")!)[0]["host"]);
     }
 
+    /// <summary>Records are loaded from a compact copy of the file, not its tree: what reaches a row or an error report
+    /// is what the tree held — JSON numbers as written, YAML's floats and integers, and a float beyond double's range
+    /// still no integer.</summary>
+    [Fact]
+    public void Values_reach_the_rows_and_reports_as_the_file_gives_them()
+    {
+        const string json = """
+            {"_format_version": "3.0",
+             "services": [{"name": "a", "host": "a.test", "port": 8080.0, "connect_timeout": 1e3},
+                          {"name": "b", "host": "b.test", "extra": {"ratio": 1.0, "big": 12345678901234567890, "exp": 2e3, "s": "é\u00e9", "n": null}}]}
+            """;
+        var result = Loader.Load(Encoding.UTF8.GetBytes(json));
+        Assert.False(result.IsValid);
+        var reported = result.Error!.Extra!["flattened_errors"]!.AsArray().Single()!["entity"]!["extra"]!;
+        Assert.Equal("""{"ratio":1.0,"big":12345678901234567890,"exp":2e3,"s":"éé","n":null}""",
+            reported.ToJsonString(new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        var valid = Loader.Load(Encoding.UTF8.GetBytes(json.Replace(""", "extra": {"ratio": 1.0, "big": 12345678901234567890, "exp": 2e3, "s": "é\u00e9", "n": null}""", "")));
+        Assert.True(valid.IsValid, valid.Error?.Message);
+        var service = Rows(valid, ServiceEntity.Schema)[0];
+        Assert.Equal(8080, (long)service["port"]!);
+        Assert.Equal(1000, (long)service["connect_timeout"]!);
+
+        var yaml = Loader.Load("""
+            _format_version: "3.0"
+            services:
+              - name: a
+                host: a.test
+                port: 1e400
+              - name: b
+                host: b.test
+                connect_timeout: 1.0e3
+                retries: -3
+            """);
+        Assert.False(yaml.IsValid);
+        var fields = yaml.Error!.Fields!["services"]!;
+        Assert.Equal("expected an integer", (string?)fields[0]!["port"]);
+        Assert.Equal("value should be between 0 and 32767", (string?)fields[1]!["retries"]);
+        Assert.Null(fields[1]!["connect_timeout"]);
+    }
+
+    /// <summary>A caller that loads a large file collects between parsing and validating (the file's tree is garbage
+    /// by then): the hook runs once for a file that parses, whatever its records hold, and never for one that does not.</summary>
+    [Fact]
+    public void The_parsed_hook_runs_once_between_parsing_and_validation()
+    {
+        var calls = 0;
+        var invalid = Loader.Load("_format_version: \"3.0\"\nservices:\n  - name: a\n"u8, () => calls++);
+        Assert.False(invalid.IsValid);
+        Assert.Equal(1, calls);
+        var valid = Loader.Load("_format_version: \"3.0\"\nservices:\n  - name: a\n    host: a.test\n"u8, () => calls++);
+        Assert.True(valid.IsValid, valid.Error?.Message);
+        Assert.Equal(2, calls);
+        var unparsable = Loader.Load("services: [\n"u8, () => calls++);
+        Assert.False(unparsable.IsValid);
+        Assert.Equal(2, calls);
+    }
+
     /// <summary>A lone surrogate escape has no UTF-8 form: a parse error, as the Admin body reader answers (D5).</summary>
     [Theory]
     [InlineData("{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"\\ud800\",\"host\":\"a.test\"}]}")]

@@ -68,7 +68,10 @@ public sealed partial class DeclarativeConfigService
     {
         var started = Stopwatch.GetTimestamp();
         var allocated = GC.GetTotalAllocatedBytes();
-        var result = _loader.Load(content.Span);
+        var large = content.Length >= CompactAfterBytes;
+        // the file's tree is garbage once the loader has its compact form, much of it promoted while it was built: given
+        // back before the records are loaded (the load's peak was the tree, whole, and what each record hung on it)
+        var result = large ? _loader.Load(content.Span, Compact) : _loader.Load(content.Span);
         if (!result.IsValid) return result;
         // the file's tree, each record's validation and the rows' trees are garbage now, much of it promoted while the tree
         // was whole: given back here, before the store and the models add theirs, it is not under the load's peak; what

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Entities;
 
@@ -32,51 +33,93 @@ public sealed class DeclarativeLoader
         foreach (var schema in registry.Schemas) _nestedChildren[schema] = [.. registry.ReferencesTo(schema)];
     }
 
-    /// <summary>A record still to load: element <paramref name="Index"/> of <paramref name="Items"/> (a list of the file).</summary>
-    private sealed record Pending(JsonArray Items, int Index, DeclarativeErrorCollector.Slot Slot, FieldDefinition? ParentField, Guid ParentId, string Seed);
+    /// <summary>A record still to load: an element of a list of the file (its compact form, <see cref="ParsedFile"/>).</summary>
+    private sealed record Pending(JsonElement Item, DeclarativeErrorCollector.Slot Slot, FieldDefinition? ParentField, Guid ParentId, string Seed);
 
-    /// <summary>Parses (YAML or JSON, strict UTF-8) then validates.</summary>
-    public DeclarativeResult Load(ReadOnlySpan<byte> content) =>
-        DeclarativeParser.TryParse(content, out var root, out var error) ? LoadOwned(root) : ParseFailure(error!);
+    /// <summary>A file read and checked at the top level: its records as one immutable JSON value (UTF-8 text and an
+    /// index of it, no object per node), the top-level errors so far and what the top-level keys say.</summary>
+    private sealed record ParsedFile(JsonElement Root, DeclarativeErrorCollector Errors, bool Transform, List<string> Warnings);
+
+    /// <summary>Parses (YAML or JSON, strict UTF-8) then validates. <paramref name="parsed"/>, when given, runs between
+    /// the two, once the file's tree has been let go of (a caller loading a large file collects there).</summary>
+    public DeclarativeResult Load(ReadOnlySpan<byte> content, Action? parsed = null)
+    {
+        var file = Parse(content, out var failure);
+        if (file is null) return failure!;
+        parsed?.Invoke();
+        return Validate(file);
+    }
 
     public DeclarativeResult Load(string content) =>
-        DeclarativeParser.TryParse(content, out var root, out var error) ? LoadOwned(root) : ParseFailure(error!);
+        DeclarativeParser.TryParse(content, out var root, out var error) ? Load(root) : ParseFailure(error!);
 
     /// <summary>A file that is not a configuration at all: Kong puts the reason in <c>fields.error</c>, and answers
     /// without <c>flattened_errors</c> (there is no entity to attach it to).</summary>
     public static DeclarativeResult ParseFailure(string error) => new(null, DeclarativeErrorCollector.Unparsable(
         "failed parsing declarative configuration: " + error));
 
-    /// <summary>Validates <paramref name="root"/>, which stays as it was given (the load works on a copy).</summary>
-    public DeclarativeResult Load(JsonNode? root) => LoadOwned(root?.DeepClone());
-
-    /// <summary>Validates a tree that is this load's own: each record is checked and completed in place (its id, parent
-    /// reference and timestamps set, its nested children taken out) instead of on a copy, as a copy per record was a good
-    /// part of what a large file allocates.</summary>
-    private DeclarativeResult LoadOwned(JsonNode? root)
+    /// <summary>Validates <paramref name="root"/>, which stays as it was given.</summary>
+    public DeclarativeResult Load(JsonNode? root)
     {
-        if (root is not JsonObject config) return ParseFailure("expected an object");
+        var file = Prepare(root?.DeepClone(), out var failure);
+        return file is null ? failure! : Validate(file);
+    }
+
+    /// <summary>The tree is built and let go of in here: the caller's frame never holds it.</summary>
+    private ParsedFile? Parse(ReadOnlySpan<byte> content, out DeclarativeResult? failure)
+    {
+        if (DeclarativeParser.TryParse(content, out var root, out var error)) return Prepare(root, out failure);
+        failure = ParseFailure(error!);
+        return null;
+    }
+
+    /// <summary>Checks the top level of a tree that is this load's own (a 1.1/2.1 file's route paths are migrated in
+    /// it) and turns it into its compact form. Each record is then made a tree of its own as it is loaded, and dies
+    /// young: a large file's tree, whole in the old generation of the heap until the last record was loaded (with all
+    /// that each record's load hung on it), was most of what a load held at its peak.</summary>
+    private ParsedFile? Prepare(JsonNode? root, out DeclarativeResult? failure)
+    {
+        failure = null;
+        if (root is not JsonObject config)
+        {
+            failure = ParseFailure("expected an object");
+            return null;
+        }
         var errors = new DeclarativeErrorCollector();
         var transform = CheckTopLevel(config, errors);
         List<string> warnings = [];
         if (LegacyRoutePaths.Applies(EntityJson.String(config, "_format_version"))) warnings = LegacyRoutePaths.Migrate(config);
+        if (!CompactJson.TryFrom(config, out var compact, out var error))
+        {
+            failure = ParseFailure(error!);
+            return null;
+        }
+        return new ParsedFile(compact, errors, transform, warnings);
+    }
 
+    private DeclarativeResult Validate(ParsedFile file)
+    {
+        var errors = file.Errors;
         var pending = _registry.Schemas.ToDictionary(s => s, _ => new List<Pending>());
         foreach (var schema in _registry.Schemas)
         {
-            if (!config.TryGetPropertyValue(schema.Name, out var list) || list is null) continue;
-            if (list is not JsonArray items) { errors.AddTopLevel(schema.Name, "expected an array"); continue; }
-            for (var i = 0; i < items.Count; i++)
-                pending[schema].Add(new Pending(items, i, errors.TopLevel(schema.Name, i), null, Guid.Empty, $"{i}"));
+            if (!file.Root.TryGetProperty(schema.Name, out var list) || list.ValueKind == JsonValueKind.Null) continue;
+            if (list.ValueKind != JsonValueKind.Array) { errors.AddTopLevel(schema.Name, "expected an array"); continue; }
+            var i = 0;
+            foreach (var item in list.EnumerateArray())
+            {
+                pending[schema].Add(new Pending(item, errors.TopLevel(schema.Name, i), null, Guid.Empty, $"{i}"));
+                i++;
+            }
         }
 
         var accepted = _registry.Schemas.ToDictionary(s => s, s => new AcceptedRows(s));
         foreach (var schema in _registry.Schemas)
             foreach (var p in pending[schema])
-                LoadItem(schema, p, pending, accepted, errors, transform);
+                LoadItem(schema, p, pending, accepted, errors, file.Transform);
 
-        if (errors.HasErrors) return new DeclarativeResult(null, errors.ToError()) { Warnings = warnings };
-        return new DeclarativeResult(accepted.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<JsonObject>)kv.Value.Rows), null) { Warnings = warnings };
+        if (errors.HasErrors) return new DeclarativeResult(null, errors.ToError()) { Warnings = file.Warnings };
+        return new DeclarativeResult(accepted.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<JsonObject>)kv.Value.Rows), null) { Warnings = file.Warnings };
     }
 
     /// <summary>Checks the keys that are not entities (Kong's messages); returns <c>_transform</c>.</summary>
@@ -103,17 +146,18 @@ public sealed class DeclarativeLoader
     private void LoadItem(EntitySchema schema, Pending p, Dictionary<EntitySchema, List<Pending>> pending,
         Dictionary<EntitySchema, AcceptedRows> accepted, DeclarativeErrorCollector errors, bool transform)
     {
-        // taken out of the file's tree: once loaded (its row built, its errors copied), nothing refers to the record any
-        // more, so the input of a large file becomes garbage as it is loaded instead of staying whole to the end
-        var node = p.Items[p.Index];
-        p.Items[p.Index] = null;
-        if (node is not JsonObject item)
+        if (p.Item.ValueKind != JsonValueKind.Object)
         {
             errors.AddEntityErrors(p.Slot, schema, new JsonObject(), new JsonObject { ["@entity"] = new JsonArray("expected a record") });
             return;
         }
-        // the record is completed in place (the tree is this load's own); what it held before each value set below is
-        // kept, so that an error report shows the record as given
+        var nestedChildren = _nestedChildren[schema];
+        // the record as a tree of its own, without its nested children (each is made a tree when its turn comes)
+        var item = new JsonObject();
+        foreach (var member in p.Item.EnumerateObject())
+            if (!IsNestedChild(nestedChildren, member.Name)) item[member.Name] = DeclarativeParser.ToNode(member.Value);
+        // the record is completed in place; what it held before each value set below is kept, so that an error report
+        // shows the record as given
         var replaced = new List<(string Key, bool Existed, JsonNode? Before)>(4);
         void Set(string key, JsonNode? value)
         {
@@ -129,15 +173,16 @@ public sealed class DeclarativeLoader
         item.Remove("_ignore");
         var id = ResolveId(schema, item, p);
 
-        var nestedChildren = _nestedChildren[schema];
         foreach (var (child, field) in nestedChildren)
         {
-            if (!item.TryGetPropertyValue(child.Name, out var nested)) continue;
-            item.Remove(child.Name);
-            if (nested is null) continue;
-            if (nested is not JsonArray children) { fieldErrors[child.Name] = "expected an array"; continue; }
-            for (var i = 0; i < children.Count; i++)
-                pending[child].Add(new Pending(children, i, DeclarativeErrorCollector.Nested(p.Slot, child.Name, i), field, id, $"{id}:{i}"));
+            if (!p.Item.TryGetProperty(child.Name, out var nested) || nested.ValueKind == JsonValueKind.Null) continue;
+            if (nested.ValueKind != JsonValueKind.Array) { fieldErrors[child.Name] = "expected an array"; continue; }
+            var i = 0;
+            foreach (var element in nested.EnumerateArray())
+            {
+                pending[child].Add(new Pending(element, DeclarativeErrorCollector.Nested(p.Slot, child.Name, i), field, id, $"{id}:{i}"));
+                i++;
+            }
         }
         // the record as an error report shows it: the input without _comment, _ignore and nested children, with its
         // id (appended when derived), i.e. the record before its references and timestamps were set
@@ -164,6 +209,13 @@ public sealed class DeclarativeLoader
         if (accepted[schema].Duplicate(entity) is { } duplicate) { errors.AddDuplicate(p.Slot, schema, Reported(), duplicate); return; }
         // _transform: what an Admin API write does to the input (basic-auth: the password hashed with the consumer id)
         accepted[schema].Add(transform && schema.BeforeWrite is { } write ? write(entity, item) : entity);
+    }
+
+    private static bool IsNestedChild((EntitySchema Child, FieldDefinition Field)[] nestedChildren, string name)
+    {
+        foreach (var (child, _) in nestedChildren)
+            if (child.Name == name) return true;
+        return false;
     }
 
     private static Guid ResolveId(EntitySchema schema, JsonObject item, Pending p)

@@ -54,7 +54,9 @@ public static class DeclarativeParser
         return ToNode(document);
     }
 
-    private static JsonNode? ToNode(JsonElement element)
+    /// <summary>A value's tree: objects, arrays, strings and literals made anew, numbers kept as written (backed by the
+    /// value's document).</summary>
+    internal static JsonNode? ToNode(JsonElement element)
     {
         switch (element.ValueKind)
         {
