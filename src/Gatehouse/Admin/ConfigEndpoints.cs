@@ -9,6 +9,7 @@ using Gatehouse.Store.Declarative;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Gatehouse.Admin;
@@ -46,9 +47,11 @@ internal static class ConfigEndpoints
             return Results.StatusCode(StatusCodes.Status304NotModified);
         // Validating and compiling a big file takes CPU seconds: off the socket I/O thread (inline_io), so the
         // other connections that thread serves (Admin GET /, proxy traffic) are not held behind it. The 201's body is
-        // written from the validated rows before they are stored, and the rows let go of as they are compiled: a
-        // 100,000-route file's rows as JSON trees (~250 MB) are several times its answer (~55 MB)
-        var answer = new SegmentedJsonBody();
+        // written from the validated rows before they are stored, and the rows let go of as they are compiled. Past
+        // AnswerInMemoryBytes it goes to a temporary file (in ASPNETCORE_TEMP, else the temporary directory), not the
+        // heap: a 100,000-route file's answer (~55 MB) would otherwise be held through the store and the compile, on
+        // top of the configuration being replaced and the one being built
+        var answer = new FileBufferingWriteStream(AnswerInMemoryBytes);
         DeclarativeResult result;
         try
         {
@@ -57,12 +60,12 @@ internal static class ConfigEndpoints
         }
         catch
         {
-            answer.Dispose();
+            await answer.DisposeAsync();
             throw;
         }
         if (result.Error is { } error)
         {
-            answer.Dispose();
+            await answer.DisposeAsync();
             if (!options.FlattenErrors) return AdminResponses.Json((error with { Extra = null }).ToJson(), error.HttpStatus);
             // Flattened: per-entity errors move to flattened_errors; fields keeps only the top-level remainder.
             var body = error.ToJson();
@@ -74,20 +77,30 @@ internal static class ConfigEndpoints
         return new LoadedEntities(answer);
     }
 
+    /// <summary>An answer up to this size stays in memory (pooled pages); a larger one is written to a file.</summary>
+    internal const int AnswerInMemoryBytes = 1 << 20;
+
     /// <summary>The 201 answer: the loaded entities, by entity name then id, in load order (<see cref="WriteLoaded"/>),
     /// written before they were stored.</summary>
-    private sealed class LoadedEntities(SegmentedJsonBody body) : IResult
+    private sealed class LoadedEntities(FileBufferingWriteStream body) : IResult
     {
         public async Task ExecuteAsync(HttpContext ctx)
         {
-            try { await body.SendAsync(ctx.Response, StatusCodes.Status201Created, AdminResponses.JsonType); }
-            finally { body.Dispose(); }
+            await using (body)
+            {
+                ctx.Response.StatusCode = StatusCodes.Status201Created;
+                ctx.Response.ContentType = AdminResponses.JsonType;
+                ctx.Response.ContentLength = body.Length;
+                await body.DrainBufferAsync(ctx.Response.BodyWriter, ctx.RequestAborted);
+            }
         }
     }
 
-    /// <summary><c>{"&lt;entity&gt;": {"&lt;id&gt;": row, …}, …}</c>, as <see cref="AdminResponses.Json"/> writes it.</summary>
-    internal static void WriteLoaded(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> entities, IBufferWriter<byte> output)
+    /// <summary><c>{"&lt;entity&gt;": {"&lt;id&gt;": row, …}, …}</c>, as <see cref="AdminResponses.Json"/> writes it, to
+    /// <paramref name="output"/> as it goes (a few KB at a time).</summary>
+    internal static void WriteLoaded(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> entities, Stream output)
     {
+        const int flushAt = 16 << 10;
         using var writer = new Utf8JsonWriter(output, AdminResponses.WireWriter);
         writer.WriteStartObject();
         foreach (var (schema, rows) in entities)
@@ -102,6 +115,7 @@ internal static class ConfigEndpoints
                     writer.WritePropertyName(text.IdAt(i));
                     using var row = JsonDocument.Parse(text.TextAt(i));
                     row.RootElement.WriteTo(writer);
+                    if (writer.BytesPending >= flushAt) writer.Flush();
                 }
             }
             else
@@ -110,6 +124,7 @@ internal static class ConfigEndpoints
                 {
                     writer.WritePropertyName(EntityJson.String(row, "id")!);
                     row.WriteTo(writer);
+                    if (writer.BytesPending >= flushAt) writer.Flush();
                 }
             }
             writer.WriteEndObject();
