@@ -29,7 +29,7 @@ public sealed class CompiledPipeline
         if (contributors.Count == 0) return Empty;
         var services = config.Services.ToDictionary(s => s.Id);
         var global = Plan(config, null, null, contributors);
-        var byRoute = new Dictionary<Guid, PhasePlan>();
+        var byRoute = new Dictionary<Guid, PhasePlan>(config.Routes.Length);
         foreach (var route in config.Routes)
         {
             var service = route.ServiceId is { } id && services.TryGetValue(id, out var s) ? s : null;
