@@ -73,9 +73,9 @@ public sealed partial class DeclarativeConfigService
         // back before the records are loaded (the load's peak was the tree, whole, and what each record hung on it)
         var result = large ? _loader.Load(content.Span, Compact) : _loader.Load(content.Span);
         if (!result.IsValid) return result;
-        // the file's tree, each record's validation and the rows' trees are garbage now, much of it promoted while the tree
-        // was whole: given back here, before the store and the models add theirs, it is not under the load's peak; what
-        // the caller makes of the rows (POST /config's answer: ~55 MB for 100,000 routes) is made after it, not on top
+        // the file's compact copy, the records' trees and their validation are garbage now: given back here, before the
+        // store and the models add theirs, they are not under the load's peak; what the caller makes of the rows (POST
+        // /config's answer) is made after it, not on top
         if (content.Length >= CompactAfterBytes) Compact();
         validated?.Invoke(result.Entities!);
         var loaded = Stopwatch.GetTimestamp();

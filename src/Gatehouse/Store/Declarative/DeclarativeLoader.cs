@@ -50,8 +50,12 @@ public sealed class DeclarativeLoader
         return Validate(file);
     }
 
-    public DeclarativeResult Load(string content) =>
-        DeclarativeParser.TryParse(content, out var root, out var error) ? Load(root) : ParseFailure(error!);
+    public DeclarativeResult Load(string content)
+    {
+        if (!DeclarativeParser.TryParse(content, out var root, out var error)) return ParseFailure(error!);
+        var file = Prepare(root, out var failure);
+        return file is null ? failure! : Validate(file);
+    }
 
     /// <summary>A file that is not a configuration at all: Kong puts the reason in <c>fields.error</c>, and answers
     /// without <c>flattened_errors</c> (there is no entity to attach it to).</summary>
