@@ -130,7 +130,9 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
         });
         await gw.CreateAsync("/routes/failing/plugins", new
         {
-            name = "http-log", config = new { http_endpoint = collector.Url + "/fail", queue = new { max_retry_time = 0.05, initial_retry_delay = 0.01 } },
+            // max_retry_time is counted from the first attempt: 1 s leaves room for a retry even when that attempt (a new
+            // connection on a loaded machine) takes a good part of it; 0.05 s did not in CI
+            name = "http-log", config = new { http_endpoint = collector.Url + "/fail", queue = new { max_retry_time = 1.0, initial_retry_delay = 0.01 } },
         });
         await gw.CreateAsync("/services/svc/routes", new { name = "flaky", paths = new[] { "/flaky" } });
         await gw.CreateAsync("/routes/flaky/plugins", new { name = "http-log", config = new { http_endpoint = collector.Url + "/flaky" } });
