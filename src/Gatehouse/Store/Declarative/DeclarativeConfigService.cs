@@ -76,7 +76,7 @@ public sealed partial class DeclarativeConfigService
         // the file's compact copy, the records' trees and their validation are garbage now: given back here, before the
         // store and the models add theirs, they are not under the load's peak; what the caller makes of the rows (POST
         // /config's answer) is made after it, not on top
-        if (content.Length >= CompactAfterBytes) Compact();
+        if (large) Compact();
         validated?.Invoke(result.Entities!);
         var loaded = Stopwatch.GetTimestamp();
         await _gate.WaitAsync(ct);

@@ -50,12 +50,8 @@ public sealed class DeclarativeLoader
         return Validate(file);
     }
 
-    public DeclarativeResult Load(string content)
-    {
-        if (!DeclarativeParser.TryParse(content, out var root, out var error)) return ParseFailure(error!);
-        var file = Prepare(root, out var failure);
-        return file is null ? failure! : Validate(file);
-    }
+    public DeclarativeResult Load(string content) =>
+        DeclarativeParser.TryParse(content, out var root, out var error) ? LoadOwned(root) : ParseFailure(error!);
 
     /// <summary>A file that is not a configuration at all: Kong puts the reason in <c>fields.error</c>, and answers
     /// without <c>flattened_errors</c> (there is no entity to attach it to).</summary>
@@ -63,9 +59,12 @@ public sealed class DeclarativeLoader
         "failed parsing declarative configuration: " + error));
 
     /// <summary>Validates <paramref name="root"/>, which stays as it was given.</summary>
-    public DeclarativeResult Load(JsonNode? root)
+    public DeclarativeResult Load(JsonNode? root) => LoadOwned(root?.DeepClone());
+
+    /// <summary>Validates a tree that is this load's own (<see cref="Prepare"/> may change it).</summary>
+    private DeclarativeResult LoadOwned(JsonNode? root)
     {
-        var file = Prepare(root?.DeepClone(), out var failure);
+        var file = Prepare(root, out var failure);
         return file is null ? failure! : Validate(file);
     }
 
