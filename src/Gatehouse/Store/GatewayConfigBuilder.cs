@@ -31,7 +31,8 @@ public static class GatewayConfigBuilder
         ArgumentNullException.ThrowIfNull(rows);
         var config = new GatewayConfig { Version = version, EntityDocuments = entityDocuments };
         var vaultSchema = registry.ByName(VaultEntity.Schema.Name);
-        if (vaultSchema?.AddToConfig is { } addVaults && rows.TryGetValue(vaultSchema, out var vaultRows)) config = addVaults(config, vaultRows);
+        if (vaultSchema?.AddToConfig is { } addVaults && rows.TryGetValue(vaultSchema, out var vaultRows))
+            config = addVaults(config, consume && vaultRows is JsonTextRows ownVaults ? new ConsumedRows(ownVaults) : vaultRows);
         var resolver = vaults?.WithNamed(config.Vaults.Select(v => new NamedVault(v.Prefix, v.Name, v.EnvPrefix)));
         foreach (var schema in registry.Schemas)
         {

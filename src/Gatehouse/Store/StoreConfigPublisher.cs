@@ -78,21 +78,25 @@ public sealed partial class StoreConfigPublisher
     /// <param name="consume">the lists in <paramref name="rows"/> are the caller's own: with a <paramref name="hash"/>
     /// and no outage snapshot (nothing reads the rows after their conversion), each row is let go of once converted
     /// (<see cref="GatewayConfigBuilder.Build"/>): the lists are left with their slots cleared</param>
+    /// <param name="built">runs once the rows are models, before the configuration is compiled and published: a caller
+    /// that consumed a large load's rows collects there, so that the rows' text, dead but in the old generation, is not
+    /// under the compile's peak with the previous configuration and the new one</param>
     public async Task<GatewayConfig> PublishStoredAsync(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash,
-        CancellationToken ct, bool consume = false)
+        CancellationToken ct, bool consume = false, Action? built = null)
     {
         GatewayConfig config;
         await _gate.WaitAsync(ct);
-        try { config = PublishAndKeep(rows, hash, consume && hash is not null && _snapshot is null); }
+        try { config = PublishAndKeep(rows, hash, consume && hash is not null && _snapshot is null, built); }
         finally { _gate.Release(); }
         return await AnnouncedAsync(config, ct);
     }
 
     /// <summary>Publishes <paramref name="rows"/> and, with a <see cref="ConfigSnapshot"/>, keeps them for outages.</summary>
-    private GatewayConfig PublishAndKeep(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash, bool consume = false)
+    private GatewayConfig PublishAndKeep(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash, bool consume = false,
+        Action? built = null)
     {
         var document = _snapshot?.Serialize(rows);
-        var config = Publish(rows, hash, consume);
+        var config = Publish(rows, hash, consume, built);
         if (document is not null) _snapshot!.Record(document);
         return config;
     }
@@ -114,11 +118,13 @@ public sealed partial class StoreConfigPublisher
         finally { _gate.Release(); }
     }
 
-    private GatewayConfig Publish(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash = null, bool consume = false)
+    private GatewayConfig Publish(IReadOnlyDictionary<EntitySchema, IReadOnlyList<JsonObject>> rows, string? hash = null, bool consume = false,
+        Action? built = null)
     {
         var config = GatewayConfigBuilder.Build(_registry, rows, _publisher.Current.Version + 1, _vaults,
             u => LogUnresolvedReference(u.Entity, u.Id, u.Field, u.Reference, u.Error), consume, _entityDocuments);
         Volatile.Write(ref _hash, hash ?? HashOf(_registry, rows));
+        built?.Invoke();
         _publisher.Publish(config);
         LogPublished(config.Version, config.Services.Length, config.Routes.Length);
         return config;

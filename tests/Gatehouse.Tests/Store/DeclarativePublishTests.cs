@@ -243,6 +243,45 @@ vaults:
         Assert.Equal(Dump(fromStore with { Version = 0 }), Dump(fromLoad with { Version = 0 }));
     }
 
+    /// <summary>A large load collects once its rows are models (<c>built</c>): by then every row it consumed has been let
+    /// go of, and nothing is published yet, so the collection finds the rows' text dead and the previous configuration
+    /// still served; the hook runs once.</summary>
+    [Fact]
+    public async Task The_built_hook_runs_once_after_every_row_is_converted_and_before_publication()
+    {
+        using var store = SqliteEntityStore.InMemory(Registry, TimeProvider.System);
+        await store.MigrateAsync(default);
+        var gateway = new GatewayConfigPublisher();
+        var publisher = new StoreConfigPublisher(store, Registry, gateway, NullLogger<StoreConfigPublisher>.Instance);
+        var loaded = new DeclarativeLoader(Registry, TimeProvider.System).Load(Encoding.UTF8.GetBytes(VariedYaml()));
+        Assert.True(loaded.IsValid);
+        var rows = StoredRows.Of(Registry, loaded.Entities!);
+        await store.ReplaceAllAsync(rows, default);
+        var before = gateway.Current.Version;
+        var calls = 0;
+        long versionAtHook = -1;
+        var readableAtHook = -1;
+
+        var published = await publisher.PublishStoredAsync(rows, "0123456789abcdef0123456789abcdef", default, consume: true, built: () =>
+        {
+            calls++;
+            versionAtHook = gateway.Current.Version;
+            readableAtHook = rows.Values.Sum(list => Enumerable.Range(0, list.Count).Count(i =>
+            {
+                try { _ = list[i]; return true; }
+                catch (InvalidOperationException) { return false; }
+            }));
+        });
+
+        Assert.Equal(1, calls);
+        Assert.Equal(before, versionAtHook);
+        Assert.Equal(0, readableAtHook);
+        Assert.True(rows.Values.Sum(list => list.Count) > 10);
+        Assert.Equal(published.Version, gateway.Current.Version);
+        Assert.Equal(before + 1, published.Version);
+        Assert.Equal(Dump(published with { Version = 0 }), Dump((await publisher.ReloadAsync(default)) with { Version = 0 }));
+    }
+
     /// <summary>DB-less, the cluster status reports the loaded file's hash, the one <c>/status</c> reports, for a file
     /// given at start and for each <c>POST /config</c>.</summary>
     [Fact]

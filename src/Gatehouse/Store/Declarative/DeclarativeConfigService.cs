@@ -93,8 +93,11 @@ public sealed partial class DeclarativeConfigService
             // the file's MD5 identifies this configuration: the store's hash of every row (an MD5 over the JSON of
             // 100,000 rows) is not computed for it; the cluster status reports the same hash as /status. The rows
             // are this load's own: each is let go of as its model is built, so that the rows of a large file, its
-            // models and the previous configuration are not all live at once (the peak of a load)
-            await _publisher.PublishStoredAsync(rows, hash, ct, consume: true);
+            // models and the previous configuration are not all live at once (the peak of a load). The text let go of
+            // is in the old generation (it outlived the collection after validation) and stays there, dead, until a
+            // full collection: a large load collects once the models are built, before they are compiled beside the
+            // previous configuration (100,000 routes: the POST's peak 405-417 -> 353-360 MB, the start's 291 -> 253)
+            await _publisher.PublishStoredAsync(rows, hash, ct, consume: true, built: large ? Compact : null);
             rows = null;
             var published = Stopwatch.GetTimestamp();
             LogApplied(content.Length, Ms(started, published), Ms(started, loaded), Ms(loaded, stored), Ms(stored, published),
