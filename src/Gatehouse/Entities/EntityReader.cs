@@ -36,6 +36,21 @@ public readonly struct EntityReader(EntitySchema schema, JsonObject entity)
     /// configuration of 100,000 routes held 200,000 copies of "http" and "https".</summary>
     public IReadOnlyList<string> Strings(string field) => EntityJson.StringsOf(Value(field) as JsonArray, schema.Field(field)?.Elements?.OneOf);
 
+    /// <summary><see cref="Strings(string)"/>, or <paramref name="shared"/> itself when the values are the same, in the
+    /// same order: one list for the value most rows have (a route's default protocols) instead of one per row.</summary>
+    public IReadOnlyList<string> Strings(string field, IReadOnlyList<string> shared)
+    {
+        ArgumentNullException.ThrowIfNull(shared);
+        if (Value(field) is JsonArray array && array.Count == shared.Count)
+        {
+            var same = true;
+            for (var i = 0; i < shared.Count && same; i++)
+                same = array[i] is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == shared[i];
+            if (same) return shared;
+        }
+        return Strings(field);
+    }
+
     /// <summary>The id inside a foreign field (<c>{"id": "..."}</c>), or null.</summary>
     public Guid? ForeignId(string field) =>
         Value(field) is JsonObject f && f["id"] is JsonValue v && v.TryGetValue<string>(out var s) && System.Guid.TryParse(s, out var g) ? g : null;

@@ -72,6 +72,41 @@ public sealed class RouterTests
         Assert.True(checkedMatches > 1000, $"only {checkedMatches} requests matched a route");
     }
 
+    /// <summary>A compiled route scans its model's own paths when they are plain and longest first already (most routes
+    /// have one path; a copy per route was 3 MB of 100,000), and its own sorted copy otherwise; matching is the same.</summary>
+    [Fact]
+    public void Plain_paths_longest_first_are_scanned_as_the_model_has_them_and_others_from_a_sorted_copy()
+    {
+        var one = Route(Svc, "one", paths: ["/one"]);
+        var sorted = Route(Svc, "sorted", paths: ["/longer", "/l"]);
+        var unsorted = Route(Svc, "unsorted", paths: ["/a", "/abc"]);
+        var withRegex = Route(Svc, "regex", paths: ["/p", "~/r$"]);
+        Assert.Same(one.Paths, new CompiledRoute(one, Svc).Prefixes);
+        Assert.Same(sorted.Paths, new CompiledRoute(sorted, Svc).Prefixes);
+        Assert.Equal(["/abc", "/a"], new CompiledRoute(unsorted, Svc).Prefixes);
+        Assert.Equal(["/p"], new CompiledRoute(withRegex, Svc).Prefixes);
+        Assert.Equal(["/a", "/abc"], unsorted.Paths);
+
+        // each on a host of its own (a set of one route scans that route's prefixes) and all on one host
+        foreach (var (router, hosted) in new[]
+        {
+            (Build(one with { Hosts = ["one.test"] }, sorted with { Hosts = ["sorted.test"] }, unsorted with { Hosts = ["unsorted.test"] },
+                withRegex with { Hosts = ["regex.test"] }), true),
+            (Build(one, sorted, unsorted, withRegex), false),
+        })
+        {
+            string Host(string name) => hosted ? name + ".test" : "";
+            Assert.Equal("sorted", Match(router, "/longer/x", Host("sorted"))?.Route.Route.Name);
+            Assert.Equal("/x", Match(router, "/longer/x", Host("sorted"))?.UpstreamPath);
+            Assert.Equal("/ong", Match(router, "/long", Host("sorted"))?.UpstreamPath);
+            Assert.Equal("/d", Match(router, "/abcd", Host("unsorted"))?.UpstreamPath);
+            Assert.Equal("/x", Match(router, "/ax", Host("unsorted"))?.UpstreamPath);
+            Assert.Equal("regex", Match(router, "/r", Host("regex"))?.Route.Route.Name);
+            Assert.Equal("regex", Match(router, "/p/q", Host("regex"))?.Route.Route.Name);
+            Assert.Null(Match(router, "/q", Host("one")));
+        }
+    }
+
     [Fact]
     public void SniIsCheckedOnTlsRequestsOnly()
     {

@@ -74,6 +74,10 @@ public static class RouteEntity
         Checks = RouteProtocolRules.Checks,
     };
 
+    /// <summary>The schema's default <c>protocols</c> as one list, shared by every route that has them (nearly all: a
+    /// list per route was 4 MB of a 100,000-route configuration).</summary>
+    private static readonly IReadOnlyList<string> DefaultProtocols = new EntityReader(Schema, new JsonObject()).Strings("protocols");
+
     /// <summary>Defaults come from the schema (<see cref="EntityReader"/>).</summary>
     /// <param name="document">whether the model carries the route's Admin API JSON (<see cref="RouteModel.Document"/>)</param>
     public static RouteModel ToModel(JsonObject e, bool document = true)
@@ -84,7 +88,7 @@ public static class RouteEntity
             Id = r.Guid("id"),
             Document = document ? EntityJson.Document(Schema, e) : default,
             Name = r.String("name"),
-            Protocols = r.Strings("protocols"),
+            Protocols = r.Strings("protocols", DefaultProtocols),
             Methods = r.Strings("methods"),
             Hosts = r.Strings("hosts"),
             Paths = r.Strings("paths"),
