@@ -66,7 +66,8 @@ public sealed class NodeControlTests
 
         var (code, output, error) = await RunAsync("quit", "-p", dir, "--wait", "0", "--timeout", "30");
         Assert.True(code == 0, error);
-        Assert.Contains("Gatehouse stopped (gracefully)", output);
+        // the node's own output says where a shutdown that did not finish was (it failed once under a loaded suite)
+        Assert.True(output.Contains("Gatehouse stopped (gracefully)"), $"quit: {output}\nnode:\n{node.Output}");
         using (var response = await inFlight) Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         await node.WaitForExitAsync();
         Assert.Equal(0, node.ExitCode);
