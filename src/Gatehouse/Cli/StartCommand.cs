@@ -54,6 +54,7 @@ internal static class StartCommand
         }
         else cli.Error.WriteLine("warning: node_id: specifying a node_id is deprecated in Kong 3.9; it must be unique across the cluster");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        ProcessSignals.UnignoreControlSignals();
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Stop);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);

@@ -74,6 +74,35 @@ public sealed class NodeControlTests
         Assert.False(File.Exists(Path.Combine(dir, "pids", "gatehouse.pid")));
     }
 
+    /// <summary>A node started as a background job of a script inherits SIGQUIT and SIGINT ignored (under nohup, SIGHUP):
+    /// .NET leaves a signal ignored at start ignored, so quit timed out and killed such a node. The node takes back the
+    /// signals the CLI controls it with (QUIT, HUP, TERM) and leaves SIGINT ignored, as a shell's background jobs expect.</summary>
+    [Fact]
+    public async Task A_node_that_inherited_its_control_signals_ignored_still_obeys_quit_and_reload()
+    {
+        using var temp = new TempDir();
+        var dir = temp.Path;
+        await using var node = await GatewayProcess.StartIgnoringAsync(dir, "database = off", "HUP INT QUIT TERM");
+        var status = await File.ReadAllLinesAsync($"/proc/{node.Pid}/status");
+        ulong Mask(string name) => Convert.ToUInt64(status.Single(l => l.StartsWith(name + ":", StringComparison.Ordinal)).Split(':')[1].Trim(), 16);
+        static ulong Bit(int signal) => 1UL << (signal - 1);
+        Assert.NotEqual(0UL, Mask("SigCgt") & Bit(1)); // HUP
+        Assert.NotEqual(0UL, Mask("SigCgt") & Bit(3)); // QUIT
+        Assert.NotEqual(0UL, Mask("SigCgt") & Bit(15)); // TERM
+        Assert.NotEqual(0UL, Mask("SigIgn") & Bit(2)); // INT stays ignored
+
+        var (reloadCode, _, reloadError) = await RunAsync("reload", "-p", dir);
+        Assert.True(reloadCode == 0, reloadError);
+        await Task.Delay(200);
+        Assert.False(node.HasExited);
+        var (code, output, error) = await RunAsync("quit", "-p", dir, "--timeout", "30");
+        Assert.True(code == 0, error);
+        Assert.True(output.Contains("Gatehouse stopped (gracefully)"), $"quit: {output}\nnode:\n{node.Output}");
+        await node.WaitForExitAsync();
+        Assert.Equal(0, node.ExitCode);
+        Assert.Contains("stopping: draining in-flight requests", node.Output.ToString());
+    }
+
     [Fact]
     public async Task Reload_loads_the_changed_declarative_config_in_the_running_node()
     {

@@ -72,23 +72,30 @@ internal sealed class GatewayProcess : IAsyncDisposable
     public static Task<GatewayProcess> StartInAsync(string dir, string extraConf, bool admin = false, params string[] startArgs) =>
         StartAsync(dir, admin, extraConf, ownsDir: false, startArgs);
 
+    /// <summary>As <see cref="StartInAsync"/>, the process inheriting <paramref name="ignoredSignals"/> (names, as the shell's
+    /// <c>trap</c> takes them) ignored, as a background job of a script or a <c>nohup</c> does.</summary>
+    public static Task<GatewayProcess> StartIgnoringAsync(string dir, string extraConf, string ignoredSignals) =>
+        StartAsync(dir, admin: false, extraConf, ownsDir: false, ignoredSignals: ignoredSignals);
+
     /// <summary>On a SQLite store in <paramref name="dir"/> (kept, so a restart finds what the last process left).</summary>
     public static Task<GatewayProcess> StartSqliteAsync(string dir) => StartAsync(dir, admin: true, "database = sqlite", ownsDir: false);
 
     /// <summary>Starts with fresh ports, again when the ones picked were taken meanwhile (they are bound and released to
     /// find free ones, so another socket may grab one first).</summary>
-    private static async Task<GatewayProcess> StartAsync(string dir, bool admin, string conf, bool ownsDir, string[]? startArgs = null)
+    private static async Task<GatewayProcess> StartAsync(string dir, bool admin, string conf, bool ownsDir, string[]? startArgs = null,
+        string? ignoredSignals = null)
     {
         for (var attempt = 1; ; attempt++)
         {
-            try { return await StartOnceAsync(dir, admin, conf, ownsDir, startArgs ?? []); }
+            try { return await StartOnceAsync(dir, admin, conf, ownsDir, startArgs ?? [], ignoredSignals); }
             catch (AddressInUseException) when (attempt < 3) { }
         }
     }
 
     private sealed class AddressInUseException(string message) : Exception(message);
 
-    private static async Task<GatewayProcess> StartOnceAsync(string dir, bool admin, string extraConf, bool ownsDir, string[] startArgs)
+    private static async Task<GatewayProcess> StartOnceAsync(string dir, bool admin, string extraConf, bool ownsDir, string[] startArgs,
+        string? ignoredSignals)
     {
         var proxyPort = EchoUpstream.FreePort();
         int? adminPort = admin ? EchoUpstream.FreePort() : null;
@@ -107,7 +114,10 @@ internal sealed class GatewayProcess : IAsyncDisposable
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = new Process
         {
-            StartInfo = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "gatehouse.dll"), "start", "-c", conf, .. startArgs])
+            // with ignored signals: a shell sets them ignored and execs the node in its place (same pid, dispositions kept)
+            StartInfo = new ProcessStartInfo(ignoredSignals is null ? "dotnet" : "/bin/sh",
+                [.. ignoredSignals is null ? [] : (string[])["-c", $"trap '' {ignoredSignals}; exec \"$0\" \"$@\"", "dotnet"],
+                    Path.Combine(AppContext.BaseDirectory, "gatehouse.dll"), "start", "-c", conf, .. startArgs])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
