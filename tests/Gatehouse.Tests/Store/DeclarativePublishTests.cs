@@ -129,13 +129,25 @@ vaults:
 """;
     }
 
+    /// <summary>A fresh in-memory SQLite store, migrated.</summary>
+    private static async Task<SqliteEntityStore> MigratedStoreAsync()
+    {
+        var store = SqliteEntityStore.InMemory(Registry, TimeProvider.System);
+        await store.MigrateAsync(default);
+        return store;
+    }
+
+    /// <summary>A node's publisher of <paramref name="store"/>'s rows into <paramref name="gateway"/>.</summary>
+    private static StoreConfigPublisher PublisherOver(SqliteEntityStore store, GatewayConfigPublisher gateway,
+        Gatehouse.Config.GatehouseOptions? options = null) =>
+        new(store, Registry, gateway, NullLogger<StoreConfigPublisher>.Instance, options: options);
+
     [Fact]
     public async Task Stored_rows_are_the_rows_the_store_reads_back()
     {
         var loaded = new DeclarativeLoader(Registry, TimeProvider.System).Load(Encoding.UTF8.GetBytes(VariedYaml()));
         Assert.True(loaded.IsValid, loaded.Error?.ToJson().ToJsonString());
-        using var store = SqliteEntityStore.InMemory(Registry, TimeProvider.System);
-        await store.MigrateAsync(default);
+        using var store = await MigratedStoreAsync();
         await store.ReplaceAllAsync(loaded.Entities!, default);
         var readBack = await ((IEntityStore)store).SnapshotAsync(Registry.Schemas, default);
 
@@ -161,10 +173,9 @@ vaults:
     [Fact]
     public async Task A_declarative_load_publishes_what_a_reload_from_the_store_publishes()
     {
-        using var store = SqliteEntityStore.InMemory(Registry, TimeProvider.System);
-        await store.MigrateAsync(default);
+        using var store = await MigratedStoreAsync();
         var gateway = new GatewayConfigPublisher();
-        var publisher = new StoreConfigPublisher(store, Registry, gateway, NullLogger<StoreConfigPublisher>.Instance);
+        var publisher = PublisherOver(store, gateway);
         var declarative = new DeclarativeConfigService(store, Registry, new DeclarativeLoader(Registry, TimeProvider.System), publisher);
 
         var result = await declarative.ApplyAsync(Encoding.UTF8.GetBytes(VariedYaml()), keepEntities: false, default);
@@ -187,11 +198,9 @@ vaults:
     [InlineData(false)]
     public async Task Routes_and_services_carry_their_json_only_on_a_node_where_filters_run(bool wasm)
     {
-        using var store = SqliteEntityStore.InMemory(Registry, TimeProvider.System);
-        await store.MigrateAsync(default);
+        using var store = await MigratedStoreAsync();
         var gateway = new GatewayConfigPublisher();
-        var publisher = new StoreConfigPublisher(store, Registry, gateway, NullLogger<StoreConfigPublisher>.Instance,
-            options: new Gatehouse.Config.GatehouseOptions { Wasm = wasm });
+        var publisher = PublisherOver(store, gateway, new Gatehouse.Config.GatehouseOptions { Wasm = wasm });
         var declarative = new DeclarativeConfigService(store, Registry, new DeclarativeLoader(Registry, TimeProvider.System), publisher);
 
         Assert.True((await declarative.ApplyAsync(Encoding.UTF8.GetBytes(VariedYaml()), keepEntities: false, default)).IsValid);
@@ -216,10 +225,9 @@ vaults:
     [Fact]
     public async Task A_load_that_hands_its_rows_out_first_publishes_what_a_reload_publishes()
     {
-        using var store = SqliteEntityStore.InMemory(Registry, TimeProvider.System);
-        await store.MigrateAsync(default);
+        using var store = await MigratedStoreAsync();
         var gateway = new GatewayConfigPublisher();
-        var publisher = new StoreConfigPublisher(store, Registry, gateway, NullLogger<StoreConfigPublisher>.Instance);
+        var publisher = PublisherOver(store, gateway);
         var declarative = new DeclarativeConfigService(store, Registry, new DeclarativeLoader(Registry, TimeProvider.System), publisher);
         var before = gateway.Current.Version;
         string? handedOut = null;
@@ -249,10 +257,9 @@ vaults:
     [Fact]
     public async Task The_built_hook_runs_once_after_every_row_is_converted_and_before_publication()
     {
-        using var store = SqliteEntityStore.InMemory(Registry, TimeProvider.System);
-        await store.MigrateAsync(default);
+        using var store = await MigratedStoreAsync();
         var gateway = new GatewayConfigPublisher();
-        var publisher = new StoreConfigPublisher(store, Registry, gateway, NullLogger<StoreConfigPublisher>.Instance);
+        var publisher = PublisherOver(store, gateway);
         var loaded = new DeclarativeLoader(Registry, TimeProvider.System).Load(Encoding.UTF8.GetBytes(VariedYaml()));
         Assert.True(loaded.IsValid);
         var rows = StoredRows.Of(Registry, loaded.Entities!);
