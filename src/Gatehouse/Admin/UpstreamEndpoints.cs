@@ -135,7 +135,7 @@ internal static class UpstreamEndpoints
         var upstreamId = EntityJson.Guid(upstream, "id");
         var data = new JsonArray();
         // Kong lists the newest target first
-        foreach (var row in (await TargetsOf(dao, upstreamId, ctx.RequestAborted)).Reverse()) data.Add(HealthEntry(row, balanced));
+        foreach (var row in (await TargetsOf(dao, upstreamId, ctx.RequestAborted)).Reverse()) data.Add((JsonNode)HealthEntry(row, balanced));
         return AdminResponses.Json(new JsonObject { ["data"] = data, ["next"] = null, ["node_id"] = nodeId });
     }
 

@@ -68,7 +68,7 @@ internal static class WasmAdminEndpoints
             {
                 var enabled = chainEnabled && (EntityJson.Bool(f, "enabled") ?? true);
                 if (which == "enabled" && !enabled || which == "disabled" && enabled) continue;
-                list.Add(new JsonObject
+                list.Add((JsonNode)new JsonObject
                 {
                     ["name"] = f["name"]?.DeepClone(),
                     ["config"] = f["config"]?.DeepClone(),
@@ -111,7 +111,7 @@ internal static class WasmAdminEndpoints
                 ["error"] = runtime?.ReloadError(f.Name),
             };
             if (module is not null) AddRuntimeFigures(item, f.Name, runtime!, stats!, vms);
-            data.Add(item);
+            data.Add((JsonNode)item);
         }
         return AdminResponses.Json(new JsonObject { ["enabled"] = catalog.Enabled, ["status"] = catalog.DisabledReason ?? "wasm support is enabled", ["data"] = data });
     }
@@ -130,11 +130,11 @@ internal static class WasmAdminEndpoints
         item["deadline_hits"] = s?.DeadlineHits ?? 0;
         var callbacks = new JsonArray();
         foreach (var (callback, _, count, sumMs) in s?.Callbacks() ?? [])
-            callbacks.Add(new JsonObject { ["callback"] = callback, ["count"] = count, ["sum_ms"] = Math.Round(sumMs, 3) });
+            callbacks.Add((JsonNode)new JsonObject { ["callback"] = callback, ["count"] = count, ["sum_ms"] = Math.Round(sumMs, 3) });
         item["callbacks"] = callbacks;
         var reloads = new JsonArray();
         foreach (var e in runtime.ReloadHistory.Of(filter))
-            reloads.Add(new JsonObject
+            reloads.Add((JsonNode)new JsonObject
             {
                 ["at"] = e.At.ToUnixTimeMilliseconds() / 1000.0,
                 ["accepted"] = e.Accepted,

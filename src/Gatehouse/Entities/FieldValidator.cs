@@ -182,7 +182,7 @@ internal static class FieldValidator
     {
         if (failure.Field is not null) { errors[failure.Field] = failure.Message; return; }
         if (errors["@entity"] is not JsonArray list) errors["@entity"] = list = [];
-        list.Add(failure.Message);
+        list.Add((JsonNode)failure.Message);
     }
 
     private static JsonNode? RunValidators(FieldDefinition field, JsonNode value)

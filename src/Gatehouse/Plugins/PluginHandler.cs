@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Gatehouse.Proxy.Pipeline;
 
 namespace Gatehouse.Plugins;
@@ -7,6 +8,9 @@ namespace Gatehouse.Plugins;
 /// files the instance only under those phases (so e.g. a plugin without a body handler never removes
 /// Content-Length). Shared by every request of a snapshot: per-request state belongs in <see cref="Kong.Ctx"/>.
 /// </summary>
+// Public methods kept on every handler type: PluginPhasesOf reads which phases a handler overrides from them (also
+// in a NativeAOT build, where only what is annotated survives trimming).
+[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods)]
 public abstract class PluginHandler
 {
     public virtual ValueTask<PhaseOutcome> RewriteAsync(Kong kong) => ValueTask.FromResult(PhaseOutcome.Continue);

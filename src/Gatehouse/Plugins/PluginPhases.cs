@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Gatehouse.Plugins;
 
 /// <summary>Which phase methods a handler type overrides.</summary>
@@ -6,7 +8,7 @@ internal enum PluginPhases { None = 0, Rewrite = 1, Access = 2, Header = 4, Body
 
 internal static class PluginPhasesOf
 {
-    public static PluginPhases Get(Type type)
+    public static PluginPhases Get([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods)] Type type)
     {
         var phases = PluginPhases.None;
         if (Overrides(type, nameof(PluginHandler.RewriteAsync))) phases |= PluginPhases.Rewrite;
@@ -17,6 +19,6 @@ internal static class PluginPhasesOf
         return phases;
     }
 
-    private static bool Overrides(Type type, string method) =>
+    private static bool Overrides([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods)] Type type, string method) =>
         type.GetMethod(method)?.DeclaringType is { } declaring && declaring != typeof(PluginHandler);
 }

@@ -85,7 +85,7 @@ internal sealed class ChildNames(EntityRegistry registry, TimeProvider time)
     {
         if (schema.ChildNames is not { } list) return;
         if (data[list.Field] is not JsonArray names) data[list.Field] = names = [];
-        if (!names.Any(n => n is JsonValue v && v.TryGetValue<string>(out var s) && s == key)) names.Add(key);
+        if (!names.Any(n => n is JsonValue v && v.TryGetValue<string>(out var s) && s == key)) names.Add((JsonNode)key);
     }
 
     /// <summary>Adds the children's names, sorted, to a parent read from the store.</summary>

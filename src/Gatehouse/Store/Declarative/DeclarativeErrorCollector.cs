@@ -72,7 +72,7 @@ internal sealed class DeclarativeErrorCollector
         var list = new JsonArray();
         Flatten(errors, "", list);
         item["errors"] = list;
-        _flattened.Add(item);
+        _flattened.Add((JsonNode)item);
     }
 
     public DbError ToError()
@@ -91,7 +91,7 @@ internal sealed class DeclarativeErrorCollector
                 foreach (var (k, v) in obj)
                 {
                     if (k == "@entity" && v is JsonArray msgs)
-                        foreach (var m in msgs) into.Add(new JsonObject { ["type"] = "entity", ["message"] = m?.ToString() });
+                        foreach (var m in msgs) into.Add((JsonNode)new JsonObject { ["type"] = "entity", ["message"] = m?.ToString() });
                     else Flatten(v, path.Length == 0 ? k : path + "." + k, into);
                 }
                 break;
@@ -99,7 +99,7 @@ internal sealed class DeclarativeErrorCollector
                 for (var i = 0; i < arr.Count; i++) Flatten(arr[i], $"{path}.{i + 1}", into);
                 break;
             case JsonValue v:
-                into.Add(new JsonObject { ["type"] = "field", ["field"] = path, ["message"] = v.ToString() });
+                into.Add((JsonNode)new JsonObject { ["type"] = "field", ["field"] = path, ["message"] = v.ToString() });
                 break;
         }
     }

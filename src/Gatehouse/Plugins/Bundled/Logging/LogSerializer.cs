@@ -78,7 +78,7 @@ public static class LogSerializer
                 entry["state"] = "failed";
                 entry["code"] = code;
             }
-            array.Add(entry);
+            array.Add((JsonNode)entry);
         }
         return array;
     }

@@ -26,7 +26,7 @@ internal static class JsonTransform
 
     private static JsonArray Append(JsonArray array, string value)
     {
-        array.Add(value);
+        array.Add((JsonNode)value);
         return (JsonArray)array.DeepClone();
     }
 }
