@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# The whole test suite (README's second command): every xunit project in Gatehouse.sln, Release build, then the
-# benchmark tools' unit checks (bench/tools/test_tools.py: report arithmetic, verdicts, scenario configs).
+# The whole test suite (README's second command): the native build published (NativeAOT, for NativeAotBuildTests),
+# every xunit project in Gatehouse.sln, Release build, then the benchmark tools' unit checks
+# (bench/tools/test_tools.py: report arithmetic, verdicts, scenario configs).
 # Ends with the failed tests (name, message, first stack lines), then one summary line
 # "N passed, N failed, N skipped" summed over all of them.
 set -uo pipefail
 cd "$(dirname "$0")"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+native="$(mktemp -d)"
+trap 'rm -f "$log"; rm -rf "$native"' EXIT
+# the native build (README, "Native build"), published once before the suite for NativeAotBuildTests to run
+# (unless the caller names one already)
+aot_rc=0
+if [[ -z ${GATEHOUSE_AOT_EXECUTABLE:-} ]]; then
+  echo "publishing the native build (NativeAOT) for NativeAotBuildTests ..."
+  dotnet publish src/Gatehouse -c Release -p:PublishAot=true -o "$native/bin" >"$native/publish.log" 2>&1
+  aot_rc=$?
+  ((aot_rc == 0)) || { tail -n 40 "$native/publish.log"; echo "the native publish failed (exit $aot_rc)"; }
+  export GATEHOUSE_AOT_EXECUTABLE="$native/bin/gatehouse"
+fi
 dotnet test Gatehouse.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+((rc == 0)) && rc=$aot_rc
 python3 -m unittest discover -s bench/tools 2>&1 | tee -a "$log"
 py_rc=${PIPESTATUS[0]}
 ((rc == 0)) && rc=$py_rc

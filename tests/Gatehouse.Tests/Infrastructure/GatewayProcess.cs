@@ -56,14 +56,18 @@ internal sealed class GatewayProcess : IAsyncDisposable
     public Task<string> MemoryMapsAsync() => File.ReadAllTextAsync($"/proc/{Pid}/maps");
 
     /// <summary>DB-less from <paramref name="kongYml"/>, with wasm filters from <paramref name="filtersDir"/> when given
-    /// and the Admin API when <paramref name="admin"/>, in a temporary prefix removed on dispose.</summary>
-    public static async Task<GatewayProcess> StartDbLessAsync(string kongYml, string? filtersDir = null, bool admin = false)
+    /// and the Admin API when <paramref name="admin"/>, in a temporary prefix removed on dispose. <paramref name="executable"/>:
+    /// another build of <c>gatehouse</c> (a native one) instead of the <c>gatehouse.dll</c> beside the tests;
+    /// <paramref name="extraConf"/>: more conf lines.</summary>
+    public static async Task<GatewayProcess> StartDbLessAsync(string kongYml, string? filtersDir = null, bool admin = false,
+        string? executable = null, string extraConf = "")
     {
         var dir = Directory.CreateTempSubdirectory("gatehouse-proc-").FullName;
         var declarative = Path.Combine(dir, "kong.yml");
         await File.WriteAllTextAsync(declarative, kongYml);
         var wasm = filtersDir is null ? "wasm = off" : $"wasm = on\nwasm_filters_path = {filtersDir}";
-        return await StartAsync(dir, admin, $"database = off\ndeclarative_config = {declarative}\n{wasm}", ownsDir: true);
+        return await StartAsync(dir, admin, $"database = off\ndeclarative_config = {declarative}\n{wasm}\n{extraConf}", ownsDir: true,
+            executable: executable);
     }
 
     /// <summary>With <paramref name="extraConf"/> lines, in <paramref name="dir"/> (kept, so a restart finds what the
@@ -78,16 +82,17 @@ internal sealed class GatewayProcess : IAsyncDisposable
         StartAsync(dir, admin: false, extraConf, ownsDir: false, ignoredSignals: ignoredSignals);
 
     /// <summary>On a SQLite store in <paramref name="dir"/> (kept, so a restart finds what the last process left).</summary>
-    public static Task<GatewayProcess> StartSqliteAsync(string dir) => StartAsync(dir, admin: true, "database = sqlite", ownsDir: false);
+    public static Task<GatewayProcess> StartSqliteAsync(string dir, string? executable = null) =>
+        StartAsync(dir, admin: true, "database = sqlite", ownsDir: false, executable: executable);
 
     /// <summary>Starts with fresh ports, again when the ones picked were taken meanwhile (they are bound and released to
     /// find free ones, so another socket may grab one first).</summary>
     private static async Task<GatewayProcess> StartAsync(string dir, bool admin, string conf, bool ownsDir, string[]? startArgs = null,
-        string? ignoredSignals = null)
+        string? ignoredSignals = null, string? executable = null)
     {
         for (var attempt = 1; ; attempt++)
         {
-            try { return await StartOnceAsync(dir, admin, conf, ownsDir, startArgs ?? [], ignoredSignals); }
+            try { return await StartOnceAsync(dir, admin, conf, ownsDir, startArgs ?? [], ignoredSignals, executable); }
             catch (AddressInUseException) when (attempt < 3) { }
         }
     }
@@ -95,7 +100,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
     private sealed class AddressInUseException(string message) : Exception(message);
 
     private static async Task<GatewayProcess> StartOnceAsync(string dir, bool admin, string extraConf, bool ownsDir, string[] startArgs,
-        string? ignoredSignals)
+        string? ignoredSignals, string? executable)
     {
         var proxyPort = EchoUpstream.FreePort();
         int? adminPort = admin ? EchoUpstream.FreePort() : null;
@@ -115,9 +120,9 @@ internal sealed class GatewayProcess : IAsyncDisposable
         var process = new Process
         {
             // with ignored signals: a shell sets them ignored and execs the node in its place (same pid, dispositions kept)
-            StartInfo = new ProcessStartInfo(ignoredSignals is null ? "dotnet" : "/bin/sh",
-                [.. ignoredSignals is null ? [] : (string[])["-c", $"trap '' {ignoredSignals}; exec \"$0\" \"$@\"", "dotnet"],
-                    Path.Combine(AppContext.BaseDirectory, "gatehouse.dll"), "start", "-c", conf, .. startArgs])
+            StartInfo = new ProcessStartInfo(ignoredSignals is null ? Command(executable)[0] : "/bin/sh",
+                [.. ignoredSignals is null ? [] : (string[])["-c", $"trap '' {ignoredSignals}; exec \"$0\" \"$@\""],
+                    .. Command(executable)[(ignoredSignals is null ? 1 : 0)..], "start", "-c", conf, .. startArgs])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -148,11 +153,16 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
     /// <summary>Runs <c>gatehouse ARGS</c> to its end (e.g. a <c>start</c> that must fail) and returns its exit code and
     /// what it wrote to stdout and to stderr, each whole.</summary>
-    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunToExitAsync(params string[] args)
+    public static Task<(int ExitCode, string StdOut, string StdErr)> RunToExitAsync(params string[] args) => RunToExitWithAsync(null, args);
+
+    /// <summary>As <see cref="RunToExitAsync"/>, with <paramref name="executable"/> instead of the <c>gatehouse.dll</c> beside
+    /// the tests when given.</summary>
+    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunToExitWithAsync(string? executable, params string[] args)
     {
+        var command = Command(executable);
         using var process = new Process
         {
-            StartInfo = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "gatehouse.dll"), .. args])
+            StartInfo = new ProcessStartInfo(command[0], [.. command[1..], .. args])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -170,6 +180,11 @@ internal sealed class GatewayProcess : IAsyncDisposable
         }
         return (process.ExitCode, await stdout, await stderr);
     }
+
+    /// <summary>The program and its first arguments: <c>dotnet gatehouse.dll</c> (the build beside the tests), or a
+    /// native executable alone.</summary>
+    private static string[] Command(string? executable) =>
+        executable is null ? ["dotnet", Path.Combine(AppContext.BaseDirectory, "gatehouse.dll")] : [executable];
 
     /// <summary>SIGKILL: no shutdown code runs.</summary>
     public void Kill9()
