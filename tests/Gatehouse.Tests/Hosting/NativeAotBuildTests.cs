@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Plugins;
+using Gatehouse.Tests.Store;
 using Gatehouse.Tests.Wasm;
 using Xunit;
 
@@ -113,42 +114,36 @@ public sealed class NativeAotBuildTests(NativeAotExecutable native) : IClassFixt
     public async Task A_native_node_on_sqlite_takes_admin_api_writes_refuses_bad_ones_and_quits_on_the_cli()
     {
         await using var upstream = await EchoUpstream.StartAsync();
-        var dir = Directory.CreateTempSubdirectory("gatehouse-native-").FullName;
-        try
+        using var temp = new TempDir();
+        var dir = temp.Path;
+        await using var gateway = await GatewayProcess.StartSqliteAsync(dir, native.Path);
+        using var admin = new HttpClient { BaseAddress = gateway.AdminUri };
+
+        var (status, body) = await AdminCalls.SendAsync(admin, HttpMethod.Post, "/services", new { name = "echo", url = $"http://127.0.0.1:{upstream.Port}" });
+        Assert.Equal(201, status);
+        Assert.Equal(201, (await AdminCalls.SendAsync(admin, HttpMethod.Post, "/services/echo/routes", new { name = "r", paths = new[] { "/s" } })).Status);
+
+        (status, body) = await AdminCalls.SendAsync(admin, HttpMethod.Post, "/services", new { name = "bad", url = "not a url", retries = -1 });
+        Assert.Equal(400, status);
+        Assert.Equal(2, (int)body!["code"]!);
+        Assert.Equal("schema violation", (string?)body["name"]);
+        Assert.NotNull(body["fields"]!["retries"]);
+        Assert.Equal(404, (await AdminCalls.SendAsync(admin, HttpMethod.Get, "/services/nope")).Status);
+
+        using var client = new HttpClient();
+        var deadline = Stopwatch.StartNew();
+        HttpStatusCode proxied;
+        do
         {
-            await using var gateway = await GatewayProcess.StartSqliteAsync(dir, native.Path);
-            using var admin = new HttpClient { BaseAddress = gateway.AdminUri };
+            using var response = await client.GetAsync(new Uri(gateway.ProxyUri, "/s/x"));
+            proxied = response.StatusCode;
+            if (proxied != HttpStatusCode.OK) await Task.Delay(100);
+        } while (proxied != HttpStatusCode.OK && deadline.Elapsed < TimeSpan.FromSeconds(20));
+        Assert.Equal(HttpStatusCode.OK, proxied);
 
-            var (status, body) = await AdminCalls.SendAsync(admin, HttpMethod.Post, "/services", new { name = "echo", url = $"http://127.0.0.1:{upstream.Port}" });
-            Assert.Equal(201, status);
-            Assert.Equal(201, (await AdminCalls.SendAsync(admin, HttpMethod.Post, "/services/echo/routes", new { name = "r", paths = new[] { "/s" } })).Status);
-
-            (status, body) = await AdminCalls.SendAsync(admin, HttpMethod.Post, "/services", new { name = "bad", url = "not a url", retries = -1 });
-            Assert.Equal(400, status);
-            Assert.Equal(2, (int)body!["code"]!);
-            Assert.Equal("schema violation", (string?)body["name"]);
-            Assert.NotNull(body["fields"]!["retries"]);
-            Assert.Equal(404, (await AdminCalls.SendAsync(admin, HttpMethod.Get, "/services/nope")).Status);
-
-            using var client = new HttpClient();
-            var deadline = Stopwatch.StartNew();
-            HttpStatusCode proxied;
-            do
-            {
-                using var response = await client.GetAsync(new Uri(gateway.ProxyUri, "/s/x"));
-                proxied = response.StatusCode;
-                if (proxied != HttpStatusCode.OK) await Task.Delay(100);
-            } while (proxied != HttpStatusCode.OK && deadline.Elapsed < TimeSpan.FromSeconds(20));
-            Assert.Equal(HttpStatusCode.OK, proxied);
-
-            var (exit, stdout, stderr) = await GatewayProcess.RunToExitWithAsync(native.Path, "quit", "-p", dir, "--timeout", "30");
-            Assert.True(exit == 0, stdout + stderr);
-            await gateway.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        }
-        finally
-        {
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-        }
+        var (exit, stdout, stderr) = await GatewayProcess.RunToExitWithAsync(native.Path, "quit", "-p", dir, "--timeout", "30");
+        Assert.True(exit == 0, stdout + stderr);
+        await gateway.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
 }
 
@@ -156,7 +151,7 @@ public sealed class NativeAotBuildTests(NativeAotExecutable native) : IClassFixt
 /// suite), else published here once for the class (a few minutes).</summary>
 public sealed class NativeAotExecutable : IAsyncLifetime
 {
-    private string? _ownedDir;
+    private TempDir? _ownedDir;
 
     public string Path { get; private set; } = "";
 
@@ -167,9 +162,9 @@ public sealed class NativeAotExecutable : IAsyncLifetime
             Path = File.Exists(given) ? given : throw new InvalidOperationException($"GATEHOUSE_AOT_EXECUTABLE={given}: no such file (the native publish before the suite failed?)");
             return;
         }
-        _ownedDir = Directory.CreateTempSubdirectory("gatehouse-aot-").FullName;
+        _ownedDir = new TempDir();
         using var publish = Process.Start(new ProcessStartInfo("dotnet",
-            ["publish", System.IO.Path.Combine(WasmPaths.Repo, "src", "Gatehouse"), "-c", "Release", "-p:PublishAot=true", "-o", _ownedDir])
+            ["publish", System.IO.Path.Combine(WasmPaths.Repo, "src", "Gatehouse"), "-c", "Release", "-p:PublishAot=true", "-o", _ownedDir.Path])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -178,12 +173,12 @@ public sealed class NativeAotExecutable : IAsyncLifetime
         var errors = publish.StandardError.ReadToEndAsync();
         await publish.WaitForExitAsync();
         if (publish.ExitCode != 0) throw new InvalidOperationException("the native publish failed:\n" + await output + await errors);
-        Path = System.IO.Path.Combine(_ownedDir, "gatehouse");
+        Path = _ownedDir.File("gatehouse");
     }
 
     public Task DisposeAsync()
     {
-        if (_ownedDir is not null) try { Directory.Delete(_ownedDir, recursive: true); } catch (IOException) { }
+        _ownedDir?.Dispose();
         return Task.CompletedTask;
     }
 }

@@ -117,12 +117,12 @@ internal sealed class GatewayProcess : IAsyncDisposable
             """);
         var output = new SyncWriter();
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var command = Command(executable);
+        // with ignored signals: a shell sets them ignored and execs the node in its place (same pid, dispositions kept)
+        if (ignoredSignals is not null) command = ["/bin/sh", "-c", $"trap '' {ignoredSignals}; exec \"$0\" \"$@\"", .. command];
         var process = new Process
         {
-            // with ignored signals: a shell sets them ignored and execs the node in its place (same pid, dispositions kept)
-            StartInfo = new ProcessStartInfo(ignoredSignals is null ? Command(executable)[0] : "/bin/sh",
-                [.. ignoredSignals is null ? [] : (string[])["-c", $"trap '' {ignoredSignals}; exec \"$0\" \"$@\""],
-                    .. Command(executable)[(ignoredSignals is null ? 1 : 0)..], "start", "-c", conf, .. startArgs])
+            StartInfo = new ProcessStartInfo(command[0], [.. command[1..], "start", "-c", conf, .. startArgs])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
