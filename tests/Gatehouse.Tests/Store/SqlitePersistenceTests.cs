@@ -1,6 +1,9 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Gatehouse.Hosting;
 using Gatehouse.Config;
 using Gatehouse.Store;
+using Gatehouse.Store.Postgres;
 using Gatehouse.Tests.Admin;
 
 namespace Gatehouse.Tests.Store;
@@ -40,8 +43,13 @@ public sealed class SqlitePersistenceTests
     {
         using var dir = new TempDir();
         await using var host = await AdminTestHost.StartOnAsync(kind, dir);
+        // a PostgreSQL node also re-reads and publishes whenever its change listener (re)connects or a poll cannot rule
+        // out a missed event (after a failed read), at times of its own: those reloads are counted to tell them apart
+        var listener = host.Services.GetServices<IHostedService>().OfType<PostgresChangeListener>().SingleOrDefault();
+        Assert.Equal(kind == AdminStore.Postgres, listener is not null);
         var versions = new List<long>();
-        host.Publisher.Published += c => versions.Add(c.Version);
+        host.Publisher.Published += c => { lock (versions) versions.Add(c.Version); };
+        var reloadsBefore = listener?.ReloadsCompleted ?? 0;
         var start = host.Publisher.Current.Version;
         Assert.True(start >= 1);
 
@@ -68,9 +76,17 @@ public sealed class SqlitePersistenceTests
         Assert.Empty(host.Publisher.Current.Routes);
         await host.PostAsync("/services", new { host = "bad:port:x" }); // rejected: no publish
 
-        // a PostgreSQL node also re-reads once when its change listener (re)connects, whenever that lands
-        if (kind == AdminStore.Sqlite) Assert.Equal(4, versions.Count);
-        else Assert.InRange(versions.Count, 4, 5);
-        Assert.Equal(Enumerable.Range(1, versions.Count).Select(i => start + i), versions);
+        int Published() { lock (versions) return versions.Count; }
+        if (listener is null) Assert.Equal(4, Published());
+        else
+        {
+            // every publish beyond the four changes is one of the listener's reloads (one still running is waited for;
+            // a reload that failed counts without publishing, so this is a bound, not an equality)
+            Assert.True(Published() >= 4);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (Published() - 4 > listener.ReloadsCompleted - reloadsBefore && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.InRange(Published() - 4, 0, listener.ReloadsCompleted - reloadsBefore);
+        }
+        lock (versions) Assert.Equal(Enumerable.Range(1, versions.Count).Select(i => start + i), versions);
     }
 }
