@@ -147,6 +147,75 @@ public sealed class VmSharingTests
     }
 
     [Fact]
+    public async Task A_contexts_per_vm_bound_grows_the_entry_by_one_vm_at_a_time_up_to_its_cap_and_idle_vms_above_the_pool_are_shut_down()
+    {
+        using var t = new TestHost();
+        using var plugin = t.Host.CreatePlugin(t.Load("shared.wat"), new FilterPluginConfig
+        {
+            Name = "shared", PoolSize = 1, ContextsPerVm = 2, MaxPoolSize = 3, Limits = TestHost.Relaxed,
+        });
+        var open = new List<(HttpFilterContext Http, InMemoryHttpStream Stream, int Kind)>();
+        async Task OpenAsync(int kind)
+        {
+            var stream = Stream(kind);
+            var http = await plugin.CreateHttpContextAsync(stream);
+            open.Add((http, stream, kind));
+            Assert.Equal(FilterOutcome.Continue, await http.OnRequestHeadersAsync(true));
+        }
+        async Task UntilAsync(Func<bool> condition)
+        {
+            for (var wait = System.Diagnostics.Stopwatch.StartNew(); !condition(); await Task.Delay(10))
+                Assert.True(wait.Elapsed < TimeSpan.FromSeconds(10), "timed out");
+        }
+
+        await OpenAsync(5);
+        await OpenAsync(6);
+        Assert.Equal(1, plugin.LiveVmCount); // two requests: within the bound
+        await OpenAsync(5); // the only VM now holds three > 2: one more starts in the background
+        await UntilAsync(() => plugin.LiveVmCount == 2);
+        var second = plugin.Vms[1];
+        await OpenAsync(6);
+        await OpenAsync(5);
+        Assert.All(open.Skip(3), o => Assert.Same(second, o.Http.Vm)); // the new, least loaded VM takes them
+        await OpenAsync(6); // 3 + 3 > 2 each: the third VM
+        await UntilAsync(() => plugin.LiveVmCount == 3);
+        for (int i = 0; i < 12; i++) await OpenAsync(5 + i % 2);
+        await Task.Delay(200); // every VM is over the bound, but the cap is 3: no fourth start is pending
+        Assert.Equal(3, plugin.VmsCreated);
+        Assert.Equal(3, open.Select(o => o.Http.Vm).Distinct().Count());
+        Assert.Equal(18, plugin.Vms.Sum(vm => vm.Leases));
+
+        foreach (var (http, stream, kind) in open)
+        {
+            Assert.Equal(FilterOutcome.Continue, await http.OnResponseHeadersAsync(true));
+            Assert.Equal(kind.ToString(), Seen(stream)); // each context kept its own state on whichever VM it got
+        }
+        var grown = plugin.Vms;
+        foreach (var (http, _, _) in open) http.Dispose();
+        await UntilAsync(() => plugin.LiveVmCount == 1); // idle VMs above PoolSize are shut down, never below it
+        await UntilAsync(() => grown.Count(vm => vm.IsDead) == 2);
+        Assert.Equal(3, plugin.VmsCreated);
+
+        // the survivor still serves, and a new burst grows the entry again
+        open.Clear();
+        for (int i = 0; i < 3; i++) await OpenAsync(5);
+        await UntilAsync(() => plugin.LiveVmCount == 2);
+        Assert.Equal(4, plugin.VmsCreated);
+        foreach (var (http, _, _) in open) http.Dispose();
+    }
+
+    [Theory]
+    [InlineData(-1, 0, "ContextsPerVm")]
+    [InlineData(0, -1, "MaxPoolSize")]
+    public void A_negative_contexts_per_vm_or_vm_cap_is_refused(int contextsPerVm, int maxPoolSize, string field)
+    {
+        using var t = new TestHost();
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => t.Host.CreatePlugin(t.Load("shared.wat"),
+            new FilterPluginConfig { Name = "shared", ContextsPerVm = contextsPerVm, MaxPoolSize = maxPoolSize }));
+        Assert.Equal(field, e.ParamName);
+    }
+
+    [Fact]
     public async Task The_vm_gate_admits_one_holder_at_a_time_and_waiters_do_not_block_threads()
     {
         var gate = new VmGate();

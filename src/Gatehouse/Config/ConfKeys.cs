@@ -88,6 +88,9 @@ internal static class ConfKeys
         ["wasm"] = (o, v) => o with { Wasm = Bool(v) },
         ["wasm_filters_path"] = (o, v) => o with { WasmFiltersPath = NullIfEmpty(v) },
         ["wasm_filters"] = (o, v) => o with { WasmFilters = WasmFilterList(v) },
+        // Gatehouse's own (docs/proxy-wasm-host.md "Contexts per VM")
+        ["wasm_contexts_per_vm"] = (o, v) => o with { WasmContextsPerVm = Count(v, min: 0) },
+        ["wasm_max_vms_per_filter"] = (o, v) => o with { WasmMaxVmsPerFilter = Count(v, min: 1) },
         ["node_id"] = (o, v) => o with { NodeId = NodeId(v) },
         ["plugins"] = (o, v) => o with { Plugins = PluginList(v) },
         ["admin_client_max_body_size"] = (o, v) => o with { AdminClientMaxBodySize = NginxSize(v) },

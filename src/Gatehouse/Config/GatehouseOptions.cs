@@ -76,6 +76,13 @@ public sealed record GatehouseOptions
     public string? WasmFiltersPath { get; init; }
     /// <summary>Kong's wasm_filters: "bundled", "user", filter names, or "off".</summary>
     public IReadOnlyList<string> WasmFilters { get; init; } = ["bundled", "user"];
+    /// <summary>Gatehouse's <c>wasm_contexts_per_vm</c>: requests in flight per VM of a filter entry above which the
+    /// entry starts another VM, up to <see cref="WasmMaxVmsPerFilter"/> (0: no bound, as Envoy). 1024: at 4,000
+    /// connections on one core a three-filter chain's RSS stays that of the unbounded set (bench/NOTES.md, session 20).</summary>
+    public int WasmContextsPerVm { get; init; } = 1024;
+    /// <summary>Gatehouse's <c>wasm_max_vms_per_filter</c>: the most VMs one filter entry grows to under
+    /// <see cref="WasmContextsPerVm"/>.</summary>
+    public int WasmMaxVmsPerFilter { get; init; } = 16;
     /// <summary>Kong's allow_debug_header: when on, a request with <c>Gatehouse-Debug: 1</c> (or <c>Kong-Debug: 1</c>)
     /// gets Gatehouse-Route-Id/-Name and Gatehouse-Service-Id/-Name response headers.</summary>
     public bool AllowDebugHeader { get; init; }

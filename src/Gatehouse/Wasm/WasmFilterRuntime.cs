@@ -16,6 +16,8 @@ public sealed class WasmFilterRuntime : IDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _reloadErrors = new(StringComparer.Ordinal);
     private ImmutableDictionary<string, FilterModule> _modules = ImmutableDictionary.Create<string, FilterModule>(StringComparer.Ordinal);
     private readonly GatewayHttpCallDispatcher? _dispatcher;
+    private readonly int _contextsPerVm;
+    private readonly int _maxVms;
 
     public WasmFilterRuntime(WasmFilterCatalog catalog, ILoggerFactory loggerFactory, GatehouseOptions options, GatewayConfigPublisher publisher)
     {
@@ -24,6 +26,8 @@ public sealed class WasmFilterRuntime : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(publisher);
         Catalog = catalog;
+        _contextsPerVm = options.WasmContextsPerVm;
+        _maxVms = options.WasmMaxVmsPerFilter;
         if (!catalog.Enabled) return;
         var cacheDir = Path.Combine(options.Prefix, ".wasmtime_cache");
         _dispatcher = new GatewayHttpCallDispatcher(publisher);
@@ -121,6 +125,8 @@ public sealed class WasmFilterRuntime : IDisposable
             VmId = info?.VmId ?? "",
             PropertyEncoding = info?.PropertyEncoding ?? PropertyEncoding.Binary,
             Configuration = System.Text.Encoding.UTF8.GetBytes(configuration),
+            ContextsPerVm = _contextsPerVm,
+            MaxPoolSize = _maxVms,
         };
     }
 

@@ -13,6 +13,8 @@ namespace ProxyWasm.Runtime;
 /// re-created on a live VM at their next callback (<see cref="Contexts.StreamContext.Orphaned"/>); the VM is
 /// replaced in the background from the already-compiled module (<c>proxy_on_vm_start</c> and
 /// <c>proxy_on_configure</c> recreate its root state). VM starts are paced by <see cref="WasmLimits.VmStartCpuShare"/>.
+/// With <see cref="FilterPluginConfig.ContextsPerVm"/>, the set grows by one VM whenever every VM holds more requests
+/// than that, up to <see cref="FilterPluginConfig.MaxPoolSize"/>, and shrinks back to the pool size as VMs fall idle.
 /// </summary>
 public sealed class FilterPlugin : IDisposable
 {
@@ -29,6 +31,7 @@ public sealed class FilterPlugin : IDisposable
     private readonly List<WasmVm> _live = [];
     private readonly VmStartBudget _budget;
     private int _starting;
+    private int _leases;
     private int _pickNext;
     private int _vmsCreated;
     private bool _toppingUp;
@@ -52,7 +55,8 @@ public sealed class FilterPlugin : IDisposable
     /// <summary>VMs created so far, including replacements of failed ones (observability, tests).</summary>
     public int VmsCreated => Volatile.Read(ref _vmsCreated);
 
-    /// <summary>VMs currently alive (at most <see cref="FilterPluginConfig.PoolSize"/>).</summary>
+    /// <summary>VMs currently alive (at most <see cref="FilterPluginConfig.PoolSize"/>, or
+    /// <see cref="FilterPluginConfig.MaxPoolSize"/> with a <see cref="FilterPluginConfig.ContextsPerVm"/> bound).</summary>
     public int LiveVmCount
     {
         get { lock (_gate) return _live.Count; }
@@ -153,8 +157,9 @@ public sealed class FilterPlugin : IDisposable
         for (int attempt = 1; ; attempt++)
         {
             WasmVm? vm;
-            bool startFailed = false;
-            lock (_gate) vm = PickLocked();
+            bool startFailed = false, grow;
+            lock (_gate) grow = GrowsLocked(vm = PickLocked());
+            if (grow) _ = Task.Run(TopUpAsync);
             if (vm is null) (vm, startFailed) = await StartForRequestAsync(cancellationToken).ConfigureAwait(false);
             BeforeContextCreate?.Invoke(vm);
             await vm.Gate.EnterAsync().ConfigureAwait(false);
@@ -189,8 +194,36 @@ public sealed class FilterPlugin : IDisposable
             if (vm.IsDead) continue;
             if (best is null || vm.Leases < best.Leases) best = vm;
         }
-        if (best is not null) best.Leases++;
+        if (best is not null)
+        {
+            best.Leases++;
+            _leases++;
+        }
         return best;
+    }
+
+    /// <summary>Gate held. True (and a top-up claimed) when <paramref name="picked"/>, the least loaded VM, now holds
+    /// more requests than <see cref="FilterPluginConfig.ContextsPerVm"/> and the entry may grow.</summary>
+    private bool GrowsLocked(WasmVm? picked)
+    {
+        if (picked is null || Config.ContextsPerVm == 0 || picked.Leases <= Config.ContextsPerVm) return false;
+        if (_toppingUp || _disposed || _live.Count + _starting >= Config.VmCap) return false;
+        _toppingUp = true;
+        return true;
+    }
+
+    /// <summary>Gate held. Whether one more VM should start: below the pool size (a dead VM's replacement), or every
+    /// live VM over the <see cref="FilterPluginConfig.ContextsPerVm"/> bound and room under the cap.</summary>
+    private bool WantsVmLocked()
+    {
+        int count = _live.Count + _starting;
+        if (count < Config.PoolSize) return true;
+        if (Config.ContextsPerVm == 0 || count >= Config.VmCap || _starting > 0) return false;
+        foreach (var vm in _live)
+        {
+            if (!vm.IsDead && vm.Leases <= Config.ContextsPerVm) return false;
+        }
+        return true;
     }
 
     /// <summary>No live VM (every one died and replacements are not up yet): start one now, within the start budget.</summary>
@@ -244,7 +277,11 @@ public sealed class FilterPlugin : IDisposable
             _starting--;
             _budget.Charge(cpu);
             started = result.Success && !_disposed;
-            if (leased) vm.Leases = 1;
+            if (leased)
+            {
+                vm.Leases = 1;
+                _leases++;
+            }
             if (started) _live.Add(vm);
         }
         if (!started)
@@ -257,10 +294,33 @@ public sealed class FilterPlugin : IDisposable
         return vm;
     }
 
-    /// <summary>The request of a context on <paramref name="vm"/> ended (or moved to another VM).</summary>
+    /// <summary>The request of a context on <paramref name="vm"/> ended (or moved to another VM). While the entry has
+    /// VMs above its pool size, idle ones are shut down as long as the rest have room for twice the requests in flight
+    /// (hysteresis against growing back at once).</summary>
     internal void Return(WasmVm vm)
     {
-        lock (_gate) vm.Leases--;
+        List<WasmVm>? idle = null;
+        lock (_gate)
+        {
+            vm.Leases--;
+            _leases--;
+            while (!_disposed && _live.Count > Config.PoolSize && (long)_leases * 2 <= (long)(_live.Count - 1) * Config.ContextsPerVm)
+            {
+                int i = _live.FindIndex(v => v.Leases == 0);
+                if (i < 0) break;
+                (idle ??= []).Add(_live[i]);
+                _live.RemoveAt(i);
+            }
+        }
+        if (idle is not null) Retire(idle);
+    }
+
+    /// <summary>Shuts down VMs taken out of the live set (its own method: a lambda capturing <c>idle</c> in
+    /// <see cref="Return"/> would cost every request a closure).</summary>
+    private void Retire(List<WasmVm> idle)
+    {
+        WasmLog.VmRetired(idle[0].Logger, Config.Name, idle.Count, LiveVmCount);
+        _ = Task.Run(() => idle.ForEach(v => v.Dispose())); // proxy_on_done/on_delete run guest code: not on the request's thread
     }
 
     private WasmVm NewVm()
@@ -278,7 +338,7 @@ public sealed class FilterPlugin : IDisposable
         lock (_gate)
         {
             if (_disposed || !_live.Remove(dead)) return; // a VM that never started is not replaced here
-            if (_toppingUp || _live.Count + _starting >= Config.PoolSize) return;
+            if (_toppingUp || !WantsVmLocked()) return;
             _toppingUp = true;
         }
         _ = Task.Run(TopUpAsync);
@@ -293,7 +353,7 @@ public sealed class FilterPlugin : IDisposable
                 TimeSpan wait;
                 lock (_gate)
                 {
-                    if (_disposed || _live.Count + _starting >= Config.PoolSize) { _toppingUp = false; return; }
+                    if (_disposed || !WantsVmLocked()) { _toppingUp = false; return; }
                     wait = _budget.TryReserve(out var w, out _) ? TimeSpan.Zero : w;
                     if (wait == TimeSpan.Zero) _starting++;
                 }

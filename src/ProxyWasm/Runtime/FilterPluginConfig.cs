@@ -36,6 +36,22 @@ public sealed record FilterPluginConfig
     /// </summary>
     public int PoolSize { get; init; } = System.Environment.ProcessorCount;
 
+    /// <summary>
+    /// Requests per VM above which the entry starts one more VM (in the background, within the start budget), up to
+    /// <see cref="MaxPoolSize"/>; 0 (the default) = no bound, as Envoy and ngx_wasm_module. For guests whose work per
+    /// request grows with the contexts alive in their VM (an SDK that walks its context table on every new context):
+    /// the bound caps that work at the price of a VM's memory per step. VMs above <see cref="PoolSize"/> are shut down
+    /// (<c>proxy_on_done</c>/<c>proxy_on_delete</c> on their root) once idle while the others have room for twice the load.
+    /// </summary>
+    public int ContextsPerVm { get; init; }
+
+    /// <summary>Most VMs this entry grows to under <see cref="ContextsPerVm"/>; at least <see cref="PoolSize"/>
+    /// (0 = <see cref="PoolSize"/>: no growth).</summary>
+    public int MaxPoolSize { get; init; }
+
+    /// <summary>The effective cap on VMs: <see cref="MaxPoolSize"/>, never below <see cref="PoolSize"/>.</summary>
+    internal int VmCap => Math.Max(PoolSize, MaxPoolSize);
+
     /// <summary>Encoding of typed property values.</summary>
     public PropertyEncoding PropertyEncoding { get; init; } = PropertyEncoding.Binary;
 
@@ -59,5 +75,7 @@ public sealed record FilterPluginConfig
         ArgumentNullException.ThrowIfNull(Limits);
         Limits.Validate();
         if (PoolSize < 1) throw new ArgumentOutOfRangeException(nameof(PoolSize), "must be at least 1");
+        if (ContextsPerVm < 0) throw new ArgumentOutOfRangeException(nameof(ContextsPerVm), "must be 0 (no bound) or more");
+        if (MaxPoolSize < 0) throw new ArgumentOutOfRangeException(nameof(MaxPoolSize), "must be 0 (PoolSize) or more");
     }
 }

@@ -27,4 +27,7 @@ internal static partial class WasmLog
 
     [LoggerMessage(EventId = 7, EventName = "SlowCallsSeen", Level = LogLevel.Warning, Message = "filter '{Plugin}': a callback used more than 2 ms of CPU; its callbacks are paced and kept off event-loop threads from now on")]
     public static partial void SlowCallsSeen(ILogger logger, string plugin);
+
+    [LoggerMessage(EventId = 8, EventName = "VmRetired", Level = LogLevel.Debug, Message = "filter '{Plugin}': {Count} idle VM(s) above the pool size shut down ({Live} live)")]
+    public static partial void VmRetired(ILogger logger, string plugin, int count, int live);
 }

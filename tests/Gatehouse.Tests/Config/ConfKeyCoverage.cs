@@ -58,6 +58,8 @@ internal static class ConfKeyCoverage
         ["wasm"] = ["FilterChainDbLessTests.With_wasm_off_config_with_chains_is_rejected_and_endpoints_answer_400"],
         ["wasm_filters_path"] = ["WasmFilterCatalogTests.Discovers_top_level_wasm_files_sorted_by_name"],
         ["wasm_filters"] = ["WasmFilterCatalogTests.Selection_by_bundled_user_names_and_off"],
+        ["wasm_contexts_per_vm"] = ["ContextsPerVmTests.Requests_in_flight_above_the_bound_grow_the_entry_to_its_cap_and_it_shrinks_back_after", "GatehouseConfLoaderTests.WasmContextsPerVmAndMaxVmsAreRead"],
+        ["wasm_max_vms_per_filter"] = ["ContextsPerVmTests.Requests_in_flight_above_the_bound_grow_the_entry_to_its_cap_and_it_shrinks_back_after", "GatehouseConfLoaderTests.WasmContextsPerVmAndMaxVmsAreRead"],
         // change propagation between nodes on PostgreSQL: the poll finds a change whose notification was lost
         ["db_update_frequency"] = ["ClusterPropagationTests.A_change_without_notification_is_served_after_the_next_db_update_frequency_poll",
             "ChangeListenerTests.A_change_whose_notification_was_lost_is_found_by_the_poll", "ClusterSettingsTests.Db_update_keys_default_to_kongs_and_take_seconds"],

@@ -27,6 +27,13 @@ public sealed class GatehouseConfLoaderTests
     public void InlineIoCanBeTurnedOff() => Assert.False(Load("inline_io = off").Options!.InlineIo);
 
     [Fact]
+    public void WasmContextsPerVmAndMaxVmsAreRead()
+    {
+        var o = Load("wasm_contexts_per_vm = 256\nwasm_max_vms_per_filter = 8").Options!;
+        Assert.Equal((256, 8), (o.WasmContextsPerVm, o.WasmMaxVmsPerFilter));
+    }
+
+    [Fact]
     public void ParsesKongConfSyntax()
     {
         var result = Load("""
@@ -95,6 +102,8 @@ public sealed class GatehouseConfLoaderTests
     [InlineData("wasm = maybe", "wasm:")]
     [InlineData("inline_io = sometimes", "inline_io:")]
     [InlineData("wasm_filters = off, user", "wasm_filters:")]
+    [InlineData("wasm_contexts_per_vm = -1", "wasm_contexts_per_vm: '-1' is not a whole number of 0 or more")]
+    [InlineData("wasm_max_vms_per_filter = 0", "wasm_max_vms_per_filter: '0' is not a whole number of 1 or more")]
     [InlineData("proxy_listen = 127.0.0.1:8443 ssl\nssl_cert = /some/cert.pem", "ssl_cert: ssl_cert and ssl_cert_key go together")]
     [InlineData("ssl_protocols = TLSv1.1 TLSv1.2", "ssl_protocols: 'TLSv1.1' is not supported by Gatehouse")]
     [InlineData("ssl_protocols = TLSv9", "ssl_protocols: 'TLSv9' is not a TLS protocol")]
