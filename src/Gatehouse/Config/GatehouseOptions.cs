@@ -77,9 +77,10 @@ public sealed record GatehouseOptions
     /// <summary>Kong's wasm_filters: "bundled", "user", filter names, or "off".</summary>
     public IReadOnlyList<string> WasmFilters { get; init; } = ["bundled", "user"];
     /// <summary>Gatehouse's <c>wasm_contexts_per_vm</c>: requests in flight per VM of a filter entry above which the
-    /// entry starts another VM, up to <see cref="WasmMaxVmsPerFilter"/> (0: no bound, as Envoy). 1024: at 4,000
-    /// connections on one core a three-filter chain's RSS stays that of the unbounded set (bench/NOTES.md, session 20).</summary>
-    public int WasmContextsPerVm { get; init; } = 1024;
+    /// entry starts another VM, up to <see cref="WasmMaxVmsPerFilter"/> (0: no bound, as Envoy). 256: an AssemblyScript
+    /// SDK filter then scales with connections as the gateway does, for +26 MB with a three-filter chain at 4,000
+    /// connections (bench/NOTES.md, session 20).</summary>
+    public int WasmContextsPerVm { get; init; } = 256;
     /// <summary>Gatehouse's <c>wasm_max_vms_per_filter</c>: the most VMs one filter entry grows to under
     /// <see cref="WasmContextsPerVm"/>.</summary>
     public int WasmMaxVmsPerFilter { get; init; } = 16;
