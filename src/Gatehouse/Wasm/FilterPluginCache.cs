@@ -33,6 +33,9 @@ public sealed class FilterPluginCache : IDisposable
         _logger = logger;
     }
 
+    /// <summary>VMs each filter entry keeps live: one per core, at most four (more only under <c>wasm_contexts_per_vm</c>).</summary>
+    internal static int PoolSize { get; } = Math.Max(1, Math.Min(Environment.ProcessorCount, 4));
+
     /// <summary>Number of plugins created so far (diagnostics and tests: reuse means this does not grow).</summary>
     public int Created { get; private set; }
 
@@ -54,7 +57,7 @@ public sealed class FilterPluginCache : IDisposable
             if (_previous.Remove(key, out plugin)) { _current[key] = plugin; return plugin; }
             var created = _host.CreatePlugin(module, _configOf(filter, configuration) with
             {
-                PoolSize = Math.Max(1, Math.Min(Environment.ProcessorCount, 4)),
+                PoolSize = PoolSize,
             });
             Created++;
             plugin = new SharedFilterPlugin(key, created);

@@ -206,8 +206,9 @@ public sealed class FilterPlugin : IDisposable
     /// more requests than <see cref="FilterPluginConfig.ContextsPerVm"/> and the entry may grow.</summary>
     private bool GrowsLocked(WasmVm? picked)
     {
+        // the cheap test first (every request): only a pick over the bound looks at the whole set
         if (picked is null || Config.ContextsPerVm == 0 || picked.Leases <= Config.ContextsPerVm) return false;
-        if (_toppingUp || _disposed || _live.Count + _starting >= Config.VmCap) return false;
+        if (_toppingUp || _disposed || !WantsVmLocked()) return false;
         _toppingUp = true;
         return true;
     }

@@ -12,7 +12,7 @@ namespace Gatehouse.Tests.Wasm;
 /// </summary>
 public sealed class ContextsPerVmTests
 {
-    private static readonly int PoolSize = Math.Max(1, Math.Min(Environment.ProcessorCount, 4));
+    private static readonly int PoolSize = FilterPluginCache.PoolSize;
 
     [Theory]
     [InlineData(2, 5)]
