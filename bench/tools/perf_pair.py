@@ -3,7 +3,8 @@
     perf_pair.py TMPDIR VARIANT...
 Reads TMPDIR/perf-VARIANT.script.gz (perf script -F comm,tid,ip,sym,dso of a cpu-clock -F 999 -g recording) and
 TMPDIR/perf-VARIANT.requests (bench/profile.sh writes the same two files with BENCH_PROFILE_PAIR_DIR). Prints, per
-variant, where the time goes by layer, by assembly (self) and by thread, and by "owner": the innermost frame of our own
+variant, where the time goes by layer, by assembly (self; a native build's frames by their mangled names' prefix, its
+runtime helpers and GC apart) and by thread, and by "owner": the innermost frame of our own
 code on the stack (Gatehouse, ProxyWasm, or bench/tools/proxyfloor's handler), so work a Gatehouse frame asked the
 framework for counts against that frame; then, for the last two variants (base, other), the frames whose cost differs
 most: self (the frame on the CPU) and inclusive (the frame anywhere on the stack, counted once per sample). A sample is
@@ -12,8 +13,13 @@ import gzip, re, sys
 from collections import Counter
 
 SAMPLE_US = 1e6 / 999
-OWN = re.compile(r"\[(gatehouse|ProxyWasm|proxyfloor)\]")
-ASSEMBLY = re.compile(r"\[([\w.]+)\]")
+OWN = re.compile(r"\[(gatehouse|ProxyWasm|proxyfloor)\]|^(gatehouse_Gatehouse|ProxyWasm_ProxyWasm|proxyfloor)_")
+ASSEMBLY = re.compile(r"(?<![\w`])\[([\w.]+)\]")  # "[Assembly] Type", not a generic argument "`1[System.__Canon]"
+# A native (NativeAOT) build names "[Assembly] Namespace.Type::Method" as "Assembly_Namespace_Type__Method", dots made
+# underscores; most assemblies' namespaces start with the assembly's name, so the prefix repeats.
+NATIVE_REPEAT = re.compile(r"^([A-Za-z]\w*?)_\1_", re.IGNORECASE)
+NATIVE_PREFIXES = (("S_P_CoreLib_", "System.Private.CoreLib"), ("S_P_Uri_", "System.Private.Uri"),
+                   ("Wasmtime_Dotnet_", "Wasmtime.Dotnet"), ("Internal_CompilerGenerated_", "(compiler-generated stubs)"))
 TIER = re.compile(r"\[(Optimized|OptimizedTier1|OptimizedTier1OSR|Tier0|Tier1|QuickJitted|Instrumented\w*|PreJIT)\]$")
 
 
@@ -36,6 +42,26 @@ def frame(line):
     return sym, dso
 
 
+def native_assembly(sym):
+    """The assembly of a native build's managed frame; None for the runtime's own code (Rhp* helpers, the GC)."""
+    for prefix, name in NATIVE_PREFIXES:
+        if sym.startswith(prefix):
+            return name
+    m = NATIVE_REPEAT.match(sym)
+    return m.group(1).replace("_", ".") if m else None
+
+
+def assembly_of(sym, dso):
+    if dso == "managed (JIT)":
+        # the method's own assembly is the last one named before "::" (a return type may name another first:
+        # "valuetype [System.Runtime]System.Threading.Tasks.ValueTask`1<…> [Yarp.ReverseProxy] Yarp…::SendAsync")
+        found = ASSEMBLY.findall(sym.split("::")[0])
+        return found[-1] if found else dso
+    if not dso.startswith("[") and not dso.endswith((".so", ".dll")) and ".so." not in dso and dso != "kernel":
+        return native_assembly(sym) or f"runtime ({dso})"  # an executable: a native build
+    return dso
+
+
 def short(sym):
     sym = re.sub(r"\[[\w.]+\]", "", sym)
     sym = re.sub(r"\b(instance|valuetype|class) ", "", sym)
@@ -55,8 +81,7 @@ def load(tmp, variant):
                 self_sym[(top_sym, top_dso)] += 1
                 layer[top_dso] += 1
                 thread[comm] += 1
-                m = ASSEMBLY.search(top_sym.split("::")[0]) if top_dso == "managed (JIT)" else None
-                assembly[m.group(1) if m else top_dso] += 1
+                assembly[assembly_of(top_sym, top_dso)] += 1
                 own = next((sym for sym, _ in stack if OWN.search(sym)), None)
                 owner[short(own) if own else "(no frame of our own: framework and kernel)"] += 1
                 for key in set(stack):
@@ -124,4 +149,5 @@ def main():
             print(f"| {sym[:150].replace('|', '/')} | {dso} | {x:.2f} | {y:.2f} | {y - x:+.2f} |")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,7 @@ import urllib.request
 
 import latency
 import otlp_receiver
+import perf_pair
 import pool_runs
 import preflight
 import prepare
@@ -492,3 +493,37 @@ class PoolRunsTests(unittest.TestCase):
     def test_a_report_without_the_method_line_is_refused(self):
         with self.assertRaises(ValueError):
             pool_runs.rounds(self.row("G1", 1, 10_000, 1000))
+
+
+class PerfPairTests(unittest.TestCase):
+    def test_a_native_builds_frames_are_attributed_to_their_assembly_and_runtime(self):
+        exe = "gatehouse"  # a native build's frames come from its executable
+        for sym, expected in {
+            "System_Net_Http_System_Net_Http_HttpConnection__SendAsync_d__56__MoveNext": "System.Net.Http",
+            "Microsoft_AspNetCore_Server_Kestrel_Core_Microsoft_AspNetCore_Server_Kestrel_Core_Internal_Http_HttpProtocol__X":
+                "Microsoft.AspNetCore.Server.Kestrel.Core",
+            "gatehouse_Gatehouse_Proxy_ProxyRequestHandler__InvokeAsync_d__14__MoveNext": "gatehouse",
+            "ProxyWasm_ProxyWasm_Runtime_WasmVm__Call": "ProxyWasm",
+            "S_P_CoreLib_System_Threading_ExecutionContext__RunInternal": "System.Private.CoreLib",
+            "Wasmtime_Dotnet_Wasmtime_Function__Invoke": "Wasmtime.Dotnet",
+            "RhpInterfaceDispatch1": "runtime (gatehouse)",
+            "WKS::gc_heap::mark_through_cards_for_segments": "runtime (gatehouse)",
+        }.items():
+            self.assertEqual(perf_pair.assembly_of(sym, exe), expected, sym)
+        jit = "instance void [Yarp.ReverseProxy] Yarp.ReverseProxy.Forwarder.HttpForwarder+<SendAsync>d__8::MoveNext()"
+        self.assertEqual(perf_pair.assembly_of(jit, "managed (JIT)"), "Yarp.ReverseProxy")
+        returning = ("valuetype [System.Runtime]System.Threading.Tasks.ValueTask`1<valuetype Yarp.ReverseProxy.Forwarder."
+                     "ForwarderError> [Yarp.ReverseProxy] Yarp.ReverseProxy.Forwarder.HttpForwarder::SendAsync(class "
+                     "[System.Net.Http]System.Net.Http.HttpMessageInvoker)")
+        self.assertEqual(perf_pair.assembly_of(returning, "managed (JIT)"), "Yarp.ReverseProxy")
+        generic = ("instance void [System.Net.Sockets] System.Net.Sockets.SocketAsyncContext+OperationQueue`1[System.__Canon]"
+                   "::ProcessQueuedOperation(!0)")
+        self.assertEqual(perf_pair.assembly_of(generic, "managed (JIT)"), "System.Net.Sockets")
+        self.assertEqual(perf_pair.assembly_of("__send", "libc.so.6"), "libc.so.6")
+        self.assertEqual(perf_pair.assembly_of("x", "System.Net.Sockets.dll"), "System.Net.Sockets.dll")
+
+    def test_our_own_frames_are_found_in_either_build(self):
+        self.assertTrue(perf_pair.OWN.search("void [gatehouse] Gatehouse.Proxy.ProxyRequestHandler::InvokeAsync()"))
+        self.assertTrue(perf_pair.OWN.search("gatehouse_Gatehouse_Proxy_ProxyRequestHandler__InvokeAsync"))
+        self.assertTrue(perf_pair.OWN.search("ProxyWasm_ProxyWasm_Runtime_WasmVm__Call"))
+        self.assertFalse(perf_pair.OWN.search("S_P_CoreLib_System_Threading_ExecutionContext__RunInternal"))
