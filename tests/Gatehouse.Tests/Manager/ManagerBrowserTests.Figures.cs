@@ -63,8 +63,8 @@ public sealed partial class ManagerBrowserTests
             var target = Path.Combine(filters, "add-headers.wasm");
             File.Copy(Path.Combine(WasmPaths.Examples, "body-rewrite.wasm"), target + ".tmp", true);
             File.Move(target + ".tmp", target, true);
-            await EventuallyAsync(async () => JsonNode.Parse(await gateway.Admin.GetStringAsync("/filters"))!["data"]!.AsArray()
-                .Any(f => (string?)f!["name"] == "add-headers" && f["reloads"]!.AsArray().Count == 1));
+            await Eventually.TrueAsync(async () => JsonNode.Parse(await gateway.Admin.GetStringAsync("/filters"))!["data"]!.AsArray()
+                .Any(f => (string?)f!["name"] == "add-headers" && f["reloads"]!.AsArray().Count == 1), "the refused reload", TimeSpan.FromSeconds(30));
             await page.GotoAsync(Ui(gateway, "/filters"));
             var reloads = page.Locator("section[data-filter='add-headers'] ol.reloads");
             await reloads.Locator("li.refused").WaitForAsync();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Gatehouse.Tests.Infrastructure;
 
 namespace Gatehouse.Tests.Manager;
 
@@ -51,7 +52,7 @@ public sealed partial class ManagerBrowserTests
         await page.FillAsync("#f-tags", "signing");
         await page.ClickAsync("button:text-is('Save')");
         await ManagerBrowser.PathAsync(page, "/keys/[0-9a-f-]{36}$");
-        await EventuallyAsync(async () => (string?)JsonNode.Parse(await gateway.Admin.GetStringAsync("/keys/ui-key"))!["tags"]?[0] == "signing");
+        await Eventually.TrueAsync(async () => (string?)JsonNode.Parse(await gateway.Admin.GetStringAsync("/keys/ui-key"))!["tags"]?[0] == "signing", within: TimeSpan.FromSeconds(30));
 
         // the set's page lists its key; deleting the set (two steps) deletes the key with it, as Kong's cascade
         await page.GotoAsync(setUrl);
@@ -91,14 +92,5 @@ public sealed partial class ManagerBrowserTests
         using (var gone = await gateway.Admin.GetAsync("/vaults/my-env"))
             Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
         Assert.Empty(errors);
-    }
-
-    private static async Task EventuallyAsync(Func<Task<bool>> condition)
-    {
-        for (var i = 0; !await condition(); i++)
-        {
-            if (i == 300) throw new Xunit.Sdk.XunitException("condition not met within 30 s");
-            await Task.Delay(100);
-        }
     }
 }

@@ -1,4 +1,5 @@
 using Gatehouse.Plugins.Bundled.Logging;
+using Gatehouse.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Gatehouse.Tests.Plugins;
@@ -21,16 +22,10 @@ public sealed class LogSinkRetirementTests : IAsyncLifetime
 
     private LogSinks Sinks => _gw.Host.Services.GetRequiredService<LogSinks>();
 
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        for (var i = 0; i < 500 && !condition(); i++) await Task.Delay(20);
-        Assert.True(condition(), "condition not reached within 10 s");
-    }
-
     private async Task LoggedAsync(string path, int lines)
     {
         (await _gw.Proxy.GetAsync("/api/x")).Dispose();
-        await WaitUntil(() => File.Exists(path) && File.ReadAllLines(path).Length == lines);
+        await Eventually.TrueAsync(() => File.Exists(path) && File.ReadAllLines(path).Length == lines);
     }
 
     [Fact]
@@ -61,6 +56,6 @@ public sealed class LogSinkRetirementTests : IAsyncLifetime
         Assert.Equal(204, (await _gw.SendAsync(HttpMethod.Delete, $"/plugins/{plugin["id"]}")).Status);
         _time.Advance(LogSinks.RetireAfter + TimeSpan.FromSeconds(1));
         await _gw.CreateAsync("/services", new { name = "other", url = "http://127.0.0.1:9" });
-        await WaitUntil(() => Sinks.Count == 0);
+        await Eventually.TrueAsync(() => Sinks.Count == 0);
     }
 }

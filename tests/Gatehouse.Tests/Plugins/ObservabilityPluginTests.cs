@@ -22,12 +22,6 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _gw.DisposeAsync();
 
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        for (var i = 0; i < 250 && !condition(); i++) await Task.Delay(20);
-        Assert.True(condition(), "condition not reached within 5 s");
-    }
-
     [Fact]
     public async Task File_log_appends_one_json_line_per_request()
     {
@@ -35,7 +29,7 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
         await _gw.CreateAsync("/routes/svc-route/plugins", new { name = "file-log", config = new { path } });
         (await _gw.Proxy.GetAsync("/api/one?x=1")).Dispose();
         (await _gw.Proxy.GetAsync("/api/two")).Dispose();
-        await WaitUntil(() => File.Exists(path) && File.ReadAllLines(path).Length == 2);
+        await Eventually.TrueAsync(() => File.Exists(path) && File.ReadAllLines(path).Length == 2);
         var first = JsonNode.Parse(File.ReadAllLines(path)[0])!;
         Assert.Equal("/api/one?x=1", (string?)first["request"]!["uri"]);
         Assert.Equal(200, (int)first["response"]!["status"]!);
@@ -53,7 +47,7 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
         await gw.CreateAsync("/routes/svc-route/plugins", new { name = "file-log", config = new { path } });
         using var response = await gw.Proxy.GetAsync("/api/sized");
         var body = await response.Content.ReadAsByteArrayAsync();
-        await WaitUntil(() => File.Exists(path) && File.ReadAllLines(path).Length == 1);
+        await Eventually.TrueAsync(() => File.Exists(path) && File.ReadAllLines(path).Length == 1);
         Assert.True(body.Length > 0);
         Assert.Equal(body.Length, (long)JsonNode.Parse(File.ReadAllLines(path)[0])!["response"]!["size"]!);
     }
@@ -78,7 +72,7 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
             config = new { http_endpoint = collector.Urls.First() + "/logs", queue = new { max_batch_size = 3, max_coalescing_delay = 0.2 } },
         });
         for (var i = 0; i < 3; i++) (await _gw.Proxy.GetAsync($"/api/{i}")).Dispose();
-        await WaitUntil(() => received.Sum(b => JsonNode.Parse(b)!.AsArray().Count) == 3);
+        await Eventually.TrueAsync(() => received.Sum(b => JsonNode.Parse(b)!.AsArray().Count) == 3);
         var uris = received.SelectMany(b => JsonNode.Parse(b)!.AsArray()).Select(e => (string)e!["request"]!["uri"]!).Order().ToArray();
         Assert.Equal(["/api/0", "/api/1", "/api/2"], uris);
         await collector.StopAsync();
@@ -93,21 +87,21 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
         var rotated = path + ".1";
         await _gw.CreateAsync("/routes/svc-route/plugins", new { name = "file-log", config = new { path, reopen } });
         (await _gw.Proxy.GetAsync("/api/before")).Dispose();
-        await WaitUntil(() => File.Exists(path) && File.ReadAllLines(path).Length == 1);
+        await Eventually.TrueAsync(() => File.Exists(path) && File.ReadAllLines(path).Length == 1);
         File.Move(path, rotated); // what logrotate does before signalling
 
         (await _gw.Proxy.GetAsync("/api/after")).Dispose();
         if (reopen)
         {
             // Kong: reopened on every write, so the line starts a new file at the path.
-            await WaitUntil(() => File.Exists(path) && File.ReadAllLines(path).Length == 1);
+            await Eventually.TrueAsync(() => File.Exists(path) && File.ReadAllLines(path).Length == 1);
             Assert.Equal("/api/after", (string?)JsonNode.Parse(File.ReadAllLines(path)[0])!["request"]!["uri"]);
             Assert.Single(File.ReadAllLines(rotated));
         }
         else
         {
             // Kong: the descriptor is kept, so the line follows the renamed file and no new file appears.
-            await WaitUntil(() => File.ReadAllLines(rotated).Length == 2);
+            await Eventually.TrueAsync(() => File.ReadAllLines(rotated).Length == 2);
             Assert.Equal("/api/after", (string?)JsonNode.Parse(File.ReadAllLines(rotated)[1])!["request"]!["uri"]);
             Assert.False(File.Exists(path));
         }
@@ -139,14 +133,14 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
 
         (await gw.Proxy.GetAsync("/plain")).Dispose();
         (await gw.Proxy.GetAsync("/utf8")).Dispose();
-        await WaitUntil(() => collector.Received.Count == 2);
+        await Eventually.TrueAsync(() => collector.Received.Count == 2);
         Assert.Equal("application/json", collector.Received.Single(r => r.Path == "/plain").ContentType);
         Assert.Equal("application/json; charset=utf-8", collector.Received.Single(r => r.Path == "/utf8").ContentType);
 
         (await gw.Proxy.GetAsync("/failing")).Dispose();
         // Kong: a log server answering 300 or more fails the batch: each attempt is a warning with the status and the
         // body; the batch is retried until queue.max_retry_time, then dropped with an error.
-        await WaitUntil(() => logs.Entries.Any(e => e.Level == LogLevel.Error
+        await Eventually.TrueAsync(() => logs.Entries.Any(e => e.Level == LogLevel.Error
             && e.Message.Contains("max_retry_time exceeded. 1 queue entries were lost", StringComparison.Ordinal)));
         var attempts = logs.Entries.Count(e => e.Level == LogLevel.Warning && e.Message.Contains("returned status code 500 and body nope", StringComparison.Ordinal));
         Assert.True(attempts >= 2, logs.Dump());
@@ -154,7 +148,7 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
 
         // A batch the log server refuses once is delivered by the retry.
         (await gw.Proxy.GetAsync("/flaky")).Dispose();
-        await WaitUntil(() => collector.Received.Any(r => r.Path == "/flaky"));
+        await Eventually.TrueAsync(() => collector.Received.Any(r => r.Path == "/flaky"));
         Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("returned status code 503", StringComparison.Ordinal));
     }
 
@@ -172,7 +166,7 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
             for (var i = 1; i <= 2; i++)
             {
                 (await _gw.Proxy.GetAsync(route)).Dispose();
-                await WaitUntil(() => collector.Received.Count(r => r.Path == route) == i);
+                await Eventually.TrueAsync(() => collector.Received.Count(r => r.Path == route) == i);
                 // Longer than the short keepalive (1 ms), far shorter than the long one (60 s): the idle time is what differs.
                 await Task.Delay(50);
             }
@@ -238,7 +232,7 @@ public sealed class ObservabilityPluginTests : IAsyncLifetime
         (await _gw.Proxy.GetAsync("/nowhere")).Dispose();
         using var client = new HttpClient();
         string text = "";
-        await WaitUntil(() =>
+        await Eventually.TrueAsync(() =>
         {
             text = client.GetStringAsync(new Uri(_gw.StatusUri, "/metrics")).GetAwaiter().GetResult();
             return text.Contains("kong_http_requests_total{service=\"svc\",route=\"svc-route\",code=\"200\",source=\"service\",workspace=\"default\",consumer=\"\"} 2", StringComparison.Ordinal);

@@ -40,12 +40,6 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         Directory.Delete(_filters, recursive: true);
     }
 
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        for (var i = 0; i < 500 && !condition(); i++) await Task.Delay(20);
-        Assert.True(condition(), "condition not reached within 10 s");
-    }
-
     private Task AddPlugin(object config) => _gw.CreateAsync("/plugins", new { name = "opentelemetry", config });
 
     private object Config(double sampling = 1, object? propagation = null) => propagation is null
@@ -82,7 +76,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         Assert.Contains("correlation-id", output);
         Assert.Contains("add-headers", output);
 
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         string[] names = [.. _collector.Spans.Select(s => s.Name)];
         Assert.Contains("kong.access.plugin.correlation-id", names);
         Assert.Contains("gatehouse.wasm.add-headers", names);
@@ -103,7 +97,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
 
         var (status, echo) = await Get("/api/one?x=1", ("x-api-key", "k"));
         Assert.Equal(200, status);
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var spans = _collector.Spans;
         var root = Assert.Single(spans, s => s.Name == "kong");
         Assert.Equal("", root.ParentSpanId);
@@ -149,7 +143,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
             """)!.ToJsonString());
         var (status, _) = await Get("/api/refused");
         Assert.Equal(401, status);
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var filter = Assert.Single(_collector.Spans, s => s.Name == "gatehouse.wasm.require-header"
             && (string)s.Attributes["gatehouse.filter.callback"] == "on_request_headers");
         Assert.Equal("local_response", filter.Attributes["gatehouse.filter.outcome"]);
@@ -164,7 +158,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         await _gw.CreateAsync("/routes/svc-route/filter-chains", new { filters = new[] { new { name = "chaos" } } });
         var (status, _) = await Get("/api/trap", ("x-chaos", "trap"));
         Assert.Equal(500, status);
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var filter = Assert.Single(_collector.Spans, s => s.Name == "gatehouse.wasm.chaos"
             && (string)s.Attributes["gatehouse.filter.callback"] == "on_request_headers");
         Assert.Equal("trap", filter.Attributes["gatehouse.filter.outcome"]);
@@ -192,7 +186,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         Assert.Equal(200, (await gw.SendAsync(HttpMethod.Patch, $"/plugins/{plugin["id"]}", new { tags = new[] { "b" } })).Status);
         Assert.Equal(1, exporters.Count);
         Assert.Equal(200, (int)(await gw.Proxy.GetAsync("/api/after")).StatusCode);
-        await WaitUntil(() => _collector.Authorization.Contains("Bearer second")); // the exporter in use still sends
+        await Eventually.TrueAsync(() => _collector.Authorization.Contains("Bearer second")); // the exporter in use still sends
         // what the queue holds when the gateway stops is still sent (the exporter is warm: the 5 s drain is ample)
         Assert.Equal(200, (int)(await gw.Proxy.GetAsync("/api/last")).StatusCode);
         await gw.DisposeAsync();
@@ -206,7 +200,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         const string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
         const string parent = "00f067aa0ba902b7";
         var (_, echo) = await Get("/api/w3c", ("traceparent", $"00-{trace}-{parent}-01"), ("tracestate", "vendor=1"));
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong")); // the request span is sent last
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong")); // the request span is sent last
         var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
         Assert.Equal(trace, root.TraceId);
         Assert.Equal(parent, root.ParentSpanId);
@@ -224,7 +218,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         const string trace = "80f198ee56343ba864fe8b2a57d3eff7";
         const string parent = "e457b5a2e4d86bd1";
         var (_, echo) = await Get("/api/b3", ("x-b3-traceid", trace), ("x-b3-spanid", parent), ("x-b3-sampled", "1"));
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong")); // the request span is sent last
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong")); // the request span is sent last
         var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
         Assert.Equal(trace, root.TraceId);
         Assert.Equal(parent, root.ParentSpanId);
@@ -269,7 +263,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         }
         var (_, control) = await Get("/api/sampled", ("traceparent", $"00-{sampled}-{Parent}-01"));
         Assert.Matches($"^00-{sampled}-[0-9a-f]{{16}}-01$", EchoedHeader(control!, "traceparent"));
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong" && s.TraceId == sampled));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong" && s.TraceId == sampled));
 
         Assert.True(made.GetValueOrDefault(sampled) > 0, "the control request made no span: the listener sees nothing");
         Assert.Equal(0, made.GetValueOrDefault(unsampled));
@@ -326,7 +320,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         var (headers, traceId) = ClientContext(format);
         var (status, echo) = await Get($"/api/{format}", headers);
         Assert.Equal(200, status);
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
         Assert.Equal(traceId, root.TraceId);
         Assert.Equal(Parent, root.ParentSpanId);
@@ -341,7 +335,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
     {
         await AddPlugin(Config(propagation: new { inject = FormatNames, default_format = "w3c" }));
         var (_, echo) = await Get("/api/all-formats");
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
         Assert.Equal("", root.ParentSpanId);
         var balancer = Assert.Single(_collector.Spans, s => s.Name == "kong.balancer");
@@ -372,7 +366,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         await AddPlugin(Config(propagation: new { extract = new[] { format }, inject = new[] { "preserve" }, default_format = "w3c" }));
         var (status, echo) = await Get($"/api/invalid-{format}", (header, value), ("x-datadog-trace-id", Dec(Trace8)));
         Assert.Equal(200, status);
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
         Assert.Equal("", root.ParentSpanId);
         Assert.DoesNotContain(Trace8, root.TraceId);
@@ -388,7 +382,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         await AddPlugin(new { traces_endpoint = _collector.TracesUrl, sampling_rate = 1.0, header_type = "datadog", queue = new { max_coalescing_delay = 0.05 } });
         // b3 comes before jaeger in Kong's order
         var (_, echo) = await Get("/api/header-type", ("uber-trace-id", $"{Trace}:{Parent}:0:1"), ("x-b3-traceid", Trace8), ("x-b3-spanid", Parent));
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
         Assert.Equal("0000000000000000" + Trace8, root.TraceId);
         var balancer = Assert.Single(_collector.Spans, s => s.Name == "kong.balancer");
@@ -413,7 +407,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         }
         // a client that says "not sampled" wins over the rate
         Assert.EndsWith("-00", EchoedHeader((await Get("/api/n", ("traceparent", $"00-{sampled}-{Parent}-00"))).Echo!, "traceparent"));
-        await WaitUntil(() => _collector.Spans.Count(s => s.Name == "kong") >= 3);
+        await Eventually.TrueAsync(() => _collector.Spans.Count(s => s.Name == "kong") >= 3);
         await Task.Delay(300);
         Assert.All(_collector.Spans, s => Assert.Equal(sampled, s.TraceId));
         Assert.Equal(3, _collector.Spans.Count(s => s.Name == "kong"));
@@ -465,7 +459,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         await AddPlugin(Config(sampling: 0.5));
         var (status, echo) = await Get("/api/upfront", ("traceparent", $"00-{sampled}-{Parent}-01"));
         Assert.Equal(200, status);
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var spans = _collector.Spans;
         var root = Assert.Single(spans, s => s.Name == "kong");
         Assert.Equal(sampled, root.TraceId);
@@ -494,7 +488,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         var (_, left) = await Get("/api/left", ("apikey", "k"), ("traceparent", $"00-{unsampled}-{Parent}-01"));
         Assert.Matches($"^00-{unsampled}-[0-9a-f]{{16}}-00$", EchoedHeader(left!, "traceparent"));
         var (_, kept) = await Get("/api/kept", ("apikey", "k"), ("traceparent", $"00-{sampled}-{Parent}-01"));
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
         Assert.Equal(sampled, root.TraceId);
         Assert.All(_collector.Spans, s => Assert.Equal(sampled, s.TraceId));
@@ -518,7 +512,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         // would come first
         var (_, marked) = await Get("/api/marker");
         Assert.EndsWith("-01", EchoedHeader(marked!, "traceparent"));
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
         Assert.EndsWith("/api/marker", (string)root.Attributes["http.url"]);
     }
@@ -538,7 +532,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         await _gw.CreateAsync("/routes/svc2-route/plugins", new { name = "opentelemetry", config = Config(sampling: 1) });
         var (_, marked) = await Get("/sampled/marker");
         Assert.EndsWith("-01", EchoedHeader(marked!, "traceparent"));
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var root = Assert.Single(_collector.Spans, s => s.Name == "kong");
         Assert.EndsWith("/sampled/marker", (string)root.Attributes["http.url"]);
     }
@@ -555,7 +549,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
             var (status, _) = await Get($"/api/{i}");
             Assert.Equal(200, status);
         }
-        await WaitUntil(() => metrics.OpenTelemetrySpansDropped.WithLabels("export_failed").Value - before >= 5 * 4);
+        await Eventually.TrueAsync(() => metrics.OpenTelemetrySpansDropped.WithLabels("export_failed").Value - before >= 5 * 4);
         // the family is on /metrics
         using var scrape = await _gw.Admin.GetAsync("/metrics");
         Assert.Contains("gatehouse_opentelemetry_spans_dropped_total{reason=\"export_failed\"}", await scrape.Content.ReadAsStringAsync());
@@ -572,7 +566,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         await gw.CreateAsync("/plugins", new { name = "opentelemetry", config = new { traces_endpoint = _collector.TracesUrl, queue = new { max_coalescing_delay = 0.05 } } });
         using var response = await gw.Proxy.GetAsync("/api/one");
         Assert.EndsWith("-01", EchoedHeader(JsonNode.Parse(await response.Content.ReadAsStringAsync())!, "traceparent"));
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         Assert.EndsWith("/api/one", (string)Assert.Single(_collector.Spans, s => s.Name == "kong").Attributes["http.url"]);
     }
 
@@ -624,7 +618,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
         var (status, _) = await Get("/api/slow-collector");
         Assert.Equal(200, status);
         // the log phase may end just after the client has its answer
-        await WaitUntil(() => metrics.OpenTelemetrySpansDropped.WithLabels("queue_full").Value - before >= 2);
+        await Eventually.TrueAsync(() => metrics.OpenTelemetrySpansDropped.WithLabels("queue_full").Value - before >= 2);
         foreach (var client in held.ToArray()) client.Dispose();
     }
 
@@ -660,7 +654,7 @@ public sealed class OpenTelemetryPluginTests : IAsyncLifetime
             using var response = await gw.Proxy.SendAsync(request);
             Assert.Equal(200, (int)response.StatusCode);
         }
-        await WaitUntil(() => slow.Exports >= 1);
+        await Eventually.TrueAsync(() => slow.Exports >= 1);
         await gw.DisposeAsync();
         var dropped = reasons.Select((r, i) => metrics.OpenTelemetrySpansDropped.WithLabels(r).Value - before[i]).ToArray();
         Assert.True(Volatile.Read(ref made) >= 5 * 4, $"{made} spans made");

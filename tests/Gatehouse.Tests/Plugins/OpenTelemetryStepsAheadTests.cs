@@ -55,12 +55,6 @@ public sealed class OpenTelemetryStepsAheadTests : IAsyncLifetime
 
     private static string Echoed(JsonNode echo, string name) => echo["headers"]?[name]?.ToString() ?? "";
 
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        for (var i = 0; i < 500 && !condition(); i++) await Task.Delay(20);
-        Assert.True(condition(), "condition not reached within 10 s");
-    }
-
     /// <summary>Left out on the client's trace id: the step ahead runs with no trace made, and the upstream still gets
     /// the client's trace, not sampled. Sampled: the trace exists when the step ahead runs, and has its span.</summary>
     [Fact]
@@ -72,7 +66,7 @@ public sealed class OpenTelemetryStepsAheadTests : IAsyncLifetime
 
         var kept = await Get("/api/kept", ("traceparent", $"00-{Sampled}-{Parent}-01"));
         Assert.Equal("yes", Echoed(kept, "x-trace-made"));
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var spans = _collector.Spans;
         Assert.All(spans, s => Assert.Equal(Sampled, s.TraceId));
         var root = Assert.Single(spans, s => s.Name == "kong");
@@ -98,7 +92,7 @@ public sealed class OpenTelemetryStepsAheadTests : IAsyncLifetime
         });
         var echo = await Get("/api/rewritten", ("traceparent", $"00-{Unsampled}-{Parent}-01"));
         Assert.Equal("no", Echoed(echo, "x-trace-made")); // decided on the client's header before the steps ahead
-        await WaitUntil(() => _collector.Spans.Any(s => s.Name == "kong"));
+        await Eventually.TrueAsync(() => _collector.Spans.Any(s => s.Name == "kong"));
         var spans = _collector.Spans;
         Assert.All(spans, s => Assert.Equal(Sampled, s.TraceId));
         var root = Assert.Single(spans, s => s.Name == "kong");

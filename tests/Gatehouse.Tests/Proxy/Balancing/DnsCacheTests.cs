@@ -1,5 +1,6 @@
 using System.Net;
 using Gatehouse.Proxy.Balancing.Dns;
+using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Plugins;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -33,12 +34,6 @@ public sealed class DnsCacheTests : IDisposable
         return cache;
     }
 
-    private static async Task Until(Func<bool> condition)
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!condition()) await Task.Delay(10, limit.Token);
-    }
-
     [Fact]
     public async Task An_answer_is_cached_for_its_ttl_and_requeried_when_it_ends()
     {
@@ -54,7 +49,7 @@ public sealed class DnsCacheTests : IDisposable
 
         _server.SetA("svc.test", 30, Second);
         _time.Advance(TimeSpan.FromSeconds(2)); // the TTL ends: the name is in use, so it is refreshed in the background
-        await Until(() => cache.TryGetCached("svc.test")?.Addresses[0].Address.Equals(Second) == true);
+        await Eventually.TrueAsync(() => cache.TryGetCached("svc.test")?.Addresses[0].Address.Equals(Second) == true);
         Assert.Equal(2, _server.Queries("svc.test"));
     }
 
@@ -66,7 +61,7 @@ public sealed class DnsCacheTests : IDisposable
 
         await cache.ResolveAsync("svc.test");
         _time.Advance(TimeSpan.FromSeconds(6));
-        await Until(() => _server.Queries("svc.test") == 2);
+        await Eventually.TrueAsync(() => _server.Queries("svc.test") == 2);
     }
 
     [Fact]
@@ -81,7 +76,7 @@ public sealed class DnsCacheTests : IDisposable
         _server.Hold();
         _server.SetA("svc.test", 10, Second);
         _time.Advance(TimeSpan.FromSeconds(11));
-        await Until(() => _server.Queries("svc.test") == 2); // the refresh is at the server, unanswered
+        await Eventually.TrueAsync(() => _server.Queries("svc.test") == 2); // the refresh is at the server, unanswered
 
         var during = cache.ResolveAsync("svc.test");
         Assert.True(during.IsCompletedSuccessfully, "a caller waited for DNS although a stale answer was cached");
@@ -91,9 +86,9 @@ public sealed class DnsCacheTests : IDisposable
         Assert.Equal(2, _server.Queries("svc.test")); // the stale read did not start a second query
 
         _server.Release();
-        await Until(() => cache.TryGetCached("svc.test") is { Stale: false } r && r.Addresses[0].Address.Equals(Second));
+        await Eventually.TrueAsync(() => cache.TryGetCached("svc.test") is { Stale: false } r && r.Addresses[0].Address.Equals(Second));
         // Changed is raised on the lookup's thread just after the answer is stored: wait for it, do not race it
-        await Until(() => Volatile.Read(ref changed) is not null);
+        await Eventually.TrueAsync(() => Volatile.Read(ref changed) is not null);
         Assert.Equal(Second, changed?.Addresses[0].Address);
     }
 
@@ -146,7 +141,7 @@ public sealed class DnsCacheTests : IDisposable
         _server.Hold();
 
         var lookups = Enumerable.Range(0, 8).Select(_ => cache.ResolveAsync("svc.test").AsTask()).ToArray();
-        await Until(() => _server.Queries("svc.test") >= 1);
+        await Eventually.TrueAsync(() => _server.Queries("svc.test") >= 1);
         _server.Release();
         var results = await Task.WhenAll(lookups);
 
@@ -212,7 +207,7 @@ public sealed class DnsCacheTests : IDisposable
         Assert.Equal((1, 1, 1), (_server.Queries("svc.test", 33), _server.Queries("svc.test", 1), _server.Queries("svc.test", 28)));
 
         _time.Advance(TimeSpan.FromSeconds(11)); // the refresh asks AAAA first, and only AAAA
-        await Until(() => _server.Queries("svc.test", 28) == 2);
+        await Eventually.TrueAsync(() => _server.Queries("svc.test", 28) == 2);
         Assert.Equal((1, 1), (_server.Queries("svc.test", 33), _server.Queries("svc.test", 1)));
     }
 

@@ -50,25 +50,12 @@ public sealed class HealthCheckerTests : IAsyncDisposable
         return checker;
     }
 
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        try
-        {
-            while (!condition()) await Task.Delay(5, limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            Assert.Fail("gave up waiting for " + what);
-        }
-    }
-
     /// <summary>One interval passes; waits until that round's probes are counted.</summary>
     private async Task Tick(HealthChecker checker)
     {
         var recorded = checker.ProbesRecorded;
         _time.Advance(Interval);
-        await Until(() => checker.ProbesRecorded > recorded, "the probe to be counted");
+        await Eventually.TrueAsync(() => checker.ProbesRecorded > recorded, "the probe to be counted");
     }
 
     [Fact]
@@ -125,14 +112,14 @@ public sealed class HealthCheckerTests : IAsyncDisposable
         }), [peer]);
 
         _time.Advance(Interval);
-        await Until(() => target.Requests == 1, "the probe to reach the target");
+        await Eventually.TrueAsync(() => target.Requests == 1, "the probe to reach the target");
         Assert.Equal(1, checker.RoundsStarted);
         _time.Advance(Interval); // the next round is due while the probe still hangs: it is skipped
         Assert.Equal(1, checker.RoundsStarted);
         Assert.True(checker.IsHealthy(peer));
 
         _time.Advance(Interval); // the probe's timeout
-        await Until(() => checker.ProbesRecorded == 1, "the timeout to be counted");
+        await Eventually.TrueAsync(() => checker.ProbesRecorded == 1, "the timeout to be counted");
         Assert.False(checker.IsHealthy(peer));
         Assert.Equal(1, target.Requests);
         Assert.Equal("active: 1 timeouts in a row", Assert.Single(_changes).Reason);
@@ -156,11 +143,11 @@ public sealed class HealthCheckerTests : IAsyncDisposable
         }), [closed, refused]);
 
         await Tick(checker);
-        await Until(() => checker.ProbesRecorded == 2, "both probes");
+        await Eventually.TrueAsync(() => checker.ProbesRecorded == 2, "both probes");
         Assert.True(checker.IsHealthy(closed));
         Assert.True(checker.IsHealthy(refused));
         await Tick(checker);
-        await Until(() => checker.ProbesRecorded == 4, "both probes");
+        await Eventually.TrueAsync(() => checker.ProbesRecorded == 4, "both probes");
         Assert.False(checker.IsHealthy(closed));
         Assert.False(checker.IsHealthy(refused));
         Assert.All(_changes, c => Assert.Equal("active: 2 tcp failures in a row", c.Reason));
@@ -238,7 +225,7 @@ public sealed class HealthCheckerTests : IAsyncDisposable
         Assert.False(checker.SetHealthy(Peer(9, "unknown.test", "t9"), false));
 
         await Tick(checker); // a TCP probe connects to the live target: 1 success makes it healthy again
-        await Until(() => checker.IsHealthy(peer), "the probe to restore the peer");
+        await Eventually.TrueAsync(() => checker.IsHealthy(peer), "the probe to restore the peer");
         Assert.False(checker.IsHealthy(other)); // nothing listens on port 1002
         Assert.Equal(["manual", "manual", "active: 1 successes in a row"], _changes.Select(c => c.Reason));
         Assert.Equal(0, target.Requests); // a TCP probe sends no request
@@ -265,10 +252,10 @@ public sealed class HealthCheckerTests : IAsyncDisposable
         for (var released = 0; released < 5; released++)
         {
             var expected = Math.Min(2, 5 - released);
-            await Until(() => gate.InFlight == expected, $"{expected} probes held");
+            await Eventually.TrueAsync(() => gate.InFlight == expected, $"{expected} probes held");
             gate.ReleaseOne();
         }
-        await Until(() => checker.ProbesRecorded == 5, "every probe");
+        await Eventually.TrueAsync(() => checker.ProbesRecorded == 5, "every probe");
         Assert.Equal(2, gate.MaxInFlight);
         Assert.Equal(5, _targets.Sum(t => t.Requests));
     }

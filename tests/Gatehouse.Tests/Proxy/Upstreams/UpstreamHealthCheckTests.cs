@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Gatehouse.Proxy;
+using Gatehouse.Tests.Infrastructure;
 using Gatehouse.Tests.Proxy.Balancing;
 
 namespace Gatehouse.Tests.Proxy.Upstreams;
@@ -10,8 +11,6 @@ namespace Gatehouse.Tests.Proxy.Upstreams;
 /// kong_upstream_target_health. Conditions are polled with a bound, never timed.</summary>
 public sealed class UpstreamHealthCheckTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
-
     [Fact]
     public async Task Active_checks_take_a_failing_target_out_and_bring_it_back()
     {
@@ -26,7 +25,7 @@ public sealed class UpstreamHealthCheckTests
         Assert.True(a.Requests > 0 && b.Requests > 0);
 
         b.Status = 500; // the probe (and only the probe: traffic moves) sees 500
-        await EventuallyAsync(async () => await TargetHealthAsync(gw, b) == "UNHEALTHY");
+        await Eventually.TrueAsync(async () => await TargetHealthAsync(gw, b) == "UNHEALTHY");
         Assert.Contains(b.Seen, r => r.PathAndQuery == "/status");
         var before = b.Requests;
         var answered = await ProxyManyAsync(gw, 20);
@@ -36,7 +35,7 @@ public sealed class UpstreamHealthCheckTests
         Assert.Equal("HEALTHY", await TargetHealthAsync(gw, a));
 
         b.Status = 200;
-        await EventuallyAsync(async () => await TargetHealthAsync(gw, b) == "HEALTHY");
+        await Eventually.TrueAsync(async () => await TargetHealthAsync(gw, b) == "HEALTHY");
         var seen = b.Seen.Count;
         await ProxyManyAsync(gw, 20);
         Assert.Contains(b.Seen.Skip(seen), r => r.PathAndQuery == "/");
@@ -123,7 +122,7 @@ public sealed class UpstreamHealthCheckTests
 
         // a connect failure is a passive TCP failure: a dead target goes down after one try (the retry serves it)
         await b.DisposeAsync();
-        await EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             await gw.ProxyGetAsync("/svc/");
             return await TargetHealthAsync(gw, b) == "UNHEALTHY";
@@ -293,15 +292,5 @@ public sealed class UpstreamHealthCheckTests
         var (_, body) = await gw.GetAsync("/upstreams/hc.internal/health");
         return body!["data"]!.AsArray().FirstOrDefault(t => t!["target"]!.GetValue<string>() == $"127.0.0.1:{target.Port}")
             ?["health"]?.GetValue<string>();
-    }
-
-    private static async Task EventuallyAsync(Func<Task<bool>> condition)
-    {
-        using var cts = new CancellationTokenSource(Bound);
-        while (!await condition())
-        {
-            cts.Token.ThrowIfCancellationRequested();
-            await Task.Delay(20, CancellationToken.None);
-        }
     }
 }

@@ -118,7 +118,7 @@ public sealed class UpstreamPeerVisibilityTests : IAsyncLifetime
             await gw.CreateAsync("/services/svc/plugins", new JsonObject { ["name"] = "file-log", ["config"] = new JsonObject { ["path"] = path } }.ToJsonString());
             for (var i = 0; i < 2; i++) Assert.Equal(200, (await gw.ProxyGetAsync($"/q/{i}?a=1&b=2")).Status);
 
-            await Until(() => File.Exists(path) && File.ReadAllLines(path).Length == 2);
+            await Eventually.TrueAsync(() => File.Exists(path) && File.ReadAllLines(path).Length == 2);
             var entries = File.ReadAllLines(path).Select(l => JsonNode.Parse(l)!).ToArray();
             Assert.Equal(["/q/0?a=1&b=2", "/q/1?a=1&b=2"], entries.Select(e => e["upstream_uri"]!.GetValue<string>()).Order());
             // round-robin from a random start: of two requests at least one begins on the refusing target
@@ -138,7 +138,7 @@ public sealed class UpstreamPeerVisibilityTests : IAsyncLifetime
                 Assert.True(last["balancer_start"]!.GetValue<long>() >= tries[0]!["balancer_start"]!.GetValue<long>());
             }
 
-            await Until(() => File.Exists(accessLog) && File.ReadAllLines(accessLog).Length == 2);
+            await Eventually.TrueAsync(() => File.Exists(accessLog) && File.ReadAllLines(accessLog).Length == 2);
             var addrs = File.ReadAllLines(accessLog).Select(l => JsonNode.Parse(l)!["upstream_addr"]!.GetValue<string>()).ToArray();
             // the same tries as file-log's entries, in nginx's $upstream_addr form
             var expected = entries.Select(e => string.Join(", ", e["tries"]!.AsArray().Select(t => $"{t!["ip"]}:{t["port"]}"))).Order();
@@ -148,11 +148,5 @@ public sealed class UpstreamPeerVisibilityTests : IAsyncLifetime
         {
             File.Delete(accessLog);
         }
-    }
-
-    private static async Task Until(Func<bool> condition)
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!condition()) await Task.Delay(20, limit.Token);
     }
 }

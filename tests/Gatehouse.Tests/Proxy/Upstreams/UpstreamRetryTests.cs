@@ -81,7 +81,7 @@ public sealed class UpstreamRetryTests
         Assert.InRange(failing.Requests, 1, 2);
         Assert.Equal(2, good.Requests);
 
-        await Until(() => File.Exists(log) && File.ReadAllLines(log).Length == 2);
+        await Eventually.TrueAsync(() => File.Exists(log) && File.ReadAllLines(log).Length == 2);
         var tries = File.ReadAllLines(log).Select(l => JsonNode.Parse(l)!["tries"]!.AsArray()).ToArray();
         Assert.Equal(failing.Requests, tries.Count(t => t.Count == 2));
         foreach (var retried in tries.Where(t => t.Count == 2))
@@ -174,11 +174,5 @@ public sealed class UpstreamRetryTests
         Assert.Equal([200, 502], statuses.Order());
         Assert.Equal(1, failing.Requests);
         Assert.Equal(1, good.Requests);
-    }
-
-    private static async Task Until(Func<bool> condition)
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!condition()) await Task.Delay(20, limit.Token);
     }
 }

@@ -1,6 +1,7 @@
 using Gatehouse.Config;
 using Gatehouse.Store;
 using Gatehouse.Store.Postgres;
+using Gatehouse.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -38,16 +39,6 @@ public sealed class ChangeListenerTests
                 try { await _changed.WaitAsync(deadline.Token); }
                 catch (OperationCanceledException) { Assert.Fail($"{what}: {Count} reloads, expected {count}"); }
             }
-        }
-    }
-
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        using var deadline = new CancellationTokenSource(Patience);
-        while (!condition())
-        {
-            try { await Task.Delay(10, deadline.Token); }
-            catch (OperationCanceledException) { Assert.Fail("never happened: " + what); }
         }
     }
 
@@ -118,7 +109,7 @@ public sealed class ChangeListenerTests
             await Announcer(options).AnnounceChangeAsync(CancellationToken.None);
             await counter.WaitForAsync(2, "the reload of the foreign change");
             var polls = listener.PollsCompleted;
-            await Until(() => listener.PollsCompleted >= polls + 2, "two more polls"); // by then every event was read
+            await Eventually.TrueAsync(() => listener.PollsCompleted >= polls + 2, "two more polls", within: Patience); // by then every event was read
             // the foreign event may cost two reloads (its notification and the poll), never the five own ones
             Assert.InRange(counter.Count, 2, 3);
         }
@@ -163,11 +154,11 @@ public sealed class ChangeListenerTests
         await started.Task;
         for (var i = 0; i < 1000; i++) queue.Request();
         release.SetResult();
-        await Until(() => queue.Completed >= 2, "two reloads");
+        await Eventually.TrueAsync(() => queue.Completed >= 2, "two reloads", within: Patience);
         Assert.Equal(2, Volatile.Read(ref calls));
         // a request after both ran is served too
         queue.Request();
-        await Until(() => queue.Completed >= 3, "three reloads");
+        await Eventually.TrueAsync(() => queue.Completed >= 3, "three reloads", within: Patience);
         Assert.Equal(3, Volatile.Read(ref calls));
     }
 }

@@ -49,7 +49,7 @@ public sealed class PostgresOutageTests
         var outageStarted = DateTime.UtcNow;
         foreach (var (admin, port) in new[] { (adminA, pg.Port), (adminB, relay.Port) })
         {
-            await EventuallyAsync(async () => await ReachableAsync(admin) == false);
+            await Eventually.TrueAsync(async () => await ReachableAsync(admin) == false, within: Bound);
             var (status, body) = await SendAsync(admin, HttpMethod.Post, "/services", new { name = "refused", url = echo.BaseUri.ToString() });
             Assert.Equal(503, status);
             Assert.Equal(8, (int)body!["code"]!);
@@ -68,18 +68,18 @@ public sealed class PostgresOutageTests
 
         relay.Cut(); // B stays cut off while A writes through the returned database
         await pg.RestartAsync();
-        await EventuallyAsync(async () => await ReachableAsync(adminA) == true);
-        await EventuallyAsync(async () => (await adminA.GetAsync("/routes")).Headers.GetValues(SourceHeader).Single() == "database");
+        await Eventually.TrueAsync(async () => await ReachableAsync(adminA) == true, within: Bound);
+        await Eventually.TrueAsync(async () => (await adminA.GetAsync("/routes")).Headers.GetValues(SourceHeader).Single() == "database", within: Bound);
         await CreateRouteAsync(adminA, "after", echo);
         Assert.Equal(HttpStatusCode.OK, (await proxyA.GetAsync("/after")).StatusCode);
         Assert.False(await ReachableAsync(adminB));
         Assert.Equal(HttpStatusCode.NotFound, (await proxyB.GetAsync("/after")).StatusCode);
 
         relay.Restore(); // B finds the database by itself and serves what A wrote meanwhile
-        await EventuallyAsync(async () => (await proxyB.GetAsync("/after")).StatusCode == HttpStatusCode.OK);
+        await Eventually.TrueAsync(async () => (await proxyB.GetAsync("/after")).StatusCode == HttpStatusCode.OK, within: Bound);
         Assert.True(await ReachableAsync(adminB));
         // the change listener may have re-read first; Admin reads say "database" once the monitor has resynced too
-        await EventuallyAsync(async () => (await adminB.GetAsync("/routes")).Headers.GetValues(SourceHeader).Single() == "database");
+        await Eventually.TrueAsync(async () => (await adminB.GetAsync("/routes")).Headers.GetValues(SourceHeader).Single() == "database", within: Bound);
         var routesB = await adminB.GetAsync("/routes");
         Assert.Equal(3, JsonNode.Parse(await routesB.Content.ReadAsStringAsync())!["data"]!.AsArray().Count);
         var (created, _) = await SendAsync(adminB, HttpMethod.Post, "/services", new { name = "accepted", url = echo.BaseUri.ToString() });
@@ -122,7 +122,7 @@ public sealed class PostgresOutageTests
         Assert.Equal(503, (await SendAsync(adminNode, HttpMethod.Delete, "/routes/known-route")).Status);
 
         await pg.RestartAsync();
-        await EventuallyAsync(async () => (await adminNode.GetAsync("/routes")).Headers.GetValues(SourceHeader).Single() == "database");
+        await Eventually.TrueAsync(async () => (await adminNode.GetAsync("/routes")).Headers.GetValues(SourceHeader).Single() == "database", within: Bound);
         Assert.True(await ReachableAsync(adminNode));
         await CreateRouteAsync(adminNode, "later", echo);
         Assert.Equal(HttpStatusCode.OK, (await proxy.GetAsync("/later")).StatusCode);
@@ -182,15 +182,5 @@ public sealed class PostgresOutageTests
             }
         }
         return new LoadResult(ok, failures);
-    }
-
-    private static async Task EventuallyAsync(Func<Task<bool>> condition)
-    {
-        using var cts = new CancellationTokenSource(Bound);
-        while (!await condition())
-        {
-            cts.Token.ThrowIfCancellationRequested();
-            await Task.Delay(50, CancellationToken.None);
-        }
     }
 }
