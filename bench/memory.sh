@@ -29,12 +29,7 @@ secs=${MEM_SECONDS:-10}
 init_tmp
 ensure_tools
 
-builds=("$@")
-if ((${#builds[@]} == 0)); then
-  publish_gatehouse
-  [[ -n $GATEHOUSE_BIN ]] || die "$GATEHOUSE_UNAVAILABLE"
-  builds=("this=$GATEHOUSE_BIN")
-fi
+gatehouse_builds "$@"
 
 read -r up_port <<<"$(alloc_ports 1)"
 start_upstream "$up_port" || die "$SERVER_ERROR"
@@ -58,19 +53,14 @@ printf 'build\tscenario\trep\tpeak_mb\trss_mb\tanon_mb\tso_mb\tdll_mb\tother_mb\
 for rep in $(seq 1 "$reps"); do
   for id in $scenarios; do
     script=$(python3 "$BENCH_TOOLS/scenarios.py" script "$id")
-    for build in "${builds[@]}"; do
-      label=${build%%=*} spec=${build#*=}
-      GATEHOUSE_BIN=${spec%%@*} envs=
-      [[ $spec == *@* ]] && envs=${spec#*@}
+    for build in "${BUILDS[@]}"; do
+      label=${build%%=*}
       dir="$BENCH_TMP/$label-$id-$rep"
       mkdir -p "$dir"
       read -r proxy admin <<<"$(alloc_ports 2)"
       wrk_env=$(python3 "$BENCH_TOOLS/prepare.py" "$id" --dir "$dir" --upstream-port "$up_port" --proxy-port "$proxy" \
                 --admin-port "$admin" --filters-src "$BENCH_FILTERS_DIR") || die "$id: config generation failed"
-      IFS=, read -r -a kvs <<<"$envs"
-      for kv in "${kvs[@]}"; do export "${kv?}"; done
-      start_gatehouse "$dir" "$proxy" "$admin" || die "$label $id: $SERVER_ERROR"
-      for kv in "${kvs[@]}"; do unset "${kv%%=*}"; done
+      start_build "$build" "$dir" "$proxy" "$admin" || die "$label $id: $SERVER_ERROR"
       gh=$SERVER_PID
       curl -fsS -o /dev/null "http://127.0.0.1:$proxy/" || die "$label $id: pre-flight GET / failed"
       # shellcheck disable=SC2086

@@ -28,12 +28,7 @@ reps=${SDKCONC_REPS:-1}
 init_tmp
 ensure_tools
 
-builds=("$@")
-if ((${#builds[@]} == 0)); then
-  publish_gatehouse
-  [[ -n $GATEHOUSE_BIN ]] || die "$GATEHOUSE_UNAVAILABLE"
-  builds=("this=$GATEHOUSE_BIN")
-fi
+gatehouse_builds "$@"
 
 read -r up_port <<<"$(alloc_ports 1)"
 start_upstream "$up_port" || die "$SERVER_ERROR"
@@ -58,10 +53,8 @@ results="$BENCH_TMP/results.tsv"
 printf 'build\tfilter\tconnections\trep\trps\tcpu_us_per_req\tvms\tpeak_rss_mb\n' >"$results"
 for rep in $(seq 1 "$reps"); do
   for filter in $filters_list; do
-    for build in "${builds[@]}"; do
-      label=${build%%=*} spec=${build#*=}
-      GATEHOUSE_BIN=${spec%%@*} envs=
-      [[ $spec == *@* ]] && envs=${spec#*@}
+    for build in "${BUILDS[@]}"; do
+      label=${build%%=*}
       dir="$BENCH_TMP/$label-$filter-$rep"
       mkdir -p "$dir/prefix"
       read -r proxy admin <<<"$(alloc_ports 2)"
@@ -71,10 +64,7 @@ for rep in $(seq 1 "$reps"); do
         echo "database = off"; echo "declarative_config = $dir/kong.yml"; echo "log_level = warn"
         echo "proxy_access_log = off"; echo "wasm = on"; echo "wasm_filters_path = $filters"
       } >"$dir/gatehouse.conf"
-      IFS=, read -r -a kvs <<<"$envs"
-      for kv in "${kvs[@]}"; do export "${kv?}"; done
-      start_gatehouse "$dir" "$proxy" "$admin" || die "$label $filter: $SERVER_ERROR"
-      for kv in "${kvs[@]}"; do unset "${kv%%=*}"; done
+      start_build "$build" "$dir" "$proxy" "$admin" || die "$label $filter: $SERVER_ERROR"
       gh=$SERVER_PID
       check=$(curl -s -D - -o /dev/null "http://127.0.0.1:$proxy/x")
       grep -q '^HTTP/1.1 200' <<<"$check" || die "$label $filter: pre-flight: $(head -1 <<<"$check")"

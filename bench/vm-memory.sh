@@ -4,7 +4,7 @@
 # response_transformer fixture — both Rust — and the AssemblyScript SDK's as_headers, without configuration: with one
 # it aborts in its second on_response_headers on a VM, docs/proxy-wasm-real-filters.md), for one or more builds.
 #
-#   bench/vm-memory.sh [LABEL=GATEHOUSE_BIN ...]     default: "this=<dotnet publish of this checkout>"
+#   bench/vm-memory.sh [LABEL=GATEHOUSE_BIN[@VAR=value,VAR=value] ...]   default: "this=<dotnet publish of this checkout>"
 #
 # Env: VMMEM_CONNECTIONS ("64 4000"), VMMEM_SECONDS (10), VMMEM_REPS (1), VMMEM_CHAINS ("none filters"), bench/lib knobs (BENCH_SUT_CPU, …).
 # Every (build, chain, connections) run starts its own gateway (so each peak is that load's), pinned like
@@ -25,12 +25,7 @@ reps=${VMMEM_REPS:-1}
 init_tmp
 ensure_tools
 
-builds=("$@")
-if ((${#builds[@]} == 0)); then
-  publish_gatehouse
-  [[ -n $GATEHOUSE_BIN ]] || die "$GATEHOUSE_UNAVAILABLE"
-  builds=("this=$GATEHOUSE_BIN")
-fi
+gatehouse_builds "$@"
 
 read -r up_port <<<"$(alloc_ports 1)"
 start_upstream "$up_port" || die "$SERVER_ERROR"
@@ -68,8 +63,8 @@ YML
 
 results="$BENCH_TMP/results.tsv"
 printf 'build\tchain\tconnections\trep\tpeak_rss_mb\tload_rss_mb\tstart_rss_mb\trps\tvms\tlinear_mb\n' >"$results"
-for build in "${builds[@]}"; do
-  label=${build%%=*} GATEHOUSE_BIN=${build#*=}
+for build in "${BUILDS[@]}"; do
+  label=${build%%=*}
   for chain in ${VMMEM_CHAINS:-none filters}; do
     for conns in $conns_list; do
       for rep in $(seq 1 "$reps"); do
@@ -82,7 +77,7 @@ for build in "${builds[@]}"; do
           echo "database = off"; echo "declarative_config = $dir/kong.yml"; echo "log_level = warn"
           echo "proxy_access_log = off"; echo "wasm = on"; echo "wasm_filters_path = $filters"
         } >"$dir/gatehouse.conf"
-        start_gatehouse "$dir" "$proxy" "$admin" || die "$label: $SERVER_ERROR"
+        start_build "$build" "$dir" "$proxy" "$admin" || die "$label: $SERVER_ERROR"
         gh=$SERVER_PID
         check=$(curl -s -D - -o /dev/null "http://127.0.0.1:$proxy/x")
         grep -q '^HTTP/1.1 200' <<<"$check" || die "$label $chain: pre-flight: $(head -1 <<<"$check")"

@@ -151,6 +151,31 @@ publish_gatehouse() {
   fi
 }
 
+# gatehouse_builds [LABEL=BIN[@VAR=value,VAR=value] ...]: the A/B scripts' command line (memory.sh, vm-memory.sh,
+# sdk-concurrency.sh). Sets BUILDS to the arguments, or to "this=<dotnet publish of this checkout>" when there are none.
+BUILDS=()
+gatehouse_builds() {
+  BUILDS=("$@")
+  ((${#BUILDS[@]} > 0)) && return 0
+  publish_gatehouse
+  [[ -n $GATEHOUSE_BIN ]] || die "$GATEHOUSE_UNAVAILABLE"
+  BUILDS=("this=$GATEHOUSE_BIN")
+}
+
+# start_build BUILD DIR PROXY_PORT ADMIN_PORT: start_gatehouse with BUILD's binary (LABEL=BIN[@VAR=value,...]) and,
+# for that gateway only, its VAR=value environment (a runtime or Gatehouse knob A/B-tested without a rebuild).
+start_build() {
+  local spec=${1#*=} envs= kv rc=0
+  local -a kvs=()
+  GATEHOUSE_BIN=${spec%%@*}
+  [[ $spec == *@* ]] && envs=${spec#*@}
+  IFS=, read -r -a kvs <<<"$envs"
+  for kv in "${kvs[@]}"; do export "${kv?}"; done
+  start_gatehouse "$2" "$3" "$4" || rc=$?
+  for kv in "${kvs[@]}"; do unset "${kv%%=*}"; done
+  return "$rc"
+}
+
 # start_gatehouse DIR PROXY_PORT ADMIN_PORT: DIR holds gatehouse.conf (bench/tools/prepare.py).
 # Ready = the Admin API answers GET /status with 200 and the proxy port accepts connections.
 # Sets SERVER_PID and SERVER_READY_S.
