@@ -34,9 +34,7 @@ read -r up_port <<<"$(alloc_ports 1)"
 start_upstream "$up_port" || die "$SERVER_ERROR"
 
 filters="$BENCH_TMP/filters"
-mkdir -p "$filters"
-cp "$BENCH_ROOT/filters/rust/headers/rust_headers.wasm" "$BENCH_ROOT/filters/assemblyscript/as_headers.wasm" "$filters/"
-echo '{"root_id":"as_headers"}' >"$filters/as_headers.meta.json"
+sdk_filters "$filters" rust_headers as_headers
 
 # kong_yml FILTER: one service and route, with FILTER as its chain unless "none"
 kong_yml() {
@@ -56,14 +54,10 @@ for rep in $(seq 1 "$reps"); do
     for build in "${BUILDS[@]}"; do
       label=${build%%=*}
       dir="$BENCH_TMP/$label-$filter-$rep"
-      mkdir -p "$dir/prefix"
+      mkdir -p "$dir"
       read -r proxy admin <<<"$(alloc_ports 2)"
       kong_yml "$filter" >"$dir/kong.yml"
-      {
-        echo "prefix = $dir/prefix"; echo "proxy_listen = 127.0.0.1:$proxy backlog=8192"; echo "admin_listen = 127.0.0.1:$admin"
-        echo "database = off"; echo "declarative_config = $dir/kong.yml"; echo "log_level = warn"
-        echo "proxy_access_log = off"; echo "wasm = on"; echo "wasm_filters_path = $filters"
-      } >"$dir/gatehouse.conf"
+      wasm_declarative_conf "$dir" "$proxy" "$admin" "$filters"
       start_build "$build" "$dir" "$proxy" "$admin" || die "$label $filter: $SERVER_ERROR"
       gh=$SERVER_PID
       check=$(curl -s -D - -o /dev/null "http://127.0.0.1:$proxy/x")

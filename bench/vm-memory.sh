@@ -32,10 +32,7 @@ start_upstream "$up_port" || die "$SERVER_ERROR"
 UPSTREAM_PID=$SERVER_PID
 
 filters="$BENCH_TMP/filters"
-mkdir -p "$filters"
-cp "$BENCH_ROOT/filters/rust/headers/rust_headers.wasm" "$BENCH_ROOT/filters/rust/kong-tests/response_transformer.wasm" \
-   "$BENCH_ROOT/filters/assemblyscript/as_headers.wasm" "$filters/"
-echo '{"root_id":"as_headers"}' >"$filters/as_headers.meta.json"
+sdk_filters "$filters" rust_headers response_transformer as_headers
 
 # kong_yml CHAIN: the declarative config of one service and route, with the three filters when CHAIN=filters
 kong_yml() {
@@ -69,14 +66,10 @@ for build in "${BUILDS[@]}"; do
     for conns in $conns_list; do
       for rep in $(seq 1 "$reps"); do
         dir="$BENCH_TMP/$label-$chain-$conns-$rep"
-        mkdir -p "$dir/prefix"
+        mkdir -p "$dir"
         read -r proxy admin <<<"$(alloc_ports 2)"
         kong_yml "$chain" >"$dir/kong.yml"
-        {
-          echo "prefix = $dir/prefix"; echo "proxy_listen = 127.0.0.1:$proxy backlog=8192"; echo "admin_listen = 127.0.0.1:$admin"
-          echo "database = off"; echo "declarative_config = $dir/kong.yml"; echo "log_level = warn"
-          echo "proxy_access_log = off"; echo "wasm = on"; echo "wasm_filters_path = $filters"
-        } >"$dir/gatehouse.conf"
+        wasm_declarative_conf "$dir" "$proxy" "$admin" "$filters"
         start_build "$build" "$dir" "$proxy" "$admin" || die "$label: $SERVER_ERROR"
         gh=$SERVER_PID
         check=$(curl -s -D - -o /dev/null "http://127.0.0.1:$proxy/x")

@@ -176,6 +176,34 @@ start_build() {
   return "$rc"
 }
 
+# sdk_filters DEST NAME...: the SDK-built filters NAME (rust_headers, response_transformer, as_headers) copied into
+# DEST, a wasm_filters_path; as_headers with its metadata (the AssemblyScript SDK's root context id).
+sdk_filters() {
+  local dest=$1 name
+  shift
+  mkdir -p "$dest"
+  for name in "$@"; do
+    case $name in
+      rust_headers) cp "$BENCH_ROOT/filters/rust/headers/rust_headers.wasm" "$dest/" ;;
+      response_transformer) cp "$BENCH_ROOT/filters/rust/kong-tests/response_transformer.wasm" "$dest/" ;;
+      as_headers) cp "$BENCH_ROOT/filters/assemblyscript/as_headers.wasm" "$dest/"
+        echo '{"root_id":"as_headers"}' >"$dest/as_headers.meta.json" ;;
+      *) die "sdk_filters: no filter $name" ;;
+    esac
+  done
+}
+
+# wasm_declarative_conf DIR PROXY_PORT ADMIN_PORT FILTERS_DIR: DIR/gatehouse.conf (and DIR/prefix) for a DB-less
+# gateway serving DIR/kong.yml with Wasm filters from FILTERS_DIR (scripts that write their own kong.yml; run.sh's
+# scenarios get theirs from bench/tools/prepare.py).
+wasm_declarative_conf() {
+  local dir=$1
+  mkdir -p "$dir/prefix"
+  printf '%s\n' "prefix = $dir/prefix" "proxy_listen = 127.0.0.1:$2 backlog=8192" "admin_listen = 127.0.0.1:$3" \
+    "database = off" "declarative_config = $dir/kong.yml" "log_level = warn" "proxy_access_log = off" "wasm = on" \
+    "wasm_filters_path = $4" >"$dir/gatehouse.conf"
+}
+
 # start_gatehouse DIR PROXY_PORT ADMIN_PORT: DIR holds gatehouse.conf (bench/tools/prepare.py).
 # Ready = the Admin API answers GET /status with 200 and the proxy port accepts connections.
 # Sets SERVER_PID and SERVER_READY_S.
