@@ -31,6 +31,8 @@ public sealed class FilterPlugin : IDisposable
     private readonly List<WasmVm> _live = [];
     private readonly VmStartBudget _budget;
     private int _starting;
+    // requests holding a VM of this entry: kept as a count rather than summed over _live because it includes leases on
+    // VMs that died and whose contexts have not moved yet, which keeps the shrink in Return conservative meanwhile
     private int _leases;
     private int _pickNext;
     private int _vmsCreated;
